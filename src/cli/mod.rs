@@ -1,0 +1,1 @@
+//! cli (under construction).

@@ -1,0 +1,1 @@
+//! dialer (under construction).

@@ -1,0 +1,371 @@
+//! Campaign documents (version 1): parsing and validation.
+//!
+//! A document carries a campaign header and a list of contacts. Large
+//! campaigns arrive as several documents with the same header (chunks): each
+//! chunk is ingested on its own and contacts accumulate under the campaign id.
+//! Validation keeps every valid contact and reports each invalid one with its
+//! index and reason, so nothing valid in a document is lost.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{CampaignId, ContactId, JobId, OfficialId, PhoneNumber};
+
+/// The campaign-level fields every chunk repeats.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CampaignHeader {
+    pub id: CampaignId,
+    pub name: String,
+    pub dialplan: String,
+    pub caller_id: PhoneNumber,
+    pub department: String,
+}
+
+/// One citizen to call.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    pub id: ContactId,
+    pub phone: PhoneNumber,
+    /// Preferred language code (`or`, `hi`, `en`); the dialplan's default when absent.
+    #[serde(default)]
+    pub language: Option<String>,
+    pub official_id: OfficialId,
+    pub office: String,
+    pub service: String,
+}
+
+/// Everything the daemon needs to call one contact; stored with the job and
+/// never changed after ingestion.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobSpec {
+    pub campaign_id: CampaignId,
+    pub dialplan: String,
+    pub caller_id: PhoneNumber,
+    pub department: String,
+    pub contact: Contact,
+}
+
+impl JobSpec {
+    pub fn new(header: &CampaignHeader, contact: Contact) -> Self {
+        Self {
+            campaign_id: header.id.clone(),
+            dialplan: header.dialplan.clone(),
+            caller_id: header.caller_id.clone(),
+            department: header.department.clone(),
+            contact,
+        }
+    }
+
+    pub fn job_id(&self) -> JobId {
+        JobId::new(self.campaign_id.clone(), self.contact.id.clone())
+    }
+}
+
+/// A contact the document carried but that could not be accepted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RejectedContact {
+    /// Position in the document's `contacts` array.
+    pub index: usize,
+    /// The contact's id, when it had a readable one.
+    pub id: Option<String>,
+    pub reason: String,
+    /// The offending contact as submitted, with the phone number masked.
+    pub masked: Value,
+}
+
+/// The result of parsing a document whose header is valid.
+#[derive(Clone, Debug)]
+pub struct ParsedDocument {
+    pub header: CampaignHeader,
+    pub contacts: Vec<Contact>,
+    pub rejected: Vec<RejectedContact>,
+}
+
+/// A document that cannot be used at all.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DocumentError {
+    #[error("not valid JSON: {0}")]
+    Json(String),
+    #[error("invalid campaign document: {}", .0.join("; "))]
+    Invalid(Vec<String>),
+}
+
+const SUPPORTED_VERSION: u64 = 1;
+
+/// Parses and validates one campaign document.
+///
+/// `dialplan_exists` says whether a dialplan name is known to this daemon.
+pub fn parse_campaign_document(
+    json: &str,
+    dialplan_exists: &dyn Fn(&str) -> bool,
+) -> Result<ParsedDocument, DocumentError> {
+    let doc: Value = serde_json::from_str(json).map_err(|e| DocumentError::Json(e.to_string()))?;
+    let Value::Object(obj) = &doc else {
+        return Err(DocumentError::Invalid(vec![
+            "the document must be a JSON object".into(),
+        ]));
+    };
+    let mut problems = Vec::new();
+    match obj.get("version").and_then(Value::as_u64) {
+        Some(SUPPORTED_VERSION) => {}
+        Some(v) => problems.push(format!("version {v} is not supported (expected 1)")),
+        None => problems.push("field `version` is missing or not a number".into()),
+    }
+    let text = |name: &str, problems: &mut Vec<String>| -> String {
+        match obj.get(name) {
+            Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
+            Some(Value::String(_)) => {
+                problems.push(format!("field `{name}` is empty"));
+                String::new()
+            }
+            Some(_) => {
+                problems.push(format!("field `{name}` must be a string"));
+                String::new()
+            }
+            None => {
+                problems.push(format!("field `{name}` is missing"));
+                String::new()
+            }
+        }
+    };
+    let id = text("id", &mut problems);
+    let name = text("name", &mut problems);
+    let dialplan = text("dialplan", &mut problems);
+    let caller_id = text("caller_id", &mut problems);
+    let department = text("department", &mut problems);
+    let id = CampaignId::parse(&id).map_err(|e| problems.push(format!("field `id`: {e}")));
+    let caller_id = PhoneNumber::parse(&caller_id)
+        .map_err(|e| problems.push(format!("field `caller_id`: {e}")));
+    if !dialplan.is_empty() && !dialplan_exists(&dialplan) {
+        problems.push(format!(
+            "field `dialplan`: no dialplan named {dialplan:?} is loaded"
+        ));
+    }
+    let contacts = match obj.get("contacts") {
+        Some(Value::Array(items)) => items.as_slice(),
+        Some(_) => {
+            problems.push("field `contacts` must be an array".into());
+            &[]
+        }
+        None => {
+            problems.push("field `contacts` is missing".into());
+            &[]
+        }
+    };
+    if !problems.is_empty() {
+        return Err(DocumentError::Invalid(problems));
+    }
+    let (Ok(id), Ok(caller_id)) = (id, caller_id) else {
+        // INVARIANT: any Err above pushed a problem, so we returned already.
+        return Err(DocumentError::Invalid(vec!["invalid header".into()]));
+    };
+    let header = CampaignHeader {
+        id,
+        name,
+        dialplan,
+        caller_id,
+        department,
+    };
+    let (contacts, rejected) = parse_contacts(contacts);
+    Ok(ParsedDocument {
+        header,
+        contacts,
+        rejected,
+    })
+}
+
+fn parse_contacts(items: &[Value]) -> (Vec<Contact>, Vec<RejectedContact>) {
+    let mut accepted: Vec<Contact> = Vec::with_capacity(items.len());
+    let mut seen = std::collections::HashMap::new();
+    let mut rejected = Vec::new();
+    for (index, item) in items.iter().enumerate() {
+        let id = item.get("id").and_then(Value::as_str).map(str::to_owned);
+        let reject = |reason: String| RejectedContact {
+            index,
+            id: id.clone(),
+            reason,
+            masked: mask_contact(item),
+        };
+        match parse_contact(item) {
+            Ok(contact) => match seen.get(&contact.id) {
+                None => {
+                    seen.insert(contact.id.clone(), accepted.len());
+                    accepted.push(contact);
+                }
+                Some(&first) if accepted[first] == contact => {}
+                Some(_) => rejected.push(reject(format!(
+                    "contact id {} appears earlier in this document with different data",
+                    contact.id
+                ))),
+            },
+            Err(reason) => rejected.push(reject(reason)),
+        }
+    }
+    (accepted, rejected)
+}
+
+fn parse_contact(item: &Value) -> Result<Contact, String> {
+    let Value::Object(obj) = item else {
+        return Err("a contact must be a JSON object".into());
+    };
+    let mut problems = Vec::new();
+    let field = |name: &str, required: bool, problems: &mut Vec<String>| -> Option<String> {
+        match obj.get(name) {
+            Some(Value::String(s)) if !s.trim().is_empty() => Some(s.clone()),
+            Some(Value::Null) | None if !required => None,
+            Some(Value::String(_)) | None | Some(Value::Null) => {
+                problems.push(format!("`{name}` is missing or empty"));
+                None
+            }
+            Some(_) => {
+                problems.push(format!("`{name}` must be a string"));
+                None
+            }
+        }
+    };
+    let id = field("id", true, &mut problems);
+    let phone = field("phone", true, &mut problems);
+    let language = field("language", false, &mut problems);
+    let official = field("official_id", true, &mut problems);
+    let office = field("office", true, &mut problems);
+    let service = field("service", true, &mut problems);
+    let id = id.and_then(|v| {
+        ContactId::parse(&v)
+            .map_err(|e| problems.push(format!("`id`: {e}")))
+            .ok()
+    });
+    let phone = phone.and_then(|v| {
+        PhoneNumber::parse(&v)
+            .map_err(|e| problems.push(format!("`phone`: {e}")))
+            .ok()
+    });
+    let official = official.and_then(|v| {
+        OfficialId::parse(&v)
+            .map_err(|e| problems.push(format!("`official_id`: {e}")))
+            .ok()
+    });
+    match (id, phone, official, office, service) {
+        (Some(id), Some(phone), Some(official_id), Some(office), Some(service))
+            if problems.is_empty() =>
+        {
+            Ok(Contact {
+                id,
+                phone,
+                language,
+                official_id,
+                office,
+                service,
+            })
+        }
+        _ => Err(problems.join("; ")),
+    }
+}
+
+/// A copy of a submitted contact safe to put in the dead-letter stream: the
+/// phone number keeps only its first three and last four characters.
+fn mask_contact(item: &Value) -> Value {
+    let mut copy = item.clone();
+    if let Some(Value::String(phone)) = copy.get_mut("phone") {
+        let chars: Vec<char> = phone.chars().collect();
+        let masked: String = chars
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                if i < 3 || i + 4 >= chars.len() {
+                    *c
+                } else {
+                    '*'
+                }
+            })
+            .collect();
+        *phone = masked;
+    }
+    copy
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(contacts: &str) -> String {
+        format!(
+            r#"{{"version":1,"id":"police-1","name":"Police feedback","dialplan":"mo-sarkar-feedback",
+               "caller_id":"+916742000000","department":"home","contacts":[{contacts}]}}"#
+        )
+    }
+
+    const GOOD: &str = r#"{"id":"c-1","phone":"+919876543210","language":"or","official_id":"off-17","office":"Dhenkanal Town PS","service":"FIR registration"}"#;
+
+    fn known(name: &str) -> bool {
+        name == "mo-sarkar-feedback"
+    }
+
+    #[test]
+    fn parses_a_valid_document() {
+        let parsed = parse_campaign_document(&doc(GOOD), &known).unwrap();
+        assert_eq!(parsed.header.id.as_str(), "police-1");
+        assert_eq!(parsed.contacts.len(), 1);
+        assert_eq!(parsed.contacts[0].language.as_deref(), Some("or"));
+        assert!(parsed.rejected.is_empty());
+    }
+
+    #[test]
+    fn header_problems_are_all_reported() {
+        let err = parse_campaign_document(
+            r#"{"version":2,"id":"bad id","dialplan":"nope","caller_id":"123","contacts":{}}"#,
+            &known,
+        )
+        .unwrap_err();
+        let DocumentError::Invalid(problems) = err else {
+            panic!("expected Invalid")
+        };
+        let all = problems.join("\n");
+        for needle in [
+            "version 2",
+            "`name`",
+            "`department`",
+            "`id`",
+            "caller_id",
+            "nope",
+            "`contacts`",
+        ] {
+            assert!(all.contains(needle), "{needle} missing from {all}");
+        }
+    }
+
+    #[test]
+    fn bad_json_is_reported() {
+        assert!(matches!(
+            parse_campaign_document("{not json", &known),
+            Err(DocumentError::Json(_))
+        ));
+    }
+
+    #[test]
+    fn invalid_contacts_are_rejected_individually_and_masked() {
+        let bad_phone = r#"{"id":"c-2","phone":"+91987654321","official_id":"off-1","office":"o","service":"s"}"#;
+        let missing = r#"{"id":"c-3","phone":"+919876543211"}"#;
+        let conflicting = r#"{"id":"c-1","phone":"+919876543219","official_id":"off-1","office":"o","service":"s"}"#;
+        let parsed = parse_campaign_document(
+            &doc(&format!(
+                "{GOOD},{bad_phone},{missing},{GOOD},{conflicting},7"
+            )),
+            &known,
+        )
+        .unwrap();
+        assert_eq!(parsed.contacts.len(), 1);
+        let reasons: Vec<_> = parsed
+            .rejected
+            .iter()
+            .map(|r| (r.index, r.reason.clone()))
+            .collect();
+        assert_eq!(reasons.len(), 4, "{reasons:?}");
+        assert_eq!(reasons[0].0, 1);
+        assert!(reasons[0].1.contains("+91"), "{}", reasons[0].1);
+        assert!(reasons[1].1.contains("official_id"));
+        assert!(reasons[2].1.contains("earlier in this document"));
+        assert_eq!(reasons[3].0, 5);
+        let masked = parsed.rejected[0].masked["phone"].as_str().unwrap();
+        assert_eq!(masked, "+91*****4321");
+    }
+}

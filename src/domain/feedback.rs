@@ -1,0 +1,79 @@
+//! The feedback record (version 1): the contract with downstream consumers.
+
+use serde::{Deserialize, Serialize};
+
+use super::Outcome;
+
+/// One answer the citizen gave, as captured during the call.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Answer {
+    /// The dialplan's question id (e.g. `treated_well`).
+    pub question: String,
+    /// The keys pressed.
+    pub digits: String,
+    /// The dialplan's value for that choice (e.g. `yes`, `5`).
+    pub value: String,
+    /// The dialplan's human label for that choice.
+    pub label: String,
+    /// A flag this answer raises (e.g. `bribe_asked`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flag: Option<String>,
+    /// When the answer was captured, Unix milliseconds (Redis clock).
+    pub at_ms: i64,
+}
+
+/// One record per contact, written when it reaches its terminal outcome.
+/// Never contains the phone number: consumers link back through `contact_id`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedbackRecord {
+    pub version: u32,
+    /// Stable across relays (`CAMPAIGN/CONTACT`): consumers dedupe on it.
+    pub record_id: String,
+    pub campaign_id: String,
+    pub contact_id: String,
+    pub official_id: String,
+    pub department: String,
+    pub office: String,
+    pub service: String,
+    pub outcome: Outcome,
+    /// Why a non-completed outcome happened, in words (e.g. the provider's error).
+    pub reason: Option<String>,
+    /// Calls actually placed with the provider.
+    pub attempts: u32,
+    pub answers: Vec<Answer>,
+    /// Flags raised by the answers, each once, in order of first appearance.
+    pub flags: Vec<String>,
+    pub queued_at_ms: i64,
+    pub first_dialled_at_ms: Option<i64>,
+    pub finished_at_ms: i64,
+}
+
+/// Flags raised by a list of answers, each once, in order.
+pub fn flags_of(answers: &[Answer]) -> Vec<String> {
+    let mut flags: Vec<String> = Vec::new();
+    for f in answers.iter().filter_map(|a| a.flag.as_ref()) {
+        if !flags.contains(f) {
+            flags.push(f.clone());
+        }
+    }
+    flags
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_are_unique_and_ordered() {
+        let a = |flag: Option<&str>| Answer {
+            question: "q".into(),
+            digits: "1".into(),
+            value: "v".into(),
+            label: "l".into(),
+            flag: flag.map(str::to_owned),
+            at_ms: 0,
+        };
+        let answers = [a(Some("x")), a(None), a(Some("y")), a(Some("x"))];
+        assert_eq!(flags_of(&answers), vec!["x".to_owned(), "y".to_owned()]);
+    }
+}

@@ -1,0 +1,20 @@
+//! Validated domain types shared by every other module: phone numbers, ids,
+//! campaigns and contacts, call outcomes and the feedback record.
+//!
+//! Owns: parsing and validation of values that arrive from outside (campaign
+//! documents, webhooks). Does not own: any I/O.
+
+mod campaign;
+mod feedback;
+mod ids;
+mod outcome;
+mod phone;
+
+pub use campaign::{
+    CampaignHeader, Contact, DocumentError, JobSpec, ParsedDocument, RejectedContact,
+    parse_campaign_document,
+};
+pub use feedback::{Answer, FeedbackRecord, flags_of};
+pub use ids::{CampaignId, ContactId, IdError, JobId, OfficialId};
+pub use outcome::{CallStatus, JobState, Outcome};
+pub use phone::{PhoneError, PhoneNumber};

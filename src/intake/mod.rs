@@ -1,0 +1,1 @@
+//! intake (under construction).

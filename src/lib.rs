@@ -1,0 +1,27 @@
+//! sampark: the call-orchestration daemon for citizen-feedback campaigns.
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`config`] | typed settings from `config/*.toml` and `SAMPARK__*` env |
+//! | [`domain`] | validated ids, phone numbers, campaigns, outcomes, feedback records |
+//! | [`store`] | the Redis data model (Lua scripts) and the in-memory backend |
+//! | [`dialplan`] | dialplan files and the pure IVR state machine |
+//! | [`provider`] | the provider trait and the Twilio adapter |
+//! | [`simulator`] | a Twilio-compatible provider emulator (demo, tests, benchmarks) |
+//! | [`intake`] | campaign documents from the intake stream into shards |
+//! | [`dialer`] | the dispatch loop: policy, rate limits, originate, reconcile |
+//! | [`webhook`] | the HTTP server: provider webhooks, admin API, metrics, health |
+//! | [`telemetry`] | tracing subscriber, named events, metrics registry |
+//! | [`cli`] | command-line commands |
+
+pub mod cli;
+pub mod config;
+pub mod dialer;
+pub mod dialplan;
+pub mod domain;
+pub mod intake;
+pub mod provider;
+pub mod simulator;
+pub mod store;
+pub mod telemetry;
+pub mod webhook;

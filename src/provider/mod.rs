@@ -1,0 +1,58 @@
+//! The IVR provider boundary: a `Provider` trait for the REST side
+//! (originate, look up, hang up) and adapters; Twilio first.
+//!
+//! Owns: the provider's wire protocols (REST, webhook signatures, callback
+//! parameters, call-control markup). Does not own: call policy.
+
+mod error;
+pub mod twilio;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+pub use error::{ErrorClass, ProviderError};
+
+use crate::domain::{CallStatus, PhoneNumber};
+
+/// What to ask the provider to dial.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OriginateRequest {
+    pub to: PhoneNumber,
+    pub from: PhoneNumber,
+    /// Where the provider fetches call-control markup when the call is answered.
+    pub answer_url: String,
+    /// Where the provider posts status callbacks.
+    pub status_url: String,
+    /// How long to let the phone ring.
+    pub ring_timeout: Duration,
+}
+
+/// A call as the provider reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallInfo {
+    pub sid: String,
+    pub status: CallStatus,
+    /// When the provider created the call, Unix milliseconds, if it said.
+    pub created_ms: Option<i64>,
+}
+
+/// The REST side of an IVR provider.
+#[async_trait]
+pub trait Provider: Send + Sync + 'static {
+    /// Places a call. An error says whether the call certainly was not placed
+    /// (`Rejected`, `Throttled`, `Transient`) or its fate is unknown (`Unknown`).
+    async fn originate(&self, req: &OriginateRequest) -> Result<CallInfo, ProviderError>;
+    /// Looks a call up by id; `None` when the provider does not know it.
+    async fn fetch_call(&self, sid: &str) -> Result<Option<CallInfo>, ProviderError>;
+    /// Calls from `from` to `to` created at or after `since_ms` (to reconcile
+    /// an originate whose reply was lost).
+    async fn find_calls(
+        &self,
+        to: &PhoneNumber,
+        from: &PhoneNumber,
+        since_ms: i64,
+    ) -> Result<Vec<CallInfo>, ProviderError>;
+    /// Ends a call in progress.
+    async fn hangup(&self, sid: &str) -> Result<(), ProviderError>;
+}

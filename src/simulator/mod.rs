@@ -1,0 +1,1 @@
+//! simulator (under construction).

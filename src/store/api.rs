@@ -1,0 +1,320 @@
+//! The store contract: types and the `Store` trait both backends implement.
+//!
+//! Every mutating method is one atomic step (one Lua script on Redis, one
+//! critical section in memory), fenced by the job's `attempt` so replaying it
+//! after a lost reply, or applying a stale event, changes nothing.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::StoreError;
+use crate::domain::{
+    Answer, CallStatus, CampaignHeader, CampaignId, FeedbackRecord, JobId, JobSpec, JobState,
+    OfficialId, Outcome, PhoneNumber,
+};
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// A shard number in `0..shards`; an official's jobs all live in one shard.
+pub type ShardId = u16;
+
+/// A per-official dial quota: `burst` dial starts at once, then one more every
+/// `period`. In any window `t` at most `burst + t / period` starts happen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Quota {
+    pub burst: u32,
+    pub period: Duration,
+}
+
+/// One document read from the intake stream.
+#[derive(Clone, Debug)]
+pub struct IntakeEntry {
+    /// The stream entry id, used to acknowledge it.
+    pub id: String,
+    /// The document text, or why the entry had none (e.g. no `campaign` field).
+    pub payload: std::result::Result<String, String>,
+}
+
+/// The result of an idempotent put.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PutOutcome {
+    /// New: stored now.
+    Created,
+    /// Already stored with identical content: nothing changed.
+    Unchanged,
+    /// Already stored with different content: refused, nothing changed.
+    Conflict,
+}
+
+/// An entry of a shard's ready stream, handed to one dialer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadyEntry {
+    pub shard: ShardId,
+    pub entry_id: String,
+    pub job: JobId,
+    pub official: OfficialId,
+}
+
+/// A snapshot of one job.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Job {
+    pub id: JobId,
+    pub shard: ShardId,
+    pub spec: JobSpec,
+    pub state: JobState,
+    /// Fence: incremented each time a dial is authorised.
+    pub attempt: u32,
+    /// Calls actually placed with the provider (originated or adopted).
+    pub dials: u32,
+    /// The provider's call id for the current attempt, once known.
+    pub call_sid: Option<String>,
+    /// Rank of the latest status applied to the current attempt (0 = none).
+    pub status_rank: u8,
+    /// The last call status applied to the current attempt.
+    pub call_status: Option<CallStatus>,
+    /// The IVR session, opaque to the store (JSON written by the webhook layer).
+    pub ivr: Option<String>,
+    /// How many IVR steps have been saved (fence for gather webhooks).
+    pub ivr_step: u32,
+    /// Every answer captured so far, in order.
+    pub answers: Vec<Answer>,
+    /// The response body returned for the last saved IVR step, for duplicates.
+    pub last_response: Option<String>,
+    /// Why the job is where it is (last error, deferral reason, outcome reason).
+    pub reason: Option<String>,
+    pub queued_at_ms: i64,
+    pub first_dialled_at_ms: Option<i64>,
+    /// When the current attempt was authorised (for reconciliation look-ups).
+    pub dial_started_at_ms: Option<i64>,
+    pub updated_at_ms: i64,
+}
+
+/// The result of asking to start a dial.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Authorize {
+    /// The job is now `Dialing` with `job.attempt` as its new attempt.
+    Granted { job: Box<Job>, now_ms: i64 },
+    /// The official is over quota: the job went to the delayed set until
+    /// `allow_at_ms`, the exact time the GCRA will let it through.
+    RateLimited { allow_at_ms: i64 },
+    /// The entry no longer matches a queued job (duplicate or already moved on).
+    Stale,
+}
+
+/// The result of a fenced transition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transition {
+    Applied,
+    /// The fence did not match (other attempt, other state, terminal): no-op.
+    Stale,
+}
+
+/// The result of a per-citizen policy check before dialling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CitizenCheck {
+    /// Allowed; the day's counter was incremented.
+    Allowed,
+    /// The citizen opted out earlier: never call.
+    OptedOut,
+    /// The citizen already got `cap` calls on that day.
+    CapReached,
+}
+
+/// The result of applying a provider status callback.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StatusApplied {
+    /// The job after the update (`None`: unknown job).
+    pub job: Option<Box<Job>>,
+    /// Whether the status moved the call forward (false for duplicates/stale).
+    pub advanced: bool,
+}
+
+/// An IVR step to save, fenced by attempt and step.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IvrUpdate {
+    pub attempt: u32,
+    /// The `ivr_step` the caller read; the save applies only if it still holds.
+    pub expected_step: u32,
+    /// The new session (opaque JSON).
+    pub session: String,
+    /// Answers captured by this step; the store stamps `at_ms` with its clock.
+    pub new_answers: Vec<Answer>,
+    /// The response body for this step, kept for duplicate requests.
+    pub response: String,
+}
+
+/// The result of saving an IVR step.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SaveIvr {
+    /// Saved; `ivr_step` is now `step`.
+    Saved { step: u32 },
+    /// The step was already saved (duplicate webhook): here is what we answered.
+    Duplicate { response: Option<String> },
+    /// The job moved on (other attempt, terminal): the call should end.
+    Stale,
+}
+
+/// How an attempt ends, as decided by the caller.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Finish {
+    /// Try again after `delay`: the job goes to `RetryWait` and the delayed set.
+    Retry { delay: Duration, reason: String },
+    /// The contact is done: the feedback record is written to the outbox.
+    Terminal {
+        outcome: Outcome,
+        reason: Option<String>,
+    },
+}
+
+/// A dead-lettered intake document or contact.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeadLetter {
+    /// Where it came from (e.g. the intake entry id).
+    pub source: String,
+    /// What is wrong, in words.
+    pub reason: String,
+    /// The rejected document or contact (phone numbers masked for contacts).
+    pub payload: String,
+}
+
+/// Counts by state for one campaign, summed over shards.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CampaignStatus {
+    pub header: CampaignHeader,
+    /// `JobState::as_str()` → number of contacts in that state.
+    pub counts: BTreeMap<String, u64>,
+}
+
+impl CampaignStatus {
+    pub fn total(&self) -> u64 {
+        self.counts.values().sum()
+    }
+
+    /// Contacts in a terminal state.
+    pub fn finished(&self) -> u64 {
+        self.counts
+            .iter()
+            .filter(|(k, _)| k.parse::<JobState>().is_ok_and(JobState::is_terminal))
+            .map(|(_, v)| v)
+            .sum()
+    }
+}
+
+/// The job store. See the module docs and ARCHITECTURE.md for semantics.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Number of shards (fixed for the life of the data).
+    fn shards(&self) -> ShardId;
+    /// The shard of an official.
+    fn shard_of(&self, official: &OfficialId) -> ShardId {
+        super::keys::shard_of(official, self.shards())
+    }
+    /// The store's clock (Redis `TIME`), Unix milliseconds.
+    async fn now_ms(&self) -> Result<i64>;
+
+    // ---- intake ----
+    /// Appends a document to the intake stream; returns its entry id.
+    async fn submit(&self, document: &str) -> Result<String>;
+    /// Reads up to `count` intake entries for `consumer`, first reclaiming
+    /// entries another consumer left pending for longer than `reclaim_after`.
+    /// Waits up to `block` when there is nothing.
+    async fn read_intake(
+        &self,
+        consumer: &str,
+        count: usize,
+        block: Duration,
+        reclaim_after: Duration,
+    ) -> Result<Vec<IntakeEntry>>;
+    /// Acknowledges (and removes) an intake entry once fully processed.
+    async fn ack_intake(&self, entry_id: &str) -> Result<()>;
+    async fn dead_letter(&self, letter: &DeadLetter) -> Result<()>;
+    /// The most recent dead letters, oldest first.
+    async fn dead_letters(&self, count: usize) -> Result<Vec<DeadLetter>>;
+    /// Stores a campaign header; idempotent, refuses a different header.
+    async fn put_campaign(&self, header: &CampaignHeader) -> Result<PutOutcome>;
+    /// Creates a queued job and puts it on its shard's ready stream;
+    /// idempotent per job id, refuses a different spec. The campaign must exist.
+    async fn enqueue(&self, spec: &JobSpec) -> Result<PutOutcome>;
+    async fn campaign_status(&self, id: &CampaignId) -> Result<Option<CampaignStatus>>;
+    async fn load_job(&self, id: &JobId) -> Result<Option<Job>>;
+
+    // ---- dialling ----
+    /// Moves due entries of a shard's delayed set to its ready stream.
+    async fn promote_due(&self, shard: ShardId, max: usize) -> Result<usize>;
+    /// Reads ready entries from every shard for `consumer` (reclaiming entries
+    /// left pending longer than `reclaim_after`), at most `count` per shard.
+    async fn read_ready(
+        &self,
+        consumer: &str,
+        count: usize,
+        reclaim_after: Duration,
+    ) -> Result<Vec<ReadyEntry>>;
+    /// Consumes a ready entry: if the job is queued and the official's GCRA
+    /// conforms, the job becomes `Dialing` (attempt + 1, in flight until
+    /// now + `lease`); over quota it is delayed to the exact allow time.
+    async fn authorize(
+        &self,
+        entry: &ReadyEntry,
+        quota: Quota,
+        lease: Duration,
+    ) -> Result<Authorize>;
+    /// Consumes a ready entry without dialling: the queued job waits in the
+    /// delayed set until `until_ms` (e.g. outside calling hours).
+    async fn defer(&self, entry: &ReadyEntry, until_ms: i64, reason: &str) -> Result<Transition>;
+    /// Opt-out and per-day cap check for a citizen, keyed by a hash of the phone.
+    async fn citizen_check(&self, phone: &PhoneNumber, day: u32, cap: u32) -> Result<CitizenCheck>;
+    /// Records a citizen's wish not to be called again (all campaigns).
+    async fn record_opt_out(&self, phone: &PhoneNumber) -> Result<()>;
+    /// `Dialing` → `InCall` with the call id; in flight until now + `lease`.
+    async fn mark_originated(
+        &self,
+        id: &JobId,
+        attempt: u32,
+        call_sid: &str,
+        lease: Duration,
+    ) -> Result<Transition>;
+    /// `Dialing` (nothing placed) → `Queued` via the delayed set after `delay`.
+    async fn requeue(
+        &self,
+        id: &JobId,
+        attempt: u32,
+        delay: Duration,
+        reason: &str,
+    ) -> Result<Transition>;
+    /// Applies a status callback for an attempt (ranked; never backwards).
+    async fn apply_status(
+        &self,
+        id: &JobId,
+        attempt: u32,
+        call_sid: &str,
+        status: CallStatus,
+    ) -> Result<StatusApplied>;
+    /// Saves an IVR step (fenced by attempt and step).
+    async fn save_ivr(&self, id: &JobId, update: &IvrUpdate) -> Result<SaveIvr>;
+    /// Ends an attempt of a `Dialing`/`InCall` job. With `expected_step`, it
+    /// applies only if no IVR step was saved since the caller's snapshot.
+    async fn finish(
+        &self,
+        id: &JobId,
+        attempt: u32,
+        expected_step: Option<u32>,
+        finish: &Finish,
+    ) -> Result<Transition>;
+    /// Jobs of a shard whose in-flight deadline passed: `(job, attempt)`.
+    async fn due_in_flight(&self, shard: ShardId, max: usize) -> Result<Vec<(JobId, u32)>>;
+    /// Pushes an in-flight deadline to now + `lease` (fenced by attempt).
+    async fn extend_lease(&self, id: &JobId, attempt: u32, lease: Duration) -> Result<Transition>;
+
+    // ---- results ----
+    /// Moves up to `max` records from a shard's outbox to the feedback stream.
+    async fn relay_feedback(&self, shard: ShardId, max: usize) -> Result<usize>;
+    /// Reads the feedback stream after `cursor` (`"0"` for the start):
+    /// `(entry id, record)` pairs.
+    async fn read_feedback(
+        &self,
+        cursor: &str,
+        count: usize,
+    ) -> Result<Vec<(String, FeedbackRecord)>>;
+}

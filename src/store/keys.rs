@@ -1,0 +1,145 @@
+//! Every Redis key the daemon uses, built in one place.
+//!
+//! Per-shard keys carry the Cluster hash tag `{sNN}` so that one official's
+//! jobs, GCRA state, counters and outbox share a slot and each script touches
+//! one slot. Citizen keys are tagged by a hash of the phone number, so the raw
+//! number never appears in a key.
+
+use sha2::{Digest, Sha256};
+
+use super::ShardId;
+use crate::domain::{CampaignId, JobId, OfficialId, PhoneNumber};
+
+/// The stable shard of an official: FNV-1a of the id, modulo the shard count.
+pub fn shard_of(official: &OfficialId, shards: ShardId) -> ShardId {
+    let mut hash: u32 = 0x811c_9dc5;
+    for byte in official.as_str().bytes() {
+        hash ^= u32::from(byte);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    // INVARIANT: the result is < shards, which fits in ShardId.
+    (hash % u32::from(shards.max(1))) as ShardId
+}
+
+/// A stable, non-reversible tag for a phone number (first 16 hex digits of
+/// SHA-256), used in citizen keys.
+pub fn phone_tag(phone: &PhoneNumber) -> String {
+    let digest = Sha256::digest(phone.as_str().as_bytes());
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Key builder for one prefix (`sampark` by default).
+#[derive(Clone, Debug)]
+pub struct Keys {
+    prefix: String,
+}
+
+impl Keys {
+    pub fn new(prefix: &str) -> Self {
+        Self {
+            prefix: prefix.to_owned(),
+        }
+    }
+
+    /// Intake stream of campaign documents (consumer group `intake`).
+    pub fn intake(&self) -> String {
+        format!("{}:campaigns", self.prefix)
+    }
+
+    /// Dead-letter stream of refused documents and contacts.
+    pub fn dead_letter(&self) -> String {
+        format!("{}:deadletter", self.prefix)
+    }
+
+    /// The downstream feedback stream.
+    pub fn feedback(&self) -> String {
+        format!("{}:feedback", self.prefix)
+    }
+
+    /// Campaign header (hash).
+    pub fn campaign(&self, id: &CampaignId) -> String {
+        format!("{}:campaign:{id}", self.prefix)
+    }
+
+    fn shard(&self, shard: ShardId) -> String {
+        format!("{}:{{s{shard:02}}}", self.prefix)
+    }
+
+    /// Ready stream of a shard (consumer group `dialers`).
+    pub fn ready(&self, shard: ShardId) -> String {
+        format!("{}:ready", self.shard(shard))
+    }
+
+    /// Delayed ZSET of a shard: member job id, score due time (ms).
+    pub fn delayed(&self, shard: ShardId) -> String {
+        format!("{}:delayed", self.shard(shard))
+    }
+
+    /// In-flight ZSET of a shard: member job id, score reconcile deadline (ms).
+    pub fn inflight(&self, shard: ShardId) -> String {
+        format!("{}:inflight", self.shard(shard))
+    }
+
+    /// Job hash.
+    pub fn job(&self, shard: ShardId, id: &JobId) -> String {
+        format!("{}:job:{id}", self.shard(shard))
+    }
+
+    /// Per-official GCRA state (TAT in microseconds).
+    pub fn gcra(&self, shard: ShardId, official: &OfficialId) -> String {
+        format!("{}:gcra:{official}", self.shard(shard))
+    }
+
+    /// Per-shard, per-campaign counts by state (hash).
+    pub fn counts(&self, shard: ShardId, campaign: &CampaignId) -> String {
+        format!("{}:counts:{campaign}", self.shard(shard))
+    }
+
+    /// Per-shard outbox stream of feedback records (consumer group `relay`).
+    pub fn outbox(&self, shard: ShardId) -> String {
+        format!("{}:outbox", self.shard(shard))
+    }
+
+    /// Citizen opt-out marker.
+    pub fn opt_out(&self, phone: &PhoneNumber) -> String {
+        format!("{}:citizen:{{{}}}:optout", self.prefix, phone_tag(phone))
+    }
+
+    /// Citizen per-day call counter (`day` as YYYYMMDD).
+    pub fn citizen_day(&self, phone: &PhoneNumber, day: u32) -> String {
+        format!("{}:citizen:{{{}}}:day:{day}", self.prefix, phone_tag(phone))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shard_is_stable_and_in_range() {
+        let o = OfficialId::parse("off-17").unwrap();
+        assert_eq!(shard_of(&o, 16), shard_of(&o, 16));
+        for i in 0..200 {
+            let o = OfficialId::parse(&format!("off-{i}")).unwrap();
+            assert!(shard_of(&o, 16) < 16);
+        }
+    }
+
+    #[test]
+    fn shard_keys_share_a_hash_tag() {
+        let k = Keys::new("sampark");
+        let o = OfficialId::parse("off-1").unwrap();
+        let j = JobId::parse("camp/c-1").unwrap();
+        assert_eq!(k.ready(3), "sampark:{s03}:ready");
+        assert_eq!(k.job(3, &j), "sampark:{s03}:job:camp/c-1");
+        assert_eq!(k.gcra(3, &o), "sampark:{s03}:gcra:off-1");
+    }
+
+    #[test]
+    fn citizen_keys_hide_the_number() {
+        let k = Keys::new("sampark");
+        let p = PhoneNumber::parse("+919876543210").unwrap();
+        assert!(!k.opt_out(&p).contains("9876543210"));
+        assert_eq!(phone_tag(&p).len(), 16);
+    }
+}

@@ -1,0 +1,17 @@
+//! The job store: the Redis data model of ARCHITECTURE.md and an in-memory
+//! backend with identical semantics (for the embedded demo).
+//!
+//! Owns: key layout, Lua scripts (one atomic script per state transition),
+//! intake/ready/delayed/in-flight structures, per-official GCRA, the feedback
+//! outbox and its relay. Does not own: policy (windows, retry decisions,
+//! outcomes) — callers decide, the store applies decisions fenced by attempt.
+
+mod api;
+mod error;
+pub mod gcra;
+pub mod keys;
+pub mod memory;
+pub mod redis;
+
+pub use api::*;
+pub use error::StoreError;
