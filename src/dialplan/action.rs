@@ -31,6 +31,12 @@ pub enum Action {
         num_digits: u32,
         /// Seconds of silence before giving up (then `Digits("")`).
         timeout_secs: u32,
+        /// The keys that count as a valid choice here, e.g. `"12"`. Adapters
+        /// may pass them on as a hint (test tooling such as the simulator
+        /// reads it); the engine, not the provider, enforces validity.
+        choices: String,
+        /// The opt-out key, if the dialplan has one.
+        opt_out: Option<char>,
     },
     /// End the call.
     Hangup,
