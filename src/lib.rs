@@ -10,12 +10,14 @@
 //! | [`simulator`] | a Twilio-compatible provider emulator (demo, tests, benchmarks) |
 //! | [`intake`] | campaign documents from the intake stream into shards |
 //! | [`dialer`] | the dispatch loop: policy, rate limits, originate, reconcile |
+//! | [`daemon`] | wiring and the ordered shutdown |
 //! | [`webhook`] | the HTTP server: provider webhooks, admin API, metrics, health |
 //! | [`telemetry`] | tracing subscriber, named events, metrics registry |
 //! | [`cli`] | command-line commands |
 
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod dialer;
 pub mod dialplan;
 pub mod domain;

@@ -1,1 +1,71 @@
-//! cli (under construction).
+//! Command-line commands. Each command module parses nothing itself: clap
+//! does, here; they wire parts together and report.
+
+mod campaign;
+mod demo;
+mod dialplan_check;
+mod serve;
+mod simulate;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub use demo::{DemoOptions, DemoSummary, run_demo};
+
+/// sampark — citizen-feedback phone campaigns.
+#[derive(Debug, Parser)]
+#[command(name = "sampark", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a whole campaign in-process: in-memory store, built-in provider
+    /// simulator, the sample dialplan. No Redis needed.
+    Demo(demo::DemoArgs),
+    /// Run the daemon.
+    Serve {
+        /// Configuration file (overridden by SAMPARK__SECTION__KEY variables).
+        #[arg(long, default_value = "config/sampark.toml")]
+        config: PathBuf,
+    },
+    /// Submit and inspect campaigns.
+    #[command(subcommand)]
+    Campaign(campaign::CampaignCommand),
+    /// Run the Twilio-compatible provider simulator.
+    SimulateProvider(simulate::SimulateArgs),
+    /// Work with dialplan files.
+    #[command(subcommand)]
+    Dialplan(dialplan_check::DialplanCommand),
+}
+
+/// Runs the parsed command and maps the result to an exit code.
+pub fn run(cli: Cli) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Demo(args) => demo::command(args).await,
+            Command::Serve { config } => serve::command(&config).await,
+            Command::Campaign(cmd) => campaign::command(cmd).await,
+            Command::SimulateProvider(args) => simulate::command(args).await,
+            Command::Dialplan(cmd) => dialplan_check::command(cmd),
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

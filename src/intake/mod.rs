@@ -1,1 +1,11 @@
-//! intake (under construction).
+//! Intake: campaign documents from the intake stream into per-shard jobs.
+//!
+//! Owns: validating documents, idempotent ingestion, dead-lettering what
+//! cannot be used, and chunking large campaigns for submission. Does not own:
+//! the data model (see `store`) or dialling.
+
+mod router;
+mod submit;
+
+pub use router::{IntakeRouter, IngestReport};
+pub use submit::{SubmitError, chunk_document, submit_document};

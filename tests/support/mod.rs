@@ -1,6 +1,7 @@
 //! Shared helpers for integration tests.
 #![allow(dead_code)]
 
+pub mod daemon;
 pub mod redis_server;
 
 use std::time::Duration;

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs the whole test suite. Integration tests start their own redis-server
+# on free ports (with their own data dirs), so only the binary is needed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v redis-server >/dev/null 2>&1; then
+  echo "redis-server not found; installing it (Debian package redis-server)" >&2
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server >/dev/null
+fi
+
+cargo test --locked "$@"

@@ -1,0 +1,172 @@
+//! `sampark campaign submit|status`
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+
+use crate::dialplan::load_dir;
+use crate::domain::{CampaignId, parse_campaign_document};
+use crate::intake::submit_document;
+use crate::store::Store;
+use crate::store::redis::RedisStore;
+
+/// Where the store is (flags, else the same environment variables `serve` reads).
+#[derive(Debug, Args)]
+pub struct RedisArgs {
+    /// Redis URL.
+    #[arg(long = "redis", env = "SAMPARK__REDIS__URL", default_value = "redis://127.0.0.1:6379/")]
+    pub url: String,
+    /// Key prefix.
+    #[arg(long, env = "SAMPARK__REDIS__KEY_PREFIX", default_value = "sampark")]
+    pub prefix: String,
+    /// Shard count (must match the daemon's `redis.shards`).
+    #[arg(long, env = "SAMPARK__REDIS__SHARDS", default_value_t = 16)]
+    pub shards: u16,
+}
+
+impl RedisArgs {
+    async fn connect(&self) -> anyhow::Result<RedisStore> {
+        RedisStore::connect(&self.url, &self.prefix, self.shards)
+            .await
+            .with_context(|| format!("cannot reach Redis at {}", redact_url(&self.url)))
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CampaignCommand {
+    /// Validate a campaign document (JSON) and put it on the intake stream.
+    /// Prints the campaign id.
+    Submit {
+        file: PathBuf,
+        #[command(flatten)]
+        redis: RedisArgs,
+        /// Contacts per intake entry; larger documents are split.
+        #[arg(long, default_value_t = 5_000)]
+        chunk_size: usize,
+        /// Dialplan directory used to check the `dialplan` name (skipped if absent).
+        #[arg(long, default_value = "dialplans")]
+        dialplans: PathBuf,
+        /// Refuse the document if any contact is invalid (default: submit;
+        /// the daemon dead-letters invalid contacts and keeps the rest).
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Print a campaign's contacts by state.
+    Status {
+        id: String,
+        #[command(flatten)]
+        redis: RedisArgs,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn command(cmd: CampaignCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        CampaignCommand::Submit { file, redis, chunk_size, dialplans, strict } => {
+            submit(&file, &redis, chunk_size, &dialplans, strict).await
+        }
+        CampaignCommand::Status { id, redis, json } => status(&id, &redis, json).await,
+    }
+}
+
+async fn submit(file: &Path, redis: &RedisArgs, chunk_size: usize, dialplans: &Path, strict: bool) -> anyhow::Result<ExitCode> {
+    let doc = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let known = if dialplans.is_dir() {
+        match load_dir(dialplans) {
+            Ok(plans) => Some(plans),
+            Err(problems) => {
+                for p in problems {
+                    eprintln!("warning: {p}");
+                }
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let exists = move |name: &str| known.as_ref().is_none_or(|plans| plans.contains(name));
+    let parsed = match parse_campaign_document(&doc, &exists) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            eprintln!("{}: {e}", file.display());
+            return Ok(ExitCode::from(2));
+        }
+    };
+    for r in &parsed.rejected {
+        eprintln!("{}: contacts[{}] ({}): {}", file.display(), r.index, r.id.as_deref().unwrap_or("no id"), r.reason);
+    }
+    if strict && !parsed.rejected.is_empty() {
+        eprintln!("refused: {} invalid contact(s) and --strict given", parsed.rejected.len());
+        return Ok(ExitCode::from(2));
+    }
+    let store = redis.connect().await?;
+    let entries = submit_document(&store, &doc, chunk_size).await?;
+    eprintln!(
+        "submitted {} contact(s) in {} intake entr{}{}",
+        parsed.contacts.len(),
+        entries.len(),
+        if entries.len() == 1 { "y" } else { "ies" },
+        if parsed.rejected.is_empty() {
+            String::new()
+        } else {
+            format!("; {} invalid contact(s) will be dead-lettered", parsed.rejected.len())
+        }
+    );
+    println!("{}", parsed.header.id);
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn status(id: &str, redis: &RedisArgs, json: bool) -> anyhow::Result<ExitCode> {
+    let id = CampaignId::parse(id)?;
+    let store = redis.connect().await?;
+    let Some(status) = store.campaign_status(&id).await? else {
+        eprintln!("no campaign {id} (it may still be waiting on the intake stream)");
+        return Ok(ExitCode::from(3));
+    };
+    if json {
+        let value = serde_json::json!({
+            "id": id.as_str(),
+            "name": status.header.name,
+            "total": status.total(),
+            "finished": status.finished(),
+            "counts": status.counts,
+        });
+        println!("{value}");
+    } else {
+        println!("campaign {id} — {}", status.header.name);
+        println!("{:>12}  {}", "contacts", status.total());
+        println!("{:>12}  {}", "finished", status.finished());
+        for (state, n) in status.counts.iter().filter(|(_, n)| **n > 0) {
+            println!("{state:>12}  {n}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A Redis URL with any password replaced by `***`.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let creds = &url[scheme_end + 3..at];
+            let user = creds.split(':').next().unwrap_or("");
+            format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact_url("redis://:secret@host:6379/0"), "redis://:***@host:6379/0");
+        assert_eq!(redact_url("redis://u:secret@host/"), "redis://u:***@host/");
+        assert_eq!(redact_url("redis://host/"), "redis://host/");
+    }
+}

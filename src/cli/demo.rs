@@ -1,0 +1,373 @@
+//! `sampark demo`: a whole campaign in one process — the in-memory store, the
+//! provider simulator on a loopback port, the real daemon (webhook server,
+//! dialer, Twilio adapter) and the sample dialplan — then a summary.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Args;
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use serde::Serialize;
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::daemon::{Daemon, DaemonParts};
+use crate::dialer::{CallingHours, DialerConfig, Quotas, RetryPolicy};
+use crate::dialplan::Dialplans;
+use crate::domain::{CampaignId, FeedbackRecord, Outcome};
+use crate::intake::submit_document;
+use crate::provider::twilio::{TwilioClient, TwilioConfig};
+use crate::simulator::{Simulator, SimulatorConfig};
+use crate::store::memory::MemoryStore;
+use crate::store::{Quota, Store};
+use crate::telemetry::Metrics;
+use crate::webhook::HttpServerConfig;
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Contacts in the demo campaign.
+    #[arg(long, default_value_t = 200)]
+    pub contacts: usize,
+    /// Seed for the contacts and the simulated citizens.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// Officials the contacts are spread over.
+    #[arg(long, default_value_t = 6)]
+    pub officials: usize,
+    /// Print the summary as one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options for `run_demo` (the CLI's, minus output format).
+#[derive(Clone, Debug)]
+pub struct DemoOptions {
+    pub contacts: usize,
+    pub seed: u64,
+    pub officials: usize,
+    /// Print live progress to stderr.
+    pub progress: bool,
+}
+
+/// One official's line in the summary.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct OfficialRow {
+    pub official_id: String,
+    pub office: String,
+    pub contacts: u64,
+    pub dialled: u64,
+    pub answered: u64,
+    pub completed: u64,
+    /// Share of this official's answers that raised a flag (0..1).
+    pub negative_share: f64,
+}
+
+/// What the demo reports.
+#[derive(Clone, Debug, Serialize)]
+pub struct DemoSummary {
+    pub campaign_id: String,
+    pub contacts: usize,
+    pub feedback_records: usize,
+    pub outcomes: BTreeMap<String, u64>,
+    /// question id → answer label → count.
+    pub answers: BTreeMap<String, BTreeMap<String, u64>>,
+    pub flags: BTreeMap<String, u64>,
+    pub officials: Vec<OfficialRow>,
+    pub calls_placed: u64,
+    pub elapsed_ms: u64,
+}
+
+const OFFICES: [(&str, &str); 8] = [
+    ("Dhenkanal Town PS", "FIR registration"),
+    ("Capital Hospital, Bhubaneswar", "OPD consultation"),
+    ("Cuttack Tahasil Office", "Land record mutation"),
+    ("Puri Sadar PS", "Passport verification"),
+    ("SCB Medical College, Cuttack", "Emergency admission"),
+    ("Khurda Tahasil Office", "Income certificate"),
+    ("Balasore Town PS", "Lost mobile report"),
+    ("Berhampur RTO", "Driving licence"),
+];
+
+pub async fn command(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    let opts = DemoOptions {
+        contacts: args.contacts,
+        seed: args.seed,
+        officials: args.officials,
+        progress: !args.json || std::io::stderr().is_terminal(),
+    };
+    let summary = run_demo(opts).await?;
+    if args.json {
+        println!("{}", serde_json::to_string(&summary)?);
+    } else {
+        print_summary(&summary);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs the demo campaign to completion and summarises the feedback records.
+pub async fn run_demo(opts: DemoOptions) -> anyhow::Result<DemoSummary> {
+    anyhow::ensure!(opts.contacts > 0, "--contacts must be at least 1");
+    anyhow::ensure!(opts.officials > 0, "--officials must be at least 1");
+    let started = Instant::now();
+    let dialplans = Arc::new(Dialplans::sample().context("the built-in sample dialplan is invalid")?);
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new(16));
+    let metrics = Arc::new(Metrics::default());
+    let auth_token = format!("demo-token-{:016x}", opts.seed);
+    let account_sid = format!("AC{:032x}", u128::from(opts.seed));
+
+    let sim_cancel = CancellationToken::new();
+    let sim_config = SimulatorConfig {
+        account_sid: account_sid.clone(),
+        auth_token: auth_token.clone(),
+        seed: opts.seed,
+        ..SimulatorConfig::default()
+    };
+    let simulator = Simulator::start(sim_config, TcpListener::bind("127.0.0.1:0").await?, sim_cancel.clone())
+        .await
+        .context("cannot start the provider simulator")?;
+
+    let provider = TwilioClient::new(TwilioConfig {
+        base_url: simulator.base_url(),
+        account_sid,
+        auth_token: auth_token.clone(),
+        request_timeout: Duration::from_secs(10),
+        status_events: vec!["initiated".into(), "ringing".into(), "answered".into(), "completed".into()],
+    })?;
+    let webhook_listener = TcpListener::bind("127.0.0.1:0").await?;
+    let public_url = format!("http://{}", webhook_listener.local_addr()?);
+    let daemon = Daemon::start(DaemonParts {
+        store: store.clone(),
+        provider: Arc::new(provider),
+        dialplans,
+        metrics,
+        dialer: demo_dialer_config(),
+        webhook_listener,
+        webhook: demo_http_config(),
+        admin_listener: None,
+        admin: demo_http_config(),
+        admin_token: None,
+        public_url,
+        auth_token,
+        shutdown_grace: Duration::from_secs(10),
+    })?;
+
+    let (campaign_id, doc) = demo_campaign(&opts);
+    submit_document(store.as_ref(), &doc, 5_000).await?;
+    let records = wait_for_records(store.as_ref(), &campaign_id, opts.contacts, opts.progress).await;
+    daemon.shutdown().await;
+    sim_cancel.cancel();
+    simulator.wait().await;
+    let records = records?;
+    Ok(summarise(&campaign_id, opts.contacts, &records, started.elapsed()))
+}
+
+fn demo_dialer_config() -> DialerConfig {
+    DialerConfig {
+        consumer: "demo".into(),
+        batch_size: 64,
+        poll_interval: Duration::from_millis(20),
+        originate_lease: Duration::from_secs(15),
+        max_call: Duration::from_secs(120),
+        reclaim_after: Duration::from_secs(30),
+        ring_timeout: Duration::from_secs(30),
+        hours: CallingHours::ALWAYS,
+        citizen_daily_cap: 5,
+        retry: RetryPolicy {
+            max_attempts: 3,
+            backoff: vec![Duration::from_millis(300), Duration::from_millis(600)],
+        },
+        quotas: Quotas {
+            default: Quota { burst: 4, period: Duration::from_millis(100) },
+            overrides: Default::default(),
+        },
+        max_concurrent_originates: 32,
+        provider_cps: None,
+        provider_backoff: Duration::from_millis(200),
+        reconcile_give_up: Duration::from_secs(60),
+    }
+}
+
+fn demo_http_config() -> HttpServerConfig {
+    HttpServerConfig {
+        body_limit: 64 * 1024,
+        request_timeout: Duration::from_secs(10),
+        max_connections: 1024,
+        drain_timeout: Duration::from_secs(5),
+        tls: None,
+    }
+}
+
+/// A campaign of `opts.contacts` citizens over `opts.officials` officials.
+fn demo_campaign(opts: &DemoOptions) -> (CampaignId, String) {
+    let mut rng = SmallRng::seed_from_u64(opts.seed);
+    let id = format!("demo-{}", opts.seed);
+    let languages = ["or", "or", "hi", "en"];
+    let contacts: Vec<_> = (0..opts.contacts)
+        .map(|i| {
+            let official = i % opts.officials;
+            let (office, service) = OFFICES[official % OFFICES.len()];
+            json!({
+                "id": format!("c-{i:06}"),
+                "phone": format!("+919{:09}", rng.random_range(0..1_000_000_000u64)),
+                "language": languages[rng.random_range(0..languages.len())],
+                "official_id": format!("off-{official:02}"),
+                "office": office,
+                "service": service,
+            })
+        })
+        .collect();
+    let doc = json!({
+        "version": 1,
+        "id": id,
+        "name": "Mo Sarkar demo campaign",
+        "dialplan": "mo-sarkar-feedback",
+        "caller_id": "+916742000000",
+        "department": "home",
+        "contacts": contacts,
+    });
+    // INVARIANT: the id is built from the allowed alphabet.
+    (CampaignId::parse(&id).expect("demo campaign id"), doc.to_string())
+}
+
+const DEMO_TIMEOUT: Duration = Duration::from_secs(600);
+
+async fn wait_for_records(
+    store: &dyn Store,
+    campaign: &CampaignId,
+    expected: usize,
+    progress: bool,
+) -> anyhow::Result<Vec<FeedbackRecord>> {
+    let deadline = Instant::now() + DEMO_TIMEOUT;
+    let mut records = Vec::new();
+    let mut cursor = "0".to_owned();
+    let tty = std::io::stderr().is_terminal();
+    let mut last_print = Instant::now() - Duration::from_secs(10);
+    while records.len() < expected {
+        anyhow::ensure!(Instant::now() < deadline, "the demo did not finish within {DEMO_TIMEOUT:?}");
+        for (id, record) in store.read_feedback(&cursor, 1_000).await? {
+            cursor = id;
+            if record.campaign_id == campaign.as_str() {
+                records.push(record);
+            }
+        }
+        if progress && (tty || last_print.elapsed() >= Duration::from_secs(2)) {
+            if let Some(status) = store.campaign_status(campaign).await? {
+                let line = progress_line(&status.counts, records.len(), expected);
+                if tty {
+                    eprint!("\r\x1b[2K{line}");
+                } else {
+                    eprintln!("{line}");
+                }
+                let _ = std::io::stderr().flush();
+                last_print = Instant::now();
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    if progress && tty {
+        eprintln!();
+    }
+    Ok(records)
+}
+
+fn progress_line(counts: &BTreeMap<String, u64>, done: usize, expected: usize) -> String {
+    let get = |k: &str| counts.get(k).copied().unwrap_or(0);
+    format!(
+        "progress: {done}/{expected} finished | queued {} | dialing {} | in call {} | retry wait {}",
+        get("queued"),
+        get("dialing"),
+        get("in_call"),
+        get("retry_wait")
+    )
+}
+
+fn summarise(campaign: &CampaignId, contacts: usize, records: &[FeedbackRecord], elapsed: Duration) -> DemoSummary {
+    let mut outcomes = BTreeMap::new();
+    let mut answers: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    let mut flags = BTreeMap::new();
+    let mut officials: BTreeMap<String, (OfficialRow, u64, u64)> = BTreeMap::new();
+    let mut calls_placed = 0;
+    for r in records {
+        *outcomes.entry(r.outcome.as_str().to_owned()).or_insert(0) += 1;
+        calls_placed += u64::from(r.attempts);
+        let (row, total_answers, negative) = officials.entry(r.official_id.clone()).or_insert_with(|| {
+            (
+                OfficialRow {
+                    official_id: r.official_id.clone(),
+                    office: r.office.clone(),
+                    contacts: 0,
+                    dialled: 0,
+                    answered: 0,
+                    completed: 0,
+                    negative_share: 0.0,
+                },
+                0,
+                0,
+            )
+        });
+        row.contacts += 1;
+        row.dialled += u64::from(r.attempts > 0);
+        row.answered += u64::from(matches!(r.outcome, Outcome::Completed | Outcome::Partial | Outcome::OptedOut));
+        row.completed += u64::from(r.outcome == Outcome::Completed);
+        for a in &r.answers {
+            *answers.entry(a.question.clone()).or_default().entry(a.label.clone()).or_insert(0) += 1;
+            *total_answers += 1;
+            *negative += u64::from(a.flag.is_some());
+        }
+        for f in &r.flags {
+            *flags.entry(f.clone()).or_insert(0) += 1;
+        }
+    }
+    let officials = officials
+        .into_values()
+        .map(|(mut row, total, negative)| {
+            row.negative_share = if total == 0 { 0.0 } else { negative as f64 / total as f64 };
+            row
+        })
+        .collect();
+    DemoSummary {
+        campaign_id: campaign.to_string(),
+        contacts,
+        feedback_records: records.len(),
+        outcomes,
+        answers,
+        flags,
+        officials,
+        calls_placed,
+        elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+    }
+}
+
+fn print_summary(s: &DemoSummary) {
+    println!();
+    println!("Campaign {}: {} contacts, {} feedback records, {} calls placed, {:.1} s", s.campaign_id, s.contacts, s.feedback_records, s.calls_placed, s.elapsed_ms as f64 / 1000.0);
+    println!();
+    println!("Outcomes");
+    for (outcome, n) in &s.outcomes {
+        println!("  {outcome:<12} {n:>6}");
+    }
+    println!();
+    println!("Answers");
+    for (question, labels) in &s.answers {
+        let parts: Vec<String> = labels.iter().map(|(l, n)| format!("{l}: {n}")).collect();
+        println!("  {question:<14} {}", parts.join(", "));
+    }
+    if !s.flags.is_empty() {
+        let parts: Vec<String> = s.flags.iter().map(|(f, n)| format!("{f}: {n}")).collect();
+        println!("  flags          {}", parts.join(", "));
+    }
+    println!();
+    println!("  {:<8} {:<32} {:>8} {:>8} {:>8} {:>9} {:>9}", "official", "office", "contacts", "dialled", "answered", "completed", "negative");
+    for r in &s.officials {
+        println!(
+            "  {:<8} {:<32} {:>8} {:>8} {:>8} {:>9} {:>8.0}%",
+            r.official_id, r.office, r.contacts, r.dialled, r.answered, r.completed, r.negative_share * 100.0
+        );
+    }
+}

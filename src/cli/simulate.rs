@@ -1,0 +1,98 @@
+//! `sampark simulate-provider`: the Twilio-compatible simulator as a process.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::simulator::{Simulator, SimulatorConfig};
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Address to listen on, e.g. 127.0.0.1:4010.
+    #[arg(long)]
+    pub listen: String,
+    #[arg(long)]
+    pub account_sid: String,
+    #[arg(long)]
+    pub auth_token: String,
+    /// Seed for call fates and key presses.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Write one JSON line per originate, key press, hang-up and call end.
+    #[arg(long)]
+    pub ledger: Option<PathBuf>,
+    /// Weight of calls that are answered.
+    #[arg(long)]
+    pub answer_rate: Option<f64>,
+    /// Weight of calls that get a busy signal.
+    #[arg(long)]
+    pub busy_rate: Option<f64>,
+    /// Weight of calls nobody answers.
+    #[arg(long)]
+    pub no_answer_rate: Option<f64>,
+    /// Weight of calls that fail in the network.
+    #[arg(long)]
+    pub failed_rate: Option<f64>,
+    /// Share of key presses that are not a valid choice.
+    #[arg(long)]
+    pub invalid_key_rate: Option<f64>,
+    /// Share of prompts the citizen lets time out.
+    #[arg(long)]
+    pub silent_rate: Option<f64>,
+    /// Share of prompts at which the citizen presses the opt-out key.
+    #[arg(long)]
+    pub opt_out_rate: Option<f64>,
+    /// Share of prompts at which the citizen hangs up.
+    #[arg(long)]
+    pub hangup_rate: Option<f64>,
+    /// Active calls at once before answering 429 / 20429.
+    #[arg(long)]
+    pub max_concurrent: Option<usize>,
+    /// Calls per second before answering 429 / 20429.
+    #[arg(long)]
+    pub calls_per_second: Option<u32>,
+}
+
+pub async fn command(args: SimulateArgs) -> anyhow::Result<ExitCode> {
+    crate::telemetry::init(crate::telemetry::LogFormat::Pretty, "info")?;
+    let mut config = SimulatorConfig {
+        account_sid: args.account_sid,
+        auth_token: args.auth_token,
+        seed: args.seed,
+        ledger: args.ledger,
+        ..SimulatorConfig::default()
+    };
+    let set = |target: &mut f64, v: Option<f64>| {
+        if let Some(v) = v {
+            *target = v;
+        }
+    };
+    set(&mut config.answer_rate, args.answer_rate);
+    set(&mut config.busy_rate, args.busy_rate);
+    set(&mut config.no_answer_rate, args.no_answer_rate);
+    set(&mut config.failed_rate, args.failed_rate);
+    set(&mut config.invalid_key_rate, args.invalid_key_rate);
+    set(&mut config.silent_rate, args.silent_rate);
+    set(&mut config.opt_out_rate, args.opt_out_rate);
+    set(&mut config.hangup_rate, args.hangup_rate);
+    if let Some(n) = args.max_concurrent {
+        config.max_concurrent = n;
+    }
+    if args.calls_per_second.is_some() {
+        config.calls_per_second = args.calls_per_second;
+    }
+    let listener = TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let cancel = CancellationToken::new();
+    let simulator = Simulator::start(config, listener, cancel.clone()).await?;
+    println!("simulator listening on {}", simulator.base_url());
+    tokio::signal::ctrl_c().await.ok();
+    cancel.cancel();
+    simulator.wait().await;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,11 @@
+//! Wiring and lifecycle: starts every subsystem on one `TaskTracker` and
+//! shuts them down in the order ARCHITECTURE.md gives, so nothing is lost.
+//!
+//! Owns: which tasks run and in what order they stop. Does not own: what any
+//! of them does.
+
+mod relay;
+mod run;
+
+pub use relay::{Relay, flush_feedback};
+pub use run::{Daemon, DaemonParts};

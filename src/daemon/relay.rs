@@ -1,0 +1,59 @@
+//! The feedback relay: outbox streams (one per shard) → `sampark:feedback`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::store::{Store, StoreError};
+use crate::telemetry::Metrics;
+
+const BATCH: usize = 200;
+const IDLE: Duration = Duration::from_millis(100);
+
+/// Moves feedback records downstream until cancelled.
+pub struct Relay {
+    pub store: Arc<dyn Store>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl Relay {
+    pub async fn run(self, cancel: CancellationToken) {
+        while !cancel.is_cancelled() {
+            let moved = match flush_feedback(self.store.as_ref()).await {
+                Ok(n) => {
+                    self.metrics.feedback_relayed(n);
+                    n
+                }
+                Err(e) => {
+                    self.metrics.store_error();
+                    warn!(error = %e, "feedback relay failed; retrying");
+                    0
+                }
+            };
+            if moved == 0 {
+                tokio::select! {
+                    _ = cancel.cancelled() => break,
+                    _ = tokio::time::sleep(IDLE) => {}
+                }
+            }
+        }
+        info!("relay stopped");
+    }
+}
+
+/// One pass over every shard's outbox; returns how many records moved.
+pub async fn flush_feedback(store: &dyn Store) -> Result<usize, StoreError> {
+    let mut moved = 0;
+    for shard in 0..store.shards() {
+        loop {
+            let n = store.relay_feedback(shard, BATCH).await?;
+            moved += n;
+            if n < BATCH {
+                break;
+            }
+        }
+    }
+    Ok(moved)
+}

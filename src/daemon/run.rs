@@ -1,0 +1,205 @@
+//! Starting and stopping the daemon's tasks.
+//!
+//! Shutdown (SIGTERM/SIGINT, or `Daemon::shutdown`):
+//! 1. stop intake and new originates (entries read but not started stay
+//!    pending and are taken over by another instance or on restart);
+//! 2. keep serving webhooks and reconciling until the calls this instance
+//!    placed have ended, or the grace period runs out (calls still live then
+//!    are finished by the reconciler of whichever instance runs next);
+//! 3. flush the feedback outboxes downstream;
+//! 4. drain and close the HTTP servers.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{Instrument, info, info_span, warn};
+
+use super::{Relay, flush_feedback};
+use crate::dialer::{CallbackUrls, Dialer, DialerConfig, PlacedCalls, Reconciler};
+use crate::dialplan::Dialplans;
+use crate::intake::IntakeRouter;
+use crate::provider::Provider;
+use crate::store::Store;
+use crate::telemetry::Metrics;
+use crate::webhook::{AdminRoutes, HttpServer, HttpServerConfig, TwilioWebhooks};
+
+/// Everything the daemon is built from (made by `serve` from settings, or by
+/// the demo and tests directly).
+pub struct DaemonParts {
+    pub store: Arc<dyn Store>,
+    pub provider: Arc<dyn Provider>,
+    pub dialplans: Arc<Dialplans>,
+    pub metrics: Arc<Metrics>,
+    pub dialer: DialerConfig,
+    pub webhook_listener: TcpListener,
+    pub webhook: HttpServerConfig,
+    /// The admin API / metrics listener, if any.
+    pub admin_listener: Option<TcpListener>,
+    pub admin: HttpServerConfig,
+    pub admin_token: Option<String>,
+    /// The URL the provider reaches the webhook listener at.
+    pub public_url: String,
+    /// The provider's auth token (webhook signatures).
+    pub auth_token: String,
+    pub shutdown_grace: Duration,
+}
+
+/// A running daemon.
+pub struct Daemon {
+    tracker: TaskTracker,
+    /// Intake and dialer: stopped first.
+    front: CancellationToken,
+    /// Webhooks, admin, reconciler, relay: stopped last.
+    back: CancellationToken,
+    store: Arc<dyn Store>,
+    placed: Arc<PlacedCalls>,
+    grace: Duration,
+    webhook_addr: SocketAddr,
+    admin_addr: Option<SocketAddr>,
+}
+
+impl Daemon {
+    /// Starts every task. Must be called inside a Tokio runtime.
+    pub fn start(parts: DaemonParts) -> std::io::Result<Daemon> {
+        let tracker = TaskTracker::new();
+        let front = CancellationToken::new();
+        let back = CancellationToken::new();
+        let placed = Arc::new(PlacedCalls::default());
+        let urls = CallbackUrls::new(&parts.public_url);
+        let consumer = parts.dialer.consumer.clone();
+
+        let dialplans = parts.dialplans.clone();
+        let intake = IntakeRouter::new(
+            parts.store.clone(),
+            Arc::new(move |name: &str| dialplans.contains(name)),
+            consumer.clone(),
+            parts.dialer.reclaim_after,
+            parts.metrics.clone(),
+        );
+        tracker.spawn(intake.run(front.child_token()).instrument(info_span!("intake")));
+
+        let dialer = Dialer::new(
+            parts.store.clone(),
+            parts.provider.clone(),
+            parts.dialer.clone(),
+            urls.clone(),
+            parts.metrics.clone(),
+            placed.clone(),
+        );
+        tracker.spawn(dialer.run(front.child_token()).instrument(info_span!("dialer")));
+
+        let reconciler =
+            Reconciler::new(parts.store.clone(), parts.provider.clone(), parts.dialer.clone(), parts.metrics.clone());
+        tracker.spawn(reconciler.run(back.child_token()).instrument(info_span!("reconciler")));
+
+        let relay = Relay { store: parts.store.clone(), metrics: parts.metrics.clone() };
+        tracker.spawn(relay.run(back.child_token()).instrument(info_span!("relay")));
+
+        let webhooks = TwilioWebhooks {
+            store: parts.store.clone(),
+            dialplans: parts.dialplans.clone(),
+            urls,
+            public_url: parts.public_url.clone(),
+            auth_token: parts.auth_token.clone(),
+            retry: parts.dialer.retry.clone(),
+            metrics: parts.metrics.clone(),
+        };
+        let server = HttpServer::new("webhook", parts.webhook_listener, parts.webhook, Arc::new(webhooks));
+        let webhook_addr = server.local_addr()?;
+        tracker.spawn(server.run(back.child_token()));
+
+        let admin_addr = match parts.admin_listener {
+            Some(listener) => {
+                let routes = AdminRoutes {
+                    store: parts.store.clone(),
+                    dialplans: parts.dialplans.clone(),
+                    metrics: parts.metrics.clone(),
+                    token: parts.admin_token,
+                };
+                let server = HttpServer::new("admin", listener, parts.admin, Arc::new(routes));
+                let addr = server.local_addr()?;
+                tracker.spawn(server.run(back.child_token()));
+                Some(addr)
+            }
+            None => None,
+        };
+        tracker.close();
+        info!(webhook = %webhook_addr, admin = ?admin_addr, instance = %consumer, "sampark started");
+        Ok(Daemon {
+            tracker,
+            front,
+            back,
+            store: parts.store,
+            placed,
+            grace: parts.shutdown_grace,
+            webhook_addr,
+            admin_addr,
+        })
+    }
+
+    pub fn webhook_addr(&self) -> SocketAddr {
+        self.webhook_addr
+    }
+
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin_addr
+    }
+
+    /// Runs until SIGTERM/SIGINT, then shuts down.
+    pub async fn run_until_signal(self) {
+        wait_for_signal().await;
+        info!("shutdown requested");
+        self.shutdown().await;
+    }
+
+    /// The ordered shutdown described in the module docs.
+    pub async fn shutdown(self) {
+        self.front.cancel();
+        let deadline = tokio::time::Instant::now() + self.grace;
+        loop {
+            let live = self.placed.prune_ended(self.store.as_ref()).await;
+            if live == 0 {
+                break;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                warn!(live_calls = live, "grace period over; the reconciler will finish the remaining calls");
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        match flush_feedback(self.store.as_ref()).await {
+            Ok(n) => info!(records = n, "feedback flushed"),
+            Err(e) => warn!(error = %e, "could not flush feedback; records stay in the outbox for the next run"),
+        }
+        self.back.cancel();
+        self.tracker.wait().await;
+        info!("sampark stopped");
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(e) => {
+                warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops the daemon");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

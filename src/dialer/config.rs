@@ -1,0 +1,53 @@
+//! The dialer's settings, already validated (built from `config::Settings`).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use super::{CallingHours, RetryPolicy};
+use crate::domain::OfficialId;
+use crate::store::Quota;
+
+/// Per-official dial quotas: a default and overrides.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Quotas {
+    pub default: Quota,
+    pub overrides: HashMap<OfficialId, Quota>,
+}
+
+impl Quotas {
+    pub fn for_official(&self, official: &OfficialId) -> Quota {
+        self.overrides.get(official).copied().unwrap_or(self.default)
+    }
+}
+
+/// Everything the dispatch and reconcile loops need.
+#[derive(Clone, Debug)]
+pub struct DialerConfig {
+    /// This instance's consumer name in the ready streams' group.
+    pub consumer: String,
+    /// Ready entries read per shard per round.
+    pub batch_size: usize,
+    /// Sleep between rounds when there was nothing to do.
+    pub poll_interval: Duration,
+    /// Time an authorised dial may take before it is reconciled.
+    pub originate_lease: Duration,
+    /// Time a call may last before it is reconciled with the provider.
+    pub max_call: Duration,
+    /// Entries another dialer left pending this long are taken over.
+    pub reclaim_after: Duration,
+    /// How long the phone rings.
+    pub ring_timeout: Duration,
+    pub hours: CallingHours,
+    /// Calls per citizen per local day, across campaigns.
+    pub citizen_daily_cap: u32,
+    pub retry: RetryPolicy,
+    pub quotas: Quotas,
+    /// Originate requests in flight at once from this instance.
+    pub max_concurrent_originates: usize,
+    /// The provider's calls-per-second cap, enforced in-process.
+    pub provider_cps: Option<u32>,
+    /// Wait before retrying an originate the provider throttled or failed.
+    pub provider_backoff: Duration,
+    /// Give up reconciling (outcome `unknown`) after this long.
+    pub reconcile_give_up: Duration,
+}

@@ -1,0 +1,250 @@
+//! The dispatch loop: ready entries → policy → authorise (GCRA in the store)
+//! → originate → record. One per daemon instance; many instances share the
+//! work through the ready streams' consumer group.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use governor::{DefaultDirectRateLimiter, Quota as GovQuota, RateLimiter};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{Instrument, debug, info, info_span, warn};
+
+use super::{CallbackUrls, DialerConfig, PlacedCalls};
+use crate::domain::Outcome;
+use crate::provider::{ErrorClass, OriginateRequest, Provider};
+use crate::store::{Authorize, CitizenCheck, Finish, Job, ReadyEntry, Store, StoreError};
+use crate::telemetry::{DialDecision, Metrics, OriginateResult};
+
+/// How long to leave an originate with an unknown fate before reconciling it:
+/// long enough for a call the provider did create to show up in its list.
+const UNKNOWN_SETTLE: Duration = Duration::from_secs(5);
+
+/// The dispatch loop of one instance.
+#[derive(Clone)]
+pub struct Dialer {
+    store: Arc<dyn Store>,
+    provider: Arc<dyn Provider>,
+    config: Arc<DialerConfig>,
+    urls: CallbackUrls,
+    metrics: Arc<Metrics>,
+    originates: Arc<Semaphore>,
+    cps: Option<Arc<DefaultDirectRateLimiter>>,
+    placed: Arc<PlacedCalls>,
+}
+
+impl Dialer {
+    pub fn new(
+        store: Arc<dyn Store>,
+        provider: Arc<dyn Provider>,
+        config: DialerConfig,
+        urls: CallbackUrls,
+        metrics: Arc<Metrics>,
+        placed: Arc<PlacedCalls>,
+    ) -> Self {
+        let cps = config
+            .provider_cps
+            .and_then(NonZeroU32::new)
+            .map(|n| Arc::new(RateLimiter::direct(GovQuota::per_second(n))));
+        Self {
+            originates: Arc::new(Semaphore::new(config.max_concurrent_originates.max(1))),
+            store,
+            provider,
+            config: Arc::new(config),
+            urls,
+            metrics,
+            cps,
+            placed,
+        }
+    }
+
+    /// Runs until `cancel`; then waits for originates already started to
+    /// finish recording. Entries read but not started stay pending in the
+    /// ready stream and are taken over after `reclaim_after`.
+    pub async fn run(self, cancel: CancellationToken) {
+        let calls = TaskTracker::new();
+        while !cancel.is_cancelled() {
+            let idle = match self.round(&cancel, &calls).await {
+                Ok(started) => started == 0,
+                Err(e) => {
+                    self.metrics.store_error();
+                    warn!(error = %e, "dispatch round failed; backing off");
+                    true
+                }
+            };
+            if idle {
+                tokio::select! {
+                    _ = cancel.cancelled() => break,
+                    _ = tokio::time::sleep(self.config.poll_interval) => {}
+                }
+            }
+        }
+        calls.close();
+        calls.wait().await;
+        info!("dialer stopped");
+    }
+
+    /// One round: promote due work, read ready entries, decide each.
+    /// Returns how many entries were handled.
+    async fn round(&self, cancel: &CancellationToken, calls: &TaskTracker) -> Result<usize, StoreError> {
+        for shard in 0..self.store.shards() {
+            self.store.promote_due(shard, self.config.batch_size).await?;
+        }
+        let entries = self
+            .store
+            .read_ready(&self.config.consumer, self.config.batch_size, self.config.reclaim_after)
+            .await?;
+        if entries.is_empty() {
+            return Ok(0);
+        }
+        let now_ms = self.store.now_ms().await?;
+        let handled = entries.len();
+        for entry in entries {
+            if cancel.is_cancelled() {
+                break;
+            }
+            if let Some(open_at) = self.config.hours.next_open(now_ms) {
+                self.store.defer(&entry, open_at, "outside calling hours").await?;
+                self.metrics.dial_decision(DialDecision::OutsideHours);
+                continue;
+            }
+            let permit = tokio::select! {
+                _ = cancel.cancelled() => break,
+                p = self.originates.clone().acquire_owned() => match p {
+                    Ok(p) => p,
+                    Err(_) => break,
+                },
+            };
+            if let Some(job) = self.authorize(&entry).await? {
+                let this = self.clone();
+                let span = info_span!("job", job.id = %job.id, official.id = %entry.official, attempt = job.attempt);
+                calls.spawn(async move { this.place_call(job, permit).await }.instrument(span));
+            }
+        }
+        Ok(handled)
+    }
+
+    async fn authorize(&self, entry: &ReadyEntry) -> Result<Option<Job>, StoreError> {
+        let quota = self.config.quotas.for_official(&entry.official);
+        match self.store.authorize(entry, quota, self.config.originate_lease).await? {
+            Authorize::Granted { job, .. } => {
+                self.metrics.dial_decision(DialDecision::Authorized);
+                Ok(Some(*job))
+            }
+            Authorize::RateLimited { allow_at_ms } => {
+                self.metrics.dial_decision(DialDecision::RateLimited);
+                debug!(job.id = %entry.job, official.id = %entry.official, allow_at_ms, "rate limited; deferred");
+                Ok(None)
+            }
+            Authorize::Stale => Ok(None),
+        }
+    }
+
+    /// Checks the citizen, originates, records. Store failures leave the job
+    /// `Dialing` with its lease, so the reconciler finishes the work.
+    async fn place_call(self, job: Job, permit: OwnedSemaphorePermit) {
+        if let Err(e) = self.try_place_call(&job).await {
+            self.metrics.store_error();
+            warn!(error = %e, "could not record dial result; the reconciler will resolve it");
+        }
+        drop(permit);
+    }
+
+    async fn try_place_call(&self, job: &Job) -> Result<(), StoreError> {
+        let now_ms = self.store.now_ms().await?;
+        let day = self.config.hours.local_day(now_ms);
+        let phone = &job.spec.contact.phone;
+        match self.store.citizen_check(phone, day, self.config.citizen_daily_cap).await? {
+            CitizenCheck::Allowed => {}
+            CitizenCheck::OptedOut => {
+                self.metrics.dial_decision(DialDecision::OptedOut);
+                let finish = Finish::Terminal {
+                    outcome: Outcome::OptedOut,
+                    reason: Some("citizen opted out earlier".into()),
+                };
+                self.store.finish(&job.id, job.attempt, None, &finish).await?;
+                return Ok(());
+            }
+            CitizenCheck::CapReached => {
+                self.metrics.dial_decision(DialDecision::CitizenCap);
+                let wait = until_next_local_day(now_ms, self.config.hours.utc_offset_min);
+                self.store
+                    .requeue(&job.id, job.attempt, wait, "citizen's daily call cap reached")
+                    .await?;
+                return Ok(());
+            }
+        }
+        if let Some(cps) = &self.cps {
+            cps.until_ready().await;
+        }
+        let request = OriginateRequest {
+            to: phone.clone(),
+            from: job.spec.caller_id.clone(),
+            answer_url: self.urls.answer(&job.id, job.attempt),
+            status_url: self.urls.status(&job.id, job.attempt),
+            ring_timeout: self.config.ring_timeout,
+        };
+        match self.provider.originate(&request).await {
+            Ok(call) => {
+                self.metrics.originate(OriginateResult::Ok);
+                info!(call.sid = %call.sid, to = %phone, "call placed");
+                self.placed.insert(job.id.clone(), job.attempt);
+                self.store
+                    .mark_originated(&job.id, job.attempt, &call.sid, self.config.max_call)
+                    .await?;
+            }
+            Err(e) => self.originate_failed(job, e).await?,
+        }
+        Ok(())
+    }
+
+    async fn originate_failed(&self, job: &Job, e: crate::provider::ProviderError) -> Result<(), StoreError> {
+        match e.class() {
+            ErrorClass::Never => {
+                self.metrics.originate(OriginateResult::Rejected);
+                warn!(error = %e, "provider refused the call");
+                let finish = Finish::Terminal { outcome: Outcome::Failed, reason: Some(e.to_string()) };
+                self.store.finish(&job.id, job.attempt, None, &finish).await?;
+            }
+            ErrorClass::Later(after) => {
+                let result = match e {
+                    crate::provider::ProviderError::Throttled { .. } => OriginateResult::Throttled,
+                    _ => OriginateResult::Transient,
+                };
+                self.metrics.originate(result);
+                let delay = after.unwrap_or(self.config.provider_backoff);
+                debug!(error = %e, ?delay, "call not placed; requeued");
+                self.store.requeue(&job.id, job.attempt, delay, &e.to_string()).await?;
+            }
+            ErrorClass::Reconcile => {
+                self.metrics.originate(OriginateResult::Unknown);
+                warn!(error = %e, "originate outcome unknown; will reconcile with the provider");
+                self.placed.insert(job.id.clone(), job.attempt);
+                self.store.extend_lease(&job.id, job.attempt, UNKNOWN_SETTLE).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Time from `now_ms` to the next local midnight.
+fn until_next_local_day(now_ms: i64, utc_offset_min: i32) -> Duration {
+    const DAY_MS: i64 = 86_400_000;
+    let local = now_ms + i64::from(utc_offset_min) * 60_000;
+    let left = DAY_MS - local.rem_euclid(DAY_MS);
+    Duration::from_millis(u64::try_from(left).unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_local_day() {
+        // 2026-11-28T18:00:00Z is 23:30 IST: 30 minutes to midnight.
+        let now = 1_795_824_000_000 + 18 * 3_600_000;
+        assert_eq!(until_next_local_day(now, 330), Duration::from_secs(1800));
+    }
+}

@@ -1,0 +1,180 @@
+//! Deciding how an attempt ends: the retry policy, as a pure function.
+//!
+//! | call ended as            | IVR session          | decision                          |
+//! |--------------------------|----------------------|-----------------------------------|
+//! | completed (answered)     | completed            | terminal `completed`              |
+//! | completed (answered)     | opted out            | terminal `opted_out`              |
+//! | completed (answered)     | started, unfinished  | terminal `partial` (answers kept) |
+//! | completed (answered)     | never started        | retry, else terminal `failed`     |
+//! | busy / no-answer / failed| —                    | retry, else terminal same outcome |
+//! | canceled                 | —                    | terminal `cancelled`              |
+//! | originate refused        | —                    | terminal `failed` with the reason |
+//! | originate not placed     | —                    | retry, else terminal `failed`     |
+//!
+//! "Retry" means: if fewer than `max_attempts` calls were placed, wait the
+//! backoff for the number of calls placed so far.
+
+use std::time::Duration;
+
+use crate::dialplan::SessionStatus;
+use crate::domain::{CallStatus, Outcome};
+use crate::store::{Finish, Job};
+
+/// How often and how patiently to retry a contact.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Calls placed at most per contact.
+    pub max_attempts: u32,
+    /// Wait after the n-th unsuccessful call (the last value repeats).
+    pub backoff: Vec<Duration>,
+}
+
+impl RetryPolicy {
+    fn delay_after(&self, dials: u32) -> Duration {
+        let i = (dials.max(1) - 1) as usize;
+        self.backoff
+            .get(i)
+            .or(self.backoff.last())
+            .copied()
+            .unwrap_or(Duration::from_secs(300))
+    }
+
+    /// Retry if attempts remain, else end with `outcome`.
+    pub fn retry_or(&self, job: &Job, outcome: Outcome, reason: String) -> Finish {
+        if job.dials < self.max_attempts {
+            Finish::Retry {
+                delay: self.delay_after(job.dials),
+                reason,
+            }
+        } else {
+            Finish::Terminal {
+                outcome,
+                reason: Some(reason),
+            }
+        }
+    }
+}
+
+/// The decision for a call that reached a terminal provider status.
+pub fn after_call(
+    job: &Job,
+    status: CallStatus,
+    session: Option<SessionStatus>,
+    policy: &RetryPolicy,
+) -> Finish {
+    let terminal = |outcome, reason: Option<&str>| Finish::Terminal {
+        outcome,
+        reason: reason.map(str::to_owned),
+    };
+    match (status, session) {
+        (CallStatus::Completed, Some(SessionStatus::Completed)) => terminal(Outcome::Completed, None),
+        (CallStatus::Completed, Some(SessionStatus::OptedOut)) => {
+            terminal(Outcome::OptedOut, Some("citizen pressed the opt-out key"))
+        }
+        (CallStatus::Completed, Some(SessionStatus::Abandoned)) => terminal(
+            Outcome::Partial,
+            Some("survey ended early (too many invalid or empty inputs)"),
+        ),
+        (CallStatus::Completed, Some(SessionStatus::InProgress)) => {
+            terminal(Outcome::Partial, Some("citizen hung up during the survey"))
+        }
+        (CallStatus::Completed, None) => policy.retry_or(
+            job,
+            Outcome::Failed,
+            "call connected but the survey never started".into(),
+        ),
+        (CallStatus::Busy, _) => policy.retry_or(job, Outcome::Busy, "line busy".into()),
+        (CallStatus::NoAnswer, _) => policy.retry_or(job, Outcome::NoAnswer, "no answer".into()),
+        (CallStatus::Canceled, _) => terminal(Outcome::Cancelled, Some("call canceled")),
+        (CallStatus::Failed, _) | (_, _) => {
+            policy.retry_or(job, Outcome::Failed, "provider reported the call failed".into())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{CampaignHeader, CampaignId, Contact, ContactId, JobSpec, JobState, OfficialId, PhoneNumber};
+
+    pub(crate) fn job(dials: u32) -> Job {
+        let header = CampaignHeader {
+            id: CampaignId::parse("c").unwrap(),
+            name: "n".into(),
+            dialplan: "d".into(),
+            caller_id: PhoneNumber::parse("+916742000000").unwrap(),
+            department: "home".into(),
+        };
+        let contact = Contact {
+            id: ContactId::parse("k").unwrap(),
+            phone: PhoneNumber::parse("+919876543210").unwrap(),
+            language: None,
+            official_id: OfficialId::parse("o").unwrap(),
+            office: "o".into(),
+            service: "s".into(),
+        };
+        let spec = JobSpec::new(&header, contact);
+        Job {
+            id: spec.job_id(),
+            shard: 0,
+            spec,
+            state: JobState::InCall,
+            attempt: dials,
+            dials,
+            call_sid: None,
+            status_rank: 0,
+            call_status: None,
+            ivr: None,
+            ivr_step: 0,
+            answers: vec![],
+            last_response: None,
+            reason: None,
+            queued_at_ms: 0,
+            first_dialled_at_ms: None,
+            dial_started_at_ms: None,
+            updated_at_ms: 0,
+        }
+    }
+
+    fn policy() -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: 3,
+            backoff: vec![Duration::from_secs(60), Duration::from_secs(600)],
+        }
+    }
+
+    #[test]
+    fn answered_calls_end_by_session() {
+        let p = policy();
+        let j = job(1);
+        let out = |s| match after_call(&j, CallStatus::Completed, Some(s), &p) {
+            Finish::Terminal { outcome, .. } => outcome,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(out(SessionStatus::Completed), Outcome::Completed);
+        assert_eq!(out(SessionStatus::OptedOut), Outcome::OptedOut);
+        assert_eq!(out(SessionStatus::InProgress), Outcome::Partial);
+        assert_eq!(out(SessionStatus::Abandoned), Outcome::Partial);
+    }
+
+    #[test]
+    fn unanswered_calls_retry_with_backoff_then_end() {
+        let p = policy();
+        assert_eq!(
+            after_call(&job(1), CallStatus::Busy, None, &p),
+            Finish::Retry { delay: Duration::from_secs(60), reason: "line busy".into() }
+        );
+        assert!(matches!(
+            after_call(&job(2), CallStatus::NoAnswer, None, &p),
+            Finish::Retry { delay, .. } if delay == Duration::from_secs(600)
+        ));
+        assert!(matches!(
+            after_call(&job(3), CallStatus::NoAnswer, None, &p),
+            Finish::Terminal { outcome: Outcome::NoAnswer, .. }
+        ));
+        assert!(matches!(
+            after_call(&job(1), CallStatus::Canceled, None, &p),
+            Finish::Terminal { outcome: Outcome::Cancelled, .. }
+        ));
+    }
+}

@@ -1,0 +1,167 @@
+//! Reconciliation: jobs whose in-flight deadline passed are checked against
+//! the provider instead of being redialled blindly (guarantee G2).
+//!
+//! | job state | known call id | provider says                 | action                          |
+//! |-----------|---------------|-------------------------------|---------------------------------|
+//! | dialing   | no            | a matching call exists        | adopt it (then as below)        |
+//! | dialing   | no            | no matching call              | requeue: the dial never happened|
+//! | in call   | yes           | terminal status               | conclude as a status callback   |
+//! | in call   | yes           | still in progress             | extend the lease                |
+//! | in call   | yes           | unknown call id               | terminal `unknown`              |
+//! | any       | —             | provider error                | retry later; `unknown` after `reconcile_give_up` |
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, info, info_span, warn};
+
+use super::{DialerConfig, conclude_call};
+use crate::domain::{JobId, JobState, Outcome};
+use crate::provider::{CallInfo, Provider};
+use crate::store::{Finish, Job, Store};
+use crate::telemetry::{Metrics, ReconcileResult};
+
+/// How often to look for expired leases.
+const SCAN_INTERVAL: Duration = Duration::from_millis(500);
+/// How long to wait before asking the provider again after it failed.
+const PROVIDER_RETRY: Duration = Duration::from_secs(15);
+/// Slack for clock differences when matching a call to our dial time.
+const CLOCK_SLACK_MS: i64 = 120_000;
+
+/// The reconcile loop of one instance.
+#[derive(Clone)]
+pub struct Reconciler {
+    store: Arc<dyn Store>,
+    provider: Arc<dyn Provider>,
+    config: Arc<DialerConfig>,
+    metrics: Arc<Metrics>,
+}
+
+impl Reconciler {
+    pub fn new(
+        store: Arc<dyn Store>,
+        provider: Arc<dyn Provider>,
+        config: DialerConfig,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Self { store, provider, config: Arc::new(config), metrics }
+    }
+
+    pub async fn run(self, cancel: CancellationToken) {
+        while !cancel.is_cancelled() {
+            for shard in 0..self.store.shards() {
+                match self.store.due_in_flight(shard, self.config.batch_size).await {
+                    Ok(due) => {
+                        for (job, attempt) in due {
+                            let span = info_span!("reconcile", job.id = %job, attempt);
+                            self.reconcile(&job, attempt).instrument(span).await;
+                        }
+                    }
+                    Err(e) => {
+                        self.metrics.store_error();
+                        warn!(error = %e, "could not scan in-flight calls");
+                    }
+                }
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => break,
+                _ = tokio::time::sleep(SCAN_INTERVAL) => {}
+            }
+        }
+    }
+
+    async fn reconcile(&self, id: &JobId, attempt: u32) {
+        let result = match self.store.load_job(id).await {
+            Ok(Some(job)) if job.attempt == attempt => self.reconcile_job(&job).await,
+            Ok(_) => Ok(ReconcileResult::Stale),
+            Err(e) => Err(e.to_string()),
+        };
+        match result {
+            Ok(r) => self.metrics.reconcile(r),
+            Err(e) => {
+                self.metrics.reconcile(ReconcileResult::Error);
+                warn!(error = %e, "reconciliation failed; will retry");
+            }
+        }
+    }
+
+    async fn reconcile_job(&self, job: &Job) -> Result<ReconcileResult, String> {
+        let lookup = match (&job.state, &job.call_sid) {
+            (JobState::Dialing, None) => self.find_our_call(job).await,
+            (JobState::Dialing | JobState::InCall, Some(sid)) => {
+                self.provider.fetch_call(sid).await.map_err(|e| e.to_string())
+            }
+            _ => return Ok(ReconcileResult::Stale),
+        };
+        match lookup {
+            Ok(Some(call)) => self.apply(job, call).await,
+            Ok(None) if job.call_sid.is_none() => {
+                info!("the provider has no call for this dial; requeueing");
+                self.store
+                    .requeue(&job.id, job.attempt, self.config.provider_backoff, "dial never reached the provider")
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(ReconcileResult::NotPlaced)
+            }
+            Ok(None) => self.give_up(job, "the provider does not know this call").await,
+            Err(e) if self.too_old(job).await => self.give_up(job, &e).await,
+            Err(e) => {
+                warn!(error = %e, "provider lookup failed");
+                self.store
+                    .extend_lease(&job.id, job.attempt, PROVIDER_RETRY)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(ReconcileResult::Error)
+            }
+        }
+    }
+
+    /// The newest call to this citizen from our caller id created after the dial began.
+    async fn find_our_call(&self, job: &Job) -> Result<Option<CallInfo>, String> {
+        let since = job.dial_started_at_ms.unwrap_or(job.updated_at_ms) - CLOCK_SLACK_MS;
+        let calls = self
+            .provider
+            .find_calls(&job.spec.contact.phone, &job.spec.caller_id, since)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(calls.into_iter().max_by_key(|c| c.created_ms.unwrap_or(0)))
+    }
+
+    async fn apply(&self, job: &Job, call: CallInfo) -> Result<ReconcileResult, String> {
+        let store = self.store.as_ref();
+        store
+            .apply_status(&job.id, job.attempt, &call.sid, call.status)
+            .await
+            .map_err(|e| e.to_string())?;
+        if call.status.is_terminal() {
+            conclude_call(store, &job.id, job.attempt, call.status, &self.config.retry)
+                .await
+                .map_err(|e| e.to_string())?;
+            return Ok(ReconcileResult::Concluded);
+        }
+        store
+            .extend_lease(&job.id, job.attempt, self.config.max_call)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(ReconcileResult::StillActive)
+    }
+
+    async fn too_old(&self, job: &Job) -> bool {
+        let Ok(now) = self.store.now_ms().await else {
+            return false;
+        };
+        let started = job.dial_started_at_ms.unwrap_or(job.updated_at_ms);
+        now - started > i64::try_from(self.config.reconcile_give_up.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    async fn give_up(&self, job: &Job, why: &str) -> Result<ReconcileResult, String> {
+        warn!(reason = why, "call outcome cannot be established; marking unknown");
+        let finish = Finish::Terminal { outcome: Outcome::Unknown, reason: Some(why.to_owned()) };
+        self.store
+            .finish(&job.id, job.attempt, None, &finish)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(ReconcileResult::GaveUp)
+    }
+}

@@ -1,0 +1,172 @@
+//! The router reads the intake stream through its consumer group, ingests
+//! each document, and acknowledges the entry only after every contact is in
+//! its shard or in the dead-letter stream. A crash in between re-delivers the
+//! entry; ingestion is idempotent, so the replay changes nothing.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, info, info_span, warn};
+
+use crate::domain::{DocumentError, JobSpec, parse_campaign_document};
+use crate::store::{DeadLetter, IntakeEntry, PutOutcome, Store, StoreError};
+use crate::telemetry::{ContactResult, DocumentResult, Metrics};
+
+/// What ingesting one document did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IngestReport {
+    pub campaign: Option<String>,
+    pub accepted: usize,
+    pub duplicates: usize,
+    pub dead_lettered: usize,
+    /// The whole document was refused (its reason is in the dead-letter stream).
+    pub refused: Option<String>,
+}
+
+/// Moves intake documents into shards.
+pub struct IntakeRouter {
+    store: Arc<dyn Store>,
+    dialplan_exists: Arc<dyn Fn(&str) -> bool + Send + Sync>,
+    consumer: String,
+    reclaim_after: Duration,
+    metrics: Arc<Metrics>,
+}
+
+const READ_BLOCK: Duration = Duration::from_millis(500);
+const READ_COUNT: usize = 16;
+const ERROR_BACKOFF: Duration = Duration::from_secs(1);
+
+impl IntakeRouter {
+    pub fn new(
+        store: Arc<dyn Store>,
+        dialplan_exists: Arc<dyn Fn(&str) -> bool + Send + Sync>,
+        consumer: String,
+        reclaim_after: Duration,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Self { store, dialplan_exists, consumer, reclaim_after, metrics }
+    }
+
+    /// Runs until `cancel`. An entry being ingested when cancelled is left
+    /// unacknowledged and is ingested again (idempotently) later.
+    pub async fn run(self, cancel: CancellationToken) {
+        while !cancel.is_cancelled() {
+            let read = tokio::select! {
+                _ = cancel.cancelled() => break,
+                r = self.store.read_intake(&self.consumer, READ_COUNT, READ_BLOCK, self.reclaim_after) => r,
+            };
+            let entries = match read {
+                Ok(entries) => entries,
+                Err(e) => {
+                    self.metrics.store_error();
+                    warn!(error = %e, "cannot read the intake stream; retrying");
+                    tokio::select! {
+                        _ = cancel.cancelled() => break,
+                        _ = tokio::time::sleep(ERROR_BACKOFF) => continue,
+                    }
+                }
+            };
+            for entry in entries {
+                let span = info_span!("intake", intake.entry = %entry.id);
+                if let Err(e) = self.process(&entry).instrument(span).await {
+                    self.metrics.store_error();
+                    warn!(intake.entry = %entry.id, error = %e, "ingestion interrupted; the entry will be retried");
+                }
+            }
+        }
+        info!("intake stopped");
+    }
+
+    async fn process(&self, entry: &IntakeEntry) -> Result<IngestReport, StoreError> {
+        let report = match &entry.payload {
+            Ok(doc) => self.ingest(&entry.id, doc).await?,
+            Err(why) => {
+                self.refuse(&entry.id, why, "").await?;
+                IngestReport { refused: Some(why.clone()), ..IngestReport::default() }
+            }
+        };
+        self.store.ack_intake(&entry.id).await?;
+        info!(
+            campaign.id = report.campaign.as_deref().unwrap_or("-"),
+            accepted = report.accepted,
+            duplicates = report.duplicates,
+            dead_lettered = report.dead_lettered,
+            refused = report.refused.is_some(),
+            "campaign document ingested"
+        );
+        Ok(report)
+    }
+
+    /// Ingests one document. Idempotent: the same document again is a no-op.
+    pub async fn ingest(&self, source: &str, doc: &str) -> Result<IngestReport, StoreError> {
+        let parsed = match parse_campaign_document(doc, self.dialplan_exists.as_ref()) {
+            Ok(parsed) => parsed,
+            Err(e) => {
+                let why = match &e {
+                    DocumentError::Json(_) | DocumentError::Invalid(_) => e.to_string(),
+                };
+                self.refuse(source, &why, doc).await?;
+                return Ok(IngestReport { refused: Some(why), ..IngestReport::default() });
+            }
+        };
+        let mut report = IngestReport {
+            campaign: Some(parsed.header.id.to_string()),
+            ..IngestReport::default()
+        };
+        if self.store.put_campaign(&parsed.header).await? == PutOutcome::Conflict {
+            let why = format!(
+                "campaign {} already exists with a different header (name, dialplan, caller_id or department)",
+                parsed.header.id
+            );
+            self.refuse(source, &why, doc).await?;
+            report.refused = Some(why);
+            return Ok(report);
+        }
+        self.metrics.document(DocumentResult::Accepted);
+        for rejected in &parsed.rejected {
+            let letter = DeadLetter {
+                source: format!("{source} contacts[{}]", rejected.index),
+                reason: format!("campaign {}: contact rejected: {}", parsed.header.id, rejected.reason),
+                payload: rejected.masked.to_string(),
+            };
+            self.store.dead_letter(&letter).await?;
+            self.metrics.contact(ContactResult::Rejected);
+            report.dead_lettered += 1;
+        }
+        for contact in parsed.contacts {
+            let spec = JobSpec::new(&parsed.header, contact);
+            match self.store.enqueue(&spec).await? {
+                PutOutcome::Created => {
+                    self.metrics.contact(ContactResult::Accepted);
+                    report.accepted += 1;
+                }
+                PutOutcome::Unchanged => {
+                    self.metrics.contact(ContactResult::Duplicate);
+                    report.duplicates += 1;
+                }
+                PutOutcome::Conflict => {
+                    let letter = DeadLetter {
+                        source: source.to_owned(),
+                        reason: format!(
+                            "contact {} of campaign {} already exists with different data",
+                            spec.contact.id, spec.campaign_id
+                        ),
+                        payload: serde_json::json!({"id": spec.contact.id.as_str(), "phone": spec.contact.phone.masked()}).to_string(),
+                    };
+                    self.store.dead_letter(&letter).await?;
+                    self.metrics.contact(ContactResult::Rejected);
+                    report.dead_lettered += 1;
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    async fn refuse(&self, source: &str, reason: &str, payload: &str) -> Result<(), StoreError> {
+        warn!(intake.entry = source, reason, "campaign document refused");
+        self.metrics.document(DocumentResult::DeadLettered);
+        let letter = DeadLetter { source: source.to_owned(), reason: reason.to_owned(), payload: payload.to_owned() };
+        self.store.dead_letter(&letter).await
+    }
+}

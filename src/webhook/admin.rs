@@ -1,0 +1,140 @@
+//! The admin listener: submit and inspect campaigns, `/metrics`, health.
+//!
+//! | method | path                  | does                                         |
+//! |--------|-----------------------|----------------------------------------------|
+//! | GET    | /healthz              | 200 while the process runs                   |
+//! | GET    | /readyz               | 200 when the store answers, else 503         |
+//! | GET    | /metrics              | Prometheus text format                       |
+//! | POST   | /admin/campaigns      | validate + submit a campaign document (202)  |
+//! | GET    | /admin/campaigns/{id} | counts by state (JSON), 404 if unknown       |
+//!
+//! `/admin/*` requires `Authorization: Bearer <admin.token>` when a token is set.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::Full;
+use serde_json::json;
+use subtle::ConstantTimeEq;
+
+use super::{Routes, text_response};
+use crate::dialplan::Dialplans;
+use crate::domain::{CampaignId, parse_campaign_document};
+use crate::intake::submit_document;
+use crate::store::Store;
+use crate::telemetry::Metrics;
+
+/// Contacts per intake entry when the admin API chunks a large document.
+pub const CHUNK_SIZE: usize = 5_000;
+
+pub struct AdminRoutes {
+    pub store: Arc<dyn Store>,
+    pub dialplans: Arc<Dialplans>,
+    pub metrics: Arc<Metrics>,
+    pub token: Option<String>,
+}
+
+fn json_response(status: StatusCode, value: serde_json::Value) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from(value.to_string())));
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+    r
+}
+
+#[async_trait]
+impl Routes for AdminRoutes {
+    async fn route(&self, request: Request<Bytes>) -> Response<Full<Bytes>> {
+        let path = request.uri().path().to_owned();
+        match (request.method(), path.as_str()) {
+            (&Method::GET, "/healthz") => text_response(StatusCode::OK, "ok\n"),
+            (&Method::GET, "/readyz") => match self.store.now_ms().await {
+                Ok(_) => text_response(StatusCode::OK, "ready\n"),
+                Err(e) => text_response(StatusCode::SERVICE_UNAVAILABLE, format!("store unavailable: {e}\n")),
+            },
+            (&Method::GET, "/metrics") => {
+                let mut r = text_response(StatusCode::OK, self.metrics.render());
+                r.headers_mut().insert(
+                    http::header::CONTENT_TYPE,
+                    http::HeaderValue::from_static("text/plain; version=0.0.4"),
+                );
+                r
+            }
+            (_, p) if p.starts_with("/admin/") => {
+                if !self.authorized(&request) {
+                    return json_response(StatusCode::UNAUTHORIZED, json!({"error": "missing or wrong bearer token"}));
+                }
+                match (request.method(), p.strip_prefix("/admin/campaigns")) {
+                    (&Method::POST, Some("")) => self.submit(request.body()).await,
+                    (&Method::GET, Some(rest)) if rest.starts_with('/') => self.status(&rest[1..]).await,
+                    _ => json_response(StatusCode::NOT_FOUND, json!({"error": "no such route"})),
+                }
+            }
+            _ => text_response(StatusCode::NOT_FOUND, "not found\n"),
+        }
+    }
+}
+
+impl AdminRoutes {
+    fn authorized(&self, request: &Request<Bytes>) -> bool {
+        let Some(token) = &self.token else { return true };
+        let given = request
+            .headers()
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        given.as_bytes().ct_eq(token.as_bytes()).into()
+    }
+
+    async fn submit(&self, body: &Bytes) -> Response<Full<Bytes>> {
+        let Ok(doc) = std::str::from_utf8(body) else {
+            return json_response(StatusCode::BAD_REQUEST, json!({"error": "body is not UTF-8"}));
+        };
+        let dialplans = self.dialplans.clone();
+        let parsed = match parse_campaign_document(doc, &move |name| dialplans.contains(name)) {
+            Ok(parsed) => parsed,
+            Err(e) => return json_response(StatusCode::UNPROCESSABLE_ENTITY, json!({"error": e.to_string()})),
+        };
+        let rejected: Vec<_> = parsed
+            .rejected
+            .iter()
+            .map(|r| json!({"index": r.index, "id": r.id, "reason": r.reason}))
+            .collect();
+        match submit_document(self.store.as_ref(), doc, CHUNK_SIZE).await {
+            Ok(entries) => json_response(
+                StatusCode::ACCEPTED,
+                json!({
+                    "campaign_id": parsed.header.id.as_str(),
+                    "entries": entries,
+                    "contacts": parsed.contacts.len(),
+                    "rejected_contacts": rejected,
+                }),
+            ),
+            Err(e) => json_response(StatusCode::SERVICE_UNAVAILABLE, json!({"error": e.to_string()})),
+        }
+    }
+
+    async fn status(&self, raw_id: &str) -> Response<Full<Bytes>> {
+        let id = match CampaignId::parse(raw_id) {
+            Ok(id) => id,
+            Err(e) => return json_response(StatusCode::BAD_REQUEST, json!({"error": e.to_string()})),
+        };
+        match self.store.campaign_status(&id).await {
+            Ok(Some(status)) => json_response(
+                StatusCode::OK,
+                json!({
+                    "id": id.as_str(),
+                    "name": status.header.name,
+                    "total": status.total(),
+                    "finished": status.finished(),
+                    "counts": status.counts,
+                }),
+            ),
+            Ok(None) => json_response(StatusCode::NOT_FOUND, json!({"error": format!("no campaign {id}")})),
+            Err(e) => json_response(StatusCode::SERVICE_UNAVAILABLE, json!({"error": e.to_string()})),
+        }
+    }
+}

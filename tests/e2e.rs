@@ -1,0 +1,270 @@
+//! End to end: a real redis-server, the daemon's real servers on port 0, the
+//! Twilio adapter talking to the provider simulator over HTTP.
+
+mod support;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Duration;
+
+use redis::AsyncCommands;
+use sampark::dialplan::{CallContext, Event, start, step};
+use sampark::domain::{FeedbackRecord, JobId};
+use sampark::provider::twilio::signature::sign;
+use sampark::simulator::{LedgerEntry, SimulatorConfig};
+use sampark::store::{Quota, Store};
+use serde_json::{Value, json};
+use support::daemon::{ACCOUNT_SID, AUTH_TOKEN, dialer_config, dialplans, start_daemon, start_simulator};
+use support::eventually;
+use support::redis_server::RedisServer;
+
+const CONTACTS: usize = 500;
+const OFFICIALS: usize = 5;
+const BURST: u32 = 2;
+const PERIOD: Duration = Duration::from_millis(100);
+/// Latency between the store authorising a dial and the simulator logging
+/// the originate; the GCRA bound is checked on the simulator's timestamps,
+/// so it allows this much compression of any window.
+const JITTER_MS: i64 = 150;
+
+struct ContactInfo {
+    official: String,
+    language: String,
+    office: String,
+    service: String,
+}
+
+fn campaign(id: &str, n: usize) -> (Value, HashMap<String, ContactInfo>) {
+    let languages = ["or", "hi", "en"];
+    let mut contacts = Vec::new();
+    let mut info = HashMap::new();
+    for i in 0..n {
+        let official = format!("off-{}", i % OFFICIALS);
+        let language = languages[i % 3].to_owned();
+        let office = format!("Office {}", i % OFFICIALS);
+        contacts.push(json!({
+            "id": format!("c-{i:04}"),
+            "phone": format!("+9198{:08}", 10_000_000 + i),
+            "language": language,
+            "official_id": official,
+            "office": office,
+            "service": "FIR registration",
+        }));
+        info.insert(
+            format!("c-{i:04}"),
+            ContactInfo { official, language, office, service: "FIR registration".into() },
+        );
+    }
+    // Invalid contacts travel in the same document; they must be dead-lettered
+    // without losing the valid ones.
+    contacts.push(json!({"id": "bad-phone", "phone": "+91123", "official_id": "off-0", "office": "x", "service": "y"}));
+    contacts.push(json!({"id": "no-official", "phone": "+919812345678", "office": "x", "service": "y"}));
+    let doc = json!({
+        "version": 1, "id": id, "name": "e2e", "dialplan": "mo-sarkar-feedback",
+        "caller_id": "+916742000000", "department": "home", "contacts": contacts,
+    });
+    (doc, info)
+}
+
+fn query_param(url: &str, key: &str) -> Option<String> {
+    let query = url.split_once('?')?.1;
+    form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == key).map(|(_, v)| v.into_owned())
+}
+
+async fn feedback(conn: &mut redis::aio::MultiplexedConnection) -> Vec<FeedbackRecord> {
+    let entries: redis::streams::StreamRangeReply = conn.xrange_all("sampark:feedback").await.unwrap();
+    entries
+        .ids
+        .iter()
+        .map(|e| {
+            let raw: String = e.get("record").expect("record field");
+            serde_json::from_str(&raw).expect("record parses")
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn campaign_runs_end_to_end_against_redis_and_the_simulator() {
+    let redis = RedisServer::start();
+    let (simulator, sim_cancel) = start_simulator(SimulatorConfig {
+        account_sid: ACCOUNT_SID.into(),
+        auth_token: AUTH_TOKEN.into(),
+        seed: 42,
+        answer_rate: 0.6,
+        busy_rate: 0.15,
+        no_answer_rate: 0.15,
+        failed_rate: 0.1,
+        invalid_key_rate: 0.1,
+        silent_rate: 0.05,
+        opt_out_rate: 0.02,
+        hangup_rate: 0.04,
+        ..SimulatorConfig::default()
+    })
+    .await;
+    let quota = Quota { burst: BURST, period: PERIOD };
+    let (daemon, store) = start_daemon(&redis.url(), &simulator.base_url(), dialer_config(quota)).await;
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+
+    // A malformed document first: it must be dead-lettered while the daemon keeps going.
+    store.submit("{\"version\": 1, \"id\": \"broken\", \"contacts\": [").await.unwrap();
+    store
+        .submit(&json!({"version": 1, "id": "nodp", "name": "n", "dialplan": "no-such-plan", "caller_id": "+916742000000", "department": "d", "contacts": []}).to_string())
+        .await
+        .unwrap();
+    let (doc, contacts) = campaign("e2e-main", CONTACTS);
+    store.submit(&doc.to_string()).await.unwrap();
+
+    // A forged webhook is refused.
+    let webhook = daemon.webhook_addr();
+    let forged = forged_status(webhook).await;
+    assert_eq!(forged, 403, "a webhook with a bad signature must get 403");
+
+    let records = eventually(Duration::from_secs(240), "a feedback record for every contact", || {
+        let mut conn = conn.clone();
+        async move {
+            let records = feedback(&mut conn).await;
+            (records.len() >= CONTACTS).then_some(records)
+        }
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let records = feedback(&mut conn).await;
+
+    // G1/G3: exactly one record per contact.
+    let mut by_contact: HashMap<&str, &FeedbackRecord> = HashMap::new();
+    for r in &records {
+        assert!(by_contact.insert(&r.contact_id, r).is_none(), "two records for {}", r.contact_id);
+        assert_eq!(r.record_id, format!("e2e-main/{}", r.contact_id));
+    }
+    assert_eq!(records.len(), CONTACTS);
+    for id in contacts.keys() {
+        assert!(by_contact.contains_key(id.as_str()), "no record for {id}");
+    }
+
+    let ledger = simulator.ledger();
+    check_originates_unique_and_rate_bound(&ledger, &contacts);
+    check_answers_match_presses(&ledger, &by_contact, &contacts);
+
+    let outcomes: BTreeMap<String, usize> = records.iter().fold(BTreeMap::new(), |mut m, r| {
+        *m.entry(r.outcome.to_string()).or_insert(0) += 1;
+        m
+    });
+    assert!(outcomes.get("completed").copied().unwrap_or(0) > 50, "outcomes: {outcomes:?}");
+    assert!(outcomes.keys().any(|k| k != "completed"), "a mix of outcomes: {outcomes:?}");
+
+    // Dead letters: the broken document, the unknown dialplan, two bad contacts.
+    let letters = store.dead_letters(100).await.unwrap();
+    let reasons: Vec<&str> = letters.iter().map(|l| l.reason.as_str()).collect();
+    assert!(reasons.iter().any(|r| r.contains("not valid JSON")), "{reasons:?}");
+    assert!(reasons.iter().any(|r| r.contains("no-such-plan")), "{reasons:?}");
+    assert!(reasons.iter().any(|r| r.contains("bad-phone") || r.contains("`phone`")), "{reasons:?}");
+    assert!(reasons.iter().any(|r| r.contains("official_id")), "{reasons:?}");
+    assert!(!letters.iter().any(|l| l.payload.contains("9812345678")), "dead-lettered contacts are masked");
+
+    let id = sampark::domain::CampaignId::parse("e2e-main").unwrap();
+    let status = store.campaign_status(&id).await.unwrap().expect("campaign status");
+    assert_eq!(status.total(), CONTACTS as u64);
+    assert_eq!(status.finished(), CONTACTS as u64);
+
+    daemon.shutdown().await;
+    sim_cancel.cancel();
+    simulator.wait().await;
+    drop(redis);
+}
+
+/// Posts a status callback signed with the wrong token; returns the status code.
+async fn forged_status(addr: std::net::SocketAddr) -> u16 {
+    let path = "/twilio/status?job=e2e-main%2Fc-0000&attempt=1";
+    let params = vec![
+        ("CallSid".to_owned(), "CAforged".to_owned()),
+        ("CallStatus".to_owned(), "completed".to_owned()),
+    ];
+    let signature = sign("not-the-token", &format!("http://{addr}{path}"), &params);
+    let body: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish();
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nX-Twilio-Signature: {signature}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    response.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
+}
+
+fn check_originates_unique_and_rate_bound(ledger: &[LedgerEntry], contacts: &HashMap<String, ContactInfo>) {
+    let mut seen = HashSet::new();
+    let mut starts: HashMap<String, Vec<i64>> = HashMap::new();
+    for entry in ledger {
+        if let LedgerEntry::Originate { url, at_ms, .. } = entry {
+            let job = JobId::parse(&query_param(url, "job").expect("job in url")).unwrap();
+            let attempt: u32 = query_param(url, "attempt").expect("attempt").parse().unwrap();
+            assert!(seen.insert((job.clone(), attempt)), "{job} attempt {attempt} originated twice (G2)");
+            let official = &contacts[job.contact.as_str()].official;
+            starts.entry(official.clone()).or_default().push(*at_ms);
+        }
+    }
+    let period_ms = PERIOD.as_millis() as i64;
+    for (official, mut times) in starts {
+        times.sort_unstable();
+        for i in 0..times.len() {
+            for j in i..times.len() {
+                let window = times[j] - times[i] + JITTER_MS;
+                let allowed = i64::from(BURST) + window / period_ms;
+                let count = (j - i + 1) as i64;
+                assert!(
+                    count <= allowed,
+                    "{official}: {count} dial starts within {}ms exceeds burst {BURST} + t/T = {allowed}",
+                    times[j] - times[i]
+                );
+            }
+        }
+    }
+}
+
+fn check_answers_match_presses(
+    ledger: &[LedgerEntry],
+    records: &HashMap<&str, &FeedbackRecord>,
+    contacts: &HashMap<String, ContactInfo>,
+) {
+    let plans = dialplans();
+    let plan = plans.get("mo-sarkar-feedback").unwrap();
+    let mut call_job: HashMap<String, JobId> = HashMap::new();
+    let mut presses: HashMap<String, Vec<String>> = HashMap::new();
+    for entry in ledger {
+        match entry {
+            LedgerEntry::Originate { call_sid, url, .. } => {
+                call_job.insert(call_sid.clone(), JobId::parse(&query_param(url, "job").unwrap()).unwrap());
+            }
+            LedgerEntry::Press { call_sid, digits, .. } => {
+                presses.entry(call_sid.clone()).or_default().push(digits.clone());
+            }
+            _ => {}
+        }
+    }
+    let mut checked = 0;
+    let mut expected_by_contact: HashMap<String, Vec<(String, String, String)>> = HashMap::new();
+    for (sid, keys) in &presses {
+        let job = &call_job[sid];
+        let info = &contacts[job.contact.as_str()];
+        let ctx = CallContext { language: Some(info.language.clone()), office: info.office.clone(), service: info.service.clone() };
+        let mut out = start(&plan, &ctx);
+        let mut answers: Vec<_> = out.new_answers.clone();
+        for k in keys {
+            out = step(&plan, &out.session, &Event::Digits(k.clone()));
+            answers.extend(out.new_answers.clone());
+        }
+        expected_by_contact
+            .entry(job.contact.to_string())
+            .or_default()
+            .extend(answers.into_iter().map(|a| (a.question, a.digits, a.value)));
+    }
+    for (contact, record) in records {
+        let got: Vec<_> = record.answers.iter().map(|a| (a.question.clone(), a.digits.clone(), a.value.clone())).collect();
+        let expected = expected_by_contact.remove(*contact).unwrap_or_default();
+        assert_eq!(got, expected, "answers of {contact} differ from what the simulator pressed");
+        checked += usize::from(!got.is_empty());
+    }
+    assert!(checked > 50, "only {checked} contacts had answers");
+}

@@ -1,0 +1,107 @@
+//! Starting the real daemon (in-process, servers on port 0) against a real
+//! redis-server and the provider simulator, as the e2e tests need it.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use sampark::daemon::{Daemon, DaemonParts};
+use sampark::dialer::{CallingHours, DialerConfig, Quotas, RetryPolicy};
+use sampark::dialplan::{Dialplans, load_dir};
+use sampark::provider::twilio::{TwilioClient, TwilioConfig};
+use sampark::simulator::{Simulator, SimulatorConfig};
+use sampark::store::Quota;
+use sampark::store::redis::RedisStore;
+use sampark::telemetry::Metrics;
+use sampark::webhook::HttpServerConfig;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub const ACCOUNT_SID: &str = "ACe2e0000000000000000000000000e2e0";
+pub const AUTH_TOKEN: &str = "e2e-auth-token";
+
+pub fn repo_path(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+pub fn dialplans() -> Arc<Dialplans> {
+    Arc::new(load_dir(&repo_path("dialplans")).expect("sample dialplans load"))
+}
+
+pub fn http_config() -> HttpServerConfig {
+    HttpServerConfig {
+        body_limit: 64 * 1024,
+        request_timeout: Duration::from_secs(10),
+        max_connections: 512,
+        drain_timeout: Duration::from_secs(5),
+        tls: None,
+    }
+}
+
+pub fn dialer_config(quota: Quota) -> DialerConfig {
+    DialerConfig {
+        consumer: "e2e".into(),
+        batch_size: 64,
+        poll_interval: Duration::from_millis(20),
+        originate_lease: Duration::from_secs(15),
+        max_call: Duration::from_secs(60),
+        reclaim_after: Duration::from_secs(5),
+        ring_timeout: Duration::from_secs(20),
+        hours: CallingHours::ALWAYS,
+        citizen_daily_cap: 10,
+        retry: RetryPolicy {
+            max_attempts: 3,
+            backoff: vec![Duration::from_millis(200), Duration::from_millis(400)],
+        },
+        quotas: Quotas { default: quota, overrides: Default::default() },
+        max_concurrent_originates: 32,
+        provider_cps: None,
+        provider_backoff: Duration::from_millis(200),
+        reconcile_give_up: Duration::from_secs(60),
+    }
+}
+
+pub struct Running {
+    pub daemon: Daemon,
+    pub simulator: Simulator,
+    pub sim_cancel: CancellationToken,
+    pub store: Arc<RedisStore>,
+}
+
+pub async fn start_simulator(config: SimulatorConfig) -> (Simulator, CancellationToken) {
+    let cancel = CancellationToken::new();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim = Simulator::start(config, listener, cancel.clone()).await.unwrap();
+    (sim, cancel)
+}
+
+pub async fn start_daemon(redis_url: &str, simulator_base: &str, dialer: DialerConfig) -> (Daemon, Arc<RedisStore>) {
+    let store = Arc::new(RedisStore::connect(redis_url, "sampark", 16).await.unwrap());
+    let provider = TwilioClient::new(TwilioConfig {
+        base_url: simulator_base.to_owned(),
+        account_sid: ACCOUNT_SID.into(),
+        auth_token: AUTH_TOKEN.into(),
+        request_timeout: Duration::from_secs(5),
+        status_events: ["initiated", "ringing", "answered", "completed"].map(String::from).to_vec(),
+    })
+    .unwrap();
+    let webhook_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let public_url = format!("http://{}", webhook_listener.local_addr().unwrap());
+    let daemon = Daemon::start(DaemonParts {
+        store: store.clone(),
+        provider: Arc::new(provider),
+        dialplans: dialplans(),
+        metrics: Arc::new(Metrics::default()),
+        dialer,
+        webhook_listener,
+        webhook: http_config(),
+        admin_listener: Some(TcpListener::bind("127.0.0.1:0").await.unwrap()),
+        admin: http_config(),
+        admin_token: None,
+        public_url,
+        auth_token: AUTH_TOKEN.into(),
+        shutdown_grace: Duration::from_secs(5),
+    })
+    .unwrap();
+    (daemon, store)
+}
