@@ -1,1 +1,18 @@
-//! Redis backend (see `Store`).
+//! Redis backend of [`Store`](super::Store): the data model of ARCHITECTURE.md
+//! with one Lua script (`store/lua/*.lua`) per state transition.
+//!
+//! Owns: connections (a reconnecting multiplexed one for commands, a separate
+//! one for blocking intake reads), consumer-group creation and recovery, script
+//! invocation and reply parsing. Does not own: key layout (`keys.rs`), GCRA
+//! parameters (`gcra.rs`), or any policy decision.
+
+mod connection;
+mod dispatch;
+mod jobs;
+mod parse;
+mod results;
+mod scripts;
+mod store_impl;
+mod transitions;
+
+pub use connection::RedisStore;

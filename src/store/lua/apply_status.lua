@@ -1,0 +1,32 @@
+-- apply_status: a provider status callback for one attempt, ranked so a late
+-- or duplicate callback never moves the call backwards.
+-- KEYS[1] job hash  KEYS[2] counts hash
+-- ARGV[1] attempt  ARGV[2] call sid  ARGV[3] status  ARGV[4] status rank
+-- Reply: {'none'} (unknown job) | {'0' or '1' (advanced), job fields...}
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return { 'none' }
+end
+local state, attempt, sid, rank, first = unpack(redis.call('HMGET', KEYS[1],
+  'state', 'attempt', 'sid', 'rank', 'first_dial_at'))
+local live = state == 'dialing' or state == 'in_call'
+-- Another call id for the same attempt is not ours to apply.
+if attempt ~= ARGV[1] or not live or (sid and sid ~= ARGV[2]) then
+  return append_job({ '0' }, KEYS[1])
+end
+local now = int(now_ms())
+local advanced = false
+if state == 'dialing' then
+  -- The callback beat the originate reply: the call exists, so adopt it.
+  redis.call('HSET', KEYS[1], 'state', 'in_call', 'sid', ARGV[2], 'updated_at', now)
+  redis.call('HINCRBY', KEYS[1], 'dials', 1)
+  if not first then
+    redis.call('HSET', KEYS[1], 'first_dial_at', now)
+  end
+  move_count(KEYS[2], 'dialing', 'in_call')
+  advanced = true
+end
+if tonumber(ARGV[4]) > (tonumber(rank) or 0) then
+  redis.call('HSET', KEYS[1], 'rank', ARGV[4], 'status', ARGV[3], 'updated_at', now)
+  advanced = true
+end
+return append_job({ advanced and '1' or '0' }, KEYS[1])

@@ -1,0 +1,42 @@
+-- authorize: consume a ready entry and, if the official's GCRA conforms,
+-- start an attempt. Same arithmetic as `store/gcra.rs`, in integer microseconds.
+-- KEYS[1] ready stream  KEYS[2] job hash  KEYS[3] counts hash  KEYS[4] gcra key
+-- KEYS[5] delayed zset  KEYS[6] in-flight zset
+-- ARGV[1] entry id  ARGV[2] emission (us)  ARGV[3] slack (us)  ARGV[4] lease (ms)
+-- ARGV[5] job id
+-- Reply: {'stale', now_us} | {'limited', allow_at_ms, now_us}
+--      | {'granted', now_us, now_ms, job fields...}
+-- The entry is always acknowledged and deleted: the job now lives in exactly
+-- one place (dialing, delayed, or wherever it was if stale).
+redis.call('XACK', KEYS[1], 'dialers', ARGV[1])
+redis.call('XDEL', KEYS[1], ARGV[1])
+local now = now_us()
+local state = redis.call('HGET', KEYS[2], 'state')
+if state ~= 'queued' then
+  return { 'stale', int(now) }
+end
+local emission, slack = tonumber(ARGV[2]), tonumber(ARGV[3])
+local tat = tonumber(redis.call('GET', KEYS[4])) or now
+if tat < now then
+  tat = now
+end
+local allow_at = tat - slack
+local now_ms = math.floor(now / 1000)
+if now < allow_at then
+  local allow_ms = math.ceil(allow_at / 1000)
+  redis.call('ZADD', KEYS[5], allow_ms, ARGV[5])
+  redis.call('HSET', KEYS[2], 'reason', 'rate limited', 'updated_at', int(now_ms))
+  return { 'limited', int(allow_ms), int(now) }
+end
+local new_tat = tat + emission
+-- Once the TAT is in the past it equals "no state", so the key can go then.
+redis.call('SET', KEYS[4], int(new_tat), 'PX', int(math.max(1, math.ceil((new_tat - now) / 1000))))
+redis.call('HINCRBY', KEYS[2], 'attempt', 1)
+redis.call('HSET', KEYS[2], 'state', 'dialing', 'rank', '0', 'dial_at', int(now_ms),
+  'updated_at', int(now_ms))
+redis.call('HDEL', KEYS[2], 'sid', 'status', 'reason')
+move_count(KEYS[3], 'queued', 'dialing')
+-- A duplicate ready entry may have left the job in the delayed set too.
+redis.call('ZREM', KEYS[5], ARGV[5])
+redis.call('ZADD', KEYS[6], now_ms + tonumber(ARGV[4]), ARGV[5])
+return append_job({ 'granted', int(now), int(now_ms) }, KEYS[2])

@@ -1,0 +1,19 @@
+-- enqueue: create a queued job once; idempotent per job id.
+-- KEYS[1] job hash   KEYS[2] ready stream   KEYS[3] counts hash
+-- ARGV[1] spec JSON  ARGV[2] official id    ARGV[3] job id
+-- Reply: {'created'} | {'unchanged'} | {'conflict'}
+local existing = redis.call('HGET', KEYS[1], 'spec')
+if existing then
+  if existing == ARGV[1] then
+    return { 'unchanged' }
+  end
+  return { 'conflict' }
+end
+local now = int(now_ms())
+redis.call('HSET', KEYS[1],
+  'spec', ARGV[1], 'official', ARGV[2], 'state', 'queued',
+  'attempt', '0', 'dials', '0', 'rank', '0', 'step', '0', 'answers', '[]',
+  'queued_at', now, 'updated_at', now)
+redis.call('XADD', KEYS[2], '*', 'job', ARGV[3], 'official', ARGV[2])
+move_count(KEYS[3], nil, 'queued')
+return { 'created' }

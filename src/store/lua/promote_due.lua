@@ -1,0 +1,26 @@
+-- promote_due: move due members of a shard's delayed set to its ready stream.
+-- KEYS[1] delayed zset   KEYS[2] ready stream
+-- ARGV[1] max   ARGV[2] job key prefix   ARGV[3] counts key prefix
+-- Job and counts keys are built from the prefixes (they share the shard's
+-- hash tag, so the script stays in one slot); the prefixes come from `Keys`.
+-- Reply: number of jobs promoted.
+local now = now_ms()
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
+local promoted = 0
+for _, id in ipairs(due) do
+  redis.call('ZREM', KEYS[1], id)
+  local job_key = ARGV[2] .. id
+  local state, official = unpack(redis.call('HMGET', job_key, 'state', 'official'))
+  -- Only waiting jobs go back to the ready stream; anything else is a
+  -- leftover member of a job that moved on.
+  if state == 'queued' or state == 'retry_wait' then
+    if state == 'retry_wait' then
+      local campaign = string.match(id, '^([^/]+)/')
+      move_count(ARGV[3] .. campaign, 'retry_wait', 'queued')
+      redis.call('HSET', job_key, 'state', 'queued', 'updated_at', int(now))
+    end
+    redis.call('XADD', KEYS[2], '*', 'job', id, 'official', official)
+    promoted = promoted + 1
+  end
+end
+return promoted

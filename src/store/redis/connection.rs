@@ -1,0 +1,204 @@
+//! The `RedisStore` handle: connections, consumer groups, key templates and
+//! the job → shard lookup every id-only transition needs.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{RedisError, RedisResult};
+
+use super::scripts::Scripts;
+use crate::domain::{CampaignId, ContactId, JobId};
+use crate::store::keys::Keys;
+use crate::store::{ShardId, StoreError};
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+/// How long a non-blocking command may take before it counts as Redis being
+/// unavailable. Every script is O(small); seconds mean Redis is in trouble.
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(3);
+const CONNECTION_TIMEOUT: Duration = Duration::from_secs(1);
+/// Reconnect attempts per failure. Few and short, so a command fails fast with
+/// `Unavailable` while Redis is down; the next command tries again.
+const RECONNECT_RETRIES: usize = 2;
+
+/// Entries kept in the job → shard cache before it is emptied (a shard never
+/// changes for a job, so the cache is never wrong, only incomplete).
+const SHARD_CACHE_LIMIT: usize = 100_000;
+
+pub(super) const INTAKE_GROUP: &str = "intake";
+pub(super) const READY_GROUP: &str = "dialers";
+pub(super) const RELAY_GROUP: &str = "relay";
+
+/// The Redis job store. Cheap to share behind an `Arc`.
+pub struct RedisStore {
+    /// Reconnecting, multiplexed: every non-blocking command and script.
+    pub(super) conn: ConnectionManager,
+    /// Only for `XREADGROUP ... BLOCK` on intake: a blocked command would
+    /// stall every other request pipelined on a multiplexed connection.
+    pub(super) blocking: ConnectionManager,
+    pub(super) keys: Keys,
+    pub(super) shards: ShardId,
+    pub(super) scripts: Scripts,
+    /// The consumer name this instance uses on the outbox streams.
+    pub(super) relay_consumer: String,
+    job_shards: Mutex<HashMap<JobId, ShardId>>,
+}
+
+impl RedisStore {
+    /// Connects, and creates every consumer group the store reads through.
+    pub async fn connect(url: &str, prefix: &str, shards: u16) -> Result<RedisStore> {
+        if shards == 0 {
+            return Err(StoreError::Refused(
+                "the shard count must be at least 1".into(),
+            ));
+        }
+        let client = redis::Client::open(url)?;
+        let conn = ConnectionManager::new_with_config(
+            client.clone(),
+            manager_config(Some(RESPONSE_TIMEOUT)),
+        )
+        .await?;
+        // No response timeout here: the blocking read is bounded by its own
+        // BLOCK time plus RESPONSE_TIMEOUT (see `read_intake`).
+        let blocking = ConnectionManager::new_with_config(client, manager_config(None)).await?;
+        let store = RedisStore {
+            conn,
+            blocking,
+            keys: Keys::new(prefix),
+            shards,
+            scripts: Scripts::new(),
+            relay_consumer: format!("relay-{}-{:08x}", std::process::id(), rand::random::<u32>()),
+            job_shards: Mutex::new(HashMap::new()),
+        };
+        store.create_groups().await?;
+        Ok(store)
+    }
+
+    /// `XGROUP CREATE ... 0 MKSTREAM` for every stream read through a group;
+    /// an existing group (BUSYGROUP) is fine.
+    ///
+    /// Starting at `0` rather than `$`: entries already in a stream without a
+    /// group (documents submitted before the first daemon start, or jobs
+    /// enqueued after Redis restarted empty) are unprocessed work, and `$`
+    /// would skip them forever. Processed entries are always deleted, so `0`
+    /// never replays finished work.
+    pub(super) async fn create_groups(&self) -> Result<()> {
+        let mut groups = vec![(self.keys.intake(), INTAKE_GROUP)];
+        for shard in 0..self.shards {
+            groups.push((self.keys.ready(shard), READY_GROUP));
+            groups.push((self.keys.outbox(shard), RELAY_GROUP));
+        }
+        let mut pipe = redis::pipe();
+        pipe.ignore_errors();
+        for (key, group) in &groups {
+            pipe.cmd("XGROUP")
+                .arg("CREATE")
+                .arg(key)
+                .arg(*group)
+                .arg("0")
+                .arg("MKSTREAM");
+        }
+        let replies: Vec<redis::Value> = pipe.query_async(&mut self.conn.clone()).await?;
+        for reply in replies {
+            if let redis::Value::ServerError(e) = reply
+                && e.code() != "BUSYGROUP"
+            {
+                return Err(StoreError::Refused(format!("XGROUP CREATE failed: {e:?}")));
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs a group read; on NOGROUP (Redis lost its data, e.g. restarted
+    /// empty) recreates the groups and runs it once more.
+    pub(super) async fn with_groups<T, F, Fut>(&self, mut op: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = RedisResult<T>>,
+    {
+        match op().await {
+            Err(e) if has_code(&e, "NOGROUP") => {
+                tracing::warn!("consumer group missing; recreating the store's groups");
+                self.create_groups().await?;
+                Ok(op().await?)
+            }
+            other => Ok(other?),
+        }
+    }
+
+    /// The shard holding a job. Ids carry no shard, so an unknown id is looked
+    /// up on every shard in one round trip (then remembered). `None`: no such job.
+    pub(super) async fn shard_of_job(&self, id: &JobId) -> Result<Option<ShardId>> {
+        if let Some(shard) = self.cached_shard(id) {
+            return Ok(Some(shard));
+        }
+        let mut pipe = redis::pipe();
+        for shard in 0..self.shards {
+            pipe.exists(self.keys.job(shard, id));
+        }
+        let found: Vec<bool> = pipe.query_async(&mut self.conn.clone()).await?;
+        let shard = found.iter().position(|&exists| exists).map(|i| {
+            // INVARIANT: i < self.shards, which is a ShardId.
+            i as ShardId
+        });
+        if let Some(shard) = shard {
+            self.remember_shard(id, shard);
+        }
+        Ok(shard)
+    }
+
+    pub(super) fn remember_shard(&self, id: &JobId, shard: ShardId) {
+        // A poisoned lock only means another thread panicked mid-insert; the
+        // map is still a valid cache.
+        let mut map = self.job_shards.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= SHARD_CACHE_LIMIT {
+            map.clear();
+        }
+        map.insert(id.clone(), shard);
+    }
+
+    fn cached_shard(&self, id: &JobId) -> Option<ShardId> {
+        let map = self.job_shards.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(id).copied()
+    }
+
+    /// Key prefixes for scripts that address jobs they find in a set (the
+    /// member is the job id): `job(shard, id)` minus the id, and
+    /// `counts(shard, campaign)` minus the campaign. Derived from `Keys` so
+    /// the layout stays defined in one place.
+    pub(super) fn job_and_counts_prefixes(&self, shard: ShardId) -> (String, String) {
+        let probe_campaign = "c";
+        // INVARIANT: "c" and "c/k" are valid ids (letters only).
+        let campaign = CampaignId::parse(probe_campaign).expect("valid probe id");
+        let contact = ContactId::parse("k").expect("valid probe id");
+        let probe = JobId::new(campaign.clone(), contact);
+        let job_key = self.keys.job(shard, &probe);
+        let counts_key = self.keys.counts(shard, &campaign);
+        let job_prefix = job_key.strip_suffix(&probe.to_string()).unwrap_or(&job_key);
+        let counts_prefix = counts_key
+            .strip_suffix(probe_campaign)
+            .unwrap_or(&counts_key);
+        (job_prefix.to_owned(), counts_prefix.to_owned())
+    }
+}
+
+fn manager_config(response_timeout: Option<Duration>) -> ConnectionManagerConfig {
+    ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(CONNECTION_TIMEOUT))
+        .set_response_timeout(response_timeout)
+        .set_number_of_retries(RECONNECT_RETRIES)
+        .set_min_delay(Duration::from_millis(50))
+        .set_max_delay(Duration::from_millis(500))
+}
+
+/// Whether a server error (plain, from a script, or inside a pipeline) has
+/// the given Redis error code.
+pub(super) fn has_code(e: &RedisError, code: &str) -> bool {
+    e.code() == Some(code)
+        || e.clone()
+            .into_server_errors()
+            .is_some_and(|errors| errors.iter().any(|(_, s)| s.code() == code))
+}

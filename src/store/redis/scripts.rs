@@ -1,0 +1,51 @@
+//! The Lua scripts, compiled into the binary. Each job script is the shared
+//! prelude (`lua/prelude.lua`: clock, counters, snapshot helpers) followed by
+//! its own file, which opens with its KEYS/ARGV contract.
+
+use redis::Script;
+
+macro_rules! job_script {
+    ($file:literal) => {
+        Script::new(concat!(
+            include_str!("../lua/prelude.lua"),
+            include_str!(concat!("../lua/", $file))
+        ))
+    };
+}
+
+/// Every script the backend runs, loaded once per store.
+pub(super) struct Scripts {
+    pub enqueue: Script,
+    pub read_ready: Script,
+    pub promote_due: Script,
+    pub authorize: Script,
+    pub defer: Script,
+    pub citizen_check: Script,
+    pub mark_originated: Script,
+    pub requeue: Script,
+    pub apply_status: Script,
+    pub save_ivr: Script,
+    pub finish: Script,
+    pub extend_lease: Script,
+    pub due_in_flight: Script,
+}
+
+impl Scripts {
+    pub fn new() -> Self {
+        Self {
+            enqueue: job_script!("enqueue.lua"),
+            read_ready: job_script!("read_ready.lua"),
+            promote_due: job_script!("promote_due.lua"),
+            authorize: job_script!("authorize.lua"),
+            defer: job_script!("defer.lua"),
+            citizen_check: job_script!("citizen_check.lua"),
+            mark_originated: job_script!("mark_originated.lua"),
+            requeue: job_script!("requeue.lua"),
+            apply_status: job_script!("apply_status.lua"),
+            save_ivr: job_script!("save_ivr.lua"),
+            finish: job_script!("finish.lua"),
+            extend_lease: job_script!("extend_lease.lua"),
+            due_in_flight: job_script!("due_in_flight.lua"),
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! `impl Store for RedisStore`: the trait surface, delegating to the
+//! per-concern files (`jobs`, `dispatch`, `transitions`, `results`).
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::connection::RedisStore;
+use crate::domain::{
+    CallStatus, CampaignHeader, CampaignId, FeedbackRecord, JobId, JobSpec, PhoneNumber,
+};
+use crate::store::{
+    Authorize, CampaignStatus, CitizenCheck, DeadLetter, Finish, IntakeEntry, IvrUpdate, Job,
+    PutOutcome, Quota, ReadyEntry, Result, SaveIvr, ShardId, StatusApplied, Store, Transition,
+};
+
+#[async_trait]
+impl Store for RedisStore {
+    fn shards(&self) -> ShardId {
+        self.shards
+    }
+
+    async fn now_ms(&self) -> Result<i64> {
+        self.now_ms_impl().await
+    }
+
+    async fn submit(&self, document: &str) -> Result<String> {
+        self.submit_impl(document).await
+    }
+
+    async fn read_intake(
+        &self,
+        consumer: &str,
+        count: usize,
+        block: Duration,
+        reclaim_after: Duration,
+    ) -> Result<Vec<IntakeEntry>> {
+        self.read_intake_impl(consumer, count, block, reclaim_after)
+            .await
+    }
+
+    async fn ack_intake(&self, entry_id: &str) -> Result<()> {
+        self.ack_intake_impl(entry_id).await
+    }
+
+    async fn dead_letter(&self, letter: &DeadLetter) -> Result<()> {
+        self.dead_letter_impl(letter).await
+    }
+
+    async fn dead_letters(&self, count: usize) -> Result<Vec<DeadLetter>> {
+        self.dead_letters_impl(count).await
+    }
+
+    async fn put_campaign(&self, header: &CampaignHeader) -> Result<PutOutcome> {
+        self.put_campaign_impl(header).await
+    }
+
+    async fn enqueue(&self, spec: &JobSpec) -> Result<PutOutcome> {
+        self.enqueue_impl(spec).await
+    }
+
+    async fn campaign_status(&self, id: &CampaignId) -> Result<Option<CampaignStatus>> {
+        self.campaign_status_impl(id).await
+    }
+
+    async fn load_job(&self, id: &JobId) -> Result<Option<Job>> {
+        self.load_job_impl(id).await
+    }
+
+    async fn promote_due(&self, shard: ShardId, max: usize) -> Result<usize> {
+        self.promote_due_impl(shard, max).await
+    }
+
+    async fn read_ready(
+        &self,
+        consumer: &str,
+        count: usize,
+        reclaim_after: Duration,
+    ) -> Result<Vec<ReadyEntry>> {
+        self.read_ready_impl(consumer, count, reclaim_after).await
+    }
+
+    async fn authorize(
+        &self,
+        entry: &ReadyEntry,
+        quota: Quota,
+        lease: Duration,
+    ) -> Result<Authorize> {
+        Ok(self.authorize_traced(entry, quota, lease).await?.0)
+    }
+
+    async fn defer(&self, entry: &ReadyEntry, until_ms: i64, reason: &str) -> Result<Transition> {
+        self.defer_impl(entry, until_ms, reason).await
+    }
+
+    async fn citizen_check(&self, phone: &PhoneNumber, day: u32, cap: u32) -> Result<CitizenCheck> {
+        self.citizen_check_impl(phone, day, cap).await
+    }
+
+    async fn record_opt_out(&self, phone: &PhoneNumber) -> Result<()> {
+        self.record_opt_out_impl(phone).await
+    }
+
+    async fn mark_originated(
+        &self,
+        id: &JobId,
+        attempt: u32,
+        call_sid: &str,
+        lease: Duration,
+    ) -> Result<Transition> {
+        self.mark_originated_impl(id, attempt, call_sid, lease)
+            .await
+    }
+
+    async fn requeue(
+        &self,
+        id: &JobId,
+        attempt: u32,
+        delay: Duration,
+        reason: &str,
+    ) -> Result<Transition> {
+        self.requeue_impl(id, attempt, delay, reason).await
+    }
+
+    async fn apply_status(
+        &self,
+        id: &JobId,
+        attempt: u32,
+        call_sid: &str,
+        status: CallStatus,
+    ) -> Result<StatusApplied> {
+        self.apply_status_impl(id, attempt, call_sid, status).await
+    }
+
+    async fn save_ivr(&self, id: &JobId, update: &IvrUpdate) -> Result<SaveIvr> {
+        self.save_ivr_impl(id, update).await
+    }
+
+    async fn finish(
+        &self,
+        id: &JobId,
+        attempt: u32,
+        expected_step: Option<u32>,
+        finish: &Finish,
+    ) -> Result<Transition> {
+        self.finish_impl(id, attempt, expected_step, finish).await
+    }
+
+    async fn due_in_flight(&self, shard: ShardId, max: usize) -> Result<Vec<(JobId, u32)>> {
+        self.due_in_flight_impl(shard, max).await
+    }
+
+    async fn extend_lease(&self, id: &JobId, attempt: u32, lease: Duration) -> Result<Transition> {
+        self.extend_lease_impl(id, attempt, lease).await
+    }
+
+    async fn relay_feedback(&self, shard: ShardId, max: usize) -> Result<usize> {
+        self.relay_feedback_impl(shard, max).await
+    }
+
+    async fn read_feedback(
+        &self,
+        cursor: &str,
+        count: usize,
+    ) -> Result<Vec<(String, FeedbackRecord)>> {
+        self.read_feedback_impl(cursor, count).await
+    }
+}

@@ -1,0 +1,195 @@
+//! Transitions of a job in flight, addressed by job id: originated, requeued,
+//! status callbacks, IVR steps, finish, lease extension.
+//!
+//! An id whose job does not exist is `Stale` (or "unknown job" for statuses):
+//! the event belongs to nothing we track.
+
+use std::time::Duration;
+
+use super::connection::RedisStore;
+use super::dispatch::{millis, transition};
+use super::parse::{JobFields, answer_without_time, int_at, unexpected, verdict};
+use crate::domain::{CallStatus, JobId};
+use crate::store::{Finish, IvrUpdate, SaveIvr, StatusApplied, StoreError, Transition};
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+impl RedisStore {
+    pub(super) async fn mark_originated_impl(
+        &self,
+        id: &JobId,
+        attempt: u32,
+        call_sid: &str,
+        lease: Duration,
+    ) -> Result<Transition> {
+        let Some(shard) = self.shard_of_job(id).await? else {
+            return Ok(Transition::Stale);
+        };
+        let reply: String = self
+            .scripts
+            .mark_originated
+            .key(self.keys.job(shard, id))
+            .key(self.keys.counts(shard, &id.campaign))
+            .key(self.keys.inflight(shard))
+            .arg(attempt)
+            .arg(call_sid)
+            .arg(millis(lease))
+            .arg(id.to_string())
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        transition("mark_originated", &reply)
+    }
+
+    pub(super) async fn requeue_impl(
+        &self,
+        id: &JobId,
+        attempt: u32,
+        delay: Duration,
+        reason: &str,
+    ) -> Result<Transition> {
+        let Some(shard) = self.shard_of_job(id).await? else {
+            return Ok(Transition::Stale);
+        };
+        let reply: String = self
+            .scripts
+            .requeue
+            .key(self.keys.job(shard, id))
+            .key(self.keys.counts(shard, &id.campaign))
+            .key(self.keys.delayed(shard))
+            .key(self.keys.inflight(shard))
+            .arg(attempt)
+            .arg(millis(delay))
+            .arg(reason)
+            .arg(id.to_string())
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        transition("requeue", &reply)
+    }
+
+    pub(super) async fn apply_status_impl(
+        &self,
+        id: &JobId,
+        attempt: u32,
+        call_sid: &str,
+        status: CallStatus,
+    ) -> Result<StatusApplied> {
+        let unknown = StatusApplied {
+            job: None,
+            advanced: false,
+        };
+        let Some(shard) = self.shard_of_job(id).await? else {
+            return Ok(unknown);
+        };
+        let key = self.keys.job(shard, id);
+        let reply: Vec<String> = self
+            .scripts
+            .apply_status
+            .key(&key)
+            .key(self.keys.counts(shard, &id.campaign))
+            .arg(attempt)
+            .arg(call_sid)
+            .arg(status.as_str())
+            .arg(status.rank())
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        let (head, fields) = verdict("apply_status", &reply)?;
+        let advanced = match head {
+            "none" => return Ok(unknown),
+            "1" => true,
+            "0" => false,
+            _ => return Err(unexpected("apply_status", &reply)),
+        };
+        let job = JobFields::from_flat(&key, fields).into_job(id, shard)?;
+        Ok(StatusApplied {
+            job: Some(Box::new(job)),
+            advanced,
+        })
+    }
+
+    pub(super) async fn save_ivr_impl(&self, id: &JobId, update: &IvrUpdate) -> Result<SaveIvr> {
+        let Some(shard) = self.shard_of_job(id).await? else {
+            return Ok(SaveIvr::Stale);
+        };
+        let script = &self.scripts.save_ivr;
+        let mut invocation = script.key(self.keys.job(shard, id));
+        invocation
+            .arg(update.attempt)
+            .arg(update.expected_step)
+            .arg(&update.session)
+            .arg(&update.response);
+        for answer in &update.new_answers {
+            invocation.arg(answer_without_time(answer)?);
+        }
+        let reply: Vec<String> = invocation.invoke_async(&mut self.conn.clone()).await?;
+        match verdict("save_ivr", &reply)?.0 {
+            "saved" => {
+                let step = int_at("save_ivr", &reply, 1)?;
+                let step = u32::try_from(step).map_err(|_| unexpected("save_ivr", &reply))?;
+                Ok(SaveIvr::Saved { step })
+            }
+            "duplicate" => Ok(SaveIvr::Duplicate {
+                response: reply.get(1).cloned(),
+            }),
+            "stale" => Ok(SaveIvr::Stale),
+            _ => Err(unexpected("save_ivr", &reply)),
+        }
+    }
+
+    pub(super) async fn finish_impl(
+        &self,
+        id: &JobId,
+        attempt: u32,
+        expected_step: Option<u32>,
+        finish: &Finish,
+    ) -> Result<Transition> {
+        let Some(shard) = self.shard_of_job(id).await? else {
+            return Ok(Transition::Stale);
+        };
+        let (kind, detail, reason) = match finish {
+            Finish::Retry { delay, reason } => ("retry", millis(*delay).to_string(), Some(reason)),
+            Finish::Terminal { outcome, reason } => {
+                ("terminal", outcome.as_str().to_owned(), reason.as_ref())
+            }
+        };
+        let reply: String = self
+            .scripts
+            .finish
+            .key(self.keys.job(shard, id))
+            .key(self.keys.counts(shard, &id.campaign))
+            .key(self.keys.delayed(shard))
+            .key(self.keys.inflight(shard))
+            .key(self.keys.outbox(shard))
+            .arg(attempt)
+            .arg(expected_step.map(|s| s.to_string()).unwrap_or_default())
+            .arg(kind)
+            .arg(detail)
+            .arg(if reason.is_some() { "1" } else { "0" })
+            .arg(reason.map(String::as_str).unwrap_or_default())
+            .arg(id.to_string())
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        transition("finish", &reply)
+    }
+
+    pub(super) async fn extend_lease_impl(
+        &self,
+        id: &JobId,
+        attempt: u32,
+        lease: Duration,
+    ) -> Result<Transition> {
+        let Some(shard) = self.shard_of_job(id).await? else {
+            return Ok(Transition::Stale);
+        };
+        let reply: String = self
+            .scripts
+            .extend_lease
+            .key(self.keys.job(shard, id))
+            .key(self.keys.inflight(shard))
+            .arg(attempt)
+            .arg(millis(lease))
+            .arg(id.to_string())
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        transition("extend_lease", &reply)
+    }
+}
