@@ -223,6 +223,12 @@ mod tests {
     }
 
     #[test]
+    fn id_zero_is_never_issued() {
+        let mut s = Stream::default();
+        assert_eq!(s.add(0, ()).to_string(), "0-1");
+    }
+
+    #[test]
     fn ids_parse_like_redis() {
         assert_eq!("12-3".parse::<EntryId>(), Ok(EntryId { ms: 12, seq: 3 }));
         assert_eq!("0".parse::<EntryId>(), Ok(EntryId::default()));
@@ -263,13 +269,13 @@ mod tests {
     #[test]
     fn count_bounds_reclaimed_plus_new() {
         let mut s = Stream::default();
-        for t in 0..3 {
+        for t in 1..4 {
             s.add(t, t);
         }
         s.read("c1", 2, 10, 100);
         s.add(20, 20);
         let got = s.read("c2", 3, 200, 100);
-        assert_eq!(ids(&got), ["0-0", "1-0", "2-0"]);
+        assert_eq!(ids(&got), ["1-0", "2-0", "3-0"]);
         let rest = s.read("c2", 3, 201, 100);
         assert_eq!(ids(&rest), ["20-0"]);
     }
