@@ -1,1 +1,32 @@
-//! In-memory backend (see `Store`).
+//! The in-memory store backend: the Redis data model of ARCHITECTURE.md held
+//! in one process, for the embedded demo (`sampark demo`) and tests.
+//!
+//! Owns: the same semantics as the Redis backend — per-shard ready streams
+//! with a consumer-group pending list (reclaimed after idling), delayed and
+//! in-flight sets ordered by time, job records fenced by attempt, per-(shard,
+//! campaign) counts, per-shard outboxes relayed into one feedback stream with
+//! Redis-style entry ids, dead letters, citizen opt-outs and day counters, and
+//! per-official GCRA. Every operation is one critical section over one
+//! `State`, the counterpart of one Lua script. Does not own: durability
+//! (everything is lost with the process) or policy.
+//!
+//! | file | holds |
+//! |---|---|
+//! | `store.rs` | `MemoryStore`: the lock, the clock, blocking intake reads |
+//! | `state.rs` | the data model; intake, campaigns, enqueue, citizens, results |
+//! | `dial.rs` | authorize, defer, promote, originate, requeue, status, leases |
+//! | `call.rs` | IVR steps and finishing an attempt |
+//! | `stream.rs` | a stream with one consumer group |
+//! | `timeset.rs` | a ZSET-like set of jobs ordered by time |
+
+mod call;
+mod dial;
+mod state;
+mod store;
+mod stream;
+mod timeset;
+
+#[cfg(test)]
+mod tests;
+
+pub use store::MemoryStore;

@@ -1,0 +1,125 @@
+//! Call transitions: IVR steps during a call and the end of an attempt.
+//!
+//! | operation | fence | effect |
+//! |---|---|---|
+//! | `save_ivr` | attempt, dialing/in_call, `ivr_step == expected` | session, answers (stamped now), response, step+1 |
+//! | `save_ivr` replay | `ivr_step == expected + 1` | `Duplicate` with the saved response |
+//! | `finish` Retry | attempt, dialing/in_call, optional step | retry_wait, delayed now+delay |
+//! | `finish` Terminal | same | outcome state, feedback record to the shard outbox |
+//!
+//! Owns: these transitions and building the feedback record. Does not own:
+//! deciding outcomes or retry delays (the caller's policy).
+
+use super::state::{Now, State, set_state};
+use crate::domain::{FeedbackRecord, JobId, JobState, Outcome, flags_of};
+use crate::store::{Finish, IvrUpdate, Job, Result, SaveIvr, StoreError, Transition};
+
+/// The feedback record format version this backend writes.
+const RECORD_VERSION: u32 = 1;
+
+fn in_call(job: &Job, attempt: u32) -> bool {
+    job.attempt == attempt && matches!(job.state, JobState::Dialing | JobState::InCall)
+}
+
+impl State {
+    pub fn save_ivr(&mut self, now: Now, id: &JobId, update: &IvrUpdate) -> SaveIvr {
+        let Some(job) = self.jobs.get_mut(id) else {
+            return SaveIvr::Stale;
+        };
+        if !in_call(job, update.attempt) {
+            return SaveIvr::Stale;
+        }
+        if job.ivr_step == update.expected_step {
+            job.ivr = Some(update.session.clone());
+            job.answers
+                .extend(update.new_answers.iter().cloned().map(|mut answer| {
+                    answer.at_ms = now.ms;
+                    answer
+                }));
+            job.last_response = Some(update.response.clone());
+            job.ivr_step += 1;
+            job.updated_at_ms = now.ms;
+            SaveIvr::Saved { step: job.ivr_step }
+        } else if Some(job.ivr_step) == update.expected_step.checked_add(1) {
+            SaveIvr::Duplicate {
+                response: job.last_response.clone(),
+            }
+        } else {
+            SaveIvr::Stale
+        }
+    }
+
+    /// Ends an attempt. A terminal finish writes the record to the outbox as
+    /// JSON, exactly what the Redis backend stores, so `read_feedback` goes
+    /// through the same serde contract downstream consumers rely on.
+    pub fn finish(
+        &mut self,
+        now: Now,
+        id: &JobId,
+        attempt: u32,
+        expected_step: Option<u32>,
+        finish: &Finish,
+    ) -> Result<Transition> {
+        let State {
+            shards,
+            jobs,
+            counts,
+            ..
+        } = self;
+        let Some(job) = jobs.get_mut(id) else {
+            return Ok(Transition::Stale);
+        };
+        let step_holds = expected_step.is_none_or(|step| step == job.ivr_step);
+        if !in_call(job, attempt) || !step_holds {
+            return Ok(Transition::Stale);
+        }
+        let shard = &mut shards[usize::from(job.shard)];
+        match finish {
+            Finish::Retry { delay, reason } => {
+                set_state(counts, job, JobState::RetryWait, now);
+                job.reason = Some(reason.clone());
+                shard.inflight.remove(id);
+                shard.delayed.insert(id, now.ms_after(*delay));
+            }
+            Finish::Terminal { outcome, reason } => {
+                // Serialise first: if that failed, nothing must have changed.
+                let record = feedback_record(job, *outcome, reason.clone(), now);
+                let json = serde_json::to_string(&record)
+                    .map_err(|e| StoreError::Refused(format!("feedback record for {id}: {e}")))?;
+                set_state(counts, job, JobState::Done(*outcome), now);
+                job.reason = reason.clone();
+                shard.inflight.remove(id);
+                shard.outbox.add(now.ms, json);
+            }
+        }
+        Ok(Transition::Applied)
+    }
+}
+
+/// The record for a job reaching `outcome` now.
+fn feedback_record(
+    job: &Job,
+    outcome: Outcome,
+    reason: Option<String>,
+    now: Now,
+) -> FeedbackRecord {
+    let contact = &job.spec.contact;
+    FeedbackRecord {
+        version: RECORD_VERSION,
+        record_id: job.id.to_string(),
+        campaign_id: job.spec.campaign_id.to_string(),
+        contact_id: contact.id.to_string(),
+        official_id: contact.official_id.to_string(),
+        department: job.spec.department.clone(),
+        office: contact.office.clone(),
+        service: contact.service.clone(),
+        outcome,
+        reason,
+        attempts: job.dials,
+        answers: job.answers.clone(),
+        flags: flags_of(&job.answers),
+        queued_at_ms: job.queued_at_ms,
+        first_dialled_at_ms: job.first_dialled_at_ms,
+        finished_at_ms: now.ms,
+    }
+}

@@ -1,0 +1,274 @@
+//! Dialling transitions: from a ready entry to a placed call, and back.
+//!
+//! | operation | fence | effect |
+//! |---|---|---|
+//! | `authorize` | job queued (entry always consumed) | GCRA ok → dialing, attempt+1, in flight; over quota → delayed to allow time |
+//! | `defer` | job queued (entry always consumed) | delayed until the given time |
+//! | `promote_due` | delayed score <= now | retry_wait → queued; queued → new ready entry |
+//! | `mark_originated` | dialing + attempt (or replay: in_call, same sid) | in_call, sid, dials+1, new deadline |
+//! | `requeue` | dialing + attempt + no sid | queued via the delayed set |
+//! | `apply_status` | attempt, not terminal | dialing → in_call; higher rank stored |
+//! | `extend_lease` | attempt, dialing/in_call | new in-flight deadline |
+//!
+//! Owns: these transitions on `State`. Does not own: policy (the caller
+//! decides delays, quotas and leases) or the IVR/finish steps (`call.rs`).
+
+use std::time::Duration;
+
+use super::state::{Now, State, parse_id, set_state};
+use crate::domain::{CallStatus, JobId, JobState};
+use crate::store::gcra::Gcra;
+use crate::store::{Authorize, Quota, ReadyEntry, Result, ShardId, StatusApplied, Transition};
+
+/// Why an over-quota job waits in the delayed set.
+const RATE_LIMITED: &str = "rate limited";
+
+/// `ceil(us / 1000)`: a job must not become ready before the GCRA allows it.
+fn ceil_ms(us: i64) -> i64 {
+    us.div_euclid(1000) + i64::from(us.rem_euclid(1000) != 0)
+}
+
+impl State {
+    pub fn authorize(
+        &mut self,
+        now: Now,
+        entry: &ReadyEntry,
+        quota: Quota,
+        lease: Duration,
+    ) -> Result<Authorize> {
+        let entry_id = parse_id(&entry.entry_id)?;
+        let shard = self.shard_mut(entry.shard)?;
+        shard.ready.ack(entry_id);
+        let State {
+            shards,
+            jobs,
+            counts,
+            ..
+        } = self;
+        let shard = &mut shards[usize::from(entry.shard)];
+        let Some(job) = jobs.get_mut(&entry.job) else {
+            return Ok(Authorize::Stale);
+        };
+        if job.shard != entry.shard || job.state != JobState::Queued {
+            return Ok(Authorize::Stale);
+        }
+        let official = job.spec.contact.official_id.clone();
+        let tat = shard.gcra.get(&official).copied();
+        match Gcra::new(quota).check(tat, now.us) {
+            Err(allow_at_us) => {
+                let allow_at_ms = ceil_ms(allow_at_us);
+                shard.delayed.insert(&job.id, allow_at_ms);
+                job.reason = Some(RATE_LIMITED.to_owned());
+                job.updated_at_ms = now.ms;
+                Ok(Authorize::RateLimited { allow_at_ms })
+            }
+            Ok(new_tat) => {
+                shard.gcra.insert(official, new_tat);
+                set_state(counts, job, JobState::Dialing, now);
+                job.attempt += 1;
+                job.dial_started_at_ms = Some(now.ms);
+                job.call_sid = None;
+                job.status_rank = 0;
+                job.call_status = None;
+                shard.inflight.insert(&job.id, now.ms_after(lease));
+                Ok(Authorize::Granted {
+                    job: Box::new(job.clone()),
+                    now_ms: now.ms,
+                })
+            }
+        }
+    }
+
+    pub fn defer(
+        &mut self,
+        now: Now,
+        entry: &ReadyEntry,
+        until_ms: i64,
+        reason: &str,
+    ) -> Result<Transition> {
+        let entry_id = parse_id(&entry.entry_id)?;
+        self.shard_mut(entry.shard)?.ready.ack(entry_id);
+        let State { shards, jobs, .. } = self;
+        let Some(job) = jobs.get_mut(&entry.job) else {
+            return Ok(Transition::Stale);
+        };
+        if job.shard != entry.shard || job.state != JobState::Queued {
+            return Ok(Transition::Stale);
+        }
+        shards[usize::from(entry.shard)]
+            .delayed
+            .insert(&job.id, until_ms);
+        job.reason = Some(reason.to_owned());
+        job.updated_at_ms = now.ms;
+        Ok(Transition::Applied)
+    }
+
+    pub fn promote_due(&mut self, now: Now, shard: ShardId, max: usize) -> Result<usize> {
+        self.shard_mut(shard)?;
+        let State {
+            shards,
+            jobs,
+            counts,
+            ..
+        } = self;
+        let shard = &mut shards[usize::from(shard)];
+        let due = shard.delayed.due(now.ms, max);
+        for id in &due {
+            shard.delayed.remove(id);
+            let Some(job) = jobs.get_mut(id) else {
+                continue;
+            };
+            if job.state == JobState::RetryWait {
+                set_state(counts, job, JobState::Queued, now);
+            }
+            // A member whose job moved on meanwhile is just dropped: an
+            // entry for it would only be consumed as stale.
+            if job.state == JobState::Queued {
+                let official = job.spec.contact.official_id.clone();
+                shard.ready.add(now.ms, (id.clone(), official));
+            }
+        }
+        Ok(due.len())
+    }
+
+    pub fn mark_originated(
+        &mut self,
+        now: Now,
+        id: &JobId,
+        attempt: u32,
+        call_sid: &str,
+        lease: Duration,
+    ) -> Transition {
+        let State {
+            shards,
+            jobs,
+            counts,
+            ..
+        } = self;
+        let Some(job) = jobs.get_mut(id) else {
+            return Transition::Stale;
+        };
+        if job.attempt != attempt {
+            return Transition::Stale;
+        }
+        match job.state {
+            JobState::Dialing => {
+                set_state(counts, job, JobState::InCall, now);
+                job.call_sid = Some(call_sid.to_owned());
+                job.dials += 1;
+                job.first_dialled_at_ms.get_or_insert(now.ms);
+                shards[usize::from(job.shard)]
+                    .inflight
+                    .insert(id, now.ms_after(lease));
+                Transition::Applied
+            }
+            // A replay after a lost reply, or a status callback adopted the
+            // call first: the call is already recorded, nothing to change.
+            JobState::InCall if job.call_sid.as_deref() == Some(call_sid) => Transition::Applied,
+            _ => Transition::Stale,
+        }
+    }
+
+    pub fn requeue(
+        &mut self,
+        now: Now,
+        id: &JobId,
+        attempt: u32,
+        delay: Duration,
+        reason: &str,
+    ) -> Transition {
+        let State {
+            shards,
+            jobs,
+            counts,
+            ..
+        } = self;
+        let Some(job) = jobs.get_mut(id) else {
+            return Transition::Stale;
+        };
+        if job.attempt != attempt || job.state != JobState::Dialing || job.call_sid.is_some() {
+            return Transition::Stale;
+        }
+        set_state(counts, job, JobState::Queued, now);
+        job.reason = Some(reason.to_owned());
+        let shard = &mut shards[usize::from(job.shard)];
+        shard.inflight.remove(id);
+        shard.delayed.insert(id, now.ms_after(delay));
+        Transition::Applied
+    }
+
+    pub fn apply_status(
+        &mut self,
+        now: Now,
+        id: &JobId,
+        attempt: u32,
+        call_sid: &str,
+        status: CallStatus,
+    ) -> StatusApplied {
+        let State { jobs, counts, .. } = self;
+        let Some(job) = jobs.get_mut(id) else {
+            return StatusApplied {
+                job: None,
+                advanced: false,
+            };
+        };
+        let mut advanced = false;
+        if job.attempt == attempt && !job.state.is_terminal() {
+            // The callback can beat the originate reply: adopt the call.
+            if job.state == JobState::Dialing {
+                set_state(counts, job, JobState::InCall, now);
+                job.call_sid = Some(call_sid.to_owned());
+                job.dials += 1;
+                job.first_dialled_at_ms.get_or_insert(now.ms);
+                advanced = true;
+            }
+            if status.rank() > job.status_rank {
+                job.status_rank = status.rank();
+                job.call_status = Some(status);
+                job.updated_at_ms = now.ms;
+                advanced = true;
+            }
+        }
+        StatusApplied {
+            job: Some(Box::new(job.clone())),
+            advanced,
+        }
+    }
+
+    pub fn extend_lease(
+        &mut self,
+        now: Now,
+        id: &JobId,
+        attempt: u32,
+        lease: Duration,
+    ) -> Transition {
+        let State { shards, jobs, .. } = self;
+        let Some(job) = jobs.get(id) else {
+            return Transition::Stale;
+        };
+        // Only jobs with a call in progress are in flight; putting a queued
+        // or retry_wait job there would make the reconciler chase a call
+        // that does not exist.
+        let in_flight = matches!(job.state, JobState::Dialing | JobState::InCall);
+        if job.attempt != attempt || !in_flight {
+            return Transition::Stale;
+        }
+        shards[usize::from(job.shard)]
+            .inflight
+            .insert(id, now.ms_after(lease));
+        Transition::Applied
+    }
+
+    pub fn due_in_flight(
+        &mut self,
+        now: Now,
+        shard: ShardId,
+        max: usize,
+    ) -> Result<Vec<(JobId, u32)>> {
+        let due = self.shard_mut(shard)?.inflight.due(now.ms, max);
+        Ok(due
+            .into_iter()
+            .filter_map(|id| self.jobs.get(&id).map(|job| (id, job.attempt)))
+            .collect())
+    }
+}

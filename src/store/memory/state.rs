@@ -1,0 +1,311 @@
+//! The whole in-memory data model, and the operations that do not move a job
+//! through its lifecycle (intake, campaigns, enqueue, citizens, results).
+//!
+//! Owns: the `State` struct mirroring the Redis keys of `store::keys`, and
+//! per-(shard, campaign) counts kept in step with every state change. Does
+//! not own: locking or the clock — every method is synchronous and takes
+//! `Now`, so each call is one atomic step under the caller's lock, and tests
+//! can drive time by hand. Lifecycle transitions live in `dial.rs`/`call.rs`.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use super::stream::{EntryId, Stream};
+use super::timeset::TimeSet;
+use crate::domain::{
+    CampaignHeader, CampaignId, FeedbackRecord, JobId, JobSpec, JobState, OfficialId, PhoneNumber,
+};
+use crate::store::keys::{phone_tag, shard_of};
+use crate::store::{
+    CampaignStatus, CitizenCheck, DeadLetter, IntakeEntry, Job, PutOutcome, ReadyEntry, Result,
+    ShardId, StoreError,
+};
+
+/// One reading of the store's clock, in both units the model uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Now {
+    pub us: i64,
+    pub ms: i64,
+}
+
+impl Now {
+    pub fn from_us(us: i64) -> Self {
+        Self {
+            us,
+            ms: us.div_euclid(1000),
+        }
+    }
+
+    /// `now + d` in milliseconds, saturating (a huge lease means "never").
+    pub fn ms_after(self, d: std::time::Duration) -> i64 {
+        self.ms
+            .saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    }
+}
+
+/// The per-shard structures (one Redis hash tag each).
+#[derive(Debug, Default)]
+pub(super) struct Shard {
+    /// Ready stream; each entry names a job and its official.
+    pub ready: Stream<(JobId, OfficialId)>,
+    pub delayed: TimeSet,
+    pub inflight: TimeSet,
+    /// Feedback records as JSON, as the Redis outbox holds them.
+    pub outbox: Stream<String>,
+    /// Per-official GCRA theoretical arrival time, microseconds.
+    pub gcra: HashMap<OfficialId, i64>,
+}
+
+/// Contacts per state, per (shard, campaign), keyed by `JobState::as_str`.
+pub(super) type Counts = HashMap<(ShardId, CampaignId), BTreeMap<&'static str, u64>>;
+
+#[derive(Debug)]
+pub(super) struct State {
+    pub shards: Vec<Shard>,
+    pub jobs: HashMap<JobId, Job>,
+    pub counts: Counts,
+    intake: Stream<String>,
+    dead_letters: Stream<DeadLetter>,
+    campaigns: HashMap<CampaignId, CampaignHeader>,
+    /// Feedback records as JSON, parsed on read like the Redis stream.
+    feedback: Stream<String>,
+    /// Citizens are keyed by `phone_tag`, never by the number itself.
+    opt_outs: HashSet<String>,
+    citizen_days: HashMap<(String, u32), u32>,
+}
+
+/// Moves a job to `to`, keeping its campaign's counts in step.
+pub(super) fn set_state(counts: &mut Counts, job: &mut Job, to: JobState, now: Now) {
+    count(counts, job, job.state, false);
+    count(counts, job, to, true);
+    job.state = to;
+    job.updated_at_ms = now.ms;
+}
+
+/// Adds or removes one contact in `state` for the job's (shard, campaign).
+/// Zero counts are removed, so a campaign's map lists only occupied states.
+fn count(counts: &mut Counts, job: &Job, state: JobState, up: bool) {
+    let per_state = counts
+        .entry((job.shard, job.spec.campaign_id.clone()))
+        .or_default();
+    if up {
+        *per_state.entry(state.as_str()).or_default() += 1;
+    } else if let Some(n) = per_state.get_mut(state.as_str()) {
+        *n = n.saturating_sub(1);
+        if *n == 0 {
+            per_state.remove(state.as_str());
+        }
+    }
+}
+
+impl State {
+    pub fn new(shards: ShardId) -> Self {
+        Self {
+            shards: (0..shards.max(1)).map(|_| Shard::default()).collect(),
+            jobs: HashMap::new(),
+            counts: HashMap::new(),
+            intake: Stream::default(),
+            dead_letters: Stream::default(),
+            campaigns: HashMap::new(),
+            feedback: Stream::default(),
+            opt_outs: HashSet::new(),
+            citizen_days: HashMap::new(),
+        }
+    }
+
+    pub fn shard_count(&self) -> ShardId {
+        // INVARIANT: built from a ShardId range in `new`.
+        self.shards.len() as ShardId
+    }
+
+    pub fn shard_mut(&mut self, shard: ShardId) -> Result<&mut Shard> {
+        let count = self.shards.len();
+        self.shards.get_mut(usize::from(shard)).ok_or_else(|| {
+            StoreError::Refused(format!("shard {shard} is out of range (0..{count})"))
+        })
+    }
+
+    // ---- intake ----
+
+    pub fn submit(&mut self, now: Now, document: &str) -> String {
+        self.intake.add(now.ms, document.to_owned()).to_string()
+    }
+
+    pub fn read_intake(
+        &mut self,
+        now: Now,
+        consumer: &str,
+        count: usize,
+        reclaim_after_ms: i64,
+    ) -> Vec<IntakeEntry> {
+        self.intake
+            .read(consumer, count, now.ms, reclaim_after_ms)
+            .into_iter()
+            .map(|(id, doc)| IntakeEntry {
+                id: id.to_string(),
+                payload: Ok(doc),
+            })
+            .collect()
+    }
+
+    pub fn ack_intake(&mut self, entry_id: &str) -> Result<()> {
+        self.intake.ack(parse_id(entry_id)?);
+        Ok(())
+    }
+
+    pub fn dead_letter(&mut self, now: Now, letter: &DeadLetter) {
+        self.dead_letters.add(now.ms, letter.clone());
+    }
+
+    pub fn dead_letters(&self, count: usize) -> Vec<DeadLetter> {
+        self.dead_letters.last(count)
+    }
+
+    // ---- campaigns and jobs ----
+
+    pub fn put_campaign(&mut self, header: &CampaignHeader) -> PutOutcome {
+        match self.campaigns.get(&header.id) {
+            None => {
+                self.campaigns.insert(header.id.clone(), header.clone());
+                PutOutcome::Created
+            }
+            Some(existing) if existing == header => PutOutcome::Unchanged,
+            Some(_) => PutOutcome::Conflict,
+        }
+    }
+
+    pub fn enqueue(&mut self, now: Now, spec: &JobSpec) -> PutOutcome {
+        let id = spec.job_id();
+        if let Some(existing) = self.jobs.get(&id) {
+            return if existing.spec == *spec {
+                PutOutcome::Unchanged
+            } else {
+                PutOutcome::Conflict
+            };
+        }
+        let official = spec.contact.official_id.clone();
+        let shard = shard_of(&official, self.shard_count());
+        let job = Job {
+            id: id.clone(),
+            shard,
+            spec: spec.clone(),
+            state: JobState::Queued,
+            attempt: 0,
+            dials: 0,
+            call_sid: None,
+            status_rank: 0,
+            call_status: None,
+            ivr: None,
+            ivr_step: 0,
+            answers: Vec::new(),
+            last_response: None,
+            reason: None,
+            queued_at_ms: now.ms,
+            first_dialled_at_ms: None,
+            dial_started_at_ms: None,
+            updated_at_ms: now.ms,
+        };
+        count(&mut self.counts, &job, JobState::Queued, true);
+        self.shards[usize::from(shard)]
+            .ready
+            .add(now.ms, (id.clone(), official));
+        self.jobs.insert(id, job);
+        PutOutcome::Created
+    }
+
+    pub fn campaign_status(&self, id: &CampaignId) -> Option<CampaignStatus> {
+        let header = self.campaigns.get(id)?.clone();
+        let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+        for ((_, campaign), per_state) in &self.counts {
+            if campaign == id {
+                for (state, n) in per_state {
+                    *counts.entry((*state).to_owned()).or_default() += n;
+                }
+            }
+        }
+        Some(CampaignStatus { header, counts })
+    }
+
+    pub fn load_job(&self, id: &JobId) -> Option<Job> {
+        self.jobs.get(id).cloned()
+    }
+
+    /// Reads up to `count` entries per shard (reclaimed first, then new).
+    pub fn read_ready(
+        &mut self,
+        now: Now,
+        consumer: &str,
+        count: usize,
+        reclaim_after_ms: i64,
+    ) -> Vec<ReadyEntry> {
+        let mut out = Vec::new();
+        for (index, shard) in self.shards.iter_mut().enumerate() {
+            for (id, (job, official)) in shard.ready.read(consumer, count, now.ms, reclaim_after_ms)
+            {
+                out.push(ReadyEntry {
+                    // INVARIANT: `shards` has at most ShardId::MAX entries.
+                    shard: index as ShardId,
+                    entry_id: id.to_string(),
+                    job,
+                    official,
+                });
+            }
+        }
+        out
+    }
+
+    // ---- citizens ----
+
+    pub fn citizen_check(&mut self, phone: &PhoneNumber, day: u32, cap: u32) -> CitizenCheck {
+        let tag = phone_tag(phone);
+        if self.opt_outs.contains(&tag) {
+            return CitizenCheck::OptedOut;
+        }
+        let calls = self.citizen_days.entry((tag, day)).or_default();
+        if *calls >= cap {
+            return CitizenCheck::CapReached;
+        }
+        *calls += 1;
+        CitizenCheck::Allowed
+    }
+
+    pub fn record_opt_out(&mut self, phone: &PhoneNumber) {
+        self.opt_outs.insert(phone_tag(phone));
+    }
+
+    // ---- results ----
+
+    /// Moves up to `max` outbox records to the feedback stream. In memory the
+    /// move is one critical section, so no record can be relayed twice.
+    pub fn relay_feedback(&mut self, now: Now, shard: ShardId, max: usize) -> Result<usize> {
+        let records = self.shard_mut(shard)?.outbox.drain_front(max);
+        let moved = records.len();
+        for (_, record) in records {
+            self.feedback.add(now.ms, record);
+        }
+        Ok(moved)
+    }
+
+    pub fn read_feedback(
+        &self,
+        cursor: &str,
+        count: usize,
+    ) -> Result<Vec<(String, FeedbackRecord)>> {
+        let cursor = parse_id(cursor)?;
+        self.feedback
+            .after_cursor(cursor, count)
+            .into_iter()
+            .map(|(id, json)| {
+                let record = serde_json::from_str(&json).map_err(|e| StoreError::Corrupt {
+                    key: format!("feedback {id}"),
+                    detail: e.to_string(),
+                })?;
+                Ok((id.to_string(), record))
+            })
+            .collect()
+    }
+}
+
+/// Parses a stream id, refusing malformed ones as Redis does.
+pub(super) fn parse_id(id: &str) -> Result<EntryId> {
+    id.parse().map_err(StoreError::Refused)
+}

@@ -1,0 +1,238 @@
+//! `MemoryStore`: the `Store` trait over one mutex-guarded `State`.
+//!
+//! Owns: locking (a std `Mutex`, never held across an `.await`), the clock
+//! (system time, read inside the lock so operations are ordered in time the
+//! way Redis scripts are), and the wake-up of blocked intake readers. Does
+//! not own: any data-model rule (see `state.rs`, `dial.rs`, `call.rs`).
+
+use std::pin::pin;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use tokio::sync::Notify;
+
+use super::state::{Now, State};
+use crate::domain::{
+    CallStatus, CampaignHeader, CampaignId, FeedbackRecord, JobId, JobSpec, PhoneNumber,
+};
+use crate::store::{
+    Authorize, CampaignStatus, CitizenCheck, DeadLetter, Finish, IntakeEntry, IvrUpdate, Job,
+    PutOutcome, Quota, ReadyEntry, Result, SaveIvr, ShardId, StatusApplied, Store, StoreError,
+    Transition,
+};
+
+/// The in-memory backend. Cheap to share behind an `Arc`.
+#[derive(Debug)]
+pub struct MemoryStore {
+    shards: ShardId,
+    state: Mutex<State>,
+    /// Wakes `read_intake` callers blocked waiting for a submit.
+    intake_added: Notify,
+}
+
+impl MemoryStore {
+    /// An empty store with `shards` shards (at least one).
+    pub fn new(shards: u16) -> MemoryStore {
+        let shards = shards.max(1);
+        MemoryStore {
+            shards,
+            state: Mutex::new(State::new(shards)),
+            intake_added: Notify::new(),
+        }
+    }
+
+    /// Runs one atomic step with the clock read under the lock.
+    fn with<R>(&self, step: impl FnOnce(&mut State, Now) -> R) -> Result<R> {
+        let mut state = self.state.lock().map_err(|_: PoisonError<_>| {
+            // A panic inside a step may have left it half applied; refusing
+            // from then on is safer than serving possibly broken state.
+            StoreError::Refused("memory store poisoned by an earlier panic".into())
+        })?;
+        Ok(step(&mut state, Now::from_us(clock_us())))
+    }
+}
+
+/// Unix time in microseconds (0 if the system clock is before 1970).
+fn clock_us() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    fn shards(&self) -> ShardId {
+        self.shards
+    }
+
+    async fn now_ms(&self) -> Result<i64> {
+        self.with(|_, now| now.ms)
+    }
+
+    async fn submit(&self, document: &str) -> Result<String> {
+        let id = self.with(|s, now| s.submit(now, document))?;
+        self.intake_added.notify_waiters();
+        Ok(id)
+    }
+
+    async fn read_intake(
+        &self,
+        consumer: &str,
+        count: usize,
+        block: Duration,
+        reclaim_after: Duration,
+    ) -> Result<Vec<IntakeEntry>> {
+        let deadline = tokio::time::Instant::now().checked_add(block);
+        loop {
+            // Register for the wake-up before looking, so a submit landing
+            // between the look and the wait is not missed.
+            let mut added = pin!(self.intake_added.notified());
+            added.as_mut().enable();
+            let entries =
+                self.with(|s, now| s.read_intake(now, consumer, count, millis(reclaim_after)))?;
+            if !entries.is_empty() || block.is_zero() {
+                return Ok(entries);
+            }
+            match deadline {
+                Some(deadline) => {
+                    if tokio::time::timeout_at(deadline, added).await.is_err() {
+                        return Ok(Vec::new());
+                    }
+                }
+                None => added.await,
+            }
+        }
+    }
+
+    async fn ack_intake(&self, entry_id: &str) -> Result<()> {
+        self.with(|s, _| s.ack_intake(entry_id))?
+    }
+
+    async fn dead_letter(&self, letter: &DeadLetter) -> Result<()> {
+        self.with(|s, now| s.dead_letter(now, letter))
+    }
+
+    async fn dead_letters(&self, count: usize) -> Result<Vec<DeadLetter>> {
+        self.with(|s, _| s.dead_letters(count))
+    }
+
+    async fn put_campaign(&self, header: &CampaignHeader) -> Result<PutOutcome> {
+        self.with(|s, _| s.put_campaign(header))
+    }
+
+    async fn enqueue(&self, spec: &JobSpec) -> Result<PutOutcome> {
+        self.with(|s, now| s.enqueue(now, spec))
+    }
+
+    async fn campaign_status(&self, id: &CampaignId) -> Result<Option<CampaignStatus>> {
+        self.with(|s, _| s.campaign_status(id))
+    }
+
+    async fn load_job(&self, id: &JobId) -> Result<Option<Job>> {
+        self.with(|s, _| s.load_job(id))
+    }
+
+    async fn promote_due(&self, shard: ShardId, max: usize) -> Result<usize> {
+        self.with(|s, now| s.promote_due(now, shard, max))?
+    }
+
+    async fn read_ready(
+        &self,
+        consumer: &str,
+        count: usize,
+        reclaim_after: Duration,
+    ) -> Result<Vec<ReadyEntry>> {
+        self.with(|s, now| s.read_ready(now, consumer, count, millis(reclaim_after)))
+    }
+
+    async fn authorize(
+        &self,
+        entry: &ReadyEntry,
+        quota: Quota,
+        lease: Duration,
+    ) -> Result<Authorize> {
+        self.with(|s, now| s.authorize(now, entry, quota, lease))?
+    }
+
+    async fn defer(&self, entry: &ReadyEntry, until_ms: i64, reason: &str) -> Result<Transition> {
+        self.with(|s, now| s.defer(now, entry, until_ms, reason))?
+    }
+
+    async fn citizen_check(&self, phone: &PhoneNumber, day: u32, cap: u32) -> Result<CitizenCheck> {
+        self.with(|s, _| s.citizen_check(phone, day, cap))
+    }
+
+    async fn record_opt_out(&self, phone: &PhoneNumber) -> Result<()> {
+        self.with(|s, _| s.record_opt_out(phone))
+    }
+
+    async fn mark_originated(
+        &self,
+        id: &JobId,
+        attempt: u32,
+        call_sid: &str,
+        lease: Duration,
+    ) -> Result<Transition> {
+        self.with(|s, now| s.mark_originated(now, id, attempt, call_sid, lease))
+    }
+
+    async fn requeue(
+        &self,
+        id: &JobId,
+        attempt: u32,
+        delay: Duration,
+        reason: &str,
+    ) -> Result<Transition> {
+        self.with(|s, now| s.requeue(now, id, attempt, delay, reason))
+    }
+
+    async fn apply_status(
+        &self,
+        id: &JobId,
+        attempt: u32,
+        call_sid: &str,
+        status: CallStatus,
+    ) -> Result<StatusApplied> {
+        self.with(|s, now| s.apply_status(now, id, attempt, call_sid, status))
+    }
+
+    async fn save_ivr(&self, id: &JobId, update: &IvrUpdate) -> Result<SaveIvr> {
+        self.with(|s, now| s.save_ivr(now, id, update))
+    }
+
+    async fn finish(
+        &self,
+        id: &JobId,
+        attempt: u32,
+        expected_step: Option<u32>,
+        finish: &Finish,
+    ) -> Result<Transition> {
+        self.with(|s, now| s.finish(now, id, attempt, expected_step, finish))?
+    }
+
+    async fn due_in_flight(&self, shard: ShardId, max: usize) -> Result<Vec<(JobId, u32)>> {
+        self.with(|s, now| s.due_in_flight(now, shard, max))?
+    }
+
+    async fn extend_lease(&self, id: &JobId, attempt: u32, lease: Duration) -> Result<Transition> {
+        self.with(|s, now| s.extend_lease(now, id, attempt, lease))
+    }
+
+    async fn relay_feedback(&self, shard: ShardId, max: usize) -> Result<usize> {
+        self.with(|s, now| s.relay_feedback(now, shard, max))?
+    }
+
+    async fn read_feedback(
+        &self,
+        cursor: &str,
+        count: usize,
+    ) -> Result<Vec<(String, FeedbackRecord)>> {
+        self.with(|s, _| s.read_feedback(cursor, count))?
+    }
+}
