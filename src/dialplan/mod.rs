@@ -25,3 +25,10 @@ pub use model::{
 pub use parse::parse_str;
 pub use placeholder::PlaceholderError;
 pub use problem::{Position, Problem};
+
+#[cfg(test)]
+mod engine_tests;
+#[cfg(test)]
+mod parse_tests;
+#[cfg(test)]
+mod testing;
