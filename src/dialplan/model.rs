@@ -1,0 +1,171 @@
+//! The validated dialplan: what `parse` builds and the engine reads.
+//!
+//! Owns: the in-memory shape of a dialplan and read-only accessors. Every
+//! value here has passed validation, so the engine can rely on, e.g., every
+//! localized prompt having an entry for every declared language. Does not
+//! own: reading or checking files (see `parse`), call flow (see `engine`).
+
+/// A language the dialplan speaks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Language {
+    /// Short code used by contacts and menus (`or`, `hi`, `en`).
+    pub code: String,
+    /// BCP-47 language for the provider's TTS; `None` when the provider has
+    /// no voice for it (Odia on Twilio), so prompts must carry audio.
+    pub tts: Option<String>,
+    /// Provider voice for `tts`.
+    pub voice: Option<String>,
+    /// Explicit opt-in for a language without `tts`: speak a prompt's text
+    /// with this TTS language when the prompt has no audio.
+    pub fallback_tts: Option<String>,
+}
+
+impl Language {
+    /// The language the provider is told to speak this language's text in.
+    /// A language with neither `tts` nor `fallback_tts` has audio on every
+    /// prompt (validation enforces it); its bare code is still a valid
+    /// BCP-47 tag for the transcript.
+    pub fn speech_language(&self) -> &str {
+        self.tts
+            .as_deref()
+            .or(self.fallback_tts.as_deref())
+            .unwrap_or(&self.code)
+    }
+
+    /// The voice, which belongs to `tts` and so is not used for the fallback.
+    pub fn speech_voice(&self) -> Option<&str> {
+        self.tts.as_ref().and(self.voice.as_deref())
+    }
+}
+
+/// One prompt in one language: text (may hold `{office}`/`{service}`),
+/// recorded audio, or both.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PromptSpec {
+    pub text: Option<String>,
+    pub audio: Option<String>,
+}
+
+/// A prompt in every language of the plan, indexed like `Dialplan::languages`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Localized(pub(super) Vec<PromptSpec>);
+
+impl Localized {
+    /// The prompt for language `index`, or the first one if the index is out
+    /// of range (cannot happen in a validated plan).
+    pub fn get(&self, index: usize) -> Option<&PromptSpec> {
+        self.0.get(index).or(self.0.first())
+    }
+}
+
+/// An entry of the language menu.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MenuOption {
+    pub key: char,
+    /// Index into `Dialplan::languages`.
+    pub language: usize,
+    /// Spoken in the option's own language ("for Odia press 1" in Odia).
+    pub prompt: PromptSpec,
+}
+
+/// One possible answer to a question.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Choice {
+    pub key: char,
+    pub value: String,
+    pub label: String,
+    pub flag: Option<String>,
+}
+
+/// One question of the survey.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Question {
+    pub id: String,
+    pub prompt: Localized,
+    pub choices: Vec<Choice>,
+}
+
+impl Question {
+    pub fn choice(&self, key: char) -> Option<&Choice> {
+        self.choices.iter().find(|c| c.key == key)
+    }
+
+    /// The valid keys in order, e.g. `"12"`.
+    pub fn keys(&self) -> String {
+        self.choices.iter().map(|c| c.key).collect()
+    }
+}
+
+/// The fixed messages of a dialplan.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Messages {
+    pub intro: Localized,
+    /// Said before repeating a question after invalid or no input.
+    pub retry: Localized,
+    pub closing: Localized,
+    /// Said when retries run out, before hanging up.
+    pub sorry: Localized,
+    /// Said after the opt-out key; present exactly when the plan has one.
+    pub opted_out: Option<Localized>,
+}
+
+/// A loaded, validated dialplan.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dialplan {
+    pub(super) name: String,
+    pub(super) languages: Vec<Language>,
+    pub(super) default_language: usize,
+    pub(super) gather_timeout_secs: u32,
+    pub(super) max_retries: u32,
+    pub(super) opt_out_key: Option<char>,
+    pub(super) language_menu: Vec<MenuOption>,
+    pub(super) messages: Messages,
+    pub(super) questions: Vec<Question>,
+}
+
+impl Dialplan {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn languages(&self) -> &[Language] {
+        &self.languages
+    }
+
+    pub fn default_language(&self) -> &Language {
+        // INVARIANT: validation sets `default_language` to an index of a
+        // declared language and rejects plans without languages.
+        &self.languages[self.default_language]
+    }
+
+    /// The index of a language code, if the plan declares it.
+    pub fn language_index(&self, code: &str) -> Option<usize> {
+        self.languages.iter().position(|l| l.code == code)
+    }
+
+    pub fn gather_timeout_secs(&self) -> u32 {
+        self.gather_timeout_secs
+    }
+
+    /// How many times a gather is repeated after invalid or no input.
+    pub fn max_retries(&self) -> u32 {
+        self.max_retries
+    }
+
+    pub fn opt_out_key(&self) -> Option<char> {
+        self.opt_out_key
+    }
+
+    /// Empty when the plan has no language menu.
+    pub fn language_menu(&self) -> &[MenuOption] {
+        &self.language_menu
+    }
+
+    pub fn messages(&self) -> &Messages {
+        &self.messages
+    }
+
+    pub fn questions(&self) -> &[Question] {
+        &self.questions
+    }
+}
