@@ -1,0 +1,305 @@
+//! The REST side: Twilio's 2010-04-01 Calls API under
+//! `/2010-04-01/Accounts/{AccountSid}/`, with its auth, validation, limits
+//! and error bodies.
+//!
+//! Owns: routing, request parsing and the JSON replies. Does not own: what a
+//! call does once created (`call`), the call list filters' date parsing
+//! (`clock`).
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use bytes::Bytes;
+use http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use serde_json::{Value, json};
+use subtle::ConstantTimeEq;
+use tracing::{debug, info};
+
+use super::call::{self, CallPlan, Events, Script};
+use super::clock::now_ms;
+use super::ledger::LedgerEntry;
+use super::list::list_calls;
+use super::registry::{CallRecord, resource_json};
+use super::server::Shared;
+use super::twiml::Method;
+use crate::domain::{CallStatus, PhoneNumber};
+
+/// Largest request body accepted (Twilio's own limit is far above any
+/// originate; this only stops abuse).
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+pub(crate) type Reply = Response<Full<Bytes>>;
+pub(crate) type Params = Vec<(String, String)>;
+
+/// Serves one REST request.
+pub(crate) async fn handle(
+    shared: Arc<Shared>,
+    req: Request<hyper::body::Incoming>,
+) -> Result<Reply, Infallible> {
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let query = req.uri().query().unwrap_or("").to_owned();
+    let authorized = is_authorized(&shared, &req);
+    let body = match Limited::new(req.into_body(), MAX_BODY_BYTES).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => {
+            return Ok(error(StatusCode::PAYLOAD_TOO_LARGE, 20001, "Request body too large or unreadable"));
+        }
+    };
+    if !authorized {
+        let mut reply = error(StatusCode::UNAUTHORIZED, 20003, "Authenticate");
+        reply.headers_mut().insert(
+            WWW_AUTHENTICATE,
+            http::HeaderValue::from_static("Basic realm=\"Twilio API\""),
+        );
+        return Ok(reply);
+    }
+    let reply = route(&shared, &method, &path, &query, &body);
+    debug!(http.method = %method, http.path = %path, http.status = reply.status().as_u16(), "simulator REST request");
+    Ok(reply)
+}
+
+fn route(shared: &Arc<Shared>, method: &http::Method, path: &str, query: &str, body: &[u8]) -> Reply {
+    let not_found = || {
+        error(
+            StatusCode::NOT_FOUND,
+            20404,
+            &format!("The requested resource {path} was not found"),
+        )
+    };
+    let Some(rest) = path.strip_prefix("/2010-04-01/Accounts/") else {
+        return not_found();
+    };
+    let Some((account, resource)) = rest.split_once('/') else {
+        return not_found();
+    };
+    if account != shared.config.account_sid {
+        return not_found();
+    }
+    let form = || parse_form(body);
+    match (method, resource) {
+        (&http::Method::POST, "Calls.json") => create(shared, &form()),
+        (&http::Method::GET, "Calls.json") => list_calls(shared, &parse_form(query.as_bytes())),
+        (m, call) => match call.strip_prefix("Calls/").and_then(|c| c.strip_suffix(".json")) {
+            Some(sid) if !sid.contains('/') && m == http::Method::GET => {
+                match shared.registry.get(sid) {
+                    Some(record) => ok(StatusCode::OK, &resource_json(&record, account)),
+                    None => not_found(),
+                }
+            }
+            Some(sid) if !sid.contains('/') && m == http::Method::POST => {
+                update(shared, sid, &form()).unwrap_or_else(not_found)
+            }
+            _ => not_found(),
+        },
+    }
+}
+
+fn is_authorized<B>(shared: &Shared, req: &Request<B>) -> bool {
+    let Some(encoded) = req
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Basic "))
+    else {
+        return false;
+    };
+    let Ok(decoded) = STANDARD.decode(encoded.trim()) else {
+        return false;
+    };
+    let expected = format!("{}:{}", shared.config.account_sid, shared.config.auth_token);
+    decoded.ct_eq(expected.as_bytes()).into()
+}
+
+/// `POST Calls.json`: validates, applies the limits, starts the call task.
+fn create(shared: &Arc<Shared>, form: &Params) -> Reply {
+    let (to, from, plan) = match validate_create(form) {
+        Ok(valid) => valid,
+        Err(reply) => return reply,
+    };
+    if let Some(limiter) = &shared.limiter
+        && limiter.check().is_err()
+    {
+        return too_many(shared);
+    }
+    let Ok(record) = shared
+        .registry
+        .admit(shared.config.max_concurrent, |index| CallRecord::new(index, to, from))
+    else {
+        return too_many(shared);
+    };
+    info!(call.sid = %record.sid, call.to = %record.to, "simulator accepted a call");
+    shared.ledger.append(LedgerEntry::Originate {
+        call_sid: record.sid.clone(),
+        url: match &plan.script {
+            Script::Url { url, .. } => url.clone(),
+            Script::Inline(_) => String::new(),
+        },
+        status_callback: plan.status_callback.clone(),
+        to_masked: record.to.to_string(),
+        at_ms: record.created_ms,
+    });
+    shared
+        .tracker
+        .spawn(call::run(Arc::clone(shared), record.clone(), plan));
+    ok(StatusCode::CREATED, &resource_json(&record, &shared.config.account_sid))
+}
+
+fn too_many(shared: &Shared) -> Reply {
+    debug!(active = shared.registry.active(), "simulator throttled an originate");
+    error(
+        StatusCode::TOO_MANY_REQUESTS,
+        20429,
+        "Too Many Requests",
+    )
+}
+
+fn validate_create(form: &Params) -> Result<(PhoneNumber, PhoneNumber, CallPlan), Reply> {
+    let bad = |code, message: &str| error(StatusCode::BAD_REQUEST, code, message);
+    let to = first(form, "To").ok_or_else(|| bad(21201, "No 'To' number is specified"))?;
+    let to = PhoneNumber::parse(to).map_err(|_| {
+        bad(21211, &format!("The 'To' number {to} is not a valid phone number."))
+    })?;
+    let from = first(form, "From").ok_or_else(|| bad(21603, "A 'From' phone number is required."))?;
+    let from = PhoneNumber::parse(from).map_err(|_| {
+        bad(21212, &format!("The 'From' number {from} is not a valid phone number, shortcode, or alphanumeric sender ID."))
+    })?;
+    let method = |key| match first(form, key) {
+        None => Ok(Method::Post),
+        Some(m) if m.eq_ignore_ascii_case("POST") => Ok(Method::Post),
+        Some(m) if m.eq_ignore_ascii_case("GET") => Ok(Method::Get),
+        Some(m) => Err(bad(21207, &format!("{key} must be GET or POST, not {m:?}"))),
+    };
+    let script = match (first(form, "Url"), first(form, "Twiml")) {
+        (Some(url), _) if is_http_url(url) => Script::Url {
+            url: url.to_owned(),
+            method: method("Method")?,
+        },
+        (Some(url), _) => return Err(bad(21205, &format!("Url is not a valid URL: {url}"))),
+        (None, Some(twiml)) => Script::Inline(twiml.to_owned()),
+        (None, None) => return Err(bad(21205, "Url parameter is required.")),
+    };
+    let status_callback = match first(form, "StatusCallback") {
+        Some(url) if is_http_url(url) => Some(url.to_owned()),
+        Some(url) => return Err(bad(21609, &format!("StatusCallback is not a valid URL: {url}"))),
+        None => None,
+    };
+    if let Some(timeout) = first(form, "Timeout")
+        && timeout.trim().parse::<u32>().is_err()
+    {
+        return Err(bad(21216, &format!("Timeout must be an integer, not {timeout:?}")));
+    }
+    let events = parse_events(form).map_err(|e| bad(21626, &format!("Invalid StatusCallbackEvent: {e}")))?;
+    let plan = CallPlan {
+        script,
+        status_callback,
+        status_method: method("StatusCallbackMethod")?,
+        events,
+    };
+    Ok((to, from, plan))
+}
+
+/// Reads `StatusCallbackEvent` as repeated keys (what Twilio's SDKs send),
+/// the `StatusCallbackEvent[]` form, or space-separated values.
+fn parse_events(form: &Params) -> Result<Events, String> {
+    let mut events = Events::default();
+    let values = form
+        .iter()
+        .filter(|(k, _)| k == "StatusCallbackEvent" || k == "StatusCallbackEvent[]")
+        .flat_map(|(_, v)| v.split([' ', ',']))
+        .filter(|v| !v.is_empty());
+    for value in values {
+        match value {
+            "initiated" => events.initiated = true,
+            "ringing" => events.ringing = true,
+            "answered" => events.answered = true,
+            // Sent whenever a StatusCallback is set, asked for or not.
+            "completed" => {}
+            other => return Err(other.to_owned()),
+        }
+    }
+    Ok(events)
+}
+
+/// `POST Calls/{sid}.json`: `Status=completed` hangs up (a call not yet
+/// answered is canceled); `Status=canceled` only cancels unanswered calls.
+fn update(shared: &Shared, sid: &str, form: &Params) -> Option<Reply> {
+    let record = shared.registry.get(sid)?;
+    let target = match first(form, "Status") {
+        None => None,
+        Some("completed") => Some(CallStatus::Completed),
+        Some("canceled") => Some(CallStatus::Canceled),
+        Some(other) => {
+            return Some(error(
+                StatusCode::BAD_REQUEST,
+                21218,
+                &format!("Status must be completed or canceled, not {other:?}"),
+            ));
+        }
+    };
+    let answered = record.status == CallStatus::InProgress;
+    let ended = match target {
+        _ if record.status.is_terminal() => None,
+        Some(CallStatus::Completed) if answered => {
+            let elapsed = now_ms() - record.start_ms.unwrap_or(record.created_ms);
+            Some((CallStatus::Completed, u64::try_from(elapsed.max(0)).unwrap_or(0).div_ceil(1000)))
+        }
+        Some(_) if !answered => Some((CallStatus::Canceled, 0)),
+        _ => None,
+    };
+    let record = match ended {
+        Some((status, secs)) => {
+            let record = shared.registry.finish(sid, status, secs)?;
+            info!(call.sid = %sid, call.status = %record.status, "simulator call ended by REST request");
+            record.hangup.cancel();
+            record
+        }
+        None => record,
+    };
+    Some(ok(StatusCode::OK, &resource_json(&record, &shared.config.account_sid)))
+}
+
+fn is_http_url(url: &str) -> bool {
+    (url.starts_with("http://") || url.starts_with("https://"))
+        && url.parse::<http::Uri>().is_ok_and(|u| u.authority().is_some())
+}
+
+pub(crate) fn parse_form(bytes: &[u8]) -> Params {
+    form_urlencoded::parse(bytes).into_owned().collect()
+}
+
+pub(crate) fn first<'a>(form: &'a Params, key: &str) -> Option<&'a str> {
+    form.iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+        .filter(|v| !v.is_empty())
+}
+
+pub(crate) fn ok(status: StatusCode, body: &Value) -> Reply {
+    json_reply(status, body.to_string())
+}
+
+/// Twilio's error body: `{"code", "message", "more_info", "status"}`.
+pub(crate) fn error(status: StatusCode, code: u32, message: &str) -> Reply {
+    let body = json!({
+        "code": code,
+        "message": message,
+        "more_info": format!("https://www.twilio.com/docs/errors/{code}"),
+        "status": status.as_u16(),
+    });
+    json_reply(status, body.to_string())
+}
+
+fn json_reply(status: StatusCode, body: String) -> Reply {
+    let mut reply = Response::new(Full::new(Bytes::from(body)));
+    *reply.status_mut() = status;
+    reply.headers_mut().insert(
+        CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    reply
+}

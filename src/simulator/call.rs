@@ -1,0 +1,349 @@
+//! One simulated call from originate to its terminal status: status
+//! callbacks, ringing, the call's fate, then the TwiML conversation.
+//!
+//! Owns: the call task and simulated call time. Does not own: the random
+//! choices (`citizen`), TwiML syntax (`twiml`) or HTTP (`client`).
+
+use std::sync::Arc;
+
+use tracing::{Instrument, debug, info, warn};
+
+use super::citizen::{Citizen, Response};
+use super::client::{WebhookError, resolve};
+use super::clock::{now_ms, rfc2822};
+use super::ledger::LedgerEntry;
+use super::server::Shared;
+use super::twiml::{self, Gather, Method, Verb};
+use crate::domain::CallStatus;
+
+use super::registry::CallRecord;
+
+/// Documents one call may fetch; a Redirect loop ends the call instead of
+/// running forever (Twilio stops such calls too).
+const MAX_DOCUMENTS: usize = 200;
+
+/// Which status-callback events the application asked for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Events {
+    pub initiated: bool,
+    pub ringing: bool,
+    pub answered: bool,
+}
+
+/// Where the call's first TwiML comes from.
+#[derive(Clone, Debug)]
+pub(crate) enum Script {
+    Url { url: String, method: Method },
+    Inline(String),
+}
+
+/// What the originate request asked for.
+#[derive(Clone, Debug)]
+pub(crate) struct CallPlan {
+    pub script: Script,
+    pub status_callback: Option<String>,
+    pub status_method: Method,
+    pub events: Events,
+}
+
+/// Runs a call to its end. Shutdown stops it where it stands, without a
+/// terminal callback; a REST hang-up ends it with one.
+pub(crate) async fn run(shared: Arc<Shared>, call: CallRecord, plan: CallPlan) {
+    let span = tracing::info_span!("sim.call", call.sid = %call.sid, call.to = %call.to);
+    let shutdown = shared.calls.clone();
+    let hangup = call.hangup.clone();
+    let citizen = Citizen::new(shared.config.seed, call.index);
+    let mut run = CallRun {
+        shared,
+        call,
+        plan,
+        citizen,
+        sequence: 0,
+        sim_secs: 0.0,
+        gathers: 0,
+    };
+    async move {
+        let ended = tokio::select! {
+            () = shutdown.cancelled() => None,
+            // The REST handler has already recorded the terminal status.
+            () = hangup.cancelled() => Some(CallStatus::Completed),
+            status = run.progress() => Some(status),
+        };
+        match ended {
+            Some(status) => run.finish(status).await,
+            None => debug!("simulated call stopped by shutdown"),
+        }
+    }
+    .instrument(span)
+    .await;
+}
+
+struct CallRun {
+    shared: Arc<Shared>,
+    call: CallRecord,
+    plan: CallPlan,
+    citizen: Citizen,
+    sequence: u32,
+    /// Simulated seconds since the call was answered.
+    sim_secs: f64,
+    gathers: u32,
+}
+
+/// What a TwiML document leads to.
+enum Flow {
+    Fetch {
+        url: String,
+        method: Method,
+        digits: Option<String>,
+    },
+    End,
+}
+
+impl CallRun {
+    /// Rings, draws the fate and, when answered, converses. Returns the
+    /// terminal status.
+    async fn progress(&mut self) -> CallStatus {
+        let sid = self.call.sid.clone();
+        self.shared.registry.advance(&sid, CallStatus::Initiated);
+        if self.plan.events.initiated {
+            self.callback(CallStatus::Initiated, None).await;
+        }
+        self.shared.registry.advance(&sid, CallStatus::Ringing);
+        if self.plan.events.ringing {
+            self.callback(CallStatus::Ringing, None).await;
+        }
+        let ring = self.citizen.delay(self.shared.config.ring_delay);
+        tokio::time::sleep(ring).await;
+        let fate = self.citizen.fate(&self.shared.config);
+        if fate != CallStatus::InProgress {
+            return fate;
+        }
+        self.shared.registry.advance(&sid, CallStatus::InProgress);
+        if self.plan.events.answered {
+            self.callback(CallStatus::InProgress, None).await;
+        }
+        self.converse().await;
+        CallStatus::Completed
+    }
+
+    /// Records the end, then sends the terminal callback (always, when a
+    /// StatusCallback was given). A REST hang-up may have ended the call
+    /// first; its status stands.
+    async fn finish(&mut self, status: CallStatus) {
+        let duration = self.sim_secs.ceil() as u64;
+        let Some(record) = self.shared.registry.finish(&self.call.sid, status, duration) else {
+            return;
+        };
+        let duration = record.duration_secs.unwrap_or(duration);
+        info!(call.status = %record.status, call.duration_secs = duration, "simulated call ended");
+        self.shared.ledger.append(LedgerEntry::End {
+            call_sid: record.sid.clone(),
+            status: record.status.as_str().to_owned(),
+            duration_secs: duration,
+        });
+        self.callback(record.status, Some(duration)).await;
+    }
+
+    async fn converse(&mut self) {
+        let mut next = match self.plan.script.clone() {
+            Script::Url { url, method } => Flow::Fetch {
+                url,
+                method,
+                digits: None,
+            },
+            Script::Inline(twiml) => self.perform(&twiml, None).await,
+        };
+        for _ in 0..MAX_DOCUMENTS {
+            let Flow::Fetch {
+                url,
+                method,
+                digits,
+            } = next
+            else {
+                return;
+            };
+            let body = match self.fetch(&url, method, digits).await {
+                Ok(body) => body,
+                Err(reason) => {
+                    warn!(webhook.url = %url, %reason, "application error: the call ends");
+                    return;
+                }
+            };
+            next = self.perform(&body, Some(&url)).await;
+        }
+        warn!(
+            limit = MAX_DOCUMENTS,
+            "application error: too many TwiML documents, the call ends"
+        );
+    }
+
+    /// Requests a TwiML document; anything but a 2xx reply is an error.
+    async fn fetch(
+        &self,
+        url: &str,
+        method: Method,
+        digits: Option<String>,
+    ) -> Result<String, String> {
+        let mut params = self.params(CallStatus::InProgress);
+        if let Some(digits) = digits {
+            params.push(("Digits".into(), digits));
+        }
+        match self.shared.client.send(method, url, &params).await {
+            Ok(reply) if reply.status.is_success() => Ok(reply.body),
+            Ok(reply) => Err(format!("HTTP {}", reply.status)),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// Runs one document's verbs.
+    async fn perform(&mut self, body: &str, doc_url: Option<&str>) -> Flow {
+        let verbs = match twiml::parse(body) {
+            Ok(verbs) => verbs,
+            Err(error) => {
+                warn!(%error, "application error: invalid TwiML, the call ends");
+                return Flow::End;
+            }
+        };
+        for verb in verbs {
+            match verb {
+                Verb::Say { .. } | Verb::Play { .. } | Verb::Pause { .. } => self.listen(&verb),
+                Verb::Gather(gather) => {
+                    if let Some(flow) = self.gather(&gather, doc_url).await {
+                        return flow;
+                    }
+                }
+                Verb::Redirect { url, method } => {
+                    return self.goto(doc_url, &url, method, None);
+                }
+                Verb::Hangup | Verb::Reject => return Flow::End,
+            }
+        }
+        Flow::End
+    }
+
+    /// Runs a Gather: `None` means no input and carry on with the next verb.
+    async fn gather(&mut self, gather: &Gather, doc_url: Option<&str>) -> Option<Flow> {
+        for prompt in &gather.prompts {
+            self.listen(prompt);
+        }
+        let index = self.gathers;
+        self.gathers += 1;
+        let think = self.citizen.delay(self.shared.config.think_delay);
+        tokio::time::sleep(think).await;
+        let call_sid = self.call.sid.clone();
+        let (digits, kind) = match self.citizen.respond(&self.shared.config, gather) {
+            Response::HangUp => {
+                debug!(gather = index, "simulated citizen hung up");
+                self.shared.ledger.append(LedgerEntry::Hangup {
+                    call_sid,
+                    gather: index,
+                });
+                self.sim_secs += 1.0;
+                return Some(Flow::End);
+            }
+            Response::Press { digits, kind } => (digits, kind),
+        };
+        self.shared.ledger.append(LedgerEntry::Press {
+            call_sid,
+            gather: index,
+            digits: digits.clone(),
+            kind,
+        });
+        if digits.is_empty() {
+            self.sim_secs += f64::from(gather.timeout_secs);
+            if !gather.action_on_empty_result {
+                return None;
+            }
+        } else {
+            self.sim_secs += 2.0;
+        }
+        // Twilio leaves `Digits` out when nothing was pressed.
+        let digits = (!digits.is_empty()).then_some(digits);
+        let action = gather.action.as_deref().or(doc_url).unwrap_or("");
+        Some(self.goto(doc_url, action, gather.method, digits))
+    }
+
+    fn goto(
+        &self,
+        doc_url: Option<&str>,
+        target: &str,
+        method: Method,
+        digits: Option<String>,
+    ) -> Flow {
+        match resolve(doc_url, target) {
+            Some(url) => Flow::Fetch {
+                url,
+                method,
+                digits,
+            },
+            None => {
+                warn!(target, "application error: unresolvable URL, the call ends");
+                Flow::End
+            }
+        }
+    }
+
+    /// Advances simulated time for a prompt: about 0.4 s a word of speech,
+    /// 5 s a clip, the stated pause.
+    fn listen(&mut self, verb: &Verb) {
+        self.sim_secs += match verb {
+            Verb::Say { text, loops, .. } => {
+                let words = text.split_whitespace().count().max(1) as f64;
+                (words * 0.4).max(1.0) * f64::from(*loops)
+            }
+            Verb::Play { loops, .. } => 5.0 * f64::from(*loops),
+            Verb::Pause { secs } => f64::from(*secs),
+            _ => 0.0,
+        };
+    }
+
+    /// The parameters Twilio sends on every request about this call.
+    fn params(&self, status: CallStatus) -> Vec<(String, String)> {
+        vec![
+            ("CallSid".into(), self.call.sid.clone()),
+            ("AccountSid".into(), self.shared.config.account_sid.clone()),
+            ("From".into(), self.call.from.as_str().to_owned()),
+            ("To".into(), self.call.to.as_str().to_owned()),
+            ("CallStatus".into(), status.as_str().to_owned()),
+            ("Direction".into(), "outbound-api".into()),
+            ("ApiVersion".into(), "2010-04-01".into()),
+        ]
+    }
+
+    /// Sends one status callback, retried on 5xx and failed exchanges.
+    /// `duration` is set for the terminal callback.
+    async fn callback(&mut self, status: CallStatus, duration: Option<u64>) {
+        let Some(url) = self.plan.status_callback.clone() else {
+            return;
+        };
+        let mut params = self.params(status);
+        params.push(("SequenceNumber".into(), self.sequence.to_string()));
+        params.push(("Timestamp".into(), rfc2822(now_ms())));
+        params.push(("CallbackSource".into(), "call-progress-events".into()));
+        if let Some(secs) = duration {
+            params.push(("CallDuration".into(), secs.to_string()));
+            // Twilio's `Duration` here is billable minutes, rounded up.
+            params.push(("Duration".into(), secs.div_ceil(60).to_string()));
+        }
+        self.sequence += 1;
+        let shared = &self.shared;
+        let sent = shared
+            .client
+            .send_with_retries(
+                self.plan.status_method,
+                &url,
+                &params,
+                shared.config.status_retries,
+                &shared.calls,
+            )
+            .await;
+        match sent {
+            Ok(reply) if reply.status.is_success() => {}
+            Ok(reply) => {
+                warn!(call.status = %status, http.status = %reply.status, "status callback refused");
+            }
+            Err(WebhookError::Cancelled) => {}
+            Err(error) => warn!(call.status = %status, %error, "status callback failed"),
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! The simulator's knobs: how calls end, how citizens answer, how fast.
+//!
+//! Owns: `SimulatorConfig` and its defaults. Does not own: drawing from the
+//! distributions (see `fate`).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Everything that shapes the simulated provider's behaviour.
+///
+/// The four fate rates are relative weights (they need not sum to 1); the
+/// four per-Gather rates are probabilities, and whatever they leave over is
+/// the chance of a valid key press.
+#[derive(Clone, Debug)]
+pub struct SimulatorConfig {
+    /// The Twilio account id the REST API accepts (`AC` + 32 hex).
+    pub account_sid: String,
+    /// The secret for Basic auth and for signing webhooks.
+    pub auth_token: String,
+    /// Seeds every per-call random choice (fate, keys, delays).
+    pub seed: u64,
+    pub answer_rate: f64,
+    pub busy_rate: f64,
+    pub no_answer_rate: f64,
+    pub failed_rate: f64,
+    /// Per Gather: press a key that is not among the choices.
+    pub invalid_key_rate: f64,
+    /// Per Gather: press nothing.
+    pub silent_rate: f64,
+    /// Per Gather: press the opt-out key (when the Gather has one).
+    pub opt_out_rate: f64,
+    /// Per Gather: hang up instead of answering.
+    pub hangup_rate: f64,
+    /// Calls not yet ended; one more originate is refused with 429 / 20429.
+    pub max_concurrent: usize,
+    /// Originates per second; over it is refused with 429 / 20429.
+    pub calls_per_second: Option<u32>,
+    /// How long a phone rings before its fate shows (drawn uniformly).
+    pub ring_delay: (Duration, Duration),
+    /// How long a citizen thinks before each key press (drawn uniformly).
+    pub think_delay: (Duration, Duration),
+    /// Extra attempts for a status callback that got a 5xx or no answer.
+    pub status_retries: u32,
+    /// Where to append the ledger, one JSON line per entry.
+    pub ledger: Option<PathBuf>,
+    /// Limit on every outgoing webhook request (connect + response body).
+    pub http_timeout: Duration,
+}
+
+impl Default for SimulatorConfig {
+    fn default() -> Self {
+        Self {
+            account_sid: "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".into(),
+            auth_token: "test_auth_token".into(),
+            seed: 42,
+            answer_rate: 0.8,
+            busy_rate: 0.08,
+            no_answer_rate: 0.1,
+            failed_rate: 0.02,
+            invalid_key_rate: 0.05,
+            silent_rate: 0.05,
+            opt_out_rate: 0.02,
+            hangup_rate: 0.02,
+            max_concurrent: 1000,
+            calls_per_second: None,
+            ring_delay: (Duration::from_millis(5), Duration::from_millis(20)),
+            think_delay: (Duration::from_millis(1), Duration::from_millis(5)),
+            status_retries: 5,
+            ledger: None,
+            http_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl SimulatorConfig {
+    /// Reports every problem at once.
+    pub fn validate(&self) -> Result<(), super::SimulatorError> {
+        let mut problems = Vec::new();
+        let rates = [
+            ("answer_rate", self.answer_rate),
+            ("busy_rate", self.busy_rate),
+            ("no_answer_rate", self.no_answer_rate),
+            ("failed_rate", self.failed_rate),
+            ("invalid_key_rate", self.invalid_key_rate),
+            ("silent_rate", self.silent_rate),
+            ("opt_out_rate", self.opt_out_rate),
+            ("hangup_rate", self.hangup_rate),
+        ];
+        for (name, rate) in rates {
+            if !rate.is_finite() || rate < 0.0 {
+                problems.push(format!("{name} must be a finite number >= 0"));
+            }
+        }
+        if self.answer_rate + self.busy_rate + self.no_answer_rate + self.failed_rate <= 0.0 {
+            problems.push("the four fate rates must not all be 0".into());
+        }
+        let per_gather =
+            self.invalid_key_rate + self.silent_rate + self.opt_out_rate + self.hangup_rate;
+        if per_gather > 1.0 + 1e-9 {
+            problems.push(format!(
+                "invalid_key_rate + silent_rate + opt_out_rate + hangup_rate is {per_gather}, above 1"
+            ));
+        }
+        if self.ring_delay.0 > self.ring_delay.1 {
+            problems.push("ring_delay's minimum exceeds its maximum".into());
+        }
+        if self.think_delay.0 > self.think_delay.1 {
+            problems.push("think_delay's minimum exceeds its maximum".into());
+        }
+        if self.calls_per_second == Some(0) {
+            problems.push("calls_per_second must be at least 1 when set".into());
+        }
+        if self.account_sid.len() != 34 || !self.account_sid.starts_with("AC") {
+            problems.push("account_sid must be AC followed by 32 hex digits".into());
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(super::SimulatorError::Config(problems.join("; ")))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_is_valid_and_every_problem_is_reported() {
+        SimulatorConfig::default().validate().unwrap();
+        let bad = SimulatorConfig {
+            answer_rate: 0.0,
+            busy_rate: 0.0,
+            no_answer_rate: 0.0,
+            failed_rate: -1.0,
+            silent_rate: 0.9,
+            hangup_rate: 0.9,
+            calls_per_second: Some(0),
+            account_sid: "nope".into(),
+            ..SimulatorConfig::default()
+        };
+        let message = bad.validate().unwrap_err().to_string();
+        for needle in ["failed_rate", "fate rates", "above 1", "calls_per_second", "account_sid"] {
+            assert!(message.contains(needle), "{needle} missing from {message}");
+        }
+    }
+}

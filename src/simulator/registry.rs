@@ -1,0 +1,264 @@
+//! The simulator's calls: their current state, the concurrency count, and
+//! their JSON form as Twilio's call resource.
+//!
+//! Owns: call records and status moves (never backwards, terminal absorbs).
+//! Does not own: what moves a call (the call task and the REST API do).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+use super::clock::{now_ms, rfc2822};
+use super::ledger::lock;
+use crate::domain::{CallStatus, PhoneNumber};
+
+/// One call as the provider knows it.
+#[derive(Clone, Debug)]
+pub(crate) struct CallRecord {
+    pub sid: String,
+    /// Position in creation order; seeds the call's random choices.
+    pub index: u64,
+    pub to: PhoneNumber,
+    pub from: PhoneNumber,
+    pub status: CallStatus,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+    pub start_ms: Option<i64>,
+    pub end_ms: Option<i64>,
+    pub duration_secs: Option<u64>,
+    /// Cancelled when the REST API asks for the call to end.
+    pub hangup: CancellationToken,
+}
+
+impl CallRecord {
+    pub(crate) fn new(index: u64, to: PhoneNumber, from: PhoneNumber) -> Self {
+        let now = now_ms();
+        Self {
+            sid: new_call_sid(),
+            index,
+            to,
+            from,
+            status: CallStatus::Queued,
+            created_ms: now,
+            updated_ms: now,
+            start_ms: None,
+            end_ms: None,
+            duration_secs: None,
+            hangup: CancellationToken::new(),
+        }
+    }
+
+    /// When the call counts as started for the list filters.
+    pub(crate) fn started_ms(&self) -> i64 {
+        self.start_ms.unwrap_or(self.created_ms)
+    }
+}
+
+/// Refused because the account is at its concurrency limit.
+#[derive(Debug)]
+pub(crate) struct AtCapacity;
+
+#[derive(Default)]
+struct Inner {
+    calls: HashMap<String, CallRecord>,
+    /// Sids in creation order.
+    order: Vec<String>,
+    active: usize,
+    created: u64,
+}
+
+#[derive(Default)]
+pub(crate) struct Registry {
+    inner: Mutex<Inner>,
+}
+
+impl Registry {
+    /// Admits a new call unless `max_active` calls are still going; the
+    /// check and the insert happen under one lock so the cap holds exactly.
+    pub(crate) fn admit(
+        &self,
+        max_active: usize,
+        make: impl FnOnce(u64) -> CallRecord,
+    ) -> Result<CallRecord, AtCapacity> {
+        let mut inner = lock(&self.inner);
+        if inner.active >= max_active {
+            return Err(AtCapacity);
+        }
+        let record = make(inner.created);
+        inner.created += 1;
+        inner.active += 1;
+        inner.order.push(record.sid.clone());
+        inner.calls.insert(record.sid.clone(), record.clone());
+        Ok(record)
+    }
+
+    pub(crate) fn get(&self, sid: &str) -> Option<CallRecord> {
+        lock(&self.inner).calls.get(sid).cloned()
+    }
+
+    pub(crate) fn active(&self) -> usize {
+        lock(&self.inner).active
+    }
+
+    /// Moves a live call forward to a non-terminal status. Returns false when
+    /// the call already ended (the caller should stop).
+    pub(crate) fn advance(&self, sid: &str, status: CallStatus) -> bool {
+        let mut inner = lock(&self.inner);
+        let Some(call) = inner.calls.get_mut(sid) else {
+            return false;
+        };
+        if call.status.is_terminal() {
+            return false;
+        }
+        if status.rank() > call.status.rank() {
+            let now = now_ms();
+            call.status = status;
+            call.updated_ms = now;
+            if call.start_ms.is_none() && status != CallStatus::Queued {
+                call.start_ms = Some(now);
+            }
+        }
+        true
+    }
+
+    /// Ends a call with `status` unless it already ended; returns the record
+    /// as it now stands (its first terminal status wins).
+    pub(crate) fn finish(
+        &self,
+        sid: &str,
+        status: CallStatus,
+        duration_secs: u64,
+    ) -> Option<CallRecord> {
+        let mut inner = lock(&self.inner);
+        let call = inner.calls.get_mut(sid)?;
+        if call.status.is_terminal() {
+            return Some(call.clone());
+        }
+        let now = now_ms();
+        call.status = status;
+        call.updated_ms = now;
+        call.end_ms = Some(now);
+        call.start_ms.get_or_insert(now);
+        call.duration_secs = Some(duration_secs);
+        let record = call.clone();
+        inner.active = inner.active.saturating_sub(1);
+        Some(record)
+    }
+
+    /// Every call matching `keep`, newest first (Twilio's list order).
+    pub(crate) fn list(&self, keep: impl Fn(&CallRecord) -> bool) -> Vec<CallRecord> {
+        let inner = lock(&self.inner);
+        inner
+            .order
+            .iter()
+            .rev()
+            .filter_map(|sid| inner.calls.get(sid))
+            .filter(|c| keep(c))
+            .cloned()
+            .collect()
+    }
+}
+
+fn new_call_sid() -> String {
+    format!("CA{:032x}", rand::random::<u128>())
+}
+
+/// The call as Twilio's `api.v2010.account.call` resource.
+pub(crate) fn resource_json(call: &CallRecord, account_sid: &str) -> Value {
+    let uri = format!("/2010-04-01/Accounts/{account_sid}/Calls/{}.json", call.sid);
+    let sub = |name: &str| format!("/2010-04-01/Accounts/{account_sid}/Calls/{}/{name}.json", call.sid);
+    json!({
+        "sid": call.sid,
+        "date_created": rfc2822(call.created_ms),
+        "date_updated": rfc2822(call.updated_ms),
+        "parent_call_sid": null,
+        "account_sid": account_sid,
+        "to": call.to.as_str(),
+        "to_formatted": call.to.as_str(),
+        "from": call.from.as_str(),
+        "from_formatted": call.from.as_str(),
+        "phone_number_sid": null,
+        "status": call.status.as_str(),
+        "start_time": call.start_ms.map(rfc2822),
+        "end_time": call.end_ms.map(rfc2822),
+        "duration": call.duration_secs.map(|d| d.to_string()),
+        "price": null,
+        "price_unit": "USD",
+        "direction": "outbound-api",
+        "answered_by": null,
+        "api_version": "2010-04-01",
+        "forwarded_from": null,
+        "group_sid": null,
+        "caller_name": null,
+        "queue_time": "0",
+        "trunk_sid": null,
+        "uri": uri,
+        "subresource_uris": {
+            "notifications": sub("Notifications"),
+            "recordings": sub("Recordings"),
+            "payments": sub("Payments"),
+            "events": sub("Events"),
+            "siprec": sub("Siprec"),
+            "streams": sub("Streams"),
+            "transcriptions": sub("Transcriptions"),
+            "user_defined_message_subscriptions": sub("UserDefinedMessageSubscriptions"),
+            "user_defined_messages": sub("UserDefinedMessages"),
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(index: u64) -> CallRecord {
+        CallRecord::new(
+            index,
+            PhoneNumber::parse("+919876543210").unwrap(),
+            PhoneNumber::parse("+916742000000").unwrap(),
+        )
+    }
+
+    #[test]
+    fn admit_enforces_the_cap_and_finish_releases_it() {
+        let reg = Registry::default();
+        let a = reg.admit(2, record).unwrap();
+        let b = reg.admit(2, record).unwrap();
+        assert_eq!((a.index, b.index), (0, 1));
+        assert!(reg.admit(2, record).is_err());
+        let ended = reg.finish(&a.sid, CallStatus::Busy, 0).unwrap();
+        assert_eq!(ended.status, CallStatus::Busy);
+        assert_eq!(reg.active(), 1);
+        // A second finish keeps the first terminal status and the count.
+        let again = reg.finish(&a.sid, CallStatus::Completed, 9).unwrap();
+        assert_eq!(again.status, CallStatus::Busy);
+        assert_eq!(reg.active(), 1);
+        assert_eq!(reg.admit(2, record).unwrap().index, 2);
+    }
+
+    #[test]
+    fn status_never_moves_backwards() {
+        let reg = Registry::default();
+        let a = reg.admit(5, record).unwrap();
+        assert!(reg.advance(&a.sid, CallStatus::InProgress));
+        assert!(reg.advance(&a.sid, CallStatus::Ringing));
+        assert_eq!(reg.get(&a.sid).unwrap().status, CallStatus::InProgress);
+        reg.finish(&a.sid, CallStatus::Completed, 3);
+        assert!(!reg.advance(&a.sid, CallStatus::Ringing));
+    }
+
+    #[test]
+    fn resource_has_twilio_fields() {
+        let call = record(0);
+        let v = resource_json(&call, "ACx");
+        assert!(call.sid.starts_with("CA") && call.sid.len() == 34);
+        assert_eq!(v["status"], "queued");
+        assert_eq!(v["direction"], "outbound-api");
+        assert_eq!(v["to"], "+919876543210");
+        assert!(v["start_time"].is_null());
+        assert!(v["date_created"].as_str().unwrap().ends_with("+0000"));
+        assert_eq!(v["uri"], format!("/2010-04-01/Accounts/ACx/Calls/{}.json", call.sid));
+    }
+}
