@@ -1,1 +1,27 @@
-//! config (under construction).
+//! Typed settings for the whole daemon: one [`Settings`] loaded from a TOML
+//! file (`config/sampark.toml`) overridden by `SAMPARK__SECTION__KEY`
+//! environment variables, with every problem reported in one run.
+//!
+//! Owns: the settings schema and its defaults, loading (the `config` crate),
+//! semantic validation, redaction of secrets in `Debug`, and derived values
+//! other modules need (per-official quotas, calling-hours arithmetic).
+//! Does not own: reading the environment anywhere else (callers pass it in, or
+//! use [`load_from_process_env`] once in `main`), nor acting on settings.
+
+mod error;
+mod load;
+mod policy;
+mod rate;
+mod secret;
+mod sections;
+mod validate;
+
+pub use error::{ConfigError, ConfigProblem};
+pub use load::{ENV_PREFIX, load, load_from_process_env};
+pub use policy::{CallingHours, PolicySettings, TimeOfDay, UtcOffset};
+pub use rate::{RateLimit, RateSettings};
+pub use secret::{RedisUrl, Secret};
+pub use sections::{
+    AdminSettings, DialerSettings, DialplanSettings, LogSettings, ProviderKind, ProviderSettings,
+    RedisSettings, Settings, ShutdownSettings, TlsSettings, WebhookSettings,
+};

@@ -1,0 +1,100 @@
+//! `[rate]`: the per-official dial quota (a default and per-official
+//! overrides), turned into the store's [`Quota`] for the GCRA script.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::domain::OfficialId;
+use crate::store::Quota;
+
+/// One quota as written in the file: `burst` dial starts at once, then one
+/// more every `per_secs` seconds.
+#[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    pub burst: u32,
+    /// Seconds per additional dial start; fractions allowed (0.5 = 2/s).
+    pub per_secs: f64,
+}
+
+impl RateLimit {
+    /// The store quota. Only meaningful once `Settings::validate` accepted
+    /// the value (`per_secs` finite and positive); anything else is clamped
+    /// to one millisecond so the limiter never divides by zero.
+    pub fn quota(&self) -> Quota {
+        let period = Duration::try_from_secs_f64(self.per_secs)
+            .unwrap_or(Duration::from_millis(1))
+            .max(Duration::from_millis(1));
+        Quota {
+            burst: self.burst.max(1),
+            period,
+        }
+    }
+}
+
+/// `[rate]` with `[rate.default]` and `[rate.overrides."<official id>"]`.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateSettings {
+    pub default: RateLimit,
+    /// Official id → quota. Keys are checked as official ids by validation.
+    pub overrides: BTreeMap<String, RateLimit>,
+}
+
+impl Default for RateSettings {
+    fn default() -> Self {
+        Self {
+            // One officer rarely serves more than a few citizens an hour, so a
+            // small burst and a slow refill spread calls over the day.
+            default: RateLimit {
+                burst: 5,
+                per_secs: 60.0,
+            },
+            overrides: BTreeMap::new(),
+        }
+    }
+}
+
+impl RateSettings {
+    /// The quota that applies to `official`: its override, else the default.
+    pub fn quota_for(&self, official: &OfficialId) -> Quota {
+        self.overrides
+            .get(official.as_str())
+            .unwrap_or(&self.default)
+            .quota()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn override_wins_over_default() {
+        let mut rate = RateSettings::default();
+        rate.overrides.insert(
+            "off-17".into(),
+            RateLimit {
+                burst: 2,
+                per_secs: 0.5,
+            },
+        );
+        let q = rate.quota_for(&OfficialId::parse("off-17").unwrap());
+        assert_eq!(q.burst, 2);
+        assert_eq!(q.period, Duration::from_millis(500));
+        let q = rate.quota_for(&OfficialId::parse("off-18").unwrap());
+        assert_eq!(q.burst, 5);
+        assert_eq!(q.period, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn invalid_values_are_clamped_not_panicking() {
+        for per_secs in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            let q = RateLimit { burst: 0, per_secs }.quota();
+            assert_eq!(q.burst, 1);
+            assert!(q.period >= Duration::from_millis(1));
+        }
+    }
+}

@@ -1,0 +1,339 @@
+//! The settings schema: one struct per TOML section, each with
+//! `deny_unknown_fields` and a `Default` that matches `config/sampark.toml`.
+//! Durations are kept in the unit their key names (`_ms`, `_secs`) so the
+//! file reads plainly; accessors return [`Duration`].
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::policy::PolicySettings;
+use super::rate::RateSettings;
+use super::secret::{RedisUrl, Secret};
+use crate::telemetry::LogFormat;
+
+/// Every setting of the daemon. Built by [`super::load`]; `Debug` is safe to
+/// log (secrets are redacted).
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    pub redis: RedisSettings,
+    pub provider: ProviderSettings,
+    pub webhook: WebhookSettings,
+    pub admin: AdminSettings,
+    pub dialer: DialerSettings,
+    pub policy: PolicySettings,
+    pub rate: RateSettings,
+    pub dialplans: DialplanSettings,
+    pub shutdown: ShutdownSettings,
+    pub log: LogSettings,
+}
+
+/// `[redis]`
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RedisSettings {
+    pub url: RedisUrl,
+    pub key_prefix: String,
+    /// Fixed for the life of the data: changing it moves officials between
+    /// shards, stranding their queued jobs.
+    pub shards: u16,
+    pub connect_timeout_ms: u64,
+    pub response_timeout_ms: u64,
+}
+
+impl Default for RedisSettings {
+    fn default() -> Self {
+        Self {
+            url: RedisUrl::default(),
+            key_prefix: "sampark".into(),
+            shards: 16,
+            connect_timeout_ms: 5_000,
+            response_timeout_ms: 2_000,
+        }
+    }
+}
+
+impl RedisSettings {
+    pub fn connect_timeout(&self) -> Duration {
+        Duration::from_millis(self.connect_timeout_ms)
+    }
+    pub fn response_timeout(&self) -> Duration {
+        Duration::from_millis(self.response_timeout_ms)
+    }
+}
+
+/// Which provider adapter to use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderKind {
+    /// Twilio's 2010-04-01 REST API, or anything compatible with it (the
+    /// simulator included, through `base_url`).
+    Twilio,
+}
+
+/// `[provider]`
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProviderSettings {
+    pub kind: ProviderKind,
+    pub base_url: String,
+    pub account_sid: String,
+    pub auth_token: Secret,
+    pub request_timeout_ms: u64,
+    pub ring_timeout_secs: u64,
+    /// The provider account's calls-per-second cap, enforced in process.
+    pub calls_per_second: u32,
+    pub max_concurrent_calls: u32,
+}
+
+impl Default for ProviderSettings {
+    fn default() -> Self {
+        Self {
+            kind: ProviderKind::Twilio,
+            base_url: "https://api.twilio.com".into(),
+            account_sid: String::new(),
+            auth_token: Secret::default(),
+            request_timeout_ms: 10_000,
+            ring_timeout_secs: 30,
+            calls_per_second: 1,
+            max_concurrent_calls: 50,
+        }
+    }
+}
+
+impl ProviderSettings {
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms)
+    }
+    pub fn ring_timeout(&self) -> Duration {
+        Duration::from_secs(self.ring_timeout_secs)
+    }
+}
+
+/// `[webhook]`
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhookSettings {
+    pub listen: String,
+    /// The base URL the provider reaches us at (through proxies and load
+    /// balancers); webhook signatures are computed over it.
+    pub public_url: String,
+    pub body_limit_bytes: usize,
+    pub request_timeout_ms: u64,
+    pub max_connections: usize,
+    pub tls: TlsSettings,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            listen: "0.0.0.0:8080".into(),
+            public_url: "http://127.0.0.1:8080".into(),
+            body_limit_bytes: 64 * 1024,
+            request_timeout_ms: 10_000,
+            max_connections: 1_024,
+            tls: TlsSettings::default(),
+        }
+    }
+}
+
+impl WebhookSettings {
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms)
+    }
+}
+
+/// `[webhook.tls]`: serve HTTPS when both paths are set.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsSettings {
+    /// PEM certificate chain.
+    pub cert_path: Option<PathBuf>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1).
+    pub key_path: Option<PathBuf>,
+}
+
+impl TlsSettings {
+    /// `(cert, key)` when TLS is on. Validation guarantees both or neither.
+    pub fn paths(&self) -> Option<(&Path, &Path)> {
+        match (&self.cert_path, &self.key_path) {
+            (Some(cert), Some(key)) => Some((cert, key)),
+            _ => None,
+        }
+    }
+}
+
+/// `[admin]`: the operator API and `/metrics`, on their own listener so they
+/// are never exposed where the provider's webhooks are.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminSettings {
+    pub listen: String,
+    /// Bearer token required by write endpoints; `None` leaves them open
+    /// (acceptable only on a loopback listener).
+    pub token: Option<Secret>,
+}
+
+impl Default for AdminSettings {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:9090".into(),
+            token: None,
+        }
+    }
+}
+
+/// `[dialer]`
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DialerSettings {
+    /// This instance's consumer name; empty means `hostname-pid`.
+    pub instance: String,
+    pub batch_size: usize,
+    pub poll_interval_ms: u64,
+    pub originate_lease_secs: u64,
+    pub max_call_secs: u64,
+    pub max_attempts: u32,
+    pub retry_backoff_secs: Vec<u64>,
+    pub reclaim_after_secs: u64,
+}
+
+impl Default for DialerSettings {
+    fn default() -> Self {
+        Self {
+            instance: String::new(),
+            batch_size: 64,
+            poll_interval_ms: 500,
+            originate_lease_secs: 60,
+            max_call_secs: 900,
+            max_attempts: 3,
+            retry_backoff_secs: vec![300, 1_800, 7_200],
+            reclaim_after_secs: 120,
+        }
+    }
+}
+
+impl DialerSettings {
+    /// The consumer name to use in Redis consumer groups: `instance`, or
+    /// `hostname-pid` so two processes on one host never share one.
+    pub fn consumer_name(&self) -> String {
+        if !self.instance.is_empty() {
+            return self.instance.clone();
+        }
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+            .map(|h| h.trim().to_owned())
+            .ok()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "localhost".to_owned());
+        format!("{host}-{}", std::process::id())
+    }
+
+    pub fn poll_interval(&self) -> Duration {
+        Duration::from_millis(self.poll_interval_ms)
+    }
+    pub fn originate_lease(&self) -> Duration {
+        Duration::from_secs(self.originate_lease_secs)
+    }
+    pub fn max_call(&self) -> Duration {
+        Duration::from_secs(self.max_call_secs)
+    }
+    pub fn reclaim_after(&self) -> Duration {
+        Duration::from_secs(self.reclaim_after_secs)
+    }
+
+    /// The wait before attempt `attempt + 1` after attempt `attempt` (1-based)
+    /// failed retryably; the last entry repeats. `None` once `max_attempts`
+    /// is used up: the contact is finished.
+    pub fn retry_delay(&self, attempt: u32) -> Option<Duration> {
+        if attempt >= self.max_attempts {
+            return None;
+        }
+        let index = usize::try_from(attempt.saturating_sub(1)).unwrap_or(usize::MAX);
+        let secs = self
+            .retry_backoff_secs
+            .get(index)
+            .or(self.retry_backoff_secs.last())?;
+        Some(Duration::from_secs(*secs))
+    }
+}
+
+/// `[dialplans]`
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DialplanSettings {
+    pub dir: PathBuf,
+}
+
+impl Default for DialplanSettings {
+    fn default() -> Self {
+        Self {
+            dir: PathBuf::from("dialplans"),
+        }
+    }
+}
+
+/// `[shutdown]`
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ShutdownSettings {
+    pub grace_secs: u64,
+}
+
+impl Default for ShutdownSettings {
+    fn default() -> Self {
+        Self { grace_secs: 30 }
+    }
+}
+
+impl ShutdownSettings {
+    pub fn grace(&self) -> Duration {
+        Duration::from_secs(self.grace_secs)
+    }
+}
+
+/// `[log]`
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    /// A `tracing_subscriber::EnvFilter` directive, e.g. `info,sampark=debug`.
+    pub level: String,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Json,
+            level: "info".into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_delay_walks_the_backoff_list() {
+        let mut d = DialerSettings::default();
+        assert_eq!(d.retry_delay(1), Some(Duration::from_secs(300)));
+        assert_eq!(d.retry_delay(2), Some(Duration::from_secs(1_800)));
+        assert_eq!(d.retry_delay(3), None);
+        d.max_attempts = 6;
+        assert_eq!(d.retry_delay(3), Some(Duration::from_secs(7_200)));
+        assert_eq!(d.retry_delay(5), Some(Duration::from_secs(7_200)));
+        assert_eq!(d.retry_delay(6), None);
+    }
+
+    #[test]
+    fn consumer_name_defaults_to_host_and_pid() {
+        let mut d = DialerSettings::default();
+        let name = d.consumer_name();
+        assert!(name.ends_with(&format!("-{}", std::process::id())), "{name}");
+        d.instance = "dialer-a".into();
+        assert_eq!(d.consumer_name(), "dialer-a");
+    }
+}

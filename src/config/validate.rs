@@ -1,0 +1,264 @@
+//! Semantic validation: values of the right type that still make no sense
+//! (bad URLs, zero durations, contradictory timeouts). Pure: no I/O, so a
+//! missing TLS file or dialplan directory is reported by whoever opens it.
+
+use std::net::SocketAddr;
+
+use redis::IntoConnectionInfo;
+
+use super::rate::RateLimit;
+use super::sections::{ProviderKind, Settings};
+use crate::domain::OfficialId;
+
+/// Collects `(key, reason)` pairs so every problem is reported at once.
+#[derive(Default)]
+struct Problems(Vec<(String, String)>);
+
+impl Problems {
+    fn check(&mut self, ok: bool, key: &str, reason: impl FnOnce() -> String) {
+        if !ok {
+            self.0.push((key.to_owned(), reason()));
+        }
+    }
+
+    fn positive(&mut self, value: u64, key: &str) {
+        self.check(value > 0, key, || "must be greater than 0".into());
+    }
+
+    fn listen(&mut self, value: &str, key: &str) {
+        self.check(value.parse::<SocketAddr>().is_ok(), key, || {
+            format!("{value:?} is not an IP:port socket address (e.g. 0.0.0.0:8080)")
+        });
+    }
+
+    fn http_url(&mut self, value: &str, key: &str) {
+        if let Err(reason) = check_http_url(value) {
+            self.0.push((key.to_owned(), reason));
+        }
+    }
+
+    fn rate(&mut self, limit: &RateLimit, key: &str) {
+        self.check(limit.burst >= 1, &format!("{key}.burst"), || {
+            "must be at least 1".into()
+        });
+        self.check(
+            limit.per_secs.is_finite() && limit.per_secs >= 0.001,
+            &format!("{key}.per_secs"),
+            || format!("{} is not a period of at least 0.001 seconds", limit.per_secs),
+        );
+    }
+}
+
+fn check_http_url(value: &str) -> Result<(), String> {
+    let uri: http::Uri = value
+        .parse()
+        .map_err(|e| format!("{value:?} is not a URL: {e}"))?;
+    if !matches!(uri.scheme_str(), Some("http" | "https")) {
+        return Err(format!("{value:?} must start with http:// or https://"));
+    }
+    if uri.host().is_none_or(str::is_empty) {
+        return Err(format!("{value:?} has no host"));
+    }
+    if uri.query().is_some() || value.contains('#') {
+        return Err(format!("{value:?} must not have a query or fragment"));
+    }
+    Ok(())
+}
+
+fn check_redis_url(value: &str) -> Result<(), String> {
+    // Never echo the URL itself: it may carry a password.
+    let url = redis::parse_redis_url(value).ok_or_else(|| "is not a valid Redis URL".to_owned())?;
+    if !matches!(url.scheme(), "redis" | "rediss") {
+        return Err(format!(
+            "has scheme {:?}; use redis:// or rediss://",
+            url.scheme()
+        ));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err("has no host".into());
+    }
+    // The client's own parser catches the rest (bad db number, TLS not built in).
+    value
+        .into_connection_info()
+        .map(drop)
+        .map_err(|e| format!("is not usable: {}", e.detail().unwrap_or("rejected by the Redis client")))
+}
+
+impl Settings {
+    /// Checks what types cannot: every semantic problem, as `key: reason`.
+    pub fn validate(&self) -> Result<(), Vec<String>> {
+        let problems = self.problems();
+        if problems.is_empty() {
+            return Ok(());
+        }
+        Err(problems
+            .into_iter()
+            .map(|(key, reason)| format!("{key}: {reason}"))
+            .collect())
+    }
+
+    /// The semantic problems as `(key, reason)` pairs.
+    pub(super) fn problems(&self) -> Vec<(String, String)> {
+        let mut p = Problems::default();
+        self.check_redis(&mut p);
+        self.check_provider(&mut p);
+        self.check_http(&mut p);
+        self.check_dialer(&mut p);
+        self.check_policy(&mut p);
+        p.check(
+            !self.dialplans.dir.as_os_str().is_empty(),
+            "dialplans.dir",
+            || "must not be empty".into(),
+        );
+        p.positive(self.shutdown.grace_secs, "shutdown.grace_secs");
+        p.check(
+            tracing_subscriber::EnvFilter::try_new(&self.log.level).is_ok(),
+            "log.level",
+            || format!("{:?} is not a valid filter directive", self.log.level),
+        );
+        p.0
+    }
+
+    fn check_redis(&self, p: &mut Problems) {
+        let r = &self.redis;
+        if let Err(reason) = check_redis_url(r.url.expose()) {
+            p.0.push(("redis.url".into(), reason));
+        }
+        p.check(
+            !r.key_prefix.is_empty()
+                && !r
+                    .key_prefix
+                    .chars()
+                    .any(|c| c.is_whitespace() || matches!(c, '{' | '}')),
+            "redis.key_prefix",
+            || "must be non-empty, without spaces or braces (braces are hash tags)".into(),
+        );
+        p.check((1..=1024).contains(&r.shards), "redis.shards", || {
+            format!("{} is outside 1..=1024", r.shards)
+        });
+        p.positive(r.connect_timeout_ms, "redis.connect_timeout_ms");
+        p.positive(r.response_timeout_ms, "redis.response_timeout_ms");
+    }
+
+    fn check_provider(&self, p: &mut Problems) {
+        let v = &self.provider;
+        p.http_url(&v.base_url, "provider.base_url");
+        match v.kind {
+            ProviderKind::Twilio => {
+                p.check(
+                    !v.account_sid.is_empty()
+                        && !v.account_sid.contains(|c: char| c == '/' || c.is_whitespace()),
+                    "provider.account_sid",
+                    || "must be set (no spaces or '/') for provider kind twilio".into(),
+                );
+                p.check(!v.auth_token.is_empty(), "provider.auth_token", || {
+                    "must be set for provider kind twilio".into()
+                });
+            }
+        }
+        p.positive(v.request_timeout_ms, "provider.request_timeout_ms");
+        // Twilio accepts ring timeouts of 5 to 600 seconds.
+        p.check(
+            (5..=600).contains(&v.ring_timeout_secs),
+            "provider.ring_timeout_secs",
+            || format!("{} is outside 5..=600", v.ring_timeout_secs),
+        );
+        p.positive(v.calls_per_second.into(), "provider.calls_per_second");
+        p.positive(v.max_concurrent_calls.into(), "provider.max_concurrent_calls");
+    }
+
+    fn check_http(&self, p: &mut Problems) {
+        let w = &self.webhook;
+        p.listen(&w.listen, "webhook.listen");
+        p.http_url(&w.public_url, "webhook.public_url");
+        p.check(
+            (1..=16 * 1024 * 1024).contains(&w.body_limit_bytes),
+            "webhook.body_limit_bytes",
+            || format!("{} is outside 1..=16777216", w.body_limit_bytes),
+        );
+        p.positive(w.request_timeout_ms, "webhook.request_timeout_ms");
+        p.positive(w.max_connections as u64, "webhook.max_connections");
+        p.check(
+            w.tls.cert_path.is_some() == w.tls.key_path.is_some(),
+            "webhook.tls",
+            || "set both cert_path and key_path, or neither".into(),
+        );
+        p.listen(&self.admin.listen, "admin.listen");
+        // Port 0 (tests) picks distinct ports; anything else must differ.
+        let same = match (
+            w.listen.parse::<SocketAddr>(),
+            self.admin.listen.parse::<SocketAddr>(),
+        ) {
+            (Ok(a), Ok(b)) => a == b && a.port() != 0,
+            _ => false,
+        };
+        p.check(!same, "admin.listen", || {
+            "must differ from webhook.listen".into()
+        });
+        if let Some(token) = &self.admin.token {
+            p.check(!token.is_empty(), "admin.token", || {
+                "must not be empty; remove the key to leave writes open".into()
+            });
+        }
+    }
+
+    fn check_dialer(&self, p: &mut Problems) {
+        let d = &self.dialer;
+        p.check(
+            d.instance.len() <= 64 && !d.instance.contains(char::is_whitespace),
+            "dialer.instance",
+            || "must be at most 64 characters, without spaces".into(),
+        );
+        p.check((1..=10_000).contains(&d.batch_size), "dialer.batch_size", || {
+            format!("{} is outside 1..=10000", d.batch_size)
+        });
+        p.positive(d.poll_interval_ms, "dialer.poll_interval_ms");
+        p.positive(d.originate_lease_secs, "dialer.originate_lease_secs");
+        p.positive(d.max_call_secs, "dialer.max_call_secs");
+        p.positive(d.reclaim_after_secs, "dialer.reclaim_after_secs");
+        p.check((1..=20).contains(&d.max_attempts), "dialer.max_attempts", || {
+            format!("{} is outside 1..=20", d.max_attempts)
+        });
+        p.check(
+            d.max_attempts == 1 || !d.retry_backoff_secs.is_empty(),
+            "dialer.retry_backoff_secs",
+            || "must list at least one delay when max_attempts > 1".into(),
+        );
+        p.check(
+            d.retry_backoff_secs.iter().all(|s| *s > 0),
+            "dialer.retry_backoff_secs",
+            || "every delay must be greater than 0".into(),
+        );
+        // Reconciling an originate while its request may still be in flight
+        // could see "no call" and redial: a second call for one attempt (G2).
+        p.check(
+            d.originate_lease_secs.saturating_mul(1000) > self.provider.request_timeout_ms,
+            "dialer.originate_lease_secs",
+            || "must be longer than provider.request_timeout_ms".into(),
+        );
+        p.check(
+            d.max_call_secs > self.provider.ring_timeout_secs,
+            "dialer.max_call_secs",
+            || "must be longer than provider.ring_timeout_secs".into(),
+        );
+    }
+
+    fn check_policy(&self, p: &mut Problems) {
+        let h = &self.policy.calling_hours;
+        p.check(h.start < h.end, "policy.calling_hours", || {
+            format!("start {} must be before end {}", h.start, h.end)
+        });
+        p.positive(
+            self.policy.max_calls_per_citizen_per_day.into(),
+            "policy.max_calls_per_citizen_per_day",
+        );
+        p.rate(&self.rate.default, "rate.default");
+        for (id, limit) in &self.rate.overrides {
+            let key = format!("rate.overrides.{id}");
+            if let Err(e) = OfficialId::parse(id) {
+                p.0.push((key.clone(), e.to_string()));
+            }
+            p.rate(limit, &key);
+        }
+    }
+}

@@ -1,0 +1,180 @@
+//! The daemon's metrics registry: one [`Metrics`] shared through an `Arc`,
+//! typed methods to record, and [`Metrics::render`] for `/metrics`.
+//!
+//! No external metrics crate: the set is small and fixed, and owning it keeps
+//! label values to the closed enums of [`super::labels`].
+
+use std::time::Duration;
+
+use super::family::{Counter, CounterVec, CounterVec2, Gauge, HistogramVec};
+use super::labels::{
+    ContactResult, DialDecision, IntakeResult, OriginateResult, ReconcileResult, Subsystem,
+    WebhookKind, WebhookResult,
+};
+use crate::domain::Outcome;
+
+/// Every metric sampark exports. Cheap to update from any thread.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    intake_documents: CounterVec<IntakeResult>,
+    contacts: CounterVec<ContactResult>,
+    dial_decisions: CounterVec<DialDecision>,
+    originates: CounterVec<OriginateResult>,
+    webhooks: CounterVec2<WebhookKind, WebhookResult>,
+    webhook_duration: HistogramVec<WebhookKind>,
+    outcomes: CounterVec<Outcome>,
+    feedback_relayed: Counter,
+    store_errors: CounterVec<Subsystem>,
+    reconciliations: CounterVec<ReconcileResult>,
+    calls_in_flight: Gauge,
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn intake_document(&self, result: IntakeResult) {
+        self.intake_documents.add(result, 1);
+    }
+    /// `n` contacts of one document ended as `result`.
+    pub fn contacts(&self, result: ContactResult, n: u64) {
+        self.contacts.add(result, n);
+    }
+    pub fn dial_decision(&self, decision: DialDecision) {
+        self.dial_decisions.add(decision, 1);
+    }
+    pub fn originate(&self, result: OriginateResult) {
+        self.originates.add(result, 1);
+    }
+    /// One webhook request answered, and how long it took.
+    pub fn webhook(&self, kind: WebhookKind, result: WebhookResult, elapsed: Duration) {
+        self.webhooks.add(kind, result, 1);
+        self.webhook_duration.observe(kind, elapsed);
+    }
+    pub fn outcome(&self, outcome: Outcome) {
+        self.outcomes.add(outcome, 1);
+    }
+    pub fn feedback_relayed(&self, n: u64) {
+        self.feedback_relayed.add(n);
+    }
+    pub fn store_error(&self, subsystem: Subsystem) {
+        self.store_errors.add(subsystem, 1);
+    }
+    pub fn reconciliation(&self, result: ReconcileResult) {
+        self.reconciliations.add(result, 1);
+    }
+    pub fn call_started(&self) {
+        self.calls_in_flight.add(1);
+    }
+    pub fn call_ended(&self) {
+        self.calls_in_flight.add(-1);
+    }
+    /// Sets the in-flight gauge outright, e.g. from the store's in-flight
+    /// sets: with several instances a call may start on one and end on
+    /// another, so per-process increments alone would drift.
+    pub fn set_calls_in_flight(&self, n: i64) {
+        self.calls_in_flight.set(n);
+    }
+
+    // Readers, for tests and the admin API.
+    pub fn intake_documents(&self) -> &CounterVec<IntakeResult> {
+        &self.intake_documents
+    }
+    pub fn contacts_by_result(&self) -> &CounterVec<ContactResult> {
+        &self.contacts
+    }
+    pub fn dial_decisions(&self) -> &CounterVec<DialDecision> {
+        &self.dial_decisions
+    }
+    pub fn originates(&self) -> &CounterVec<OriginateResult> {
+        &self.originates
+    }
+    pub fn webhooks(&self) -> &CounterVec2<WebhookKind, WebhookResult> {
+        &self.webhooks
+    }
+    pub fn webhook_durations(&self) -> &HistogramVec<WebhookKind> {
+        &self.webhook_duration
+    }
+    pub fn outcomes(&self) -> &CounterVec<Outcome> {
+        &self.outcomes
+    }
+    pub fn feedback_relayed_total(&self) -> u64 {
+        self.feedback_relayed.get()
+    }
+    pub fn store_errors(&self) -> &CounterVec<Subsystem> {
+        &self.store_errors
+    }
+    pub fn reconciliations(&self) -> &CounterVec<ReconcileResult> {
+        &self.reconciliations
+    }
+    pub fn calls_in_flight(&self) -> i64 {
+        self.calls_in_flight.get()
+    }
+
+    /// Everything in the Prometheus text exposition format (version 0.0.4;
+    /// serve it as `text/plain; version=0.0.4`).
+    pub fn render(&self) -> String {
+        let mut out = String::with_capacity(8 * 1024);
+        self.intake_documents.render(
+            &mut out,
+            "sampark_intake_documents_total",
+            "Campaign documents read from intake, by result.",
+        );
+        self.contacts.render(
+            &mut out,
+            "sampark_contacts_total",
+            "Contacts of accepted documents, by result.",
+        );
+        self.dial_decisions.render(
+            &mut out,
+            "sampark_dial_decisions_total",
+            "Dialer decisions on ready jobs.",
+        );
+        self.originates.render(
+            &mut out,
+            "sampark_originates_total",
+            "Originate requests to the provider, by result.",
+        );
+        self.webhooks.render(
+            &mut out,
+            "sampark_webhooks_total",
+            "Provider webhook requests, by kind and result.",
+        );
+        self.webhook_duration.render(
+            &mut out,
+            "sampark_webhook_duration_seconds",
+            "Time to answer a provider webhook.",
+        );
+        self.outcomes.render(
+            &mut out,
+            "sampark_outcomes_total",
+            "Contacts that reached a terminal outcome.",
+        );
+        self.feedback_relayed.render(
+            &mut out,
+            "sampark_feedback_relayed_total",
+            "Feedback records relayed to the feedback stream.",
+        );
+        self.store_errors.render(
+            &mut out,
+            "sampark_store_errors_total",
+            "Failed store operations, by subsystem.",
+        );
+        self.reconciliations.render(
+            &mut out,
+            "sampark_reconciliations_total",
+            "Reconciliations of overdue originates and calls, by result.",
+        );
+        self.calls_in_flight.render(
+            &mut out,
+            "sampark_calls_in_flight",
+            "Calls dialling or in progress.",
+        );
+        out
+    }
+}
+
+#[cfg(test)]
+#[path = "metrics_tests.rs"]
+mod tests;
