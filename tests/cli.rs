@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use support::redis_server::{RedisServer, free_port};
-use support::{eventually, daemon::repo_path};
+use support::{daemon::repo_path, eventually};
 
 fn sampark() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_sampark"));
@@ -38,23 +38,40 @@ impl Drop for Guard {
 
 #[test]
 fn dialplan_check_accepts_the_sample_and_reports_problems_with_locations() {
-    let ok = run(sampark().args(["dialplan", "check"]).arg(repo_path("dialplans/mo-sarkar-feedback.toml")));
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stdout));
+    let ok = run(sampark()
+        .args(["dialplan", "check"])
+        .arg(repo_path("dialplans/mo-sarkar-feedback.toml")));
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("broken.toml");
-    std::fs::write(&bad, "name = \"broken\"\ndefault_language = 7\n[[questions]]\nid = \"q\"\n").unwrap();
+    std::fs::write(
+        &bad,
+        "name = \"broken\"\ndefault_language = 7\n[[questions]]\nid = \"q\"\n",
+    )
+    .unwrap();
     let out = run(sampark().args(["dialplan", "check"]).arg(&bad));
     assert!(!out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("broken.toml:"), "problems carry the file: {text}");
+    assert!(
+        text.contains("broken.toml:"),
+        "problems carry the file: {text}"
+    );
 }
 
 #[test]
 fn serve_with_a_bad_config_lists_every_problem_and_exits_non_zero() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.toml");
-    std::fs::write(&path, "[redis]\nurl = \"http://nope\"\n[webhook]\nlisten = \"not an address\"\n").unwrap();
+    std::fs::write(
+        &path,
+        "[redis]\nurl = \"http://nope\"\n[webhook]\nlisten = \"not an address\"\n",
+    )
+    .unwrap();
     let out = run(sampark().args(["serve", "--config"]).arg(&path));
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
@@ -66,11 +83,20 @@ fn serve_with_a_bad_config_lists_every_problem_and_exits_non_zero() {
 #[test]
 fn demo_prints_a_json_summary() {
     let out = run(sampark().args(["demo", "--contacts", "30", "--seed", "3", "--json"]));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let summary: Value = serde_json::from_slice(&out.stdout).expect("one JSON object on stdout");
     assert_eq!(summary["contacts"], 30);
     assert_eq!(summary["feedback_records"], 30);
-    let total: u64 = summary["outcomes"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
+    let total: u64 = summary["outcomes"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
     assert_eq!(total, 30);
 }
 
@@ -84,8 +110,19 @@ async fn serve_and_simulator_processes_run_a_submitted_campaign_and_stop_on_sigt
     let ledger = dir.path().join("ledger.jsonl");
     let _sim = Guard(
         sampark()
-            .args(["simulate-provider", "--listen", &format!("127.0.0.1:{sim_port}")])
-            .args(["--account-sid", "ACcli00000000000000000000000000cli", "--auth-token", "cli-token", "--seed", "9"])
+            .args([
+                "simulate-provider",
+                "--listen",
+                &format!("127.0.0.1:{sim_port}"),
+            ])
+            .args([
+                "--account-sid",
+                "ACcli00000000000000000000000000cli",
+                "--auth-token",
+                "cli-token",
+                "--seed",
+                "9",
+            ])
             .arg("--ledger")
             .arg(&ledger)
             .stdout(Stdio::null())
@@ -97,14 +134,26 @@ async fn serve_and_simulator_processes_run_a_submitted_campaign_and_stop_on_sigt
         sampark()
             .args(["serve", "--config", "config/sampark.toml"])
             .env("SAMPARK__REDIS__URL", redis.url())
-            .env("SAMPARK__PROVIDER__BASE_URL", format!("http://127.0.0.1:{sim_port}"))
-            .env("SAMPARK__PROVIDER__ACCOUNT_SID", "ACcli00000000000000000000000000cli")
+            .env(
+                "SAMPARK__PROVIDER__BASE_URL",
+                format!("http://127.0.0.1:{sim_port}"),
+            )
+            .env(
+                "SAMPARK__PROVIDER__ACCOUNT_SID",
+                "ACcli00000000000000000000000000cli",
+            )
             .env("SAMPARK__PROVIDER__AUTH_TOKEN", "cli-token")
-            .env("SAMPARK__WEBHOOK__LISTEN", format!("127.0.0.1:{webhook_port}"))
-            .env("SAMPARK__WEBHOOK__PUBLIC_URL", format!("http://127.0.0.1:{webhook_port}"))
+            .env(
+                "SAMPARK__WEBHOOK__LISTEN",
+                format!("127.0.0.1:{webhook_port}"),
+            )
+            .env(
+                "SAMPARK__WEBHOOK__PUBLIC_URL",
+                format!("http://127.0.0.1:{webhook_port}"),
+            )
             .env("SAMPARK__ADMIN__LISTEN", format!("127.0.0.1:{admin_port}"))
             .env("SAMPARK__POLICY__CALLING_HOURS__START", "00:00")
-            .env("SAMPARK__POLICY__CALLING_HOURS__END", "00:00")
+            .env("SAMPARK__POLICY__CALLING_HOURS__END", "24:00")
             .env("SAMPARK__DIALER__RETRY_BACKOFF_SECS", "1")
             .env("SAMPARK__LOG__FORMAT", "json")
             .stdout(Stdio::null())
@@ -114,23 +163,42 @@ async fn serve_and_simulator_processes_run_a_submitted_campaign_and_stop_on_sigt
     );
 
     let contacts: Vec<Value> = (0..12)
-        .map(|i| json!({"id": format!("k{i}"), "phone": format!("+9197{:08}", 20_000_000 + i),
+        .map(|i| {
+            json!({"id": format!("k{i}"), "phone": format!("+9197{:08}", 20_000_000 + i),
                         "language": "en", "official_id": format!("off-{}", i % 3),
-                        "office": "Cuttack Tahasil Office", "service": "Land record mutation"}))
+                        "office": "Cuttack Tahasil Office", "service": "Land record mutation"})
+        })
         .collect();
     let doc = json!({"version": 1, "id": "cli-campaign", "name": "CLI", "dialplan": "mo-sarkar-feedback",
                      "caller_id": "+916742000000", "department": "revenue", "contacts": contacts});
     let mut file = tempfile::NamedTempFile::new().unwrap();
     file.write_all(doc.to_string().as_bytes()).unwrap();
-    let submitted = run(sampark().args(["campaign", "submit"]).arg(file.path()).args(["--redis", &redis.url()]));
-    assert!(submitted.status.success(), "{}", String::from_utf8_lossy(&submitted.stderr));
-    assert_eq!(String::from_utf8_lossy(&submitted.stdout).trim(), "cli-campaign");
+    let submitted = run(sampark()
+        .args(["campaign", "submit"])
+        .arg(file.path())
+        .args(["--redis", &redis.url()]));
+    assert!(
+        submitted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&submitted.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&submitted.stdout).trim(),
+        "cli-campaign"
+    );
 
     let url = redis.url();
     eventually(Duration::from_secs(90), "the campaign to finish", || {
         let url = url.clone();
         async move {
-            let out = run(sampark().args(["campaign", "status", "cli-campaign", "--json", "--redis", &url]));
+            let out = run(sampark().args([
+                "campaign",
+                "status",
+                "cli-campaign",
+                "--json",
+                "--redis",
+                &url,
+            ]));
             let v: Value = serde_json::from_slice(&out.stdout).ok()?;
             (v["total"] == 12 && v["finished"] == 12).then_some(())
         }
@@ -139,7 +207,13 @@ async fn serve_and_simulator_processes_run_a_submitted_campaign_and_stop_on_sigt
 
     // SIGTERM: the daemon drains and exits 0.
     let pid = serve.0.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
     let status = eventually(Duration::from_secs(30), "serve to exit", || {
         let s = serve.0.try_wait().ok().flatten();
         async move { s }
@@ -147,9 +221,21 @@ async fn serve_and_simulator_processes_run_a_submitted_campaign_and_stop_on_sigt
     .await;
     let mut logs = String::new();
     use std::io::Read;
-    serve.0.stderr.take().unwrap().read_to_string(&mut logs).unwrap();
+    serve
+        .0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut logs)
+        .unwrap();
     assert!(status.success(), "serve exited with {status}: {logs}");
-    assert!(!logs.contains("97200000"), "phone numbers must be masked in logs");
+    assert!(
+        !logs.contains("97200000"),
+        "phone numbers must be masked in logs"
+    );
     let ledger_text = std::fs::read_to_string(&ledger).unwrap();
-    assert!(ledger_text.lines().count() >= 12, "the simulator wrote its ledger");
+    assert!(
+        ledger_text.lines().count() >= 12,
+        "the simulator wrote its ledger"
+    );
 }

@@ -13,7 +13,9 @@ use sampark::provider::twilio::signature::sign;
 use sampark::simulator::{LedgerEntry, SimulatorConfig};
 use sampark::store::{Quota, Store};
 use serde_json::{Value, json};
-use support::daemon::{ACCOUNT_SID, AUTH_TOKEN, dialer_config, dialplans, start_daemon, start_simulator};
+use support::daemon::{
+    ACCOUNT_SID, AUTH_TOKEN, dialer_config, dialplans, start_daemon, start_simulator,
+};
 use support::eventually;
 use support::redis_server::RedisServer;
 
@@ -51,13 +53,20 @@ fn campaign(id: &str, n: usize) -> (Value, HashMap<String, ContactInfo>) {
         }));
         info.insert(
             format!("c-{i:04}"),
-            ContactInfo { official, language, office, service: "FIR registration".into() },
+            ContactInfo {
+                official,
+                language,
+                office,
+                service: "FIR registration".into(),
+            },
         );
     }
     // Invalid contacts travel in the same document; they must be dead-lettered
     // without losing the valid ones.
     contacts.push(json!({"id": "bad-phone", "phone": "+91123", "official_id": "off-0", "office": "x", "service": "y"}));
-    contacts.push(json!({"id": "no-official", "phone": "+919812345678", "office": "x", "service": "y"}));
+    contacts.push(
+        json!({"id": "no-official", "phone": "+919812345678", "office": "x", "service": "y"}),
+    );
     let doc = json!({
         "version": 1, "id": id, "name": "e2e", "dialplan": "mo-sarkar-feedback",
         "caller_id": "+916742000000", "department": "home", "contacts": contacts,
@@ -67,11 +76,14 @@ fn campaign(id: &str, n: usize) -> (Value, HashMap<String, ContactInfo>) {
 
 fn query_param(url: &str, key: &str) -> Option<String> {
     let query = url.split_once('?')?.1;
-    form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == key).map(|(_, v)| v.into_owned())
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
 }
 
 async fn feedback(conn: &mut redis::aio::MultiplexedConnection) -> Vec<FeedbackRecord> {
-    let entries: redis::streams::StreamRangeReply = conn.xrange_all("sampark:feedback").await.unwrap();
+    let entries: redis::streams::StreamRangeReply =
+        conn.xrange_all("sampark:feedback").await.unwrap();
     entries
         .ids
         .iter()
@@ -100,13 +112,20 @@ async fn campaign_runs_end_to_end_against_redis_and_the_simulator() {
         ..SimulatorConfig::default()
     })
     .await;
-    let quota = Quota { burst: BURST, period: PERIOD };
-    let (daemon, store) = start_daemon(&redis.url(), &simulator.base_url(), dialer_config(quota)).await;
+    let quota = Quota {
+        burst: BURST,
+        period: PERIOD,
+    };
+    let (daemon, store) =
+        start_daemon(&redis.url(), &simulator.base_url(), dialer_config(quota)).await;
     let client = redis::Client::open(redis.url()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
 
     // A malformed document first: it must be dead-lettered while the daemon keeps going.
-    store.submit("{\"version\": 1, \"id\": \"broken\", \"contacts\": [").await.unwrap();
+    store
+        .submit("{\"version\": 1, \"id\": \"broken\", \"contacts\": [")
+        .await
+        .unwrap();
     store
         .submit(&json!({"version": 1, "id": "nodp", "name": "n", "dialplan": "no-such-plan", "caller_id": "+916742000000", "department": "d", "contacts": []}).to_string())
         .await
@@ -119,13 +138,17 @@ async fn campaign_runs_end_to_end_against_redis_and_the_simulator() {
     let forged = forged_status(webhook).await;
     assert_eq!(forged, 403, "a webhook with a bad signature must get 403");
 
-    let records = eventually(Duration::from_secs(240), "a feedback record for every contact", || {
-        let mut conn = conn.clone();
-        async move {
-            let records = feedback(&mut conn).await;
-            (records.len() >= CONTACTS).then_some(records)
-        }
-    })
+    let records = eventually(
+        Duration::from_secs(240),
+        "a feedback record for every contact",
+        || {
+            let mut conn = conn.clone();
+            async move {
+                let records = feedback(&mut conn).await;
+                (records.len() >= CONTACTS).then_some(records)
+            }
+        },
+    )
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let records = feedback(&mut conn).await;
@@ -133,7 +156,11 @@ async fn campaign_runs_end_to_end_against_redis_and_the_simulator() {
     // G1/G3: exactly one record per contact.
     let mut by_contact: HashMap<&str, &FeedbackRecord> = HashMap::new();
     for r in &records {
-        assert!(by_contact.insert(&r.contact_id, r).is_none(), "two records for {}", r.contact_id);
+        assert!(
+            by_contact.insert(&r.contact_id, r).is_none(),
+            "two records for {}",
+            r.contact_id
+        );
         assert_eq!(r.record_id, format!("e2e-main/{}", r.contact_id));
     }
     assert_eq!(records.len(), CONTACTS);
@@ -149,20 +176,47 @@ async fn campaign_runs_end_to_end_against_redis_and_the_simulator() {
         *m.entry(r.outcome.to_string()).or_insert(0) += 1;
         m
     });
-    assert!(outcomes.get("completed").copied().unwrap_or(0) > 50, "outcomes: {outcomes:?}");
-    assert!(outcomes.keys().any(|k| k != "completed"), "a mix of outcomes: {outcomes:?}");
+    assert!(
+        outcomes.get("completed").copied().unwrap_or(0) > 50,
+        "outcomes: {outcomes:?}"
+    );
+    assert!(
+        outcomes.keys().any(|k| k != "completed"),
+        "a mix of outcomes: {outcomes:?}"
+    );
 
     // Dead letters: the broken document, the unknown dialplan, two bad contacts.
     let letters = store.dead_letters(100).await.unwrap();
     let reasons: Vec<&str> = letters.iter().map(|l| l.reason.as_str()).collect();
-    assert!(reasons.iter().any(|r| r.contains("not valid JSON")), "{reasons:?}");
-    assert!(reasons.iter().any(|r| r.contains("no-such-plan")), "{reasons:?}");
-    assert!(reasons.iter().any(|r| r.contains("bad-phone") || r.contains("`phone`")), "{reasons:?}");
-    assert!(reasons.iter().any(|r| r.contains("official_id")), "{reasons:?}");
-    assert!(!letters.iter().any(|l| l.payload.contains("9812345678")), "dead-lettered contacts are masked");
+    assert!(
+        reasons.iter().any(|r| r.contains("not valid JSON")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.iter().any(|r| r.contains("no-such-plan")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("bad-phone") || r.contains("`phone`")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.iter().any(|r| r.contains("official_id")),
+        "{reasons:?}"
+    );
+    assert!(
+        !letters.iter().any(|l| l.payload.contains("9812345678")),
+        "dead-lettered contacts are masked"
+    );
 
     let id = sampark::domain::CampaignId::parse("e2e-main").unwrap();
-    let status = store.campaign_status(&id).await.unwrap().expect("campaign status");
+    let status = store
+        .campaign_status(&id)
+        .await
+        .unwrap()
+        .expect("campaign status");
     assert_eq!(status.total(), CONTACTS as u64);
     assert_eq!(status.finished(), CONTACTS as u64);
 
@@ -180,7 +234,9 @@ async fn forged_status(addr: std::net::SocketAddr) -> u16 {
         ("CallStatus".to_owned(), "completed".to_owned()),
     ];
     let signature = sign("not-the-token", &format!("http://{addr}{path}"), &params);
-    let body: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish();
+    let body: String = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params)
+        .finish();
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let request = format!(
         "POST {path} HTTP/1.1\r\nHost: {addr}\r\nX-Twilio-Signature: {signature}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -190,17 +246,30 @@ async fn forged_status(addr: std::net::SocketAddr) -> u16 {
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).await.unwrap();
-    response.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
+    response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
 }
 
-fn check_originates_unique_and_rate_bound(ledger: &[LedgerEntry], contacts: &HashMap<String, ContactInfo>) {
+fn check_originates_unique_and_rate_bound(
+    ledger: &[LedgerEntry],
+    contacts: &HashMap<String, ContactInfo>,
+) {
     let mut seen = HashSet::new();
     let mut starts: HashMap<String, Vec<i64>> = HashMap::new();
     for entry in ledger {
         if let LedgerEntry::Originate { url, at_ms, .. } = entry {
             let job = JobId::parse(&query_param(url, "job").expect("job in url")).unwrap();
-            let attempt: u32 = query_param(url, "attempt").expect("attempt").parse().unwrap();
-            assert!(seen.insert((job.clone(), attempt)), "{job} attempt {attempt} originated twice (G2)");
+            let attempt: u32 = query_param(url, "attempt")
+                .expect("attempt")
+                .parse()
+                .unwrap();
+            assert!(
+                seen.insert((job.clone(), attempt)),
+                "{job} attempt {attempt} originated twice (G2)"
+            );
             let official = &contacts[job.contact.as_str()].official;
             starts.entry(official.clone()).or_default().push(*at_ms);
         }
@@ -235,10 +304,18 @@ fn check_answers_match_presses(
     for entry in ledger {
         match entry {
             LedgerEntry::Originate { call_sid, url, .. } => {
-                call_job.insert(call_sid.clone(), JobId::parse(&query_param(url, "job").unwrap()).unwrap());
+                call_job.insert(
+                    call_sid.clone(),
+                    JobId::parse(&query_param(url, "job").unwrap()).unwrap(),
+                );
             }
-            LedgerEntry::Press { call_sid, digits, .. } => {
-                presses.entry(call_sid.clone()).or_default().push(digits.clone());
+            LedgerEntry::Press {
+                call_sid, digits, ..
+            } => {
+                presses
+                    .entry(call_sid.clone())
+                    .or_default()
+                    .push(digits.clone());
             }
             _ => {}
         }
@@ -248,7 +325,11 @@ fn check_answers_match_presses(
     for (sid, keys) in &presses {
         let job = &call_job[sid];
         let info = &contacts[job.contact.as_str()];
-        let ctx = CallContext { language: Some(info.language.clone()), office: info.office.clone(), service: info.service.clone() };
+        let ctx = CallContext {
+            language: Some(info.language.clone()),
+            office: info.office.clone(),
+            service: info.service.clone(),
+        };
         let mut out = start(&plan, &ctx);
         let mut answers: Vec<_> = out.new_answers.clone();
         for k in keys {
@@ -261,9 +342,16 @@ fn check_answers_match_presses(
             .extend(answers.into_iter().map(|a| (a.question, a.digits, a.value)));
     }
     for (contact, record) in records {
-        let got: Vec<_> = record.answers.iter().map(|a| (a.question.clone(), a.digits.clone(), a.value.clone())).collect();
+        let got: Vec<_> = record
+            .answers
+            .iter()
+            .map(|a| (a.question.clone(), a.digits.clone(), a.value.clone()))
+            .collect();
         let expected = expected_by_contact.remove(*contact).unwrap_or_default();
-        assert_eq!(got, expected, "answers of {contact} differ from what the simulator pressed");
+        assert_eq!(
+            got, expected,
+            "answers of {contact} differ from what the simulator pressed"
+        );
         checked += usize::from(!got.is_empty());
     }
     assert!(checked > 50, "only {checked} contacts had answers");

@@ -16,7 +16,11 @@ use crate::store::redis::RedisStore;
 #[derive(Debug, Args)]
 pub struct RedisArgs {
     /// Redis URL.
-    #[arg(long = "redis", env = "SAMPARK__REDIS__URL", default_value = "redis://127.0.0.1:6379/")]
+    #[arg(
+        long = "redis",
+        env = "SAMPARK__REDIS__URL",
+        default_value = "redis://127.0.0.1:6379/"
+    )]
     pub url: String,
     /// Key prefix.
     #[arg(long, env = "SAMPARK__REDIS__KEY_PREFIX", default_value = "sampark")]
@@ -66,15 +70,26 @@ pub enum CampaignCommand {
 
 pub async fn command(cmd: CampaignCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        CampaignCommand::Submit { file, redis, chunk_size, dialplans, strict } => {
-            submit(&file, &redis, chunk_size, &dialplans, strict).await
-        }
+        CampaignCommand::Submit {
+            file,
+            redis,
+            chunk_size,
+            dialplans,
+            strict,
+        } => submit(&file, &redis, chunk_size, &dialplans, strict).await,
         CampaignCommand::Status { id, redis, json } => status(&id, &redis, json).await,
     }
 }
 
-async fn submit(file: &Path, redis: &RedisArgs, chunk_size: usize, dialplans: &Path, strict: bool) -> anyhow::Result<ExitCode> {
-    let doc = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+async fn submit(
+    file: &Path,
+    redis: &RedisArgs,
+    chunk_size: usize,
+    dialplans: &Path,
+    strict: bool,
+) -> anyhow::Result<ExitCode> {
+    let doc =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     let known = if dialplans.is_dir() {
         match load_dir(dialplans) {
             Ok(plans) => Some(plans),
@@ -97,10 +112,19 @@ async fn submit(file: &Path, redis: &RedisArgs, chunk_size: usize, dialplans: &P
         }
     };
     for r in &parsed.rejected {
-        eprintln!("{}: contacts[{}] ({}): {}", file.display(), r.index, r.id.as_deref().unwrap_or("no id"), r.reason);
+        eprintln!(
+            "{}: contacts[{}] ({}): {}",
+            file.display(),
+            r.index,
+            r.id.as_deref().unwrap_or("no id"),
+            r.reason
+        );
     }
     if strict && !parsed.rejected.is_empty() {
-        eprintln!("refused: {} invalid contact(s) and --strict given", parsed.rejected.len());
+        eprintln!(
+            "refused: {} invalid contact(s) and --strict given",
+            parsed.rejected.len()
+        );
         return Ok(ExitCode::from(2));
     }
     let store = redis.connect().await?;
@@ -113,7 +137,10 @@ async fn submit(file: &Path, redis: &RedisArgs, chunk_size: usize, dialplans: &P
         if parsed.rejected.is_empty() {
             String::new()
         } else {
-            format!("; {} invalid contact(s) will be dead-lettered", parsed.rejected.len())
+            format!(
+                "; {} invalid contact(s) will be dead-lettered",
+                parsed.rejected.len()
+            )
         }
     );
     println!("{}", parsed.header.id);
@@ -165,7 +192,10 @@ mod tests {
 
     #[test]
     fn passwords_are_redacted() {
-        assert_eq!(redact_url("redis://:secret@host:6379/0"), "redis://:***@host:6379/0");
+        assert_eq!(
+            redact_url("redis://:secret@host:6379/0"),
+            "redis://:***@host:6379/0"
+        );
         assert_eq!(redact_url("redis://u:secret@host/"), "redis://u:***@host/");
         assert_eq!(redact_url("redis://host/"), "redis://host/");
     }

@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::daemon::{Daemon, DaemonParts};
 use crate::dialer::{CallingHours, DialerConfig, Quotas, RetryPolicy};
-use crate::dialplan::Dialplans;
+use crate::dialplan::{Dialplans, parse_str};
 use crate::domain::{CampaignId, FeedbackRecord, Outcome};
 use crate::intake::submit_document;
 use crate::provider::twilio::{TwilioClient, TwilioConfig};
@@ -115,7 +115,7 @@ pub async fn run_demo(opts: DemoOptions) -> anyhow::Result<DemoSummary> {
     anyhow::ensure!(opts.contacts > 0, "--contacts must be at least 1");
     anyhow::ensure!(opts.officials > 0, "--officials must be at least 1");
     let started = Instant::now();
-    let dialplans = Arc::new(Dialplans::sample().context("the built-in sample dialplan is invalid")?);
+    let dialplans = Arc::new(sample_dialplans()?);
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new(16));
     let metrics = Arc::new(Metrics::default());
     let auth_token = format!("demo-token-{:016x}", opts.seed);
@@ -128,16 +128,25 @@ pub async fn run_demo(opts: DemoOptions) -> anyhow::Result<DemoSummary> {
         seed: opts.seed,
         ..SimulatorConfig::default()
     };
-    let simulator = Simulator::start(sim_config, TcpListener::bind("127.0.0.1:0").await?, sim_cancel.clone())
-        .await
-        .context("cannot start the provider simulator")?;
+    let simulator = Simulator::start(
+        sim_config,
+        TcpListener::bind("127.0.0.1:0").await?,
+        sim_cancel.clone(),
+    )
+    .await
+    .context("cannot start the provider simulator")?;
 
     let provider = TwilioClient::new(TwilioConfig {
         base_url: simulator.base_url(),
         account_sid,
         auth_token: auth_token.clone(),
         request_timeout: Duration::from_secs(10),
-        status_events: vec!["initiated".into(), "ringing".into(), "answered".into(), "completed".into()],
+        status_events: vec![
+            "initiated".into(),
+            "ringing".into(),
+            "answered".into(),
+            "completed".into(),
+        ],
     })?;
     let webhook_listener = TcpListener::bind("127.0.0.1:0").await?;
     let public_url = format!("http://{}", webhook_listener.local_addr()?);
@@ -159,12 +168,35 @@ pub async fn run_demo(opts: DemoOptions) -> anyhow::Result<DemoSummary> {
 
     let (campaign_id, doc) = demo_campaign(&opts);
     submit_document(store.as_ref(), &doc, 5_000).await?;
-    let records = wait_for_records(store.as_ref(), &campaign_id, opts.contacts, opts.progress).await;
+    let records =
+        wait_for_records(store.as_ref(), &campaign_id, opts.contacts, opts.progress).await;
     daemon.shutdown().await;
     sim_cancel.cancel();
     simulator.wait().await;
     let records = records?;
-    Ok(summarise(&campaign_id, opts.contacts, &records, started.elapsed()))
+    Ok(summarise(
+        &campaign_id,
+        opts.contacts,
+        &records,
+        started.elapsed(),
+    ))
+}
+
+/// The sample dialplan, built into the binary so the demo runs from anywhere.
+const SAMPLE_DIALPLAN: &str = include_str!("../../dialplans/mo-sarkar-feedback.toml");
+
+fn sample_dialplans() -> anyhow::Result<Dialplans> {
+    let file = std::path::Path::new("dialplans/mo-sarkar-feedback.toml");
+    match parse_str(file, SAMPLE_DIALPLAN, Some("mo-sarkar-feedback")) {
+        Ok(plan) => Ok(Dialplans::from_plans([plan])),
+        Err(problems) => {
+            let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            anyhow::bail!(
+                "the built-in sample dialplan is invalid:\n{}",
+                text.join("\n")
+            )
+        }
+    }
 }
 
 fn demo_dialer_config() -> DialerConfig {
@@ -183,7 +215,10 @@ fn demo_dialer_config() -> DialerConfig {
             backoff: vec![Duration::from_millis(300), Duration::from_millis(600)],
         },
         quotas: Quotas {
-            default: Quota { burst: 4, period: Duration::from_millis(100) },
+            default: Quota {
+                burst: 4,
+                period: Duration::from_millis(100),
+            },
             overrides: Default::default(),
         },
         max_concurrent_originates: 32,
@@ -232,7 +267,10 @@ fn demo_campaign(opts: &DemoOptions) -> (CampaignId, String) {
         "contacts": contacts,
     });
     // INVARIANT: the id is built from the allowed alphabet.
-    (CampaignId::parse(&id).expect("demo campaign id"), doc.to_string())
+    (
+        CampaignId::parse(&id).expect("demo campaign id"),
+        doc.to_string(),
+    )
 }
 
 const DEMO_TIMEOUT: Duration = Duration::from_secs(600);
@@ -249,7 +287,10 @@ async fn wait_for_records(
     let tty = std::io::stderr().is_terminal();
     let mut last_print = Instant::now() - Duration::from_secs(10);
     while records.len() < expected {
-        anyhow::ensure!(Instant::now() < deadline, "the demo did not finish within {DEMO_TIMEOUT:?}");
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the demo did not finish within {DEMO_TIMEOUT:?}"
+        );
         for (id, record) in store.read_feedback(&cursor, 1_000).await? {
             cursor = id;
             if record.campaign_id == campaign.as_str() {
@@ -287,7 +328,12 @@ fn progress_line(counts: &BTreeMap<String, u64>, done: usize, expected: usize) -
     )
 }
 
-fn summarise(campaign: &CampaignId, contacts: usize, records: &[FeedbackRecord], elapsed: Duration) -> DemoSummary {
+fn summarise(
+    campaign: &CampaignId,
+    contacts: usize,
+    records: &[FeedbackRecord],
+    elapsed: Duration,
+) -> DemoSummary {
     let mut outcomes = BTreeMap::new();
     let mut answers: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
     let mut flags = BTreeMap::new();
@@ -296,27 +342,35 @@ fn summarise(campaign: &CampaignId, contacts: usize, records: &[FeedbackRecord],
     for r in records {
         *outcomes.entry(r.outcome.as_str().to_owned()).or_insert(0) += 1;
         calls_placed += u64::from(r.attempts);
-        let (row, total_answers, negative) = officials.entry(r.official_id.clone()).or_insert_with(|| {
-            (
-                OfficialRow {
-                    official_id: r.official_id.clone(),
-                    office: r.office.clone(),
-                    contacts: 0,
-                    dialled: 0,
-                    answered: 0,
-                    completed: 0,
-                    negative_share: 0.0,
-                },
-                0,
-                0,
-            )
-        });
+        let (row, total_answers, negative) =
+            officials.entry(r.official_id.clone()).or_insert_with(|| {
+                (
+                    OfficialRow {
+                        official_id: r.official_id.clone(),
+                        office: r.office.clone(),
+                        contacts: 0,
+                        dialled: 0,
+                        answered: 0,
+                        completed: 0,
+                        negative_share: 0.0,
+                    },
+                    0,
+                    0,
+                )
+            });
         row.contacts += 1;
         row.dialled += u64::from(r.attempts > 0);
-        row.answered += u64::from(matches!(r.outcome, Outcome::Completed | Outcome::Partial | Outcome::OptedOut));
+        row.answered += u64::from(matches!(
+            r.outcome,
+            Outcome::Completed | Outcome::Partial | Outcome::OptedOut
+        ));
         row.completed += u64::from(r.outcome == Outcome::Completed);
         for a in &r.answers {
-            *answers.entry(a.question.clone()).or_default().entry(a.label.clone()).or_insert(0) += 1;
+            *answers
+                .entry(a.question.clone())
+                .or_default()
+                .entry(a.label.clone())
+                .or_insert(0) += 1;
             *total_answers += 1;
             *negative += u64::from(a.flag.is_some());
         }
@@ -327,7 +381,11 @@ fn summarise(campaign: &CampaignId, contacts: usize, records: &[FeedbackRecord],
     let officials = officials
         .into_values()
         .map(|(mut row, total, negative)| {
-            row.negative_share = if total == 0 { 0.0 } else { negative as f64 / total as f64 };
+            row.negative_share = if total == 0 {
+                0.0
+            } else {
+                negative as f64 / total as f64
+            };
             row
         })
         .collect();
@@ -346,7 +404,14 @@ fn summarise(campaign: &CampaignId, contacts: usize, records: &[FeedbackRecord],
 
 fn print_summary(s: &DemoSummary) {
     println!();
-    println!("Campaign {}: {} contacts, {} feedback records, {} calls placed, {:.1} s", s.campaign_id, s.contacts, s.feedback_records, s.calls_placed, s.elapsed_ms as f64 / 1000.0);
+    println!(
+        "Campaign {}: {} contacts, {} feedback records, {} calls placed, {:.1} s",
+        s.campaign_id,
+        s.contacts,
+        s.feedback_records,
+        s.calls_placed,
+        s.elapsed_ms as f64 / 1000.0
+    );
     println!();
     println!("Outcomes");
     for (outcome, n) in &s.outcomes {
@@ -363,11 +428,20 @@ fn print_summary(s: &DemoSummary) {
         println!("  flags          {}", parts.join(", "));
     }
     println!();
-    println!("  {:<8} {:<32} {:>8} {:>8} {:>8} {:>9} {:>9}", "official", "office", "contacts", "dialled", "answered", "completed", "negative");
+    println!(
+        "  {:<8} {:<32} {:>8} {:>8} {:>8} {:>9} {:>9}",
+        "official", "office", "contacts", "dialled", "answered", "completed", "negative"
+    );
     for r in &s.officials {
         println!(
             "  {:<8} {:<32} {:>8} {:>8} {:>8} {:>9} {:>8.0}%",
-            r.official_id, r.office, r.contacts, r.dialled, r.answered, r.completed, r.negative_share * 100.0
+            r.official_id,
+            r.office,
+            r.contacts,
+            r.dialled,
+            r.answered,
+            r.completed,
+            r.negative_share * 100.0
         );
     }
 }

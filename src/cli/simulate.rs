@@ -91,7 +91,7 @@ pub async fn command(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     let cancel = CancellationToken::new();
     let simulator = Simulator::start(config, listener, cancel.clone()).await?;
     println!("simulator listening on {}", simulator.base_url());
-    tokio::signal::ctrl_c().await.ok();
+    crate::daemon::wait_for_signal().await;
     cancel.cancel();
     simulator.wait().await;
     Ok(ExitCode::SUCCESS)

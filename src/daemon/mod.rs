@@ -8,4 +8,4 @@ mod relay;
 mod run;
 
 pub use relay::{Relay, flush_feedback};
-pub use run::{Daemon, DaemonParts};
+pub use run::{Daemon, DaemonParts, wait_for_signal};

@@ -7,7 +7,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::store::{Store, StoreError};
-use crate::telemetry::Metrics;
+use crate::telemetry::{Metrics, Subsystem};
 
 const BATCH: usize = 200;
 const IDLE: Duration = Duration::from_millis(100);
@@ -23,11 +23,11 @@ impl Relay {
         while !cancel.is_cancelled() {
             let moved = match flush_feedback(self.store.as_ref()).await {
                 Ok(n) => {
-                    self.metrics.feedback_relayed(n);
+                    self.metrics.feedback_relayed(n as u64);
                     n
                 }
                 Err(e) => {
-                    self.metrics.store_error();
+                    self.metrics.store_error(Subsystem::Relay);
                     warn!(error = %e, "feedback relay failed; retrying");
                     0
                 }

@@ -80,7 +80,11 @@ impl Daemon {
             parts.dialer.reclaim_after,
             parts.metrics.clone(),
         );
-        tracker.spawn(intake.run(front.child_token()).instrument(info_span!("intake")));
+        tracker.spawn(
+            intake
+                .run(front.child_token())
+                .instrument(info_span!("intake")),
+        );
 
         let dialer = Dialer::new(
             parts.store.clone(),
@@ -90,14 +94,33 @@ impl Daemon {
             parts.metrics.clone(),
             placed.clone(),
         );
-        tracker.spawn(dialer.run(front.child_token()).instrument(info_span!("dialer")));
+        tracker.spawn(
+            dialer
+                .run(front.child_token())
+                .instrument(info_span!("dialer")),
+        );
 
-        let reconciler =
-            Reconciler::new(parts.store.clone(), parts.provider.clone(), parts.dialer.clone(), parts.metrics.clone());
-        tracker.spawn(reconciler.run(back.child_token()).instrument(info_span!("reconciler")));
+        let reconciler = Reconciler::new(
+            parts.store.clone(),
+            parts.provider.clone(),
+            parts.dialer.clone(),
+            parts.metrics.clone(),
+        );
+        tracker.spawn(
+            reconciler
+                .run(back.child_token())
+                .instrument(info_span!("reconciler")),
+        );
 
-        let relay = Relay { store: parts.store.clone(), metrics: parts.metrics.clone() };
-        tracker.spawn(relay.run(back.child_token()).instrument(info_span!("relay")));
+        let relay = Relay {
+            store: parts.store.clone(),
+            metrics: parts.metrics.clone(),
+        };
+        tracker.spawn(
+            relay
+                .run(back.child_token())
+                .instrument(info_span!("relay")),
+        );
 
         let webhooks = TwilioWebhooks {
             store: parts.store.clone(),
@@ -108,7 +131,12 @@ impl Daemon {
             retry: parts.dialer.retry.clone(),
             metrics: parts.metrics.clone(),
         };
-        let server = HttpServer::new("webhook", parts.webhook_listener, parts.webhook, Arc::new(webhooks));
+        let server = HttpServer::new(
+            "webhook",
+            parts.webhook_listener,
+            parts.webhook,
+            Arc::new(webhooks),
+        );
         let webhook_addr = server.local_addr()?;
         tracker.spawn(server.run(back.child_token()));
 
@@ -166,14 +194,19 @@ impl Daemon {
                 break;
             }
             if tokio::time::Instant::now() >= deadline {
-                warn!(live_calls = live, "grace period over; the reconciler will finish the remaining calls");
+                warn!(
+                    live_calls = live,
+                    "grace period over; the reconciler will finish the remaining calls"
+                );
                 break;
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         match flush_feedback(self.store.as_ref()).await {
             Ok(n) => info!(records = n, "feedback flushed"),
-            Err(e) => warn!(error = %e, "could not flush feedback; records stay in the outbox for the next run"),
+            Err(e) => {
+                warn!(error = %e, "could not flush feedback; records stay in the outbox for the next run")
+            }
         }
         self.back.cancel();
         self.tracker.wait().await;
@@ -181,7 +214,7 @@ impl Daemon {
     }
 }
 
-async fn wait_for_signal() {
+pub async fn wait_for_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

@@ -48,7 +48,10 @@ pub async fn conclude_call(
         ) {
             store.record_opt_out(&job.spec.contact.phone).await?;
         }
-        match store.finish(job_id, attempt, Some(job.ivr_step), &finish).await? {
+        match store
+            .finish(job_id, attempt, Some(job.ivr_step), &finish)
+            .await?
+        {
             Transition::Applied => return Ok(Some(finish)),
             Transition::Stale => continue,
         }

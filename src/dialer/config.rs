@@ -16,7 +16,10 @@ pub struct Quotas {
 
 impl Quotas {
     pub fn for_official(&self, official: &OfficialId) -> Quota {
-        self.overrides.get(official).copied().unwrap_or(self.default)
+        self.overrides
+            .get(official)
+            .copied()
+            .unwrap_or(self.default)
     }
 }
 

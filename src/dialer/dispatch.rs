@@ -16,7 +16,7 @@ use super::{CallbackUrls, DialerConfig, PlacedCalls};
 use crate::domain::Outcome;
 use crate::provider::{ErrorClass, OriginateRequest, Provider};
 use crate::store::{Authorize, CitizenCheck, Finish, Job, ReadyEntry, Store, StoreError};
-use crate::telemetry::{DialDecision, Metrics, OriginateResult};
+use crate::telemetry::{DialDecision, Metrics, OriginateResult, Subsystem};
 
 /// How long to leave an originate with an unknown fate before reconciling it:
 /// long enough for a call the provider did create to show up in its list.
@@ -69,7 +69,7 @@ impl Dialer {
             let idle = match self.round(&cancel, &calls).await {
                 Ok(started) => started == 0,
                 Err(e) => {
-                    self.metrics.store_error();
+                    self.metrics.store_error(Subsystem::Dialer);
                     warn!(error = %e, "dispatch round failed; backing off");
                     true
                 }
@@ -88,13 +88,23 @@ impl Dialer {
 
     /// One round: promote due work, read ready entries, decide each.
     /// Returns how many entries were handled.
-    async fn round(&self, cancel: &CancellationToken, calls: &TaskTracker) -> Result<usize, StoreError> {
+    async fn round(
+        &self,
+        cancel: &CancellationToken,
+        calls: &TaskTracker,
+    ) -> Result<usize, StoreError> {
         for shard in 0..self.store.shards() {
-            self.store.promote_due(shard, self.config.batch_size).await?;
+            self.store
+                .promote_due(shard, self.config.batch_size)
+                .await?;
         }
         let entries = self
             .store
-            .read_ready(&self.config.consumer, self.config.batch_size, self.config.reclaim_after)
+            .read_ready(
+                &self.config.consumer,
+                self.config.batch_size,
+                self.config.reclaim_after,
+            )
             .await?;
         if entries.is_empty() {
             return Ok(0);
@@ -106,7 +116,9 @@ impl Dialer {
                 break;
             }
             if let Some(open_at) = self.config.hours.next_open(now_ms) {
-                self.store.defer(&entry, open_at, "outside calling hours").await?;
+                self.store
+                    .defer(&entry, open_at, "outside calling hours")
+                    .await?;
                 self.metrics.dial_decision(DialDecision::OutsideHours);
                 continue;
             }
@@ -128,7 +140,11 @@ impl Dialer {
 
     async fn authorize(&self, entry: &ReadyEntry) -> Result<Option<Job>, StoreError> {
         let quota = self.config.quotas.for_official(&entry.official);
-        match self.store.authorize(entry, quota, self.config.originate_lease).await? {
+        match self
+            .store
+            .authorize(entry, quota, self.config.originate_lease)
+            .await?
+        {
             Authorize::Granted { job, .. } => {
                 self.metrics.dial_decision(DialDecision::Authorized);
                 Ok(Some(*job))
@@ -146,7 +162,7 @@ impl Dialer {
     /// `Dialing` with its lease, so the reconciler finishes the work.
     async fn place_call(self, job: Job, permit: OwnedSemaphorePermit) {
         if let Err(e) = self.try_place_call(&job).await {
-            self.metrics.store_error();
+            self.metrics.store_error(Subsystem::Dialer);
             warn!(error = %e, "could not record dial result; the reconciler will resolve it");
         }
         drop(permit);
@@ -156,7 +172,11 @@ impl Dialer {
         let now_ms = self.store.now_ms().await?;
         let day = self.config.hours.local_day(now_ms);
         let phone = &job.spec.contact.phone;
-        match self.store.citizen_check(phone, day, self.config.citizen_daily_cap).await? {
+        match self
+            .store
+            .citizen_check(phone, day, self.config.citizen_daily_cap)
+            .await?
+        {
             CitizenCheck::Allowed => {}
             CitizenCheck::OptedOut => {
                 self.metrics.dial_decision(DialDecision::OptedOut);
@@ -164,14 +184,21 @@ impl Dialer {
                     outcome: Outcome::OptedOut,
                     reason: Some("citizen opted out earlier".into()),
                 };
-                self.store.finish(&job.id, job.attempt, None, &finish).await?;
+                self.store
+                    .finish(&job.id, job.attempt, None, &finish)
+                    .await?;
                 return Ok(());
             }
             CitizenCheck::CapReached => {
                 self.metrics.dial_decision(DialDecision::CitizenCap);
                 let wait = until_next_local_day(now_ms, self.config.hours.utc_offset_min);
                 self.store
-                    .requeue(&job.id, job.attempt, wait, "citizen's daily call cap reached")
+                    .requeue(
+                        &job.id,
+                        job.attempt,
+                        wait,
+                        "citizen's daily call cap reached",
+                    )
                     .await?;
                 return Ok(());
             }
@@ -200,13 +227,22 @@ impl Dialer {
         Ok(())
     }
 
-    async fn originate_failed(&self, job: &Job, e: crate::provider::ProviderError) -> Result<(), StoreError> {
+    async fn originate_failed(
+        &self,
+        job: &Job,
+        e: crate::provider::ProviderError,
+    ) -> Result<(), StoreError> {
         match e.class() {
             ErrorClass::Never => {
                 self.metrics.originate(OriginateResult::Rejected);
                 warn!(error = %e, "provider refused the call");
-                let finish = Finish::Terminal { outcome: Outcome::Failed, reason: Some(e.to_string()) };
-                self.store.finish(&job.id, job.attempt, None, &finish).await?;
+                let finish = Finish::Terminal {
+                    outcome: Outcome::Failed,
+                    reason: Some(e.to_string()),
+                };
+                self.store
+                    .finish(&job.id, job.attempt, None, &finish)
+                    .await?;
             }
             ErrorClass::Later(after) => {
                 let result = match e {
@@ -216,13 +252,17 @@ impl Dialer {
                 self.metrics.originate(result);
                 let delay = after.unwrap_or(self.config.provider_backoff);
                 debug!(error = %e, ?delay, "call not placed; requeued");
-                self.store.requeue(&job.id, job.attempt, delay, &e.to_string()).await?;
+                self.store
+                    .requeue(&job.id, job.attempt, delay, &e.to_string())
+                    .await?;
             }
             ErrorClass::Reconcile => {
                 self.metrics.originate(OriginateResult::Unknown);
                 warn!(error = %e, "originate outcome unknown; will reconcile with the provider");
                 self.placed.insert(job.id.clone(), job.attempt);
-                self.store.extend_lease(&job.id, job.attempt, UNKNOWN_SETTLE).await?;
+                self.store
+                    .extend_lease(&job.id, job.attempt, UNKNOWN_SETTLE)
+                    .await?;
             }
         }
         Ok(())

@@ -107,7 +107,11 @@ mod tests {
 
     #[test]
     fn window_across_midnight() {
-        let night = CallingHours { start_min: 22 * 60, end_min: 2 * 60, utc_offset_min: 0 };
+        let night = CallingHours {
+            start_min: 22 * 60,
+            end_min: 2 * 60,
+            utc_offset_min: 0,
+        };
         assert_eq!(night.next_open(MIDNIGHT_UTC + 3_600_000), None);
         assert!(night.next_open(MIDNIGHT_UTC + 12 * 3_600_000).is_some());
     }

@@ -67,7 +67,9 @@ pub fn after_call(
         reason: reason.map(str::to_owned),
     };
     match (status, session) {
-        (CallStatus::Completed, Some(SessionStatus::Completed)) => terminal(Outcome::Completed, None),
+        (CallStatus::Completed, Some(SessionStatus::Completed)) => {
+            terminal(Outcome::Completed, None)
+        }
         (CallStatus::Completed, Some(SessionStatus::OptedOut)) => {
             terminal(Outcome::OptedOut, Some("citizen pressed the opt-out key"))
         }
@@ -86,16 +88,20 @@ pub fn after_call(
         (CallStatus::Busy, _) => policy.retry_or(job, Outcome::Busy, "line busy".into()),
         (CallStatus::NoAnswer, _) => policy.retry_or(job, Outcome::NoAnswer, "no answer".into()),
         (CallStatus::Canceled, _) => terminal(Outcome::Cancelled, Some("call canceled")),
-        (CallStatus::Failed, _) | (_, _) => {
-            policy.retry_or(job, Outcome::Failed, "provider reported the call failed".into())
-        }
+        (CallStatus::Failed, _) | (_, _) => policy.retry_or(
+            job,
+            Outcome::Failed,
+            "provider reported the call failed".into(),
+        ),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{CampaignHeader, CampaignId, Contact, ContactId, JobSpec, JobState, OfficialId, PhoneNumber};
+    use crate::domain::{
+        CampaignHeader, CampaignId, Contact, ContactId, JobSpec, JobState, OfficialId, PhoneNumber,
+    };
 
     pub(crate) fn job(dials: u32) -> Job {
         let header = CampaignHeader {
@@ -162,7 +168,10 @@ mod tests {
         let p = policy();
         assert_eq!(
             after_call(&job(1), CallStatus::Busy, None, &p),
-            Finish::Retry { delay: Duration::from_secs(60), reason: "line busy".into() }
+            Finish::Retry {
+                delay: Duration::from_secs(60),
+                reason: "line busy".into()
+            }
         );
         assert!(matches!(
             after_call(&job(2), CallStatus::NoAnswer, None, &p),
@@ -170,11 +179,17 @@ mod tests {
         ));
         assert!(matches!(
             after_call(&job(3), CallStatus::NoAnswer, None, &p),
-            Finish::Terminal { outcome: Outcome::NoAnswer, .. }
+            Finish::Terminal {
+                outcome: Outcome::NoAnswer,
+                ..
+            }
         ));
         assert!(matches!(
             after_call(&job(1), CallStatus::Canceled, None, &p),
-            Finish::Terminal { outcome: Outcome::Cancelled, .. }
+            Finish::Terminal {
+                outcome: Outcome::Cancelled,
+                ..
+            }
         ));
     }
 }

@@ -42,7 +42,12 @@ impl PlacedCalls {
         let mut live = 0;
         for (job, attempt) in self.snapshot() {
             match store.load_job(&job).await {
-                Ok(Some(j)) if j.attempt == attempt && matches!(j.state, JobState::Dialing | JobState::InCall) => live += 1,
+                Ok(Some(j))
+                    if j.attempt == attempt
+                        && matches!(j.state, JobState::Dialing | JobState::InCall) =>
+                {
+                    live += 1
+                }
                 Ok(_) => self.remove(&job),
                 Err(_) => live += 1,
             }

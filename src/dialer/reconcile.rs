@@ -20,7 +20,7 @@ use super::{DialerConfig, conclude_call};
 use crate::domain::{JobId, JobState, Outcome};
 use crate::provider::{CallInfo, Provider};
 use crate::store::{Finish, Job, Store};
-use crate::telemetry::{Metrics, ReconcileResult};
+use crate::telemetry::{Metrics, ReconcileResult, Subsystem};
 
 /// How often to look for expired leases.
 const SCAN_INTERVAL: Duration = Duration::from_millis(500);
@@ -45,13 +45,22 @@ impl Reconciler {
         config: DialerConfig,
         metrics: Arc<Metrics>,
     ) -> Self {
-        Self { store, provider, config: Arc::new(config), metrics }
+        Self {
+            store,
+            provider,
+            config: Arc::new(config),
+            metrics,
+        }
     }
 
     pub async fn run(self, cancel: CancellationToken) {
         while !cancel.is_cancelled() {
             for shard in 0..self.store.shards() {
-                match self.store.due_in_flight(shard, self.config.batch_size).await {
+                match self
+                    .store
+                    .due_in_flight(shard, self.config.batch_size)
+                    .await
+                {
                     Ok(due) => {
                         for (job, attempt) in due {
                             let span = info_span!("reconcile", job.id = %job, attempt);
@@ -59,7 +68,7 @@ impl Reconciler {
                         }
                     }
                     Err(e) => {
-                        self.metrics.store_error();
+                        self.metrics.store_error(Subsystem::Dialer);
                         warn!(error = %e, "could not scan in-flight calls");
                     }
                 }
@@ -74,45 +83,56 @@ impl Reconciler {
     async fn reconcile(&self, id: &JobId, attempt: u32) {
         let result = match self.store.load_job(id).await {
             Ok(Some(job)) if job.attempt == attempt => self.reconcile_job(&job).await,
-            Ok(_) => Ok(ReconcileResult::Stale),
+            Ok(_) => Ok(None),
             Err(e) => Err(e.to_string()),
         };
         match result {
-            Ok(r) => self.metrics.reconcile(r),
+            Ok(Some(r)) => self.metrics.reconciliation(r),
+            Ok(None) => {}
             Err(e) => {
-                self.metrics.reconcile(ReconcileResult::Error);
+                self.metrics.reconciliation(ReconcileResult::Error);
                 warn!(error = %e, "reconciliation failed; will retry");
             }
         }
     }
 
-    async fn reconcile_job(&self, job: &Job) -> Result<ReconcileResult, String> {
+    async fn reconcile_job(&self, job: &Job) -> Result<Option<ReconcileResult>, String> {
         let lookup = match (&job.state, &job.call_sid) {
             (JobState::Dialing, None) => self.find_our_call(job).await,
-            (JobState::Dialing | JobState::InCall, Some(sid)) => {
-                self.provider.fetch_call(sid).await.map_err(|e| e.to_string())
-            }
-            _ => return Ok(ReconcileResult::Stale),
+            (JobState::Dialing | JobState::InCall, Some(sid)) => self
+                .provider
+                .fetch_call(sid)
+                .await
+                .map_err(|e| e.to_string()),
+            _ => return Ok(None),
         };
         match lookup {
-            Ok(Some(call)) => self.apply(job, call).await,
+            Ok(Some(call)) => self.apply(job, call).await.map(Some),
             Ok(None) if job.call_sid.is_none() => {
                 info!("the provider has no call for this dial; requeueing");
                 self.store
-                    .requeue(&job.id, job.attempt, self.config.provider_backoff, "dial never reached the provider")
+                    .requeue(
+                        &job.id,
+                        job.attempt,
+                        self.config.provider_backoff,
+                        "dial never reached the provider",
+                    )
                     .await
                     .map_err(|e| e.to_string())?;
-                Ok(ReconcileResult::NotPlaced)
+                Ok(Some(ReconcileResult::Requeued))
             }
-            Ok(None) => self.give_up(job, "the provider does not know this call").await,
-            Err(e) if self.too_old(job).await => self.give_up(job, &e).await,
+            Ok(None) => self
+                .give_up(job, "the provider does not know this call")
+                .await
+                .map(Some),
+            Err(e) if self.too_old(job).await => self.give_up(job, &e).await.map(Some),
             Err(e) => {
                 warn!(error = %e, "provider lookup failed");
                 self.store
                     .extend_lease(&job.id, job.attempt, PROVIDER_RETRY)
                     .await
                     .map_err(|e| e.to_string())?;
-                Ok(ReconcileResult::Error)
+                Ok(Some(ReconcileResult::Error))
             }
         }
     }
@@ -138,13 +158,13 @@ impl Reconciler {
             conclude_call(store, &job.id, job.attempt, call.status, &self.config.retry)
                 .await
                 .map_err(|e| e.to_string())?;
-            return Ok(ReconcileResult::Concluded);
+            return Ok(ReconcileResult::Finished);
         }
         store
             .extend_lease(&job.id, job.attempt, self.config.max_call)
             .await
             .map_err(|e| e.to_string())?;
-        Ok(ReconcileResult::StillActive)
+        Ok(ReconcileResult::Adopted)
     }
 
     async fn too_old(&self, job: &Job) -> bool {
@@ -156,12 +176,18 @@ impl Reconciler {
     }
 
     async fn give_up(&self, job: &Job, why: &str) -> Result<ReconcileResult, String> {
-        warn!(reason = why, "call outcome cannot be established; marking unknown");
-        let finish = Finish::Terminal { outcome: Outcome::Unknown, reason: Some(why.to_owned()) };
+        warn!(
+            reason = why,
+            "call outcome cannot be established; marking unknown"
+        );
+        let finish = Finish::Terminal {
+            outcome: Outcome::Unknown,
+            reason: Some(why.to_owned()),
+        };
         self.store
             .finish(&job.id, job.attempt, None, &finish)
             .await
             .map_err(|e| e.to_string())?;
-        Ok(ReconcileResult::GaveUp)
+        Ok(ReconcileResult::Unknown)
     }
 }

@@ -31,11 +31,17 @@ impl CallbackUrls {
     }
 
     pub fn answer(&self, job: &JobId, attempt: u32) -> String {
-        self.url(ANSWER_PATH, &[("job", &job.to_string()), ("attempt", &attempt.to_string())])
+        self.url(
+            ANSWER_PATH,
+            &[("job", &job.to_string()), ("attempt", &attempt.to_string())],
+        )
     }
 
     pub fn status(&self, job: &JobId, attempt: u32) -> String {
-        self.url(STATUS_PATH, &[("job", &job.to_string()), ("attempt", &attempt.to_string())])
+        self.url(
+            STATUS_PATH,
+            &[("job", &job.to_string()), ("attempt", &attempt.to_string())],
+        )
     }
 
     pub fn gather(&self, job: &JobId, attempt: u32, step: u32) -> String {

@@ -7,5 +7,5 @@
 mod router;
 mod submit;
 
-pub use router::{IntakeRouter, IngestReport};
+pub use router::{IngestReport, IntakeRouter};
 pub use submit::{SubmitError, chunk_document, submit_document};

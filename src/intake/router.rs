@@ -11,7 +11,7 @@ use tracing::{Instrument, info, info_span, warn};
 
 use crate::domain::{DocumentError, JobSpec, parse_campaign_document};
 use crate::store::{DeadLetter, IntakeEntry, PutOutcome, Store, StoreError};
-use crate::telemetry::{ContactResult, DocumentResult, Metrics};
+use crate::telemetry::{ContactResult, IntakeResult, Metrics, Subsystem};
 
 /// What ingesting one document did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -45,7 +45,13 @@ impl IntakeRouter {
         reclaim_after: Duration,
         metrics: Arc<Metrics>,
     ) -> Self {
-        Self { store, dialplan_exists, consumer, reclaim_after, metrics }
+        Self {
+            store,
+            dialplan_exists,
+            consumer,
+            reclaim_after,
+            metrics,
+        }
     }
 
     /// Runs until `cancel`. An entry being ingested when cancelled is left
@@ -59,7 +65,7 @@ impl IntakeRouter {
             let entries = match read {
                 Ok(entries) => entries,
                 Err(e) => {
-                    self.metrics.store_error();
+                    self.metrics.store_error(Subsystem::Intake);
                     warn!(error = %e, "cannot read the intake stream; retrying");
                     tokio::select! {
                         _ = cancel.cancelled() => break,
@@ -70,7 +76,7 @@ impl IntakeRouter {
             for entry in entries {
                 let span = info_span!("intake", intake.entry = %entry.id);
                 if let Err(e) = self.process(&entry).instrument(span).await {
-                    self.metrics.store_error();
+                    self.metrics.store_error(Subsystem::Intake);
                     warn!(intake.entry = %entry.id, error = %e, "ingestion interrupted; the entry will be retried");
                 }
             }
@@ -82,8 +88,12 @@ impl IntakeRouter {
         let report = match &entry.payload {
             Ok(doc) => self.ingest(&entry.id, doc).await?,
             Err(why) => {
-                self.refuse(&entry.id, why, "").await?;
-                IngestReport { refused: Some(why.clone()), ..IngestReport::default() }
+                self.refuse(&entry.id, why, "", IntakeResult::DeadLettered)
+                    .await?;
+                IngestReport {
+                    refused: Some(why.clone()),
+                    ..IngestReport::default()
+                }
             }
         };
         self.store.ack_intake(&entry.id).await?;
@@ -106,8 +116,12 @@ impl IntakeRouter {
                 let why = match &e {
                     DocumentError::Json(_) | DocumentError::Invalid(_) => e.to_string(),
                 };
-                self.refuse(source, &why, doc).await?;
-                return Ok(IngestReport { refused: Some(why), ..IngestReport::default() });
+                self.refuse(source, &why, doc, IntakeResult::DeadLettered)
+                    .await?;
+                return Ok(IngestReport {
+                    refused: Some(why),
+                    ..IngestReport::default()
+                });
             }
         };
         let mut report = IngestReport {
@@ -119,30 +133,34 @@ impl IntakeRouter {
                 "campaign {} already exists with a different header (name, dialplan, caller_id or department)",
                 parsed.header.id
             );
-            self.refuse(source, &why, doc).await?;
+            self.refuse(source, &why, doc, IntakeResult::Conflict)
+                .await?;
             report.refused = Some(why);
             return Ok(report);
         }
-        self.metrics.document(DocumentResult::Accepted);
+        self.metrics.intake_document(IntakeResult::Accepted);
         for rejected in &parsed.rejected {
             let letter = DeadLetter {
                 source: format!("{source} contacts[{}]", rejected.index),
-                reason: format!("campaign {}: contact rejected: {}", parsed.header.id, rejected.reason),
+                reason: format!(
+                    "campaign {}: contact rejected: {}",
+                    parsed.header.id, rejected.reason
+                ),
                 payload: rejected.masked.to_string(),
             };
             self.store.dead_letter(&letter).await?;
-            self.metrics.contact(ContactResult::Rejected);
+            self.metrics.contacts(ContactResult::Rejected, 1);
             report.dead_lettered += 1;
         }
         for contact in parsed.contacts {
             let spec = JobSpec::new(&parsed.header, contact);
             match self.store.enqueue(&spec).await? {
                 PutOutcome::Created => {
-                    self.metrics.contact(ContactResult::Accepted);
+                    self.metrics.contacts(ContactResult::Accepted, 1);
                     report.accepted += 1;
                 }
                 PutOutcome::Unchanged => {
-                    self.metrics.contact(ContactResult::Duplicate);
+                    self.metrics.contacts(ContactResult::Duplicate, 1);
                     report.duplicates += 1;
                 }
                 PutOutcome::Conflict => {
@@ -155,7 +173,7 @@ impl IntakeRouter {
                         payload: serde_json::json!({"id": spec.contact.id.as_str(), "phone": spec.contact.phone.masked()}).to_string(),
                     };
                     self.store.dead_letter(&letter).await?;
-                    self.metrics.contact(ContactResult::Rejected);
+                    self.metrics.contacts(ContactResult::Rejected, 1);
                     report.dead_lettered += 1;
                 }
             }
@@ -163,10 +181,20 @@ impl IntakeRouter {
         Ok(report)
     }
 
-    async fn refuse(&self, source: &str, reason: &str, payload: &str) -> Result<(), StoreError> {
+    async fn refuse(
+        &self,
+        source: &str,
+        reason: &str,
+        payload: &str,
+        result: IntakeResult,
+    ) -> Result<(), StoreError> {
         warn!(intake.entry = source, reason, "campaign document refused");
-        self.metrics.document(DocumentResult::DeadLettered);
-        let letter = DeadLetter { source: source.to_owned(), reason: reason.to_owned(), payload: payload.to_owned() };
+        self.metrics.intake_document(result);
+        let letter = DeadLetter {
+            source: source.to_owned(),
+            reason: reason.to_owned(),
+            payload: payload.to_owned(),
+        };
         self.store.dead_letter(&letter).await
     }
 }

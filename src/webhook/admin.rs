@@ -39,8 +39,10 @@ pub struct AdminRoutes {
 fn json_response(status: StatusCode, value: serde_json::Value) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(Bytes::from(value.to_string())));
     *r.status_mut() = status;
-    r.headers_mut()
-        .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
     r
 }
 
@@ -52,7 +54,10 @@ impl Routes for AdminRoutes {
             (&Method::GET, "/healthz") => text_response(StatusCode::OK, "ok\n"),
             (&Method::GET, "/readyz") => match self.store.now_ms().await {
                 Ok(_) => text_response(StatusCode::OK, "ready\n"),
-                Err(e) => text_response(StatusCode::SERVICE_UNAVAILABLE, format!("store unavailable: {e}\n")),
+                Err(e) => text_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("store unavailable: {e}\n"),
+                ),
             },
             (&Method::GET, "/metrics") => {
                 let mut r = text_response(StatusCode::OK, self.metrics.render());
@@ -64,11 +69,16 @@ impl Routes for AdminRoutes {
             }
             (_, p) if p.starts_with("/admin/") => {
                 if !self.authorized(&request) {
-                    return json_response(StatusCode::UNAUTHORIZED, json!({"error": "missing or wrong bearer token"}));
+                    return json_response(
+                        StatusCode::UNAUTHORIZED,
+                        json!({"error": "missing or wrong bearer token"}),
+                    );
                 }
                 match (request.method(), p.strip_prefix("/admin/campaigns")) {
                     (&Method::POST, Some("")) => self.submit(request.body()).await,
-                    (&Method::GET, Some(rest)) if rest.starts_with('/') => self.status(&rest[1..]).await,
+                    (&Method::GET, Some(rest)) if rest.starts_with('/') => {
+                        self.status(&rest[1..]).await
+                    }
                     _ => json_response(StatusCode::NOT_FOUND, json!({"error": "no such route"})),
                 }
             }
@@ -79,7 +89,9 @@ impl Routes for AdminRoutes {
 
 impl AdminRoutes {
     fn authorized(&self, request: &Request<Bytes>) -> bool {
-        let Some(token) = &self.token else { return true };
+        let Some(token) = &self.token else {
+            return true;
+        };
         let given = request
             .headers()
             .get(http::header::AUTHORIZATION)
@@ -91,12 +103,20 @@ impl AdminRoutes {
 
     async fn submit(&self, body: &Bytes) -> Response<Full<Bytes>> {
         let Ok(doc) = std::str::from_utf8(body) else {
-            return json_response(StatusCode::BAD_REQUEST, json!({"error": "body is not UTF-8"}));
+            return json_response(
+                StatusCode::BAD_REQUEST,
+                json!({"error": "body is not UTF-8"}),
+            );
         };
         let dialplans = self.dialplans.clone();
         let parsed = match parse_campaign_document(doc, &move |name| dialplans.contains(name)) {
             Ok(parsed) => parsed,
-            Err(e) => return json_response(StatusCode::UNPROCESSABLE_ENTITY, json!({"error": e.to_string()})),
+            Err(e) => {
+                return json_response(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    json!({"error": e.to_string()}),
+                );
+            }
         };
         let rejected: Vec<_> = parsed
             .rejected
@@ -113,14 +133,19 @@ impl AdminRoutes {
                     "rejected_contacts": rejected,
                 }),
             ),
-            Err(e) => json_response(StatusCode::SERVICE_UNAVAILABLE, json!({"error": e.to_string()})),
+            Err(e) => json_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({"error": e.to_string()}),
+            ),
         }
     }
 
     async fn status(&self, raw_id: &str) -> Response<Full<Bytes>> {
         let id = match CampaignId::parse(raw_id) {
             Ok(id) => id,
-            Err(e) => return json_response(StatusCode::BAD_REQUEST, json!({"error": e.to_string()})),
+            Err(e) => {
+                return json_response(StatusCode::BAD_REQUEST, json!({"error": e.to_string()}));
+            }
         };
         match self.store.campaign_status(&id).await {
             Ok(Some(status)) => json_response(
@@ -133,8 +158,14 @@ impl AdminRoutes {
                     "counts": status.counts,
                 }),
             ),
-            Ok(None) => json_response(StatusCode::NOT_FOUND, json!({"error": format!("no campaign {id}")})),
-            Err(e) => json_response(StatusCode::SERVICE_UNAVAILABLE, json!({"error": e.to_string()})),
+            Ok(None) => json_response(
+                StatusCode::NOT_FOUND,
+                json!({"error": format!("no campaign {id}")}),
+            ),
+            Err(e) => json_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({"error": e.to_string()}),
+            ),
         }
     }
 }

@@ -54,15 +54,26 @@ const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 pub fn text_response(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(body.into()));
     *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("text/plain; charset=utf-8"));
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     response
 }
 
 impl HttpServer {
-    pub fn new(name: &'static str, listener: TcpListener, config: HttpServerConfig, routes: Arc<dyn Routes>) -> Self {
-        Self { listener, config, routes, name }
+    pub fn new(
+        name: &'static str,
+        listener: TcpListener,
+        config: HttpServerConfig,
+        routes: Arc<dyn Routes>,
+    ) -> Self {
+        Self {
+            listener,
+            config,
+            routes,
+            name,
+        }
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -102,12 +113,30 @@ impl HttpServer {
                 let service = service_fn(move |req| handle(routes.clone(), config.clone(), req));
                 let builder = Builder::new(TokioExecutor::new());
                 let result = match acceptor {
-                    None => watcher.watch(builder.serve_connection(TokioIo::new(stream), service)).await,
-                    Some(acceptor) => match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                        Ok(Ok(tls)) => watcher.watch(builder.serve_connection(TokioIo::new(tls), service)).await,
-                        Ok(Err(e)) => { debug!(server = name, %peer, error = %e, "TLS handshake failed"); Ok(()) }
-                        Err(_) => { debug!(server = name, %peer, "TLS handshake timed out"); Ok(()) }
-                    },
+                    None => {
+                        watcher
+                            .watch(builder.serve_connection(TokioIo::new(stream), service))
+                            .await
+                    }
+                    Some(acceptor) => {
+                        match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream))
+                            .await
+                        {
+                            Ok(Ok(tls)) => {
+                                watcher
+                                    .watch(builder.serve_connection(TokioIo::new(tls), service))
+                                    .await
+                            }
+                            Ok(Err(e)) => {
+                                debug!(server = name, %peer, error = %e, "TLS handshake failed");
+                                Ok(())
+                            }
+                            Err(_) => {
+                                debug!(server = name, %peer, "TLS handshake timed out");
+                                Ok(())
+                            }
+                        }
+                    }
                 };
                 if let Err(e) = result {
                     debug!(server = name, %peer, error = %e, "connection ended with an error");
@@ -131,19 +160,41 @@ async fn handle(
     let span = info_span!("http", http.method = %request.method(), http.path = %request.uri().path(), http.status = tracing::field::Empty);
     async move {
         let (parts, body) = request.into_parts();
-        let body = match tokio::time::timeout(config.request_timeout, Limited::new(body, config.body_limit).collect()).await {
+        let body = match tokio::time::timeout(
+            config.request_timeout,
+            Limited::new(body, config.body_limit).collect(),
+        )
+        .await
+        {
             Ok(Ok(collected)) => collected.to_bytes(),
-            Ok(Err(e)) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
-                return Ok(text_response(StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n"));
+            Ok(Err(e))
+                if e.downcast_ref::<http_body_util::LengthLimitError>()
+                    .is_some() =>
+            {
+                return Ok(text_response(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "request body too large\n",
+                ));
             }
-            Ok(Err(_)) => return Ok(text_response(StatusCode::BAD_REQUEST, "could not read the request body\n")),
-            Err(_) => return Ok(text_response(StatusCode::REQUEST_TIMEOUT, "request body too slow\n")),
+            Ok(Err(_)) => {
+                return Ok(text_response(
+                    StatusCode::BAD_REQUEST,
+                    "could not read the request body\n",
+                ));
+            }
+            Err(_) => {
+                return Ok(text_response(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "request body too slow\n",
+                ));
+            }
         };
         let request = Request::from_parts(parts, body);
-        let response = match tokio::time::timeout(config.request_timeout, routes.route(request)).await {
-            Ok(response) => response,
-            Err(_) => text_response(StatusCode::SERVICE_UNAVAILABLE, "request timed out\n"),
-        };
+        let response =
+            match tokio::time::timeout(config.request_timeout, routes.route(request)).await {
+                Ok(response) => response,
+                Err(_) => text_response(StatusCode::SERVICE_UNAVAILABLE, "request timed out\n"),
+            };
         tracing::Span::current().record("http.status", response.status().as_u16());
         Ok(response)
     }

@@ -19,9 +19,11 @@ use super::{Routes, text_response};
 use crate::dialer::{CallbackUrls, RetryPolicy, conclude_call};
 use crate::dialplan::{CallContext, Dialplans, Event, Session, SessionStatus, start, step};
 use crate::domain::{JobId, JobState};
-use crate::provider::twilio::{StatusCallback, digits, hangup_response, parse_form, render, verify_request};
+use crate::provider::twilio::{
+    StatusCallback, digits, hangup_response, parse_form, render, verify_request,
+};
 use crate::store::{IvrUpdate, Job, SaveIvr, Store, StoreError};
-use crate::telemetry::{Metrics, WebhookKind, WebhookResult};
+use crate::telemetry::{Metrics, Subsystem, WebhookKind, WebhookResult};
 
 /// The provider-facing routes.
 pub struct TwilioWebhooks {
@@ -56,7 +58,9 @@ fn call_ref(query: Option<&str>) -> Result<CallRef, WebhookError> {
     let mut step = None;
     for (k, v) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
         match k.as_ref() {
-            "job" => job = Some(JobId::parse(&v).map_err(|e| WebhookError::BadRequest(e.to_string()))?),
+            "job" => {
+                job = Some(JobId::parse(&v).map_err(|e| WebhookError::BadRequest(e.to_string()))?)
+            }
             "attempt" => attempt = v.parse().ok(),
             "step" => step = v.parse().ok(),
             _ => {}
@@ -64,14 +68,18 @@ fn call_ref(query: Option<&str>) -> Result<CallRef, WebhookError> {
     }
     match (job, attempt) {
         (Some(job), Some(attempt)) => Ok(CallRef { job, attempt, step }),
-        _ => Err(WebhookError::BadRequest("the URL lacks `job` or `attempt`".into())),
+        _ => Err(WebhookError::BadRequest(
+            "the URL lacks `job` or `attempt`".into(),
+        )),
     }
 }
 
 fn twiml(body: String) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(Bytes::from(body)));
-    r.headers_mut()
-        .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/xml"));
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/xml"),
+    );
     r
 }
 
@@ -93,16 +101,33 @@ impl Routes for TwilioWebhooks {
 }
 
 impl TwilioWebhooks {
-    async fn handle(&self, kind: WebhookKind, request: &Request<Bytes>) -> (WebhookResult, Response<Full<Bytes>>) {
+    async fn handle(
+        &self,
+        kind: WebhookKind,
+        request: &Request<Bytes>,
+    ) -> (WebhookResult, Response<Full<Bytes>>) {
         let params = parse_form(request.body());
-        let path_and_query = request.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+        let path_and_query = request
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/");
         let signature = request
             .headers()
             .get("x-twilio-signature")
             .and_then(|v| v.to_str().ok());
-        if !verify_request(&self.auth_token, &self.public_url, path_and_query, &params, signature) {
+        if !verify_request(
+            &self.auth_token,
+            &self.public_url,
+            path_and_query,
+            &params,
+            signature,
+        ) {
             warn!(webhook = ?kind, "webhook signature invalid; refused");
-            return (WebhookResult::Forbidden, text_response(StatusCode::FORBIDDEN, "invalid signature\n"));
+            return (
+                WebhookResult::Forbidden,
+                text_response(StatusCode::FORBIDDEN, "invalid signature\n"),
+            );
         }
         let outcome = match call_ref(request.uri().query()) {
             Ok(call) => match kind {
@@ -116,12 +141,18 @@ impl TwilioWebhooks {
             Ok(response) => (WebhookResult::Ok, response),
             Err(WebhookError::BadRequest(why)) => {
                 warn!(webhook = ?kind, reason = %why, "bad webhook");
-                (WebhookResult::BadRequest, text_response(StatusCode::BAD_REQUEST, format!("{why}\n")))
+                (
+                    WebhookResult::BadRequest,
+                    text_response(StatusCode::BAD_REQUEST, format!("{why}\n")),
+                )
             }
             Err(WebhookError::Store(e)) => {
-                self.metrics.store_error();
+                self.metrics.store_error(Subsystem::Webhook);
                 warn!(webhook = ?kind, error = %e, "store unavailable; the provider will retry");
-                (WebhookResult::StoreError, text_response(StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n"))
+                (
+                    WebhookResult::StoreError,
+                    text_response(StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n"),
+                )
             }
         }
     }
@@ -129,7 +160,9 @@ impl TwilioWebhooks {
     /// The job, if this request belongs to its current, unfinished attempt.
     async fn live_job(&self, call: &CallRef) -> Result<Option<Job>, WebhookError> {
         let job = self.store.load_job(&call.job).await?;
-        Ok(job.filter(|j| j.attempt == call.attempt && matches!(j.state, JobState::Dialing | JobState::InCall)))
+        Ok(job.filter(|j| {
+            j.attempt == call.attempt && matches!(j.state, JobState::Dialing | JobState::InCall)
+        }))
     }
 
     async fn answer(&self, call: &CallRef) -> Result<String, WebhookError> {
@@ -150,29 +183,42 @@ impl TwilioWebhooks {
             service: job.spec.contact.service.clone(),
         };
         let out = start(&plan, &ctx);
-        self.save(&job, 0, &out.session, out.new_answers, &out.actions).await
+        self.save(&job, 0, &out.session, out.new_answers, &out.actions)
+            .await
     }
 
-    async fn gather(&self, call: &CallRef, params: &[(String, String)]) -> Result<String, WebhookError> {
-        let step_no = call.step.ok_or_else(|| WebhookError::BadRequest("the gather URL lacks `step`".into()))?;
+    async fn gather(
+        &self,
+        call: &CallRef,
+        params: &[(String, String)],
+    ) -> Result<String, WebhookError> {
+        let step_no = call
+            .step
+            .ok_or_else(|| WebhookError::BadRequest("the gather URL lacks `step`".into()))?;
         let Some(job) = self.live_job(call).await? else {
             return Ok(hangup_response());
         };
         if job.ivr_step != step_no {
-            let replay = (job.ivr_step == step_no + 1).then(|| job.last_response.clone()).flatten();
+            let replay = (job.ivr_step == step_no + 1)
+                .then(|| job.last_response.clone())
+                .flatten();
             return Ok(replay.unwrap_or_else(hangup_response));
         }
-        let (Some(plan), Some(raw)) = (self.dialplans.get(&job.spec.dialplan), job.ivr.as_deref()) else {
+        let (Some(plan), Some(raw)) = (self.dialplans.get(&job.spec.dialplan), job.ivr.as_deref())
+        else {
             return Ok(hangup_response());
         };
         let session: Session = serde_json::from_str(raw)
             .map_err(|e| WebhookError::BadRequest(format!("stored IVR session unreadable: {e}")))?;
         let out = step(&plan, &session, &Event::Digits(digits(params)));
-        if out.session.status() == SessionStatus::OptedOut && session.status() != SessionStatus::OptedOut {
+        if out.session.status() == SessionStatus::OptedOut
+            && session.status() != SessionStatus::OptedOut
+        {
             self.store.record_opt_out(&job.spec.contact.phone).await?;
             info!(job.id = %job.id, "citizen opted out");
         }
-        self.save(&job, step_no, &out.session, out.new_answers, &out.actions).await
+        self.save(&job, step_no, &out.session, out.new_answers, &out.actions)
+            .await
     }
 
     async fn save(
@@ -183,12 +229,16 @@ impl TwilioWebhooks {
         new_answers: Vec<crate::domain::Answer>,
         actions: &[crate::dialplan::Action],
     ) -> Result<String, WebhookError> {
-        let body = render(actions, &self.urls.gather(&job.id, job.attempt, expected_step + 1));
+        let body = render(
+            actions,
+            &self.urls.gather(&job.id, job.attempt, expected_step + 1),
+        );
         let update = IvrUpdate {
             attempt: job.attempt,
             expected_step,
-            session: serde_json::to_string(session)
-                .map_err(|e| WebhookError::BadRequest(format!("cannot encode the IVR session: {e}")))?,
+            session: serde_json::to_string(session).map_err(|e| {
+                WebhookError::BadRequest(format!("cannot encode the IVR session: {e}"))
+            })?,
             new_answers,
             response: body.clone(),
         };
@@ -199,18 +249,32 @@ impl TwilioWebhooks {
         })
     }
 
-    async fn status(&self, call: &CallRef, params: &[(String, String)]) -> Result<Response<Full<Bytes>>, WebhookError> {
-        let cb = StatusCallback::from_params(params).map_err(|e| WebhookError::BadRequest(e.to_string()))?;
-        let applied = self.store.apply_status(&call.job, call.attempt, &cb.call_sid, cb.status).await?;
+    async fn status(
+        &self,
+        call: &CallRef,
+        params: &[(String, String)],
+    ) -> Result<Response<Full<Bytes>>, WebhookError> {
+        let cb = StatusCallback::from_params(params)
+            .map_err(|e| WebhookError::BadRequest(e.to_string()))?;
+        let applied = self
+            .store
+            .apply_status(&call.job, call.attempt, &cb.call_sid, cb.status)
+            .await?;
         if applied.job.is_none() {
             warn!(job.id = %call.job, call.sid = %cb.call_sid, "status callback for an unknown job");
         }
         if cb.status.is_terminal() {
-            let decision = conclude_call(self.store.as_ref(), &call.job, call.attempt, cb.status, &self.retry)
-                .await
-                .map_err(|e| match e {
-                    crate::dialer::ConcludeError::Store(s) => WebhookError::Store(s),
-                })?;
+            let decision = conclude_call(
+                self.store.as_ref(),
+                &call.job,
+                call.attempt,
+                cb.status,
+                &self.retry,
+            )
+            .await
+            .map_err(|e| match e {
+                crate::dialer::ConcludeError::Store(s) => WebhookError::Store(s),
+            })?;
             if let Some(d) = decision {
                 info!(job.id = %call.job, call.sid = %cb.call_sid, status = %cb.status, decision = ?d, "call concluded");
             }

@@ -53,7 +53,10 @@ pub fn dialer_config(quota: Quota) -> DialerConfig {
             max_attempts: 3,
             backoff: vec![Duration::from_millis(200), Duration::from_millis(400)],
         },
-        quotas: Quotas { default: quota, overrides: Default::default() },
+        quotas: Quotas {
+            default: quota,
+            overrides: Default::default(),
+        },
         max_concurrent_originates: 32,
         provider_cps: None,
         provider_backoff: Duration::from_millis(200),
@@ -71,18 +74,26 @@ pub struct Running {
 pub async fn start_simulator(config: SimulatorConfig) -> (Simulator, CancellationToken) {
     let cancel = CancellationToken::new();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let sim = Simulator::start(config, listener, cancel.clone()).await.unwrap();
+    let sim = Simulator::start(config, listener, cancel.clone())
+        .await
+        .unwrap();
     (sim, cancel)
 }
 
-pub async fn start_daemon(redis_url: &str, simulator_base: &str, dialer: DialerConfig) -> (Daemon, Arc<RedisStore>) {
+pub async fn start_daemon(
+    redis_url: &str,
+    simulator_base: &str,
+    dialer: DialerConfig,
+) -> (Daemon, Arc<RedisStore>) {
     let store = Arc::new(RedisStore::connect(redis_url, "sampark", 16).await.unwrap());
     let provider = TwilioClient::new(TwilioConfig {
         base_url: simulator_base.to_owned(),
         account_sid: ACCOUNT_SID.into(),
         auth_token: AUTH_TOKEN.into(),
         request_timeout: Duration::from_secs(5),
-        status_events: ["initiated", "ringing", "answered", "completed"].map(String::from).to_vec(),
+        status_events: ["initiated", "ringing", "answered", "completed"]
+            .map(String::from)
+            .to_vec(),
     })
     .unwrap();
     let webhook_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
