@@ -11,7 +11,6 @@ use crate::domain::{
 };
 use crate::store::{Authorize, Finish, IvrUpdate, Quota, ReadyEntry, SaveIvr, Transition};
 
-const SEC: i64 = 1_000_000;
 const LEASE: Duration = Duration::from_secs(60);
 
 fn at(ms: i64) -> Now {
@@ -115,7 +114,6 @@ fn gcra_delays_to_the_exact_millisecond_and_promotes_then() {
         LEASE,
     );
     assert!(matches!(verdict, Ok(Authorize::Granted { .. })));
-    assert!(2_010_001 * 1000 >= 2_000_000_500 + 10 * SEC);
 }
 
 #[test]
