@@ -281,14 +281,14 @@ fn read_menu(
             Some(key)
         });
         let language = read_language_ref(r, &t, "language", languages);
-        if let (Some(l), Some(lv)) = (language, t.get("language")) {
-            if options.iter().any(|o| o.language == l) {
-                r.problem(
-                    lv.span(),
-                    &key_path(&path, "language"),
-                    "this language is already on the menu",
-                );
-            }
+        if let (Some(l), Some(lv)) = (language, t.get("language"))
+            && options.iter().any(|o| o.language == l)
+        {
+            r.problem(
+                lv.span(),
+                &key_path(&path, "language"),
+                "this language is already on the menu",
+            );
         }
         let prompt = r.required(&t, "prompt").and_then(|p| {
             let lang = language.and_then(|l| languages.get(l));

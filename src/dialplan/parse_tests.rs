@@ -294,3 +294,17 @@ fn from_plans_indexes_by_name() {
     assert!(!plans.contains("nope"));
     assert_eq!(plans.len(), 1);
 }
+
+#[test]
+fn the_example_in_the_docs_is_valid() {
+    let doc = include_str!("../../docs/dialplan.md");
+    let start = doc.find("### Example").unwrap();
+    let end = doc.find("## The engine").unwrap();
+    let src: String = doc[start..end]
+        .lines()
+        .filter_map(|l| l.strip_prefix("    "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let problems = problems_of(&src.replace("clinic-check", "t"));
+    assert!(problems.is_empty(), "{problems:#?}");
+}

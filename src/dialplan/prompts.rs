@@ -92,10 +92,10 @@ pub(super) fn read_prompt(
         }
     }
     let audio = r.opt_string(&t, "audio");
-    if let (Some(audio), Some(av)) = (&audio, t.get("audio")) {
-        if let Some(why) = url_problem(audio) {
-            r.problem(av.span(), &key_path(path, "audio"), why);
-        }
+    if let (Some(audio), Some(av)) = (&audio, t.get("audio"))
+        && let Some(why) = url_problem(audio)
+    {
+        r.problem(av.span(), &key_path(path, "audio"), why);
     }
     let has_text = t.get("text").is_some();
     let has_audio = t.get("audio").is_some();

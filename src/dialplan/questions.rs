@@ -124,14 +124,14 @@ fn read_choices(
         }
         let label = r.req_string(&t, "label");
         let flag = r.opt_string(&t, "flag");
-        if let (Some(flag), Some(fv)) = (&flag, t.get("flag")) {
-            if !is_identifier(flag) {
-                r.problem(
-                    fv.span(),
-                    &key_path(&path, "flag"),
-                    format!("{flag:?} is not an identifier (lower-case letters, digits, `_`)"),
-                );
-            }
+        if let (Some(flag), Some(fv)) = (&flag, t.get("flag"))
+            && !is_identifier(flag)
+        {
+            r.problem(
+                fv.span(),
+                &key_path(&path, "flag"),
+                format!("{flag:?} is not an identifier (lower-case letters, digits, `_`)"),
+            );
         }
         if let (Some(key), Some(value), Some(label)) = (key, value, label) {
             choices.push(Choice {
