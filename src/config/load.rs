@@ -9,7 +9,9 @@
 
 use std::path::Path;
 
-use config::{Config, ConfigError as RawError, Environment, File, FileFormat, Map, Source, Value, ValueKind};
+use config::{
+    Config, ConfigError as RawError, Environment, File, FileFormat, Map, Source, Value, ValueKind,
+};
 use serde::Deserialize;
 
 use super::error::{ConfigError, ConfigProblem, Origin};
@@ -28,14 +30,18 @@ type Table = Map<String, Value>;
 /// Loads settings from `path` overridden by the process environment.
 pub fn load_from_process_env(path: &Path) -> Result<Settings, ConfigError> {
     // vars_os: a non-UTF-8 variable elsewhere in the environment must not panic.
-    let env = std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
+    let env = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
     load(path, env)
 }
 
 /// Loads settings from the TOML file at `path`, overridden by `env` (pairs of
 /// variable name and value; only `SAMPARK__*` names are used), and validates
 /// them. Every problem found is in the error.
-pub fn load(path: &Path, env: impl IntoIterator<Item = (String, String)>) -> Result<Settings, ConfigError> {
+pub fn load(
+    path: &Path,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<Settings, ConfigError> {
     let mut problems = Vec::new();
     let file = file_config(path, &mut problems);
     let file_ok = file.is_some();
@@ -47,7 +53,10 @@ pub fn load(path: &Path, env: impl IntoIterator<Item = (String, String)>) -> Res
     // Without the file, semantic errors would be about defaults the operator
     // never chose; report the file problem alone instead.
     if let (Some(settings), true) = (&settings, file_ok) {
-        let flagged: Vec<String> = problems.iter().filter_map(|p| p.key().map(str::to_owned)).collect();
+        let flagged: Vec<String> = problems
+            .iter()
+            .filter_map(|p| p.key().map(str::to_owned))
+            .collect();
         for (key, reason) in settings.problems() {
             if !flagged.iter().any(|f| overlaps(f, &key)) {
                 problems.push(ConfigProblem::Invalid { key, reason });
@@ -57,7 +66,7 @@ pub fn load(path: &Path, env: impl IntoIterator<Item = (String, String)>) -> Res
     match settings {
         Some(settings) if problems.is_empty() => Ok(settings),
         _ => {
-            problems.sort_by(|a, b| rank(a).cmp(&rank(b)));
+            problems.sort_by_key(rank);
             Err(ConfigError::new(problems))
         }
     }
@@ -90,7 +99,10 @@ fn file_config(path: &Path, problems: &mut Vec<ConfigProblem>) -> Option<Config>
     }
 }
 
-fn env_config(env: impl IntoIterator<Item = (String, String)>, problems: &mut Vec<ConfigProblem>) -> Option<Config> {
+fn env_config(
+    env: impl IntoIterator<Item = (String, String)>,
+    problems: &mut Vec<ConfigProblem>,
+) -> Option<Config> {
     let wanted = format!("{ENV_PREFIX}{ENV_SEPARATOR}");
     let vars: Map<String, String> = env
         .into_iter()
@@ -127,7 +139,9 @@ fn split_env_lists(tree: &mut Table) {
         let Some(ValueKind::Table(inner)) = tree.get_mut(*section).map(|v| &mut v.kind) else {
             continue;
         };
-        let Some(value) = inner.get_mut(*key) else { continue };
+        let Some(value) = inner.get_mut(*key) else {
+            continue;
+        };
         if value.origin() != Some(ENV_ORIGIN) {
             continue;
         }
@@ -151,7 +165,11 @@ enum Fault {
     Unplaced(String),
 }
 
-fn deserialize_all(tree: &mut Table, file: &Path, problems: &mut Vec<ConfigProblem>) -> Option<Settings> {
+fn deserialize_all(
+    tree: &mut Table,
+    file: &Path,
+    problems: &mut Vec<ConfigProblem>,
+) -> Option<Settings> {
     loop {
         let root = Value::new(None, ValueKind::Table(tree.clone()));
         let err = match Settings::deserialize(root) {
@@ -169,7 +187,14 @@ fn deserialize_all(tree: &mut Table, file: &Path, problems: &mut Vec<ConfigProbl
             }
             Fault::Value { key, reason } => {
                 let origin = origin_at(tree, &key, file);
-                (key.clone(), ConfigProblem::WrongType { key, origin, reason })
+                (
+                    key.clone(),
+                    ConfigProblem::WrongType {
+                        key,
+                        origin,
+                        reason,
+                    },
+                )
             }
         };
         problems.push(problem);
@@ -180,21 +205,32 @@ fn deserialize_all(tree: &mut Table, file: &Path, problems: &mut Vec<ConfigProbl
 
 fn classify(err: RawError) -> Fault {
     match err {
-        RawError::Type { key: Some(key), unexpected, expected, .. } => Fault::Value {
+        RawError::Type {
+            key: Some(key),
+            unexpected,
+            expected,
+            ..
+        } => Fault::Value {
             key,
             reason: format!("expected {expected}, found {unexpected}"),
         },
         RawError::At { error, key, .. } => {
             let inner = error.to_string();
             match (unknown_field(&inner), key) {
-                (Some(field), Some(parent)) => Fault::Unknown { key: format!("{parent}.{field}") },
-                (Some(field), None) => Fault::Unknown { key: field.to_owned() },
+                (Some(field), Some(parent)) => Fault::Unknown {
+                    key: format!("{parent}.{field}"),
+                },
+                (Some(field), None) => Fault::Unknown {
+                    key: field.to_owned(),
+                },
                 (None, Some(key)) => Fault::Value { key, reason: inner },
                 (None, None) => Fault::Unplaced(inner),
             }
         }
         RawError::Message(m) => match unknown_field(&m) {
-            Some(field) => Fault::Unknown { key: field.to_owned() },
+            Some(field) => Fault::Unknown {
+                key: field.to_owned(),
+            },
             None => Fault::Unplaced(m),
         },
         other => Fault::Unplaced(other.to_string()),
@@ -214,7 +250,8 @@ fn step<'a>(table: &Table, path: &'a str) -> Option<(String, &'a str)> {
     table
         .keys()
         .filter(|k| {
-            path.starts_with(k.as_str()) && matches!(path.as_bytes().get(k.len()), None | Some(b'.' | b'['))
+            path.starts_with(k.as_str())
+                && matches!(path.as_bytes().get(k.len()), None | Some(b'.' | b'['))
         })
         .max_by_key(|k| k.len())
         .map(|k| (k.clone(), &path[k.len()..]))
@@ -266,7 +303,10 @@ fn first_origin(value: &Value) -> Option<String> {
 
 fn env_var_name(key: &str) -> String {
     let key = key.split('[').next().unwrap_or(key);
-    format!("{ENV_PREFIX}{ENV_SEPARATOR}{}", key.replace('.', ENV_SEPARATOR).to_uppercase())
+    format!(
+        "{ENV_PREFIX}{ENV_SEPARATOR}{}",
+        key.replace('.', ENV_SEPARATOR).to_uppercase()
+    )
 }
 
 /// Whether two dotted keys are the same or one contains the other.

@@ -86,7 +86,10 @@ fn environment_overrides_the_file() {
     assert_eq!(s.log.format, LogFormat::Pretty);
     assert_eq!(s.dialer.retry_backoff_secs, vec![60, 600]);
     assert_eq!(s.dialer.max_attempts, 5);
-    assert_eq!(s.admin.token.as_ref().map(|t| t.expose()), Some("t0ken-from-env"));
+    assert_eq!(
+        s.admin.token.as_ref().map(|t| t.expose()),
+        Some("t0ken-from-env")
+    );
     let q = s.rate.quota_for(&OfficialId::parse("off-9").unwrap());
     assert_eq!((q.burst, q.period), (4, Duration::from_secs(10)));
 }
@@ -125,22 +128,49 @@ fn every_problem_is_reported_at_once_with_its_origin() {
             .unwrap_or_else(|| panic!("no problem for {key} in {text:#?}"))
     };
     let in_file = Origin::File(f.path().to_owned());
-    assert!(matches!(find("redis.shardz"), ConfigProblem::UnknownKey { origin, .. } if *origin == in_file));
+    assert!(
+        matches!(find("redis.shardz"), ConfigProblem::UnknownKey { origin, .. } if *origin == in_file)
+    );
     assert!(matches!(find("bogus"), ConfigProblem::UnknownKey { .. }));
-    assert!(matches!(find("nope"), ConfigProblem::UnknownKey { origin: Origin::Env(v), .. } if v == "SAMPARK__NOPE"));
-    assert!(matches!(find("redis.shards"), ConfigProblem::WrongType { origin, .. } if *origin == in_file));
+    assert!(
+        matches!(find("nope"), ConfigProblem::UnknownKey { origin: Origin::Env(v), .. } if v == "SAMPARK__NOPE")
+    );
+    assert!(
+        matches!(find("redis.shards"), ConfigProblem::WrongType { origin, .. } if *origin == in_file)
+    );
     assert!(matches!(
         find("provider.request_timeout_ms"),
         ConfigProblem::WrongType { origin: Origin::Env(v), .. } if v == "SAMPARK__PROVIDER__REQUEST_TIMEOUT_MS"
     ));
-    assert!(matches!(find("policy.calling_hours.start"), ConfigProblem::WrongType { reason, .. } if reason.contains("25:00")));
-    assert!(matches!(find("log.format"), ConfigProblem::WrongType { reason, .. } if reason.contains("xml")));
-    assert!(matches!(find("dialer.retry_backoff_secs[1]"), ConfigProblem::WrongType { .. }));
-    assert!(matches!(find("webhook.listen"), ConfigProblem::Invalid { .. }));
-    assert!(matches!(find("dialer.batch_size"), ConfigProblem::Invalid { .. }));
-    assert!(matches!(find("provider.base_url"), ConfigProblem::Invalid { .. }));
+    assert!(
+        matches!(find("policy.calling_hours.start"), ConfigProblem::WrongType { reason, .. } if reason.contains("25:00"))
+    );
+    assert!(
+        matches!(find("log.format"), ConfigProblem::WrongType { reason, .. } if reason.contains("xml"))
+    );
+    assert!(matches!(
+        find("dialer.retry_backoff_secs[1]"),
+        ConfigProblem::WrongType { .. }
+    ));
+    assert!(matches!(
+        find("webhook.listen"),
+        ConfigProblem::Invalid { .. }
+    ));
+    assert!(matches!(
+        find("dialer.batch_size"),
+        ConfigProblem::Invalid { .. }
+    ));
+    assert!(matches!(
+        find("provider.base_url"),
+        ConfigProblem::Invalid { .. }
+    ));
     // A key with a type error is not also reported as semantically invalid.
-    assert_eq!(ps.iter().filter(|p| p.key() == Some("redis.shards")).count(), 1);
+    assert_eq!(
+        ps.iter()
+            .filter(|p| p.key() == Some("redis.shards"))
+            .count(),
+        1
+    );
     assert_eq!(ps.len(), 11, "{text:#?}");
 }
 
@@ -148,10 +178,17 @@ fn every_problem_is_reported_at_once_with_its_origin() {
 fn syntax_error_and_environment_problems_are_reported_together() {
     let f = file("[redis\nurl = 1\n");
     let ps = problems(load(f.path(), env(&[("SAMPARK__REDIS__SHARDS", "x")])));
-    assert!(matches!(&ps[0], ConfigProblem::Syntax { path, .. } if path == f.path()), "{ps:?}");
+    assert!(
+        matches!(&ps[0], ConfigProblem::Syntax { path, .. } if path == f.path()),
+        "{ps:?}"
+    );
     assert!(ps.iter().any(|p| p.key() == Some("redis.shards")), "{ps:?}");
     // No semantic noise about defaults the operator never chose.
-    assert!(!ps.iter().any(|p| matches!(p, ConfigProblem::Invalid { .. })), "{ps:?}");
+    assert!(
+        !ps.iter()
+            .any(|p| matches!(p, ConfigProblem::Invalid { .. })),
+        "{ps:?}"
+    );
 }
 
 #[test]
@@ -159,8 +196,14 @@ fn unreadable_file_is_reported() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("nope.toml");
     let err = load(&missing, env(CREDS)).unwrap_err();
-    assert!(matches!(&err.problems()[0], ConfigProblem::Unreadable { path, .. } if *path == missing));
-    assert!(err.to_string().starts_with("configuration has 1 problem:\n  - cannot read"), "{err}");
+    assert!(
+        matches!(&err.problems()[0], ConfigProblem::Unreadable { path, .. } if *path == missing)
+    );
+    assert!(
+        err.to_string()
+            .starts_with("configuration has 1 problem:\n  - cannot read"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -217,7 +260,10 @@ fn validate_reports_several_semantic_errors() {
         "rate.overrides.bad id.burst:",
         "provider.auth_token:",
     ] {
-        assert!(errors.iter().any(|e| e.starts_with(key)), "{key} missing from {errors:#?}");
+        assert!(
+            errors.iter().any(|e| e.starts_with(key)),
+            "{key} missing from {errors:#?}"
+        );
     }
     assert_eq!(errors.len(), 12, "{errors:#?}");
 }

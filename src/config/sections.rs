@@ -332,7 +332,10 @@ mod tests {
     fn consumer_name_defaults_to_host_and_pid() {
         let mut d = DialerSettings::default();
         let name = d.consumer_name();
-        assert!(name.ends_with(&format!("-{}", std::process::id())), "{name}");
+        assert!(
+            name.ends_with(&format!("-{}", std::process::id())),
+            "{name}"
+        );
         d.instance = "dialer-a".into();
         assert_eq!(d.consumer_name(), "dialer-a");
     }

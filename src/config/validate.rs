@@ -44,7 +44,12 @@ impl Problems {
         self.check(
             limit.per_secs.is_finite() && limit.per_secs >= 0.001,
             &format!("{key}.per_secs"),
-            || format!("{} is not a period of at least 0.001 seconds", limit.per_secs),
+            || {
+                format!(
+                    "{} is not a period of at least 0.001 seconds",
+                    limit.per_secs
+                )
+            },
         );
     }
 }
@@ -78,10 +83,12 @@ fn check_redis_url(value: &str) -> Result<(), String> {
         return Err("has no host".into());
     }
     // The client's own parser catches the rest (bad db number, TLS not built in).
-    value
-        .into_connection_info()
-        .map(drop)
-        .map_err(|e| format!("is not usable: {}", e.detail().unwrap_or("rejected by the Redis client")))
+    value.into_connection_info().map(drop).map_err(|e| {
+        format!(
+            "is not usable: {}",
+            e.detail().unwrap_or("rejected by the Redis client")
+        )
+    })
 }
 
 impl Settings {
@@ -147,7 +154,9 @@ impl Settings {
             ProviderKind::Twilio => {
                 p.check(
                     !v.account_sid.is_empty()
-                        && !v.account_sid.contains(|c: char| c == '/' || c.is_whitespace()),
+                        && !v
+                            .account_sid
+                            .contains(|c: char| c == '/' || c.is_whitespace()),
                     "provider.account_sid",
                     || "must be set (no spaces or '/') for provider kind twilio".into(),
                 );
@@ -164,7 +173,10 @@ impl Settings {
             || format!("{} is outside 5..=600", v.ring_timeout_secs),
         );
         p.positive(v.calls_per_second.into(), "provider.calls_per_second");
-        p.positive(v.max_concurrent_calls.into(), "provider.max_concurrent_calls");
+        p.positive(
+            v.max_concurrent_calls.into(),
+            "provider.max_concurrent_calls",
+        );
     }
 
     fn check_http(&self, p: &mut Problems) {
@@ -209,16 +221,20 @@ impl Settings {
             "dialer.instance",
             || "must be at most 64 characters, without spaces".into(),
         );
-        p.check((1..=10_000).contains(&d.batch_size), "dialer.batch_size", || {
-            format!("{} is outside 1..=10000", d.batch_size)
-        });
+        p.check(
+            (1..=10_000).contains(&d.batch_size),
+            "dialer.batch_size",
+            || format!("{} is outside 1..=10000", d.batch_size),
+        );
         p.positive(d.poll_interval_ms, "dialer.poll_interval_ms");
         p.positive(d.originate_lease_secs, "dialer.originate_lease_secs");
         p.positive(d.max_call_secs, "dialer.max_call_secs");
         p.positive(d.reclaim_after_secs, "dialer.reclaim_after_secs");
-        p.check((1..=20).contains(&d.max_attempts), "dialer.max_attempts", || {
-            format!("{} is outside 1..=20", d.max_attempts)
-        });
+        p.check(
+            (1..=20).contains(&d.max_attempts),
+            "dialer.max_attempts",
+            || format!("{} is outside 1..=20", d.max_attempts),
+        );
         p.check(
             d.max_attempts == 1 || !d.retry_backoff_secs.is_empty(),
             "dialer.retry_backoff_secs",

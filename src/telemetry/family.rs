@@ -62,7 +62,13 @@ impl<L: Label> CounterVec<L> {
     pub(super) fn render(&self, out: &mut String, name: &str, help: &str) {
         header(out, name, "counter", help);
         for l in L::all() {
-            let _ = writeln!(out, "{name}{{{}=\"{}\"}} {}", L::KEY, l.as_str(), self.get(*l));
+            let _ = writeln!(
+                out,
+                "{name}{{{}=\"{}\"}} {}",
+                L::KEY,
+                l.as_str(),
+                self.get(*l)
+            );
         }
     }
 }
@@ -193,7 +199,10 @@ impl<L: Label> HistogramVec<L> {
                 let le = LATENCY_BUCKETS
                     .get(i)
                     .map_or_else(|| "+Inf".to_owned(), f64::to_string);
-                let _ = writeln!(out, "{name}_bucket{{{key}=\"{value}\",le=\"{le}\"}} {total}");
+                let _ = writeln!(
+                    out,
+                    "{name}_bucket{{{key}=\"{value}\",le=\"{le}\"}} {total}"
+                );
             }
             let sum = self.sums_us[l.index()].load(Relaxed) as f64 / 1e6;
             let _ = writeln!(out, "{name}_sum{{{key}=\"{value}\"}} {sum}");

@@ -159,7 +159,9 @@ mod tests {
             assert_eq!(l.index(), i, "{l:?}");
             assert!(seen.insert(l.as_str()), "duplicate {}", l.as_str());
             assert!(
-                l.as_str().chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+                l.as_str()
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '_'),
                 "{}",
                 l.as_str()
             );

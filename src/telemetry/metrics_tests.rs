@@ -40,8 +40,14 @@ fn renders_every_series_with_help_and_type() {
         sample(&text, r#"sampark_contacts_total{result="duplicate"}"#).as_deref(),
         Some("7")
     );
-    assert_eq!(sample(&text, "sampark_feedback_relayed_total").as_deref(), Some("3"));
-    assert_eq!(sample(&text, "sampark_calls_in_flight").as_deref(), Some("1"));
+    assert_eq!(
+        sample(&text, "sampark_feedback_relayed_total").as_deref(),
+        Some("3")
+    );
+    assert_eq!(
+        sample(&text, "sampark_calls_in_flight").as_deref(),
+        Some("1")
+    );
     assert!(text.contains("# TYPE sampark_calls_in_flight gauge\n"));
     assert!(text.contains("# TYPE sampark_webhook_duration_seconds histogram\n"));
     assert!(text.ends_with('\n'));
@@ -83,7 +89,10 @@ fn label_sets_are_closed_and_complete() {
         assert!(sample(&text, &series).is_some(), "{series}");
     }
     for d in DialDecision::all() {
-        let series = format!(r#"sampark_dial_decisions_total{{decision="{}"}}"#, d.as_str());
+        let series = format!(
+            r#"sampark_dial_decisions_total{{decision="{}"}}"#,
+            d.as_str()
+        );
         assert!(sample(&text, &series).is_some(), "{series}");
     }
     // Only label names from the closed sets appear.
@@ -132,15 +141,27 @@ fn histogram_buckets_are_cumulative() {
     assert_eq!(bucket("10").as_deref(), Some("2"));
     assert_eq!(bucket("+Inf").as_deref(), Some("3"));
     assert_eq!(
-        sample(&text, r#"sampark_webhook_duration_seconds_count{kind="gather"}"#).as_deref(),
+        sample(
+            &text,
+            r#"sampark_webhook_duration_seconds_count{kind="gather"}"#
+        )
+        .as_deref(),
         Some("3")
     );
     assert_eq!(
-        sample(&text, r#"sampark_webhook_duration_seconds_sum{kind="gather"}"#).as_deref(),
+        sample(
+            &text,
+            r#"sampark_webhook_duration_seconds_sum{kind="gather"}"#
+        )
+        .as_deref(),
         Some("20.0308")
     );
     assert_eq!(
-        sample(&text, r#"sampark_webhook_duration_seconds_count{kind="status"}"#).as_deref(),
+        sample(
+            &text,
+            r#"sampark_webhook_duration_seconds_count{kind="status"}"#
+        )
+        .as_deref(),
         Some("0")
     );
     assert_eq!(m.webhooks().get(WebhookKind::Gather, WebhookResult::Ok), 2);
@@ -176,7 +197,10 @@ fn concurrent_updates_are_all_counted() {
         t.join().unwrap();
     }
     assert_eq!(m.originates().get(OriginateResult::Ok), 80_000);
-    let errors: u64 = Subsystem::all().iter().map(|s| m.store_errors().get(*s)).sum();
+    let errors: u64 = Subsystem::all()
+        .iter()
+        .map(|s| m.store_errors().get(*s))
+        .sum();
     assert_eq!(errors, 80_000);
     assert_eq!(m.webhook_durations().count(WebhookKind::Status), 80_000);
     assert_eq!(m.calls_in_flight(), 0);
