@@ -7,7 +7,7 @@
 //! Each round removes a key, so the loop ends. Semantic validation then runs
 //! on the result, skipping keys already reported.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use config::{
     Config, ConfigError as RawError, Environment, File, FileFormat, Map, Source, Value, ValueKind,
@@ -48,7 +48,7 @@ pub fn load(
     let env = env_config(env, &mut problems);
     let mut tree = merge([file, env].into_iter().flatten(), &mut problems);
     split_env_lists(&mut tree);
-    let settings = deserialize_all(&mut tree, &mut problems);
+    let settings = deserialize_all(&mut tree, path, &mut problems);
 
     // Without the file, semantic errors would be about defaults the operator
     // never chose; report the file problem alone instead.
@@ -66,7 +66,7 @@ pub fn load(
     match settings {
         Some(settings) if problems.is_empty() => Ok(settings),
         _ => {
-            problems.sort_by(|a, b| rank(a).cmp(&rank(b)));
+            problems.sort_by_key(rank);
             Err(ConfigError::new(problems))
         }
     }
@@ -165,7 +165,11 @@ enum Fault {
     Unplaced(String),
 }
 
-fn deserialize_all(tree: &mut Table, problems: &mut Vec<ConfigProblem>) -> Option<Settings> {
+fn deserialize_all(
+    tree: &mut Table,
+    file: &Path,
+    problems: &mut Vec<ConfigProblem>,
+) -> Option<Settings> {
     loop {
         let root = Value::new(None, ValueKind::Table(tree.clone()));
         let err = match Settings::deserialize(root) {
@@ -178,11 +182,11 @@ fn deserialize_all(tree: &mut Table, problems: &mut Vec<ConfigProblem>) -> Optio
                 return None;
             }
             Fault::Unknown { key } => {
-                let origin = origin_at(tree, &key);
+                let origin = origin_at(tree, &key, file);
                 (key.clone(), ConfigProblem::UnknownKey { key, origin })
             }
             Fault::Value { key, reason } => {
-                let origin = origin_at(tree, &key);
+                let origin = origin_at(tree, &key, file);
                 (
                     key.clone(),
                     ConfigProblem::WrongType {
@@ -265,11 +269,13 @@ fn remove_path(table: &mut Table, path: &str) -> Option<Value> {
     }
 }
 
-fn origin_at(table: &Table, path: &str) -> Origin {
+/// The file is the only non-environment source; the crate records it as a
+/// path relative to the working directory, so name it as the operator did.
+fn origin_at(table: &Table, path: &str, file: &Path) -> Origin {
     let raw = find_path(table, path).and_then(first_origin);
     match raw.as_deref() {
         Some(ENV_ORIGIN) => Origin::Env(env_var_name(path)),
-        Some(file) => Origin::File(PathBuf::from(file)),
+        Some(_) => Origin::File(file.to_owned()),
         None => Origin::Unknown,
     }
 }
@@ -316,3 +322,7 @@ fn rank(p: &ConfigProblem) -> (u8, String) {
         keyed => (2, keyed.key().unwrap_or_default().to_owned()),
     }
 }
+
+#[cfg(test)]
+#[path = "load_tests.rs"]
+mod tests;

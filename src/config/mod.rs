@@ -16,7 +16,7 @@ mod secret;
 mod sections;
 mod validate;
 
-pub use error::{ConfigError, ConfigProblem};
+pub use error::{ConfigError, ConfigProblem, Origin};
 pub use load::{ENV_PREFIX, load, load_from_process_env};
 pub use policy::{CallingHours, PolicySettings, TimeOfDay, UtcOffset};
 pub use rate::{RateLimit, RateSettings};
