@@ -1,0 +1,241 @@
+//! Contracts for limits and fences: GCRA, stale events, status ranking,
+//! in-flight leases and reclaim of abandoned ready entries.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sampark::domain::{CallStatus, JobState, Outcome};
+use sampark::store::{Authorize, Quota, Store, Transition};
+
+use super::helpers::*;
+use super::support::eventually;
+
+pub async fn gcra_limits_each_official(store: Arc<dyn Store>) {
+    seed(
+        &store,
+        &[
+            ("c-1", "off-1"),
+            ("c-2", "off-1"),
+            ("c-3", "off-1"),
+            ("c-4", "off-2"),
+        ],
+    )
+    .await;
+    let entries = ready(&store, 4).await;
+    let quota = Quota {
+        burst: 2,
+        period: HOUR,
+    };
+    let mut first_at = None;
+    for contact in ["c-1", "c-2"] {
+        match store
+            .authorize(&entries[contact], quota, HOUR)
+            .await
+            .unwrap()
+        {
+            Authorize::Granted { now_ms, .. } => first_at = first_at.or(Some(now_ms)),
+            other => panic!("{contact}: expected Granted, got {other:?}"),
+        }
+    }
+    let first_at = first_at.unwrap();
+    let verdict = store.authorize(&entries["c-3"], quota, HOUR).await.unwrap();
+    let Authorize::RateLimited { allow_at_ms } = verdict else {
+        panic!("expected RateLimited, got {verdict:?}");
+    };
+    let period_ms = 3_600_000;
+    assert!(
+        (0..=1).contains(&(allow_at_ms - first_at - period_ms)),
+        "allow_at {allow_at_ms}, first {first_at}"
+    );
+    let limited = job(&store, "c-3").await;
+    assert_eq!((limited.state, limited.attempt), (JobState::Queued, 0));
+    assert_eq!(limited.reason.as_deref(), Some("rate limited"));
+    let other = store.authorize(&entries["c-4"], quota, HOUR).await.unwrap();
+    assert!(
+        matches!(other, Authorize::Granted { .. }),
+        "off-2 was limited: {other:?}"
+    );
+    // Not due for an hour: promotion leaves it delayed.
+    let shard = entries["c-3"].shard;
+    assert_eq!(store.promote_due(shard, 100).await.unwrap(), 0);
+}
+
+pub async fn stale_fences_are_no_ops(store: Arc<dyn Store>) {
+    seed(&store, &[("c-1", "off-1")]).await;
+    let entries = ready(&store, 1).await;
+    let entry = &entries["c-1"];
+    grant(&store, entry, HOUR).await;
+    let id = job_id("c-1");
+    assert_eq!(
+        store.authorize(entry, OPEN, HOUR).await.unwrap(),
+        Authorize::Stale
+    );
+    assert_eq!(store.defer(entry, 0, "x").await.unwrap(), Transition::Stale);
+    for old in [0, 2] {
+        assert_eq!(
+            store.mark_originated(&id, old, "CA1", HOUR).await.unwrap(),
+            Transition::Stale
+        );
+        assert_eq!(
+            store.extend_lease(&id, old, HOUR).await.unwrap(),
+            Transition::Stale
+        );
+        assert_eq!(
+            store
+                .finish(&id, old, None, &terminal(Outcome::Failed))
+                .await
+                .unwrap(),
+            Transition::Stale
+        );
+        let status = store
+            .apply_status(&id, old, "CA1", CallStatus::Completed)
+            .await
+            .unwrap();
+        assert!(!status.advanced);
+    }
+    let before = job(&store, "c-1").await;
+    assert_eq!((before.state, before.attempt), (JobState::Dialing, 1));
+    store
+        .finish(&id, 1, None, &terminal(Outcome::Failed))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.mark_originated(&id, 1, "CA1", HOUR).await.unwrap(),
+        Transition::Stale
+    );
+    assert_eq!(
+        store.requeue(&id, 1, HOUR, "x").await.unwrap(),
+        Transition::Stale
+    );
+    assert_eq!(
+        store.extend_lease(&id, 1, HOUR).await.unwrap(),
+        Transition::Stale
+    );
+    assert_eq!(
+        store.finish(&id, 1, None, &retry(HOUR)).await.unwrap(),
+        Transition::Stale
+    );
+    let late = store
+        .apply_status(&id, 1, "CA1", CallStatus::InProgress)
+        .await
+        .unwrap();
+    assert!(!late.advanced);
+    assert_eq!(
+        late.job.map(|j| j.state),
+        Some(JobState::Done(Outcome::Failed))
+    );
+    assert_eq!(counts(&store).await, expect_counts(&[("failed", 1)]));
+}
+
+pub async fn status_callbacks_never_go_backwards(store: Arc<dyn Store>) {
+    seed(&store, &[("c-1", "off-1")]).await;
+    let entries = ready(&store, 1).await;
+    grant(&store, &entries["c-1"], HOUR).await;
+    let id = job_id("c-1");
+    let apply = |status| {
+        let store = store.clone();
+        let id = id.clone();
+        async move { store.apply_status(&id, 1, "CA1", status).await.unwrap() }
+    };
+    // The callback beat the originate reply: the call is adopted.
+    let ringing = apply(CallStatus::Ringing).await;
+    assert!(ringing.advanced);
+    let adopted = ringing.job.unwrap();
+    assert_eq!((adopted.state, adopted.dials), (JobState::InCall, 1));
+    assert_eq!(adopted.call_sid.as_deref(), Some("CA1"));
+    assert_eq!(
+        store.mark_originated(&id, 1, "CA1", HOUR).await.unwrap(),
+        Transition::Applied
+    );
+    assert_eq!(
+        job(&store, "c-1").await.dials,
+        1,
+        "adoption and replay count one dial"
+    );
+    assert!(apply(CallStatus::InProgress).await.advanced);
+    assert!(apply(CallStatus::Completed).await.advanced);
+    let late = apply(CallStatus::Ringing).await;
+    assert!(!late.advanced);
+    assert_eq!(late.job.unwrap().call_status, Some(CallStatus::Completed));
+    assert!(!apply(CallStatus::Completed).await.advanced);
+    let unknown = store
+        .apply_status(&job_id("nobody"), 1, "CA9", CallStatus::Ringing)
+        .await
+        .unwrap();
+    assert_eq!((unknown.job, unknown.advanced), (None, false));
+}
+
+pub async fn in_flight_deadlines_and_leases(store: Arc<dyn Store>) {
+    seed(&store, &[("c-1", "off-1"), ("c-2", "off-2")]).await;
+    let entries = ready(&store, 2).await;
+    grant(&store, &entries["c-1"], Duration::from_millis(100)).await;
+    grant(&store, &entries["c-2"], HOUR).await;
+    let (one, two) = (job_id("c-1"), job_id("c-2"));
+    let shard = entries["c-1"].shard;
+    eventually(WAIT, "c-1 due in flight", || {
+        let store = store.clone();
+        let one = one.clone();
+        async move {
+            let due = store.due_in_flight(shard, 100).await.unwrap();
+            due.contains(&(one, 1)).then_some(())
+        }
+    })
+    .await;
+    let other_shard = entries["c-2"].shard;
+    assert!(
+        !store
+            .due_in_flight(other_shard, 100)
+            .await
+            .unwrap()
+            .contains(&(two.clone(), 1))
+    );
+    assert_eq!(
+        store.extend_lease(&one, 1, HOUR).await.unwrap(),
+        Transition::Applied
+    );
+    assert!(
+        !store
+            .due_in_flight(shard, 100)
+            .await
+            .unwrap()
+            .contains(&(one.clone(), 1))
+    );
+    // A job waiting to retry has no call to reconcile: no lease to extend.
+    store.finish(&one, 1, None, &retry(HOUR)).await.unwrap();
+    assert_eq!(
+        store.extend_lease(&one, 1, HOUR).await.unwrap(),
+        Transition::Stale
+    );
+}
+
+pub async fn unacked_ready_entries_are_reclaimed(store: Arc<dyn Store>) {
+    seed(&store, &[("c-1", "off-1")]).await;
+    let first = store.read_ready("d1", 10, HOUR).await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert!(store.read_ready("d2", 10, HOUR).await.unwrap().is_empty());
+    let reclaimed = eventually(WAIT, "the entry reclaimed", || {
+        let store = store.clone();
+        async move {
+            let r = store
+                .read_ready("d2", 10, Duration::from_millis(50))
+                .await
+                .unwrap();
+            (!r.is_empty()).then_some(r)
+        }
+    })
+    .await;
+    assert_eq!(reclaimed, first);
+    grant(&store, &reclaimed[0], HOUR).await;
+    // d1 wakes up and tries its copy: the job moved on.
+    assert_eq!(
+        store.authorize(&first[0], OPEN, HOUR).await.unwrap(),
+        Authorize::Stale
+    );
+    assert!(
+        store
+            .read_ready("d3", 10, Duration::ZERO)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -1,0 +1,167 @@
+//! Contracts for intake, dead letters, campaigns, enqueue and citizens.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sampark::domain::{CampaignHeader, JobState, PhoneNumber};
+use sampark::store::{CitizenCheck, DeadLetter, PutOutcome, Store};
+
+use super::helpers::*;
+use super::support::eventually;
+
+pub async fn intake_submit_read_ack_and_reclaim(store: Arc<dyn Store>) {
+    let first = store.submit("doc-1").await.unwrap();
+    let second = store.submit("doc-2").await.unwrap();
+    assert_ne!(first, second);
+    let read = store
+        .read_intake("a", 10, Duration::from_millis(50), HOUR)
+        .await
+        .unwrap();
+    let got: Vec<_> = read
+        .iter()
+        .map(|e| (e.id.clone(), e.payload.clone()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (first.clone(), Ok("doc-1".into())),
+            (second.clone(), Ok("doc-2".into()))
+        ]
+    );
+    // Delivered to `a`, not yet idle: `b` sees nothing.
+    let none = store
+        .read_intake("b", 10, Duration::from_millis(50), HOUR)
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+    store.ack_intake(&first).await.unwrap();
+    // `a` dies holding doc-2: `b` reclaims it once it has idled.
+    let reclaimed = eventually(WAIT, "doc-2 reclaimed", || {
+        let store = store.clone();
+        async move {
+            let r = store
+                .read_intake(
+                    "b",
+                    10,
+                    Duration::from_millis(20),
+                    Duration::from_millis(50),
+                )
+                .await
+                .unwrap();
+            (!r.is_empty()).then_some(r)
+        }
+    })
+    .await;
+    assert_eq!(reclaimed.len(), 1);
+    assert_eq!(reclaimed[0].id, second);
+    // A blocked reader wakes for a submit.
+    let reader = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .read_intake("c", 10, Duration::from_secs(5), HOUR)
+                .await
+                .unwrap()
+        })
+    };
+    let third = store.submit("doc-3").await.unwrap();
+    let woke = reader.await.unwrap();
+    assert_eq!(woke.len(), 1);
+    assert_eq!(
+        (woke[0].id.clone(), woke[0].payload.clone()),
+        (third, Ok("doc-3".into()))
+    );
+}
+
+pub async fn dead_letters_keep_the_latest_oldest_first(store: Arc<dyn Store>) {
+    for i in 0..3 {
+        let letter = DeadLetter {
+            source: format!("1-{i}"),
+            reason: "bad".into(),
+            payload: format!("{{\"n\":{i}}}"),
+        };
+        store.dead_letter(&letter).await.unwrap();
+    }
+    let last: Vec<_> = store
+        .dead_letters(2)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| l.source)
+        .collect();
+    assert_eq!(last, ["1-1", "1-2"]);
+}
+
+pub async fn put_campaign_is_idempotent_and_refuses_changes(store: Arc<dyn Store>) {
+    assert!(
+        store
+            .campaign_status(&campaign_id())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        store.put_campaign(&header()).await.unwrap(),
+        PutOutcome::Created
+    );
+    assert_eq!(
+        store.put_campaign(&header()).await.unwrap(),
+        PutOutcome::Unchanged
+    );
+    let changed = CampaignHeader {
+        name: "Another name".into(),
+        ..header()
+    };
+    assert_eq!(
+        store.put_campaign(&changed).await.unwrap(),
+        PutOutcome::Conflict
+    );
+    let status = store
+        .campaign_status(&campaign_id())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status.header, header());
+    assert_eq!(status.total(), 0);
+}
+
+pub async fn enqueue_is_idempotent_and_refuses_changes(store: Arc<dyn Store>) {
+    seed(&store, &[("c-1", "off-1")]).await;
+    assert_eq!(
+        store.enqueue(&spec("c-1", "off-1")).await.unwrap(),
+        PutOutcome::Unchanged
+    );
+    let mut changed = spec("c-1", "off-1");
+    changed.contact.office = "Elsewhere".into();
+    assert_eq!(store.enqueue(&changed).await.unwrap(), PutOutcome::Conflict);
+    let stored = job(&store, "c-1").await;
+    assert_eq!(
+        (stored.state, stored.attempt, stored.dials),
+        (JobState::Queued, 0, 0)
+    );
+    assert_eq!(stored.spec, spec("c-1", "off-1"));
+    assert_eq!(
+        stored.shard,
+        store.shard_of(&stored.spec.contact.official_id)
+    );
+    assert_eq!(counts(&store).await, expect_counts(&[("queued", 1)]));
+    assert_eq!(ready(&store, 1).await.len(), 1, "exactly one ready entry");
+}
+
+pub async fn citizen_cap_and_opt_out(store: Arc<dyn Store>) {
+    let phone = PhoneNumber::parse("+919876543210").unwrap();
+    let other = PhoneNumber::parse("+919876543211").unwrap();
+    let check = |p: &PhoneNumber, day| {
+        let store = store.clone();
+        let p = p.clone();
+        async move { store.citizen_check(&p, day, 2).await.unwrap() }
+    };
+    assert_eq!(check(&phone, 20260101).await, CitizenCheck::Allowed);
+    assert_eq!(check(&phone, 20260101).await, CitizenCheck::Allowed);
+    assert_eq!(check(&phone, 20260101).await, CitizenCheck::CapReached);
+    assert_eq!(check(&phone, 20260102).await, CitizenCheck::Allowed);
+    assert_eq!(check(&other, 20260101).await, CitizenCheck::Allowed);
+    store.record_opt_out(&phone).await.unwrap();
+    assert_eq!(check(&phone, 20260103).await, CitizenCheck::OptedOut);
+    assert_eq!(check(&other, 20260101).await, CitizenCheck::Allowed);
+}
