@@ -42,16 +42,16 @@ async fn memory_store() -> Fixture {
     }
 }
 
-// TODO(integrator): once `sampark::store::redis::RedisStore` is merged,
-// uncomment this fixture and the `backend!(redis => redis_store)` line at the end.
-//
-// async fn redis_store() -> Fixture {
-//     let server = support::redis_server::RedisServer::start();
-//     let store = sampark::store::redis::RedisStore::connect(&server.url(), "sampark", 16)
-//         .await
-//         .expect("connect to the test redis-server");
-//     Fixture { store: Arc::new(store), _server: Some(server) }
-// }
+async fn redis_store() -> Fixture {
+    let server = support::redis_server::RedisServer::start();
+    let store = sampark::store::redis::RedisStore::connect(&server.url(), "sampark", 16)
+        .await
+        .expect("connect to the test redis-server");
+    Fixture {
+        store: Arc::new(store),
+        _server: Some(server),
+    }
+}
 
 // ---- one test per (backend, contract) ----
 
@@ -88,5 +88,4 @@ macro_rules! backend {
 }
 
 backend!(memory => memory_store);
-// TODO(integrator): enable with the `redis_store()` fixture above.
-// backend!(redis => redis_store);
+backend!(redis => redis_store);

@@ -1,0 +1,13 @@
+//! The Redis backend against a real redis-server: every transition's happy
+//! path and fences, the feedback record, outages, and the GCRA oracle.
+
+mod support;
+
+#[path = "store_redis/calls.rs"]
+mod calls;
+#[path = "store_redis/dispatch.rs"]
+mod dispatch;
+#[path = "store_redis/helpers.rs"]
+mod helpers;
+#[path = "store_redis/resilience.rs"]
+mod resilience;

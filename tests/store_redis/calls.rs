@@ -1,0 +1,345 @@
+//! Transitions of a job in flight: originate, requeue, statuses, IVR, finish, leases.
+
+use super::helpers::*;
+
+#[tokio::test]
+async fn mark_originated_is_fenced_and_replayable() {
+    let (_server, store) = setup().await;
+    let job = dialing(&store, "c-1").await;
+    let id = &job.id;
+    assert_eq!(
+        store.mark_originated(id, 2, "CA1", LEASE).await.unwrap(),
+        Transition::Stale
+    );
+    assert_eq!(
+        store.mark_originated(id, 1, "CA1", LEASE).await.unwrap(),
+        Transition::Applied
+    );
+    assert_eq!(
+        store.mark_originated(id, 1, "CA1", LEASE).await.unwrap(),
+        Transition::Applied
+    );
+    assert_eq!(
+        store.mark_originated(id, 1, "CA2", LEASE).await.unwrap(),
+        Transition::Stale
+    );
+    let job = store.load_job(id).await.unwrap().unwrap();
+    assert_eq!(job.state, JobState::InCall);
+    assert_eq!(job.call_sid.as_deref(), Some("CA1"));
+    assert_eq!(job.dials, 1, "the replay did not count a second call");
+    assert!(job.first_dialled_at_ms.is_some());
+    let unknown = JobId::parse("police-1/nobody").unwrap();
+    assert_eq!(
+        store
+            .mark_originated(&unknown, 1, "CA1", LEASE)
+            .await
+            .unwrap(),
+        Transition::Stale
+    );
+}
+
+#[tokio::test]
+async fn requeue_only_when_nothing_was_placed() {
+    let (_server, store) = setup().await;
+    let job = dialing(&store, "c-1").await;
+    assert_eq!(
+        store
+            .requeue(&job.id, 1, Duration::ZERO, "busy line")
+            .await
+            .unwrap(),
+        Transition::Applied
+    );
+    assert_eq!(
+        store
+            .requeue(&job.id, 1, Duration::ZERO, "busy line")
+            .await
+            .unwrap(),
+        Transition::Stale
+    );
+    assert_eq!(state(&store, &job.id).await, JobState::Queued);
+    assert!(store.due_in_flight(job.shard, 10).await.unwrap().is_empty());
+    assert_eq!(store.promote_due(job.shard, 10).await.unwrap(), 1);
+    let entry = store.read_ready("d1", 10, RECLAIM).await.unwrap().remove(0);
+    let Authorize::Granted { job, .. } = store.authorize(&entry, OPEN, LEASE).await.unwrap() else {
+        panic!("expected Granted");
+    };
+    assert_eq!(job.attempt, 2);
+    store
+        .mark_originated(&job.id, 2, "CA1", LEASE)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .requeue(&job.id, 2, Duration::ZERO, "x")
+            .await
+            .unwrap(),
+        Transition::Stale,
+        "a placed call is never requeued"
+    );
+}
+
+#[tokio::test]
+async fn statuses_are_ranked_and_fenced() {
+    let (_server, store) = setup().await;
+    let unknown = JobId::parse("police-1/nobody").unwrap();
+    let none = store
+        .apply_status(&unknown, 1, "CA1", CallStatus::Ringing)
+        .await
+        .unwrap();
+    assert!(none.job.is_none() && !none.advanced);
+
+    let job = dialing(&store, "c-1").await;
+    let id = &job.id;
+    // The callback beat the originate reply: the call is adopted.
+    let r = store
+        .apply_status(id, 1, "CA1", CallStatus::Ringing)
+        .await
+        .unwrap();
+    assert!(r.advanced);
+    let snap = r.job.unwrap();
+    assert_eq!(snap.state, JobState::InCall);
+    assert_eq!(snap.call_sid.as_deref(), Some("CA1"));
+    assert_eq!((snap.dials, snap.status_rank), (1, 3));
+    assert_eq!(snap.call_status, Some(CallStatus::Ringing));
+    assert_eq!(
+        store.mark_originated(id, 1, "CA1", LEASE).await.unwrap(),
+        Transition::Applied
+    );
+    let dup = store
+        .apply_status(id, 1, "CA1", CallStatus::Ringing)
+        .await
+        .unwrap();
+    assert!(!dup.advanced);
+    assert!(
+        store
+            .apply_status(id, 1, "CA1", CallStatus::InProgress)
+            .await
+            .unwrap()
+            .advanced
+    );
+    let back = store
+        .apply_status(id, 1, "CA1", CallStatus::Initiated)
+        .await
+        .unwrap();
+    assert!(!back.advanced);
+    assert_eq!(back.job.unwrap().call_status, Some(CallStatus::InProgress));
+    let stale = store
+        .apply_status(id, 0, "CA1", CallStatus::Completed)
+        .await
+        .unwrap();
+    assert!(!stale.advanced && stale.job.is_some());
+    let foreign = store
+        .apply_status(id, 1, "CA9", CallStatus::Completed)
+        .await
+        .unwrap();
+    assert!(!foreign.advanced);
+    assert_eq!(store.load_job(id).await.unwrap().unwrap().dials, 1);
+}
+
+#[tokio::test]
+async fn ivr_steps_are_fenced_and_duplicates_replayed() {
+    let (_server, store) = setup().await;
+    let job = dialing(&store, "c-1").await;
+    let id = &job.id;
+    store.mark_originated(id, 1, "CA1", LEASE).await.unwrap();
+    assert_eq!(
+        store.save_ivr(id, &update(1, 0, vec![])).await.unwrap(),
+        SaveIvr::Saved { step: 1 }
+    );
+    assert_eq!(
+        store.save_ivr(id, &update(1, 0, vec![])).await.unwrap(),
+        SaveIvr::Duplicate {
+            response: Some("<Response>0</Response>".into())
+        }
+    );
+    let two = vec![answer("q1", Some("bribe_asked")), answer("q2", None)];
+    assert_eq!(
+        store.save_ivr(id, &update(1, 1, two)).await.unwrap(),
+        SaveIvr::Saved { step: 2 }
+    );
+    assert_eq!(
+        store.save_ivr(id, &update(1, 0, vec![])).await.unwrap(),
+        SaveIvr::Stale
+    );
+    assert_eq!(
+        store.save_ivr(id, &update(2, 2, vec![])).await.unwrap(),
+        SaveIvr::Stale
+    );
+    assert_eq!(
+        store
+            .save_ivr(id, &update(1, 2, vec![answer("q3", None)]))
+            .await
+            .unwrap(),
+        SaveIvr::Saved { step: 3 }
+    );
+    let now = store.now_ms().await.unwrap();
+    let job = store.load_job(id).await.unwrap().unwrap();
+    assert_eq!(job.ivr_step, 3);
+    assert_eq!(job.ivr.as_deref(), Some("{\"node\":2}"));
+    let questions: Vec<_> = job.answers.iter().map(|a| a.question.as_str()).collect();
+    assert_eq!(questions, ["q1", "q2", "q3"]);
+    assert!(
+        job.answers
+            .iter()
+            .all(|a| a.at_ms > now - 10_000 && a.at_ms <= now)
+    );
+    assert_eq!(job.answers[0].flag.as_deref(), Some("bribe_asked"));
+}
+
+#[tokio::test]
+async fn terminal_finish_writes_one_record_relayed_downstream() {
+    let (_server, store) = setup().await;
+    let job = dialing(&store, "c-1").await;
+    let id = &job.id;
+    store.mark_originated(id, 1, "CA1", LEASE).await.unwrap();
+    let answers = vec![
+        answer("q1", Some("bribe_asked")),
+        answer("q2", Some("rude")),
+        answer("q3", Some("bribe_asked")),
+    ];
+    store.save_ivr(id, &update(1, 0, answers)).await.unwrap();
+    let done = Finish::Terminal {
+        outcome: Outcome::Completed,
+        reason: None,
+    };
+    assert_eq!(
+        store.finish(id, 1, Some(0), &done).await.unwrap(),
+        Transition::Stale
+    );
+    assert_eq!(
+        store.finish(id, 1, Some(1), &done).await.unwrap(),
+        Transition::Applied
+    );
+    assert_eq!(
+        store.finish(id, 1, Some(1), &done).await.unwrap(),
+        Transition::Stale
+    );
+    assert_eq!(state(&store, id).await, JobState::Done(Outcome::Completed));
+
+    assert_eq!(store.relay_feedback(job.shard, 10).await.unwrap(), 1);
+    assert_eq!(store.relay_feedback(job.shard, 10).await.unwrap(), 0);
+    let records = store.read_feedback("0", 10).await.unwrap();
+    assert_eq!(records.len(), 1);
+    let (entry_id, record) = &records[0];
+    let stored = store.load_job(id).await.unwrap().unwrap();
+    let expected = FeedbackRecord {
+        version: 1,
+        record_id: "police-1/c-1".into(),
+        campaign_id: "police-1".into(),
+        contact_id: "c-1".into(),
+        official_id: "off-17".into(),
+        department: "home".into(),
+        office: "Dhenkanal Town PS".into(),
+        service: "FIR registration".into(),
+        outcome: Outcome::Completed,
+        reason: None,
+        attempts: 1,
+        answers: stored.answers.clone(),
+        flags: vec!["bribe_asked".into(), "rude".into()],
+        queued_at_ms: stored.queued_at_ms,
+        first_dialled_at_ms: stored.first_dialled_at_ms,
+        finished_at_ms: record.finished_at_ms,
+    };
+    assert_eq!(record, &expected);
+    assert!(record.finished_at_ms >= stored.queued_at_ms);
+    assert!(store.read_feedback(entry_id, 10).await.unwrap().is_empty());
+    let status = store.campaign_status(&id.campaign).await.unwrap().unwrap();
+    assert_eq!(status.finished(), 1);
+    assert!(store.due_in_flight(job.shard, 10).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_record_without_answers_or_dials_is_valid() {
+    let (_server, store) = setup().await;
+    let job = dialing(&store, "c-1").await;
+    let failed = Finish::Terminal {
+        outcome: Outcome::Failed,
+        reason: Some("invalid \"number\" / rejected".into()),
+    };
+    store.finish(&job.id, 1, None, &failed).await.unwrap();
+    store.relay_feedback(job.shard, 10).await.unwrap();
+    let (_, record) = store.read_feedback("0", 10).await.unwrap().remove(0);
+    assert_eq!(
+        record.reason.as_deref(),
+        Some("invalid \"number\" / rejected")
+    );
+    assert_eq!(record.attempts, 0);
+    assert!(record.answers.is_empty() && record.flags.is_empty());
+    assert_eq!(record.first_dialled_at_ms, None);
+}
+
+#[tokio::test]
+async fn retry_goes_through_the_delayed_set_to_a_new_attempt() {
+    let (_server, store) = setup().await;
+    let job = dialing(&store, "c-1").await;
+    store
+        .mark_originated(&job.id, 1, "CA1", LEASE)
+        .await
+        .unwrap();
+    let retry = Finish::Retry {
+        delay: Duration::ZERO,
+        reason: "no answer".into(),
+    };
+    assert_eq!(
+        store.finish(&job.id, 0, None, &retry).await.unwrap(),
+        Transition::Stale
+    );
+    assert_eq!(
+        store.finish(&job.id, 1, None, &retry).await.unwrap(),
+        Transition::Applied
+    );
+    assert_eq!(
+        store.finish(&job.id, 1, None, &retry).await.unwrap(),
+        Transition::Stale
+    );
+    let waiting = store.load_job(&job.id).await.unwrap().unwrap();
+    assert_eq!(waiting.state, JobState::RetryWait);
+    assert_eq!(waiting.reason.as_deref(), Some("no answer"));
+    assert!(store.due_in_flight(job.shard, 10).await.unwrap().is_empty());
+    assert_eq!(store.promote_due(job.shard, 10).await.unwrap(), 1);
+    assert_eq!(state(&store, &job.id).await, JobState::Queued);
+    let status = store
+        .campaign_status(&job.id.campaign)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status.counts.get("queued"), Some(&1));
+    assert_eq!(status.total(), 1);
+    let entry = store.read_ready("d1", 10, RECLAIM).await.unwrap().remove(0);
+    let Authorize::Granted { job: again, .. } = store.authorize(&entry, OPEN, LEASE).await.unwrap()
+    else {
+        panic!("expected Granted");
+    };
+    assert_eq!((again.attempt, again.dials), (2, 1));
+    assert_eq!(again.call_sid, None);
+    assert_eq!(again.call_status, None);
+}
+
+#[tokio::test]
+async fn in_flight_deadlines_and_leases() {
+    let (_server, store) = setup().await;
+    let entry = ready(&store, "c-1", "off-17").await;
+    store.authorize(&entry, OPEN, Duration::ZERO).await.unwrap();
+    let due = store.due_in_flight(entry.shard, 10).await.unwrap();
+    assert_eq!(due, vec![(entry.job.clone(), 1)]);
+    assert_eq!(
+        store.extend_lease(&entry.job, 2, LEASE).await.unwrap(),
+        Transition::Stale
+    );
+    assert_eq!(
+        store.extend_lease(&entry.job, 1, LEASE).await.unwrap(),
+        Transition::Applied
+    );
+    assert!(
+        store
+            .due_in_flight(entry.shard, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    store
+        .mark_originated(&entry.job, 1, "CA1", Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(store.due_in_flight(entry.shard, 10).await.unwrap().len(), 1);
+}

@@ -1,0 +1,274 @@
+//! Intake, campaigns, enqueue, the ready stream, authorisation, deferral and citizen checks.
+
+use super::helpers::*;
+
+#[tokio::test]
+async fn intake_reads_reclaims_and_acks() {
+    let (server, store) = setup().await;
+    let id = store.submit("{\"doc\":1}").await.unwrap();
+    let _: String = redis::cmd("XADD")
+        .arg("sampark:campaigns")
+        .arg("*")
+        .arg("other")
+        .arg("x")
+        .query_async(&mut raw(&server).await)
+        .await
+        .unwrap();
+    let got = store
+        .read_intake("a", 10, Duration::from_millis(50), RECLAIM)
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0].id, id);
+    assert_eq!(got[0].payload.as_deref(), Ok("{\"doc\":1}"));
+    assert_eq!(
+        got[1].payload,
+        Err("entry has no `campaign` field".to_owned())
+    );
+    // Nothing new for b, and a's entries are not idle long enough to reclaim.
+    let none = store
+        .read_intake("b", 10, Duration::from_millis(50), RECLAIM)
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+    store.ack_intake(&got[1].id).await.unwrap();
+    let reclaimed = store
+        .read_intake("b", 10, Duration::from_millis(50), Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(reclaimed.len(), 1);
+    assert_eq!(reclaimed[0].id, id);
+    store.ack_intake(&id).await.unwrap();
+    let len: usize = redis::cmd("XLEN")
+        .arg("sampark:campaigns")
+        .query_async(&mut raw(&server).await)
+        .await
+        .unwrap();
+    assert_eq!(len, 0, "acknowledged entries are deleted");
+}
+
+#[tokio::test]
+async fn blocking_intake_read_wakes_on_submit() {
+    let (_server, store) = setup().await;
+    let store = std::sync::Arc::new(store);
+    let reader = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .read_intake("a", 1, Duration::from_secs(5), RECLAIM)
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The blocked read must not stall other commands.
+    let now = tokio::time::timeout(Duration::from_secs(1), store.now_ms()).await;
+    assert!(now.unwrap().unwrap() > 0);
+    store.submit("doc").await.unwrap();
+    let got = reader.await.unwrap().unwrap();
+    assert_eq!(got.len(), 1);
+}
+
+#[tokio::test]
+async fn dead_letters_are_the_latest_oldest_first() {
+    let (_server, store) = setup().await;
+    for i in 0..3 {
+        let letter = DeadLetter {
+            source: format!("s{i}"),
+            reason: "bad".into(),
+            payload: "{}".into(),
+        };
+        store.dead_letter(&letter).await.unwrap();
+    }
+    let got = store.dead_letters(2).await.unwrap();
+    let sources: Vec<_> = got.iter().map(|l| l.source.as_str()).collect();
+    assert_eq!(sources, ["s1", "s2"]);
+}
+
+#[tokio::test]
+async fn campaigns_and_jobs_are_idempotent_and_counted() {
+    let (_server, store) = setup().await;
+    let h = header("police-1");
+    assert!(store.campaign_status(&h.id).await.unwrap().is_none());
+    assert_eq!(store.put_campaign(&h).await.unwrap(), PutOutcome::Created);
+    assert_eq!(store.put_campaign(&h).await.unwrap(), PutOutcome::Unchanged);
+    let other = CampaignHeader {
+        name: "changed".into(),
+        ..h.clone()
+    };
+    assert_eq!(
+        store.put_campaign(&other).await.unwrap(),
+        PutOutcome::Conflict
+    );
+
+    let s = spec("c-1", "off-17");
+    assert_eq!(store.enqueue(&s).await.unwrap(), PutOutcome::Created);
+    assert_eq!(store.enqueue(&s).await.unwrap(), PutOutcome::Unchanged);
+    let mut changed = s.clone();
+    changed.contact.office = "elsewhere".into();
+    assert_eq!(store.enqueue(&changed).await.unwrap(), PutOutcome::Conflict);
+    store.enqueue(&spec("c-2", "off-99")).await.unwrap();
+
+    let status = store.campaign_status(&h.id).await.unwrap().unwrap();
+    assert_eq!(status.header, h);
+    assert_eq!(status.counts.get("queued"), Some(&2));
+    assert_eq!(status.total(), 2);
+
+    let job = store.load_job(&s.job_id()).await.unwrap().unwrap();
+    assert_eq!(job.spec, s);
+    assert_eq!(job.state, JobState::Queued);
+    assert_eq!((job.attempt, job.dials, job.ivr_step), (0, 0, 0));
+    assert!(job.answers.is_empty());
+    let unknown = JobId::parse("police-1/nobody").unwrap();
+    assert!(store.load_job(&unknown).await.unwrap().is_none());
+    // One ready entry per created job, however often it was enqueued.
+    assert_eq!(store.read_ready("d", 10, RECLAIM).await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn authorize_grants_once_and_counts() {
+    let (_server, store) = setup().await;
+    let entry = ready(&store, "c-1", "off-17").await;
+    let Authorize::Granted { job, now_ms } = store.authorize(&entry, OPEN, LEASE).await.unwrap()
+    else {
+        panic!("expected Granted");
+    };
+    assert_eq!(job.state, JobState::Dialing);
+    assert_eq!(job.attempt, 1);
+    assert_eq!(job.dial_started_at_ms, Some(now_ms));
+    // Replaying the same entry (lost reply) changes nothing.
+    assert_eq!(
+        store.authorize(&entry, OPEN, LEASE).await.unwrap(),
+        Authorize::Stale
+    );
+    assert_eq!(
+        store.load_job(&entry.job).await.unwrap().unwrap().attempt,
+        1
+    );
+    let status = store
+        .campaign_status(&entry.job.campaign)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status.counts.get("dialing"), Some(&1));
+    assert_eq!(status.counts.get("queued"), None);
+    // The entry is gone: nothing to read or reclaim.
+    assert!(
+        store
+            .read_ready("d2", 10, Duration::ZERO)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn over_quota_jobs_wait_for_the_exact_allow_time() {
+    let (_server, store) = setup().await;
+    let quota = Quota {
+        burst: 1,
+        period: Duration::from_secs(10),
+    };
+    let first = ready(&store, "c-1", "off-17").await;
+    let second = ready(&store, "c-2", "off-17").await;
+    let Authorize::Granted { now_ms, .. } = store.authorize(&first, quota, LEASE).await.unwrap()
+    else {
+        panic!("expected Granted");
+    };
+    let Authorize::RateLimited { allow_at_ms } =
+        store.authorize(&second, quota, LEASE).await.unwrap()
+    else {
+        panic!("expected RateLimited");
+    };
+    assert!((now_ms + 9_990..=now_ms + 10_001).contains(&allow_at_ms));
+    let job = store.load_job(&second.job).await.unwrap().unwrap();
+    assert_eq!(job.state, JobState::Queued);
+    assert_eq!(job.reason.as_deref(), Some("rate limited"));
+    assert_eq!(store.promote_due(second.shard, 10).await.unwrap(), 0);
+    // Another official is not limited by off-17's quota.
+    let other = ready(&store, "c-3", "off-18").await;
+    assert!(matches!(
+        store.authorize(&other, quota, LEASE).await.unwrap(),
+        Authorize::Granted { .. }
+    ));
+}
+
+#[tokio::test]
+async fn defer_then_promote_back_to_ready() {
+    let (_server, store) = setup().await;
+    let entry = ready(&store, "c-1", "off-17").await;
+    let now = store.now_ms().await.unwrap();
+    assert_eq!(
+        store.defer(&entry, now - 1, "outside hours").await.unwrap(),
+        Transition::Applied
+    );
+    assert_eq!(
+        store.defer(&entry, now - 1, "again").await.unwrap(),
+        Transition::Applied,
+        "still queued, so a replay defers again harmlessly"
+    );
+    let job = store.load_job(&entry.job).await.unwrap().unwrap();
+    assert_eq!(job.reason.as_deref(), Some("again"));
+    assert_eq!(store.promote_due(entry.shard, 10).await.unwrap(), 1);
+    assert_eq!(store.promote_due(entry.shard, 10).await.unwrap(), 0);
+    let again = store.read_ready("d1", 10, RECLAIM).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].job, entry.job);
+    // Deferring a job that is no longer queued is stale.
+    store.authorize(&again[0], OPEN, LEASE).await.unwrap();
+    assert_eq!(
+        store.defer(&again[0], now, "late").await.unwrap(),
+        Transition::Stale
+    );
+}
+
+#[tokio::test]
+async fn unreadable_ready_entries_are_dropped() {
+    let (server, store) = setup().await;
+    let mut conn = raw(&server).await;
+    for fields in [
+        &["job", "police-1/c-1"][..],
+        &["job", "no-slash", "official", "o"],
+    ] {
+        let _: String = redis::cmd("XADD")
+            .arg("sampark:{s00}:ready")
+            .arg("*")
+            .arg(fields)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+    }
+    assert!(store.read_ready("d", 10, RECLAIM).await.unwrap().is_empty());
+    let len: usize = redis::cmd("XLEN")
+        .arg("sampark:{s00}:ready")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(len, 0);
+}
+
+#[tokio::test]
+async fn citizen_checks_cap_and_opt_out() {
+    let (_server, store) = setup().await;
+    let phone = PhoneNumber::parse("+919876543210").unwrap();
+    assert_eq!(
+        store.citizen_check(&phone, 20260101, 2).await.unwrap(),
+        CitizenCheck::Allowed
+    );
+    assert_eq!(
+        store.citizen_check(&phone, 20260101, 2).await.unwrap(),
+        CitizenCheck::Allowed
+    );
+    assert_eq!(
+        store.citizen_check(&phone, 20260101, 2).await.unwrap(),
+        CitizenCheck::CapReached
+    );
+    assert_eq!(
+        store.citizen_check(&phone, 20260102, 2).await.unwrap(),
+        CitizenCheck::Allowed
+    );
+    store.record_opt_out(&phone).await.unwrap();
+    assert_eq!(
+        store.citizen_check(&phone, 20260103, 2).await.unwrap(),
+        CitizenCheck::OptedOut
+    );
+}
