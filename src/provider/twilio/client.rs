@@ -248,7 +248,10 @@ impl Provider for TwilioClient {
         from: &PhoneNumber,
         since_ms: i64,
     ) -> Result<Vec<CallInfo>, ProviderError> {
-        let day = utc_day(since_ms);
+        // Midnight UTC of that day as a full date-time: the day filter Twilio
+        // documents (`YYYY-MM-DD`), in the `date-time` form its OpenAPI
+        // description requires and its SDKs send.
+        let day = format!("{}T00:00:00Z", utc_day(since_ms));
         let page_size = LIST_PAGE_SIZE.to_string();
         let (to, from) = (to.as_str(), from.as_str());
         let started = [

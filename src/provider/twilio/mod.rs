@@ -16,6 +16,8 @@ mod wire;
 
 #[cfg(test)]
 mod client_tests;
+#[cfg(test)]
+mod test_server;
 
 pub use client::TwilioClient;
 pub use config::{DEFAULT_STATUS_EVENTS, TwilioConfig, TwilioSetupError};
