@@ -44,10 +44,17 @@ pub(crate) async fn handle(
     let path = req.uri().path().to_owned();
     let query = req.uri().query().unwrap_or("").to_owned();
     let authorized = is_authorized(&shared, &req);
-    let body = match Limited::new(req.into_body(), MAX_BODY_BYTES).collect().await {
+    let body = match Limited::new(req.into_body(), MAX_BODY_BYTES)
+        .collect()
+        .await
+    {
         Ok(collected) => collected.to_bytes(),
         Err(_) => {
-            return Ok(error(StatusCode::PAYLOAD_TOO_LARGE, 20001, "Request body too large or unreadable"));
+            return Ok(error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                20001,
+                "Request body too large or unreadable",
+            ));
         }
     };
     if !authorized {
@@ -63,7 +70,13 @@ pub(crate) async fn handle(
     Ok(reply)
 }
 
-fn route(shared: &Arc<Shared>, method: &http::Method, path: &str, query: &str, body: &[u8]) -> Reply {
+fn route(
+    shared: &Arc<Shared>,
+    method: &http::Method,
+    path: &str,
+    query: &str,
+    body: &[u8],
+) -> Reply {
     let not_found = || {
         error(
             StatusCode::NOT_FOUND,
@@ -84,7 +97,10 @@ fn route(shared: &Arc<Shared>, method: &http::Method, path: &str, query: &str, b
     match (method, resource) {
         (&http::Method::POST, "Calls.json") => create(shared, &form()),
         (&http::Method::GET, "Calls.json") => list_calls(shared, &parse_form(query.as_bytes())),
-        (m, call) => match call.strip_prefix("Calls/").and_then(|c| c.strip_suffix(".json")) {
+        (m, call) => match call
+            .strip_prefix("Calls/")
+            .and_then(|c| c.strip_suffix(".json"))
+        {
             Some(sid) if !sid.contains('/') && m == http::Method::GET => {
                 match shared.registry.get(sid) {
                     Some(record) => ok(StatusCode::OK, &resource_json(&record, account)),
@@ -119,7 +135,7 @@ fn is_authorized<B>(shared: &Shared, req: &Request<B>) -> bool {
 fn create(shared: &Arc<Shared>, form: &Params) -> Reply {
     let (to, from, plan) = match validate_create(form) {
         Ok(valid) => valid,
-        Err(reply) => return reply,
+        Err(Invalid { code, message }) => return error(StatusCode::BAD_REQUEST, code, &message),
     };
     if let Some(limiter) = &shared.limiter
         && limiter.check().is_err()
@@ -128,7 +144,9 @@ fn create(shared: &Arc<Shared>, form: &Params) -> Reply {
     }
     let Ok(record) = shared
         .registry
-        .admit(shared.config.max_concurrent, |index| CallRecord::new(index, to, from))
+        .admit(shared.config.max_concurrent, |index| {
+            CallRecord::new(index, to, from)
+        })
     else {
         return too_many(shared);
     };
@@ -146,25 +164,41 @@ fn create(shared: &Arc<Shared>, form: &Params) -> Reply {
     shared
         .tracker
         .spawn(call::run(Arc::clone(shared), record.clone(), plan));
-    ok(StatusCode::CREATED, &resource_json(&record, &shared.config.account_sid))
-}
-
-fn too_many(shared: &Shared) -> Reply {
-    debug!(active = shared.registry.active(), "simulator throttled an originate");
-    error(
-        StatusCode::TOO_MANY_REQUESTS,
-        20429,
-        "Too Many Requests",
+    ok(
+        StatusCode::CREATED,
+        &resource_json(&record, &shared.config.account_sid),
     )
 }
 
-fn validate_create(form: &Params) -> Result<(PhoneNumber, PhoneNumber, CallPlan), Reply> {
-    let bad = |code, message: &str| error(StatusCode::BAD_REQUEST, code, message);
+fn too_many(shared: &Shared) -> Reply {
+    debug!(
+        active = shared.registry.active(),
+        "simulator throttled an originate"
+    );
+    error(StatusCode::TOO_MANY_REQUESTS, 20429, "Too Many Requests")
+}
+
+/// A 400 reply's Twilio error code and message.
+#[derive(Debug)]
+struct Invalid {
+    code: u32,
+    message: String,
+}
+
+fn validate_create(form: &Params) -> Result<(PhoneNumber, PhoneNumber, CallPlan), Invalid> {
+    let bad = |code, message: &str| Invalid {
+        code,
+        message: message.to_owned(),
+    };
     let to = first(form, "To").ok_or_else(|| bad(21201, "No 'To' number is specified"))?;
     let to = PhoneNumber::parse(to).map_err(|_| {
-        bad(21211, &format!("The 'To' number {to} is not a valid phone number."))
+        bad(
+            21211,
+            &format!("The 'To' number {to} is not a valid phone number."),
+        )
     })?;
-    let from = first(form, "From").ok_or_else(|| bad(21603, "A 'From' phone number is required."))?;
+    let from =
+        first(form, "From").ok_or_else(|| bad(21603, "A 'From' phone number is required."))?;
     let from = PhoneNumber::parse(from).map_err(|_| {
         bad(21212, &format!("The 'From' number {from} is not a valid phone number, shortcode, or alphanumeric sender ID."))
     })?;
@@ -185,15 +219,24 @@ fn validate_create(form: &Params) -> Result<(PhoneNumber, PhoneNumber, CallPlan)
     };
     let status_callback = match first(form, "StatusCallback") {
         Some(url) if is_http_url(url) => Some(url.to_owned()),
-        Some(url) => return Err(bad(21609, &format!("StatusCallback is not a valid URL: {url}"))),
+        Some(url) => {
+            return Err(bad(
+                21609,
+                &format!("StatusCallback is not a valid URL: {url}"),
+            ));
+        }
         None => None,
     };
     if let Some(timeout) = first(form, "Timeout")
         && timeout.trim().parse::<u32>().is_err()
     {
-        return Err(bad(21216, &format!("Timeout must be an integer, not {timeout:?}")));
+        return Err(bad(
+            21216,
+            &format!("Timeout must be an integer, not {timeout:?}"),
+        ));
     }
-    let events = parse_events(form).map_err(|e| bad(21626, &format!("Invalid StatusCallbackEvent: {e}")))?;
+    let events =
+        parse_events(form).map_err(|e| bad(21626, &format!("Invalid StatusCallbackEvent: {e}")))?;
     let plan = CallPlan {
         script,
         status_callback,
@@ -246,7 +289,10 @@ fn update(shared: &Shared, sid: &str, form: &Params) -> Option<Reply> {
         _ if record.status.is_terminal() => None,
         Some(CallStatus::Completed) if answered => {
             let elapsed = now_ms() - record.start_ms.unwrap_or(record.created_ms);
-            Some((CallStatus::Completed, u64::try_from(elapsed.max(0)).unwrap_or(0).div_ceil(1000)))
+            Some((
+                CallStatus::Completed,
+                u64::try_from(elapsed.max(0)).unwrap_or(0).div_ceil(1000),
+            ))
         }
         Some(_) if !answered => Some((CallStatus::Canceled, 0)),
         _ => None,
@@ -260,12 +306,17 @@ fn update(shared: &Shared, sid: &str, form: &Params) -> Option<Reply> {
         }
         None => record,
     };
-    Some(ok(StatusCode::OK, &resource_json(&record, &shared.config.account_sid)))
+    Some(ok(
+        StatusCode::OK,
+        &resource_json(&record, &shared.config.account_sid),
+    ))
 }
 
 fn is_http_url(url: &str) -> bool {
     (url.starts_with("http://") || url.starts_with("https://"))
-        && url.parse::<http::Uri>().is_ok_and(|u| u.authority().is_some())
+        && url
+            .parse::<http::Uri>()
+            .is_ok_and(|u| u.authority().is_some())
 }
 
 pub(crate) fn parse_form(bytes: &[u8]) -> Params {

@@ -131,7 +131,11 @@ impl CallRun {
     /// first; its status stands.
     async fn finish(&mut self, status: CallStatus) {
         let duration = self.sim_secs.ceil() as u64;
-        let Some(record) = self.shared.registry.finish(&self.call.sid, status, duration) else {
+        let Some(record) = self
+            .shared
+            .registry
+            .finish(&self.call.sid, status, duration)
+        else {
             return;
         };
         let duration = record.duration_secs.unwrap_or(duration);

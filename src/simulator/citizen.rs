@@ -200,7 +200,10 @@ mod tests {
             let Response::Press { digits, kind } = valid else {
                 panic!("expected a press")
             };
-            assert!(kind == PressKind::Valid && "12".contains(&digits), "{digits}");
+            assert!(
+                kind == PressKind::Valid && "12".contains(&digits),
+                "{digits}"
+            );
             let invalid = c.respond(&only(|c| c.invalid_key_rate = 1.0), &g);
             let Response::Press { digits, kind } = invalid else {
                 panic!("expected a press")

@@ -231,10 +231,7 @@ mod tests {
             resolve(base, "?q=2").unwrap(),
             "http://127.0.0.1:8099/twilio/answer?q=2"
         );
-        assert_eq!(
-            resolve(base, "//other:1/x").unwrap(),
-            "http://other:1/x"
-        );
+        assert_eq!(resolve(base, "//other:1/x").unwrap(), "http://other:1/x");
         assert_eq!(resolve(base, "https://a/b").unwrap(), "https://a/b");
         assert_eq!(resolve(None, "/x"), None);
         assert_eq!(resolve(None, "https://a/b").unwrap(), "https://a/b");
@@ -249,10 +246,17 @@ mod tests {
             .unwrap();
         let sig = post.headers()["X-Twilio-Signature"].to_str().unwrap();
         assert!(signature::verify("tok", "http://h/a?x=1", &params, sig));
-        let get = client.build(Method::Get, "http://h/a?x=1", &params).unwrap();
+        let get = client
+            .build(Method::Get, "http://h/a?x=1", &params)
+            .unwrap();
         assert_eq!(get.uri().to_string(), "http://h/a?x=1&Digits=1");
         let sig = get.headers()["X-Twilio-Signature"].to_str().unwrap();
-        assert!(signature::verify("tok", "http://h/a?x=1&Digits=1", &[], sig));
+        assert!(signature::verify(
+            "tok",
+            "http://h/a?x=1&Digits=1",
+            &[],
+            sig
+        ));
         assert!(client.build(Method::Post, "/relative", &params).is_err());
     }
 }

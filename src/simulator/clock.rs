@@ -110,20 +110,17 @@ mod tests {
         let ms = parse_filter_date("2026-11-28T13:00:00Z").unwrap();
         assert_eq!(rfc2822(ms), "Sat, 28 Nov 2026 13:00:00 +0000");
         assert_eq!(rfc2822(0), "Thu, 01 Jan 1970 00:00:00 +0000");
-        assert_eq!(
-            rfc2822(951_782_400_000),
-            "Tue, 29 Feb 2000 00:00:00 +0000"
-        );
+        assert_eq!(rfc2822(951_782_400_000), "Tue, 29 Feb 2000 00:00:00 +0000");
     }
 
     #[test]
     fn parses_filter_dates() {
         assert_eq!(parse_filter_date("1970-01-02"), Some(MS_PER_DAY));
+        assert_eq!(parse_filter_date("1970-01-01T00:00:01.5Z"), Some(1500));
         assert_eq!(
-            parse_filter_date("1970-01-01T00:00:01.5Z"),
-            Some(1500)
+            parse_filter_date("1970-01-01T01:00:00+00:00"),
+            Some(3_600_000)
         );
-        assert_eq!(parse_filter_date("1970-01-01T01:00:00+00:00"), Some(3_600_000));
         assert_eq!(parse_filter_date("1970-13-01"), None);
         assert_eq!(parse_filter_date("yesterday"), None);
         assert_eq!(parse_filter_date("1970-01-01T01:00:00+05:30"), None);

@@ -140,7 +140,13 @@ mod tests {
             ..SimulatorConfig::default()
         };
         let message = bad.validate().unwrap_err().to_string();
-        for needle in ["failed_rate", "fate rates", "above 1", "calls_per_second", "account_sid"] {
+        for needle in [
+            "failed_rate",
+            "fate rates",
+            "above 1",
+            "calls_per_second",
+            "account_sid",
+        ] {
             assert!(message.contains(needle), "{needle} missing from {message}");
         }
     }

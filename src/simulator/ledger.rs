@@ -202,7 +202,11 @@ mod tests {
     fn a_corrupt_line_is_reported_with_its_number() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bad.jsonl");
-        std::fs::write(&path, "{\"event\":\"hangup\",\"call_sid\":\"CA1\",\"gather\":0}\n\nnot json\n").unwrap();
+        std::fs::write(
+            &path,
+            "{\"event\":\"hangup\",\"call_sid\":\"CA1\",\"gather\":0}\n\nnot json\n",
+        )
+        .unwrap();
         match read_ledger(&path) {
             Err(SimulatorError::LedgerParse { line, .. }) => assert_eq!(line, 3),
             other => panic!("expected a parse error, got {other:?}"),

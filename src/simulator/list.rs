@@ -45,7 +45,11 @@ impl TimeFilter {
     }
 
     fn accepts(&self, at_ms: Option<i64>) -> bool {
-        let checks = [self.on_day.is_some(), self.from_ms.is_some(), self.until_ms.is_some()];
+        let checks = [
+            self.on_day.is_some(),
+            self.from_ms.is_some(),
+            self.until_ms.is_some(),
+        ];
         if !checks.contains(&true) {
             return true;
         }
@@ -66,7 +70,10 @@ fn same_number(filter: Option<&str>, number: &PhoneNumber) -> bool {
 
 pub(crate) fn list_calls(shared: &Shared, query: &Params) -> Reply {
     let bad = |message: String| error(StatusCode::BAD_REQUEST, 20001, &message);
-    let (start, end) = match (TimeFilter::parse(query, "StartTime"), TimeFilter::parse(query, "EndTime")) {
+    let (start, end) = match (
+        TimeFilter::parse(query, "StartTime"),
+        TimeFilter::parse(query, "EndTime"),
+    ) {
         (Ok(s), Ok(e)) => (s, e),
         (Err(m), _) | (_, Err(m)) => return bad(m),
     };

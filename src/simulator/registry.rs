@@ -168,7 +168,12 @@ fn new_call_sid() -> String {
 /// The call as Twilio's `api.v2010.account.call` resource.
 pub(crate) fn resource_json(call: &CallRecord, account_sid: &str) -> Value {
     let uri = format!("/2010-04-01/Accounts/{account_sid}/Calls/{}.json", call.sid);
-    let sub = |name: &str| format!("/2010-04-01/Accounts/{account_sid}/Calls/{}/{name}.json", call.sid);
+    let sub = |name: &str| {
+        format!(
+            "/2010-04-01/Accounts/{account_sid}/Calls/{}/{name}.json",
+            call.sid
+        )
+    };
     json!({
         "sid": call.sid,
         "date_created": rfc2822(call.created_ms),
@@ -259,6 +264,9 @@ mod tests {
         assert_eq!(v["to"], "+919876543210");
         assert!(v["start_time"].is_null());
         assert!(v["date_created"].as_str().unwrap().ends_with("+0000"));
-        assert_eq!(v["uri"], format!("/2010-04-01/Accounts/ACx/Calls/{}.json", call.sid));
+        assert_eq!(
+            v["uri"],
+            format!("/2010-04-01/Accounts/ACx/Calls/{}.json", call.sid)
+        );
     }
 }

@@ -90,10 +90,7 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Verb>, TwimlError> {
     if root.tag_name().name() != "Response" {
         return Err(TwimlError::NotResponse(root.tag_name().name().to_owned()));
     }
-    root.children()
-        .filter(Node::is_element)
-        .map(verb)
-        .collect()
+    root.children().filter(Node::is_element).map(verb).collect()
 }
 
 fn verb(node: Node<'_, '_>) -> Result<Verb, TwimlError> {

@@ -50,7 +50,12 @@ async fn run_calls(s: &Sim, app: &Receiver, n: usize) -> Vec<String> {
         sids.push(s.originate(&form).await);
     }
     eventually("every call ended", || {
-        let ends = s.sim.ledger().iter().filter(|e| matches!(e, LedgerEntry::End { .. })).count();
+        let ends = s
+            .sim
+            .ledger()
+            .iter()
+            .filter(|e| matches!(e, LedgerEntry::End { .. }))
+            .count();
         (ends == n).then_some(())
     })
     .await;
@@ -61,9 +66,12 @@ fn presses(ledger: &[LedgerEntry], sid: &str) -> Vec<(u32, String, PressKind)> {
     ledger
         .iter()
         .filter_map(|e| match e {
-            LedgerEntry::Press { call_sid, gather, digits, kind } if call_sid == sid => {
-                Some((*gather, digits.clone(), *kind))
-            }
+            LedgerEntry::Press {
+                call_sid,
+                gather,
+                digits,
+                kind,
+            } if call_sid == sid => Some((*gather, digits.clone(), *kind)),
             _ => None,
         })
         .collect()
@@ -78,8 +86,16 @@ async fn two_question_flow_matches_the_ledger() {
     let mut kinds = HashMap::new();
     for sid in &sids {
         let hits = app.hits_for(sid);
-        assert!(hits.iter().all(|h| h.signature_ok), "bad signature in {hits:?}");
-        let at = |path: &str| hits.iter().filter(|h| h.path == path).cloned().collect::<Vec<_>>();
+        assert!(
+            hits.iter().all(|h| h.signature_ok),
+            "bad signature in {hits:?}"
+        );
+        let at = |path: &str| {
+            hits.iter()
+                .filter(|h| h.path == path)
+                .cloned()
+                .collect::<Vec<_>>()
+        };
         let p = presses(&ledger, sid);
         assert_eq!(p[0].0, 0);
         let (_, digits0, kind0) = &p[0];
@@ -94,13 +110,19 @@ async fn two_question_flow_matches_the_ledger() {
         // silence, without a Digits parameter.
         let q1 = at("/q1");
         assert_eq!(q1.len(), 1, "{hits:?}");
-        assert_eq!(q1[0].params.get("Digits").cloned().unwrap_or_default(), *digits0);
+        assert_eq!(
+            q1[0].params.get("Digits").cloned().unwrap_or_default(),
+            *digits0
+        );
         assert_eq!(q1[0].params["CallStatus"], "in-progress");
         let (gather1, digits1, _) = &p[1];
         assert_eq!(*gather1, 1);
         let q2 = at("/q2");
         if digits1.is_empty() {
-            assert!(q2.is_empty(), "silence without actionOnEmptyResult falls through");
+            assert!(
+                q2.is_empty(),
+                "silence without actionOnEmptyResult falls through"
+            );
         } else {
             assert_eq!(q2.len(), 1);
             assert_eq!(q2[0].target, "/q2?x=1", "relative action resolved");
@@ -109,7 +131,12 @@ async fn two_question_flow_matches_the_ledger() {
         let status = at("/status");
         let seen: Vec<_> = status
             .iter()
-            .map(|h| (h.params["SequenceNumber"].clone(), h.params["CallStatus"].clone()))
+            .map(|h| {
+                (
+                    h.params["SequenceNumber"].clone(),
+                    h.params["CallStatus"].clone(),
+                )
+            })
             .collect();
         let expected: Vec<_> = ["initiated", "ringing", "in-progress", "completed"]
             .iter()
@@ -137,7 +164,11 @@ async fn the_seed_makes_runs_repeat() {
         let s = start(mixed_citizens(5)).await;
         let sids = run_calls(&s, &app, 6).await;
         let ledger = s.sim.ledger();
-        runs.push(sids.iter().map(|sid| presses(&ledger, sid)).collect::<Vec<_>>());
+        runs.push(
+            sids.iter()
+                .map(|sid| presses(&ledger, sid))
+                .collect::<Vec<_>>(),
+        );
         s.stop().await;
     }
     assert_eq!(runs[0], runs[1]);
@@ -146,24 +177,40 @@ async fn the_seed_makes_runs_repeat() {
 #[tokio::test]
 async fn redirect_hangup_and_inline_twiml() {
     let app = Receiver::start(|hit| match hit.path.as_str() {
-        "/r1" => (200, r#"<Response><Redirect method="GET">r2?step=2</Redirect></Response>"#.into()),
+        "/r1" => (
+            200,
+            r#"<Response><Redirect method="GET">r2?step=2</Redirect></Response>"#.into(),
+        ),
         "/r2" => (200, "<Response><Hangup/><Gather/></Response>".into()),
         _ => (200, String::new()),
     })
     .await;
     let s = start(quiet_config()).await;
-    let inline = format!("<Response><Say>Hi</Say><Redirect>{}</Redirect></Response>", app.url("/r1"));
+    let inline = format!(
+        "<Response><Say>Hi</Say><Redirect>{}</Redirect></Response>",
+        app.url("/r1")
+    );
     let sid = s.originate(&[("Twiml", &inline)]).await;
     eventually("the call ended", || {
-        s.sim.ledger().iter().any(|e| matches!(e, LedgerEntry::End { .. })).then_some(())
+        s.sim
+            .ledger()
+            .iter()
+            .any(|e| matches!(e, LedgerEntry::End { .. }))
+            .then_some(())
     })
     .await;
     let hits = app.hits_for(&sid);
-    let targets: Vec<_> = hits.iter().map(|h| (h.method.as_str(), h.path.as_str())).collect();
+    let targets: Vec<_> = hits
+        .iter()
+        .map(|h| (h.method.as_str(), h.path.as_str()))
+        .collect();
     assert_eq!(targets, [("POST", "/r1"), ("GET", "/r2")]);
     assert!(hits.iter().all(|h| h.signature_ok));
     assert_eq!(hits[1].params["step"], "2");
-    assert!(presses(&s.sim.ledger(), &sid).is_empty(), "nothing runs after <Hangup>");
+    assert!(
+        presses(&s.sim.ledger(), &sid).is_empty(),
+        "nothing runs after <Hangup>"
+    );
     s.stop().await;
 }
 
@@ -178,8 +225,11 @@ async fn application_errors_end_the_call_completed() {
     .await;
     let s = start(quiet_config()).await;
     for path in ["/html", "/broken", "/crash"] {
-        s.originate(&[("Url", &app.url(path)), ("StatusCallback", &app.url("/status"))])
-            .await;
+        s.originate(&[
+            ("Url", &app.url(path)),
+            ("StatusCallback", &app.url("/status")),
+        ])
+        .await;
     }
     eventually("three ends", || {
         (app.hits().iter().filter(|h| h.path == "/status").count() == 3).then_some(())
@@ -198,20 +248,39 @@ async fn application_errors_end_the_call_completed() {
 #[tokio::test]
 async fn citizen_hangup_and_busy_fate() {
     let app = survey_app().await;
-    let s = start(SimulatorConfig { hangup_rate: 1.0, ..quiet_config() }).await;
+    let s = start(SimulatorConfig {
+        hangup_rate: 1.0,
+        ..quiet_config()
+    })
+    .await;
     let sid = s.originate(&[("Url", &app.url("/answer"))]).await;
     eventually("hangup", || {
-        s.sim.ledger().iter().any(|e| matches!(e, LedgerEntry::End { .. })).then_some(())
+        s.sim
+            .ledger()
+            .iter()
+            .any(|e| matches!(e, LedgerEntry::End { .. }))
+            .then_some(())
     })
     .await;
     let ledger = s.sim.ledger();
-    assert!(ledger.contains(&LedgerEntry::Hangup { call_sid: sid.clone(), gather: 0 }));
+    assert!(ledger.contains(&LedgerEntry::Hangup {
+        call_sid: sid.clone(),
+        gather: 0
+    }));
     assert!(app.hits_for(&sid).iter().all(|h| h.path == "/answer"));
     s.stop().await;
 
-    let s = start(SimulatorConfig { answer_rate: 0.0, busy_rate: 1.0, ..quiet_config() }).await;
+    let s = start(SimulatorConfig {
+        answer_rate: 0.0,
+        busy_rate: 1.0,
+        ..quiet_config()
+    })
+    .await;
     let sid = s
-        .originate(&[("Url", &app.url("/answer")), ("StatusCallback", &app.url("/status"))])
+        .originate(&[
+            ("Url", &app.url("/answer")),
+            ("StatusCallback", &app.url("/status")),
+        ])
         .await;
     let done = eventually("busy callback", || {
         app.hits_for(&sid).into_iter().find(|h| h.path == "/status")
@@ -219,8 +288,14 @@ async fn citizen_hangup_and_busy_fate() {
     .await;
     assert_eq!(done.params["CallStatus"], "busy");
     assert_eq!(done.params["CallDuration"], "0");
-    assert_eq!(done.params["SequenceNumber"], "0", "only the terminal event was asked for");
-    assert!(app.hits_for(&sid).iter().all(|h| h.path == "/status"), "never answered");
+    assert_eq!(
+        done.params["SequenceNumber"], "0",
+        "only the terminal event was asked for"
+    );
+    assert!(
+        app.hits_for(&sid).iter().all(|h| h.path == "/status"),
+        "never answered"
+    );
     s.stop().await;
 }
 
@@ -236,17 +311,32 @@ async fn status_callbacks_are_retried_after_5xx() {
         _ => (200, String::new()),
     })
     .await;
-    let s = start(SimulatorConfig { status_retries: 3, ..quiet_config() }).await;
+    let s = start(SimulatorConfig {
+        status_retries: 3,
+        ..quiet_config()
+    })
+    .await;
     let sid = s
-        .originate(&[("Url", &app.url("/answer")), ("StatusCallback", &app.url("/status"))])
+        .originate(&[
+            ("Url", &app.url("/answer")),
+            ("StatusCallback", &app.url("/status")),
+        ])
         .await;
     let attempts = eventually("three attempts", || {
-        let n = app.hits_for(&sid).iter().filter(|h| h.path == "/status").count();
+        let n = app
+            .hits_for(&sid)
+            .iter()
+            .filter(|h| h.path == "/status")
+            .count();
         (n == 3).then_some(n)
     })
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let after = app.hits_for(&sid).iter().filter(|h| h.path == "/status").count();
+    let after = app
+        .hits_for(&sid)
+        .iter()
+        .filter(|h| h.path == "/status")
+        .count();
     assert_eq!((attempts, after), (3, 3), "no retry after a 2xx");
     s.stop().await;
 }

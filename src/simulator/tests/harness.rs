@@ -90,10 +90,18 @@ impl Sim {
             .unwrap();
         let status = resp.status();
         let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
     }
 
-    pub async fn api(&self, method: &str, tail: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
+    pub async fn api(
+        &self,
+        method: &str,
+        tail: &str,
+        form: &[(&str, &str)],
+    ) -> (StatusCode, Value) {
         let path = format!("/2010-04-01/Accounts/{SID}/{tail}");
         self.request(method, &path, form, Some((SID, TOKEN))).await
     }
@@ -144,17 +152,21 @@ impl Receiver {
         let (base2, hits2) = (base.clone(), Arc::clone(&hits));
         tokio::spawn(async move {
             loop {
-                let Ok((stream, _)) = listener.accept().await else { return };
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
                 let (base, hits, script) = (base2.clone(), Arc::clone(&hits2), Arc::clone(&script));
                 let service = service_fn(move |req: Request<hyper::body::Incoming>| {
-                    let (base, hits, script) = (base.clone(), Arc::clone(&hits), Arc::clone(&script));
+                    let (base, hits, script) =
+                        (base.clone(), Arc::clone(&hits), Arc::clone(&script));
                     async move {
                         let hit = read_hit(&base, req).await;
                         let (status, body) = script(&hit);
                         hits.lock().unwrap().push(hit);
                         let mut resp = Response::new(Full::new(Bytes::from(body)));
                         *resp.status_mut() = StatusCode::from_u16(status).unwrap();
-                        resp.headers_mut().insert("content-type", "text/xml".parse().unwrap());
+                        resp.headers_mut()
+                            .insert("content-type", "text/xml".parse().unwrap());
                         Ok::<_, Infallible>(resp)
                     }
                 });
@@ -188,9 +200,10 @@ async fn read_hit(base: &str, req: Request<hyper::body::Incoming>) -> Hit {
     let method = req.method().to_string();
     let target = req.uri().path_and_query().unwrap().to_string();
     let path = req.uri().path().to_owned();
-    let query: Vec<(String, String)> = form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
-        .into_owned()
-        .collect();
+    let query: Vec<(String, String)> =
+        form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
+            .into_owned()
+            .collect();
     let sig = req
         .headers()
         .get("x-twilio-signature")
@@ -221,7 +234,10 @@ pub async fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> 
         if let Some(value) = check() {
             return value;
         }
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
