@@ -258,3 +258,20 @@ async fn hanging_up_an_answered_call_sends_the_terminal_callback() {
     assert!(matches!(ended, LedgerEntry::End { status, .. } if status == "completed"));
     s.stop().await;
 }
+
+#[tokio::test]
+async fn shutdown_stops_ringing_calls_without_callbacks() {
+    let app = Receiver::start(|_| (200, String::new())).await;
+    let s = start(slow_ring()).await;
+    let sid = s
+        .originate(&[
+            ("Url", &app.url("/answer")),
+            ("StatusCallback", &app.url("/status")),
+        ])
+        .await;
+    assert_eq!(s.sim.active_calls(), 1);
+    // `stop` cancels and waits (with a deadline) for the call task to drain.
+    s.stop().await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(app.hits_for(&sid).is_empty(), "no callback after shutdown");
+}
