@@ -135,7 +135,7 @@ fn is_authorized<B>(shared: &Shared, req: &Request<B>) -> bool {
 fn create(shared: &Arc<Shared>, form: &Params) -> Reply {
     let (to, from, plan) = match validate_create(form) {
         Ok(valid) => valid,
-        Err(reply) => return reply,
+        Err(Invalid { code, message }) => return error(StatusCode::BAD_REQUEST, code, &message),
     };
     if let Some(limiter) = &shared.limiter
         && limiter.check().is_err()
@@ -178,62 +178,77 @@ fn too_many(shared: &Shared) -> Reply {
     error(StatusCode::TOO_MANY_REQUESTS, 20429, "Too Many Requests")
 }
 
-fn validate_create(form: &Params) -> Result<(PhoneNumber, PhoneNumber, CallPlan), Reply> {
-    let bad = |code, message: &str| error(StatusCode::BAD_REQUEST, code, message);
-    let to = first(form, "To").ok_or_else(|| bad(21201, "No 'To' number is specified"))?;
+/// A 400 reply's Twilio error code and message.
+#[derive(Debug)]
+struct Invalid {
+    code: u32,
+    message: String,
+}
+
+fn invalid(code: u32, message: impl Into<String>) -> Invalid {
+    Invalid {
+        code,
+        message: message.into(),
+    }
+}
+
+fn validate_create(form: &Params) -> Result<(PhoneNumber, PhoneNumber, CallPlan), Invalid> {
+    let to = first(form, "To").ok_or_else(|| invalid(21201, "No 'To' number is specified"))?;
     let to = PhoneNumber::parse(to).map_err(|_| {
-        bad(
+        invalid(
             21211,
-            &format!("The 'To' number {to} is not a valid phone number."),
+            format!("The 'To' number {to} is not a valid phone number."),
         )
     })?;
     let from =
-        first(form, "From").ok_or_else(|| bad(21603, "A 'From' phone number is required."))?;
+        first(form, "From").ok_or_else(|| invalid(21603, "A 'From' phone number is required."))?;
     let from = PhoneNumber::parse(from).map_err(|_| {
-        bad(21212, &format!("The 'From' number {from} is not a valid phone number, shortcode, or alphanumeric sender ID."))
+        invalid(21212, format!("The 'From' number {from} is not a valid phone number, shortcode, or alphanumeric sender ID."))
     })?;
-    let method = |key| match first(form, key) {
-        None => Ok(Method::Post),
-        Some(m) if m.eq_ignore_ascii_case("POST") => Ok(Method::Post),
-        Some(m) if m.eq_ignore_ascii_case("GET") => Ok(Method::Get),
-        Some(m) => Err(bad(21207, &format!("{key} must be GET or POST, not {m:?}"))),
-    };
     let script = match (first(form, "Url"), first(form, "Twiml")) {
         (Some(url), _) if is_http_url(url) => Script::Url {
             url: url.to_owned(),
-            method: method("Method")?,
+            method: parse_method(form, "Method")?,
         },
-        (Some(url), _) => return Err(bad(21205, &format!("Url is not a valid URL: {url}"))),
+        (Some(url), _) => return Err(invalid(21205, format!("Url is not a valid URL: {url}"))),
         (None, Some(twiml)) => Script::Inline(twiml.to_owned()),
-        (None, None) => return Err(bad(21205, "Url parameter is required.")),
+        (None, None) => return Err(invalid(21205, "Url parameter is required.")),
     };
     let status_callback = match first(form, "StatusCallback") {
         Some(url) if is_http_url(url) => Some(url.to_owned()),
         Some(url) => {
-            return Err(bad(
-                21609,
-                &format!("StatusCallback is not a valid URL: {url}"),
-            ));
+            let message = format!("StatusCallback is not a valid URL: {url}");
+            return Err(invalid(21609, message));
         }
         None => None,
     };
     if let Some(timeout) = first(form, "Timeout")
         && timeout.trim().parse::<u32>().is_err()
     {
-        return Err(bad(
-            21216,
-            &format!("Timeout must be an integer, not {timeout:?}"),
-        ));
+        let message = format!("Timeout must be an integer, not {timeout:?}");
+        return Err(invalid(21216, message));
     }
-    let events =
-        parse_events(form).map_err(|e| bad(21626, &format!("Invalid StatusCallbackEvent: {e}")))?;
+    let events = parse_events(form)
+        .map_err(|e| invalid(21626, format!("Invalid StatusCallbackEvent: {e}")))?;
     let plan = CallPlan {
         script,
         status_callback,
-        status_method: method("StatusCallbackMethod")?,
+        status_method: parse_method(form, "StatusCallbackMethod")?,
         events,
     };
     Ok((to, from, plan))
+}
+
+fn parse_method(form: &Params, key: &str) -> Result<Method, Invalid> {
+    match first(form, key) {
+        None => Ok(Method::Post),
+        Some(m) if m.eq_ignore_ascii_case("POST") => Ok(Method::Post),
+        Some(m) if m.eq_ignore_ascii_case("GET") => Ok(Method::Get),
+        Some(m) => Err(invalid(
+            21207,
+            format!("{key} must be GET or POST, not {m:?}"),
+        )),
+    }
 }
 
 /// Reads `StatusCallbackEvent` as repeated keys (what Twilio's SDKs send),

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::SimulatorError;
 
 /// How a simulated citizen answered a Gather.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PressKind {
     Valid,

@@ -1,0 +1,6 @@
+//! End-to-end tests of the simulator over real sockets: its REST API, and
+//! whole calls against an in-test webhook receiver that checks signatures.
+
+mod flow;
+mod harness;
+mod rest;
