@@ -297,17 +297,19 @@ async fn wait_for_records(
                 records.push(record);
             }
         }
-        if progress && (tty || last_print.elapsed() >= Duration::from_secs(2)) {
-            if let Some(status) = store.campaign_status(campaign).await? {
-                let line = progress_line(&status.counts, records.len(), expected);
-                if tty {
-                    eprint!("\r\x1b[2K{line}");
-                } else {
-                    eprintln!("{line}");
-                }
-                let _ = std::io::stderr().flush();
-                last_print = Instant::now();
+        let due = tty || last_print.elapsed() >= Duration::from_secs(2);
+        if progress
+            && due
+            && let Some(status) = store.campaign_status(campaign).await?
+        {
+            let line = progress_line(&status.counts, records.len(), expected);
+            if tty {
+                eprint!("\r\x1b[2K{line}");
+            } else {
+                eprintln!("{line}");
             }
+            let _ = std::io::stderr().flush();
+            last_print = Instant::now();
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
