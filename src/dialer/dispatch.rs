@@ -15,7 +15,7 @@ use tracing::{Instrument, debug, info, info_span, warn};
 use super::{CallbackUrls, DialerConfig, PlacedCalls};
 use crate::domain::Outcome;
 use crate::provider::{ErrorClass, OriginateRequest, Provider};
-use crate::store::{Authorize, CitizenCheck, Finish, Job, ReadyEntry, Store, StoreError};
+use crate::store::{Authorize, CitizenCheck, Finish, Job, ReadyEntry, Store, StoreError, Transition};
 use crate::telemetry::{DialDecision, Metrics, OriginateResult, Subsystem};
 
 /// How long to leave an originate with an unknown fate before reconciling it:
@@ -129,6 +129,14 @@ impl Dialer {
                     Err(_) => break,
                 },
             };
+            // Take the provider's calls-per-second token before authorising,
+            // so an authorised dial is placed at once and never outlives its lease.
+            if let Some(cps) = &self.cps {
+                tokio::select! {
+                    _ = cancel.cancelled() => break,
+                    _ = cps.until_ready() => {}
+                }
+            }
             if let Some(job) = self.authorize(&entry).await? {
                 let this = self.clone();
                 let span = info_span!("job", job.id = %job.id, official.id = %entry.official, attempt = job.attempt);
@@ -203,9 +211,6 @@ impl Dialer {
                 return Ok(());
             }
         }
-        if let Some(cps) = &self.cps {
-            cps.until_ready().await;
-        }
         let request = OriginateRequest {
             to: phone.clone(),
             from: job.spec.caller_id.clone(),
@@ -218,11 +223,31 @@ impl Dialer {
                 self.metrics.originate(OriginateResult::Ok);
                 info!(call.sid = %call.sid, to = %phone, "call placed");
                 self.placed.insert(job.id.clone(), job.attempt);
-                self.store
+                let recorded = self
+                    .store
                     .mark_originated(&job.id, job.attempt, &call.sid, self.config.max_call)
                     .await?;
+                if recorded == Transition::Stale {
+                    self.drop_orphan(job, &call.sid).await?;
+                }
             }
             Err(e) => self.originate_failed(job, e).await?,
+        }
+        Ok(())
+    }
+
+    /// The attempt moved on while the originate was in flight (e.g. it was
+    /// reconciled as never placed). Unless a status callback already tied this
+    /// call to the job, nobody owns it: hang it up rather than let the citizen
+    /// hear a call that goes nowhere.
+    async fn drop_orphan(&self, job: &Job, sid: &str) -> Result<(), StoreError> {
+        let current = self.store.load_job(&job.id).await?;
+        if current.is_some_and(|j| j.call_sid.as_deref() == Some(sid)) {
+            return Ok(());
+        }
+        warn!(call.sid = %sid, "call placed for an attempt that already moved on; hanging it up");
+        if let Err(e) = self.provider.hangup(sid).await {
+            warn!(call.sid = %sid, error = %e, "could not hang up the orphaned call");
         }
         Ok(())
     }
