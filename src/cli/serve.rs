@@ -11,7 +11,7 @@ use tracing::{error, warn};
 
 use crate::config::{Settings, load_from_process_env};
 use crate::daemon::{Daemon, DaemonParts};
-use crate::dialer::{CallingHours, DialerConfig, Quotas, RetryPolicy};
+use crate::dialer::{DialerConfig, Quotas};
 use crate::dialplan::load_dir;
 use crate::domain::OfficialId;
 use crate::provider::twilio::{DEFAULT_STATUS_EVENTS, TwilioClient, TwilioConfig};
@@ -115,7 +115,6 @@ async fn connect_store(settings: &Settings) -> Option<RedisStore> {
 
 /// The dialer's view of the settings.
 pub fn dialer_config(s: &Settings) -> DialerConfig {
-    let hours = &s.policy.calling_hours;
     let overrides = s
         .rate
         .overrides
@@ -130,21 +129,9 @@ pub fn dialer_config(s: &Settings) -> DialerConfig {
         max_call: s.dialer.max_call(),
         reclaim_after: s.dialer.reclaim_after(),
         ring_timeout: s.provider.ring_timeout(),
-        hours: CallingHours {
-            start_min: u32::from(hours.start.minutes()),
-            end_min: u32::from(hours.end.minutes()) % (24 * 60),
-            utc_offset_min: i32::from(hours.utc_offset.minutes()),
-        },
+        hours: s.policy.calling_hours.to_policy(),
         citizen_daily_cap: s.policy.max_calls_per_citizen_per_day,
-        retry: RetryPolicy {
-            max_attempts: s.dialer.max_attempts,
-            backoff: s
-                .dialer
-                .retry_backoff_secs
-                .iter()
-                .map(|&v| Duration::from_secs(v))
-                .collect(),
-        },
+        retry: s.dialer.retry_policy(),
         quotas: Quotas {
             default: s.rate.default.quota(),
             overrides,

@@ -7,9 +7,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer};
 
-const MINUTE_MS: i64 = 60_000;
 const DAY_MINUTES: u16 = 24 * 60;
-const DAY_MS: i64 = DAY_MINUTES as i64 * MINUTE_MS;
 
 /// `[policy]`: who may be called when, and how often.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -72,10 +70,6 @@ pub struct UtcOffset(i16);
 impl UtcOffset {
     pub fn minutes(self) -> i16 {
         self.0
-    }
-
-    fn millis(self) -> i64 {
-        i64::from(self.0) * MINUTE_MS
     }
 }
 
@@ -146,52 +140,19 @@ impl Default for CallingHours {
 }
 
 impl CallingHours {
-    /// Whether a call may start at `unix_ms`.
-    pub fn contains(&self, unix_ms: i64) -> bool {
-        let minute = self.local_minute(unix_ms);
-        self.start.0 <= minute && minute < self.end.0
-    }
-
-    /// The earliest time at or after `unix_ms` when a call may start: `unix_ms`
-    /// itself inside the window, else the next opening.
-    pub fn next_open_ms(&self, unix_ms: i64) -> i64 {
-        if self.contains(unix_ms) {
-            return unix_ms;
+    /// The dialer's form of the window (the arithmetic lives there).
+    pub fn to_policy(&self) -> crate::dialer::CallingHours {
+        crate::dialer::CallingHours {
+            start_min: u32::from(self.start.0),
+            end_min: u32::from(self.end.0) % u32::from(DAY_MINUTES),
+            utc_offset_min: i32::from(self.utc_offset.0),
         }
-        let local = unix_ms + self.utc_offset.millis();
-        let midnight = local - local.rem_euclid(DAY_MS);
-        let mut opening = midnight + i64::from(self.start.0) * MINUTE_MS;
-        if opening <= local {
-            opening += DAY_MS;
-        }
-        opening - self.utc_offset.millis()
-    }
-
-    /// The local calendar day of `unix_ms`, as days since 1970-01-01 local
-    /// time: the key of the per-citizen daily cap.
-    pub fn local_day(&self, unix_ms: i64) -> u32 {
-        let days = (unix_ms + self.utc_offset.millis()).div_euclid(DAY_MS);
-        // Store time is after 1970 and before year 11 million 758 thousand.
-        u32::try_from(days.max(0)).unwrap_or(u32::MAX)
-    }
-
-    fn local_minute(&self, unix_ms: i64) -> u16 {
-        let minute = (unix_ms + self.utc_offset.millis()).rem_euclid(DAY_MS) / MINUTE_MS;
-        // INVARIANT: rem_euclid(DAY_MS) / MINUTE_MS is in 0..1440.
-        u16::try_from(minute).expect("minute of day fits in u16")
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// 2026-01-15T00:00:00Z in Unix milliseconds.
-    const JAN15_UTC: i64 = 1_768_435_200_000;
-
-    fn at(h: i64, m: i64) -> i64 {
-        JAN15_UTC + (h * 60 + m) * MINUTE_MS
-    }
 
     #[test]
     fn parses_times_and_offsets() {
@@ -210,35 +171,17 @@ mod tests {
     }
 
     #[test]
-    fn window_is_applied_in_local_time() {
-        let hours = CallingHours::default(); // 09:00–20:00 at +05:30
-        // 03:29 UTC is 08:59 IST: closed; 03:30 UTC is 09:00 IST: open.
-        assert!(!hours.contains(at(3, 29)));
-        assert!(hours.contains(at(3, 30)));
-        // 14:29 UTC is 19:59 IST: open; 14:30 UTC is 20:00 IST: closed.
-        assert!(hours.contains(at(14, 29)));
-        assert!(!hours.contains(at(14, 30)));
-    }
-
-    #[test]
-    fn next_opening_is_today_or_tomorrow() {
-        let hours = CallingHours::default();
-        assert_eq!(hours.next_open_ms(at(10, 0)), at(10, 0));
-        // Before opening (02:00 UTC = 07:30 IST): today at 09:00 IST.
-        assert_eq!(hours.next_open_ms(at(2, 0)), at(3, 30));
-        // After closing (15:00 UTC = 20:30 IST): tomorrow at 09:00 IST.
-        assert_eq!(hours.next_open_ms(at(15, 0)), at(24 + 3, 30));
-        // 20:00 UTC is 01:30 IST the next local day: that day at 09:00 IST.
-        assert_eq!(hours.next_open_ms(at(20, 0)), at(24 + 3, 30));
-    }
-
-    #[test]
-    fn local_day_follows_the_offset() {
-        let hours = CallingHours::default();
-        let day = hours.local_day(at(0, 0));
-        // 18:29 UTC is 23:59 IST, same local day; 18:30 UTC is the next.
-        assert_eq!(hours.local_day(at(18, 29)), day);
-        assert_eq!(hours.local_day(at(18, 30)), day + 1);
-        assert_eq!(day, 20_468);
+    fn converts_to_the_dialer_window() {
+        let hours = CallingHours::default().to_policy();
+        assert_eq!(
+            (hours.start_min, hours.end_min, hours.utc_offset_min),
+            (540, 1200, 330)
+        );
+        let whole_day = CallingHours {
+            start: TimeOfDay(0),
+            end: TimeOfDay(1440),
+            utc_offset: UtcOffset(0),
+        };
+        assert_eq!(whole_day.to_policy().next_open(0), None);
     }
 }

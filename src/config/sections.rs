@@ -244,19 +244,16 @@ impl DialerSettings {
         Duration::from_secs(self.reclaim_after_secs)
     }
 
-    /// The wait before attempt `attempt + 1` after attempt `attempt` (1-based)
-    /// failed retryably; the last entry repeats. `None` once `max_attempts`
-    /// is used up: the contact is finished.
-    pub fn retry_delay(&self, attempt: u32) -> Option<Duration> {
-        if attempt >= self.max_attempts {
-            return None;
+    /// The dialer's retry policy.
+    pub fn retry_policy(&self) -> crate::dialer::RetryPolicy {
+        crate::dialer::RetryPolicy {
+            max_attempts: self.max_attempts,
+            backoff: self
+                .retry_backoff_secs
+                .iter()
+                .map(|&s| Duration::from_secs(s))
+                .collect(),
         }
-        let index = usize::try_from(attempt.saturating_sub(1)).unwrap_or(usize::MAX);
-        let secs = self
-            .retry_backoff_secs
-            .get(index)
-            .or(self.retry_backoff_secs.last())?;
-        Some(Duration::from_secs(*secs))
     }
 }
 
@@ -315,18 +312,6 @@ impl Default for LogSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn retry_delay_walks_the_backoff_list() {
-        let mut d = DialerSettings::default();
-        assert_eq!(d.retry_delay(1), Some(Duration::from_secs(300)));
-        assert_eq!(d.retry_delay(2), Some(Duration::from_secs(1_800)));
-        assert_eq!(d.retry_delay(3), None);
-        d.max_attempts = 6;
-        assert_eq!(d.retry_delay(3), Some(Duration::from_secs(7_200)));
-        assert_eq!(d.retry_delay(5), Some(Duration::from_secs(7_200)));
-        assert_eq!(d.retry_delay(6), None);
-    }
 
     #[test]
     fn consumer_name_defaults_to_host_and_pid() {

@@ -10,12 +10,14 @@ use governor::{DefaultDirectRateLimiter, Quota as GovQuota, RateLimiter};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::{Instrument, debug, info, info_span, warn};
+use tracing::{Instrument, debug, error, info, info_span, warn};
 
 use super::{CallbackUrls, DialerConfig, PlacedCalls};
 use crate::domain::Outcome;
-use crate::provider::{ErrorClass, OriginateRequest, Provider};
-use crate::store::{Authorize, CitizenCheck, Finish, Job, ReadyEntry, Store, StoreError, Transition};
+use crate::provider::{ErrorClass, OriginateRequest, Provider, ProviderError};
+use crate::store::{
+    Authorize, CitizenCheck, Finish, Job, ReadyEntry, Store, StoreError, Transition,
+};
 use crate::telemetry::{DialDecision, Metrics, OriginateResult, Subsystem};
 
 /// How long to leave an originate with an unknown fate before reconciling it:
@@ -271,7 +273,11 @@ impl Dialer {
             }
             ErrorClass::Later(after) => {
                 let result = match e {
-                    crate::provider::ProviderError::Throttled { .. } => OriginateResult::Throttled,
+                    ProviderError::Throttled { .. } => OriginateResult::Throttled,
+                    ProviderError::Unauthorized { .. } => {
+                        error!(error = %e, "the provider refused our credentials; an operator must fix provider.account_sid / auth_token");
+                        OriginateResult::Rejected
+                    }
                     _ => OriginateResult::Transient,
                 };
                 self.metrics.originate(result);

@@ -2,6 +2,9 @@
 
 use std::time::Duration;
 
+/// How long to hold a contact back after the provider refused our credentials.
+pub const AUTH_PAUSE: Duration = Duration::from_secs(60);
+
 /// What the dialer should do about a failed provider request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorClass {
@@ -29,8 +32,13 @@ pub enum ProviderError {
         retry_after: Option<Duration>,
         message: String,
     },
-    /// The request certainly had no effect: connection refused, 5xx, TLS failure
-    /// before sending.
+    /// The provider refused our credentials (401/403). Nothing was placed; an
+    /// operator must fix the account or token, so dialling pauses and retries
+    /// rather than failing every contact for good.
+    #[error("provider refused our credentials (HTTP {http}): {message}")]
+    Unauthorized { http: u16, message: String },
+    /// The request certainly had no effect: connection refused, 503, TLS
+    /// failure before sending.
     #[error("provider unavailable: {0}")]
     Transient(String),
     /// The request was sent but no reply came (timeout, reset mid-response).
@@ -43,8 +51,29 @@ impl ProviderError {
         match self {
             ProviderError::Rejected { .. } => ErrorClass::Never,
             ProviderError::Throttled { retry_after, .. } => ErrorClass::Later(*retry_after),
+            ProviderError::Unauthorized { .. } => ErrorClass::Later(Some(AUTH_PAUSE)),
             ProviderError::Transient(_) => ErrorClass::Later(None),
             ProviderError::Unknown(_) => ErrorClass::Reconcile,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_problems_pause_instead_of_failing_contacts() {
+        let e = ProviderError::Unauthorized {
+            http: 401,
+            message: "Authenticate".into(),
+        };
+        assert_eq!(e.class(), ErrorClass::Later(Some(AUTH_PAUSE)));
+        let e = ProviderError::Rejected {
+            http: 400,
+            code: Some(21211),
+            message: "bad To".into(),
+        };
+        assert_eq!(e.class(), ErrorClass::Never);
     }
 }

@@ -114,6 +114,10 @@ pub(super) fn classify(reply: &Reply, effect: Effect) -> ProviderError {
     }
     let described = format!("HTTP {}: {message}", reply.status);
     match (reply.status, effect) {
+        (401 | 403, _) => ProviderError::Unauthorized {
+            http: reply.status,
+            message,
+        },
         (400..=499, _) => ProviderError::Rejected {
             http: reply.status,
             code: error.code,
@@ -223,14 +227,9 @@ mod tests {
             "The 'To' number +91******3210 is not a valid phone number."
         );
         let err = classify(&reply(401, None, ""), Effect::ReadOnly);
-        assert!(matches!(
-            err,
-            ProviderError::Rejected {
-                http: 401,
-                code: None,
-                ..
-            }
-        ));
+        assert!(matches!(err, ProviderError::Unauthorized { http: 401, .. }));
+        let err = classify(&reply(404, None, ""), Effect::ReadOnly);
+        assert!(matches!(err, ProviderError::Rejected { http: 404, .. }));
     }
 
     #[test]
