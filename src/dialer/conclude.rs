@@ -19,14 +19,17 @@ pub enum ConcludeError {
 /// our write (each retry re-reads the job).
 const MAX_RACES: usize = 5;
 
-/// Ends attempt `attempt` of `job_id` after terminal `status`: decides the
-/// outcome from the job's IVR session and applies it, fenced by the IVR step.
+/// Ends attempt `attempt` of `job_id` after its call `call_sid` reached
+/// terminal `status`: decides the outcome from the job's IVR session and
+/// applies it, fenced by the IVR step. A status about another call than the
+/// one the attempt holds changes nothing.
 /// Returns the decision applied, or `None` when the attempt had already ended
 /// (a duplicate or stale callback).
 pub async fn conclude_call(
     store: &dyn Store,
     job_id: &JobId,
     attempt: u32,
+    call_sid: &str,
     status: CallStatus,
     policy: &RetryPolicy,
 ) -> Result<Option<Finish>, ConcludeError> {
@@ -34,7 +37,8 @@ pub async fn conclude_call(
         let Some(job) = store.load_job(job_id).await? else {
             return Ok(None);
         };
-        if job.attempt != attempt || !matches!(job.state, JobState::Dialing | JobState::InCall) {
+        let live = matches!(job.state, JobState::Dialing | JobState::InCall);
+        if job.attempt != attempt || !live || job.call_sid.as_deref() != Some(call_sid) {
             return Ok(None);
         }
         let session = job.ivr.as_deref().map(|raw| session_status(job_id, raw));

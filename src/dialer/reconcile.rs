@@ -155,9 +155,16 @@ impl Reconciler {
             .await
             .map_err(|e| e.to_string())?;
         if call.status.is_terminal() {
-            conclude_call(store, &job.id, job.attempt, call.status, &self.config.retry)
-                .await
-                .map_err(|e| e.to_string())?;
+            conclude_call(
+                store,
+                &job.id,
+                job.attempt,
+                &call.sid,
+                call.status,
+                &self.config.retry,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
             return Ok(ReconcileResult::Finished);
         }
         store

@@ -268,6 +268,7 @@ impl TwilioWebhooks {
                 self.store.as_ref(),
                 &call.job,
                 call.attempt,
+                &cb.call_sid,
                 cb.status,
                 &self.retry,
             )

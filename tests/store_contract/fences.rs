@@ -152,6 +152,13 @@ pub async fn status_callbacks_never_go_backwards(store: Arc<dyn Store>) {
         1,
         "adoption and replay count one dial"
     );
+    // A status for another call id under the same attempt is not ours.
+    let foreign = store
+        .apply_status(&id, 1, "CA-other", CallStatus::Completed)
+        .await
+        .unwrap();
+    assert!(!foreign.advanced);
+    assert_eq!(foreign.job.unwrap().status_rank, CallStatus::Ringing.rank());
     assert!(apply(CallStatus::InProgress).await.advanced);
     assert!(apply(CallStatus::Completed).await.advanced);
     let late = apply(CallStatus::Ringing).await;

@@ -213,7 +213,10 @@ impl State {
             };
         };
         let mut advanced = false;
-        if job.attempt == attempt && !job.state.is_terminal() {
+        let live = matches!(job.state, JobState::Dialing | JobState::InCall);
+        // Another call id for the same attempt is not ours to apply.
+        let ours = job.call_sid.as_deref().is_none_or(|sid| sid == call_sid);
+        if job.attempt == attempt && live && ours {
             // The callback can beat the originate reply: adopt the call.
             if job.state == JobState::Dialing {
                 set_state(counts, job, JobState::InCall, now);
