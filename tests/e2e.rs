@@ -9,7 +9,6 @@ use std::time::Duration;
 use redis::AsyncCommands;
 use sampark::dialplan::{CallContext, Event, start, step};
 use sampark::domain::{FeedbackRecord, JobId};
-use sampark::provider::twilio::signature::sign;
 use sampark::simulator::{LedgerEntry, SimulatorConfig};
 use sampark::store::{Quota, Store};
 use serde_json::{Value, json};
@@ -229,28 +228,10 @@ async fn campaign_runs_end_to_end_against_redis_and_the_simulator() {
 /// Posts a status callback signed with the wrong token; returns the status code.
 async fn forged_status(addr: std::net::SocketAddr) -> u16 {
     let path = "/twilio/status?job=e2e-main%2Fc-0000&attempt=1";
-    let params = vec![
-        ("CallSid".to_owned(), "CAforged".to_owned()),
-        ("CallStatus".to_owned(), "completed".to_owned()),
-    ];
-    let signature = sign("not-the-token", &format!("http://{addr}{path}"), &params);
-    let body: String = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(params)
-        .finish();
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nX-Twilio-Signature: {signature}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
-    response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0)
+    let params = [("CallSid", "CAforged"), ("CallStatus", "completed")];
+    support::http::post_form(addr, path, &params, Some("not-the-token"))
+        .await
+        .0
 }
 
 fn check_originates_unique_and_rate_bound(

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod daemon;
+pub mod http;
 pub mod redis_server;
 
 use std::time::Duration;

@@ -1,0 +1,357 @@
+//! The webhook server's contract with the provider, request by request:
+//! signatures, TwiML per IVR step, duplicates, stale requests, limits, and
+//! the status callback that concludes the attempt.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sampark::dialer::{CallbackUrls, RetryPolicy};
+use sampark::domain::{
+    CampaignHeader, CampaignId, Contact, ContactId, JobId, JobSpec, JobState, OfficialId, Outcome,
+    PhoneNumber,
+};
+use sampark::store::memory::MemoryStore;
+use sampark::store::{Authorize, Quota, Store};
+use sampark::telemetry::Metrics;
+use sampark::webhook::{HttpServer, TwilioWebhooks};
+use support::daemon::{dialplans, http_config};
+use support::http::{post_form, raw};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+const TOKEN: &str = "webhook-test-token";
+const ANSWER: &str = "/twilio/answer?job=camp%2Fc-1&attempt=1";
+const STATUS: &str = "/twilio/status?job=camp%2Fc-1&attempt=1";
+
+fn gather(step: u32) -> String {
+    format!("/twilio/gather?job=camp%2Fc-1&attempt=1&step={step}")
+}
+
+struct Harness {
+    store: Arc<dyn Store>,
+    addr: std::net::SocketAddr,
+    cancel: CancellationToken,
+}
+
+/// A job in `dialing` (attempt 1) and the webhook server on port 0.
+async fn harness() -> Harness {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new(4));
+    let header = CampaignHeader {
+        id: CampaignId::parse("camp").unwrap(),
+        name: "webhook test".into(),
+        dialplan: "mo-sarkar-feedback".into(),
+        caller_id: PhoneNumber::parse("+916742000000").unwrap(),
+        department: "home".into(),
+    };
+    let contact = Contact {
+        id: ContactId::parse("c-1").unwrap(),
+        phone: PhoneNumber::parse("+919876543210").unwrap(),
+        language: Some("en".into()),
+        official_id: OfficialId::parse("off-1").unwrap(),
+        office: "Dhenkanal Town PS".into(),
+        service: "FIR registration".into(),
+    };
+    store.put_campaign(&header).await.unwrap();
+    store
+        .enqueue(&JobSpec::new(&header, contact))
+        .await
+        .unwrap();
+    let entries = store
+        .read_ready("test", 10, Duration::from_secs(60))
+        .await
+        .unwrap();
+    let quota = Quota {
+        burst: 5,
+        period: Duration::from_millis(1),
+    };
+    let granted = store
+        .authorize(&entries[0], quota, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert!(matches!(granted, Authorize::Granted { .. }));
+
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let public_url = format!("http://{addr}");
+    let routes = TwilioWebhooks {
+        store: store.clone(),
+        dialplans: dialplans(),
+        urls: CallbackUrls::new(&public_url),
+        public_url,
+        auth_token: TOKEN.into(),
+        retry: RetryPolicy {
+            max_attempts: 3,
+            backoff: vec![Duration::from_secs(60)],
+        },
+        metrics: Arc::new(Metrics::new()),
+    };
+    let mut config = http_config();
+    config.body_limit = 4 * 1024;
+    let cancel = CancellationToken::new();
+    tokio::spawn(
+        HttpServer::new("webhook", listener, config, Arc::new(routes)).run(cancel.clone()),
+    );
+    Harness {
+        store,
+        addr,
+        cancel,
+    }
+}
+
+fn call_params(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+    let mut p = vec![
+        ("CallSid", "CA1"),
+        ("AccountSid", "ACx"),
+        ("From", "+916742000000"),
+        ("To", "+919876543210"),
+        ("CallStatus", "in-progress"),
+    ];
+    p.extend_from_slice(extra);
+    p
+}
+
+#[tokio::test]
+async fn a_survey_runs_step_by_step_and_duplicates_replay_the_same_twiml() {
+    let h = harness().await;
+    let (status, first) = post_form(h.addr, ANSWER, &call_params(&[]), Some(TOKEN)).await;
+    assert_eq!(status, 200);
+    assert!(
+        first.contains("<Gather") && first.contains("step=1"),
+        "{first}"
+    );
+    assert!(
+        first.contains("Dhenkanal Town PS"),
+        "placeholders are filled: {first}"
+    );
+    // The provider asks again: same TwiML, nothing re-run.
+    assert_eq!(
+        post_form(h.addr, ANSWER, &call_params(&[]), Some(TOKEN)).await,
+        (200, first.clone())
+    );
+
+    let (_, q2) = post_form(
+        h.addr,
+        &gather(1),
+        &call_params(&[("Digits", "1")]),
+        Some(TOKEN),
+    )
+    .await;
+    assert!(q2.contains("step=2"), "{q2}");
+    assert_eq!(
+        post_form(
+            h.addr,
+            &gather(1),
+            &call_params(&[("Digits", "1")]),
+            Some(TOKEN)
+        )
+        .await
+        .1,
+        q2,
+        "duplicate gather replays"
+    );
+    // An invalid key reprompts the same question without recording an answer.
+    let (_, again) = post_form(
+        h.addr,
+        &gather(2),
+        &call_params(&[("Digits", "7")]),
+        Some(TOKEN),
+    )
+    .await;
+    assert!(again.contains("step=3"), "{again}");
+    let (_, q3) = post_form(
+        h.addr,
+        &gather(3),
+        &call_params(&[("Digits", "1")]),
+        Some(TOKEN),
+    )
+    .await;
+    let (_, end) = post_form(
+        h.addr,
+        &gather(4),
+        &call_params(&[("Digits", "5")]),
+        Some(TOKEN),
+    )
+    .await;
+    assert!(q3.contains("<Gather"), "{q3}");
+    assert!(end.contains("<Hangup"), "the survey ends: {end}");
+    // A gather for a step long gone gets a hang-up, not a second answer.
+    let (_, stale) = post_form(
+        h.addr,
+        &gather(1),
+        &call_params(&[("Digits", "2")]),
+        Some(TOKEN),
+    )
+    .await;
+    assert!(
+        stale.contains("<Hangup") && !stale.contains("<Gather"),
+        "{stale}"
+    );
+
+    let job = h
+        .store
+        .load_job(&JobId::parse("camp/c-1").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let answers: Vec<_> = job
+        .answers
+        .iter()
+        .map(|a| (a.question.as_str(), a.value.as_str()))
+        .collect();
+    assert_eq!(
+        answers,
+        [
+            ("treated_well", "yes"),
+            ("asked_money", "yes"),
+            ("rating", "5")
+        ]
+    );
+
+    // The final status concludes the attempt exactly once.
+    let done = call_params(&[("CallStatus", "completed"), ("CallDuration", "40")]);
+    let done: Vec<_> = done
+        .into_iter()
+        .filter(|(k, v)| *k != "CallStatus" || *v == "completed")
+        .collect();
+    assert_eq!(post_form(h.addr, STATUS, &done, Some(TOKEN)).await.0, 204);
+    assert_eq!(
+        post_form(h.addr, STATUS, &done, Some(TOKEN)).await.0,
+        204,
+        "duplicates are 2xx no-ops"
+    );
+    for shard in 0..h.store.shards() {
+        h.store.relay_feedback(shard, 10).await.unwrap();
+    }
+    let records = h.store.read_feedback("0", 10).await.unwrap();
+    assert_eq!(records.len(), 1);
+    let record = &records[0].1;
+    assert_eq!(record.outcome, Outcome::Completed);
+    assert_eq!(record.flags, ["bribe_asked"]);
+    assert_eq!(record.attempts, 1);
+    assert!(
+        !serde_json::to_string(record)
+            .unwrap()
+            .contains("9876543210"),
+        "no phone in the record"
+    );
+    h.cancel.cancel();
+}
+
+#[tokio::test]
+async fn forged_unsigned_oversized_and_malformed_requests_are_refused() {
+    let h = harness().await;
+    assert_eq!(
+        post_form(h.addr, ANSWER, &call_params(&[]), Some("wrong-token"))
+            .await
+            .0,
+        403
+    );
+    assert_eq!(
+        post_form(h.addr, ANSWER, &call_params(&[]), None).await.0,
+        403
+    );
+    let big: &'static str = Box::leak("x".repeat(10 * 1024).into_boxed_str());
+    let (status, _) = post_form(
+        h.addr,
+        ANSWER,
+        &call_params(&[("Padding", big)]),
+        Some(TOKEN),
+    )
+    .await;
+    assert_eq!(status, 413);
+    let (status, body) = post_form(
+        h.addr,
+        "/twilio/answer?attempt=1",
+        &call_params(&[]),
+        Some(TOKEN),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    let (status, _) = post_form(
+        h.addr,
+        STATUS,
+        &[("CallSid", "CA1"), ("CallStatus", "exploded")],
+        Some(TOKEN),
+    )
+    .await;
+    assert_eq!(status, 400);
+    let (status, _) = raw(
+        h.addr,
+        &format!(
+            "GET /nowhere HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            h.addr
+        ),
+    )
+    .await;
+    assert_eq!(status, 404);
+    // Nothing above changed the job.
+    let job = h
+        .store
+        .load_job(&JobId::parse("camp/c-1").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (job.state, job.ivr_step, job.status_rank),
+        (JobState::Dialing, 0, 0)
+    );
+    h.cancel.cancel();
+}
+
+#[tokio::test]
+async fn stale_attempts_and_foreign_calls_change_nothing() {
+    let h = harness().await;
+    let (_, body) = post_form(
+        h.addr,
+        "/twilio/answer?job=camp%2Fc-1&attempt=2",
+        &call_params(&[]),
+        Some(TOKEN),
+    )
+    .await;
+    assert!(
+        body.contains("<Hangup") && !body.contains("<Gather"),
+        "another attempt hangs up: {body}"
+    );
+    // The attempt's call is CA1; a completed status for another call id does not end it.
+    post_form(
+        h.addr,
+        STATUS,
+        &[("CallSid", "CA1"), ("CallStatus", "ringing")],
+        Some(TOKEN),
+    )
+    .await;
+    let (status, _) = post_form(
+        h.addr,
+        STATUS,
+        &[("CallSid", "CA2"), ("CallStatus", "completed")],
+        Some(TOKEN),
+    )
+    .await;
+    assert_eq!(status, 204);
+    let job = h
+        .store
+        .load_job(&JobId::parse("camp/c-1").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(job.state, JobState::InCall);
+    assert_eq!(job.call_sid.as_deref(), Some("CA1"));
+    // Busy on the real call: a retry is scheduled (attempts remain).
+    post_form(
+        h.addr,
+        STATUS,
+        &[("CallSid", "CA1"), ("CallStatus", "busy")],
+        Some(TOKEN),
+    )
+    .await;
+    let job = h
+        .store
+        .load_job(&JobId::parse("camp/c-1").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(job.state, JobState::RetryWait);
+    h.cancel.cancel();
+}
