@@ -197,6 +197,7 @@ impl Dialer {
                 self.store
                     .finish(&job.id, job.attempt, None, &finish)
                     .await?;
+                self.metrics.outcome(Outcome::OptedOut);
                 return Ok(());
             }
             CitizenCheck::CapReached => {
@@ -225,6 +226,7 @@ impl Dialer {
                 self.metrics.originate(OriginateResult::Ok);
                 info!(call.sid = %call.sid, to = %phone, "call placed");
                 self.placed.insert(job.id.clone(), job.attempt);
+                self.metrics.call_started();
                 let recorded = self
                     .store
                     .mark_originated(&job.id, job.attempt, &call.sid, self.config.max_call)
@@ -270,6 +272,7 @@ impl Dialer {
                 self.store
                     .finish(&job.id, job.attempt, None, &finish)
                     .await?;
+                self.metrics.outcome(Outcome::Failed);
             }
             ErrorClass::Later(after) => {
                 let result = match e {

@@ -155,7 +155,7 @@ impl Reconciler {
             .await
             .map_err(|e| e.to_string())?;
         if call.status.is_terminal() {
-            conclude_call(
+            let decision = conclude_call(
                 store,
                 &job.id,
                 job.attempt,
@@ -165,6 +165,9 @@ impl Reconciler {
             )
             .await
             .map_err(|e| e.to_string())?;
+            if let Some(d) = decision {
+                self.metrics.concluded(&d);
+            }
             return Ok(ReconcileResult::Finished);
         }
         store
@@ -195,6 +198,7 @@ impl Reconciler {
             .finish(&job.id, job.attempt, None, &finish)
             .await
             .map_err(|e| e.to_string())?;
+        self.metrics.outcome(Outcome::Unknown);
         Ok(ReconcileResult::Unknown)
     }
 }

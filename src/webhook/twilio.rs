@@ -277,6 +277,7 @@ impl TwilioWebhooks {
                 crate::dialer::ConcludeError::Store(s) => WebhookError::Store(s),
             })?;
             if let Some(d) = decision {
+                self.metrics.concluded(&d);
                 info!(job.id = %call.job, call.sid = %cb.call_sid, status = %cb.status, decision = ?d, "call concluded");
             }
         }

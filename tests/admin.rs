@@ -1,0 +1,127 @@
+//! The admin listener: campaign submission and status, token, metrics, health.
+
+mod support;
+
+use std::sync::Arc;
+
+use sampark::store::Store;
+use sampark::store::memory::MemoryStore;
+use sampark::telemetry::Metrics;
+use sampark::webhook::{AdminRoutes, HttpServer};
+use serde_json::{Value, json};
+use support::daemon::{dialplans, http_config};
+use support::http::raw;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+async fn admin(token: Option<&str>) -> (std::net::SocketAddr, Arc<dyn Store>, CancellationToken) {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new(4));
+    let routes = AdminRoutes {
+        store: store.clone(),
+        dialplans: dialplans(),
+        metrics: Arc::new(Metrics::new()),
+        token: token.map(str::to_owned),
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let cancel = CancellationToken::new();
+    tokio::spawn(
+        HttpServer::new("admin", listener, http_config(), Arc::new(routes)).run(cancel.clone()),
+    );
+    (addr, store, cancel)
+}
+
+fn request(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> String {
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+#[tokio::test]
+async fn campaigns_are_validated_submitted_and_reported() {
+    let (addr, store, cancel) = admin(Some("s3cret")).await;
+    let doc = json!({"version": 1, "id": "adm-1", "name": "Admin", "dialplan": "mo-sarkar-feedback",
+        "caller_id": "+916742000000", "department": "health", "contacts": [
+            {"id": "a", "phone": "+919876500001", "official_id": "o-1", "office": "Capital Hospital", "service": "OPD"},
+            {"id": "b", "phone": "12345", "official_id": "o-1", "office": "Capital Hospital", "service": "OPD"}]})
+    .to_string();
+
+    let (status, _) = raw(addr, &request(addr, "POST", "/admin/campaigns", None, &doc)).await;
+    assert_eq!(status, 401, "the token is required");
+    let (status, body) = raw(
+        addr,
+        &request(addr, "POST", "/admin/campaigns", Some("s3cret"), &doc),
+    )
+    .await;
+    assert_eq!(status, 202, "{body}");
+    let reply: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(reply["campaign_id"], "adm-1");
+    assert_eq!(reply["contacts"], 1);
+    assert_eq!(reply["rejected_contacts"][0]["index"], 1);
+    assert_eq!(
+        store.dead_letters(10).await.unwrap().len(),
+        0,
+        "the daemon, not the API, dead-letters"
+    );
+
+    let bad = json!({"version": 1, "id": "adm-2", "name": "x", "dialplan": "nope", "caller_id": "+916742000000", "department": "d", "contacts": []}).to_string();
+    let (status, body) = raw(
+        addr,
+        &request(addr, "POST", "/admin/campaigns", Some("s3cret"), &bad),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(body.contains("nope"), "{body}");
+
+    let (status, _) = raw(
+        addr,
+        &request(addr, "GET", "/admin/campaigns/adm-1", Some("s3cret"), ""),
+    )
+    .await;
+    assert_eq!(
+        status, 404,
+        "not ingested yet: no daemon is running in this test"
+    );
+    let (status, _) = raw(
+        addr,
+        &request(addr, "GET", "/admin/campaigns/bad%20id", Some("s3cret"), ""),
+    )
+    .await;
+    assert_eq!(status, 400);
+    cancel.cancel();
+}
+
+#[tokio::test]
+async fn health_and_metrics_need_no_token() {
+    let (addr, _store, cancel) = admin(Some("s3cret")).await;
+    assert_eq!(
+        raw(addr, &request(addr, "GET", "/healthz", None, ""))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        raw(addr, &request(addr, "GET", "/readyz", None, ""))
+            .await
+            .0,
+        200
+    );
+    let (status, body) = raw(addr, &request(addr, "GET", "/metrics", None, "")).await;
+    assert_eq!(status, 200);
+    assert!(
+        body.contains("sampark_outcomes_total{outcome=\"completed\"}"),
+        "{body}"
+    );
+    assert!(!body.contains("+91"), "no phone numbers in metrics");
+    cancel.cancel();
+}
