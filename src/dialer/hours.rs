@@ -4,6 +4,8 @@
 //! offset (India has one time zone and no daylight saving; a region that has
 //! DST would need a tz database here).
 
+use crate::domain::calendar::civil_from_days;
+
 /// A daily window `[start, end)` in local minutes, at a fixed UTC offset.
 /// `start > end` means the window spans midnight; `start == end` means always open.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,24 +56,9 @@ impl CallingHours {
         let local_ms = now_ms + i64::from(self.utc_offset_min) * MINUTE_MS;
         let days = local_ms.div_euclid(DAY_MIN * MINUTE_MS);
         let (y, m, d) = civil_from_days(days);
-        // INVARIANT: years in range for the next several millennia fit in u32.
-        (y as u32) * 10_000 + m * 100 + d
+        // INVARIANT: years from 1970 to 429496 fit; the store's clock is in that range.
+        u32::try_from(y * 10_000 + m * 100 + d).unwrap_or(u32::MAX)
     }
-}
-
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian
-/// (Howard Hinnant's well-known algorithm, written out here).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 #[cfg(test)]

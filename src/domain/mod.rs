@@ -4,6 +4,7 @@
 //! Owns: parsing and validation of values that arrive from outside (campaign
 //! documents, webhooks). Does not own: any I/O.
 
+pub mod calendar;
 mod campaign;
 mod feedback;
 mod ids;
