@@ -242,3 +242,60 @@ async fn serve_and_simulator_processes_run_a_submitted_campaign_and_stop_on_sigt
         "the simulator wrote its ledger"
     );
 }
+
+#[tokio::test]
+async fn csv_contacts_are_submitted_under_a_json_header() {
+    use sampark::store::Store;
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let header = dir.path().join("campaign.json");
+    let csv = dir.path().join("contacts.csv");
+    std::fs::write(
+        &header,
+        json!({"version": 1, "id": "csv-1", "name": "CSV", "dialplan": "mo-sarkar-feedback",
+               "caller_id": "+916742000000", "department": "revenue"})
+        .to_string(),
+    )
+    .unwrap();
+    std::fs::write(
+        &csv,
+        "id,phone,language,official_id,office,service\n\
+         k1,+919876500011,or,off-1,\"Cuttack Tahasil Office, Cuttack\",Mutation\n\
+         k2,+919876500012,,off-2,Khurda Tahasil Office,Income certificate\n",
+    )
+    .unwrap();
+
+    let no_header = run(sampark()
+        .args(["campaign", "submit"])
+        .arg(&csv)
+        .args(["--redis", &redis.url()]));
+    assert_eq!(no_header.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&no_header.stderr).contains("--header"));
+
+    let out = run(sampark()
+        .args(["campaign", "submit"])
+        .arg(&csv)
+        .arg("--header")
+        .arg(&header)
+        .args(["--redis", &redis.url()]));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "csv-1");
+
+    let store = sampark::store::redis::RedisStore::connect(&redis.url(), "sampark", 16)
+        .await
+        .unwrap();
+    let entries = store
+        .read_intake("t", 10, Duration::from_millis(100), Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(entries.len(), 1);
+    let doc = entries[0].payload.as_ref().unwrap();
+    let parsed = sampark::domain::parse_campaign_document(doc, &|_| true).unwrap();
+    assert_eq!(parsed.contacts.len(), 2);
+    assert_eq!(parsed.contacts[0].office, "Cuttack Tahasil Office, Cuttack");
+    assert_eq!(parsed.contacts[1].language, None);
+}

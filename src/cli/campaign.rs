@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 
 use crate::dialplan::load_dir;
 use crate::domain::{CampaignId, parse_campaign_document};
-use crate::intake::submit_document;
+use crate::intake::{contacts_from_csv, submit_document};
 use crate::store::Store;
 use crate::store::redis::RedisStore;
 
@@ -41,9 +41,13 @@ impl RedisArgs {
 #[derive(Debug, Subcommand)]
 pub enum CampaignCommand {
     /// Validate a campaign document (JSON) and put it on the intake stream.
-    /// Prints the campaign id.
+    /// Prints the campaign id. A `.csv` file of contacts needs `--header`.
     Submit {
         file: PathBuf,
+        /// For CSV contacts: a JSON file with the campaign's other fields
+        /// (`version`, `id`, `name`, `dialplan`, `caller_id`, `department`).
+        #[arg(long)]
+        header: Option<PathBuf>,
         #[command(flatten)]
         redis: RedisArgs,
         /// Contacts per intake entry; larger documents are split.
@@ -72,24 +76,63 @@ pub async fn command(cmd: CampaignCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         CampaignCommand::Submit {
             file,
+            header,
             redis,
             chunk_size,
             dialplans,
             strict,
-        } => submit(&file, &redis, chunk_size, &dialplans, strict).await,
+        } => {
+            let doc = match read_document(&file, header.as_deref()) {
+                Ok(doc) => doc,
+                Err(e) => {
+                    eprintln!("{e:#}");
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            submit(&file, &doc, &redis, chunk_size, &dialplans, strict).await
+        }
         CampaignCommand::Status { id, redis, json } => status(&id, &redis, json).await,
     }
 }
 
+/// The document to submit: the JSON file, or the CSV contacts under the
+/// `--header` JSON.
+fn read_document(file: &Path, header: Option<&Path>) -> anyhow::Result<String> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let is_csv = file
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    if !is_csv {
+        anyhow::ensure!(header.is_none(), "--header is only for CSV contacts");
+        return Ok(text);
+    }
+    let header = header.context("a CSV file of contacts needs --header CAMPAIGN.json")?;
+    let header_text = std::fs::read_to_string(header)
+        .with_context(|| format!("cannot read {}", header.display()))?;
+    let mut doc: serde_json::Value = serde_json::from_str(&header_text)
+        .with_context(|| format!("{} is not valid JSON", header.display()))?;
+    let object = doc
+        .as_object_mut()
+        .with_context(|| format!("{} must hold a JSON object", header.display()))?;
+    anyhow::ensure!(
+        !object.contains_key("contacts"),
+        "{} must not hold contacts when a CSV is given",
+        header.display()
+    );
+    let contacts = contacts_from_csv(&text).with_context(|| file.display().to_string())?;
+    object.insert("contacts".into(), serde_json::Value::Array(contacts));
+    Ok(doc.to_string())
+}
+
 async fn submit(
     file: &Path,
+    doc: &str,
     redis: &RedisArgs,
     chunk_size: usize,
     dialplans: &Path,
     strict: bool,
 ) -> anyhow::Result<ExitCode> {
-    let doc =
-        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     let known = if dialplans.is_dir() {
         match load_dir(dialplans) {
             Ok(plans) => Some(plans),
@@ -104,7 +147,7 @@ async fn submit(
         None
     };
     let exists = move |name: &str| known.as_ref().is_none_or(|plans| plans.contains(name));
-    let parsed = match parse_campaign_document(&doc, &exists) {
+    let parsed = match parse_campaign_document(doc, &exists) {
         Ok(parsed) => parsed,
         Err(e) => {
             eprintln!("{}: {e}", file.display());
@@ -128,7 +171,7 @@ async fn submit(
         return Ok(ExitCode::from(2));
     }
     let store = redis.connect().await?;
-    let entries = submit_document(&store, &doc, chunk_size).await?;
+    let entries = submit_document(&store, doc, chunk_size).await?;
     eprintln!(
         "submitted {} contact(s) in {} intake entr{}{}",
         parsed.contacts.len(),

@@ -4,8 +4,10 @@
 //! cannot be used, and chunking large campaigns for submission. Does not own:
 //! the data model (see `store`) or dialling.
 
+mod csv;
 mod router;
 mod submit;
 
+pub use csv::{CsvError, contacts_from_csv};
 pub use router::{IngestReport, IntakeRouter};
 pub use submit::{SubmitError, chunk_document, submit_document};
