@@ -116,6 +116,15 @@ async fn redis_killed_mid_campaign_loses_nothing() {
     )
     .await;
     redis.kill();
+    // While Redis is down a webhook gets 503, so the provider retries it (G4).
+    let (status, _) = support::http::post_form(
+        daemon.webhook_addr(),
+        "/twilio/status?job=faults-redis%2Fc-0000&attempt=1",
+        &[("CallSid", "CAdown"), ("CallStatus", "ringing")],
+        Some(AUTH_TOKEN),
+    )
+    .await;
+    assert_eq!(status, 503, "Redis down must answer 503");
     tokio::time::sleep(Duration::from_secs(2)).await;
     redis.restart();
 
