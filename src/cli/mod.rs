@@ -6,6 +6,7 @@ mod demo;
 mod dialplan_check;
 mod serve;
 mod simulate;
+mod summary;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,6 +14,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub use demo::{DemoOptions, DemoSummary, run_demo};
+pub use summary::OfficialRow;
 
 /// sampark — citizen-feedback phone campaigns.
 #[derive(Debug, Parser)]
