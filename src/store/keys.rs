@@ -82,7 +82,13 @@ impl Keys {
 
     /// Job hash.
     pub fn job(&self, shard: ShardId, id: &JobId) -> String {
-        format!("{}:job:{id}", self.shard(shard))
+        format!("{}{id}", self.job_prefix(shard))
+    }
+
+    /// The job keys of a shard without the job id, for scripts that address
+    /// jobs by the ids they find in a set.
+    pub fn job_prefix(&self, shard: ShardId) -> String {
+        format!("{}:job:", self.shard(shard))
     }
 
     /// Per-official GCRA state (TAT in microseconds).
@@ -92,7 +98,12 @@ impl Keys {
 
     /// Per-shard, per-campaign counts by state (hash).
     pub fn counts(&self, shard: ShardId, campaign: &CampaignId) -> String {
-        format!("{}:counts:{campaign}", self.shard(shard))
+        format!("{}{campaign}", self.counts_prefix(shard))
+    }
+
+    /// The counts keys of a shard without the campaign id.
+    pub fn counts_prefix(&self, shard: ShardId) -> String {
+        format!("{}:counts:", self.shard(shard))
     }
 
     /// Per-shard outbox stream of feedback records (consumer group `relay`).

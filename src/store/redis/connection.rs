@@ -10,7 +10,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{RedisError, RedisResult};
 
 use super::scripts::Scripts;
-use crate::domain::{CampaignId, ContactId, JobId};
+use crate::domain::JobId;
 use crate::store::keys::Keys;
 use crate::store::{ShardId, StoreError};
 
@@ -166,22 +166,9 @@ impl RedisStore {
     }
 
     /// Key prefixes for scripts that address jobs they find in a set (the
-    /// member is the job id): `job(shard, id)` minus the id, and
-    /// `counts(shard, campaign)` minus the campaign. Derived from `Keys` so
-    /// the layout stays defined in one place.
+    /// member is the job id).
     pub(super) fn job_and_counts_prefixes(&self, shard: ShardId) -> (String, String) {
-        let probe_campaign = "c";
-        // INVARIANT: "c" and "c/k" are valid ids (letters only).
-        let campaign = CampaignId::parse(probe_campaign).expect("valid probe id");
-        let contact = ContactId::parse("k").expect("valid probe id");
-        let probe = JobId::new(campaign.clone(), contact);
-        let job_key = self.keys.job(shard, &probe);
-        let counts_key = self.keys.counts(shard, &campaign);
-        let job_prefix = job_key.strip_suffix(&probe.to_string()).unwrap_or(&job_key);
-        let counts_prefix = counts_key
-            .strip_suffix(probe_campaign)
-            .unwrap_or(&counts_key);
-        (job_prefix.to_owned(), counts_prefix.to_owned())
+        (self.keys.job_prefix(shard), self.keys.counts_prefix(shard))
     }
 }
 
