@@ -26,7 +26,8 @@ pub struct CampaignHeader {
 pub struct Contact {
     pub id: ContactId,
     pub phone: PhoneNumber,
-    /// Preferred language code (`or`, `hi`, `en`); the dialplan's default when absent.
+    /// Preferred language code (`or`, `hi`, `en`). When absent or not in the
+    /// dialplan: the dialplan's language menu if it has one, else its default.
     #[serde(default)]
     pub language: Option<String>,
     pub official_id: OfficialId,

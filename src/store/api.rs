@@ -219,7 +219,7 @@ pub trait Store: Send + Sync + 'static {
     async fn submit(&self, document: &str) -> Result<String>;
     /// Reads up to `count` intake entries for `consumer`, first reclaiming
     /// entries another consumer left pending for longer than `reclaim_after`.
-    /// Waits up to `block` when there is nothing.
+    /// Waits up to `block` when there is nothing (zero: does not wait).
     async fn read_intake(
         &self,
         consumer: &str,

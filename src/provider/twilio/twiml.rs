@@ -17,6 +17,8 @@ const XML_DECLARATION: &str = r#"<?xml version="1.0" encoding="UTF-8"?>"#;
 /// to `gather_action_url`, including an empty result on timeout
 /// (`actionOnEmptyResult`), so the engine always learns that the citizen
 /// stayed silent instead of Twilio moving on to the next verb by itself.
+/// `finishOnKey` is empty so `#` and `*` reach the engine as keys (a dialplan
+/// may use them as choices) instead of ending the input.
 pub fn render(actions: &[Action], gather_action_url: &str) -> String {
     let mut out = String::with_capacity(256);
     out.push_str(XML_DECLARATION);
@@ -51,7 +53,7 @@ fn render_action(out: &mut String, action: &Action, gather_action_url: &str) {
         } => {
             let _ = write!(
                 out,
-                r#"<Gather input="dtmf" numDigits="{num_digits}" timeout="{timeout_secs}" action="{}" method="POST" actionOnEmptyResult="true">"#,
+                r#"<Gather input="dtmf" numDigits="{num_digits}" timeout="{timeout_secs}" finishOnKey="" action="{}" method="POST" actionOnEmptyResult="true">"#,
                 escape(gather_action_url)
             );
             render_hint(out, choices, *opt_out);
@@ -178,7 +180,7 @@ mod tests {
         assert_eq!(
             xml,
             format!(
-                "{HEAD}<Gather input=\"dtmf\" numDigits=\"1\" timeout=\"7\" \
+                "{HEAD}<Gather input=\"dtmf\" numDigits=\"1\" timeout=\"7\" finishOnKey=\"\" \
                  action=\"https://ivr.example/twilio/gather?job=p-1/c-1&amp;attempt=2\" \
                  method=\"POST\" actionOnEmptyResult=\"true\">\
                  <!-- sampark:choices=12 opt_out=9 -->\
