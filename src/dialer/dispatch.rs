@@ -131,15 +131,19 @@ impl Dialer {
                     Err(_) => break,
                 },
             };
-            // Take the provider's calls-per-second token before authorising,
-            // so an authorised dial is placed at once and never outlives its lease.
-            if let Some(cps) = &self.cps {
-                tokio::select! {
-                    _ = cancel.cancelled() => break,
-                    _ = cps.until_ready() => {}
-                }
-            }
             if let Some(job) = self.authorize(&entry).await? {
+                // Pace to the provider's calls-per-second cap here, in the loop:
+                // only dials that passed the official's quota spend a token, and
+                // at most one authorised dial waits (for 1/cps), far inside its lease.
+                if let Some(cps) = &self.cps {
+                    tokio::select! {
+                        _ = cancel.cancelled() => {
+                            self.store.requeue(&job.id, job.attempt, Duration::ZERO, "daemon shutting down").await?;
+                            break;
+                        }
+                        _ = cps.until_ready() => {}
+                    }
+                }
                 let this = self.clone();
                 let span = info_span!("job", job.id = %job.id, official.id = %entry.official, attempt = job.attempt);
                 calls.spawn(async move { this.place_call(job, permit).await }.instrument(span));
