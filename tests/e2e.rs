@@ -24,8 +24,10 @@ const BURST: u32 = 2;
 const PERIOD: Duration = Duration::from_millis(100);
 /// Latency between the store authorising a dial and the simulator logging
 /// the originate; the GCRA bound is checked on the simulator's timestamps,
-/// so it allows this much compression of any window.
-const JITTER_MS: i64 = 150;
+/// so it allows this much compression of any window (generous, for loaded
+/// CI machines: the exact Lua arithmetic is checked against `governor` in
+/// tests/store_redis.rs; this checks the limiter is applied fleet-wide).
+const JITTER_MS: i64 = 400;
 
 struct ContactInfo {
     official: String,

@@ -21,8 +21,10 @@ const N: usize = 200;
 const OFFICIALS: usize = 4;
 const BURST: u32 = 2;
 const PERIOD: Duration = Duration::from_millis(80);
-/// Allowance for the delay between authorisation and the simulator's log.
-const JITTER_MS: i64 = 150;
+/// Allowance for the delay between authorisation and the simulator's log
+/// (generous for loaded CI machines; the exact arithmetic is checked against
+/// `governor` in tests/store_redis.rs).
+const JITTER_MS: i64 = 400;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_share_the_work_and_the_limits() {
