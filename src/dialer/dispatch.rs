@@ -230,7 +230,6 @@ impl Dialer {
                 self.metrics.originate(OriginateResult::Ok);
                 info!(call.sid = %call.sid, to = %phone, "call placed");
                 self.placed.insert(job.id.clone(), job.attempt);
-                self.metrics.call_started();
                 let recorded = self
                     .store
                     .mark_originated(&job.id, job.attempt, &call.sid, self.config.max_call)

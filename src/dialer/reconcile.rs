@@ -73,6 +73,12 @@ impl Reconciler {
                     }
                 }
             }
+            // The fleet-wide figure, from the store: calls start and end on
+            // different instances, so per-process counting would drift.
+            if let Ok(n) = self.store.in_flight_count().await {
+                self.metrics
+                    .set_calls_in_flight(i64::try_from(n).unwrap_or(i64::MAX));
+            }
             tokio::select! {
                 _ = cancel.cancelled() => break,
                 _ = tokio::time::sleep(SCAN_INTERVAL) => {}

@@ -304,6 +304,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Transition>;
     /// Jobs of a shard whose in-flight deadline passed: `(job, attempt)`.
     async fn due_in_flight(&self, shard: ShardId, max: usize) -> Result<Vec<(JobId, u32)>>;
+    /// Jobs dialling or in a call right now, across all shards (for the
+    /// fleet-wide in-flight gauge).
+    async fn in_flight_count(&self) -> Result<u64>;
     /// Pushes an in-flight deadline to now + `lease` (fenced by attempt).
     async fn extend_lease(&self, id: &JobId, attempt: u32, lease: Duration) -> Result<Transition>;
 

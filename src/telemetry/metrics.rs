@@ -55,10 +55,9 @@ impl Metrics {
     pub fn outcome(&self, outcome: Outcome) {
         self.outcomes.add(outcome, 1);
     }
-    /// Records how a call's attempt ended: the call is over, and a terminal
-    /// decision also counts its outcome.
+    /// Records how a call's attempt ended: a terminal decision counts its
+    /// outcome.
     pub fn concluded(&self, finish: &crate::store::Finish) {
-        self.call_ended();
         if let crate::store::Finish::Terminal { outcome, .. } = finish {
             self.outcome(*outcome);
         }

@@ -178,6 +178,7 @@ pub async fn in_flight_deadlines_and_leases(store: Arc<dyn Store>) {
     grant(&store, &entries["c-1"], Duration::from_millis(100)).await;
     grant(&store, &entries["c-2"], HOUR).await;
     let (one, two) = (job_id("c-1"), job_id("c-2"));
+    assert_eq!(store.in_flight_count().await.unwrap(), 2);
     let shard = entries["c-1"].shard;
     eventually(WAIT, "c-1 due in flight", || {
         let store = store.clone();
@@ -209,6 +210,7 @@ pub async fn in_flight_deadlines_and_leases(store: Arc<dyn Store>) {
     );
     // A job waiting to retry has no call to reconcile: no lease to extend.
     store.finish(&one, 1, None, &retry(HOUR)).await.unwrap();
+    assert_eq!(store.in_flight_count().await.unwrap(), 1);
     assert_eq!(
         store.extend_lease(&one, 1, HOUR).await.unwrap(),
         Transition::Stale

@@ -220,6 +220,15 @@ impl Store for MemoryStore {
         self.with(|s, now| s.due_in_flight(now, shard, max))?
     }
 
+    async fn in_flight_count(&self) -> Result<u64> {
+        self.with(|s, _| {
+            s.shards
+                .iter()
+                .map(|shard| shard.inflight.len() as u64)
+                .sum()
+        })
+    }
+
     async fn extend_lease(&self, id: &JobId, attempt: u32, lease: Duration) -> Result<Transition> {
         self.with(|s, now| s.extend_lease(now, id, attempt, lease))
     }

@@ -46,7 +46,6 @@ impl TimeSet {
             .collect()
     }
 
-    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.scores.len()
     }

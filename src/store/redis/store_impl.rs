@@ -150,6 +150,15 @@ impl Store for RedisStore {
         self.due_in_flight_impl(shard, max).await
     }
 
+    async fn in_flight_count(&self) -> Result<u64> {
+        let mut pipe = redis::pipe();
+        for shard in 0..self.shards() {
+            pipe.cmd("ZCARD").arg(self.keys.inflight(shard));
+        }
+        let counts: Vec<u64> = pipe.query_async(&mut self.conn.clone()).await?;
+        Ok(counts.iter().sum())
+    }
+
     async fn extend_lease(&self, id: &JobId, attempt: u32, lease: Duration) -> Result<Transition> {
         self.extend_lease_impl(id, attempt, lease).await
     }
