@@ -16,10 +16,10 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info, info_span, warn};
 
-use super::{DialerConfig, conclude_call};
+use super::{ConcludeError, DialerConfig, conclude_call};
 use crate::domain::{JobId, JobState, Outcome};
-use crate::provider::{CallInfo, Provider};
-use crate::store::{Finish, Job, Store};
+use crate::provider::{CallInfo, Provider, ProviderError};
+use crate::store::{Finish, Job, Store, StoreError};
 use crate::telemetry::{Metrics, ReconcileResult, Subsystem};
 
 /// How often to look for expired leases.
@@ -28,6 +28,15 @@ const SCAN_INTERVAL: Duration = Duration::from_millis(500);
 const PROVIDER_RETRY: Duration = Duration::from_secs(15);
 /// Slack for clock differences when matching a call to our dial time.
 const CLOCK_SLACK_MS: i64 = 120_000;
+
+/// Why one reconciliation could not finish (it runs again later).
+#[derive(Debug, thiserror::Error)]
+enum ReconcileError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Conclude(#[from] ConcludeError),
+}
 
 /// The reconcile loop of one instance.
 #[derive(Clone)]
@@ -90,7 +99,7 @@ impl Reconciler {
         let result = match self.store.load_job(id).await {
             Ok(Some(job)) if job.attempt == attempt => self.reconcile_job(&job).await,
             Ok(_) => Ok(None),
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(ReconcileError::from(e)),
         };
         match result {
             Ok(Some(r)) => self.metrics.reconciliation(r),
@@ -102,14 +111,12 @@ impl Reconciler {
         }
     }
 
-    async fn reconcile_job(&self, job: &Job) -> Result<Option<ReconcileResult>, String> {
+    async fn reconcile_job(&self, job: &Job) -> Result<Option<ReconcileResult>, ReconcileError> {
         let lookup = match (&job.state, &job.call_sid) {
             (JobState::Dialing, None) => self.find_our_call(job).await,
-            (JobState::Dialing | JobState::InCall, Some(sid)) => self
-                .provider
-                .fetch_call(sid)
-                .await
-                .map_err(|e| e.to_string()),
+            (JobState::Dialing | JobState::InCall, Some(sid)) => {
+                self.provider.fetch_call(sid).await
+            }
             _ => return Ok(None),
         };
         match lookup {
@@ -123,43 +130,39 @@ impl Reconciler {
                         self.config.provider_backoff,
                         "dial never reached the provider",
                     )
-                    .await
-                    .map_err(|e| e.to_string())?;
+                    .await?;
                 Ok(Some(ReconcileResult::Requeued))
             }
             Ok(None) => self
                 .give_up(job, "the provider does not know this call")
                 .await
                 .map(Some),
-            Err(e) if self.too_old(job).await => self.give_up(job, &e).await.map(Some),
+            Err(e) if self.too_old(job).await => self.give_up(job, &e.to_string()).await.map(Some),
             Err(e) => {
                 warn!(error = %e, "provider lookup failed");
                 self.store
                     .extend_lease(&job.id, job.attempt, PROVIDER_RETRY)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                    .await?;
                 Ok(Some(ReconcileResult::Error))
             }
         }
     }
 
     /// The newest call to this citizen from our caller id created after the dial began.
-    async fn find_our_call(&self, job: &Job) -> Result<Option<CallInfo>, String> {
+    async fn find_our_call(&self, job: &Job) -> Result<Option<CallInfo>, ProviderError> {
         let since = job.dial_started_at_ms.unwrap_or(job.updated_at_ms) - CLOCK_SLACK_MS;
         let calls = self
             .provider
             .find_calls(&job.spec.contact.phone, &job.spec.caller_id, since)
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
         Ok(calls.into_iter().max_by_key(|c| c.created_ms.unwrap_or(0)))
     }
 
-    async fn apply(&self, job: &Job, call: CallInfo) -> Result<ReconcileResult, String> {
+    async fn apply(&self, job: &Job, call: CallInfo) -> Result<ReconcileResult, ReconcileError> {
         let store = self.store.as_ref();
         store
             .apply_status(&job.id, job.attempt, &call.sid, call.status)
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
         if call.status.is_terminal() {
             let decision = conclude_call(
                 store,
@@ -169,8 +172,7 @@ impl Reconciler {
                 call.status,
                 &self.config.retry,
             )
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
             if let Some(d) = decision {
                 self.metrics.concluded(&d);
             }
@@ -178,8 +180,7 @@ impl Reconciler {
         }
         store
             .extend_lease(&job.id, job.attempt, self.config.max_call)
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
         Ok(ReconcileResult::Adopted)
     }
 
@@ -191,7 +192,7 @@ impl Reconciler {
         now - started > i64::try_from(self.config.reconcile_give_up.as_millis()).unwrap_or(i64::MAX)
     }
 
-    async fn give_up(&self, job: &Job, why: &str) -> Result<ReconcileResult, String> {
+    async fn give_up(&self, job: &Job, why: &str) -> Result<ReconcileResult, ReconcileError> {
         warn!(
             reason = why,
             "call outcome cannot be established; marking unknown"
@@ -202,8 +203,7 @@ impl Reconciler {
         };
         self.store
             .finish(&job.id, job.attempt, None, &finish)
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
         self.metrics.outcome(Outcome::Unknown);
         Ok(ReconcileResult::Unknown)
     }
