@@ -1,0 +1,172 @@
+//! The reconciler (guarantee G2): a dial whose originate reply was lost is
+//! matched against the provider's call list, never redialled blindly.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sampark::dialer::Reconciler;
+use sampark::domain::{
+    CampaignHeader, CampaignId, Contact, ContactId, JobId, JobSpec, JobState, OfficialId,
+    PhoneNumber,
+};
+use sampark::provider::twilio::{TwilioClient, TwilioConfig};
+use sampark::provider::{OriginateRequest, Provider};
+use sampark::simulator::SimulatorConfig;
+use sampark::store::memory::MemoryStore;
+use sampark::store::{Authorize, Quota, Store};
+use sampark::telemetry::Metrics;
+use support::daemon::{ACCOUNT_SID, AUTH_TOKEN, dialer_config, start_simulator};
+use support::eventually;
+use tokio_util::sync::CancellationToken;
+
+const LEASE: Duration = Duration::from_millis(300);
+
+fn contact(id: &str, phone: &str) -> Contact {
+    Contact {
+        id: ContactId::parse(id).unwrap(),
+        phone: PhoneNumber::parse(phone).unwrap(),
+        language: Some("en".into()),
+        official_id: OfficialId::parse("off-1").unwrap(),
+        office: "Berhampur RTO".into(),
+        service: "Driving licence".into(),
+    }
+}
+
+async fn job(store: &Arc<dyn Store>, id: &str) -> sampark::store::Job {
+    store
+        .load_job(&JobId::parse(&format!("rec/{id}")).unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_originate_replies_are_adopted_and_undialled_attempts_requeued() {
+    let (simulator, sim_cancel) = start_simulator(SimulatorConfig {
+        account_sid: ACCOUNT_SID.into(),
+        auth_token: AUTH_TOKEN.into(),
+        answer_rate: 1.0,
+        busy_rate: 0.0,
+        no_answer_rate: 0.0,
+        failed_rate: 0.0,
+        status_retries: 0,
+        ..SimulatorConfig::default()
+    })
+    .await;
+    let provider = Arc::new(
+        TwilioClient::new(TwilioConfig {
+            base_url: simulator.base_url(),
+            account_sid: ACCOUNT_SID.into(),
+            auth_token: AUTH_TOKEN.into(),
+            request_timeout: Duration::from_secs(5),
+            status_events: vec!["completed".into()],
+        })
+        .unwrap(),
+    );
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new(2));
+    let header = CampaignHeader {
+        id: CampaignId::parse("rec").unwrap(),
+        name: "reconcile".into(),
+        dialplan: "mo-sarkar-feedback".into(),
+        caller_id: PhoneNumber::parse("+916742000000").unwrap(),
+        department: "transport".into(),
+    };
+    store.put_campaign(&header).await.unwrap();
+    for (id, phone) in [("placed", "+919812300001"), ("never", "+919812300002")] {
+        store
+            .enqueue(&JobSpec::new(&header, contact(id, phone)))
+            .await
+            .unwrap();
+    }
+    let quota = Quota {
+        burst: 10,
+        period: Duration::from_millis(1),
+    };
+    for entry in store
+        .read_ready("t", 10, Duration::from_secs(60))
+        .await
+        .unwrap()
+    {
+        let granted = store.authorize(&entry, quota, LEASE).await.unwrap();
+        assert!(matches!(granted, Authorize::Granted { .. }));
+    }
+    // "placed": the provider got the originate, but the daemon died before
+    // recording the reply. Its webhooks go nowhere, so the call ends unheard.
+    let placed = job(&store, "placed").await;
+    let nowhere = "http://127.0.0.1:9/twilio";
+    provider
+        .originate(&OriginateRequest {
+            to: placed.spec.contact.phone.clone(),
+            from: placed.spec.caller_id.clone(),
+            answer_url: format!("{nowhere}/answer"),
+            status_url: format!("{nowhere}/status"),
+            ring_timeout: Duration::from_secs(20),
+        })
+        .await
+        .unwrap();
+
+    let mut config = dialer_config(quota);
+    config.max_call = Duration::from_millis(300);
+    let cancel = CancellationToken::new();
+    let reconciler = Reconciler::new(
+        store.clone(),
+        provider.clone(),
+        config,
+        Arc::new(Metrics::new()),
+    );
+    let task = tokio::spawn(reconciler.run(cancel.clone()));
+
+    // The placed call is found in the provider's list and adopted: one dial
+    // counted, and since the survey never started, a retry is scheduled.
+    let adopted = eventually(
+        Duration::from_secs(30),
+        "the placed call to be adopted and concluded",
+        || {
+            let store = store.clone();
+            async move {
+                let j = job(&store, "placed").await;
+                (j.state == JobState::RetryWait).then_some(j)
+            }
+        },
+    )
+    .await;
+    assert_eq!(adopted.dials, 1);
+    assert!(adopted.call_sid.is_some());
+    assert!(
+        adopted
+            .reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("never started"),
+        "{:?}",
+        adopted.reason
+    );
+
+    // The attempt that never reached the provider is requeued, not failed.
+    let never = eventually(
+        Duration::from_secs(30),
+        "the undialled attempt to be requeued",
+        || {
+            let store = store.clone();
+            async move {
+                let j = job(&store, "never").await;
+                (j.state == JobState::Queued).then_some(j)
+            }
+        },
+    )
+    .await;
+    assert_eq!(never.dials, 0);
+    // The reconciler only looked: it placed no call itself.
+    let originates = simulator
+        .ledger()
+        .iter()
+        .filter(|e| matches!(e, sampark::simulator::LedgerEntry::Originate { .. }))
+        .count();
+    assert_eq!(originates, 1);
+    cancel.cancel();
+    task.await.unwrap();
+    sim_cancel.cancel();
+    simulator.wait().await;
+}
