@@ -100,6 +100,17 @@ async fn harness() -> Harness {
     }
 }
 
+/// The citizen presses `digits` at IVR step `step`: (status, TwiML).
+async fn press(h: &Harness, step: u32, digits: &'static str) -> (u16, String) {
+    post_form(
+        h.addr,
+        &gather(step),
+        &call_params(&[("Digits", digits)]),
+        Some(TOKEN),
+    )
+    .await
+}
+
 fn call_params(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
     let mut p = vec![
         ("CallSid", "CA1"),
@@ -131,59 +142,18 @@ async fn a_survey_runs_step_by_step_and_duplicates_replay_the_same_twiml() {
         (200, first.clone())
     );
 
-    let (_, q2) = post_form(
-        h.addr,
-        &gather(1),
-        &call_params(&[("Digits", "1")]),
-        Some(TOKEN),
-    )
-    .await;
+    let (_, q2) = press(&h, 1, "1").await;
     assert!(q2.contains("step=2"), "{q2}");
-    assert_eq!(
-        post_form(
-            h.addr,
-            &gather(1),
-            &call_params(&[("Digits", "1")]),
-            Some(TOKEN)
-        )
-        .await
-        .1,
-        q2,
-        "duplicate gather replays"
-    );
+    assert_eq!(press(&h, 1, "1").await.1, q2, "duplicate gather replays");
     // An invalid key reprompts the same question without recording an answer.
-    let (_, again) = post_form(
-        h.addr,
-        &gather(2),
-        &call_params(&[("Digits", "7")]),
-        Some(TOKEN),
-    )
-    .await;
+    let (_, again) = press(&h, 2, "7").await;
     assert!(again.contains("step=3"), "{again}");
-    let (_, q3) = post_form(
-        h.addr,
-        &gather(3),
-        &call_params(&[("Digits", "1")]),
-        Some(TOKEN),
-    )
-    .await;
-    let (_, end) = post_form(
-        h.addr,
-        &gather(4),
-        &call_params(&[("Digits", "5")]),
-        Some(TOKEN),
-    )
-    .await;
+    let (_, q3) = press(&h, 3, "1").await;
+    let (_, end) = press(&h, 4, "5").await;
     assert!(q3.contains("<Gather"), "{q3}");
     assert!(end.contains("<Hangup"), "the survey ends: {end}");
     // A gather for a step long gone gets a hang-up, not a second answer.
-    let (_, stale) = post_form(
-        h.addr,
-        &gather(1),
-        &call_params(&[("Digits", "2")]),
-        Some(TOKEN),
-    )
-    .await;
+    let (_, stale) = press(&h, 1, "2").await;
     assert!(
         stale.contains("<Hangup") && !stale.contains("<Gather"),
         "{stale}"
