@@ -100,6 +100,16 @@ async fn harness() -> Harness {
     }
 }
 
+/// The job as stored now.
+async fn stored(h: &Harness) -> sampark::store::Job {
+    let id = JobId::parse("camp/c-1").unwrap();
+    h.store
+        .load_job(&id)
+        .await
+        .unwrap()
+        .expect("the job exists")
+}
+
 /// The citizen presses `digits` at IVR step `step`: (status, TwiML).
 async fn press(h: &Harness, step: u32, digits: &'static str) -> (u16, String) {
     post_form(
@@ -159,12 +169,7 @@ async fn a_survey_runs_step_by_step_and_duplicates_replay_the_same_twiml() {
         "{stale}"
     );
 
-    let job = h
-        .store
-        .load_job(&JobId::parse("camp/c-1").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let job = stored(&h).await;
     let answers: Vec<_> = job
         .answers
         .iter()
@@ -257,12 +262,7 @@ async fn forged_unsigned_oversized_and_malformed_requests_are_refused() {
     .await;
     assert_eq!(status, 404);
     // Nothing above changed the job.
-    let job = h
-        .store
-        .load_job(&JobId::parse("camp/c-1").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let job = stored(&h).await;
     assert_eq!(
         (job.state, job.ivr_step, job.status_rank),
         (JobState::Dialing, 0, 0)
@@ -300,12 +300,7 @@ async fn stale_attempts_and_foreign_calls_change_nothing() {
     )
     .await;
     assert_eq!(status, 204);
-    let job = h
-        .store
-        .load_job(&JobId::parse("camp/c-1").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let job = stored(&h).await;
     assert_eq!(job.state, JobState::InCall);
     assert_eq!(job.call_sid.as_deref(), Some("CA1"));
     // Busy on the real call: a retry is scheduled (attempts remain).
@@ -316,12 +311,7 @@ async fn stale_attempts_and_foreign_calls_change_nothing() {
         Some(TOKEN),
     )
     .await;
-    let job = h
-        .store
-        .load_job(&JobId::parse("camp/c-1").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let job = stored(&h).await;
     assert_eq!(job.state, JobState::RetryWait);
     h.cancel.cancel();
 }

@@ -6,7 +6,7 @@ use tracing::warn;
 use super::{RetryPolicy, after_call};
 use crate::dialplan::{Session, SessionStatus};
 use crate::domain::{CallStatus, JobId, JobState, Outcome};
-use crate::store::{Finish, Store, StoreError, Transition};
+use crate::store::{Finish, Job, Store, StoreError, Transition};
 
 /// Why concluding failed (the caller retries later; nothing was lost).
 #[derive(Debug, thiserror::Error)]
@@ -24,7 +24,8 @@ const MAX_RACES: usize = 5;
 /// applies it, fenced by the IVR step. A status about another call than the
 /// one the attempt holds changes nothing.
 /// Returns the decision applied, or `None` when the attempt had already ended
-/// (a duplicate or stale callback).
+/// (a duplicate or stale callback). `snapshot` is the job as the caller just
+/// read it (e.g. from `apply_status`), saving a read; it is re-read on a race.
 pub async fn conclude_call(
     store: &dyn Store,
     job_id: &JobId,
@@ -32,10 +33,15 @@ pub async fn conclude_call(
     call_sid: &str,
     status: CallStatus,
     policy: &RetryPolicy,
+    mut snapshot: Option<Job>,
 ) -> Result<Option<Finish>, ConcludeError> {
     for _ in 0..MAX_RACES {
-        let Some(job) = store.load_job(job_id).await? else {
-            return Ok(None);
+        let job = match snapshot.take() {
+            Some(job) => job,
+            None => match store.load_job(job_id).await? {
+                Some(job) => job,
+                None => return Ok(None),
+            },
         };
         let live = matches!(job.state, JobState::Dialing | JobState::InCall);
         if job.attempt != attempt || !live || job.call_sid.as_deref() != Some(call_sid) {

@@ -131,7 +131,7 @@ impl Dialer {
                     Err(_) => break,
                 },
             };
-            if let Some(job) = self.authorize(&entry).await? {
+            if let Some((job, now_ms)) = self.authorize(&entry).await? {
                 // Pace to the provider's calls-per-second cap here, in the loop:
                 // only dials that passed the official's quota spend a token, and
                 // at most one authorised dial waits (for 1/cps), far inside its lease.
@@ -146,22 +146,25 @@ impl Dialer {
                 }
                 let this = self.clone();
                 let span = info_span!("job", job.id = %job.id, official.id = %entry.official, attempt = job.attempt);
-                calls.spawn(async move { this.place_call(job, permit).await }.instrument(span));
+                calls.spawn(
+                    async move { this.place_call(job, now_ms, permit).await }.instrument(span),
+                );
             }
         }
         Ok(handled)
     }
 
-    async fn authorize(&self, entry: &ReadyEntry) -> Result<Option<Job>, StoreError> {
+    /// The granted job and the store's time of the grant.
+    async fn authorize(&self, entry: &ReadyEntry) -> Result<Option<(Job, i64)>, StoreError> {
         let quota = self.config.quotas.for_official(&entry.official);
         match self
             .store
             .authorize(entry, quota, self.config.originate_lease)
             .await?
         {
-            Authorize::Granted { job, .. } => {
+            Authorize::Granted { job, now_ms } => {
                 self.metrics.dial_decision(DialDecision::Authorized);
-                Ok(Some(*job))
+                Ok(Some((*job, now_ms)))
             }
             Authorize::RateLimited { allow_at_ms } => {
                 self.metrics.dial_decision(DialDecision::RateLimited);
@@ -174,16 +177,16 @@ impl Dialer {
 
     /// Checks the citizen, originates, records. Store failures leave the job
     /// `Dialing` with its lease, so the reconciler finishes the work.
-    async fn place_call(self, job: Job, permit: OwnedSemaphorePermit) {
-        if let Err(e) = self.try_place_call(&job).await {
+    async fn place_call(self, job: Job, now_ms: i64, permit: OwnedSemaphorePermit) {
+        if let Err(e) = self.try_place_call(&job, now_ms).await {
             self.metrics.store_error(Subsystem::Dialer);
             warn!(error = %e, "could not record dial result; the reconciler will resolve it");
         }
         drop(permit);
     }
 
-    async fn try_place_call(&self, job: &Job) -> Result<(), StoreError> {
-        let now_ms = self.store.now_ms().await?;
+    /// `now_ms` is the store's time of the grant (for the citizen's local day).
+    async fn try_place_call(&self, job: &Job, now_ms: i64) -> Result<(), StoreError> {
         let day = self.config.hours.local_day(now_ms);
         let phone = &job.spec.contact.phone;
         match self

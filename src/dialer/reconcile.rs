@@ -160,7 +160,7 @@ impl Reconciler {
 
     async fn apply(&self, job: &Job, call: CallInfo) -> Result<ReconcileResult, ReconcileError> {
         let store = self.store.as_ref();
-        store
+        let applied = store
             .apply_status(&job.id, job.attempt, &call.sid, call.status)
             .await?;
         if call.status.is_terminal() {
@@ -171,6 +171,7 @@ impl Reconciler {
                 &call.sid,
                 call.status,
                 &self.config.retry,
+                applied.job.map(|job| *job),
             )
             .await?;
             if let Some(d) = decision {

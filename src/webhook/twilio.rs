@@ -271,6 +271,7 @@ impl TwilioWebhooks {
                 &cb.call_sid,
                 cb.status,
                 &self.retry,
+                applied.job.map(|job| *job),
             )
             .await
             .map_err(|e| match e {
