@@ -2,8 +2,9 @@
 //! event after. Pure: no I/O, no async, no clock; the caller stores the
 //! `Session` (as JSON) between webhooks and stamps answer times.
 //!
-//! Owns: call flow (language menu, intro, questions, retries, opt-out,
-//! closing). Does not own: rendering actions as provider markup, storage.
+//! Owns: call flow (language menu, intro, questions minus any the caller
+//! asked to skip, retries, opt-out, closing). Does not own: rendering
+//! actions as provider markup, storage, inbound attribution (see `inbound`).
 //! Transition table: `docs/dialplan.md`.
 
 use serde::{Deserialize, Serialize};
@@ -14,7 +15,7 @@ use super::placeholder;
 use crate::domain::Answer;
 
 /// What the engine knows about the contact when the call is answered.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CallContext {
     /// The contact's preferred language code, if the campaign gave one.
     pub language: Option<String>,
@@ -43,6 +44,10 @@ pub struct Session {
     /// Invalid or empty inputs so far at the current gather; reset when the
     /// session moves on, so each question (and the menu) has its own count.
     retries: u32,
+    /// Ids of questions not to ask. Sessions stored before it existed have
+    /// none.
+    #[serde(default)]
+    skip: Vec<String>,
 }
 
 impl Session {
@@ -93,6 +98,14 @@ impl StepOutput {
 /// language is unknown to the plan and the plan has a menu, else greet in
 /// the contact's language (or the plan's default) and ask the first question.
 pub fn start(plan: &Dialplan, ctx: &CallContext) -> StepOutput {
+    start_skipping(plan, ctx, &[])
+}
+
+/// `start`, except that questions whose id is in `skip` are never asked
+/// (an inbound call skips what its attribution already told us). Unknown
+/// ids are ignored; skipping every question goes from the intro straight to
+/// the closing.
+pub fn start_skipping(plan: &Dialplan, ctx: &CallContext, skip: &[String]) -> StepOutput {
     let known = ctx.language.as_deref().and_then(|c| plan.language_index(c));
     let session = Session {
         dialplan: plan.name().to_owned(),
@@ -106,6 +119,7 @@ pub fn start(plan: &Dialplan, ctx: &CallContext) -> StepOutput {
         stage: Stage::LanguageMenu,
         status: SessionStatus::InProgress,
         retries: 0,
+        skip: skip.to_vec(),
     };
     if known.is_none() && !plan.language_menu().is_empty() {
         let actions = vec![menu_gather(plan, &session, false)];
@@ -177,7 +191,7 @@ pub fn step(plan: &Dialplan, session: &Session, event: &Event) -> StepOutput {
 }
 
 /// The one key pressed, if exactly one was.
-fn single_key(digits: &str) -> Option<char> {
+pub(super) fn single_key(digits: &str) -> Option<char> {
     let mut chars = digits.chars();
     match (chars.next(), chars.next()) {
         (Some(c), None) => Some(c),
@@ -190,7 +204,8 @@ fn begin_survey(plan: &Dialplan, s: Session) -> StepOutput {
     ask(plan, s, 0, vec![intro], Vec::new())
 }
 
-/// Asks question `index`, or closes the call when there is none left.
+/// Asks the first question from `index` on that is not skipped, or closes
+/// the call when there is none left.
 fn ask(
     plan: &Dialplan,
     mut s: Session,
@@ -198,7 +213,11 @@ fn ask(
     mut actions: Vec<Action>,
     new_answers: Vec<Answer>,
 ) -> StepOutput {
-    if index >= plan.questions().len() {
+    let questions = plan.questions();
+    let index = (index..questions.len())
+        .find(|&i| !s.skip.contains(&questions[i].id))
+        .unwrap_or(questions.len());
+    if index >= questions.len() {
         let closing = Some(&plan.messages().closing);
         let mut out = finish(plan, s, SessionStatus::Completed, closing, new_answers);
         actions.append(&mut out.actions);
@@ -281,7 +300,8 @@ fn retry_prompt(plan: &Dialplan, s: &Session, retry: bool) -> Vec<Prompt> {
     }
 }
 
-fn gather(plan: &Dialplan, prompts: Vec<Prompt>, choices: String) -> Action {
+/// A one-key gather with the plan's timeout and opt-out key.
+pub(super) fn gather(plan: &Dialplan, prompts: Vec<Prompt>, choices: String) -> Action {
     Action::Gather {
         prompts,
         num_digits: 1,
@@ -297,27 +317,55 @@ fn say(plan: &Dialplan, s: &Session, message: &Localized) -> Action {
 
 /// A localized prompt in the session's language.
 fn render(plan: &Dialplan, s: &Session, message: &Localized) -> Prompt {
-    let index = session_language(plan, s);
-    let empty = PromptSpec::default();
-    render_in(plan, s, message.get(index).unwrap_or(&empty), index)
+    render_localized(plan, message, session_language(plan, s), &values(s))
 }
 
-/// The session's language as an index; a plan reloaded without it mid-call
-/// falls back to its default language.
+/// A localized prompt in language `index`, placeholders filled from
+/// `values` (see `placeholder::fill_with`).
+pub(super) fn render_localized(
+    plan: &Dialplan,
+    message: &Localized,
+    index: usize,
+    values: &[(&str, &str)],
+) -> Prompt {
+    let empty = PromptSpec::default();
+    render_spec(plan, message.get(index).unwrap_or(&empty), index, values)
+}
+
 fn session_language(plan: &Dialplan, s: &Session) -> usize {
-    plan.language_index(&s.language)
+    language_or_default(plan, &s.language)
+}
+
+/// The index of language `code`; a plan reloaded without it mid-call falls
+/// back to its default language.
+pub(super) fn language_or_default(plan: &Dialplan, code: &str) -> usize {
+    plan.language_index(code)
         .or_else(|| plan.language_index(&plan.default_language().code))
         .unwrap_or(0)
 }
 
 fn render_in(plan: &Dialplan, s: &Session, spec: &PromptSpec, language: usize) -> Prompt {
+    render_spec(plan, spec, language, &values(s))
+}
+
+/// The session's placeholder values.
+fn values(s: &Session) -> [(&'static str, &str); 2] {
+    [("office", &s.office), ("service", &s.service)]
+}
+
+fn render_spec(
+    plan: &Dialplan,
+    spec: &PromptSpec,
+    language: usize,
+    values: &[(&str, &str)],
+) -> Prompt {
     let lang = plan
         .languages()
         .get(language)
         .unwrap_or(plan.default_language());
     let text = spec.text.as_deref().unwrap_or_default();
     Prompt {
-        text: placeholder::fill(text, &s.office, &s.service),
+        text: placeholder::fill_with(text, values),
         tts_language: lang.speech_language().to_owned(),
         voice: lang.speech_voice().map(str::to_owned),
         audio_url: spec.audio.clone(),

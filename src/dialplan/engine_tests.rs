@@ -3,7 +3,7 @@
 use proptest::prelude::*;
 
 use super::action::{Action, Event, SessionStatus};
-use super::engine::{CallContext, Session, StepOutput, start, step};
+use super::engine::{CallContext, Session, StepOutput, start, start_skipping, step};
 use super::model::Dialplan;
 use super::testing::{Shape, plan, sample};
 
@@ -334,6 +334,66 @@ proptest! {
             out = step(&plan, &out.session, &digits(""));
             steps += 1;
             prop_assert!(steps <= bound, "no end after {steps} silent steps");
+        }
+    }
+}
+
+#[test]
+fn skipped_questions_are_not_asked_and_old_sessions_load() {
+    let plan = plan(&Shape {
+        questions: vec![2, 2, 2],
+        max_retries: 1,
+        menu: false,
+        opt_out: false,
+    });
+    let skip = ["q0", "q2", "nope"].map(String::from);
+    let out = start_skipping(&plan, &ctx(Some("en")), &skip);
+    assert_eq!(out.session.question(), Some(1));
+    let out = step(&plan, &out.session, &digits("1"));
+    assert_eq!(out.new_answers[0].question, "q1");
+    assert_eq!(out.session.status(), SessionStatus::Completed);
+    let all = ["q0", "q1", "q2"].map(String::from);
+    let out = start_skipping(&plan, &ctx(Some("en")), &all);
+    assert_eq!(out.session.status(), SessionStatus::Completed);
+    assert!(matches!(
+        &out.actions[..],
+        [Action::Say(_), Action::Say(_), Action::Hangup]
+    ));
+    // A session stored before `skip` existed has none.
+    let out = start(&plan, &ctx(Some("en")));
+    let mut json = serde_json::to_value(&out.session).unwrap();
+    json.as_object_mut().unwrap().remove("skip");
+    assert_eq!(
+        serde_json::from_value::<Session>(json).unwrap(),
+        out.session
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn skipped_questions_are_never_asked(
+        shape in shape_strategy(),
+        mask in prop::collection::vec(any::<bool>(), 4),
+        events in prop::collection::vec(event_strategy(), 0..40),
+    ) {
+        let plan = plan(&shape);
+        let skip: Vec<String> = plan.questions().iter().zip(&mask)
+            .filter(|(_, skipped)| **skipped).map(|(q, _)| q.id.clone()).collect();
+        let asked = |s: &Session| s.question().map(|i| plan.questions()[i].id.clone());
+        let mut out = start_skipping(&plan, &ctx(Some("en")), &skip);
+        let mut answered = 0;
+        for event in &events {
+            prop_assert!(asked(&out.session).is_none_or(|id| !skip.contains(&id)));
+            let before = out.session.clone();
+            out = step(&plan, &before, event);
+            check_transition(&before, event, &out)?;
+            prop_assert!(out.new_answers.iter().all(|a| !skip.contains(&a.question)));
+            answered += out.new_answers.len();
+        }
+        if out.session.status() == SessionStatus::Completed {
+            prop_assert_eq!(answered, plan.questions().len() - skip.len());
         }
     }
 }

@@ -1,5 +1,7 @@
 //! Dialplans: the TOML format in `dialplans/`, its loader and validator, and
-//! the pure IVR state machine (`start`/`step`: no I/O, no async).
+//! the pure IVR state machines (`start`/`step` for the survey,
+//! `start_inbound`/`step_inbound` for an inbound call's attribution then
+//! survey: no I/O, no async).
 //!
 //! Owns: what to say and ask, and how keys become answers. Does not own:
 //! provider markup (see `provider`), persistence (see `store`).
@@ -7,6 +9,8 @@
 
 mod action;
 mod engine;
+mod inbound;
+mod inbound_section;
 mod load;
 mod model;
 mod parse;
@@ -17,10 +21,12 @@ mod questions;
 mod tree;
 
 pub use action::{Action, Event, Prompt, SessionStatus};
-pub use engine::{CallContext, Session, StepOutput, start, step};
+pub use engine::{CallContext, Session, StepOutput, start, start_skipping, step};
+pub use inbound::{Attribution, InboundOutput, InboundSession, Visit, start_inbound, step_inbound};
 pub use load::{Dialplans, check_file, load_dir, load_file};
 pub use model::{
-    Choice, Dialplan, Language, Localized, MenuOption, Messages, PromptSpec, Question,
+    Choice, Dialplan, InboundPrompts, Language, Localized, MenuOption, Messages, PromptSpec,
+    Question,
 };
 pub use parse::parse_str;
 pub use placeholder::PlaceholderError;
@@ -28,6 +34,8 @@ pub use problem::{Position, Problem};
 
 #[cfg(test)]
 mod engine_tests;
+#[cfg(test)]
+mod inbound_tests;
 #[cfg(test)]
 mod parse_tests;
 #[cfg(test)]

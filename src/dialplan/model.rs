@@ -109,6 +109,31 @@ pub struct Messages {
     pub opted_out: Option<Localized>,
 }
 
+/// The prompts of the optional `[inbound]` section, which attribute an
+/// inbound call to one of the caller's recent visits (see `inbound`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InboundPrompts {
+    /// Asked when the caller has exactly one recent visit (1 = yes, 2 = no).
+    pub confirm: Localized,
+    /// Spoken once per candidate visit; may use `{key}`.
+    pub option: Localized,
+    /// Spoken after the options (0 = none of these).
+    pub none: Localized,
+}
+
+impl InboundPrompts {
+    /// `confirm`: the visit is the one.
+    pub const YES: char = '1';
+    /// `confirm`: it is not.
+    pub const NO: char = '2';
+    /// After the options: none of these.
+    pub const NONE: char = '0';
+    /// At most this many visits are offered, on keys `1` to `8`.
+    pub const MAX_OPTIONS: usize = 8;
+    /// Every key attribution can use; the opt-out key must be none of them.
+    pub const KEYS: &'static str = "012345678";
+}
+
 /// A loaded, validated dialplan.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Dialplan {
@@ -121,6 +146,7 @@ pub struct Dialplan {
     pub(super) language_menu: Vec<MenuOption>,
     pub(super) messages: Messages,
     pub(super) questions: Vec<Question>,
+    pub(super) inbound: Option<InboundPrompts>,
 }
 
 impl Dialplan {
@@ -167,5 +193,10 @@ impl Dialplan {
 
     pub fn questions(&self) -> &[Question] {
         &self.questions
+    }
+
+    /// The `[inbound]` prompts; `None` when the plan has no such section.
+    pub fn inbound(&self) -> Option<&InboundPrompts> {
+        self.inbound.as_ref()
     }
 }

@@ -5,13 +5,16 @@
 //! Owns: the file's structure and its cross-field rules (declared languages,
 //! the opt-out key against every other key, the name against the file
 //! stem). Does not own: prompt-level rules (see `prompts`), questions (see
-//! `questions`), directories (see `load`).
+//! `questions`), the `[inbound]` section (see `inbound_section`),
+//! directories (see `load`).
 
 use std::path::Path;
 
 use toml::de::DeTable;
 
+use super::inbound_section::read_inbound;
 use super::model::{Dialplan, Language, MenuOption, Messages};
+use super::placeholder::PLACEHOLDERS;
 use super::problem::Problem;
 use super::prompts::{
     is_bcp47, is_identifier, is_language_code, read_key, read_localized, read_prompt,
@@ -19,7 +22,7 @@ use super::prompts::{
 use super::questions::read_questions;
 use super::tree::{Reader, Table, index_path, key_path};
 
-const ROOT_KEYS: [&str; 9] = [
+const ROOT_KEYS: [&str; 10] = [
     "name",
     "default_language",
     "gather_timeout_secs",
@@ -29,6 +32,7 @@ const ROOT_KEYS: [&str; 9] = [
     "language_menu",
     "messages",
     "questions",
+    "inbound",
 ];
 const DEFAULT_GATHER_TIMEOUT_SECS: u32 = 6;
 const DEFAULT_MAX_RETRIES: u32 = 2;
@@ -88,6 +92,7 @@ fn read_root(r: &mut Reader<'_>, root: &Table<'_, '_>, expected: Option<&str>) -
     let language_menu = read_menu(r, root, langs, out);
     let messages = read_messages(r, root, langs, opt_out_declared);
     let questions = read_questions(r, root, langs, out);
+    let inbound = read_inbound(r, root, langs, out);
     Some(Dialplan {
         name: name?,
         default_language: default_language?,
@@ -98,6 +103,7 @@ fn read_root(r: &mut Reader<'_>, root: &Table<'_, '_>, expected: Option<&str>) -
         language_menu: language_menu?,
         messages: messages?,
         questions: questions?,
+        inbound: inbound?,
     })
 }
 
@@ -292,7 +298,7 @@ fn read_menu(
         }
         let prompt = r.required(&t, "prompt").and_then(|p| {
             let lang = language.and_then(|l| languages.get(l));
-            read_prompt(r, p, &key_path(&path, "prompt"), lang)
+            read_prompt(r, p, &key_path(&path, "prompt"), lang, &PLACEHOLDERS)
         });
         if let (Some(key), Some(language), Some(prompt)) = (key, language, prompt) {
             options.push(MenuOption {

@@ -6,7 +6,7 @@ use std::path::Path;
 use super::load::{Dialplans, check_file, load_dir};
 use super::parse::parse_str;
 use super::problem::{Position, Problem};
-use super::testing::{Shape, plan_toml, sample};
+use super::testing::{Shape, inbound_sample, inbound_toml, plan_toml, sample};
 
 fn shape() -> Shape {
     Shape {
@@ -307,4 +307,86 @@ fn the_example_in_the_docs_is_valid() {
         .collect();
     let problems = problems_of(&src.replace("clinic-check", "t"));
     assert!(problems.is_empty(), "{problems:#?}");
+    // The `[inbound]` snippet fits the same example.
+    let start = doc.find("### The `[inbound]` section").unwrap();
+    let end = doc.find("### Attribution").unwrap();
+    let inbound: String = doc[start..end]
+        .lines()
+        .filter_map(|l| l.strip_prefix("    "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let problems = problems_of(&(src.replace("clinic-check", "t") + &inbound));
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[test]
+fn the_inbound_sample_adds_department_and_callback_to_the_survey() {
+    let plan = inbound_sample();
+    let ids: Vec<&str> = plan.questions().iter().map(|q| q.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "department",
+            "treated_well",
+            "asked_money",
+            "rating",
+            "callback"
+        ]
+    );
+    let values: Vec<&str> = plan.questions()[0]
+        .choices
+        .iter()
+        .map(|c| c.value.as_str())
+        .collect();
+    assert_eq!(values, ["home", "health", "revenue", "transport", "other"]);
+    let feedback = sample();
+    for (inbound, outbound) in plan.questions()[1..4].iter().zip(feedback.questions()) {
+        assert_eq!(
+            (&inbound.id, &inbound.choices),
+            (&outbound.id, &outbound.choices)
+        );
+    }
+    let callback = plan.questions()[4].choice('1');
+    assert_eq!(
+        callback.map(|c| (c.value.as_str(), c.flag.as_deref())),
+        Some(("yes", Some("callback_requested")))
+    );
+    assert!(plan.inbound().is_some() && feedback.inbound().is_none());
+    assert_eq!(plan.languages(), feedback.languages());
+}
+
+#[test]
+fn the_inbound_section_is_checked() {
+    let base = plan_toml(&shape()) + &inbound_toml();
+    assert!(problems_of(&base).is_empty(), "{:#?}", problems_of(&base));
+    let renamed = base.replace("\nnone = ", "\nnothing = ");
+    let problems = problems_of(&renamed);
+    assert_has(&problems, "inbound.none", "missing");
+    assert_has(&problems, "inbound.nothing", "unknown key");
+    let placeholders = base
+        .replacen("hi confirm", "hi confirm {key}", 1)
+        .replacen("hi intro", "hi intro {key}", 1)
+        .replacen("hi none", "hi none {office}", 1)
+        .replacen("hi {key}", "hi {keys}", 1);
+    let problems = problems_of(&placeholders);
+    assert_has(&problems, "inbound.confirm.hi.text", "{key} is not allowed");
+    assert_has(&problems, "messages.intro.hi.text", "{key} is not allowed");
+    assert_has(&problems, "inbound.none.hi.text", "{office} is not allowed");
+    assert_has(
+        &problems,
+        "inbound.option.hi.text",
+        "unknown placeholder {keys}",
+    );
+    let colliding = problems_of(&base.replace("opt_out_key = \"9\"", "opt_out_key = \"0\""));
+    assert_has(&colliding, "opt_out_key", "fixed `[inbound]` keys");
+    let at = colliding.iter().find(|p| p.path == "opt_out_key");
+    assert_eq!(
+        at.and_then(|p| p.position),
+        Some(Position {
+            line: 5,
+            column: 15
+        })
+    );
+    let not_a_table = format!("inbound = 1\n{}", plan_toml(&shape()));
+    assert_has(&problems_of(&not_a_table), "inbound", "expected a table");
 }

@@ -75,19 +75,21 @@ pub(super) fn url_problem(s: &str) -> Option<&'static str> {
 }
 
 /// One prompt: `{ text = "...", audio = "https://..." }`, either or both.
-/// `language` decides whether audio is required.
+/// `language` decides whether audio is required; `allowed` names the
+/// placeholders its text may use.
 pub(super) fn read_prompt(
     r: &mut Reader<'_>,
     v: &Value<'_>,
     path: &str,
     language: Option<&Language>,
+    allowed: &[&str],
 ) -> Option<PromptSpec> {
     let t = r.as_table(v, path)?;
     r.unknown_keys(&t, &["text", "audio"]);
     let before = r.problems.len();
     let text = r.opt_string(&t, "text");
     if let (Some(text), Some(tv)) = (&text, t.get("text")) {
-        for p in placeholder::check(text) {
+        for p in placeholder::check_allowing(text, allowed) {
             r.problem(tv.span(), &key_path(path, "text"), p.to_string());
         }
     }
@@ -118,14 +120,25 @@ pub(super) fn read_prompt(
     (r.problems.len() == before).then_some(PromptSpec { text, audio })
 }
 
-/// A prompt in every declared language: `{ or = {...}, hi = {...}, ... }`.
-/// With no usable language list (already reported), only the entries'
-/// own shape is checked.
+/// A prompt in every declared language: `{ or = {...}, hi = {...}, ... }`,
+/// whose text may use `{office}` and `{service}`.
 pub(super) fn read_localized(
     r: &mut Reader<'_>,
     v: &Value<'_>,
     path: &str,
     languages: &[Language],
+) -> Option<Localized> {
+    read_localized_allowing(r, v, path, languages, &placeholder::PLACEHOLDERS)
+}
+
+/// `read_localized` with the placeholders in `allowed`. With no usable
+/// language list (already reported), only the entries' own shape is checked.
+pub(super) fn read_localized_allowing(
+    r: &mut Reader<'_>,
+    v: &Value<'_>,
+    path: &str,
+    languages: &[Language],
+    allowed: &[&str],
 ) -> Option<Localized> {
     let t = r.as_table(v, path)?;
     let before = r.problems.len();
@@ -144,7 +157,7 @@ pub(super) fn read_localized(
                 ),
             );
         }
-        if let Some(spec) = read_prompt(r, value, &entry_path, language) {
+        if let Some(spec) = read_prompt(r, value, &entry_path, language, allowed) {
             found.push((code, spec));
         }
     }

@@ -70,11 +70,47 @@ pub fn plan(shape: &Shape) -> Dialplan {
     }
 }
 
+/// An `[inbound]` section for `plan_toml`'s languages.
+pub fn inbound_toml() -> String {
+    let audio = |what: &str| format!("audio = \"https://m.example/or/{what}.mp3\"");
+    format!(
+        "[inbound]\nconfirm = {}\n\
+         option = {{ or = {{ text = \"or {{office}} {{key}}\", {} }}, hi = {{ text = \"hi {{key}}\" }}, \
+         en = {{ text = \"en {{office}} for {{service}}: press {{key}}\" }} }}\n\
+         none = {{ or = {{ text = \"or none\", {} }}, hi = {{ text = \"hi none\" }}, en = {{ text = \"en none: 0\" }} }}\n",
+        localized("confirm"),
+        audio("option"),
+        audio("none"),
+    )
+}
+
+/// A parsed plan with the given shape and an `[inbound]` section; its first
+/// question is `department` when `department` is set.
+pub fn inbound_plan(shape: &Shape, department: bool) -> Dialplan {
+    let mut src = plan_toml(shape) + &inbound_toml();
+    if department {
+        src = src.replacen("id = \"q0\"", "id = \"department\"", 1);
+    }
+    match parse_str(Path::new("t.toml"), &src, Some("t")) {
+        Ok(plan) => plan,
+        Err(problems) => panic!("generated inbound plan invalid: {problems:#?}\n{src}"),
+    }
+}
+
 /// The shipped sample plan.
 pub fn sample() -> Dialplan {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("dialplans/mo-sarkar-feedback.toml");
+    shipped("mo-sarkar-feedback")
+}
+
+/// The shipped inbound sample plan.
+pub fn inbound_sample() -> Dialplan {
+    shipped("mo-sarkar-inbound")
+}
+
+fn shipped(name: &str) -> Dialplan {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("dialplans/{name}.toml"));
     match super::load::load_file(&path) {
         Ok(plan) => plan,
-        Err(problems) => panic!("sample invalid: {problems:#?}"),
+        Err(problems) => panic!("sample {name} invalid: {problems:#?}"),
     }
 }
