@@ -9,12 +9,14 @@
 //! | [`provider`] | the provider trait and the Twilio adapter |
 //! | [`simulator`] | a Twilio-compatible provider emulator (demo, tests, benchmarks) |
 //! | [`intake`] | campaign documents from the intake stream into shards |
+//! | [`calls`] | the provider-neutral call core: IVR sessions, conclusions, inbound calls, callback URLs |
 //! | [`dialer`] | the dispatch loop: policy, rate limits, originate, reconcile |
 //! | [`daemon`] | wiring and the ordered shutdown |
 //! | [`webhook`] | the HTTP server: provider webhooks, admin API, metrics, health |
 //! | [`telemetry`] | tracing subscriber, named events, metrics registry |
 //! | [`cli`] | command-line commands |
 
+pub mod calls;
 pub mod cli;
 pub mod config;
 pub mod daemon;

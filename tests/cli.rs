@@ -156,6 +156,7 @@ async fn serve_and_simulator_processes_run_a_submitted_campaign_and_stop_on_sigt
             .env("SAMPARK__POLICY__CALLING_HOURS__END", "24:00")
             .env("SAMPARK__DIALER__RETRY_BACKOFF_SECS", "1")
             .env("SAMPARK__PROVIDER__CALLS_PER_SECOND", "50")
+            .env("SAMPARK__PROVIDER__CHOICE_HINTS", "true")
             .env("SAMPARK__RATE__DEFAULT__PER_SECS", "0.05")
             .env("SAMPARK__POLICY__MAX_CALLS_PER_CITIZEN_PER_DAY", "10")
             .env("SAMPARK__LOG__FORMAT", "json")

@@ -119,7 +119,7 @@ async fn redis_killed_mid_campaign_loses_nothing() {
     // While Redis is down a webhook gets 503, so the provider retries it (G4).
     let (status, _) = support::http::post_form(
         daemon.webhook_addr(),
-        "/twilio/status?job=faults-redis%2Fc-0000&attempt=1",
+        "/twilio/status?job=faults-redis%2Fc-0000&shard=0&attempt=1",
         &[("CallSid", "CAdown"), ("CallStatus", "ringing")],
         Some(AUTH_TOKEN),
     )

@@ -6,18 +6,20 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
+use sampark::calls::CallCore;
 use sampark::dialer::Reconciler;
 use sampark::domain::{
     CampaignHeader, CampaignId, Contact, ContactId, JobId, JobSpec, JobState, OfficialId,
     PhoneNumber,
 };
-use sampark::provider::twilio::{TwilioClient, TwilioConfig};
-use sampark::provider::{OriginateRequest, Provider};
+use sampark::provider::{OriginateRequest, build_provider};
 use sampark::simulator::SimulatorConfig;
 use sampark::store::memory::MemoryStore;
-use sampark::store::{Authorize, Quota, Store};
+use sampark::store::{Authorize, JobRef, Quota, Store};
 use sampark::telemetry::Metrics;
-use support::daemon::{ACCOUNT_SID, AUTH_TOKEN, dialer_config, start_simulator};
+use support::daemon::{
+    ACCOUNT_SID, AUTH_TOKEN, dialer_config, dialplans, settings, start_simulator,
+};
 use support::eventually;
 use tokio_util::sync::CancellationToken;
 
@@ -35,11 +37,12 @@ fn contact(id: &str, phone: &str) -> Contact {
 }
 
 async fn job(store: &Arc<dyn Store>, id: &str) -> sampark::store::Job {
-    store
-        .load_job(&JobId::parse(&format!("rec/{id}")).unwrap())
-        .await
-        .unwrap()
-        .unwrap()
+    let official = OfficialId::parse("off-1").unwrap();
+    let job = JobRef::new(
+        store.shard_of(&official),
+        JobId::parse(&format!("rec/{id}")).unwrap(),
+    );
+    store.load_job(&job).await.unwrap().unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -55,16 +58,9 @@ async fn lost_originate_replies_are_adopted_and_undialled_attempts_requeued() {
         ..SimulatorConfig::default()
     })
     .await;
-    let provider = Arc::new(
-        TwilioClient::new(TwilioConfig {
-            base_url: simulator.base_url(),
-            account_sid: ACCOUNT_SID.into(),
-            auth_token: AUTH_TOKEN.into(),
-            request_timeout: Duration::from_secs(5),
-            status_events: vec!["completed".into()],
-        })
-        .unwrap(),
-    );
+    let nowhere = "http://127.0.0.1:9";
+    let pair = build_provider(&settings(&simulator.base_url(), nowhere).provider, nowhere).unwrap();
+    let provider = pair.rest.clone();
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new(2));
     let header = CampaignHeader {
         id: CampaignId::parse("rec").unwrap(),
@@ -95,13 +91,12 @@ async fn lost_originate_replies_are_adopted_and_undialled_attempts_requeued() {
     // "placed": the provider got the originate, but the daemon died before
     // recording the reply. Its webhooks go nowhere, so the call ends unheard.
     let placed = job(&store, "placed").await;
-    let nowhere = "http://127.0.0.1:9/twilio";
     provider
         .originate(&OriginateRequest {
             to: placed.spec.contact.phone.clone(),
             from: placed.spec.caller_id.clone(),
-            answer_url: format!("{nowhere}/answer"),
-            status_url: format!("{nowhere}/status"),
+            answer_url: format!("{nowhere}/twilio/answer"),
+            status_url: format!("{nowhere}/twilio/status"),
             ring_timeout: Duration::from_secs(20),
         })
         .await
@@ -110,12 +105,16 @@ async fn lost_originate_replies_are_adopted_and_undialled_attempts_requeued() {
     let mut config = dialer_config(quota);
     config.max_call = Duration::from_millis(300);
     let cancel = CancellationToken::new();
-    let reconciler = Reconciler::new(
+    let metrics = Arc::new(Metrics::new());
+    let core = Arc::new(CallCore::new(
         store.clone(),
-        provider.clone(),
-        config,
-        Arc::new(Metrics::new()),
-    );
+        pair.control.clone(),
+        dialplans(),
+        nowhere,
+        config.retry.clone(),
+        metrics.clone(),
+    ));
+    let reconciler = Reconciler::new(store.clone(), provider.clone(), core, config, metrics);
     let task = tokio::spawn(reconciler.run(cancel.clone()));
 
     // The placed call is found in the provider's list and adopted: one dial

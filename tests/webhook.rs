@@ -7,26 +7,44 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sampark::dialer::{CallbackUrls, RetryPolicy};
+use sampark::calls::{CallCore, RetryPolicy};
 use sampark::domain::{
     CampaignHeader, CampaignId, Contact, ContactId, JobId, JobSpec, JobState, OfficialId, Outcome,
     PhoneNumber,
 };
+use sampark::provider::twilio::TwilioControl;
+use sampark::store::keys::shard_of;
 use sampark::store::memory::MemoryStore;
-use sampark::store::{Authorize, Quota, Store};
+use sampark::store::{Authorize, JobRef, Quota, Store};
 use sampark::telemetry::Metrics;
-use sampark::webhook::{HttpServer, TwilioWebhooks};
+use sampark::webhook::{CallWebhooks, HttpServer};
 use support::daemon::{dialplans, http_config};
 use support::http::{post_form, raw};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 const TOKEN: &str = "webhook-test-token";
-const ANSWER: &str = "/twilio/answer?job=camp%2Fc-1&attempt=1";
-const STATUS: &str = "/twilio/status?job=camp%2Fc-1&attempt=1";
+/// The store the harness uses has this many shards.
+const SHARDS: u16 = 4;
+
+/// The shard of the test job (its official's), as the dialer puts it in URLs.
+fn shard() -> u16 {
+    shard_of(&OfficialId::parse("off-1").unwrap(), SHARDS)
+}
+
+fn answer() -> String {
+    format!("/twilio/answer?job=camp%2Fc-1&shard={}&attempt=1", shard())
+}
+
+fn status_url() -> String {
+    format!("/twilio/status?job=camp%2Fc-1&shard={}&attempt=1", shard())
+}
 
 fn gather(step: u32) -> String {
-    format!("/twilio/gather?job=camp%2Fc-1&attempt=1&step={step}")
+    format!(
+        "/twilio/gather?job=camp%2Fc-1&shard={}&attempt=1&step={step}",
+        shard()
+    )
 }
 
 struct Harness {
@@ -37,7 +55,7 @@ struct Harness {
 
 /// A job in `dialing` (attempt 1) and the webhook server on port 0.
 async fn harness() -> Harness {
-    let store: Arc<dyn Store> = Arc::new(MemoryStore::new(4));
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new(SHARDS));
     let header = CampaignHeader {
         id: CampaignId::parse("camp").unwrap(),
         name: "webhook test".into(),
@@ -75,17 +93,21 @@ async fn harness() -> Harness {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let public_url = format!("http://{addr}");
-    let routes = TwilioWebhooks {
-        store: store.clone(),
-        dialplans: dialplans(),
-        urls: CallbackUrls::new(&public_url),
-        public_url,
-        auth_token: TOKEN.into(),
-        retry: RetryPolicy {
+    let metrics = Arc::new(Metrics::new());
+    let core = CallCore::new(
+        store.clone(),
+        Arc::new(TwilioControl::new(TOKEN, &public_url, true)),
+        dialplans(),
+        &public_url,
+        RetryPolicy {
             max_attempts: 3,
             backoff: vec![Duration::from_secs(60)],
         },
-        metrics: Arc::new(Metrics::new()),
+        metrics.clone(),
+    );
+    let routes = CallWebhooks {
+        core: Arc::new(core),
+        metrics,
     };
     let mut config = http_config();
     config.body_limit = 4 * 1024;
@@ -102,7 +124,7 @@ async fn harness() -> Harness {
 
 /// The job as stored now.
 async fn stored(h: &Harness) -> sampark::store::Job {
-    let id = JobId::parse("camp/c-1").unwrap();
+    let id = JobRef::new(shard(), JobId::parse("camp/c-1").unwrap());
     h.store
         .load_job(&id)
         .await
@@ -136,7 +158,7 @@ fn call_params(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'s
 #[tokio::test]
 async fn a_survey_runs_step_by_step_and_duplicates_replay_the_same_twiml() {
     let h = harness().await;
-    let (status, first) = post_form(h.addr, ANSWER, &call_params(&[]), Some(TOKEN)).await;
+    let (status, first) = post_form(h.addr, &answer(), &call_params(&[]), Some(TOKEN)).await;
     assert_eq!(status, 200);
     assert!(
         first.contains("<Gather") && first.contains("step=1"),
@@ -148,7 +170,7 @@ async fn a_survey_runs_step_by_step_and_duplicates_replay_the_same_twiml() {
     );
     // The provider asks again: same TwiML, nothing re-run.
     assert_eq!(
-        post_form(h.addr, ANSWER, &call_params(&[]), Some(TOKEN)).await,
+        post_form(h.addr, &answer(), &call_params(&[]), Some(TOKEN)).await,
         (200, first.clone())
     );
 
@@ -190,9 +212,12 @@ async fn a_survey_runs_step_by_step_and_duplicates_replay_the_same_twiml() {
         .into_iter()
         .filter(|(k, v)| *k != "CallStatus" || *v == "completed")
         .collect();
-    assert_eq!(post_form(h.addr, STATUS, &done, Some(TOKEN)).await.0, 204);
     assert_eq!(
-        post_form(h.addr, STATUS, &done, Some(TOKEN)).await.0,
+        post_form(h.addr, &status_url(), &done, Some(TOKEN)).await.0,
+        204
+    );
+    assert_eq!(
+        post_form(h.addr, &status_url(), &done, Some(TOKEN)).await.0,
         204,
         "duplicates are 2xx no-ops"
     );
@@ -218,19 +243,21 @@ async fn a_survey_runs_step_by_step_and_duplicates_replay_the_same_twiml() {
 async fn forged_unsigned_oversized_and_malformed_requests_are_refused() {
     let h = harness().await;
     assert_eq!(
-        post_form(h.addr, ANSWER, &call_params(&[]), Some("wrong-token"))
+        post_form(h.addr, &answer(), &call_params(&[]), Some("wrong-token"))
             .await
             .0,
         403
     );
     assert_eq!(
-        post_form(h.addr, ANSWER, &call_params(&[]), None).await.0,
+        post_form(h.addr, &answer(), &call_params(&[]), None)
+            .await
+            .0,
         403
     );
     let big: &'static str = Box::leak("x".repeat(10 * 1024).into_boxed_str());
     let (status, _) = post_form(
         h.addr,
-        ANSWER,
+        &answer(),
         &call_params(&[("Padding", big)]),
         Some(TOKEN),
     )
@@ -246,7 +273,7 @@ async fn forged_unsigned_oversized_and_malformed_requests_are_refused() {
     assert_eq!(status, 400, "{body}");
     let (status, _) = post_form(
         h.addr,
-        STATUS,
+        &status_url(),
         &[("CallSid", "CA1"), ("CallStatus", "exploded")],
         Some(TOKEN),
     )
@@ -275,7 +302,7 @@ async fn stale_attempts_and_foreign_calls_change_nothing() {
     let h = harness().await;
     let (_, body) = post_form(
         h.addr,
-        "/twilio/answer?job=camp%2Fc-1&attempt=2",
+        &format!("/twilio/answer?job=camp%2Fc-1&shard={}&attempt=2", shard()),
         &call_params(&[]),
         Some(TOKEN),
     )
@@ -287,14 +314,14 @@ async fn stale_attempts_and_foreign_calls_change_nothing() {
     // The attempt's call is CA1; a completed status for another call id does not end it.
     post_form(
         h.addr,
-        STATUS,
+        &status_url(),
         &[("CallSid", "CA1"), ("CallStatus", "ringing")],
         Some(TOKEN),
     )
     .await;
     let (status, _) = post_form(
         h.addr,
-        STATUS,
+        &status_url(),
         &[("CallSid", "CA2"), ("CallStatus", "completed")],
         Some(TOKEN),
     )
@@ -306,7 +333,7 @@ async fn stale_attempts_and_foreign_calls_change_nothing() {
     // Busy on the real call: a retry is scheduled (attempts remain).
     post_form(
         h.addr,
-        STATUS,
+        &status_url(),
         &[("CallSid", "CA1"), ("CallStatus", "busy")],
         Some(TOKEN),
     )

@@ -16,17 +16,17 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::daemon::{Daemon, DaemonParts};
-use crate::dialer::{CallingHours, DialerConfig, Quotas, RetryPolicy};
+use crate::calls::RetryPolicy;
+use crate::config::{Secret, Settings};
+use crate::daemon::{Daemon, DaemonParts, Listeners};
+use crate::dialer::{CallingHours, DialerConfig, Quotas};
 use crate::dialplan::{Dialplans, parse_str};
 use crate::domain::{CampaignId, FeedbackRecord};
 use crate::intake::submit_document;
-use crate::provider::twilio::{TwilioClient, TwilioConfig};
 use crate::simulator::{Simulator, SimulatorConfig};
 use crate::store::memory::MemoryStore;
 use crate::store::{Quota, Store};
 use crate::telemetry::Metrics;
-use crate::webhook::HttpServerConfig;
 
 pub use super::summary::DemoSummary;
 use super::summary::{print_summary, summarise};
@@ -110,35 +110,22 @@ pub async fn run_demo(opts: DemoOptions) -> anyhow::Result<DemoSummary> {
     .await
     .context("cannot start the provider simulator")?;
 
-    let provider = TwilioClient::new(TwilioConfig {
-        base_url: simulator.base_url(),
-        account_sid,
-        auth_token: auth_token.clone(),
-        request_timeout: Duration::from_secs(10),
-        status_events: vec![
-            "initiated".into(),
-            "ringing".into(),
-            "answered".into(),
-            "completed".into(),
-        ],
-    })?;
     let webhook_listener = TcpListener::bind("127.0.0.1:0").await?;
     let public_url = format!("http://{}", webhook_listener.local_addr()?);
-    let daemon = Daemon::start(DaemonParts {
-        store: store.clone(),
-        provider: Arc::new(provider),
+    let settings = demo_settings(&simulator.base_url(), account_sid, auth_token, public_url);
+    let mut parts = DaemonParts::from_settings(
+        &settings,
+        store.clone(),
         dialplans,
-        metrics,
-        dialer: demo_dialer_config(),
-        webhook_listener,
-        webhook: demo_http_config(),
-        admin_listener: None,
-        admin: demo_http_config(),
-        admin_token: None,
-        public_url,
-        auth_token,
-        shutdown_grace: Duration::from_secs(10),
-    })?;
+        Listeners {
+            webhook: webhook_listener,
+            admin: None,
+        },
+        None,
+    )?;
+    parts.metrics = metrics;
+    parts.dialer = demo_dialer_config();
+    let daemon = Daemon::start(parts)?;
 
     let (campaign_id, doc) = demo_campaign(&opts);
     submit_document(store.as_ref(), &doc, 5_000).await?;
@@ -202,14 +189,22 @@ fn demo_dialer_config() -> DialerConfig {
     }
 }
 
-fn demo_http_config() -> HttpServerConfig {
-    HttpServerConfig {
-        body_limit: 64 * 1024,
-        request_timeout: Duration::from_secs(10),
-        max_connections: 1024,
-        drain_timeout: Duration::from_secs(5),
-        tls: None,
-    }
+/// `serve`'s settings, pointed at the in-process simulator and store.
+fn demo_settings(
+    simulator_url: &str,
+    account_sid: String,
+    auth_token: String,
+    public_url: String,
+) -> Settings {
+    let mut settings = Settings::default();
+    settings.provider.base_url = simulator_url.to_owned();
+    settings.provider.account_sid = account_sid;
+    settings.provider.auth_token = Secret::new(auth_token);
+    // The simulator's citizens read the hints to press valid keys.
+    settings.provider.choice_hints = true;
+    settings.webhook.public_url = public_url;
+    settings.shutdown.grace_secs = 10;
+    settings
 }
 
 /// A campaign of `opts.contacts` citizens over `opts.officials` officials.

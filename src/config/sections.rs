@@ -86,6 +86,12 @@ pub struct ProviderSettings {
     /// The provider account's calls-per-second cap, enforced in process.
     pub calls_per_second: u32,
     pub max_concurrent_calls: u32,
+    /// Wait before retrying an originate the provider throttled without
+    /// saying how long, or could not take.
+    pub retry_after_ms: u64,
+    /// Write each gather's valid keys into the call-control markup for the
+    /// simulator. Off in production.
+    pub choice_hints: bool,
 }
 
 impl Default for ProviderSettings {
@@ -99,6 +105,8 @@ impl Default for ProviderSettings {
             ring_timeout_secs: 30,
             calls_per_second: 1,
             max_concurrent_calls: 50,
+            retry_after_ms: 5_000,
+            choice_hints: false,
         }
     }
 }
@@ -109,6 +117,9 @@ impl ProviderSettings {
     }
     pub fn ring_timeout(&self) -> Duration {
         Duration::from_secs(self.ring_timeout_secs)
+    }
+    pub fn retry_after(&self) -> Duration {
+        Duration::from_millis(self.retry_after_ms)
     }
 }
 
@@ -198,6 +209,9 @@ pub struct DialerSettings {
     pub max_attempts: u32,
     pub retry_backoff_secs: Vec<u64>,
     pub reclaim_after_secs: u64,
+    /// How long the reconciler keeps asking the provider about a call before
+    /// recording its outcome as `unknown`.
+    pub reconcile_give_up_secs: u64,
 }
 
 impl Default for DialerSettings {
@@ -211,6 +225,7 @@ impl Default for DialerSettings {
             max_attempts: 3,
             retry_backoff_secs: vec![300, 1_800, 7_200],
             reclaim_after_secs: 120,
+            reconcile_give_up_secs: 86_400,
         }
     }
 }
@@ -243,10 +258,13 @@ impl DialerSettings {
     pub fn reclaim_after(&self) -> Duration {
         Duration::from_secs(self.reclaim_after_secs)
     }
+    pub fn reconcile_give_up(&self) -> Duration {
+        Duration::from_secs(self.reconcile_give_up_secs)
+    }
 
     /// The dialer's retry policy.
-    pub fn retry_policy(&self) -> crate::dialer::RetryPolicy {
-        crate::dialer::RetryPolicy {
+    pub fn retry_policy(&self) -> crate::calls::RetryPolicy {
+        crate::calls::RetryPolicy {
             max_attempts: self.max_attempts,
             backoff: self
                 .retry_backoff_secs

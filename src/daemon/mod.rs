@@ -4,8 +4,10 @@
 //! Owns: which tasks run and in what order they stop. Does not own: what any
 //! of them does.
 
+mod parts;
 mod relay;
 mod run;
 
+pub use parts::{DaemonParts, Listeners, dialer_config};
 pub use relay::{Relay, flush_feedback};
-pub use run::{Daemon, DaemonParts, wait_for_signal};
+pub use run::{Daemon, wait_for_signal};

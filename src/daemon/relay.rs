@@ -4,10 +4,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
-use tracing::{info, warn};
+use tracing::info;
 
 use crate::store::{Store, StoreError};
-use crate::telemetry::{Metrics, Subsystem};
+use crate::telemetry::{Metrics, Subsystem, events};
 
 const BATCH: usize = 200;
 const IDLE: Duration = Duration::from_millis(100);
@@ -27,8 +27,7 @@ impl Relay {
                     n
                 }
                 Err(e) => {
-                    self.metrics.store_error(Subsystem::Relay);
-                    warn!(error = %e, "feedback relay failed; retrying");
+                    events::store_error(&self.metrics, Subsystem::Relay, &e, "relaying feedback");
                     0
                 }
             };

@@ -13,40 +13,16 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{Instrument, info, info_span, warn};
 
-use super::{Relay, flush_feedback};
-use crate::dialer::{CallbackUrls, Dialer, DialerConfig, PlacedCalls, Reconciler};
-use crate::dialplan::Dialplans;
+use super::{DaemonParts, Relay, flush_feedback};
+use crate::calls::CallCore;
+use crate::dialer::{Dialer, PlacedCalls, Reconciler};
 use crate::intake::IntakeRouter;
-use crate::provider::Provider;
 use crate::store::Store;
-use crate::telemetry::Metrics;
-use crate::webhook::{AdminRoutes, HttpServer, HttpServerConfig, TwilioWebhooks};
-
-/// Everything the daemon is built from (made by `serve` from settings, or by
-/// the demo and tests directly).
-pub struct DaemonParts {
-    pub store: Arc<dyn Store>,
-    pub provider: Arc<dyn Provider>,
-    pub dialplans: Arc<Dialplans>,
-    pub metrics: Arc<Metrics>,
-    pub dialer: DialerConfig,
-    pub webhook_listener: TcpListener,
-    pub webhook: HttpServerConfig,
-    /// The admin API / metrics listener, if any.
-    pub admin_listener: Option<TcpListener>,
-    pub admin: HttpServerConfig,
-    pub admin_token: Option<String>,
-    /// The URL the provider reaches the webhook listener at.
-    pub public_url: String,
-    /// The provider's auth token (webhook signatures).
-    pub auth_token: String,
-    pub shutdown_grace: Duration,
-}
+use crate::webhook::{AdminRoutes, CallWebhooks, HttpServer};
 
 /// A running daemon.
 pub struct Daemon {
@@ -69,8 +45,15 @@ impl Daemon {
         let front = CancellationToken::new();
         let back = CancellationToken::new();
         let placed = Arc::new(PlacedCalls::default());
-        let urls = CallbackUrls::new(&parts.public_url);
         let consumer = parts.dialer.consumer.clone();
+        let core = Arc::new(CallCore::new(
+            parts.store.clone(),
+            parts.provider.control.clone(),
+            parts.dialplans.clone(),
+            &parts.public_url,
+            parts.dialer.retry.clone(),
+            parts.metrics.clone(),
+        ));
 
         let dialplans = parts.dialplans.clone();
         let intake = IntakeRouter::new(
@@ -88,9 +71,9 @@ impl Daemon {
 
         let dialer = Dialer::new(
             parts.store.clone(),
-            parts.provider.clone(),
+            parts.provider.rest.clone(),
             parts.dialer.clone(),
-            urls.clone(),
+            core.urls().clone(),
             parts.metrics.clone(),
             placed.clone(),
         );
@@ -102,7 +85,8 @@ impl Daemon {
 
         let reconciler = Reconciler::new(
             parts.store.clone(),
-            parts.provider.clone(),
+            parts.provider.rest.clone(),
+            core.clone(),
             parts.dialer.clone(),
             parts.metrics.clone(),
         );
@@ -122,13 +106,8 @@ impl Daemon {
                 .instrument(info_span!("relay")),
         );
 
-        let webhooks = TwilioWebhooks {
-            store: parts.store.clone(),
-            dialplans: parts.dialplans.clone(),
-            urls,
-            public_url: parts.public_url.clone(),
-            auth_token: parts.auth_token.clone(),
-            retry: parts.dialer.retry.clone(),
+        let webhooks = CallWebhooks {
+            core,
             metrics: parts.metrics.clone(),
         };
         let server = HttpServer::new(

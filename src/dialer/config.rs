@@ -3,7 +3,8 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use super::{CallingHours, RetryPolicy};
+use super::CallingHours;
+use crate::calls::RetryPolicy;
 use crate::domain::OfficialId;
 use crate::store::Quota;
 

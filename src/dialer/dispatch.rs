@@ -12,13 +12,14 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{Instrument, debug, error, info, info_span, warn};
 
-use super::{CallbackUrls, DialerConfig, PlacedCalls};
+use super::{DialerConfig, PlacedCalls};
+use crate::calls::CallbackUrls;
 use crate::domain::Outcome;
 use crate::provider::{ErrorClass, OriginateRequest, Provider, ProviderError};
 use crate::store::{
     Authorize, CitizenCheck, Finish, Job, ReadyEntry, Store, StoreError, Transition,
 };
-use crate::telemetry::{DialDecision, Metrics, OriginateResult, Subsystem};
+use crate::telemetry::{DialDecision, Metrics, OriginateResult, Subsystem, events};
 
 /// How long to leave an originate with an unknown fate before reconciling it:
 /// long enough for a call the provider did create to show up in its list.
@@ -71,8 +72,12 @@ impl Dialer {
             let idle = match self.round(&cancel, &calls).await {
                 Ok(started) => started == 0,
                 Err(e) => {
-                    self.metrics.store_error(Subsystem::Dialer);
-                    warn!(error = %e, "dispatch round failed; backing off");
+                    events::store_error(
+                        &self.metrics,
+                        Subsystem::Dialer,
+                        &e,
+                        "dispatching ready jobs",
+                    );
                     true
                 }
             };
@@ -138,7 +143,7 @@ impl Dialer {
                 if let Some(cps) = &self.cps {
                     tokio::select! {
                         _ = cancel.cancelled() => {
-                            self.store.requeue(&job.id, job.attempt, Duration::ZERO, "daemon shutting down").await?;
+                            self.store.requeue(&job.job_ref(), job.attempt, Duration::ZERO, "daemon shutting down").await?;
                             break;
                         }
                         _ = cps.until_ready() => {}
@@ -179,8 +184,13 @@ impl Dialer {
     /// `Dialing` with its lease, so the reconciler finishes the work.
     async fn place_call(self, job: Job, now_ms: i64, permit: OwnedSemaphorePermit) {
         if let Err(e) = self.try_place_call(&job, now_ms).await {
-            self.metrics.store_error(Subsystem::Dialer);
-            warn!(error = %e, "could not record dial result; the reconciler will resolve it");
+            // The job keeps its lease, so the reconciler resolves it.
+            events::store_error(
+                &self.metrics,
+                Subsystem::Dialer,
+                &e,
+                "recording a dial result",
+            );
         }
         drop(permit);
     }
@@ -202,7 +212,7 @@ impl Dialer {
                     reason: Some("citizen opted out earlier".into()),
                 };
                 self.store
-                    .finish(&job.id, job.attempt, None, &finish)
+                    .finish(&job.job_ref(), job.attempt, None, &finish)
                     .await?;
                 self.metrics.outcome(Outcome::OptedOut);
                 return Ok(());
@@ -212,7 +222,7 @@ impl Dialer {
                 let wait = until_next_local_day(now_ms, self.config.hours.utc_offset_min);
                 self.store
                     .requeue(
-                        &job.id,
+                        &job.job_ref(),
                         job.attempt,
                         wait,
                         "citizen's daily call cap reached",
@@ -224,18 +234,18 @@ impl Dialer {
         let request = OriginateRequest {
             to: phone.clone(),
             from: job.spec.caller_id.clone(),
-            answer_url: self.urls.answer(&job.id, job.attempt),
-            status_url: self.urls.status(&job.id, job.attempt),
+            answer_url: self.urls.answer(&job.job_ref(), job.attempt),
+            status_url: self.urls.status(&job.job_ref(), job.attempt),
             ring_timeout: self.config.ring_timeout,
         };
         match self.provider.originate(&request).await {
             Ok(call) => {
                 self.metrics.originate(OriginateResult::Ok);
                 info!(call.sid = %call.sid, to = %phone, "call placed");
-                self.placed.insert(job.id.clone(), job.attempt);
+                self.placed.insert(job.job_ref(), job.attempt);
                 let recorded = self
                     .store
-                    .mark_originated(&job.id, job.attempt, &call.sid, self.config.max_call)
+                    .mark_originated(&job.job_ref(), job.attempt, &call.sid, self.config.max_call)
                     .await?;
                 if recorded == Transition::Stale {
                     self.drop_orphan(job, &call.sid).await?;
@@ -251,7 +261,7 @@ impl Dialer {
     /// call to the job, nobody owns it: hang it up rather than let the citizen
     /// hear a call that goes nowhere.
     async fn drop_orphan(&self, job: &Job, sid: &str) -> Result<(), StoreError> {
-        let current = self.store.load_job(&job.id).await?;
+        let current = self.store.load_job(&job.job_ref()).await?;
         if current.is_some_and(|j| j.call_sid.as_deref() == Some(sid)) {
             return Ok(());
         }
@@ -276,7 +286,7 @@ impl Dialer {
                     reason: Some(e.to_string()),
                 };
                 self.store
-                    .finish(&job.id, job.attempt, None, &finish)
+                    .finish(&job.job_ref(), job.attempt, None, &finish)
                     .await?;
                 self.metrics.outcome(Outcome::Failed);
             }
@@ -293,15 +303,15 @@ impl Dialer {
                 let delay = after.unwrap_or(self.config.provider_backoff);
                 debug!(error = %e, ?delay, "call not placed; requeued");
                 self.store
-                    .requeue(&job.id, job.attempt, delay, &e.to_string())
+                    .requeue(&job.job_ref(), job.attempt, delay, &e.to_string())
                     .await?;
             }
             ErrorClass::Reconcile => {
                 self.metrics.originate(OriginateResult::Unknown);
                 warn!(error = %e, "originate outcome unknown; will reconcile with the provider");
-                self.placed.insert(job.id.clone(), job.attempt);
+                self.placed.insert(job.job_ref(), job.attempt);
                 self.store
-                    .extend_lease(&job.id, job.attempt, UNKNOWN_SETTLE)
+                    .extend_lease(&job.job_ref(), job.attempt, UNKNOWN_SETTLE)
                     .await?;
             }
         }

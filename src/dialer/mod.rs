@@ -5,20 +5,14 @@
 //! Owns: call policy and retry decisions. Does not own: HTTP serving, IVR
 //! logic, persistence details.
 
-mod conclude;
 mod config;
 mod dispatch;
 mod hours;
-mod outcome;
 mod placed;
 mod reconcile;
-mod urls;
 
-pub use conclude::{ConcludeError, conclude_call};
 pub use config::{DialerConfig, Quotas};
 pub use dispatch::Dialer;
 pub use hours::CallingHours;
-pub use outcome::{RetryPolicy, after_call};
 pub use placed::PlacedCalls;
 pub use reconcile::Reconciler;
-pub use urls::{ANSWER_PATH, CallbackUrls, GATHER_PATH, STATUS_PATH};

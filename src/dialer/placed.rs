@@ -4,8 +4,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::domain::{JobId, JobState};
-use crate::store::Store;
+use crate::domain::JobState;
+use crate::store::{JobRef, Store};
 
 /// Entries older than this are forgotten (the reconciler owns them by then).
 const FORGET_AFTER: Duration = Duration::from_secs(3 * 3600);
@@ -14,11 +14,11 @@ const PRUNE_ABOVE: usize = 10_000;
 /// The (job, attempt) pairs this instance placed calls for.
 #[derive(Default)]
 pub struct PlacedCalls {
-    calls: Mutex<HashMap<JobId, (u32, Instant)>>,
+    calls: Mutex<HashMap<JobRef, (u32, Instant)>>,
 }
 
 impl PlacedCalls {
-    pub fn insert(&self, job: JobId, attempt: u32) {
+    pub fn insert(&self, job: JobRef, attempt: u32) {
         let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
         if calls.len() > PRUNE_ABOVE {
             calls.retain(|_, (_, at)| at.elapsed() < FORGET_AFTER);
@@ -26,12 +26,12 @@ impl PlacedCalls {
         calls.insert(job, (attempt, Instant::now()));
     }
 
-    fn snapshot(&self) -> Vec<(JobId, u32)> {
+    fn snapshot(&self) -> Vec<(JobRef, u32)> {
         let calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
         calls.iter().map(|(j, (a, _))| (j.clone(), *a)).collect()
     }
 
-    fn remove(&self, job: &JobId) {
+    fn remove(&self, job: &JobRef) {
         let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
         calls.remove(job);
     }

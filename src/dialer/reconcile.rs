@@ -16,11 +16,12 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info, info_span, warn};
 
-use super::{ConcludeError, DialerConfig, conclude_call};
-use crate::domain::{JobId, JobState, Outcome};
+use super::DialerConfig;
+use crate::calls::{CallCore, CallError};
+use crate::domain::{JobState, Outcome};
 use crate::provider::{CallInfo, Provider, ProviderError};
-use crate::store::{Finish, Job, Store, StoreError};
-use crate::telemetry::{Metrics, ReconcileResult, Subsystem};
+use crate::store::{Finish, Job, JobRef, Store, StoreError};
+use crate::telemetry::{Metrics, ReconcileResult, Subsystem, events};
 
 /// How often to look for expired leases.
 const SCAN_INTERVAL: Duration = Duration::from_millis(500);
@@ -35,7 +36,7 @@ enum ReconcileError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
-    Conclude(#[from] ConcludeError),
+    Call(#[from] CallError),
 }
 
 /// The reconcile loop of one instance.
@@ -43,6 +44,7 @@ enum ReconcileError {
 pub struct Reconciler {
     store: Arc<dyn Store>,
     provider: Arc<dyn Provider>,
+    calls: Arc<CallCore>,
     config: Arc<DialerConfig>,
     metrics: Arc<Metrics>,
 }
@@ -51,12 +53,14 @@ impl Reconciler {
     pub fn new(
         store: Arc<dyn Store>,
         provider: Arc<dyn Provider>,
+        calls: Arc<CallCore>,
         config: DialerConfig,
         metrics: Arc<Metrics>,
     ) -> Self {
         Self {
             store,
             provider,
+            calls,
             config: Arc::new(config),
             metrics,
         }
@@ -72,13 +76,17 @@ impl Reconciler {
                 {
                     Ok(due) => {
                         for (job, attempt) in due {
-                            let span = info_span!("reconcile", job.id = %job, attempt);
+                            let span = info_span!("reconcile", job.id = %job.id, attempt);
                             self.reconcile(&job, attempt).instrument(span).await;
                         }
                     }
                     Err(e) => {
-                        self.metrics.store_error(Subsystem::Dialer);
-                        warn!(error = %e, "could not scan in-flight calls");
+                        events::store_error(
+                            &self.metrics,
+                            Subsystem::Dialer,
+                            &e,
+                            "scanning in-flight calls",
+                        );
                     }
                 }
             }
@@ -95,7 +103,7 @@ impl Reconciler {
         }
     }
 
-    async fn reconcile(&self, id: &JobId, attempt: u32) {
+    async fn reconcile(&self, id: &JobRef, attempt: u32) {
         let result = match self.store.load_job(id).await {
             Ok(Some(job)) if job.attempt == attempt => self.reconcile_job(&job).await,
             Ok(_) => Ok(None),
@@ -125,7 +133,7 @@ impl Reconciler {
                 info!("the provider has no call for this dial; requeueing");
                 self.store
                     .requeue(
-                        &job.id,
+                        &job.job_ref(),
                         job.attempt,
                         self.config.provider_backoff,
                         "dial never reached the provider",
@@ -141,7 +149,7 @@ impl Reconciler {
             Err(e) => {
                 warn!(error = %e, "provider lookup failed");
                 self.store
-                    .extend_lease(&job.id, job.attempt, PROVIDER_RETRY)
+                    .extend_lease(&job.job_ref(), job.attempt, PROVIDER_RETRY)
                     .await?;
                 Ok(Some(ReconcileResult::Error))
             }
@@ -159,28 +167,15 @@ impl Reconciler {
     }
 
     async fn apply(&self, job: &Job, call: CallInfo) -> Result<ReconcileResult, ReconcileError> {
-        let store = self.store.as_ref();
-        let applied = store
-            .apply_status(&job.id, job.attempt, &call.sid, call.status)
+        let job_ref = job.job_ref();
+        self.calls
+            .on_status(&job_ref, job.attempt, &call.sid, call.status)
             .await?;
         if call.status.is_terminal() {
-            let decision = conclude_call(
-                store,
-                &job.id,
-                job.attempt,
-                &call.sid,
-                call.status,
-                &self.config.retry,
-                applied.job.map(|job| *job),
-            )
-            .await?;
-            if let Some(d) = decision {
-                self.metrics.concluded(&d);
-            }
             return Ok(ReconcileResult::Finished);
         }
-        store
-            .extend_lease(&job.id, job.attempt, self.config.max_call)
+        self.store
+            .extend_lease(&job_ref, job.attempt, self.config.max_call)
             .await?;
         Ok(ReconcileResult::Adopted)
     }
@@ -203,7 +198,7 @@ impl Reconciler {
             reason: Some(why.to_owned()),
         };
         self.store
-            .finish(&job.id, job.attempt, None, &finish)
+            .finish(&job.job_ref(), job.attempt, None, &finish)
             .await?;
         self.metrics.outcome(Outcome::Unknown);
         Ok(ReconcileResult::Unknown)

@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{CampaignId, ContactId, JobId, OfficialId, PhoneNumber};
+use super::{CampaignId, ContactId, Direction, JobId, OfficialId, PhoneNumber};
 
 /// The campaign-level fields every chunk repeats.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,6 +44,10 @@ pub struct JobSpec {
     pub caller_id: PhoneNumber,
     pub department: String,
     pub contact: Contact,
+    /// Inbound for the job of a call a citizen made; left out of the stored
+    /// JSON when outbound, so specs written before it compare equal.
+    #[serde(default, skip_serializing_if = "Direction::is_outbound")]
+    pub direction: Direction,
 }
 
 impl JobSpec {
@@ -54,6 +58,7 @@ impl JobSpec {
             caller_id: header.caller_id.clone(),
             department: header.department.clone(),
             contact,
+            direction: Direction::Outbound,
         }
     }
 

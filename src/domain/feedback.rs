@@ -22,6 +22,41 @@ pub struct Answer {
     pub at_ms: i64,
 }
 
+/// Which way a call went.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// sampark called the citizen (a campaign contact or a call-back).
+    #[default]
+    Outbound,
+    /// The citizen called the programme's number.
+    Inbound,
+}
+
+impl Direction {
+    pub fn is_outbound(&self) -> bool {
+        *self == Direction::Outbound
+    }
+}
+
+/// Whom an inbound call's feedback is about, as the caller told us: one of
+/// their recent service visits, or (unattributed) only a department.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attribution {
+    pub campaign_id: String,
+    pub contact_id: String,
+    pub official_id: String,
+    pub department: String,
+    pub office: String,
+    pub service: String,
+    /// False when the caller named no visit (office and official unknown).
+    pub attributed: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
 /// One record per contact, written when it reaches its terminal outcome.
 /// Never contains the phone number: consumers link back through `contact_id`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,6 +81,14 @@ pub struct FeedbackRecord {
     pub queued_at_ms: i64,
     pub first_dialled_at_ms: Option<i64>,
     pub finished_at_ms: i64,
+    /// Outbound for campaign calls and call-backs, inbound for calls
+    /// citizens made (absent in records written before inbound calls: outbound).
+    #[serde(default)]
+    pub direction: Direction,
+    /// False for an inbound call the caller tied to no visit: `official_id`,
+    /// `office` and `service` are then empty.
+    #[serde(default = "yes")]
+    pub attributed: bool,
 }
 
 /// Flags raised by a list of answers, each once, in order.

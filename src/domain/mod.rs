@@ -15,7 +15,7 @@ pub use campaign::{
     CampaignHeader, Contact, DocumentError, JobSpec, ParsedDocument, RejectedContact,
     parse_campaign_document,
 };
-pub use feedback::{Answer, FeedbackRecord, flags_of};
+pub use feedback::{Answer, Attribution, Direction, FeedbackRecord, flags_of};
 pub use ids::{CampaignId, ContactId, IdError, JobId, OfficialId};
 pub use outcome::{CallStatus, JobState, Outcome};
 pub use phone::{PhoneError, PhoneNumber};

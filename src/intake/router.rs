@@ -11,7 +11,7 @@ use tracing::{Instrument, info, info_span, warn};
 
 use crate::domain::{DocumentError, JobSpec, parse_campaign_document};
 use crate::store::{DeadLetter, IntakeEntry, PutOutcome, Store, StoreError};
-use crate::telemetry::{ContactResult, IntakeResult, Metrics, Subsystem};
+use crate::telemetry::{ContactResult, IntakeResult, Metrics, Subsystem, events};
 
 /// What ingesting one document did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -65,8 +65,12 @@ impl IntakeRouter {
             let entries = match read {
                 Ok(entries) => entries,
                 Err(e) => {
-                    self.metrics.store_error(Subsystem::Intake);
-                    warn!(error = %e, "cannot read the intake stream; retrying");
+                    events::store_error(
+                        &self.metrics,
+                        Subsystem::Intake,
+                        &e,
+                        "reading the intake stream",
+                    );
                     tokio::select! {
                         _ = cancel.cancelled() => break,
                         _ = tokio::time::sleep(ERROR_BACKOFF) => continue,
@@ -75,9 +79,18 @@ impl IntakeRouter {
             };
             for entry in entries {
                 let span = info_span!("intake", intake.entry = %entry.id);
-                if let Err(e) = self.process(&entry).instrument(span).await {
-                    self.metrics.store_error(Subsystem::Intake);
-                    warn!(intake.entry = %entry.id, error = %e, "ingestion interrupted; the entry will be retried");
+                if let Err(e) = self.process(&entry).instrument(span.clone()).await {
+                    events::store_error(
+                        &self.metrics,
+                        Subsystem::Intake,
+                        &e,
+                        "ingesting a document",
+                    );
+                    if !e.is_transient() {
+                        // Retrying cannot fix it: park the document where an
+                        // operator sees it instead of retrying it forever.
+                        self.give_up(&entry, &e).instrument(span).await;
+                    }
                 }
             }
         }
@@ -179,6 +192,28 @@ impl IntakeRouter {
             }
         }
         Ok(report)
+    }
+
+    /// Dead-letters an entry whose ingestion failed for good, then acknowledges
+    /// it. If the store cannot even take that, the entry stays pending.
+    async fn give_up(&self, entry: &IntakeEntry, error: &StoreError) {
+        let letter = DeadLetter {
+            source: entry.id.clone(),
+            reason: format!("ingestion failed and cannot succeed on retry: {error}"),
+            payload: entry.payload.clone().unwrap_or_default(),
+        };
+        let parked = async {
+            self.store.dead_letter(&letter).await?;
+            self.store.ack_intake(&entry.id).await
+        };
+        if let Err(e) = parked.await {
+            events::store_error(
+                &self.metrics,
+                Subsystem::Intake,
+                &e,
+                "dead-lettering a document",
+            );
+        }
     }
 
     async fn refuse(

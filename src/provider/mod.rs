@@ -1,9 +1,14 @@
 //! The IVR provider boundary: a `Provider` trait for the REST side
-//! (originate, look up, hang up) and adapters; Twilio first.
+//! (originate, look up, hang up), a `CallControl` trait for the webhook side
+//! (verify, parse, render), and adapters implementing both; Twilio first.
+//! `build_provider` turns `provider.kind` into the pair.
 //!
 //! Owns: the provider's wire protocols (REST, webhook signatures, callback
-//! parameters, call-control markup). Does not own: call policy.
+//! parameters, call-control markup). Does not own: call policy, the
+//! callback-URL contract or IVR orchestration (see `calls`).
 
+mod build;
+mod control;
 mod error;
 pub mod twilio;
 
@@ -11,6 +16,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+pub use build::{ProviderPair, ProviderSetupError, build_provider};
+pub use control::{CallControl, InboundCall, Params, ParamsError, StatusEvent, WebhookRequest};
 pub use error::{ErrorClass, ProviderError};
 
 use crate::domain::{CallStatus, PhoneNumber};

@@ -11,14 +11,36 @@ use async_trait::async_trait;
 
 use super::StoreError;
 use crate::domain::{
-    Answer, CallStatus, CampaignHeader, CampaignId, FeedbackRecord, JobId, JobSpec, JobState,
-    OfficialId, Outcome, PhoneNumber,
+    Answer, Attribution, CallStatus, CampaignHeader, CampaignId, FeedbackRecord, JobId, JobSpec,
+    JobState, OfficialId, Outcome, PhoneNumber,
 };
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
 /// A shard number in `0..shards`; an official's jobs all live in one shard.
 pub type ShardId = u16;
+
+/// A job and the shard that holds it. Every per-job store call takes one, so
+/// no call has to find the shard first: the dialer knows it from the ready
+/// entry, webhooks from their callback URL, the reconciler from the shard it
+/// scans.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct JobRef {
+    pub shard: ShardId,
+    pub id: JobId,
+}
+
+impl JobRef {
+    pub fn new(shard: ShardId, id: JobId) -> Self {
+        Self { shard, id }
+    }
+}
+
+impl std::fmt::Display for JobRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}@{}", self.id, self.shard)
+    }
+}
 
 /// A per-official dial quota: `burst` dial starts at once, then one more every
 /// `period`. In any window `t` at most `burst + t / period` starts happen.
@@ -57,6 +79,12 @@ pub struct ReadyEntry {
     pub official: OfficialId,
 }
 
+impl ReadyEntry {
+    pub fn job_ref(&self) -> JobRef {
+        JobRef::new(self.shard, self.job.clone())
+    }
+}
+
 /// A snapshot of one job.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Job {
@@ -74,8 +102,11 @@ pub struct Job {
     pub status_rank: u8,
     /// The last call status applied to the current attempt.
     pub call_status: Option<CallStatus>,
-    /// The IVR session, opaque to the store (JSON written by the webhook layer).
+    /// The IVR session, opaque to the store (JSON written by the call core).
     pub ivr: Option<String>,
+    /// Whom an inbound call's record is about, once the caller said; the
+    /// record uses it instead of the job's contact.
+    pub attribution: Option<Attribution>,
     /// How many IVR steps have been saved (fence for gather webhooks).
     pub ivr_step: u32,
     /// Every answer captured so far, in order.
@@ -89,6 +120,12 @@ pub struct Job {
     /// When the current attempt was authorised (for reconciliation look-ups).
     pub dial_started_at_ms: Option<i64>,
     pub updated_at_ms: i64,
+}
+
+impl Job {
+    pub fn job_ref(&self) -> JobRef {
+        JobRef::new(self.shard, self.id.clone())
+    }
 }
 
 /// The result of asking to start a dial.
@@ -143,6 +180,8 @@ pub struct IvrUpdate {
     pub new_answers: Vec<Answer>,
     /// The response body for this step, kept for duplicate requests.
     pub response: String,
+    /// For inbound calls: whom the record will be about, once decided.
+    pub attribution: Option<Attribution>,
 }
 
 /// The result of saving an IVR step.
@@ -211,6 +250,10 @@ pub trait Store: Send + Sync + 'static {
     fn shard_of(&self, official: &OfficialId) -> ShardId {
         super::keys::shard_of(official, self.shards())
     }
+    /// The reference of the job `spec` describes (its official's shard).
+    fn job_ref_of(&self, spec: &JobSpec) -> JobRef {
+        JobRef::new(self.shard_of(&spec.contact.official_id), spec.job_id())
+    }
     /// The store's clock (Redis `TIME`), Unix milliseconds.
     async fn now_ms(&self) -> Result<i64>;
 
@@ -238,7 +281,7 @@ pub trait Store: Send + Sync + 'static {
     /// idempotent per job id, refuses a different spec. The campaign must exist.
     async fn enqueue(&self, spec: &JobSpec) -> Result<PutOutcome>;
     async fn campaign_status(&self, id: &CampaignId) -> Result<Option<CampaignStatus>>;
-    async fn load_job(&self, id: &JobId) -> Result<Option<Job>>;
+    async fn load_job(&self, job: &JobRef) -> Result<Option<Job>>;
 
     // ---- dialling ----
     /// Moves due entries of a shard's delayed set to its ready stream.
@@ -270,7 +313,7 @@ pub trait Store: Send + Sync + 'static {
     /// `Dialing` → `InCall` with the call id; in flight until now + `lease`.
     async fn mark_originated(
         &self,
-        id: &JobId,
+        job: &JobRef,
         attempt: u32,
         call_sid: &str,
         lease: Duration,
@@ -278,7 +321,7 @@ pub trait Store: Send + Sync + 'static {
     /// `Dialing` (nothing placed) → `Queued` via the delayed set after `delay`.
     async fn requeue(
         &self,
-        id: &JobId,
+        job: &JobRef,
         attempt: u32,
         delay: Duration,
         reason: &str,
@@ -286,29 +329,30 @@ pub trait Store: Send + Sync + 'static {
     /// Applies a status callback for an attempt (ranked; never backwards).
     async fn apply_status(
         &self,
-        id: &JobId,
+        job: &JobRef,
         attempt: u32,
         call_sid: &str,
         status: CallStatus,
     ) -> Result<StatusApplied>;
     /// Saves an IVR step (fenced by attempt and step).
-    async fn save_ivr(&self, id: &JobId, update: &IvrUpdate) -> Result<SaveIvr>;
+    async fn save_ivr(&self, job: &JobRef, update: &IvrUpdate) -> Result<SaveIvr>;
     /// Ends an attempt of a `Dialing`/`InCall` job. With `expected_step`, it
     /// applies only if no IVR step was saved since the caller's snapshot.
     async fn finish(
         &self,
-        id: &JobId,
+        job: &JobRef,
         attempt: u32,
         expected_step: Option<u32>,
         finish: &Finish,
     ) -> Result<Transition>;
     /// Jobs of a shard whose in-flight deadline passed: `(job, attempt)`.
-    async fn due_in_flight(&self, shard: ShardId, max: usize) -> Result<Vec<(JobId, u32)>>;
+    async fn due_in_flight(&self, shard: ShardId, max: usize) -> Result<Vec<(JobRef, u32)>>;
     /// Jobs dialling or in a call right now, across all shards (for the
     /// fleet-wide in-flight gauge).
     async fn in_flight_count(&self) -> Result<u64>;
     /// Pushes an in-flight deadline to now + `lease` (fenced by attempt).
-    async fn extend_lease(&self, id: &JobId, attempt: u32, lease: Duration) -> Result<Transition>;
+    async fn extend_lease(&self, job: &JobRef, attempt: u32, lease: Duration)
+    -> Result<Transition>;
 
     // ---- results ----
     /// Moves up to `max` records from a shard's outbox to the feedback stream.

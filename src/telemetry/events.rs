@@ -8,6 +8,7 @@ use std::time::Duration;
 use super::labels::{Label, Subsystem};
 use super::metrics::Metrics;
 use crate::config::Settings;
+use crate::store::StoreError;
 
 /// The daemon is starting with these settings (secrets stay out).
 pub fn starting(settings: &Settings) {
@@ -24,15 +25,26 @@ pub fn starting(settings: &Settings) {
     );
 }
 
-/// A store call failed; the caller retries (so this is a warning) and the
-/// failure is counted per subsystem.
-pub fn store_error(metrics: &Metrics, subsystem: Subsystem, error: &dyn std::error::Error) {
+/// A store call failed while `doing` something; counted per subsystem. A
+/// transient failure (Redis unreachable) is retried, so it is a warning; a
+/// corrupt or refused operation will not fix itself, so it is an error.
+pub fn store_error(metrics: &Metrics, subsystem: Subsystem, error: &StoreError, doing: &str) {
     metrics.store_error(subsystem);
-    tracing::warn!(
-        subsystem = subsystem.as_str(),
-        error = %error,
-        "Store operation failed; will retry."
-    );
+    if error.is_transient() {
+        tracing::warn!(
+            subsystem = subsystem.as_str(),
+            error = %error,
+            doing,
+            "Store unavailable; will retry."
+        );
+    } else {
+        tracing::error!(
+            subsystem = subsystem.as_str(),
+            error = %error,
+            doing,
+            "Store refused the operation or holds data this version cannot read; an operator must look."
+        );
+    }
 }
 
 /// Shutdown began: intake and dialling stop, webhooks drain for `grace`.
@@ -62,9 +74,13 @@ mod tests {
     fn store_error_event_counts() {
         init(LogFormat::Json, "warn").unwrap();
         let m = Metrics::new();
-        let err = std::io::Error::other("connection refused");
-        store_error(&m, Subsystem::Relay, &err);
-        store_error(&m, Subsystem::Relay, &err);
+        let err = StoreError::Unavailable("connection refused".into());
+        store_error(&m, Subsystem::Relay, &err, "relaying");
+        let corrupt = StoreError::Corrupt {
+            key: "k".into(),
+            detail: "d".into(),
+        };
+        store_error(&m, Subsystem::Relay, &corrupt, "relaying");
         assert_eq!(m.store_errors().get(Subsystem::Relay), 2);
         assert_eq!(m.store_errors().get(Subsystem::Dialer), 0);
         starting(&Settings::default());

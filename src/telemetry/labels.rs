@@ -105,6 +105,8 @@ label_enum!(
         Stale => "stale",
         /// The store failed; the provider will retry (5xx).
         StoreError => "store_error",
+        /// Stored data is corrupt or an operation was refused (500).
+        Internal => "internal",
     }
 );
 

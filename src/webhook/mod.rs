@@ -2,15 +2,16 @@
 //! and body limits, request timeouts and graceful drain; the provider webhook
 //! routes; the admin API, `/metrics` and health checks.
 //!
-//! Owns: HTTP, routing, signature checks, status codes. Does not own: IVR
-//! logic (see `dialplan`), outcome policy (see `dialer`), persistence.
+//! Owns: HTTP, routing, status codes (signature checks are delegated to the
+//! provider's `CallControl`). Does not own: call orchestration (see `calls`),
+//! IVR logic (see `dialplan`), persistence.
 
 mod admin;
+mod calls;
 mod server;
 mod tls;
-mod twilio;
 
 pub use admin::AdminRoutes;
+pub use calls::CallWebhooks;
 pub use server::{HttpServer, HttpServerConfig, Routes, text_response};
 pub use tls::{TlsError, load_tls_config};
-pub use twilio::TwilioWebhooks;

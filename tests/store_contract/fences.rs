@@ -65,7 +65,7 @@ pub async fn stale_fences_are_no_ops(store: Arc<dyn Store>) {
     let entries = ready(&store, 1).await;
     let entry = &entries["c-1"];
     grant(&store, entry, HOUR).await;
-    let id = job_id("c-1");
+    let id = job_ref(&store, "c-1", "off-1");
     assert_eq!(
         store.authorize(entry, OPEN, HOUR).await.unwrap(),
         Authorize::Stale
@@ -131,7 +131,7 @@ pub async fn status_callbacks_never_go_backwards(store: Arc<dyn Store>) {
     seed(&store, &[("c-1", "off-1")]).await;
     let entries = ready(&store, 1).await;
     grant(&store, &entries["c-1"], HOUR).await;
-    let id = job_id("c-1");
+    let id = job_ref(&store, "c-1", "off-1");
     let apply = |status| {
         let store = store.clone();
         let id = id.clone();
@@ -166,7 +166,12 @@ pub async fn status_callbacks_never_go_backwards(store: Arc<dyn Store>) {
     assert_eq!(late.job.unwrap().call_status, Some(CallStatus::Completed));
     assert!(!apply(CallStatus::Completed).await.advanced);
     let unknown = store
-        .apply_status(&job_id("nobody"), 1, "CA9", CallStatus::Ringing)
+        .apply_status(
+            &job_ref(&store, "nobody", "off-1"),
+            1,
+            "CA9",
+            CallStatus::Ringing,
+        )
         .await
         .unwrap();
     assert_eq!((unknown.job, unknown.advanced), (None, false));
@@ -177,7 +182,10 @@ pub async fn in_flight_deadlines_and_leases(store: Arc<dyn Store>) {
     let entries = ready(&store, 2).await;
     grant(&store, &entries["c-1"], Duration::from_millis(100)).await;
     grant(&store, &entries["c-2"], HOUR).await;
-    let (one, two) = (job_id("c-1"), job_id("c-2"));
+    let (one, two) = (
+        job_ref(&store, "c-1", "off-1"),
+        job_ref(&store, "c-2", "off-2"),
+    );
     assert_eq!(store.in_flight_count().await.unwrap(), 2);
     let shard = entries["c-1"].shard;
     eventually(WAIT, "c-1 due in flight", || {

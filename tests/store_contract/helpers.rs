@@ -8,7 +8,9 @@ use sampark::domain::{
     Answer, CampaignHeader, CampaignId, Contact, ContactId, JobId, JobSpec, OfficialId, Outcome,
     PhoneNumber,
 };
-use sampark::store::{Authorize, Finish, IvrUpdate, Job, PutOutcome, Quota, ReadyEntry, Store};
+use sampark::store::{
+    Authorize, Finish, IvrUpdate, Job, JobRef, PutOutcome, Quota, ReadyEntry, Store,
+};
 
 use super::support::eventually;
 
@@ -49,6 +51,12 @@ pub fn spec(contact: &str, official: &str) -> JobSpec {
 
 pub fn job_id(contact: &str) -> JobId {
     JobId::new(campaign_id(), ContactId::parse(contact).unwrap())
+}
+
+/// The reference of `contact`'s job, seeded for `official`.
+pub fn job_ref(store: &Arc<dyn Store>, contact: &str, official: &str) -> JobRef {
+    let shard = store.shard_of(&OfficialId::parse(official).unwrap());
+    JobRef::new(shard, job_id(contact))
 }
 
 /// Puts the campaign and enqueues `(contact, official)` jobs.
@@ -105,8 +113,15 @@ pub async fn grant(store: &Arc<dyn Store>, entry: &ReadyEntry, lease: Duration) 
     }
 }
 
+/// The job of `contact`, whichever official (shard) it was seeded for.
 pub async fn job(store: &Arc<dyn Store>, contact: &str) -> Job {
-    store.load_job(&job_id(contact)).await.unwrap().unwrap()
+    for shard in 0..store.shards() {
+        let job = JobRef::new(shard, job_id(contact));
+        if let Some(found) = store.load_job(&job).await.unwrap() {
+            return found;
+        }
+    }
+    panic!("no job for contact {contact}");
 }
 
 /// Non-zero counts by state (a backend may keep zero entries).
@@ -141,6 +156,7 @@ pub fn ivr(attempt: u32, expected_step: u32, answers: Vec<Answer>) -> IvrUpdate 
         session: format!("{{\"step\":{expected_step}}}"),
         new_answers: answers,
         response: format!("<Response>{expected_step}</Response>"),
+        attribution: None,
     }
 }
 

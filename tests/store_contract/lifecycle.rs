@@ -21,7 +21,7 @@ pub async fn full_lifecycle_yields_one_record(store: Arc<dyn Store>) {
         counts(&store).await,
         expect_counts(&[("dialing", 1), ("queued", 1)])
     );
-    let id = job_id("c-1");
+    let id = job_ref(&store, "c-1", "off-1");
     assert_eq!(
         store.mark_originated(&id, 1, "CA1", HOUR).await.unwrap(),
         Transition::Applied
@@ -124,7 +124,7 @@ pub async fn retry_waits_then_dials_attempt_two(store: Arc<dyn Store>) {
     seed(&store, &[("c-1", "off-1")]).await;
     let entries = ready(&store, 1).await;
     grant(&store, &entries["c-1"], HOUR).await;
-    let id = job_id("c-1");
+    let id = job_ref(&store, "c-1", "off-1");
     store.mark_originated(&id, 1, "CA1", HOUR).await.unwrap();
     let delay = Duration::from_millis(300);
     let before = store.now_ms().await.unwrap();
@@ -158,7 +158,10 @@ pub async fn requeue_returns_an_unplaced_dial(store: Arc<dyn Store>) {
     let entries = ready(&store, 2).await;
     grant(&store, &entries["c-1"], HOUR).await;
     grant(&store, &entries["c-2"], HOUR).await;
-    let (one, two) = (job_id("c-1"), job_id("c-2"));
+    let (one, two) = (
+        job_ref(&store, "c-1", "off-1"),
+        job_ref(&store, "c-2", "off-1"),
+    );
     let delay = Duration::from_millis(50);
     assert_eq!(
         store

@@ -6,7 +6,7 @@ use super::helpers::*;
 async fn mark_originated_is_fenced_and_replayable() {
     let (_server, store) = setup().await;
     let job = dialing(&store, "c-1").await;
-    let id = &job.id;
+    let id = &job.job_ref();
     assert_eq!(
         store.mark_originated(id, 2, "CA1", LEASE).await.unwrap(),
         Transition::Stale
@@ -28,7 +28,7 @@ async fn mark_originated_is_fenced_and_replayable() {
     assert_eq!(job.call_sid.as_deref(), Some("CA1"));
     assert_eq!(job.dials, 1, "the replay did not count a second call");
     assert!(job.first_dialled_at_ms.is_some());
-    let unknown = JobId::parse("police-1/nobody").unwrap();
+    let unknown = JobRef::new(0, JobId::parse("police-1/nobody").unwrap());
     assert_eq!(
         store
             .mark_originated(&unknown, 1, "CA1", LEASE)
@@ -44,19 +44,19 @@ async fn requeue_only_when_nothing_was_placed() {
     let job = dialing(&store, "c-1").await;
     assert_eq!(
         store
-            .requeue(&job.id, 1, Duration::ZERO, "busy line")
+            .requeue(&job.job_ref(), 1, Duration::ZERO, "busy line")
             .await
             .unwrap(),
         Transition::Applied
     );
     assert_eq!(
         store
-            .requeue(&job.id, 1, Duration::ZERO, "busy line")
+            .requeue(&job.job_ref(), 1, Duration::ZERO, "busy line")
             .await
             .unwrap(),
         Transition::Stale
     );
-    assert_eq!(state(&store, &job.id).await, JobState::Queued);
+    assert_eq!(state(&store, &job.job_ref()).await, JobState::Queued);
     assert!(store.due_in_flight(job.shard, 10).await.unwrap().is_empty());
     assert_eq!(store.promote_due(job.shard, 10).await.unwrap(), 1);
     let entry = store.read_ready("d1", 10, RECLAIM).await.unwrap().remove(0);
@@ -65,12 +65,12 @@ async fn requeue_only_when_nothing_was_placed() {
     };
     assert_eq!(job.attempt, 2);
     store
-        .mark_originated(&job.id, 2, "CA1", LEASE)
+        .mark_originated(&job.job_ref(), 2, "CA1", LEASE)
         .await
         .unwrap();
     assert_eq!(
         store
-            .requeue(&job.id, 2, Duration::ZERO, "x")
+            .requeue(&job.job_ref(), 2, Duration::ZERO, "x")
             .await
             .unwrap(),
         Transition::Stale,
@@ -81,7 +81,7 @@ async fn requeue_only_when_nothing_was_placed() {
 #[tokio::test]
 async fn statuses_are_ranked_and_fenced() {
     let (_server, store) = setup().await;
-    let unknown = JobId::parse("police-1/nobody").unwrap();
+    let unknown = JobRef::new(0, JobId::parse("police-1/nobody").unwrap());
     let none = store
         .apply_status(&unknown, 1, "CA1", CallStatus::Ringing)
         .await
@@ -89,7 +89,7 @@ async fn statuses_are_ranked_and_fenced() {
     assert!(none.job.is_none() && !none.advanced);
 
     let job = dialing(&store, "c-1").await;
-    let id = &job.id;
+    let id = &job.job_ref();
     // The callback beat the originate reply: the call is adopted.
     let r = store
         .apply_status(id, 1, "CA1", CallStatus::Ringing)
@@ -140,7 +140,7 @@ async fn statuses_are_ranked_and_fenced() {
 async fn ivr_steps_are_fenced_and_duplicates_replayed() {
     let (_server, store) = setup().await;
     let job = dialing(&store, "c-1").await;
-    let id = &job.id;
+    let id = &job.job_ref();
     store.mark_originated(id, 1, "CA1", LEASE).await.unwrap();
     assert_eq!(
         store.save_ivr(id, &update(1, 0, vec![])).await.unwrap(),
@@ -190,7 +190,7 @@ async fn ivr_steps_are_fenced_and_duplicates_replayed() {
 async fn terminal_finish_writes_one_record_relayed_downstream() {
     let (_server, store) = setup().await;
     let job = dialing(&store, "c-1").await;
-    let id = &job.id;
+    let id = &job.job_ref();
     store.mark_originated(id, 1, "CA1", LEASE).await.unwrap();
     let answers = vec![
         answer("q1", Some("bribe_asked")),
@@ -239,11 +239,17 @@ async fn terminal_finish_writes_one_record_relayed_downstream() {
         queued_at_ms: stored.queued_at_ms,
         first_dialled_at_ms: stored.first_dialled_at_ms,
         finished_at_ms: record.finished_at_ms,
+        direction: Direction::Outbound,
+        attributed: true,
     };
     assert_eq!(record, &expected);
     assert!(record.finished_at_ms >= stored.queued_at_ms);
     assert!(store.read_feedback(entry_id, 10).await.unwrap().is_empty());
-    let status = store.campaign_status(&id.campaign).await.unwrap().unwrap();
+    let status = store
+        .campaign_status(&id.id.campaign)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(status.finished(), 1);
     assert!(store.due_in_flight(job.shard, 10).await.unwrap().is_empty());
 }
@@ -256,7 +262,10 @@ async fn a_record_without_answers_or_dials_is_valid() {
         outcome: Outcome::Failed,
         reason: Some("invalid \"number\" / rejected".into()),
     };
-    store.finish(&job.id, 1, None, &failed).await.unwrap();
+    store
+        .finish(&job.job_ref(), 1, None, &failed)
+        .await
+        .unwrap();
     store.relay_feedback(job.shard, 10).await.unwrap();
     let (_, record) = store.read_feedback("0", 10).await.unwrap().remove(0);
     assert_eq!(
@@ -273,7 +282,7 @@ async fn retry_goes_through_the_delayed_set_to_a_new_attempt() {
     let (_server, store) = setup().await;
     let job = dialing(&store, "c-1").await;
     store
-        .mark_originated(&job.id, 1, "CA1", LEASE)
+        .mark_originated(&job.job_ref(), 1, "CA1", LEASE)
         .await
         .unwrap();
     let retry = Finish::Retry {
@@ -281,23 +290,23 @@ async fn retry_goes_through_the_delayed_set_to_a_new_attempt() {
         reason: "no answer".into(),
     };
     assert_eq!(
-        store.finish(&job.id, 0, None, &retry).await.unwrap(),
+        store.finish(&job.job_ref(), 0, None, &retry).await.unwrap(),
         Transition::Stale
     );
     assert_eq!(
-        store.finish(&job.id, 1, None, &retry).await.unwrap(),
+        store.finish(&job.job_ref(), 1, None, &retry).await.unwrap(),
         Transition::Applied
     );
     assert_eq!(
-        store.finish(&job.id, 1, None, &retry).await.unwrap(),
+        store.finish(&job.job_ref(), 1, None, &retry).await.unwrap(),
         Transition::Stale
     );
-    let waiting = store.load_job(&job.id).await.unwrap().unwrap();
+    let waiting = store.load_job(&job.job_ref()).await.unwrap().unwrap();
     assert_eq!(waiting.state, JobState::RetryWait);
     assert_eq!(waiting.reason.as_deref(), Some("no answer"));
     assert!(store.due_in_flight(job.shard, 10).await.unwrap().is_empty());
     assert_eq!(store.promote_due(job.shard, 10).await.unwrap(), 1);
-    assert_eq!(state(&store, &job.id).await, JobState::Queued);
+    assert_eq!(state(&store, &job.job_ref()).await, JobState::Queued);
     let status = store
         .campaign_status(&job.id.campaign)
         .await
@@ -321,13 +330,19 @@ async fn in_flight_deadlines_and_leases() {
     let entry = ready(&store, "c-1", "off-17").await;
     store.authorize(&entry, OPEN, Duration::ZERO).await.unwrap();
     let due = store.due_in_flight(entry.shard, 10).await.unwrap();
-    assert_eq!(due, vec![(entry.job.clone(), 1)]);
+    assert_eq!(due, vec![(entry.job_ref(), 1)]);
     assert_eq!(
-        store.extend_lease(&entry.job, 2, LEASE).await.unwrap(),
+        store
+            .extend_lease(&entry.job_ref(), 2, LEASE)
+            .await
+            .unwrap(),
         Transition::Stale
     );
     assert_eq!(
-        store.extend_lease(&entry.job, 1, LEASE).await.unwrap(),
+        store
+            .extend_lease(&entry.job_ref(), 1, LEASE)
+            .await
+            .unwrap(),
         Transition::Applied
     );
     assert!(
@@ -338,7 +353,7 @@ async fn in_flight_deadlines_and_leases() {
             .is_empty()
     );
     store
-        .mark_originated(&entry.job, 1, "CA1", Duration::ZERO)
+        .mark_originated(&entry.job_ref(), 1, "CA1", Duration::ZERO)
         .await
         .unwrap();
     assert_eq!(store.due_in_flight(entry.shard, 10).await.unwrap().len(), 1);

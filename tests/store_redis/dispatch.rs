@@ -113,13 +113,20 @@ async fn campaigns_and_jobs_are_idempotent_and_counted() {
     assert_eq!(status.counts.get("queued"), Some(&2));
     assert_eq!(status.total(), 2);
 
-    let job = store.load_job(&s.job_id()).await.unwrap().unwrap();
+    let job = store
+        .load_job(&store.job_ref_of(&s))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(job.spec, s);
     assert_eq!(job.state, JobState::Queued);
     assert_eq!((job.attempt, job.dials, job.ivr_step), (0, 0, 0));
     assert!(job.answers.is_empty());
-    let unknown = JobId::parse("police-1/nobody").unwrap();
+    let unknown = JobRef::new(0, JobId::parse("police-1/nobody").unwrap());
     assert!(store.load_job(&unknown).await.unwrap().is_none());
+    // A reference naming the wrong shard finds nothing either.
+    let elsewhere = JobRef::new((store.job_ref_of(&s).shard + 1) % 4, s.job_id());
+    assert!(store.load_job(&elsewhere).await.unwrap().is_none());
     // One ready entry per created job, however often it was enqueued.
     assert_eq!(store.read_ready("d", 10, RECLAIM).await.unwrap().len(), 2);
 }
@@ -141,7 +148,12 @@ async fn authorize_grants_once_and_counts() {
         Authorize::Stale
     );
     assert_eq!(
-        store.load_job(&entry.job).await.unwrap().unwrap().attempt,
+        store
+            .load_job(&entry.job_ref())
+            .await
+            .unwrap()
+            .unwrap()
+            .attempt,
         1
     );
     let status = store
@@ -180,7 +192,7 @@ async fn over_quota_jobs_wait_for_the_exact_allow_time() {
         panic!("expected RateLimited");
     };
     assert!((now_ms + 9_990..=now_ms + 10_001).contains(&allow_at_ms));
-    let job = store.load_job(&second.job).await.unwrap().unwrap();
+    let job = store.load_job(&second.job_ref()).await.unwrap().unwrap();
     assert_eq!(job.state, JobState::Queued);
     assert_eq!(job.reason.as_deref(), Some("rate limited"));
     assert_eq!(store.promote_due(second.shard, 10).await.unwrap(), 0);
@@ -206,7 +218,7 @@ async fn defer_then_promote_back_to_ready() {
         Transition::Applied,
         "still queued, so a replay defers again harmlessly"
     );
-    let job = store.load_job(&entry.job).await.unwrap().unwrap();
+    let job = store.load_job(&entry.job_ref()).await.unwrap().unwrap();
     assert_eq!(job.reason.as_deref(), Some("again"));
     assert_eq!(store.promote_due(entry.shard, 10).await.unwrap(), 1);
     assert_eq!(store.promote_due(entry.shard, 10).await.unwrap(), 0);

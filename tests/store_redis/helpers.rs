@@ -6,14 +6,14 @@ pub use std::time::Duration;
 pub use governor::clock::{Clock, FakeRelativeClock, Reference};
 pub use governor::{Quota as GQuota, RateLimiter};
 pub use sampark::domain::{
-    Answer, CallStatus, CampaignHeader, CampaignId, Contact, ContactId, FeedbackRecord, JobId,
-    JobSpec, JobState, OfficialId, Outcome, PhoneNumber,
+    Answer, CallStatus, CampaignHeader, CampaignId, Contact, ContactId, Direction, FeedbackRecord,
+    JobId, JobSpec, JobState, OfficialId, Outcome, PhoneNumber,
 };
 pub use sampark::store::gcra::Gcra;
 pub use sampark::store::redis::RedisStore;
 pub use sampark::store::{
-    Authorize, CitizenCheck, DeadLetter, Finish, IvrUpdate, Job, PutOutcome, Quota, ReadyEntry,
-    SaveIvr, Store, StoreError, Transition,
+    Authorize, CitizenCheck, DeadLetter, Finish, IvrUpdate, Job, JobRef, PutOutcome, Quota,
+    ReadyEntry, SaveIvr, Store, StoreError, Transition,
 };
 
 pub use crate::support::redis_server::RedisServer;
@@ -99,7 +99,7 @@ pub async fn dialing(store: &RedisStore, contact: &str) -> Job {
     }
 }
 
-pub async fn state(store: &RedisStore, id: &JobId) -> JobState {
+pub async fn state(store: &RedisStore, id: &JobRef) -> JobState {
     store.load_job(id).await.unwrap().unwrap().state
 }
 
@@ -110,5 +110,6 @@ pub fn update(attempt: u32, expected_step: u32, answers: Vec<Answer>) -> IvrUpda
         session: format!("{{\"node\":{expected_step}}}"),
         new_answers: answers,
         response: format!("<Response>{expected_step}</Response>"),
+        attribution: None,
     }
 }

@@ -5,14 +5,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use sampark::daemon::{Daemon, DaemonParts};
-use sampark::dialer::{CallingHours, DialerConfig, Quotas, RetryPolicy};
+use sampark::calls::RetryPolicy;
+use sampark::config::{Secret, Settings};
+use sampark::daemon::{Daemon, DaemonParts, Listeners};
+use sampark::dialer::{CallingHours, DialerConfig, Quotas};
 use sampark::dialplan::{Dialplans, load_dir};
-use sampark::provider::twilio::{TwilioClient, TwilioConfig};
 use sampark::simulator::{Simulator, SimulatorConfig};
 use sampark::store::Quota;
 use sampark::store::redis::RedisStore;
-use sampark::telemetry::Metrics;
 use sampark::webhook::HttpServerConfig;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -26,6 +26,20 @@ pub fn repo_path(rel: &str) -> PathBuf {
 
 pub fn dialplans() -> Arc<Dialplans> {
     Arc::new(load_dir(&repo_path("dialplans")).expect("sample dialplans load"))
+}
+
+/// `serve`'s settings pointed at the simulator; the daemon's own timings come
+/// from `dialer_config` (test speed).
+pub fn settings(simulator_base: &str, public_url: &str) -> Settings {
+    let mut settings = Settings::default();
+    settings.provider.base_url = simulator_base.to_owned();
+    settings.provider.account_sid = ACCOUNT_SID.into();
+    settings.provider.auth_token = Secret::new(AUTH_TOKEN);
+    settings.provider.request_timeout_ms = 5_000;
+    settings.provider.choice_hints = true;
+    settings.webhook.public_url = public_url.to_owned();
+    settings.shutdown.grace_secs = 5;
+    settings
 }
 
 pub fn http_config() -> HttpServerConfig {
@@ -86,33 +100,20 @@ pub async fn start_daemon(
     dialer: DialerConfig,
 ) -> (Daemon, Arc<RedisStore>) {
     let store = Arc::new(RedisStore::connect(redis_url, "sampark", 16).await.unwrap());
-    let provider = TwilioClient::new(TwilioConfig {
-        base_url: simulator_base.to_owned(),
-        account_sid: ACCOUNT_SID.into(),
-        auth_token: AUTH_TOKEN.into(),
-        request_timeout: Duration::from_secs(5),
-        status_events: ["initiated", "ringing", "answered", "completed"]
-            .map(String::from)
-            .to_vec(),
-    })
-    .unwrap();
     let webhook_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let public_url = format!("http://{}", webhook_listener.local_addr().unwrap());
-    let daemon = Daemon::start(DaemonParts {
-        store: store.clone(),
-        provider: Arc::new(provider),
-        dialplans: dialplans(),
-        metrics: Arc::new(Metrics::default()),
-        dialer,
-        webhook_listener,
-        webhook: http_config(),
-        admin_listener: Some(TcpListener::bind("127.0.0.1:0").await.unwrap()),
-        admin: http_config(),
-        admin_token: None,
-        public_url,
-        auth_token: AUTH_TOKEN.into(),
-        shutdown_grace: Duration::from_secs(5),
-    })
+    let mut parts = DaemonParts::from_settings(
+        &settings(simulator_base, &public_url),
+        store.clone(),
+        dialplans(),
+        Listeners {
+            webhook: webhook_listener,
+            admin: Some(TcpListener::bind("127.0.0.1:0").await.unwrap()),
+        },
+        None,
+    )
     .unwrap();
+    parts.dialer = dialer;
+    let daemon = Daemon::start(parts).unwrap();
     (daemon, store)
 }

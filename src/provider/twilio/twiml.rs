@@ -19,12 +19,15 @@ const XML_DECLARATION: &str = r#"<?xml version="1.0" encoding="UTF-8"?>"#;
 /// stayed silent instead of Twilio moving on to the next verb by itself.
 /// `finishOnKey` is empty so `#` and `*` reach the engine as keys (a dialplan
 /// may use them as choices) instead of ending the input.
-pub fn render(actions: &[Action], gather_action_url: &str) -> String {
+///
+/// With `choice_hints`, each gather also carries its valid keys in an XML
+/// comment for test tooling (the simulator); production replies leave it out.
+pub fn render_with(actions: &[Action], gather_action_url: &str, choice_hints: bool) -> String {
     let mut out = String::with_capacity(256);
     out.push_str(XML_DECLARATION);
     out.push_str("<Response>");
     for action in actions {
-        render_action(&mut out, action, gather_action_url);
+        render_action(&mut out, action, gather_action_url, choice_hints);
     }
     out.push_str("</Response>");
     out
@@ -33,10 +36,10 @@ pub fn render(actions: &[Action], gather_action_url: &str) -> String {
 /// A document that only ends the call (for webhooks that arrive for a call
 /// the engine has already finished, or cannot serve).
 pub fn hangup_response() -> String {
-    render(&[Action::Hangup], "")
+    render_with(&[Action::Hangup], "", false)
 }
 
-fn render_action(out: &mut String, action: &Action, gather_action_url: &str) {
+fn render_action(out: &mut String, action: &Action, gather_action_url: &str, choice_hints: bool) {
     match action {
         Action::Say(prompt) => render_prompt(out, prompt),
         // INVARIANT (all `write!` below): writing to a String cannot fail.
@@ -56,7 +59,9 @@ fn render_action(out: &mut String, action: &Action, gather_action_url: &str) {
                 r#"<Gather input="dtmf" numDigits="{num_digits}" timeout="{timeout_secs}" finishOnKey="" action="{}" method="POST" actionOnEmptyResult="true">"#,
                 escape(gather_action_url)
             );
-            render_hint(out, choices, *opt_out);
+            if choice_hints {
+                render_hint(out, choices, *opt_out);
+            }
             for prompt in prompts {
                 render_prompt(out, prompt);
             }
@@ -119,6 +124,26 @@ fn escape(raw: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The goldens below show the simulator's hint; production replies
+    /// (`choice_hints` off) are checked in `production_replies_carry_no_hint`.
+    fn render(actions: &[Action], url: &str) -> String {
+        render_with(actions, url, true)
+    }
+
+    #[test]
+    fn production_replies_carry_no_hint() {
+        let gather = Action::Gather {
+            prompts: vec![],
+            num_digits: 1,
+            timeout_secs: 5,
+            choices: "12".into(),
+            opt_out: Some('9'),
+        };
+        let xml = render_with(&[gather], "https://x/g", false);
+        assert!(!xml.contains("sampark:"), "{xml}");
+        assert!(xml.contains("<Gather "), "{xml}");
+    }
 
     fn tts(text: &str, lang: &str, voice: Option<&str>) -> Prompt {
         Prompt {

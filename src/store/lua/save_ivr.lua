@@ -1,7 +1,8 @@
 -- save_ivr: save one IVR step, fenced by attempt and step.
 -- KEYS[1] job hash
 -- ARGV[1] attempt  ARGV[2] expected step  ARGV[3] session JSON  ARGV[4] response
--- ARGV[5..] new answers, each a JSON object WITHOUT `at_ms` (stamped here)
+-- ARGV[5] attribution JSON of an inbound call ('' = unchanged)
+-- ARGV[6..] new answers, each a JSON object WITHOUT `at_ms` (stamped here)
 -- Reply: {'saved', step} | {'duplicate', response?} | {'stale'}
 -- Answers are appended as text, never decoded and re-encoded: cjson would turn
 -- an empty array into {} and may reformat numbers.
@@ -23,7 +24,7 @@ if step ~= expected then
 end
 local now = int(now_ms())
 local added = {}
-for i = 5, #ARGV do
+for i = 6, #ARGV do
   added[#added + 1] = string.sub(ARGV[i], 1, -2) .. ',"at_ms":' .. now .. '}'
 end
 if #added > 0 then
@@ -35,6 +36,9 @@ if #added > 0 then
     answers = string.sub(answers, 1, -2) .. ',' .. joined .. ']'
   end
   redis.call('HSET', KEYS[1], 'answers', answers)
+end
+if ARGV[5] ~= '' then
+  redis.call('HSET', KEYS[1], 'attr', ARGV[5])
 end
 local new_step = int(step + 1)
 redis.call('HSET', KEYS[1], 'ivr', ARGV[3], 'resp', ARGV[4], 'step', new_step,

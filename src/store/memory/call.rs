@@ -11,8 +11,8 @@
 //! deciding outcomes or retry delays (the caller's policy).
 
 use super::state::{Now, State, set_state};
-use crate::domain::{FeedbackRecord, JobId, JobState, Outcome, flags_of};
-use crate::store::{Finish, IvrUpdate, Job, Result, SaveIvr, StoreError, Transition};
+use crate::domain::{Attribution, FeedbackRecord, JobState, Outcome, flags_of};
+use crate::store::{Finish, IvrUpdate, Job, JobRef, Result, SaveIvr, StoreError, Transition};
 
 /// The feedback record format version this backend writes.
 const RECORD_VERSION: u32 = 1;
@@ -22,8 +22,9 @@ fn in_call(job: &Job, attempt: u32) -> bool {
 }
 
 impl State {
-    pub fn save_ivr(&mut self, now: Now, id: &JobId, update: &IvrUpdate) -> SaveIvr {
-        let Some(job) = self.jobs.get_mut(id) else {
+    pub fn save_ivr(&mut self, now: Now, r: &JobRef, update: &IvrUpdate) -> SaveIvr {
+        let id = &r.id;
+        let Some(job) = self.jobs.get_mut(id).filter(|j| j.shard == r.shard) else {
             return SaveIvr::Stale;
         };
         if !in_call(job, update.attempt) {
@@ -31,6 +32,9 @@ impl State {
         }
         if job.ivr_step == update.expected_step {
             job.ivr = Some(update.session.clone());
+            if update.attribution.is_some() {
+                job.attribution = update.attribution.clone();
+            }
             job.answers
                 .extend(update.new_answers.iter().cloned().map(|mut answer| {
                     answer.at_ms = now.ms;
@@ -55,18 +59,19 @@ impl State {
     pub fn finish(
         &mut self,
         now: Now,
-        id: &JobId,
+        r: &JobRef,
         attempt: u32,
         expected_step: Option<u32>,
         finish: &Finish,
     ) -> Result<Transition> {
+        let id = &r.id;
         let State {
             shards,
             jobs,
             counts,
             ..
         } = self;
-        let Some(job) = jobs.get_mut(id) else {
+        let Some(job) = jobs.get_mut(id).filter(|j| j.shard == r.shard) else {
             return Ok(Transition::Stale);
         };
         let step_holds = expected_step.is_none_or(|step| step == job.ivr_step);
@@ -104,15 +109,26 @@ fn feedback_record(
     now: Now,
 ) -> FeedbackRecord {
     let contact = &job.spec.contact;
-    FeedbackRecord {
-        version: RECORD_VERSION,
-        record_id: job.id.to_string(),
+    // An inbound call's record is about what the caller named, not the
+    // placeholder contact the job was created with.
+    let attribution = job.attribution.clone().unwrap_or_else(|| Attribution {
         campaign_id: job.spec.campaign_id.to_string(),
         contact_id: contact.id.to_string(),
         official_id: contact.official_id.to_string(),
         department: job.spec.department.clone(),
         office: contact.office.clone(),
         service: contact.service.clone(),
+        attributed: true,
+    });
+    FeedbackRecord {
+        version: RECORD_VERSION,
+        record_id: job.id.to_string(),
+        campaign_id: attribution.campaign_id,
+        contact_id: attribution.contact_id,
+        official_id: attribution.official_id,
+        department: attribution.department,
+        office: attribution.office,
+        service: attribution.service,
         outcome,
         reason,
         attempts: job.dials,
@@ -121,5 +137,7 @@ fn feedback_record(
         queued_at_ms: job.queued_at_ms,
         first_dialled_at_ms: job.first_dialled_at_ms,
         finished_at_ms: now.ms,
+        direction: job.spec.direction,
+        attributed: attribution.attributed,
     }
 }

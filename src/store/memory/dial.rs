@@ -16,9 +16,11 @@
 use std::time::Duration;
 
 use super::state::{Now, State, parse_id, set_state};
-use crate::domain::{CallStatus, JobId, JobState};
+use crate::domain::{CallStatus, JobState};
 use crate::store::gcra::Gcra;
-use crate::store::{Authorize, Quota, ReadyEntry, Result, ShardId, StatusApplied, Transition};
+use crate::store::{
+    Authorize, JobRef, Quota, ReadyEntry, Result, ShardId, StatusApplied, Transition,
+};
 
 /// Why an over-quota job waits in the delayed set.
 const RATE_LIMITED: &str = "rate limited";
@@ -134,18 +136,19 @@ impl State {
     pub fn mark_originated(
         &mut self,
         now: Now,
-        id: &JobId,
+        r: &JobRef,
         attempt: u32,
         call_sid: &str,
         lease: Duration,
     ) -> Transition {
+        let id = &r.id;
         let State {
             shards,
             jobs,
             counts,
             ..
         } = self;
-        let Some(job) = jobs.get_mut(id) else {
+        let Some(job) = jobs.get_mut(id).filter(|j| j.shard == r.shard) else {
             return Transition::Stale;
         };
         if job.attempt != attempt {
@@ -172,18 +175,19 @@ impl State {
     pub fn requeue(
         &mut self,
         now: Now,
-        id: &JobId,
+        r: &JobRef,
         attempt: u32,
         delay: Duration,
         reason: &str,
     ) -> Transition {
+        let id = &r.id;
         let State {
             shards,
             jobs,
             counts,
             ..
         } = self;
-        let Some(job) = jobs.get_mut(id) else {
+        let Some(job) = jobs.get_mut(id).filter(|j| j.shard == r.shard) else {
             return Transition::Stale;
         };
         if job.attempt != attempt || job.state != JobState::Dialing || job.call_sid.is_some() {
@@ -200,13 +204,14 @@ impl State {
     pub fn apply_status(
         &mut self,
         now: Now,
-        id: &JobId,
+        r: &JobRef,
         attempt: u32,
         call_sid: &str,
         status: CallStatus,
     ) -> StatusApplied {
+        let id = &r.id;
         let State { jobs, counts, .. } = self;
-        let Some(job) = jobs.get_mut(id) else {
+        let Some(job) = jobs.get_mut(id).filter(|j| j.shard == r.shard) else {
             return StatusApplied {
                 job: None,
                 advanced: false,
@@ -241,12 +246,13 @@ impl State {
     pub fn extend_lease(
         &mut self,
         now: Now,
-        id: &JobId,
+        r: &JobRef,
         attempt: u32,
         lease: Duration,
     ) -> Transition {
+        let id = &r.id;
         let State { shards, jobs, .. } = self;
-        let Some(job) = jobs.get(id) else {
+        let Some(job) = jobs.get(id).filter(|j| j.shard == r.shard) else {
             return Transition::Stale;
         };
         // Only jobs with a call in progress are in flight; putting a queued
@@ -267,11 +273,14 @@ impl State {
         now: Now,
         shard: ShardId,
         max: usize,
-    ) -> Result<Vec<(JobId, u32)>> {
+    ) -> Result<Vec<(JobRef, u32)>> {
         let due = self.shard_mut(shard)?.inflight.due(now.ms, max);
         Ok(due
             .into_iter()
-            .filter_map(|id| self.jobs.get(&id).map(|job| (id, job.attempt)))
+            .filter_map(|id| {
+                let attempt = self.jobs.get(&id)?.attempt;
+                Some((JobRef::new(shard, id), attempt))
+            })
             .collect())
     }
 }

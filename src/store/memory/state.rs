@@ -16,8 +16,8 @@ use crate::domain::{
 };
 use crate::store::keys::{phone_tag, shard_of};
 use crate::store::{
-    CampaignStatus, CitizenCheck, DeadLetter, IntakeEntry, Job, PutOutcome, ReadyEntry, Result,
-    ShardId, StoreError,
+    CampaignStatus, CitizenCheck, DeadLetter, IntakeEntry, Job, JobRef, PutOutcome, ReadyEntry,
+    Result, ShardId, StoreError,
 };
 
 /// One reading of the store's clock, in both units the model uses.
@@ -195,6 +195,7 @@ impl State {
             status_rank: 0,
             call_status: None,
             ivr: None,
+            attribution: None,
             ivr_step: 0,
             answers: Vec::new(),
             last_response: None,
@@ -225,8 +226,9 @@ impl State {
         Some(CampaignStatus { header, counts })
     }
 
-    pub fn load_job(&self, id: &JobId) -> Option<Job> {
-        self.jobs.get(id).cloned()
+    pub fn load_job(&self, r: &JobRef) -> Option<Job> {
+        let id = &r.id;
+        self.jobs.get(id).filter(|j| j.shard == r.shard).cloned()
     }
 
     /// Reads up to `count` entries per shard (reclaimed first, then new).

@@ -13,13 +13,11 @@ use async_trait::async_trait;
 use tokio::sync::Notify;
 
 use super::state::{Now, State};
-use crate::domain::{
-    CallStatus, CampaignHeader, CampaignId, FeedbackRecord, JobId, JobSpec, PhoneNumber,
-};
+use crate::domain::{CallStatus, CampaignHeader, CampaignId, FeedbackRecord, JobSpec, PhoneNumber};
 use crate::store::{
     Authorize, CampaignStatus, CitizenCheck, DeadLetter, Finish, IntakeEntry, IvrUpdate, Job,
-    PutOutcome, Quota, ReadyEntry, Result, SaveIvr, ShardId, StatusApplied, Store, StoreError,
-    Transition,
+    JobRef, PutOutcome, Quota, ReadyEntry, Result, SaveIvr, ShardId, StatusApplied, Store,
+    StoreError, Transition,
 };
 
 /// The in-memory backend. Cheap to share behind an `Arc`.
@@ -134,7 +132,7 @@ impl Store for MemoryStore {
         self.with(|s, _| s.campaign_status(id))
     }
 
-    async fn load_job(&self, id: &JobId) -> Result<Option<Job>> {
+    async fn load_job(&self, id: &JobRef) -> Result<Option<Job>> {
         self.with(|s, _| s.load_job(id))
     }
 
@@ -174,7 +172,7 @@ impl Store for MemoryStore {
 
     async fn mark_originated(
         &self,
-        id: &JobId,
+        id: &JobRef,
         attempt: u32,
         call_sid: &str,
         lease: Duration,
@@ -184,7 +182,7 @@ impl Store for MemoryStore {
 
     async fn requeue(
         &self,
-        id: &JobId,
+        id: &JobRef,
         attempt: u32,
         delay: Duration,
         reason: &str,
@@ -194,7 +192,7 @@ impl Store for MemoryStore {
 
     async fn apply_status(
         &self,
-        id: &JobId,
+        id: &JobRef,
         attempt: u32,
         call_sid: &str,
         status: CallStatus,
@@ -202,13 +200,13 @@ impl Store for MemoryStore {
         self.with(|s, now| s.apply_status(now, id, attempt, call_sid, status))
     }
 
-    async fn save_ivr(&self, id: &JobId, update: &IvrUpdate) -> Result<SaveIvr> {
+    async fn save_ivr(&self, id: &JobRef, update: &IvrUpdate) -> Result<SaveIvr> {
         self.with(|s, now| s.save_ivr(now, id, update))
     }
 
     async fn finish(
         &self,
-        id: &JobId,
+        id: &JobRef,
         attempt: u32,
         expected_step: Option<u32>,
         finish: &Finish,
@@ -216,7 +214,7 @@ impl Store for MemoryStore {
         self.with(|s, now| s.finish(now, id, attempt, expected_step, finish))?
     }
 
-    async fn due_in_flight(&self, shard: ShardId, max: usize) -> Result<Vec<(JobId, u32)>> {
+    async fn due_in_flight(&self, shard: ShardId, max: usize) -> Result<Vec<(JobRef, u32)>> {
         self.with(|s, now| s.due_in_flight(now, shard, max))?
     }
 
@@ -229,7 +227,7 @@ impl Store for MemoryStore {
         })
     }
 
-    async fn extend_lease(&self, id: &JobId, attempt: u32, lease: Duration) -> Result<Transition> {
+    async fn extend_lease(&self, id: &JobRef, attempt: u32, lease: Duration) -> Result<Transition> {
         self.with(|s, now| s.extend_lease(now, id, attempt, lease))
     }
 

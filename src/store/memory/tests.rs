@@ -9,7 +9,7 @@ use crate::domain::{
     Answer, CampaignHeader, CampaignId, Contact, ContactId, JobId, JobSpec, JobState, OfficialId,
     Outcome, PhoneNumber,
 };
-use crate::store::{Authorize, Finish, IvrUpdate, Quota, ReadyEntry, SaveIvr, Transition};
+use crate::store::{Authorize, Finish, IvrUpdate, JobRef, Quota, ReadyEntry, SaveIvr, Transition};
 
 const LEASE: Duration = Duration::from_secs(60);
 
@@ -41,8 +41,9 @@ fn spec(contact: &str, official: &str) -> JobSpec {
     )
 }
 
-fn job(contact: &str) -> JobId {
-    JobId::parse(&format!("camp/{contact}")).unwrap()
+/// Every job of these tests lives in the one shard of `State::new(1)`.
+fn job(contact: &str) -> JobRef {
+    JobRef::new(0, JobId::parse(&format!("camp/{contact}")).unwrap())
 }
 
 fn quota(burst: u32, secs: u64) -> Quota {
@@ -183,6 +184,7 @@ fn answers_are_stamped_and_flags_reach_the_record() {
         session: "{}".into(),
         new_answers: vec![answer(Some("bribe_asked")), answer(Some("bribe_asked"))],
         response: "<Response/>".into(),
+        attribution: None,
     };
     assert_eq!(
         s.save_ivr(at(2_500), &job("a"), &update),

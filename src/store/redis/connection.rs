@@ -1,32 +1,39 @@
-//! The `RedisStore` handle: connections, consumer groups, key templates and
-//! the job → shard lookup every id-only transition needs.
+//! The `RedisStore` handle: connections, consumer groups and key templates.
 
-use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{RedisError, RedisResult};
 
 use super::scripts::Scripts;
-use crate::domain::JobId;
 use crate::store::keys::Keys;
 use crate::store::{ShardId, StoreError};
 
 type Result<T> = std::result::Result<T, StoreError>;
 
-/// How long a non-blocking command may take before it counts as Redis being
-/// unavailable. Every script is O(small); seconds mean Redis is in trouble.
-const RESPONSE_TIMEOUT: Duration = Duration::from_secs(3);
-const CONNECTION_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long a connection may take to open, and a non-blocking command to
+/// answer, before Redis counts as unavailable (`redis.connect_timeout_ms`,
+/// `redis.response_timeout_ms`). Every script is O(small); seconds mean
+/// Redis is in trouble.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    pub connect: Duration,
+    pub response: Duration,
+}
+
+impl Default for Timeouts {
+    /// The documented defaults of `[redis]`.
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_secs(5),
+            response: Duration::from_secs(2),
+        }
+    }
+}
 /// Reconnect attempts per failure. Few and short, so a command fails fast with
 /// `Unavailable` while Redis is down; the next command tries again.
 const RECONNECT_RETRIES: usize = 2;
-
-/// Entries kept in the job → shard cache before it is emptied (a shard never
-/// changes for a job, so the cache is never wrong, only incomplete).
-const SHARD_CACHE_LIMIT: usize = 100_000;
 
 pub(super) const INTAKE_GROUP: &str = "intake";
 pub(super) const READY_GROUP: &str = "dialers";
@@ -42,14 +49,25 @@ pub struct RedisStore {
     pub(super) keys: Keys,
     pub(super) shards: ShardId,
     pub(super) scripts: Scripts,
+    /// Extra time a blocking read may take beyond its BLOCK time.
+    pub(super) response_timeout: Duration,
     /// The consumer name this instance uses on the outbox streams.
     pub(super) relay_consumer: String,
-    job_shards: Mutex<HashMap<JobId, ShardId>>,
 }
 
 impl RedisStore {
-    /// Connects, and creates every consumer group the store reads through.
+    /// Connects with the default timeouts (see [`Timeouts`]).
     pub async fn connect(url: &str, prefix: &str, shards: u16) -> Result<RedisStore> {
+        Self::connect_with(url, prefix, shards, Timeouts::default()).await
+    }
+
+    /// Connects, and creates every consumer group the store reads through.
+    pub async fn connect_with(
+        url: &str,
+        prefix: &str,
+        shards: u16,
+        timeouts: Timeouts,
+    ) -> Result<RedisStore> {
         if shards == 0 {
             return Err(StoreError::Refused(
                 "the shard count must be at least 1".into(),
@@ -58,20 +76,22 @@ impl RedisStore {
         let client = redis::Client::open(url)?;
         let conn = ConnectionManager::new_with_config(
             client.clone(),
-            manager_config(Some(RESPONSE_TIMEOUT)),
+            manager_config(timeouts.connect, Some(timeouts.response)),
         )
         .await?;
         // No response timeout here: the blocking read is bounded by its own
-        // BLOCK time plus RESPONSE_TIMEOUT (see `read_intake`).
-        let blocking = ConnectionManager::new_with_config(client, manager_config(None)).await?;
+        // BLOCK time plus the response timeout (see `read_intake`).
+        let blocking =
+            ConnectionManager::new_with_config(client, manager_config(timeouts.connect, None))
+                .await?;
         let store = RedisStore {
             conn,
             blocking,
             keys: Keys::new(prefix),
             shards,
             scripts: Scripts::new(),
+            response_timeout: timeouts.response,
             relay_consumer: format!("relay-{}-{:08x}", std::process::id(), rand::random::<u32>()),
-            job_shards: Mutex::new(HashMap::new()),
         };
         store.create_groups().await?;
         Ok(store)
@@ -129,42 +149,6 @@ impl RedisStore {
         }
     }
 
-    /// The shard holding a job. Ids carry no shard, so an unknown id is looked
-    /// up on every shard in one round trip (then remembered). `None`: no such job.
-    pub(super) async fn shard_of_job(&self, id: &JobId) -> Result<Option<ShardId>> {
-        if let Some(shard) = self.cached_shard(id) {
-            return Ok(Some(shard));
-        }
-        let mut pipe = redis::pipe();
-        for shard in 0..self.shards {
-            pipe.exists(self.keys.job(shard, id));
-        }
-        let found: Vec<bool> = pipe.query_async(&mut self.conn.clone()).await?;
-        let shard = found.iter().position(|&exists| exists).map(|i| {
-            // INVARIANT: i < self.shards, which is a ShardId.
-            i as ShardId
-        });
-        if let Some(shard) = shard {
-            self.remember_shard(id, shard);
-        }
-        Ok(shard)
-    }
-
-    pub(super) fn remember_shard(&self, id: &JobId, shard: ShardId) {
-        // A poisoned lock only means another thread panicked mid-insert; the
-        // map is still a valid cache.
-        let mut map = self.job_shards.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() >= SHARD_CACHE_LIMIT {
-            map.clear();
-        }
-        map.insert(id.clone(), shard);
-    }
-
-    fn cached_shard(&self, id: &JobId) -> Option<ShardId> {
-        let map = self.job_shards.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(id).copied()
-    }
-
     /// Key prefixes for scripts that address jobs they find in a set (the
     /// member is the job id).
     pub(super) fn job_and_counts_prefixes(&self, shard: ShardId) -> (String, String) {
@@ -172,9 +156,12 @@ impl RedisStore {
     }
 }
 
-fn manager_config(response_timeout: Option<Duration>) -> ConnectionManagerConfig {
+fn manager_config(
+    connect: Duration,
+    response_timeout: Option<Duration>,
+) -> ConnectionManagerConfig {
     ConnectionManagerConfig::new()
-        .set_connection_timeout(Some(CONNECTION_TIMEOUT))
+        .set_connection_timeout(Some(connect))
         .set_response_timeout(response_timeout)
         .set_number_of_retries(RECONNECT_RETRIES)
         .set_min_delay(Duration::from_millis(50))

@@ -7,7 +7,9 @@ use super::connection::RedisStore;
 use super::parse::{JobFields, int_at, unexpected, verdict};
 use crate::domain::{JobId, OfficialId, PhoneNumber};
 use crate::store::gcra::Gcra;
-use crate::store::{Authorize, CitizenCheck, Quota, ReadyEntry, ShardId, StoreError, Transition};
+use crate::store::{
+    Authorize, CitizenCheck, JobRef, Quota, ReadyEntry, ShardId, StoreError, Transition,
+};
 
 type Result<T> = std::result::Result<T, StoreError>;
 
@@ -58,7 +60,6 @@ impl RedisStore {
             for triple in flat.chunks_exact(3) {
                 match (JobId::parse(&triple[1]), OfficialId::parse(&triple[2])) {
                     (Ok(job), Ok(official)) => {
-                        self.remember_shard(&job, shard);
                         entries.push(ReadyEntry {
                             shard,
                             entry_id: triple[0].clone(),
@@ -219,7 +220,7 @@ impl RedisStore {
         &self,
         shard: ShardId,
         max: usize,
-    ) -> Result<Vec<(JobId, u32)>> {
+    ) -> Result<Vec<(JobRef, u32)>> {
         let (job_prefix, _) = self.job_and_counts_prefixes(shard);
         let key = self.keys.inflight(shard);
         let flat: Vec<String> = self
@@ -238,8 +239,7 @@ impl RedisStore {
                 let attempt = pair[1]
                     .parse()
                     .map_err(|e| super::parse::corrupt(&key, format!("attempt of {id}: {e}")))?;
-                self.remember_shard(&id, shard);
-                Ok((id, attempt))
+                Ok((JobRef::new(shard, id), attempt))
             })
             .collect()
     }

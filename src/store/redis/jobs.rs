@@ -7,8 +7,8 @@ use redis::streams::{StreamAutoClaimReply, StreamId, StreamRangeReply, StreamRea
 
 use super::connection::{INTAKE_GROUP, RedisStore};
 use super::parse::{JobFields, corrupt, verdict};
-use crate::domain::{CampaignHeader, CampaignId, JobId, JobSpec};
-use crate::store::{CampaignStatus, DeadLetter, IntakeEntry, Job, PutOutcome, StoreError};
+use crate::domain::{CampaignHeader, CampaignId, JobSpec};
+use crate::store::{CampaignStatus, DeadLetter, IntakeEntry, Job, JobRef, PutOutcome, StoreError};
 
 type Result<T> = std::result::Result<T, StoreError>;
 
@@ -82,7 +82,7 @@ impl RedisStore {
             read.arg("BLOCK").arg(millis(block).max(1));
         }
         read.arg("STREAMS").arg(&key).arg(">");
-        let limit = block + Duration::from_secs(3);
+        let limit = block + self.response_timeout;
         let reply: Option<StreamReadReply> = self
             .with_groups(|| {
                 let mut conn = self.blocking.clone();
@@ -204,7 +204,6 @@ impl RedisStore {
             .arg(id.to_string())
             .invoke_async(&mut self.conn.clone())
             .await?;
-        self.remember_shard(&id, shard);
         match verdict("enqueue", &reply)?.0 {
             "created" => Ok(PutOutcome::Created),
             "unchanged" => Ok(PutOutcome::Unchanged),
@@ -251,10 +250,8 @@ impl RedisStore {
         }))
     }
 
-    pub(super) async fn load_job_impl(&self, id: &JobId) -> Result<Option<Job>> {
-        let Some(shard) = self.shard_of_job(id).await? else {
-            return Ok(None);
-        };
+    pub(super) async fn load_job_impl(&self, job: &JobRef) -> Result<Option<Job>> {
+        let (shard, id) = (job.shard, &job.id);
         let key = self.keys.job(shard, id);
         let fields: HashMap<String, String> = redis::cmd("HGETALL")
             .arg(&key)

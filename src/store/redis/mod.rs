@@ -15,4 +15,4 @@ mod scripts;
 mod store_impl;
 mod transitions;
 
-pub use connection::RedisStore;
+pub use connection::{RedisStore, Timeouts};

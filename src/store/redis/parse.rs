@@ -93,6 +93,7 @@ impl<'a> JobFields<'a> {
             status_rank: self.optional("rank")?.unwrap_or(0),
             call_status: status,
             ivr: self.text("ivr"),
+            attribution: self.json("attr")?,
             ivr_step: self.optional("step")?.unwrap_or(0),
             answers: self.json::<Vec<Answer>>("answers")?.unwrap_or_default(),
             last_response: self.text("resp"),

@@ -6,12 +6,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::connection::RedisStore;
-use crate::domain::{
-    CallStatus, CampaignHeader, CampaignId, FeedbackRecord, JobId, JobSpec, PhoneNumber,
-};
+use crate::domain::{CallStatus, CampaignHeader, CampaignId, FeedbackRecord, JobSpec, PhoneNumber};
 use crate::store::{
     Authorize, CampaignStatus, CitizenCheck, DeadLetter, Finish, IntakeEntry, IvrUpdate, Job,
-    PutOutcome, Quota, ReadyEntry, Result, SaveIvr, ShardId, StatusApplied, Store, Transition,
+    JobRef, PutOutcome, Quota, ReadyEntry, Result, SaveIvr, ShardId, StatusApplied, Store,
+    Transition,
 };
 
 #[async_trait]
@@ -63,8 +62,8 @@ impl Store for RedisStore {
         self.campaign_status_impl(id).await
     }
 
-    async fn load_job(&self, id: &JobId) -> Result<Option<Job>> {
-        self.load_job_impl(id).await
+    async fn load_job(&self, job: &JobRef) -> Result<Option<Job>> {
+        self.load_job_impl(job).await
     }
 
     async fn promote_due(&self, shard: ShardId, max: usize) -> Result<usize> {
@@ -103,50 +102,50 @@ impl Store for RedisStore {
 
     async fn mark_originated(
         &self,
-        id: &JobId,
+        job: &JobRef,
         attempt: u32,
         call_sid: &str,
         lease: Duration,
     ) -> Result<Transition> {
-        self.mark_originated_impl(id, attempt, call_sid, lease)
+        self.mark_originated_impl(job, attempt, call_sid, lease)
             .await
     }
 
     async fn requeue(
         &self,
-        id: &JobId,
+        job: &JobRef,
         attempt: u32,
         delay: Duration,
         reason: &str,
     ) -> Result<Transition> {
-        self.requeue_impl(id, attempt, delay, reason).await
+        self.requeue_impl(job, attempt, delay, reason).await
     }
 
     async fn apply_status(
         &self,
-        id: &JobId,
+        job: &JobRef,
         attempt: u32,
         call_sid: &str,
         status: CallStatus,
     ) -> Result<StatusApplied> {
-        self.apply_status_impl(id, attempt, call_sid, status).await
+        self.apply_status_impl(job, attempt, call_sid, status).await
     }
 
-    async fn save_ivr(&self, id: &JobId, update: &IvrUpdate) -> Result<SaveIvr> {
-        self.save_ivr_impl(id, update).await
+    async fn save_ivr(&self, job: &JobRef, update: &IvrUpdate) -> Result<SaveIvr> {
+        self.save_ivr_impl(job, update).await
     }
 
     async fn finish(
         &self,
-        id: &JobId,
+        job: &JobRef,
         attempt: u32,
         expected_step: Option<u32>,
         finish: &Finish,
     ) -> Result<Transition> {
-        self.finish_impl(id, attempt, expected_step, finish).await
+        self.finish_impl(job, attempt, expected_step, finish).await
     }
 
-    async fn due_in_flight(&self, shard: ShardId, max: usize) -> Result<Vec<(JobId, u32)>> {
+    async fn due_in_flight(&self, shard: ShardId, max: usize) -> Result<Vec<(JobRef, u32)>> {
         self.due_in_flight_impl(shard, max).await
     }
 
@@ -159,8 +158,13 @@ impl Store for RedisStore {
         Ok(counts.iter().sum())
     }
 
-    async fn extend_lease(&self, id: &JobId, attempt: u32, lease: Duration) -> Result<Transition> {
-        self.extend_lease_impl(id, attempt, lease).await
+    async fn extend_lease(
+        &self,
+        job: &JobRef,
+        attempt: u32,
+        lease: Duration,
+    ) -> Result<Transition> {
+        self.extend_lease_impl(job, attempt, lease).await
     }
 
     async fn relay_feedback(&self, shard: ShardId, max: usize) -> Result<usize> {

@@ -9,22 +9,20 @@ use std::time::Duration;
 use super::connection::RedisStore;
 use super::dispatch::{millis, transition};
 use super::parse::{JobFields, answer_without_time, int_at, unexpected, verdict};
-use crate::domain::{CallStatus, JobId};
-use crate::store::{Finish, IvrUpdate, SaveIvr, StatusApplied, StoreError, Transition};
+use crate::domain::CallStatus;
+use crate::store::{Finish, IvrUpdate, JobRef, SaveIvr, StatusApplied, StoreError, Transition};
 
 type Result<T> = std::result::Result<T, StoreError>;
 
 impl RedisStore {
     pub(super) async fn mark_originated_impl(
         &self,
-        id: &JobId,
+        job: &JobRef,
         attempt: u32,
         call_sid: &str,
         lease: Duration,
     ) -> Result<Transition> {
-        let Some(shard) = self.shard_of_job(id).await? else {
-            return Ok(Transition::Stale);
-        };
+        let (shard, id) = (job.shard, &job.id);
         let reply: String = self
             .scripts
             .mark_originated
@@ -42,14 +40,12 @@ impl RedisStore {
 
     pub(super) async fn requeue_impl(
         &self,
-        id: &JobId,
+        job: &JobRef,
         attempt: u32,
         delay: Duration,
         reason: &str,
     ) -> Result<Transition> {
-        let Some(shard) = self.shard_of_job(id).await? else {
-            return Ok(Transition::Stale);
-        };
+        let (shard, id) = (job.shard, &job.id);
         let reply: String = self
             .scripts
             .requeue
@@ -68,7 +64,7 @@ impl RedisStore {
 
     pub(super) async fn apply_status_impl(
         &self,
-        id: &JobId,
+        job: &JobRef,
         attempt: u32,
         call_sid: &str,
         status: CallStatus,
@@ -77,9 +73,7 @@ impl RedisStore {
             job: None,
             advanced: false,
         };
-        let Some(shard) = self.shard_of_job(id).await? else {
-            return Ok(unknown);
-        };
+        let (shard, id) = (job.shard, &job.id);
         let key = self.keys.job(shard, id);
         let reply: Vec<String> = self
             .scripts
@@ -106,10 +100,8 @@ impl RedisStore {
         })
     }
 
-    pub(super) async fn save_ivr_impl(&self, id: &JobId, update: &IvrUpdate) -> Result<SaveIvr> {
-        let Some(shard) = self.shard_of_job(id).await? else {
-            return Ok(SaveIvr::Stale);
-        };
+    pub(super) async fn save_ivr_impl(&self, job: &JobRef, update: &IvrUpdate) -> Result<SaveIvr> {
+        let (shard, id) = (job.shard, &job.id);
         let script = &self.scripts.save_ivr;
         let mut invocation = script.key(self.keys.job(shard, id));
         invocation
@@ -117,6 +109,12 @@ impl RedisStore {
             .arg(update.expected_step)
             .arg(&update.session)
             .arg(&update.response);
+        let attribution = match &update.attribution {
+            Some(a) => serde_json::to_string(a)
+                .map_err(|e| StoreError::Refused(format!("attribution does not serialize: {e}")))?,
+            None => String::new(),
+        };
+        invocation.arg(attribution);
         for answer in &update.new_answers {
             invocation.arg(answer_without_time(answer)?);
         }
@@ -137,14 +135,12 @@ impl RedisStore {
 
     pub(super) async fn finish_impl(
         &self,
-        id: &JobId,
+        job: &JobRef,
         attempt: u32,
         expected_step: Option<u32>,
         finish: &Finish,
     ) -> Result<Transition> {
-        let Some(shard) = self.shard_of_job(id).await? else {
-            return Ok(Transition::Stale);
-        };
+        let (shard, id) = (job.shard, &job.id);
         let (kind, detail, reason) = match finish {
             Finish::Retry { delay, reason } => ("retry", millis(*delay).to_string(), Some(reason)),
             Finish::Terminal { outcome, reason } => {
@@ -173,13 +169,11 @@ impl RedisStore {
 
     pub(super) async fn extend_lease_impl(
         &self,
-        id: &JobId,
+        job: &JobRef,
         attempt: u32,
         lease: Duration,
     ) -> Result<Transition> {
-        let Some(shard) = self.shard_of_job(id).await? else {
-            return Ok(Transition::Stale);
-        };
+        let (shard, id) = (job.shard, &job.id);
         let reply: String = self
             .scripts
             .extend_lease

@@ -131,6 +131,7 @@ mod tests {
             status_rank: 0,
             call_status: None,
             ivr: None,
+            attribution: None,
             ivr_step: 0,
             answers: vec![],
             last_response: None,

@@ -1,0 +1,115 @@
+//! Ending an attempt whose call reached a terminal provider status: the one
+//! status → conclude sequence, shared by status webhooks and the reconciler
+//! so both decide the same way.
+
+use tracing::{info, warn};
+
+use super::{CallCore, CallError, after_call, session};
+use crate::domain::{CallStatus, JobState, Outcome};
+use crate::store::{Finish, Job, JobRef, Transition};
+
+/// How many times to re-decide when an IVR step lands between our read and
+/// our write (each retry re-reads the job).
+const MAX_RACES: usize = 5;
+
+impl CallCore {
+    /// Applies a provider status for attempt `attempt` of `job` (ranked, never
+    /// backwards) and, when it is terminal, concludes the attempt. Returns
+    /// the decision applied, if this event concluded the attempt.
+    pub async fn on_status(
+        &self,
+        job: &JobRef,
+        attempt: u32,
+        call_sid: &str,
+        status: CallStatus,
+    ) -> Result<Option<Finish>, CallError> {
+        let applied = self
+            .store
+            .apply_status(job, attempt, call_sid, status)
+            .await?;
+        if applied.job.is_none() {
+            warn!(job.id = %job.id, call.sid = %call_sid, "status for an unknown job");
+            return Ok(None);
+        }
+        if !status.is_terminal() {
+            return Ok(None);
+        }
+        let decision = self
+            .conclude(job, attempt, call_sid, status, applied.job.map(|j| *j))
+            .await?;
+        if let Some(d) = &decision {
+            self.metrics.concluded(d);
+            info!(job.id = %job.id, call.sid = %call_sid, status = %status, decision = %describe(d), "call concluded");
+        }
+        Ok(decision)
+    }
+
+    /// Ends the attempt after its call `call_sid` reached terminal `status`:
+    /// decides the outcome from the job's IVR session and applies it, fenced
+    /// by the IVR step. A status about another call than the one the attempt
+    /// holds changes nothing. `None`: the attempt had already ended (a
+    /// duplicate or stale event). `snapshot` is the job as the caller just
+    /// read it, saving a read; it is re-read on a race.
+    async fn conclude(
+        &self,
+        job_ref: &JobRef,
+        attempt: u32,
+        call_sid: &str,
+        status: CallStatus,
+        mut snapshot: Option<Job>,
+    ) -> Result<Option<Finish>, CallError> {
+        for _ in 0..MAX_RACES {
+            let job = match snapshot.take() {
+                Some(job) => job,
+                None => match self.store.load_job(job_ref).await? {
+                    Some(job) => job,
+                    None => return Ok(None),
+                },
+            };
+            let live = matches!(job.state, JobState::Dialing | JobState::InCall);
+            if job.attempt != attempt || !live || job.call_sid.as_deref() != Some(call_sid) {
+                return Ok(None);
+            }
+            let finish = self.decide(&job, status);
+            if let Finish::Terminal { outcome, .. } = &finish {
+                self.before_terminal(&job, *outcome).await?;
+            }
+            match self
+                .store
+                .finish(job_ref, attempt, Some(job.ivr_step), &finish)
+                .await?
+            {
+                Transition::Applied => return Ok(Some(finish)),
+                Transition::Stale => continue,
+            }
+        }
+        warn!(job.id = %job_ref.id, "IVR kept changing while concluding; leaving it to the reconciler");
+        Ok(None)
+    }
+
+    /// The outcome table (`after_call`) applied to the job's session.
+    fn decide(&self, job: &Job, status: CallStatus) -> Finish {
+        let session = job
+            .ivr
+            .as_deref()
+            .map(|raw| session::status_of(&job.job_ref(), raw));
+        after_call(job, status, session, &self.retry)
+    }
+
+    /// Effects that must exist before a terminal record does (each
+    /// idempotent, so a conclusion that loses a race and runs again is safe).
+    async fn before_terminal(&self, job: &Job, outcome: Outcome) -> Result<(), CallError> {
+        if outcome == Outcome::OptedOut {
+            self.store.record_opt_out(&job.spec.contact.phone).await?;
+        }
+        Ok(())
+    }
+}
+
+/// A decision in words, for logs.
+pub(super) fn describe(finish: &Finish) -> String {
+    match finish {
+        Finish::Retry { delay, reason } => format!("retry in {}s ({reason})", delay.as_secs()),
+        Finish::Terminal { outcome, .. } => outcome.to_string(),
+    }
+}

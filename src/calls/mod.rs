@@ -1,0 +1,21 @@
+//! The provider-neutral call core: everything that happens on a call once a
+//! provider's webhook has been verified and parsed — IVR sessions (start,
+//! step, save), status → conclude (shared by webhooks and the reconciler),
+//! the outcome table, and the callback-URL contract (built and parsed in
+//! `urls`).
+//!
+//! Owns: call orchestration. Does not own: HTTP (see `webhook`), provider
+//! wire formats (see `provider`), the IVR state machine (see `dialplan`),
+//! dialling policy (see `dialer`).
+
+mod conclude;
+mod error;
+mod outcome;
+mod service;
+mod session;
+mod urls;
+
+pub use error::{CallError, CallErrorClass};
+pub use outcome::{RetryPolicy, after_call};
+pub use service::{CallCore, Reply};
+pub use urls::{CallRef, Callback, CallbackUrls, UrlError};

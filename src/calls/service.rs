@@ -1,0 +1,206 @@
+//! `CallCore`: what happens on a call, whichever provider carries it. The
+//! webhook server verifies a request with the provider's `CallControl`, then
+//! hands the parsed callback here; the reconciler concludes calls through the
+//! same core (`on_status`).
+//!
+//! | callback | job is the attempt's, live | then |
+//! |---|---|---|
+//! | answer | no | hang up |
+//! | answer | yes, session saved | replay the saved reply (duplicate) |
+//! | answer | yes, no session | start the dialplan, save step 0, reply |
+//! | gather | no, or step is older | hang up, or replay the reply of the step just saved |
+//! | gather | yes, step matches | engine step, opt-out, save (fenced by step), reply |
+//! | status | — | `on_status`: rank, and conclude on a terminal status |
+//!
+//! Every reply is committed before it is returned (G4): a duplicate webhook
+//! replays the stored reply, a stale one gets a hang-up.
+
+use std::sync::Arc;
+
+use tracing::{error, info};
+
+use super::urls::{CallRef, Callback, CallbackUrls};
+use super::{CallError, RetryPolicy, session};
+use crate::dialplan::{Action, CallContext, Dialplans, Event, Session, SessionStatus, start, step};
+use crate::domain::{Answer, Attribution, JobState};
+use crate::provider::{CallControl, Params};
+use crate::store::{IvrUpdate, Job, SaveIvr, Store};
+use crate::telemetry::Metrics;
+
+/// What a handled callback answers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reply {
+    /// Call-control markup (`CallControl::content_type`).
+    Markup(String),
+    /// Nothing to say (status callbacks).
+    Empty,
+}
+
+/// The provider-neutral call core; cheap to share behind an `Arc`.
+pub struct CallCore {
+    pub(super) store: Arc<dyn Store>,
+    pub(super) control: Arc<dyn CallControl>,
+    pub(super) dialplans: Arc<Dialplans>,
+    pub(super) urls: CallbackUrls,
+    pub(super) retry: RetryPolicy,
+    pub(super) metrics: Arc<Metrics>,
+}
+
+impl CallCore {
+    pub fn new(
+        store: Arc<dyn Store>,
+        control: Arc<dyn CallControl>,
+        dialplans: Arc<Dialplans>,
+        public_url: &str,
+        retry: RetryPolicy,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        let urls = CallbackUrls::new(public_url, control.path_prefix(), store.shards());
+        Self {
+            store,
+            control,
+            dialplans,
+            urls,
+            retry,
+            metrics,
+        }
+    }
+
+    /// The callback URLs calls placed through this core carry.
+    pub fn urls(&self) -> &CallbackUrls {
+        &self.urls
+    }
+
+    pub fn control(&self) -> &Arc<dyn CallControl> {
+        &self.control
+    }
+
+    /// Markup that only ends the call.
+    pub fn hangup(&self) -> String {
+        self.control.render(&[Action::Hangup], "")
+    }
+
+    /// Handles one verified callback.
+    pub async fn handle(&self, callback: &Callback, params: &Params) -> Result<Reply, CallError> {
+        match callback {
+            Callback::Answer(call) => self.answer(call).await.map(Reply::Markup),
+            Callback::Gather { call, step } => {
+                let digits = self.control.digits(params);
+                self.gather(call, *step, &digits).await.map(Reply::Markup)
+            }
+            Callback::Status(call) => {
+                let event = self
+                    .control
+                    .status_event(params)
+                    .map_err(|e| CallError::BadRequest(e.to_string()))?;
+                self.on_status(&call.job, call.attempt, &event.call_sid, event.status)
+                    .await?;
+                Ok(Reply::Empty)
+            }
+        }
+    }
+
+    /// The job, if this request belongs to its current, unfinished attempt.
+    async fn live_job(&self, call: &CallRef) -> Result<Option<Job>, CallError> {
+        let job = self.store.load_job(&call.job).await?;
+        Ok(job.filter(|j| {
+            j.attempt == call.attempt && matches!(j.state, JobState::Dialing | JobState::InCall)
+        }))
+    }
+
+    async fn answer(&self, call: &CallRef) -> Result<String, CallError> {
+        let Some(job) = self.live_job(call).await? else {
+            return Ok(self.hangup());
+        };
+        if job.ivr.is_some() {
+            // The provider asked again: replay what we answered.
+            return Ok(job.last_response.unwrap_or_else(|| self.hangup()));
+        }
+        let Some(plan) = self.dialplans.get(&job.spec.dialplan) else {
+            error!(job.id = %job.id, dialplan = %job.spec.dialplan, "dialplan is no longer loaded; hanging up");
+            return Ok(self.hangup());
+        };
+        let ctx = CallContext {
+            language: job.spec.contact.language.clone(),
+            office: job.spec.contact.office.clone(),
+            service: job.spec.contact.service.clone(),
+        };
+        let out = start(&plan, &ctx);
+        let encoded = session::encode(&out.session)?;
+        self.save(&job, 0, encoded, out.new_answers, &out.actions, None)
+            .await
+    }
+
+    async fn gather(
+        &self,
+        call: &CallRef,
+        step_no: u32,
+        digits: &str,
+    ) -> Result<String, CallError> {
+        let Some(job) = self.live_job(call).await? else {
+            return Ok(self.hangup());
+        };
+        if job.ivr_step != step_no {
+            let replay = (job.ivr_step == step_no + 1)
+                .then(|| job.last_response.clone())
+                .flatten();
+            return Ok(replay.unwrap_or_else(|| self.hangup()));
+        }
+        let (Some(plan), Some(raw)) = (self.dialplans.get(&job.spec.dialplan), job.ivr.as_deref())
+        else {
+            return Ok(self.hangup());
+        };
+        let before: Session = session::decode(raw)?;
+        let out = step(&plan, &before, &Event::Digits(digits.to_owned()));
+        self.note_opt_out(&job, before.status(), out.session.status())
+            .await?;
+        let encoded = session::encode(&out.session)?;
+        self.save(&job, step_no, encoded, out.new_answers, &out.actions, None)
+            .await
+    }
+
+    /// Records the citizen's opt-out the moment the session reaches it.
+    pub(super) async fn note_opt_out(
+        &self,
+        job: &Job,
+        before: SessionStatus,
+        after: SessionStatus,
+    ) -> Result<(), CallError> {
+        if after == SessionStatus::OptedOut && before != SessionStatus::OptedOut {
+            self.store.record_opt_out(&job.spec.contact.phone).await?;
+            info!(job.id = %job.id, "citizen opted out");
+        }
+        Ok(())
+    }
+
+    /// Saves step `expected_step` of the session (fenced) and returns the
+    /// reply to give: the new markup, the one already saved for a
+    /// duplicate, or a hang-up when the job moved on.
+    pub(super) async fn save(
+        &self,
+        job: &Job,
+        expected_step: u32,
+        session: String,
+        new_answers: Vec<Answer>,
+        actions: &[Action],
+        attribution: Option<Attribution>,
+    ) -> Result<String, CallError> {
+        let gather_url = self
+            .urls
+            .gather(&job.job_ref(), job.attempt, expected_step + 1);
+        let body = self.control.render(actions, &gather_url);
+        let update = IvrUpdate {
+            attempt: job.attempt,
+            expected_step,
+            session,
+            new_answers,
+            response: body.clone(),
+            attribution,
+        };
+        Ok(match self.store.save_ivr(&job.job_ref(), &update).await? {
+            SaveIvr::Saved { .. } => body,
+            SaveIvr::Duplicate { response } => response.unwrap_or_else(|| self.hangup()),
+            SaveIvr::Stale => self.hangup(),
+        })
+    }
+}

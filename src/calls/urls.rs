@@ -1,0 +1,223 @@
+//! The callback-URL contract: every URL handed to a provider is built here,
+//! and every webhook request is parsed back here, so the two cannot drift.
+//!
+//! A per-call URL carries our own job reference (the job id *and* its shard)
+//! and the attempt, plus the IVR step for gather actions. The provider signs
+//! the whole URL (Twilio's `X-Twilio-Signature` covers the query), so a
+//! reference cannot be forged, and no webhook needs a look-up to find its job.
+//!
+//! | path (under the provider's prefix) | query                        | what it is |
+//! |------------------------------------|------------------------------|------------|
+//! | `/answer`                          | `job`, `shard`, `attempt`    | outbound call answered |
+//! | `/gather`                          | `job`, `shard`, `attempt`, `step` | keys pressed (either direction) |
+//! | `/status`                          | `job`, `shard`, `attempt`    | status callback |
+
+use crate::domain::JobId;
+use crate::store::{JobRef, ShardId};
+
+/// One of our webhook routes, parsed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Callback {
+    Answer(CallRef),
+    Gather { call: CallRef, step: u32 },
+    Status(CallRef),
+}
+
+impl Callback {
+    /// A bounded name for logs and metric labels.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Callback::Answer(_) => "answer",
+            Callback::Gather { .. } => "gather",
+            Callback::Status(_) => "status",
+        }
+    }
+}
+
+/// The job and attempt a per-call URL names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallRef {
+    pub job: JobRef,
+    pub attempt: u32,
+}
+
+/// Why a request to one of our routes is malformed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct UrlError(String);
+
+/// Builds and parses callback URLs under the public base URL and the
+/// provider's path prefix (e.g. `/twilio`).
+#[derive(Clone, Debug)]
+pub struct CallbackUrls {
+    base: String,
+    prefix: String,
+    shards: ShardId,
+}
+
+const ANSWER: &str = "/answer";
+const GATHER: &str = "/gather";
+const STATUS: &str = "/status";
+
+impl CallbackUrls {
+    /// `public_base` as the provider reaches us; `prefix` the provider's
+    /// route prefix; `shards` the store's shard count (references naming
+    /// another shard are refused).
+    pub fn new(public_base: &str, prefix: &str, shards: ShardId) -> Self {
+        Self {
+            base: public_base.trim_end_matches('/').to_owned(),
+            prefix: prefix.trim_end_matches('/').to_owned(),
+            shards,
+        }
+    }
+
+    fn url(&self, path: &str, call: &CallRef, step: Option<u32>) -> String {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        q.append_pair("job", &call.job.id.to_string());
+        q.append_pair("shard", &call.job.shard.to_string());
+        q.append_pair("attempt", &call.attempt.to_string());
+        if let Some(step) = step {
+            q.append_pair("step", &step.to_string());
+        }
+        format!("{}{}{path}?{}", self.base, self.prefix, q.finish())
+    }
+
+    pub fn answer(&self, job: &JobRef, attempt: u32) -> String {
+        self.url(ANSWER, &call_ref(job, attempt), None)
+    }
+
+    pub fn status(&self, job: &JobRef, attempt: u32) -> String {
+        self.url(STATUS, &call_ref(job, attempt), None)
+    }
+
+    pub fn gather(&self, job: &JobRef, attempt: u32, step: u32) -> String {
+        self.url(GATHER, &call_ref(job, attempt), Some(step))
+    }
+
+    /// Parses a POST to `path` (as our server sees it) with `query`.
+    /// `None`: not one of our routes. The signature is checked by the caller.
+    pub fn parse(&self, path: &str, query: Option<&str>) -> Option<Result<Callback, UrlError>> {
+        let route = path.strip_prefix(self.prefix.as_str())?;
+        let parsed = match route {
+            ANSWER => self.call_ref(query).map(Callback::Answer),
+            STATUS => self.call_ref(query).map(Callback::Status),
+            GATHER => self.call_ref(query).and_then(|call| {
+                let step = param(query, "step")
+                    .and_then(|s| s.parse().ok())
+                    .ok_or_else(|| UrlError("the gather URL lacks a numeric `step`".into()))?;
+                Ok(Callback::Gather { call, step })
+            }),
+            _ => return None,
+        };
+        Some(parsed)
+    }
+
+    fn call_ref(&self, query: Option<&str>) -> Result<CallRef, UrlError> {
+        let job = param(query, "job").ok_or_else(|| UrlError("the URL lacks `job`".into()))?;
+        let job = JobId::parse(&job).map_err(|e| UrlError(e.to_string()))?;
+        let shard: ShardId = param(query, "shard")
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| UrlError("the URL lacks a numeric `shard`".into()))?;
+        if shard >= self.shards {
+            return Err(UrlError(format!(
+                "shard {shard} does not exist (the store has {})",
+                self.shards
+            )));
+        }
+        let attempt = param(query, "attempt")
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| UrlError("the URL lacks a numeric `attempt`".into()))?;
+        Ok(CallRef {
+            job: JobRef::new(shard, job),
+            attempt,
+        })
+    }
+}
+
+fn call_ref(job: &JobRef, attempt: u32) -> CallRef {
+    CallRef {
+        job: job.clone(),
+        attempt,
+    }
+}
+
+fn param(query: Option<&str>, name: &str) -> Option<String> {
+    form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn urls() -> CallbackUrls {
+        CallbackUrls::new("https://ivr.example.gov.in/", "/twilio", 16)
+    }
+
+    fn job() -> JobRef {
+        JobRef::new(3, JobId::parse("police-1/c-7").unwrap())
+    }
+
+    fn split(url: &str) -> (String, Option<String>) {
+        let rest = url.strip_prefix("https://ivr.example.gov.in").unwrap();
+        match rest.split_once('?') {
+            Some((p, q)) => (p.to_owned(), Some(q.to_owned())),
+            None => (rest.to_owned(), None),
+        }
+    }
+
+    #[test]
+    fn urls_carry_job_shard_and_attempt() {
+        assert_eq!(
+            urls().answer(&job(), 2),
+            "https://ivr.example.gov.in/twilio/answer?job=police-1%2Fc-7&shard=3&attempt=2"
+        );
+        assert!(urls().gather(&job(), 1, 3).ends_with("attempt=1&step=3"));
+    }
+
+    #[test]
+    fn what_is_built_parses_back() {
+        let u = urls();
+        let call = CallRef {
+            job: job(),
+            attempt: 2,
+        };
+        for (url, want) in [
+            (u.answer(&job(), 2), Callback::Answer(call.clone())),
+            (u.status(&job(), 2), Callback::Status(call.clone())),
+            (
+                u.gather(&job(), 2, 4),
+                Callback::Gather {
+                    call: call.clone(),
+                    step: 4,
+                },
+            ),
+        ] {
+            let (path, query) = split(&url);
+            assert_eq!(u.parse(&path, query.as_deref()), Some(Ok(want)));
+        }
+    }
+
+    #[test]
+    fn malformed_references_are_refused() {
+        let u = urls();
+        assert_eq!(u.parse("/other/answer", None), None);
+        assert_eq!(u.parse("/twilio/nothing", None), None);
+        for query in [
+            "job=police-1%2Fc-7&attempt=1",
+            "job=police-1%2Fc-7&shard=16&attempt=1",
+            "job=nojob&shard=1&attempt=1",
+            "job=police-1%2Fc-7&shard=1",
+        ] {
+            assert!(
+                matches!(u.parse("/twilio/answer", Some(query)), Some(Err(_))),
+                "{query}"
+            );
+        }
+        assert!(matches!(
+            u.parse("/twilio/gather", Some("job=a%2Fb&shard=1&attempt=1")),
+            Some(Err(_))
+        ));
+    }
+}

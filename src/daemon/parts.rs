@@ -1,0 +1,123 @@
+//! What a daemon is built from, assembled in one place from settings: `serve`
+//! uses it as is; the demo and the tests use it too, overriding only the
+//! dialer's timings (which they run at test speed).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+use crate::config::Settings;
+use crate::dialer::{DialerConfig, Quotas};
+use crate::dialplan::Dialplans;
+use crate::domain::OfficialId;
+use crate::provider::{ProviderPair, ProviderSetupError, build_provider};
+use crate::store::Store;
+use crate::telemetry::Metrics;
+use crate::webhook::HttpServerConfig;
+
+/// The admin API takes whole campaign documents: allow large bodies, and the
+/// time to upload them, but few connections (operators, not the public).
+const ADMIN_BODY_LIMIT: usize = 64 * 1024 * 1024;
+const ADMIN_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+const ADMIN_MAX_CONNECTIONS: usize = 64;
+const ADMIN_DRAIN: Duration = Duration::from_secs(5);
+/// Webhook requests are answered in milliseconds; ten seconds covers any
+/// request still open at shutdown.
+const WEBHOOK_DRAIN: Duration = Duration::from_secs(10);
+
+/// Everything the daemon is built from.
+pub struct DaemonParts {
+    pub store: Arc<dyn Store>,
+    pub provider: ProviderPair,
+    pub dialplans: Arc<Dialplans>,
+    pub metrics: Arc<Metrics>,
+    pub dialer: DialerConfig,
+    pub webhook_listener: TcpListener,
+    pub webhook: HttpServerConfig,
+    /// The admin API / metrics listener, if any.
+    pub admin_listener: Option<TcpListener>,
+    pub admin: HttpServerConfig,
+    pub admin_token: Option<String>,
+    /// The URL the provider reaches the webhook listener at.
+    pub public_url: String,
+    pub shutdown_grace: Duration,
+}
+
+/// The listeners a daemon serves on (bound by the caller, so tests can use port 0).
+pub struct Listeners {
+    pub webhook: TcpListener,
+    pub admin: Option<TcpListener>,
+}
+
+impl DaemonParts {
+    /// The parts `settings` describe, over `store` and `dialplans`.
+    pub fn from_settings(
+        settings: &Settings,
+        store: Arc<dyn Store>,
+        dialplans: Arc<Dialplans>,
+        listeners: Listeners,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> Result<DaemonParts, ProviderSetupError> {
+        let public_url = settings.webhook.public_url.clone();
+        let provider = build_provider(&settings.provider, &public_url)?;
+        Ok(DaemonParts {
+            store,
+            provider,
+            dialplans,
+            metrics: Arc::new(Metrics::new()),
+            dialer: dialer_config(settings),
+            webhook_listener: listeners.webhook,
+            webhook: HttpServerConfig {
+                body_limit: settings.webhook.body_limit_bytes,
+                request_timeout: settings.webhook.request_timeout(),
+                max_connections: settings.webhook.max_connections,
+                drain_timeout: WEBHOOK_DRAIN,
+                tls,
+            },
+            admin_listener: listeners.admin,
+            admin: HttpServerConfig {
+                body_limit: ADMIN_BODY_LIMIT,
+                request_timeout: ADMIN_REQUEST_TIMEOUT,
+                max_connections: ADMIN_MAX_CONNECTIONS,
+                drain_timeout: ADMIN_DRAIN,
+                tls: None,
+            },
+            admin_token: settings.admin.token.as_ref().map(|t| t.expose().to_owned()),
+            public_url,
+            shutdown_grace: settings.shutdown.grace(),
+        })
+    }
+}
+
+/// The dialer's view of the settings.
+pub fn dialer_config(s: &Settings) -> DialerConfig {
+    let overrides = s
+        .rate
+        .overrides
+        .iter()
+        .filter_map(|(id, limit)| OfficialId::parse(id).ok().map(|id| (id, limit.quota())))
+        .collect();
+    DialerConfig {
+        consumer: s.dialer.consumer_name(),
+        batch_size: s.dialer.batch_size,
+        poll_interval: s.dialer.poll_interval(),
+        originate_lease: s.dialer.originate_lease(),
+        max_call: s.dialer.max_call(),
+        reclaim_after: s.dialer.reclaim_after(),
+        ring_timeout: s.provider.ring_timeout(),
+        hours: s.policy.calling_hours.to_policy(),
+        citizen_daily_cap: s.policy.max_calls_per_citizen_per_day,
+        retry: s.dialer.retry_policy(),
+        quotas: Quotas {
+            default: s.rate.default.quota(),
+            overrides,
+        },
+        max_concurrent_originates: usize::try_from(s.provider.max_concurrent_calls)
+            .unwrap_or(usize::MAX)
+            .max(1),
+        provider_cps: Some(s.provider.calls_per_second).filter(|&n| n > 0),
+        provider_backoff: s.provider.retry_after(),
+        reconcile_give_up: s.dialer.reconcile_give_up(),
+    }
+}

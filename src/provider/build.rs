@@ -1,0 +1,55 @@
+//! The composition point of providers: `provider.kind` → the adapter's two
+//! halves, built once. Adding a provider is a folder under `provider/`
+//! implementing `Provider` and `CallControl`, plus one arm here.
+
+use std::sync::Arc;
+
+use super::twilio::{DEFAULT_STATUS_EVENTS, TwilioClient, TwilioConfig, TwilioControl};
+use super::{CallControl, Provider};
+use crate::config::{ProviderKind, ProviderSettings};
+
+/// Both halves of one provider adapter.
+#[derive(Clone)]
+pub struct ProviderPair {
+    /// REST: originate, look up, hang up.
+    pub rest: Arc<dyn Provider>,
+    /// Webhooks: verify, parse, render.
+    pub control: Arc<dyn CallControl>,
+}
+
+/// Why the configured provider could not be built.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot set up provider {kind:?}: {reason}")]
+pub struct ProviderSetupError {
+    kind: ProviderKind,
+    reason: String,
+}
+
+/// Builds the adapter `settings.kind` names. `public_url` is where the
+/// provider reaches our webhook server (what it signs).
+pub fn build_provider(
+    settings: &ProviderSettings,
+    public_url: &str,
+) -> Result<ProviderPair, ProviderSetupError> {
+    match settings.kind {
+        ProviderKind::Twilio => {
+            let token = settings.auth_token.expose();
+            let rest = TwilioClient::new(TwilioConfig {
+                base_url: settings.base_url.clone(),
+                account_sid: settings.account_sid.clone(),
+                auth_token: token.to_owned(),
+                request_timeout: settings.request_timeout(),
+                status_events: DEFAULT_STATUS_EVENTS.map(String::from).to_vec(),
+            })
+            .map_err(|e| ProviderSetupError {
+                kind: settings.kind,
+                reason: e.to_string(),
+            })?;
+            let control = TwilioControl::new(token, public_url, settings.choice_hints);
+            Ok(ProviderPair {
+                rest: Arc::new(rest),
+                control: Arc::new(control),
+            })
+        }
+    }
+}

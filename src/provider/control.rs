@@ -1,0 +1,64 @@
+//! The webhook half of a provider: how its callbacks are authenticated and
+//! read, and how the IVR engine's actions are written in its call-control
+//! markup. The REST half is `Provider`; an adapter implements both.
+
+use http::HeaderMap;
+
+use crate::dialplan::Action;
+use crate::domain::{CallStatus, PhoneNumber};
+
+/// A webhook request as received, before anything is trusted.
+#[derive(Clone, Copy, Debug)]
+pub struct WebhookRequest<'a> {
+    /// Path and query as our server received them (the public base URL,
+    /// which proxies may have rewritten, is the adapter's to prepend).
+    pub path_and_query: &'a str,
+    pub headers: &'a HeaderMap,
+    pub body: &'a [u8],
+}
+
+/// A webhook's parameters, in the order received.
+pub type Params = Vec<(String, String)>;
+
+/// A call status the provider reported.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatusEvent {
+    pub call_sid: String,
+    pub status: CallStatus,
+}
+
+/// A call to the programme's number.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InboundCall {
+    pub call_sid: String,
+    /// The citizen.
+    pub from: PhoneNumber,
+    /// The number they dialled.
+    pub to: String,
+}
+
+/// Why a webhook's parameters cannot be read.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ParamsError(pub String);
+
+/// The webhook half of a provider adapter.
+pub trait CallControl: Send + Sync + 'static {
+    /// The path under which this provider's webhooks are routed (e.g. `/twilio`).
+    fn path_prefix(&self) -> &'static str;
+    /// The request's parameters if its signature is valid; `None` if it is
+    /// not (a forged or corrupted request: 403).
+    fn verify(&self, request: &WebhookRequest<'_>) -> Option<Params>;
+    /// The call status a status callback reports.
+    fn status_event(&self, params: &Params) -> Result<StatusEvent, ParamsError>;
+    /// The keys pressed at a gather (empty when none were).
+    fn digits(&self, params: &Params) -> String;
+    /// The call an inbound voice webhook announces.
+    fn inbound_call(&self, params: &Params) -> Result<InboundCall, ParamsError>;
+    /// The call id a webhook is about, if it names one.
+    fn call_sid<'p>(&self, params: &'p Params) -> Option<&'p str>;
+    /// `actions` as call-control markup; gathers post to `gather_url`.
+    fn render(&self, actions: &[Action], gather_url: &str) -> String;
+    /// The `Content-Type` of what `render` returns.
+    fn content_type(&self) -> &'static str;
+}
