@@ -358,3 +358,76 @@ async fn in_flight_deadlines_and_leases() {
         .unwrap();
     assert_eq!(store.due_in_flight(entry.shard, 10).await.unwrap().len(), 1);
 }
+
+/// Redis command counts since the last `CONFIG RESETSTAT`, by command name.
+async fn command_calls(conn: &mut redis::aio::MultiplexedConnection) -> Vec<(String, u64)> {
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(conn)
+        .await
+        .unwrap();
+    info.lines()
+        .filter_map(|line| {
+            let (name, rest) = line.strip_prefix("cmdstat_")?.split_once(':')?;
+            let calls = rest
+                .strip_prefix("calls=")?
+                .split(',')
+                .next()?
+                .parse()
+                .ok()?;
+            Some((name.to_owned(), calls))
+        })
+        .collect()
+}
+
+/// Every command one `apply_status` costs, scripts' own commands included.
+async fn cost_of_a_status(
+    store: &RedisStore,
+    conn: &mut redis::aio::MultiplexedConnection,
+    job: &Job,
+) -> Vec<(String, u64)> {
+    redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .exec_async(&mut *conn)
+        .await
+        .unwrap();
+    let applied = store
+        .apply_status(&job.job_ref(), 1, "CA1", CallStatus::Ringing)
+        .await
+        .unwrap();
+    assert!(applied.job.is_some());
+    let mut calls = command_calls(conn).await;
+    calls.retain(|(name, _)| !name.starts_with("config") && name != "info");
+    calls.sort();
+    calls
+}
+
+#[tokio::test]
+async fn a_cold_instance_finds_a_job_from_its_reference_alone() {
+    let (server, warm) = setup().await;
+    let first = dialing(&warm, "c-1").await;
+    let second = dialing(&warm, "c-2").await;
+    let third = dialing(&warm, "c-3").await;
+    let mut conn = raw(&server).await;
+    // Loads the script into Redis, so neither measurement pays for that.
+    cost_of_a_status(&warm, &mut conn, &first).await;
+    let on_warm = cost_of_a_status(&warm, &mut conn, &second).await;
+    // Another instance that has never seen these jobs.
+    let cold = RedisStore::connect(&server.url(), "sampark", 4)
+        .await
+        .unwrap();
+    let on_cold = cost_of_a_status(&cold, &mut conn, &third).await;
+    assert_eq!(
+        on_cold, on_warm,
+        "a cold instance routes the event with no extra command"
+    );
+    let scripts: u64 = on_cold
+        .iter()
+        .filter(|(name, _)| name.starts_with("eval"))
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(
+        scripts, 1,
+        "one script call per provider event: {on_cold:?}"
+    );
+}
