@@ -55,6 +55,33 @@ pub struct SimulateArgs {
     /// Calls per second before answering 429 / 20429.
     #[arg(long)]
     pub calls_per_second: Option<u32>,
+    /// Citizens calling the programme's number. Boxed: the flags would
+    /// otherwise make this the one outsized `Command` variant.
+    #[command(flatten)]
+    pub inbound: Box<InboundArgs>,
+}
+
+/// Inbound calls: the programme number's settings, and automatic callers.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Inbound calls")]
+pub struct InboundArgs {
+    /// Automatic inbound calls per minute, on average (0: none; needs
+    /// --inbound-voice-url).
+    #[arg(long, value_name = "N")]
+    pub inbound_rate: Option<f64>,
+    /// The programme number's Voice URL, POSTed when a citizen calls it.
+    #[arg(long, value_name = "URL")]
+    pub inbound_voice_url: Option<String>,
+    /// The programme number's status callback URL (POST).
+    #[arg(long, value_name = "URL")]
+    pub inbound_status_url: Option<String>,
+    /// The programme's number citizens call [default: +916742100100].
+    #[arg(long, value_name = "E164")]
+    pub inbound_number: Option<String>,
+    /// Comma-separated E.164 numbers automatic callers are drawn from
+    /// (default: random Indian mobile numbers).
+    #[arg(long, value_name = "E164,...", value_delimiter = ',')]
+    pub inbound_callers: Vec<String>,
 }
 
 pub async fn command(args: SimulateArgs) -> anyhow::Result<ExitCode> {
@@ -85,6 +112,14 @@ pub async fn command(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     if args.calls_per_second.is_some() {
         config.calls_per_second = args.calls_per_second;
     }
+    let inbound = *args.inbound;
+    set(&mut config.inbound_rate_per_minute, inbound.inbound_rate);
+    config.inbound_voice_url = inbound.inbound_voice_url;
+    config.inbound_status_url = inbound.inbound_status_url;
+    if let Some(number) = inbound.inbound_number {
+        config.inbound_number = number;
+    }
+    config.inbound_callers = inbound.inbound_callers;
     let listener = TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;

@@ -2,9 +2,9 @@
 //! `/2010-04-01/Accounts/{AccountSid}/`, with its auth, validation, limits
 //! and error bodies.
 //!
-//! Owns: routing, request parsing and the JSON replies. Does not own: what a
-//! call does once created (`call`), the call list filters' date parsing
-//! (`clock`).
+//! Owns: auth, routing, request parsing and the JSON replies. Does not own:
+//! what a call does once created (`call`), the call list filters' date
+//! parsing (`clock`), the simulator's own control routes (`control`).
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -19,10 +19,13 @@ use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
 use tracing::{debug, info};
 
-use super::call::{self, CallPlan, Events, Script};
+use super::call;
+use super::client::is_http_url;
 use super::clock::now_ms;
+use super::control;
 use super::ledger::LedgerEntry;
 use super::list::list_calls;
+use super::plan::{CallPlan, Events, Script};
 use super::registry::{CallRecord, resource_json};
 use super::server::Shared;
 use super::twiml::Method;
@@ -77,6 +80,9 @@ fn route(
     query: &str,
     body: &[u8],
 ) -> Reply {
+    if path == control::INBOUND_PATH {
+        return control::inbound(shared, method, body);
+    }
     let not_found = || {
         error(
             StatusCode::NOT_FOUND,
@@ -160,6 +166,7 @@ fn create(shared: &Arc<Shared>, form: &Params) -> Reply {
         status_callback: plan.status_callback.clone(),
         to_masked: record.to.to_string(),
         at_ms: record.created_ms,
+        direction: record.direction,
     });
     shared
         .tracker
@@ -235,6 +242,7 @@ fn validate_create(form: &Params) -> Result<(PhoneNumber, PhoneNumber, CallPlan)
         status_callback,
         status_method: parse_method(form, "StatusCallbackMethod")?,
         events,
+        persona: None,
     };
     Ok((to, from, plan))
 }
@@ -315,13 +323,6 @@ fn update(shared: &Shared, sid: &str, form: &Params) -> Option<Reply> {
         StatusCode::OK,
         &resource_json(&record, &shared.config.account_sid),
     ))
-}
-
-fn is_http_url(url: &str) -> bool {
-    (url.starts_with("http://") || url.starts_with("https://"))
-        && url
-            .parse::<http::Uri>()
-            .is_ok_and(|u| u.authority().is_some())
 }
 
 pub(crate) fn parse_form(bytes: &[u8]) -> Params {

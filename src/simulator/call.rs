@@ -1,8 +1,11 @@
-//! One simulated call from originate to its terminal status: status
-//! callbacks, ringing, the call's fate, then the TwiML conversation.
+//! One simulated call to its terminal status. Outbound: status callbacks,
+//! ringing, the call's fate, then the TwiML conversation. Inbound: the
+//! conversation at once (the citizen is calling), then the terminal status
+//! callback.
 //!
 //! Owns: the call task and simulated call time. Does not own: the random
-//! choices (`citizen`), TwiML syntax (`twiml`) or HTTP (`client`).
+//! choices (`citizen`), a persona's script (`persona`), TwiML syntax
+//! (`twiml`) or HTTP (`client`).
 
 use std::sync::Arc;
 
@@ -11,53 +14,39 @@ use tracing::{Instrument, debug, info, warn};
 use super::citizen::{Citizen, Response};
 use super::client::{WebhookError, resolve};
 use super::clock::{now_ms, rfc2822};
+use super::direction::Direction;
 use super::ledger::LedgerEntry;
+use super::persona::Scripted;
+use super::plan::{CallPlan, Script};
+use super::registry::CallRecord;
 use super::server::Shared;
 use super::twiml::{self, Gather, Method, Verb};
 use crate::domain::CallStatus;
-
-use super::registry::CallRecord;
 
 /// Documents one call may fetch; a Redirect loop ends the call instead of
 /// running forever (Twilio stops such calls too).
 const MAX_DOCUMENTS: usize = 200;
 
-/// Which status-callback events the application asked for.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Events {
-    pub initiated: bool,
-    pub ringing: bool,
-    pub answered: bool,
-}
-
-/// Where the call's first TwiML comes from.
-#[derive(Clone, Debug)]
-pub(crate) enum Script {
-    Url { url: String, method: Method },
-    Inline(String),
-}
-
-/// What the originate request asked for.
-#[derive(Clone, Debug)]
-pub(crate) struct CallPlan {
-    pub script: Script,
-    pub status_callback: Option<String>,
-    pub status_method: Method,
-    pub events: Events,
-}
-
 /// Runs a call to its end. Shutdown stops it where it stands, without a
 /// terminal callback; a REST hang-up ends it with one.
 pub(crate) async fn run(shared: Arc<Shared>, call: CallRecord, plan: CallPlan) {
-    let span = tracing::info_span!("sim.call", call.sid = %call.sid, call.to = %call.to);
+    let span = tracing::info_span!(
+        "sim.call",
+        call.sid = %call.sid,
+        call.direction = call.direction.twilio(),
+        call.from = %call.from,
+        call.to = %call.to,
+    );
     let shutdown = shared.calls.clone();
     let hangup = call.hangup.clone();
     let citizen = Citizen::new(shared.config.seed, call.index);
+    let persona = plan.persona.clone().map(Scripted::new);
     let mut run = CallRun {
         shared,
         call,
         plan,
         citizen,
+        persona,
         sequence: 0,
         sim_secs: 0.0,
         gathers: 0,
@@ -83,10 +72,18 @@ struct CallRun {
     call: CallRecord,
     plan: CallPlan,
     citizen: Citizen,
+    persona: Option<Scripted>,
     sequence: u32,
     /// Simulated seconds since the call was answered.
     sim_secs: f64,
     gathers: u32,
+}
+
+/// How a conversation went: whether the first document was ever fetched.
+enum Conversation {
+    /// The first TwiML request got no usable reply.
+    NeverStarted,
+    Held,
 }
 
 /// What a TwiML document leads to.
@@ -101,8 +98,16 @@ enum Flow {
 
 impl CallRun {
     /// Rings, draws the fate and, when answered, converses. Returns the
-    /// terminal status.
+    /// terminal status. An inbound call is answered from the start; if its
+    /// Voice URL gives no TwiML the citizen hears an error and the call
+    /// fails.
     async fn progress(&mut self) -> CallStatus {
+        if self.call.direction == Direction::Inbound {
+            return match self.converse().await {
+                Conversation::NeverStarted => CallStatus::Failed,
+                Conversation::Held => CallStatus::Completed,
+            };
+        }
         let sid = self.call.sid.clone();
         self.shared.registry.advance(&sid, CallStatus::Initiated);
         if self.plan.events.initiated {
@@ -122,6 +127,8 @@ impl CallRun {
         if self.plan.events.answered {
             self.callback(CallStatus::InProgress, None).await;
         }
+        // Answered: a failing answer URL is an application error, and the
+        // call still completed.
         self.converse().await;
         CallStatus::Completed
     }
@@ -144,11 +151,13 @@ impl CallRun {
             call_sid: record.sid.clone(),
             status: record.status.as_str().to_owned(),
             duration_secs: duration,
+            direction: record.direction,
         });
         self.callback(record.status, Some(duration)).await;
     }
 
-    async fn converse(&mut self) {
+    /// Runs the TwiML conversation to its end.
+    async fn converse(&mut self) -> Conversation {
         let mut next = match self.plan.script.clone() {
             Script::Url { url, method } => Flow::Fetch {
                 url,
@@ -157,20 +166,29 @@ impl CallRun {
             },
             Script::Inline(twiml) => self.perform(&twiml, None).await,
         };
-        for _ in 0..MAX_DOCUMENTS {
+        for document in 0..MAX_DOCUMENTS {
             let Flow::Fetch {
                 url,
                 method,
                 digits,
             } = next
             else {
-                return;
+                return Conversation::Held;
             };
-            let body = match self.fetch(&url, method, digits).await {
+            // Twilio fetches an inbound call's Voice URL while it rings.
+            let status = if document == 0 && self.call.direction == Direction::Inbound {
+                CallStatus::Ringing
+            } else {
+                CallStatus::InProgress
+            };
+            let body = match self.fetch(&url, method, digits, status).await {
                 Ok(body) => body,
                 Err(reason) => {
                     warn!(webhook.url = %url, %reason, "application error: the call ends");
-                    return;
+                    return match document {
+                        0 => Conversation::NeverStarted,
+                        _ => Conversation::Held,
+                    };
                 }
             };
             next = self.perform(&body, Some(&url)).await;
@@ -179,6 +197,7 @@ impl CallRun {
             limit = MAX_DOCUMENTS,
             "application error: too many TwiML documents, the call ends"
         );
+        Conversation::Held
     }
 
     /// Requests a TwiML document; anything but a 2xx reply is an error.
@@ -187,8 +206,9 @@ impl CallRun {
         url: &str,
         method: Method,
         digits: Option<String>,
+        status: CallStatus,
     ) -> Result<String, String> {
-        let mut params = self.params(CallStatus::InProgress);
+        let mut params = self.params(status);
         if let Some(digits) = digits {
             params.push(("Digits".into(), digits));
         }
@@ -235,12 +255,19 @@ impl CallRun {
         let think = self.citizen.delay(self.shared.config.think_delay);
         tokio::time::sleep(think).await;
         let call_sid = self.call.sid.clone();
-        let (digits, kind) = match self.citizen.respond(&self.shared.config, gather) {
+        let config = &self.shared.config;
+        let response = match &mut self.persona {
+            Some(persona) => persona.respond(&mut self.citizen, config, gather),
+            None => self.citizen.respond(config, gather),
+        };
+        let direction = self.call.direction;
+        let (digits, kind) = match response {
             Response::HangUp => {
                 debug!(gather = index, "simulated citizen hung up");
                 self.shared.ledger.append(LedgerEntry::Hangup {
                     call_sid,
                     gather: index,
+                    direction,
                 });
                 self.sim_secs += 1.0;
                 return Some(Flow::End);
@@ -252,6 +279,7 @@ impl CallRun {
             gather: index,
             digits: digits.clone(),
             kind,
+            direction,
         });
         if digits.is_empty() {
             self.sim_secs += f64::from(gather.timeout_secs);
@@ -301,17 +329,24 @@ impl CallRun {
         };
     }
 
-    /// The parameters Twilio sends on every request about this call.
+    /// The parameters Twilio sends on every request about this call; an
+    /// inbound call's also name the parties as `Caller` and `Called`.
     fn params(&self, status: CallStatus) -> Vec<(String, String)> {
-        vec![
+        let (from, to) = (self.call.from.as_str(), self.call.to.as_str());
+        let mut params = vec![
             ("CallSid".into(), self.call.sid.clone()),
             ("AccountSid".into(), self.shared.config.account_sid.clone()),
-            ("From".into(), self.call.from.as_str().to_owned()),
-            ("To".into(), self.call.to.as_str().to_owned()),
+            ("From".into(), from.to_owned()),
+            ("To".into(), to.to_owned()),
             ("CallStatus".into(), status.as_str().to_owned()),
-            ("Direction".into(), "outbound-api".into()),
+            ("Direction".into(), self.call.direction.twilio().to_owned()),
             ("ApiVersion".into(), "2010-04-01".into()),
-        ]
+        ];
+        if self.call.direction == Direction::Inbound {
+            params.push(("Caller".into(), from.to_owned()));
+            params.push(("Called".into(), to.to_owned()));
+        }
+        params
     }
 
     /// Sends one status callback, retried on 5xx and failed exchanges.

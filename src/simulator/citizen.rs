@@ -14,7 +14,7 @@ use super::twiml::Gather;
 use crate::domain::CallStatus;
 
 /// Keys a phone keypad can send.
-const KEYPAD: &str = "0123456789*#";
+pub(crate) const KEYPAD: &str = "0123456789*#";
 
 /// What the citizen does at a Gather.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -136,7 +136,7 @@ fn press(key: char, kind: PressKind) -> Response {
     }
 }
 
-fn silent() -> Response {
+pub(crate) fn silent() -> Response {
     Response::Press {
         digits: String::new(),
         kind: PressKind::Silent,

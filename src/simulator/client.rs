@@ -2,7 +2,7 @@
 //! redirect and status-callback URLs, over http or https.
 //!
 //! Owns: the HTTP client, `X-Twilio-Signature` on every request, timeouts,
-//! status-callback retries and relative-URL resolution. Does not own: what to
+//! status-callback retries, URL checks and relative-URL resolution. Does not own: what to
 //! send when (see `call`).
 
 use std::time::Duration;
@@ -184,6 +184,14 @@ impl WebhookClient {
             .body(Full::new(body))
             .map_err(|e| WebhookError::BadUrl(format!("{url}: {e}")))
     }
+}
+
+/// Whether `url` is an absolute http(s) URL with a host.
+pub(crate) fn is_http_url(url: &str) -> bool {
+    (url.starts_with("http://") || url.starts_with("https://"))
+        && url
+            .parse::<http::Uri>()
+            .is_ok_and(|u| u.authority().is_some())
 }
 
 /// Resolves a TwiML URL against the document it came from, as a browser

@@ -1,10 +1,13 @@
 //! The simulator's knobs: how calls end, how citizens answer, how fast.
 //!
 //! Owns: `SimulatorConfig` and its defaults. Does not own: drawing from the
-//! distributions (see `fate`).
+//! distributions (see `citizen`) or placing inbound calls (`inbound`).
 
 use std::path::PathBuf;
 use std::time::Duration;
+
+use super::client::is_http_url;
+use crate::domain::PhoneNumber;
 
 /// Everything that shapes the simulated provider's behaviour.
 ///
@@ -45,6 +48,19 @@ pub struct SimulatorConfig {
     pub ledger: Option<PathBuf>,
     /// Limit on every outgoing webhook request (connect + response body).
     pub http_timeout: Duration,
+    /// The programme number's Voice URL, POSTed when a citizen calls it;
+    /// without one no inbound call can be placed.
+    pub inbound_voice_url: Option<String>,
+    /// The programme number's status callback URL (POST, `completed` or
+    /// `failed` once per inbound call).
+    pub inbound_status_url: Option<String>,
+    /// The programme's number citizens call (E.164).
+    pub inbound_number: String,
+    /// Average automatic inbound calls a minute; 0 places none.
+    pub inbound_rate_per_minute: f64,
+    /// Callers for inbound calls without a given number (E.164), drawn
+    /// uniformly; when empty, random Indian mobile numbers.
+    pub inbound_callers: Vec<String>,
 }
 
 impl Default for SimulatorConfig {
@@ -68,6 +84,11 @@ impl Default for SimulatorConfig {
             status_retries: 5,
             ledger: None,
             http_timeout: Duration::from_secs(10),
+            inbound_voice_url: None,
+            inbound_status_url: None,
+            inbound_number: "+916742100100".into(),
+            inbound_rate_per_minute: 0.0,
+            inbound_callers: Vec::new(),
         }
     }
 }
@@ -113,10 +134,40 @@ impl SimulatorConfig {
         if self.account_sid.len() != 34 || !self.account_sid.starts_with("AC") {
             problems.push("account_sid must be AC followed by 32 hex digits".into());
         }
+        self.check_inbound(&mut problems);
         if problems.is_empty() {
             Ok(())
         } else {
             Err(super::SimulatorError::Config(problems.join("; ")))
+        }
+    }
+
+    fn check_inbound(&self, problems: &mut Vec<String>) {
+        let rate = self.inbound_rate_per_minute;
+        if !rate.is_finite() || rate < 0.0 {
+            problems.push("inbound_rate_per_minute must be a finite number >= 0".into());
+        } else if rate > 0.0 && self.inbound_voice_url.is_none() {
+            problems.push("inbound_rate_per_minute above 0 needs an inbound_voice_url".into());
+        }
+        let urls = [
+            ("inbound_voice_url", &self.inbound_voice_url),
+            ("inbound_status_url", &self.inbound_status_url),
+        ];
+        for (name, url) in urls {
+            if let Some(url) = url
+                && !is_http_url(url)
+            {
+                problems.push(format!("{name} must be an absolute http(s) URL"));
+            }
+        }
+        if let Err(error) = PhoneNumber::parse(&self.inbound_number) {
+            problems.push(format!("inbound_number is not E.164: {error}"));
+        }
+        for (index, caller) in self.inbound_callers.iter().enumerate() {
+            if let Err(error) = PhoneNumber::parse(caller) {
+                // The index, not the number: configured numbers stay out of logs.
+                problems.push(format!("inbound_callers[{index}] is not E.164: {error}"));
+            }
         }
     }
 }
@@ -149,5 +200,38 @@ mod tests {
         ] {
             assert!(message.contains(needle), "{needle} missing from {message}");
         }
+    }
+
+    #[test]
+    fn inbound_settings_are_checked() {
+        let bad = SimulatorConfig {
+            inbound_rate_per_minute: 6.0,
+            inbound_status_url: Some("/status".into()),
+            inbound_number: "6742100100".into(),
+            inbound_callers: vec!["+919876543210".into(), "+9198765".into()],
+            ..SimulatorConfig::default()
+        };
+        let message = bad.validate().unwrap_err().to_string();
+        for needle in [
+            "needs an inbound_voice_url",
+            "inbound_status_url must be",
+            "inbound_number is not E.164",
+            "inbound_callers[1]",
+        ] {
+            assert!(message.contains(needle), "{needle} missing from {message}");
+        }
+        assert!(!message.contains("inbound_callers[0]"), "{message}");
+        let nan = SimulatorConfig {
+            inbound_rate_per_minute: f64::NAN,
+            ..SimulatorConfig::default()
+        };
+        assert!(nan.validate().is_err());
+        let good = SimulatorConfig {
+            inbound_rate_per_minute: 6.0,
+            inbound_voice_url: Some("http://127.0.0.1:8099/twilio/voice".into()),
+            inbound_callers: vec!["+919876543210".into()],
+            ..SimulatorConfig::default()
+        };
+        good.validate().unwrap();
     }
 }

@@ -12,6 +12,7 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 
 use super::SimulatorError;
+use super::direction::Direction;
 
 /// How a simulated citizen answered a Gather.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -24,6 +25,9 @@ pub enum PressKind {
 }
 
 /// One thing that happened, one JSON line each, tagged by `event`.
+///
+/// Every entry carries the call's `direction` (`"outbound"` or `"inbound"`);
+/// lines written before inbound calls existed lack it and read as outbound.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum LedgerEntry {
@@ -35,6 +39,19 @@ pub enum LedgerEntry {
         status_callback: Option<String>,
         to_masked: String,
         at_ms: i64,
+        #[serde(default)]
+        direction: Direction,
+    },
+    /// A citizen called the programme's number.
+    Incoming {
+        call_sid: String,
+        /// The number's Voice URL.
+        url: String,
+        status_callback: Option<String>,
+        from_masked: String,
+        at_ms: i64,
+        #[serde(default)]
+        direction: Direction,
     },
     /// The citizen answered Gather number `gather` (0-based per call).
     Press {
@@ -43,15 +60,48 @@ pub enum LedgerEntry {
         /// The keys sent as `Digits`; `""` when silent.
         digits: String,
         kind: PressKind,
+        #[serde(default)]
+        direction: Direction,
     },
     /// The citizen hung up during Gather number `gather`.
-    Hangup { call_sid: String, gather: u32 },
+    Hangup {
+        call_sid: String,
+        gather: u32,
+        #[serde(default)]
+        direction: Direction,
+    },
     /// The call reached its terminal status.
     End {
         call_sid: String,
         status: String,
         duration_secs: u64,
+        #[serde(default)]
+        direction: Direction,
     },
+}
+
+impl LedgerEntry {
+    /// The call the entry is about.
+    pub fn call_sid(&self) -> &str {
+        match self {
+            LedgerEntry::Originate { call_sid, .. }
+            | LedgerEntry::Incoming { call_sid, .. }
+            | LedgerEntry::Press { call_sid, .. }
+            | LedgerEntry::Hangup { call_sid, .. }
+            | LedgerEntry::End { call_sid, .. } => call_sid,
+        }
+    }
+
+    /// The direction of the call the entry is about.
+    pub fn direction(&self) -> Direction {
+        match self {
+            LedgerEntry::Originate { direction, .. }
+            | LedgerEntry::Incoming { direction, .. }
+            | LedgerEntry::Press { direction, .. }
+            | LedgerEntry::Hangup { direction, .. }
+            | LedgerEntry::End { direction, .. } => *direction,
+        }
+    }
 }
 
 /// The ledger shared by every call task: an in-memory copy and an optional
@@ -139,6 +189,7 @@ mod tests {
     use super::*;
 
     fn sample() -> Vec<LedgerEntry> {
+        let outbound = Direction::Outbound;
         vec![
             LedgerEntry::Originate {
                 call_sid: "CA1".into(),
@@ -146,27 +197,40 @@ mod tests {
                 status_callback: Some("http://x/status".into()),
                 to_masked: "+91******3210".into(),
                 at_ms: 1_700_000_000_000,
+                direction: outbound,
             },
             LedgerEntry::Press {
                 call_sid: "CA1".into(),
                 gather: 0,
                 digits: "".into(),
                 kind: PressKind::Silent,
+                direction: outbound,
             },
             LedgerEntry::Press {
                 call_sid: "CA1".into(),
                 gather: 1,
                 digits: "9".into(),
                 kind: PressKind::OptOut,
+                direction: outbound,
             },
             LedgerEntry::Hangup {
                 call_sid: "CA1".into(),
                 gather: 2,
+                direction: outbound,
             },
             LedgerEntry::End {
                 call_sid: "CA1".into(),
                 status: "completed".into(),
                 duration_secs: 17,
+                direction: outbound,
+            },
+            LedgerEntry::Incoming {
+                call_sid: "CA2".into(),
+                url: "http://x/voice".into(),
+                status_callback: None,
+                from_masked: "+91******3210".into(),
+                at_ms: 1_700_000_000_001,
+                direction: Direction::Inbound,
             },
         ]
     }
@@ -176,10 +240,22 @@ mod tests {
         let json = serde_json::to_string(&sample()[2]).unwrap();
         assert_eq!(
             json,
-            r#"{"event":"press","call_sid":"CA1","gather":1,"digits":"9","kind":"opt_out"}"#
+            r#"{"event":"press","call_sid":"CA1","gather":1,"digits":"9","kind":"opt_out","direction":"outbound"}"#
         );
         let json = serde_json::to_string(&sample()[4]).unwrap();
         assert!(json.starts_with(r#"{"event":"end","#), "{json}");
+        let json = serde_json::to_string(&sample()[5]).unwrap();
+        assert!(json.ends_with(r#","direction":"inbound"}"#), "{json}");
+        assert_eq!(sample()[5].direction(), Direction::Inbound);
+        assert_eq!(sample()[5].call_sid(), "CA2");
+    }
+
+    #[test]
+    fn lines_without_a_direction_read_as_outbound() {
+        let old = r#"{"event":"press","call_sid":"CA1","gather":1,"digits":"9","kind":"opt_out"}"#;
+        let entry: LedgerEntry = serde_json::from_str(old).unwrap();
+        assert_eq!(entry, sample()[2]);
+        assert_eq!(entry.direction(), Direction::Outbound);
     }
 
     #[test]

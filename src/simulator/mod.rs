@@ -2,7 +2,9 @@
 //! and the benchmarks: the 2010-04-01 Calls REST API (Basic auth, Twilio's
 //! error codes, rate and concurrency limits), signed status callbacks, and a
 //! TwiML interpreter whose simulated citizens answer `<Gather>`s per seeded
-//! random knobs and write what they did to a ledger.
+//! random knobs (or a scripted persona) and write what they did to a ledger.
+//! Citizens also call in: inbound calls to the programme's number, placed on
+//! request or at a seeded rate.
 //!
 //! Owns: everything a provider does, closely enough that the daemon's real
 //! Twilio adapter talks to it unchanged. Does not own: anything the daemon
@@ -13,23 +15,35 @@
 //! | `config` | the knobs and their defaults |
 //! | `server` | the public handle, accept loop, shutdown |
 //! | `api`, `list` | REST routes, validation, error bodies, the call list |
+//! | `control` | the simulator's own routes (`POST /sim/inbound`) |
 //! | `registry` | call records and the call resource JSON |
+//! | `direction` | outbound or inbound, in Twilio's and the ledger's words |
+//! | `plan` | what a call was asked to do |
 //! | `call` | one call's task: callbacks, fate, conversation |
+//! | `inbound` | the programme's line; placing an inbound call |
+//! | `arrivals` | automatic inbound calls at a seeded rate |
 //! | `citizen` | every random choice, seeded per call |
+//! | `persona` | a scripted caller instead of random choices |
 //! | `twiml` | TwiML parsing |
 //! | `client` | signed outgoing webhooks, retries, URL resolution |
 //! | `ledger` | the JSON-lines record of what citizens did |
 //! | `clock` | RFC 2822 dates and list filter dates |
 
 mod api;
+mod arrivals;
 mod call;
 mod citizen;
 mod client;
 mod clock;
 mod config;
+mod control;
+mod direction;
 mod error;
+mod inbound;
 mod ledger;
 mod list;
+mod persona;
+mod plan;
 mod registry;
 mod server;
 mod twiml;
@@ -38,6 +52,8 @@ mod twiml;
 mod tests;
 
 pub use config::SimulatorConfig;
+pub use direction::Direction;
 pub use error::SimulatorError;
 pub use ledger::{LedgerEntry, PressKind, read_ledger};
+pub use persona::{AfterScript, Persona, PersonaError};
 pub use server::Simulator;

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use super::clock::{now_ms, rfc2822};
+use super::direction::Direction;
 use super::ledger::lock;
 use crate::domain::{CallStatus, PhoneNumber};
 
@@ -28,6 +29,7 @@ pub(crate) struct CallRecord {
     pub start_ms: Option<i64>,
     pub end_ms: Option<i64>,
     pub duration_secs: Option<u64>,
+    pub direction: Direction,
     /// Cancelled when the REST API asks for the call to end.
     pub hangup: CancellationToken,
 }
@@ -46,8 +48,19 @@ impl CallRecord {
             start_ms: None,
             end_ms: None,
             duration_secs: None,
+            direction: Direction::Outbound,
             hangup: CancellationToken::new(),
         }
+    }
+
+    /// A citizen's call to the programme's number `to`: answered from the
+    /// start, as the number's Voice URL is fetched once the call connects.
+    pub(crate) fn inbound(index: u64, to: PhoneNumber, from: PhoneNumber) -> Self {
+        let mut record = Self::new(index, to, from);
+        record.status = CallStatus::InProgress;
+        record.start_ms = Some(record.created_ms);
+        record.direction = Direction::Inbound;
+        record
     }
 
     /// When the call counts as started for the list filters.
@@ -69,6 +82,17 @@ struct Inner {
     created: u64,
 }
 
+impl Inner {
+    fn insert(&mut self, make: impl FnOnce(u64) -> CallRecord) -> CallRecord {
+        let record = make(self.created);
+        self.created += 1;
+        self.active += 1;
+        self.order.push(record.sid.clone());
+        self.calls.insert(record.sid.clone(), record.clone());
+        record
+    }
+}
+
 #[derive(Default)]
 pub(crate) struct Registry {
     inner: Mutex<Inner>,
@@ -86,12 +110,19 @@ impl Registry {
         if inner.active >= max_active {
             return Err(AtCapacity);
         }
-        let record = make(inner.created);
-        inner.created += 1;
-        inner.active += 1;
-        inner.order.push(record.sid.clone());
-        inner.calls.insert(record.sid.clone(), record.clone());
-        Ok(record)
+        Ok(inner.insert(make))
+    }
+
+    /// Admits a call whatever the count (a citizen's call reaches the
+    /// provider regardless); the flag says it went over `max_active`.
+    pub(crate) fn admit_over_cap(
+        &self,
+        max_active: usize,
+        make: impl FnOnce(u64) -> CallRecord,
+    ) -> (CallRecord, bool) {
+        let mut inner = lock(&self.inner);
+        let over = inner.active >= max_active;
+        (inner.insert(make), over)
     }
 
     pub(crate) fn get(&self, sid: &str) -> Option<CallRecord> {
@@ -191,7 +222,7 @@ pub(crate) fn resource_json(call: &CallRecord, account_sid: &str) -> Value {
         "duration": call.duration_secs.map(|d| d.to_string()),
         "price": null,
         "price_unit": "USD",
-        "direction": "outbound-api",
+        "direction": call.direction.twilio(),
         "answered_by": null,
         "api_version": "2010-04-01",
         "forwarded_from": null,
@@ -241,6 +272,26 @@ mod tests {
         assert_eq!(again.status, CallStatus::Busy);
         assert_eq!(reg.active(), 1);
         assert_eq!(reg.admit(2, record).unwrap().index, 2);
+    }
+
+    #[test]
+    fn inbound_calls_count_but_are_never_refused() {
+        let reg = Registry::default();
+        let inbound = |index| {
+            let r = record(index);
+            CallRecord::inbound(index, r.from, r.to)
+        };
+        let (a, over) = reg.admit_over_cap(1, inbound);
+        assert!(!over);
+        let (b, over) = reg.admit_over_cap(1, inbound);
+        assert!(over, "admitted, and reported over the cap");
+        assert_eq!((reg.active(), b.index), (2, 1));
+        assert!(reg.admit(1, record).is_err(), "outbound still refused");
+        assert_eq!(a.status, CallStatus::InProgress);
+        assert!(a.start_ms.is_some());
+        let v = resource_json(&a, "ACx");
+        assert_eq!(v["direction"], "inbound");
+        assert_eq!(v["to"], "+916742000000");
     }
 
     #[test]

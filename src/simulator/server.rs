@@ -1,8 +1,10 @@
 //! The simulator's lifecycle: binding the REST server, sharing state with
-//! call tasks, and draining both on shutdown.
+//! call tasks, starting automatic inbound calls, and draining all of them on
+//! shutdown.
 //!
 //! Owns: `Simulator` (the public handle), the accept loop and graceful
-//! shutdown. Does not own: request handling (`api`) or calls (`call`).
+//! shutdown. Does not own: request handling (`api`), calls (`call`) or
+//! placing inbound calls (`inbound`).
 
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
@@ -15,15 +17,18 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
+use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{Instrument, debug, info, warn};
 
 use super::client::WebhookClient;
+use super::inbound::{self, Line};
 use super::ledger::{Ledger, LedgerEntry};
+use super::persona::Persona;
 use super::registry::Registry;
-use super::{SimulatorConfig, SimulatorError, api};
+use super::{SimulatorConfig, SimulatorError, api, arrivals};
 
 /// How long open HTTP connections get to finish after shutdown.
 const DRAIN_GRACE: Duration = Duration::from_secs(5);
@@ -40,6 +45,11 @@ pub(crate) struct Shared {
     pub tracker: TaskTracker,
     /// Cancelled on shutdown; call tasks stop where they stand.
     pub calls: CancellationToken,
+    /// The programme's number and its callers, for inbound calls.
+    pub line: Line,
+    /// The runtime the simulator started on: inbound calls may be placed
+    /// from outside it (`Simulator::place_inbound` is not async).
+    pub runtime: Handle,
 }
 
 /// A running Twilio-compatible provider simulator.
@@ -65,6 +75,7 @@ impl Simulator {
             .calls_per_second
             .and_then(NonZeroU32::new)
             .map(|n| RateLimiter::direct(Quota::per_second(n)));
+        let line = Line::new(&config)?;
         let shared = Arc::new(Shared {
             config,
             registry: Registry::default(),
@@ -73,9 +84,13 @@ impl Simulator {
             limiter,
             tracker: TaskTracker::new(),
             calls: shutdown.child_token(),
+            line,
+            runtime: Handle::current(),
         });
         info!(simulator.addr = %local_addr, "provider simulator listening");
         let span = tracing::info_span!("simulator", simulator.addr = %local_addr);
+        let arrivals = arrivals::run(Arc::clone(&shared)).instrument(span.clone());
+        shared.tracker.spawn(arrivals);
         let server = tokio::spawn(serve(Arc::clone(&shared), listener, shutdown).instrument(span));
         Ok(Self {
             shared,
@@ -101,6 +116,19 @@ impl Simulator {
     /// Calls accepted and not yet ended.
     pub fn active_calls(&self) -> usize {
         self.shared.registry.active()
+    }
+
+    /// Has a citizen call the programme's number: from `from` (E.164), or
+    /// a caller drawn as for automatic calls when `None`; Gathers answered by
+    /// `persona`, or the seeded random citizen when `None`. Returns the call
+    /// sid at once; the call runs on the simulator's runtime. Never refused
+    /// for `max_concurrent`, nor subject to `calls_per_second`.
+    pub fn place_inbound(
+        &self,
+        from: Option<&str>,
+        persona: Option<Persona>,
+    ) -> Result<String, SimulatorError> {
+        inbound::place(&self.shared, from, persona).map(|record| record.sid)
     }
 
     /// Waits until the simulator has shut down: the server stopped and every

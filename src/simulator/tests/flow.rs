@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use super::harness::{Receiver, Sim, eventually, quiet_config, start};
-use crate::simulator::{LedgerEntry, PressKind, SimulatorConfig};
+use crate::simulator::{Direction, LedgerEntry, PressKind, SimulatorConfig};
 
 const ANSWER: &str = r#"<?xml version="1.0" encoding="UTF-8"?><Response><Say>Welcome</Say>
 <Gather action="/q1" numDigits="1" timeout="5" actionOnEmptyResult="true">
@@ -71,6 +71,7 @@ fn presses(ledger: &[LedgerEntry], sid: &str) -> Vec<(u32, String, PressKind)> {
                 gather,
                 digits,
                 kind,
+                ..
             } if call_sid == sid => Some((*gather, digits.clone(), *kind)),
             _ => None,
         })
@@ -239,7 +240,7 @@ async fn application_errors_end_the_call_completed() {
         match entry {
             LedgerEntry::End { status, .. } => assert_eq!(status, "completed"),
             LedgerEntry::Press { .. } | LedgerEntry::Hangup { .. } => panic!("{entry:?}"),
-            LedgerEntry::Originate { .. } => {}
+            LedgerEntry::Originate { .. } | LedgerEntry::Incoming { .. } => {}
         }
     }
     s.stop().await;
@@ -265,7 +266,8 @@ async fn citizen_hangup_and_busy_fate() {
     let ledger = s.sim.ledger();
     assert!(ledger.contains(&LedgerEntry::Hangup {
         call_sid: sid.clone(),
-        gather: 0
+        gather: 0,
+        direction: Direction::Outbound,
     }));
     assert!(app.hits_for(&sid).iter().all(|h| h.path == "/answer"));
     s.stop().await;

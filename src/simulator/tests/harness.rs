@@ -75,10 +75,34 @@ impl Sim {
         let body = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(form)
             .finish();
+        let content_type = "application/x-www-form-urlencoded";
+        self.send(method, path, content_type, body, auth).await
+    }
+
+    /// POSTs a JSON body (the control routes) with the given credentials.
+    pub async fn post_json(
+        &self,
+        path: &str,
+        body: &str,
+        auth: Option<(&str, &str)>,
+    ) -> (StatusCode, Value) {
+        let body = body.to_owned();
+        self.send("POST", path, "application/json", body, auth)
+            .await
+    }
+
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        body: String,
+        auth: Option<(&str, &str)>,
+    ) -> (StatusCode, Value) {
         let mut req = Request::builder()
             .method(method)
             .uri(format!("{}{path}", self.sim.base_url()))
-            .header("content-type", "application/x-www-form-urlencoded");
+            .header("content-type", content_type);
         if let Some((user, pass)) = auth {
             let cred = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
             req = req.header("authorization", format!("Basic {cred}"));

@@ -1,6 +1,8 @@
 //! End-to-end tests of the simulator over real sockets: its REST API, and
-//! whole calls against an in-test webhook receiver that checks signatures.
+//! whole calls (outbound and inbound) against an in-test webhook receiver
+//! that checks signatures.
 
 mod flow;
 mod harness;
+mod inbound;
 mod rest;

@@ -1,0 +1,36 @@
+//! What a call was asked to do: where its TwiML comes from, where its
+//! status goes, and who answers it.
+//!
+//! Owns: the plan a call task runs. Does not own: building it from an
+//! originate request (`api`) or an inbound call (`inbound`), or running it
+//! (`call`).
+
+use super::persona::Persona;
+use super::twiml::Method;
+
+/// Which status-callback events the application asked for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Events {
+    pub initiated: bool,
+    pub ringing: bool,
+    pub answered: bool,
+}
+
+/// Where the call's first TwiML comes from.
+#[derive(Clone, Debug)]
+pub(crate) enum Script {
+    Url { url: String, method: Method },
+    Inline(String),
+}
+
+/// What the call was asked to do: by the originate request, or by the
+/// programme number's settings for an inbound call.
+#[derive(Clone, Debug)]
+pub(crate) struct CallPlan {
+    pub script: Script,
+    pub status_callback: Option<String>,
+    pub status_method: Method,
+    pub events: Events,
+    /// Who answers the Gathers; the seeded random citizen when `None`.
+    pub persona: Option<Persona>,
+}
