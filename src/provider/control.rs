@@ -5,7 +5,7 @@
 use http::HeaderMap;
 
 use crate::dialplan::Action;
-use crate::domain::{CallStatus, PhoneNumber};
+use crate::domain::CallStatus;
 
 /// A webhook request as received, before anything is trusted.
 #[derive(Clone, Copy, Debug)]
@@ -27,16 +27,6 @@ pub struct StatusEvent {
     pub status: CallStatus,
 }
 
-/// A call to the programme's number.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct InboundCall {
-    pub call_sid: String,
-    /// The citizen.
-    pub from: PhoneNumber,
-    /// The number they dialled.
-    pub to: String,
-}
-
 /// Why a webhook's parameters cannot be read.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -53,10 +43,6 @@ pub trait CallControl: Send + Sync + 'static {
     fn status_event(&self, params: &Params) -> Result<StatusEvent, ParamsError>;
     /// The keys pressed at a gather (empty when none were).
     fn digits(&self, params: &Params) -> String;
-    /// The call an inbound voice webhook announces.
-    fn inbound_call(&self, params: &Params) -> Result<InboundCall, ParamsError>;
-    /// The call id a webhook is about, if it names one.
-    fn call_sid<'p>(&self, params: &'p Params) -> Option<&'p str>;
     /// `actions` as call-control markup; gathers post to `gather_url`.
     fn render(&self, actions: &[Action], gather_url: &str) -> String;
     /// The `Content-Type` of what `render` returns.

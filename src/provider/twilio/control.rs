@@ -1,12 +1,11 @@
 //! `CallControl` for Twilio: `X-Twilio-Signature` over the public URL, form
 //! parameters, and TwiML.
 
-use super::params::{StatusCallback, call_sid, digits, parse_form};
+use super::params::{StatusCallback, digits, parse_form};
 use super::twiml::{CONTENT_TYPE, render_with};
 use super::verify::verify_request;
 use crate::dialplan::Action;
-use crate::domain::PhoneNumber;
-use crate::provider::{CallControl, InboundCall, Params, ParamsError, StatusEvent, WebhookRequest};
+use crate::provider::{CallControl, Params, ParamsError, StatusEvent, WebhookRequest};
 
 /// Twilio's webhook half.
 #[derive(Clone, Debug)]
@@ -28,14 +27,6 @@ impl TwilioControl {
             choice_hints,
         }
     }
-}
-
-fn param<'a>(params: &'a Params, name: &str) -> Option<&'a str> {
-    params
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-        .filter(|v| !v.trim().is_empty())
 }
 
 impl CallControl for TwilioControl {
@@ -69,22 +60,6 @@ impl CallControl for TwilioControl {
 
     fn digits(&self, params: &Params) -> String {
         digits(params)
-    }
-
-    fn inbound_call(&self, params: &Params) -> Result<InboundCall, ParamsError> {
-        let sid = call_sid(params).ok_or_else(|| ParamsError("no CallSid parameter".into()))?;
-        let from = param(params, "From").ok_or_else(|| ParamsError("no From parameter".into()))?;
-        let from = PhoneNumber::parse(from)
-            .map_err(|e| ParamsError(format!("the caller's number is not usable: {e}")))?;
-        Ok(InboundCall {
-            call_sid: sid.to_owned(),
-            from,
-            to: param(params, "To").unwrap_or_default().to_owned(),
-        })
-    }
-
-    fn call_sid<'p>(&self, params: &'p Params) -> Option<&'p str> {
-        call_sid(params)
     }
 
     fn render(&self, actions: &[Action], gather_url: &str) -> String {
