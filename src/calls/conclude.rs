@@ -4,8 +4,9 @@
 
 use tracing::{info, warn};
 
+use super::inbound::InboundPolicy;
 use super::{CallCore, CallError, after_call, session};
-use crate::domain::{CallStatus, JobState, Outcome};
+use crate::domain::{CallStatus, Direction, JobState, Outcome};
 use crate::store::{Finish, Job, JobRef, Transition};
 
 /// How many times to re-decide when an IVR step lands between our read and
@@ -79,7 +80,12 @@ impl CallCore {
                 .finish(job_ref, attempt, Some(job.ivr_step), &finish)
                 .await?
             {
-                Transition::Applied => return Ok(Some(finish)),
+                Transition::Applied => {
+                    if job.spec.direction == Direction::Inbound {
+                        self.release_inbound(job_ref, call_sid).await;
+                    }
+                    return Ok(Some(finish));
+                }
                 Transition::Stale => continue,
             }
         }
@@ -87,13 +93,17 @@ impl CallCore {
         Ok(None)
     }
 
-    /// The outcome table (`after_call`) applied to the job's session.
+    /// The outcome table (`after_call`) applied to the job's session; an
+    /// inbound call is never redialled.
     fn decide(&self, job: &Job, status: CallStatus) -> Finish {
         let session = job
             .ivr
             .as_deref()
             .map(|raw| session::status_of(&job.job_ref(), raw));
-        after_call(job, status, session, &self.retry)
+        match job.spec.direction {
+            Direction::Outbound => after_call(job, status, session, &self.retry),
+            Direction::Inbound => after_call(job, status, session, &InboundPolicy::retry()),
+        }
     }
 
     /// Effects that must exist before a terminal record does (each
@@ -101,6 +111,9 @@ impl CallCore {
     async fn before_terminal(&self, job: &Job, outcome: Outcome) -> Result<(), CallError> {
         if outcome == Outcome::OptedOut {
             self.store.record_opt_out(&job.spec.contact.phone).await?;
+        }
+        if job.spec.direction == Direction::Inbound {
+            self.queue_callback(job).await?;
         }
         Ok(())
     }

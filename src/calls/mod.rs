@@ -2,7 +2,8 @@
 //! provider's webhook has been verified and parsed — IVR sessions (start,
 //! step, save), status → conclude (shared by webhooks and the reconciler),
 //! the outcome table, and the callback-URL contract (built and parsed in
-//! `urls`).
+//! `urls`), and inbound calls (`inbound`: admission, attribution to a
+//! recent visit, call-backs).
 //!
 //! Owns: call orchestration. Does not own: HTTP (see `webhook`), provider
 //! wire formats (see `provider`), the IVR state machine (see `dialplan`),
@@ -10,12 +11,14 @@
 
 mod conclude;
 mod error;
+mod inbound;
 mod outcome;
 mod service;
 mod session;
 mod urls;
 
 pub use error::{CallError, CallErrorClass};
+pub use inbound::{CALLBACK_FLAG, DESK, INBOUND_CAMPAIGN, InboundPolicy, inbound_job};
 pub use outcome::{RetryPolicy, after_call};
 pub use service::{CallCore, Reply};
-pub use urls::{CallRef, Callback, CallbackUrls, UrlError};
+pub use urls::{CallRef, Callback, CallbackUrls, Route, UrlError};

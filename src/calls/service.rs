@@ -11,6 +11,7 @@
 //! | gather | no, or step is older | hang up, or replay the reply of the step just saved |
 //! | gather | yes, step matches | engine step, opt-out, save (fenced by step), reply |
 //! | status | — | `on_status`: rank, and conclude on a terminal status |
+//! | inbound, inbound status | see `inbound` | |
 //!
 //! Every reply is committed before it is returned (G4): a duplicate webhook
 //! replays the stored reply, a stale one gets a hang-up.
@@ -19,9 +20,11 @@ use std::sync::Arc;
 
 use tracing::{error, info};
 
+use super::inbound::{InboundPolicy, inbound_job};
+use super::session::{self, Stored};
 use super::urls::{CallRef, Callback, CallbackUrls};
-use super::{CallError, RetryPolicy, session};
-use crate::dialplan::{Action, CallContext, Dialplans, Event, Session, SessionStatus, start, step};
+use super::{CallError, RetryPolicy};
+use crate::dialplan::{Action, CallContext, Dialplans, Event, SessionStatus, start, step};
 use crate::domain::{Answer, Attribution, JobState};
 use crate::provider::{CallControl, Params};
 use crate::store::{IvrUpdate, Job, SaveIvr, Store};
@@ -44,6 +47,8 @@ pub struct CallCore {
     pub(super) urls: CallbackUrls,
     pub(super) retry: RetryPolicy,
     pub(super) metrics: Arc<Metrics>,
+    /// How inbound calls are taken; `None`: they are not.
+    pub(super) inbound: Option<InboundPolicy>,
 }
 
 impl CallCore {
@@ -63,7 +68,14 @@ impl CallCore {
             urls,
             retry,
             metrics,
+            inbound: None,
         }
+    }
+
+    /// Takes inbound calls under `policy`.
+    pub fn with_inbound(mut self, policy: Option<InboundPolicy>) -> Self {
+        self.inbound = policy;
+        self
     }
 
     /// The callback URLs calls placed through this core carry.
@@ -97,6 +109,17 @@ impl CallCore {
                     .await?;
                 Ok(Reply::Empty)
             }
+            Callback::Inbound => self.inbound_answer(params).await.map(Reply::Markup),
+            Callback::InboundStatus => {
+                let event = self
+                    .control
+                    .status_event(params)
+                    .map_err(|e| CallError::BadRequest(e.to_string()))?;
+                let job = inbound_job(&event.call_sid, self.store.shards())?;
+                self.on_status(&job, 1, &event.call_sid, event.status)
+                    .await?;
+                Ok(Reply::Empty)
+            }
         }
     }
 
@@ -126,7 +149,7 @@ impl CallCore {
             service: job.spec.contact.service.clone(),
         };
         let out = start(&plan, &ctx);
-        let encoded = session::encode(&out.session)?;
+        let encoded = session::encode(&Stored::Survey(out.session))?;
         self.save(&job, 0, encoded, out.new_answers, &out.actions, None)
             .await
     }
@@ -150,11 +173,18 @@ impl CallCore {
         else {
             return Ok(self.hangup());
         };
-        let before: Session = session::decode(raw)?;
+        let before = match session::decode(raw)? {
+            Stored::Survey(before) => before,
+            Stored::Inbound(state) => {
+                return self
+                    .inbound_gather(&job, &plan, state, step_no, digits)
+                    .await;
+            }
+        };
         let out = step(&plan, &before, &Event::Digits(digits.to_owned()));
         self.note_opt_out(&job, before.status(), out.session.status())
             .await?;
-        let encoded = session::encode(&out.session)?;
+        let encoded = session::encode(&Stored::Survey(out.session))?;
         self.save(&job, step_no, encoded, out.new_answers, &out.actions, None)
             .await
     }

@@ -11,6 +11,12 @@
 //! | `/answer`                          | `job`, `shard`, `attempt`    | outbound call answered |
 //! | `/gather`                          | `job`, `shard`, `attempt`, `step` | keys pressed (either direction) |
 //! | `/status`                          | `job`, `shard`, `attempt`    | status callback |
+//! | `/inbound`                         | —                            | a citizen called the programme's number |
+//! | `/inbound/status`                  | —                            | status callback of an inbound call |
+//!
+//! The two inbound routes are configured once on the provider's number, so
+//! they carry no reference: an inbound call's job is named after its call id
+//! (`inbound_job`), and its gathers use the per-call `/gather` URL.
 
 use crate::domain::JobId;
 use crate::store::{JobRef, ShardId};
@@ -19,17 +25,35 @@ use crate::store::{JobRef, ShardId};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Callback {
     Answer(CallRef),
-    Gather { call: CallRef, step: u32 },
+    Gather {
+        call: CallRef,
+        step: u32,
+    },
     Status(CallRef),
+    /// A citizen's call to the programme's number was answered.
+    Inbound,
+    /// A status callback of an inbound call.
+    InboundStatus,
+}
+
+/// Which of our routes a request went to, whether or not it parsed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    Answer,
+    Gather,
+    Status,
+    Inbound,
+    InboundStatus,
 }
 
 impl Callback {
-    /// A bounded name for logs and metric labels.
-    pub fn kind(&self) -> &'static str {
+    pub fn route(&self) -> Route {
         match self {
-            Callback::Answer(_) => "answer",
-            Callback::Gather { .. } => "gather",
-            Callback::Status(_) => "status",
+            Callback::Answer(_) => Route::Answer,
+            Callback::Gather { .. } => Route::Gather,
+            Callback::Status(_) => Route::Status,
+            Callback::Inbound => Route::Inbound,
+            Callback::InboundStatus => Route::InboundStatus,
         }
     }
 }
@@ -43,8 +67,12 @@ pub struct CallRef {
 
 /// Why a request to one of our routes is malformed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct UrlError(String);
+#[error("{reason}")]
+pub struct UrlError {
+    /// The route the request went to.
+    pub route: Route,
+    reason: String,
+}
 
 /// Builds and parses callback URLs under the public base URL and the
 /// provider's path prefix (e.g. `/twilio`).
@@ -58,6 +86,8 @@ pub struct CallbackUrls {
 const ANSWER: &str = "/answer";
 const GATHER: &str = "/gather";
 const STATUS: &str = "/status";
+const INBOUND: &str = "/inbound";
+const INBOUND_STATUS: &str = "/inbound/status";
 
 impl CallbackUrls {
     /// `public_base` as the provider reaches us; `prefix` the provider's
@@ -94,39 +124,57 @@ impl CallbackUrls {
         self.url(GATHER, &call_ref(job, attempt), Some(step))
     }
 
+    /// Where the programme number's voice webhook must point.
+    pub fn inbound(&self) -> String {
+        format!("{}{}{INBOUND}", self.base, self.prefix)
+    }
+
+    /// Where the programme number's status callback must point.
+    pub fn inbound_status(&self) -> String {
+        format!("{}{}{INBOUND_STATUS}", self.base, self.prefix)
+    }
+
     /// Parses a POST to `path` (as our server sees it) with `query`.
     /// `None`: not one of our routes. The signature is checked by the caller.
     pub fn parse(&self, path: &str, query: Option<&str>) -> Option<Result<Callback, UrlError>> {
-        let route = path.strip_prefix(self.prefix.as_str())?;
-        let parsed = match route {
-            ANSWER => self.call_ref(query).map(Callback::Answer),
-            STATUS => self.call_ref(query).map(Callback::Status),
-            GATHER => self.call_ref(query).and_then(|call| {
-                let step = param(query, "step")
-                    .and_then(|s| s.parse().ok())
-                    .ok_or_else(|| UrlError("the gather URL lacks a numeric `step`".into()))?;
-                Ok(Callback::Gather { call, step })
-            }),
+        let route = match path.strip_prefix(self.prefix.as_str())? {
+            ANSWER => Route::Answer,
+            STATUS => Route::Status,
+            GATHER => Route::Gather,
+            INBOUND => Route::Inbound,
+            INBOUND_STATUS => Route::InboundStatus,
             _ => return None,
         };
-        Some(parsed)
+        let parsed = match route {
+            Route::Answer => self.call_ref(query).map(Callback::Answer),
+            Route::Status => self.call_ref(query).map(Callback::Status),
+            Route::Gather => self.call_ref(query).and_then(|call| {
+                let step = param(query, "step")
+                    .and_then(|s| s.parse().ok())
+                    .ok_or_else(|| "the gather URL lacks a numeric `step`".to_owned())?;
+                Ok(Callback::Gather { call, step })
+            }),
+            Route::Inbound => Ok(Callback::Inbound),
+            Route::InboundStatus => Ok(Callback::InboundStatus),
+        };
+        Some(parsed.map_err(|reason| UrlError { route, reason }))
     }
 
-    fn call_ref(&self, query: Option<&str>) -> Result<CallRef, UrlError> {
-        let job = param(query, "job").ok_or_else(|| UrlError("the URL lacks `job`".into()))?;
-        let job = JobId::parse(&job).map_err(|e| UrlError(e.to_string()))?;
+    fn call_ref(&self, query: Option<&str>) -> Result<CallRef, String> {
+        let job = param(query, "job").ok_or("the URL lacks `job`")?;
+        let job = JobId::parse(&job).map_err(|e| e.to_string())?;
         let shard: ShardId = param(query, "shard")
             .and_then(|s| s.parse().ok())
-            .ok_or_else(|| UrlError("the URL lacks a numeric `shard`".into()))?;
+            .ok_or("the URL lacks a numeric `shard`")?;
         if shard >= self.shards {
-            return Err(UrlError(format!(
+            return Err(format!(
                 "shard {shard} does not exist (the store has {})",
                 self.shards
-            )));
+            ));
         }
         let attempt = param(query, "attempt")
             .and_then(|s| s.parse().ok())
-            .ok_or_else(|| UrlError("the URL lacks a numeric `attempt`".into()))?;
+            .ok_or("the URL lacks a numeric `attempt`")?;
         Ok(CallRef {
             job: JobRef::new(shard, job),
             attempt,
@@ -197,6 +245,19 @@ mod tests {
             let (path, query) = split(&url);
             assert_eq!(u.parse(&path, query.as_deref()), Some(Ok(want)));
         }
+    }
+
+    #[test]
+    fn inbound_routes_need_no_reference() {
+        let u = urls();
+        assert_eq!(u.inbound(), "https://ivr.example.gov.in/twilio/inbound");
+        let (path, _) = split(&u.inbound());
+        assert_eq!(u.parse(&path, None), Some(Ok(Callback::Inbound)));
+        let (path, _) = split(&u.inbound_status());
+        assert_eq!(
+            u.parse(&path, Some("ignored=1")),
+            Some(Ok(Callback::InboundStatus))
+        );
     }
 
     #[test]

@@ -22,6 +22,6 @@ pub use policy::{CallingHours, PolicySettings, TimeOfDay, UtcOffset};
 pub use rate::{RateLimit, RateSettings};
 pub use secret::{RedisUrl, Secret};
 pub use sections::{
-    AdminSettings, DialerSettings, DialplanSettings, LogSettings, ProviderKind, ProviderSettings,
-    RedisSettings, Settings, ShutdownSettings, TlsSettings, WebhookSettings,
+    AdminSettings, DialerSettings, DialplanSettings, InboundSettings, LogSettings, ProviderKind,
+    ProviderSettings, RedisSettings, Settings, ShutdownSettings, TlsSettings, WebhookSettings,
 };

@@ -26,6 +26,7 @@ pub struct Settings {
     pub policy: PolicySettings,
     pub rate: RateSettings,
     pub dialplans: DialplanSettings,
+    pub inbound: InboundSettings,
     pub shutdown: ShutdownSettings,
     pub log: LogSettings,
 }
@@ -287,6 +288,47 @@ impl Default for DialplanSettings {
         Self {
             dir: PathBuf::from("dialplans"),
         }
+    }
+}
+
+/// `[inbound]`: calls citizens make to the programme's number.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct InboundSettings {
+    /// Answer inbound calls (and remember visits at intake for them).
+    pub enabled: bool,
+    /// The dialplan inbound callers hear (its `[inbound]` section attributes
+    /// the call to a recent visit).
+    pub dialplan: String,
+    /// How long a visit is remembered for attributing inbound calls.
+    pub lookback_days: u32,
+    /// Inbound calls live at once, fleet-wide; more callers hear `busy`.
+    pub max_concurrent: u32,
+    /// The programme's number: the caller id of call-backs.
+    pub number: String,
+    /// The campaign call-backs requested on inbound calls are queued in.
+    pub callback_campaign: String,
+    /// The dialplan a call-back plays.
+    pub callback_dialplan: String,
+}
+
+impl Default for InboundSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            dialplan: "mo-sarkar-inbound".into(),
+            lookback_days: 30,
+            max_concurrent: 50,
+            number: "+916742100100".into(),
+            callback_campaign: "inbound-callbacks".into(),
+            callback_dialplan: "mo-sarkar-feedback".into(),
+        }
+    }
+}
+
+impl InboundSettings {
+    pub fn lookback(&self) -> Duration {
+        Duration::from_secs(u64::from(self.lookback_days) * 86_400)
     }
 }
 

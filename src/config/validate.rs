@@ -8,7 +8,7 @@ use redis::IntoConnectionInfo;
 
 use super::rate::RateLimit;
 use super::sections::{ProviderKind, Settings};
-use crate::domain::OfficialId;
+use crate::domain::{CampaignId, OfficialId, PhoneNumber};
 
 /// Collects `(key, reason)` pairs so every problem is reported at once.
 #[derive(Default)]
@@ -112,6 +112,7 @@ impl Settings {
         self.check_http(&mut p);
         self.check_dialer(&mut p);
         self.check_policy(&mut p);
+        self.check_inbound(&mut p);
         p.check(
             !self.dialplans.dir.as_os_str().is_empty(),
             "dialplans.dir",
@@ -257,6 +258,33 @@ impl Settings {
             "dialer.max_call_secs",
             || "must be longer than provider.ring_timeout_secs".into(),
         );
+    }
+
+    fn check_inbound(&self, p: &mut Problems) {
+        let i = &self.inbound;
+        if !i.enabled {
+            return;
+        }
+        p.check(!i.dialplan.trim().is_empty(), "inbound.dialplan", || {
+            "must not be empty".into()
+        });
+        p.check(
+            !i.callback_dialplan.trim().is_empty(),
+            "inbound.callback_dialplan",
+            || "must not be empty".into(),
+        );
+        p.check(
+            (1..=366).contains(&i.lookback_days),
+            "inbound.lookback_days",
+            || format!("{} is not in 1..=366", i.lookback_days),
+        );
+        p.positive(i.max_concurrent.into(), "inbound.max_concurrent");
+        if let Err(e) = PhoneNumber::parse(&i.number) {
+            p.0.push(("inbound.number".into(), e.to_string()));
+        }
+        if let Err(e) = CampaignId::parse(&i.callback_campaign) {
+            p.0.push(("inbound.callback_campaign".into(), e.to_string()));
+        }
     }
 
     fn check_policy(&self, p: &mut Problems) {

@@ -8,6 +8,6 @@ mod parts;
 mod relay;
 mod run;
 
-pub use parts::{DaemonParts, Listeners, dialer_config};
+pub use parts::{DaemonParts, Listeners, PartsError, dialer_config};
 pub use relay::{Relay, flush_feedback};
 pub use run::{Daemon, wait_for_signal};

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
+use crate::calls::InboundPolicy;
 use crate::config::Settings;
 use crate::dialer::{DialerConfig, Quotas};
 use crate::dialplan::Dialplans;
@@ -33,6 +34,8 @@ pub struct DaemonParts {
     pub dialplans: Arc<Dialplans>,
     pub metrics: Arc<Metrics>,
     pub dialer: DialerConfig,
+    /// How inbound calls are taken (`None`: they are not).
+    pub inbound: Option<InboundPolicy>,
     pub webhook_listener: TcpListener,
     pub webhook: HttpServerConfig,
     /// The admin API / metrics listener, if any.
@@ -42,6 +45,16 @@ pub struct DaemonParts {
     /// The URL the provider reaches the webhook listener at.
     pub public_url: String,
     pub shutdown_grace: Duration,
+}
+
+/// Why the parts cannot be built from the settings.
+#[derive(Debug, thiserror::Error)]
+pub enum PartsError {
+    #[error(transparent)]
+    Provider(#[from] ProviderSetupError),
+    /// `[inbound]` names something that is not there.
+    #[error("{0}")]
+    Inbound(String),
 }
 
 /// The listeners a daemon serves on (bound by the caller, so tests can use port 0).
@@ -58,10 +71,14 @@ impl DaemonParts {
         dialplans: Arc<Dialplans>,
         listeners: Listeners,
         tls: Option<Arc<rustls::ServerConfig>>,
-    ) -> Result<DaemonParts, ProviderSetupError> {
+    ) -> Result<DaemonParts, PartsError> {
         let public_url = settings.webhook.public_url.clone();
         let provider = build_provider(&settings.provider, &public_url)?;
+        let inbound =
+            InboundPolicy::from_settings(&settings.inbound, &dialplans, settings.dialer.max_call())
+                .map_err(PartsError::Inbound)?;
         Ok(DaemonParts {
+            inbound,
             store,
             provider,
             dialplans,

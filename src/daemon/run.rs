@@ -46,14 +46,17 @@ impl Daemon {
         let back = CancellationToken::new();
         let placed = Arc::new(PlacedCalls::default());
         let consumer = parts.dialer.consumer.clone();
-        let core = Arc::new(CallCore::new(
-            parts.store.clone(),
-            parts.provider.control.clone(),
-            parts.dialplans.clone(),
-            &parts.public_url,
-            parts.dialer.retry.clone(),
-            parts.metrics.clone(),
-        ));
+        let core = Arc::new(
+            CallCore::new(
+                parts.store.clone(),
+                parts.provider.control.clone(),
+                parts.dialplans.clone(),
+                &parts.public_url,
+                parts.dialer.retry.clone(),
+                parts.metrics.clone(),
+            )
+            .with_inbound(parts.inbound.clone()),
+        );
 
         let dialplans = parts.dialplans.clone();
         let intake = IntakeRouter::new(
@@ -62,7 +65,8 @@ impl Daemon {
             consumer.clone(),
             parts.dialer.reclaim_after,
             parts.metrics.clone(),
-        );
+        )
+        .remembering_visits(parts.inbound.as_ref().map(|p| p.lookback));
         tracker.spawn(
             intake
                 .run(front.child_token())

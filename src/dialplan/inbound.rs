@@ -149,6 +149,22 @@ pub fn start_inbound(plan: &Dialplan, visits: &[Visit]) -> InboundOutput {
     }
 }
 
+/// What a caller turned away because the lines are full hears: the plan's
+/// `busy` prompt in its default language, then the call ends. A plan
+/// without `[inbound]` just ends the call.
+pub fn busy(plan: &Dialplan) -> Vec<Action> {
+    let mut actions: Vec<Action> = plan
+        .inbound()
+        .map(|inbound| {
+            let language = engine::language_or_default(plan, &plan.default_language().code);
+            Action::Say(engine::render_localized(plan, &inbound.busy, language, &[]))
+        })
+        .into_iter()
+        .collect();
+    actions.push(Action::Hangup);
+    actions
+}
+
 /// Applies one event: attribution input until decided, then the survey's
 /// `step`. Finished sessions absorb every event unchanged.
 pub fn step_inbound(plan: &Dialplan, session: &InboundSession, event: &Event) -> InboundOutput {

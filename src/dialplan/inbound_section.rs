@@ -1,9 +1,9 @@
 //! Reading and checking the optional `[inbound]` section: the prompts that
 //! attribute an inbound call to one of the caller's recent visits.
 //!
-//! Owns: the section's keys (`confirm`, `option`, `none`, all required),
-//! which placeholders each may use (`{key}` only in `option`; none at all in
-//! `none`, which is about no visit in particular), and the rule that the
+//! Owns: the section's keys (`confirm`, `option`, `none`, `busy`, all
+//! required), which placeholders each may use (`{key}` only in `option`;
+//! none at all in `none` and `busy`, which are about no visit in particular), and the rule that the
 //! opt-out key is not one of the fixed attribution keys. Does not own: the
 //! prompt rules (see `prompts`), the call flow (see `inbound`).
 
@@ -12,7 +12,7 @@ use super::placeholder::{ALL_PLACEHOLDERS, PLACEHOLDERS};
 use super::prompts::read_localized_allowing;
 use super::tree::{Reader, Table, key_path};
 
-const KEYS: [&str; 3] = ["confirm", "option", "none"];
+const KEYS: [&str; 4] = ["confirm", "option", "none", "busy"];
 
 /// `[inbound]`: `Some(None)` when absent, `None` when it has problems.
 pub(super) fn read_inbound(
@@ -42,9 +42,11 @@ pub(super) fn read_inbound(
     let confirm = prompt("confirm", &PLACEHOLDERS);
     let option = prompt("option", &ALL_PLACEHOLDERS);
     let none = prompt("none", &[]);
+    let busy = prompt("busy", &[]);
     Some(Some(InboundPrompts {
         confirm: confirm?,
         option: option?,
         none: none?,
+        busy: busy?,
     }))
 }

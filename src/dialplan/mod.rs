@@ -22,7 +22,9 @@ mod tree;
 
 pub use action::{Action, Event, Prompt, SessionStatus};
 pub use engine::{CallContext, Session, StepOutput, start, start_skipping, step};
-pub use inbound::{Attribution, InboundOutput, InboundSession, Visit, start_inbound, step_inbound};
+pub use inbound::{
+    Attribution, InboundOutput, InboundSession, Visit, busy, start_inbound, step_inbound,
+};
 pub use load::{Dialplans, check_file, load_dir, load_file};
 pub use model::{
     Choice, Dialplan, InboundPrompts, Language, Localized, MenuOption, Messages, PromptSpec,

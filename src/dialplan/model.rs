@@ -119,6 +119,9 @@ pub struct InboundPrompts {
     pub option: Localized,
     /// Spoken after the options (0 = none of these).
     pub none: Localized,
+    /// Spoken, in the default language, to a caller turned away because the
+    /// programme's lines are full; the call then ends.
+    pub busy: Localized,
 }
 
 impl InboundPrompts {

@@ -77,10 +77,12 @@ pub fn inbound_toml() -> String {
         "[inbound]\nconfirm = {}\n\
          option = {{ or = {{ text = \"or {{office}} {{key}}\", {} }}, hi = {{ text = \"hi {{key}}\" }}, \
          en = {{ text = \"en {{office}} for {{service}}: press {{key}}\" }} }}\n\
-         none = {{ or = {{ text = \"or none\", {} }}, hi = {{ text = \"hi none\" }}, en = {{ text = \"en none: 0\" }} }}\n",
+         none = {{ or = {{ text = \"or none\", {} }}, hi = {{ text = \"hi none\" }}, en = {{ text = \"en none: 0\" }} }}\n\
+         busy = {{ or = {{ text = \"or busy\", {} }}, hi = {{ text = \"hi busy\" }}, en = {{ text = \"en busy\" }} }}\n",
         localized("confirm"),
         audio("option"),
         audio("none"),
+        audio("busy"),
     )
 }
 

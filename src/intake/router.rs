@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info, info_span, warn};
 
 use crate::domain::{DocumentError, JobSpec, parse_campaign_document};
-use crate::store::{DeadLetter, IntakeEntry, PutOutcome, Store, StoreError};
+use crate::store::{DeadLetter, IntakeEntry, PutOutcome, ServiceVisit, Store, StoreError};
 use crate::telemetry::{ContactResult, IntakeResult, Metrics, Subsystem, events};
 
 /// What ingesting one document did.
@@ -31,6 +31,9 @@ pub struct IntakeRouter {
     consumer: String,
     reclaim_after: Duration,
     metrics: Arc<Metrics>,
+    /// How long to remember each contact's visit for inbound calls (`None`:
+    /// inbound calls are off, nothing is remembered).
+    remember_visits: Option<Duration>,
 }
 
 const READ_BLOCK: Duration = Duration::from_millis(500);
@@ -51,7 +54,15 @@ impl IntakeRouter {
             consumer,
             reclaim_after,
             metrics,
+            remember_visits: None,
         }
+    }
+
+    /// Remembers each accepted contact's visit for `keep`, so the citizen can
+    /// be asked about it when they call in.
+    pub fn remembering_visits(mut self, keep: Option<Duration>) -> Self {
+        self.remember_visits = keep;
+        self
     }
 
     /// Runs until `cancel`. An entry being ingested when cancelled is left
@@ -167,7 +178,17 @@ impl IntakeRouter {
         }
         for contact in parsed.contacts {
             let spec = JobSpec::new(&parsed.header, contact);
-            match self.store.enqueue(&spec).await? {
+            let outcome = self.store.enqueue(&spec).await?;
+            // Also on a replay (`Unchanged`): the first delivery may have
+            // stopped between the two steps.
+            if let (Some(keep), PutOutcome::Created | PutOutcome::Unchanged) =
+                (self.remember_visits, outcome)
+            {
+                self.store
+                    .record_visit(&spec.contact.phone, &ServiceVisit::of(&spec), keep)
+                    .await?;
+            }
+            match outcome {
                 PutOutcome::Created => {
                     self.metrics.contacts(ContactResult::Accepted, 1);
                     report.accepted += 1;

@@ -27,6 +27,15 @@ pub struct StatusEvent {
     pub status: CallStatus,
 }
 
+/// A citizen's call to the programme's number, as the provider announced it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InboundCall {
+    pub call_sid: String,
+    /// The caller's number as the provider gave it (may be withheld or
+    /// malformed; the core decides what to do with it).
+    pub from: String,
+}
+
 /// Why a webhook's parameters cannot be read.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -41,6 +50,8 @@ pub trait CallControl: Send + Sync + 'static {
     fn verify(&self, request: &WebhookRequest<'_>) -> Option<Params>;
     /// The call status a status callback reports.
     fn status_event(&self, params: &Params) -> Result<StatusEvent, ParamsError>;
+    /// The call an inbound-call webhook announces.
+    fn inbound_call(&self, params: &Params) -> Result<InboundCall, ParamsError>;
     /// The keys pressed at a gather (empty when none were).
     fn digits(&self, params: &Params) -> String;
     /// `actions` as call-control markup; gathers post to `gather_url`.

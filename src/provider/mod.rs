@@ -17,7 +17,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 pub use build::{ProviderPair, ProviderSetupError, build_provider};
-pub use control::{CallControl, Params, ParamsError, StatusEvent, WebhookRequest};
+pub use control::{CallControl, InboundCall, Params, ParamsError, StatusEvent, WebhookRequest};
 pub use error::{ErrorClass, ProviderError};
 
 use crate::domain::{CallStatus, PhoneNumber};

@@ -207,6 +207,60 @@ pub enum Finish {
     },
 }
 
+/// A citizen's service visit, remembered at intake so that an inbound call
+/// from the same number can be attributed to it. Stored under a keyed tag of
+/// the phone number, never the number.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ServiceVisit {
+    pub campaign_id: String,
+    pub contact_id: String,
+    pub official_id: String,
+    pub department: String,
+    pub office: String,
+    pub service: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// When it was remembered (the store's clock); not part of the stored
+    /// value, so remembering a visit again only refreshes its time.
+    #[serde(skip)]
+    pub at_ms: i64,
+}
+
+impl ServiceVisit {
+    /// The visit a contact of a campaign stands for.
+    pub fn of(spec: &JobSpec) -> Self {
+        let c = &spec.contact;
+        Self {
+            campaign_id: spec.campaign_id.to_string(),
+            contact_id: c.id.to_string(),
+            official_id: c.official_id.to_string(),
+            department: spec.department.clone(),
+            office: c.office.clone(),
+            service: c.service.clone(),
+            language: c.language.clone(),
+            at_ms: 0,
+        }
+    }
+}
+
+/// Whether an inbound call may be taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Admission {
+    /// Counted among the live inbound calls (or already was).
+    Admitted,
+    /// `max_live` inbound calls are already live.
+    Busy,
+}
+
+/// The job of an inbound call, as `start_inbound` left it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum InboundStart {
+    /// Created now, in a call, attempt 1.
+    Created(Box<Job>),
+    /// Already there (a duplicate webhook): unchanged.
+    Existing(Box<Job>),
+}
+
 /// A dead-lettered intake document or contact.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DeadLetter {
@@ -353,6 +407,48 @@ pub trait Store: Send + Sync + 'static {
     /// Pushes an in-flight deadline to now + `lease` (fenced by attempt).
     async fn extend_lease(&self, job: &JobRef, attempt: u32, lease: Duration)
     -> Result<Transition>;
+
+    // ---- inbound calls ----
+    /// Remembers a citizen's visit for `keep`; the same visit (campaign and
+    /// contact) remembered again is refreshed, not duplicated. Visits older
+    /// than `keep` are forgotten.
+    async fn record_visit(
+        &self,
+        phone: &PhoneNumber,
+        visit: &ServiceVisit,
+        keep: Duration,
+    ) -> Result<()>;
+    /// The citizen's visits remembered within `within`, newest first, at
+    /// most `max`.
+    async fn recent_visits(
+        &self,
+        phone: &PhoneNumber,
+        within: Duration,
+        max: usize,
+    ) -> Result<Vec<ServiceVisit>>;
+    /// Counts inbound call `call_sid` among the fleet's live inbound calls
+    /// unless `max_live` already are (an entry older than `hold` no longer
+    /// counts). Idempotent per call.
+    async fn admit_inbound(
+        &self,
+        call_sid: &str,
+        max_live: u32,
+        hold: Duration,
+    ) -> Result<Admission>;
+    /// Stops counting an inbound call as live; idempotent.
+    async fn release_inbound(&self, call_sid: &str) -> Result<()>;
+    /// Creates the job of an inbound call in progress: `InCall`, attempt 1,
+    /// one call placed (`call_sid`, status in progress), in flight until
+    /// now + `lease`; its record is about `about` until an IVR save says
+    /// otherwise. Idempotent: an existing job is returned unchanged.
+    async fn start_inbound(
+        &self,
+        job: &JobRef,
+        spec: &JobSpec,
+        about: &Attribution,
+        call_sid: &str,
+        lease: Duration,
+    ) -> Result<InboundStart>;
 
     // ---- results ----
     /// Moves up to `max` records from a shard's outbox to the feedback stream.

@@ -12,8 +12,18 @@ use crate::domain::{CampaignId, JobId, OfficialId, PhoneNumber};
 
 /// The stable shard of an official: FNV-1a of the id, modulo the shard count.
 pub fn shard_of(official: &OfficialId, shards: ShardId) -> ShardId {
+    shard_of_str(official.as_str(), shards)
+}
+
+/// The stable shard of an inbound call's job (its calls have no official
+/// until the caller says whom they are about): spread by the call id.
+pub fn shard_of_call(call_sid: &str, shards: ShardId) -> ShardId {
+    shard_of_str(call_sid, shards)
+}
+
+fn shard_of_str(text: &str, shards: ShardId) -> ShardId {
     let mut hash: u32 = 0x811c_9dc5;
-    for byte in official.as_str().bytes() {
+    for byte in text.bytes() {
         hash ^= u32::from(byte);
         hash = hash.wrapping_mul(0x0100_0193);
     }
@@ -114,6 +124,18 @@ impl Keys {
     /// Citizen opt-out marker.
     pub fn opt_out(&self, phone: &PhoneNumber) -> String {
         format!("{}:citizen:{{{}}}:optout", self.prefix, phone_tag(phone))
+    }
+
+    /// A citizen's recent service visits: ZSET, member the visit as JSON,
+    /// score when it was remembered (ms).
+    pub fn visits(&self, phone: &PhoneNumber) -> String {
+        format!("{}:citizen:{{{}}}:visits", self.prefix, phone_tag(phone))
+    }
+
+    /// The fleet's live inbound calls: ZSET, member call id, score the time
+    /// after which the entry no longer counts (ms).
+    pub fn inbound_live(&self) -> String {
+        format!("{}:inbound:live", self.prefix)
     }
 
     /// Citizen per-day call counter (`day` as YYYYMMDD).

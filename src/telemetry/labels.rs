@@ -91,6 +91,20 @@ label_enum!(
         Answer => "answer",
         Gather => "gather",
         Status => "status",
+        Inbound => "inbound",
+        InboundStatus => "inbound_status",
+    }
+);
+
+label_enum!(
+    /// What became of a call to the programme's number.
+    InboundResult, "result", {
+        /// Answered with the inbound dialplan.
+        Taken => "taken",
+        /// `inbound.max_concurrent` calls were live: told to call later.
+        Busy => "busy",
+        /// No usable caller number: ended without a survey.
+        NoCallerId => "no_caller_id",
     }
 );
 
@@ -178,6 +192,7 @@ mod tests {
         consistent::<OriginateResult>();
         consistent::<WebhookKind>();
         consistent::<WebhookResult>();
+        consistent::<InboundResult>();
         consistent::<ReconcileResult>();
         consistent::<Subsystem>();
         consistent::<Outcome>();

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use super::family::{Counter, CounterVec, CounterVec2, Gauge, HistogramVec};
 use super::labels::{
-    ContactResult, DialDecision, IntakeResult, OriginateResult, ReconcileResult, Subsystem,
-    WebhookKind, WebhookResult,
+    ContactResult, DialDecision, InboundResult, IntakeResult, OriginateResult, ReconcileResult,
+    Subsystem, WebhookKind, WebhookResult,
 };
 use crate::domain::Outcome;
 
@@ -22,6 +22,7 @@ pub struct Metrics {
     originates: CounterVec<OriginateResult>,
     webhooks: CounterVec2<WebhookKind, WebhookResult>,
     webhook_duration: HistogramVec<WebhookKind>,
+    inbound_calls: CounterVec<InboundResult>,
     outcomes: CounterVec<Outcome>,
     feedback_relayed: Counter,
     store_errors: CounterVec<Subsystem>,
@@ -51,6 +52,9 @@ impl Metrics {
     pub fn webhook(&self, kind: WebhookKind, result: WebhookResult, elapsed: Duration) {
         self.webhooks.add(kind, result, 1);
         self.webhook_duration.observe(kind, elapsed);
+    }
+    pub fn inbound_call(&self, result: InboundResult) {
+        self.inbound_calls.add(result, 1);
     }
     pub fn outcome(&self, outcome: Outcome) {
         self.outcomes.add(outcome, 1);
@@ -103,6 +107,9 @@ impl Metrics {
     pub fn webhook_durations(&self) -> &HistogramVec<WebhookKind> {
         &self.webhook_duration
     }
+    pub fn inbound_calls(&self) -> &CounterVec<InboundResult> {
+        &self.inbound_calls
+    }
     pub fn outcomes(&self) -> &CounterVec<Outcome> {
         &self.outcomes
     }
@@ -152,6 +159,11 @@ impl Metrics {
             &mut out,
             "sampark_webhook_duration_seconds",
             "Time to answer a provider webhook.",
+        );
+        self.inbound_calls.render(
+            &mut out,
+            "sampark_inbound_calls_total",
+            "Calls to the programme's number, by what became of them.",
         );
         self.outcomes.render(
             &mut out,

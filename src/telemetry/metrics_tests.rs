@@ -70,7 +70,7 @@ fn renders_every_series_with_help_and_type() {
             assert!(value.parse::<f64>().is_ok(), "{line}");
         }
     }
-    assert_eq!(declared.len(), 11);
+    assert_eq!(declared.len(), 12);
 }
 
 #[test]

@@ -12,8 +12,8 @@ mod subscriber;
 
 pub use family::{Counter, CounterVec, CounterVec2, Gauge, HistogramVec, LATENCY_BUCKETS};
 pub use labels::{
-    ContactResult, DialDecision, IntakeResult, Label, OriginateResult, ReconcileResult, Subsystem,
-    WebhookKind, WebhookResult,
+    ContactResult, DialDecision, InboundResult, IntakeResult, Label, OriginateResult,
+    ReconcileResult, Subsystem, WebhookKind, WebhookResult,
 };
 pub use metrics::Metrics;
 pub use subscriber::{LogFormat, TelemetryError, init};

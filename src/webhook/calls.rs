@@ -14,7 +14,7 @@ use http_body_util::Full;
 use tracing::{Instrument, error, info_span, warn};
 
 use super::{Routes, text_response};
-use crate::calls::{CallCore, CallErrorClass, Callback, Reply, UrlError};
+use crate::calls::{CallCore, CallErrorClass, Callback, Reply, Route, UrlError};
 use crate::provider::WebhookRequest;
 use crate::telemetry::{Label, Metrics, Subsystem, WebhookKind, WebhookResult};
 
@@ -24,11 +24,13 @@ pub struct CallWebhooks {
     pub metrics: Arc<Metrics>,
 }
 
-fn metric_kind(callback: &Callback) -> WebhookKind {
-    match callback {
-        Callback::Answer(_) => WebhookKind::Answer,
-        Callback::Gather { .. } => WebhookKind::Gather,
-        Callback::Status(_) => WebhookKind::Status,
+fn metric_kind(route: Route) -> WebhookKind {
+    match route {
+        Route::Answer => WebhookKind::Answer,
+        Route::Gather => WebhookKind::Gather,
+        Route::Status => WebhookKind::Status,
+        Route::Inbound => WebhookKind::Inbound,
+        Route::InboundStatus => WebhookKind::InboundStatus,
     }
 }
 
@@ -49,25 +51,14 @@ impl Routes for CallWebhooks {
             return text_response(StatusCode::NOT_FOUND, "not found\n");
         };
         let started = Instant::now();
-        let kind = match &parsed {
-            Ok(callback) => metric_kind(callback),
-            Err(_) => kind_of_path(request.uri().path()),
-        };
+        let kind = metric_kind(match &parsed {
+            Ok(callback) => callback.route(),
+            Err(e) => e.route,
+        });
         let span = info_span!("webhook", kind = kind.as_str());
         let (result, response) = self.handle(parsed, &request).instrument(span).await;
         self.metrics.webhook(kind, result, started.elapsed());
         response
-    }
-}
-
-/// The metric kind of one of our paths whose query was malformed.
-fn kind_of_path(path: &str) -> WebhookKind {
-    if path.ends_with("/gather") {
-        WebhookKind::Gather
-    } else if path.ends_with("/status") {
-        WebhookKind::Status
-    } else {
-        WebhookKind::Answer
     }
 }
 

@@ -23,8 +23,8 @@ use hmac::{Hmac, Mac};
 use sampark::dialplan::{Action, Prompt};
 use sampark::domain::{CallStatus, PhoneNumber};
 use sampark::provider::{
-    CallControl, CallInfo, OriginateRequest, Params, ParamsError, Provider, ProviderError,
-    ProviderPair, StatusEvent, WebhookRequest,
+    CallControl, CallInfo, InboundCall, OriginateRequest, Params, ParamsError, Provider,
+    ProviderError, ProviderPair, StatusEvent, WebhookRequest,
 };
 use serde_json::{Map, Value, json};
 use sha2::Sha256;
@@ -100,6 +100,14 @@ impl CallControl for AcmeControl {
         Ok(StatusEvent {
             call_sid: call.to_owned(),
             status,
+        })
+    }
+
+    fn inbound_call(&self, params: &Params) -> Result<InboundCall, ParamsError> {
+        let call = field(params, "call").ok_or_else(|| ParamsError("no `call`".into()))?;
+        Ok(InboundCall {
+            call_sid: call.to_owned(),
+            from: field(params, "from").unwrap_or_default().to_owned(),
         })
     }
 

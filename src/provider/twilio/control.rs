@@ -5,7 +5,7 @@ use super::params::{StatusCallback, digits, parse_form};
 use super::twiml::{CONTENT_TYPE, render_with};
 use super::verify::verify_request;
 use crate::dialplan::Action;
-use crate::provider::{CallControl, Params, ParamsError, StatusEvent, WebhookRequest};
+use crate::provider::{CallControl, InboundCall, Params, ParamsError, StatusEvent, WebhookRequest};
 
 /// Twilio's webhook half.
 #[derive(Clone, Debug)]
@@ -55,6 +55,22 @@ impl CallControl for TwilioControl {
         Ok(StatusEvent {
             call_sid: cb.call_sid,
             status: cb.status,
+        })
+    }
+
+    fn inbound_call(&self, params: &Params) -> Result<InboundCall, ParamsError> {
+        let field = |name: &str| {
+            params
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        };
+        let call_sid = field("CallSid")
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| ParamsError("the inbound call has no `CallSid`".into()))?;
+        Ok(InboundCall {
+            call_sid,
+            from: field("From").unwrap_or_default(),
         })
     }
 

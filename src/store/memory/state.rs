@@ -17,7 +17,7 @@ use crate::domain::{
 use crate::store::keys::{phone_tag, shard_of};
 use crate::store::{
     CampaignStatus, CitizenCheck, DeadLetter, IntakeEntry, Job, JobRef, PutOutcome, ReadyEntry,
-    Result, ShardId, StoreError,
+    Result, ServiceVisit, ShardId, StoreError,
 };
 
 /// One reading of the store's clock, in both units the model uses.
@@ -71,6 +71,15 @@ pub(super) struct State {
     /// Citizens are keyed by `phone_tag`, never by the number itself.
     opt_outs: HashSet<String>,
     citizen_days: HashMap<(String, u32), u32>,
+    /// Remembered visits per citizen tag, with when each was remembered.
+    pub visits: HashMap<String, Vec<ServiceVisit>>,
+    /// Live inbound calls: call id → when the entry stops counting (ms).
+    pub inbound_live: HashMap<String, i64>,
+}
+
+/// Adds a job's contact to `state`'s count (a job created in that state).
+pub(super) fn count_new(counts: &mut Counts, job: &Job) {
+    count(counts, job, job.state, true);
 }
 
 /// Moves a job to `to`, keeping its campaign's counts in step.
@@ -109,6 +118,8 @@ impl State {
             feedback: Stream::default(),
             opt_outs: HashSet::new(),
             citizen_days: HashMap::new(),
+            visits: HashMap::new(),
+            inbound_live: HashMap::new(),
         }
     }
 

@@ -13,11 +13,13 @@ use async_trait::async_trait;
 use tokio::sync::Notify;
 
 use super::state::{Now, State};
-use crate::domain::{CallStatus, CampaignHeader, CampaignId, FeedbackRecord, JobSpec, PhoneNumber};
+use crate::domain::{
+    Attribution, CallStatus, CampaignHeader, CampaignId, FeedbackRecord, JobSpec, PhoneNumber,
+};
 use crate::store::{
-    Authorize, CampaignStatus, CitizenCheck, DeadLetter, Finish, IntakeEntry, IvrUpdate, Job,
-    JobRef, PutOutcome, Quota, ReadyEntry, Result, SaveIvr, ShardId, StatusApplied, Store,
-    StoreError, Transition,
+    Admission, Authorize, CampaignStatus, CitizenCheck, DeadLetter, Finish, InboundStart,
+    IntakeEntry, IvrUpdate, Job, JobRef, PutOutcome, Quota, ReadyEntry, Result, SaveIvr,
+    ServiceVisit, ShardId, StatusApplied, Store, StoreError, Transition,
 };
 
 /// The in-memory backend. Cheap to share behind an `Arc`.
@@ -229,6 +231,48 @@ impl Store for MemoryStore {
 
     async fn extend_lease(&self, id: &JobRef, attempt: u32, lease: Duration) -> Result<Transition> {
         self.with(|s, now| s.extend_lease(now, id, attempt, lease))
+    }
+
+    async fn record_visit(
+        &self,
+        phone: &PhoneNumber,
+        visit: &ServiceVisit,
+        keep: Duration,
+    ) -> Result<()> {
+        self.with(|s, now| s.record_visit(now, phone, visit, keep))
+    }
+
+    async fn recent_visits(
+        &self,
+        phone: &PhoneNumber,
+        within: Duration,
+        max: usize,
+    ) -> Result<Vec<ServiceVisit>> {
+        self.with(|s, now| s.recent_visits(now, phone, within, max))
+    }
+
+    async fn admit_inbound(
+        &self,
+        call_sid: &str,
+        max_live: u32,
+        hold: Duration,
+    ) -> Result<Admission> {
+        self.with(|s, now| s.admit_inbound(now, call_sid, max_live, hold))
+    }
+
+    async fn release_inbound(&self, call_sid: &str) -> Result<()> {
+        self.with(|s, _| s.release_inbound(call_sid))
+    }
+
+    async fn start_inbound(
+        &self,
+        job: &JobRef,
+        spec: &JobSpec,
+        about: &Attribution,
+        call_sid: &str,
+        lease: Duration,
+    ) -> Result<InboundStart> {
+        self.with(|s, now| s.start_inbound(now, job, spec, about, call_sid, lease))?
     }
 
     async fn relay_feedback(&self, shard: ShardId, max: usize) -> Result<usize> {

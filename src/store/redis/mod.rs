@@ -8,6 +8,7 @@
 
 mod connection;
 mod dispatch;
+mod inbound;
 mod jobs;
 mod parse;
 mod results;

@@ -28,6 +28,10 @@ pub(super) struct Scripts {
     pub finish: Script,
     pub extend_lease: Script,
     pub due_in_flight: Script,
+    pub record_visit: Script,
+    pub recent_visits: Script,
+    pub admit_inbound: Script,
+    pub start_inbound: Script,
 }
 
 impl Scripts {
@@ -46,6 +50,10 @@ impl Scripts {
             finish: job_script!("finish.lua"),
             extend_lease: job_script!("extend_lease.lua"),
             due_in_flight: job_script!("due_in_flight.lua"),
+            record_visit: job_script!("record_visit.lua"),
+            recent_visits: job_script!("recent_visits.lua"),
+            admit_inbound: job_script!("admit_inbound.lua"),
+            start_inbound: job_script!("start_inbound.lua"),
         }
     }
 }

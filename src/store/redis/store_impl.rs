@@ -6,11 +6,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::connection::RedisStore;
-use crate::domain::{CallStatus, CampaignHeader, CampaignId, FeedbackRecord, JobSpec, PhoneNumber};
+use crate::domain::{
+    Attribution, CallStatus, CampaignHeader, CampaignId, FeedbackRecord, JobSpec, PhoneNumber,
+};
 use crate::store::{
-    Authorize, CampaignStatus, CitizenCheck, DeadLetter, Finish, IntakeEntry, IvrUpdate, Job,
-    JobRef, PutOutcome, Quota, ReadyEntry, Result, SaveIvr, ShardId, StatusApplied, Store,
-    Transition,
+    Admission, Authorize, CampaignStatus, CitizenCheck, DeadLetter, Finish, InboundStart,
+    IntakeEntry, IvrUpdate, Job, JobRef, PutOutcome, Quota, ReadyEntry, Result, SaveIvr,
+    ServiceVisit, ShardId, StatusApplied, Store, Transition,
 };
 
 #[async_trait]
@@ -165,6 +167,49 @@ impl Store for RedisStore {
         lease: Duration,
     ) -> Result<Transition> {
         self.extend_lease_impl(job, attempt, lease).await
+    }
+
+    async fn record_visit(
+        &self,
+        phone: &PhoneNumber,
+        visit: &ServiceVisit,
+        keep: Duration,
+    ) -> Result<()> {
+        self.record_visit_impl(phone, visit, keep).await
+    }
+
+    async fn recent_visits(
+        &self,
+        phone: &PhoneNumber,
+        within: Duration,
+        max: usize,
+    ) -> Result<Vec<ServiceVisit>> {
+        self.recent_visits_impl(phone, within, max).await
+    }
+
+    async fn admit_inbound(
+        &self,
+        call_sid: &str,
+        max_live: u32,
+        hold: Duration,
+    ) -> Result<Admission> {
+        self.admit_inbound_impl(call_sid, max_live, hold).await
+    }
+
+    async fn release_inbound(&self, call_sid: &str) -> Result<()> {
+        self.release_inbound_impl(call_sid).await
+    }
+
+    async fn start_inbound(
+        &self,
+        job: &JobRef,
+        spec: &JobSpec,
+        about: &Attribution,
+        call_sid: &str,
+        lease: Duration,
+    ) -> Result<InboundStart> {
+        self.start_inbound_impl(job, spec, about, call_sid, lease)
+            .await
     }
 
     async fn relay_feedback(&self, shard: ShardId, max: usize) -> Result<usize> {
