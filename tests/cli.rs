@@ -100,6 +100,40 @@ fn demo_prints_a_json_summary() {
     assert_eq!(total, 30);
 }
 
+#[test]
+fn demo_with_inbound_calls_counts_them() {
+    let out = run(sampark().args([
+        "demo",
+        "--contacts",
+        "30",
+        "--inbound",
+        "20",
+        "--seed",
+        "5",
+        "--json",
+    ]));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s: Value = serde_json::from_slice(&out.stdout).expect("one JSON object on stdout");
+    let n = |key: &str| s[key].as_u64().unwrap_or_else(|| panic!("{key} in {s}"));
+    assert_eq!(n("inbound_calls"), 20);
+    assert!(n("inbound_attributed") > 0, "{s}");
+    assert!(
+        n("inbound_attributed") < 20,
+        "some callers are unknown: {s}"
+    );
+    // Every contact, every inbound call and every call-back asked for has
+    // exactly one record.
+    assert_eq!(n("feedback_records"), 30 + 20 + n("callbacks"));
+    assert_eq!(
+        s["flags"]["callback_requested"].as_u64().unwrap_or(0),
+        n("callbacks")
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_and_simulator_processes_run_a_submitted_campaign_and_stop_on_sigterm() {
     let redis = RedisServer::start();

@@ -1,6 +1,9 @@
 //! `sampark demo`: a whole campaign in one process — the in-memory store, the
 //! provider simulator on a loopback port, the real daemon (webhook server,
-//! dialer, Twilio adapter) and the sample dialplan — then a summary.
+//! dialer, Twilio adapter) and the sample dialplans — then a summary. With
+//! `--inbound N`, N citizens also call the programme's number (most of them
+//! contacts of the campaign, so their calls can be attributed), and the
+//! call-backs they ask for are dialled before the summary.
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
@@ -16,12 +19,13 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::calls::CALLBACK_FLAG;
 use crate::calls::RetryPolicy;
 use crate::config::{Secret, Settings};
 use crate::daemon::{Daemon, DaemonParts, Listeners};
 use crate::dialer::{CallingHours, DialerConfig, Quotas};
 use crate::dialplan::{Dialplans, parse_str};
-use crate::domain::{CampaignId, FeedbackRecord};
+use crate::domain::{CampaignId, Direction, FeedbackRecord};
 use crate::intake::submit_document;
 use crate::simulator::{Simulator, SimulatorConfig};
 use crate::store::memory::MemoryStore;
@@ -42,6 +46,9 @@ pub struct DemoArgs {
     /// Officials the contacts are spread over.
     #[arg(long, default_value_t = 6)]
     pub officials: usize,
+    /// Inbound calls citizens make to the programme's number during the run.
+    #[arg(long, default_value_t = 0)]
+    pub inbound: usize,
     /// Print the summary as one JSON object on stdout.
     #[arg(long)]
     pub json: bool,
@@ -53,6 +60,8 @@ pub struct DemoOptions {
     pub contacts: usize,
     pub seed: u64,
     pub officials: usize,
+    /// Inbound calls to place.
+    pub inbound: usize,
     /// Print live progress to stderr.
     pub progress: bool,
 }
@@ -73,6 +82,7 @@ pub async fn command(args: DemoArgs) -> anyhow::Result<ExitCode> {
         contacts: args.contacts,
         seed: args.seed,
         officials: args.officials,
+        inbound: args.inbound,
         progress: !args.json || std::io::stderr().is_terminal(),
     };
     let summary = run_demo(opts).await?;
@@ -95,11 +105,15 @@ pub async fn run_demo(opts: DemoOptions) -> anyhow::Result<DemoSummary> {
     let auth_token = format!("demo-token-{:016x}", opts.seed);
     let account_sid = format!("AC{:032x}", u128::from(opts.seed));
 
+    let webhook_listener = TcpListener::bind("127.0.0.1:0").await?;
+    let public_url = format!("http://{}", webhook_listener.local_addr()?);
     let sim_cancel = CancellationToken::new();
     let sim_config = SimulatorConfig {
         account_sid: account_sid.clone(),
         auth_token: auth_token.clone(),
         seed: opts.seed,
+        inbound_voice_url: Some(format!("{public_url}/twilio/inbound")),
+        inbound_status_url: Some(format!("{public_url}/twilio/inbound/status")),
         ..SimulatorConfig::default()
     };
     let simulator = Simulator::start(
@@ -110,9 +124,10 @@ pub async fn run_demo(opts: DemoOptions) -> anyhow::Result<DemoSummary> {
     .await
     .context("cannot start the provider simulator")?;
 
-    let webhook_listener = TcpListener::bind("127.0.0.1:0").await?;
-    let public_url = format!("http://{}", webhook_listener.local_addr()?);
-    let settings = demo_settings(&simulator.base_url(), account_sid, auth_token, public_url);
+    let mut settings = demo_settings(&simulator.base_url(), account_sid, auth_token, public_url);
+    // Every demo caller is taken (the busy message is tested elsewhere).
+    settings.inbound.max_concurrent = u32::try_from(opts.inbound.max(1)).unwrap_or(u32::MAX);
+    let callbacks = CampaignId::parse(&settings.inbound.callback_campaign)?;
     let mut parts = DaemonParts::from_settings(
         &settings,
         store.clone(),
@@ -127,37 +142,105 @@ pub async fn run_demo(opts: DemoOptions) -> anyhow::Result<DemoSummary> {
     parts.dialer = demo_dialer_config();
     let daemon = Daemon::start(parts)?;
 
-    let (campaign_id, doc) = demo_campaign(&opts);
+    let (campaign_id, doc, phones) = demo_campaign(&opts);
     submit_document(store.as_ref(), &doc, 5_000).await?;
     let records =
-        wait_for_records(store.as_ref(), &campaign_id, opts.contacts, opts.progress).await;
+        match place_inbound_calls(store.as_ref(), &simulator, &campaign_id, &opts, &phones).await {
+            Ok(()) => {
+                let expected = Expected {
+                    campaign: &campaign_id,
+                    callbacks: &callbacks,
+                    contacts: opts.contacts,
+                    inbound: opts.inbound,
+                };
+                wait_for_records(store.as_ref(), &expected, opts.progress).await
+            }
+            Err(e) => Err(e),
+        };
     daemon.shutdown().await;
     sim_cancel.cancel();
     simulator.wait().await;
     let records = records?;
     Ok(summarise(
         &campaign_id,
+        &callbacks,
         opts.contacts,
         &records,
         started.elapsed(),
     ))
 }
 
-/// The sample dialplan, built into the binary so the demo runs from anywhere.
-const SAMPLE_DIALPLAN: &str = include_str!("../../dialplans/mo-sarkar-feedback.toml");
+/// The sample dialplans, built into the binary so the demo runs from anywhere.
+const SAMPLE_DIALPLANS: [(&str, &str); 2] = [
+    (
+        "mo-sarkar-feedback",
+        include_str!("../../dialplans/mo-sarkar-feedback.toml"),
+    ),
+    (
+        "mo-sarkar-inbound",
+        include_str!("../../dialplans/mo-sarkar-inbound.toml"),
+    ),
+];
 
 fn sample_dialplans() -> anyhow::Result<Dialplans> {
-    let file = std::path::Path::new("dialplans/mo-sarkar-feedback.toml");
-    match parse_str(file, SAMPLE_DIALPLAN, Some("mo-sarkar-feedback")) {
-        Ok(plan) => Ok(Dialplans::from_plans([plan])),
-        Err(problems) => {
-            let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
-            anyhow::bail!(
-                "the built-in sample dialplan is invalid:\n{}",
-                text.join("\n")
-            )
+    let mut plans = Vec::new();
+    for (name, text) in SAMPLE_DIALPLANS {
+        let file = std::path::PathBuf::from(format!("dialplans/{name}.toml"));
+        match parse_str(&file, text, Some(name)) {
+            Ok(plan) => plans.push(plan),
+            Err(problems) => {
+                let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+                anyhow::bail!(
+                    "the built-in sample dialplan {name} is invalid:\n{}",
+                    text.join("\n")
+                )
+            }
         }
     }
+    Ok(Dialplans::from_plans(plans))
+}
+
+/// Once the campaign is ingested (so its visits are remembered), has
+/// `opts.inbound` citizens call in: three in four are the campaign's
+/// contacts, the rest numbers sampark has never called. Their answers are
+/// the simulator's seeded random citizen's.
+async fn place_inbound_calls(
+    store: &dyn Store,
+    simulator: &Simulator,
+    campaign: &CampaignId,
+    opts: &DemoOptions,
+    phones: &[String],
+) -> anyhow::Result<()> {
+    if opts.inbound == 0 {
+        return Ok(());
+    }
+    let deadline = Instant::now() + DEMO_TIMEOUT;
+    loop {
+        let ingested = store
+            .campaign_status(campaign)
+            .await?
+            .is_some_and(|s| s.total() >= opts.contacts as u64);
+        if ingested {
+            break;
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the demo campaign was not ingested"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut rng = SmallRng::seed_from_u64(opts.seed ^ 0x1b);
+    for i in 0..opts.inbound {
+        let from = if i % 4 == 3 {
+            format!("+918{:09}", rng.random_range(0..1_000_000_000u64))
+        } else {
+            phones[rng.random_range(0..phones.len())].clone()
+        };
+        simulator
+            .place_inbound(Some(&from), None)
+            .context("the simulator refused an inbound call")?;
+    }
+    Ok(())
 }
 
 fn demo_dialer_config() -> DialerConfig {
@@ -207,18 +290,22 @@ fn demo_settings(
     settings
 }
 
-/// A campaign of `opts.contacts` citizens over `opts.officials` officials.
-fn demo_campaign(opts: &DemoOptions) -> (CampaignId, String) {
+/// A campaign of `opts.contacts` citizens over `opts.officials` officials,
+/// and their numbers.
+fn demo_campaign(opts: &DemoOptions) -> (CampaignId, String, Vec<String>) {
     let mut rng = SmallRng::seed_from_u64(opts.seed);
     let id = format!("demo-{}", opts.seed);
     let languages = ["or", "or", "hi", "en"];
+    let mut phones = Vec::with_capacity(opts.contacts);
     let contacts: Vec<_> = (0..opts.contacts)
         .map(|i| {
             let official = i % opts.officials;
             let (office, service) = OFFICES[official % OFFICES.len()];
+            let phone = format!("+919{:09}", rng.random_range(0..1_000_000_000u64));
+            phones.push(phone.clone());
             json!({
                 "id": format!("c-{i:06}"),
-                "phone": format!("+919{:09}", rng.random_range(0..1_000_000_000u64)),
+                "phone": phone,
                 "language": languages[rng.random_range(0..languages.len())],
                 "official_id": format!("off-{official:02}"),
                 "office": office,
@@ -239,15 +326,50 @@ fn demo_campaign(opts: &DemoOptions) -> (CampaignId, String) {
     (
         CampaignId::parse(&id).expect("demo campaign id"),
         doc.to_string(),
+        phones,
     )
 }
 
 const DEMO_TIMEOUT: Duration = Duration::from_secs(600);
 
+/// What the demo waits for: a record for every contact of its campaign and
+/// for every inbound call, and one for every call-back those calls asked for.
+struct Expected<'a> {
+    campaign: &'a CampaignId,
+    callbacks: &'a CampaignId,
+    contacts: usize,
+    inbound: usize,
+}
+
+impl Expected<'_> {
+    fn wanted(&self, r: &FeedbackRecord) -> bool {
+        r.campaign_id == self.campaign.as_str()
+            || r.campaign_id == self.callbacks.as_str()
+            || r.direction == Direction::Inbound
+    }
+
+    /// How many records there will be, as far as `records` tell.
+    fn total(&self, records: &[FeedbackRecord]) -> usize {
+        let asked = records
+            .iter()
+            .filter(|r| r.direction == Direction::Inbound)
+            .filter(|r| r.flags.iter().any(|f| f == CALLBACK_FLAG))
+            .count();
+        self.contacts + self.inbound + asked
+    }
+
+    fn done(&self, records: &[FeedbackRecord]) -> bool {
+        let inbound = records
+            .iter()
+            .filter(|r| r.direction == Direction::Inbound)
+            .count();
+        inbound == self.inbound && records.len() >= self.total(records)
+    }
+}
+
 async fn wait_for_records(
     store: &dyn Store,
-    campaign: &CampaignId,
-    expected: usize,
+    expected: &Expected<'_>,
     progress: bool,
 ) -> anyhow::Result<Vec<FeedbackRecord>> {
     let deadline = Instant::now() + DEMO_TIMEOUT;
@@ -255,23 +377,23 @@ async fn wait_for_records(
     let mut cursor = "0".to_owned();
     let tty = std::io::stderr().is_terminal();
     let mut last_print = Instant::now() - Duration::from_secs(10);
-    while records.len() < expected {
+    while !expected.done(&records) {
         anyhow::ensure!(
             Instant::now() < deadline,
             "the demo did not finish within {DEMO_TIMEOUT:?}"
         );
         for (id, record) in store.read_feedback(&cursor, 1_000).await? {
             cursor = id;
-            if record.campaign_id == campaign.as_str() {
+            if expected.wanted(&record) {
                 records.push(record);
             }
         }
         let due = tty || last_print.elapsed() >= Duration::from_secs(2);
         if progress
             && due
-            && let Some(status) = store.campaign_status(campaign).await?
+            && let Some(status) = store.campaign_status(expected.campaign).await?
         {
-            let line = progress_line(&status.counts, records.len(), expected);
+            let line = progress_line(&status.counts, records.len(), expected.total(&records));
             if tty {
                 eprint!("\r\x1b[2K{line}");
             } else {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::domain::{CampaignId, FeedbackRecord, Outcome};
+use crate::domain::{CampaignId, Direction, FeedbackRecord, Outcome};
 
 /// One official's line in the summary.
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -26,22 +26,33 @@ pub struct OfficialRow {
 pub struct DemoSummary {
     pub campaign_id: String,
     pub contacts: usize,
+    /// Records of the campaign's contacts, of the inbound calls and of the
+    /// call-backs those asked for.
     pub feedback_records: usize,
+    /// Calls citizens made to the programme's number.
+    pub inbound_calls: usize,
+    /// Inbound calls the caller tied to one of their visits.
+    pub inbound_attributed: usize,
+    /// Call-backs inbound callers asked for (each dialled, with its record).
+    pub callbacks: usize,
     pub outcomes: BTreeMap<String, u64>,
     /// question id → answer label → count.
     pub answers: BTreeMap<String, BTreeMap<String, u64>>,
     pub flags: BTreeMap<String, u64>,
     pub officials: Vec<OfficialRow>,
+    /// Calls sampark placed (inbound calls are not counted).
     pub calls_placed: u64,
     pub elapsed_ms: u64,
 }
 
 pub(super) fn summarise(
     campaign: &CampaignId,
+    callbacks: &CampaignId,
     contacts: usize,
     records: &[FeedbackRecord],
     elapsed: Duration,
 ) -> DemoSummary {
+    let inbound = || records.iter().filter(|r| r.direction == Direction::Inbound);
     let mut outcomes = BTreeMap::new();
     let mut answers: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
     let mut flags = BTreeMap::new();
@@ -49,7 +60,23 @@ pub(super) fn summarise(
     let mut calls_placed = 0;
     for r in records {
         *outcomes.entry(r.outcome.as_str().to_owned()).or_insert(0) += 1;
-        calls_placed += u64::from(r.attempts);
+        if r.direction == Direction::Outbound {
+            calls_placed += u64::from(r.attempts);
+        }
+        for a in &r.answers {
+            *answers
+                .entry(a.question.clone())
+                .or_default()
+                .entry(a.label.clone())
+                .or_insert(0) += 1;
+        }
+        for f in &r.flags {
+            *flags.entry(f.clone()).or_insert(0) += 1;
+        }
+        // An unattributed inbound call is about no official.
+        if r.official_id.is_empty() {
+            continue;
+        }
         let (row, total_answers, negative) =
             officials.entry(r.official_id.clone()).or_insert_with(|| {
                 (
@@ -73,18 +100,8 @@ pub(super) fn summarise(
             Outcome::Completed | Outcome::Partial | Outcome::OptedOut
         ));
         row.completed += u64::from(r.outcome == Outcome::Completed);
-        for a in &r.answers {
-            *answers
-                .entry(a.question.clone())
-                .or_default()
-                .entry(a.label.clone())
-                .or_insert(0) += 1;
-            *total_answers += 1;
-            *negative += u64::from(a.flag.is_some());
-        }
-        for f in &r.flags {
-            *flags.entry(f.clone()).or_insert(0) += 1;
-        }
+        *total_answers += r.answers.len() as u64;
+        *negative += r.answers.iter().filter(|a| a.flag.is_some()).count() as u64;
     }
     let officials = officials
         .into_values()
@@ -101,6 +118,12 @@ pub(super) fn summarise(
         campaign_id: campaign.to_string(),
         contacts,
         feedback_records: records.len(),
+        inbound_calls: inbound().count(),
+        inbound_attributed: inbound().filter(|r| r.attributed).count(),
+        callbacks: records
+            .iter()
+            .filter(|r| r.campaign_id == callbacks.as_str())
+            .count(),
         outcomes,
         answers,
         flags,
@@ -120,6 +143,12 @@ pub(super) fn print_summary(s: &DemoSummary) {
         s.calls_placed,
         s.elapsed_ms as f64 / 1000.0
     );
+    if s.inbound_calls > 0 {
+        println!(
+            "Inbound: {} calls to the programme's number, {} attributed to a visit, {} call-backs made",
+            s.inbound_calls, s.inbound_attributed, s.callbacks
+        );
+    }
     println!();
     println!("Outcomes");
     for (outcome, n) in &s.outcomes {

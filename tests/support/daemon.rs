@@ -99,11 +99,34 @@ pub async fn start_daemon(
     simulator_base: &str,
     dialer: DialerConfig,
 ) -> (Daemon, Arc<RedisStore>) {
+    let (listener, _) = bind_webhook().await;
+    start_daemon_on(listener, redis_url, simulator_base, dialer, |_| {}).await
+}
+
+/// A webhook listener on port 0 and the public URL it is reached at, for a
+/// test that must tell the simulator where to send inbound calls before the
+/// daemon starts.
+pub async fn bind_webhook() -> (TcpListener, String) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let public_url = format!("http://{}", listener.local_addr().unwrap());
+    (listener, public_url)
+}
+
+/// `start_daemon` on a bound webhook listener, with `tweak` applied to the
+/// settings first.
+pub async fn start_daemon_on(
+    webhook_listener: TcpListener,
+    redis_url: &str,
+    simulator_base: &str,
+    dialer: DialerConfig,
+    tweak: impl FnOnce(&mut Settings),
+) -> (Daemon, Arc<RedisStore>) {
     let store = Arc::new(RedisStore::connect(redis_url, "sampark", 16).await.unwrap());
-    let webhook_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let public_url = format!("http://{}", webhook_listener.local_addr().unwrap());
+    let mut settings = settings(simulator_base, &public_url);
+    tweak(&mut settings);
     let mut parts = DaemonParts::from_settings(
-        &settings(simulator_base, &public_url),
+        &settings,
         store.clone(),
         dialplans(),
         Listeners {

@@ -42,7 +42,7 @@ impl State {
             .filter(|v| v.at_ms >= since)
             .cloned()
             .collect();
-        recent.sort_by(|a, b| b.at_ms.cmp(&a.at_ms));
+        recent.sort_by_key(|v| std::cmp::Reverse(v.at_ms));
         recent.truncate(max.max(1));
         recent
     }
