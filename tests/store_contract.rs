@@ -10,6 +10,7 @@
 //! | `store_contract/intake.rs` | intake, dead letters, campaigns, enqueue, citizens |
 //! | `store_contract/lifecycle.rs` | dial → IVR → finish → feedback, retry, requeue, defer |
 //! | `store_contract/fences.rs` | GCRA, stale fences, status ranking, leases, reclaim |
+//! | `store_contract/inbound.rs` | remembered visits, the live inbound cap, inbound jobs |
 
 mod support;
 
@@ -19,6 +20,8 @@ mod support;
 mod fences;
 #[path = "store_contract/helpers.rs"]
 mod helpers;
+#[path = "store_contract/inbound.rs"]
+mod inbound;
 #[path = "store_contract/intake.rs"]
 mod intake;
 #[path = "store_contract/lifecycle.rs"]
@@ -73,6 +76,9 @@ macro_rules! backend {
                 fences::status_callbacks_never_go_backwards,
                 fences::in_flight_deadlines_and_leases,
                 fences::unacked_ready_entries_are_reclaimed,
+                inbound::visits_are_remembered_newest_first_and_refreshed,
+                inbound::live_inbound_calls_are_capped,
+                inbound::an_inbound_call_is_born_in_a_call_and_recorded_once,
             );
         }
     };
