@@ -76,6 +76,7 @@ macro_rules! backend {
                 fences::status_callbacks_never_go_backwards,
                 fences::in_flight_deadlines_and_leases,
                 fences::unacked_ready_entries_are_reclaimed,
+                fences::an_adopted_call_gets_the_call_lease,
                 inbound::visits_are_remembered_newest_first_and_refreshed,
                 inbound::live_inbound_calls_are_capped,
                 inbound::an_inbound_call_is_born_in_a_call_and_recorded_once,

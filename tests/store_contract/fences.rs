@@ -256,3 +256,40 @@ pub async fn unacked_ready_entries_are_reclaimed(store: Arc<dyn Store>) {
             .is_empty()
     );
 }
+
+pub async fn an_adopted_call_gets_the_call_lease(store: Arc<dyn Store>) {
+    seed(&store, &[("c-1", "off-1")]).await;
+    let entries = ready(&store, 1).await;
+    // Authorised under a short originate lease; the status callback beats
+    // the originate reply and adopts the call under that lease.
+    grant(&store, &entries["c-1"], Duration::from_millis(50)).await;
+    let id = job_ref(&store, "c-1", "off-1");
+    let adopted = store
+        .apply_status(&id, 1, "CA1", CallStatus::Ringing)
+        .await
+        .unwrap();
+    assert!(adopted.advanced);
+    // The originate reply arrives: the call's own lease now applies, so the
+    // reconciler has nothing to ask the provider about yet.
+    assert_eq!(
+        store.mark_originated(&id, 1, "CA1", HOUR).await.unwrap(),
+        Transition::Applied
+    );
+    tokio::time::sleep(Duration::from_millis(120)).await;
+    let due = store
+        .due_in_flight(entries["c-1"].shard, 100)
+        .await
+        .unwrap();
+    assert!(!due.contains(&(id.clone(), 1)), "{due:?}");
+    // A replay with a shorter lease never shortens it.
+    store
+        .mark_originated(&id, 1, "CA1", Duration::from_millis(1))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let due = store
+        .due_in_flight(entries["c-1"].shard, 100)
+        .await
+        .unwrap();
+    assert!(!due.contains(&(id, 1)), "{due:?}");
+}

@@ -38,7 +38,10 @@ pub async fn visits_are_remembered_newest_first_and_refreshed(store: Arc<dyn Sto
     let got = store.recent_visits(&phone(), keep, 8).await.unwrap();
     let ids: Vec<&str> = got.iter().map(|v| v.contact_id.as_str()).collect();
     assert_eq!(ids, ["c-1", "c-2"]);
-    assert_eq!(store.recent_visits(&phone(), keep, 1).await.unwrap().len(), 1);
+    assert_eq!(
+        store.recent_visits(&phone(), keep, 1).await.unwrap().len(),
+        1
+    );
 
     // Outside the window, or another citizen: nothing.
     tokio::time::sleep(Duration::from_millis(30)).await;
@@ -48,27 +51,57 @@ pub async fn visits_are_remembered_newest_first_and_refreshed(store: Arc<dyn Sto
         .unwrap();
     assert!(none.is_empty());
     let other = PhoneNumber::parse("+919876500000").unwrap();
-    assert!(store.recent_visits(&other, keep, 8).await.unwrap().is_empty());
+    assert!(
+        store
+            .recent_visits(&other, keep, 8)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 pub async fn live_inbound_calls_are_capped(store: Arc<dyn Store>) {
     let hold = HOUR;
-    assert_eq!(store.admit_inbound("CA1", 2, hold).await.unwrap(), Admission::Admitted);
-    assert_eq!(store.admit_inbound("CA2", 2, hold).await.unwrap(), Admission::Admitted);
+    assert_eq!(
+        store.admit_inbound("CA1", 2, hold).await.unwrap(),
+        Admission::Admitted
+    );
+    assert_eq!(
+        store.admit_inbound("CA2", 2, hold).await.unwrap(),
+        Admission::Admitted
+    );
     // Idempotent for a call already counted, even at the cap.
-    assert_eq!(store.admit_inbound("CA1", 2, hold).await.unwrap(), Admission::Admitted);
-    assert_eq!(store.admit_inbound("CA3", 2, hold).await.unwrap(), Admission::Busy);
+    assert_eq!(
+        store.admit_inbound("CA1", 2, hold).await.unwrap(),
+        Admission::Admitted
+    );
+    assert_eq!(
+        store.admit_inbound("CA3", 2, hold).await.unwrap(),
+        Admission::Busy
+    );
     store.release_inbound("CA1").await.unwrap();
     store.release_inbound("CA1").await.unwrap();
-    assert_eq!(store.admit_inbound("CA3", 2, hold).await.unwrap(), Admission::Admitted);
+    assert_eq!(
+        store.admit_inbound("CA3", 2, hold).await.unwrap(),
+        Admission::Admitted
+    );
     // An entry held past its time no longer counts.
     let short = Duration::from_millis(20);
     store.release_inbound("CA2").await.unwrap();
     store.release_inbound("CA3").await.unwrap();
-    assert_eq!(store.admit_inbound("CA4", 1, short).await.unwrap(), Admission::Admitted);
-    assert_eq!(store.admit_inbound("CA5", 1, short).await.unwrap(), Admission::Busy);
+    assert_eq!(
+        store.admit_inbound("CA4", 1, short).await.unwrap(),
+        Admission::Admitted
+    );
+    assert_eq!(
+        store.admit_inbound("CA5", 1, short).await.unwrap(),
+        Admission::Busy
+    );
     tokio::time::sleep(Duration::from_millis(40)).await;
-    assert_eq!(store.admit_inbound("CA5", 1, short).await.unwrap(), Admission::Admitted);
+    assert_eq!(
+        store.admit_inbound("CA5", 1, short).await.unwrap(),
+        Admission::Admitted
+    );
 }
 
 fn inbound_spec(sid: &str) -> JobSpec {
@@ -162,7 +195,11 @@ pub async fn an_inbound_call_is_born_in_a_call_and_recorded_once(store: Arc<dyn 
     assert_eq!(r.direction, Direction::Inbound);
     assert!(r.attributed);
     assert_eq!(
-        (r.campaign_id.as_str(), r.contact_id.as_str(), r.official_id.as_str()),
+        (
+            r.campaign_id.as_str(),
+            r.contact_id.as_str(),
+            r.official_id.as_str()
+        ),
         ("police-1", "c-1", "off-1")
     );
     assert_eq!(r.attempts, 1);

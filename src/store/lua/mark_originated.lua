@@ -8,7 +8,9 @@ if attempt ~= ARGV[1] then
   return 'stale'
 end
 if state == 'in_call' and sid == ARGV[2] then
-  -- A replay after a lost reply, or the status callback got here first.
+  -- A replay after a lost reply, or a status callback got here first and
+  -- adopted the call under the originate lease: the call's lease applies.
+  redis.call('ZADD', KEYS[3], 'GT', now_ms() + tonumber(ARGV[3]), ARGV[4])
   return 'applied'
 end
 if state ~= 'dialing' then

@@ -166,8 +166,15 @@ impl State {
                 Transition::Applied
             }
             // A replay after a lost reply, or a status callback adopted the
-            // call first: the call is already recorded, nothing to change.
-            JobState::InCall if job.call_sid.as_deref() == Some(call_sid) => Transition::Applied,
+            // call first (under the originate lease): the call's lease applies.
+            JobState::InCall if job.call_sid.as_deref() == Some(call_sid) => {
+                let inflight = &mut shards[usize::from(job.shard)].inflight;
+                let until = now.ms_after(lease);
+                if inflight.score(id).is_none_or(|s| s < until) {
+                    inflight.insert(id, until);
+                }
+                Transition::Applied
+            }
             _ => Transition::Stale,
         }
     }

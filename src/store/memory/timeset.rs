@@ -31,7 +31,6 @@ impl TimeSet {
         }
     }
 
-    #[cfg(test)]
     pub fn score(&self, job: &JobId) -> Option<i64> {
         self.scores.get(job).copied()
     }
