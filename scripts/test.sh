@@ -11,4 +11,4 @@ if ! command -v redis-server >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server >/dev/null
 fi
 
-cargo test --locked "$@"
+cargo test --locked --features failpoints "$@"

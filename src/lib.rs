@@ -14,6 +14,7 @@
 //! | [`daemon`] | wiring and the ordered shutdown |
 //! | [`webhook`] | the HTTP server: provider webhooks, admin API, metrics, health |
 //! | [`telemetry`] | tracing subscriber, named events, metrics registry |
+//! | [`failpoint`] | named pause points for fault tests (feature `failpoints`) |
 //! | [`cli`] | command-line commands |
 
 pub mod calls;
@@ -23,6 +24,7 @@ pub mod daemon;
 pub mod dialer;
 pub mod dialplan;
 pub mod domain;
+pub mod failpoint;
 pub mod intake;
 pub mod provider;
 pub mod simulator;

@@ -108,6 +108,7 @@ async fn harness() -> Harness {
     let routes = CallWebhooks {
         core: Arc::new(core),
         metrics,
+        instance: "webhook-test".into(),
     };
     let mut config = http_config();
     config.body_limit = 4 * 1024;

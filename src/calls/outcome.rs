@@ -4,6 +4,7 @@
 //! |--------------------------|----------------------|-----------------------------------|
 //! | completed (answered)     | completed            | terminal `completed`              |
 //! | completed (answered)     | opted out            | terminal `opted_out`              |
+//! | completed (answered)     | started, no input ever received | retry, else terminal `partial` |
 //! | completed (answered)     | started, unfinished  | terminal `partial` (answers kept) |
 //! | completed (answered)     | never started        | retry, else terminal `failed`     |
 //! | busy / no-answer / failed| —                    | retry, else terminal same outcome |
@@ -77,6 +78,18 @@ pub fn after_call(
             Outcome::Partial,
             Some("survey ended early (too many invalid or empty inputs)"),
         ),
+        // No gather ever came back: the citizen may have heard nothing at
+        // all (e.g. the instance died before its first reply reached the
+        // provider), so this is not a survey they chose to leave.
+        (CallStatus::Completed, Some(SessionStatus::InProgress))
+            if job.answers.is_empty() && job.ivr_step <= 1 =>
+        {
+            policy.retry_or(
+                job,
+                Outcome::Partial,
+                "answered, but no key press ever reached us".into(),
+            )
+        }
         (CallStatus::Completed, Some(SessionStatus::InProgress)) => {
             terminal(Outcome::Partial, Some("citizen hung up during the survey"))
         }
@@ -128,6 +141,7 @@ mod tests {
             attempt: dials,
             dials,
             call_sid: None,
+            past_call_sids: Vec::new(),
             status_rank: 0,
             call_status: None,
             ivr: None,
@@ -153,7 +167,9 @@ mod tests {
     #[test]
     fn answered_calls_end_by_session() {
         let p = policy();
-        let j = job(1);
+        let mut j = job(1);
+        // The citizen pressed keys at two gathers.
+        j.ivr_step = 3;
         let out = |s| match after_call(&j, CallStatus::Completed, Some(s), &p) {
             Finish::Terminal { outcome, .. } => outcome,
             other => panic!("{other:?}"),
@@ -162,6 +178,50 @@ mod tests {
         assert_eq!(out(SessionStatus::OptedOut), Outcome::OptedOut);
         assert_eq!(out(SessionStatus::InProgress), Outcome::Partial);
         assert_eq!(out(SessionStatus::Abandoned), Outcome::Partial);
+    }
+
+    #[test]
+    fn an_answered_call_with_no_input_at_all_is_redialled() {
+        let p = policy();
+        let mut j = job(1);
+        j.ivr_step = 1;
+        assert!(matches!(
+            after_call(
+                &j,
+                CallStatus::Completed,
+                Some(SessionStatus::InProgress),
+                &p
+            ),
+            Finish::Retry { .. }
+        ));
+        let mut last = job(3);
+        last.ivr_step = 1;
+        assert!(matches!(
+            after_call(
+                &last,
+                CallStatus::Completed,
+                Some(SessionStatus::InProgress),
+                &p
+            ),
+            Finish::Terminal {
+                outcome: Outcome::Partial,
+                ..
+            }
+        ));
+        // One gather came back (even an empty one): the citizen was there.
+        j.ivr_step = 2;
+        assert!(matches!(
+            after_call(
+                &j,
+                CallStatus::Completed,
+                Some(SessionStatus::InProgress),
+                &p
+            ),
+            Finish::Terminal {
+                outcome: Outcome::Partial,
+                ..
+            }
+        ));
     }
 
     #[test]

@@ -249,6 +249,7 @@ fn demo_dialer_config() -> DialerConfig {
         batch_size: 64,
         poll_interval: Duration::from_millis(20),
         originate_lease: Duration::from_secs(15),
+        originate_timeout: Duration::from_secs(5),
         max_call: Duration::from_secs(120),
         reclaim_after: Duration::from_secs(30),
         ring_timeout: Duration::from_secs(30),

@@ -120,6 +120,7 @@ pub fn dialer_config(s: &Settings) -> DialerConfig {
         batch_size: s.dialer.batch_size,
         poll_interval: s.dialer.poll_interval(),
         originate_lease: s.dialer.originate_lease(),
+        originate_timeout: s.provider.request_timeout(),
         max_call: s.dialer.max_call(),
         reclaim_after: s.dialer.reclaim_after(),
         ring_timeout: s.provider.ring_timeout(),

@@ -113,6 +113,7 @@ impl Daemon {
         let webhooks = CallWebhooks {
             core,
             metrics: parts.metrics.clone(),
+            instance: consumer.clone(),
         };
         let server = HttpServer::new(
             "webhook",

@@ -35,6 +35,11 @@ pub struct DialerConfig {
     pub poll_interval: Duration,
     /// Time an authorised dial may take before it is reconciled.
     pub originate_lease: Duration,
+    /// The provider's request timeout. An originate not sent within
+    /// `originate_lease - originate_timeout` of its authorisation is not sent
+    /// at all (the instance was frozen or starved; the reconciler may already
+    /// have requeued the attempt): the dial is given back instead.
+    pub originate_timeout: Duration,
     /// Time a call may last before it is reconciled with the provider.
     pub max_call: Duration,
     /// Entries another dialer left pending this long are taken over.

@@ -4,7 +4,7 @@
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use governor::{DefaultDirectRateLimiter, Quota as GovQuota, RateLimiter};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -15,6 +15,7 @@ use tracing::{Instrument, debug, error, info, info_span, warn};
 use super::{DialerConfig, PlacedCalls};
 use crate::calls::CallbackUrls;
 use crate::domain::Outcome;
+use crate::failpoint::{self, points};
 use crate::provider::{ErrorClass, OriginateRequest, Provider, ProviderError};
 use crate::store::{
     Authorize, CitizenCheck, Finish, Job, ReadyEntry, Store, StoreError, Transition,
@@ -136,6 +137,7 @@ impl Dialer {
                     Err(_) => break,
                 },
             };
+            let asked = Instant::now();
             if let Some((job, now_ms)) = self.authorize(&entry).await? {
                 // Pace to the provider's calls-per-second cap here, in the loop:
                 // only dials that passed the official's quota spend a token, and
@@ -152,7 +154,8 @@ impl Dialer {
                 let this = self.clone();
                 let span = info_span!("job", job.id = %job.id, official.id = %entry.official, attempt = job.attempt);
                 calls.spawn(
-                    async move { this.place_call(job, now_ms, permit).await }.instrument(span),
+                    async move { this.place_call(job, now_ms, asked, permit).await }
+                        .instrument(span),
                 );
             }
         }
@@ -182,8 +185,8 @@ impl Dialer {
 
     /// Checks the citizen, originates, records. Store failures leave the job
     /// `Dialing` with its lease, so the reconciler finishes the work.
-    async fn place_call(self, job: Job, now_ms: i64, permit: OwnedSemaphorePermit) {
-        if let Err(e) = self.try_place_call(&job, now_ms).await {
+    async fn place_call(self, job: Job, now_ms: i64, asked: Instant, permit: OwnedSemaphorePermit) {
+        if let Err(e) = self.try_place_call(&job, now_ms, asked).await {
             // The job keeps its lease, so the reconciler resolves it.
             events::store_error(
                 &self.metrics,
@@ -195,8 +198,14 @@ impl Dialer {
         drop(permit);
     }
 
-    /// `now_ms` is the store's time of the grant (for the citizen's local day).
-    async fn try_place_call(&self, job: &Job, now_ms: i64) -> Result<(), StoreError> {
+    /// `now_ms` is the store's time of the grant (for the citizen's local
+    /// day); `asked` when the grant was asked for (this process's clock).
+    async fn try_place_call(
+        &self,
+        job: &Job,
+        now_ms: i64,
+        asked: Instant,
+    ) -> Result<(), StoreError> {
         let day = self.config.hours.local_day(now_ms);
         let phone = &job.spec.contact.phone;
         match self
@@ -231,6 +240,29 @@ impl Dialer {
                 return Ok(());
             }
         }
+        failpoint::hit(points::BEFORE_ORIGINATE, &self.config.consumer).await;
+        // The lease started no earlier than `asked` (the store ran the grant
+        // after it was sent). Past this budget an originate could still be in
+        // flight when the lease ends and the reconciler, finding no call,
+        // requeues the attempt: a frozen or starved instance gives the dial
+        // back instead of placing a call nobody would record.
+        let budget = self
+            .config
+            .originate_lease
+            .saturating_sub(self.config.originate_timeout);
+        if asked.elapsed() >= budget {
+            warn!(waited = ?asked.elapsed(), "authorised too long ago to dial safely; giving the dial back");
+            self.metrics.originate(OriginateResult::Late);
+            self.store
+                .requeue(
+                    &job.job_ref(),
+                    job.attempt,
+                    Duration::ZERO,
+                    "authorised too long ago to dial safely",
+                )
+                .await?;
+            return Ok(());
+        }
         let request = OriginateRequest {
             to: phone.clone(),
             from: job.spec.caller_id.clone(),
@@ -242,6 +274,7 @@ impl Dialer {
             Ok(call) => {
                 self.metrics.originate(OriginateResult::Ok);
                 info!(call.sid = %call.sid, to = %phone, "call placed");
+                failpoint::hit(points::AFTER_ORIGINATE, &self.config.consumer).await;
                 self.placed.insert(job.job_ref(), job.attempt);
                 let recorded = self
                     .store

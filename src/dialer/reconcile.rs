@@ -3,7 +3,7 @@
 //!
 //! | job state | known call id | provider says                 | action                          |
 //! |-----------|---------------|-------------------------------|---------------------------------|
-//! | dialing   | no            | a matching call exists        | adopt it (then as below)        |
+//! | dialing   | no            | a matching call exists (not an earlier attempt's) | adopt it (then as below) |
 //! | dialing   | no            | no matching call              | requeue: the dial never happened|
 //! | in call   | yes           | terminal status               | conclude as a status callback   |
 //! | in call   | yes           | still in progress             | extend the lease                |
@@ -156,14 +156,22 @@ impl Reconciler {
         }
     }
 
-    /// The newest call to this citizen from our caller id created after the dial began.
+    /// The newest call to this citizen from our caller id created after the
+    /// dial began, that is not an earlier attempt's call. (The clock slack
+    /// makes the window wide enough to hold the previous attempt's call when
+    /// retries are close together, and a grant delayed by a Redis stall can
+    /// leave the current attempt with no call at all: adopting the earlier
+    /// call would spend an attempt on a call that was never placed.)
     async fn find_our_call(&self, job: &Job) -> Result<Option<CallInfo>, ProviderError> {
         let since = job.dial_started_at_ms.unwrap_or(job.updated_at_ms) - CLOCK_SLACK_MS;
         let calls = self
             .provider
             .find_calls(&job.spec.contact.phone, &job.spec.caller_id, since)
             .await?;
-        Ok(calls.into_iter().max_by_key(|c| c.created_ms.unwrap_or(0)))
+        Ok(calls
+            .into_iter()
+            .filter(|c| !job.past_call_sids.contains(&c.sid))
+            .max_by_key(|c| c.created_ms.unwrap_or(0)))
     }
 
     async fn apply(&self, job: &Job, call: CallInfo) -> Result<ReconcileResult, ReconcileError> {

@@ -98,6 +98,9 @@ pub struct Job {
     pub dials: u32,
     /// The provider's call id for the current attempt, once known.
     pub call_sid: Option<String>,
+    /// The call ids of earlier attempts: never the current attempt's call,
+    /// whatever a provider's call list says.
+    pub past_call_sids: Vec<String>,
     /// Rank of the latest status applied to the current attempt (0 = none).
     pub status_rank: u8,
     /// The last call status applied to the current attempt.

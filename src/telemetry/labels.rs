@@ -82,6 +82,8 @@ label_enum!(
         Transient => "transient",
         /// May or may not have been placed; to be reconciled.
         Unknown => "unknown",
+        /// Not sent: authorised too long ago (a frozen or starved instance).
+        Late => "late",
     }
 );
 

@@ -15,6 +15,7 @@ use tracing::{Instrument, error, info_span, warn};
 
 use super::{Routes, text_response};
 use crate::calls::{CallCore, CallErrorClass, Callback, Reply, Route, UrlError};
+use crate::failpoint::{self, points};
 use crate::provider::WebhookRequest;
 use crate::telemetry::{Label, Metrics, Subsystem, WebhookKind, WebhookResult};
 
@@ -22,6 +23,8 @@ use crate::telemetry::{Label, Metrics, Subsystem, WebhookKind, WebhookResult};
 pub struct CallWebhooks {
     pub core: Arc<CallCore>,
     pub metrics: Arc<Metrics>,
+    /// This instance's name (`dialer.instance`), for logs and failpoints.
+    pub instance: String,
 }
 
 fn metric_kind(route: Route) -> WebhookKind {
@@ -100,6 +103,7 @@ impl CallWebhooks {
         };
         match self.core.handle(&callback, &params).await {
             Ok(Reply::Markup(body)) => {
+                failpoint::hit(points::BEFORE_REPLY, &self.instance).await;
                 let mut response = Response::new(Full::new(Bytes::from(body)));
                 response.headers_mut().insert(
                     http::header::CONTENT_TYPE,

@@ -58,6 +58,7 @@ pub fn dialer_config(quota: Quota) -> DialerConfig {
         batch_size: 64,
         poll_interval: Duration::from_millis(20),
         originate_lease: Duration::from_secs(15),
+        originate_timeout: Duration::from_secs(5),
         max_call: Duration::from_secs(60),
         reclaim_after: Duration::from_secs(5),
         ring_timeout: Duration::from_secs(20),

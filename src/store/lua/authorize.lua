@@ -29,6 +29,12 @@ if now < allow_at then
   return { 'limited', int(allow_ms), int(now) }
 end
 local new_tat = tat + emission
+-- The previous attempt's call joins the calls this job must never adopt.
+local previous = redis.call('HGET', KEYS[2], 'sid')
+if previous then
+  local past = redis.call('HGET', KEYS[2], 'past')
+  redis.call('HSET', KEYS[2], 'past', past and (past .. ',' .. previous) or previous)
+end
 -- Once the TAT is in the past it equals "no state", so the key can go then.
 redis.call('SET', KEYS[4], int(new_tat), 'PX', int(math.max(1, math.ceil((new_tat - now) / 1000))))
 redis.call('HINCRBY', KEYS[2], 'attempt', 1)

@@ -69,7 +69,9 @@ impl State {
                 set_state(counts, job, JobState::Dialing, now);
                 job.attempt += 1;
                 job.dial_started_at_ms = Some(now.ms);
-                job.call_sid = None;
+                if let Some(sid) = job.call_sid.take() {
+                    job.past_call_sids.push(sid);
+                }
                 job.status_rank = 0;
                 job.call_status = None;
                 shard.inflight.insert(&job.id, now.ms_after(lease));

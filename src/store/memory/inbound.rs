@@ -94,6 +94,7 @@ impl State {
             attempt: 1,
             dials: 1,
             call_sid: Some(call_sid.to_owned()),
+            past_call_sids: Vec::new(),
             status_rank: status.rank(),
             call_status: Some(status),
             ivr: None,

@@ -203,6 +203,7 @@ impl State {
             attempt: 0,
             dials: 0,
             call_sid: None,
+            past_call_sids: Vec::new(),
             status_rank: 0,
             call_status: None,
             ivr: None,

@@ -90,6 +90,10 @@ impl<'a> JobFields<'a> {
             attempt: self.optional("attempt")?.unwrap_or(0),
             dials: self.optional("dials")?.unwrap_or(0),
             call_sid: self.text("sid"),
+            past_call_sids: self
+                .text("past")
+                .map(|p| p.split(',').map(str::to_owned).collect())
+                .unwrap_or_default(),
             status_rank: self.optional("rank")?.unwrap_or(0),
             call_status: status,
             ivr: self.text("ivr"),
