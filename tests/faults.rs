@@ -116,7 +116,9 @@ async fn redis_killed_mid_campaign_loses_nothing() {
     )
     .await;
     redis.kill();
-    // While Redis is down a webhook gets 503, so the provider retries it (G4).
+    // While Redis is down the provider retries nothing (Twilio does not):
+    // a status callback is kept until Redis is back, and a TwiML fetch holds
+    // the call (a pause, then the same request again).
     let (status, _) = support::http::post_form(
         daemon.webhook_addr(),
         "/twilio/status?job=faults-redis%2Fc-0000&shard=0&attempt=1",
@@ -124,7 +126,19 @@ async fn redis_killed_mid_campaign_loses_nothing() {
         Some(AUTH_TOKEN),
     )
     .await;
-    assert_eq!(status, 503, "Redis down must answer 503");
+    assert_eq!(status, 204, "a status callback is kept while Redis is down");
+    let (status, body) = support::http::post_form(
+        daemon.webhook_addr(),
+        "/twilio/answer?job=faults-redis%2Fc-0000&shard=0&attempt=1",
+        &[("CallSid", "CAdown"), ("CallStatus", "in-progress")],
+        Some(AUTH_TOKEN),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("<Pause") && body.contains("<Redirect") && body.contains("hold=1"),
+        "the call is held while Redis is down: {body}"
+    );
     tokio::time::sleep(Duration::from_secs(2)).await;
     redis.restart();
 

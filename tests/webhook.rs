@@ -108,6 +108,7 @@ async fn harness() -> Harness {
     let routes = CallWebhooks {
         core: Arc::new(core),
         metrics,
+        pending: Arc::new(sampark::calls::PendingStatuses::new(100)),
         instance: "webhook-test".into(),
     };
     let mut config = http_config();

@@ -96,8 +96,10 @@ impl CallCore {
     pub async fn handle(&self, callback: &Callback, params: &Params) -> Result<Reply, CallError> {
         match callback {
             Callback::Answer(call) => self.answer(call).await.map(Reply::Markup),
-            Callback::Gather { call, step } => {
-                let digits = self.control.digits(params);
+            Callback::Gather { call, step, digits } => {
+                let digits = digits
+                    .clone()
+                    .unwrap_or_else(|| self.control.digits(params));
                 self.gather(call, *step, &digits).await.map(Reply::Markup)
             }
             Callback::Status(call) => {

@@ -17,6 +17,11 @@
 //! The two inbound routes are configured once on the provider's number, so
 //! they carry no reference: an inbound call's job is named after its call id
 //! (`inbound_job`), and its gathers use the per-call `/gather` URL.
+//!
+//! While the store is unreachable a call is held (`held`): the same URL with
+//! `hold` = how many holds so far and, for a gather, the `digits` pressed
+//! (a provider's redirect does not repeat them). Both are signed with the
+//! rest of the URL when the provider fetches it.
 
 use crate::domain::JobId;
 use crate::store::{JobRef, ShardId};
@@ -25,9 +30,11 @@ use crate::store::{JobRef, ShardId};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Callback {
     Answer(CallRef),
+    /// `digits`: the keys carried over a hold (see `held`), if any.
     Gather {
         call: CallRef,
         step: u32,
+        digits: Option<String>,
     },
     Status(CallRef),
     /// A citizen's call to the programme's number was answered.
@@ -152,12 +159,43 @@ impl CallbackUrls {
                 let step = param(query, "step")
                     .and_then(|s| s.parse().ok())
                     .ok_or_else(|| "the gather URL lacks a numeric `step`".to_owned())?;
-                Ok(Callback::Gather { call, step })
+                let digits = param(query, "digits");
+                Ok(Callback::Gather { call, step, digits })
             }),
             Route::Inbound => Ok(Callback::Inbound),
             Route::InboundStatus => Ok(Callback::InboundStatus),
         };
         Some(parsed.map_err(|reason| UrlError { route, reason }))
+    }
+
+    /// How many times the request's call was held already.
+    pub fn holds(query: Option<&str>) -> u32 {
+        param(query, "hold")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// The URL that asks again for `path_and_query` after a hold: `hold`
+    /// counted up and, when given, the `digits` pressed.
+    pub fn held(&self, path_and_query: &str, digits: Option<&str>) -> String {
+        let (path, query) = path_and_query
+            .split_once('?')
+            .unwrap_or((path_and_query, ""));
+        let holds = Self::holds(Some(query));
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+            if k != "hold" && k != "digits" {
+                q.append_pair(&k, &v);
+            }
+        }
+        q.append_pair("hold", &(holds + 1).to_string());
+        let carried = digits
+            .map(str::to_owned)
+            .or_else(|| param(Some(query), "digits"));
+        if let Some(d) = carried {
+            q.append_pair("digits", &d);
+        }
+        format!("{}{path}?{}", self.base, q.finish())
     }
 
     fn call_ref(&self, query: Option<&str>) -> Result<CallRef, String> {
@@ -239,12 +277,41 @@ mod tests {
                 Callback::Gather {
                     call: call.clone(),
                     step: 4,
+                    digits: None,
                 },
             ),
         ] {
             let (path, query) = split(&url);
             assert_eq!(u.parse(&path, query.as_deref()), Some(Ok(want)));
         }
+    }
+
+    #[test]
+    fn a_held_request_asks_again_with_its_digits() {
+        let u = urls();
+        let (path, query) = split(&u.gather(&job(), 2, 4));
+        let pq = format!("{path}?{}", query.unwrap());
+        let again = u.held(&pq, Some("3"));
+        let (path, query) = split(&again);
+        assert_eq!(CallbackUrls::holds(query.as_deref()), 1);
+        assert_eq!(
+            u.parse(&path, query.as_deref()),
+            Some(Ok(Callback::Gather {
+                call: CallRef {
+                    job: job(),
+                    attempt: 2
+                },
+                step: 4,
+                digits: Some("3".into()),
+            }))
+        );
+        // Held again: counted up, the digits kept, nothing duplicated.
+        let twice = u.held(&again["https://ivr.example.gov.in".len()..], None);
+        let (_, query) = split(&twice);
+        assert_eq!(CallbackUrls::holds(query.as_deref()), 2);
+        assert_eq!(query.unwrap().matches("digits=").count(), 1);
+        let (_, query) = split(&u.held("/twilio/inbound", None));
+        assert_eq!(query.as_deref(), Some("hold=1"));
     }
 
     #[test]

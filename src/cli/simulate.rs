@@ -55,6 +55,10 @@ pub struct SimulateArgs {
     /// Calls per second before answering 429 / 20429.
     #[arg(long)]
     pub calls_per_second: Option<u32>,
+    /// Real seconds a TwiML <Pause> takes per second of its length (0: none,
+    /// calls run as fast as possible; 1: as on a real call).
+    #[arg(long)]
+    pub pause_scale: Option<f64>,
     /// Citizens calling the programme's number. Boxed: the flags would
     /// otherwise make this the one outsized `Command` variant.
     #[command(flatten)]
@@ -106,6 +110,7 @@ pub async fn command(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     set(&mut config.silent_rate, args.silent_rate);
     set(&mut config.opt_out_rate, args.opt_out_rate);
     set(&mut config.hangup_rate, args.hangup_rate);
+    set(&mut config.pause_scale, args.pause_scale);
     if let Some(n) = args.max_concurrent {
         config.max_concurrent = n;
     }

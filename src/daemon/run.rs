@@ -18,7 +18,7 @@ use tokio_util::task::TaskTracker;
 use tracing::{Instrument, info, info_span, warn};
 
 use super::{DaemonParts, Relay, flush_feedback};
-use crate::calls::CallCore;
+use crate::calls::{CallCore, PendingStatuses};
 use crate::dialer::{Dialer, PlacedCalls, Reconciler};
 use crate::intake::IntakeRouter;
 use crate::store::Store;
@@ -37,6 +37,12 @@ pub struct Daemon {
     webhook_addr: SocketAddr,
     admin_addr: Option<SocketAddr>,
 }
+
+/// Status callbacks kept in memory while Redis is unreachable: at a
+/// million calls a day (about 50 callbacks a second at peak), 10,000 cover a
+/// few minutes; beyond that they are refused with 503 and the reconciler
+/// settles those calls.
+const PENDING_STATUSES: usize = 10_000;
 
 impl Daemon {
     /// Starts every task. Must be called inside a Tokio runtime.
@@ -110,9 +116,17 @@ impl Daemon {
                 .instrument(info_span!("relay")),
         );
 
+        let pending = Arc::new(PendingStatuses::new(PENDING_STATUSES));
+        tracker.spawn(
+            pending
+                .clone()
+                .run(core.clone(), back.child_token())
+                .instrument(info_span!("pending_statuses")),
+        );
         let webhooks = CallWebhooks {
             core,
             metrics: parts.metrics.clone(),
+            pending,
             instance: consumer.clone(),
         };
         let server = HttpServer::new(

@@ -56,6 +56,9 @@ pub trait CallControl: Send + Sync + 'static {
     fn digits(&self, params: &Params) -> String;
     /// `actions` as call-control markup; gathers post to `gather_url`.
     fn render(&self, actions: &[Action], gather_url: &str) -> String;
+    /// Markup that keeps the call waiting `seconds`, then fetches
+    /// `redirect_url` (POST) for what to do next.
+    fn render_hold(&self, seconds: u32, redirect_url: &str) -> String;
     /// The `Content-Type` of what `render` returns.
     fn content_type(&self) -> &'static str;
 }

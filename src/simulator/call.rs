@@ -230,6 +230,11 @@ impl CallRun {
         };
         for verb in verbs {
             match verb {
+                Verb::Pause { secs } if self.shared.config.pause_scale > 0.0 => {
+                    self.listen(&verb);
+                    let real = f64::from(secs) * self.shared.config.pause_scale;
+                    tokio::time::sleep(std::time::Duration::from_secs_f64(real)).await;
+                }
                 Verb::Say { .. } | Verb::Play { .. } | Verb::Pause { .. } => self.listen(&verb),
                 Verb::Gather(gather) => {
                     if let Some(flow) = self.gather(&gather, doc_url).await {

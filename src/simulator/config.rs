@@ -61,6 +61,10 @@ pub struct SimulatorConfig {
     /// Callers for inbound calls without a given number (E.164), drawn
     /// uniformly; when empty, random Indian mobile numbers.
     pub inbound_callers: Vec<String>,
+    /// Real seconds a `<Pause>` takes per second of its length: 0 (the
+    /// default) runs calls as fast as possible; 1 holds the call as a real
+    /// one would (for tests of a daemon holding calls through an outage).
+    pub pause_scale: f64,
 }
 
 impl Default for SimulatorConfig {
@@ -89,6 +93,7 @@ impl Default for SimulatorConfig {
             inbound_number: "+916742100100".into(),
             inbound_rate_per_minute: 0.0,
             inbound_callers: Vec::new(),
+            pause_scale: 0.0,
         }
     }
 }
@@ -121,6 +126,9 @@ impl SimulatorConfig {
             problems.push(format!(
                 "invalid_key_rate + silent_rate + opt_out_rate + hangup_rate is {per_gather}, above 1"
             ));
+        }
+        if !self.pause_scale.is_finite() || !(0.0..=10.0).contains(&self.pause_scale) {
+            problems.push("pause_scale must be between 0 and 10".into());
         }
         if self.ring_delay.0 > self.ring_delay.1 {
             problems.push("ring_delay's minimum exceeds its maximum".into());

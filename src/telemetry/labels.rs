@@ -119,8 +119,13 @@ label_enum!(
         BadRequest => "bad_request",
         /// Duplicate or out-of-date event, acknowledged as a no-op.
         Stale => "stale",
-        /// The store failed; the provider will retry (5xx).
+        /// The store failed and the request was refused (5xx) or the call
+        /// ended.
         StoreError => "store_error",
+        /// The store was unreachable: the call was held (pause, ask again).
+        Held => "held",
+        /// The store was unreachable: the status callback was kept in memory.
+        Kept => "kept",
         /// Stored data is corrupt or an operation was refused (500).
         Internal => "internal",
     }

@@ -14,18 +14,30 @@ use http_body_util::Full;
 use tracing::{Instrument, error, info_span, warn};
 
 use super::{Routes, text_response};
-use crate::calls::{CallCore, CallErrorClass, Callback, Reply, Route, UrlError};
+use crate::calls::{
+    CallCore, CallError, CallErrorClass, Callback, CallbackUrls, PendingStatuses, Reply, Route,
+    UrlError,
+};
 use crate::failpoint::{self, points};
-use crate::provider::WebhookRequest;
+use crate::provider::{Params, WebhookRequest};
 use crate::telemetry::{Label, Metrics, Subsystem, WebhookKind, WebhookResult};
 
 /// The provider webhook routes over one call core.
 pub struct CallWebhooks {
     pub core: Arc<CallCore>,
     pub metrics: Arc<Metrics>,
+    /// Status callbacks kept while the store is unreachable.
+    pub pending: Arc<PendingStatuses>,
     /// This instance's name (`dialer.instance`), for logs and failpoints.
     pub instance: String,
 }
+
+/// Seconds a call is held per hold while the store is unreachable, and how
+/// many holds before giving up: about 20 s of silence bridges a Redis
+/// failover or restart; a longer outage ends the call (no session was saved
+/// for the step, so it is redialled).
+const HOLD_SECS: u32 = 2;
+const MAX_HOLDS: u32 = 10;
 
 fn metric_kind(route: Route) -> WebhookKind {
     match route {
@@ -66,6 +78,65 @@ impl Routes for CallWebhooks {
 }
 
 impl CallWebhooks {
+    /// The store is unreachable. The provider retries neither a call-control
+    /// fetch nor a status callback, so a 503 would end the call or lose the
+    /// event: a call is held (a pause, then the same request again, up to
+    /// `MAX_HOLDS` times, then it ends and is redialled later), and a status
+    /// callback is kept and applied when the store is back.
+    fn unavailable(
+        &self,
+        callback: Callback,
+        params: Params,
+        path_and_query: &str,
+        e: &CallError,
+    ) -> (WebhookResult, Response<Full<Bytes>>) {
+        let control = self.core.control();
+        let markup = |body: String| {
+            let mut response = Response::new(Full::new(Bytes::from(body)));
+            response.headers_mut().insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static(control.content_type()),
+            );
+            response
+        };
+        match callback {
+            Callback::Status(_) | Callback::InboundStatus => {
+                if self.pending.keep(callback, params) {
+                    warn!(error = %e, "store unavailable; status callback kept until it is back");
+                    return (
+                        WebhookResult::Kept,
+                        text_response(StatusCode::NO_CONTENT, ""),
+                    );
+                }
+                error!(error = %e, "store unavailable and too many status callbacks kept; refused");
+                (
+                    WebhookResult::StoreError,
+                    text_response(StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n"),
+                )
+            }
+            Callback::Answer(_) | Callback::Gather { .. } | Callback::Inbound => {
+                let (_, query) = path_and_query
+                    .split_once('?')
+                    .map_or((path_and_query, None), |(p, q)| (p, Some(q)));
+                let holds = CallbackUrls::holds(query);
+                if holds >= MAX_HOLDS {
+                    error!(error = %e, holds, "store still unavailable; ending the call (it will be redialled)");
+                    return (WebhookResult::StoreError, markup(self.core.hangup()));
+                }
+                let digits = match &callback {
+                    Callback::Gather { digits: None, .. } => Some(control.digits(&params)),
+                    _ => None,
+                };
+                let again = self.core.urls().held(path_and_query, digits.as_deref());
+                warn!(error = %e, holds, "store unavailable; holding the call");
+                (
+                    WebhookResult::Held,
+                    markup(control.render_hold(HOLD_SECS, &again)),
+                )
+            }
+        }
+    }
+
     /// Verifies first (a forged request learns nothing, not even that its
     /// URL was malformed), then hands the callback to the core.
     async fn handle(
@@ -122,11 +193,7 @@ impl CallWebhooks {
                 }
                 CallErrorClass::Unavailable => {
                     self.metrics.store_error(Subsystem::Webhook);
-                    warn!(error = %e, "store unavailable; the provider will retry");
-                    (
-                        WebhookResult::StoreError,
-                        text_response(StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n"),
-                    )
+                    self.unavailable(callback, params, path_and_query, &e)
                 }
                 CallErrorClass::Internal => {
                     self.metrics.store_error(Subsystem::Webhook);

@@ -103,6 +103,10 @@ impl CallControl for AcmeControl {
         })
     }
 
+    fn render_hold(&self, seconds: u32, redirect_url: &str) -> String {
+        json!({"pause": seconds, "redirect": redirect_url}).to_string()
+    }
+
     fn inbound_call(&self, params: &Params) -> Result<InboundCall, ParamsError> {
         let call = field(params, "call").ok_or_else(|| ParamsError("no `call`".into()))?;
         Ok(InboundCall {

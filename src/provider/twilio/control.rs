@@ -2,7 +2,7 @@
 //! parameters, and TwiML.
 
 use super::params::{StatusCallback, digits, parse_form};
-use super::twiml::{CONTENT_TYPE, render_with};
+use super::twiml::{CONTENT_TYPE, hold_response, render_with};
 use super::verify::verify_request;
 use crate::dialplan::Action;
 use crate::provider::{CallControl, InboundCall, Params, ParamsError, StatusEvent, WebhookRequest};
@@ -80,6 +80,10 @@ impl CallControl for TwilioControl {
 
     fn render(&self, actions: &[Action], gather_url: &str) -> String {
         render_with(actions, gather_url, self.choice_hints)
+    }
+
+    fn render_hold(&self, seconds: u32, redirect_url: &str) -> String {
+        hold_response(seconds, redirect_url)
     }
 
     fn content_type(&self) -> &'static str {

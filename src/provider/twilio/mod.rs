@@ -25,5 +25,5 @@ pub use client::TwilioClient;
 pub use config::{DEFAULT_STATUS_EVENTS, TwilioConfig, TwilioSetupError};
 pub use control::TwilioControl;
 pub use params::{ParamError, StatusCallback, call_sid, digits, parse_form};
-pub use twiml::{CONTENT_TYPE as TWIML_CONTENT_TYPE, hangup_response, render_with};
+pub use twiml::{CONTENT_TYPE as TWIML_CONTENT_TYPE, hangup_response, hold_response, render_with};
 pub use verify::verify_request;

@@ -39,6 +39,19 @@ pub fn hangup_response() -> String {
     render_with(&[Action::Hangup], "", false)
 }
 
+/// A document that holds the call: a pause, then a fetch of `redirect_url`
+/// (to ask again once the store is back).
+pub fn hold_response(seconds: u32, redirect_url: &str) -> String {
+    let mut out = String::with_capacity(192);
+    out.push_str(XML_DECLARATION);
+    let _ = write!(
+        out,
+        r#"<Response><Pause length="{seconds}"/><Redirect method="POST">{}</Redirect></Response>"#,
+        escape(redirect_url)
+    );
+    out
+}
+
 fn render_action(out: &mut String, action: &Action, gather_action_url: &str, choice_hints: bool) {
     match action {
         Action::Say(prompt) => render_prompt(out, prompt),
