@@ -157,6 +157,38 @@ async fn lost_originate_replies_are_adopted_and_undialled_attempts_requeued() {
     )
     .await;
     assert_eq!(never.dials, 0);
+
+    // Attempt 2 of "placed" is authorised but never originated (as when the
+    // grant ran late, after the client's timeout, in a Redis stall). The
+    // provider's list still holds attempt 1's call, inside the matching
+    // window: it must not be adopted for attempt 2.
+    let entry = eventually(Duration::from_secs(30), "the retry to come due", || {
+        let store = store.clone();
+        async move {
+            for shard in 0..store.shards() {
+                store.promote_due(shard, 10).await.unwrap();
+            }
+            let ready = store.read_ready("t", 10, Duration::from_secs(60)).await.unwrap();
+            ready.into_iter().find(|e| e.job.contact.as_str() == "placed")
+        }
+    })
+    .await;
+    let granted = store.authorize(&entry, quota, LEASE).await.unwrap();
+    assert!(matches!(granted, Authorize::Granted { .. }));
+    let requeued = eventually(
+        Duration::from_secs(30),
+        "attempt 2 to be requeued as never placed",
+        || {
+            let store = store.clone();
+            async move {
+                let j = job(&store, "placed").await;
+                (j.state == JobState::Queued && j.attempt == 2).then_some(j)
+            }
+        },
+    )
+    .await;
+    assert_eq!(requeued.dials, 1, "attempt 1's call is not counted twice");
+    assert_eq!(requeued.past_call_sids, [adopted.call_sid.clone().unwrap()]);
     // The reconciler only looked: it placed no call itself.
     let originates = simulator
         .ledger()

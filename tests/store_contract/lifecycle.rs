@@ -126,6 +126,17 @@ pub async fn retry_waits_then_dials_attempt_two(store: Arc<dyn Store>) {
     grant(&store, &entries["c-1"], HOUR).await;
     let id = job_ref(&store, "c-1", "off-1");
     store.mark_originated(&id, 1, "CA1", HOUR).await.unwrap();
+    // The call was answered and its first reply saved, but no key press
+    // ever came back: the attempt is retried with a fresh session.
+    let first_reply = IvrUpdate {
+        attempt: 1,
+        expected_step: 0,
+        session: "{\"s\":1}".into(),
+        new_answers: Vec::new(),
+        response: "<Response/>".into(),
+        attribution: None,
+    };
+    store.save_ivr(&id, &first_reply).await.unwrap();
     let delay = Duration::from_millis(300);
     let before = store.now_ms().await.unwrap();
     assert_eq!(
@@ -149,6 +160,12 @@ pub async fn retry_waits_then_dials_attempt_two(store: Arc<dyn Store>) {
     assert_eq!(
         (second.attempt, second.dials, second.call_sid),
         (2, 1, None)
+    );
+    assert_eq!(second.past_call_sids, ["CA1"]);
+    assert_eq!(
+        (second.ivr, second.last_response, second.ivr_step, second.reason),
+        (None, None, 0, None),
+        "a new attempt starts a new IVR session"
     );
     assert_eq!(counts(&store).await, expect_counts(&[("dialing", 1)]));
 }

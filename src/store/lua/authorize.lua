@@ -40,7 +40,10 @@ redis.call('SET', KEYS[4], int(new_tat), 'PX', int(math.max(1, math.ceil((new_ta
 redis.call('HINCRBY', KEYS[2], 'attempt', 1)
 redis.call('HSET', KEYS[2], 'state', 'dialing', 'rank', '0', 'dial_at', int(now_ms),
   'updated_at', int(now_ms))
-redis.call('HDEL', KEYS[2], 'sid', 'status', 'reason')
+-- A new attempt starts a new IVR session: an earlier attempt's (answered,
+-- but with no input ever received) must not be replayed to this call.
+redis.call('HSET', KEYS[2], 'step', '0')
+redis.call('HDEL', KEYS[2], 'sid', 'status', 'reason', 'ivr', 'resp')
 move_count(KEYS[3], 'queued', 'dialing')
 -- A duplicate ready entry may have left the job in the delayed set too.
 redis.call('ZREM', KEYS[5], ARGV[5])

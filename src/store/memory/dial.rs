@@ -74,6 +74,10 @@ impl State {
                 }
                 job.status_rank = 0;
                 job.call_status = None;
+                job.ivr = None;
+                job.last_response = None;
+                job.reason = None;
+                job.ivr_step = 0;
                 shard.inflight.insert(&job.id, now.ms_after(lease));
                 Ok(Authorize::Granted {
                     job: Box::new(job.clone()),
