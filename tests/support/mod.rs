@@ -2,7 +2,13 @@
 #![allow(dead_code)]
 
 pub mod daemon;
+pub mod evidence;
+pub mod fault_proxy;
 pub mod http;
+pub mod invariants;
+pub mod lb;
+pub mod log_capture;
+pub mod placed_calls;
 pub mod redis_server;
 
 use std::time::Duration;
