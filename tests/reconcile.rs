@@ -168,8 +168,13 @@ async fn lost_originate_replies_are_adopted_and_undialled_attempts_requeued() {
             for shard in 0..store.shards() {
                 store.promote_due(shard, 10).await.unwrap();
             }
-            let ready = store.read_ready("t", 10, Duration::from_secs(60)).await.unwrap();
-            ready.into_iter().find(|e| e.job.contact.as_str() == "placed")
+            let ready = store
+                .read_ready("t", 10, Duration::from_secs(60))
+                .await
+                .unwrap();
+            ready
+                .into_iter()
+                .find(|e| e.job.contact.as_str() == "placed")
         }
     })
     .await;

@@ -163,7 +163,12 @@ pub async fn retry_waits_then_dials_attempt_two(store: Arc<dyn Store>) {
     );
     assert_eq!(second.past_call_sids, ["CA1"]);
     assert_eq!(
-        (second.ivr, second.last_response, second.ivr_step, second.reason),
+        (
+            second.ivr,
+            second.last_response,
+            second.ivr_step,
+            second.reason
+        ),
         (None, None, 0, None),
         "a new attempt starts a new IVR session"
     );
