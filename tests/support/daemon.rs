@@ -141,3 +141,69 @@ pub async fn start_daemon_on(
     let daemon = Daemon::start(parts).unwrap();
     (daemon, store)
 }
+
+/// A daemon on a runtime of its own, so a test can kill it as `kill -9`
+/// would: every task stops where it stands (no drain, no flush), its
+/// sockets close, and nothing it held in memory survives.
+pub struct Killable {
+    webhook: std::net::SocketAddr,
+    kill: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Killable {
+    /// `start_daemon_on`, on its own runtime.
+    pub fn start(
+        redis_url: &str,
+        simulator_base: &str,
+        dialer: DialerConfig,
+        tweak: impl FnOnce(&mut Settings) + Send + 'static,
+    ) -> Killable {
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (kill_tx, kill_rx) = std::sync::mpsc::channel::<()>();
+        let (redis_url, simulator_base) = (redis_url.to_owned(), simulator_base.to_owned());
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            let daemon = runtime.block_on(async {
+                let (listener, _) = bind_webhook().await;
+                let (daemon, _) =
+                    start_daemon_on(listener, &redis_url, &simulator_base, dialer, tweak).await;
+                daemon
+            });
+            ready_tx.send(daemon.webhook_addr()).unwrap();
+            let _ = kill_rx.recv();
+            // Killed: nothing runs to completion.
+            std::mem::forget(daemon);
+            runtime.shutdown_background();
+        });
+        Killable {
+            webhook: ready_rx.recv().expect("the daemon started"),
+            kill: Some(kill_tx),
+            thread: Some(thread),
+        }
+    }
+
+    pub fn webhook_addr(&self) -> std::net::SocketAddr {
+        self.webhook
+    }
+
+    /// Stops every task of the instance at once.
+    pub fn kill(&mut self) {
+        if let Some(kill) = self.kill.take() {
+            let _ = kill.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Killable {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

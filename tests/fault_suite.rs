@@ -1,9 +1,17 @@
-//! The fault suite's Redis scenarios: two instances behind one public URL (a
-//! round-robin balancer, as in production), talking to a real redis-server
-//! through a fault proxy that stalls it or loses replies on demand, and the
-//! simulator running calls as Twilio does (pauses take real time, status
-//! callbacks are not retried). After each scenario every invariant of
-//! `support::invariants` is checked from Redis, the ledger and the logs.
+//! The fault suite: two instances behind one public URL (a round-robin
+//! balancer, as in production), each on a runtime of its own so it can be
+//! killed outright, talking to a real redis-server through a fault proxy
+//! that stalls it or loses replies on demand, and the simulator running
+//! calls as Twilio does (pauses take real time, status callbacks are not
+//! retried). After each scenario every invariant of `support::invariants` is
+//! checked from Redis, the ledger and the logs. Failpoint scenarios (an
+//! instance frozen at one exact line) are in `tests/freeze.rs`.
+//!
+//! | scenario | fault |
+//! |---|---|
+//! | `redis_stalls_cost_no_call_and_no_attempt` | Redis answers nothing for 3 s, four times; held commands run late |
+//! | `lost_redis_replies_cost_no_call_and_no_attempt` | a command runs but its reply is lost, twelve times |
+//! | `an_instance_killed_mid_campaign_loses_no_call` | one of two instances killed outright mid-campaign |
 
 mod support;
 
@@ -16,8 +24,7 @@ use sampark::simulator::{Simulator, SimulatorConfig};
 use sampark::store::{Quota, Store};
 use serde_json::json;
 use support::daemon::{
-    ACCOUNT_SID, AUTH_TOKEN, bind_webhook, dialer_config, dialplans, start_daemon_on,
-    start_simulator,
+    ACCOUNT_SID, AUTH_TOKEN, Killable, dialer_config, dialplans, start_simulator,
 };
 use support::eventually;
 use support::evidence::Evidence;
@@ -67,8 +74,8 @@ struct Fleet {
     lb: RoundRobin,
     simulator: Simulator,
     sim_cancel: CancellationToken,
-    daemons: Vec<sampark::daemon::Daemon>,
-    store: std::sync::Arc<sampark::store::redis::RedisStore>,
+    daemons: Vec<Killable>,
+    store: sampark::store::redis::RedisStore,
 }
 
 impl Fleet {
@@ -94,7 +101,6 @@ impl Fleet {
         })
         .await;
         let mut daemons = Vec::new();
-        let mut store = None;
         for name in instances {
             // Slow enough that dialling spans every fault injected.
             let mut dialer = dialer_config(Quota {
@@ -104,18 +110,17 @@ impl Fleet {
             dialer.consumer = (*name).to_owned();
             dialer.originate_lease = Duration::from_secs(6);
             dialer.originate_timeout = Duration::from_secs(2);
-            let (listener, _) = bind_webhook().await;
             let public = lb.url();
-            let (daemon, s) =
-                start_daemon_on(listener, &proxy.url(), &simulator.base_url(), dialer, |s| {
-                    s.webhook.public_url = public;
-                    s.provider.request_timeout_ms = 2_000;
-                })
-                .await;
+            let daemon = Killable::start(&proxy.url(), &simulator.base_url(), dialer, |s| {
+                s.webhook.public_url = public;
+                s.provider.request_timeout_ms = 2_000;
+            });
             lb.add_backend(daemon.webhook_addr());
             daemons.push(daemon);
-            store.get_or_insert(s);
         }
+        let store = sampark::store::redis::RedisStore::connect(&redis.url(), "sampark", 16)
+            .await
+            .unwrap();
         Fleet {
             redis,
             proxy,
@@ -123,7 +128,7 @@ impl Fleet {
             simulator,
             sim_cancel,
             daemons,
-            store: store.unwrap(),
+            store,
         }
     }
 
@@ -151,8 +156,8 @@ impl Fleet {
         .await;
         // Let stragglers (a duplicate relay, a late originate) show up.
         tokio::time::sleep(Duration::from_millis(1_500)).await;
-        for daemon in self.daemons {
-            daemon.shutdown().await;
+        for mut daemon in self.daemons {
+            daemon.kill();
         }
         self.sim_cancel.cancel();
         let ledger = self.simulator.ledger();
@@ -235,4 +240,38 @@ async fn lost_redis_replies_cost_no_call_and_no_attempt() {
         fleet.proxy.reset_after_forward(1);
     }
     fleet.settle_and_check("lost-replies", &people, &logs).await;
+}
+
+/// One of two instances is killed outright while it has calls in progress,
+/// dials in flight and ready entries read: the balancer takes it out, the
+/// other instance gets the webhooks of its calls, reclaims its entries and
+/// reconciles its dials.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_instance_killed_mid_campaign_loses_no_call() {
+    let logs = LogCapture::global();
+    let mut fleet = Fleet::start(&["kill-a", "kill-b"], 13).await;
+    let people = contacts(40, 3);
+    fleet
+        .store
+        .submit(&document("killed", &people))
+        .await
+        .unwrap();
+    let originates = || {
+        fleet
+            .simulator
+            .ledger()
+            .iter()
+            .filter(|e| matches!(e, sampark::simulator::LedgerEntry::Originate { .. }))
+            .count()
+    };
+    eventually(
+        Duration::from_secs(60),
+        "the campaign under way",
+        || async { (originates() >= 10).then_some(()) },
+    )
+    .await;
+    let victim = fleet.daemons.remove(0);
+    fleet.lb.remove_backend(victim.webhook_addr());
+    drop(victim);
+    fleet.settle_and_check("killed", &people, &logs).await;
 }
