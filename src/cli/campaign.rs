@@ -31,7 +31,7 @@ pub struct RedisArgs {
 }
 
 impl RedisArgs {
-    async fn connect(&self) -> anyhow::Result<RedisStore> {
+    pub(super) async fn connect(&self) -> anyhow::Result<RedisStore> {
         RedisStore::connect(&self.url, &self.prefix, self.shards)
             .await
             .with_context(|| format!("cannot reach Redis at {}", redact_url(&self.url)))

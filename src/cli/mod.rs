@@ -4,6 +4,7 @@
 mod campaign;
 mod demo;
 mod dialplan_check;
+mod redis_ops;
 mod serve;
 mod simulate;
 mod summary;
@@ -43,6 +44,9 @@ pub enum Command {
     /// Work with dialplan files.
     #[command(subcommand)]
     Dialplan(dialplan_check::DialplanCommand),
+    /// Inspect the daemon's Redis; resume dialling after it came back empty.
+    #[command(subcommand)]
+    Redis(redis_ops::RedisCommand),
 }
 
 /// Runs the parsed command and maps the result to an exit code.
@@ -64,6 +68,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Campaign(cmd) => campaign::command(cmd).await,
             Command::SimulateProvider(args) => simulate::command(args).await,
             Command::Dialplan(cmd) => dialplan_check::command(cmd),
+            Command::Redis(cmd) => redis_ops::command(cmd).await,
         }
     });
     match result {

@@ -1,4 +1,5 @@
 //! `sampark serve`: settings → parts → daemon; run until SIGTERM/SIGINT.
+//! Refuses a Redis that would lose its data under `redis.persistence = "require"`.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -10,7 +11,7 @@ use tokio::net::TcpListener;
 use tracing::{error, warn};
 
 use crate::config::{Settings, load_from_process_env};
-use crate::daemon::{Daemon, DaemonParts, Listeners};
+use crate::daemon::{Daemon, DaemonParts, Listeners, refuse_unless_durable};
 use crate::dialplan::load_dir;
 use crate::store::redis::{RedisStore, Timeouts};
 use crate::telemetry::{events, init};
@@ -39,6 +40,10 @@ pub async fn command(config_path: &Path) -> anyhow::Result<ExitCode> {
     let Some(store) = connect_store(&settings).await else {
         return Ok(ExitCode::from(1));
     };
+    if let Err(problems) = refuse_unless_durable(&store, settings.redis.persistence).await {
+        refuse(&settings, &problems);
+        return Ok(ExitCode::from(1));
+    }
     let webhook_listener = TcpListener::bind(&settings.webhook.listen)
         .await
         .with_context(|| {
@@ -67,6 +72,19 @@ pub async fn command(config_path: &Path) -> anyhow::Result<ExitCode> {
     let daemon = Daemon::start(parts)?;
     daemon.run_until_signal().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Says why `serve` will not run against this Redis, in the log and on stderr.
+fn refuse(settings: &Settings, problems: &[String]) {
+    let url = settings.redis.url.redacted();
+    error!(redis.url = %url, problems = %problems.join("; "), "Refusing to start: Redis would lose sampark's data (redis.persistence = require).");
+    eprintln!("error: refusing to start: Redis at {url} would lose sampark's data:");
+    for p in problems {
+        eprintln!("  - {p}");
+    }
+    eprintln!(
+        "Change these Redis settings, or set redis.persistence = \"warn\" (SAMPARK__REDIS__PERSISTENCE=warn) to run anyway."
+    );
 }
 
 /// Connects to Redis, retrying while it is down until SIGINT/SIGTERM.

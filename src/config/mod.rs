@@ -22,6 +22,7 @@ pub use policy::{CallingHours, PolicySettings, TimeOfDay, UtcOffset};
 pub use rate::{RateLimit, RateSettings};
 pub use secret::{RedisUrl, Secret};
 pub use sections::{
-    AdminSettings, DialerSettings, DialplanSettings, InboundSettings, LogSettings, ProviderKind,
-    ProviderSettings, RedisSettings, Settings, ShutdownSettings, TlsSettings, WebhookSettings,
+    AdminSettings, DialerSettings, DialplanSettings, InboundSettings, LogSettings,
+    PersistencePolicy, ProviderKind, ProviderSettings, RedisSettings, Settings, ShutdownSettings,
+    TlsSettings, WebhookSettings,
 };

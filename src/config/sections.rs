@@ -42,6 +42,30 @@ pub struct RedisSettings {
     pub shards: u16,
     pub connect_timeout_ms: u64,
     pub response_timeout_ms: u64,
+    /// What to do when Redis is set up to lose data on a restart.
+    pub persistence: PersistencePolicy,
+}
+
+/// `redis.persistence`: what a Redis that would lose data on a restart (no
+/// AOF and no RDB save points) or evict keys (`maxmemory-policy` other than
+/// `noeviction`) means for the daemon.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PersistencePolicy {
+    /// `serve` refuses to start; found later, dialling pauses until fixed.
+    #[default]
+    Require,
+    /// Run anyway, logging at ERROR and setting `sampark_redis_not_durable`.
+    Warn,
+}
+
+impl PersistencePolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PersistencePolicy::Require => "require",
+            PersistencePolicy::Warn => "warn",
+        }
+    }
 }
 
 impl Default for RedisSettings {
@@ -52,6 +76,7 @@ impl Default for RedisSettings {
             shards: 16,
             connect_timeout_ms: 5_000,
             response_timeout_ms: 2_000,
+            persistence: PersistencePolicy::Require,
         }
     }
 }

@@ -7,7 +7,9 @@
 mod parts;
 mod relay;
 mod run;
+mod watch;
 
 pub use parts::{DaemonParts, Listeners, PartsError, dialer_config};
 pub use relay::{Relay, flush_feedback};
 pub use run::{Daemon, wait_for_signal};
+pub use watch::{CHECK_EVERY, DataWatch, refuse_unless_durable};

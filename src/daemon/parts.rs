@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 use crate::calls::InboundPolicy;
-use crate::config::Settings;
+use crate::config::{PersistencePolicy, Settings};
 use crate::dialer::{DialerConfig, Quotas};
 use crate::dialplan::Dialplans;
 use crate::domain::OfficialId;
@@ -45,6 +45,8 @@ pub struct DaemonParts {
     /// The URL the provider reaches the webhook listener at.
     pub public_url: String,
     pub shutdown_grace: Duration,
+    /// `redis.persistence`, for the data watch's checks while running.
+    pub redis_persistence: PersistencePolicy,
 }
 
 /// Why the parts cannot be built from the settings.
@@ -103,6 +105,7 @@ impl DaemonParts {
             admin_token: settings.admin.token.as_ref().map(|t| t.expose().to_owned()),
             public_url,
             shutdown_grace: settings.shutdown.grace(),
+            redis_persistence: settings.redis.persistence,
         })
     }
 }

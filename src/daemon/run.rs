@@ -8,6 +8,9 @@
 //!    are finished by the reconciler of whichever instance runs next);
 //! 3. flush the feedback outboxes downstream;
 //! 4. drain and close the HTTP servers.
+//!
+//! The dispatch loop dials only while the [`DialGate`] is open; the data
+//! watch (`watch.rs`) closes it when Redis came back empty.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,9 +20,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{Instrument, info, info_span, warn};
 
-use super::{DaemonParts, Relay, flush_feedback};
+use super::{DaemonParts, DataWatch, Relay, flush_feedback};
 use crate::calls::{CallCore, PendingStatuses};
-use crate::dialer::{Dialer, PlacedCalls, Reconciler};
+use crate::dialer::{DialGate, Dialer, PauseCause, PlacedCalls, Reconciler};
 use crate::intake::IntakeRouter;
 use crate::store::Store;
 use crate::webhook::{AdminRoutes, CallWebhooks, HttpServer};
@@ -36,6 +39,7 @@ pub struct Daemon {
     grace: Duration,
     webhook_addr: SocketAddr,
     admin_addr: Option<SocketAddr>,
+    gate: DialGate,
 }
 
 /// Status callbacks kept in memory while Redis is unreachable: at a
@@ -79,6 +83,25 @@ impl Daemon {
                 .instrument(info_span!("intake")),
         );
 
+        // Closed until the data watch has read the epoch marker once, when
+        // the store has one (a fleet-wide hold is obeyed from the start).
+        let gate = DialGate::new();
+        if parts.store.data_guard().is_some() {
+            gate.pause(PauseCause::Unverified);
+        }
+        let watch = DataWatch {
+            store: parts.store.clone(),
+            gate: gate.clone(),
+            metrics: parts.metrics.clone(),
+            persistence: parts.redis_persistence,
+            instance: consumer.clone(),
+        };
+        tracker.spawn(
+            watch
+                .run(back.child_token())
+                .instrument(info_span!("data_watch")),
+        );
+
         let dialer = Dialer::new(
             parts.store.clone(),
             parts.provider.rest.clone(),
@@ -86,7 +109,8 @@ impl Daemon {
             core.urls().clone(),
             parts.metrics.clone(),
             placed.clone(),
-        );
+        )
+        .with_gate(gate.clone());
         tracker.spawn(
             dialer
                 .run(front.child_token())
@@ -164,7 +188,13 @@ impl Daemon {
             grace: parts.shutdown_grace,
             webhook_addr,
             admin_addr,
+            gate,
         })
+    }
+
+    /// The gate the dispatch loop obeys (closed while dialling is paused).
+    pub fn dial_gate(&self) -> &DialGate {
+        &self.gate
     }
 
     pub fn webhook_addr(&self) -> SocketAddr {

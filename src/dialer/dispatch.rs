@@ -37,6 +37,8 @@ pub struct Dialer {
     originates: Arc<Semaphore>,
     cps: Option<Arc<DefaultDirectRateLimiter>>,
     placed: Arc<PlacedCalls>,
+    /// Fleet-wide pause (dialer/gate.rs): open unless `with_gate` says otherwise.
+    gate: super::DialGate,
 }
 
 impl Dialer {
@@ -61,7 +63,14 @@ impl Dialer {
             metrics,
             cps,
             placed,
+            gate: super::DialGate::new(),
         }
+    }
+
+    /// Dials only while `gate` is open (dialer/gate.rs).
+    pub fn with_gate(mut self, gate: super::DialGate) -> Self {
+        self.gate = gate;
+        self
     }
 
     /// Runs until `cancel`; then waits for originates already started to
@@ -101,6 +110,10 @@ impl Dialer {
         cancel: &CancellationToken,
         calls: &TaskTracker,
     ) -> Result<usize, StoreError> {
+        // Fleet-wide pause (dialer/gate.rs): read and authorise nothing.
+        if self.gate.holds_round() {
+            return Ok(0);
+        }
         for shard in 0..self.store.shards() {
             self.store
                 .promote_due(shard, self.config.batch_size)

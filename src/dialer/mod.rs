@@ -7,12 +7,14 @@
 
 mod config;
 mod dispatch;
+mod gate;
 mod hours;
 mod placed;
 mod reconcile;
 
 pub use config::{DialerConfig, Quotas};
 pub use dispatch::Dialer;
+pub use gate::{DialGate, PauseCause};
 pub use hours::CallingHours;
 pub use placed::PlacedCalls;
 pub use reconcile::Reconciler;

@@ -463,4 +463,12 @@ pub trait Store: Send + Sync + 'static {
         cursor: &str,
         count: usize,
     ) -> Result<Vec<(String, FeedbackRecord)>>;
+
+    // ---- data guard (Redis that came back empty; see guard.rs) ----
+    /// The backend's persistence check and epoch marker, if it can lose its
+    /// data behind the daemon's back (Redis; not the in-memory store, whose
+    /// data lives and dies with the process).
+    fn data_guard(&self) -> Option<&dyn super::guard::DataGuard> {
+        None
+    }
 }

@@ -66,6 +66,26 @@ impl Keys {
         format!("{}:feedback", self.prefix)
     }
 
+    /// The dedupe marker of a relayed feedback record (a string with a TTL;
+    /// see `redis/results.rs`).
+    ///
+    /// Redis Cluster hashes only the part of a key between the first `{` and
+    /// the first `}` after it, when that part is not empty; a key without
+    /// such a tag is hashed whole. The feedback stream's name has no braces
+    /// (the prefix may not hold any), so it is hashed whole, and this key's
+    /// tag is exactly that name: `{sampark:feedback}:relayed:<id>` hashes
+    /// `sampark:feedback`, the stream's slot, whatever the record id holds
+    /// after the tag. So the relay script touches one slot.
+    pub fn relayed(&self, record_id: &str) -> String {
+        format!("{{{}}}:relayed:{record_id}", self.feedback())
+    }
+
+    /// The epoch marker (hash: `id`, `accepted_at_ms`, `hold`, `held_at_ms`;
+    /// see `store/guard.rs`).
+    pub fn epoch(&self) -> String {
+        format!("{}:epoch", self.prefix)
+    }
+
     /// Campaign header (hash).
     pub fn campaign(&self, id: &CampaignId) -> String {
         format!("{}:campaign:{id}", self.prefix)
@@ -166,6 +186,31 @@ mod tests {
         assert_eq!(k.ready(3), "sampark:{s03}:ready");
         assert_eq!(k.job(3, &j), "sampark:{s03}:job:camp/c-1");
         assert_eq!(k.gcra(3, &o), "sampark:{s03}:gcra:off-1");
+    }
+
+    /// Redis Cluster's hash-tag rule: the part between the first `{` and the
+    /// first `}` after it, if non-empty; otherwise the whole key.
+    fn hashed_part(key: &str) -> &str {
+        if let Some(open) = key.find('{')
+            && let Some(len) = key[open + 1..].find('}')
+            && len > 0
+        {
+            return &key[open + 1..open + 1 + len];
+        }
+        key
+    }
+
+    #[test]
+    fn relay_markers_share_the_feedback_stream_slot() {
+        let k = Keys::new("sampark");
+        assert_eq!(
+            k.relayed("police-1/c-1"),
+            "{sampark:feedback}:relayed:police-1/c-1"
+        );
+        for id in ["police-1/c-1", "inbound/CA{x}", "a}b{c"] {
+            assert_eq!(hashed_part(&k.relayed(id)), hashed_part(&k.feedback()));
+        }
+        assert_eq!(hashed_part(&k.feedback()), "sampark:feedback");
     }
 
     #[test]

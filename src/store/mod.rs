@@ -3,12 +3,14 @@
 //!
 //! Owns: key layout, Lua scripts (one atomic script per state transition),
 //! intake/ready/delayed/in-flight structures, per-official GCRA, the feedback
-//! outbox and its relay. Does not own: policy (windows, retry decisions,
+//! outbox and its relay, the epoch marker and the persistence check
+//! (`guard`). Does not own: policy (windows, retry decisions,
 //! outcomes) — callers decide, the store applies decisions fenced by attempt.
 
 mod api;
 mod error;
 pub mod gcra;
+pub mod guard;
 pub mod keys;
 pub mod memory;
 pub mod redis;

@@ -65,6 +65,57 @@ pub fn shutdown_grace_expired(calls_in_flight: i64) {
     );
 }
 
+/// Redis would lose data on a restart, or may evict keys. `pausing`: under
+/// `redis.persistence = "require"` dialling pauses until it is fixed.
+pub fn redis_not_durable(problems: &[String], pausing: bool) {
+    let consequence = if pausing {
+        "dialling is paused until Redis is fixed (redis.persistence = require)"
+    } else {
+        "running anyway (redis.persistence = warn)"
+    };
+    tracing::error!(
+        problems = %problems.join("; "),
+        consequence,
+        "Redis is not set up to keep sampark's data; an operator must change the Redis settings named."
+    );
+}
+
+/// The Redis settings are fine again (or were fixed while running).
+pub fn redis_durable_again() {
+    tracing::info!("Redis persistence and eviction settings are fine again.");
+}
+
+/// The persistence settings could not be read (e.g. CONFIG refused).
+pub fn redis_durability_unchecked(reason: &str) {
+    tracing::warn!(
+        error = reason,
+        "Could not read Redis persistence settings; make sure appendonly is yes and maxmemory-policy is noeviction."
+    );
+}
+
+/// Advice about the Redis settings that does not break the guarantees.
+pub fn redis_durability_note(note: &str) {
+    tracing::warn!(note, "Redis persistence could be safer.");
+}
+
+/// Dialling is held (Redis came back empty): logged when the pause starts,
+/// and as a reminder while it lasts.
+pub fn dialling_held(reason: &str, held_at_ms: Option<i64>) {
+    tracing::error!(
+        reason,
+        held_at_ms,
+        "Dialling is paused on every instance so that no citizen is called twice. Find out why Redis lost its data, fix its persistence, then run `sampark redis accept-empty` (or POST /admin/redis/accept-empty) to resume. Webhooks and calls in progress go on."
+    );
+}
+
+/// Dialling resumed after a hold was lifted.
+pub fn dialling_resumed(epoch: &str) {
+    tracing::info!(
+        epoch,
+        "An operator accepted the data in Redis; dialling resumes."
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -28,6 +28,8 @@ pub struct Metrics {
     store_errors: CounterVec<Subsystem>,
     reconciliations: CounterVec<ReconcileResult>,
     calls_in_flight: Gauge,
+    dialling_paused: Gauge,
+    redis_not_durable: Gauge,
 }
 
 impl Metrics {
@@ -88,6 +90,15 @@ impl Metrics {
         self.calls_in_flight.set(n);
     }
 
+    /// Whether this instance's dialling is paused (see `dialer/gate.rs`).
+    pub fn set_dialling_paused(&self, paused: bool) {
+        self.dialling_paused.set(i64::from(paused));
+    }
+    /// Whether the Redis settings last read break the guarantees.
+    pub fn set_redis_not_durable(&self, not_durable: bool) {
+        self.redis_not_durable.set(i64::from(not_durable));
+    }
+
     // Readers, for tests and the admin API.
     pub fn intake_documents(&self) -> &CounterVec<IntakeResult> {
         &self.intake_documents
@@ -124,6 +135,12 @@ impl Metrics {
     }
     pub fn calls_in_flight(&self) -> i64 {
         self.calls_in_flight.get()
+    }
+    pub fn dialling_paused(&self) -> bool {
+        self.dialling_paused.get() != 0
+    }
+    pub fn redis_not_durable(&self) -> bool {
+        self.redis_not_durable.get() != 0
     }
 
     /// Everything in the Prometheus text exposition format (version 0.0.4;
@@ -189,6 +206,16 @@ impl Metrics {
             &mut out,
             "sampark_calls_in_flight",
             "Calls dialling or in progress.",
+        );
+        self.dialling_paused.render(
+            &mut out,
+            "sampark_dialling_paused",
+            "1 while this instance dials nothing: Redis came back empty (until accept-empty), or is not durable under redis.persistence = require.",
+        );
+        self.redis_not_durable.render(
+            &mut out,
+            "sampark_redis_not_durable",
+            "1 when Redis was last read with no persistence or an evicting maxmemory-policy.",
         );
         out
     }

@@ -49,6 +49,21 @@ fn renders_every_series_with_help_and_type() {
         Some("1")
     );
     assert!(text.contains("# TYPE sampark_calls_in_flight gauge\n"));
+    assert_eq!(
+        sample(&text, "sampark_dialling_paused").as_deref(),
+        Some("0")
+    );
+    m.set_dialling_paused(true);
+    m.set_redis_not_durable(true);
+    let flagged = m.render();
+    assert_eq!(
+        sample(&flagged, "sampark_dialling_paused").as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        sample(&flagged, "sampark_redis_not_durable").as_deref(),
+        Some("1")
+    );
     assert!(text.contains("# TYPE sampark_webhook_duration_seconds histogram\n"));
     assert!(text.ends_with('\n'));
 
@@ -70,7 +85,7 @@ fn renders_every_series_with_help_and_type() {
             assert!(value.parse::<f64>().is_ok(), "{line}");
         }
     }
-    assert_eq!(declared.len(), 12);
+    assert_eq!(declared.len(), 14);
 }
 
 #[test]

@@ -7,6 +7,7 @@
 //! | GET    | /metrics              | Prometheus text format                       |
 //! | POST   | /admin/campaigns      | validate + submit a campaign document (202)  |
 //! | GET    | /admin/campaigns/{id} | counts by state (JSON), 404 if unknown       |
+//! | POST   | /admin/redis/accept-empty | lift a dialling hold (Redis came back empty) |
 //!
 //! `/admin/*` requires `Authorization: Bearer <admin.token>` when a token is set.
 
@@ -24,6 +25,7 @@ use crate::dialplan::Dialplans;
 use crate::domain::{CampaignId, parse_campaign_document};
 use crate::intake::submit_document;
 use crate::store::Store;
+use crate::store::guard::Accepted;
 use crate::telemetry::Metrics;
 
 /// Contacts per intake entry when the admin API chunks a large document.
@@ -73,6 +75,9 @@ impl Routes for AdminRoutes {
                         StatusCode::UNAUTHORIZED,
                         json!({"error": "missing or wrong bearer token"}),
                     );
+                }
+                if p == "/admin/redis/accept-empty" && request.method() == Method::POST {
+                    return self.accept_empty().await;
                 }
                 match (request.method(), p.strip_prefix("/admin/campaigns")) {
                     (&Method::POST, Some("")) => self.submit(request.body()).await,
@@ -133,6 +138,27 @@ impl AdminRoutes {
                     "rejected_contacts": rejected,
                 }),
             ),
+            Err(e) => json_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({"error": e.to_string()}),
+            ),
+        }
+    }
+
+    /// As `sampark redis accept-empty`.
+    async fn accept_empty(&self) -> Response<Full<Bytes>> {
+        let Some(guard) = self.store.data_guard() else {
+            return json_response(
+                StatusCode::NOT_FOUND,
+                json!({"error": "this store cannot come back empty"}),
+            );
+        };
+        match guard.accept_if_held().await {
+            Ok(Accepted::Lifted { reason, epoch }) => json_response(
+                StatusCode::OK,
+                json!({"lifted": true, "reason": reason, "epoch": epoch}),
+            ),
+            Ok(Accepted::NotHeld) => json_response(StatusCode::OK, json!({"lifted": false})),
             Err(e) => json_response(
                 StatusCode::SERVICE_UNAVAILABLE,
                 json!({"error": e.to_string()}),

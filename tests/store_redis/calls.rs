@@ -277,6 +277,99 @@ async fn a_record_without_answers_or_dials_is_valid() {
     assert_eq!(record.first_dialled_at_ms, None);
 }
 
+/// Issue 6, item 3: a relay whose acknowledgement is lost after the write
+/// (here XACK is refused by an ACL, as a stall or crash would lose it) leaves
+/// its outbox entry pending. When the entry is reclaimed and relayed again,
+/// the record's dedupe marker keeps the second copy out of the stream.
+#[tokio::test]
+async fn a_record_whose_relay_ack_was_lost_is_written_once() {
+    let (server, store) = setup().await;
+    let job = dialing(&store, "c-1").await;
+    let failed = Finish::Terminal {
+        outcome: Outcome::Failed,
+        reason: Some("rejected".into()),
+    };
+    store
+        .finish(&job.job_ref(), 1, None, &failed)
+        .await
+        .unwrap();
+
+    // A relay that may write the feedback stream but not acknowledge.
+    let mut admin = raw(&server).await;
+    let _: () = redis::cmd("ACL")
+        .arg(&[
+            "SETUSER", "noack", "on", ">pw", "~*", "&*", "+@all", "-xack", "-xdel",
+        ])
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    let stalled = RedisStore::connect(
+        &format!("redis://noack:pw@127.0.0.1:{}/", server.port),
+        "sampark",
+        4,
+    )
+    .await
+    .unwrap();
+    let err = stalled.relay_feedback(job.shard, 10).await.unwrap_err();
+    assert!(matches!(err, StoreError::Refused(_)), "{err:?}");
+    assert_eq!(
+        store.read_feedback("0", 10).await.unwrap().len(),
+        1,
+        "the record was written before the acknowledgement failed"
+    );
+
+    // The entry is still pending with the stalled relay. Age it past the
+    // reclaim time (XCLAIM ... IDLE), so the next relay takes it over.
+    let outbox = format!("sampark:{{s{:02}}}:outbox", job.shard);
+    let pending: Vec<(String, String, u64, u64)> = redis::cmd("XPENDING")
+        .arg(&[outbox.as_str(), "relay", "-", "+", "10"])
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    let (entry_id, consumer, _, _) = &pending[0];
+    let _: redis::Value = redis::cmd("XCLAIM")
+        .arg(&[
+            outbox.as_str(),
+            "relay",
+            consumer,
+            "0",
+            entry_id,
+            "IDLE",
+            "600000",
+            "JUSTID",
+        ])
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+
+    assert_eq!(store.relay_feedback(job.shard, 10).await.unwrap(), 1);
+    let records = store.read_feedback("0", 10).await.unwrap();
+    assert_eq!(records.len(), 1, "exactly one feedback entry: {records:?}");
+    assert_eq!(records[0].1.record_id, "police-1/c-1");
+    let outbox_len: u64 = redis::cmd("XLEN")
+        .arg(&outbox)
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    assert_eq!(
+        outbox_len, 0,
+        "the outbox entry is acknowledged and deleted"
+    );
+    assert_eq!(store.relay_feedback(job.shard, 10).await.unwrap(), 0);
+
+    let ttl: i64 = redis::cmd("PTTL")
+        .arg("{sampark:feedback}:relayed:police-1/c-1")
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    let window = sampark::store::redis::RELAY_DEDUPE_WINDOW.as_millis() as i64;
+    assert!(
+        ttl > window - 60_000 && ttl <= window,
+        "marker TTL {ttl} ms"
+    );
+}
+
 #[tokio::test]
 async fn retry_goes_through_the_delayed_set_to_a_new_attempt() {
     let (_server, store) = setup().await;

@@ -9,17 +9,31 @@ pub struct RedisServer {
     child: Option<Child>,
     pub port: u16,
     dir: tempfile::TempDir,
+    /// AOF on (the default), or no persistence at all.
+    persistent: bool,
 }
 
 impl RedisServer {
-    /// Starts a server on a free port and waits until it answers PING.
+    /// Starts a server (AOF, fsync always) on a free port and waits until it
+    /// answers PING.
     pub fn start() -> Self {
+        Self::start_with(true)
+    }
+
+    /// A server without persistence (`--appendonly no --save ""`), as
+    /// sampark's `redis.persistence` check must refuse.
+    pub fn start_without_persistence() -> Self {
+        Self::start_with(false)
+    }
+
+    fn start_with(persistent: bool) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let port = free_port();
         let mut server = Self {
             child: None,
             port,
             dir,
+            persistent,
         };
         server.spawn();
         server
@@ -47,7 +61,23 @@ impl RedisServer {
         self.spawn();
     }
 
+    /// Kills the server and starts it again on the same port with its data
+    /// files gone: a Redis that came back empty.
+    pub fn restart_empty(&mut self) {
+        self.kill();
+        for entry in std::fs::read_dir(self.dir.path()).expect("data dir") {
+            let path = entry.expect("dir entry").path();
+            if path.is_dir() {
+                std::fs::remove_dir_all(&path).expect("remove data");
+            } else {
+                std::fs::remove_file(&path).expect("remove data");
+            }
+        }
+        self.spawn();
+    }
+
     fn spawn(&mut self) {
+        let appendonly = if self.persistent { "yes" } else { "no" };
         let child = Command::new(redis_binary())
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
             .arg("--dir")
@@ -56,7 +86,7 @@ impl RedisServer {
                 "--save",
                 "",
                 "--appendonly",
-                "yes",
+                appendonly,
                 "--appendfsync",
                 "always",
             ])

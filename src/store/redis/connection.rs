@@ -53,6 +53,9 @@ pub struct RedisStore {
     pub(super) response_timeout: Duration,
     /// The consumer name this instance uses on the outbox streams.
     pub(super) relay_consumer: String,
+    /// Signalled when a group read found its group missing (Redis lost its
+    /// data): the daemon's data watch checks the epoch marker at once.
+    pub(super) groups_lost: tokio::sync::Notify,
 }
 
 impl RedisStore {
@@ -92,6 +95,7 @@ impl RedisStore {
             scripts: Scripts::new(),
             response_timeout: timeouts.response,
             relay_consumer: format!("relay-{}-{:08x}", std::process::id(), rand::random::<u32>()),
+            groups_lost: tokio::sync::Notify::new(),
         };
         store.create_groups().await?;
         Ok(store)
@@ -133,7 +137,8 @@ impl RedisStore {
     }
 
     /// Runs a group read; on NOGROUP (Redis lost its data, e.g. restarted
-    /// empty) recreates the groups and runs it once more.
+    /// empty) tells the data watch (which pauses dialling if the epoch marker
+    /// is gone too), recreates the groups and runs it once more.
     pub(super) async fn with_groups<T, F, Fut>(&self, mut op: F) -> Result<T>
     where
         F: FnMut() -> Fut,
@@ -141,7 +146,10 @@ impl RedisStore {
     {
         match op().await {
             Err(e) if has_code(&e, "NOGROUP") => {
-                tracing::warn!("consumer group missing; recreating the store's groups");
+                tracing::warn!(
+                    "Consumer group missing (did Redis lose its data?); recreating the store's groups and checking the epoch marker."
+                );
+                self.groups_lost.notify_one();
                 self.create_groups().await?;
                 Ok(op().await?)
             }

@@ -3,11 +3,13 @@
 //!
 //! Owns: connections (a reconnecting multiplexed one for commands, a separate
 //! one for blocking intake reads), consumer-group creation and recovery, script
-//! invocation and reply parsing. Does not own: key layout (`keys.rs`), GCRA
+//! invocation and reply parsing, the persistence check and the epoch marker
+//! (`guard.rs`). Does not own: key layout (`keys.rs`), GCRA
 //! parameters (`gcra.rs`), or any policy decision.
 
 mod connection;
 mod dispatch;
+mod guard;
 mod inbound;
 mod jobs;
 mod parse;
@@ -17,3 +19,4 @@ mod store_impl;
 mod transitions;
 
 pub use connection::{RedisStore, Timeouts};
+pub use results::RELAY_DEDUPE_WINDOW;

@@ -1,16 +1,23 @@
 //! Feedback records: relaying shard outboxes to `sampark:feedback`, and
 //! reading that stream.
 //!
-//! The relay is not atomic (the outbox and the feedback stream live in
-//! different slots): a record is added to the feedback stream, then its
-//! outbox entry is acknowledged and deleted. A crash in between relays the
-//! record again; consumers dedupe on `record_id` (G3).
+//! The relay cannot be one atomic step (the outbox and the feedback stream
+//! live in different slots): `relay.lua` appends the records to the feedback
+//! stream, then the outbox entries are acknowledged and deleted. An
+//! acknowledgement lost after the write (a Redis stall, a crash) leaves the
+//! entries pending, and they are relayed again once reclaimed. So the script
+//! first sets a dedupe marker per record id (`SET NX PX`, in the feedback
+//! stream's slot) and appends only records whose marker is new: a second
+//! relay of the same record within [`RELAY_DEDUPE_WINDOW`] writes nothing.
+//! After the window a record relayed again is a duplicate that consumers
+//! drop on `record_id` (README, G1).
 
 use std::time::Duration;
 
 use redis::streams::{StreamAutoClaimReply, StreamId, StreamRangeReply, StreamReadReply};
 
 use super::connection::{RELAY_GROUP, RedisStore};
+use super::dispatch::millis;
 use super::parse::corrupt;
 use crate::domain::FeedbackRecord;
 use crate::store::{ShardId, StoreError};
@@ -20,6 +27,20 @@ type Result<T> = std::result::Result<T, StoreError>;
 /// Outbox entries pending this long with another relay are taken over: that
 /// relay most likely died between its two steps.
 const RELAY_RECLAIM_AFTER: Duration = Duration::from_secs(60);
+
+/// How long a relayed record's dedupe marker lives. A record is relayed again
+/// only when its outbox entry is reclaimed, at the earliest
+/// [`RELAY_RECLAIM_AFTER`] later, or when every instance was down meanwhile:
+/// a day covers a stall, a crash and an outage left over a night. The cost is
+/// one small key per record for a day: about 150 bytes each (measured on
+/// Redis 7.0), so about 150 MB at a million records a day.
+pub const RELAY_DEDUPE_WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// The part of a record the relay reads: its id.
+#[derive(serde::Deserialize)]
+struct RecordId {
+    record_id: String,
+}
 
 impl RedisStore {
     pub(super) async fn relay_feedback_impl(&self, shard: ShardId, max: usize) -> Result<usize> {
@@ -34,24 +55,34 @@ impl RedisStore {
         if entries.is_empty() {
             return Ok(0);
         }
-        let feedback = self.keys.feedback();
-        let mut add = redis::pipe();
+        let mut relay = self.scripts.relay.key(self.keys.feedback());
+        relay.arg(millis(RELAY_DEDUPE_WINDOW));
         let mut relayed = 0;
         for entry in &entries {
-            if let Some(record) = entry.get::<String>("record") {
-                add.cmd("XADD")
-                    .arg(&feedback)
-                    .arg("*")
-                    .arg("record")
-                    .arg(record)
-                    .ignore();
-                relayed += 1;
-            } else {
+            let Some(record) = entry.get::<String>("record") else {
                 tracing::warn!(shard, entry.id = %entry.id, "outbox entry without a record dropped");
-            }
+                continue;
+            };
+            // sampark writes every record with its id; an entry written by
+            // hand without one is deduped on its outbox entry instead.
+            let dedupe_id = match serde_json::from_str::<RecordId>(&record) {
+                Ok(r) => r.record_id,
+                Err(_) => format!("outbox/{shard}/{}", entry.id),
+            };
+            relay.key(self.keys.relayed(&dedupe_id)).arg(record);
+            relayed += 1;
         }
         let mut conn = self.conn.clone();
-        add.exec_async(&mut conn).await?;
+        if relayed > 0 {
+            let (_written, skipped): (u64, u64) = relay.invoke_async(&mut conn).await?;
+            if skipped > 0 {
+                tracing::info!(
+                    shard,
+                    records = skipped,
+                    "records already relayed were not written again (an earlier acknowledgement was lost)"
+                );
+            }
+        }
         // Only now that every record is in the feedback stream.
         let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
         redis::pipe()

@@ -223,4 +223,8 @@ impl Store for RedisStore {
     ) -> Result<Vec<(String, FeedbackRecord)>> {
         self.read_feedback_impl(cursor, count).await
     }
+
+    fn data_guard(&self) -> Option<&dyn crate::store::guard::DataGuard> {
+        Some(self)
+    }
 }
