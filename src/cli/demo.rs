@@ -238,7 +238,9 @@ async fn place_inbound_calls(
         let from = if i % 4 == 3 || callers.is_empty() {
             format!("+918{:09}", rng.random_range(0..1_000_000_000u64))
         } else {
-            callers.swap_remove(rng.random_range(0..callers.len())).clone()
+            callers
+                .swap_remove(rng.random_range(0..callers.len()))
+                .clone()
         };
         simulator
             .place_inbound(Some(&from), None)

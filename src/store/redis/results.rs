@@ -83,6 +83,7 @@ impl RedisStore {
                 );
             }
         }
+        crate::failpoint::hit(crate::failpoint::points::BEFORE_ACK, &self.relay_consumer).await;
         // Only now that every record is in the feedback stream.
         let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
         redis::pipe()
