@@ -1,4 +1,4 @@
-//! `sampark campaign submit|status`
+//! `sampark campaign submit|status|list|pause|resume|cancel`
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -6,11 +6,12 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 
+use super::control::{control, list};
 use crate::dialplan::load_dir;
 use crate::domain::{CampaignId, parse_campaign_document};
 use crate::intake::{contacts_from_csv, submit_document};
-use crate::store::Store;
 use crate::store::redis::RedisStore;
+use crate::store::{CampaignAction, Store};
 
 /// Where the store is (flags, else the same environment variables `serve` reads).
 #[derive(Debug, Args)]
@@ -61,7 +62,37 @@ pub enum CampaignCommand {
         #[arg(long)]
         strict: bool,
     },
-    /// Print a campaign's contacts by state.
+    /// Stop dialling a campaign on every instance (calls in progress finish).
+    Pause {
+        id: String,
+        #[command(flatten)]
+        redis: RedisArgs,
+    },
+    /// Dial a paused campaign again, from where it stopped.
+    Resume {
+        id: String,
+        #[command(flatten)]
+        redis: RedisArgs,
+    },
+    /// End every contact not yet dialled as `cancelled` (each with its
+    /// record); final and idempotent.
+    Cancel {
+        id: String,
+        /// Also hang up the campaign's calls in progress.
+        #[arg(long)]
+        hangup: bool,
+        #[command(flatten)]
+        redis: RedisArgs,
+    },
+    /// Every campaign with its state and progress.
+    List {
+        #[command(flatten)]
+        redis: RedisArgs,
+        /// Print one JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a campaign's state and contacts by state.
     Status {
         id: String,
         #[command(flatten)]
@@ -92,6 +123,12 @@ pub async fn command(cmd: CampaignCommand) -> anyhow::Result<ExitCode> {
             submit(&file, &doc, &redis, chunk_size, &dialplans, strict).await
         }
         CampaignCommand::Status { id, redis, json } => status(&id, &redis, json).await,
+        CampaignCommand::Pause { id, redis } => control(&id, CampaignAction::Pause, &redis).await,
+        CampaignCommand::Resume { id, redis } => control(&id, CampaignAction::Resume, &redis).await,
+        CampaignCommand::Cancel { id, hangup, redis } => {
+            control(&id, CampaignAction::Cancel { hangup }, &redis).await
+        }
+        CampaignCommand::List { redis, json } => list(&redis, json).await,
     }
 }
 
@@ -198,16 +235,10 @@ async fn status(id: &str, redis: &RedisArgs, json: bool) -> anyhow::Result<ExitC
         return Ok(ExitCode::from(3));
     };
     if json {
-        let value = serde_json::json!({
-            "id": id.as_str(),
-            "name": status.header.name,
-            "total": status.total(),
-            "finished": status.finished(),
-            "counts": status.counts,
-        });
-        println!("{value}");
+        println!("{}", status.summary());
     } else {
         println!("campaign {id} — {}", status.header.name);
+        println!("{:>12}  {}", "state", status.state.as_str());
         println!("{:>12}  {}", "contacts", status.total());
         println!("{:>12}  {}", "finished", status.finished());
         for (state, n) in status.counts.iter().filter(|(_, n)| **n > 0) {

@@ -2,6 +2,7 @@
 //! does, here; they wire parts together and report.
 
 mod campaign;
+mod control;
 mod demo;
 mod dialplan_check;
 mod redis_ops;

@@ -193,6 +193,15 @@ impl Dialer {
                 Ok(None)
             }
             Authorize::Stale => Ok(None),
+            Authorize::Parked => {
+                self.metrics.dial_decision(DialDecision::CampaignPaused);
+                Ok(None)
+            }
+            Authorize::Cancelled => {
+                self.metrics.dial_decision(DialDecision::CampaignCancelled);
+                self.metrics.outcome(Outcome::Cancelled);
+                Ok(None)
+            }
         }
     }
 

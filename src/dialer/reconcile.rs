@@ -10,6 +10,7 @@
 //! | in call   | yes           | unknown call id               | terminal `unknown`              |
 //! | any       | —             | provider error                | retry later; `unknown` after `reconcile_give_up` |
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -67,6 +68,8 @@ impl Reconciler {
     }
 
     pub async fn run(self, cancel: CancellationToken) {
+        // Calls this instance already asked the provider to end.
+        let mut hung_up: HashSet<String> = HashSet::new();
         while !cancel.is_cancelled() {
             for shard in 0..self.store.shards() {
                 match self
@@ -90,6 +93,14 @@ impl Reconciler {
                     }
                 }
             }
+            if let Err(e) = self.hang_up_cancelled(&mut hung_up).await {
+                events::store_error(
+                    &self.metrics,
+                    Subsystem::Dialer,
+                    &e,
+                    "hanging up a cancelled campaign's calls",
+                );
+            }
             // The fleet-wide figure, from the store: calls start and end on
             // different instances, so per-process counting would drift.
             if let Ok(n) = self.store.in_flight_count().await {
@@ -101,6 +112,32 @@ impl Reconciler {
                 _ = tokio::time::sleep(SCAN_INTERVAL) => {}
             }
         }
+    }
+
+    /// `campaign cancel --hangup`: ends the calls in progress of cancelled
+    /// campaigns (their status callbacks then conclude them as usual), until
+    /// none is left.
+    async fn hang_up_cancelled(&self, hung_up: &mut HashSet<String>) -> Result<(), StoreError> {
+        for campaign in self.store.hangup_requests().await? {
+            let live = self.store.in_flight_of(&campaign).await?;
+            if live.is_empty() {
+                self.store.hangup_done(&campaign).await?;
+                continue;
+            }
+            for job in live {
+                let Some(sid) = self.store.load_job(&job).await?.and_then(|j| j.call_sid) else {
+                    continue;
+                };
+                if hung_up.insert(sid.clone()) {
+                    info!(job.id = %job.id, call.sid = %sid, "campaign cancelled; hanging up its call");
+                    if let Err(e) = self.provider.hangup(&sid).await {
+                        warn!(call.sid = %sid, error = %e, "could not hang up a cancelled campaign's call");
+                        hung_up.remove(&sid);
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     async fn reconcile(&self, id: &JobRef, attempt: u32) {

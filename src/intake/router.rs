@@ -10,7 +10,10 @@ use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info, info_span, warn};
 
 use crate::domain::{DocumentError, JobSpec, parse_campaign_document};
-use crate::store::{DeadLetter, IntakeEntry, PutOutcome, ServiceVisit, Store, StoreError};
+use crate::domain::CampaignId;
+use crate::store::{
+    CampaignAction, DeadLetter, IntakeEntry, PutOutcome, ServiceVisit, Store, StoreError,
+};
 use crate::telemetry::{ContactResult, IntakeResult, Metrics, Subsystem, events};
 
 /// What ingesting one document did.
@@ -132,8 +135,40 @@ impl IntakeRouter {
         Ok(report)
     }
 
+    /// A control command on the intake stream (the way other programs pause,
+    /// resume or cancel a campaign through Redis), applied in stream order
+    /// with the documents around it.
+    async fn apply_command(
+        &self,
+        source: &str,
+        doc: &str,
+        command: Result<(CampaignId, CampaignAction), String>,
+    ) -> Result<IngestReport, StoreError> {
+        let refused = match command {
+            Err(why) => Some(why),
+            Ok((id, action)) => match self.store.control_campaign(&id, action).await? {
+                Some(state) => {
+                    info!(campaign.id = %id, state = state.as_str(), "campaign command applied");
+                    None
+                }
+                None => Some(format!("no campaign {id} to {action:?}")),
+            },
+        };
+        if let Some(why) = &refused {
+            self.refuse(source, why, doc, IntakeResult::DeadLettered)
+                .await?;
+        }
+        Ok(IngestReport {
+            refused,
+            ..IngestReport::default()
+        })
+    }
+
     /// Ingests one document. Idempotent: the same document again is a no-op.
     pub async fn ingest(&self, source: &str, doc: &str) -> Result<IngestReport, StoreError> {
+        if let Some(command) = control_command(doc) {
+            return self.apply_command(source, doc, command).await;
+        }
         let parsed = match parse_campaign_document(doc, self.dialplan_exists.as_ref()) {
             Ok(parsed) => parsed,
             Err(e) => {
@@ -253,4 +288,27 @@ impl IntakeRouter {
         };
         self.store.dead_letter(&letter).await
     }
+}
+
+/// `Some` when `doc` is a control command (`{"version": 1, "command":
+/// "pause" | "resume" | "cancel", "id": "<campaign>", "hangup": true}`),
+/// with what it asks or why it cannot be read; `None` for anything else.
+fn control_command(doc: &str) -> Option<Result<(CampaignId, CampaignAction), String>> {
+    let value: serde_json::Value = serde_json::from_str(doc).ok()?;
+    let command = value.get("command")?;
+    Some((|| {
+        let id = value
+            .get("id")
+            .and_then(|v| v.as_str())
+            .ok_or("a command needs the campaign's `id`")?;
+        let id = CampaignId::parse(id).map_err(|e| format!("field `id`: {e}"))?;
+        let hangup = value.get("hangup").and_then(|v| v.as_bool()).unwrap_or(false);
+        let action = match command.as_str() {
+            Some("pause") => CampaignAction::Pause,
+            Some("resume") => CampaignAction::Resume,
+            Some("cancel") => CampaignAction::Cancel { hangup },
+            _ => return Err(format!("unknown command {command}; use pause, resume or cancel")),
+        };
+        Ok((id, action))
+    })())
 }

@@ -141,6 +141,44 @@ pub enum Authorize {
     RateLimited { allow_at_ms: i64 },
     /// The entry no longer matches a queued job (duplicate or already moved on).
     Stale,
+    /// The campaign is paused: the job is parked until it is resumed.
+    Parked,
+    /// The campaign is cancelled: the job ended `cancelled`, with its record.
+    Cancelled,
+}
+
+/// What an operator did to a campaign last.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CampaignState {
+    /// Dialled as its limits allow.
+    Active,
+    /// Nothing new is dialled; calls in progress finish; resumable.
+    Paused,
+    /// Every contact not yet dialled ended `cancelled`; final. With
+    /// `hangup`, calls in progress are being hung up.
+    Cancelled { hangup: bool },
+}
+
+impl CampaignState {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            CampaignState::Active => "active",
+            CampaignState::Paused => "paused",
+            CampaignState::Cancelled { .. } => "cancelled",
+        }
+    }
+}
+
+/// An operator's command to a campaign.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CampaignAction {
+    Pause,
+    Resume,
+    /// With `hangup`, calls in progress are hung up too.
+    Cancel {
+        hangup: bool,
+    },
 }
 
 /// The result of a fenced transition.
@@ -279,11 +317,25 @@ pub struct DeadLetter {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CampaignStatus {
     pub header: CampaignHeader,
+    pub state: CampaignState,
     /// `JobState::as_str()` → number of contacts in that state.
     pub counts: BTreeMap<String, u64>,
 }
 
 impl CampaignStatus {
+    /// The status as the CLI (`--json`) and the admin API show it.
+    pub fn summary(&self) -> serde_json::Value {
+        serde_json::json!({
+            "id": self.header.id.as_str(),
+            "name": self.header.name,
+            "state": self.state.as_str(),
+            "hangup": matches!(self.state, CampaignState::Cancelled { hangup: true }),
+            "total": self.total(),
+            "finished": self.finished(),
+            "counts": self.counts,
+        })
+    }
+
     pub fn total(&self) -> u64 {
         self.counts.values().sum()
     }
@@ -338,6 +390,24 @@ pub trait Store: Send + Sync + 'static {
     /// idempotent per job id, refuses a different spec. The campaign must exist.
     async fn enqueue(&self, spec: &JobSpec) -> Result<PutOutcome>;
     async fn campaign_status(&self, id: &CampaignId) -> Result<Option<CampaignStatus>>;
+    /// Every campaign ever stored.
+    async fn campaigns(&self) -> Result<Vec<CampaignId>>;
+    /// Applies an operator's command on every shard: pause (new dials stop,
+    /// waiting jobs are parked as they are read), resume (parked jobs go back
+    /// to the ready streams; a cancelled campaign stays cancelled), cancel
+    /// (every waiting job ends `cancelled` with its record). Idempotent.
+    /// `None`: no such campaign.
+    async fn control_campaign(
+        &self,
+        id: &CampaignId,
+        action: CampaignAction,
+    ) -> Result<Option<CampaignState>>;
+    /// The in-flight jobs (dialling or in a call) of a campaign, all shards.
+    async fn in_flight_of(&self, id: &CampaignId) -> Result<Vec<JobRef>>;
+    /// Campaigns cancelled with `hangup` whose calls may still be live.
+    async fn hangup_requests(&self) -> Result<Vec<CampaignId>>;
+    /// A cancelled campaign has no call left to hang up.
+    async fn hangup_done(&self, id: &CampaignId) -> Result<()>;
     async fn load_job(&self, job: &JobRef) -> Result<Option<Job>>;
 
     // ---- dialling ----

@@ -86,7 +86,13 @@ impl Keys {
         format!("{}:epoch", self.prefix)
     }
 
-    /// Campaign header (hash).
+    /// Every campaign id ever stored (set), for `campaign list`.
+    pub fn campaign_index(&self) -> String {
+        format!("{}:campaign_index", self.prefix)
+    }
+
+    /// Campaign header (hash: `header`; `state` and `hangup` once an
+    /// operator paused or cancelled it).
     pub fn campaign(&self, id: &CampaignId) -> String {
         format!("{}:campaign:{id}", self.prefix)
     }
@@ -134,6 +140,22 @@ impl Keys {
     /// The counts keys of a shard without the campaign id.
     pub fn counts_prefix(&self, shard: ShardId) -> String {
         format!("{}:counts:", self.shard(shard))
+    }
+
+    /// Campaigns cancelled with `--hangup` whose calls may still be live (set).
+    pub fn hangup_requests(&self) -> String {
+        format!("{}:hangup_requests", self.prefix)
+    }
+
+    /// Per-shard operator states of campaigns (hash: campaign → `paused` |
+    /// `cancelled`; absent = active), read by `authorize.lua`.
+    pub fn campaign_states(&self, shard: ShardId) -> String {
+        format!("{}:campaign_states", self.shard(shard))
+    }
+
+    /// A paused campaign's parked jobs in a shard (set of job ids).
+    pub fn parked(&self, shard: ShardId, campaign: &CampaignId) -> String {
+        format!("{}:parked:{campaign}", self.shard(shard))
     }
 
     /// Per-shard outbox stream of feedback records (consumer group `relay`).

@@ -67,6 +67,10 @@ label_enum!(
         OutsideHours => "outside_hours",
         OptedOut => "opted_out",
         CitizenCap => "citizen_cap",
+        /// The campaign is paused: parked until resumed.
+        CampaignPaused => "campaign_paused",
+        /// The campaign is cancelled: the contact ended `cancelled`.
+        CampaignCancelled => "campaign_cancelled",
     }
 );
 

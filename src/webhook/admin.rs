@@ -38,7 +38,7 @@ pub struct AdminRoutes {
     pub token: Option<String>,
 }
 
-fn json_response(status: StatusCode, value: serde_json::Value) -> Response<Full<Bytes>> {
+pub(super) fn json_response(status: StatusCode, value: serde_json::Value) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(Bytes::from(value.to_string())));
     *r.status_mut() = status;
     r.headers_mut().insert(
@@ -81,6 +81,10 @@ impl Routes for AdminRoutes {
                 }
                 match (request.method(), p.strip_prefix("/admin/campaigns")) {
                     (&Method::POST, Some("")) => self.submit(request.body()).await,
+                    (&Method::GET, Some("")) => self.list().await,
+                    (&Method::POST, Some(rest)) if rest.starts_with('/') => {
+                        self.control(&rest[1..], request.uri().query()).await
+                    }
                     (&Method::GET, Some(rest)) if rest.starts_with('/') => {
                         self.status(&rest[1..]).await
                     }
@@ -174,16 +178,7 @@ impl AdminRoutes {
             }
         };
         match self.store.campaign_status(&id).await {
-            Ok(Some(status)) => json_response(
-                StatusCode::OK,
-                json!({
-                    "id": id.as_str(),
-                    "name": status.header.name,
-                    "total": status.total(),
-                    "finished": status.finished(),
-                    "counts": status.counts,
-                }),
-            ),
+            Ok(Some(status)) => json_response(StatusCode::OK, status.summary()),
             Ok(None) => json_response(
                 StatusCode::NOT_FOUND,
                 json!({"error": format!("no campaign {id}")}),

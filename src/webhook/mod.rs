@@ -7,6 +7,7 @@
 //! IVR logic (see `dialplan`), persistence.
 
 mod admin;
+mod admin_control;
 mod calls;
 mod server;
 mod tls;

@@ -56,7 +56,7 @@ async fn lua_gcra_agrees_with_governor() {
         let granted = match verdict {
             Authorize::Granted { .. } => true,
             Authorize::RateLimited { .. } => false,
-            Authorize::Stale => panic!("fresh entry reported stale"),
+            other => panic!("a fresh entry of an active campaign: {other:?}"),
         };
         trace.push((now_us, granted));
         tokio::time::sleep(Duration::from_millis((i * 7) % 23)).await;

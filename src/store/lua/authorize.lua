@@ -1,11 +1,15 @@
 -- authorize: consume a ready entry and, if the official's GCRA conforms,
 -- start an attempt. Same arithmetic as `store/gcra.rs`, in integer microseconds.
 -- KEYS[1] ready stream  KEYS[2] job hash  KEYS[3] counts hash  KEYS[4] gcra key
--- KEYS[5] delayed zset  KEYS[6] in-flight zset
+-- KEYS[5] delayed zset  KEYS[6] in-flight zset  KEYS[7] campaign states hash
+-- KEYS[8] the campaign's parked set  KEYS[9] outbox stream
 -- ARGV[1] entry id  ARGV[2] emission (us)  ARGV[3] slack (us)  ARGV[4] lease (ms)
--- ARGV[5] job id
+-- ARGV[5] job id  ARGV[6] campaign id
 -- Reply: {'stale', now_us} | {'limited', allow_at_ms, now_us}
+--      | {'parked', now_us} | {'cancelled', now_us}
 --      | {'granted', now_us, now_ms, job fields...}
+-- A paused campaign's job is parked (no quota spent, no work until resumed);
+-- a cancelled campaign's job ends `cancelled` with its record.
 -- The entry is always acknowledged and deleted: the job now lives in exactly
 -- one place (dialing, delayed, or wherever it was if stale).
 redis.call('XACK', KEYS[1], 'dialers', ARGV[1])
@@ -14,6 +18,19 @@ local now = now_us()
 local state = redis.call('HGET', KEYS[2], 'state')
 if state ~= 'queued' then
   return { 'stale', int(now) }
+end
+local campaign_state = redis.call('HGET', KEYS[7], ARGV[6])
+if campaign_state == 'paused' then
+  redis.call('ZREM', KEYS[5], ARGV[5])
+  redis.call('SADD', KEYS[8], ARGV[5])
+  redis.call('HSET', KEYS[2], 'reason', 'campaign paused', 'updated_at', int(math.floor(now / 1000)))
+  return { 'parked', int(now) }
+end
+if campaign_state == 'cancelled' then
+  redis.call('ZREM', KEYS[5], ARGV[5])
+  redis.call('HSET', KEYS[2], 'reason', 'campaign cancelled')
+  end_job(KEYS[2], KEYS[3], KEYS[9], ARGV[5], 'queued', 'cancelled', math.floor(now / 1000))
+  return { 'cancelled', int(now) }
 end
 local emission, slack = tonumber(ARGV[2]), tonumber(ARGV[3])
 local tat = tonumber(redis.call('GET', KEYS[4])) or now

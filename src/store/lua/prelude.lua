@@ -44,3 +44,57 @@ local function append_job(reply, job_key)
   return reply
 end
 
+
+-- Ends a job in terminal `outcome` and writes its feedback record to the
+-- shard's outbox in the same step, so the record exists if and only if the
+-- job is terminal. `state` is the job's state before; the record's reason
+-- is the job's `reason` field as the caller left it.
+local function end_job(job_key, counts_key, outbox_key, job_id, state, outcome, now)
+  redis.call('HSET', job_key, 'state', outcome, 'updated_at', int(now))
+  move_count(counts_key, state, outcome)
+  -- The record is assembled as text; cjson only encodes strings (it would
+  -- corrupt long numbers, and it turns an empty array into {}).
+  local spec_json, dials, answers, queued, first, attr_json, reason = unpack(redis.call('HMGET',
+    job_key, 'spec', 'dials', 'answers', 'queued_at', 'first_dial_at', 'attr', 'reason'))
+  local spec = cjson.decode(spec_json)
+  local enc = cjson.encode
+  -- Whom the record is about: the contact, or for an inbound call what the
+  -- caller named (written by save_ivr).
+  local about = {
+    campaign_id = spec.campaign_id, contact_id = spec.contact.id,
+    official_id = spec.contact.official_id, department = spec.department,
+    office = spec.contact.office, service = spec.contact.service, attributed = true,
+  }
+  if attr_json then
+    about = cjson.decode(attr_json)
+  end
+  answers = answers or '[]'
+  local flags, seen = {}, {}
+  for _, answer in ipairs(cjson.decode(answers)) do
+    local flag = answer.flag
+    if type(flag) == 'string' and not seen[flag] then
+      seen[flag] = true
+      flags[#flags + 1] = enc(flag)
+    end
+  end
+  local record = '{"version":1'
+    .. ',"record_id":' .. enc(job_id)
+    .. ',"campaign_id":' .. enc(about.campaign_id)
+    .. ',"contact_id":' .. enc(about.contact_id)
+    .. ',"official_id":' .. enc(about.official_id)
+    .. ',"department":' .. enc(about.department)
+    .. ',"office":' .. enc(about.office)
+    .. ',"service":' .. enc(about.service)
+    .. ',"outcome":' .. enc(outcome)
+    .. ',"reason":' .. (reason and enc(reason) or 'null')
+    .. ',"attempts":' .. (dials or '0')
+    .. ',"answers":' .. answers
+    .. ',"flags":[' .. table.concat(flags, ',') .. ']'
+    .. ',"queued_at_ms":' .. queued
+    .. ',"first_dialled_at_ms":' .. (first or 'null')
+    .. ',"finished_at_ms":' .. int(now)
+    .. ',"direction":' .. enc(spec.direction or 'outbound')
+    .. ',"attributed":' .. (about.attributed and 'true' or 'false')
+    .. '}'
+  redis.call('XADD', outbox_key, '*', 'record', record)
+end

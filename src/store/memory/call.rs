@@ -101,6 +101,25 @@ impl State {
     }
 }
 
+/// Ends a job that is not in a call (waiting, parked, or just read from the
+/// ready stream) in terminal `outcome`, writing its record to the outbox.
+pub(super) fn end_waiting(
+    counts: &mut super::state::Counts,
+    outbox: &mut super::stream::Stream<String>,
+    job: &mut Job,
+    outcome: Outcome,
+    reason: &str,
+    now: Now,
+) -> Result<()> {
+    let record = feedback_record(job, outcome, Some(reason.to_owned()), now);
+    let json = serde_json::to_string(&record)
+        .map_err(|e| StoreError::Refused(format!("feedback record for {}: {e}", job.id)))?;
+    set_state(counts, job, JobState::Done(outcome), now);
+    job.reason = Some(reason.to_owned());
+    outbox.add(now.ms, json);
+    Ok(())
+}
+
 /// The record for a job reaching `outcome` now.
 fn feedback_record(
     job: &Job,

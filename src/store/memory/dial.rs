@@ -15,11 +15,12 @@
 
 use std::time::Duration;
 
+use super::call::end_waiting;
 use super::state::{Now, State, parse_id, set_state};
-use crate::domain::{CallStatus, JobState};
+use crate::domain::{CallStatus, JobState, Outcome};
 use crate::store::gcra::Gcra;
 use crate::store::{
-    Authorize, JobRef, Quota, ReadyEntry, Result, ShardId, StatusApplied, Transition,
+    Authorize, CampaignState, JobRef, Quota, ReadyEntry, Result, ShardId, StatusApplied, Transition,
 };
 
 /// Why an over-quota job waits in the delayed set.
@@ -45,6 +46,8 @@ impl State {
             shards,
             jobs,
             counts,
+            campaign_states,
+            parked,
             ..
         } = self;
         let shard = &mut shards[usize::from(entry.shard)];
@@ -53,6 +56,31 @@ impl State {
         };
         if job.shard != entry.shard || job.state != JobState::Queued {
             return Ok(Authorize::Stale);
+        }
+        match campaign_states.get(&job.id.campaign) {
+            Some(CampaignState::Paused) => {
+                shard.delayed.remove(&job.id);
+                parked
+                    .entry(job.id.campaign.clone())
+                    .or_default()
+                    .push(job.id.clone());
+                job.reason = Some("campaign paused".into());
+                job.updated_at_ms = now.ms;
+                return Ok(Authorize::Parked);
+            }
+            Some(CampaignState::Cancelled { .. }) => {
+                shard.delayed.remove(&job.id);
+                end_waiting(
+                    counts,
+                    &mut shard.outbox,
+                    job,
+                    Outcome::Cancelled,
+                    "campaign cancelled",
+                    now,
+                )?;
+                return Ok(Authorize::Cancelled);
+            }
+            Some(CampaignState::Active) | None => {}
         }
         let official = job.spec.contact.official_id.clone();
         let tat = shard.gcra.get(&official).copied();

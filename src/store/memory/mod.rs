@@ -16,11 +16,13 @@
 //! | `state.rs` | the data model; intake, campaigns, enqueue, citizens, results |
 //! | `dial.rs` | authorize, defer, promote, originate, requeue, status, leases |
 //! | `call.rs` | IVR steps and finishing an attempt |
+//! | `control.rs` | operators' pause, resume and cancel |
 //! | `inbound.rs` | remembered visits, live inbound calls, inbound jobs |
 //! | `stream.rs` | a stream with one consumer group |
 //! | `timeset.rs` | a ZSET-like set of jobs ordered by time |
 
 mod call;
+mod control;
 mod dial;
 mod inbound;
 mod state;

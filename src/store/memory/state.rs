@@ -16,8 +16,8 @@ use crate::domain::{
 };
 use crate::store::keys::{phone_tag, shard_of};
 use crate::store::{
-    CampaignStatus, CitizenCheck, DeadLetter, IntakeEntry, Job, JobRef, PutOutcome, ReadyEntry,
-    Result, ServiceVisit, ShardId, StoreError,
+    CampaignState, CampaignStatus, CitizenCheck, DeadLetter, IntakeEntry, Job, JobRef, PutOutcome,
+    ReadyEntry, Result, ServiceVisit, ShardId, StoreError,
 };
 
 /// One reading of the store's clock, in both units the model uses.
@@ -75,6 +75,12 @@ pub(super) struct State {
     pub visits: HashMap<String, Vec<ServiceVisit>>,
     /// Live inbound calls: call id → when the entry stops counting (ms).
     pub inbound_live: HashMap<String, i64>,
+    /// Operators' states of campaigns (absent: active).
+    pub campaign_states: HashMap<CampaignId, CampaignState>,
+    /// A paused campaign's parked jobs.
+    pub parked: HashMap<CampaignId, Vec<JobId>>,
+    /// Campaigns cancelled with `hangup` whose calls may still be live.
+    pub hangup_requests: HashSet<CampaignId>,
 }
 
 /// Adds a job's contact to `state`'s count (a job created in that state).
@@ -120,6 +126,9 @@ impl State {
             citizen_days: HashMap::new(),
             visits: HashMap::new(),
             inbound_live: HashMap::new(),
+            campaign_states: HashMap::new(),
+            parked: HashMap::new(),
+            hangup_requests: HashSet::new(),
         }
     }
 
@@ -225,6 +234,12 @@ impl State {
         PutOutcome::Created
     }
 
+    pub fn campaigns(&self) -> Vec<CampaignId> {
+        let mut ids: Vec<CampaignId> = self.campaigns.keys().cloned().collect();
+        ids.sort();
+        ids
+    }
+
     pub fn campaign_status(&self, id: &CampaignId) -> Option<CampaignStatus> {
         let header = self.campaigns.get(id)?.clone();
         let mut counts: BTreeMap<String, u64> = BTreeMap::new();
@@ -235,7 +250,16 @@ impl State {
                 }
             }
         }
-        Some(CampaignStatus { header, counts })
+        let state = self
+            .campaign_states
+            .get(id)
+            .copied()
+            .unwrap_or(CampaignState::Active);
+        Some(CampaignStatus {
+            header,
+            state,
+            counts,
+        })
     }
 
     pub fn load_job(&self, r: &JobRef) -> Option<Job> {

@@ -17,9 +17,9 @@ use crate::domain::{
     Attribution, CallStatus, CampaignHeader, CampaignId, FeedbackRecord, JobSpec, PhoneNumber,
 };
 use crate::store::{
-    Admission, Authorize, CampaignStatus, CitizenCheck, DeadLetter, Finish, InboundStart,
-    IntakeEntry, IvrUpdate, Job, JobRef, PutOutcome, Quota, ReadyEntry, Result, SaveIvr,
-    ServiceVisit, ShardId, StatusApplied, Store, StoreError, Transition,
+    Admission, Authorize, CampaignAction, CampaignState, CampaignStatus, CitizenCheck, DeadLetter,
+    Finish, InboundStart, IntakeEntry, IvrUpdate, Job, JobRef, PutOutcome, Quota, ReadyEntry,
+    Result, SaveIvr, ServiceVisit, ShardId, StatusApplied, Store, StoreError, Transition,
 };
 
 /// The in-memory backend. Cheap to share behind an `Arc`.
@@ -132,6 +132,32 @@ impl Store for MemoryStore {
 
     async fn campaign_status(&self, id: &CampaignId) -> Result<Option<CampaignStatus>> {
         self.with(|s, _| s.campaign_status(id))
+    }
+
+    async fn campaigns(&self) -> Result<Vec<CampaignId>> {
+        self.with(|s, _| s.campaigns())
+    }
+
+    async fn control_campaign(
+        &self,
+        id: &CampaignId,
+        action: CampaignAction,
+    ) -> Result<Option<CampaignState>> {
+        self.with(|s, now| s.control_campaign(now, id, action))?
+    }
+
+    async fn in_flight_of(&self, id: &CampaignId) -> Result<Vec<JobRef>> {
+        self.with(|s, _| s.in_flight_of(id))
+    }
+
+    async fn hangup_requests(&self) -> Result<Vec<CampaignId>> {
+        self.with(|s, _| s.hangup_requests.iter().cloned().collect())
+    }
+
+    async fn hangup_done(&self, id: &CampaignId) -> Result<()> {
+        self.with(|s, _| {
+            s.hangup_requests.remove(id);
+        })
     }
 
     async fn load_job(&self, id: &JobRef) -> Result<Option<Job>> {

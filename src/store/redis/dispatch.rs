@@ -132,15 +132,21 @@ impl RedisStore {
             .key(self.keys.gcra(shard, &entry.official))
             .key(self.keys.delayed(shard))
             .key(self.keys.inflight(shard))
+            .key(self.keys.campaign_states(shard))
+            .key(self.keys.parked(shard, &entry.job.campaign))
+            .key(self.keys.outbox(shard))
             .arg(&entry.entry_id)
             .arg(gcra.emission_us)
             .arg(gcra.slack_us)
             .arg(millis(lease))
             .arg(entry.job.to_string())
+            .arg(entry.job.campaign.as_str())
             .invoke_async(&mut self.conn.clone())
             .await?;
         match verdict("authorize", &reply)?.0 {
             "stale" => Ok((Authorize::Stale, int_at("authorize", &reply, 1)?)),
+            "parked" => Ok((Authorize::Parked, int_at("authorize", &reply, 1)?)),
+            "cancelled" => Ok((Authorize::Cancelled, int_at("authorize", &reply, 1)?)),
             "limited" => Ok((
                 Authorize::RateLimited {
                     allow_at_ms: int_at("authorize", &reply, 1)?,

@@ -8,7 +8,9 @@ use redis::streams::{StreamAutoClaimReply, StreamId, StreamRangeReply, StreamRea
 use super::connection::{INTAKE_GROUP, RedisStore};
 use super::parse::{JobFields, corrupt, verdict};
 use crate::domain::{CampaignHeader, CampaignId, JobSpec};
-use crate::store::{CampaignStatus, DeadLetter, IntakeEntry, Job, JobRef, PutOutcome, StoreError};
+use crate::store::{
+    CampaignState, CampaignStatus, DeadLetter, IntakeEntry, Job, JobRef, PutOutcome, StoreError,
+};
 
 type Result<T> = std::result::Result<T, StoreError>;
 
@@ -165,10 +167,15 @@ impl RedisStore {
         let json = serde_json::to_string(header)
             .map_err(|e| StoreError::Refused(format!("campaign header does not serialize: {e}")))?;
         let mut conn = self.conn.clone();
-        let created: bool = redis::cmd("HSETNX")
+        let (created,): (bool,) = redis::pipe()
+            .cmd("HSETNX")
             .arg(&key)
             .arg("header")
             .arg(&json)
+            .cmd("SADD")
+            .arg(self.keys.campaign_index())
+            .arg(header.id.as_str())
+            .ignore()
             .query_async(&mut conn)
             .await?;
         if created {
@@ -218,20 +225,30 @@ impl RedisStore {
         let key = self.keys.campaign(id);
         let mut pipe = redis::pipe();
         pipe.hget(&key, "header");
+        pipe.hget(&key, "state");
+        pipe.hget(&key, "hangup");
         for shard in 0..self.shards {
             pipe.hgetall(self.keys.counts(shard, id));
         }
-        let (header, counts): (Option<String>, Vec<HashMap<String, i64>>) = {
+        let (header, state, counts): (Option<String>, CampaignState, Vec<HashMap<String, i64>>) = {
             let mut replies: Vec<redis::Value> = pipe.query_async(&mut self.conn.clone()).await?;
-            let counts = replies.split_off(1);
-            let header = redis::from_redis_value(replies.remove(0))
-                .map_err(|e| corrupt(&key, e.to_string()))?;
+            let counts = replies.split_off(3);
+            let text = |v: redis::Value| -> Result<Option<String>> {
+                redis::from_redis_value(v).map_err(|e| corrupt(&key, e.to_string()))
+            };
+            let hangup = text(replies.remove(2))?.is_some();
+            let state = match text(replies.remove(1))?.as_deref() {
+                Some("paused") => CampaignState::Paused,
+                Some("cancelled") => CampaignState::Cancelled { hangup },
+                _ => CampaignState::Active,
+            };
+            let header = text(replies.remove(0))?;
             let counts = counts
                 .into_iter()
                 .map(redis::from_redis_value)
                 .collect::<std::result::Result<_, _>>()
                 .map_err(|e| corrupt(&key, e.to_string()))?;
-            (header, counts)
+            (header, state, counts)
         };
         let Some(header) = header else {
             return Ok(None);
@@ -246,6 +263,7 @@ impl RedisStore {
         totals.retain(|_, n| *n > 0);
         Ok(Some(CampaignStatus {
             header,
+            state,
             counts: totals,
         }))
     }

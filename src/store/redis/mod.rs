@@ -8,6 +8,7 @@
 //! parameters (`gcra.rs`), or any policy decision.
 
 mod connection;
+mod control;
 mod dispatch;
 mod guard;
 mod inbound;

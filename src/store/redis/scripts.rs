@@ -32,6 +32,7 @@ pub(super) struct Scripts {
     pub recent_visits: Script,
     pub admit_inbound: Script,
     pub start_inbound: Script,
+    pub campaign_control: Script,
     /// Not a job script: no prelude.
     pub relay: Script,
 }
@@ -56,6 +57,7 @@ impl Scripts {
             recent_visits: job_script!("recent_visits.lua"),
             admit_inbound: job_script!("admit_inbound.lua"),
             start_inbound: job_script!("start_inbound.lua"),
+            campaign_control: job_script!("campaign_control.lua"),
             relay: Script::new(include_str!("../lua/relay.lua")),
         }
     }

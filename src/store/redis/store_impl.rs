@@ -10,9 +10,9 @@ use crate::domain::{
     Attribution, CallStatus, CampaignHeader, CampaignId, FeedbackRecord, JobSpec, PhoneNumber,
 };
 use crate::store::{
-    Admission, Authorize, CampaignStatus, CitizenCheck, DeadLetter, Finish, InboundStart,
-    IntakeEntry, IvrUpdate, Job, JobRef, PutOutcome, Quota, ReadyEntry, Result, SaveIvr,
-    ServiceVisit, ShardId, StatusApplied, Store, Transition,
+    Admission, Authorize, CampaignAction, CampaignState, CampaignStatus, CitizenCheck, DeadLetter,
+    Finish, InboundStart, IntakeEntry, IvrUpdate, Job, JobRef, PutOutcome, Quota, ReadyEntry,
+    Result, SaveIvr, ServiceVisit, ShardId, StatusApplied, Store, Transition,
 };
 
 #[async_trait]
@@ -62,6 +62,30 @@ impl Store for RedisStore {
 
     async fn campaign_status(&self, id: &CampaignId) -> Result<Option<CampaignStatus>> {
         self.campaign_status_impl(id).await
+    }
+
+    async fn campaigns(&self) -> Result<Vec<CampaignId>> {
+        self.campaigns_impl().await
+    }
+
+    async fn control_campaign(
+        &self,
+        id: &CampaignId,
+        action: CampaignAction,
+    ) -> Result<Option<CampaignState>> {
+        self.control_campaign_impl(id, action).await
+    }
+
+    async fn in_flight_of(&self, id: &CampaignId) -> Result<Vec<JobRef>> {
+        self.in_flight_of_impl(id).await
+    }
+
+    async fn hangup_requests(&self) -> Result<Vec<CampaignId>> {
+        self.hangup_requests_impl().await
+    }
+
+    async fn hangup_done(&self, id: &CampaignId) -> Result<()> {
+        self.hangup_done_impl(id).await
     }
 
     async fn load_job(&self, job: &JobRef) -> Result<Option<Job>> {

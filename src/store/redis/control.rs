@@ -1,0 +1,152 @@
+//! Operators' campaign commands: pause, resume, cancel, applied shard by
+//! shard in bounded batches (`campaign_control.lua`), then recorded in the
+//! campaign's hash so `campaign status` and `campaign list` show them.
+
+use super::connection::RedisStore;
+use crate::domain::CampaignId;
+use crate::store::{CampaignAction, CampaignState, JobRef, StoreError};
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+/// Jobs handled per script call: bounds how long one call holds Redis.
+const BATCH: usize = 500;
+
+impl RedisStore {
+    pub(super) async fn campaigns_impl(&self) -> Result<Vec<CampaignId>> {
+        let ids: Vec<String> = redis::cmd("SMEMBERS")
+            .arg(self.keys.campaign_index())
+            .query_async(&mut self.conn.clone())
+            .await?;
+        let mut ids: Vec<CampaignId> = ids
+            .iter()
+            .filter_map(|id| CampaignId::parse(id).ok())
+            .collect();
+        ids.sort();
+        Ok(ids)
+    }
+
+    pub(super) async fn control_campaign_impl(
+        &self,
+        id: &CampaignId,
+        action: CampaignAction,
+    ) -> Result<Option<CampaignState>> {
+        let Some(status) = self.campaign_status_impl(id).await? else {
+            return Ok(None);
+        };
+        // A cancelled campaign stays cancelled (a later cancel may still
+        // add the hang-up).
+        let state = match (status.state, action) {
+            (CampaignState::Cancelled { hangup }, CampaignAction::Cancel { hangup: more }) => {
+                CampaignState::Cancelled {
+                    hangup: hangup || more,
+                }
+            }
+            (CampaignState::Cancelled { .. }, _) => return Ok(Some(status.state)),
+            (_, CampaignAction::Pause) => CampaignState::Paused,
+            (_, CampaignAction::Resume) => CampaignState::Active,
+            (_, CampaignAction::Cancel { hangup }) => CampaignState::Cancelled { hangup },
+        };
+        let verb = match action {
+            CampaignAction::Pause => "pause",
+            CampaignAction::Resume => "resume",
+            CampaignAction::Cancel { .. } => "cancel",
+        };
+        for shard in 0..self.shards {
+            let mut cursor = "0".to_owned();
+            loop {
+                let next: String = self
+                    .scripts
+                    .campaign_control
+                    .key(self.keys.campaign_states(shard))
+                    .key(self.keys.parked(shard, id))
+                    .key(self.keys.ready(shard))
+                    .key(self.keys.delayed(shard))
+                    .key(self.keys.counts(shard, id))
+                    .key(self.keys.outbox(shard))
+                    .arg(id.as_str())
+                    .arg(verb)
+                    .arg(self.keys.job_prefix(shard))
+                    .arg(&cursor)
+                    .arg(BATCH)
+                    .invoke_async(&mut self.conn.clone())
+                    .await?;
+                if next == "0" {
+                    break;
+                }
+                cursor = next;
+            }
+        }
+        let key = self.keys.campaign(id);
+        let mut pipe = redis::pipe();
+        match state {
+            CampaignState::Active => {
+                pipe.hdel(&key, &["state", "hangup"]);
+            }
+            CampaignState::Paused => {
+                pipe.hset(&key, "state", "paused");
+            }
+            CampaignState::Cancelled { hangup } => {
+                pipe.hset(&key, "state", "cancelled");
+                if hangup {
+                    pipe.hset(&key, "hangup", "1");
+                    pipe.sadd(self.keys.hangup_requests(), id.as_str());
+                }
+            }
+        }
+        pipe.exec_async(&mut self.conn.clone()).await?;
+        Ok(Some(state))
+    }
+
+    pub(super) async fn hangup_requests_impl(&self) -> Result<Vec<CampaignId>> {
+        let ids: Vec<String> = redis::cmd("SMEMBERS")
+            .arg(self.keys.hangup_requests())
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(ids
+            .iter()
+            .filter_map(|id| CampaignId::parse(id).ok())
+            .collect())
+    }
+
+    pub(super) async fn hangup_done_impl(&self, id: &CampaignId) -> Result<()> {
+        let _: i64 = redis::cmd("SREM")
+            .arg(self.keys.hangup_requests())
+            .arg(id.as_str())
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(())
+    }
+
+    pub(super) async fn in_flight_of_impl(&self, id: &CampaignId) -> Result<Vec<JobRef>> {
+        let pattern = format!("{id}/*");
+        let mut found = Vec::new();
+        for shard in 0..self.shards {
+            let key = self.keys.inflight(shard);
+            let mut cursor: u64 = 0;
+            loop {
+                let (next, members): (u64, Vec<String>) = redis::cmd("ZSCAN")
+                    .arg(&key)
+                    .arg(cursor)
+                    .arg("MATCH")
+                    .arg(&pattern)
+                    .arg("COUNT")
+                    .arg(BATCH)
+                    .query_async(&mut self.conn.clone())
+                    .await?;
+                for (i, member) in members.iter().enumerate() {
+                    // ZSCAN replies member, score, member, score, ...
+                    if i % 2 == 0
+                        && let Ok(job) = crate::domain::JobId::parse(member)
+                    {
+                        found.push(JobRef::new(shard, job));
+                    }
+                }
+                if next == 0 {
+                    break;
+                }
+                cursor = next;
+            }
+        }
+        Ok(found)
+    }
+}
