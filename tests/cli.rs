@@ -334,3 +334,46 @@ async fn csv_contacts_are_submitted_under_a_json_header() {
     assert_eq!(parsed.contacts[0].office, "Cuttack Tahasil Office, Cuttack");
     assert_eq!(parsed.contacts[1].language, None);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn campaign_pause_list_cancel_and_resume_refused() {
+    use sampark::store::Store;
+    let redis = RedisServer::start();
+    let store = sampark::store::redis::RedisStore::connect(&redis.url(), "sampark", 16)
+        .await
+        .unwrap();
+    let header: sampark::domain::CampaignHeader = serde_json::from_value(json!({
+        "id": "ops-1", "name": "Ops", "dialplan": "mo-sarkar-feedback",
+        "caller_id": "+916742000000", "department": "home"
+    }))
+    .unwrap();
+    store.put_campaign(&header).await.unwrap();
+    let url = redis.url();
+    let cli = |args: &[&str]| run(sampark().args(args).args(["--redis", &url]));
+
+    let out = cli(&["campaign", "pause", "ops-1"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("paused"));
+    let out = cli(&["campaign", "list", "--json"]);
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list[0]["id"], "ops-1");
+    assert_eq!(list[0]["state"], "paused");
+    let out = cli(&["campaign", "cancel", "ops-1", "--hangup"]);
+    assert!(out.status.success());
+    let out = cli(&["campaign", "status", "ops-1", "--json"]);
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (status["state"].as_str(), status["hangup"].as_bool()),
+        (Some("cancelled"), Some(true))
+    );
+    // Cancelled is final: resuming says so and fails.
+    let out = cli(&["campaign", "resume", "ops-1"]);
+    assert_eq!(out.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cancelled"));
+    let out = cli(&["campaign", "pause", "nobody"]);
+    assert_eq!(out.status.code(), Some(3));
+}

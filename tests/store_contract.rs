@@ -10,12 +10,15 @@
 //! | `store_contract/intake.rs` | intake, dead letters, campaigns, enqueue, citizens |
 //! | `store_contract/lifecycle.rs` | dial → IVR → finish → feedback, retry, requeue, defer |
 //! | `store_contract/fences.rs` | GCRA, stale fences, status ranking, leases, reclaim |
+//! | `store_contract/control.rs` | pause, resume, cancel |
 //! | `store_contract/inbound.rs` | remembered visits, the live inbound cap, inbound jobs |
 
 mod support;
 
 // A test crate root resolves `mod x;` next to itself, so the contract files
 // in `store_contract/` are named by path.
+#[path = "store_contract/control.rs"]
+mod control;
 #[path = "store_contract/fences.rs"]
 mod fences;
 #[path = "store_contract/helpers.rs"]
@@ -77,6 +80,7 @@ macro_rules! backend {
                 fences::in_flight_deadlines_and_leases,
                 fences::unacked_ready_entries_are_reclaimed,
                 fences::an_adopted_call_gets_the_call_lease,
+                control::pause_resume_and_cancel,
                 inbound::visits_are_remembered_newest_first_and_refreshed,
                 inbound::live_inbound_calls_are_capped,
                 inbound::an_inbound_call_is_born_in_a_call_and_recorded_once,

@@ -9,8 +9,8 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info, info_span, warn};
 
-use crate::domain::{DocumentError, JobSpec, parse_campaign_document};
 use crate::domain::CampaignId;
+use crate::domain::{DocumentError, JobSpec, parse_campaign_document};
 use crate::store::{
     CampaignAction, DeadLetter, IntakeEntry, PutOutcome, ServiceVisit, Store, StoreError,
 };
@@ -302,12 +302,19 @@ fn control_command(doc: &str) -> Option<Result<(CampaignId, CampaignAction), Str
             .and_then(|v| v.as_str())
             .ok_or("a command needs the campaign's `id`")?;
         let id = CampaignId::parse(id).map_err(|e| format!("field `id`: {e}"))?;
-        let hangup = value.get("hangup").and_then(|v| v.as_bool()).unwrap_or(false);
+        let hangup = value
+            .get("hangup")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false);
         let action = match command.as_str() {
             Some("pause") => CampaignAction::Pause,
             Some("resume") => CampaignAction::Resume,
             Some("cancel") => CampaignAction::Cancel { hangup },
-            _ => return Err(format!("unknown command {command}; use pause, resume or cancel")),
+            _ => {
+                return Err(format!(
+                    "unknown command {command}; use pause, resume or cancel"
+                ));
+            }
         };
         Ok((id, action))
     })())
