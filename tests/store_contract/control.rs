@@ -77,7 +77,7 @@ pub async fn pause_resume_and_cancel(store: Arc<dyn Store>) {
     let live = store.in_flight_of(&id).await.unwrap();
     assert_eq!(live.len(), 1);
     assert_eq!(live[0].id.contact.as_str(), "c-1");
-    assert_eq!(store.hangup_requests().await.unwrap(), [id.clone()]);
+    assert_eq!(store.hangup_requests().await.unwrap(), std::slice::from_ref(&id));
     store.hangup_done(&id).await.unwrap();
     assert!(store.hangup_requests().await.unwrap().is_empty());
 
@@ -122,7 +122,7 @@ pub async fn pause_resume_and_cancel(store: Arc<dyn Store>) {
         counts(&store).await,
         expect_counts(&[("cancelled", 2), ("dialing", 1)])
     );
-    assert_eq!(store.campaigns().await.unwrap(), [id.clone()]);
+    assert_eq!(store.campaigns().await.unwrap(), std::slice::from_ref(&id));
     let unknown = sampark::domain::CampaignId::parse("nobody").unwrap();
     assert_eq!(
         store
