@@ -275,6 +275,7 @@ impl Dialer {
         if asked.elapsed() >= budget {
             warn!(waited = ?asked.elapsed(), "authorised too long ago to dial safely; giving the dial back");
             self.metrics.originate(OriginateResult::Late);
+            self.store.citizen_refund(phone, day).await?;
             self.store
                 .requeue(
                     &job.job_ref(),
@@ -306,7 +307,14 @@ impl Dialer {
                     self.drop_orphan(job, &call.sid).await?;
                 }
             }
-            Err(e) => self.originate_failed(job, e).await?,
+            Err(e) => {
+                // A call that was certainly not placed gives the citizen's
+                // cap unit back; an unknown fate keeps it until reconciled.
+                if e.class() != ErrorClass::Reconcile {
+                    self.store.citizen_refund(phone, day).await?;
+                }
+                self.originate_failed(job, e).await?
+            }
         }
         Ok(())
     }

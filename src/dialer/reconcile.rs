@@ -167,6 +167,9 @@ impl Reconciler {
         match lookup {
             Ok(Some(call)) => self.apply(job, call).await.map(Some),
             Ok(None) if job.call_sid.is_none() => {
+                // If the dial got as far as the citizen's cap, that unit is
+                // not given back here: nothing says it was taken, and a
+                // refund of a unit never taken would exceed the cap.
                 info!("the provider has no call for this dial; requeueing");
                 self.store
                     .requeue(

@@ -435,6 +435,9 @@ pub trait Store: Send + Sync + 'static {
     async fn defer(&self, entry: &ReadyEntry, until_ms: i64, reason: &str) -> Result<Transition>;
     /// Opt-out and per-day cap check for a citizen, keyed by a hash of the phone.
     async fn citizen_check(&self, phone: &PhoneNumber, day: u32, cap: u32) -> Result<CitizenCheck>;
+    /// Gives back the unit of `day`'s cap a dial took when its call was never
+    /// placed (throttled, refused, given back, found never placed).
+    async fn citizen_refund(&self, phone: &PhoneNumber, day: u32) -> Result<()>;
     /// Records a citizen's wish not to be called again (all campaigns).
     async fn record_opt_out(&self, phone: &PhoneNumber) -> Result<()>;
     /// `Dialing` → `InCall` with the call id; in flight until now + `lease`.

@@ -77,7 +77,10 @@ pub async fn pause_resume_and_cancel(store: Arc<dyn Store>) {
     let live = store.in_flight_of(&id).await.unwrap();
     assert_eq!(live.len(), 1);
     assert_eq!(live[0].id.contact.as_str(), "c-1");
-    assert_eq!(store.hangup_requests().await.unwrap(), std::slice::from_ref(&id));
+    assert_eq!(
+        store.hangup_requests().await.unwrap(),
+        std::slice::from_ref(&id)
+    );
     store.hangup_done(&id).await.unwrap();
     assert!(store.hangup_requests().await.unwrap().is_empty());
 

@@ -159,6 +159,17 @@ pub async fn citizen_cap_and_opt_out(store: Arc<dyn Store>) {
     assert_eq!(check(&phone, 20260101).await, CitizenCheck::Allowed);
     assert_eq!(check(&phone, 20260101).await, CitizenCheck::Allowed);
     assert_eq!(check(&phone, 20260101).await, CitizenCheck::CapReached);
+    // A dial that was never placed gives its unit back, once.
+    store.citizen_refund(&phone, 20260101).await.unwrap();
+    assert_eq!(check(&phone, 20260101).await, CitizenCheck::Allowed);
+    assert_eq!(check(&phone, 20260101).await, CitizenCheck::CapReached);
+    // Refunds never go below zero (and so never raise the cap).
+    for _ in 0..3 {
+        store.citizen_refund(&phone, 20260109).await.unwrap();
+    }
+    assert_eq!(check(&phone, 20260109).await, CitizenCheck::Allowed);
+    assert_eq!(check(&phone, 20260109).await, CitizenCheck::Allowed);
+    assert_eq!(check(&phone, 20260109).await, CitizenCheck::CapReached);
     assert_eq!(check(&phone, 20260102).await, CitizenCheck::Allowed);
     assert_eq!(check(&other, 20260101).await, CitizenCheck::Allowed);
     store.record_opt_out(&phone).await.unwrap();

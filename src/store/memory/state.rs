@@ -306,6 +306,12 @@ impl State {
         CitizenCheck::Allowed
     }
 
+    pub fn citizen_refund(&mut self, phone: &PhoneNumber, day: u32) {
+        if let Some(calls) = self.citizen_days.get_mut(&(phone_tag(phone), day)) {
+            *calls = calls.saturating_sub(1);
+        }
+    }
+
     pub fn record_opt_out(&mut self, phone: &PhoneNumber) {
         self.opt_outs.insert(phone_tag(phone));
     }

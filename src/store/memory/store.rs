@@ -194,6 +194,10 @@ impl Store for MemoryStore {
         self.with(|s, _| s.citizen_check(phone, day, cap))
     }
 
+    async fn citizen_refund(&self, phone: &PhoneNumber, day: u32) -> Result<()> {
+        self.with(|s, _| s.citizen_refund(phone, day))
+    }
+
     async fn record_opt_out(&self, phone: &PhoneNumber) -> Result<()> {
         self.with(|s, _| s.record_opt_out(phone))
     }

@@ -213,6 +213,16 @@ impl RedisStore {
         }
     }
 
+    pub(super) async fn citizen_refund_impl(&self, phone: &PhoneNumber, day: u32) -> Result<()> {
+        let _: i64 = self
+            .scripts
+            .citizen_refund
+            .key(self.keys.citizen_day(phone, day))
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        Ok(())
+    }
+
     pub(super) async fn record_opt_out_impl(&self, phone: &PhoneNumber) -> Result<()> {
         redis::cmd("SET")
             .arg(self.keys.opt_out(phone))

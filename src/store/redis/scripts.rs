@@ -33,6 +33,7 @@ pub(super) struct Scripts {
     pub admit_inbound: Script,
     pub start_inbound: Script,
     pub campaign_control: Script,
+    pub citizen_refund: Script,
     /// Not a job script: no prelude.
     pub relay: Script,
 }
@@ -58,6 +59,7 @@ impl Scripts {
             admit_inbound: job_script!("admit_inbound.lua"),
             start_inbound: job_script!("start_inbound.lua"),
             campaign_control: job_script!("campaign_control.lua"),
+            citizen_refund: job_script!("citizen_refund.lua"),
             relay: Script::new(include_str!("../lua/relay.lua")),
         }
     }

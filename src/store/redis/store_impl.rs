@@ -122,6 +122,10 @@ impl Store for RedisStore {
         self.citizen_check_impl(phone, day, cap).await
     }
 
+    async fn citizen_refund(&self, phone: &PhoneNumber, day: u32) -> Result<()> {
+        self.citizen_refund_impl(phone, day).await
+    }
+
     async fn record_opt_out(&self, phone: &PhoneNumber) -> Result<()> {
         self.record_opt_out_impl(phone).await
     }
