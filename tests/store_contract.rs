@@ -70,6 +70,7 @@ macro_rules! backend {
                 intake::put_campaign_is_idempotent_and_refuses_changes,
                 intake::enqueue_is_idempotent_and_refuses_changes,
                 intake::citizen_cap_and_opt_out,
+                intake::duplicate_numbers_end_at_once_with_a_record,
                 lifecycle::full_lifecycle_yields_one_record,
                 lifecycle::retry_waits_then_dials_attempt_two,
                 lifecycle::requeue_returns_an_unplaced_dial,

@@ -26,10 +26,13 @@ pub enum Outcome {
     Dead,
     /// An originate's fate could not be established with the provider.
     Unknown,
+    /// Another contact of the same campaign has the same number and is the
+    /// one called; the record's `reason` names it.
+    Duplicate,
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 10] = [
+    pub const ALL: [Outcome; 11] = [
         Outcome::Completed,
         Outcome::Partial,
         Outcome::NoAnswer,
@@ -40,6 +43,7 @@ impl Outcome {
         Outcome::Cancelled,
         Outcome::Dead,
         Outcome::Unknown,
+        Outcome::Duplicate,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -54,6 +58,7 @@ impl Outcome {
             Outcome::Cancelled => "cancelled",
             Outcome::Dead => "dead",
             Outcome::Unknown => "unknown",
+            Outcome::Duplicate => "duplicate",
         }
     }
 }

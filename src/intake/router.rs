@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info, info_span, warn};
 
-use crate::domain::CampaignId;
+use crate::domain::{CampaignId, Outcome};
 use crate::domain::{DocumentError, JobSpec, parse_campaign_document};
 use crate::store::{
     CampaignAction, DeadLetter, IntakeEntry, PutOutcome, ServiceVisit, Store, StoreError,
@@ -23,6 +23,9 @@ pub struct IngestReport {
     pub accepted: usize,
     pub duplicates: usize,
     pub dead_lettered: usize,
+    /// Contacts whose number another contact of the campaign already has:
+    /// ended `duplicate`, not called.
+    pub duplicate_numbers: usize,
     /// The whole document was refused (its reason is in the dead-letter stream).
     pub refused: Option<String>,
 }
@@ -129,6 +132,7 @@ impl IntakeRouter {
             accepted = report.accepted,
             duplicates = report.duplicates,
             dead_lettered = report.dead_lettered,
+            duplicate_numbers = report.duplicate_numbers,
             refused = report.refused.is_some(),
             "campaign document ingested"
         );
@@ -213,7 +217,28 @@ impl IntakeRouter {
         }
         for contact in parsed.contacts {
             let spec = JobSpec::new(&parsed.header, contact);
-            let outcome = self.store.enqueue(&spec).await?;
+            let campaign = &parsed.header.id;
+            let holder = self
+                .store
+                .claim_number(campaign, &spec.contact.phone, &spec.contact.id)
+                .await?;
+            let outcome = match holder {
+                // The same number twice in one campaign is called once.
+                Some(holder) => {
+                    let why = format!(
+                        "same number as contact {holder} of this campaign, which is called instead"
+                    );
+                    let ended = self
+                        .store
+                        .enqueue_ended(&spec, Outcome::Duplicate, &why)
+                        .await?;
+                    if ended == PutOutcome::Created {
+                        report.duplicate_numbers += 1;
+                    }
+                    ended
+                }
+                None => self.store.enqueue(&spec).await?,
+            };
             // Also on a replay (`Unchanged`): the first delivery may have
             // stopped between the two steps.
             if let (Some(keep), PutOutcome::Created | PutOutcome::Unchanged) =
@@ -318,4 +343,70 @@ fn control_command(doc: &str) -> Option<Result<(CampaignId, CampaignAction), Str
         };
         Ok((id, action))
     })())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{CampaignId, JobState};
+    use crate::store::memory::MemoryStore;
+
+    fn router(store: Arc<dyn Store>) -> IntakeRouter {
+        IntakeRouter::new(
+            store,
+            Arc::new(|_: &str| true),
+            "test".into(),
+            Duration::from_secs(60),
+            Arc::new(Metrics::new()),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_number_listed_twice_is_called_once() {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new(4));
+        let contact = |id: &str, phone: &str, official: &str| {
+            serde_json::json!({"id": id, "phone": phone, "official_id": official,
+                               "office": "Puri Sadar PS", "service": "Passport verification"})
+        };
+        let doc = serde_json::json!({
+            "version": 1, "id": "dups", "name": "d", "dialplan": "p",
+            "caller_id": "+916742000000", "department": "home",
+            "contacts": [contact("a", "+919811111111", "off-1"),
+                         contact("b", "+919822222222", "off-1"),
+                         contact("c", "+919811111111", "off-2")],
+        })
+        .to_string();
+        let report = router(store.clone()).ingest("1-0", &doc).await.unwrap();
+        assert_eq!((report.accepted, report.duplicate_numbers), (3, 1));
+        // Ingesting the same document again changes nothing.
+        let again = router(store.clone()).ingest("1-1", &doc).await.unwrap();
+        assert_eq!((again.duplicates, again.duplicate_numbers), (3, 0));
+        let id = CampaignId::parse("dups").unwrap();
+        let status = store.campaign_status(&id).await.unwrap().unwrap();
+        assert_eq!(status.counts.get("queued"), Some(&2));
+        assert_eq!(status.counts.get("duplicate"), Some(&1));
+        for shard in 0..store.shards() {
+            store.relay_feedback(shard, 10).await.unwrap();
+        }
+        let records = store.read_feedback("0", 10).await.unwrap();
+        assert_eq!(records.len(), 1);
+        let (_, record) = &records[0];
+        assert_eq!(record.contact_id, "c");
+        assert_eq!(record.outcome, Outcome::Duplicate);
+        assert_eq!(record.attempts, 0);
+        assert!(record.reason.as_deref().unwrap().contains("contact a"));
+        let c = store
+            .load_job(
+                &store.job_ref_of(&JobSpec::new(
+                    &crate::domain::parse_campaign_document(&doc, &|_| true)
+                        .unwrap()
+                        .header,
+                    serde_json::from_value(contact("c", "+919811111111", "off-2")).unwrap(),
+                )),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(c.state, JobState::Done(Outcome::Duplicate));
+    }
 }

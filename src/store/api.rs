@@ -11,8 +11,8 @@ use async_trait::async_trait;
 
 use super::StoreError;
 use crate::domain::{
-    Answer, Attribution, CallStatus, CampaignHeader, CampaignId, FeedbackRecord, JobId, JobSpec,
-    JobState, OfficialId, Outcome, PhoneNumber,
+    Answer, Attribution, CallStatus, CampaignHeader, CampaignId, ContactId, FeedbackRecord, JobId,
+    JobSpec, JobState, OfficialId, Outcome, PhoneNumber,
 };
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -390,6 +390,23 @@ pub trait Store: Send + Sync + 'static {
     /// idempotent per job id, refuses a different spec. The campaign must exist.
     async fn enqueue(&self, spec: &JobSpec) -> Result<PutOutcome>;
     async fn campaign_status(&self, id: &CampaignId) -> Result<Option<CampaignStatus>>;
+    /// Claims `phone` for `contact` within campaign `id`: `None` when the
+    /// contact holds it (first, or claiming again), else the contact that
+    /// already does. Numbers are keyed by their tag, never stored raw.
+    async fn claim_number(
+        &self,
+        id: &CampaignId,
+        phone: &PhoneNumber,
+        contact: &ContactId,
+    ) -> Result<Option<ContactId>>;
+    /// Creates a job that ends at once in `outcome` (never dialled), with its
+    /// record; idempotent per job id like `enqueue`.
+    async fn enqueue_ended(
+        &self,
+        spec: &JobSpec,
+        outcome: Outcome,
+        reason: &str,
+    ) -> Result<PutOutcome>;
     /// Every campaign ever stored.
     async fn campaigns(&self) -> Result<Vec<CampaignId>>;
     /// Applies an operator's command on every shard: pause (new dials stop,

@@ -86,6 +86,12 @@ impl Keys {
         format!("{}:epoch", self.prefix)
     }
 
+    /// A campaign's numbers (hash: phone tag → the contact that holds it),
+    /// so a number listed twice is called once.
+    pub fn campaign_numbers(&self, id: &CampaignId) -> String {
+        format!("{}:campaign:{id}:numbers", self.prefix)
+    }
+
     /// Every campaign id ever stored (set), for `campaign list`.
     pub fn campaign_index(&self) -> String {
         format!("{}:campaign_index", self.prefix)

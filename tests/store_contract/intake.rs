@@ -176,3 +176,57 @@ pub async fn citizen_cap_and_opt_out(store: Arc<dyn Store>) {
     assert_eq!(check(&phone, 20260103).await, CitizenCheck::OptedOut);
     assert_eq!(check(&other, 20260101).await, CitizenCheck::Allowed);
 }
+
+pub async fn duplicate_numbers_end_at_once_with_a_record(store: Arc<dyn Store>) {
+    seed(&store, &[("c-1", "off-1")]).await;
+    let campaign = campaign_id();
+    let phone = PhoneNumber::parse("+919876543210").unwrap();
+    let first = sampark::domain::ContactId::parse("c-1").unwrap();
+    let second = sampark::domain::ContactId::parse("c-2").unwrap();
+    assert_eq!(
+        store.claim_number(&campaign, &phone, &first).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.claim_number(&campaign, &phone, &first).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .claim_number(&campaign, &phone, &second)
+            .await
+            .unwrap(),
+        Some(first.clone())
+    );
+    let dup = spec("c-2", "off-2");
+    let why = "same number as contact c-1";
+    let ended = store
+        .enqueue_ended(&dup, sampark::domain::Outcome::Duplicate, why)
+        .await
+        .unwrap();
+    assert_eq!(ended, PutOutcome::Created);
+    let again = store
+        .enqueue_ended(&dup, sampark::domain::Outcome::Duplicate, why)
+        .await
+        .unwrap();
+    assert_eq!(again, PutOutcome::Unchanged);
+    assert_eq!(
+        counts(&store).await,
+        expect_counts(&[("queued", 1), ("duplicate", 1)])
+    );
+    for shard in 0..store.shards() {
+        store.relay_feedback(shard, 10).await.unwrap();
+    }
+    let records = store.read_feedback("0", 10).await.unwrap();
+    assert_eq!(records.len(), 1);
+    let r = &records[0].1;
+    assert_eq!(
+        (
+            r.contact_id.as_str(),
+            r.outcome,
+            r.attempts,
+            r.reason.as_deref()
+        ),
+        ("c-2", sampark::domain::Outcome::Duplicate, 0, Some(why))
+    );
+}

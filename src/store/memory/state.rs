@@ -12,7 +12,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use super::stream::{EntryId, Stream};
 use super::timeset::TimeSet;
 use crate::domain::{
-    CampaignHeader, CampaignId, FeedbackRecord, JobId, JobSpec, JobState, OfficialId, PhoneNumber,
+    CampaignHeader, CampaignId, ContactId, FeedbackRecord, JobId, JobSpec, JobState, OfficialId,
+    Outcome, PhoneNumber,
 };
 use crate::store::keys::{phone_tag, shard_of};
 use crate::store::{
@@ -81,6 +82,8 @@ pub(super) struct State {
     pub parked: HashMap<CampaignId, Vec<JobId>>,
     /// Campaigns cancelled with `hangup` whose calls may still be live.
     pub hangup_requests: HashSet<CampaignId>,
+    /// Each campaign's numbers (by tag) and the contact that holds each.
+    numbers: HashMap<(CampaignId, String), ContactId>,
 }
 
 /// Adds a job's contact to `state`'s count (a job created in that state).
@@ -129,6 +132,7 @@ impl State {
             campaign_states: HashMap::new(),
             parked: HashMap::new(),
             hangup_requests: HashSet::new(),
+            numbers: HashMap::new(),
         }
     }
 
@@ -204,34 +208,52 @@ impl State {
         }
         let official = spec.contact.official_id.clone();
         let shard = shard_of(&official, self.shard_count());
-        let job = Job {
-            id: id.clone(),
-            shard,
-            spec: spec.clone(),
-            state: JobState::Queued,
-            attempt: 0,
-            dials: 0,
-            call_sid: None,
-            past_call_sids: Vec::new(),
-            status_rank: 0,
-            call_status: None,
-            ivr: None,
-            attribution: None,
-            ivr_step: 0,
-            answers: Vec::new(),
-            last_response: None,
-            reason: None,
-            queued_at_ms: now.ms,
-            first_dialled_at_ms: None,
-            dial_started_at_ms: None,
-            updated_at_ms: now.ms,
-        };
+        let job = new_job(spec, shard, now);
         count(&mut self.counts, &job, JobState::Queued, true);
         self.shards[usize::from(shard)]
             .ready
             .add(now.ms, (id.clone(), official));
         self.jobs.insert(id, job);
         PutOutcome::Created
+    }
+
+    /// A job that ends at once in `outcome`, never dialled, with its record.
+    pub fn enqueue_ended(
+        &mut self,
+        now: Now,
+        spec: &JobSpec,
+        outcome: Outcome,
+        reason: &str,
+    ) -> Result<PutOutcome> {
+        let id = spec.job_id();
+        if let Some(existing) = self.jobs.get(&id) {
+            return Ok(if existing.spec == *spec {
+                PutOutcome::Unchanged
+            } else {
+                PutOutcome::Conflict
+            });
+        }
+        let shard = shard_of(&spec.contact.official_id, self.shard_count());
+        let mut job = new_job(spec, shard, now);
+        count(&mut self.counts, &job, JobState::Queued, true);
+        let outbox = &mut self.shards[usize::from(shard)].outbox;
+        super::call::end_waiting(&mut self.counts, outbox, &mut job, outcome, reason, now)?;
+        self.jobs.insert(id, job);
+        Ok(PutOutcome::Created)
+    }
+
+    /// Claims a number for a contact within a campaign (see `Store`).
+    pub fn claim_number(
+        &mut self,
+        id: &CampaignId,
+        phone: &PhoneNumber,
+        contact: &ContactId,
+    ) -> Option<ContactId> {
+        let holder = self
+            .numbers
+            .entry((id.clone(), phone_tag(phone)))
+            .or_insert_with(|| contact.clone());
+        (holder != contact).then(|| holder.clone())
     }
 
     pub fn campaigns(&self) -> Vec<CampaignId> {
@@ -352,4 +374,30 @@ impl State {
 /// Parses a stream id, refusing malformed ones as Redis does.
 pub(super) fn parse_id(id: &str) -> Result<EntryId> {
     id.parse().map_err(StoreError::Refused)
+}
+
+/// A queued job for `spec`, never dialled.
+fn new_job(spec: &JobSpec, shard: ShardId, now: Now) -> Job {
+    Job {
+        id: spec.job_id(),
+        shard,
+        spec: spec.clone(),
+        state: JobState::Queued,
+        attempt: 0,
+        dials: 0,
+        call_sid: None,
+        past_call_sids: Vec::new(),
+        status_rank: 0,
+        call_status: None,
+        ivr: None,
+        attribution: None,
+        ivr_step: 0,
+        answers: Vec::new(),
+        last_response: None,
+        reason: None,
+        queued_at_ms: now.ms,
+        first_dialled_at_ms: None,
+        dial_started_at_ms: None,
+        updated_at_ms: now.ms,
+    }
 }

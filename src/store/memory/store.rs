@@ -14,7 +14,8 @@ use tokio::sync::Notify;
 
 use super::state::{Now, State};
 use crate::domain::{
-    Attribution, CallStatus, CampaignHeader, CampaignId, FeedbackRecord, JobSpec, PhoneNumber,
+    Attribution, CallStatus, CampaignHeader, CampaignId, ContactId, FeedbackRecord, JobSpec,
+    Outcome, PhoneNumber,
 };
 use crate::store::{
     Admission, Authorize, CampaignAction, CampaignState, CampaignStatus, CitizenCheck, DeadLetter,
@@ -132,6 +133,24 @@ impl Store for MemoryStore {
 
     async fn campaign_status(&self, id: &CampaignId) -> Result<Option<CampaignStatus>> {
         self.with(|s, _| s.campaign_status(id))
+    }
+
+    async fn claim_number(
+        &self,
+        id: &CampaignId,
+        phone: &PhoneNumber,
+        contact: &ContactId,
+    ) -> Result<Option<ContactId>> {
+        self.with(|s, _| s.claim_number(id, phone, contact))
+    }
+
+    async fn enqueue_ended(
+        &self,
+        spec: &JobSpec,
+        outcome: Outcome,
+        reason: &str,
+    ) -> Result<PutOutcome> {
+        self.with(|s, now| s.enqueue_ended(now, spec, outcome, reason))?
     }
 
     async fn campaigns(&self) -> Result<Vec<CampaignId>> {

@@ -7,7 +7,7 @@ use redis::streams::{StreamAutoClaimReply, StreamId, StreamRangeReply, StreamRea
 
 use super::connection::{INTAKE_GROUP, RedisStore};
 use super::parse::{JobFields, corrupt, verdict};
-use crate::domain::{CampaignHeader, CampaignId, JobSpec};
+use crate::domain::{CampaignHeader, CampaignId, ContactId, JobSpec, Outcome, PhoneNumber};
 use crate::store::{
     CampaignState, CampaignStatus, DeadLetter, IntakeEntry, Job, JobRef, PutOutcome, StoreError,
 };
@@ -212,6 +212,64 @@ impl RedisStore {
             .invoke_async(&mut self.conn.clone())
             .await?;
         match verdict("enqueue", &reply)?.0 {
+            "created" => Ok(PutOutcome::Created),
+            "unchanged" => Ok(PutOutcome::Unchanged),
+            _ => Ok(PutOutcome::Conflict),
+        }
+    }
+
+    pub(super) async fn claim_number_impl(
+        &self,
+        id: &CampaignId,
+        phone: &PhoneNumber,
+        contact: &ContactId,
+    ) -> Result<Option<ContactId>> {
+        let key = self.keys.campaign_numbers(id);
+        let tag = crate::store::keys::phone_tag(phone);
+        let (holder,): (String,) = redis::pipe()
+            .cmd("HSETNX")
+            .arg(&key)
+            .arg(&tag)
+            .arg(contact.as_str())
+            .ignore()
+            .cmd("HGET")
+            .arg(&key)
+            .arg(&tag)
+            .query_async(&mut self.conn.clone())
+            .await?;
+        if holder == contact.as_str() {
+            return Ok(None);
+        }
+        ContactId::parse(&holder)
+            .map(Some)
+            .map_err(|e| corrupt(&key, format!("holder {holder:?}: {e}")))
+    }
+
+    pub(super) async fn enqueue_ended_impl(
+        &self,
+        spec: &JobSpec,
+        outcome: Outcome,
+        reason: &str,
+    ) -> Result<PutOutcome> {
+        let id = spec.job_id();
+        let official = &spec.contact.official_id;
+        let shard = self.shard_of_official(official);
+        let json = serde_json::to_string(spec)
+            .map_err(|e| StoreError::Refused(format!("job spec does not serialize: {e}")))?;
+        let reply: Vec<String> = self
+            .scripts
+            .enqueue_ended
+            .key(self.keys.job(shard, &id))
+            .key(self.keys.counts(shard, &spec.campaign_id))
+            .key(self.keys.outbox(shard))
+            .arg(json)
+            .arg(official.as_str())
+            .arg(id.to_string())
+            .arg(outcome.as_str())
+            .arg(reason)
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        match verdict("enqueue_ended", &reply)?.0 {
             "created" => Ok(PutOutcome::Created),
             "unchanged" => Ok(PutOutcome::Unchanged),
             _ => Ok(PutOutcome::Conflict),

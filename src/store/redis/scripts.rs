@@ -34,6 +34,7 @@ pub(super) struct Scripts {
     pub start_inbound: Script,
     pub campaign_control: Script,
     pub citizen_refund: Script,
+    pub enqueue_ended: Script,
     /// Not a job script: no prelude.
     pub relay: Script,
 }
@@ -60,6 +61,7 @@ impl Scripts {
             start_inbound: job_script!("start_inbound.lua"),
             campaign_control: job_script!("campaign_control.lua"),
             citizen_refund: job_script!("citizen_refund.lua"),
+            enqueue_ended: job_script!("enqueue_ended.lua"),
             relay: Script::new(include_str!("../lua/relay.lua")),
         }
     }

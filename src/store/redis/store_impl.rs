@@ -7,7 +7,8 @@ use async_trait::async_trait;
 
 use super::connection::RedisStore;
 use crate::domain::{
-    Attribution, CallStatus, CampaignHeader, CampaignId, FeedbackRecord, JobSpec, PhoneNumber,
+    Attribution, CallStatus, CampaignHeader, CampaignId, ContactId, FeedbackRecord, JobSpec,
+    Outcome, PhoneNumber,
 };
 use crate::store::{
     Admission, Authorize, CampaignAction, CampaignState, CampaignStatus, CitizenCheck, DeadLetter,
@@ -62,6 +63,24 @@ impl Store for RedisStore {
 
     async fn campaign_status(&self, id: &CampaignId) -> Result<Option<CampaignStatus>> {
         self.campaign_status_impl(id).await
+    }
+
+    async fn claim_number(
+        &self,
+        id: &CampaignId,
+        phone: &PhoneNumber,
+        contact: &ContactId,
+    ) -> Result<Option<ContactId>> {
+        self.claim_number_impl(id, phone, contact).await
+    }
+
+    async fn enqueue_ended(
+        &self,
+        spec: &JobSpec,
+        outcome: Outcome,
+        reason: &str,
+    ) -> Result<PutOutcome> {
+        self.enqueue_ended_impl(spec, outcome, reason).await
     }
 
     async fn campaigns(&self) -> Result<Vec<CampaignId>> {
