@@ -119,3 +119,81 @@ async fn two_instances_share_the_work_and_the_limits() {
     sim_cancel.cancel();
     simulator.wait().await;
 }
+
+/// Three instances, each allowed the provider's whole calls-per-second cap
+/// on its own: together they still start at most that many calls a second
+/// (the count is kept in Redis), not three times as many.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_provider_cap_holds_across_three_instances() {
+    const CPS: u32 = 2;
+    const CALLS: usize = 24;
+    let redis = RedisServer::start();
+    let (simulator, sim_cancel) = start_simulator(SimulatorConfig {
+        account_sid: ACCOUNT_SID.into(),
+        auth_token: AUTH_TOKEN.into(),
+        seed: 17,
+        ..SimulatorConfig::default()
+    })
+    .await;
+    let mut daemons = Vec::new();
+    for name in ["cps-a", "cps-b", "cps-c"] {
+        let mut dialer = dialer_config(Quota {
+            burst: 100,
+            period: Duration::from_millis(1),
+        });
+        dialer.consumer = name.into();
+        dialer.provider_cps = Some(CPS);
+        daemons.push(start_daemon(&redis.url(), &simulator.base_url(), dialer).await);
+    }
+    let contacts: Vec<_> = (0..CALLS)
+        .map(|i| {
+            json!({"id": format!("c-{i:02}"), "phone": format!("+9195{:08}", 50_000_000 + i),
+                        "official_id": format!("off-{i}"), "office": "Puri Sadar PS",
+                        "service": "Passport verification"})
+        })
+        .collect();
+    let doc = json!({"version": 1, "id": "cps", "name": "cps", "dialplan": "mo-sarkar-feedback",
+                     "caller_id": "+916742000000", "department": "home", "contacts": contacts});
+    daemons[0].1.submit(&doc.to_string()).await.unwrap();
+    let starts = || -> Vec<i64> {
+        simulator
+            .ledger()
+            .iter()
+            .filter_map(|e| match e {
+                LedgerEntry::Originate { at_ms, .. } => Some(*at_ms),
+                _ => None,
+            })
+            .collect()
+    };
+    eventually(
+        Duration::from_secs(60),
+        "every contact dialled once",
+        || async { (starts().len() >= CALLS).then_some(()) },
+    )
+    .await;
+    let mut times = starts();
+    times.sort();
+    // GCRA bound over any window t: burst + t * cps (plus scheduling jitter).
+    for i in 0..times.len() {
+        for j in i..times.len() {
+            let span = times[j] - times[i];
+            let count = (j - i + 1) as i64;
+            let allowed = i64::from(CPS) + (span + JITTER_MS) * i64::from(CPS) / 1000 + 1;
+            assert!(
+                count <= allowed,
+                "{count} call starts within {span} ms exceed the fleet-wide cap ({allowed})"
+            );
+        }
+    }
+    // Three instances at the cap each would have needed a third of the time.
+    let elapsed = times[times.len() - 1] - times[0];
+    assert!(
+        elapsed >= (CALLS as i64 - i64::from(CPS)) * 1000 / i64::from(CPS) - JITTER_MS,
+        "{CALLS} calls in {elapsed} ms"
+    );
+    for (daemon, _) in daemons {
+        daemon.shutdown().await;
+    }
+    sim_cancel.cancel();
+    simulator.wait().await;
+}

@@ -18,7 +18,7 @@ use crate::domain::Outcome;
 use crate::failpoint::{self, points};
 use crate::provider::{ErrorClass, OriginateRequest, Provider, ProviderError};
 use crate::store::{
-    Authorize, CitizenCheck, Finish, Job, ReadyEntry, Store, StoreError, Transition,
+    Authorize, CitizenCheck, Finish, Job, Quota, ReadyEntry, Store, StoreError, Transition,
 };
 use crate::telemetry::{DialDecision, Metrics, OriginateResult, Subsystem, events};
 
@@ -36,6 +36,8 @@ pub struct Dialer {
     metrics: Arc<Metrics>,
     originates: Arc<Semaphore>,
     cps: Option<Arc<DefaultDirectRateLimiter>>,
+    /// The provider's cap as a fleet-wide quota (burst = one second's worth).
+    fleet_cps: Option<Quota>,
     placed: Arc<PlacedCalls>,
     /// Fleet-wide pause (dialer/gate.rs): open unless `with_gate` says otherwise.
     gate: super::DialGate,
@@ -54,7 +56,12 @@ impl Dialer {
             .provider_cps
             .and_then(NonZeroU32::new)
             .map(|n| Arc::new(RateLimiter::direct(GovQuota::per_second(n))));
+        let fleet_cps = config.provider_cps.filter(|&n| n > 0).map(|n| Quota {
+            burst: n,
+            period: Duration::from_secs(1) / n,
+        });
         Self {
+            fleet_cps,
             originates: Arc::new(Semaphore::new(config.max_concurrent_originates.max(1))),
             store,
             provider,
@@ -155,6 +162,9 @@ impl Dialer {
                 // Pace to the provider's calls-per-second cap here, in the loop:
                 // only dials that passed the official's quota spend a token, and
                 // at most one authorised dial waits (for 1/cps), far inside its lease.
+                // First this instance's own share (governor, no Redis work),
+                // then the fleet-wide count in Redis, so N instances together
+                // stay within the cap too.
                 if let Some(cps) = &self.cps {
                     tokio::select! {
                         _ = cancel.cancelled() => {
@@ -163,6 +173,19 @@ impl Dialer {
                         }
                         _ = cps.until_ready() => {}
                     }
+                }
+                if let Some(quota) = self.fleet_cps
+                    && !self.wait_for_provider_slot(quota, cancel).await?
+                {
+                    self.store
+                        .requeue(
+                            &job.job_ref(),
+                            job.attempt,
+                            Duration::ZERO,
+                            "daemon shutting down",
+                        )
+                        .await?;
+                    break;
                 }
                 let this = self.clone();
                 let span = info_span!("job", job.id = %job.id, official.id = %entry.official, attempt = job.attempt);
@@ -173,6 +196,22 @@ impl Dialer {
             }
         }
         Ok(handled)
+    }
+
+    /// Waits until the provider's fleet-wide rate gives this dial a start;
+    /// `false` if cancelled first.
+    async fn wait_for_provider_slot(
+        &self,
+        quota: Quota,
+        cancel: &CancellationToken,
+    ) -> Result<bool, StoreError> {
+        while let Some(wait) = self.store.provider_slot(quota).await? {
+            tokio::select! {
+                _ = cancel.cancelled() => return Ok(false),
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
+        Ok(true)
     }
 
     /// The granted job and the store's time of the grant.

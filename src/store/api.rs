@@ -450,6 +450,9 @@ pub trait Store: Send + Sync + 'static {
     /// Consumes a ready entry without dialling: the queued job waits in the
     /// delayed set until `until_ms` (e.g. outside calling hours).
     async fn defer(&self, entry: &ReadyEntry, until_ms: i64, reason: &str) -> Result<Transition>;
+    /// Takes one of the provider's call starts under `quota`, fleet-wide:
+    /// `None` when taken, else how long to wait before asking again.
+    async fn provider_slot(&self, quota: Quota) -> Result<Option<Duration>>;
     /// Opt-out and per-day cap check for a citizen, keyed by a hash of the phone.
     async fn citizen_check(&self, phone: &PhoneNumber, day: u32, cap: u32) -> Result<CitizenCheck>;
     /// Gives back the unit of `day`'s cap a dial took when its call was never

@@ -92,6 +92,11 @@ impl Keys {
         format!("{}:campaign:{id}:numbers", self.prefix)
     }
 
+    /// The provider's calls-per-second GCRA state, shared by every instance.
+    pub fn provider_rate(&self) -> String {
+        format!("{}:provider:cps", self.prefix)
+    }
+
     /// Every campaign id ever stored (set), for `campaign list`.
     pub fn campaign_index(&self) -> String {
         format!("{}:campaign_index", self.prefix)

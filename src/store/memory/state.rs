@@ -18,7 +18,7 @@ use crate::domain::{
 use crate::store::keys::{phone_tag, shard_of};
 use crate::store::{
     CampaignState, CampaignStatus, CitizenCheck, DeadLetter, IntakeEntry, Job, JobRef, PutOutcome,
-    ReadyEntry, Result, ServiceVisit, ShardId, StoreError,
+    Quota, ReadyEntry, Result, ServiceVisit, ShardId, StoreError,
 };
 
 /// One reading of the store's clock, in both units the model uses.
@@ -82,6 +82,8 @@ pub(super) struct State {
     pub parked: HashMap<CampaignId, Vec<JobId>>,
     /// Campaigns cancelled with `hangup` whose calls may still be live.
     pub hangup_requests: HashSet<CampaignId>,
+    /// The provider's calls-per-second GCRA state (TAT, microseconds).
+    provider_tat: Option<i64>,
     /// Each campaign's numbers (by tag) and the contact that holds each.
     numbers: HashMap<(CampaignId, String), ContactId>,
 }
@@ -133,6 +135,7 @@ impl State {
             parked: HashMap::new(),
             hangup_requests: HashSet::new(),
             numbers: HashMap::new(),
+            provider_tat: None,
         }
     }
 
@@ -326,6 +329,18 @@ impl State {
         }
         *calls += 1;
         CitizenCheck::Allowed
+    }
+
+    pub fn provider_slot(&mut self, now: Now, quota: Quota) -> Option<std::time::Duration> {
+        match crate::store::gcra::Gcra::new(quota).check(self.provider_tat, now.us) {
+            Ok(tat) => {
+                self.provider_tat = Some(tat);
+                None
+            }
+            Err(allow_at) => Some(std::time::Duration::from_micros(
+                u64::try_from(allow_at - now.us).unwrap_or(0),
+            )),
+        }
     }
 
     pub fn citizen_refund(&mut self, phone: &PhoneNumber, day: u32) {

@@ -213,6 +213,10 @@ impl Store for MemoryStore {
         self.with(|s, _| s.citizen_check(phone, day, cap))
     }
 
+    async fn provider_slot(&self, quota: Quota) -> Result<Option<Duration>> {
+        self.with(|s, now| s.provider_slot(now, quota))
+    }
+
     async fn citizen_refund(&self, phone: &PhoneNumber, day: u32) -> Result<()> {
         self.with(|s, _| s.citizen_refund(phone, day))
     }

@@ -213,6 +213,22 @@ impl RedisStore {
         }
     }
 
+    pub(super) async fn provider_slot_impl(&self, quota: Quota) -> Result<Option<Duration>> {
+        let gcra = Gcra::new(quota);
+        let wait_us: String = self
+            .scripts
+            .provider_slot
+            .key(self.keys.provider_rate())
+            .arg(gcra.emission_us)
+            .arg(gcra.slack_us)
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        let wait_us: u64 = wait_us
+            .parse()
+            .map_err(|_| unexpected("provider_slot", &[wait_us.clone()]))?;
+        Ok((wait_us > 0).then(|| Duration::from_micros(wait_us)))
+    }
+
     pub(super) async fn citizen_refund_impl(&self, phone: &PhoneNumber, day: u32) -> Result<()> {
         let _: i64 = self
             .scripts

@@ -35,6 +35,7 @@ pub(super) struct Scripts {
     pub campaign_control: Script,
     pub citizen_refund: Script,
     pub enqueue_ended: Script,
+    pub provider_slot: Script,
     /// Not a job script: no prelude.
     pub relay: Script,
 }
@@ -62,6 +63,7 @@ impl Scripts {
             campaign_control: job_script!("campaign_control.lua"),
             citizen_refund: job_script!("citizen_refund.lua"),
             enqueue_ended: job_script!("enqueue_ended.lua"),
+            provider_slot: Script::new(include_str!("../lua/provider_slot.lua")),
             relay: Script::new(include_str!("../lua/relay.lua")),
         }
     }

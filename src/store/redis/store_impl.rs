@@ -141,6 +141,10 @@ impl Store for RedisStore {
         self.citizen_check_impl(phone, day, cap).await
     }
 
+    async fn provider_slot(&self, quota: Quota) -> Result<Option<Duration>> {
+        self.provider_slot_impl(quota).await
+    }
+
     async fn citizen_refund(&self, phone: &PhoneNumber, day: u32) -> Result<()> {
         self.citizen_refund_impl(phone, day).await
     }
