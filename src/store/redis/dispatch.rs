@@ -225,7 +225,7 @@ impl RedisStore {
             .await?;
         let wait_us: u64 = wait_us
             .parse()
-            .map_err(|_| unexpected("provider_slot", &[wait_us.clone()]))?;
+            .map_err(|_| unexpected("provider_slot", std::slice::from_ref(&wait_us)))?;
         Ok((wait_us > 0).then(|| Duration::from_micros(wait_us)))
     }
 
