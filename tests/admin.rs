@@ -102,6 +102,47 @@ async fn campaigns_are_validated_submitted_and_reported() {
 }
 
 #[tokio::test]
+async fn submissions_report_unknown_fields_and_strict_refuses_them() {
+    let (addr, store, cancel) = admin(None).await;
+    let doc =
+        json!({"version": 1, "id": "adm-3", "name": "Admin", "dialplan": "mo-sarkar-feedback",
+        "caller_id": "+916742000000", "department": "health", "not_after": "72h", "contacts": [
+            {"id": "a", "phone": "098765 00001", "langauge": "or", "official_id": "o-1",
+             "office": "Capital Hospital", "service": "OPD"}]})
+        .to_string();
+
+    let (status, body) = raw(
+        addr,
+        &request(addr, "POST", "/admin/campaigns?strict=true", None, &doc),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    let reply: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(reply["warnings"].as_array().unwrap().len(), 2, "{reply}");
+    assert_eq!(store.dead_letters(1).await.unwrap().len(), 0);
+
+    let (status, body) = raw(addr, &request(addr, "POST", "/admin/campaigns", None, &doc)).await;
+    assert_eq!(status, 202, "{body}");
+    let reply: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(reply["contacts"], 1, "the national-form phone is valid");
+    let warnings = reply["warnings"].as_array().unwrap();
+    assert_eq!(warnings[0]["level"], "campaign");
+    assert_eq!(warnings[0]["field"], "not_after");
+    assert_eq!(warnings[1]["level"], "contact");
+    assert_eq!(warnings[1]["field"], "langauge");
+    assert_eq!(warnings[1]["did_you_mean"], "language");
+    assert_eq!(warnings[1]["contacts"][0], json!({"index": 0, "id": "a"}));
+    assert!(
+        warnings[1]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("unknown contact field `langauge` in contacts[0] (a)"),
+        "{reply}"
+    );
+    cancel.cancel();
+}
+
+#[tokio::test]
 async fn health_and_metrics_need_no_token() {
     let (addr, _store, cancel) = admin(Some("s3cret")).await;
     assert_eq!(

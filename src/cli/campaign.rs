@@ -57,8 +57,10 @@ pub enum CampaignCommand {
         /// Dialplan directory used to check the `dialplan` name (skipped if absent).
         #[arg(long, default_value = "dialplans")]
         dialplans: PathBuf,
-        /// Refuse the document if any contact is invalid (default: submit;
-        /// the daemon dead-letters invalid contacts and keeps the rest).
+        /// Refuse the document if any contact is invalid or any field is
+        /// unknown (default: submit with a warning per unknown field; the
+        /// daemon dead-letters invalid contacts, ignores unknown fields and
+        /// keeps the rest).
         #[arg(long)]
         strict: bool,
     },
@@ -200,28 +202,34 @@ async fn submit(
             r.reason
         );
     }
-    if strict && !parsed.rejected.is_empty() {
+    let level = if strict { "error" } else { "warning" };
+    for w in &parsed.warnings {
+        eprintln!("{}: {level}: {w}", file.display());
+    }
+    if strict && !(parsed.rejected.is_empty() && parsed.warnings.is_empty()) {
         eprintln!(
-            "refused: {} invalid contact(s) and --strict given",
-            parsed.rejected.len()
+            "refused (--strict): {} invalid contact(s), {} unknown field(s)",
+            parsed.rejected.len(),
+            parsed.warnings.len()
         );
         return Ok(ExitCode::from(2));
     }
     let store = redis.connect().await?;
     let entries = submit_document(&store, doc, chunk_size).await?;
+    let mut notes = String::new();
+    if !parsed.rejected.is_empty() {
+        let n = parsed.rejected.len();
+        notes.push_str(&format!("; {n} invalid contact(s) will be dead-lettered"));
+    }
+    if !parsed.warnings.is_empty() {
+        let n = parsed.warnings.len();
+        notes.push_str(&format!("; {n} unknown field(s) ignored"));
+    }
     eprintln!(
-        "submitted {} contact(s) in {} intake entr{}{}",
+        "submitted {} contact(s) in {} intake entr{}{notes}",
         parsed.contacts.len(),
         entries.len(),
         if entries.len() == 1 { "y" } else { "ies" },
-        if parsed.rejected.is_empty() {
-            String::new()
-        } else {
-            format!(
-                "; {} invalid contact(s) will be dead-lettered",
-                parsed.rejected.len()
-            )
-        }
     );
     println!("{}", parsed.header.id);
     Ok(ExitCode::SUCCESS)

@@ -4,12 +4,40 @@
 //! campaigns arrive as several documents with the same header (chunks): each
 //! chunk is ingested on its own and contacts accumulate under the campaign id.
 //! Validation keeps every valid contact and reports each invalid one with its
-//! index and reason, so nothing valid in a document is lost.
+//! index and reason, so nothing valid in a document is lost. A contact's
+//! `phone` is normalised to E.164 (`PhoneNumber::from_indian_input`); the
+//! `caller_id` must already be E.164. Keys not in `CAMPAIGN_FIELDS` or
+//! `CONTACT_FIELDS` are reported (`ParsedDocument::warnings`), not refused.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{CampaignId, ContactId, Direction, JobId, OfficialId, PhoneNumber};
+use super::redact::mask_contact;
+use super::unknown_fields::UnknownFields;
+use super::{CampaignId, ContactId, Direction, JobId, OfficialId, PhoneNumber, UnknownField};
+
+/// Every key a campaign document may carry at the top level. A new field is
+/// added here as well as parsed below; a key missing here is reported as
+/// unknown (and refused by `campaign submit --strict`).
+pub const CAMPAIGN_FIELDS: &[&str] = &[
+    "version",
+    "id",
+    "name",
+    "dialplan",
+    "caller_id",
+    "department",
+    "contacts",
+];
+
+/// Every key a contact may carry (see `CAMPAIGN_FIELDS`).
+pub const CONTACT_FIELDS: &[&str] = &[
+    "id",
+    "phone",
+    "language",
+    "official_id",
+    "office",
+    "service",
+];
 
 /// The campaign-level fields every chunk repeats.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,6 +113,9 @@ pub struct ParsedDocument {
     pub header: CampaignHeader,
     pub contacts: Vec<Contact>,
     pub rejected: Vec<RejectedContact>,
+    /// Keys the document carries that sampark does not know (ignored), one
+    /// entry per distinct key.
+    pub warnings: Vec<UnknownField>,
 }
 
 /// A document that cannot be used at all.
@@ -112,6 +143,8 @@ pub fn parse_campaign_document(
         ]));
     };
     let mut problems = Vec::new();
+    let mut unknown = UnknownFields::default();
+    unknown.campaign(obj, CAMPAIGN_FIELDS);
     match obj.get("version").and_then(Value::as_u64) {
         Some(SUPPORTED_VERSION) => {}
         Some(v) => problems.push(format!("version {v} is not supported (expected 1)")),
@@ -140,8 +173,12 @@ pub fn parse_campaign_document(
     let caller_id = text("caller_id", &mut problems);
     let department = text("department", &mut problems);
     let id = CampaignId::parse(&id).map_err(|e| problems.push(format!("field `id`: {e}")));
-    let caller_id = PhoneNumber::parse(&caller_id)
-        .map_err(|e| problems.push(format!("field `caller_id`: {e}")));
+    let caller_id = PhoneNumber::parse(&caller_id).map_err(|e| {
+        problems.push(match PhoneNumber::from_indian_input(&caller_id) {
+            Ok(p) => format!("field `caller_id`: {e}: write it as {}", p.masked()),
+            Err(_) => format!("field `caller_id`: {e}"),
+        })
+    });
     if !dialplan.is_empty() && !dialplan_exists(&dialplan) {
         problems.push(format!(
             "field `dialplan`: no dialplan named {dialplan:?} is loaded"
@@ -159,6 +196,8 @@ pub fn parse_campaign_document(
         }
     };
     if !problems.is_empty() {
+        // A misspelt key is the likely cause of a missing field: say so.
+        problems.extend(unknown.into_vec().iter().map(ToString::to_string));
         return Err(DocumentError::Invalid(problems));
     }
     let (Ok(id), Ok(caller_id)) = (id, caller_id) else {
@@ -172,19 +211,26 @@ pub fn parse_campaign_document(
         caller_id,
         department,
     };
-    let (contacts, rejected) = parse_contacts(contacts);
+    let (contacts, rejected) = parse_contacts(contacts, &mut unknown);
     Ok(ParsedDocument {
         header,
         contacts,
         rejected,
+        warnings: unknown.into_vec(),
     })
 }
 
-fn parse_contacts(items: &[Value]) -> (Vec<Contact>, Vec<RejectedContact>) {
+fn parse_contacts(
+    items: &[Value],
+    unknown: &mut UnknownFields,
+) -> (Vec<Contact>, Vec<RejectedContact>) {
     let mut accepted: Vec<Contact> = Vec::with_capacity(items.len());
     let mut seen = std::collections::HashMap::new();
     let mut rejected = Vec::new();
     for (index, item) in items.iter().enumerate() {
+        if let Value::Object(obj) = item {
+            unknown.contact(index, obj, CONTACT_FIELDS);
+        }
         let id = item.get("id").and_then(Value::as_str).map(str::to_owned);
         let reject = |reason: String| RejectedContact {
             index,
@@ -230,7 +276,14 @@ fn parse_contact(item: &Value) -> Result<Contact, String> {
         }
     };
     let id = field("id", true, &mut problems);
-    let phone = field("phone", true, &mut problems);
+    let phone = match obj.get("phone") {
+        // Spreadsheet exports write numbers as JSON numbers.
+        Some(Value::Number(n)) => n.as_u64().map(|n| n.to_string()).or_else(|| {
+            problems.push("`phone` must be a string or a whole number".into());
+            None
+        }),
+        _ => field("phone", true, &mut problems),
+    };
     let language = field("language", false, &mut problems);
     let official = field("official_id", true, &mut problems);
     let office = field("office", true, &mut problems);
@@ -241,7 +294,7 @@ fn parse_contact(item: &Value) -> Result<Contact, String> {
             .ok()
     });
     let phone = phone.and_then(|v| {
-        PhoneNumber::parse(&v)
+        PhoneNumber::from_indian_input(&v)
             .map_err(|e| problems.push(format!("`phone`: {e}")))
             .ok()
     });
@@ -267,27 +320,9 @@ fn parse_contact(item: &Value) -> Result<Contact, String> {
     }
 }
 
-/// A copy of a submitted contact safe to put in the dead-letter stream: the
-/// phone number keeps only its first three and last four characters.
-fn mask_contact(item: &Value) -> Value {
-    let mut copy = item.clone();
-    if let Some(Value::String(phone)) = copy.get_mut("phone") {
-        let chars: Vec<char> = phone.chars().collect();
-        let masked: String = chars
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                if i < 3 || i + 4 >= chars.len() {
-                    *c
-                } else {
-                    '*'
-                }
-            })
-            .collect();
-        *phone = masked;
-    }
-    copy
-}
+#[cfg(test)]
+#[path = "campaign_input_tests.rs"]
+mod input_tests;
 
 #[cfg(test)]
 mod tests {

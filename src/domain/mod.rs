@@ -10,12 +10,15 @@ mod feedback;
 mod ids;
 mod outcome;
 mod phone;
+mod redact;
+mod unknown_fields;
 
 pub use campaign::{
-    CampaignHeader, Contact, DocumentError, JobSpec, ParsedDocument, RejectedContact,
-    parse_campaign_document,
+    CAMPAIGN_FIELDS, CONTACT_FIELDS, CampaignHeader, Contact, DocumentError, JobSpec,
+    ParsedDocument, RejectedContact, parse_campaign_document,
 };
 pub use feedback::{Answer, Attribution, Direction, FeedbackRecord, flags_of};
 pub use ids::{CampaignId, ContactId, IdError, JobId, OfficialId};
 pub use outcome::{CallStatus, JobState, Outcome};
 pub use phone::{PhoneError, PhoneNumber};
+pub use unknown_fields::{ContactRef, FieldLevel, UnknownField, did_you_mean};

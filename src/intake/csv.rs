@@ -1,12 +1,18 @@
 //! Contacts as CSV (RFC 4180: comma-separated, double-quoted fields may hold
 //! commas, quotes doubled, CRLF or LF line ends), turned into the contact
 //! objects of a version 1 campaign document. Validation of the values is left
-//! to the document parser, so CSV and JSON contacts get the same checks.
+//! to the document parser, so CSV and JSON contacts get the same checks (and
+//! `phone` the same normalisation of Indian forms to E.164).
 //!
 //! The first row names the columns: `id`, `phone`, `official_id`, `office`,
-//! `service` are required, `language` is optional; other columns are refused.
+//! `service` are required, any other contact field (`CONTACT_FIELDS`:
+//! `language`, …) is optional and an empty cell in it means absent. Other
+//! columns are refused, with a suggestion for a near-miss: a whole column
+//! is never ignored.
 
 use serde_json::{Map, Value};
+
+use crate::domain::{CONTACT_FIELDS, did_you_mean};
 
 /// Why a CSV file could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -17,7 +23,6 @@ pub struct CsvError {
 }
 
 const REQUIRED: [&str; 5] = ["id", "phone", "official_id", "office", "service"];
-const OPTIONAL: [&str; 1] = ["language"];
 
 /// Parses CSV text into contact objects.
 pub fn contacts_from_csv(text: &str) -> Result<Vec<Value>, CsvError> {
@@ -30,10 +35,13 @@ pub fn contacts_from_csv(text: &str) -> Result<Vec<Value>, CsvError> {
     };
     let columns: Vec<String> = header.iter().map(|c| c.trim().to_owned()).collect();
     for name in &columns {
-        if !REQUIRED.contains(&name.as_str()) && !OPTIONAL.contains(&name.as_str()) {
+        if !CONTACT_FIELDS.contains(&name.as_str()) {
+            let hint = did_you_mean(name, CONTACT_FIELDS)
+                .map(|known| format!(" (did you mean {known:?}?)"))
+                .unwrap_or_default();
             return Err(CsvError {
                 line: 1,
-                message: format!("unknown column {name:?}"),
+                message: format!("unknown column {name:?}{hint}"),
             });
         }
     }
@@ -61,7 +69,9 @@ pub fn contacts_from_csv(text: &str) -> Result<Vec<Value>, CsvError> {
             let object: Map<String, Value> = columns
                 .iter()
                 .zip(fields)
-                .filter(|(name, value)| !(name.as_str() == "language" && value.trim().is_empty()))
+                .filter(|(name, value)| {
+                    REQUIRED.contains(&name.as_str()) || !value.trim().is_empty()
+                })
                 .map(|(name, value)| (name.clone(), Value::String(value.trim().to_owned())))
                 .collect();
             Ok(Value::Object(object))
@@ -140,11 +150,34 @@ mod tests {
         );
         let err = contacts_from_csv("id,phone,official_id,office,service,extra\n").unwrap_err();
         assert!(err.message.contains("extra"));
+        let err = contacts_from_csv("id,phone,official_id,office,service,langauge\n").unwrap_err();
+        assert_eq!(
+            err.message,
+            "unknown column \"langauge\" (did you mean \"language\"?)"
+        );
         let err = contacts_from_csv("id,phone,official_id,office,service\na,b,c\n").unwrap_err();
         assert_eq!(err.line, 2);
         let err =
             contacts_from_csv("id,phone,official_id,office,service\na,\"b,c,d,e\n").unwrap_err();
         assert!(err.message.contains("not closed"));
         assert!(contacts_from_csv("").is_err());
+    }
+
+    #[test]
+    fn phones_in_indian_forms_reach_the_parser_as_written_and_normalise() {
+        let text = "id,phone,official_id,office,service\n\
+                    c-1,098765 43210,off-1,o,s\n\
+                    c-2,\"+91 (98765) 43211\",off-1,o,s\n\
+                    c-3,0674-2390000,off-1,o,s\n\
+                    c-4,12345,off-1,o,s\n";
+        let contacts = contacts_from_csv(text).unwrap();
+        assert_eq!(contacts[0]["phone"], "098765 43210");
+        let doc = serde_json::json!({"version": 1, "id": "csv", "name": "n", "dialplan": "d",
+            "caller_id": "+916742000000", "department": "d", "contacts": contacts});
+        let parsed = crate::domain::parse_campaign_document(&doc.to_string(), &|_| true).unwrap();
+        let phones: Vec<_> = parsed.contacts.iter().map(|c| c.phone.as_str()).collect();
+        assert_eq!(phones, ["+919876543210", "+919876543211", "+916742390000"]);
+        assert_eq!(parsed.rejected.len(), 1);
+        assert_eq!(parsed.rejected[0].masked["phone"], "*2345");
     }
 }

@@ -1,7 +1,9 @@
 //! The router reads the intake stream through its consumer group, ingests
 //! each document, and acknowledges the entry only after every contact is in
 //! its shard or in the dead-letter stream. A crash in between re-delivers the
-//! entry; ingestion is idempotent, so the replay changes nothing.
+//! entry; ingestion is idempotent, so the replay changes nothing. Unknown
+//! fields in a document are ignored here (one WARN per document): refusing
+//! them is `campaign submit --strict`'s job, before the document is queued.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -187,6 +189,18 @@ impl IntakeRouter {
                 });
             }
         };
+        if !parsed.warnings.is_empty() {
+            // Strictness is `campaign submit`'s choice; here unknown fields
+            // are ignored, and said once per document.
+            let fields: Vec<String> = parsed.warnings.iter().map(ToString::to_string).collect();
+            warn!(
+                campaign.id = %parsed.header.id,
+                intake.entry = source,
+                unknown.count = fields.len(),
+                unknown.fields = fields.join("; "),
+                "campaign document has unknown fields; ingested without them"
+            );
+        }
         let mut report = IngestReport {
             campaign: Some(parsed.header.id.to_string()),
             ..IngestReport::default()

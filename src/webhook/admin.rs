@@ -9,6 +9,9 @@
 //! | GET    | /admin/campaigns/{id} | counts by state (JSON), 404 if unknown       |
 //! | POST   | /admin/redis/accept-empty | lift a dialling hold (Redis came back empty) |
 //!
+//! A submission's reply lists its invalid contacts (`rejected_contacts`) and
+//! unknown fields (`warnings`); with `?strict=true` either refuses it (422).
+//!
 //! `/admin/*` requires `Authorization: Bearer <admin.token>` when a token is set.
 
 use std::sync::Arc;
@@ -22,7 +25,7 @@ use subtle::ConstantTimeEq;
 
 use super::{Routes, text_response};
 use crate::dialplan::Dialplans;
-use crate::domain::{CampaignId, parse_campaign_document};
+use crate::domain::{CampaignId, ParsedDocument, parse_campaign_document};
 use crate::intake::submit_document;
 use crate::store::Store;
 use crate::store::guard::Accepted;
@@ -80,7 +83,10 @@ impl Routes for AdminRoutes {
                     return self.accept_empty().await;
                 }
                 match (request.method(), p.strip_prefix("/admin/campaigns")) {
-                    (&Method::POST, Some("")) => self.submit(request.body()).await,
+                    (&Method::POST, Some("")) => {
+                        self.submit(request.body(), strict(request.uri().query()))
+                            .await
+                    }
                     (&Method::GET, Some("")) => self.list().await,
                     (&Method::POST, Some(rest)) if rest.starts_with('/') => {
                         self.control(&rest[1..], request.uri().query()).await
@@ -110,7 +116,7 @@ impl AdminRoutes {
         given.as_bytes().ct_eq(token.as_bytes()).into()
     }
 
-    async fn submit(&self, body: &Bytes) -> Response<Full<Bytes>> {
+    async fn submit(&self, body: &Bytes, strict: bool) -> Response<Full<Bytes>> {
         let Ok(doc) = std::str::from_utf8(body) else {
             return json_response(
                 StatusCode::BAD_REQUEST,
@@ -127,11 +133,21 @@ impl AdminRoutes {
                 );
             }
         };
-        let rejected: Vec<_> = parsed
-            .rejected
-            .iter()
-            .map(|r| json!({"index": r.index, "id": r.id, "reason": r.reason}))
-            .collect();
+        let (rejected, warnings) = problems(&parsed);
+        if strict && !(parsed.rejected.is_empty() && parsed.warnings.is_empty()) {
+            return json_response(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                json!({
+                    "error": format!(
+                        "refused (strict): {} invalid contact(s), {} unknown field(s)",
+                        rejected.len(),
+                        warnings.len()
+                    ),
+                    "rejected_contacts": rejected,
+                    "warnings": warnings,
+                }),
+            );
+        }
         match submit_document(self.store.as_ref(), doc, CHUNK_SIZE).await {
             Ok(entries) => json_response(
                 StatusCode::ACCEPTED,
@@ -140,6 +156,7 @@ impl AdminRoutes {
                     "entries": entries,
                     "contacts": parsed.contacts.len(),
                     "rejected_contacts": rejected,
+                    "warnings": warnings,
                 }),
             ),
             Err(e) => json_response(
@@ -189,4 +206,34 @@ impl AdminRoutes {
             ),
         }
     }
+}
+
+/// `?strict=true` (or `1`, or a bare `strict`) on a submission.
+fn strict(query: Option<&str>) -> bool {
+    form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .any(|(k, v)| k == "strict" && matches!(v.as_ref(), "" | "true" | "1"))
+}
+
+/// The rejected contacts and the unknown fields of a document, as JSON.
+fn problems(parsed: &ParsedDocument) -> (Vec<serde_json::Value>, Vec<serde_json::Value>) {
+    let rejected = parsed
+        .rejected
+        .iter()
+        .map(|r| json!({"index": r.index, "id": r.id, "reason": r.reason}))
+        .collect();
+    let warnings = parsed
+        .warnings
+        .iter()
+        .map(|w| {
+            json!({
+                "level": w.level,
+                "field": w.field,
+                "count": w.count,
+                "contacts": w.contacts,
+                "did_you_mean": w.did_you_mean,
+                "message": w.to_string(),
+            })
+        })
+        .collect();
+    (rejected, warnings)
 }

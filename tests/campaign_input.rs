@@ -1,0 +1,285 @@
+//! `campaign submit` and the daemon, as processes, with campaigns as Indian
+//! upstream systems write them: phone numbers in national forms, unknown and
+//! misspelt fields.
+
+mod support;
+
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use sampark::domain::{CampaignId, ContactId, JobId, OfficialId};
+use sampark::store::redis::RedisStore;
+use sampark::store::{JobRef, Store};
+use serde_json::{Value, json};
+use support::eventually;
+use support::redis_server::{RedisServer, free_port};
+
+fn sampark() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sampark"));
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
+    // Tests never inherit the developer's overrides.
+    for (k, _) in std::env::vars() {
+        if k.starts_with("SAMPARK__") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output().expect("sampark runs")
+}
+
+/// Kills the child on drop, so a failing test leaves no process behind.
+struct Guard(Child);
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+const SID: &str = "ACphones00000000000000000000phones";
+const TOKEN: &str = "phones-token";
+
+/// The provider simulator and `serve` against `redis`, calling at any hour;
+/// serve's log goes to `log`.
+fn start_daemon(redis: &RedisServer, log: &std::path::Path) -> (Guard, Guard) {
+    let sim_port = free_port();
+    let webhook_port = free_port();
+    let sim = Guard(
+        sampark()
+            .args(["simulate-provider", "--listen"])
+            .arg(format!("127.0.0.1:{sim_port}"))
+            .args(["--account-sid", SID, "--auth-token", TOKEN, "--seed", "4"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let log = std::fs::File::create(log).unwrap();
+    let serve = Guard(
+        sampark()
+            .args(["serve", "--config", "config/sampark.toml"])
+            .env("SAMPARK__REDIS__URL", redis.url())
+            .env(
+                "SAMPARK__PROVIDER__BASE_URL",
+                format!("http://127.0.0.1:{sim_port}"),
+            )
+            .env("SAMPARK__PROVIDER__ACCOUNT_SID", SID)
+            .env("SAMPARK__PROVIDER__AUTH_TOKEN", TOKEN)
+            .env(
+                "SAMPARK__WEBHOOK__LISTEN",
+                format!("127.0.0.1:{webhook_port}"),
+            )
+            .env(
+                "SAMPARK__WEBHOOK__PUBLIC_URL",
+                format!("http://127.0.0.1:{webhook_port}"),
+            )
+            .env(
+                "SAMPARK__ADMIN__LISTEN",
+                format!("127.0.0.1:{}", free_port()),
+            )
+            .env("SAMPARK__POLICY__CALLING_HOURS__START", "00:00")
+            .env("SAMPARK__POLICY__CALLING_HOURS__END", "24:00")
+            .env("SAMPARK__DIALER__RETRY_BACKOFF_SECS", "1")
+            .env("SAMPARK__PROVIDER__CALLS_PER_SECOND", "50")
+            .env("SAMPARK__RATE__DEFAULT__PER_SECS", "0.05")
+            .env("SAMPARK__POLICY__MAX_CALLS_PER_CITIZEN_PER_DAY", "10")
+            .env("SAMPARK__LOG__FORMAT", "json")
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .unwrap(),
+    );
+    (sim, serve)
+}
+
+/// Each contact of the CSV below: id, phone as written, the E.164 it must become.
+const PHONES: [(&str, &str, &str); 8] = [
+    ("k1", "+91 98765 00011", "+919876500011"),
+    ("k2", "0091-98765-00012", "+919876500012"),
+    ("k3", "091 9876500013", "+919876500013"),
+    ("k4", "919876500014", "+919876500014"),
+    ("k5", "098765 00015", "+919876500015"),
+    ("k6", "9876500016", "+919876500016"),
+    ("k7", "(0674) 239-0017", "+916742390017"),
+    ("k8", "+1 (415) 555-0100", "+14155550100"),
+];
+/// A bare 10-digit landline without its trunk 0: refused.
+const BAD: &str = "2223456789";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mixed_phone_forms_are_normalised_and_a_bad_number_is_dead_lettered_masked() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("serve.log");
+    let (_sim, mut serve) = start_daemon(&redis, &log);
+
+    let header = dir.path().join("campaign.json");
+    std::fs::write(
+        &header,
+        json!({"version": 1, "id": "phones-1", "name": "Phones", "dialplan": "mo-sarkar-feedback",
+               "caller_id": "+916742000000", "department": "revenue", "not_after": "72h"})
+        .to_string(),
+    )
+    .unwrap();
+    let mut csv = String::from("id,phone,official_id,office,service\n");
+    for (i, (id, phone, _)) in PHONES.iter().enumerate() {
+        csv.push_str(&format!(
+            "{id},{phone},off-{},Cuttack Tahasil,Mutation\n",
+            i % 2
+        ));
+    }
+    csv.push_str(&format!("bad,{BAD},off-1,Cuttack Tahasil,Mutation\n"));
+    let contacts = dir.path().join("contacts.csv");
+    std::fs::write(&contacts, csv).unwrap();
+
+    let submitted = run(sampark()
+        .args(["campaign", "submit"])
+        .arg(&contacts)
+        .arg("--header")
+        .arg(&header)
+        .args(["--redis", &redis.url()]));
+    let stderr = String::from_utf8_lossy(&submitted.stderr);
+    assert!(submitted.status.success(), "{stderr}");
+    assert_eq!(
+        String::from_utf8_lossy(&submitted.stdout).trim(),
+        "phones-1"
+    );
+    assert!(
+        stderr.contains("warning: unknown campaign field `not_after`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("contacts[8] (bad): `phone`: a 10-digit number without 0 or +91"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("2223456"),
+        "no number in the output: {stderr}"
+    );
+
+    let url = redis.url();
+    eventually(
+        Duration::from_secs(90),
+        "the valid contacts to finish",
+        || {
+            let url = url.clone();
+            async move {
+                let out =
+                    run(sampark()
+                        .args(["campaign", "status", "phones-1", "--json", "--redis", &url]));
+                let v: Value = serde_json::from_slice(&out.stdout).ok()?;
+                (v["total"] == PHONES.len() && v["finished"] == PHONES.len()).then_some(())
+            }
+        },
+    )
+    .await;
+
+    let store = RedisStore::connect(&redis.url(), "sampark", 16)
+        .await
+        .unwrap();
+    for (i, (id, written, e164)) in PHONES.iter().enumerate() {
+        let official = OfficialId::parse(&format!("off-{}", i % 2)).unwrap();
+        let job = JobId::new(
+            CampaignId::parse("phones-1").unwrap(),
+            ContactId::parse(id).unwrap(),
+        );
+        let job = store
+            .load_job(&JobRef::new(store.shard_of(&official), job))
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("job {id}"));
+        assert_eq!(job.spec.contact.phone.as_str(), *e164, "{written}");
+    }
+    let letters = store.dead_letters(10).await.unwrap();
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    assert!(
+        letters[0]
+            .reason
+            .contains("contact rejected: `phone`: a 10-digit number without 0 or +91"),
+        "{}",
+        letters[0].reason
+    );
+    let payload: Value = serde_json::from_str(&letters[0].payload).unwrap();
+    assert_eq!(payload["id"], "bad");
+    assert_eq!(payload["phone"], "******6789");
+
+    // SIGTERM, then the log: one warning for the document, no numbers.
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &serve.0.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = eventually(Duration::from_secs(30), "serve to exit", || {
+        let s = serve.0.try_wait().ok().flatten();
+        async move { s }
+    })
+    .await;
+    let logs = std::fs::read_to_string(&log).unwrap();
+    assert!(status.success(), "serve exited with {status}: {logs}");
+    let warned: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("campaign document has unknown fields"))
+        .collect();
+    assert_eq!(warned.len(), 1, "{logs}");
+    assert!(warned[0].contains("\"level\":\"WARN\""), "{}", warned[0]);
+    assert!(warned[0].contains("not_after"), "{}", warned[0]);
+    for digits in ["9876500", "2390017", "2223456", "4155550"] {
+        assert!(!logs.contains(digits), "{digits} in the log");
+    }
+}
+
+#[tokio::test]
+async fn strict_refuses_a_misspelt_field_and_a_plain_submit_warns() {
+    let redis = RedisServer::start();
+    let doc = json!({"version": 1, "id": "strict-1", "name": "Strict", "dialplan": "mo-sarkar-feedback",
+        "caller_id": "+916742000000", "department": "health", "not_after": "72h",
+        "contacts": [{"id": "c-1", "phone": "98765 00021", "langauge": "or", "official_id": "o-1",
+                      "office": "Capital Hospital", "service": "OPD"}]});
+    let file = tempfile::Builder::new().suffix(".json").tempfile().unwrap();
+    std::fs::write(file.path(), doc.to_string()).unwrap();
+    let submit = |strict: bool| {
+        let mut cmd = sampark();
+        cmd.args(["campaign", "submit"])
+            .arg(file.path())
+            .args(["--redis", &redis.url()]);
+        if strict {
+            cmd.arg("--strict");
+        }
+        run(&mut cmd)
+    };
+    let store = RedisStore::connect(&redis.url(), "sampark", 16)
+        .await
+        .unwrap();
+    let intake = || store.read_intake("t", 10, Duration::from_millis(100), Duration::from_secs(60));
+
+    let refused = submit(true);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(refused.stdout.is_empty());
+    for problem in [
+        "error: unknown campaign field `not_after`; it is ignored",
+        "error: unknown contact field `langauge` in contacts[0] (c-1) (did you mean `language`?)",
+        "refused (--strict): 0 invalid contact(s), 2 unknown field(s)",
+    ] {
+        assert!(stderr.contains(problem), "{problem} missing from {stderr}");
+    }
+    assert!(intake().await.unwrap().is_empty(), "nothing was submitted");
+
+    let warned = submit(false);
+    let stderr = String::from_utf8_lossy(&warned.stderr);
+    assert!(warned.status.success(), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&warned.stdout).trim(), "strict-1");
+    assert!(
+        stderr.contains(
+            "warning: unknown contact field `langauge` in contacts[0] (c-1) (did you mean `language`?)"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("2 unknown field(s) ignored"), "{stderr}");
+    assert_eq!(intake().await.unwrap().len(), 1);
+}
