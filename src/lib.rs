@@ -9,6 +9,7 @@
 //! | [`provider`] | the provider trait and the Twilio adapter |
 //! | [`simulator`] | a Twilio-compatible provider emulator (demo, tests, benchmarks) |
 //! | [`intake`] | campaign documents from the intake stream into shards |
+//! | [`policy`] | calling policy: the calling window (zone, weekdays, ranges, holidays) |
 //! | [`calls`] | the provider-neutral call core: IVR sessions, conclusions, inbound calls, callback URLs |
 //! | [`dialer`] | the dispatch loop: policy, rate limits, originate, reconcile |
 //! | [`daemon`] | wiring and the ordered shutdown |
@@ -26,6 +27,7 @@ pub mod dialplan;
 pub mod domain;
 pub mod failpoint;
 pub mod intake;
+pub mod policy;
 pub mod provider;
 pub mod simulator;
 pub mod store;

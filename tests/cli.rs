@@ -186,8 +186,7 @@ async fn serve_and_simulator_processes_run_a_submitted_campaign_and_stop_on_sigt
                 format!("http://127.0.0.1:{webhook_port}"),
             )
             .env("SAMPARK__ADMIN__LISTEN", format!("127.0.0.1:{admin_port}"))
-            .env("SAMPARK__POLICY__CALLING_HOURS__START", "00:00")
-            .env("SAMPARK__POLICY__CALLING_HOURS__END", "24:00")
+            .env("SAMPARK__POLICY__CALLING_WINDOW__RANGES", "00:00-24:00")
             .env("SAMPARK__DIALER__RETRY_BACKOFF_SECS", "1")
             .env("SAMPARK__PROVIDER__CALLS_PER_SECOND", "50")
             .env("SAMPARK__PROVIDER__CHOICE_HINTS", "true")

@@ -12,10 +12,11 @@ use std::time::Duration;
 
 use redis::AsyncCommands;
 use sampark::calls::inbound_job;
-use sampark::dialer::{CallingHours, DialerConfig};
+use sampark::dialer::DialerConfig;
 use sampark::domain::{
     CampaignId, ContactId, FeedbackRecord, JobId, JobState, OfficialId, Outcome, PhoneNumber,
 };
+use sampark::policy::{CallingWindow, WindowSpec};
 use sampark::simulator::{AfterScript, Persona, Simulator, SimulatorConfig};
 use sampark::store::redis::RedisStore;
 use sampark::store::{Admission, CitizenCheck, JobRef, Quota, Store};
@@ -32,19 +33,27 @@ const WAIT: Duration = Duration::from_secs(30);
 
 /// A one-minute window ten hours from now: nothing outbound dials during
 /// the test, yet queued jobs are real (deferred to the window).
-fn closed_hours() -> CallingHours {
+fn closed_hours() -> CallingWindow {
     let now_min = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs()
         / 60
         % 1440;
-    let start = ((now_min + 600) % 1439) as u32;
-    CallingHours {
-        start_min: start,
-        end_min: start + 1,
-        utc_offset_min: 0,
-    }
+    let start = (now_min + 600) % 1439;
+    let range = format!(
+        "{:02}:{:02}-{:02}:{:02}",
+        start / 60,
+        start % 60,
+        (start + 1) / 60,
+        (start + 1) % 60
+    );
+    let spec = WindowSpec {
+        zone: "UTC".into(),
+        ranges: vec![range],
+        ..WindowSpec::default()
+    };
+    CallingWindow::from_spec(&spec).unwrap()
 }
 
 fn dialer() -> DialerConfig {

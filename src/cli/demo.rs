@@ -23,10 +23,11 @@ use crate::calls::CALLBACK_FLAG;
 use crate::calls::RetryPolicy;
 use crate::config::{Secret, Settings};
 use crate::daemon::{Daemon, DaemonParts, Listeners};
-use crate::dialer::{CallingHours, DialerConfig, Quotas};
+use crate::dialer::{DialerConfig, Quotas};
 use crate::dialplan::{Dialplans, parse_str};
 use crate::domain::{CampaignId, Direction, FeedbackRecord};
 use crate::intake::submit_document;
+use crate::policy::CallingWindow;
 use crate::simulator::{Simulator, SimulatorConfig};
 use crate::store::memory::MemoryStore;
 use crate::store::{Quota, Store};
@@ -259,7 +260,7 @@ fn demo_dialer_config() -> DialerConfig {
         max_call: Duration::from_secs(120),
         reclaim_after: Duration::from_secs(30),
         ring_timeout: Duration::from_secs(30),
-        hours: CallingHours::ALWAYS,
+        hours: CallingWindow::always(),
         // A contact may get three attempts and a call-back it asked for.
         citizen_daily_cap: 6,
         retry: RetryPolicy {

@@ -22,8 +22,14 @@ pub const ENV_PREFIX: &str = "SAMPARK";
 const ENV_SEPARATOR: &str = "__";
 /// What the `config` crate records as the origin of environment values.
 const ENV_ORIGIN: &str = "the environment";
-/// Keys whose environment value is a comma-separated list.
-const LIST_KEYS: &[(&str, &str)] = &[("dialer", "retry_backoff_secs")];
+/// Keys whose environment value is a comma-separated list, as paths.
+const LIST_KEYS: &[&[&str]] = &[
+    &["dialer", "retry_backoff_secs"],
+    &["policy", "calling_window", "weekdays"],
+    &["policy", "calling_window", "ranges"],
+    &["policy", "calling_window", "holidays"],
+    &["policy", "calling_window", "holiday_files"],
+];
 
 type Table = Map<String, Value>;
 
@@ -135,11 +141,11 @@ fn merge(sources: impl Iterator<Item = Config>, problems: &mut Vec<ConfigProblem
 
 /// `SAMPARK__DIALER__RETRY_BACKOFF_SECS=60,600` → a list of two values.
 fn split_env_lists(tree: &mut Table) {
-    for (section, key) in LIST_KEYS {
-        let Some(ValueKind::Table(inner)) = tree.get_mut(*section).map(|v| &mut v.kind) else {
+    for path in LIST_KEYS {
+        let Some((key, parents)) = path.split_last() else {
             continue;
         };
-        let Some(value) = inner.get_mut(*key) else {
+        let Some(value) = table_at(tree, parents).and_then(|t| t.get_mut(*key)) else {
             continue;
         };
         if value.origin() != Some(ENV_ORIGIN) {
@@ -156,6 +162,15 @@ fn split_env_lists(tree: &mut Table) {
             *value = Value::new(Some(&origin), items);
         }
     }
+}
+
+/// The table at `path` below `tree`, if every step is a table.
+fn table_at<'a>(tree: &'a mut Table, path: &[&str]) -> Option<&'a mut Table> {
+    path.iter()
+        .try_fold(tree, |table, key| match &mut table.get_mut(*key)?.kind {
+            ValueKind::Table(inner) => Some(inner),
+            _ => None,
+        })
 }
 
 /// What a deserialisation error is about.

@@ -105,8 +105,8 @@ fn every_problem_is_reported_at_once_with_its_origin() {
         x = 1
         [webhook]
         listen = "nowhere"
-        [policy.calling_hours]
-        start = "25:00"
+        [policy.calling_window]
+        ranges = ["25:00-26:00"]
         [dialer]
         batch_size = 0
         retry_backoff_secs = [300, "soon"]
@@ -143,7 +143,7 @@ fn every_problem_is_reported_at_once_with_its_origin() {
         ConfigProblem::WrongType { origin: Origin::Env(v), .. } if v == "SAMPARK__PROVIDER__REQUEST_TIMEOUT_MS"
     ));
     assert!(
-        matches!(find("policy.calling_hours.start"), ConfigProblem::WrongType { reason, .. } if reason.contains("25:00"))
+        matches!(find("policy.calling_window"), ConfigProblem::WrongType { reason, .. } if reason.contains("25:00"))
     );
     assert!(
         matches!(find("log.format"), ConfigProblem::WrongType { reason, .. } if reason.contains("xml"))
@@ -234,7 +234,6 @@ fn validate_reports_several_semantic_errors() {
     s.webhook.tls.cert_path = Some("cert.pem".into());
     s.admin.listen = s.webhook.listen.clone();
     s.dialer.originate_lease_secs = 5;
-    s.policy.calling_hours.start = "21:00".parse().unwrap();
     s.rate.default.per_secs = 0.0;
     s.log.level = "info,=bad=".into();
     s.rate.overrides.insert(
@@ -253,7 +252,6 @@ fn validate_reports_several_semantic_errors() {
         "webhook.tls:",
         "admin.listen:",
         "dialer.originate_lease_secs:",
-        "policy.calling_hours:",
         "rate.default.per_secs:",
         "log.level:",
         "rate.overrides.bad id:",
@@ -265,7 +263,7 @@ fn validate_reports_several_semantic_errors() {
             "{key} missing from {errors:#?}"
         );
     }
-    assert_eq!(errors.len(), 12, "{errors:#?}");
+    assert_eq!(errors.len(), 11, "{errors:#?}");
 }
 
 #[test]
@@ -275,4 +273,72 @@ fn redis_url_checks_never_echo_the_password() {
     let errors = s.validate().unwrap_err();
     assert!(errors.iter().any(|e| e.starts_with("redis.url:")));
     assert!(!errors.concat().contains("s3cret"));
+}
+
+#[test]
+fn calling_window_from_file_environment_and_holiday_file() {
+    let holidays = file("# test calendar\n2026-01-26 # Republic Day\n");
+    let f = file(&format!(
+        r#"
+        [policy.calling_window]
+        zone = "Europe/London"
+        weekdays = ["mon", "tue"]
+        holiday_files = [{:?}]
+        "#,
+        holidays.path()
+    ));
+    let mut vars = env(CREDS);
+    vars.extend(env(&[
+        (
+            "SAMPARK__POLICY__CALLING_WINDOW__RANGES",
+            "14:00-20:00, 09:00-13:00",
+        ),
+        ("SAMPARK__POLICY__CALLING_WINDOW__HOLIDAYS", "2026-12-25"),
+    ]));
+    let w = load(f.path(), vars).unwrap().policy.calling_window;
+    assert_eq!(w.zone_name(), "Europe/London");
+    let ranges: Vec<String> = w.ranges().iter().map(ToString::to_string).collect();
+    assert_eq!(ranges, ["09:00-13:00", "14:00-20:00"]);
+    assert_eq!(w.holidays().len(), 2);
+}
+
+#[test]
+fn every_calling_window_problem_is_listed_and_old_keys_are_refused() {
+    let f = file(
+        r#"
+        [policy.calling_window]
+        zone = "Asia/Calcutta-ish"
+        weekdays = ["mon", "someday"]
+        ranges = ["09:00-13:00", "12:00-20:00"]
+        holiday_files = ["/nonexistent/holidays.txt"]
+        [policy.calling_hours]
+        start = "09:00"
+        "#,
+    );
+    let ps = problems(load(f.path(), env(CREDS)));
+    let text: Vec<String> = ps.iter().map(ToString::to_string).collect();
+    assert!(
+        ps.iter().any(
+            |p| matches!(p, ConfigProblem::UnknownKey { key, .. } if key == "policy.calling_hours")
+        ),
+        "{text:#?}"
+    );
+    let window = ps
+        .iter()
+        .find_map(|p| match p {
+            ConfigProblem::WrongType { key, reason, .. } if key == "policy.calling_window" => {
+                Some(reason)
+            }
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no calling_window problem in {text:#?}"));
+    for part in [
+        "4 problems",
+        "zone: ",
+        "weekdays[1]: ",
+        "ranges: ",
+        "holiday_files[0]: ",
+    ] {
+        assert!(window.contains(part), "{part} not in {window}");
+    }
 }

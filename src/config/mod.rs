@@ -4,7 +4,8 @@
 //!
 //! Owns: the settings schema and its defaults, loading (the `config` crate),
 //! semantic validation, redaction of secrets in `Debug`, and derived values
-//! other modules need (per-official quotas, calling-hours arithmetic).
+//! other modules need (per-official quotas). The calling window's own rules
+//! are in [`crate::policy`].
 //! Does not own: reading the environment anywhere else (callers pass it in, or
 //! use [`load_from_process_env`] once in `main`), nor acting on settings.
 
@@ -18,7 +19,7 @@ mod validate;
 
 pub use error::{ConfigError, ConfigProblem, Origin};
 pub use load::{ENV_PREFIX, load, load_from_process_env};
-pub use policy::{CallingHours, PolicySettings, TimeOfDay, UtcOffset};
+pub use policy::PolicySettings;
 pub use rate::{RateLimit, RateSettings};
 pub use secret::{RedisUrl, Secret};
 pub use sections::{

@@ -288,10 +288,6 @@ impl Settings {
     }
 
     fn check_policy(&self, p: &mut Problems) {
-        let h = &self.policy.calling_hours;
-        p.check(h.start < h.end, "policy.calling_hours", || {
-            format!("start {} must be before end {}", h.start, h.end)
-        });
         p.positive(
             self.policy.max_calls_per_citizen_per_day.into(),
             "policy.max_calls_per_citizen_per_day",

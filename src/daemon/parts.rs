@@ -127,7 +127,7 @@ pub fn dialer_config(s: &Settings) -> DialerConfig {
         max_call: s.dialer.max_call(),
         reclaim_after: s.dialer.reclaim_after(),
         ring_timeout: s.provider.ring_timeout(),
-        hours: s.policy.calling_hours.to_policy(),
+        hours: s.policy.calling_window.clone(),
         citizen_daily_cap: s.policy.max_calls_per_citizen_per_day,
         retry: s.dialer.retry_policy(),
         quotas: Quotas {

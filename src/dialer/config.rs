@@ -3,9 +3,9 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use super::CallingHours;
 use crate::calls::RetryPolicy;
 use crate::domain::OfficialId;
+use crate::policy::CallingWindow;
 use crate::store::Quota;
 
 /// Per-official dial quotas: a default and overrides.
@@ -46,7 +46,8 @@ pub struct DialerConfig {
     pub reclaim_after: Duration,
     /// How long the phone rings.
     pub ring_timeout: Duration,
-    pub hours: CallingHours,
+    /// When citizens may be called (the settings' default window).
+    pub hours: CallingWindow,
     /// Calls per citizen per local day, across campaigns.
     pub citizen_daily_cap: u32,
     pub retry: RetryPolicy,

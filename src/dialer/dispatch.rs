@@ -289,7 +289,7 @@ impl Dialer {
             }
             CitizenCheck::CapReached => {
                 self.metrics.dial_decision(DialDecision::CitizenCap);
-                let wait = until_next_local_day(now_ms, self.config.hours.utc_offset_min);
+                let wait = self.config.hours.until_next_day(now_ms);
                 self.store
                     .requeue(
                         &job.job_ref(),
@@ -418,25 +418,5 @@ impl Dialer {
             }
         }
         Ok(())
-    }
-}
-
-/// Time from `now_ms` to the next local midnight.
-fn until_next_local_day(now_ms: i64, utc_offset_min: i32) -> Duration {
-    const DAY_MS: i64 = 86_400_000;
-    let local = now_ms + i64::from(utc_offset_min) * 60_000;
-    let left = DAY_MS - local.rem_euclid(DAY_MS);
-    Duration::from_millis(u64::try_from(left).unwrap_or(0))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn next_local_day() {
-        // 2026-11-28T18:00:00Z is 23:30 IST: 30 minutes to midnight.
-        let now = 1_795_824_000_000 + 18 * 3_600_000;
-        assert_eq!(until_next_local_day(now, 330), Duration::from_secs(1800));
     }
 }

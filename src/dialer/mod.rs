@@ -1,4 +1,4 @@
-//! The dispatch side: take ready jobs, apply policy (calling hours, citizen
+//! The dispatch side: take ready jobs, apply policy (the calling window, citizen
 //! opt-outs and caps, per-official GCRA in the store), originate with the
 //! provider, record the result, and reconcile calls whose fate is unknown.
 //!
@@ -8,13 +8,11 @@
 mod config;
 mod dispatch;
 mod gate;
-mod hours;
 mod placed;
 mod reconcile;
 
 pub use config::{DialerConfig, Quotas};
 pub use dispatch::Dialer;
 pub use gate::{DialGate, PauseCause};
-pub use hours::CallingHours;
 pub use placed::PlacedCalls;
 pub use reconcile::Reconciler;

@@ -8,8 +8,9 @@ use std::time::Duration;
 use sampark::calls::RetryPolicy;
 use sampark::config::{Secret, Settings};
 use sampark::daemon::{Daemon, DaemonParts, Listeners};
-use sampark::dialer::{CallingHours, DialerConfig, Quotas};
+use sampark::dialer::{DialerConfig, Quotas};
 use sampark::dialplan::{Dialplans, load_dir};
+use sampark::policy::CallingWindow;
 use sampark::simulator::{Simulator, SimulatorConfig};
 use sampark::store::Quota;
 use sampark::store::redis::RedisStore;
@@ -62,7 +63,7 @@ pub fn dialer_config(quota: Quota) -> DialerConfig {
         max_call: Duration::from_secs(60),
         reclaim_after: Duration::from_secs(5),
         ring_timeout: Duration::from_secs(20),
-        hours: CallingHours::ALWAYS,
+        hours: CallingWindow::always(),
         citizen_daily_cap: 10,
         retry: RetryPolicy {
             max_attempts: 3,
