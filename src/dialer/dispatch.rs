@@ -159,6 +159,16 @@ impl Dialer {
             };
             let asked = Instant::now();
             if let Some((job, now_ms)) = self.authorize(&entry).await? {
+                // The window is checked again at the grant's own time: a long
+                // round must not start a dial after closing time.
+                if let Some(open_at) = self.config.hours.next_open(now_ms) {
+                    let wait = Duration::from_millis(u64::try_from(open_at - now_ms).unwrap_or(0));
+                    self.store
+                        .requeue(&job.job_ref(), job.attempt, wait, "outside calling hours")
+                        .await?;
+                    self.metrics.dial_decision(DialDecision::OutsideHours);
+                    continue;
+                }
                 // Pace to the provider's calls-per-second cap here, in the loop:
                 // only dials that passed the official's quota spend a token, and
                 // at most one authorised dial waits (for 1/cps), far inside its lease.
