@@ -80,8 +80,7 @@ fn start_daemon(redis: &RedisServer, log: &std::path::Path) -> (Guard, Guard) {
                 "SAMPARK__ADMIN__LISTEN",
                 format!("127.0.0.1:{}", free_port()),
             )
-            .env("SAMPARK__POLICY__CALLING_HOURS__START", "00:00")
-            .env("SAMPARK__POLICY__CALLING_HOURS__END", "24:00")
+            .env("SAMPARK__POLICY__CALLING_WINDOW__RANGES", "00:00-24:00")
             .env("SAMPARK__DIALER__RETRY_BACKOFF_SECS", "1")
             .env("SAMPARK__PROVIDER__CALLS_PER_SECOND", "50")
             .env("SAMPARK__RATE__DEFAULT__PER_SECS", "0.05")
