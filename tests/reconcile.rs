@@ -27,6 +27,7 @@ const LEASE: Duration = Duration::from_millis(300);
 
 fn contact(id: &str, phone: &str) -> Contact {
     Contact {
+        visit_at_ms: None,
         id: ContactId::parse(id).unwrap(),
         phone: PhoneNumber::parse(phone).unwrap(),
         language: Some("en".into()),
@@ -63,6 +64,7 @@ async fn lost_originate_replies_are_adopted_and_undialled_attempts_requeued() {
     let provider = pair.rest.clone();
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new(2));
     let header = CampaignHeader {
+        freshness: Default::default(),
         id: CampaignId::parse("rec").unwrap(),
         name: "reconcile".into(),
         dialplan: "mo-sarkar-feedback".into(),

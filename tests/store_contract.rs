@@ -11,6 +11,7 @@
 //! | `store_contract/lifecycle.rs` | dial → IVR → finish → feedback, retry, requeue, defer |
 //! | `store_contract/fences.rs` | GCRA, stale fences, status ranking, leases, reclaim |
 //! | `store_contract/control.rs` | pause, resume, cancel |
+//! | `store_contract/freshness.rs` | deadlines at authorisation and retry |
 //! | `store_contract/inbound.rs` | remembered visits, the live inbound cap, inbound jobs |
 
 mod support;
@@ -21,6 +22,8 @@ mod support;
 mod control;
 #[path = "store_contract/fences.rs"]
 mod fences;
+#[path = "store_contract/freshness.rs"]
+mod freshness;
 #[path = "store_contract/helpers.rs"]
 mod helpers;
 #[path = "store_contract/inbound.rs"]
@@ -82,6 +85,7 @@ macro_rules! backend {
                 fences::unacked_ready_entries_are_reclaimed,
                 fences::an_adopted_call_gets_the_call_lease,
                 control::pause_resume_and_cancel,
+                freshness::deadlines_are_kept_at_authorisation_and_retry,
                 inbound::visits_are_remembered_newest_first_and_refreshed,
                 inbound::live_inbound_calls_are_capped,
                 inbound::an_inbound_call_is_born_in_a_call_and_recorded_once,

@@ -57,6 +57,7 @@ struct Harness {
 async fn harness() -> Harness {
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new(SHARDS));
     let header = CampaignHeader {
+        freshness: Default::default(),
         id: CampaignId::parse("camp").unwrap(),
         name: "webhook test".into(),
         dialplan: "mo-sarkar-feedback".into(),
@@ -64,6 +65,7 @@ async fn harness() -> Harness {
         department: "home".into(),
     };
     let contact = Contact {
+        visit_at_ms: None,
         id: ContactId::parse("c-1").unwrap(),
         phone: PhoneNumber::parse("+919876543210").unwrap(),
         language: Some("en".into()),

@@ -243,6 +243,7 @@ impl CallCore {
             return Ok(());
         }
         let header = CampaignHeader {
+            freshness: Default::default(),
             id: policy.callback_campaign.clone(),
             name: "Call-backs asked for on inbound calls".into(),
             dialplan: policy.callback_dialplan.clone(),
@@ -280,11 +281,14 @@ fn inbound_spec(
 ) -> Result<JobSpec, CallError> {
     let bad = |e: crate::domain::IdError| CallError::BadRequest(e.to_string());
     Ok(JobSpec {
+        not_after_ms: None,
+        not_before_ms: None,
         campaign_id: CampaignId::parse(INBOUND_CAMPAIGN).map_err(bad)?,
         dialplan: policy.dialplan.clone(),
         caller_id: policy.number.clone(),
         department: String::new(),
         contact: Contact {
+            visit_at_ms: None,
             id: ContactId::parse(call_sid).map_err(bad)?,
             phone,
             language: None,
@@ -304,6 +308,7 @@ fn callback_spec(header: &CampaignHeader, job: &Job) -> Result<JobSpec, CallErro
     let about = about.as_ref().filter(|a| a.attributed);
     let official = about.map_or(DESK, |a| a.official_id.as_str());
     let contact = Contact {
+        visit_at_ms: None,
         id: ContactId::parse(&format!("cb-{}", job.spec.contact.id)).map_err(bad)?,
         phone: job.spec.contact.phone.clone(),
         language: None,

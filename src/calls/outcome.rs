@@ -118,6 +118,7 @@ mod tests {
 
     pub(crate) fn job(dials: u32) -> Job {
         let header = CampaignHeader {
+            freshness: Default::default(),
             id: CampaignId::parse("c").unwrap(),
             name: "n".into(),
             dialplan: "d".into(),
@@ -125,6 +126,7 @@ mod tests {
             department: "home".into(),
         };
         let contact = Contact {
+            visit_at_ms: None,
             id: ContactId::parse("k").unwrap(),
             phone: PhoneNumber::parse("+919876543210").unwrap(),
             language: None,

@@ -251,6 +251,11 @@ impl Dialer {
                 self.metrics.outcome(Outcome::Cancelled);
                 Ok(None)
             }
+            Authorize::Expired => {
+                self.metrics.dial_decision(DialDecision::Expired);
+                self.metrics.outcome(Outcome::Expired);
+                Ok(None)
+            }
         }
     }
 

@@ -14,7 +14,10 @@ use serde_json::Value;
 
 use super::redact::mask_contact;
 use super::unknown_fields::UnknownFields;
-use super::{CampaignId, ContactId, Direction, JobId, OfficialId, PhoneNumber, UnknownField};
+use super::{
+    CampaignId, ContactId, Direction, Freshness, JobId, OfficialId, PhoneNumber, UnknownField,
+    parse_duration, parse_rfc3339,
+};
 
 /// Every key a campaign document may carry at the top level. A new field is
 /// added here as well as parsed below; a key missing here is reported as
@@ -27,6 +30,9 @@ pub const CAMPAIGN_FIELDS: &[&str] = &[
     "caller_id",
     "department",
     "contacts",
+    "call_not_before",
+    "call_not_after",
+    "expires_at",
 ];
 
 /// Every key a contact may carry (see `CAMPAIGN_FIELDS`).
@@ -37,6 +43,7 @@ pub const CONTACT_FIELDS: &[&str] = &[
     "official_id",
     "office",
     "service",
+    "visit_at",
 ];
 
 /// The campaign-level fields every chunk repeats.
@@ -47,6 +54,10 @@ pub struct CampaignHeader {
     pub dialplan: String,
     pub caller_id: PhoneNumber,
     pub department: String,
+    /// When contacts may be called relative to their visit; left out of the
+    /// stored JSON when empty, so headers written before it compare equal.
+    #[serde(default, skip_serializing_if = "Freshness::is_empty")]
+    pub freshness: Freshness,
 }
 
 /// One citizen to call.
@@ -61,6 +72,9 @@ pub struct Contact {
     pub official_id: OfficialId,
     pub office: String,
     pub service: String,
+    /// When the citizen used the service (Unix ms), from `visit_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visit_at_ms: Option<i64>,
 }
 
 /// Everything the daemon needs to call one contact; stored with the job and
@@ -76,11 +90,20 @@ pub struct JobSpec {
     /// JSON when outbound, so specs written before it compare equal.
     #[serde(default, skip_serializing_if = "Direction::is_outbound")]
     pub direction: Direction,
+    /// Not dialled before this instant (Unix ms; from the freshness rules).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_before_ms: Option<i64>,
+    /// Never dialled after this instant: the contact ends `expired`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_after_ms: Option<i64>,
 }
 
 impl JobSpec {
     pub fn new(header: &CampaignHeader, contact: Contact) -> Self {
+        let (not_before_ms, not_after_ms) = header.freshness.window(contact.visit_at_ms);
         Self {
+            not_before_ms,
+            not_after_ms,
             campaign_id: header.id.clone(),
             dialplan: header.dialplan.clone(),
             caller_id: header.caller_id.clone(),
@@ -184,6 +207,7 @@ pub fn parse_campaign_document(
             "field `dialplan`: no dialplan named {dialplan:?} is loaded"
         ));
     }
+    let freshness = freshness(obj, &mut problems);
     let contacts = match obj.get("contacts") {
         Some(Value::Array(items)) => items.as_slice(),
         Some(_) => {
@@ -210,6 +234,7 @@ pub fn parse_campaign_document(
         dialplan,
         caller_id,
         department,
+        freshness,
     };
     let (contacts, rejected) = parse_contacts(contacts, &mut unknown);
     Ok(ParsedDocument {
@@ -256,6 +281,46 @@ fn parse_contacts(
     (accepted, rejected)
 }
 
+/// The optional freshness fields of a campaign document.
+fn freshness(obj: &serde_json::Map<String, Value>, problems: &mut Vec<String>) -> Freshness {
+    let text = |name: &str, problems: &mut Vec<String>| match obj.get(name) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => {
+            problems.push(format!("field `{name}` must be a string"));
+            None
+        }
+    };
+    let duration = |name: &str, problems: &mut Vec<String>| {
+        text(name, problems).and_then(|v| match parse_duration(&v) {
+            Ok(d) => Some(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            Err(e) => {
+                problems.push(format!("field `{name}`: {e}"));
+                None
+            }
+        })
+    };
+    let call_not_before_ms = duration("call_not_before", problems);
+    let call_not_after_ms = duration("call_not_after", problems);
+    if let (Some(a), Some(b)) = (call_not_before_ms, call_not_after_ms)
+        && a >= b
+    {
+        problems.push("field `call_not_before` must be shorter than `call_not_after`".into());
+    }
+    let expires_at_ms = text("expires_at", problems).and_then(|v| match parse_rfc3339(&v) {
+        Ok(ms) => Some(ms),
+        Err(e) => {
+            problems.push(format!("field `expires_at`: {e}"));
+            None
+        }
+    });
+    Freshness {
+        call_not_before_ms,
+        call_not_after_ms,
+        expires_at_ms,
+    }
+}
+
 fn parse_contact(item: &Value) -> Result<Contact, String> {
     let Value::Object(obj) = item else {
         return Err("a contact must be a JSON object".into());
@@ -288,6 +353,11 @@ fn parse_contact(item: &Value) -> Result<Contact, String> {
     let official = field("official_id", true, &mut problems);
     let office = field("office", true, &mut problems);
     let service = field("service", true, &mut problems);
+    let visit_at_ms = field("visit_at", false, &mut problems).and_then(|v| {
+        parse_rfc3339(&v)
+            .map_err(|e| problems.push(format!("`visit_at`: {e}")))
+            .ok()
+    });
     let id = id.and_then(|v| {
         ContactId::parse(&v)
             .map_err(|e| problems.push(format!("`id`: {e}")))
@@ -314,6 +384,7 @@ fn parse_contact(item: &Value) -> Result<Contact, String> {
                 official_id,
                 office,
                 service,
+                visit_at_ms,
             })
         }
         _ => Err(problems.join("; ")),
@@ -408,5 +479,56 @@ mod tests {
         assert_eq!(reasons[3].0, 5);
         let masked = parsed.rejected[0].masked["phone"].as_str().unwrap();
         assert_eq!(masked, "+91*****4321");
+    }
+}
+
+#[cfg(test)]
+mod freshness_tests {
+    use super::*;
+
+    fn doc(extra: &str, visit: &str) -> String {
+        format!(
+            r#"{{"version": 1, "id": "c", "name": "n", "dialplan": "d",
+                "caller_id": "+916742000000", "department": "home"{extra},
+                "contacts": [{{"id": "k", "phone": "+919876543210", "official_id": "o",
+                               "office": "x", "service": "y"{visit}}}]}}"#
+        )
+    }
+
+    #[test]
+    fn the_window_follows_the_visit_and_the_expiry() {
+        let parsed = parse_campaign_document(
+            &doc(
+                r#", "call_not_before": "2h", "call_not_after": "72h", "expires_at": "2026-12-31T18:30:00Z""#,
+                r#", "visit_at": "2026-11-27T10:30:00+05:30""#,
+            ),
+            &|_| true,
+        )
+        .unwrap();
+        assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+        let spec = JobSpec::new(&parsed.header, parsed.contacts[0].clone());
+        let visit = 1_795_755_600_000;
+        assert_eq!(spec.not_before_ms, Some(visit + 7_200_000));
+        assert_eq!(spec.not_after_ms, Some(visit + 72 * 3_600_000));
+    }
+
+    #[test]
+    fn bad_freshness_is_refused_with_every_problem() {
+        let Err(DocumentError::Invalid(problems)) = parse_campaign_document(
+            &doc(
+                r#", "call_not_before": "3d", "call_not_after": "2h", "expires_at": "tomorrow""#,
+                "",
+            ),
+            &|_| true,
+        ) else {
+            panic!("refused");
+        };
+        let all = problems.join("\n");
+        assert!(all.contains("`call_not_before` must be shorter"), "{all}");
+        assert!(all.contains("`expires_at`"), "{all}");
+        let parsed =
+            parse_campaign_document(&doc("", r#", "visit_at": "27/11/2026""#), &|_| true).unwrap();
+        assert!(parsed.contacts.is_empty());
+        assert!(parsed.rejected[0].reason.contains("`visit_at`"));
     }
 }

@@ -7,6 +7,7 @@
 pub mod calendar;
 mod campaign;
 mod feedback;
+mod freshness;
 mod ids;
 mod outcome;
 mod phone;
@@ -18,6 +19,7 @@ pub use campaign::{
     ParsedDocument, RejectedContact, parse_campaign_document,
 };
 pub use feedback::{Answer, Attribution, Direction, FeedbackRecord, flags_of};
+pub use freshness::{Freshness, parse_duration, parse_rfc3339};
 pub use ids::{CampaignId, ContactId, IdError, JobId, OfficialId};
 pub use outcome::{CallStatus, JobState, Outcome};
 pub use phone::{PhoneError, PhoneNumber};

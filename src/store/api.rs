@@ -145,6 +145,8 @@ pub enum Authorize {
     Parked,
     /// The campaign is cancelled: the job ended `cancelled`, with its record.
     Cancelled,
+    /// The contact is past its deadline: it ended `expired`, with its record.
+    Expired,
 }
 
 /// What an operator did to a campaign last.

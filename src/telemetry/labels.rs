@@ -71,6 +71,8 @@ label_enum!(
         CampaignPaused => "campaign_paused",
         /// The campaign is cancelled: the contact ended `cancelled`.
         CampaignCancelled => "campaign_cancelled",
+        /// Past the contact's deadline: it ended `expired`.
+        Expired => "expired",
     }
 );
 

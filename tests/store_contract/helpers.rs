@@ -27,6 +27,7 @@ pub fn campaign_id() -> CampaignId {
 
 pub fn header() -> CampaignHeader {
     CampaignHeader {
+        freshness: Default::default(),
         id: campaign_id(),
         name: "Police feedback".into(),
         dialplan: "mo-sarkar-feedback".into(),
@@ -39,6 +40,7 @@ pub fn spec(contact: &str, official: &str) -> JobSpec {
     JobSpec::new(
         &header(),
         Contact {
+            visit_at_ms: None,
             id: ContactId::parse(contact).unwrap(),
             phone: PhoneNumber::parse("+919876543210").unwrap(),
             language: Some("or".into()),

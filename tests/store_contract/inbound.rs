@@ -106,11 +106,14 @@ pub async fn live_inbound_calls_are_capped(store: Arc<dyn Store>) {
 
 fn inbound_spec(sid: &str) -> JobSpec {
     JobSpec {
+        not_after_ms: None,
+        not_before_ms: None,
         campaign_id: CampaignId::parse("inbound").unwrap(),
         dialplan: "mo-sarkar-inbound".into(),
         caller_id: PhoneNumber::parse("+916742100100").unwrap(),
         department: String::new(),
         contact: Contact {
+            visit_at_ms: None,
             id: ContactId::parse(sid).unwrap(),
             phone: phone(),
             language: None,

@@ -43,6 +43,7 @@ pub async fn raw(server: &RedisServer) -> redis::aio::MultiplexedConnection {
 
 pub fn header(id: &str) -> CampaignHeader {
     CampaignHeader {
+        freshness: Default::default(),
         id: CampaignId::parse(id).unwrap(),
         name: "Police feedback".into(),
         dialplan: "mo-sarkar-feedback".into(),
@@ -55,6 +56,7 @@ pub fn spec(contact: &str, official: &str) -> JobSpec {
     JobSpec::new(
         &header("police-1"),
         Contact {
+            visit_at_ms: None,
             id: ContactId::parse(contact).unwrap(),
             phone: PhoneNumber::parse("+919876543210").unwrap(),
             language: Some("or".into()),

@@ -6,7 +6,7 @@
 -- ARGV[1] entry id  ARGV[2] emission (us)  ARGV[3] slack (us)  ARGV[4] lease (ms)
 -- ARGV[5] job id  ARGV[6] campaign id
 -- Reply: {'stale', now_us} | {'limited', allow_at_ms, now_us}
---      | {'parked', now_us} | {'cancelled', now_us}
+--      | {'parked', now_us} | {'cancelled', now_us} | {'expired', now_us}
 --      | {'granted', now_us, now_ms, job fields...}
 -- A paused campaign's job is parked (no quota spent, no work until resumed);
 -- a cancelled campaign's job ends `cancelled` with its record.
@@ -31,6 +31,21 @@ if campaign_state == 'cancelled' then
   redis.call('HSET', KEYS[2], 'reason', 'campaign cancelled')
   end_job(KEYS[2], KEYS[3], KEYS[9], ARGV[5], 'queued', 'cancelled', math.floor(now / 1000))
   return { 'cancelled', int(now) }
+end
+-- Freshness: past its deadline the contact ends `expired`; too soon after
+-- the visit it waits, without spending the official's quota.
+local nbf, naf = unpack(redis.call('HMGET', KEYS[2], 'nbf', 'naf'))
+local now_ms_fresh = math.floor(now / 1000)
+if naf and now_ms_fresh > tonumber(naf) then
+  redis.call('ZREM', KEYS[5], ARGV[5])
+  redis.call('HSET', KEYS[2], 'reason', 'past its deadline (the visit is too long ago, or the campaign expired)')
+  end_job(KEYS[2], KEYS[3], KEYS[9], ARGV[5], 'queued', 'expired', now_ms_fresh)
+  return { 'expired', int(now) }
+end
+if nbf and now_ms_fresh < tonumber(nbf) then
+  redis.call('ZADD', KEYS[5], nbf, ARGV[5])
+  redis.call('HSET', KEYS[2], 'reason', 'too soon after the visit', 'updated_at', int(now_ms_fresh))
+  return { 'limited', nbf, int(now) }
 end
 local emission, slack = tonumber(ARGV[2]), tonumber(ARGV[3])
 local tat = tonumber(redis.call('GET', KEYS[4])) or now

@@ -22,6 +22,14 @@ else
   redis.call('HDEL', KEYS[1], 'reason')
 end
 redis.call('ZREM', KEYS[4], ARGV[7])
+local deadline = redis.call('HGET', KEYS[1], 'naf')
+if ARGV[3] == 'retry' and deadline and now + tonumber(ARGV[4]) > tonumber(deadline) then
+  -- The retry would come after the contact's deadline: it ends instead.
+  redis.call('HSET', KEYS[1], 'reason', 'a retry would come after the deadline (' .. ARGV[6] .. ')')
+  redis.call('ZREM', KEYS[3], ARGV[7])
+  end_job(KEYS[1], KEYS[2], KEYS[5], ARGV[7], state, 'expired', now)
+  return 'applied'
+end
 if ARGV[3] == 'retry' then
   redis.call('HSET', KEYS[1], 'state', 'retry_wait', 'updated_at', int(now))
   move_count(KEYS[2], state, 'retry_wait')

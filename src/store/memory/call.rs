@@ -10,6 +10,8 @@
 //! Owns: these transitions and building the feedback record. Does not own:
 //! deciding outcomes or retry delays (the caller's policy).
 
+use std::time::Duration;
+
 use super::state::{Now, State, set_state};
 use crate::domain::{Attribution, FeedbackRecord, JobState, Outcome, flags_of};
 use crate::store::{Finish, IvrUpdate, Job, JobRef, Result, SaveIvr, StoreError, Transition};
@@ -79,7 +81,17 @@ impl State {
             return Ok(Transition::Stale);
         }
         let shard = &mut shards[usize::from(job.shard)];
+        let past_deadline = |delay: &Duration| {
+            job.spec
+                .not_after_ms
+                .is_some_and(|deadline| now.ms_after(*delay) > deadline)
+        };
         match finish {
+            Finish::Retry { delay, reason } if past_deadline(delay) => {
+                shard.inflight.remove(id);
+                let why = format!("a retry would come after the deadline ({reason})");
+                end_waiting(counts, &mut shard.outbox, job, Outcome::Expired, &why, now)?;
+            }
             Finish::Retry { delay, reason } => {
                 set_state(counts, job, JobState::RetryWait, now);
                 job.reason = Some(reason.clone());

@@ -82,6 +82,30 @@ impl State {
             }
             Some(CampaignState::Active) | None => {}
         }
+        if job
+            .spec
+            .not_after_ms
+            .is_some_and(|deadline| now.ms > deadline)
+        {
+            shard.delayed.remove(&job.id);
+            end_waiting(
+                counts,
+                &mut shard.outbox,
+                job,
+                Outcome::Expired,
+                "past its deadline (the visit is too long ago, or the campaign expired)",
+                now,
+            )?;
+            return Ok(Authorize::Expired);
+        }
+        if let Some(not_before) = job.spec.not_before_ms.filter(|&t| now.ms < t) {
+            shard.delayed.insert(&job.id, not_before);
+            job.reason = Some("too soon after the visit".into());
+            job.updated_at_ms = now.ms;
+            return Ok(Authorize::RateLimited {
+                allow_at_ms: not_before,
+            });
+        }
         let official = job.spec.contact.official_id.clone();
         let tat = shard.gcra.get(&official).copied();
         match Gcra::new(quota).check(tat, now.us) {

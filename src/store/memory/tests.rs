@@ -19,6 +19,7 @@ fn at(ms: i64) -> Now {
 
 fn header() -> CampaignHeader {
     CampaignHeader {
+        freshness: Default::default(),
         id: CampaignId::parse("camp").unwrap(),
         name: "Camp".into(),
         dialplan: "plan".into(),
@@ -31,6 +32,7 @@ fn spec(contact: &str, official: &str) -> JobSpec {
     JobSpec::new(
         &header(),
         Contact {
+            visit_at_ms: None,
             id: ContactId::parse(contact).unwrap(),
             phone: PhoneNumber::parse("+919876543210").unwrap(),
             language: None,

@@ -147,6 +147,7 @@ impl RedisStore {
             "stale" => Ok((Authorize::Stale, int_at("authorize", &reply, 1)?)),
             "parked" => Ok((Authorize::Parked, int_at("authorize", &reply, 1)?)),
             "cancelled" => Ok((Authorize::Cancelled, int_at("authorize", &reply, 1)?)),
+            "expired" => Ok((Authorize::Expired, int_at("authorize", &reply, 1)?)),
             "limited" => Ok((
                 Authorize::RateLimited {
                     allow_at_ms: int_at("authorize", &reply, 1)?,

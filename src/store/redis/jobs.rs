@@ -209,6 +209,12 @@ impl RedisStore {
             .arg(json)
             .arg(official.as_str())
             .arg(id.to_string())
+            .arg(
+                spec.not_before_ms
+                    .map(|t| t.to_string())
+                    .unwrap_or_default(),
+            )
+            .arg(spec.not_after_ms.map(|t| t.to_string()).unwrap_or_default())
             .invoke_async(&mut self.conn.clone())
             .await?;
         match verdict("enqueue", &reply)?.0 {
