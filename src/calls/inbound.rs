@@ -243,6 +243,7 @@ impl CallCore {
             return Ok(());
         }
         let header = CampaignHeader {
+            sample_rate: None,
             freshness: Default::default(),
             id: policy.callback_campaign.clone(),
             name: "Call-backs asked for on inbound calls".into(),

@@ -118,6 +118,7 @@ mod tests {
 
     pub(crate) fn job(dials: u32) -> Job {
         let header = CampaignHeader {
+            sample_rate: None,
             freshness: Default::default(),
             id: CampaignId::parse("c").unwrap(),
             name: "n".into(),

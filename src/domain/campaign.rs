@@ -33,6 +33,7 @@ pub const CAMPAIGN_FIELDS: &[&str] = &[
     "call_not_before",
     "call_not_after",
     "expires_at",
+    "sample",
 ];
 
 /// Every key a contact may carry (see `CAMPAIGN_FIELDS`).
@@ -47,7 +48,7 @@ pub const CONTACT_FIELDS: &[&str] = &[
 ];
 
 /// The campaign-level fields every chunk repeats.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CampaignHeader {
     pub id: CampaignId,
     pub name: String,
@@ -58,6 +59,44 @@ pub struct CampaignHeader {
     /// stored JSON when empty, so headers written before it compare equal.
     #[serde(default, skip_serializing_if = "Freshness::is_empty")]
     pub freshness: Freshness,
+    /// The share of contacts called (`sample: {"rate": 0.2}`), chosen
+    /// deterministically from the campaign and contact ids; absent: all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample_rate: Option<f64>,
+}
+
+// The only float, `sample_rate`, is validated finite at parsing.
+impl Eq for CampaignHeader {}
+
+impl CampaignHeader {
+    /// Whether `contact` is in the campaign's sample: a stable hash of the
+    /// campaign and contact ids, below the rate. The same document always
+    /// samples the same contacts.
+    pub fn samples(&self, contact: &ContactId) -> bool {
+        let Some(rate) = self.sample_rate else {
+            return true;
+        };
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for byte in self
+            .id
+            .as_str()
+            .bytes()
+            .chain([b'/'])
+            .chain(contact.as_str().bytes())
+        {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        // FNV-1a's high bits barely move with the last bytes: mix them
+        // (MurmurHash3's finaliser) before reading the top 53 bits as a
+        // fraction in [0, 1).
+        hash ^= hash >> 33;
+        hash = hash.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        hash ^= hash >> 33;
+        hash = hash.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        hash ^= hash >> 33;
+        ((hash >> 11) as f64) / ((1u64 << 53) as f64) < rate
+    }
 }
 
 /// One citizen to call.
@@ -208,6 +247,24 @@ pub fn parse_campaign_document(
         ));
     }
     let freshness = freshness(obj, &mut problems);
+    let sample_rate = match obj.get("sample") {
+        None | Some(Value::Null) => None,
+        Some(sample) => match sample.get("rate").and_then(Value::as_f64) {
+            Some(rate)
+                if rate > 0.0
+                    && rate <= 1.0
+                    && sample.as_object().is_some_and(|o| o.len() == 1) =>
+            {
+                Some(rate)
+            }
+            _ => {
+                problems.push(
+                    "field `sample` must be {\"rate\": r} with 0 < r <= 1 (max_per_office_per_day is not supported yet)".into(),
+                );
+                None
+            }
+        },
+    };
     let contacts = match obj.get("contacts") {
         Some(Value::Array(items)) => items.as_slice(),
         Some(_) => {
@@ -235,6 +292,7 @@ pub fn parse_campaign_document(
         caller_id,
         department,
         freshness,
+        sample_rate,
     };
     let (contacts, rejected) = parse_contacts(contacts, &mut unknown);
     Ok(ParsedDocument {

@@ -162,7 +162,12 @@ fn unknown_keys_are_warnings_with_suggestions() {
 fn a_document_with_every_known_key_has_no_warnings() {
     let mut full = contact("c-1", json!("9876543210"));
     full["language"] = json!("or");
-    let doc = document(json!({}), vec![full.clone()]);
+    full["visit_at"] = json!("2026-11-27T10:30:00+05:30");
+    let header = json!({
+        "call_not_before": "2h", "call_not_after": "72h",
+        "expires_at": "2026-12-31T18:30:00Z", "sample": {"rate": 1.0},
+    });
+    let doc = document(header, vec![full.clone()]);
     assert!(parse(&doc).warnings.is_empty());
     let keys = |v: &Value| {
         let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();

@@ -29,10 +29,12 @@ pub enum Outcome {
     /// Another contact of the same campaign has the same number and is the
     /// one called; the record's `reason` names it.
     Duplicate,
+    /// The campaign calls a sample of its contacts and this one is not in it.
+    NotSampled,
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 11] = [
+    pub const ALL: [Outcome; 12] = [
         Outcome::Completed,
         Outcome::Partial,
         Outcome::NoAnswer,
@@ -44,6 +46,7 @@ impl Outcome {
         Outcome::Dead,
         Outcome::Unknown,
         Outcome::Duplicate,
+        Outcome::NotSampled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -59,6 +62,7 @@ impl Outcome {
             Outcome::Dead => "dead",
             Outcome::Unknown => "unknown",
             Outcome::Duplicate => "duplicate",
+            Outcome::NotSampled => "not_sampled",
         }
     }
 }

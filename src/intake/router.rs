@@ -28,6 +28,8 @@ pub struct IngestReport {
     /// Contacts whose number another contact of the campaign already has:
     /// ended `duplicate`, not called.
     pub duplicate_numbers: usize,
+    /// Contacts left out by the campaign's sample: ended `not_sampled`.
+    pub not_sampled: usize,
     /// The whole document was refused (its reason is in the dead-letter stream).
     pub refused: Option<String>,
 }
@@ -135,6 +137,7 @@ impl IntakeRouter {
             duplicates = report.duplicates,
             dead_lettered = report.dead_lettered,
             duplicate_numbers = report.duplicate_numbers,
+            not_sampled = report.not_sampled,
             refused = report.refused.is_some(),
             "campaign document ingested"
         );
@@ -232,11 +235,29 @@ impl IntakeRouter {
         for contact in parsed.contacts {
             let spec = JobSpec::new(&parsed.header, contact);
             let campaign = &parsed.header.id;
-            let holder = self
-                .store
-                .claim_number(campaign, &spec.contact.phone, &spec.contact.id)
-                .await?;
+            let holder = if parsed.header.samples(&spec.contact.id) {
+                self.store
+                    .claim_number(campaign, &spec.contact.phone, &spec.contact.id)
+                    .await?
+            } else {
+                None
+            };
             let outcome = match holder {
+                // Left out of the campaign's sample: never called.
+                None if !parsed.header.samples(&spec.contact.id) => {
+                    let why = format!(
+                        "not in the campaign's sample (rate {})",
+                        parsed.header.sample_rate.unwrap_or(1.0)
+                    );
+                    let ended = self
+                        .store
+                        .enqueue_ended(&spec, Outcome::NotSampled, &why)
+                        .await?;
+                    if ended == PutOutcome::Created {
+                        report.not_sampled += 1;
+                    }
+                    ended
+                }
                 // The same number twice in one campaign is called once.
                 Some(holder) => {
                     let why = format!(
@@ -422,5 +443,44 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(c.state, JobState::Done(Outcome::Duplicate));
+    }
+
+    #[tokio::test]
+    async fn a_sample_is_reproducible_and_the_rest_end_not_sampled() {
+        let contacts: Vec<_> = (0..400)
+            .map(|i| {
+                serde_json::json!({"id": format!("c-{i}"), "phone": format!("+9198{:08}", i),
+                                   "official_id": "off-1", "office": "o", "service": "s"})
+            })
+            .collect();
+        let doc = serde_json::json!({
+            "version": 1, "id": "sampled", "name": "s", "dialplan": "p",
+            "caller_id": "+916742000000", "department": "home",
+            "sample": {"rate": 0.25}, "contacts": contacts,
+        })
+        .to_string();
+        let first: Arc<dyn Store> = Arc::new(MemoryStore::new(4));
+        let second: Arc<dyn Store> = Arc::new(MemoryStore::new(4));
+        let a = router(first.clone()).ingest("1-0", &doc).await.unwrap();
+        let b = router(second.clone()).ingest("1-0", &doc).await.unwrap();
+        assert_eq!(
+            a.not_sampled, b.not_sampled,
+            "the same document, the same sample"
+        );
+        assert_eq!(a.accepted, 400);
+        // Near a quarter called (a stable hash, not an exact count).
+        let called = 400 - a.not_sampled;
+        assert!((70..=130).contains(&called), "{called} of 400 sampled");
+        let id = CampaignId::parse("sampled").unwrap();
+        let status = first.campaign_status(&id).await.unwrap().unwrap();
+        assert_eq!(status.counts.get("queued").copied(), Some(called as u64));
+        assert_eq!(
+            status.counts.get("not_sampled").copied(),
+            Some(a.not_sampled as u64)
+        );
+        // A bad sample is refused with the reason.
+        let bad = doc.replace(r#"{"rate":0.25}"#, r#"{"rate":2}"#);
+        let refused = router(first).ingest("1-1", &bad).await.unwrap();
+        assert!(refused.refused.unwrap().contains("`sample`"));
     }
 }
