@@ -261,7 +261,7 @@ async fn strict_refuses_a_misspelt_field_and_a_plain_submit_warns() {
     assert_eq!(refused.status.code(), Some(2), "{stderr}");
     assert!(refused.stdout.is_empty());
     for problem in [
-        "error: unknown campaign field `not_after`; it is ignored",
+        "error: unknown campaign field `not_after` (did you mean `call_not_after`?); it is ignored",
         "error: unknown contact field `langauge` in contacts[0] (c-1) (did you mean `language`?)",
         "refused (--strict): 0 invalid contact(s), 2 unknown field(s)",
     ] {
