@@ -5,7 +5,7 @@
 use tracing::{info, warn};
 
 use super::inbound::InboundPolicy;
-use super::{CallCore, CallError, after_call, session};
+use super::{CallCore, CallError, after_call, after_call_with, session};
 use crate::domain::{CallStatus, Direction, JobState, Outcome};
 use crate::store::{Finish, Job, JobRef, Transition};
 
@@ -101,7 +101,9 @@ impl CallCore {
             .as_deref()
             .map(|raw| session::status_of(&job.job_ref(), raw));
         match job.spec.direction {
-            Direction::Outbound => after_call(job, status, session, &self.retry),
+            Direction::Outbound => {
+                after_call_with(job, status, session, &self.retry, job.spec.retry.as_ref())
+            }
             Direction::Inbound => after_call(job, status, session, &InboundPolicy::retry()),
         }
     }

@@ -243,6 +243,7 @@ impl CallCore {
             return Ok(());
         }
         let header = CampaignHeader {
+            retry: None,
             sample_rate: None,
             freshness: Default::default(),
             id: policy.callback_campaign.clone(),
@@ -282,6 +283,7 @@ fn inbound_spec(
 ) -> Result<JobSpec, CallError> {
     let bad = |e: crate::domain::IdError| CallError::BadRequest(e.to_string());
     Ok(JobSpec {
+        retry: None,
         not_after_ms: None,
         not_before_ms: None,
         campaign_id: CampaignId::parse(INBOUND_CAMPAIGN).map_err(bad)?,

@@ -18,7 +18,7 @@
 use std::time::Duration;
 
 use crate::dialplan::SessionStatus;
-use crate::domain::{CallStatus, Outcome};
+use crate::domain::{CallStatus, Outcome, RetryLadder};
 use crate::store::{Finish, Job};
 
 /// How often and how patiently to retry a contact.
@@ -109,6 +109,76 @@ pub fn after_call(
     }
 }
 
+/// `after_call` under a campaign's retry ladder: its `max_attempts` replaces
+/// the daemon's, and an outcome it names waits its own ladder (the last wait
+/// repeats, with ±10% jitter so a batch of busy lines does not come back at
+/// once; an empty ladder never retries that outcome).
+pub fn after_call_with(
+    job: &Job,
+    status: CallStatus,
+    session: Option<SessionStatus>,
+    policy: &RetryPolicy,
+    ladder: Option<&RetryLadder>,
+) -> Finish {
+    let Some(ladder) = ladder else {
+        return after_call(job, status, session, policy);
+    };
+    let effective = RetryPolicy {
+        max_attempts: ladder.max_attempts.unwrap_or(policy.max_attempts),
+        backoff: policy.backoff.clone(),
+    };
+    let finish = after_call(job, status, session, &effective);
+    let Finish::Retry { reason, .. } = &finish else {
+        return finish;
+    };
+    let waits = match (status, session) {
+        (CallStatus::Busy, _) => ladder.busy.as_ref(),
+        (CallStatus::NoAnswer, _) => ladder.no_answer.as_ref(),
+        (CallStatus::Completed, _) => ladder.no_input.as_ref(),
+        _ => ladder.failed.as_ref(),
+    };
+    match waits {
+        None => finish,
+        Some(waits) if waits.is_empty() => {
+            // The campaign does not retry this outcome: end as if spent.
+            let spent = RetryPolicy {
+                max_attempts: 0,
+                backoff: Vec::new(),
+            };
+            match after_call(job, status, session, &spent) {
+                Finish::Terminal { outcome, .. } => Finish::Terminal {
+                    outcome,
+                    reason: Some(format!("{reason}; the campaign does not retry it")),
+                },
+                other => other,
+            }
+        }
+        Some(waits) => {
+            let i = (job.dials.max(1) - 1) as usize;
+            let wait = waits.get(i).or(waits.last()).copied().unwrap_or(0);
+            Finish::Retry {
+                delay: jittered(wait, job),
+                reason: reason.clone(),
+            }
+        }
+    }
+}
+
+/// `wait_ms` ± 10%, the same for the same job and attempt.
+fn jittered(wait_ms: u64, job: &Job) -> Duration {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in job.id.to_string().bytes().chain(job.attempt.to_le_bytes()) {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    hash ^= hash >> 33;
+    hash = hash.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    hash ^= hash >> 33;
+    // A factor in [0.9, 1.1].
+    let factor = 0.9 + 0.2 * ((hash >> 11) as f64 / (1u64 << 53) as f64);
+    Duration::from_millis((wait_ms as f64 * factor) as u64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,6 +188,7 @@ mod tests {
 
     pub(crate) fn job(dials: u32) -> Job {
         let header = CampaignHeader {
+            retry: None,
             sample_rate: None,
             freshness: Default::default(),
             id: CampaignId::parse("c").unwrap(),
@@ -225,6 +296,54 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn a_campaign_ladder_sets_waits_attempts_and_what_never_retries() {
+        let p = policy();
+        let ladder = RetryLadder {
+            max_attempts: Some(5),
+            busy: Some(vec![600_000, 3_600_000]),
+            no_answer: Some(Vec::new()),
+            failed: None,
+            no_input: None,
+        };
+        let with = |dials, status| after_call_with(&job(dials), status, None, &p, Some(&ladder));
+        let delay = |f: Finish| match f {
+            Finish::Retry { delay, .. } => delay,
+            other => panic!("{other:?}"),
+        };
+        let first = delay(with(1, CallStatus::Busy));
+        assert!(
+            (540_000..=660_000).contains(&(first.as_millis() as u64)),
+            "{first:?}"
+        );
+        let later = delay(with(4, CallStatus::Busy));
+        assert!((3_240_000..=3_960_000).contains(&(later.as_millis() as u64)));
+        // Jitter is stable for one attempt.
+        assert_eq!(delay(with(1, CallStatus::Busy)), first);
+        // Five attempts, not the daemon's three.
+        assert!(matches!(
+            with(5, CallStatus::Busy),
+            Finish::Terminal {
+                outcome: Outcome::Busy,
+                ..
+            }
+        ));
+        // No answer: never retried in this campaign.
+        match with(1, CallStatus::NoAnswer) {
+            Finish::Terminal { outcome, reason } => {
+                assert_eq!(outcome, Outcome::NoAnswer);
+                assert!(reason.unwrap().contains("does not retry"));
+            }
+            other => panic!("{other:?}"),
+        }
+        // Failed is not named: the daemon's backoff (with the ladder's cap).
+        assert_eq!(delay(with(3, CallStatus::Failed)), Duration::from_secs(600));
+        assert_eq!(
+            after_call_with(&job(1), CallStatus::Busy, None, &p, None),
+            after_call(&job(1), CallStatus::Busy, None, &p)
+        );
     }
 
     #[test]

@@ -15,8 +15,8 @@ use serde_json::Value;
 use super::redact::mask_contact;
 use super::unknown_fields::UnknownFields;
 use super::{
-    CampaignId, ContactId, Direction, Freshness, JobId, OfficialId, PhoneNumber, UnknownField,
-    parse_duration, parse_rfc3339,
+    CampaignId, ContactId, Direction, Freshness, JobId, OfficialId, PhoneNumber, RetryLadder,
+    UnknownField, parse_duration, parse_rfc3339,
 };
 
 /// Every key a campaign document may carry at the top level. A new field is
@@ -34,6 +34,7 @@ pub const CAMPAIGN_FIELDS: &[&str] = &[
     "call_not_after",
     "expires_at",
     "sample",
+    "retry",
 ];
 
 /// Every key a contact may carry (see `CAMPAIGN_FIELDS`).
@@ -63,6 +64,9 @@ pub struct CampaignHeader {
     /// deterministically from the campaign and contact ids; absent: all.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample_rate: Option<f64>,
+    /// The campaign's retry ladder; absent: the daemon's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<RetryLadder>,
 }
 
 // The only float, `sample_rate`, is validated finite at parsing.
@@ -135,6 +139,9 @@ pub struct JobSpec {
     /// Never dialled after this instant: the contact ends `expired`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_after_ms: Option<i64>,
+    /// The campaign's retry ladder, if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<RetryLadder>,
 }
 
 impl JobSpec {
@@ -143,6 +150,7 @@ impl JobSpec {
         Self {
             not_before_ms,
             not_after_ms,
+            retry: header.retry.clone(),
             campaign_id: header.id.clone(),
             dialplan: header.dialplan.clone(),
             caller_id: header.caller_id.clone(),
@@ -247,6 +255,10 @@ pub fn parse_campaign_document(
         ));
     }
     let freshness = freshness(obj, &mut problems);
+    let retry = match obj.get("retry") {
+        None | Some(Value::Null) => None,
+        Some(v) => RetryLadder::parse(v).map_err(|p| problems.extend(p)).ok(),
+    };
     let sample_rate = match obj.get("sample") {
         None | Some(Value::Null) => None,
         Some(sample) => match sample.get("rate").and_then(Value::as_f64) {
@@ -293,6 +305,7 @@ pub fn parse_campaign_document(
         department,
         freshness,
         sample_rate,
+        retry,
     };
     let (contacts, rejected) = parse_contacts(contacts, &mut unknown);
     Ok(ParsedDocument {
@@ -568,6 +581,38 @@ mod freshness_tests {
         let visit = 1_795_755_600_000;
         assert_eq!(spec.not_before_ms, Some(visit + 7_200_000));
         assert_eq!(spec.not_after_ms, Some(visit + 72 * 3_600_000));
+    }
+
+    #[test]
+    fn a_retry_ladder_is_read_and_checked() {
+        let parsed = parse_campaign_document(
+            &doc(
+                r#", "retry": {"max_attempts": 4, "busy": ["10m", "1h"], "no_answer": []}"#,
+                "",
+            ),
+            &|_| true,
+        )
+        .unwrap();
+        let ladder = parsed.header.retry.clone().unwrap();
+        assert_eq!(ladder.max_attempts, Some(4));
+        assert_eq!(ladder.busy, Some(vec![600_000, 3_600_000]));
+        assert_eq!(ladder.no_answer, Some(Vec::new()));
+        assert_eq!(ladder.failed, None);
+        let spec = JobSpec::new(&parsed.header, parsed.contacts[0].clone());
+        assert_eq!(spec.retry, Some(ladder));
+        let Err(DocumentError::Invalid(problems)) = parse_campaign_document(
+            &doc(
+                r#", "retry": {"max_attempts": 0, "busy": ["soon"], "voicemail": ["1h"]}"#,
+                "",
+            ),
+            &|_| true,
+        ) else {
+            panic!("refused");
+        };
+        let all = problems.join("\n");
+        for want in ["retry.voicemail", "retry.max_attempts", "retry.busy[0]"] {
+            assert!(all.contains(want), "{want} in {all}");
+        }
     }
 
     #[test]

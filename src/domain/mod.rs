@@ -9,6 +9,7 @@ mod campaign;
 mod feedback;
 mod freshness;
 mod ids;
+mod ladder;
 mod outcome;
 mod phone;
 mod redact;
@@ -21,6 +22,7 @@ pub use campaign::{
 pub use feedback::{Answer, Attribution, Direction, FeedbackRecord, flags_of};
 pub use freshness::{Freshness, parse_duration, parse_rfc3339};
 pub use ids::{CampaignId, ContactId, IdError, JobId, OfficialId};
+pub use ladder::RetryLadder;
 pub use outcome::{CallStatus, JobState, Outcome};
 pub use phone::{PhoneError, PhoneNumber};
 pub use unknown_fields::{ContactRef, FieldLevel, UnknownField, did_you_mean};

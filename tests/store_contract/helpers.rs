@@ -27,6 +27,7 @@ pub fn campaign_id() -> CampaignId {
 
 pub fn header() -> CampaignHeader {
     CampaignHeader {
+        retry: None,
         sample_rate: None,
         freshness: Default::default(),
         id: campaign_id(),
