@@ -242,8 +242,11 @@ async fn status(id: &str, redis: &RedisArgs, json: bool) -> anyhow::Result<ExitC
         eprintln!("no campaign {id} (it may still be waiting on the intake stream)");
         return Ok(ExitCode::from(3));
     };
+    let next_due = store.next_due(&id).await?;
     if json {
-        println!("{}", status.summary());
+        let mut summary = status.summary();
+        summary["next_due_ms"] = serde_json::json!(next_due);
+        println!("{summary}");
     } else {
         println!("campaign {id} — {}", status.header.name);
         println!("{:>12}  {}", "state", status.state.as_str());
@@ -251,6 +254,14 @@ async fn status(id: &str, redis: &RedisArgs, json: bool) -> anyhow::Result<ExitC
         println!("{:>12}  {}", "finished", status.finished());
         for (state, n) in status.counts.iter().filter(|(_, n)| **n > 0) {
             println!("{state:>12}  {n}");
+        }
+        if let Some(due) = next_due {
+            let now = store.now_ms().await?;
+            let secs = (due - now).max(0) / 1000;
+            println!(
+                "{:>12}  in {secs} s (a waiting contact: retry, hours, quota or freshness)",
+                "next due"
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

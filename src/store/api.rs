@@ -411,6 +411,10 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<PutOutcome>;
     /// Every campaign ever stored.
     async fn campaigns(&self) -> Result<Vec<CampaignId>>;
+    /// When the campaign's earliest waiting job (retry, deferral, rate
+    /// limit, freshness) comes due (Unix ms); `None` when none waits. Scans
+    /// the delayed sets: for operators, not for hot paths.
+    async fn next_due(&self, id: &CampaignId) -> Result<Option<i64>>;
     /// Applies an operator's command on every shard: pause (new dials stop,
     /// waiting jobs are parked as they are read), resume (parked jobs go back
     /// to the ready streams; a cancelled campaign stays cancelled), cancel

@@ -195,7 +195,19 @@ impl AdminRoutes {
             }
         };
         match self.store.campaign_status(&id).await {
-            Ok(Some(status)) => json_response(StatusCode::OK, status.summary()),
+            Ok(Some(status)) => {
+                let mut summary = status.summary();
+                match self.store.next_due(&id).await {
+                    Ok(due) => summary["next_due_ms"] = json!(due),
+                    Err(e) => {
+                        return json_response(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            json!({"error": e.to_string()}),
+                        );
+                    }
+                }
+                json_response(StatusCode::OK, summary)
+            }
             Ok(None) => json_response(
                 StatusCode::NOT_FOUND,
                 json!({"error": format!("no campaign {id}")}),

@@ -40,6 +40,11 @@ pub async fn deadlines_are_kept_at_authorisation_and_retry(store: Arc<dyn Store>
         Authorize::RateLimited { allow_at_ms } => assert_eq!(allow_at_ms, now + 300),
         other => panic!("expected to wait for the visit's window, got {other:?}"),
     }
+    // `campaign status` says when the next waiting contact comes due.
+    assert_eq!(
+        store.next_due(&campaign_id()).await.unwrap(),
+        Some(now + 300)
+    );
     let waited = ready_again(&store, "early").await;
     assert!(store.now_ms().await.unwrap() >= now + 300);
     assert_eq!(grant(&store, &waited, HOUR).await.0.attempt, 1);

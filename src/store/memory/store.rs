@@ -169,6 +169,16 @@ impl Store for MemoryStore {
         self.with(|s, _| s.in_flight_of(id))
     }
 
+    async fn next_due(&self, id: &CampaignId) -> Result<Option<i64>> {
+        self.with(|s, _| {
+            s.jobs
+                .values()
+                .filter(|j| &j.id.campaign == id)
+                .filter_map(|j| s.shards[usize::from(j.shard)].delayed.score(&j.id))
+                .min()
+        })
+    }
+
     async fn hangup_requests(&self) -> Result<Vec<CampaignId>> {
         self.with(|s, _| s.hangup_requests.iter().cloned().collect())
     }

@@ -97,6 +97,37 @@ impl RedisStore {
         Ok(Some(state))
     }
 
+    pub(super) async fn next_due_impl(&self, id: &CampaignId) -> Result<Option<i64>> {
+        let pattern = format!("{id}/*");
+        let mut earliest: Option<i64> = None;
+        for shard in 0..self.shards {
+            let key = self.keys.delayed(shard);
+            let mut cursor: u64 = 0;
+            loop {
+                let (next, flat): (u64, Vec<String>) = redis::cmd("ZSCAN")
+                    .arg(&key)
+                    .arg(cursor)
+                    .arg("MATCH")
+                    .arg(&pattern)
+                    .arg("COUNT")
+                    .arg(BATCH)
+                    .query_async(&mut self.conn.clone())
+                    .await?;
+                for score in flat.iter().skip(1).step_by(2) {
+                    if let Ok(due) = score.parse::<f64>() {
+                        let due = due as i64;
+                        earliest = Some(earliest.map_or(due, |e| e.min(due)));
+                    }
+                }
+                if next == 0 {
+                    break;
+                }
+                cursor = next;
+            }
+        }
+        Ok(earliest)
+    }
+
     pub(super) async fn hangup_requests_impl(&self) -> Result<Vec<CampaignId>> {
         let ids: Vec<String> = redis::cmd("SMEMBERS")
             .arg(self.keys.hangup_requests())

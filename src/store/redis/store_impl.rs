@@ -99,6 +99,10 @@ impl Store for RedisStore {
         self.in_flight_of_impl(id).await
     }
 
+    async fn next_due(&self, id: &CampaignId) -> Result<Option<i64>> {
+        self.next_due_impl(id).await
+    }
+
     async fn hangup_requests(&self) -> Result<Vec<CampaignId>> {
         self.hangup_requests_impl().await
     }
