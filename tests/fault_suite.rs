@@ -163,18 +163,6 @@ impl Fleet {
         let ledger = self.simulator.ledger();
         self.simulator.wait().await;
         let text = logs.text();
-        for what in [
-            "holding the call",
-            "status callback kept",
-            "authorised too long ago",
-            "requeueing",
-            "redis",
-        ] {
-            eprintln!(
-                "{campaign}: {:>5} log lines with {what:?}",
-                text.matches(what).count()
-            );
-        }
         let evidence = Evidence::gather(&url, ledger, Some(text)).await;
         let by_id: HashMap<&str, &Contact> = contacts.iter().map(|c| (c.id.as_str(), c)).collect();
         let plans = dialplans();

@@ -18,7 +18,7 @@
 use std::time::Duration;
 
 use crate::dialplan::SessionStatus;
-use crate::domain::{CallStatus, Outcome, RetryLadder};
+use crate::domain::{CallStatus, Outcome, RetryLadder, stable_fraction};
 use crate::store::{Finish, Job};
 
 /// How often and how patiently to retry a contact.
@@ -166,16 +166,14 @@ pub fn after_call_with(
 
 /// `wait_ms` ± 10%, the same for the same job and attempt.
 fn jittered(wait_ms: u64, job: &Job) -> Duration {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in job.id.to_string().bytes().chain(job.attempt.to_le_bytes()) {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    hash ^= hash >> 33;
-    hash = hash.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    hash ^= hash >> 33;
+    let key = job
+        .id
+        .to_string()
+        .into_bytes()
+        .into_iter()
+        .chain(job.attempt.to_le_bytes());
     // A factor in [0.9, 1.1].
-    let factor = 0.9 + 0.2 * ((hash >> 11) as f64 / (1u64 << 53) as f64);
+    let factor = 0.9 + 0.2 * stable_fraction(key);
     Duration::from_millis((wait_ms as f64 * factor) as u64)
 }
 

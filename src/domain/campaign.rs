@@ -16,7 +16,7 @@ use super::redact::mask_contact;
 use super::unknown_fields::UnknownFields;
 use super::{
     CampaignId, ContactId, Direction, Freshness, JobId, OfficialId, PhoneNumber, RetryLadder,
-    UnknownField, parse_duration, parse_rfc3339,
+    UnknownField, parse_duration, parse_rfc3339, stable_fraction,
 };
 
 /// Every key a campaign document may carry at the top level. A new field is
@@ -80,26 +80,13 @@ impl CampaignHeader {
         let Some(rate) = self.sample_rate else {
             return true;
         };
-        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-        for byte in self
+        let key = self
             .id
             .as_str()
             .bytes()
             .chain([b'/'])
-            .chain(contact.as_str().bytes())
-        {
-            hash ^= u64::from(byte);
-            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        // FNV-1a's high bits barely move with the last bytes: mix them
-        // (MurmurHash3's finaliser) before reading the top 53 bits as a
-        // fraction in [0, 1).
-        hash ^= hash >> 33;
-        hash = hash.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        hash ^= hash >> 33;
-        hash = hash.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-        hash ^= hash >> 33;
-        ((hash >> 11) as f64) / ((1u64 << 53) as f64) < rate
+            .chain(contact.as_str().bytes());
+        stable_fraction(key) < rate
     }
 }
 

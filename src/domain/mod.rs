@@ -7,6 +7,7 @@
 pub mod calendar;
 mod campaign;
 mod feedback;
+mod fraction;
 mod freshness;
 mod ids;
 mod ladder;
@@ -20,6 +21,7 @@ pub use campaign::{
     ParsedDocument, RejectedContact, parse_campaign_document,
 };
 pub use feedback::{Answer, Attribution, Direction, FeedbackRecord, flags_of};
+pub use fraction::stable_fraction;
 pub use freshness::{Freshness, parse_duration, parse_rfc3339};
 pub use ids::{CampaignId, ContactId, IdError, JobId, OfficialId};
 pub use ladder::RetryLadder;

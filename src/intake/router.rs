@@ -235,7 +235,8 @@ impl IntakeRouter {
         for contact in parsed.contacts {
             let spec = JobSpec::new(&parsed.header, contact);
             let campaign = &parsed.header.id;
-            let holder = if parsed.header.samples(&spec.contact.id) {
+            let sampled = parsed.header.samples(&spec.contact.id);
+            let holder = if sampled {
                 self.store
                     .claim_number(campaign, &spec.contact.phone, &spec.contact.id)
                     .await?
@@ -244,7 +245,7 @@ impl IntakeRouter {
             };
             let outcome = match holder {
                 // Left out of the campaign's sample: never called.
-                None if !parsed.header.samples(&spec.contact.id) => {
+                None if !sampled => {
                     let why = format!(
                         "not in the campaign's sample (rate {})",
                         parsed.header.sample_rate.unwrap_or(1.0)

@@ -4,7 +4,7 @@
 
 use super::connection::RedisStore;
 use crate::domain::CampaignId;
-use crate::store::{CampaignAction, CampaignState, JobRef, StoreError};
+use crate::store::{CampaignAction, CampaignState, JobRef, ShardId, StoreError};
 
 type Result<T> = std::result::Result<T, StoreError>;
 
@@ -98,10 +98,24 @@ impl RedisStore {
     }
 
     pub(super) async fn next_due_impl(&self, id: &CampaignId) -> Result<Option<i64>> {
+        let waiting = self
+            .scan_campaign(id, |shard| self.keys.delayed(shard))
+            .await?;
+        Ok(waiting.iter().map(|(_, _, due)| *due as i64).min())
+    }
+
+    /// Every member of a per-shard sorted set (`key_of`) that is a job of
+    /// campaign `id`, with its shard and score. A full scan: for operators'
+    /// commands, not hot paths.
+    async fn scan_campaign(
+        &self,
+        id: &CampaignId,
+        key_of: impl Fn(ShardId) -> String,
+    ) -> Result<Vec<(ShardId, String, f64)>> {
         let pattern = format!("{id}/*");
-        let mut earliest: Option<i64> = None;
+        let mut found = Vec::new();
         for shard in 0..self.shards {
-            let key = self.keys.delayed(shard);
+            let key = key_of(shard);
             let mut cursor: u64 = 0;
             loop {
                 let (next, flat): (u64, Vec<String>) = redis::cmd("ZSCAN")
@@ -113,11 +127,10 @@ impl RedisStore {
                     .arg(BATCH)
                     .query_async(&mut self.conn.clone())
                     .await?;
-                for score in flat.iter().skip(1).step_by(2) {
-                    if let Ok(due) = score.parse::<f64>() {
-                        let due = due as i64;
-                        earliest = Some(earliest.map_or(due, |e| e.min(due)));
-                    }
+                // ZSCAN replies member, score, member, score, ...
+                for pair in flat.chunks_exact(2) {
+                    let score = pair[1].parse().unwrap_or(f64::MAX);
+                    found.push((shard, pair[0].clone(), score));
                 }
                 if next == 0 {
                     break;
@@ -125,7 +138,7 @@ impl RedisStore {
                 cursor = next;
             }
         }
-        Ok(earliest)
+        Ok(found)
     }
 
     pub(super) async fn hangup_requests_impl(&self) -> Result<Vec<CampaignId>> {
@@ -149,35 +162,16 @@ impl RedisStore {
     }
 
     pub(super) async fn in_flight_of_impl(&self, id: &CampaignId) -> Result<Vec<JobRef>> {
-        let pattern = format!("{id}/*");
-        let mut found = Vec::new();
-        for shard in 0..self.shards {
-            let key = self.keys.inflight(shard);
-            let mut cursor: u64 = 0;
-            loop {
-                let (next, members): (u64, Vec<String>) = redis::cmd("ZSCAN")
-                    .arg(&key)
-                    .arg(cursor)
-                    .arg("MATCH")
-                    .arg(&pattern)
-                    .arg("COUNT")
-                    .arg(BATCH)
-                    .query_async(&mut self.conn.clone())
-                    .await?;
-                for (i, member) in members.iter().enumerate() {
-                    // ZSCAN replies member, score, member, score, ...
-                    if i % 2 == 0
-                        && let Ok(job) = crate::domain::JobId::parse(member)
-                    {
-                        found.push(JobRef::new(shard, job));
-                    }
-                }
-                if next == 0 {
-                    break;
-                }
-                cursor = next;
-            }
-        }
-        Ok(found)
+        let live = self
+            .scan_campaign(id, |shard| self.keys.inflight(shard))
+            .await?;
+        Ok(live
+            .into_iter()
+            .filter_map(|(shard, member, _)| {
+                crate::domain::JobId::parse(&member)
+                    .ok()
+                    .map(|job| JobRef::new(shard, job))
+            })
+            .collect())
     }
 }
