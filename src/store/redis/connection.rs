@@ -53,6 +53,10 @@ pub struct RedisStore {
     pub(super) response_timeout: Duration,
     /// The consumer name this instance uses on the outbox streams.
     pub(super) relay_consumer: String,
+    /// Shards whose last relay wrote its records but lost the outbox
+    /// acknowledgement: the next pass re-reads this consumer's own pending
+    /// entries first (the dedupe markers make that a no-op downstream).
+    pub(super) relay_unacked: std::sync::Mutex<std::collections::HashSet<ShardId>>,
     /// Signalled when a group read found its group missing (Redis lost its
     /// data): the daemon's data watch checks the epoch marker at once.
     pub(super) groups_lost: tokio::sync::Notify,
@@ -95,6 +99,7 @@ impl RedisStore {
             scripts: Scripts::new(),
             response_timeout: timeouts.response,
             relay_consumer: format!("relay-{}-{:08x}", std::process::id(), rand::random::<u32>()),
+            relay_unacked: Default::default(),
             groups_lost: tokio::sync::Notify::new(),
         };
         store.create_groups().await?;

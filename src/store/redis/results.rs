@@ -49,8 +49,11 @@ impl RedisStore {
         }
         let outbox = self.keys.outbox(shard);
         let mut entries = self.claim_outbox(&outbox, max).await?;
+        if self.relay_unacked_take(shard) {
+            entries.extend(self.read_outbox(&outbox, max, "0").await?);
+        }
         if entries.len() < max {
-            entries.extend(self.read_outbox(&outbox, max - entries.len()).await?);
+            entries.extend(self.read_outbox(&outbox, max - entries.len(), ">").await?);
         }
         if entries.is_empty() {
             return Ok(0);
@@ -86,7 +89,7 @@ impl RedisStore {
         crate::failpoint::hit(crate::failpoint::points::BEFORE_ACK, &self.relay_consumer).await;
         // Only now that every record is in the feedback stream.
         let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
-        redis::pipe()
+        let acked = redis::pipe()
             .cmd("XACK")
             .arg(&outbox)
             .arg(RELAY_GROUP)
@@ -97,7 +100,14 @@ impl RedisStore {
             .arg(&ids)
             .ignore()
             .exec_async(&mut conn)
-            .await?;
+            .await;
+        if acked.is_err() {
+            self.relay_unacked
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(shard);
+        }
+        acked?;
         Ok(relayed)
     }
 
@@ -120,7 +130,17 @@ impl RedisStore {
         Ok(reply.claimed)
     }
 
-    async fn read_outbox(&self, outbox: &str, count: usize) -> Result<Vec<StreamId>> {
+    /// Whether `shard`'s last acknowledgement was lost (and forgets it).
+    fn relay_unacked_take(&self, shard: ShardId) -> bool {
+        self.relay_unacked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&shard)
+    }
+
+    /// Entries of the outbox for this relay: new ones (`from` = `>`) or its
+    /// own still pending (`0`).
+    async fn read_outbox(&self, outbox: &str, count: usize, from: &str) -> Result<Vec<StreamId>> {
         let mut cmd = redis::cmd("XREADGROUP");
         cmd.arg("GROUP")
             .arg(RELAY_GROUP)
@@ -129,7 +149,7 @@ impl RedisStore {
             .arg(count)
             .arg("STREAMS")
             .arg(outbox)
-            .arg(">");
+            .arg(from);
         let reply: Option<StreamReadReply> = self
             .with_groups(|| {
                 let mut conn = self.conn.clone();
