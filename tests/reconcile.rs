@@ -15,7 +15,7 @@ use sampark::domain::{
 use sampark::provider::{OriginateRequest, build_provider};
 use sampark::simulator::SimulatorConfig;
 use sampark::store::memory::MemoryStore;
-use sampark::store::{Authorize, JobRef, Quota, Store};
+use sampark::store::{Authorize, DialLimits, JobRef, Quota, Store};
 use sampark::telemetry::Metrics;
 use support::daemon::{
     ACCOUNT_SID, AUTH_TOKEN, dialer_config, dialplans, settings, start_simulator,
@@ -89,7 +89,10 @@ async fn lost_originate_replies_are_adopted_and_undialled_attempts_requeued() {
         .await
         .unwrap()
     {
-        let granted = store.authorize(&entry, quota, LEASE).await.unwrap();
+        let granted = store
+            .authorize(&entry, &DialLimits::official(quota), LEASE)
+            .await
+            .unwrap();
         assert!(matches!(granted, Authorize::Granted { .. }));
     }
     // "placed": the provider got the originate, but the daemon died before
@@ -182,7 +185,10 @@ async fn lost_originate_replies_are_adopted_and_undialled_attempts_requeued() {
         }
     })
     .await;
-    let granted = store.authorize(&entry, quota, LEASE).await.unwrap();
+    let granted = store
+        .authorize(&entry, &DialLimits::official(quota), LEASE)
+        .await
+        .unwrap();
     assert!(matches!(granted, Authorize::Granted { .. }));
     let requeued = eventually(
         Duration::from_secs(30),

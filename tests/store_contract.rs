@@ -32,6 +32,8 @@ mod inbound;
 mod intake;
 #[path = "store_contract/lifecycle.rs"]
 mod lifecycle;
+#[path = "store_contract/limits.rs"]
+mod limits;
 
 use std::sync::Arc;
 
@@ -72,7 +74,6 @@ macro_rules! backend {
                 intake::dead_letters_keep_the_latest_oldest_first,
                 intake::put_campaign_is_idempotent_and_refuses_changes,
                 intake::enqueue_is_idempotent_and_refuses_changes,
-                intake::citizen_cap_and_opt_out,
                 intake::duplicate_numbers_end_at_once_with_a_record,
                 lifecycle::full_lifecycle_yields_one_record,
                 lifecycle::retry_waits_then_dials_attempt_two,
@@ -86,6 +87,11 @@ macro_rules! backend {
                 fences::an_adopted_call_gets_the_call_lease,
                 control::pause_resume_and_cancel,
                 freshness::deadlines_are_kept_at_authorisation_and_retry,
+                limits::citizen_caps_roll_across_campaigns_and_refund,
+                limits::opted_out_citizens_are_never_dialled,
+                limits::a_held_dial_spends_nothing_and_departments_share_a_quota,
+                limits::live_calls_are_capped_fleet_wide,
+                limits::the_provider_rate_keeps_the_entry_in_hand,
                 inbound::visits_are_remembered_newest_first_and_refreshed,
                 inbound::live_inbound_calls_are_capped,
                 inbound::an_inbound_call_is_born_in_a_call_and_recorded_once,

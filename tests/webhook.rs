@@ -15,7 +15,7 @@ use sampark::domain::{
 use sampark::provider::twilio::TwilioControl;
 use sampark::store::keys::shard_of;
 use sampark::store::memory::MemoryStore;
-use sampark::store::{Authorize, JobRef, Quota, Store};
+use sampark::store::{Authorize, DialLimits, JobRef, Quota, Store};
 use sampark::telemetry::Metrics;
 use sampark::webhook::{CallWebhooks, HttpServer};
 use support::daemon::{dialplans, http_config};
@@ -89,7 +89,11 @@ async fn harness() -> Harness {
         period: Duration::from_millis(1),
     };
     let granted = store
-        .authorize(&entries[0], quota, Duration::from_secs(60))
+        .authorize(
+            &entries[0],
+            &DialLimits::official(quota),
+            Duration::from_secs(60),
+        )
         .await
         .unwrap();
     assert!(matches!(granted, Authorize::Granted { .. }));

@@ -30,7 +30,7 @@ use crate::intake::submit_document;
 use crate::policy::CallingWindow;
 use crate::simulator::{Simulator, SimulatorConfig};
 use crate::store::memory::MemoryStore;
-use crate::store::{Quota, Store};
+use crate::store::{CitizenCaps, Quota, Store};
 use crate::telemetry::Metrics;
 
 pub use super::summary::DemoSummary;
@@ -262,18 +262,19 @@ fn demo_dialer_config() -> DialerConfig {
         ring_timeout: Duration::from_secs(30),
         hours: CallingWindow::always(),
         // A contact may get three attempts and a call-back it asked for.
-        citizen_daily_cap: 6,
+        citizen_caps: CitizenCaps {
+            per_day: 6,
+            per_week: 0,
+        },
+        max_live_calls: None,
         retry: RetryPolicy {
             max_attempts: 3,
             backoff: vec![Duration::from_millis(300), Duration::from_millis(600)],
         },
-        quotas: Quotas {
-            default: Quota {
-                burst: 4,
-                period: Duration::from_millis(100),
-            },
-            overrides: Default::default(),
-        },
+        quotas: Quotas::uniform(Quota {
+            burst: 4,
+            period: Duration::from_millis(100),
+        }),
         max_concurrent_originates: 32,
         provider_cps: None,
         provider_backoff: Duration::from_millis(200),

@@ -1,5 +1,5 @@
 //! Dialling policy settings: the default calling window (in the citizens'
-//! time zone) and the per-citizen daily cap. The window's schema, validation
+//! time zone), the per-citizen rolling caps and the citizen-key secret. The window's schema, validation
 //! and arithmetic live in [`crate::policy`]; a bad window is reported while
 //! loading, with every problem it has, under `policy.calling_window`.
 
@@ -14,8 +14,15 @@ pub struct PolicySettings {
     /// `[policy.calling_window]`: when citizens may be called. Its holiday
     /// files are read while the settings are loaded.
     pub calling_window: CallingWindow,
-    /// Calls placed to one phone number per local day, across all campaigns.
+    /// Calls placed to one phone number in any 24 hours, across all campaigns.
     pub max_calls_per_citizen_per_day: u32,
+    /// Calls placed to one phone number in any 7 days, across all campaigns
+    /// (0 = no weekly cap).
+    pub max_calls_per_citizen_per_week: u32,
+    /// The secret citizen keys in Redis are HMACs under (at least 16 bytes;
+    /// set it through `SAMPARK__POLICY__CITIZEN_KEY_SECRET`). Required by
+    /// `serve`; every instance and tool sharing a Redis needs the same one.
+    pub citizen_key_secret: Option<String>,
 }
 
 impl Default for PolicySettings {
@@ -23,6 +30,8 @@ impl Default for PolicySettings {
         Self {
             calling_window: CallingWindow::default(),
             max_calls_per_citizen_per_day: 2,
+            max_calls_per_citizen_per_week: 5,
+            citizen_key_secret: None,
         }
     }
 }

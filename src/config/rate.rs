@@ -41,6 +41,9 @@ pub struct RateSettings {
     pub default: RateLimit,
     /// Official id → quota. Keys are checked as official ids by validation.
     pub overrides: BTreeMap<String, RateLimit>,
+    /// Department (as campaigns name it) → a quota shared by all of the
+    /// department's officials, fleet-wide. Departments not named have none.
+    pub departments: BTreeMap<String, RateLimit>,
 }
 
 impl Default for RateSettings {
@@ -53,6 +56,7 @@ impl Default for RateSettings {
                 per_secs: 60.0,
             },
             overrides: BTreeMap::new(),
+            departments: BTreeMap::new(),
         }
     }
 }

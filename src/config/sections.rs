@@ -112,6 +112,9 @@ pub struct ProviderSettings {
     /// The provider account's calls-per-second cap, enforced in process.
     pub calls_per_second: u32,
     pub max_concurrent_calls: u32,
+    /// Calls in progress at once across the fleet (dialling or connected;
+    /// the account's channel limit). 0 = no cap.
+    pub max_live_calls: u32,
     /// Wait before retrying an originate the provider throttled without
     /// saying how long, or could not take.
     pub retry_after_ms: u64,
@@ -131,6 +134,7 @@ impl Default for ProviderSettings {
             ring_timeout_secs: 30,
             calls_per_second: 1,
             max_concurrent_calls: 50,
+            max_live_calls: 0,
             retry_after_ms: 5_000,
             choice_hints: false,
         }

@@ -292,6 +292,28 @@ impl Settings {
             self.policy.max_calls_per_citizen_per_day.into(),
             "policy.max_calls_per_citizen_per_day",
         );
+        let (day, week) = (
+            self.policy.max_calls_per_citizen_per_day,
+            self.policy.max_calls_per_citizen_per_week,
+        );
+        if week != 0 && week < day {
+            p.0.push((
+                "policy.max_calls_per_citizen_per_week".into(),
+                format!("{week} is less than max_calls_per_citizen_per_day ({day}); use 0 for no weekly cap"),
+            ));
+        }
+        if let Some(secret) = &self.policy.citizen_key_secret
+            && let Err(e) = crate::store::keys::CitizenKey::new(secret)
+        {
+            p.0.push(("policy.citizen_key_secret".into(), e));
+        }
+        for (department, limit) in &self.rate.departments {
+            let key = format!("rate.departments.{department}");
+            if department.trim().is_empty() {
+                p.0.push((key.clone(), "a department name cannot be empty".into()));
+            }
+            p.rate(limit, &key);
+        }
         p.rate(&self.rate.default, "rate.default");
         for (id, limit) in &self.rate.overrides {
             let key = format!("rate.overrides.{id}");

@@ -13,7 +13,7 @@ use crate::dialer::{DialerConfig, Quotas};
 use crate::dialplan::Dialplans;
 use crate::domain::OfficialId;
 use crate::provider::{ProviderPair, ProviderSetupError, build_provider};
-use crate::store::Store;
+use crate::store::{CitizenCaps, Store};
 use crate::telemetry::Metrics;
 use crate::webhook::HttpServerConfig;
 
@@ -128,11 +128,21 @@ pub fn dialer_config(s: &Settings) -> DialerConfig {
         reclaim_after: s.dialer.reclaim_after(),
         ring_timeout: s.provider.ring_timeout(),
         hours: s.policy.calling_window.clone(),
-        citizen_daily_cap: s.policy.max_calls_per_citizen_per_day,
+        citizen_caps: CitizenCaps {
+            per_day: s.policy.max_calls_per_citizen_per_day,
+            per_week: s.policy.max_calls_per_citizen_per_week,
+        },
+        max_live_calls: Some(s.provider.max_live_calls).filter(|&n| n > 0),
         retry: s.dialer.retry_policy(),
         quotas: Quotas {
             default: s.rate.default.quota(),
             overrides,
+            departments: s
+                .rate
+                .departments
+                .iter()
+                .map(|(d, limit)| (d.clone(), limit.quota()))
+                .collect(),
         },
         max_concurrent_originates: usize::try_from(s.provider.max_concurrent_calls)
             .unwrap_or(usize::MAX)

@@ -6,16 +6,30 @@ use std::time::Duration;
 use crate::calls::RetryPolicy;
 use crate::domain::OfficialId;
 use crate::policy::CallingWindow;
-use crate::store::Quota;
+use crate::store::{CitizenCaps, Quota};
 
-/// Per-official dial quotas: a default and overrides.
+/// Dial quotas: per official (a default and overrides) and per department.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Quotas {
     pub default: Quota,
     pub overrides: HashMap<OfficialId, Quota>,
+    pub departments: HashMap<String, Quota>,
 }
 
 impl Quotas {
+    /// Only the default per-official quota.
+    pub fn uniform(default: Quota) -> Quotas {
+        Quotas {
+            default,
+            overrides: HashMap::new(),
+            departments: HashMap::new(),
+        }
+    }
+
+    pub fn for_department(&self, department: &str) -> Option<Quota> {
+        self.departments.get(department).copied()
+    }
+
     pub fn for_official(&self, official: &OfficialId) -> Quota {
         self.overrides
             .get(official)
@@ -48,8 +62,10 @@ pub struct DialerConfig {
     pub ring_timeout: Duration,
     /// When citizens may be called (the settings' default window).
     pub hours: CallingWindow,
-    /// Calls per citizen per local day, across campaigns.
-    pub citizen_daily_cap: u32,
+    /// Calls per citizen in any 24 hours and any 7 days, across campaigns.
+    pub citizen_caps: CitizenCaps,
+    /// Calls in progress at once across the fleet.
+    pub max_live_calls: Option<u32>,
     pub retry: RetryPolicy,
     pub quotas: Quotas,
     /// Originate requests in flight at once from this instance.

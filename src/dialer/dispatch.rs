@@ -18,7 +18,7 @@ use crate::domain::Outcome;
 use crate::failpoint::{self, points};
 use crate::provider::{ErrorClass, OriginateRequest, Provider, ProviderError};
 use crate::store::{
-    Authorize, CitizenCheck, Finish, Job, Quota, ReadyEntry, Store, StoreError, Transition,
+    Authorize, DialLimits, Finish, Job, Limit, Quota, ReadyEntry, Store, StoreError, Transition,
 };
 use crate::telemetry::{DialDecision, Metrics, OriginateResult, Subsystem, events};
 
@@ -157,112 +157,113 @@ impl Dialer {
                     Err(_) => break,
                 },
             };
-            let asked = Instant::now();
-            if let Some((job, now_ms)) = self.authorize(&entry).await? {
-                // The window is checked again at the grant's own time: a long
-                // round must not start a dial after closing time.
-                if let Some(open_at) = self.config.hours.next_open(now_ms) {
-                    let wait = Duration::from_millis(u64::try_from(open_at - now_ms).unwrap_or(0));
-                    self.store
-                        .requeue(&job.job_ref(), job.attempt, wait, "outside calling hours")
-                        .await?;
-                    self.metrics.dial_decision(DialDecision::OutsideHours);
-                    continue;
+            // This instance's own share of the provider's rate first (no
+            // Redis work); the fleet-wide count is part of the authorising step.
+            if let Some(cps) = &self.cps {
+                tokio::select! {
+                    _ = cancel.cancelled() => break,
+                    _ = cps.until_ready() => {}
                 }
-                // Pace to the provider's calls-per-second cap here, in the loop:
-                // only dials that passed the official's quota spend a token, and
-                // at most one authorised dial waits (for 1/cps), far inside its lease.
-                // First this instance's own share (governor, no Redis work),
-                // then the fleet-wide count in Redis, so N instances together
-                // stay within the cap too.
-                if let Some(cps) = &self.cps {
-                    tokio::select! {
-                        _ = cancel.cancelled() => {
-                            self.store.requeue(&job.job_ref(), job.attempt, Duration::ZERO, "daemon shutting down").await?;
-                            break;
-                        }
-                        _ = cps.until_ready() => {}
-                    }
-                }
-                if let Some(quota) = self.fleet_cps
-                    && !self.wait_for_provider_slot(quota, cancel).await?
-                {
-                    self.store
-                        .requeue(
-                            &job.job_ref(),
-                            job.attempt,
-                            Duration::ZERO,
-                            "daemon shutting down",
-                        )
-                        .await?;
-                    break;
-                }
-                let this = self.clone();
-                let span = info_span!("job", job.id = %job.id, official.id = %entry.official, attempt = job.attempt);
-                calls.spawn(
-                    async move { this.place_call(job, now_ms, asked, permit).await }
-                        .instrument(span),
-                );
             }
+            let Some((job, now_ms, asked)) = self.authorize(&entry, cancel).await? else {
+                continue;
+            };
+            // The window is checked again at the grant's own time: a long
+            // round must not start a dial after closing time.
+            if let Some(open_at) = self.config.hours.next_open(now_ms) {
+                let wait = Duration::from_millis(u64::try_from(open_at - now_ms).unwrap_or(0));
+                self.store.citizen_refund(&job).await?;
+                self.store
+                    .requeue(&job.job_ref(), job.attempt, wait, "outside calling hours")
+                    .await?;
+                self.metrics.dial_decision(DialDecision::OutsideHours);
+                continue;
+            }
+            let this = self.clone();
+            let span = info_span!("job", job.id = %job.id, official.id = %entry.official, attempt = job.attempt);
+            calls.spawn(async move { this.place_call(job, asked, permit).await }.instrument(span));
         }
         Ok(handled)
     }
 
-    /// Waits until the provider's fleet-wide rate gives this dial a start;
-    /// `false` if cancelled first.
-    async fn wait_for_provider_slot(
+    /// Every limit a dial of `entry` must pass.
+    fn limits(&self, entry: &ReadyEntry) -> DialLimits {
+        DialLimits {
+            official: self.config.quotas.for_official(&entry.official),
+            department: entry
+                .department
+                .as_deref()
+                .and_then(|d| self.config.quotas.for_department(d)),
+            citizen: self.config.citizen_caps,
+            max_live_calls: self.config.max_live_calls,
+            provider: self.fleet_cps,
+            live_recheck: self.config.poll_interval.max(Duration::from_millis(200)),
+        }
+    }
+
+    /// Asks the store to decide `entry` (waiting out the provider's
+    /// fleet-wide rate, which leaves the entry in hand): the granted job, the
+    /// store's time of the grant, and when the grant was asked for.
+    async fn authorize(
         &self,
-        quota: Quota,
+        entry: &ReadyEntry,
         cancel: &CancellationToken,
-    ) -> Result<bool, StoreError> {
-        while let Some(wait) = self.store.provider_slot(quota).await? {
-            tokio::select! {
-                _ = cancel.cancelled() => return Ok(false),
-                _ = tokio::time::sleep(wait) => {}
-            }
+    ) -> Result<Option<(Job, i64, Instant)>, StoreError> {
+        let limits = self.limits(entry);
+        loop {
+            let asked = Instant::now();
+            let verdict = self
+                .store
+                .authorize(entry, &limits, self.config.originate_lease)
+                .await?;
+            let decision = match verdict {
+                Authorize::Granted { job, now_ms } => {
+                    self.metrics.dial_decision(DialDecision::Authorized);
+                    return Ok(Some((*job, now_ms, asked)));
+                }
+                Authorize::ProviderBusy { wait } => {
+                    self.metrics.dial_decision(DialDecision::ProviderBusy);
+                    tokio::select! {
+                        // The entry stays pending; another round (or
+                        // instance, after `reclaim_after`) takes it.
+                        _ = cancel.cancelled() => return Ok(None),
+                        _ = tokio::time::sleep(wait) => continue,
+                    }
+                }
+                Authorize::Deferred { until_ms, limit } => {
+                    debug!(job.id = %entry.job, official.id = %entry.official, until_ms, ?limit, "held by a limit; deferred");
+                    match limit {
+                        Limit::Official => DialDecision::RateLimited,
+                        Limit::Department => DialDecision::DepartmentQuota,
+                        Limit::Citizen => DialDecision::CitizenCap,
+                        Limit::LiveCalls => DialDecision::LiveCallCap,
+                        Limit::NotBefore => DialDecision::TooSoon,
+                    }
+                }
+                Authorize::Stale => return Ok(None),
+                Authorize::Parked => DialDecision::CampaignPaused,
+                Authorize::Cancelled => {
+                    self.metrics.outcome(Outcome::Cancelled);
+                    DialDecision::CampaignCancelled
+                }
+                Authorize::Expired => {
+                    self.metrics.outcome(Outcome::Expired);
+                    DialDecision::Expired
+                }
+                Authorize::OptedOut => {
+                    self.metrics.outcome(Outcome::OptedOut);
+                    DialDecision::OptedOut
+                }
+            };
+            self.metrics.dial_decision(decision);
+            return Ok(None);
         }
-        Ok(true)
     }
 
-    /// The granted job and the store's time of the grant.
-    async fn authorize(&self, entry: &ReadyEntry) -> Result<Option<(Job, i64)>, StoreError> {
-        let quota = self.config.quotas.for_official(&entry.official);
-        match self
-            .store
-            .authorize(entry, quota, self.config.originate_lease)
-            .await?
-        {
-            Authorize::Granted { job, now_ms } => {
-                self.metrics.dial_decision(DialDecision::Authorized);
-                Ok(Some((*job, now_ms)))
-            }
-            Authorize::RateLimited { allow_at_ms } => {
-                self.metrics.dial_decision(DialDecision::RateLimited);
-                debug!(job.id = %entry.job, official.id = %entry.official, allow_at_ms, "rate limited; deferred");
-                Ok(None)
-            }
-            Authorize::Stale => Ok(None),
-            Authorize::Parked => {
-                self.metrics.dial_decision(DialDecision::CampaignPaused);
-                Ok(None)
-            }
-            Authorize::Cancelled => {
-                self.metrics.dial_decision(DialDecision::CampaignCancelled);
-                self.metrics.outcome(Outcome::Cancelled);
-                Ok(None)
-            }
-            Authorize::Expired => {
-                self.metrics.dial_decision(DialDecision::Expired);
-                self.metrics.outcome(Outcome::Expired);
-                Ok(None)
-            }
-        }
-    }
-
-    /// Checks the citizen, originates, records. Store failures leave the job
+    /// Originates and records. Store failures leave the job
     /// `Dialing` with its lease, so the reconciler finishes the work.
-    async fn place_call(self, job: Job, now_ms: i64, asked: Instant, permit: OwnedSemaphorePermit) {
-        if let Err(e) = self.try_place_call(&job, now_ms, asked).await {
+    async fn place_call(self, job: Job, asked: Instant, permit: OwnedSemaphorePermit) {
+        if let Err(e) = self.try_place_call(&job, asked).await {
             // The job keeps its lease, so the reconciler resolves it.
             events::store_error(
                 &self.metrics,
@@ -274,48 +275,9 @@ impl Dialer {
         drop(permit);
     }
 
-    /// `now_ms` is the store's time of the grant (for the citizen's local
-    /// day); `asked` when the grant was asked for (this process's clock).
-    async fn try_place_call(
-        &self,
-        job: &Job,
-        now_ms: i64,
-        asked: Instant,
-    ) -> Result<(), StoreError> {
-        let day = self.config.hours.local_day(now_ms);
+    /// `asked` is when the grant was asked for (this process's clock).
+    async fn try_place_call(&self, job: &Job, asked: Instant) -> Result<(), StoreError> {
         let phone = &job.spec.contact.phone;
-        match self
-            .store
-            .citizen_check(phone, day, self.config.citizen_daily_cap)
-            .await?
-        {
-            CitizenCheck::Allowed => {}
-            CitizenCheck::OptedOut => {
-                self.metrics.dial_decision(DialDecision::OptedOut);
-                let finish = Finish::Terminal {
-                    outcome: Outcome::OptedOut,
-                    reason: Some("citizen opted out earlier".into()),
-                };
-                self.store
-                    .finish(&job.job_ref(), job.attempt, None, &finish)
-                    .await?;
-                self.metrics.outcome(Outcome::OptedOut);
-                return Ok(());
-            }
-            CitizenCheck::CapReached => {
-                self.metrics.dial_decision(DialDecision::CitizenCap);
-                let wait = self.config.hours.until_next_day(now_ms);
-                self.store
-                    .requeue(
-                        &job.job_ref(),
-                        job.attempt,
-                        wait,
-                        "citizen's daily call cap reached",
-                    )
-                    .await?;
-                return Ok(());
-            }
-        }
         failpoint::hit(points::BEFORE_ORIGINATE, &self.config.consumer).await;
         // The lease started no earlier than `asked` (the store ran the grant
         // after it was sent). Past this budget an originate could still be in
@@ -329,7 +291,7 @@ impl Dialer {
         if asked.elapsed() >= budget {
             warn!(waited = ?asked.elapsed(), "authorised too long ago to dial safely; giving the dial back");
             self.metrics.originate(OriginateResult::Late);
-            self.store.citizen_refund(phone, day).await?;
+            self.store.citizen_refund(job).await?;
             self.store
                 .requeue(
                     &job.job_ref(),
@@ -365,7 +327,7 @@ impl Dialer {
                 // A call that was certainly not placed gives the citizen's
                 // cap unit back; an unknown fate keeps it until reconciled.
                 if e.class() != ErrorClass::Reconcile {
-                    self.store.citizen_refund(phone, day).await?;
+                    self.store.citizen_refund(job).await?;
                 }
                 self.originate_failed(job, e).await?
             }

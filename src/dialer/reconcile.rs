@@ -21,7 +21,7 @@ use super::DialerConfig;
 use crate::calls::{CallCore, CallError};
 use crate::domain::{JobState, Outcome};
 use crate::provider::{CallInfo, Provider, ProviderError};
-use crate::store::{Finish, Job, JobRef, Store, StoreError};
+use crate::store::{Finish, Job, JobRef, Store, StoreError, Transition};
 use crate::telemetry::{Metrics, ReconcileResult, Subsystem, events};
 
 /// How often to look for expired leases.
@@ -167,11 +167,11 @@ impl Reconciler {
         match lookup {
             Ok(Some(call)) => self.apply(job, call).await.map(Some),
             Ok(None) if job.call_sid.is_none() => {
-                // If the dial got as far as the citizen's cap, that unit is
-                // not given back here: nothing says it was taken, and a
-                // refund of a unit never taken would exceed the cap.
+                // The attempt's citizen-cap unit (taken when it was
+                // authorised, keyed by job and attempt) goes back with it.
                 info!("the provider has no call for this dial; requeueing");
-                self.store
+                let requeued = self
+                    .store
                     .requeue(
                         &job.job_ref(),
                         job.attempt,
@@ -179,6 +179,9 @@ impl Reconciler {
                         "dial never reached the provider",
                     )
                     .await?;
+                if requeued == Transition::Applied {
+                    self.store.citizen_refund(job).await?;
+                }
                 Ok(Some(ReconcileResult::Requeued))
             }
             Ok(None) => self

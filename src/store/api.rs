@@ -77,6 +77,11 @@ pub struct ReadyEntry {
     pub entry_id: String,
     pub job: JobId,
     pub official: OfficialId,
+    /// The job's citizen tag and department, so the one authorising step
+    /// can name the citizen's and the department's keys. `None` for entries
+    /// written by earlier versions; the store then looks them up.
+    pub citizen: Option<String>,
+    pub department: Option<String>,
 }
 
 impl ReadyEntry {
@@ -134,11 +139,19 @@ impl Job {
 /// The result of asking to start a dial.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Authorize {
-    /// The job is now `Dialing` with `job.attempt` as its new attempt.
+    /// The job is now `Dialing` with `job.attempt` as its new attempt; every
+    /// limit's unit is spent.
     Granted { job: Box<Job>, now_ms: i64 },
-    /// The official is over quota: the job went to the delayed set until
-    /// `allow_at_ms`, the exact time the GCRA will let it through.
-    RateLimited { allow_at_ms: i64 },
+    /// A limit holds the job: it went to the delayed set until `until_ms`,
+    /// the earliest time every limit lets it through (for the live-call cap,
+    /// when it is looked at again). Nothing was spent.
+    Deferred { until_ms: i64, limit: Limit },
+    /// Only the provider's calls-per-second cap holds the dial: the entry is
+    /// not consumed; ask again with it after `wait`. Nothing was spent.
+    ProviderBusy { wait: Duration },
+    /// The number is on the do-not-call list or opted out earlier: the job
+    /// ended `opted_out`, with its record.
+    OptedOut,
     /// The entry no longer matches a queued job (duplicate or already moved on).
     Stale,
     /// The campaign is paused: the job is parked until it is resumed.
@@ -147,6 +160,88 @@ pub enum Authorize {
     Cancelled,
     /// The contact is past its deadline: it ended `expired`, with its record.
     Expired,
+}
+
+/// Which limit deferred a job (the most distant one, when several did).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Limit {
+    /// The official's quota.
+    Official,
+    /// The department's quota.
+    Department,
+    /// The citizen's rolling day or week cap.
+    Citizen,
+    /// The fleet-wide cap on live calls.
+    LiveCalls,
+    /// Too soon after the visit the contact is about.
+    NotBefore,
+}
+
+impl Limit {
+    /// The reason written on the waiting job.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Limit::Official => "rate limited",
+            Limit::Department => "department's quota",
+            Limit::Citizen => "citizen's call cap reached",
+            Limit::LiveCalls => "live-call cap reached",
+            Limit::NotBefore => "too soon after the visit",
+        }
+    }
+}
+
+/// A citizen's rolling caps, across all campaigns: calls placed in the last
+/// 24 hours and in the last 7 days. 0 = no cap.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct CitizenCaps {
+    pub per_day: u32,
+    pub per_week: u32,
+}
+
+/// Every limit one dial decision checks, besides the campaign's state and the
+/// contact's freshness, in the store's one atomic step: each is checked
+/// before any is spent, so a dial refused by one spends none of the others.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DialLimits {
+    pub official: Quota,
+    pub department: Option<Quota>,
+    pub citizen: CitizenCaps,
+    /// Calls in progress (dialling or connected) across the fleet.
+    pub max_live_calls: Option<u32>,
+    /// The provider's call starts per second, across the fleet.
+    pub provider: Option<Quota>,
+    /// When a job held by the live-call cap is looked at again.
+    pub live_recheck: Duration,
+}
+
+impl DialLimits {
+    /// Only the official's quota (tests, tools).
+    pub fn official(quota: Quota) -> DialLimits {
+        DialLimits {
+            official: quota,
+            department: None,
+            citizen: CitizenCaps::default(),
+            max_live_calls: None,
+            provider: None,
+            live_recheck: Duration::from_secs(1),
+        }
+    }
+}
+
+/// A do-not-call entry: the citizen is never called while it lasts.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct DncEntry {
+    /// Why (free text; may be empty).
+    pub reason: String,
+    pub added_at_ms: i64,
+    /// When the entry lapses; `None`: never.
+    pub expires_at_ms: Option<i64>,
+}
+
+impl DncEntry {
+    pub fn is_live(&self, now_ms: i64) -> bool {
+        self.expires_at_ms.is_none_or(|t| now_ms < t)
+    }
 }
 
 /// What an operator did to a campaign last.
@@ -189,17 +284,6 @@ pub enum Transition {
     Applied,
     /// The fence did not match (other attempt, other state, terminal): no-op.
     Stale,
-}
-
-/// The result of a per-citizen policy check before dialling.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CitizenCheck {
-    /// Allowed; the day's counter was incremented.
-    Allowed,
-    /// The citizen opted out earlier: never call.
-    OptedOut,
-    /// The citizen already got `cap` calls on that day.
-    CapReached,
 }
 
 /// The result of applying a provider status callback.
@@ -444,26 +528,25 @@ pub trait Store: Send + Sync + 'static {
         count: usize,
         reclaim_after: Duration,
     ) -> Result<Vec<ReadyEntry>>;
-    /// Consumes a ready entry: if the job is queued and the official's GCRA
-    /// conforms, the job becomes `Dialing` (attempt + 1, in flight until
-    /// now + `lease`); over quota it is delayed to the exact allow time.
+    /// Decides a ready entry in one atomic step: campaign state, freshness,
+    /// do-not-call and opt-out, the citizen's caps, the department's and the
+    /// official's quotas, the live-call cap and the provider's rate. Granted,
+    /// the job becomes `Dialing` (attempt + 1, in flight until now + `lease`)
+    /// and every unit is spent; held, it is delayed to the exact time the
+    /// limits allow. Every verdict but `ProviderBusy` consumes the entry.
     async fn authorize(
         &self,
         entry: &ReadyEntry,
-        quota: Quota,
+        limits: &DialLimits,
         lease: Duration,
     ) -> Result<Authorize>;
     /// Consumes a ready entry without dialling: the queued job waits in the
     /// delayed set until `until_ms` (e.g. outside calling hours).
     async fn defer(&self, entry: &ReadyEntry, until_ms: i64, reason: &str) -> Result<Transition>;
-    /// Takes one of the provider's call starts under `quota`, fleet-wide:
-    /// `None` when taken, else how long to wait before asking again.
-    async fn provider_slot(&self, quota: Quota) -> Result<Option<Duration>>;
-    /// Opt-out and per-day cap check for a citizen, keyed by a hash of the phone.
-    async fn citizen_check(&self, phone: &PhoneNumber, day: u32, cap: u32) -> Result<CitizenCheck>;
-    /// Gives back the unit of `day`'s cap a dial took when its call was never
-    /// placed (throttled, refused, given back, found never placed).
-    async fn citizen_refund(&self, phone: &PhoneNumber, day: u32) -> Result<()>;
+    /// Gives back the citizen-cap unit `job`'s current attempt took when its
+    /// call was never placed (throttled, refused, given back, found never
+    /// placed). Idempotent.
+    async fn citizen_refund(&self, job: &Job) -> Result<()>;
     /// Records a citizen's wish not to be called again (all campaigns).
     async fn record_opt_out(&self, phone: &PhoneNumber) -> Result<()>;
     /// `Dialing` → `InCall` with the call id; in flight until now + `lease`.

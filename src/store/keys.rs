@@ -2,9 +2,14 @@
 //!
 //! Per-shard keys carry the Cluster hash tag `{sNN}` so that one official's
 //! jobs, GCRA state, counters and outbox share a slot and each script touches
-//! one slot. Citizen keys are tagged by a hash of the phone number, so the raw
-//! number never appears in a key.
+//! one slot. Citizen keys are tagged by a keyed hash of the phone number
+//! (HMAC-SHA256 under `policy.citizen_key_secret`), so the raw number never
+//! appears in a key and nobody without the secret can find a number's keys
+//! by enumerating the ~10^10 Indian numbers.
 
+use std::sync::Arc;
+
+use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 use super::ShardId;
@@ -31,24 +36,105 @@ fn shard_of_str(text: &str, shards: ShardId) -> ShardId {
     (hash % u32::from(shards.max(1))) as ShardId
 }
 
-/// A stable, non-reversible tag for a phone number (first 16 hex digits of
-/// SHA-256), used in citizen keys.
-pub fn phone_tag(phone: &PhoneNumber) -> String {
+/// The tag earlier versions used in citizen keys: the first 16 hex digits of
+/// a bare SHA-256 of the number, which anyone can reverse by enumeration.
+/// Read only to honour and upgrade old opt-out markers
+/// (`sampark dnc upgrade`).
+pub fn legacy_phone_tag(phone: &PhoneNumber) -> String {
     let digest = Sha256::digest(phone.as_str().as_bytes());
-    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+    hex(&digest[..8])
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The secret that turns a phone number into its citizen tag.
+#[derive(Clone)]
+pub struct CitizenKey {
+    secret: Arc<[u8]>,
+    development: bool,
+}
+
+/// The shortest secret accepted: 16 bytes (128 bits).
+pub const MIN_CITIZEN_SECRET: usize = 16;
+
+impl CitizenKey {
+    /// A key from an operator's secret; `Err` says why it is unusable.
+    pub fn new(secret: &str) -> Result<CitizenKey, String> {
+        if secret.len() < MIN_CITIZEN_SECRET {
+            return Err(format!(
+                "the citizen key secret must be at least {MIN_CITIZEN_SECRET} bytes (it is {})",
+                secret.len()
+            ));
+        }
+        Ok(CitizenKey {
+            secret: secret.as_bytes().into(),
+            development: false,
+        })
+    }
+
+    /// The fixed key of stores nobody gave a secret: the in-process demo
+    /// store and tests. `serve` refuses to start with it on Redis.
+    pub fn development() -> CitizenKey {
+        CitizenKey {
+            secret: b"sampark-development-citizen-key".as_slice().into(),
+            development: true,
+        }
+    }
+
+    pub fn is_development(&self) -> bool {
+        self.development
+    }
+
+    /// The number's tag: HMAC-SHA256 under the secret, first 16 bytes in hex.
+    pub fn tag(&self, phone: &PhoneNumber) -> String {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.secret)
+            .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
+        mac.update(phone.as_str().as_bytes());
+        hex(&mac.finalize().into_bytes()[..16])
+    }
+}
+
+impl std::fmt::Debug for CitizenKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.development {
+            "CitizenKey(development)"
+        } else {
+            "CitizenKey(..)"
+        })
+    }
 }
 
 /// Key builder for one prefix (`sampark` by default).
 #[derive(Clone, Debug)]
 pub struct Keys {
     prefix: String,
+    citizen: CitizenKey,
 }
 
 impl Keys {
+    /// Keys under `prefix`, citizen keys under the development key.
     pub fn new(prefix: &str) -> Self {
         Self {
             prefix: prefix.to_owned(),
+            citizen: CitizenKey::development(),
         }
+    }
+
+    /// Citizen keys under `key` from now on.
+    pub fn with_citizen_key(mut self, key: CitizenKey) -> Self {
+        self.citizen = key;
+        self
+    }
+
+    pub fn citizen_key(&self) -> &CitizenKey {
+        &self.citizen
+    }
+
+    /// The citizen tag of a number (see [`CitizenKey::tag`]).
+    pub fn citizen_tag(&self, phone: &PhoneNumber) -> String {
+        self.citizen.tag(phone)
     }
 
     /// Intake stream of campaign documents (consumer group `intake`).
@@ -174,15 +260,36 @@ impl Keys {
         format!("{}:outbox", self.shard(shard))
     }
 
-    /// Citizen opt-out marker.
-    pub fn opt_out(&self, phone: &PhoneNumber) -> String {
-        format!("{}:citizen:{{{}}}:optout", self.prefix, phone_tag(phone))
+    fn citizen(&self, tag: &str) -> String {
+        format!("{}:citizen:{{{tag}}}", self.prefix)
+    }
+
+    /// A citizen's opt-out marker (a string, no expiry), by citizen tag.
+    pub fn opt_out(&self, tag: &str) -> String {
+        format!("{}:optout", self.citizen(tag))
+    }
+
+    /// The opt-out marker earlier versions wrote, under the bare SHA-256 tag.
+    pub fn legacy_opt_out(&self, phone: &PhoneNumber) -> String {
+        format!("{}:optout", self.citizen(&legacy_phone_tag(phone)))
+    }
+
+    /// A citizen's do-not-call entry (hash: `reason`, `added_at_ms`,
+    /// `expires_at_ms`; the key expires with the entry), by citizen tag.
+    pub fn dnc(&self, tag: &str) -> String {
+        format!("{}:dnc", self.citizen(tag))
+    }
+
+    /// A citizen's placed calls in the last week, across all campaigns: ZSET,
+    /// member `<job id>#<attempt>`, score when the dial was authorised (ms).
+    pub fn citizen_calls(&self, tag: &str) -> String {
+        format!("{}:calls", self.citizen(tag))
     }
 
     /// A citizen's recent service visits: ZSET, member the visit as JSON,
     /// score when it was remembered (ms).
     pub fn visits(&self, phone: &PhoneNumber) -> String {
-        format!("{}:citizen:{{{}}}:visits", self.prefix, phone_tag(phone))
+        format!("{}:visits", self.citizen(&self.citizen_tag(phone)))
     }
 
     /// The fleet's live inbound calls: ZSET, member call id, score the time
@@ -191,9 +298,9 @@ impl Keys {
         format!("{}:inbound:live", self.prefix)
     }
 
-    /// Citizen per-day call counter (`day` as YYYYMMDD).
-    pub fn citizen_day(&self, phone: &PhoneNumber, day: u32) -> String {
-        format!("{}:citizen:{{{}}}:day:{day}", self.prefix, phone_tag(phone))
+    /// Per-department GCRA state (TAT in microseconds), fleet-wide.
+    pub fn department_gcra(&self, department: &str) -> String {
+        format!("{}:department:{department}:gcra", self.prefix)
     }
 }
 
@@ -247,10 +354,26 @@ mod tests {
     }
 
     #[test]
-    fn citizen_keys_hide_the_number() {
-        let k = Keys::new("sampark");
+    fn citizen_keys_hide_the_number_under_the_secret() {
         let p = PhoneNumber::parse("+919876543210").unwrap();
-        assert!(!k.opt_out(&p).contains("9876543210"));
-        assert_eq!(phone_tag(&p).len(), 16);
+        let ours = Keys::new("sampark")
+            .with_citizen_key(CitizenKey::new("a secret of 32 bytes, more or less").unwrap());
+        let theirs = Keys::new("sampark")
+            .with_citizen_key(CitizenKey::new("another secret of enough length").unwrap());
+        let tag = ours.citizen_tag(&p);
+        assert_eq!(tag.len(), 32);
+        assert_eq!(tag, ours.citizen_tag(&p), "stable");
+        assert_ne!(tag, theirs.citizen_tag(&p), "keyed");
+        assert_ne!(tag[..16], legacy_phone_tag(&p), "not the bare hash");
+        for key in [
+            ours.opt_out(&tag),
+            ours.dnc(&tag),
+            ours.citizen_calls(&tag),
+            ours.visits(&p),
+        ] {
+            assert!(!key.contains("9876543210"), "{key}");
+            assert_eq!(hashed_part(&key), tag);
+        }
+        assert!(CitizenKey::new("short").is_err());
     }
 }

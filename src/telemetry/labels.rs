@@ -65,8 +65,18 @@ label_enum!(
         Authorized => "authorized",
         RateLimited => "rate_limited",
         OutsideHours => "outside_hours",
+        /// On the do-not-call list or opted out: the contact ended `opted_out`.
         OptedOut => "opted_out",
+        /// The citizen's rolling day or week cap: deferred.
         CitizenCap => "citizen_cap",
+        /// The department's quota: deferred.
+        DepartmentQuota => "department_quota",
+        /// The fleet-wide live-call cap: deferred.
+        LiveCallCap => "live_call_cap",
+        /// Too soon after the visit: deferred.
+        TooSoon => "too_soon",
+        /// The provider's fleet-wide rate: the dial waits, entry in hand.
+        ProviderBusy => "provider_busy",
         /// The campaign is paused: parked until resumed.
         CampaignPaused => "campaign_paused",
         /// The campaign is cancelled: the contact ended `cancelled`.

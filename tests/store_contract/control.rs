@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use sampark::domain::{JobState, Outcome};
-use sampark::store::{Authorize, CampaignAction, CampaignState, Store};
+use sampark::store::{Authorize, CampaignAction, CampaignState, DialLimits, Store};
 
 use super::helpers::*;
 
@@ -20,7 +20,10 @@ pub async fn pause_resume_and_cancel(store: Arc<dyn Store>) {
     assert_eq!(pause.unwrap(), Some(CampaignState::Paused));
     // A paused campaign's job is parked when read: no quota, no dial.
     assert_eq!(
-        store.authorize(&entries["c-1"], OPEN, HOUR).await.unwrap(),
+        store
+            .authorize(&entries["c-1"], &DialLimits::official(OPEN), HOUR)
+            .await
+            .unwrap(),
         Authorize::Parked
     );
     let parked = job(&store, "c-1").await;
@@ -69,7 +72,10 @@ pub async fn pause_resume_and_cancel(store: Arc<dyn Store>) {
         JobState::Done(Outcome::Cancelled)
     );
     assert_eq!(
-        store.authorize(&entries["c-3"], OPEN, HOUR).await.unwrap(),
+        store
+            .authorize(&entries["c-3"], &DialLimits::official(OPEN), HOUR)
+            .await
+            .unwrap(),
         Authorize::Cancelled
     );
     // The call in progress is left alone, and listed for hanging up.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sampark::domain::{CallStatus, JobState, Outcome};
-use sampark::store::{Authorize, Quota, Store, Transition};
+use sampark::store::{Authorize, DialLimits, Limit, Quota, Store, Transition};
 
 use super::helpers::*;
 use super::support::eventually;
@@ -29,7 +29,7 @@ pub async fn gcra_limits_each_official(store: Arc<dyn Store>) {
     let mut first_at = None;
     for contact in ["c-1", "c-2"] {
         match store
-            .authorize(&entries[contact], quota, HOUR)
+            .authorize(&entries[contact], &DialLimits::official(quota), HOUR)
             .await
             .unwrap()
         {
@@ -38,8 +38,15 @@ pub async fn gcra_limits_each_official(store: Arc<dyn Store>) {
         }
     }
     let first_at = first_at.unwrap();
-    let verdict = store.authorize(&entries["c-3"], quota, HOUR).await.unwrap();
-    let Authorize::RateLimited { allow_at_ms } = verdict else {
+    let verdict = store
+        .authorize(&entries["c-3"], &DialLimits::official(quota), HOUR)
+        .await
+        .unwrap();
+    let Authorize::Deferred {
+        until_ms: allow_at_ms,
+        limit: Limit::Official,
+    } = verdict
+    else {
         panic!("expected RateLimited, got {verdict:?}");
     };
     let period_ms = 3_600_000;
@@ -50,7 +57,10 @@ pub async fn gcra_limits_each_official(store: Arc<dyn Store>) {
     let limited = job(&store, "c-3").await;
     assert_eq!((limited.state, limited.attempt), (JobState::Queued, 0));
     assert_eq!(limited.reason.as_deref(), Some("rate limited"));
-    let other = store.authorize(&entries["c-4"], quota, HOUR).await.unwrap();
+    let other = store
+        .authorize(&entries["c-4"], &DialLimits::official(quota), HOUR)
+        .await
+        .unwrap();
     assert!(
         matches!(other, Authorize::Granted { .. }),
         "off-2 was limited: {other:?}"
@@ -67,7 +77,10 @@ pub async fn stale_fences_are_no_ops(store: Arc<dyn Store>) {
     grant(&store, entry, HOUR).await;
     let id = job_ref(&store, "c-1", "off-1");
     assert_eq!(
-        store.authorize(entry, OPEN, HOUR).await.unwrap(),
+        store
+            .authorize(entry, &DialLimits::official(OPEN), HOUR)
+            .await
+            .unwrap(),
         Authorize::Stale
     );
     assert_eq!(store.defer(entry, 0, "x").await.unwrap(), Transition::Stale);
@@ -245,7 +258,10 @@ pub async fn unacked_ready_entries_are_reclaimed(store: Arc<dyn Store>) {
     grant(&store, &reclaimed[0], HOUR).await;
     // d1 wakes up and tries its copy: the job moved on.
     assert_eq!(
-        store.authorize(&first[0], OPEN, HOUR).await.unwrap(),
+        store
+            .authorize(&first[0], &DialLimits::official(OPEN), HOUR)
+            .await
+            .unwrap(),
         Authorize::Stale
     );
     assert!(

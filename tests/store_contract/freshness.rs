@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sampark::domain::{JobState, Outcome};
-use sampark::store::{Authorize, Finish, PutOutcome, Store};
+use sampark::store::{Authorize, DialLimits, Finish, Limit, PutOutcome, Store};
 
 use super::helpers::*;
 
@@ -25,7 +25,10 @@ pub async fn deadlines_are_kept_at_authorisation_and_retry(store: Arc<dyn Store>
     }
     let entries = ready(&store, 3).await;
     assert_eq!(
-        store.authorize(&entries["late"], OPEN, HOUR).await.unwrap(),
+        store
+            .authorize(&entries["late"], &DialLimits::official(OPEN), HOUR)
+            .await
+            .unwrap(),
         Authorize::Expired
     );
     assert_eq!(
@@ -33,11 +36,14 @@ pub async fn deadlines_are_kept_at_authorisation_and_retry(store: Arc<dyn Store>
         JobState::Done(Outcome::Expired)
     );
     match store
-        .authorize(&entries["early"], OPEN, HOUR)
+        .authorize(&entries["early"], &DialLimits::official(OPEN), HOUR)
         .await
         .unwrap()
     {
-        Authorize::RateLimited { allow_at_ms } => assert_eq!(allow_at_ms, now + 300),
+        Authorize::Deferred {
+            until_ms,
+            limit: Limit::NotBefore,
+        } => assert_eq!(until_ms, now + 300),
         other => panic!("expected to wait for the visit's window, got {other:?}"),
     }
     // `campaign status` says when the next waiting contact comes due.

@@ -5,11 +5,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sampark::domain::{
-    Answer, CampaignHeader, CampaignId, Contact, ContactId, JobId, JobSpec, OfficialId, Outcome,
-    PhoneNumber,
+    Answer, CampaignHeader, CampaignId, Contact, ContactId, FeedbackRecord, JobId, JobSpec,
+    OfficialId, Outcome, PhoneNumber,
 };
 use sampark::store::{
-    Authorize, Finish, IvrUpdate, Job, JobRef, PutOutcome, Quota, ReadyEntry, Store,
+    Authorize, DialLimits, Finish, IvrUpdate, Job, JobRef, PutOutcome, Quota, ReadyEntry, Store,
 };
 
 use super::support::eventually;
@@ -111,7 +111,11 @@ pub async fn ready_again(store: &Arc<dyn Store>, contact: &str) -> ReadyEntry {
 }
 
 pub async fn grant(store: &Arc<dyn Store>, entry: &ReadyEntry, lease: Duration) -> (Job, i64) {
-    match store.authorize(entry, OPEN, lease).await.unwrap() {
+    match store
+        .authorize(entry, &DialLimits::official(OPEN), lease)
+        .await
+        .unwrap()
+    {
         Authorize::Granted { job, now_ms } => (*job, now_ms),
         other => panic!("expected Granted, got {other:?}"),
     }
@@ -176,4 +180,19 @@ pub fn retry(delay: Duration) -> Finish {
         delay,
         reason: "busy".into(),
     }
+}
+
+/// The relayed feedback record of `contact`.
+pub async fn relayed_record(store: &Arc<dyn Store>, contact: &str) -> FeedbackRecord {
+    for shard in 0..store.shards() {
+        store.relay_feedback(shard, 100).await.unwrap();
+    }
+    store
+        .read_feedback("0", 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, r)| r)
+        .find(|r| r.contact_id == contact)
+        .unwrap_or_else(|| panic!("no record for {contact}"))
 }

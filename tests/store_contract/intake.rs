@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sampark::domain::{CampaignHeader, JobState, PhoneNumber};
-use sampark::store::{CitizenCheck, DeadLetter, PutOutcome, Store};
+use sampark::store::{DeadLetter, PutOutcome, Store};
 
 use super::helpers::*;
 use super::support::eventually;
@@ -146,35 +146,6 @@ pub async fn enqueue_is_idempotent_and_refuses_changes(store: Arc<dyn Store>) {
     );
     assert_eq!(counts(&store).await, expect_counts(&[("queued", 1)]));
     assert_eq!(ready(&store, 1).await.len(), 1, "exactly one ready entry");
-}
-
-pub async fn citizen_cap_and_opt_out(store: Arc<dyn Store>) {
-    let phone = PhoneNumber::parse("+919876543210").unwrap();
-    let other = PhoneNumber::parse("+919876543211").unwrap();
-    let check = |p: &PhoneNumber, day| {
-        let store = store.clone();
-        let p = p.clone();
-        async move { store.citizen_check(&p, day, 2).await.unwrap() }
-    };
-    assert_eq!(check(&phone, 20260101).await, CitizenCheck::Allowed);
-    assert_eq!(check(&phone, 20260101).await, CitizenCheck::Allowed);
-    assert_eq!(check(&phone, 20260101).await, CitizenCheck::CapReached);
-    // A dial that was never placed gives its unit back, once.
-    store.citizen_refund(&phone, 20260101).await.unwrap();
-    assert_eq!(check(&phone, 20260101).await, CitizenCheck::Allowed);
-    assert_eq!(check(&phone, 20260101).await, CitizenCheck::CapReached);
-    // Refunds never go below zero (and so never raise the cap).
-    for _ in 0..3 {
-        store.citizen_refund(&phone, 20260109).await.unwrap();
-    }
-    assert_eq!(check(&phone, 20260109).await, CitizenCheck::Allowed);
-    assert_eq!(check(&phone, 20260109).await, CitizenCheck::Allowed);
-    assert_eq!(check(&phone, 20260109).await, CitizenCheck::CapReached);
-    assert_eq!(check(&phone, 20260102).await, CitizenCheck::Allowed);
-    assert_eq!(check(&other, 20260101).await, CitizenCheck::Allowed);
-    store.record_opt_out(&phone).await.unwrap();
-    assert_eq!(check(&phone, 20260103).await, CitizenCheck::OptedOut);
-    assert_eq!(check(&other, 20260101).await, CitizenCheck::Allowed);
 }
 
 pub async fn duplicate_numbers_end_at_once_with_a_record(store: Arc<dyn Store>) {

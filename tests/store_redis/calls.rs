@@ -60,7 +60,11 @@ async fn requeue_only_when_nothing_was_placed() {
     assert!(store.due_in_flight(job.shard, 10).await.unwrap().is_empty());
     assert_eq!(store.promote_due(job.shard, 10).await.unwrap(), 1);
     let entry = store.read_ready("d1", 10, RECLAIM).await.unwrap().remove(0);
-    let Authorize::Granted { job, .. } = store.authorize(&entry, OPEN, LEASE).await.unwrap() else {
+    let Authorize::Granted { job, .. } = store
+        .authorize(&entry, &DialLimits::official(OPEN), LEASE)
+        .await
+        .unwrap()
+    else {
         panic!("expected Granted");
     };
     assert_eq!(job.attempt, 2);
@@ -408,7 +412,10 @@ async fn retry_goes_through_the_delayed_set_to_a_new_attempt() {
     assert_eq!(status.counts.get("queued"), Some(&1));
     assert_eq!(status.total(), 1);
     let entry = store.read_ready("d1", 10, RECLAIM).await.unwrap().remove(0);
-    let Authorize::Granted { job: again, .. } = store.authorize(&entry, OPEN, LEASE).await.unwrap()
+    let Authorize::Granted { job: again, .. } = store
+        .authorize(&entry, &DialLimits::official(OPEN), LEASE)
+        .await
+        .unwrap()
     else {
         panic!("expected Granted");
     };
@@ -421,7 +428,10 @@ async fn retry_goes_through_the_delayed_set_to_a_new_attempt() {
 async fn in_flight_deadlines_and_leases() {
     let (_server, store) = setup().await;
     let entry = ready(&store, "c-1", "off-17").await;
-    store.authorize(&entry, OPEN, Duration::ZERO).await.unwrap();
+    store
+        .authorize(&entry, &DialLimits::official(OPEN), Duration::ZERO)
+        .await
+        .unwrap();
     let due = store.due_in_flight(entry.shard, 10).await.unwrap();
     assert_eq!(due, vec![(entry.job_ref(), 1)]);
     assert_eq!(

@@ -135,7 +135,10 @@ async fn campaigns_and_jobs_are_idempotent_and_counted() {
 async fn authorize_grants_once_and_counts() {
     let (_server, store) = setup().await;
     let entry = ready(&store, "c-1", "off-17").await;
-    let Authorize::Granted { job, now_ms } = store.authorize(&entry, OPEN, LEASE).await.unwrap()
+    let Authorize::Granted { job, now_ms } = store
+        .authorize(&entry, &DialLimits::official(OPEN), LEASE)
+        .await
+        .unwrap()
     else {
         panic!("expected Granted");
     };
@@ -144,7 +147,10 @@ async fn authorize_grants_once_and_counts() {
     assert_eq!(job.dial_started_at_ms, Some(now_ms));
     // Replaying the same entry (lost reply) changes nothing.
     assert_eq!(
-        store.authorize(&entry, OPEN, LEASE).await.unwrap(),
+        store
+            .authorize(&entry, &DialLimits::official(OPEN), LEASE)
+            .await
+            .unwrap(),
         Authorize::Stale
     );
     assert_eq!(
@@ -182,12 +188,20 @@ async fn over_quota_jobs_wait_for_the_exact_allow_time() {
     };
     let first = ready(&store, "c-1", "off-17").await;
     let second = ready(&store, "c-2", "off-17").await;
-    let Authorize::Granted { now_ms, .. } = store.authorize(&first, quota, LEASE).await.unwrap()
+    let Authorize::Granted { now_ms, .. } = store
+        .authorize(&first, &DialLimits::official(quota), LEASE)
+        .await
+        .unwrap()
     else {
         panic!("expected Granted");
     };
-    let Authorize::RateLimited { allow_at_ms } =
-        store.authorize(&second, quota, LEASE).await.unwrap()
+    let Authorize::Deferred {
+        until_ms: allow_at_ms,
+        limit: Limit::Official,
+    } = store
+        .authorize(&second, &DialLimits::official(quota), LEASE)
+        .await
+        .unwrap()
     else {
         panic!("expected RateLimited");
     };
@@ -199,7 +213,10 @@ async fn over_quota_jobs_wait_for_the_exact_allow_time() {
     // Another official is not limited by off-17's quota.
     let other = ready(&store, "c-3", "off-18").await;
     assert!(matches!(
-        store.authorize(&other, quota, LEASE).await.unwrap(),
+        store
+            .authorize(&other, &DialLimits::official(quota), LEASE)
+            .await
+            .unwrap(),
         Authorize::Granted { .. }
     ));
 }
@@ -226,7 +243,10 @@ async fn defer_then_promote_back_to_ready() {
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].job, entry.job);
     // Deferring a job that is no longer queued is stale.
-    store.authorize(&again[0], OPEN, LEASE).await.unwrap();
+    store
+        .authorize(&again[0], &DialLimits::official(OPEN), LEASE)
+        .await
+        .unwrap();
     assert_eq!(
         store.defer(&again[0], now, "late").await.unwrap(),
         Transition::Stale
@@ -256,31 +276,4 @@ async fn unreadable_ready_entries_are_dropped() {
         .await
         .unwrap();
     assert_eq!(len, 0);
-}
-
-#[tokio::test]
-async fn citizen_checks_cap_and_opt_out() {
-    let (_server, store) = setup().await;
-    let phone = PhoneNumber::parse("+919876543210").unwrap();
-    assert_eq!(
-        store.citizen_check(&phone, 20260101, 2).await.unwrap(),
-        CitizenCheck::Allowed
-    );
-    assert_eq!(
-        store.citizen_check(&phone, 20260101, 2).await.unwrap(),
-        CitizenCheck::Allowed
-    );
-    assert_eq!(
-        store.citizen_check(&phone, 20260101, 2).await.unwrap(),
-        CitizenCheck::CapReached
-    );
-    assert_eq!(
-        store.citizen_check(&phone, 20260102, 2).await.unwrap(),
-        CitizenCheck::Allowed
-    );
-    store.record_opt_out(&phone).await.unwrap();
-    assert_eq!(
-        store.citizen_check(&phone, 20260103, 2).await.unwrap(),
-        CitizenCheck::OptedOut
-    );
 }

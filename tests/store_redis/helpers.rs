@@ -12,7 +12,7 @@ pub use sampark::domain::{
 pub use sampark::store::gcra::Gcra;
 pub use sampark::store::redis::RedisStore;
 pub use sampark::store::{
-    Authorize, CitizenCheck, DeadLetter, Finish, IvrUpdate, Job, JobRef, PutOutcome, Quota,
+    Authorize, DeadLetter, DialLimits, Finish, IvrUpdate, Job, JobRef, Limit, PutOutcome, Quota,
     ReadyEntry, SaveIvr, Store, StoreError, Transition,
 };
 
@@ -97,7 +97,11 @@ pub async fn ready(store: &RedisStore, contact: &str, official: &str) -> ReadyEn
 /// Enqueues a contact and authorises its first attempt.
 pub async fn dialing(store: &RedisStore, contact: &str) -> Job {
     let entry = ready(store, contact, "off-17").await;
-    match store.authorize(&entry, OPEN, LEASE).await.unwrap() {
+    match store
+        .authorize(&entry, &DialLimits::official(OPEN), LEASE)
+        .await
+        .unwrap()
+    {
         Authorize::Granted { job, .. } => *job,
         other => panic!("expected Granted, got {other:?}"),
     }

@@ -9,7 +9,10 @@ async fn redis_down_is_unavailable_and_recovers() {
     server.kill();
     let err = store.now_ms().await.unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
-    let err = store.authorize(&entry, OPEN, LEASE).await.unwrap_err();
+    let err = store
+        .authorize(&entry, &DialLimits::official(OPEN), LEASE)
+        .await
+        .unwrap_err();
     assert!(err.is_transient(), "{err:?}");
     server.restart();
     crate::support::eventually(Duration::from_secs(10), "store reconnects", || async {
@@ -18,7 +21,10 @@ async fn redis_down_is_unavailable_and_recovers() {
     .await;
     // Data survived (AOF) and scripts are reloaded on demand.
     assert!(matches!(
-        store.authorize(&entry, OPEN, LEASE).await.unwrap(),
+        store
+            .authorize(&entry, &DialLimits::official(OPEN), LEASE)
+            .await
+            .unwrap(),
         Authorize::Granted { .. }
     ));
 }
@@ -52,10 +58,13 @@ async fn lua_gcra_agrees_with_governor() {
     let mut trace = Vec::new();
     for i in 0..60u64 {
         let entry = ready(&store, &format!("c-{i}"), "off-17").await;
-        let (verdict, now_us) = store.authorize_traced(&entry, quota, LEASE).await.unwrap();
+        let (verdict, now_us) = store
+            .authorize_traced(&entry, &DialLimits::official(quota), LEASE)
+            .await
+            .unwrap();
         let granted = match verdict {
             Authorize::Granted { .. } => true,
-            Authorize::RateLimited { .. } => false,
+            Authorize::Deferred { .. } => false,
             other => panic!("a fresh entry of an active campaign: {other:?}"),
         };
         trace.push((now_us, granted));

@@ -12,8 +12,8 @@ use sampark::dialer::{DialerConfig, Quotas};
 use sampark::dialplan::{Dialplans, load_dir};
 use sampark::policy::CallingWindow;
 use sampark::simulator::{Simulator, SimulatorConfig};
-use sampark::store::Quota;
 use sampark::store::redis::RedisStore;
+use sampark::store::{CitizenCaps, Quota};
 use sampark::webhook::HttpServerConfig;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -64,15 +64,16 @@ pub fn dialer_config(quota: Quota) -> DialerConfig {
         reclaim_after: Duration::from_secs(5),
         ring_timeout: Duration::from_secs(20),
         hours: CallingWindow::always(),
-        citizen_daily_cap: 10,
+        citizen_caps: CitizenCaps {
+            per_day: 10,
+            per_week: 0,
+        },
+        max_live_calls: None,
         retry: RetryPolicy {
             max_attempts: 3,
             backoff: vec![Duration::from_millis(200), Duration::from_millis(400)],
         },
-        quotas: Quotas {
-            default: quota,
-            overrides: Default::default(),
-        },
+        quotas: Quotas::uniform(quota),
         max_concurrent_originates: 32,
         provider_cps: None,
         provider_backoff: Duration::from_millis(200),

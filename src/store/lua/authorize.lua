@@ -1,75 +1,184 @@
--- authorize: consume a ready entry and, if the official's GCRA conforms,
--- start an attempt. Same arithmetic as `store/gcra.rs`, in integer microseconds.
--- KEYS[1] ready stream  KEYS[2] job hash  KEYS[3] counts hash  KEYS[4] gcra key
+-- authorize: decide one ready entry, every policy in one atomic step. The
+-- checks come first and spend nothing; only a grant spends a unit of each
+-- limit, so a dial refused by one limit costs none of the others.
+-- KEYS[1] ready stream  KEYS[2] job hash  KEYS[3] counts hash  KEYS[4] official's gcra
 -- KEYS[5] delayed zset  KEYS[6] in-flight zset  KEYS[7] campaign states hash
 -- KEYS[8] the campaign's parked set  KEYS[9] outbox stream
--- ARGV[1] entry id  ARGV[2] emission (us)  ARGV[3] slack (us)  ARGV[4] lease (ms)
--- ARGV[5] job id  ARGV[6] campaign id
--- Reply: {'stale', now_us} | {'limited', allow_at_ms, now_us}
---      | {'parked', now_us} | {'cancelled', now_us} | {'expired', now_us}
+-- KEYS[10] citizen opt-out marker  KEYS[11] citizen do-not-call entry
+-- KEYS[12] citizen's calls zset  KEYS[13] department's gcra  KEYS[14] provider's gcra
+-- KEYS[15..] every shard's in-flight zset (for the live-call cap)
+-- ARGV[1] entry id  ARGV[2] official emission (us)  ARGV[3] official slack (us)
+-- ARGV[4] lease (ms)  ARGV[5] job id  ARGV[6] campaign id
+-- ARGV[7] department emission (us, '' = no quota)  ARGV[8] department slack (us)
+-- ARGV[9] citizen cap per day (0 = none)  ARGV[10] citizen cap per week (0 = none)
+-- ARGV[11] live-call cap ('' = none)  ARGV[12] live-call recheck (ms)
+-- ARGV[13] provider emission (us, '' = no cap)  ARGV[14] provider slack (us)
+-- Reply: {'stale', now_us} | {'deferred', until_ms, now_us, limit}
+--      | {'provider_busy', wait_us, now_us} | {'parked', now_us}
+--      | {'cancelled', now_us} | {'expired', now_us} | {'opted_out', now_us}
 --      | {'granted', now_us, now_ms, job fields...}
--- A paused campaign's job is parked (no quota spent, no work until resumed);
--- a cancelled campaign's job ends `cancelled` with its record.
--- The entry is always acknowledged and deleted: the job now lives in exactly
--- one place (dialing, delayed, or wherever it was if stale).
-redis.call('XACK', KEYS[1], 'dialers', ARGV[1])
-redis.call('XDEL', KEYS[1], ARGV[1])
+-- Every verdict but 'provider_busy' acknowledges and deletes the entry: the
+-- job then lives in exactly one place (dialing, delayed, parked, or ended).
+-- 'provider_busy' leaves the entry pending with this consumer, to be asked
+-- about again after the wait (or reclaimed by another instance).
+local DAY_MS, WEEK_MS = 86400000, 604800000
 local now = now_us()
-local state = redis.call('HGET', KEYS[2], 'state')
-if state ~= 'queued' then
+local now_ms = math.floor(now / 1000)
+local job_id = ARGV[5]
+
+local function consume()
+  redis.call('XACK', KEYS[1], 'dialers', ARGV[1])
+  redis.call('XDEL', KEYS[1], ARGV[1])
+end
+
+local function defer(until_ms, limit, reason)
+  consume()
+  redis.call('ZADD', KEYS[5], until_ms, job_id)
+  redis.call('HSET', KEYS[2], 'reason', reason, 'updated_at', int(now_ms))
+  return { 'deferred', int(until_ms), int(now), limit }
+end
+
+local function finish(outcome, reason)
+  consume()
+  redis.call('ZREM', KEYS[5], job_id)
+  redis.call('HSET', KEYS[2], 'reason', reason)
+  end_job(KEYS[2], KEYS[3], KEYS[9], job_id, 'queued', outcome, now_ms)
+  return { outcome, int(now) }
+end
+
+-- GCRA (same arithmetic as `store/gcra.rs`, integer microseconds): the new
+-- TAT if a start conforms now, else nil and the allow time.
+local function gcra(key, emission, slack)
+  local tat = tonumber(redis.call('GET', key)) or now
+  if tat < now then
+    tat = now
+  end
+  local allow_at = tat - slack
+  if now < allow_at then
+    return nil, allow_at
+  end
+  return tat + emission
+end
+
+local function spend(key, new_tat)
+  -- Once the TAT is in the past it equals "no state", so the key can go then.
+  redis.call('SET', key, int(new_tat), 'PX', int(math.max(1, math.ceil((new_tat - now) / 1000))))
+end
+
+if redis.call('HGET', KEYS[2], 'state') ~= 'queued' then
+  consume()
   return { 'stale', int(now) }
 end
 local campaign_state = redis.call('HGET', KEYS[7], ARGV[6])
 if campaign_state == 'paused' then
-  redis.call('ZREM', KEYS[5], ARGV[5])
-  redis.call('SADD', KEYS[8], ARGV[5])
-  redis.call('HSET', KEYS[2], 'reason', 'campaign paused', 'updated_at', int(math.floor(now / 1000)))
+  consume()
+  redis.call('ZREM', KEYS[5], job_id)
+  redis.call('SADD', KEYS[8], job_id)
+  redis.call('HSET', KEYS[2], 'reason', 'campaign paused', 'updated_at', int(now_ms))
   return { 'parked', int(now) }
 end
 if campaign_state == 'cancelled' then
-  redis.call('ZREM', KEYS[5], ARGV[5])
-  redis.call('HSET', KEYS[2], 'reason', 'campaign cancelled')
-  end_job(KEYS[2], KEYS[3], KEYS[9], ARGV[5], 'queued', 'cancelled', math.floor(now / 1000))
-  return { 'cancelled', int(now) }
+  return finish('cancelled', 'campaign cancelled')
 end
 -- Freshness: past its deadline the contact ends `expired`; too soon after
--- the visit it waits, without spending the official's quota.
+-- the visit it waits.
 local nbf, naf = unpack(redis.call('HMGET', KEYS[2], 'nbf', 'naf'))
-local now_ms_fresh = math.floor(now / 1000)
-if naf and now_ms_fresh > tonumber(naf) then
-  redis.call('ZREM', KEYS[5], ARGV[5])
-  redis.call('HSET', KEYS[2], 'reason', 'past its deadline (the visit is too long ago, or the campaign expired)')
-  end_job(KEYS[2], KEYS[3], KEYS[9], ARGV[5], 'queued', 'expired', now_ms_fresh)
-  return { 'expired', int(now) }
+if naf and now_ms > tonumber(naf) then
+  return finish('expired', 'past its deadline (the visit is too long ago, or the campaign expired)')
 end
-if nbf and now_ms_fresh < tonumber(nbf) then
-  redis.call('ZADD', KEYS[5], nbf, ARGV[5])
-  redis.call('HSET', KEYS[2], 'reason', 'too soon after the visit', 'updated_at', int(now_ms_fresh))
-  return { 'limited', nbf, int(now) }
+if nbf and now_ms < tonumber(nbf) then
+  return defer(tonumber(nbf), 'not_before', 'too soon after the visit')
 end
-local emission, slack = tonumber(ARGV[2]), tonumber(ARGV[3])
-local tat = tonumber(redis.call('GET', KEYS[4])) or now
-if tat < now then
-  tat = now
+-- The citizen's wishes, for every campaign.
+if redis.call('EXISTS', KEYS[11]) == 1 then
+  local why = redis.call('HGET', KEYS[11], 'reason')
+  return finish('opted_out', 'on the do-not-call list' .. ((why and why ~= '') and (': ' .. why) or ''))
 end
-local allow_at = tat - slack
-local now_ms = math.floor(now / 1000)
-if now < allow_at then
-  local allow_ms = math.ceil(allow_at / 1000)
-  redis.call('ZADD', KEYS[5], allow_ms, ARGV[5])
-  redis.call('HSET', KEYS[2], 'reason', 'rate limited', 'updated_at', int(now_ms))
-  return { 'limited', int(allow_ms), int(now) }
+if redis.call('EXISTS', KEYS[10]) == 1 then
+  return finish('opted_out', 'citizen opted out earlier')
 end
-local new_tat = tat + emission
+
+-- Limits that wait: the latest time any of them allows wins.
+local until_ms, limit = 0, nil
+local function hold(at_ms, name)
+  if at_ms > until_ms then
+    until_ms, limit = at_ms, name
+  end
+end
+local per_day, per_week = tonumber(ARGV[9]), tonumber(ARGV[10])
+if per_day > 0 or per_week > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[12], '-inf', now_ms - WEEK_MS)
+  -- The n-th newest call in a window must leave it before one more fits.
+  local function cap(window_ms, max)
+    if max <= 0 then
+      return
+    end
+    local recent = redis.call('ZREVRANGEBYSCORE', KEYS[12], '+inf', now_ms - window_ms,
+      'WITHSCORES', 'LIMIT', max - 1, 1)
+    if #recent > 0 then
+      hold(tonumber(recent[2]) + window_ms + 1, 'citizen')
+    end
+  end
+  cap(DAY_MS, per_day)
+  cap(WEEK_MS, per_week)
+end
+local dept_tat
+if ARGV[7] ~= '' then
+  local allow
+  dept_tat, allow = gcra(KEYS[13], tonumber(ARGV[7]), tonumber(ARGV[8]))
+  if not dept_tat then
+    hold(math.ceil(allow / 1000), 'department')
+  end
+end
+local official_tat, official_allow = gcra(KEYS[4], tonumber(ARGV[2]), tonumber(ARGV[3]))
+if not official_tat then
+  hold(math.ceil(official_allow / 1000), 'official')
+end
+if ARGV[11] ~= '' and limit == nil then
+  local live = 0
+  for i = 15, #KEYS do
+    live = live + redis.call('ZCARD', KEYS[i])
+  end
+  if live >= tonumber(ARGV[11]) then
+    hold(now_ms + tonumber(ARGV[12]), 'live_calls')
+  end
+end
+if limit then
+  local reasons = {
+    citizen = "citizen's call cap reached", department = "department's quota",
+    official = 'rate limited', live_calls = 'live-call cap reached',
+  }
+  return defer(until_ms, limit, reasons[limit])
+end
+local provider_tat
+if ARGV[13] ~= '' then
+  local allow
+  provider_tat, allow = gcra(KEYS[14], tonumber(ARGV[13]), tonumber(ARGV[14]))
+  if not provider_tat then
+    return { 'provider_busy', int(allow - now), int(now) }
+  end
+end
+
+-- Granted: spend every unit.
+consume()
+spend(KEYS[4], official_tat)
+if dept_tat then
+  spend(KEYS[13], dept_tat)
+end
+if provider_tat then
+  spend(KEYS[14], provider_tat)
+end
+local attempt = redis.call('HINCRBY', KEYS[2], 'attempt', 1)
+if per_day > 0 or per_week > 0 then
+  redis.call('ZADD', KEYS[12], now_ms, job_id .. '#' .. attempt)
+  redis.call('PEXPIRE', KEYS[12], WEEK_MS + DAY_MS)
+end
 -- The previous attempt's call joins the calls this job must never adopt.
 local previous = redis.call('HGET', KEYS[2], 'sid')
 if previous then
   local past = redis.call('HGET', KEYS[2], 'past')
   redis.call('HSET', KEYS[2], 'past', past and (past .. ',' .. previous) or previous)
 end
--- Once the TAT is in the past it equals "no state", so the key can go then.
-redis.call('SET', KEYS[4], int(new_tat), 'PX', int(math.max(1, math.ceil((new_tat - now) / 1000))))
-redis.call('HINCRBY', KEYS[2], 'attempt', 1)
 redis.call('HSET', KEYS[2], 'state', 'dialing', 'rank', '0', 'dial_at', int(now_ms),
   'updated_at', int(now_ms))
 -- A new attempt starts a new IVR session: an earlier attempt's (answered,
@@ -78,6 +187,6 @@ redis.call('HSET', KEYS[2], 'step', '0')
 redis.call('HDEL', KEYS[2], 'sid', 'status', 'reason', 'ivr', 'resp')
 move_count(KEYS[3], 'queued', 'dialing')
 -- A duplicate ready entry may have left the job in the delayed set too.
-redis.call('ZREM', KEYS[5], ARGV[5])
-redis.call('ZADD', KEYS[6], now_ms + tonumber(ARGV[4]), ARGV[5])
+redis.call('ZREM', KEYS[5], job_id)
+redis.call('ZADD', KEYS[6], now_ms + tonumber(ARGV[4]), job_id)
 return append_job({ 'granted', int(now), int(now_ms) }, KEYS[2])

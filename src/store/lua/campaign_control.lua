@@ -27,10 +27,9 @@ if action == 'resume' then
   redis.call('HDEL', KEYS[1], campaign)
   -- Parked jobs go back to the ready stream, at most `batch` per call.
   for _, id in ipairs(redis.call('SPOP', KEYS[2], batch)) do
-    local job_state, official = unpack(redis.call('HMGET', prefix .. id, 'state', 'official'))
-    if job_state == 'queued' then
+    if redis.call('HGET', prefix .. id, 'state') == 'queued' then
       redis.call('HSET', prefix .. id, 'reason', 'campaign resumed')
-      redis.call('XADD', KEYS[3], '*', 'job', id, 'official', official)
+      add_ready(KEYS[3], id, prefix .. id)
     end
   end
   if redis.call('SCARD', KEYS[2]) > 0 then

@@ -2,6 +2,7 @@
 -- KEYS[1] job hash   KEYS[2] ready stream   KEYS[3] counts hash
 -- ARGV[1] spec JSON  ARGV[2] official id    ARGV[3] job id
 -- ARGV[4] not before (ms, '' = none)  ARGV[5] not after (ms, '' = none)
+-- ARGV[6] citizen tag  ARGV[7] department
 -- Reply: {'created'} | {'unchanged'} | {'conflict'}
 local existing = redis.call('HGET', KEYS[1], 'spec')
 if existing then
@@ -12,7 +13,7 @@ if existing then
 end
 local now = int(now_ms())
 redis.call('HSET', KEYS[1],
-  'spec', ARGV[1], 'official', ARGV[2], 'state', 'queued',
+  'spec', ARGV[1], 'official', ARGV[2], 'ctag', ARGV[6], 'dept', ARGV[7], 'state', 'queued',
   'attempt', '0', 'dials', '0', 'rank', '0', 'step', '0', 'answers', '[]',
   'queued_at', now, 'updated_at', now)
 if ARGV[4] ~= '' then
@@ -21,6 +22,6 @@ end
 if ARGV[5] ~= '' then
   redis.call('HSET', KEYS[1], 'naf', ARGV[5])
 end
-redis.call('XADD', KEYS[2], '*', 'job', ARGV[3], 'official', ARGV[2])
+add_ready(KEYS[2], ARGV[3], KEYS[1])
 move_count(KEYS[3], nil, 'queued')
 return { 'created' }

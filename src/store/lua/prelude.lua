@@ -35,6 +35,22 @@ local function is_terminal(state)
   return state ~= false and state ~= nil and not LIVE[state]
 end
 
+-- Adds a ready entry for a queued job: its id and what the authorising step
+-- needs to name its keys (official, citizen tag, department).
+local function add_ready(stream, job_id, job_key)
+  local official, ctag, dept = unpack(redis.call('HMGET', job_key, 'official', 'ctag', 'dept'))
+  local fields = { 'job', job_id, 'official', official }
+  if ctag then
+    fields[#fields + 1] = 'c'
+    fields[#fields + 1] = ctag
+  end
+  if dept then
+    fields[#fields + 1] = 'd'
+    fields[#fields + 1] = dept
+  end
+  redis.call('XADD', stream, '*', unpack(fields))
+end
+
 -- The job hash as a flat field/value list, appended to a reply.
 local function append_job(reply, job_key)
   local fields = redis.call('HGETALL', job_key)

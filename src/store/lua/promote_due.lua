@@ -10,7 +10,7 @@ local promoted = 0
 for _, id in ipairs(due) do
   redis.call('ZREM', KEYS[1], id)
   local job_key = ARGV[2] .. id
-  local state, official = unpack(redis.call('HMGET', job_key, 'state', 'official'))
+  local state = redis.call('HGET', job_key, 'state')
   -- Only waiting jobs go back to the ready stream; anything else is a
   -- leftover member of a job that moved on.
   if state == 'queued' or state == 'retry_wait' then
@@ -19,7 +19,7 @@ for _, id in ipairs(due) do
       move_count(ARGV[3] .. campaign, 'retry_wait', 'queued')
       redis.call('HSET', job_key, 'state', 'queued', 'updated_at', int(now))
     end
-    redis.call('XADD', KEYS[2], '*', 'job', id, 'official', official)
+    add_ready(KEYS[2], id, job_key)
     promoted = promoted + 1
   end
 end

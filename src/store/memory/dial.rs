@@ -16,15 +16,13 @@
 use std::time::Duration;
 
 use super::call::end_waiting;
-use super::state::{Now, State, parse_id, set_state};
+use super::state::{Counts, Now, Shard, State, parse_id, set_state};
 use crate::domain::{CallStatus, JobState, Outcome};
 use crate::store::gcra::Gcra;
 use crate::store::{
-    Authorize, CampaignState, JobRef, Quota, ReadyEntry, Result, ShardId, StatusApplied, Transition,
+    Authorize, CampaignState, CitizenCaps, DialLimits, Job, JobRef, Limit, ReadyEntry, Result,
+    ShardId, StatusApplied, Transition,
 };
-
-/// Why an over-quota job waits in the delayed set.
-const RATE_LIMITED: &str = "rate limited";
 
 /// `ceil(us / 1000)`: a job must not become ready before the GCRA allows it.
 fn ceil_ms(us: i64) -> i64 {
@@ -36,29 +34,39 @@ impl State {
         &mut self,
         now: Now,
         entry: &ReadyEntry,
-        quota: Quota,
+        limits: &DialLimits,
         lease: Duration,
     ) -> Result<Authorize> {
         let entry_id = parse_id(&entry.entry_id)?;
-        let shard = self.shard_mut(entry.shard)?;
-        shard.ready.ack(entry_id);
+        self.shard_mut(entry.shard)?;
+        let live_calls: usize = self.shards.iter().map(|s| s.inflight.len()).sum();
         let State {
             shards,
             jobs,
             counts,
             campaign_states,
             parked,
+            citizens,
+            department_gcra,
+            provider_tat,
             ..
         } = self;
         let shard = &mut shards[usize::from(entry.shard)];
-        let Some(job) = jobs.get_mut(&entry.job) else {
+        let Some(job) = jobs
+            .get_mut(&entry.job)
+            .filter(|j| j.shard == entry.shard && j.state == JobState::Queued)
+        else {
+            shard.ready.ack(entry_id);
             return Ok(Authorize::Stale);
         };
-        if job.shard != entry.shard || job.state != JobState::Queued {
-            return Ok(Authorize::Stale);
-        }
+        let end = |shard: &mut Shard, counts: &mut Counts, job: &mut Job, outcome, reason: &str| {
+            shard.ready.ack(entry_id);
+            shard.delayed.remove(&job.id);
+            end_waiting(counts, &mut shard.outbox, job, outcome, reason, now)
+        };
         match campaign_states.get(&job.id.campaign) {
             Some(CampaignState::Paused) => {
+                shard.ready.ack(entry_id);
                 shard.delayed.remove(&job.id);
                 parked
                     .entry(job.id.campaign.clone())
@@ -69,15 +77,7 @@ impl State {
                 return Ok(Authorize::Parked);
             }
             Some(CampaignState::Cancelled { .. }) => {
-                shard.delayed.remove(&job.id);
-                end_waiting(
-                    counts,
-                    &mut shard.outbox,
-                    job,
-                    Outcome::Cancelled,
-                    "campaign cancelled",
-                    now,
-                )?;
+                end(shard, counts, job, Outcome::Cancelled, "campaign cancelled")?;
                 return Ok(Authorize::Cancelled);
             }
             Some(CampaignState::Active) | None => {}
@@ -87,56 +87,120 @@ impl State {
             .not_after_ms
             .is_some_and(|deadline| now.ms > deadline)
         {
-            shard.delayed.remove(&job.id);
-            end_waiting(
+            end(
+                shard,
                 counts,
-                &mut shard.outbox,
                 job,
                 Outcome::Expired,
                 "past its deadline (the visit is too long ago, or the campaign expired)",
-                now,
             )?;
             return Ok(Authorize::Expired);
         }
-        if let Some(not_before) = job.spec.not_before_ms.filter(|&t| now.ms < t) {
-            shard.delayed.insert(&job.id, not_before);
-            job.reason = Some("too soon after the visit".into());
+        let defer = |shard: &mut Shard, job: &mut Job, until_ms: i64, limit: Limit| {
+            shard.ready.ack(entry_id);
+            shard.delayed.insert(&job.id, until_ms);
+            job.reason = Some(limit.reason().to_owned());
             job.updated_at_ms = now.ms;
-            return Ok(Authorize::RateLimited {
-                allow_at_ms: not_before,
-            });
+            Ok(Authorize::Deferred { until_ms, limit })
+        };
+        if let Some(not_before) = job.spec.not_before_ms.filter(|&t| now.ms < t) {
+            return defer(shard, job, not_before, Limit::NotBefore);
         }
-        let official = job.spec.contact.official_id.clone();
-        let tat = shard.gcra.get(&official).copied();
-        match Gcra::new(quota).check(tat, now.us) {
-            Err(allow_at_us) => {
-                let allow_at_ms = ceil_ms(allow_at_us);
-                shard.delayed.insert(&job.id, allow_at_ms);
-                job.reason = Some(RATE_LIMITED.to_owned());
-                job.updated_at_ms = now.ms;
-                Ok(Authorize::RateLimited { allow_at_ms })
+        let tag = citizens.tag(&job.spec.contact.phone);
+        if let Some(reason) = citizens.refusal(&tag, now.ms) {
+            end(shard, counts, job, Outcome::OptedOut, &reason)?;
+            return Ok(Authorize::OptedOut);
+        }
+        // Limits that wait: the latest time any of them allows wins.
+        let mut held: Option<(i64, Limit)> = None;
+        let hold = |held: &mut Option<(i64, Limit)>, at: i64, limit: Limit| {
+            if held.is_none_or(|(t, _)| at > t) {
+                *held = Some((at, limit));
             }
-            Ok(new_tat) => {
-                shard.gcra.insert(official, new_tat);
-                set_state(counts, job, JobState::Dialing, now);
-                job.attempt += 1;
-                job.dial_started_at_ms = Some(now.ms);
-                if let Some(sid) = job.call_sid.take() {
-                    job.past_call_sids.push(sid);
+        };
+        if let Some(at) = citizens.cap_until(&tag, now.ms, limits.citizen) {
+            hold(&mut held, at, Limit::Citizen);
+        }
+        let department = job.spec.department.clone();
+        let department_tat = match limits.department {
+            Some(quota) => {
+                match Gcra::new(quota).check(department_gcra.get(&department).copied(), now.us) {
+                    Ok(tat) => Some(tat),
+                    Err(allow_at_us) => {
+                        hold(&mut held, ceil_ms(allow_at_us), Limit::Department);
+                        None
+                    }
                 }
-                job.status_rank = 0;
-                job.call_status = None;
-                job.ivr = None;
-                job.last_response = None;
-                job.reason = None;
-                job.ivr_step = 0;
-                shard.inflight.insert(&job.id, now.ms_after(lease));
-                Ok(Authorize::Granted {
-                    job: Box::new(job.clone()),
-                    now_ms: now.ms,
-                })
             }
+            None => None,
+        };
+        let official = job.spec.contact.official_id.clone();
+        let official_tat =
+            match Gcra::new(limits.official).check(shard.gcra.get(&official).copied(), now.us) {
+                Ok(tat) => Some(tat),
+                Err(allow_at_us) => {
+                    hold(&mut held, ceil_ms(allow_at_us), Limit::Official);
+                    None
+                }
+            };
+        if held.is_none()
+            && limits
+                .max_live_calls
+                .is_some_and(|cap| live_calls >= usize::try_from(cap).unwrap_or(usize::MAX))
+        {
+            hold(
+                &mut held,
+                now.ms_after(limits.live_recheck),
+                Limit::LiveCalls,
+            );
         }
+        if let Some((until_ms, limit)) = held {
+            return defer(shard, job, until_ms, limit);
+        }
+        let provider = match limits.provider {
+            Some(quota) => match Gcra::new(quota).check(*provider_tat, now.us) {
+                Ok(tat) => Some(tat),
+                Err(allow_at_us) => {
+                    let wait_us = u64::try_from(allow_at_us - now.us).unwrap_or(0).max(1);
+                    return Ok(Authorize::ProviderBusy {
+                        wait: Duration::from_micros(wait_us),
+                    });
+                }
+            },
+            None => None,
+        };
+        // Granted: spend every unit.
+        shard.ready.ack(entry_id);
+        if let Some(tat) = official_tat {
+            shard.gcra.insert(official, tat);
+        }
+        if let Some(tat) = department_tat {
+            department_gcra.insert(department, tat);
+        }
+        if provider.is_some() {
+            *provider_tat = provider;
+        }
+        set_state(counts, job, JobState::Dialing, now);
+        job.attempt += 1;
+        if limits.citizen != CitizenCaps::default() {
+            citizens.record_call(&tag, now.ms, format!("{}#{}", job.id, job.attempt));
+        }
+        job.dial_started_at_ms = Some(now.ms);
+        if let Some(sid) = job.call_sid.take() {
+            job.past_call_sids.push(sid);
+        }
+        job.status_rank = 0;
+        job.call_status = None;
+        job.ivr = None;
+        job.last_response = None;
+        job.reason = None;
+        job.ivr_step = 0;
+        shard.delayed.remove(&job.id);
+        shard.inflight.insert(&job.id, now.ms_after(lease));
+        Ok(Authorize::Granted {
+            job: Box::new(job.clone()),
+            now_ms: now.ms,
+        })
     }
 
     pub fn defer(

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use super::state::{Now, State, count_new};
 use crate::domain::{Attribution, CallStatus, JobSpec, JobState, PhoneNumber};
-use crate::store::keys::phone_tag;
 use crate::store::{Admission, InboundStart, Job, JobRef, Result, ServiceVisit};
 
 impl State {
@@ -18,7 +17,7 @@ impl State {
         keep: Duration,
     ) {
         let since = now.ms.saturating_sub(millis(keep));
-        let visits = self.visits.entry(phone_tag(phone)).or_default();
+        let visits = self.visits.entry(self.citizens.tag(phone)).or_default();
         visits.retain(|v| v.at_ms >= since && !same_visit(v, visit));
         visits.push(ServiceVisit {
             at_ms: now.ms,
@@ -36,7 +35,7 @@ impl State {
         let since = now.ms.saturating_sub(millis(within));
         let mut recent: Vec<ServiceVisit> = self
             .visits
-            .get(&phone_tag(phone))
+            .get(&self.citizens.tag(phone))
             .into_iter()
             .flatten()
             .filter(|v| v.at_ms >= since)

@@ -5,15 +5,16 @@
 //! with a consumer-group pending list (reclaimed after idling), delayed and
 //! in-flight sets ordered by time, job records fenced by attempt, per-(shard,
 //! campaign) counts, per-shard outboxes relayed into one feedback stream with
-//! Redis-style entry ids, dead letters, citizen opt-outs and day counters, and
-//! per-official GCRA. Every operation is one critical section over one
+//! Redis-style entry ids, dead letters, citizen opt-outs, do-not-call entries
+//! and rolling call caps, and per-official and per-department GCRA. Every operation is one critical section over one
 //! `State`, the counterpart of one Lua script. Does not own: durability
 //! (everything is lost with the process) or policy.
 //!
 //! | file | holds |
 //! |---|---|
 //! | `store.rs` | `MemoryStore`: the lock, the clock, blocking intake reads |
-//! | `state.rs` | the data model; intake, campaigns, enqueue, citizens, results |
+//! | `state.rs` | the data model; intake, campaigns, enqueue, results |
+//! | `citizen.rs` | opt-outs, do-not-call entries, rolling call caps |
 //! | `dial.rs` | authorize, defer, promote, originate, requeue, status, leases |
 //! | `call.rs` | IVR steps and finishing an attempt |
 //! | `control.rs` | operators' pause, resume and cancel |
@@ -22,6 +23,7 @@
 //! | `timeset.rs` | a ZSET-like set of jobs ordered by time |
 
 mod call;
+mod citizen;
 mod control;
 mod dial;
 mod inbound;

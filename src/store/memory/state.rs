@@ -9,16 +9,17 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use super::citizen::Citizens;
 use super::stream::{EntryId, Stream};
 use super::timeset::TimeSet;
 use crate::domain::{
     CampaignHeader, CampaignId, ContactId, FeedbackRecord, JobId, JobSpec, JobState, OfficialId,
     Outcome, PhoneNumber,
 };
-use crate::store::keys::{phone_tag, shard_of};
+use crate::store::keys::shard_of;
 use crate::store::{
-    CampaignState, CampaignStatus, CitizenCheck, DeadLetter, IntakeEntry, Job, JobRef, PutOutcome,
-    Quota, ReadyEntry, Result, ServiceVisit, ShardId, StoreError,
+    CampaignState, CampaignStatus, DeadLetter, IntakeEntry, Job, JobRef, PutOutcome, ReadyEntry,
+    Result, ServiceVisit, ShardId, StoreError,
 };
 
 /// One reading of the store's clock, in both units the model uses.
@@ -69,9 +70,10 @@ pub(super) struct State {
     campaigns: HashMap<CampaignId, CampaignHeader>,
     /// Feedback records as JSON, parsed on read like the Redis stream.
     feedback: Stream<String>,
-    /// Citizens are keyed by `phone_tag`, never by the number itself.
-    opt_outs: HashSet<String>,
-    citizen_days: HashMap<(String, u32), u32>,
+    /// Citizens are keyed by their tag, never by the number itself.
+    pub citizens: Citizens,
+    /// Per-department GCRA theoretical arrival time, microseconds.
+    pub department_gcra: HashMap<String, i64>,
     /// Remembered visits per citizen tag, with when each was remembered.
     pub visits: HashMap<String, Vec<ServiceVisit>>,
     /// Live inbound calls: call id → when the entry stops counting (ms).
@@ -83,7 +85,7 @@ pub(super) struct State {
     /// Campaigns cancelled with `hangup` whose calls may still be live.
     pub hangup_requests: HashSet<CampaignId>,
     /// The provider's calls-per-second GCRA state (TAT, microseconds).
-    provider_tat: Option<i64>,
+    pub provider_tat: Option<i64>,
     /// Each campaign's numbers (by tag) and the contact that holds each.
     numbers: HashMap<(CampaignId, String), ContactId>,
 }
@@ -127,8 +129,8 @@ impl State {
             dead_letters: Stream::default(),
             campaigns: HashMap::new(),
             feedback: Stream::default(),
-            opt_outs: HashSet::new(),
-            citizen_days: HashMap::new(),
+            citizens: Citizens::default(),
+            department_gcra: HashMap::new(),
             visits: HashMap::new(),
             inbound_live: HashMap::new(),
             campaign_states: HashMap::new(),
@@ -254,7 +256,7 @@ impl State {
     ) -> Option<ContactId> {
         let holder = self
             .numbers
-            .entry((id.clone(), phone_tag(phone)))
+            .entry((id.clone(), self.citizens.tag(phone)))
             .or_insert_with(|| contact.clone());
         (holder != contact).then(|| holder.clone())
     }
@@ -304,7 +306,10 @@ impl State {
         for (index, shard) in self.shards.iter_mut().enumerate() {
             for (id, (job, official)) in shard.ready.read(consumer, count, now.ms, reclaim_after_ms)
             {
+                let spec = self.jobs.get(&job).map(|j| &j.spec);
                 out.push(ReadyEntry {
+                    citizen: spec.map(|s| self.citizens.tag(&s.contact.phone)),
+                    department: spec.map(|s| s.department.clone()),
                     // INVARIANT: `shards` has at most ShardId::MAX entries.
                     shard: index as ShardId,
                     entry_id: id.to_string(),
@@ -318,39 +323,8 @@ impl State {
 
     // ---- citizens ----
 
-    pub fn citizen_check(&mut self, phone: &PhoneNumber, day: u32, cap: u32) -> CitizenCheck {
-        let tag = phone_tag(phone);
-        if self.opt_outs.contains(&tag) {
-            return CitizenCheck::OptedOut;
-        }
-        let calls = self.citizen_days.entry((tag, day)).or_default();
-        if *calls >= cap {
-            return CitizenCheck::CapReached;
-        }
-        *calls += 1;
-        CitizenCheck::Allowed
-    }
-
-    pub fn provider_slot(&mut self, now: Now, quota: Quota) -> Option<std::time::Duration> {
-        match crate::store::gcra::Gcra::new(quota).check(self.provider_tat, now.us) {
-            Ok(tat) => {
-                self.provider_tat = Some(tat);
-                None
-            }
-            Err(allow_at) => Some(std::time::Duration::from_micros(
-                u64::try_from(allow_at - now.us).unwrap_or(0),
-            )),
-        }
-    }
-
-    pub fn citizen_refund(&mut self, phone: &PhoneNumber, day: u32) {
-        if let Some(calls) = self.citizen_days.get_mut(&(phone_tag(phone), day)) {
-            *calls = calls.saturating_sub(1);
-        }
-    }
-
     pub fn record_opt_out(&mut self, phone: &PhoneNumber) {
-        self.opt_outs.insert(phone_tag(phone));
+        self.citizens.record_opt_out(phone);
     }
 
     // ---- results ----

@@ -18,9 +18,9 @@ use crate::domain::{
     Outcome, PhoneNumber,
 };
 use crate::store::{
-    Admission, Authorize, CampaignAction, CampaignState, CampaignStatus, CitizenCheck, DeadLetter,
-    Finish, InboundStart, IntakeEntry, IvrUpdate, Job, JobRef, PutOutcome, Quota, ReadyEntry,
-    Result, SaveIvr, ServiceVisit, ShardId, StatusApplied, Store, StoreError, Transition,
+    Admission, Authorize, CampaignAction, CampaignState, CampaignStatus, DeadLetter, DialLimits,
+    Finish, InboundStart, IntakeEntry, IvrUpdate, Job, JobRef, PutOutcome, ReadyEntry, Result,
+    SaveIvr, ServiceVisit, ShardId, StatusApplied, Store, StoreError, Transition,
 };
 
 /// The in-memory backend. Cheap to share behind an `Arc`.
@@ -209,26 +209,21 @@ impl Store for MemoryStore {
     async fn authorize(
         &self,
         entry: &ReadyEntry,
-        quota: Quota,
+        limits: &DialLimits,
         lease: Duration,
     ) -> Result<Authorize> {
-        self.with(|s, now| s.authorize(now, entry, quota, lease))?
+        self.with(|s, now| s.authorize(now, entry, limits, lease))?
     }
 
     async fn defer(&self, entry: &ReadyEntry, until_ms: i64, reason: &str) -> Result<Transition> {
         self.with(|s, now| s.defer(now, entry, until_ms, reason))?
     }
 
-    async fn citizen_check(&self, phone: &PhoneNumber, day: u32, cap: u32) -> Result<CitizenCheck> {
-        self.with(|s, _| s.citizen_check(phone, day, cap))
-    }
-
-    async fn provider_slot(&self, quota: Quota) -> Result<Option<Duration>> {
-        self.with(|s, now| s.provider_slot(now, quota))
-    }
-
-    async fn citizen_refund(&self, phone: &PhoneNumber, day: u32) -> Result<()> {
-        self.with(|s, _| s.citizen_refund(phone, day))
+    async fn citizen_refund(&self, job: &Job) -> Result<()> {
+        self.with(|s, _| {
+            let member = format!("{}#{}", job.id, job.attempt);
+            s.citizens.refund(&job.spec.contact.phone, &member);
+        })
     }
 
     async fn record_opt_out(&self, phone: &PhoneNumber) -> Result<()> {

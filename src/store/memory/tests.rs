@@ -9,7 +9,9 @@ use crate::domain::{
     Answer, CampaignHeader, CampaignId, Contact, ContactId, JobId, JobSpec, JobState, OfficialId,
     Outcome, PhoneNumber,
 };
-use crate::store::{Authorize, Finish, IvrUpdate, JobRef, Quota, ReadyEntry, SaveIvr, Transition};
+use crate::store::{
+    Authorize, DialLimits, Finish, IvrUpdate, JobRef, Limit, Quota, ReadyEntry, SaveIvr, Transition,
+};
 
 const LEASE: Duration = Duration::from_secs(60);
 
@@ -78,7 +80,12 @@ fn unacked_ready_entries_are_reclaimed_only_after_idling() {
     assert_eq!(contacts(&first), ["a", "b"]);
     assert!(s.read_ready(at(6_999), "d2", 10, 5_000).is_empty());
     // d1 consumed `a` but died holding `b`: d2 gets only `b`, once idle.
-    let verdict = s.authorize(at(3_000), &first[0], quota(5, 1), LEASE);
+    let verdict = s.authorize(
+        at(3_000),
+        &first[0],
+        &DialLimits::official(quota(5, 1)),
+        LEASE,
+    );
     assert!(matches!(verdict, Ok(Authorize::Granted { .. })));
     let reclaimed = s.read_ready(at(7_000), "d2", 10, 5_000);
     assert_eq!(reclaimed, vec![first[1].clone()]);
@@ -92,15 +99,18 @@ fn gcra_delays_to_the_exact_millisecond_and_promotes_then() {
     let now = Now::from_us(2_000_000_500);
     for e in &entries[..2] {
         assert!(matches!(
-            s.authorize(now, e, quota(2, 10), LEASE),
+            s.authorize(now, e, &DialLimits::official(quota(2, 10)), LEASE),
             Ok(Authorize::Granted { .. })
         ));
     }
-    let limited = s.authorize(now, &entries[2], quota(2, 10), LEASE).unwrap();
+    let limited = s
+        .authorize(now, &entries[2], &DialLimits::official(quota(2, 10)), LEASE)
+        .unwrap();
     assert_eq!(
         limited,
-        Authorize::RateLimited {
-            allow_at_ms: 2_010_001
+        Authorize::Deferred {
+            until_ms: 2_010_001,
+            limit: Limit::Official,
         }
     );
     let c = s.load_job(&job("c")).unwrap();
@@ -115,7 +125,7 @@ fn gcra_delays_to_the_exact_millisecond_and_promotes_then() {
     let verdict = s.authorize(
         Now::from_us(2_010_001 * 1000),
         &again[0],
-        quota(2, 10),
+        &DialLimits::official(quota(2, 10)),
         LEASE,
     );
     assert!(matches!(verdict, Ok(Authorize::Granted { .. })));
@@ -127,7 +137,12 @@ fn promote_takes_earliest_due_first_and_requeues_retries() {
     let entries = s.read_ready(at(2_000), "d", 10, 60_000);
     s.defer(at(2_000), &entries[0], 9_000, "window").unwrap();
     s.defer(at(2_000), &entries[1], 5_000, "window").unwrap();
-    let granted = s.authorize(at(2_000), &entries[2], quota(5, 1), LEASE);
+    let granted = s.authorize(
+        at(2_000),
+        &entries[2],
+        &DialLimits::official(quota(5, 1)),
+        LEASE,
+    );
     assert!(matches!(granted, Ok(Authorize::Granted { .. })));
     let retry = Finish::Retry {
         delay: Duration::from_millis(4_000),
@@ -151,8 +166,13 @@ fn promote_takes_earliest_due_first_and_requeues_retries() {
 fn counts_follow_every_transition_and_sum_to_the_contacts() {
     let mut s = state_with(&["a", "b"]);
     let entries = s.read_ready(at(2_000), "d", 10, 60_000);
-    s.authorize(at(2_000), &entries[0], quota(5, 1), LEASE)
-        .unwrap();
+    s.authorize(
+        at(2_000),
+        &entries[0],
+        &DialLimits::official(quota(5, 1)),
+        LEASE,
+    )
+    .unwrap();
     s.mark_originated(at(2_100), &job("a"), 1, "CA1", LEASE);
     let status = s.campaign_status(&header().id).unwrap();
     assert_eq!(status.counts.get("in_call"), Some(&1));
@@ -171,8 +191,13 @@ fn counts_follow_every_transition_and_sum_to_the_contacts() {
 fn answers_are_stamped_and_flags_reach_the_record() {
     let mut s = state_with(&["a"]);
     let entries = s.read_ready(at(2_000), "d", 10, 60_000);
-    s.authorize(at(2_000), &entries[0], quota(5, 1), LEASE)
-        .unwrap();
+    s.authorize(
+        at(2_000),
+        &entries[0],
+        &DialLimits::official(quota(5, 1)),
+        LEASE,
+    )
+    .unwrap();
     s.mark_originated(at(2_100), &job("a"), 1, "CA1", LEASE);
     let answer = |flag: Option<&str>| Answer {
         question: "bribe".into(),

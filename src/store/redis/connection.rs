@@ -106,6 +106,13 @@ impl RedisStore {
         Ok(store)
     }
 
+    /// Citizen keys under `key` (HMAC of the number) from now on; without
+    /// it they are under the development key (demo and tests only).
+    pub fn with_citizen_key(mut self, key: crate::store::keys::CitizenKey) -> Self {
+        self.keys = self.keys.clone().with_citizen_key(key);
+        self
+    }
+
     /// `XGROUP CREATE ... 0 MKSTREAM` for every stream read through a group;
     /// an existing group (BUSYGROUP) is fine.
     ///

@@ -8,7 +8,7 @@ use super::parse::{JobFields, int_at, unexpected, verdict};
 use crate::domain::{JobId, OfficialId, PhoneNumber};
 use crate::store::gcra::Gcra;
 use crate::store::{
-    Authorize, CitizenCheck, JobRef, Quota, ReadyEntry, ShardId, StoreError, Transition,
+    Authorize, DialLimits, Job, JobRef, Limit, ReadyEntry, ShardId, StoreError, Transition,
 };
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -56,19 +56,22 @@ impl RedisStore {
             })
             .await?;
         let mut entries = Vec::new();
+        let given = |s: &String| (!s.is_empty()).then(|| s.clone());
         for (shard, flat) in (0..self.shards).zip(per_shard) {
-            for triple in flat.chunks_exact(3) {
-                match (JobId::parse(&triple[1]), OfficialId::parse(&triple[2])) {
+            for fields in flat.chunks_exact(5) {
+                match (JobId::parse(&fields[1]), OfficialId::parse(&fields[2])) {
                     (Ok(job), Ok(official)) => {
                         entries.push(ReadyEntry {
                             shard,
-                            entry_id: triple[0].clone(),
+                            entry_id: fields[0].clone(),
                             job,
                             official,
+                            citizen: given(&fields[3]),
+                            department: given(&fields[4]),
                         });
                     }
                     // Unreadable ids can never be processed: drop the entry.
-                    _ => self.drop_ready_entry(shard, &triple[0]).await?,
+                    _ => self.drop_ready_entry(shard, &fields[0]).await?,
                 }
             }
         }
@@ -113,20 +116,25 @@ impl RedisStore {
     }
 
     /// `authorize`, also returning the Redis time (microseconds) at which the
-    /// script evaluated the GCRA, so tests can replay the limiter's decisions.
+    /// script evaluated the limits, so tests can replay the limiter's decisions.
     pub async fn authorize_traced(
         &self,
         entry: &ReadyEntry,
-        quota: Quota,
+        limits: &DialLimits,
         lease: Duration,
     ) -> Result<(Authorize, i64)> {
-        let gcra = Gcra::new(quota);
+        let (citizen, department) = self.entry_subjects(entry).await?;
         let shard = entry.shard;
         let key = self.keys.job(shard, &entry.job);
-        let reply: Vec<String> = self
-            .scripts
-            .authorize
-            .key(self.keys.ready(shard))
+        let official = Gcra::new(limits.official);
+        let optional = |quota: Option<crate::store::Quota>| match quota.map(Gcra::new) {
+            Some(g) => (g.emission_us.to_string(), g.slack_us.to_string()),
+            None => (String::new(), String::new()),
+        };
+        let (dept_emission, dept_slack) = optional(limits.department);
+        let (cps_emission, cps_slack) = optional(limits.provider);
+        let mut invocation = self.scripts.authorize.key(self.keys.ready(shard));
+        invocation
             .key(&key)
             .key(self.keys.counts(shard, &entry.job.campaign))
             .key(self.keys.gcra(shard, &entry.official))
@@ -135,28 +143,73 @@ impl RedisStore {
             .key(self.keys.campaign_states(shard))
             .key(self.keys.parked(shard, &entry.job.campaign))
             .key(self.keys.outbox(shard))
+            .key(self.keys.opt_out(&citizen))
+            .key(self.keys.dnc(&citizen))
+            .key(self.keys.citizen_calls(&citizen))
+            .key(self.keys.department_gcra(&department))
+            .key(self.keys.provider_rate());
+        if limits.max_live_calls.is_some() {
+            for s in 0..self.shards {
+                invocation.key(self.keys.inflight(s));
+            }
+        }
+        invocation
             .arg(&entry.entry_id)
-            .arg(gcra.emission_us)
-            .arg(gcra.slack_us)
+            .arg(official.emission_us)
+            .arg(official.slack_us)
             .arg(millis(lease))
             .arg(entry.job.to_string())
             .arg(entry.job.campaign.as_str())
-            .invoke_async(&mut self.conn.clone())
-            .await?;
+            .arg(dept_emission)
+            .arg(dept_slack)
+            .arg(limits.citizen.per_day)
+            .arg(limits.citizen.per_week)
+            .arg(
+                limits
+                    .max_live_calls
+                    .map(|n| n.to_string())
+                    .unwrap_or_default(),
+            )
+            .arg(millis(limits.live_recheck))
+            .arg(cps_emission)
+            .arg(cps_slack);
+        let reply: Vec<String> = invocation.invoke_async(&mut self.conn.clone()).await?;
+        let at = |i| int_at("authorize", &reply, i);
         match verdict("authorize", &reply)?.0 {
-            "stale" => Ok((Authorize::Stale, int_at("authorize", &reply, 1)?)),
-            "parked" => Ok((Authorize::Parked, int_at("authorize", &reply, 1)?)),
-            "cancelled" => Ok((Authorize::Cancelled, int_at("authorize", &reply, 1)?)),
-            "expired" => Ok((Authorize::Expired, int_at("authorize", &reply, 1)?)),
-            "limited" => Ok((
-                Authorize::RateLimited {
-                    allow_at_ms: int_at("authorize", &reply, 1)?,
-                },
-                int_at("authorize", &reply, 2)?,
-            )),
+            "stale" => Ok((Authorize::Stale, at(1)?)),
+            "parked" => Ok((Authorize::Parked, at(1)?)),
+            "cancelled" => Ok((Authorize::Cancelled, at(1)?)),
+            "expired" => Ok((Authorize::Expired, at(1)?)),
+            "opted_out" => Ok((Authorize::OptedOut, at(1)?)),
+            "deferred" => {
+                let limit = match reply.get(3).map(String::as_str) {
+                    Some("official") => Limit::Official,
+                    Some("department") => Limit::Department,
+                    Some("citizen") => Limit::Citizen,
+                    Some("live_calls") => Limit::LiveCalls,
+                    Some("not_before") => Limit::NotBefore,
+                    _ => return Err(unexpected("authorize", &reply)),
+                };
+                Ok((
+                    Authorize::Deferred {
+                        until_ms: at(1)?,
+                        limit,
+                    },
+                    at(2)?,
+                ))
+            }
+            "provider_busy" => {
+                let wait_us = u64::try_from(at(1)?).unwrap_or(0).max(1);
+                Ok((
+                    Authorize::ProviderBusy {
+                        wait: Duration::from_micros(wait_us),
+                    },
+                    at(2)?,
+                ))
+            }
             "granted" => {
-                let now_us = int_at("authorize", &reply, 1)?;
-                let now_ms = int_at("authorize", &reply, 2)?;
+                let now_us = at(1)?;
+                let now_ms = at(2)?;
                 let job = JobFields::from_flat(&key, &reply[3..]).into_job(&entry.job, shard)?;
                 Ok((
                     Authorize::Granted {
@@ -168,6 +221,28 @@ impl RedisStore {
             }
             _ => Err(unexpected("authorize", &reply)),
         }
+    }
+
+    /// The citizen tag and department an entry's keys are named by: from the
+    /// entry, or (entries written before they carried them) from the job.
+    async fn entry_subjects(&self, entry: &ReadyEntry) -> Result<(String, String)> {
+        if let (Some(citizen), Some(department)) = (&entry.citizen, &entry.department) {
+            return Ok((citizen.clone(), department.clone()));
+        }
+        let key = self.keys.job(entry.shard, &entry.job);
+        let spec: Option<String> = redis::cmd("HGET")
+            .arg(&key)
+            .arg("spec")
+            .query_async(&mut self.conn.clone())
+            .await?;
+        // A job without a spec is gone: the script answers `stale` whatever
+        // keys it is given.
+        let Some(spec) = spec else {
+            return Ok((String::new(), String::new()));
+        };
+        let spec: crate::domain::JobSpec = serde_json::from_str(&spec)
+            .map_err(|e| super::parse::corrupt(&key, format!("spec: {e}")))?;
+        Ok((self.keys.citizen_tag(&spec.contact.phone), spec.department))
     }
 
     pub(super) async fn defer_impl(
@@ -192,57 +267,19 @@ impl RedisStore {
         transition("defer", &reply)
     }
 
-    pub(super) async fn citizen_check_impl(
-        &self,
-        phone: &PhoneNumber,
-        day: u32,
-        cap: u32,
-    ) -> Result<CitizenCheck> {
-        let reply: String = self
-            .scripts
-            .citizen_check
-            .key(self.keys.opt_out(phone))
-            .key(self.keys.citizen_day(phone, day))
-            .arg(cap)
-            .invoke_async(&mut self.conn.clone())
-            .await?;
-        match reply.as_str() {
-            "allowed" => Ok(CitizenCheck::Allowed),
-            "opted_out" => Ok(CitizenCheck::OptedOut),
-            "cap_reached" => Ok(CitizenCheck::CapReached),
-            _ => Err(unexpected("citizen_check", &[reply])),
-        }
-    }
-
-    pub(super) async fn provider_slot_impl(&self, quota: Quota) -> Result<Option<Duration>> {
-        let gcra = Gcra::new(quota);
-        let wait_us: String = self
-            .scripts
-            .provider_slot
-            .key(self.keys.provider_rate())
-            .arg(gcra.emission_us)
-            .arg(gcra.slack_us)
-            .invoke_async(&mut self.conn.clone())
-            .await?;
-        let wait_us: u64 = wait_us
-            .parse()
-            .map_err(|_| unexpected("provider_slot", std::slice::from_ref(&wait_us)))?;
-        Ok((wait_us > 0).then(|| Duration::from_micros(wait_us)))
-    }
-
-    pub(super) async fn citizen_refund_impl(&self, phone: &PhoneNumber, day: u32) -> Result<()> {
-        let _: i64 = self
-            .scripts
-            .citizen_refund
-            .key(self.keys.citizen_day(phone, day))
-            .invoke_async(&mut self.conn.clone())
+    pub(super) async fn citizen_refund_impl(&self, job: &Job) -> Result<()> {
+        let tag = self.keys.citizen_tag(&job.spec.contact.phone);
+        redis::cmd("ZREM")
+            .arg(self.keys.citizen_calls(&tag))
+            .arg(format!("{}#{}", job.id, job.attempt))
+            .exec_async(&mut self.conn.clone())
             .await?;
         Ok(())
     }
 
     pub(super) async fn record_opt_out_impl(&self, phone: &PhoneNumber) -> Result<()> {
         redis::cmd("SET")
-            .arg(self.keys.opt_out(phone))
+            .arg(self.keys.opt_out(&self.keys.citizen_tag(phone)))
             .arg("1")
             .exec_async(&mut self.conn.clone())
             .await?;

@@ -215,6 +215,8 @@ impl RedisStore {
                     .unwrap_or_default(),
             )
             .arg(spec.not_after_ms.map(|t| t.to_string()).unwrap_or_default())
+            .arg(self.keys.citizen_tag(&spec.contact.phone))
+            .arg(&spec.department)
             .invoke_async(&mut self.conn.clone())
             .await?;
         match verdict("enqueue", &reply)?.0 {
@@ -231,7 +233,7 @@ impl RedisStore {
         contact: &ContactId,
     ) -> Result<Option<ContactId>> {
         let key = self.keys.campaign_numbers(id);
-        let tag = crate::store::keys::phone_tag(phone);
+        let tag = self.keys.citizen_tag(phone);
         let (holder,): (String,) = redis::pipe()
             .cmd("HSETNX")
             .arg(&key)

@@ -20,7 +20,6 @@ pub(super) struct Scripts {
     pub promote_due: Script,
     pub authorize: Script,
     pub defer: Script,
-    pub citizen_check: Script,
     pub mark_originated: Script,
     pub requeue: Script,
     pub apply_status: Script,
@@ -33,9 +32,7 @@ pub(super) struct Scripts {
     pub admit_inbound: Script,
     pub start_inbound: Script,
     pub campaign_control: Script,
-    pub citizen_refund: Script,
     pub enqueue_ended: Script,
-    pub provider_slot: Script,
     /// Not a job script: no prelude.
     pub relay: Script,
 }
@@ -48,7 +45,6 @@ impl Scripts {
             promote_due: job_script!("promote_due.lua"),
             authorize: job_script!("authorize.lua"),
             defer: job_script!("defer.lua"),
-            citizen_check: job_script!("citizen_check.lua"),
             mark_originated: job_script!("mark_originated.lua"),
             requeue: job_script!("requeue.lua"),
             apply_status: job_script!("apply_status.lua"),
@@ -61,9 +57,7 @@ impl Scripts {
             admit_inbound: job_script!("admit_inbound.lua"),
             start_inbound: job_script!("start_inbound.lua"),
             campaign_control: job_script!("campaign_control.lua"),
-            citizen_refund: job_script!("citizen_refund.lua"),
             enqueue_ended: job_script!("enqueue_ended.lua"),
-            provider_slot: Script::new(include_str!("../lua/provider_slot.lua")),
             relay: Script::new(include_str!("../lua/relay.lua")),
         }
     }

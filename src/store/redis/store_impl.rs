@@ -11,9 +11,9 @@ use crate::domain::{
     Outcome, PhoneNumber,
 };
 use crate::store::{
-    Admission, Authorize, CampaignAction, CampaignState, CampaignStatus, CitizenCheck, DeadLetter,
-    Finish, InboundStart, IntakeEntry, IvrUpdate, Job, JobRef, PutOutcome, Quota, ReadyEntry,
-    Result, SaveIvr, ServiceVisit, ShardId, StatusApplied, Store, Transition,
+    Admission, Authorize, CampaignAction, CampaignState, CampaignStatus, DeadLetter, DialLimits,
+    Finish, InboundStart, IntakeEntry, IvrUpdate, Job, JobRef, PutOutcome, ReadyEntry, Result,
+    SaveIvr, ServiceVisit, ShardId, StatusApplied, Store, Transition,
 };
 
 #[async_trait]
@@ -131,26 +131,18 @@ impl Store for RedisStore {
     async fn authorize(
         &self,
         entry: &ReadyEntry,
-        quota: Quota,
+        limits: &DialLimits,
         lease: Duration,
     ) -> Result<Authorize> {
-        Ok(self.authorize_traced(entry, quota, lease).await?.0)
+        Ok(self.authorize_traced(entry, limits, lease).await?.0)
     }
 
     async fn defer(&self, entry: &ReadyEntry, until_ms: i64, reason: &str) -> Result<Transition> {
         self.defer_impl(entry, until_ms, reason).await
     }
 
-    async fn citizen_check(&self, phone: &PhoneNumber, day: u32, cap: u32) -> Result<CitizenCheck> {
-        self.citizen_check_impl(phone, day, cap).await
-    }
-
-    async fn provider_slot(&self, quota: Quota) -> Result<Option<Duration>> {
-        self.provider_slot_impl(quota).await
-    }
-
-    async fn citizen_refund(&self, phone: &PhoneNumber, day: u32) -> Result<()> {
-        self.citizen_refund_impl(phone, day).await
+    async fn citizen_refund(&self, job: &Job) -> Result<()> {
+        self.citizen_refund_impl(job).await
     }
 
     async fn record_opt_out(&self, phone: &PhoneNumber) -> Result<()> {

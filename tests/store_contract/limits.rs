@@ -1,0 +1,354 @@
+//! Dial-limit contracts: every limit is checked in the one authorising step,
+//! before any is spent. The citizen's rolling caps count placed calls across
+//! campaigns and give a never-placed attempt's unit back; opt-outs end the
+//! contact; a department's quota is shared by its officials; the live-call
+//! cap counts calls in progress; the provider's rate keeps the entry in hand.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sampark::domain::{CampaignId, JobState, Outcome, PhoneNumber};
+use sampark::store::{Authorize, CitizenCaps, DialLimits, Limit, PutOutcome, Quota, Store};
+
+use super::helpers::*;
+
+const DAY_MS: i64 = 86_400_000;
+
+fn caps(per_day: u32, per_week: u32) -> DialLimits {
+    DialLimits {
+        citizen: CitizenCaps { per_day, per_week },
+        ..DialLimits::official(OPEN)
+    }
+}
+
+async fn deferred(store: &Arc<dyn Store>, contact: &str, limits: &DialLimits) -> (i64, Limit) {
+    let entry = ready_again(store, contact).await;
+    match store.authorize(&entry, limits, HOUR).await.unwrap() {
+        Authorize::Deferred { until_ms, limit } => (until_ms, limit),
+        other => panic!("{contact}: expected Deferred, got {other:?}"),
+    }
+}
+
+pub async fn citizen_caps_roll_across_campaigns_and_refund(store: Arc<dyn Store>) {
+    // Every contact of `spec` has the same number; `c-9` is in a second campaign.
+    let mut other = header();
+    other.id = CampaignId::parse("health-1").unwrap();
+    seed(
+        &store,
+        &[("c-1", "off-1"), ("c-2", "off-2"), ("c-3", "off-3")],
+    )
+    .await;
+    store.put_campaign(&other).await.unwrap();
+    let mut elsewhere = spec("c-9", "off-4");
+    elsewhere.campaign_id = other.id.clone();
+    assert_eq!(
+        store.enqueue(&elsewhere).await.unwrap(),
+        PutOutcome::Created
+    );
+    let entries = ready(&store, 4).await;
+    let day = caps(2, 0);
+    let (first, first_at) = match store.authorize(&entries["c-1"], &day, HOUR).await.unwrap() {
+        Authorize::Granted { job, now_ms } => (*job, now_ms),
+        other => panic!("{other:?}"),
+    };
+    assert!(matches!(
+        store.authorize(&entries["c-9"], &day, HOUR).await.unwrap(),
+        Authorize::Granted { .. }
+    ));
+    // Two calls in 24 hours, across both campaigns: the third waits until
+    // the first leaves the window.
+    let verdict = store.authorize(&entries["c-2"], &day, HOUR).await.unwrap();
+    let Authorize::Deferred {
+        until_ms,
+        limit: Limit::Citizen,
+    } = verdict
+    else {
+        panic!("expected the citizen's cap, got {verdict:?}");
+    };
+    assert!((first_at + DAY_MS..=first_at + DAY_MS + 1_000).contains(&until_ms));
+    let waiting = job(&store, "c-2").await;
+    assert_eq!((waiting.state, waiting.attempt), (JobState::Queued, 0));
+    assert_eq!(
+        waiting.reason.as_deref(),
+        Some("citizen's call cap reached")
+    );
+    // The first call was never placed: its unit comes back, once.
+    store
+        .requeue(&first.job_ref(), first.attempt, Duration::ZERO, "throttled")
+        .await
+        .unwrap();
+    store.citizen_refund(&first).await.unwrap();
+    store.citizen_refund(&first).await.unwrap();
+    assert!(matches!(
+        store.authorize(&entries["c-3"], &day, HOUR).await.unwrap(),
+        Authorize::Granted { .. }
+    ));
+    // Full again: c-1 (back on the ready stream) waits.
+    assert_eq!(deferred(&store, "c-1", &day).await.1, Limit::Citizen);
+    // A weekly cap of 2 holds too, even with room in the day: until the
+    // older of the two calls (c-9's) leaves the week.
+    assert_eq!(
+        store.enqueue(&spec("c-8", "off-8")).await.unwrap(),
+        PutOutcome::Created
+    );
+    let (until, limit) = deferred(&store, "c-8", &caps(10, 2)).await;
+    assert_eq!(limit, Limit::Citizen);
+    assert!(
+        (first_at + 7 * DAY_MS..=first_at + 7 * DAY_MS + 1_000).contains(&until),
+        "until {until}"
+    );
+    // Another number is not held by this one's calls.
+    let mut fresh = spec("c-5", "off-5");
+    fresh.contact.phone = PhoneNumber::parse("+919876500000").unwrap();
+    assert_eq!(store.enqueue(&fresh).await.unwrap(), PutOutcome::Created);
+    let entry = ready_again(&store, "c-5").await;
+    assert!(matches!(
+        store.authorize(&entry, &day, HOUR).await.unwrap(),
+        Authorize::Granted { .. }
+    ));
+}
+
+pub async fn opted_out_citizens_are_never_dialled(store: Arc<dyn Store>) {
+    seed(&store, &[("c-1", "off-1")]).await;
+    let entries = ready(&store, 1).await;
+    store
+        .record_opt_out(&PhoneNumber::parse("+919876543210").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .authorize(&entries["c-1"], &caps(2, 5), HOUR)
+            .await
+            .unwrap(),
+        Authorize::OptedOut
+    );
+    let ended = job(&store, "c-1").await;
+    assert_eq!(
+        (ended.state, ended.attempt),
+        (JobState::Done(Outcome::OptedOut), 0)
+    );
+    let record = relayed_record(&store, "c-1").await;
+    assert_eq!(record.outcome, Outcome::OptedOut);
+    assert_eq!(record.reason.as_deref(), Some("citizen opted out earlier"));
+}
+
+/// A dial held by one limit spends none of the others: the official's
+/// token and the department's stay for the next contact.
+pub async fn a_held_dial_spends_nothing_and_departments_share_a_quota(store: Arc<dyn Store>) {
+    seed(
+        &store,
+        &[("c-1", "off-1"), ("c-2", "off-1"), ("c-3", "off-2")],
+    )
+    .await;
+    let mut fresh = spec("c-4", "off-1");
+    fresh.contact.phone = PhoneNumber::parse("+919876500000").unwrap();
+    assert_eq!(store.enqueue(&fresh).await.unwrap(), PutOutcome::Created);
+    let entries = ready(&store, 4).await;
+    let one = Quota {
+        burst: 1,
+        period: Duration::from_secs(3600),
+    };
+    let limits = DialLimits {
+        official: one,
+        department: Some(Quota {
+            burst: 2,
+            period: Duration::from_secs(3600),
+        }),
+        citizen: CitizenCaps {
+            per_day: 1,
+            per_week: 0,
+        },
+        ..DialLimits::official(OPEN)
+    };
+    // c-1 takes off-1's token, the department's first and the citizen's day.
+    assert!(matches!(
+        store
+            .authorize(&entries["c-1"], &limits, HOUR)
+            .await
+            .unwrap(),
+        Authorize::Granted { .. }
+    ));
+    // c-3 (off-2, same number) is held by the citizen's cap: the department's
+    // second unit is not spent.
+    let verdict = store
+        .authorize(&entries["c-3"], &limits, HOUR)
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            verdict,
+            Authorize::Deferred {
+                limit: Limit::Citizen,
+                ..
+            }
+        ),
+        "{verdict:?}"
+    );
+    // c-2 (off-1 again): the official's quota and the citizen's cap both
+    // hold; it waits for the later of the two (the citizen's day).
+    let verdict = store
+        .authorize(&entries["c-2"], &limits, HOUR)
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            verdict,
+            Authorize::Deferred {
+                limit: Limit::Citizen,
+                ..
+            }
+        ),
+        "{verdict:?}"
+    );
+    // c-4 (off-1, another number): off-1's token is gone.
+    let verdict = store
+        .authorize(&entries["c-4"], &limits, HOUR)
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            verdict,
+            Authorize::Deferred {
+                limit: Limit::Official,
+                ..
+            }
+        ),
+        "{verdict:?}"
+    );
+    // None of the held dials spent the department's second unit: another
+    // official's contact takes it, and after that the department holds
+    // every official.
+    for (contact, official, phone) in [
+        ("c-6", "off-7", "+919876500001"),
+        ("c-7", "off-8", "+919876500002"),
+    ] {
+        let mut s = spec(contact, official);
+        s.contact.phone = PhoneNumber::parse(phone).unwrap();
+        assert_eq!(store.enqueue(&s).await.unwrap(), PutOutcome::Created);
+    }
+    let more = ready(&store, 2).await;
+    assert!(matches!(
+        store.authorize(&more["c-6"], &limits, HOUR).await.unwrap(),
+        Authorize::Granted { .. }
+    ));
+    let verdict = store.authorize(&more["c-7"], &limits, HOUR).await.unwrap();
+    assert!(
+        matches!(
+            verdict,
+            Authorize::Deferred {
+                limit: Limit::Department,
+                ..
+            }
+        ),
+        "{verdict:?}"
+    );
+}
+
+pub async fn live_calls_are_capped_fleet_wide(store: Arc<dyn Store>) {
+    let mut jobs = Vec::new();
+    for (i, official) in ["off-1", "off-2", "off-3"].iter().enumerate() {
+        let mut s = spec(&format!("c-{i}"), official);
+        s.contact.phone = PhoneNumber::parse(&format!("+91987650000{i}")).unwrap();
+        jobs.push(s);
+    }
+    store.put_campaign(&header()).await.unwrap();
+    for s in &jobs {
+        store.enqueue(s).await.unwrap();
+    }
+    let entries = ready(&store, 3).await;
+    let limits = DialLimits {
+        max_live_calls: Some(2),
+        live_recheck: Duration::from_millis(500),
+        ..DialLimits::official(OPEN)
+    };
+    let (first, _) = match store
+        .authorize(&entries["c-0"], &limits, HOUR)
+        .await
+        .unwrap()
+    {
+        Authorize::Granted { job, now_ms } => (*job, now_ms),
+        other => panic!("{other:?}"),
+    };
+    assert!(matches!(
+        store
+            .authorize(&entries["c-1"], &limits, HOUR)
+            .await
+            .unwrap(),
+        Authorize::Granted { .. }
+    ));
+    let now = store.now_ms().await.unwrap();
+    let verdict = store
+        .authorize(&entries["c-2"], &limits, HOUR)
+        .await
+        .unwrap();
+    let Authorize::Deferred {
+        until_ms,
+        limit: Limit::LiveCalls,
+    } = verdict
+    else {
+        panic!("expected the live-call cap, got {verdict:?}");
+    };
+    assert!((now..=now + 1_500).contains(&until_ms));
+    // A call ends: there is room again.
+    store
+        .finish(
+            &first.job_ref(),
+            first.attempt,
+            None,
+            &terminal(Outcome::NoAnswer),
+        )
+        .await
+        .unwrap();
+    let entry = ready_again(&store, "c-2").await;
+    assert!(matches!(
+        store.authorize(&entry, &limits, HOUR).await.unwrap(),
+        Authorize::Granted { .. }
+    ));
+}
+
+pub async fn the_provider_rate_keeps_the_entry_in_hand(store: Arc<dyn Store>) {
+    let mut jobs = Vec::new();
+    for i in 0..2 {
+        let mut s = spec(&format!("c-{i}"), &format!("off-{i}"));
+        s.contact.phone = PhoneNumber::parse(&format!("+91987650000{i}")).unwrap();
+        jobs.push(s);
+    }
+    store.put_campaign(&header()).await.unwrap();
+    for s in &jobs {
+        store.enqueue(s).await.unwrap();
+    }
+    let entries = ready(&store, 2).await;
+    let limits = DialLimits {
+        provider: Some(Quota {
+            burst: 1,
+            period: Duration::from_millis(300),
+        }),
+        ..DialLimits::official(OPEN)
+    };
+    assert!(matches!(
+        store
+            .authorize(&entries["c-0"], &limits, HOUR)
+            .await
+            .unwrap(),
+        Authorize::Granted { .. }
+    ));
+    let verdict = store
+        .authorize(&entries["c-1"], &limits, HOUR)
+        .await
+        .unwrap();
+    let Authorize::ProviderBusy { wait } = verdict else {
+        panic!("expected to wait for the provider, got {verdict:?}");
+    };
+    assert!(wait <= Duration::from_millis(300), "{wait:?}");
+    let held = job(&store, "c-1").await;
+    assert_eq!((held.state, held.attempt), (JobState::Queued, 0));
+    // The same entry, asked about again after the wait, is granted.
+    tokio::time::sleep(wait + Duration::from_millis(5)).await;
+    assert!(matches!(
+        store
+            .authorize(&entries["c-1"], &limits, HOUR)
+            .await
+            .unwrap(),
+        Authorize::Granted { .. }
+    ));
+}
