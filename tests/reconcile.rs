@@ -64,6 +64,7 @@ async fn lost_originate_replies_are_adopted_and_undialled_attempts_requeued() {
     let provider = pair.rest.clone();
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new(2));
     let header = CampaignHeader {
+        priority: Default::default(),
         retry: None,
         sample_rate: None,
         freshness: Default::default(),

@@ -92,6 +92,7 @@ macro_rules! backend {
                 limits::a_held_dial_spends_nothing_and_departments_share_a_quota,
                 limits::live_calls_are_capped_fleet_wide,
                 limits::the_provider_rate_keeps_the_entry_in_hand,
+                limits::urgent_campaigns_are_read_first,
                 inbound::visits_are_remembered_newest_first_and_refreshed,
                 inbound::live_inbound_calls_are_capped,
                 inbound::an_inbound_call_is_born_in_a_call_and_recorded_once,

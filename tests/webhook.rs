@@ -57,6 +57,7 @@ struct Harness {
 async fn harness() -> Harness {
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new(SHARDS));
     let header = CampaignHeader {
+        priority: Default::default(),
         retry: None,
         sample_rate: None,
         freshness: Default::default(),

@@ -243,6 +243,7 @@ impl CallCore {
             return Ok(());
         }
         let header = CampaignHeader {
+            priority: Default::default(),
             retry: None,
             sample_rate: None,
             freshness: Default::default(),
@@ -283,6 +284,7 @@ fn inbound_spec(
 ) -> Result<JobSpec, CallError> {
     let bad = |e: crate::domain::IdError| CallError::BadRequest(e.to_string());
     Ok(JobSpec {
+        priority: Default::default(),
         retry: None,
         not_after_ms: None,
         not_before_ms: None,

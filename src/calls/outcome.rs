@@ -186,6 +186,7 @@ mod tests {
 
     pub(crate) fn job(dials: u32) -> Job {
         let header = CampaignHeader {
+            priority: Default::default(),
             retry: None,
             sample_rate: None,
             freshness: Default::default(),

@@ -342,3 +342,61 @@ fn every_calling_window_problem_is_listed_and_old_keys_are_refused() {
         assert!(window.contains(part), "{part} not in {window}");
     }
 }
+
+#[test]
+fn dial_limits_load_and_contradictions_are_refused() {
+    let f = file(
+        r#"
+        [policy]
+        max_calls_per_citizen_per_day = 2
+        max_calls_per_citizen_per_week = 1
+        citizen_key_secret = "too short"
+
+        [provider]
+        max_live_calls = 40
+
+        [rate.departments."home"]
+        burst = 20
+        per_secs = 3
+
+        [rate.departments."revenue"]
+        burst = 0
+        per_secs = 3
+        "#,
+    );
+    let problems = load(f.path(), env(CREDS)).unwrap_err().problems().to_vec();
+    let text = format!("{problems:?}");
+    for key in [
+        "policy.max_calls_per_citizen_per_week",
+        "policy.citizen_key_secret",
+        "rate.departments.revenue",
+    ] {
+        assert!(text.contains(key), "{key} not in {text}");
+    }
+    assert!(!text.contains("rate.departments.home"), "{text}");
+    assert!(
+        !text.contains("too short"),
+        "the secret is never echoed: {text}"
+    );
+
+    let mut vars = env(CREDS);
+    vars.extend(env(&[
+        ("SAMPARK__POLICY__MAX_CALLS_PER_CITIZEN_PER_WEEK", "3"),
+        (
+            "SAMPARK__POLICY__CITIZEN_KEY_SECRET",
+            "0123456789abcdef0123456789abcdef",
+        ),
+    ]));
+    let f = file(
+        "[rate.departments.home]\nburst = 20\nper_secs = 3\n[provider]\nmax_live_calls = 40\n",
+    );
+    let s = load(f.path(), vars).unwrap();
+    assert_eq!(s.policy.max_calls_per_citizen_per_week, 3);
+    assert_eq!(s.provider.max_live_calls, 40);
+    assert_eq!(s.rate.departments["home"].burst, 20);
+    let dialer = crate::daemon::dialer_config(&s);
+    assert_eq!(dialer.max_live_calls, Some(40));
+    assert_eq!(dialer.citizen_caps.per_week, 3);
+    assert!(dialer.quotas.for_department("home").is_some());
+    assert!(dialer.quotas.for_department("revenue").is_none());
+}

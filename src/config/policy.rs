@@ -30,7 +30,7 @@ impl Default for PolicySettings {
         Self {
             calling_window: CallingWindow::default(),
             max_calls_per_citizen_per_day: 2,
-            max_calls_per_citizen_per_week: 5,
+            max_calls_per_citizen_per_week: 0,
             citizen_key_secret: None,
         }
     }

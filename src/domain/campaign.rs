@@ -35,6 +35,7 @@ pub const CAMPAIGN_FIELDS: &[&str] = &[
     "expires_at",
     "sample",
     "retry",
+    "priority",
 ];
 
 /// Every key a contact may carry (see `CAMPAIGN_FIELDS`).
@@ -67,6 +68,29 @@ pub struct CampaignHeader {
     /// The campaign's retry ladder; absent: the daemon's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry: Option<RetryLadder>,
+    /// Urgent campaigns' contacts are dialled before normal ones, within the
+    /// same limits.
+    #[serde(default, skip_serializing_if = "Priority::is_normal")]
+    pub priority: Priority,
+}
+
+/// A campaign's place in the dialling order.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    #[default]
+    Normal,
+    Urgent,
+}
+
+impl Priority {
+    pub fn is_normal(&self) -> bool {
+        *self == Priority::Normal
+    }
+
+    pub fn is_urgent(&self) -> bool {
+        *self == Priority::Urgent
+    }
 }
 
 // The only float, `sample_rate`, is validated finite at parsing.
@@ -129,6 +153,9 @@ pub struct JobSpec {
     /// The campaign's retry ladder, if it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry: Option<RetryLadder>,
+    /// The campaign's priority (left out when normal).
+    #[serde(default, skip_serializing_if = "Priority::is_normal")]
+    pub priority: Priority,
 }
 
 impl JobSpec {
@@ -138,6 +165,7 @@ impl JobSpec {
             not_before_ms,
             not_after_ms,
             retry: header.retry.clone(),
+            priority: header.priority,
             campaign_id: header.id.clone(),
             dialplan: header.dialplan.clone(),
             caller_id: header.caller_id.clone(),
@@ -246,6 +274,17 @@ pub fn parse_campaign_document(
         None | Some(Value::Null) => None,
         Some(v) => RetryLadder::parse(v).map_err(|p| problems.extend(p)).ok(),
     };
+    let priority = match obj.get("priority") {
+        None | Some(Value::Null) => Priority::Normal,
+        Some(Value::String(p)) if p == "normal" => Priority::Normal,
+        Some(Value::String(p)) if p == "urgent" => Priority::Urgent,
+        Some(other) => {
+            problems.push(format!(
+                "field `priority` must be \"normal\" or \"urgent\", not {other}"
+            ));
+            Priority::Normal
+        }
+    };
     let sample_rate = match obj.get("sample") {
         None | Some(Value::Null) => None,
         Some(sample) => match sample.get("rate").and_then(Value::as_f64) {
@@ -293,6 +332,7 @@ pub fn parse_campaign_document(
         freshness,
         sample_rate,
         retry,
+        priority,
     };
     let (contacts, rejected) = parse_contacts(contacts, &mut unknown);
     Ok(ParsedDocument {

@@ -18,7 +18,7 @@ mod unknown_fields;
 
 pub use campaign::{
     CAMPAIGN_FIELDS, CONTACT_FIELDS, CampaignHeader, Contact, DocumentError, JobSpec,
-    ParsedDocument, RejectedContact, parse_campaign_document,
+    ParsedDocument, Priority, RejectedContact, parse_campaign_document,
 };
 pub use feedback::{Answer, Attribution, Direction, FeedbackRecord, flags_of};
 pub use fraction::stable_fraction;

@@ -82,6 +82,8 @@ pub struct ReadyEntry {
     /// written by earlier versions; the store then looks them up.
     pub citizen: Option<String>,
     pub department: Option<String>,
+    /// Read from the shard's urgent stream (an urgent campaign's job).
+    pub urgent: bool,
 }
 
 impl ReadyEntry {

@@ -203,6 +203,20 @@ impl Keys {
         format!("{}:ready", self.shard(shard))
     }
 
+    /// Ready stream of a shard's urgent campaigns, read before the other.
+    pub fn ready_urgent(&self, shard: ShardId) -> String {
+        format!("{}:ready:urgent", self.shard(shard))
+    }
+
+    /// The ready stream an entry was read from.
+    pub fn ready_of(&self, shard: ShardId, urgent: bool) -> String {
+        if urgent {
+            self.ready_urgent(shard)
+        } else {
+            self.ready(shard)
+        }
+    }
+
     /// Delayed ZSET of a shard: member job id, score due time (ms).
     pub fn delayed(&self, shard: ShardId) -> String {
         format!("{}:delayed", self.shard(shard))

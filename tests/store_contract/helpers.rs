@@ -27,6 +27,7 @@ pub fn campaign_id() -> CampaignId {
 
 pub fn header() -> CampaignHeader {
     CampaignHeader {
+        priority: Default::default(),
         retry: None,
         sample_rate: None,
         freshness: Default::default(),

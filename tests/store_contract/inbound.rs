@@ -106,6 +106,7 @@ pub async fn live_inbound_calls_are_capped(store: Arc<dyn Store>) {
 
 fn inbound_spec(sid: &str) -> JobSpec {
     JobSpec {
+        priority: Default::default(),
         retry: None,
         not_after_ms: None,
         not_before_ms: None,

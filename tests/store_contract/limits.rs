@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sampark::domain::{CampaignId, JobState, Outcome, PhoneNumber};
+use sampark::domain::{CampaignId, JobState, Outcome, PhoneNumber, Priority};
 use sampark::store::{Authorize, CitizenCaps, DialLimits, Limit, PutOutcome, Quota, Store};
 
 use super::helpers::*;
@@ -349,6 +349,63 @@ pub async fn the_provider_rate_keeps_the_entry_in_hand(store: Arc<dyn Store>) {
             .authorize(&entries["c-1"], &limits, HOUR)
             .await
             .unwrap(),
+        Authorize::Granted { .. }
+    ));
+}
+
+/// An urgent campaign's contacts are read before a normal campaign's
+/// backlog, on their first reading and after a deferral.
+pub async fn urgent_campaigns_are_read_first(store: Arc<dyn Store>) {
+    seed(
+        &store,
+        &[("c-1", "off-1"), ("c-2", "off-1"), ("c-3", "off-1")],
+    )
+    .await;
+    let mut urgent = header();
+    urgent.id = CampaignId::parse("urgent-1").unwrap();
+    urgent.priority = Priority::Urgent;
+    store.put_campaign(&urgent).await.unwrap();
+    let mut spec_u = spec("u-1", "off-1");
+    spec_u.campaign_id = urgent.id.clone();
+    spec_u.priority = Priority::Urgent;
+    assert_eq!(store.enqueue(&spec_u).await.unwrap(), PutOutcome::Created);
+    let first = store.read_ready("dialer", 2, HOUR).await.unwrap();
+    let order: Vec<(String, bool)> = first
+        .iter()
+        .map(|e| (e.job.contact.to_string(), e.urgent))
+        .collect();
+    assert_eq!(order, [("u-1".to_owned(), true), ("c-1".to_owned(), false)]);
+    // Deferred and due again, it is still ahead of the backlog.
+    let limits = DialLimits {
+        official: Quota {
+            burst: 1,
+            period: Duration::from_millis(200),
+        },
+        ..DialLimits::official(OPEN)
+    };
+    assert!(matches!(
+        store.authorize(&first[1], &limits, HOUR).await.unwrap(),
+        Authorize::Granted { .. }
+    ));
+    assert!(matches!(
+        store.authorize(&first[0], &limits, HOUR).await.unwrap(),
+        Authorize::Deferred {
+            limit: Limit::Official,
+            ..
+        }
+    ));
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    for shard in 0..store.shards() {
+        store.promote_due(shard, 100).await.unwrap();
+    }
+    let next = store.read_ready("dialer", 1, HOUR).await.unwrap();
+    assert_eq!(next.len(), 1);
+    assert_eq!(
+        (next[0].job.contact.as_str(), next[0].urgent),
+        ("u-1", true)
+    );
+    assert!(matches!(
+        store.authorize(&next[0], &limits, HOUR).await.unwrap(),
         Authorize::Granted { .. }
     ));
 }

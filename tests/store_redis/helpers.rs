@@ -43,6 +43,7 @@ pub async fn raw(server: &RedisServer) -> redis::aio::MultiplexedConnection {
 
 pub fn header(id: &str) -> CampaignHeader {
     CampaignHeader {
+        priority: Default::default(),
         retry: None,
         sample_rate: None,
         freshness: Default::default(),

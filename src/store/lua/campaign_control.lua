@@ -1,7 +1,7 @@
 -- campaign_control: apply an operator's pause, resume or cancel to one shard.
 -- KEYS[1] campaign states hash  KEYS[2] the campaign's parked set
 -- KEYS[3] ready stream  KEYS[4] delayed zset  KEYS[5] the campaign's counts hash
--- KEYS[6] outbox stream
+-- KEYS[6] outbox stream  KEYS[7] urgent ready stream
 -- ARGV[1] campaign id  ARGV[2] 'pause' | 'resume' | 'cancel'  ARGV[3] job key prefix
 -- ARGV[4] delayed-set scan cursor (cancel)  ARGV[5] batch size
 -- Reply: the cursor to call again with, or '0' when the shard is done.
@@ -29,7 +29,7 @@ if action == 'resume' then
   for _, id in ipairs(redis.call('SPOP', KEYS[2], batch)) do
     if redis.call('HGET', prefix .. id, 'state') == 'queued' then
       redis.call('HSET', prefix .. id, 'reason', 'campaign resumed')
-      add_ready(KEYS[3], id, prefix .. id)
+      add_ready(KEYS[3], KEYS[7], id, prefix .. id)
     end
   end
   if redis.call('SCARD', KEYS[2]) > 0 then

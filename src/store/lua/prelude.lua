@@ -35,10 +35,15 @@ local function is_terminal(state)
   return state ~= false and state ~= nil and not LIVE[state]
 end
 
--- Adds a ready entry for a queued job: its id and what the authorising step
--- needs to name its keys (official, citizen tag, department).
-local function add_ready(stream, job_id, job_key)
-  local official, ctag, dept = unpack(redis.call('HMGET', job_key, 'official', 'ctag', 'dept'))
+-- Adds a ready entry for a queued job, to the urgent stream if its campaign
+-- is urgent: its id and what the authorising step needs to name its keys
+-- (official, citizen tag, department).
+local function add_ready(stream, urgent_stream, job_id, job_key)
+  local official, ctag, dept, prio = unpack(redis.call('HMGET', job_key, 'official', 'ctag',
+    'dept', 'prio'))
+  if prio == 'urgent' then
+    stream = urgent_stream
+  end
   local fields = { 'job', job_id, 'official', official }
   if ctag then
     fields[#fields + 1] = 'c'

@@ -1,5 +1,5 @@
 -- promote_due: move due members of a shard's delayed set to its ready stream.
--- KEYS[1] delayed zset   KEYS[2] ready stream
+-- KEYS[1] delayed zset   KEYS[2] ready stream   KEYS[3] urgent ready stream
 -- ARGV[1] max   ARGV[2] job key prefix   ARGV[3] counts key prefix
 -- Job and counts keys are built from the prefixes (they share the shard's
 -- hash tag, so the script stays in one slot); the prefixes come from `Keys`.
@@ -19,7 +19,7 @@ for _, id in ipairs(due) do
       move_count(ARGV[3] .. campaign, 'retry_wait', 'queued')
       redis.call('HSET', job_key, 'state', 'queued', 'updated_at', int(now))
     end
-    add_ready(KEYS[2], id, job_key)
+    add_ready(KEYS[2], KEYS[3], id, job_key)
     promoted = promoted + 1
   end
 end

@@ -1,15 +1,16 @@
--- read_ready: hand up to `count` entries of one shard's ready stream to a
--- consumer: first entries other consumers left pending too long, then new ones.
+-- read_ready: hand up to `count` entries of one shard's ready streams to a
+-- consumer: the urgent stream first, then the other; in each, first entries
+-- other consumers left pending too long, then new ones.
 -- A script (rather than a pipeline) so the per-shard count is exact.
--- KEYS[1] ready stream
+-- KEYS[1] ready stream  KEYS[2] urgent ready stream
 -- ARGV[1] consumer   ARGV[2] count   ARGV[3] reclaim-after (ms)
--- Reply: flat {entry id, job id, official id, citizen tag, department, ...}
--- ('' for a tag or department an entry of an earlier version lacks).
--- Entries missing the job or official are acknowledged and deleted here:
--- nothing could ever process them.
+-- Reply: flat {entry id, job id, official id, citizen tag, department,
+-- urgent ('1' | ''), ...} ('' for a tag or department an entry of an earlier
+-- version lacks). Entries missing the job or official are acknowledged and
+-- deleted here: nothing could ever process them.
 local count = tonumber(ARGV[2])
 local reply = {}
-local function take(entries)
+local function take(stream, urgent, entries)
   for _, entry in ipairs(entries) do
     local id, fields = entry[1], entry[2]
     local job, official, citizen, dept
@@ -27,21 +28,30 @@ local function take(entries)
       reply[#reply + 1] = official
       reply[#reply + 1] = citizen or ''
       reply[#reply + 1] = dept or ''
+      reply[#reply + 1] = urgent
     else
-      redis.call('XACK', KEYS[1], 'dialers', id)
-      redis.call('XDEL', KEYS[1], id)
+      redis.call('XACK', stream, 'dialers', id)
+      redis.call('XDEL', stream, id)
     end
   end
 end
-local claimed = redis.call('XAUTOCLAIM', KEYS[1], 'dialers', ARGV[1], ARGV[3], '0-0',
-  'COUNT', count)
-take(claimed[2])
-local room = count - #reply / 5
-if room > 0 then
-  local read = redis.call('XREADGROUP', 'GROUP', 'dialers', ARGV[1], 'COUNT', room,
-    'STREAMS', KEYS[1], '>')
-  if read then
-    take(read[1][2])
+local function read(stream, urgent)
+  local room = count - #reply / 6
+  if room <= 0 then
+    return
+  end
+  local claimed = redis.call('XAUTOCLAIM', stream, 'dialers', ARGV[1], ARGV[3], '0-0',
+    'COUNT', room)
+  take(stream, urgent, claimed[2])
+  room = count - #reply / 6
+  if room > 0 then
+    local new = redis.call('XREADGROUP', 'GROUP', 'dialers', ARGV[1], 'COUNT', room,
+      'STREAMS', stream, '>')
+    if new then
+      take(stream, urgent, new[1][2])
+    end
   end
 end
+read(KEYS[2], '1')
+read(KEYS[1], '')
 return reply

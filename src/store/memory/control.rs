@@ -42,10 +42,7 @@ impl State {
                     };
                     if job.state == JobState::Queued {
                         job.reason = Some("campaign resumed".into());
-                        let official = job.spec.contact.official_id.clone();
-                        self.shards[usize::from(job.shard)]
-                            .ready
-                            .add(now.ms, (job_id, official));
+                        self.shards[usize::from(job.shard)].add_ready(now.ms, job);
                     }
                 }
             }

@@ -56,17 +56,17 @@ impl State {
             .get_mut(&entry.job)
             .filter(|j| j.shard == entry.shard && j.state == JobState::Queued)
         else {
-            shard.ready.ack(entry_id);
+            shard.ready_of(entry.urgent).ack(entry_id);
             return Ok(Authorize::Stale);
         };
         let end = |shard: &mut Shard, counts: &mut Counts, job: &mut Job, outcome, reason: &str| {
-            shard.ready.ack(entry_id);
+            shard.ready_of(entry.urgent).ack(entry_id);
             shard.delayed.remove(&job.id);
             end_waiting(counts, &mut shard.outbox, job, outcome, reason, now)
         };
         match campaign_states.get(&job.id.campaign) {
             Some(CampaignState::Paused) => {
-                shard.ready.ack(entry_id);
+                shard.ready_of(entry.urgent).ack(entry_id);
                 shard.delayed.remove(&job.id);
                 parked
                     .entry(job.id.campaign.clone())
@@ -97,7 +97,7 @@ impl State {
             return Ok(Authorize::Expired);
         }
         let defer = |shard: &mut Shard, job: &mut Job, until_ms: i64, limit: Limit| {
-            shard.ready.ack(entry_id);
+            shard.ready_of(entry.urgent).ack(entry_id);
             shard.delayed.insert(&job.id, until_ms);
             job.reason = Some(limit.reason().to_owned());
             job.updated_at_ms = now.ms;
@@ -170,7 +170,7 @@ impl State {
             None => None,
         };
         // Granted: spend every unit.
-        shard.ready.ack(entry_id);
+        shard.ready_of(entry.urgent).ack(entry_id);
         if let Some(tat) = official_tat {
             shard.gcra.insert(official, tat);
         }
@@ -211,7 +211,9 @@ impl State {
         reason: &str,
     ) -> Result<Transition> {
         let entry_id = parse_id(&entry.entry_id)?;
-        self.shard_mut(entry.shard)?.ready.ack(entry_id);
+        self.shard_mut(entry.shard)?
+            .ready_of(entry.urgent)
+            .ack(entry_id);
         let State { shards, jobs, .. } = self;
         let Some(job) = jobs.get_mut(&entry.job) else {
             return Ok(Transition::Stale);
@@ -248,8 +250,7 @@ impl State {
             // A member whose job moved on meanwhile is just dropped: an
             // entry for it would only be consumed as stale.
             if job.state == JobState::Queued {
-                let official = job.spec.contact.official_id.clone();
-                shard.ready.add(now.ms, (id.clone(), official));
+                shard.add_ready(now.ms, job);
             }
         }
         Ok(due.len())

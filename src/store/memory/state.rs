@@ -49,12 +49,33 @@ impl Now {
 pub(super) struct Shard {
     /// Ready stream; each entry names a job and its official.
     pub ready: Stream<(JobId, OfficialId)>,
+    /// Ready stream of urgent campaigns' jobs, read first.
+    pub urgent: Stream<(JobId, OfficialId)>,
     pub delayed: TimeSet,
     pub inflight: TimeSet,
     /// Feedback records as JSON, as the Redis outbox holds them.
     pub outbox: Stream<String>,
     /// Per-official GCRA theoretical arrival time, microseconds.
     pub gcra: HashMap<OfficialId, i64>,
+}
+
+impl Shard {
+    /// The ready stream an entry of `urgent`'s kind lives in.
+    pub fn ready_of(&mut self, urgent: bool) -> &mut Stream<(JobId, OfficialId)> {
+        if urgent {
+            &mut self.urgent
+        } else {
+            &mut self.ready
+        }
+    }
+
+    /// A ready entry for `job`, in its campaign's stream.
+    pub fn add_ready(&mut self, now_ms: i64, job: &Job) {
+        self.ready_of(job.spec.priority.is_urgent()).add(
+            now_ms,
+            (job.id.clone(), job.spec.contact.official_id.clone()),
+        );
+    }
 }
 
 /// Contacts per state, per (shard, campaign), keyed by `JobState::as_str`.
@@ -215,9 +236,7 @@ impl State {
         let shard = shard_of(&official, self.shard_count());
         let job = new_job(spec, shard, now);
         count(&mut self.counts, &job, JobState::Queued, true);
-        self.shards[usize::from(shard)]
-            .ready
-            .add(now.ms, (id.clone(), official));
+        self.shards[usize::from(shard)].add_ready(now.ms, &job);
         self.jobs.insert(id, job);
         PutOutcome::Created
     }
@@ -304,18 +323,28 @@ impl State {
     ) -> Vec<ReadyEntry> {
         let mut out = Vec::new();
         for (index, shard) in self.shards.iter_mut().enumerate() {
-            for (id, (job, official)) in shard.ready.read(consumer, count, now.ms, reclaim_after_ms)
-            {
-                let spec = self.jobs.get(&job).map(|j| &j.spec);
-                out.push(ReadyEntry {
-                    citizen: spec.map(|s| self.citizens.tag(&s.contact.phone)),
-                    department: spec.map(|s| s.department.clone()),
-                    // INVARIANT: `shards` has at most ShardId::MAX entries.
-                    shard: index as ShardId,
-                    entry_id: id.to_string(),
-                    job,
-                    official,
-                });
+            for urgent in [true, false] {
+                let room = count.saturating_sub(
+                    out.iter()
+                        .filter(|e: &&ReadyEntry| usize::from(e.shard) == index)
+                        .count(),
+                );
+                let entries = shard
+                    .ready_of(urgent)
+                    .read(consumer, room, now.ms, reclaim_after_ms);
+                for (id, (job, official)) in entries {
+                    let spec = self.jobs.get(&job).map(|j| &j.spec);
+                    out.push(ReadyEntry {
+                        citizen: spec.map(|s| self.citizens.tag(&s.contact.phone)),
+                        department: spec.map(|s| s.department.clone()),
+                        // INVARIANT: `shards` has at most ShardId::MAX entries.
+                        shard: index as ShardId,
+                        entry_id: id.to_string(),
+                        job,
+                        official,
+                        urgent,
+                    });
+                }
             }
         }
         out

@@ -21,6 +21,7 @@ fn at(ms: i64) -> Now {
 
 fn header() -> CampaignHeader {
     CampaignHeader {
+        priority: Default::default(),
         retry: None,
         sample_rate: None,
         freshness: Default::default(),

@@ -125,6 +125,7 @@ impl RedisStore {
         let mut groups = vec![(self.keys.intake(), INTAKE_GROUP)];
         for shard in 0..self.shards {
             groups.push((self.keys.ready(shard), READY_GROUP));
+            groups.push((self.keys.ready_urgent(shard), READY_GROUP));
             groups.push((self.keys.outbox(shard), RELAY_GROUP));
         }
         let mut pipe = redis::pipe();

@@ -63,6 +63,7 @@ impl RedisStore {
                     .key(self.keys.delayed(shard))
                     .key(self.keys.counts(shard, id))
                     .key(self.keys.outbox(shard))
+                    .key(self.keys.ready_urgent(shard))
                     .arg(id.as_str())
                     .arg(verb)
                     .arg(self.keys.job_prefix(shard))

@@ -43,6 +43,7 @@ impl RedisStore {
             pipe.invoke_script(
                 script
                     .key(self.keys.ready(shard))
+                    .key(self.keys.ready_urgent(shard))
                     .arg(consumer)
                     .arg(count)
                     .arg(millis(reclaim_after)),
@@ -58,7 +59,8 @@ impl RedisStore {
         let mut entries = Vec::new();
         let given = |s: &String| (!s.is_empty()).then(|| s.clone());
         for (shard, flat) in (0..self.shards).zip(per_shard) {
-            for fields in flat.chunks_exact(5) {
+            for fields in flat.chunks_exact(6) {
+                let urgent = fields[5] == "1";
                 match (JobId::parse(&fields[1]), OfficialId::parse(&fields[2])) {
                     (Ok(job), Ok(official)) => {
                         entries.push(ReadyEntry {
@@ -68,23 +70,24 @@ impl RedisStore {
                             official,
                             citizen: given(&fields[3]),
                             department: given(&fields[4]),
+                            urgent,
                         });
                     }
                     // Unreadable ids can never be processed: drop the entry.
-                    _ => self.drop_ready_entry(shard, &fields[0]).await?,
+                    _ => self.drop_ready_entry(shard, urgent, &fields[0]).await?,
                 }
             }
         }
         Ok(entries)
     }
 
-    async fn drop_ready_entry(&self, shard: ShardId, entry_id: &str) -> Result<()> {
+    async fn drop_ready_entry(&self, shard: ShardId, urgent: bool, entry_id: &str) -> Result<()> {
         tracing::warn!(
             shard,
             entry.id = entry_id,
             "dropping unreadable ready entry"
         );
-        let key = self.keys.ready(shard);
+        let key = self.keys.ready_of(shard, urgent);
         redis::pipe()
             .cmd("XACK")
             .arg(&key)
@@ -107,6 +110,7 @@ impl RedisStore {
             .promote_due
             .key(self.keys.delayed(shard))
             .key(self.keys.ready(shard))
+            .key(self.keys.ready_urgent(shard))
             .arg(max)
             .arg(job_prefix)
             .arg(counts_prefix)
@@ -133,7 +137,10 @@ impl RedisStore {
         };
         let (dept_emission, dept_slack) = optional(limits.department);
         let (cps_emission, cps_slack) = optional(limits.provider);
-        let mut invocation = self.scripts.authorize.key(self.keys.ready(shard));
+        let mut invocation = self
+            .scripts
+            .authorize
+            .key(self.keys.ready_of(shard, entry.urgent));
         invocation
             .key(&key)
             .key(self.keys.counts(shard, &entry.job.campaign))
@@ -255,7 +262,7 @@ impl RedisStore {
         let reply: String = self
             .scripts
             .defer
-            .key(self.keys.ready(shard))
+            .key(self.keys.ready_of(shard, entry.urgent))
             .key(self.keys.job(shard, &entry.job))
             .key(self.keys.delayed(shard))
             .arg(&entry.entry_id)

@@ -206,6 +206,7 @@ impl RedisStore {
             .key(self.keys.job(shard, &id))
             .key(self.keys.ready(shard))
             .key(self.keys.counts(shard, &spec.campaign_id))
+            .key(self.keys.ready_urgent(shard))
             .arg(json)
             .arg(official.as_str())
             .arg(id.to_string())
@@ -217,6 +218,11 @@ impl RedisStore {
             .arg(spec.not_after_ms.map(|t| t.to_string()).unwrap_or_default())
             .arg(self.keys.citizen_tag(&spec.contact.phone))
             .arg(&spec.department)
+            .arg(if spec.priority.is_urgent() {
+                "urgent"
+            } else {
+                ""
+            })
             .invoke_async(&mut self.conn.clone())
             .await?;
         match verdict("enqueue", &reply)?.0 {
