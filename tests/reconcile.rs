@@ -65,6 +65,7 @@ async fn lost_originate_replies_are_adopted_and_undialled_attempts_requeued() {
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new(2));
     let header = CampaignHeader {
         retry: None,
+        calling_window: None,
         sample_rate: None,
         freshness: Default::default(),
         id: CampaignId::parse("rec").unwrap(),

@@ -187,6 +187,7 @@ mod tests {
     pub(crate) fn job(dials: u32) -> Job {
         let header = CampaignHeader {
             retry: None,
+            calling_window: None,
             sample_rate: None,
             freshness: Default::default(),
             id: CampaignId::parse("c").unwrap(),

@@ -28,6 +28,7 @@ pub fn campaign_id() -> CampaignId {
 pub fn header() -> CampaignHeader {
     CampaignHeader {
         retry: None,
+        calling_window: None,
         sample_rate: None,
         freshness: Default::default(),
         id: campaign_id(),

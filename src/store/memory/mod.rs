@@ -12,7 +12,8 @@
 //!
 //! | file | holds |
 //! |---|---|
-//! | `store.rs` | `MemoryStore`: the lock, the clock, blocking intake reads |
+//! | `store.rs` | `MemoryStore`: the lock, blocking intake reads |
+//! | `clock.rs` | `MemoryClock`: system time, or tokio's (controlled-time tests) |
 //! | `state.rs` | the data model; intake, campaigns, enqueue, citizens, results |
 //! | `dial.rs` | authorize, defer, promote, originate, requeue, status, leases |
 //! | `call.rs` | IVR steps and finishing an attempt |
@@ -22,6 +23,7 @@
 //! | `timeset.rs` | a ZSET-like set of jobs ordered by time |
 
 mod call;
+mod clock;
 mod control;
 mod dial;
 mod inbound;
@@ -33,4 +35,5 @@ mod timeset;
 #[cfg(test)]
 mod tests;
 
+pub use clock::MemoryClock;
 pub use store::MemoryStore;
