@@ -177,4 +177,29 @@ mod tests {
         let mut doc = json!({"calling_window": {"holiday_files": "a.txt"}});
         assert_eq!(inline_holiday_files(&mut doc, dir.path()).len(), 1);
     }
+
+    #[test]
+    fn the_example_campaign_is_valid_once_its_files_are_inlined() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let file = root.join("docs/examples/campaign-with-window.json");
+        let mut doc: Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        let dir = file.parent().unwrap();
+        assert_eq!(inline_holiday_files(&mut doc, dir), Vec::<String>::new());
+        let parsed = crate::domain::parse_campaign_document(&doc.to_string(), &|name| {
+            root.join("dialplans")
+                .join(format!("{name}.toml"))
+                .is_file()
+        })
+        .unwrap();
+        assert!(parsed.warnings.is_empty() && parsed.rejected.is_empty());
+        let window = parsed.header.calling_window.unwrap();
+        // Odisha's list and the document's own date.
+        assert!(window.holidays().len() > 20);
+        // Relative to the document, not to wherever it is submitted from.
+        let mut doc: Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        assert_eq!(inline_holiday_files(&mut doc, elsewhere.path()).len(), 1);
+    }
 }
