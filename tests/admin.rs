@@ -166,3 +166,75 @@ async fn health_and_metrics_need_no_token() {
     assert!(!body.contains("+91"), "no phone numbers in metrics");
     cancel.cancel();
 }
+
+#[tokio::test]
+async fn a_bad_calling_window_is_refused_with_every_problem_and_a_good_one_submitted() {
+    let (addr, store, cancel) = admin(None).await;
+    let doc = |window: Value| {
+        json!({"version": 1, "id": "adm-w", "name": "Windows", "dialplan": "mo-sarkar-feedback",
+            "caller_id": "+916742000000", "department": "health", "calling_window": window,
+            "contacts": [{"id": "a", "phone": "+919876500001", "official_id": "o-1",
+                          "office": "Capital Hospital", "service": "OPD"}]})
+        .to_string()
+    };
+    let bad = doc(json!({
+        "zone": "Asia/Calcutta_", "weekdays": ["mon", "caturday"],
+        "ranges": ["09:00-13:00", "12:30-20:00", "9-5"],
+        "holiday_files": ["config/holidays/odisha-2026.txt"]}));
+    let (status, body) = raw(addr, &request(addr, "POST", "/admin/campaigns", None, &bad)).await;
+    assert_eq!(status, 422, "{body}");
+    let reply: Value = serde_json::from_str(&body).unwrap();
+    let problems: Vec<&str> = reply["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    for want in [
+        "field `calling_window.zone`: ",
+        "field `calling_window.weekdays[1]`: ",
+        "field `calling_window.ranges`: 09:00-13:00 and 12:30-20:00 overlap",
+        "field `calling_window.ranges[2]`: ",
+        // The daemon never reads a file named in a document.
+        "field `calling_window.holiday_files`: ",
+    ] {
+        assert_eq!(
+            problems.iter().filter(|p| p.starts_with(want)).count(),
+            1,
+            "{want} in {problems:#?}"
+        );
+    }
+    assert_eq!(problems.len(), 5, "{problems:#?}");
+    let read = |store: Arc<dyn Store>| async move {
+        store
+            .read_intake(
+                "t",
+                10,
+                std::time::Duration::ZERO,
+                std::time::Duration::from_secs(60),
+            )
+            .await
+            .unwrap()
+    };
+    assert!(read(store.clone()).await.is_empty(), "nothing was queued");
+
+    let good = doc(
+        json!({"zone": "Asia/Kolkata", "weekdays": ["mon", "tue", "wed", "thu", "fri"],
+        "ranges": ["09:00-13:00", "14:00-18:00"], "holidays": ["2026-01-26"]}),
+    );
+    let (status, body) = raw(
+        addr,
+        &request(addr, "POST", "/admin/campaigns", None, &good),
+    )
+    .await;
+    assert_eq!(status, 202, "{body}");
+    let entries = read(store).await;
+    assert_eq!(entries.len(), 1);
+    let parsed =
+        sampark::domain::parse_campaign_document(entries[0].payload.as_ref().unwrap(), &|_| true)
+            .unwrap();
+    let window = parsed.header.calling_window.unwrap();
+    assert_eq!(window.ranges().len(), 2);
+    assert_eq!(window.holidays().len(), 1);
+    cancel.cancel();
+}

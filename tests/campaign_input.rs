@@ -1,6 +1,6 @@
 //! `campaign submit` and the daemon, as processes, with campaigns as Indian
 //! upstream systems write them: phone numbers in national forms, unknown and
-//! misspelt fields.
+//! misspelt fields, calling windows with holiday files.
 
 mod support;
 
@@ -281,4 +281,171 @@ async fn strict_refuses_a_misspelt_field_and_a_plain_submit_warns() {
     );
     assert!(stderr.contains("2 unknown field(s) ignored"), "{stderr}");
     assert_eq!(intake().await.unwrap().len(), 1);
+}
+
+/// A campaign document with `window` as its `calling_window`.
+fn windowed(id: &str, window: Value) -> Value {
+    json!({"version": 1, "id": id, "name": "Windows", "dialplan": "mo-sarkar-feedback",
+        "caller_id": "+916742000000", "department": "revenue", "calling_window": window,
+        "contacts": [{"id": "c-1", "phone": "98765 00031", "official_id": "o-1",
+                      "office": "Cuttack Tahasil", "service": "Mutation"}]})
+}
+
+#[tokio::test]
+async fn submit_names_every_calling_window_problem_and_inlines_holiday_files() {
+    let redis = RedisServer::start();
+    let store = RedisStore::connect(&redis.url(), "sampark", 16)
+        .await
+        .unwrap();
+    let intake = || store.read_intake("t", 10, Duration::from_millis(100), Duration::from_secs(60));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("holidays")).unwrap();
+    std::fs::write(
+        dir.path().join("holidays/district.txt"),
+        "# district holidays\n2026-03-05  # Holi\n2026-04-14\n",
+    )
+    .unwrap();
+    let submit = |doc: &Value| {
+        let file = dir.path().join("campaign.json");
+        std::fs::write(&file, doc.to_string()).unwrap();
+        run(sampark()
+            .args(["campaign", "submit"])
+            .arg(&file)
+            .args(["--redis", &redis.url()]))
+    };
+
+    let bad = windowed(
+        "windows-bad",
+        json!({"zone": "Asia/Kolkatta", "weekdays": ["mon", "funday"],
+               "ranges": ["09:00-13:00", "12:00-14:00"], "holidays": ["2026-02-30"],
+               "holiday_files": ["holidays/district.txt", "holidays/missing.txt"]}),
+    );
+    let refused = submit(&bad);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(refused.stdout.is_empty());
+    for problem in [
+        "field `calling_window.holiday_files[1]`: holidays/missing.txt: no such file next to the document",
+        "field `calling_window.zone`: \"Asia/Kolkatta\" is not an IANA time zone name",
+        "field `calling_window.weekdays[1]`: \"funday\" is not a weekday",
+        "field `calling_window.ranges`: 09:00-13:00 and 12:00-14:00 overlap",
+        "field `calling_window.holidays[0]`: \"2026-02-30\" is not a calendar date",
+        "refused: 5 problem(s) with the campaign document",
+    ] {
+        assert!(stderr.contains(problem), "{problem} missing from {stderr}");
+    }
+    // One line per problem, each naming the file.
+    assert_eq!(
+        stderr
+            .lines()
+            .filter(|l| l.contains("campaign.json: field `calling_window."))
+            .count(),
+        5,
+        "{stderr}"
+    );
+    assert!(intake().await.unwrap().is_empty(), "nothing was submitted");
+
+    // The files are read here, beside the document (and from the working
+    // directory, which has the shipped Odisha file); the daemon gets dates.
+    let good = windowed(
+        "windows-good",
+        json!({"zone": "Asia/Kolkata", "ranges": ["09:00-13:00", "14:00-20:00"],
+               "holidays": ["2026-12-25"],
+               "holiday_files": ["holidays/district.txt", "config/holidays/odisha-2026.txt"]}),
+    );
+    let submitted = submit(&good);
+    let stderr = String::from_utf8_lossy(&submitted.stderr);
+    assert!(submitted.status.success(), "{stderr}");
+    assert_eq!(
+        String::from_utf8_lossy(&submitted.stdout).trim(),
+        "windows-good"
+    );
+    let entries = intake().await.unwrap();
+    assert_eq!(entries.len(), 1);
+    let doc: Value = serde_json::from_str(entries[0].payload.as_ref().unwrap()).unwrap();
+    let window = &doc["calling_window"];
+    assert!(window.get("holiday_files").is_none(), "{window}");
+    let holidays = window["holidays"].as_array().unwrap();
+    for date in ["2026-12-25", "2026-03-05", "2026-04-14", "2026-04-01"] {
+        assert!(holidays.contains(&json!(date)), "{date} in {holidays:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_daemon_dead_letters_a_streamed_document_with_a_bad_window_or_a_file() {
+    use sampark::intake::IntakeRouter;
+    use sampark::telemetry::Metrics;
+    use std::sync::Arc;
+
+    let redis = RedisServer::start();
+    let store = Arc::new(
+        RedisStore::connect(&redis.url(), "sampark", 16)
+            .await
+            .unwrap(),
+    );
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let router = IntakeRouter::new(
+        store.clone(),
+        Arc::new(|_: &str| true),
+        "router".into(),
+        Duration::from_secs(60),
+        Arc::new(Metrics::new()),
+    );
+    let running = tokio::spawn(router.run(cancel.clone()));
+
+    // Other programs write to the stream directly; a file name there is
+    // refused (the daemon never reads files a document names).
+    let with_file = windowed(
+        "streamed-file",
+        json!({"holiday_files": ["config/holidays/odisha-2026.txt"]}),
+    );
+    let bad = windowed(
+        "streamed-bad",
+        json!({"zone": "Europe/Londres", "ranges": ["20:00-08:00", "07:00-09:00"]}),
+    );
+    let good = windowed(
+        "streamed-good",
+        json!({"zone": "Europe/London", "ranges": ["09:00-17:00"], "holidays": ["2026-12-25"]}),
+    );
+    for doc in [&with_file, &bad, &good] {
+        store.submit(&doc.to_string()).await.unwrap();
+    }
+    let letters = eventually(Duration::from_secs(10), "two dead letters", || {
+        let store = store.clone();
+        async move {
+            let letters = store.dead_letters(10).await.unwrap();
+            (letters.len() >= 2).then_some(letters)
+        }
+    })
+    .await;
+    assert_eq!(letters.len(), 2, "{letters:?}");
+    assert!(
+        letters[0].reason.contains("field `calling_window.holiday_files`: holiday files are read where the document is submitted"),
+        "{}",
+        letters[0].reason
+    );
+    for want in [
+        "field `calling_window.zone`: \"Europe/Londres\"",
+        "field `calling_window.ranges`: 20:00-08:00 and 07:00-09:00 overlap",
+    ] {
+        assert!(
+            letters[1].reason.contains(want),
+            "{want} in {}",
+            letters[1].reason
+        );
+    }
+    let id = CampaignId::parse("streamed-good").unwrap();
+    let header = eventually(Duration::from_secs(10), "the good campaign", || {
+        let (store, id) = (store.clone(), id.clone());
+        async move { store.campaign_header(&id).await.unwrap() }
+    })
+    .await;
+    let window = header.calling_window.expect("the campaign's window");
+    assert_eq!(window.zone_name(), "Europe/London");
+    for refused in ["streamed-file", "streamed-bad"] {
+        let id = CampaignId::parse(refused).unwrap();
+        assert_eq!(store.campaign_header(&id).await.unwrap(), None);
+    }
+    cancel.cancel();
+    running.await.unwrap();
 }

@@ -339,3 +339,105 @@ fn check_answers_match_presses(
     }
     assert!(checked > 50, "only {checked} contacts had answers");
 }
+
+/// A campaign whose own window is closed keeps its contacts waiting for its
+/// exact next opening, on Redis, while a campaign without a window (the
+/// daemon's, open at all hours here) is dialled to the end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_campaign_window_holds_its_contacts_while_another_campaign_dials() {
+    use sampark::domain::{CampaignId, ContactId, JobState, OfficialId};
+    use sampark::policy::CallingWindow;
+    use sampark::store::JobRef;
+
+    let redis = RedisServer::start();
+    let (simulator, sim_cancel) = start_simulator(SimulatorConfig {
+        account_sid: ACCOUNT_SID.into(),
+        auth_token: AUTH_TOKEN.into(),
+        seed: 11,
+        ..SimulatorConfig::default()
+    })
+    .await;
+    let quota = Quota {
+        burst: 10,
+        period: Duration::from_millis(10),
+    };
+    let (daemon, store) =
+        start_daemon(&redis.url(), &simulator.base_url(), dialer_config(quota)).await;
+
+    // One minute a day, ten hours from now (UTC): closed for this test.
+    let now_min = store.now_ms().await.unwrap() / 60_000 % 1440;
+    let start = (now_min + 600) % 1439;
+    let hhmm = |m: i64| format!("{:02}:{:02}", m / 60, m % 60);
+    let window = json!({"zone": "UTC", "ranges": [format!("{}-{}", hhmm(start), hhmm(start + 1))]});
+    let doc = |id: &str, phones: &str, window: Option<&Value>| {
+        let contacts: Vec<Value> = (0..3)
+            .map(|i| {
+                json!({"id": format!("k{i}"), "phone": format!("+91{phones}{i}"),
+                       "official_id": format!("off-{i}"), "office": "Puri Sadar PS",
+                       "service": "Passport verification"})
+            })
+            .collect();
+        let mut doc = json!({"version": 1, "id": id, "name": id, "dialplan": "mo-sarkar-feedback",
+            "caller_id": "+916742000000", "department": "home", "contacts": contacts});
+        if let Some(window) = window {
+            doc["calling_window"] = window.clone();
+        }
+        doc.to_string()
+    };
+    store
+        .submit(&doc("held-w", "987651000", Some(&window)))
+        .await
+        .unwrap();
+    store
+        .submit(&doc("open-window", "987652000", None))
+        .await
+        .unwrap();
+
+    let open = CampaignId::parse("open-window").unwrap();
+    eventually(
+        Duration::from_secs(60),
+        "the open campaign to finish",
+        || {
+            let (store, open) = (store.clone(), open.clone());
+            async move {
+                let status = store.campaign_status(&open).await.unwrap()?;
+                (status.finished() == 3).then_some(())
+            }
+        },
+    )
+    .await;
+
+    let held = CampaignId::parse("held-w").unwrap();
+    let status = store.campaign_status(&held).await.unwrap().unwrap();
+    assert_eq!(status.counts.get("queued"), Some(&3), "{:?}", status.counts);
+    let expected: CallingWindow = serde_json::from_value(window).unwrap();
+    let opening = expected.next_open(store.now_ms().await.unwrap());
+    assert!(opening.is_some());
+    eventually(Duration::from_secs(10), "all three parked", || {
+        let (store, held) = (store.clone(), held.clone());
+        async move {
+            let mut parked = 0;
+            for i in 0..3 {
+                let official = OfficialId::parse(&format!("off-{i}")).unwrap();
+                let id = JobId::new(held.clone(), ContactId::parse(&format!("k{i}")).unwrap());
+                let job = store
+                    .load_job(&JobRef::new(store.shard_of(&official), id))
+                    .await
+                    .unwrap()?;
+                assert_eq!(job.attempt, 0, "never granted, never dialled");
+                assert_eq!(job.state, JobState::Queued);
+                parked += usize::from(job.reason.as_deref() == Some("outside calling hours"));
+            }
+            (parked == 3).then_some(())
+        }
+    })
+    .await;
+    assert_eq!(
+        store.next_due(&held).await.unwrap(),
+        opening,
+        "the exact opening"
+    );
+
+    daemon.shutdown().await;
+    sim_cancel.cancel();
+}

@@ -66,6 +66,7 @@ async fn lost_originate_replies_are_adopted_and_undialled_attempts_requeued() {
     let header = CampaignHeader {
         priority: Default::default(),
         retry: None,
+        calling_window: None,
         sample_rate: None,
         freshness: Default::default(),
         id: CampaignId::parse("rec").unwrap(),

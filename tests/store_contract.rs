@@ -7,7 +7,7 @@
 //!
 //! | file | contracts |
 //! |---|---|
-//! | `store_contract/intake.rs` | intake, dead letters, campaigns, enqueue, citizens |
+//! | `store_contract/intake.rs` | intake, dead letters, campaigns (with their calling windows), enqueue, citizens |
 //! | `store_contract/lifecycle.rs` | dial → IVR → finish → feedback, retry, requeue, defer |
 //! | `store_contract/fences.rs` | GCRA, stale fences, status ranking, leases, reclaim |
 //! | `store_contract/control.rs` | pause, resume, cancel |
@@ -73,6 +73,7 @@ macro_rules! backend {
                 intake::intake_submit_read_ack_and_reclaim,
                 intake::dead_letters_keep_the_latest_oldest_first,
                 intake::put_campaign_is_idempotent_and_refuses_changes,
+                intake::a_calling_window_is_stored_with_the_header_and_its_jobs,
                 intake::enqueue_is_idempotent_and_refuses_changes,
                 intake::duplicate_numbers_end_at_once_with_a_record,
                 lifecycle::full_lifecycle_yields_one_record,

@@ -59,6 +59,7 @@ async fn harness() -> Harness {
     let header = CampaignHeader {
         priority: Default::default(),
         retry: None,
+        calling_window: None,
         sample_rate: None,
         freshness: Default::default(),
         id: CampaignId::parse("camp").unwrap(),

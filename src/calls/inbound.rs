@@ -245,6 +245,7 @@ impl CallCore {
         let header = CampaignHeader {
             priority: Default::default(),
             retry: None,
+            calling_window: None,
             sample_rate: None,
             freshness: Default::default(),
             id: policy.callback_campaign.clone(),
@@ -286,6 +287,7 @@ fn inbound_spec(
     Ok(JobSpec {
         priority: Default::default(),
         retry: None,
+        calling_window: None,
         not_after_ms: None,
         not_before_ms: None,
         campaign_id: CampaignId::parse(INBOUND_CAMPAIGN).map_err(bad)?,

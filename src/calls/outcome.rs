@@ -188,6 +188,7 @@ mod tests {
         let header = CampaignHeader {
             priority: Default::default(),
             retry: None,
+            calling_window: None,
             sample_rate: None,
             freshness: Default::default(),
             id: CampaignId::parse("c").unwrap(),

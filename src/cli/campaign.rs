@@ -8,8 +8,8 @@ use clap::{Args, Subcommand};
 
 use super::control::{control, list};
 use crate::dialplan::load_dir;
-use crate::domain::{CampaignId, parse_campaign_document};
-use crate::intake::{contacts_from_csv, submit_document};
+use crate::domain::{CampaignId, DocumentError, parse_campaign_document};
+use crate::intake::{contacts_from_csv, inline_holiday_files, submit_document};
 use crate::store::redis::RedisStore;
 use crate::store::{CampaignAction, Store};
 
@@ -43,6 +43,9 @@ impl RedisArgs {
 pub enum CampaignCommand {
     /// Validate a campaign document (JSON) and put it on the intake stream.
     /// Prints the campaign id. A `.csv` file of contacts needs `--header`.
+    /// Holiday files named in `calling_window.holiday_files` are read here
+    /// (next to the document, else in the working directory) and their dates
+    /// submitted in `calling_window.holidays`.
     Submit {
         file: PathBuf,
         /// For CSV contacts: a JSON file with the campaign's other fields
@@ -122,7 +125,16 @@ pub async fn command(cmd: CampaignCommand) -> anyhow::Result<ExitCode> {
                     return Ok(ExitCode::from(2));
                 }
             };
-            submit(&file, &doc, &redis, chunk_size, &dialplans, strict).await
+            // The holiday files are beside the file that holds the campaign's
+            // fields: the document, or the `--header` of a CSV.
+            let holder = header.as_deref().unwrap_or(&file);
+            let (doc, file_problems) = inline_files(doc, holder.parent().unwrap_or(Path::new("")));
+            let checks = Checks {
+                file_problems,
+                dialplans,
+                strict,
+            };
+            submit(&file, &doc, checks, &redis, chunk_size).await
         }
         CampaignCommand::Status { id, redis, json } => status(&id, &redis, json).await,
         CampaignCommand::Pause { id, redis } => control(&id, CampaignAction::Pause, &redis).await,
@@ -164,14 +176,43 @@ fn read_document(file: &Path, header: Option<&Path>) -> anyhow::Result<String> {
     Ok(doc.to_string())
 }
 
+/// `doc` with the dates of the holiday files it names inlined (see
+/// `intake::inline_holiday_files`), and every problem reading them. A
+/// document that names none is returned byte for byte.
+fn inline_files(doc: String, doc_dir: &Path) -> (String, Vec<String>) {
+    if !doc.contains("holiday_files") {
+        return (doc, Vec::new());
+    }
+    // Unparsable JSON is left for the document parser to report.
+    let Ok(mut value) = serde_json::from_str::<serde_json::Value>(&doc) else {
+        return (doc, Vec::new());
+    };
+    let problems = inline_holiday_files(&mut value, doc_dir);
+    (value.to_string(), problems)
+}
+
+/// What `submit` checks a document against.
+struct Checks {
+    /// Problems found reading the holiday files the document names.
+    file_problems: Vec<String>,
+    /// The dialplan directory (`dialplan` names are checked if it exists).
+    dialplans: PathBuf,
+    strict: bool,
+}
+
 async fn submit(
     file: &Path,
     doc: &str,
+    checks: Checks,
     redis: &RedisArgs,
     chunk_size: usize,
-    dialplans: &Path,
-    strict: bool,
 ) -> anyhow::Result<ExitCode> {
+    let Checks {
+        file_problems,
+        dialplans,
+        strict,
+    } = checks;
+    let dialplans = dialplans.as_path();
     let known = if dialplans.is_dir() {
         match load_dir(dialplans) {
             Ok(plans) => Some(plans),
@@ -186,12 +227,27 @@ async fn submit(
         None
     };
     let exists = move |name: &str| known.as_ref().is_none_or(|plans| plans.contains(name));
-    let parsed = match parse_campaign_document(doc, &exists) {
-        Ok(parsed) => parsed,
-        Err(e) => {
-            eprintln!("{}: {e}", file.display());
-            return Ok(ExitCode::from(2));
+    let parsed = parse_campaign_document(doc, &exists);
+    let mut problems = file_problems;
+    match &parsed {
+        Err(DocumentError::Invalid(found)) => problems.extend(found.iter().cloned()),
+        Err(e @ DocumentError::Json(_)) => problems.push(e.to_string()),
+        Ok(_) => {}
+    }
+    if !problems.is_empty() {
+        // One line per problem, so each can be found and fixed.
+        for p in &problems {
+            eprintln!("{}: {p}", file.display());
         }
+        eprintln!(
+            "refused: {} problem(s) with the campaign document",
+            problems.len()
+        );
+        return Ok(ExitCode::from(2));
+    }
+    let Ok(parsed) = parsed else {
+        // INVARIANT: an Err added a problem above, so we returned.
+        return Ok(ExitCode::from(2));
     };
     for r in &parsed.rejected {
         eprintln!(

@@ -60,7 +60,9 @@ pub struct DialerConfig {
     pub reclaim_after: Duration,
     /// How long the phone rings.
     pub ring_timeout: Duration,
-    /// When citizens may be called (the settings' default window).
+    /// When citizens may be called: the settings' window, for campaigns
+    /// that set none of their own (`calling_window` in the document). Its
+    /// zone also decides the citizen's day for the daily cap.
     pub hours: CallingWindow,
     /// Calls per citizen in any 24 hours and any 7 days, across campaigns.
     pub citizen_caps: CitizenCaps,

@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{Instrument, debug, error, info, info_span, warn};
 
+use super::windows::{CACHED_CAMPAIGNS, CampaignWindows};
 use super::{DialerConfig, PlacedCalls};
 use crate::calls::CallbackUrls;
 use crate::domain::Outcome;
@@ -41,6 +42,8 @@ pub struct Dialer {
     placed: Arc<PlacedCalls>,
     /// Fleet-wide pause (dialer/gate.rs): open unless `with_gate` says otherwise.
     gate: super::DialGate,
+    /// Each campaign's calling window, else the daemon's (dialer/windows.rs).
+    windows: Arc<CampaignWindows>,
 }
 
 impl Dialer {
@@ -61,6 +64,7 @@ impl Dialer {
             period: Duration::from_secs(1) / n,
         });
         Self {
+            windows: Arc::new(CampaignWindows::new(config.hours.clone(), CACHED_CAMPAIGNS)),
             fleet_cps,
             originates: Arc::new(Semaphore::new(config.max_concurrent_originates.max(1))),
             store,
@@ -143,7 +147,14 @@ impl Dialer {
             if cancel.is_cancelled() {
                 break;
             }
-            if let Some(open_at) = self.config.hours.next_open(now_ms) {
+            // The campaign's window (else the daemon's) at the round's time:
+            // a closed window parks the entry until its exact next opening
+            // without spending a grant.
+            let window = self
+                .windows
+                .for_campaign(self.store.as_ref(), &entry.job.campaign)
+                .await?;
+            if let Some(open_at) = window.next_open(now_ms) {
                 self.store
                     .defer(&entry, open_at, "outside calling hours")
                     .await?;
@@ -168,9 +179,10 @@ impl Dialer {
             let Some((job, now_ms, asked)) = self.authorize(&entry, cancel).await? else {
                 continue;
             };
-            // The window is checked again at the grant's own time: a long
-            // round must not start a dial after closing time.
-            if let Some(open_at) = self.config.hours.next_open(now_ms) {
+            // The window is checked again at the grant's own time (after any
+            // wait for the provider's rate), against the window the job
+            // carries: a long round must not start a dial after closing time.
+            if let Some(open_at) = self.windows.for_job(&job.spec).next_open(now_ms) {
                 let wait = Duration::from_millis(u64::try_from(open_at - now_ms).unwrap_or(0));
                 self.store.citizen_refund(&job).await?;
                 self.store

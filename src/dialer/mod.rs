@@ -1,6 +1,7 @@
-//! The dispatch side: take ready jobs, apply policy (the calling window, citizen
-//! opt-outs and caps, per-official GCRA in the store), originate with the
-//! provider, record the result, and reconcile calls whose fate is unknown.
+//! The dispatch side: take ready jobs, apply policy (the calling window —
+//! each campaign's, else the daemon's —, citizen opt-outs and caps,
+//! per-official GCRA in the store), originate with the provider, record the
+//! result, and reconcile calls whose fate is unknown.
 //!
 //! Owns: call policy and retry decisions. Does not own: HTTP serving, IVR
 //! logic, persistence details.
@@ -10,6 +11,7 @@ mod dispatch;
 mod gate;
 mod placed;
 mod reconcile;
+mod windows;
 
 pub use config::{DialerConfig, Quotas};
 pub use dispatch::Dialer;

@@ -12,12 +12,14 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::campaign_window::parse_calling_window;
 use super::redact::mask_contact;
 use super::unknown_fields::UnknownFields;
 use super::{
     CampaignId, ContactId, Direction, Freshness, JobId, OfficialId, PhoneNumber, RetryLadder,
     UnknownField, parse_duration, parse_rfc3339, stable_fraction,
 };
+use crate::policy::CallingWindow;
 
 /// Every key a campaign document may carry at the top level. A new field is
 /// added here as well as parsed below; a key missing here is reported as
@@ -36,6 +38,7 @@ pub const CAMPAIGN_FIELDS: &[&str] = &[
     "sample",
     "retry",
     "priority",
+    "calling_window",
 ];
 
 /// Every key a contact may carry (see `CAMPAIGN_FIELDS`).
@@ -68,6 +71,11 @@ pub struct CampaignHeader {
     /// The campaign's retry ladder; absent: the daemon's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry: Option<RetryLadder>,
+    /// When the campaign's contacts may be called; absent: the daemon's
+    /// `[policy.calling_window]`. Stored with its holidays inlined, never
+    /// naming a file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calling_window: Option<CallingWindow>,
     /// Urgent campaigns' contacts are dialled before normal ones, within the
     /// same limits.
     #[serde(default, skip_serializing_if = "Priority::is_normal")]
@@ -156,6 +164,11 @@ pub struct JobSpec {
     /// The campaign's priority (left out when normal).
     #[serde(default, skip_serializing_if = "Priority::is_normal")]
     pub priority: Priority,
+    /// The campaign's calling window, if it sets one (absent: the daemon's),
+    /// so the dialer checks a grant against it without another read. Left
+    /// out when absent, so specs written before it are byte-identical.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calling_window: Option<CallingWindow>,
 }
 
 impl JobSpec {
@@ -166,6 +179,7 @@ impl JobSpec {
             not_after_ms,
             retry: header.retry.clone(),
             priority: header.priority,
+            calling_window: header.calling_window.clone(),
             campaign_id: header.id.clone(),
             dialplan: header.dialplan.clone(),
             caller_id: header.caller_id.clone(),
@@ -274,6 +288,10 @@ pub fn parse_campaign_document(
         None | Some(Value::Null) => None,
         Some(v) => RetryLadder::parse(v).map_err(|p| problems.extend(p)).ok(),
     };
+    let calling_window = match obj.get("calling_window") {
+        None | Some(Value::Null) => None,
+        Some(v) => parse_calling_window(v).map_err(|p| problems.extend(p)).ok(),
+    };
     let priority = match obj.get("priority") {
         None | Some(Value::Null) => Priority::Normal,
         Some(Value::String(p)) if p == "normal" => Priority::Normal,
@@ -333,6 +351,7 @@ pub fn parse_campaign_document(
         sample_rate,
         retry,
         priority,
+        calling_window,
     };
     let (contacts, rejected) = parse_contacts(contacts, &mut unknown);
     Ok(ParsedDocument {

@@ -6,6 +6,7 @@
 
 pub mod calendar;
 mod campaign;
+mod campaign_window;
 mod feedback;
 mod fraction;
 mod freshness;
@@ -20,6 +21,7 @@ pub use campaign::{
     CAMPAIGN_FIELDS, CONTACT_FIELDS, CampaignHeader, Contact, DocumentError, JobSpec,
     ParsedDocument, Priority, RejectedContact, parse_campaign_document,
 };
+pub use campaign_window::parse_calling_window;
 pub use feedback::{Answer, Attribution, Direction, FeedbackRecord, flags_of};
 pub use fraction::stable_fraction;
 pub use freshness::{Freshness, parse_duration, parse_rfc3339};

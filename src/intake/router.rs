@@ -210,7 +210,7 @@ impl IntakeRouter {
         };
         if self.store.put_campaign(&parsed.header).await? == PutOutcome::Conflict {
             let why = format!(
-                "campaign {} already exists with a different header (name, dialplan, caller_id or department)",
+                "campaign {} already exists with a different header (name, dialplan, caller_id, department, or a policy field: freshness, sample, retry, calling_window)",
                 parsed.header.id
             );
             self.refuse(source, &why, doc, IntakeResult::Conflict)

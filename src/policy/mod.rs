@@ -2,8 +2,9 @@
 //! today the calling window (time zone, weekdays, daily ranges, holidays).
 //!
 //! It lives outside `dialer` because three modules build or read it: `config`
-//! parses the default window, campaign parsing will parse per-campaign ones
-//! with the same validation, and the dialer applies it. All of it is pure
+//! parses the default window, campaign parsing (`domain/campaign_window.rs`)
+//! parses per-campaign ones with the same validation, and the dialer applies
+//! them. All of it is pure
 //! except [`CallingWindow::from_spec`], which reads the holiday files a spec
 //! names.
 //!

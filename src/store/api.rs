@@ -478,6 +478,12 @@ pub trait Store: Send + Sync + 'static {
     /// idempotent per job id, refuses a different spec. The campaign must exist.
     async fn enqueue(&self, spec: &JobSpec) -> Result<PutOutcome>;
     async fn campaign_status(&self, id: &CampaignId) -> Result<Option<CampaignStatus>>;
+    /// The stored header of a campaign; `None`: no such campaign. A header
+    /// never changes once stored (`put_campaign` refuses a different one),
+    /// so a reader may keep it. Backends with a cheaper read override this.
+    async fn campaign_header(&self, id: &CampaignId) -> Result<Option<CampaignHeader>> {
+        Ok(self.campaign_status(id).await?.map(|status| status.header))
+    }
     /// Claims `phone` for `contact` within campaign `id`: `None` when the
     /// contact holds it (first, or claiming again), else the contact that
     /// already does. Numbers are keyed by their tag, never stored raw.

@@ -11,6 +11,9 @@
 //!
 //! A submission's reply lists its invalid contacts (`rejected_contacts`) and
 //! unknown fields (`warnings`); with `?strict=true` either refuses it (422).
+//! A document that cannot be used at all (a bad header, a bad calling
+//! window, a `holiday_files` the daemon will not read) is refused (422) with
+//! every reason in `problems`.
 //!
 //! `/admin/*` requires `Authorization: Bearer <admin.token>` when a token is set.
 
@@ -25,7 +28,7 @@ use subtle::ConstantTimeEq;
 
 use super::{Routes, text_response};
 use crate::dialplan::Dialplans;
-use crate::domain::{CampaignId, ParsedDocument, parse_campaign_document};
+use crate::domain::{CampaignId, DocumentError, ParsedDocument, parse_campaign_document};
 use crate::intake::submit_document;
 use crate::store::Store;
 use crate::store::guard::Accepted;
@@ -127,9 +130,14 @@ impl AdminRoutes {
         let parsed = match parse_campaign_document(doc, &move |name| dialplans.contains(name)) {
             Ok(parsed) => parsed,
             Err(e) => {
+                // Every problem on its own too, so a client can show each.
+                let problems = match &e {
+                    DocumentError::Invalid(found) => found.clone(),
+                    DocumentError::Json(_) => vec![e.to_string()],
+                };
                 return json_response(
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    json!({"error": e.to_string()}),
+                    json!({"error": e.to_string(), "problems": problems}),
                 );
             }
         };

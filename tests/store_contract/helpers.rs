@@ -29,6 +29,7 @@ pub fn header() -> CampaignHeader {
     CampaignHeader {
         priority: Default::default(),
         retry: None,
+        calling_window: None,
         sample_rate: None,
         freshness: Default::default(),
         id: campaign_id(),

@@ -108,6 +108,7 @@ fn inbound_spec(sid: &str) -> JobSpec {
     JobSpec {
         priority: Default::default(),
         retry: None,
+        calling_window: None,
         not_after_ms: None,
         not_before_ms: None,
         campaign_id: CampaignId::parse("inbound").unwrap(),

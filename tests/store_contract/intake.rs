@@ -201,3 +201,51 @@ pub async fn duplicate_numbers_end_at_once_with_a_record(store: Arc<dyn Store>) 
         ("c-2", sampark::domain::Outcome::Duplicate, 0, Some(why))
     );
 }
+
+pub async fn a_calling_window_is_stored_with_the_header_and_its_jobs(store: Arc<dyn Store>) {
+    let window = sampark::domain::parse_calling_window(&serde_json::json!({
+        "zone": "Europe/London", "weekdays": ["mon", "fri"],
+        "ranges": ["09:00-12:00"], "holidays": ["2026-12-25"]}))
+    .unwrap();
+    let with_window = CampaignHeader {
+        calling_window: Some(window.clone()),
+        ..header()
+    };
+    assert_eq!(store.campaign_header(&campaign_id()).await.unwrap(), None);
+    assert_eq!(
+        store.put_campaign(&with_window).await.unwrap(),
+        PutOutcome::Created
+    );
+    assert_eq!(
+        store.put_campaign(&with_window).await.unwrap(),
+        PutOutcome::Unchanged
+    );
+    // Another window (or none) is another header: refused, the first kept.
+    for other in [None, Some(sampark::policy::CallingWindow::default())] {
+        let changed = CampaignHeader {
+            calling_window: other,
+            ..header()
+        };
+        assert_eq!(
+            store.put_campaign(&changed).await.unwrap(),
+            PutOutcome::Conflict
+        );
+    }
+    let stored = store
+        .campaign_header(&campaign_id())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored, with_window);
+    assert_eq!(stored.calling_window, Some(window.clone()));
+
+    let spec = sampark::domain::JobSpec::new(&with_window, spec("c-1", "off-1").contact);
+    assert_eq!(spec.calling_window, Some(window.clone()));
+    assert_eq!(store.enqueue(&spec).await.unwrap(), PutOutcome::Created);
+    let job = store
+        .load_job(&job_ref(&store, "c-1", "off-1"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(job.spec.calling_window, Some(window));
+}

@@ -45,6 +45,7 @@ pub fn header(id: &str) -> CampaignHeader {
     CampaignHeader {
         priority: Default::default(),
         retry: None,
+        calling_window: None,
         sample_rate: None,
         freshness: Default::default(),
         id: CampaignId::parse(id).unwrap(),

@@ -12,9 +12,10 @@
 //!
 //! | file | holds |
 //! |---|---|
-//! | `store.rs` | `MemoryStore`: the lock, the clock, blocking intake reads |
+//! | `store.rs` | `MemoryStore`: the lock, blocking intake reads |
 //! | `state.rs` | the data model; intake, campaigns, enqueue, results |
 //! | `citizen.rs` | opt-outs, do-not-call entries, rolling call caps |
+//! | `clock.rs` | `MemoryClock`: system time, or tokio's (controlled-time tests) |
 //! | `dial.rs` | authorize, defer, promote, originate, requeue, status, leases |
 //! | `call.rs` | IVR steps and finishing an attempt |
 //! | `control.rs` | operators' pause, resume and cancel |
@@ -24,6 +25,7 @@
 
 mod call;
 mod citizen;
+mod clock;
 mod control;
 mod dial;
 mod inbound;
@@ -35,4 +37,5 @@ mod timeset;
 #[cfg(test)]
 mod tests;
 
+pub use clock::MemoryClock;
 pub use store::MemoryStore;

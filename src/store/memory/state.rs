@@ -286,6 +286,10 @@ impl State {
         ids
     }
 
+    pub fn campaign_header(&self, id: &CampaignId) -> Option<CampaignHeader> {
+        self.campaigns.get(id).cloned()
+    }
+
     pub fn campaign_status(&self, id: &CampaignId) -> Option<CampaignStatus> {
         let header = self.campaigns.get(id)?.clone();
         let mut counts: BTreeMap<String, u64> = BTreeMap::new();

@@ -1,17 +1,19 @@
 //! `MemoryStore`: the `Store` trait over one mutex-guarded `State`.
 //!
-//! Owns: locking (a std `Mutex`, never held across an `.await`), the clock
-//! (system time, read inside the lock so operations are ordered in time the
-//! way Redis scripts are), and the wake-up of blocked intake readers. Does
-//! not own: any data-model rule (see `state.rs`, `dial.rs`, `call.rs`).
+//! Owns: locking (a std `Mutex`, never held across an `.await`), reading
+//! the clock (`clock.rs`: system time, or tokio's for controlled-time tests)
+//! inside the lock so operations are ordered in time the way Redis scripts
+//! are, and the wake-up of blocked intake readers. Does not own: any
+//! data-model rule (see `state.rs`, `dial.rs`, `call.rs`).
 
 use std::pin::pin;
 use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio::sync::Notify;
 
+use super::clock::MemoryClock;
 use super::state::{Now, State};
 use crate::domain::{
     Attribution, CallStatus, CampaignHeader, CampaignId, ContactId, FeedbackRecord, JobSpec,
@@ -28,17 +30,24 @@ use crate::store::{
 pub struct MemoryStore {
     shards: ShardId,
     state: Mutex<State>,
+    clock: MemoryClock,
     /// Wakes `read_intake` callers blocked waiting for a submit.
     intake_added: Notify,
 }
 
 impl MemoryStore {
-    /// An empty store with `shards` shards (at least one).
+    /// An empty store with `shards` shards (at least one), on the system clock.
     pub fn new(shards: u16) -> MemoryStore {
+        Self::with_clock(shards, MemoryClock::System)
+    }
+
+    /// An empty store reading the time from `clock`.
+    pub fn with_clock(shards: u16, clock: MemoryClock) -> MemoryStore {
         let shards = shards.max(1);
         MemoryStore {
             shards,
             state: Mutex::new(State::new(shards)),
+            clock,
             intake_added: Notify::new(),
         }
     }
@@ -50,16 +59,8 @@ impl MemoryStore {
             // from then on is safer than serving possibly broken state.
             StoreError::Refused("memory store poisoned by an earlier panic".into())
         })?;
-        Ok(step(&mut state, Now::from_us(clock_us())))
+        Ok(step(&mut state, Now::from_us(self.clock.now_us())))
     }
-}
-
-/// Unix time in microseconds (0 if the system clock is before 1970).
-fn clock_us() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 fn millis(d: Duration) -> i64 {
@@ -133,6 +134,10 @@ impl Store for MemoryStore {
 
     async fn campaign_status(&self, id: &CampaignId) -> Result<Option<CampaignStatus>> {
         self.with(|s, _| s.campaign_status(id))
+    }
+
+    async fn campaign_header(&self, id: &CampaignId) -> Result<Option<CampaignHeader>> {
+        self.with(|s, _| s.campaign_header(id))
     }
 
     async fn claim_number(

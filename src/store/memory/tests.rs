@@ -23,6 +23,7 @@ fn header() -> CampaignHeader {
     CampaignHeader {
         priority: Default::default(),
         retry: None,
+        calling_window: None,
         sample_rate: None,
         freshness: Default::default(),
         id: CampaignId::parse("camp").unwrap(),

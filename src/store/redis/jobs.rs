@@ -290,6 +290,21 @@ impl RedisStore {
         }
     }
 
+    pub(super) async fn campaign_header_impl(
+        &self,
+        id: &CampaignId,
+    ) -> Result<Option<CampaignHeader>> {
+        let key = self.keys.campaign(id);
+        let header: Option<String> = redis::cmd("HGET")
+            .arg(&key)
+            .arg("header")
+            .query_async(&mut self.conn.clone())
+            .await?;
+        header
+            .map(|h| serde_json::from_str(&h).map_err(|e| corrupt(&key, e.to_string())))
+            .transpose()
+    }
+
     pub(super) async fn campaign_status_impl(
         &self,
         id: &CampaignId,

@@ -65,6 +65,10 @@ impl Store for RedisStore {
         self.campaign_status_impl(id).await
     }
 
+    async fn campaign_header(&self, id: &CampaignId) -> Result<Option<CampaignHeader>> {
+        self.campaign_header_impl(id).await
+    }
+
     async fn claim_number(
         &self,
         id: &CampaignId,
