@@ -65,6 +65,7 @@ async fn lost_originate_replies_are_adopted_and_undialled_attempts_requeued() {
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new(2));
     let header = CampaignHeader {
         retry: None,
+        machine_detection: false,
         sample_rate: None,
         freshness: Default::default(),
         id: CampaignId::parse("rec").unwrap(),
@@ -102,6 +103,7 @@ async fn lost_originate_replies_are_adopted_and_undialled_attempts_requeued() {
             answer_url: format!("{nowhere}/twilio/answer"),
             status_url: format!("{nowhere}/twilio/status"),
             ring_timeout: Duration::from_secs(20),
+            machine_detection: false,
         })
         .await
         .unwrap();

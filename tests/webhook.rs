@@ -58,6 +58,7 @@ async fn harness() -> Harness {
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new(SHARDS));
     let header = CampaignHeader {
         retry: None,
+        machine_detection: false,
         sample_rate: None,
         freshness: Default::default(),
         id: CampaignId::parse("camp").unwrap(),

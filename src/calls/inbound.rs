@@ -244,6 +244,7 @@ impl CallCore {
         }
         let header = CampaignHeader {
             retry: None,
+            machine_detection: false,
             sample_rate: None,
             freshness: Default::default(),
             id: policy.callback_campaign.clone(),
@@ -284,6 +285,7 @@ fn inbound_spec(
     let bad = |e: crate::domain::IdError| CallError::BadRequest(e.to_string());
     Ok(JobSpec {
         retry: None,
+        machine_detection: false,
         not_after_ms: None,
         not_before_ms: None,
         campaign_id: CampaignId::parse(INBOUND_CAMPAIGN).map_err(bad)?,

@@ -35,6 +35,7 @@ pub const CAMPAIGN_FIELDS: &[&str] = &[
     "expires_at",
     "sample",
     "retry",
+    "machine_detection",
 ];
 
 /// Every key a contact may carry (see `CAMPAIGN_FIELDS`).
@@ -67,6 +68,12 @@ pub struct CampaignHeader {
     /// The campaign's retry ladder; absent: the daemon's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry: Option<RetryLadder>,
+    /// Ask the provider to detect answering machines on every call; a
+    /// machine pick-up is hung up and ends the attempt `machine`. Left out
+    /// of the stored JSON when false, so headers written before it compare
+    /// equal.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub machine_detection: bool,
 }
 
 // The only float, `sample_rate`, is validated finite at parsing.
@@ -129,6 +136,10 @@ pub struct JobSpec {
     /// The campaign's retry ladder, if it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry: Option<RetryLadder>,
+    /// The campaign's `machine_detection`; left out of the stored JSON when
+    /// false, so specs written before it stay byte-identical.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub machine_detection: bool,
 }
 
 impl JobSpec {
@@ -138,6 +149,7 @@ impl JobSpec {
             not_before_ms,
             not_after_ms,
             retry: header.retry.clone(),
+            machine_detection: header.machine_detection,
             campaign_id: header.id.clone(),
             dialplan: header.dialplan.clone(),
             caller_id: header.caller_id.clone(),
@@ -246,6 +258,14 @@ pub fn parse_campaign_document(
         None | Some(Value::Null) => None,
         Some(v) => RetryLadder::parse(v).map_err(|p| problems.extend(p)).ok(),
     };
+    let machine_detection = match obj.get("machine_detection") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(on)) => *on,
+        Some(_) => {
+            problems.push("field `machine_detection` must be true or false".into());
+            false
+        }
+    };
     let sample_rate = match obj.get("sample") {
         None | Some(Value::Null) => None,
         Some(sample) => match sample.get("rate").and_then(Value::as_f64) {
@@ -293,6 +313,7 @@ pub fn parse_campaign_document(
         freshness,
         sample_rate,
         retry,
+        machine_detection,
     };
     let (contacts, rejected) = parse_contacts(contacts, &mut unknown);
     Ok(ParsedDocument {
@@ -600,6 +621,44 @@ mod freshness_tests {
         for want in ["retry.voicemail", "retry.max_attempts", "retry.busy[0]"] {
             assert!(all.contains(want), "{want} in {all}");
         }
+    }
+
+    #[test]
+    fn machine_detection_reaches_the_job_and_is_stored_only_when_on() {
+        let parsed = parse_campaign_document(
+            &doc(r#", "machine_detection": true, "retry": {"machine": ["1h"]}"#, ""),
+            &|_| true,
+        )
+        .unwrap();
+        assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+        assert!(parsed.header.machine_detection);
+        let spec = JobSpec::new(&parsed.header, parsed.contacts[0].clone());
+        assert!(spec.machine_detection);
+        let stored = serde_json::to_string(&spec).unwrap();
+        assert!(stored.contains(r#""machine_detection":true"#), "{stored}");
+        assert_eq!(serde_json::from_str::<JobSpec>(&stored).unwrap(), spec);
+        // Off (absent or false): the stored header and spec are as before.
+        for extra in ["", r#", "machine_detection": false"#] {
+            let parsed = parse_campaign_document(&doc(extra, ""), &|_| true).unwrap();
+            assert!(!parsed.header.machine_detection);
+            let header = serde_json::to_string(&parsed.header).unwrap();
+            let spec = serde_json::to_string(&JobSpec::new(
+                &parsed.header,
+                parsed.contacts[0].clone(),
+            ))
+            .unwrap();
+            assert!(!header.contains("machine_detection"), "{header}");
+            assert!(!spec.contains("machine_detection"), "{spec}");
+        }
+        let Err(DocumentError::Invalid(problems)) =
+            parse_campaign_document(&doc(r#", "machine_detection": "yes""#, ""), &|_| true)
+        else {
+            panic!("refused");
+        };
+        assert!(
+            problems.iter().any(|p| p.contains("`machine_detection` must be true or false")),
+            "{problems:?}"
+        );
     }
 
     #[test]

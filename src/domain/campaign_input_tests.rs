@@ -166,7 +166,7 @@ fn a_document_with_every_known_key_has_no_warnings() {
     let header = json!({
         "call_not_before": "2h", "call_not_after": "72h",
         "expires_at": "2026-12-31T18:30:00Z", "sample": {"rate": 1.0},
-        "retry": {"busy": ["10m"]},
+        "retry": {"busy": ["10m"], "machine": ["1h"]}, "machine_detection": true,
     });
     let doc = document(header, vec![full.clone()]);
     assert!(parse(&doc).warnings.is_empty());

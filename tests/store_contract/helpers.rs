@@ -28,6 +28,7 @@ pub fn campaign_id() -> CampaignId {
 pub fn header() -> CampaignHeader {
     CampaignHeader {
         retry: None,
+        machine_detection: false,
         sample_rate: None,
         freshness: Default::default(),
         id: campaign_id(),

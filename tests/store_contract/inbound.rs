@@ -107,6 +107,7 @@ pub async fn live_inbound_calls_are_capped(store: Arc<dyn Store>) {
 fn inbound_spec(sid: &str) -> JobSpec {
     JobSpec {
         retry: None,
+        machine_detection: false,
         not_after_ms: None,
         not_before_ms: None,
         campaign_id: CampaignId::parse("inbound").unwrap(),

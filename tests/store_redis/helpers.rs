@@ -44,6 +44,7 @@ pub async fn raw(server: &RedisServer) -> redis::aio::MultiplexedConnection {
 pub fn header(id: &str) -> CampaignHeader {
     CampaignHeader {
         retry: None,
+        machine_detection: false,
         sample_rate: None,
         freshness: Default::default(),
         id: CampaignId::parse(id).unwrap(),

@@ -20,6 +20,7 @@ fn at(ms: i64) -> Now {
 fn header() -> CampaignHeader {
     CampaignHeader {
         retry: None,
+        machine_detection: false,
         sample_rate: None,
         freshness: Default::default(),
         id: CampaignId::parse("camp").unwrap(),
