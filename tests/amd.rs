@@ -14,18 +14,29 @@ mod support;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
+use sampark::calls::{CallCore, PendingStatuses, RetryPolicy};
 use sampark::dialplan::CallContext;
-use sampark::domain::{CampaignId, FeedbackRecord, Outcome};
+use sampark::domain::{
+    CampaignHeader, CampaignId, Contact, ContactId, FeedbackRecord, JobId, JobSpec, JobState,
+    OfficialId, Outcome, PhoneNumber,
+};
+use sampark::provider::twilio::TwilioControl;
 use sampark::simulator::{LedgerEntry, PressKind, SimulatorConfig};
-use sampark::store::{Quota, Store};
+use sampark::store::keys::shard_of;
+use sampark::store::redis::RedisStore;
+use sampark::store::{Authorize, JobRef, Quota, Store};
+use sampark::telemetry::Metrics;
+use sampark::webhook::{CallWebhooks, HttpServer};
 use serde_json::json;
 use support::daemon::{
-    ACCOUNT_SID, AUTH_TOKEN, dialer_config, dialplans, start_daemon, start_simulator,
+    ACCOUNT_SID, AUTH_TOKEN, dialer_config, dialplans, http_config, start_daemon, start_simulator,
 };
 use support::eventually;
 use support::evidence::Evidence;
+use support::http::post_form;
 use support::invariants::{
     assert_no_violations, check_answers_match_presses, check_attempts_match_calls,
     check_no_originate_after_finish, check_no_phone_numbers, check_nothing_left,
@@ -34,6 +45,7 @@ use support::invariants::{
 use support::log_capture::LogCapture;
 use support::placed_calls::{PlacedCall, dialplan_replay, placed_calls};
 use support::redis_server::RedisServer;
+use tokio::net::TcpListener;
 
 /// Answering machines, one per campaign (the citizen cap is per number).
 const MACHINE_ON: &str = "+919437000001";
@@ -168,7 +180,12 @@ async fn a_machine_is_retried_on_its_ladder_with_detection_and_surveyed_without(
         finished("amd-off")
     })
     .await;
-    assert_eq!(on.counts.get("machine").copied(), Some(1), "{:?}", on.counts);
+    assert_eq!(
+        on.counts.get("machine").copied(),
+        Some(1),
+        "{:?}",
+        on.counts
+    );
     let admin = daemon.admin_addr().unwrap();
     eventually(Duration::from_secs(10), "every record relayed", || async {
         let evidence = Evidence::gather(&redis.url(), Vec::new(), None).await;
@@ -280,4 +297,163 @@ async fn a_machine_is_retried_on_its_ladder_with_detection_and_surveyed_without(
         m
     });
     eprintln!("outcomes: {by_outcome:?}");
+}
+
+/// The redirect URL (path and query) of a hold's TwiML.
+fn redirect_target(twiml: &str, addr: SocketAddr) -> String {
+    let start = twiml.find("<Redirect").expect("a redirect");
+    let url = &twiml[twiml[start..].find('>').unwrap() + start + 1..];
+    let url = &url[..url.find("</Redirect>").unwrap()];
+    url.replace("&amp;", "&")
+        .strip_prefix(&format!("http://{addr}"))
+        .expect("the redirect goes back to us")
+        .to_owned()
+}
+
+/// Redis goes away just as a machine picks up: the answer webhook holds the
+/// call, and the redirect that asks again (which, like Twilio's, repeats no
+/// `AnsweredBy`) still carries the verdict, so the machine is hung up on
+/// rather than surveyed once Redis is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_machine_verdict_survives_a_hold_while_redis_is_down() {
+    let mut redis = RedisServer::start();
+    let store = Arc::new(
+        RedisStore::connect(&redis.url(), "sampark", 16)
+            .await
+            .unwrap(),
+    );
+    let header = CampaignHeader {
+        retry: None,
+        machine_detection: true,
+        sample_rate: None,
+        freshness: Default::default(),
+        id: CampaignId::parse("amd-hold").unwrap(),
+        name: "hold".into(),
+        dialplan: "mo-sarkar-feedback".into(),
+        caller_id: PhoneNumber::parse("+916742000000").unwrap(),
+        department: "home".into(),
+    };
+    let official = OfficialId::parse("off-1").unwrap();
+    let contact = Contact {
+        visit_at_ms: None,
+        id: ContactId::parse("c-1").unwrap(),
+        phone: PhoneNumber::parse(MACHINE_ON).unwrap(),
+        language: Some("en".into()),
+        official_id: official.clone(),
+        office: "Puri Sadar PS".into(),
+        service: "Passport verification".into(),
+    };
+    store.put_campaign(&header).await.unwrap();
+    store
+        .enqueue(&JobSpec::new(&header, contact))
+        .await
+        .unwrap();
+    let entries = eventually(Duration::from_secs(10), "the job ready", || async {
+        let e = store
+            .read_ready("t", 10, Duration::from_secs(60))
+            .await
+            .ok()?;
+        (!e.is_empty()).then_some(e)
+    })
+    .await;
+    let quota = Quota {
+        burst: 5,
+        period: Duration::from_millis(1),
+    };
+    let granted = store
+        .authorize(&entries[0], quota, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert!(matches!(granted, Authorize::Granted { .. }));
+    let shard = shard_of(&official, 16);
+    let job = JobRef::new(shard, JobId::parse("amd-hold/c-1").unwrap());
+    store
+        .mark_originated(&job, 1, "CA1", Duration::from_secs(60))
+        .await
+        .unwrap();
+
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let public_url = format!("http://{addr}");
+    let metrics = Arc::new(Metrics::new());
+    let core = CallCore::new(
+        store.clone(),
+        Arc::new(TwilioControl::new(AUTH_TOKEN, &public_url, true)),
+        dialplans(),
+        &public_url,
+        RetryPolicy {
+            max_attempts: 3,
+            backoff: vec![Duration::from_secs(60)],
+        },
+        metrics.clone(),
+    );
+    let routes = CallWebhooks {
+        core: Arc::new(core),
+        metrics,
+        pending: Arc::new(PendingStatuses::new(100)),
+        instance: "amd-hold".into(),
+    };
+    let cancel = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(
+        HttpServer::new("webhook", listener, http_config(), Arc::new(routes)).run(cancel.clone()),
+    );
+    let params = |extra: &[(&'static str, &'static str)]| {
+        let mut p = vec![
+            ("CallSid", "CA1"),
+            ("AccountSid", ACCOUNT_SID),
+            ("From", "+916742000000"),
+            ("To", MACHINE_ON),
+            ("CallStatus", "in-progress"),
+        ];
+        p.extend_from_slice(extra);
+        p
+    };
+
+    redis.kill();
+    let answer = format!("/twilio/answer?job=amd-hold%2Fc-1&shard={shard}&attempt=1");
+    let detected = params(&[
+        ("AnsweredBy", "machine_start"),
+        ("MachineDetectionDuration", "4000"),
+    ]);
+    let (status, held) = post_form(addr, &answer, &detected, Some(AUTH_TOKEN)).await;
+    assert_eq!(status, 200, "{held}");
+    assert!(held.contains("<Pause"), "held while Redis is down: {held}");
+    let again = redirect_target(&held, addr);
+    assert!(again.contains("answered_by=machine"), "{again}");
+
+    redis.restart();
+    let (status, reply) = eventually(Duration::from_secs(20), "Redis back", || {
+        let (again, params) = (again.clone(), params(&[]));
+        async move {
+            let (status, body) = post_form(addr, &again, &params, Some(AUTH_TOKEN)).await;
+            (!body.contains("<Pause")).then_some((status, body))
+        }
+    })
+    .await;
+    assert_eq!(status, 200, "{reply}");
+    assert!(reply.contains("<Hangup"), "{reply}");
+    assert!(
+        !reply.contains("<Gather"),
+        "no survey for a machine: {reply}"
+    );
+    let saved = store.load_job(&job).await.unwrap().unwrap();
+    assert_eq!(saved.ivr.as_deref(), Some(r#"{"answered_by":"machine"}"#));
+    // A repeated answer webhook replays the hang-up.
+    let (_, replay) = post_form(addr, &answer, &params(&[]), Some(AUTH_TOKEN)).await;
+    assert_eq!(replay, reply);
+
+    let status_url = format!("/twilio/status?job=amd-hold%2Fc-1&shard={shard}&attempt=1");
+    let mut done: Vec<_> = params(&[("CallDuration", "5")])
+        .into_iter()
+        .filter(|(k, _)| *k != "CallStatus")
+        .collect();
+    done.push(("CallStatus", "completed"));
+    let (code, body) = post_form(addr, &status_url, &done, Some(AUTH_TOKEN)).await;
+    assert!((200..300).contains(&code), "{code} {body}");
+    let after = store.load_job(&job).await.unwrap().unwrap();
+    assert_eq!(
+        (after.state, after.reason.as_deref()),
+        (JobState::RetryWait, Some("an answering machine answered"))
+    );
+    cancel.cancel();
 }

@@ -8,7 +8,7 @@
 //! | file | contracts |
 //! |---|---|
 //! | `store_contract/intake.rs` | intake, dead letters, campaigns, enqueue, citizens |
-//! | `store_contract/lifecycle.rs` | dial → IVR → finish → feedback, retry, requeue, defer |
+//! | `store_contract/lifecycle.rs` | dial → IVR → finish → feedback, retry, requeue, defer, a machine pick-up |
 //! | `store_contract/fences.rs` | GCRA, stale fences, status ranking, leases, reclaim |
 //! | `store_contract/control.rs` | pause, resume, cancel |
 //! | `store_contract/freshness.rs` | deadlines at authorisation and retry |
@@ -78,6 +78,7 @@ macro_rules! backend {
                 lifecycle::retry_waits_then_dials_attempt_two,
                 lifecycle::requeue_returns_an_unplaced_dial,
                 lifecycle::defer_waits_then_returns,
+                lifecycle::a_machine_pick_up_is_retried_then_ends_machine,
                 fences::gcra_limits_each_official,
                 fences::stale_fences_are_no_ops,
                 fences::status_callbacks_never_go_backwards,

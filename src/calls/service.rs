@@ -96,7 +96,11 @@ impl CallCore {
     /// Handles one verified callback.
     pub async fn handle(&self, callback: &Callback, params: &Params) -> Result<Reply, CallError> {
         match callback {
-            Callback::Answer(call) => self.answer(call, params).await.map(Reply::Markup),
+            Callback::Answer { call, answered_by } => {
+                // Detection's verdict: on the request, or carried over a hold.
+                let answered_by = answered_by.or_else(|| self.control.answered_by(params));
+                self.answer(call, answered_by).await.map(Reply::Markup)
+            }
             Callback::Gather { call, step, digits } => {
                 let digits = digits
                     .clone()
@@ -134,7 +138,11 @@ impl CallCore {
         }))
     }
 
-    async fn answer(&self, call: &CallRef, params: &Params) -> Result<String, CallError> {
+    async fn answer(
+        &self,
+        call: &CallRef,
+        answered_by: Option<AnsweredBy>,
+    ) -> Result<String, CallError> {
         let Some(job) = self.live_job(call).await? else {
             return Ok(self.hangup());
         };
@@ -142,9 +150,11 @@ impl CallCore {
             // The provider asked again: replay what we answered.
             return Ok(job.last_response.unwrap_or_else(|| self.hangup()));
         }
-        match self.control.answered_by(params) {
+        match answered_by {
             Some(by) if by.is_machine() => return self.machine_answered(&job, by).await,
-            Some(by) => debug!(job.id = %job.id, answered_by = %by, "answering-machine detection let the survey start"),
+            Some(by) => {
+                debug!(job.id = %job.id, answered_by = %by, "answering-machine detection let the survey start")
+            }
             None => {}
         }
         let Some(plan) = self.dialplans.get(&job.spec.dialplan) else {

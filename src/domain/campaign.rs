@@ -626,7 +626,10 @@ mod freshness_tests {
     #[test]
     fn machine_detection_reaches_the_job_and_is_stored_only_when_on() {
         let parsed = parse_campaign_document(
-            &doc(r#", "machine_detection": true, "retry": {"machine": ["1h"]}"#, ""),
+            &doc(
+                r#", "machine_detection": true, "retry": {"machine": ["1h"]}"#,
+                "",
+            ),
             &|_| true,
         )
         .unwrap();
@@ -642,11 +645,9 @@ mod freshness_tests {
             let parsed = parse_campaign_document(&doc(extra, ""), &|_| true).unwrap();
             assert!(!parsed.header.machine_detection);
             let header = serde_json::to_string(&parsed.header).unwrap();
-            let spec = serde_json::to_string(&JobSpec::new(
-                &parsed.header,
-                parsed.contacts[0].clone(),
-            ))
-            .unwrap();
+            let spec =
+                serde_json::to_string(&JobSpec::new(&parsed.header, parsed.contacts[0].clone()))
+                    .unwrap();
             assert!(!header.contains("machine_detection"), "{header}");
             assert!(!spec.contains("machine_detection"), "{spec}");
         }
@@ -656,7 +657,9 @@ mod freshness_tests {
             panic!("refused");
         };
         assert!(
-            problems.iter().any(|p| p.contains("`machine_detection` must be true or false")),
+            problems
+                .iter()
+                .any(|p| p.contains("`machine_detection` must be true or false")),
             "{problems:?}"
         );
     }

@@ -119,13 +119,21 @@ mod tests {
         assert_eq!(never.machine, Some(Vec::new()));
         // Stored with the job and read back unchanged; absent when unset.
         let stored = serde_json::to_string(&ladder).unwrap();
-        assert_eq!(serde_json::from_str::<RetryLadder>(&stored).unwrap(), ladder);
+        assert_eq!(
+            serde_json::from_str::<RetryLadder>(&stored).unwrap(),
+            ladder
+        );
         let plain = serde_json::to_string(&RetryLadder::default()).unwrap();
         assert_eq!(plain, "{}");
         let problems = RetryLadder::parse(&json!({"machine": ["0s", 5], "voicemail": ["1h"]}))
             .unwrap_err()
             .join("\n");
-        for want in ["retry.machine[0]", "retry.machine[1]", "retry.voicemail", "machine"] {
+        for want in [
+            "retry.machine[0]",
+            "retry.machine[1]",
+            "retry.voicemail",
+            "machine",
+        ] {
             assert!(problems.contains(want), "{want} in {problems}");
         }
     }

@@ -59,6 +59,18 @@ impl AnsweredBy {
         matches!(self, AnsweredBy::Machine | AnsweredBy::Fax)
     }
 
+    /// The value `as_str` gives.
+    pub fn parse(text: &str) -> Option<AnsweredBy> {
+        [
+            AnsweredBy::Human,
+            AnsweredBy::Machine,
+            AnsweredBy::Fax,
+            AnsweredBy::Unknown,
+        ]
+        .into_iter()
+        .find(|by| by.as_str() == text)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             AnsweredBy::Human => "human",

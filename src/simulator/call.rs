@@ -159,18 +159,24 @@ impl CallRun {
     /// notes a machine in the ledger.
     fn picked_up(&mut self, machine: bool) {
         self.machine = machine;
-        let verdict = self.plan.machine_detection.map(|mode| match (mode, machine) {
-            (_, false) => ("human", HUMAN_DETECTED_MS),
-            (MachineDetection::Enable, true) => ("machine_start", MACHINE_DETECTED_MS),
-            (MachineDetection::DetectMessageEnd, true) => ("machine_end_beep", GREETING_END_MS),
-        });
+        let verdict = self
+            .plan
+            .machine_detection
+            .map(|mode| match (mode, machine) {
+                (_, false) => ("human", HUMAN_DETECTED_MS),
+                (MachineDetection::Enable, true) => ("machine_start", MACHINE_DETECTED_MS),
+                (MachineDetection::DetectMessageEnd, true) => ("machine_end_beep", GREETING_END_MS),
+            });
         if let Some((answered_by, ms)) = verdict {
             self.sim_secs += ms as f64 / 1000.0;
             self.shared.registry.detected(&self.call.sid, answered_by);
             self.detection = verdict;
         }
         if machine {
-            debug!(answered_by = verdict.map(|v| v.0), "an answering machine picked up");
+            debug!(
+                answered_by = verdict.map(|v| v.0),
+                "an answering machine picked up"
+            );
             self.shared.ledger.append(LedgerEntry::Machine {
                 call_sid: self.call.sid.clone(),
                 answered_by: verdict.map(|v| v.0.to_owned()),
@@ -227,7 +233,10 @@ impl CallRun {
             } else {
                 CallStatus::InProgress
             };
-            let body = match self.fetch(&url, method, digits, status, document == 0).await {
+            let body = match self
+                .fetch(&url, method, digits, status, document == 0)
+                .await
+            {
                 Ok(body) => body,
                 Err(reason) => {
                     warn!(webhook.url = %url, %reason, "application error: the call ends");

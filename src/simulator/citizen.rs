@@ -53,7 +53,10 @@ impl Citizen {
         let weights = [
             (config.answer_rate, Fate::Person),
             (config.busy_rate, Fate::Unanswered(CallStatus::Busy)),
-            (config.no_answer_rate, Fate::Unanswered(CallStatus::NoAnswer)),
+            (
+                config.no_answer_rate,
+                Fate::Unanswered(CallStatus::NoAnswer),
+            ),
             (config.failed_rate, Fate::Unanswered(CallStatus::Failed)),
             (config.voicemail_rate, Fate::Voicemail),
         ];

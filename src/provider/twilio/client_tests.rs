@@ -89,7 +89,11 @@ async fn originate_sends_the_exact_create_call_request() {
 fn machine_detection_is_asked_for_only_when_the_campaign_wants_it() {
     let events = DEFAULT_STATUS_EVENTS.map(String::from).to_vec();
     let without = parse_form(originate_form(&request(), &events).as_bytes());
-    assert!(without.iter().all(|(k, _)| !k.starts_with("MachineDetection")));
+    assert!(
+        without
+            .iter()
+            .all(|(k, _)| !k.starts_with("MachineDetection"))
+    );
     let amd = OriginateRequest {
         machine_detection: true,
         ..request()
