@@ -277,6 +277,7 @@ fn originate(sid: &str, contact: &str, attempt: u32, at_ms: i64) -> LedgerEntry 
         to_masked: "+91******0001".into(),
         at_ms,
         direction: simulator::Direction::Outbound,
+        machine_detection: None,
     }
 }
 

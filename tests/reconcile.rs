@@ -67,6 +67,7 @@ async fn lost_originate_replies_are_adopted_and_undialled_attempts_requeued() {
         priority: Default::default(),
         retry: None,
         calling_window: None,
+        machine_detection: false,
         sample_rate: None,
         freshness: Default::default(),
         id: CampaignId::parse("rec").unwrap(),
@@ -107,6 +108,7 @@ async fn lost_originate_replies_are_adopted_and_undialled_attempts_requeued() {
             answer_url: format!("{nowhere}/twilio/answer"),
             status_url: format!("{nowhere}/twilio/status"),
             ring_timeout: Duration::from_secs(20),
+            machine_detection: false,
         })
         .await
         .unwrap();

@@ -8,9 +8,10 @@
 //! | file | contracts |
 //! |---|---|
 //! | `store_contract/intake.rs` | intake, dead letters, campaigns (with their calling windows), enqueue, citizens |
-//! | `store_contract/lifecycle.rs` | dial → IVR → finish → feedback, retry, requeue, defer |
+//! | `store_contract/lifecycle.rs` | dial → IVR → finish → feedback, retry, requeue, defer, a machine pick-up |
 //! | `store_contract/fences.rs` | GCRA, stale fences, status ranking, leases, reclaim |
 //! | `store_contract/control.rs` | pause, resume, cancel |
+//! | `store_contract/limits.rs` | the one authorising step: citizen caps and refunds, opt-outs, department quotas, the live-call cap, the provider's rate, priority |
 //! | `store_contract/freshness.rs` | deadlines at authorisation and retry |
 //! | `store_contract/inbound.rs` | remembered visits, the live inbound cap, inbound jobs |
 
@@ -80,6 +81,7 @@ macro_rules! backend {
                 lifecycle::retry_waits_then_dials_attempt_two,
                 lifecycle::requeue_returns_an_unplaced_dial,
                 lifecycle::defer_waits_then_returns,
+                lifecycle::a_machine_pick_up_is_retried_then_ends_machine,
                 fences::gcra_limits_each_official,
                 fences::stale_fences_are_no_ops,
                 fences::status_callbacks_never_go_backwards,

@@ -60,6 +60,7 @@ async fn harness() -> Harness {
         priority: Default::default(),
         retry: None,
         calling_window: None,
+        machine_detection: false,
         sample_rate: None,
         freshness: Default::default(),
         id: CampaignId::parse("camp").unwrap(),

@@ -5,7 +5,7 @@
 use tracing::{info, warn};
 
 use super::inbound::InboundPolicy;
-use super::{CallCore, CallError, after_call, after_call_with, session};
+use super::{CallCore, CallError, after_call, after_call_with, after_machine, session};
 use crate::domain::{CallStatus, Direction, JobState, Outcome};
 use crate::store::{Finish, Job, JobRef, Transition};
 
@@ -93,17 +93,21 @@ impl CallCore {
         Ok(None)
     }
 
-    /// The outcome table (`after_call`) applied to the job's session; an
-    /// inbound call is never redialled.
+    /// The outcome table (`after_call`) applied to the job's session, or
+    /// `after_machine` when a machine picked the call up; an inbound call is
+    /// never redialled.
     fn decide(&self, job: &Job, status: CallStatus) -> Finish {
+        let ladder = job.spec.retry.as_ref();
+        let machine = job.ivr.as_deref().and_then(session::machine_of);
+        if let (Direction::Outbound, Some(by)) = (job.spec.direction, machine) {
+            return after_machine(job, status, by, &self.retry, ladder);
+        }
         let session = job
             .ivr
             .as_deref()
             .map(|raw| session::status_of(&job.job_ref(), raw));
         match job.spec.direction {
-            Direction::Outbound => {
-                after_call_with(job, status, session, &self.retry, job.spec.retry.as_ref())
-            }
+            Direction::Outbound => after_call_with(job, status, session, &self.retry, ladder),
             Direction::Inbound => after_call(job, status, session, &InboundPolicy::retry()),
         }
     }

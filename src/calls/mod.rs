@@ -20,7 +20,7 @@ mod urls;
 
 pub use error::{CallError, CallErrorClass};
 pub use inbound::{CALLBACK_FLAG, DESK, INBOUND_CAMPAIGN, InboundPolicy, inbound_job};
-pub use outcome::{RetryPolicy, after_call, after_call_with};
+pub use outcome::{RetryPolicy, after_call, after_call_with, after_machine};
 pub use pending::PendingStatuses;
 pub use service::{CallCore, Reply};
 pub use urls::{CallRef, Callback, CallbackUrls, Route, UrlError};

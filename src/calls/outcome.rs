@@ -7,18 +7,23 @@
 //! | completed (answered)     | started, no input ever received | retry, else terminal `partial` |
 //! | completed (answered)     | started, unfinished  | terminal `partial` (answers kept) |
 //! | completed (answered)     | never started        | retry, else terminal `failed`     |
+//! | any but canceled, answered by a machine or fax (AMD) | — | retry, else terminal `machine` |
 //! | busy / no-answer / failed| —                    | retry, else terminal same outcome |
 //! | canceled                 | —                    | terminal `cancelled`              |
 //! | originate refused        | —                    | terminal `failed` with the reason |
 //! | originate not placed     | —                    | retry, else terminal `failed`     |
 //!
 //! "Retry" means: if fewer than `max_attempts` calls were placed, wait the
-//! backoff for the number of calls placed so far.
+//! backoff for the number of calls placed so far. A campaign's retry ladder
+//! (`after_call_with`, `after_machine`) replaces the attempts and, for the
+//! outcomes it names (`busy`, `no_answer`, `failed`, `no_input`, `machine`),
+//! the waits.
 
 use std::time::Duration;
 
 use crate::dialplan::SessionStatus;
 use crate::domain::{CallStatus, Outcome, RetryLadder, stable_fraction};
+use crate::provider::AnsweredBy;
 use crate::store::{Finish, Job};
 
 /// How often and how patiently to retry a contact.
@@ -109,10 +114,7 @@ pub fn after_call(
     }
 }
 
-/// `after_call` under a campaign's retry ladder: its `max_attempts` replaces
-/// the daemon's, and an outcome it names waits its own ladder (the last wait
-/// repeats, with ±10% jitter so a batch of busy lines does not come back at
-/// once; an empty ladder never retries that outcome).
+/// `after_call` under a campaign's retry ladder (see `laddered`).
 pub fn after_call_with(
     job: &Job,
     status: CallStatus,
@@ -120,22 +122,66 @@ pub fn after_call_with(
     policy: &RetryPolicy,
     ladder: Option<&RetryLadder>,
 ) -> Finish {
+    let decide = |p: &RetryPolicy| after_call(job, status, session, p);
     let Some(ladder) = ladder else {
-        return after_call(job, status, session, policy);
-    };
-    let effective = RetryPolicy {
-        max_attempts: ladder.max_attempts.unwrap_or(policy.max_attempts),
-        backoff: policy.backoff.clone(),
-    };
-    let finish = after_call(job, status, session, &effective);
-    let Finish::Retry { reason, .. } = &finish else {
-        return finish;
+        return decide(policy);
     };
     let waits = match (status, session) {
         (CallStatus::Busy, _) => ladder.busy.as_ref(),
         (CallStatus::NoAnswer, _) => ladder.no_answer.as_ref(),
         (CallStatus::Completed, _) => ladder.no_input.as_ref(),
         _ => ladder.failed.as_ref(),
+    };
+    laddered(job, policy, ladder, waits, decide)
+}
+
+/// The decision for a call that `by` (a machine or fax, per the provider's
+/// answering-machine detection) picked up and that sampark hung up on:
+/// retried like an unanswered call — the ladder's `machine` waits, else the
+/// daemon's backoff — and once attempts run out the contact ends `machine`.
+/// Only an operator's cancellation (`canceled`) ends it otherwise.
+pub fn after_machine(
+    job: &Job,
+    status: CallStatus,
+    by: AnsweredBy,
+    policy: &RetryPolicy,
+    ladder: Option<&RetryLadder>,
+) -> Finish {
+    let reason = match by {
+        AnsweredBy::Fax => "a fax machine answered",
+        _ => "an answering machine answered",
+    };
+    let decide = |p: &RetryPolicy| match status {
+        CallStatus::Canceled => Finish::Terminal {
+            outcome: Outcome::Cancelled,
+            reason: Some("call canceled".into()),
+        },
+        _ => p.retry_or(job, Outcome::Machine, reason.into()),
+    };
+    match ladder {
+        None => decide(policy),
+        Some(ladder) => laddered(job, policy, ladder, ladder.machine.as_ref(), decide),
+    }
+}
+
+/// `decide` under a campaign's retry ladder: its `max_attempts` replaces
+/// the daemon's, and when the outcome has its own `waits` it waits those
+/// (the last wait repeats, with ±10% jitter so a batch of busy lines does
+/// not come back at once; an empty ladder never retries that outcome).
+fn laddered(
+    job: &Job,
+    policy: &RetryPolicy,
+    ladder: &RetryLadder,
+    waits: Option<&Vec<u64>>,
+    decide: impl Fn(&RetryPolicy) -> Finish,
+) -> Finish {
+    let effective = RetryPolicy {
+        max_attempts: ladder.max_attempts.unwrap_or(policy.max_attempts),
+        backoff: policy.backoff.clone(),
+    };
+    let finish = decide(&effective);
+    let Finish::Retry { reason, .. } = &finish else {
+        return finish;
     };
     match waits {
         None => finish,
@@ -145,7 +191,7 @@ pub fn after_call_with(
                 max_attempts: 0,
                 backoff: Vec::new(),
             };
-            match after_call(job, status, session, &spent) {
+            match decide(&spent) {
                 Finish::Terminal { outcome, .. } => Finish::Terminal {
                     outcome,
                     reason: Some(format!("{reason}; the campaign does not retry it")),
@@ -189,6 +235,7 @@ mod tests {
             priority: Default::default(),
             retry: None,
             calling_window: None,
+            machine_detection: false,
             sample_rate: None,
             freshness: Default::default(),
             id: CampaignId::parse("c").unwrap(),
@@ -307,6 +354,7 @@ mod tests {
             no_answer: Some(Vec::new()),
             failed: None,
             no_input: None,
+            machine: None,
         };
         let with = |dials, status| after_call_with(&job(dials), status, None, &p, Some(&ladder));
         let delay = |f: Finish| match f {
@@ -344,6 +392,86 @@ mod tests {
             after_call_with(&job(1), CallStatus::Busy, None, &p, None),
             after_call(&job(1), CallStatus::Busy, None, &p)
         );
+    }
+
+    #[test]
+    fn a_machine_pick_up_is_retried_then_ends_machine() {
+        let p = policy();
+        let status = CallStatus::Completed;
+        let machine = AnsweredBy::Machine;
+        // No campaign ladder: the daemon's backoff and attempts.
+        assert_eq!(
+            after_machine(&job(1), status, machine, &p, None),
+            Finish::Retry {
+                delay: Duration::from_secs(60),
+                reason: "an answering machine answered".into()
+            }
+        );
+        assert_eq!(
+            after_machine(&job(3), status, machine, &p, None),
+            Finish::Terminal {
+                outcome: Outcome::Machine,
+                reason: Some("an answering machine answered".into())
+            }
+        );
+        assert!(matches!(
+            after_machine(&job(3), status, AnsweredBy::Fax, &p, None),
+            Finish::Terminal { outcome: Outcome::Machine, reason: Some(r) } if r == "a fax machine answered"
+        ));
+        // The campaign's `machine` ladder, and its attempts.
+        let ladder = RetryLadder {
+            max_attempts: Some(4),
+            busy: Some(vec![1_000]),
+            machine: Some(vec![1_800_000, 7_200_000]),
+            ..RetryLadder::default()
+        };
+        let delay = |dials| match after_machine(&job(dials), status, machine, &p, Some(&ladder)) {
+            Finish::Retry { delay, .. } => delay.as_millis() as u64,
+            other => panic!("{other:?}"),
+        };
+        assert!((1_620_000..=1_980_000).contains(&delay(1)), "{}", delay(1));
+        assert!((6_480_000..=7_920_000).contains(&delay(3)), "{}", delay(3));
+        assert!(matches!(
+            after_machine(&job(4), status, machine, &p, Some(&ladder)),
+            Finish::Terminal {
+                outcome: Outcome::Machine,
+                ..
+            }
+        ));
+        // A ladder without `machine`: the daemon's waits, the ladder's cap.
+        let no_key = RetryLadder {
+            max_attempts: Some(4),
+            ..RetryLadder::default()
+        };
+        assert_eq!(
+            after_machine(&job(3), status, machine, &p, Some(&no_key)),
+            Finish::Retry {
+                delay: Duration::from_secs(600),
+                reason: "an answering machine answered".into()
+            }
+        );
+        // `machine: []`: never retried.
+        let never = RetryLadder {
+            machine: Some(Vec::new()),
+            ..RetryLadder::default()
+        };
+        match after_machine(&job(1), status, machine, &p, Some(&never)) {
+            Finish::Terminal { outcome, reason } => {
+                assert_eq!(outcome, Outcome::Machine);
+                let reason = reason.unwrap();
+                assert!(reason.contains("answering machine"), "{reason}");
+                assert!(reason.contains("does not retry"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // An operator's cancellation still ends the contact `cancelled`.
+        assert!(matches!(
+            after_machine(&job(1), CallStatus::Canceled, machine, &p, Some(&ladder)),
+            Finish::Terminal {
+                outcome: Outcome::Cancelled,
+                ..
+            }
+        ));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! |---|---|---|
 //! | answer | no | hang up |
 //! | answer | yes, session saved | replay the saved reply (duplicate) |
+//! | answer | yes, no session, a machine or fax picked up (AMD) | save the pick-up as step 0, hang up |
 //! | answer | yes, no session | start the dialplan, save step 0, reply |
 //! | gather | no, or step is older | hang up, or replay the reply of the step just saved |
 //! | gather | yes, step matches | engine step, opt-out, save (fenced by step), reply |
@@ -18,15 +19,15 @@
 
 use std::sync::Arc;
 
-use tracing::{error, info};
+use tracing::{debug, error, info};
 
 use super::inbound::{InboundPolicy, inbound_job};
-use super::session::{self, Stored};
+use super::session::{self, MachinePickUp, Stored};
 use super::urls::{CallRef, Callback, CallbackUrls};
 use super::{CallError, RetryPolicy};
 use crate::dialplan::{Action, CallContext, Dialplans, Event, SessionStatus, start, step};
 use crate::domain::{Answer, Attribution, JobState};
-use crate::provider::{CallControl, Params};
+use crate::provider::{AnsweredBy, CallControl, Params};
 use crate::store::{IvrUpdate, Job, SaveIvr, Store};
 use crate::telemetry::Metrics;
 
@@ -95,7 +96,11 @@ impl CallCore {
     /// Handles one verified callback.
     pub async fn handle(&self, callback: &Callback, params: &Params) -> Result<Reply, CallError> {
         match callback {
-            Callback::Answer(call) => self.answer(call).await.map(Reply::Markup),
+            Callback::Answer { call, answered_by } => {
+                // Detection's verdict: on the request, or carried over a hold.
+                let answered_by = answered_by.or_else(|| self.control.answered_by(params));
+                self.answer(call, answered_by).await.map(Reply::Markup)
+            }
             Callback::Gather { call, step, digits } => {
                 let digits = digits
                     .clone()
@@ -133,13 +138,24 @@ impl CallCore {
         }))
     }
 
-    async fn answer(&self, call: &CallRef) -> Result<String, CallError> {
+    async fn answer(
+        &self,
+        call: &CallRef,
+        answered_by: Option<AnsweredBy>,
+    ) -> Result<String, CallError> {
         let Some(job) = self.live_job(call).await? else {
             return Ok(self.hangup());
         };
         if job.ivr.is_some() {
             // The provider asked again: replay what we answered.
             return Ok(job.last_response.unwrap_or_else(|| self.hangup()));
+        }
+        match answered_by {
+            Some(by) if by.is_machine() => return self.machine_answered(&job, by).await,
+            Some(by) => {
+                debug!(job.id = %job.id, answered_by = %by, "answering-machine detection let the survey start")
+            }
+            None => {}
         }
         let Some(plan) = self.dialplans.get(&job.spec.dialplan) else {
             error!(job.id = %job.id, dialplan = %job.spec.dialplan, "dialplan is no longer loaded; hanging up");
@@ -153,6 +169,17 @@ impl CallCore {
         let out = start(&plan, &ctx);
         let encoded = session::encode(&Stored::Survey(out.session))?;
         self.save(&job, 0, encoded, out.new_answers, &out.actions, None)
+            .await
+    }
+
+    /// A machine picked up: no survey is played. The pick-up is saved as
+    /// the session (the conclusion reads it: outcome `machine`) with a
+    /// hang-up as the reply, which a repeated answer webhook replays.
+    async fn machine_answered(&self, job: &Job, by: AnsweredBy) -> Result<String, CallError> {
+        info!(job.id = %job.id, answered_by = %by, "a machine answered; hanging up without the survey");
+        let pick_up = Stored::Machine(MachinePickUp { answered_by: by });
+        let encoded = session::encode(&pick_up)?;
+        self.save(job, 0, encoded, Vec::new(), &[Action::Hangup], None)
             .await
     }
 
@@ -177,6 +204,8 @@ impl CallCore {
         };
         let before = match session::decode(raw)? {
             Stored::Survey(before) => before,
+            // Nothing was asked, so no gather can be due: end the call.
+            Stored::Machine(_) => return Ok(self.hangup()),
             Stored::Inbound(state) => {
                 return self
                     .inbound_gather(&job, &plan, state, step_no, digits)

@@ -4,13 +4,17 @@
 //! An outbound call stores the survey's `Session`; an inbound call stores an
 //! `InboundState`: the attribution-then-survey session and the visits it
 //! offered (with the campaign, contact and official each stands for, which
-//! the record is attributed to once the caller picks one).
+//! the record is attributed to once the caller picks one). An outbound call
+//! a machine picked up (answering-machine detection) stores a
+//! `MachinePickUp` instead of a session: no survey was played, and the
+//! conclusion reads it to end the attempt `machine`.
 
 use serde::{Deserialize, Serialize};
 use tracing::warn;
 
 use super::CallError;
 use crate::dialplan::{InboundSession, Session, SessionStatus};
+use crate::provider::AnsweredBy;
 use crate::store::{JobRef, ServiceVisit};
 
 /// An inbound call's stored progress.
@@ -21,19 +25,32 @@ pub struct InboundState {
     pub visits: Vec<ServiceVisit>,
 }
 
-/// What a job's `ivr` field holds.
+/// An answered call that a machine or fax picked up, per the provider: it
+/// was hung up on without a survey.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MachinePickUp {
+    pub answered_by: AnsweredBy,
+}
+
+/// What a job's `ivr` field holds. Untagged: the shapes have disjoint
+/// required fields (`call`/`visits`, the survey's, `answered_by` alone).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Stored {
     Inbound(InboundState),
     Survey(Session),
+    Machine(MachinePickUp),
 }
 
 impl Stored {
+    /// The survey's status; a machine pick-up never had one, and counts as
+    /// abandoned (the call was answered; nothing was asked).
     pub fn status(&self) -> SessionStatus {
         match self {
             Stored::Inbound(state) => state.call.status(),
             Stored::Survey(session) => session.status(),
+            Stored::Machine(_) => SessionStatus::Abandoned,
         }
     }
 }
@@ -50,6 +67,14 @@ pub fn decode(raw: &str) -> Result<Stored, CallError> {
         .map_err(|e| CallError::BadRequest(format!("stored IVR session unreadable: {e}")))
 }
 
+/// The machine that picked the call up, when `raw` records one.
+pub fn machine_of(raw: &str) -> Option<AnsweredBy> {
+    match decode(raw) {
+        Ok(Stored::Machine(pick_up)) => Some(pick_up.answered_by),
+        _ => None,
+    }
+}
+
 /// The status of a stored session. An unreadable session (written by an
 /// incompatible version) counts as abandoned: the call was answered, so a
 /// redial would call the citizen twice.
@@ -60,5 +85,36 @@ pub fn status_of(job: &JobRef, raw: &str) -> SessionStatus {
             warn!(job.id = %job.id, error = %e, "stored IVR session is unreadable");
             SessionStatus::Abandoned
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_machine_pick_up_round_trips_and_is_told_apart_from_a_survey() {
+        let stored = Stored::Machine(MachinePickUp {
+            answered_by: AnsweredBy::Fax,
+        });
+        let raw = encode(&stored).unwrap();
+        assert_eq!(raw, r#"{"answered_by":"fax"}"#);
+        assert_eq!(decode(&raw).unwrap(), stored);
+        assert_eq!(machine_of(&raw), Some(AnsweredBy::Fax));
+        assert_eq!(stored.status(), SessionStatus::Abandoned);
+        assert_eq!(machine_of("{not json"), None);
+        assert!(decode(r#"{"answered_by":"robot"}"#).is_err());
+        // A survey session never reads as a machine pick-up.
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("dialplans");
+        let plans = crate::dialplan::load_dir(&dir).unwrap();
+        let plan = plans.get("mo-sarkar-feedback").unwrap();
+        let ctx = crate::dialplan::CallContext {
+            language: Some("en".into()),
+            office: "o".into(),
+            service: "s".into(),
+        };
+        let survey = encode(&Stored::Survey(crate::dialplan::start(&plan, &ctx).session)).unwrap();
+        assert_eq!(machine_of(&survey), None);
+        assert!(matches!(decode(&survey).unwrap(), Stored::Survey(_)));
     }
 }

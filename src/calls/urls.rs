@@ -19,17 +19,23 @@
 //! (`inbound_job`), and its gathers use the per-call `/gather` URL.
 //!
 //! While the store is unreachable a call is held (`held`): the same URL with
-//! `hold` = how many holds so far and, for a gather, the `digits` pressed
-//! (a provider's redirect does not repeat them). Both are signed with the
-//! rest of the URL when the provider fetches it.
+//! `hold` = how many holds so far and, for a gather, the `digits` pressed,
+//! for an answer, `answered_by` (answering-machine detection's verdict): a
+//! provider's redirect repeats neither. They are signed with the rest of
+//! the URL when the provider fetches it.
 
 use crate::domain::JobId;
+use crate::provider::AnsweredBy;
 use crate::store::{JobRef, ShardId};
 
 /// One of our webhook routes, parsed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Callback {
-    Answer(CallRef),
+    /// `answered_by`: detection's verdict carried over a hold (see `held`).
+    Answer {
+        call: CallRef,
+        answered_by: Option<AnsweredBy>,
+    },
     /// `digits`: the keys carried over a hold (see `held`), if any.
     Gather {
         call: CallRef,
@@ -56,7 +62,7 @@ pub enum Route {
 impl Callback {
     pub fn route(&self) -> Route {
         match self {
-            Callback::Answer(_) => Route::Answer,
+            Callback::Answer { .. } => Route::Answer,
             Callback::Gather { .. } => Route::Gather,
             Callback::Status(_) => Route::Status,
             Callback::Inbound => Route::Inbound,
@@ -153,7 +159,15 @@ impl CallbackUrls {
             _ => return None,
         };
         let parsed = match route {
-            Route::Answer => self.call_ref(query).map(Callback::Answer),
+            Route::Answer => self.call_ref(query).and_then(|call| {
+                let answered_by = match param(query, "answered_by") {
+                    None => None,
+                    Some(by) => Some(AnsweredBy::parse(&by).ok_or_else(|| {
+                        format!("the answer URL's `answered_by` {by:?} is not a known verdict")
+                    })?),
+                };
+                Ok(Callback::Answer { call, answered_by })
+            }),
             Route::Status => self.call_ref(query).map(Callback::Status),
             Route::Gather => self.call_ref(query).and_then(|call| {
                 let step = param(query, "step")
@@ -176,15 +190,21 @@ impl CallbackUrls {
     }
 
     /// The URL that asks again for `path_and_query` after a hold: `hold`
-    /// counted up and, when given, the `digits` pressed.
-    pub fn held(&self, path_and_query: &str, digits: Option<&str>) -> String {
+    /// counted up and, when given (or carried by an earlier hold), the
+    /// `digits` pressed and the `answered_by` verdict.
+    pub fn held(
+        &self,
+        path_and_query: &str,
+        digits: Option<&str>,
+        answered_by: Option<AnsweredBy>,
+    ) -> String {
         let (path, query) = path_and_query
             .split_once('?')
             .unwrap_or((path_and_query, ""));
         let holds = Self::holds(Some(query));
         let mut q = form_urlencoded::Serializer::new(String::new());
         for (k, v) in form_urlencoded::parse(query.as_bytes()) {
-            if k != "hold" && k != "digits" {
+            if k != "hold" && k != "digits" && k != "answered_by" {
                 q.append_pair(&k, &v);
             }
         }
@@ -194,6 +214,12 @@ impl CallbackUrls {
             .or_else(|| param(Some(query), "digits"));
         if let Some(d) = carried {
             q.append_pair("digits", &d);
+        }
+        let verdict = answered_by
+            .map(|by| by.as_str().to_owned())
+            .or_else(|| param(Some(query), "answered_by"));
+        if let Some(by) = verdict {
+            q.append_pair("answered_by", &by);
         }
         format!("{}{path}?{}", self.base, q.finish())
     }
@@ -270,7 +296,13 @@ mod tests {
             attempt: 2,
         };
         for (url, want) in [
-            (u.answer(&job(), 2), Callback::Answer(call.clone())),
+            (
+                u.answer(&job(), 2),
+                Callback::Answer {
+                    call: call.clone(),
+                    answered_by: None,
+                },
+            ),
             (u.status(&job(), 2), Callback::Status(call.clone())),
             (
                 u.gather(&job(), 2, 4),
@@ -291,7 +323,7 @@ mod tests {
         let u = urls();
         let (path, query) = split(&u.gather(&job(), 2, 4));
         let pq = format!("{path}?{}", query.unwrap());
-        let again = u.held(&pq, Some("3"));
+        let again = u.held(&pq, Some("3"), None);
         let (path, query) = split(&again);
         assert_eq!(CallbackUrls::holds(query.as_deref()), 1);
         assert_eq!(
@@ -306,12 +338,41 @@ mod tests {
             }))
         );
         // Held again: counted up, the digits kept, nothing duplicated.
-        let twice = u.held(&again["https://ivr.example.gov.in".len()..], None);
+        let twice = u.held(&again["https://ivr.example.gov.in".len()..], None, None);
         let (_, query) = split(&twice);
         assert_eq!(CallbackUrls::holds(query.as_deref()), 2);
         assert_eq!(query.unwrap().matches("digits=").count(), 1);
-        let (_, query) = split(&u.held("/twilio/inbound", None));
+        let (_, query) = split(&u.held("/twilio/inbound", None, None));
         assert_eq!(query.as_deref(), Some("hold=1"));
+    }
+
+    #[test]
+    fn a_held_answer_keeps_the_machine_verdict() {
+        let u = urls();
+        let (path, query) = split(&u.answer(&job(), 2));
+        let pq = format!("{path}?{}", query.unwrap());
+        let again = u.held(&pq, None, Some(AnsweredBy::Machine));
+        let want = Callback::Answer {
+            call: CallRef {
+                job: job(),
+                attempt: 2,
+            },
+            answered_by: Some(AnsweredBy::Machine),
+        };
+        let (path, query) = split(&again);
+        assert_eq!(u.parse(&path, query.as_deref()), Some(Ok(want.clone())));
+        // Held again: the verdict rides along once, even if the redirect
+        // had none of its own.
+        let twice = u.held(&again["https://ivr.example.gov.in".len()..], None, None);
+        let (path, query) = split(&twice);
+        assert_eq!(CallbackUrls::holds(query.as_deref()), 2);
+        assert_eq!(query.as_deref().unwrap().matches("answered_by=").count(), 1);
+        assert_eq!(u.parse(&path, query.as_deref()), Some(Ok(want)));
+        let forged = "job=police-1%2Fc-7&shard=3&attempt=2&answered_by=robot";
+        assert!(matches!(
+            u.parse("/twilio/answer", Some(forged)),
+            Some(Err(_))
+        ));
     }
 
     #[test]

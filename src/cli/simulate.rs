@@ -37,6 +37,14 @@ pub struct SimulateArgs {
     /// Weight of calls that fail in the network.
     #[arg(long)]
     pub failed_rate: Option<f64>,
+    /// Weight of calls an answering machine picks up (it presses nothing;
+    /// answering-machine detection reports it as a machine).
+    #[arg(long)]
+    pub voicemail_rate: Option<f64>,
+    /// Comma-separated E.164 numbers whose calls an answering machine
+    /// always picks up.
+    #[arg(long, value_name = "E164,...", value_delimiter = ',')]
+    pub voicemail_numbers: Vec<String>,
     /// Share of key presses that are not a valid choice.
     #[arg(long)]
     pub invalid_key_rate: Option<f64>,
@@ -106,6 +114,8 @@ pub async fn command(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     set(&mut config.busy_rate, args.busy_rate);
     set(&mut config.no_answer_rate, args.no_answer_rate);
     set(&mut config.failed_rate, args.failed_rate);
+    set(&mut config.voicemail_rate, args.voicemail_rate);
+    config.voicemail_numbers = args.voicemail_numbers;
     set(&mut config.invalid_key_rate, args.invalid_key_rate);
     set(&mut config.silent_rate, args.silent_rate);
     set(&mut config.opt_out_rate, args.opt_out_rate);

@@ -320,6 +320,7 @@ impl Dialer {
             answer_url: self.urls.answer(&job.job_ref(), job.attempt),
             status_url: self.urls.status(&job.job_ref(), job.attempt),
             ring_timeout: self.config.ring_timeout,
+            machine_detection: job.spec.machine_detection,
         };
         match self.provider.originate(&request).await {
             Ok(call) => {

@@ -133,6 +133,7 @@ mod tests {
 
     fn header(id: &str, calling_window: Option<CallingWindow>) -> CampaignHeader {
         CampaignHeader {
+            machine_detection: false,
             priority: Default::default(),
             calling_window,
             retry: None,

@@ -39,6 +39,7 @@ pub const CAMPAIGN_FIELDS: &[&str] = &[
     "retry",
     "priority",
     "calling_window",
+    "machine_detection",
 ];
 
 /// Every key a contact may carry (see `CAMPAIGN_FIELDS`).
@@ -71,6 +72,12 @@ pub struct CampaignHeader {
     /// The campaign's retry ladder; absent: the daemon's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry: Option<RetryLadder>,
+    /// Ask the provider to detect answering machines on every call; a
+    /// machine pick-up is hung up and ends the attempt `machine`. Left out
+    /// of the stored JSON when false, so headers written before it compare
+    /// equal.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub machine_detection: bool,
     /// When the campaign's contacts may be called; absent: the daemon's
     /// `[policy.calling_window]`. Stored with its holidays inlined, never
     /// naming a file.
@@ -169,6 +176,10 @@ pub struct JobSpec {
     /// out when absent, so specs written before it are byte-identical.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calling_window: Option<CallingWindow>,
+    /// The campaign's `machine_detection`; left out of the stored JSON when
+    /// false, so specs written before it stay byte-identical.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub machine_detection: bool,
 }
 
 impl JobSpec {
@@ -180,6 +191,7 @@ impl JobSpec {
             retry: header.retry.clone(),
             priority: header.priority,
             calling_window: header.calling_window.clone(),
+            machine_detection: header.machine_detection,
             campaign_id: header.id.clone(),
             dialplan: header.dialplan.clone(),
             caller_id: header.caller_id.clone(),
@@ -288,6 +300,14 @@ pub fn parse_campaign_document(
         None | Some(Value::Null) => None,
         Some(v) => RetryLadder::parse(v).map_err(|p| problems.extend(p)).ok(),
     };
+    let machine_detection = match obj.get("machine_detection") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(on)) => *on,
+        Some(_) => {
+            problems.push("field `machine_detection` must be true or false".into());
+            false
+        }
+    };
     let calling_window = match obj.get("calling_window") {
         None | Some(Value::Null) => None,
         Some(v) => parse_calling_window(v).map_err(|p| problems.extend(p)).ok(),
@@ -352,6 +372,7 @@ pub fn parse_campaign_document(
         retry,
         priority,
         calling_window,
+        machine_detection,
     };
     let (contacts, rejected) = parse_contacts(contacts, &mut unknown);
     Ok(ParsedDocument {
@@ -659,6 +680,47 @@ mod freshness_tests {
         for want in ["retry.voicemail", "retry.max_attempts", "retry.busy[0]"] {
             assert!(all.contains(want), "{want} in {all}");
         }
+    }
+
+    #[test]
+    fn machine_detection_reaches_the_job_and_is_stored_only_when_on() {
+        let parsed = parse_campaign_document(
+            &doc(
+                r#", "machine_detection": true, "retry": {"machine": ["1h"]}"#,
+                "",
+            ),
+            &|_| true,
+        )
+        .unwrap();
+        assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+        assert!(parsed.header.machine_detection);
+        let spec = JobSpec::new(&parsed.header, parsed.contacts[0].clone());
+        assert!(spec.machine_detection);
+        let stored = serde_json::to_string(&spec).unwrap();
+        assert!(stored.contains(r#""machine_detection":true"#), "{stored}");
+        assert_eq!(serde_json::from_str::<JobSpec>(&stored).unwrap(), spec);
+        // Off (absent or false): the stored header and spec are as before.
+        for extra in ["", r#", "machine_detection": false"#] {
+            let parsed = parse_campaign_document(&doc(extra, ""), &|_| true).unwrap();
+            assert!(!parsed.header.machine_detection);
+            let header = serde_json::to_string(&parsed.header).unwrap();
+            let spec =
+                serde_json::to_string(&JobSpec::new(&parsed.header, parsed.contacts[0].clone()))
+                    .unwrap();
+            assert!(!header.contains("machine_detection"), "{header}");
+            assert!(!spec.contains("machine_detection"), "{spec}");
+        }
+        let Err(DocumentError::Invalid(problems)) =
+            parse_campaign_document(&doc(r#", "machine_detection": "yes""#, ""), &|_| true)
+        else {
+            panic!("refused");
+        };
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("`machine_detection` must be true or false")),
+            "{problems:?}"
+        );
     }
 
     #[test]

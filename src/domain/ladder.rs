@@ -22,9 +22,20 @@ pub struct RetryLadder {
     /// Answered, but no key press ever came back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub no_input: Option<Vec<u64>>,
+    /// Answered by an answering machine or fax, as the provider's
+    /// answering-machine detection (campaign `machine_detection`) said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine: Option<Vec<u64>>,
 }
 
-const KEYS: [&str; 5] = ["max_attempts", "busy", "no_answer", "failed", "no_input"];
+const KEYS: [&str; 6] = [
+    "max_attempts",
+    "busy",
+    "no_answer",
+    "failed",
+    "no_input",
+    "machine",
+];
 
 impl RetryLadder {
     /// The document's `retry` object, or every problem with it.
@@ -72,11 +83,12 @@ impl RetryLadder {
             }
             Some(waits)
         };
-        let (busy, no_answer, failed, no_input) = (
+        let (busy, no_answer, failed, no_input, machine) = (
             ladder("busy"),
             ladder("no_answer"),
             ladder("failed"),
             ladder("no_input"),
+            ladder("machine"),
         );
         if !problems.is_empty() {
             return Err(problems);
@@ -87,6 +99,42 @@ impl RetryLadder {
             no_answer,
             failed,
             no_input,
+            machine,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_machine_key_is_a_ladder_like_the_others() {
+        let ladder =
+            RetryLadder::parse(&json!({"max_attempts": 3, "machine": ["30m", "2h"]})).unwrap();
+        assert_eq!(ladder.machine, Some(vec![1_800_000, 7_200_000]));
+        assert_eq!(ladder.busy, None);
+        let never = RetryLadder::parse(&json!({"machine": []})).unwrap();
+        assert_eq!(never.machine, Some(Vec::new()));
+        // Stored with the job and read back unchanged; absent when unset.
+        let stored = serde_json::to_string(&ladder).unwrap();
+        assert_eq!(
+            serde_json::from_str::<RetryLadder>(&stored).unwrap(),
+            ladder
+        );
+        let plain = serde_json::to_string(&RetryLadder::default()).unwrap();
+        assert_eq!(plain, "{}");
+        let problems = RetryLadder::parse(&json!({"machine": ["0s", 5], "voicemail": ["1h"]}))
+            .unwrap_err()
+            .join("\n");
+        for want in [
+            "retry.machine[0]",
+            "retry.machine[1]",
+            "retry.voicemail",
+            "machine",
+        ] {
+            assert!(problems.contains(want), "{want} in {problems}");
+        }
     }
 }

@@ -31,10 +31,13 @@ pub enum Outcome {
     Duplicate,
     /// The campaign calls a sample of its contacts and this one is not in it.
     NotSampled,
+    /// An answering machine (or fax) picked up every call placed, as the
+    /// provider's answering-machine detection reported; never surveyed.
+    Machine,
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 12] = [
+    pub const ALL: [Outcome; 13] = [
         Outcome::Completed,
         Outcome::Partial,
         Outcome::NoAnswer,
@@ -47,6 +50,7 @@ impl Outcome {
         Outcome::Unknown,
         Outcome::Duplicate,
         Outcome::NotSampled,
+        Outcome::Machine,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -63,6 +67,7 @@ impl Outcome {
             Outcome::Unknown => "unknown",
             Outcome::Duplicate => "duplicate",
             Outcome::NotSampled => "not_sampled",
+            Outcome::Machine => "machine",
         }
     }
 }

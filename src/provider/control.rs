@@ -3,6 +3,7 @@
 //! markup. The REST half is `Provider`; an adapter implements both.
 
 use http::HeaderMap;
+use serde::{Deserialize, Serialize};
 
 use crate::dialplan::Action;
 use crate::domain::CallStatus;
@@ -36,6 +37,56 @@ pub struct InboundCall {
     pub from: String,
 }
 
+/// Who or what picked up an answered call, as the provider's
+/// answering-machine detection reported it on the answer webhook.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnsweredBy {
+    /// A person: the survey proceeds.
+    Human,
+    /// An answering machine or voicemail (at the start of its greeting or
+    /// at its end, whichever the provider waited for).
+    Machine,
+    /// A fax machine.
+    Fax,
+    /// Detection could not tell: the survey proceeds, as for a person.
+    Unknown,
+}
+
+impl AnsweredBy {
+    /// Whether no person is on the line: the survey is not played.
+    pub fn is_machine(self) -> bool {
+        matches!(self, AnsweredBy::Machine | AnsweredBy::Fax)
+    }
+
+    /// The value `as_str` gives.
+    pub fn parse(text: &str) -> Option<AnsweredBy> {
+        [
+            AnsweredBy::Human,
+            AnsweredBy::Machine,
+            AnsweredBy::Fax,
+            AnsweredBy::Unknown,
+        ]
+        .into_iter()
+        .find(|by| by.as_str() == text)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AnsweredBy::Human => "human",
+            AnsweredBy::Machine => "machine",
+            AnsweredBy::Fax => "fax",
+            AnsweredBy::Unknown => "unknown",
+        }
+    }
+}
+
+impl std::fmt::Display for AnsweredBy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Why a webhook's parameters cannot be read.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -54,6 +105,13 @@ pub trait CallControl: Send + Sync + 'static {
     fn inbound_call(&self, params: &Params) -> Result<InboundCall, ParamsError>;
     /// The keys pressed at a gather (empty when none were).
     fn digits(&self, params: &Params) -> String;
+    /// Who picked up, from an answer webhook of a call placed with
+    /// `OriginateRequest::machine_detection`; `None` when the provider did
+    /// not say (detection was not asked for). A provider without
+    /// answering-machine detection keeps this default.
+    fn answered_by(&self, _params: &Params) -> Option<AnsweredBy> {
+        None
+    }
     /// `actions` as call-control markup; gathers post to `gather_url`.
     fn render(&self, actions: &[Action], gather_url: &str) -> String;
     /// Markup that keeps the call waiting `seconds`, then fetches

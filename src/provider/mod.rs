@@ -17,7 +17,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 pub use build::{ProviderPair, ProviderSetupError, build_provider};
-pub use control::{CallControl, InboundCall, Params, ParamsError, StatusEvent, WebhookRequest};
+pub use control::{
+    AnsweredBy, CallControl, InboundCall, Params, ParamsError, StatusEvent, WebhookRequest,
+};
 pub use error::{ErrorClass, ProviderError};
 
 use crate::domain::{CallStatus, PhoneNumber};
@@ -33,6 +35,9 @@ pub struct OriginateRequest {
     pub status_url: String,
     /// How long to let the phone ring.
     pub ring_timeout: Duration,
+    /// Ask the provider to tell a person from an answering machine before
+    /// the answer webhook, which then says who picked up (`AnsweredBy`).
+    pub machine_detection: bool,
 }
 
 /// A call as the provider reports it.

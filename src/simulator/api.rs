@@ -25,7 +25,7 @@ use super::clock::now_ms;
 use super::control;
 use super::ledger::LedgerEntry;
 use super::list::list_calls;
-use super::plan::{CallPlan, Events, Script};
+use super::plan::{CallPlan, Events, MachineDetection, Script};
 use super::registry::{CallRecord, resource_json};
 use super::server::Shared;
 use super::twiml::Method;
@@ -167,6 +167,7 @@ fn create(shared: &Arc<Shared>, form: &Params) -> Reply {
         to_masked: record.to.to_string(),
         at_ms: record.created_ms,
         direction: record.direction,
+        machine_detection: plan.machine_detection.map(|m| m.as_str().to_owned()),
     });
     shared
         .tracker
@@ -237,12 +238,24 @@ fn validate_create(form: &Params) -> Result<(PhoneNumber, PhoneNumber, CallPlan)
     }
     let events = parse_events(form)
         .map_err(|e| invalid(21626, format!("Invalid StatusCallbackEvent: {e}")))?;
+    let machine_detection = match first(form, "MachineDetection") {
+        None => None,
+        Some(value) => Some(MachineDetection::parse(value).ok_or_else(|| {
+            // Best guess: Twilio documents 21263 as "Invalid Answering
+            // Machine Detection Parameters".
+            invalid(
+                21263,
+                format!("MachineDetection must be Enable or DetectMessageEnd, not {value:?}"),
+            )
+        })?),
+    };
     let plan = CallPlan {
         script,
         status_callback,
         status_method: parse_method(form, "StatusCallbackMethod")?,
         events,
         persona: None,
+        machine_detection,
     };
     Ok((to, from, plan))
 }

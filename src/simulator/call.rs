@@ -1,7 +1,8 @@
 //! One simulated call to its terminal status. Outbound: status callbacks,
-//! ringing, the call's fate, then the TwiML conversation. Inbound: the
-//! conversation at once (the citizen is calling), then the terminal status
-//! callback.
+//! ringing, the call's fate (a person or an answering machine picks up, or
+//! nobody), answering-machine detection when the originate asked for it,
+//! then the TwiML conversation. Inbound: the conversation at once (the
+//! citizen is calling), then the terminal status callback.
 //!
 //! Owns: the call task and simulated call time. Does not own: the random
 //! choices (`citizen`), a persona's script (`persona`), TwiML syntax
@@ -11,13 +12,13 @@ use std::sync::Arc;
 
 use tracing::{Instrument, debug, info, warn};
 
-use super::citizen::{Citizen, Response};
+use super::citizen::{Citizen, Fate, Response, silent};
 use super::client::{WebhookError, resolve};
 use super::clock::{now_ms, rfc2822};
 use super::direction::Direction;
 use super::ledger::LedgerEntry;
 use super::persona::Scripted;
-use super::plan::{CallPlan, Script};
+use super::plan::{CallPlan, MachineDetection, Script};
 use super::registry::CallRecord;
 use super::server::Shared;
 use super::twiml::{self, Gather, Method, Verb};
@@ -26,6 +27,14 @@ use crate::domain::CallStatus;
 /// Documents one call may fetch; a Redirect loop ends the call instead of
 /// running forever (Twilio stops such calls too).
 const MAX_DOCUMENTS: usize = 200;
+
+/// Simulated time answering-machine detection takes to recognise a person
+/// (a short greeting, then silence), in milliseconds.
+const HUMAN_DETECTED_MS: u64 = 3_000;
+/// ... a machine at the start of its greeting (`Enable`).
+const MACHINE_DETECTED_MS: u64 = 4_000;
+/// ... the end of a machine's greeting, its beep (`DetectMessageEnd`).
+const GREETING_END_MS: u64 = 12_000;
 
 /// Runs a call to its end. Shutdown stops it where it stands, without a
 /// terminal callback; a REST hang-up ends it with one.
@@ -50,6 +59,8 @@ pub(crate) async fn run(shared: Arc<Shared>, call: CallRecord, plan: CallPlan) {
         sequence: 0,
         sim_secs: 0.0,
         gathers: 0,
+        machine: false,
+        detection: None,
     };
     async move {
         let ended = tokio::select! {
@@ -77,6 +88,11 @@ struct CallRun {
     /// Simulated seconds since the call was answered.
     sim_secs: f64,
     gathers: u32,
+    /// An answering machine picked up: it presses nothing.
+    machine: bool,
+    /// Answering-machine detection's `AnsweredBy` and how long it took
+    /// (ms), sent with the first TwiML request.
+    detection: Option<(&'static str, u64)>,
 }
 
 /// How a conversation went: whether the first document was ever fetched.
@@ -119,18 +135,54 @@ impl CallRun {
         }
         let ring = self.citizen.delay(self.shared.config.ring_delay);
         tokio::time::sleep(ring).await;
-        let fate = self.citizen.fate(&self.shared.config);
-        if fate != CallStatus::InProgress {
-            return fate;
-        }
+        // A voicemail number's machine picks up whatever the draw says
+        // (busy or unanswered calls go to voicemail too).
+        let voicemail = self.shared.config.is_voicemail(&self.call.to);
+        let machine = match self.citizen.fate(&self.shared.config) {
+            _ if voicemail => true,
+            Fate::Unanswered(status) => return status,
+            Fate::Person => false,
+            Fate::Voicemail => true,
+        };
         self.shared.registry.advance(&sid, CallStatus::InProgress);
         if self.plan.events.answered {
             self.callback(CallStatus::InProgress, None).await;
         }
+        self.picked_up(machine);
         // Answered: a failing answer URL is an application error, and the
         // call still completed.
         self.converse().await;
         CallStatus::Completed
+    }
+
+    /// Runs the detection the originate asked for, on simulated time, and
+    /// notes a machine in the ledger.
+    fn picked_up(&mut self, machine: bool) {
+        self.machine = machine;
+        let verdict = self
+            .plan
+            .machine_detection
+            .map(|mode| match (mode, machine) {
+                (_, false) => ("human", HUMAN_DETECTED_MS),
+                (MachineDetection::Enable, true) => ("machine_start", MACHINE_DETECTED_MS),
+                (MachineDetection::DetectMessageEnd, true) => ("machine_end_beep", GREETING_END_MS),
+            });
+        if let Some((answered_by, ms)) = verdict {
+            self.sim_secs += ms as f64 / 1000.0;
+            self.shared.registry.detected(&self.call.sid, answered_by);
+            self.detection = verdict;
+        }
+        if machine {
+            debug!(
+                answered_by = verdict.map(|v| v.0),
+                "an answering machine picked up"
+            );
+            self.shared.ledger.append(LedgerEntry::Machine {
+                call_sid: self.call.sid.clone(),
+                answered_by: verdict.map(|v| v.0.to_owned()),
+                direction: self.call.direction,
+            });
+        }
     }
 
     /// Records the end, then sends the terminal callback (always, when a
@@ -181,7 +233,10 @@ impl CallRun {
             } else {
                 CallStatus::InProgress
             };
-            let body = match self.fetch(&url, method, digits, status).await {
+            let body = match self
+                .fetch(&url, method, digits, status, document == 0)
+                .await
+            {
                 Ok(body) => body,
                 Err(reason) => {
                     warn!(webhook.url = %url, %reason, "application error: the call ends");
@@ -201,16 +256,23 @@ impl CallRun {
     }
 
     /// Requests a TwiML document; anything but a 2xx reply is an error.
+    /// The `first` request of a call carries detection's verdict, as
+    /// Twilio's request to the `Url` does.
     async fn fetch(
         &self,
         url: &str,
         method: Method,
         digits: Option<String>,
         status: CallStatus,
+        first: bool,
     ) -> Result<String, String> {
         let mut params = self.params(status);
         if let Some(digits) = digits {
             params.push(("Digits".into(), digits));
+        }
+        if let (true, Some((answered_by, ms))) = (first, self.detection) {
+            params.push(("AnsweredBy".into(), answered_by.to_owned()));
+            params.push(("MachineDetectionDuration".into(), ms.to_string()));
         }
         match self.shared.client.send(method, url, &params).await {
             Ok(reply) if reply.status.is_success() => Ok(reply.body),
@@ -262,6 +324,8 @@ impl CallRun {
         let call_sid = self.call.sid.clone();
         let config = &self.shared.config;
         let response = match &mut self.persona {
+            // A machine records the prompts and presses nothing.
+            _ if self.machine => silent(),
             Some(persona) => persona.respond(&mut self.citizen, config, gather),
             None => self.citizen.respond(config, gather),
         };

@@ -16,6 +16,17 @@ use crate::domain::CallStatus;
 /// Keys a phone keypad can send.
 pub(crate) const KEYPAD: &str = "0123456789*#";
 
+/// How a call attempt turns out once the phone has rung.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Fate {
+    /// The citizen picks up.
+    Person,
+    /// An answering machine picks up.
+    Voicemail,
+    /// Nobody picks up: busy, no answer or failed.
+    Unanswered(CallStatus),
+}
+
 /// What the citizen does at a Gather.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Response {
@@ -36,24 +47,29 @@ impl Citizen {
         }
     }
 
-    /// How the call attempt ends up: `InProgress` means answered.
-    pub(crate) fn fate(&mut self, config: &SimulatorConfig) -> CallStatus {
+    /// How the call attempt ends up. Voicemail comes last, so a config
+    /// without it draws exactly what it drew before voicemail existed.
+    pub(crate) fn fate(&mut self, config: &SimulatorConfig) -> Fate {
         let weights = [
-            (config.answer_rate, CallStatus::InProgress),
-            (config.busy_rate, CallStatus::Busy),
-            (config.no_answer_rate, CallStatus::NoAnswer),
-            (config.failed_rate, CallStatus::Failed),
+            (config.answer_rate, Fate::Person),
+            (config.busy_rate, Fate::Unanswered(CallStatus::Busy)),
+            (
+                config.no_answer_rate,
+                Fate::Unanswered(CallStatus::NoAnswer),
+            ),
+            (config.failed_rate, Fate::Unanswered(CallStatus::Failed)),
+            (config.voicemail_rate, Fate::Voicemail),
         ];
         let total: f64 = weights.iter().map(|(w, _)| w).sum();
         let mut draw = self.rng.random::<f64>() * total;
-        for (weight, status) in weights {
+        for (weight, fate) in weights {
             if draw < weight {
-                return status;
+                return fate;
             }
             draw -= weight;
         }
         // Rounding can leave a sliver past the last bucket.
-        CallStatus::InProgress
+        Fate::Person
     }
 
     /// A uniform draw from `range` (inclusive).
@@ -245,7 +261,15 @@ mod tests {
             failed_rate: 0.0,
             ..SimulatorConfig::default()
         };
-        assert!((0..20).all(|i| Citizen::new(9, i).fate(&config) == CallStatus::Busy));
+        assert!(
+            (0..20).all(|i| Citizen::new(9, i).fate(&config) == Fate::Unanswered(CallStatus::Busy))
+        );
+        let machines = SimulatorConfig {
+            busy_rate: 0.0,
+            voicemail_rate: 2.0,
+            ..config
+        };
+        assert!((0..20).all(|i| Citizen::new(9, i).fate(&machines) == Fate::Voicemail));
         let delay = Citizen::new(1, 1).delay((Duration::from_millis(2), Duration::from_millis(3)));
         assert!(delay >= Duration::from_millis(2) && delay <= Duration::from_millis(3));
     }

@@ -11,7 +11,7 @@ use crate::domain::PhoneNumber;
 
 /// Everything that shapes the simulated provider's behaviour.
 ///
-/// The four fate rates are relative weights (they need not sum to 1); the
+/// The five fate rates are relative weights (they need not sum to 1); the
 /// four per-Gather rates are probabilities, and whatever they leave over is
 /// the chance of a valid key press.
 #[derive(Clone, Debug)]
@@ -26,6 +26,12 @@ pub struct SimulatorConfig {
     pub busy_rate: f64,
     pub no_answer_rate: f64,
     pub failed_rate: f64,
+    /// Calls an answering machine picks up (voicemail): it says nothing at
+    /// any Gather, and answering-machine detection reports it as a machine.
+    pub voicemail_rate: f64,
+    /// Numbers (E.164) whose calls an answering machine always picks up,
+    /// whatever the fate rates draw.
+    pub voicemail_numbers: Vec<String>,
     /// Per Gather: press a key that is not among the choices.
     pub invalid_key_rate: f64,
     /// Per Gather: press nothing.
@@ -77,6 +83,8 @@ impl Default for SimulatorConfig {
             busy_rate: 0.08,
             no_answer_rate: 0.1,
             failed_rate: 0.02,
+            voicemail_rate: 0.0,
+            voicemail_numbers: Vec::new(),
             invalid_key_rate: 0.05,
             silent_rate: 0.05,
             opt_out_rate: 0.02,
@@ -107,6 +115,7 @@ impl SimulatorConfig {
             ("busy_rate", self.busy_rate),
             ("no_answer_rate", self.no_answer_rate),
             ("failed_rate", self.failed_rate),
+            ("voicemail_rate", self.voicemail_rate),
             ("invalid_key_rate", self.invalid_key_rate),
             ("silent_rate", self.silent_rate),
             ("opt_out_rate", self.opt_out_rate),
@@ -117,8 +126,19 @@ impl SimulatorConfig {
                 problems.push(format!("{name} must be a finite number >= 0"));
             }
         }
-        if self.answer_rate + self.busy_rate + self.no_answer_rate + self.failed_rate <= 0.0 {
-            problems.push("the four fate rates must not all be 0".into());
+        let fates = self.answer_rate
+            + self.busy_rate
+            + self.no_answer_rate
+            + self.failed_rate
+            + self.voicemail_rate;
+        if fates <= 0.0 {
+            problems.push("the five fate rates must not all be 0".into());
+        }
+        for (index, number) in self.voicemail_numbers.iter().enumerate() {
+            if let Err(error) = PhoneNumber::parse(number) {
+                // The index, not the number: configured numbers stay out of logs.
+                problems.push(format!("voicemail_numbers[{index}] is not E.164: {error}"));
+            }
         }
         let per_gather =
             self.invalid_key_rate + self.silent_rate + self.opt_out_rate + self.hangup_rate;
@@ -148,6 +168,13 @@ impl SimulatorConfig {
         } else {
             Err(super::SimulatorError::Config(problems.join("; ")))
         }
+    }
+
+    /// Whether an answering machine always picks up calls to `to`.
+    pub(crate) fn is_voicemail(&self, to: &PhoneNumber) -> bool {
+        self.voicemail_numbers
+            .iter()
+            .any(|n| PhoneNumber::parse(n).is_ok_and(|n| &n == to))
     }
 
     fn check_inbound(&self, problems: &mut Vec<String>) {
@@ -192,6 +219,8 @@ mod tests {
             busy_rate: 0.0,
             no_answer_rate: 0.0,
             failed_rate: -1.0,
+            voicemail_rate: -0.5,
+            voicemail_numbers: vec!["+919876543210".into(), "98765".into()],
             silent_rate: 0.9,
             hangup_rate: 0.9,
             calls_per_second: Some(0),
@@ -199,8 +228,11 @@ mod tests {
             ..SimulatorConfig::default()
         };
         let message = bad.validate().unwrap_err().to_string();
+        assert!(!message.contains("voicemail_numbers[0]"), "{message}");
         for needle in [
             "failed_rate",
+            "voicemail_rate",
+            "voicemail_numbers[1]",
             "fate rates",
             "above 1",
             "calls_per_second",

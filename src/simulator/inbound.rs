@@ -123,6 +123,8 @@ pub(crate) fn place(
         // A number's status callback hears only the end of the call.
         events: Events::default(),
         persona,
+        // Detection is for calls the application places.
+        machine_detection: None,
     };
     let task = call::run(Arc::clone(shared), record.clone(), plan);
     shared.tracker.spawn_on(task, &shared.runtime);

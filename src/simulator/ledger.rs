@@ -41,6 +41,11 @@ pub enum LedgerEntry {
         at_ms: i64,
         #[serde(default)]
         direction: Direction,
+        /// The originate's `MachineDetection` (`Enable`,
+        /// `DetectMessageEnd`), when it asked for answering-machine
+        /// detection.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        machine_detection: Option<String>,
     },
     /// A citizen called the programme's number.
     Incoming {
@@ -60,6 +65,17 @@ pub enum LedgerEntry {
         /// The keys sent as `Digits`; `""` when silent.
         digits: String,
         kind: PressKind,
+        #[serde(default)]
+        direction: Direction,
+    },
+    /// An answering machine picked the call up (voicemail): it presses
+    /// nothing at any Gather.
+    Machine {
+        call_sid: String,
+        /// The `AnsweredBy` detection reported (`machine_start`,
+        /// `machine_end_beep`); absent when the originate asked for none.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        answered_by: Option<String>,
         #[serde(default)]
         direction: Direction,
     },
@@ -87,6 +103,7 @@ impl LedgerEntry {
             LedgerEntry::Originate { call_sid, .. }
             | LedgerEntry::Incoming { call_sid, .. }
             | LedgerEntry::Press { call_sid, .. }
+            | LedgerEntry::Machine { call_sid, .. }
             | LedgerEntry::Hangup { call_sid, .. }
             | LedgerEntry::End { call_sid, .. } => call_sid,
         }
@@ -98,6 +115,7 @@ impl LedgerEntry {
             LedgerEntry::Originate { direction, .. }
             | LedgerEntry::Incoming { direction, .. }
             | LedgerEntry::Press { direction, .. }
+            | LedgerEntry::Machine { direction, .. }
             | LedgerEntry::Hangup { direction, .. }
             | LedgerEntry::End { direction, .. } => *direction,
         }
@@ -198,6 +216,7 @@ mod tests {
                 to_masked: "+91******3210".into(),
                 at_ms: 1_700_000_000_000,
                 direction: outbound,
+                machine_detection: None,
             },
             LedgerEntry::Press {
                 call_sid: "CA1".into(),
@@ -232,6 +251,20 @@ mod tests {
                 at_ms: 1_700_000_000_001,
                 direction: Direction::Inbound,
             },
+            LedgerEntry::Originate {
+                call_sid: "CA3".into(),
+                url: "http://x/answer?job=3".into(),
+                status_callback: None,
+                to_masked: "+91******3210".into(),
+                at_ms: 1_700_000_000_002,
+                direction: outbound,
+                machine_detection: Some("Enable".into()),
+            },
+            LedgerEntry::Machine {
+                call_sid: "CA3".into(),
+                answered_by: Some("machine_start".into()),
+                direction: outbound,
+            },
         ]
     }
 
@@ -248,6 +281,17 @@ mod tests {
         assert!(json.ends_with(r#","direction":"inbound"}"#), "{json}");
         assert_eq!(sample()[5].direction(), Direction::Inbound);
         assert_eq!(sample()[5].call_sid(), "CA2");
+        // Answering-machine detection shows only when asked for.
+        let plain = serde_json::to_string(&sample()[0]).unwrap();
+        assert!(!plain.contains("machine_detection"), "{plain}");
+        let amd = serde_json::to_string(&sample()[6]).unwrap();
+        assert!(amd.contains(r#""machine_detection":"Enable""#), "{amd}");
+        let machine = serde_json::to_string(&sample()[7]).unwrap();
+        assert_eq!(
+            machine,
+            r#"{"event":"machine","call_sid":"CA3","answered_by":"machine_start","direction":"outbound"}"#
+        );
+        assert_eq!(sample()[7].call_sid(), "CA3");
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! What a call was asked to do: where its TwiML comes from, where its
-//! status goes, and who answers it.
+//! status goes, who answers it, and whether to detect answering machines.
 //!
 //! Owns: the plan a call task runs. Does not own: building it from an
 //! originate request (`api`) or an inbound call (`inbound`), or running it
@@ -14,6 +14,35 @@ pub(crate) struct Events {
     pub initiated: bool,
     pub ringing: bool,
     pub answered: bool,
+}
+
+/// The answering-machine detection an originate asked for
+/// (`MachineDetection`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum MachineDetection {
+    /// `Enable`: the verdict as soon as the callee is identified
+    /// (`machine_start` for a machine).
+    Enable,
+    /// `DetectMessageEnd`: for a machine, the verdict once its greeting
+    /// ends (`machine_end_beep`).
+    DetectMessageEnd,
+}
+
+impl MachineDetection {
+    pub(crate) fn parse(value: &str) -> Option<Self> {
+        match value {
+            "Enable" => Some(MachineDetection::Enable),
+            "DetectMessageEnd" => Some(MachineDetection::DetectMessageEnd),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            MachineDetection::Enable => "Enable",
+            MachineDetection::DetectMessageEnd => "DetectMessageEnd",
+        }
+    }
 }
 
 /// Where the call's first TwiML comes from.
@@ -33,4 +62,6 @@ pub(crate) struct CallPlan {
     pub events: Events,
     /// Who answers the Gathers; the seeded random citizen when `None`.
     pub persona: Option<Persona>,
+    /// Answering-machine detection, when the originate asked for it.
+    pub machine_detection: Option<MachineDetection>,
 }

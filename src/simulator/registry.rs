@@ -30,6 +30,9 @@ pub(crate) struct CallRecord {
     pub end_ms: Option<i64>,
     pub duration_secs: Option<u64>,
     pub direction: Direction,
+    /// What answering-machine detection reported (`human`,
+    /// `machine_start`, ...), for a call placed with `MachineDetection`.
+    pub answered_by: Option<&'static str>,
     /// Cancelled when the REST API asks for the call to end.
     pub hangup: CancellationToken,
 }
@@ -49,6 +52,7 @@ impl CallRecord {
             end_ms: None,
             duration_secs: None,
             direction: Direction::Outbound,
+            answered_by: None,
             hangup: CancellationToken::new(),
         }
     }
@@ -154,6 +158,14 @@ impl Registry {
         true
     }
 
+    /// Records answering-machine detection's verdict on a call.
+    pub(crate) fn detected(&self, sid: &str, answered_by: &'static str) {
+        if let Some(call) = lock(&self.inner).calls.get_mut(sid) {
+            call.answered_by = Some(answered_by);
+            call.updated_ms = now_ms();
+        }
+    }
+
     /// Ends a call with `status` unless it already ended; returns the record
     /// as it now stands (its first terminal status wins).
     pub(crate) fn finish(
@@ -223,7 +235,7 @@ pub(crate) fn resource_json(call: &CallRecord, account_sid: &str) -> Value {
         "price": null,
         "price_unit": "USD",
         "direction": call.direction.twilio(),
-        "answered_by": null,
+        "answered_by": call.answered_by,
         "api_version": "2010-04-01",
         "forwarded_from": null,
         "group_sid": null,
@@ -306,6 +318,15 @@ mod tests {
     }
 
     #[test]
+    fn the_detection_verdict_shows_on_the_resource() {
+        let reg = Registry::default();
+        let a = reg.admit(5, record).unwrap();
+        reg.detected(&a.sid, "machine_start");
+        let v = resource_json(&reg.get(&a.sid).unwrap(), "ACx");
+        assert_eq!(v["answered_by"], "machine_start");
+    }
+
+    #[test]
     fn resource_has_twilio_fields() {
         let call = record(0);
         let v = resource_json(&call, "ACx");
@@ -314,6 +335,7 @@ mod tests {
         assert_eq!(v["direction"], "outbound-api");
         assert_eq!(v["to"], "+919876543210");
         assert!(v["start_time"].is_null());
+        assert!(v["answered_by"].is_null());
         assert!(v["date_created"].as_str().unwrap().ends_with("+0000"));
         assert_eq!(
             v["uri"],

@@ -114,7 +114,7 @@ impl CallWebhooks {
                     text_response(StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n"),
                 )
             }
-            Callback::Answer(_) | Callback::Gather { .. } | Callback::Inbound => {
+            Callback::Answer { .. } | Callback::Gather { .. } | Callback::Inbound => {
                 let (_, query) = path_and_query
                     .split_once('?')
                     .map_or((path_and_query, None), |(p, q)| (p, Some(q)));
@@ -127,7 +127,17 @@ impl CallWebhooks {
                     Callback::Gather { digits: None, .. } => Some(control.digits(&params)),
                     _ => None,
                 };
-                let again = self.core.urls().held(path_and_query, digits.as_deref());
+                // A redirect repeats neither the keys nor detection's verdict.
+                let answered_by = match &callback {
+                    Callback::Answer {
+                        answered_by: None, ..
+                    } => control.answered_by(&params),
+                    _ => None,
+                };
+                let again = self
+                    .core
+                    .urls()
+                    .held(path_and_query, digits.as_deref(), answered_by);
                 warn!(error = %e, holds, "store unavailable; holding the call");
                 (
                     WebhookResult::Held,

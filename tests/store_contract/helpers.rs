@@ -30,6 +30,7 @@ pub fn header() -> CampaignHeader {
         priority: Default::default(),
         retry: None,
         calling_window: None,
+        machine_detection: false,
         sample_rate: None,
         freshness: Default::default(),
         id: campaign_id(),

@@ -109,6 +109,7 @@ fn inbound_spec(sid: &str) -> JobSpec {
         priority: Default::default(),
         retry: None,
         calling_window: None,
+        machine_detection: false,
         not_after_ms: None,
         not_before_ms: None,
         campaign_id: CampaignId::parse("inbound").unwrap(),

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sampark::domain::{JobState, Outcome};
-use sampark::store::{IvrUpdate, SaveIvr, Store, Transition};
+use sampark::domain::{CampaignHeader, JobSpec, JobState, Outcome};
+use sampark::store::{Finish, IvrUpdate, PutOutcome, SaveIvr, Store, Transition};
 
 use super::helpers::*;
 
@@ -239,4 +239,91 @@ pub async fn defer_waits_then_returns(store: Arc<dyn Store>) {
     let entry = ready_again(&store, "c-1").await;
     assert!(store.now_ms().await.unwrap() >= until);
     assert_eq!(grant(&store, &entry, HOUR).await.0.attempt, 1);
+}
+
+/// A campaign with answering-machine detection: the option travels with the
+/// job, a machine pick-up (saved as the session, a hang-up as the reply) is
+/// retried with a fresh session, and the last one ends the contact
+/// `machine` with its record.
+pub async fn a_machine_pick_up_is_retried_then_ends_machine(store: Arc<dyn Store>) {
+    let amd = CampaignHeader {
+        machine_detection: true,
+        ..header()
+    };
+    store.put_campaign(&amd).await.unwrap();
+    let spec = JobSpec::new(&amd, spec("c-1", "off-1").contact);
+    assert_eq!(store.enqueue(&spec).await.unwrap(), PutOutcome::Created);
+    let id = job_ref(&store, "c-1", "off-1");
+    let pick_up = |attempt| IvrUpdate {
+        attempt,
+        expected_step: 0,
+        session: r#"{"answered_by":"machine"}"#.into(),
+        new_answers: Vec::new(),
+        response: "<Response><Hangup/></Response>".into(),
+        attribution: None,
+    };
+    let because = "an answering machine answered";
+    let mut entry = ready(&store, 1).await.remove("c-1").unwrap();
+    for attempt in 1..=2 {
+        let (granted, _) = grant(&store, &entry, HOUR).await;
+        assert!(
+            granted.spec.machine_detection,
+            "the option reaches the dialer"
+        );
+        assert_eq!((granted.attempt, granted.ivr), (attempt, None));
+        let sid = format!("CA{attempt}");
+        store
+            .mark_originated(&id, attempt, &sid, HOUR)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.save_ivr(&id, &pick_up(attempt)).await.unwrap(),
+            SaveIvr::Saved { step: 1 }
+        );
+        let finish = if attempt == 1 {
+            Finish::Retry {
+                delay: Duration::from_millis(50),
+                reason: because.into(),
+            }
+        } else {
+            Finish::Terminal {
+                outcome: Outcome::Machine,
+                reason: Some(because.into()),
+            }
+        };
+        assert_eq!(
+            store.finish(&id, attempt, Some(1), &finish).await.unwrap(),
+            Transition::Applied
+        );
+        if attempt == 1 {
+            let waiting = job(&store, "c-1").await;
+            assert_eq!(
+                (waiting.state, waiting.reason.as_deref()),
+                (JobState::RetryWait, Some(because))
+            );
+            entry = ready_again(&store, "c-1").await;
+        }
+    }
+    let done = job(&store, "c-1").await;
+    assert_eq!(done.state, JobState::Done(Outcome::Machine));
+    assert_eq!(counts(&store).await, expect_counts(&[("machine", 1)]));
+    let status = store
+        .campaign_status(&campaign_id())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status.finished(), 1);
+    assert!(status.header.machine_detection);
+    store
+        .relay_feedback(store.shard_of(&entry.official), 100)
+        .await
+        .unwrap();
+    let records = store.read_feedback("0", 100).await.unwrap();
+    assert_eq!(records.len(), 1);
+    let record = &records[0].1;
+    assert_eq!(
+        (record.outcome, record.attempts, record.reason.as_deref()),
+        (Outcome::Machine, 2, Some(because))
+    );
+    assert!(record.answers.is_empty());
 }

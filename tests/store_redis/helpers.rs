@@ -46,6 +46,7 @@ pub fn header(id: &str) -> CampaignHeader {
         priority: Default::default(),
         retry: None,
         calling_window: None,
+        machine_detection: false,
         sample_rate: None,
         freshness: Default::default(),
         id: CampaignId::parse(id).unwrap(),

@@ -318,6 +318,11 @@ pub(super) fn originate_form(req: &OriginateRequest, status_events: &[String]) -
         form.append_pair("StatusCallbackEvent", event);
     }
     form.append_pair("Timeout", &ring_secs);
+    if req.machine_detection {
+        // Synchronous detection: the answer webhook waits for the verdict
+        // and carries it as `AnsweredBy` (`machine_start` for a machine).
+        form.append_pair("MachineDetection", "Enable");
+    }
     form.finish()
 }
 

@@ -37,6 +37,7 @@ fn request() -> OriginateRequest {
         answer_url: "https://ivr.example/twilio/answer?job=p-1/c-1&attempt=2".into(),
         status_url: "https://ivr.example/twilio/status?job=p-1/c-1&attempt=2".into(),
         ring_timeout: Duration::from_secs(30),
+        machine_detection: false,
     }
 }
 
@@ -82,6 +83,36 @@ async fn originate_sends_the_exact_create_call_request() {
         .map(|(_, v)| v)
         .collect();
     assert_eq!(events, DEFAULT_STATUS_EVENTS);
+}
+
+#[test]
+fn machine_detection_is_asked_for_only_when_the_campaign_wants_it() {
+    let events = DEFAULT_STATUS_EVENTS.map(String::from).to_vec();
+    let without = parse_form(originate_form(&request(), &events).as_bytes());
+    assert!(
+        without
+            .iter()
+            .all(|(k, _)| !k.starts_with("MachineDetection"))
+    );
+    let amd = OriginateRequest {
+        machine_detection: true,
+        ..request()
+    };
+    let with = parse_form(originate_form(&amd, &events).as_bytes());
+    let detection: Vec<_> = with
+        .iter()
+        .filter(|(k, _)| k.starts_with("MachineDetection"))
+        .collect();
+    assert_eq!(
+        detection,
+        [&("MachineDetection".to_owned(), "Enable".to_owned())]
+    );
+    // Everything else is the request as without detection.
+    let rest: Vec<_> = with
+        .into_iter()
+        .filter(|(k, _)| k != "MachineDetection")
+        .collect();
+    assert_eq!(rest, without);
 }
 
 #[tokio::test]

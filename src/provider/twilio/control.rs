@@ -1,11 +1,13 @@
 //! `CallControl` for Twilio: `X-Twilio-Signature` over the public URL, form
 //! parameters, and TwiML.
 
-use super::params::{StatusCallback, digits, parse_form};
+use super::params::{StatusCallback, answered_by, digits, parse_form};
 use super::twiml::{CONTENT_TYPE, hold_response, render_with};
 use super::verify::verify_request;
 use crate::dialplan::Action;
-use crate::provider::{CallControl, InboundCall, Params, ParamsError, StatusEvent, WebhookRequest};
+use crate::provider::{
+    AnsweredBy, CallControl, InboundCall, Params, ParamsError, StatusEvent, WebhookRequest,
+};
 
 /// Twilio's webhook half.
 #[derive(Clone, Debug)]
@@ -76,6 +78,10 @@ impl CallControl for TwilioControl {
 
     fn digits(&self, params: &Params) -> String {
         digits(params)
+    }
+
+    fn answered_by(&self, params: &Params) -> Option<AnsweredBy> {
+        answered_by(params)
     }
 
     fn render(&self, actions: &[Action], gather_url: &str) -> String {

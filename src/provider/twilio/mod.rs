@@ -24,6 +24,6 @@ mod test_server;
 pub use client::TwilioClient;
 pub use config::{DEFAULT_STATUS_EVENTS, TwilioConfig, TwilioSetupError};
 pub use control::TwilioControl;
-pub use params::{ParamError, StatusCallback, call_sid, digits, parse_form};
+pub use params::{ParamError, StatusCallback, answered_by, call_sid, digits, parse_form};
 pub use twiml::{CONTENT_TYPE as TWIML_CONTENT_TYPE, hangup_response, hold_response, render_with};
 pub use verify::verify_request;

@@ -1,11 +1,12 @@
-//! Webhook parameters: the form bodies Twilio posts (status callbacks and
-//! gather results) decoded into the few fields sampark acts on.
+//! Webhook parameters: the form bodies Twilio posts (status callbacks,
+//! gather results and answering-machine verdicts) decoded into the few fields sampark acts on.
 //!
 //! Owns: parameter names and their parsing. Does not own: signature checks
 //! (see `verify`), nor what a status or digit means for the call (the
 //! webhook and IVR engine decide).
 
 use crate::domain::CallStatus;
+use crate::provider::AnsweredBy;
 
 /// A webhook body that lacks what sampark needs to act on it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -46,6 +47,29 @@ pub fn call_sid(params: &[(String, String)]) -> Option<&str> {
 /// (Twilio omits `Digits` on an empty result).
 pub fn digits(params: &[(String, String)]) -> String {
     param(params, "Digits").unwrap_or_default().to_owned()
+}
+
+/// Who picked up, from `AnsweredBy` on the answer webhook of a call placed
+/// with `MachineDetection`: `human`; `machine_start` (`Enable`), or
+/// `machine_end_beep`, `machine_end_silence`, `machine_end_other`
+/// (`DetectMessageEnd`); `fax`; `unknown`. `None` when absent or blank
+/// (detection was not asked for). A value Twilio has not documented reads
+/// as `Unknown`, so the survey is played rather than a person hung up on.
+pub fn answered_by(params: &[(String, String)]) -> Option<AnsweredBy> {
+    let raw = non_empty(params, "AnsweredBy")?;
+    Some(match raw {
+        "human" => AnsweredBy::Human,
+        "machine_start" | "machine_end_beep" | "machine_end_silence" | "machine_end_other" => {
+            AnsweredBy::Machine
+        }
+        "fax" => AnsweredBy::Fax,
+        "unknown" => AnsweredBy::Unknown,
+        other => {
+            let shown: String = other.chars().take(32).collect();
+            tracing::warn!(answered_by = %shown, "undocumented AnsweredBy value; treating it as unknown");
+            AnsweredBy::Unknown
+        }
+    })
 }
 
 /// One status callback (`StatusCallbackEvent`s initiated, ringing, answered,
@@ -165,6 +189,31 @@ mod tests {
         let params = parse_form(b"CallSid=CA1&CallStatus=busy&SequenceNumber=x&CallDuration=-1");
         let cb = StatusCallback::from_params(&params).unwrap();
         assert_eq!((cb.sequence, cb.duration_secs), (None, None));
+    }
+
+    #[test]
+    fn answered_by_reads_every_documented_value() {
+        for (raw, want) in [
+            ("human", AnsweredBy::Human),
+            ("machine_start", AnsweredBy::Machine),
+            ("machine_end_beep", AnsweredBy::Machine),
+            ("machine_end_silence", AnsweredBy::Machine),
+            ("machine_end_other", AnsweredBy::Machine),
+            ("fax", AnsweredBy::Fax),
+            ("unknown", AnsweredBy::Unknown),
+            ("robot", AnsweredBy::Unknown),
+        ] {
+            let params = parse_form(format!("CallSid=CA1&AnsweredBy={raw}").as_bytes());
+            assert_eq!(answered_by(&params), Some(want), "{raw}");
+        }
+        assert_eq!(answered_by(&parse_form(b"CallSid=CA1")), None);
+        assert_eq!(answered_by(&parse_form(b"CallSid=CA1&AnsweredBy=")), None);
+        let machine = |raw: &str| {
+            answered_by(&parse_form(format!("AnsweredBy={raw}").as_bytes()))
+                .is_some_and(AnsweredBy::is_machine)
+        };
+        assert!(machine("machine_start") && machine("fax"));
+        assert!(!machine("human") && !machine("unknown"));
     }
 
     #[test]

@@ -239,7 +239,11 @@ async fn application_errors_end_the_call_completed() {
     for entry in s.sim.ledger() {
         match entry {
             LedgerEntry::End { status, .. } => assert_eq!(status, "completed"),
-            LedgerEntry::Press { .. } | LedgerEntry::Hangup { .. } => panic!("{entry:?}"),
+            LedgerEntry::Press { .. }
+            | LedgerEntry::Hangup { .. }
+            | LedgerEntry::Machine { .. } => {
+                panic!("{entry:?}")
+            }
             LedgerEntry::Originate { .. } | LedgerEntry::Incoming { .. } => {}
         }
     }

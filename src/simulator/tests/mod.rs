@@ -2,6 +2,7 @@
 //! whole calls (outbound and inbound) against an in-test webhook receiver
 //! that checks signatures.
 
+mod amd;
 mod flow;
 mod harness;
 mod inbound;

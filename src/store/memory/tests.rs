@@ -24,6 +24,7 @@ fn header() -> CampaignHeader {
         priority: Default::default(),
         retry: None,
         calling_window: None,
+        machine_detection: false,
         sample_rate: None,
         freshness: Default::default(),
         id: CampaignId::parse("camp").unwrap(),
