@@ -166,9 +166,9 @@ fn a_document_with_every_known_key_has_no_warnings() {
     let header = json!({
         "call_not_before": "2h", "call_not_after": "72h",
         "expires_at": "2026-12-31T18:30:00Z", "sample": {"rate": 1.0},
-        "retry": {"busy": ["10m"]},
         "calling_window": {"zone": "Asia/Kolkata", "ranges": ["09:00-20:00"]},
         "retry": {"busy": ["10m"], "machine": ["1h"]}, "machine_detection": true,
+        "priority": "urgent",
     });
     let doc = document(header, vec![full.clone()]);
     assert!(parse(&doc).warnings.is_empty());
