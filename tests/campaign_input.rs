@@ -63,6 +63,10 @@ fn start_daemon(redis: &RedisServer, log: &std::path::Path) -> (Guard, Guard) {
             .args(["serve", "--config", "config/sampark.toml"])
             .env("SAMPARK__REDIS__URL", redis.url())
             .env(
+                "SAMPARK__POLICY__CITIZEN_KEY_SECRET",
+                support::daemon::CITIZEN_KEY_SECRET,
+            )
+            .env(
                 "SAMPARK__PROVIDER__BASE_URL",
                 format!("http://127.0.0.1:{sim_port}"),
             )

@@ -169,6 +169,10 @@ async fn serve_and_simulator_processes_run_a_submitted_campaign_and_stop_on_sigt
             .args(["serve", "--config", "config/sampark.toml"])
             .env("SAMPARK__REDIS__URL", redis.url())
             .env(
+                "SAMPARK__POLICY__CITIZEN_KEY_SECRET",
+                support::daemon::CITIZEN_KEY_SECRET,
+            )
+            .env(
                 "SAMPARK__PROVIDER__BASE_URL",
                 format!("http://127.0.0.1:{sim_port}"),
             )
