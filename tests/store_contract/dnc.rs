@@ -82,6 +82,18 @@ pub async fn dnc_entries_are_added_updated_checked_removed_and_counted(store: Ar
     );
     assert_eq!(store.dnc_check(&phone(d)).await.unwrap(), None);
     assert_eq!(store.dnc_count().await.unwrap(), 3);
+    // Nor does it change a listed number's entry (or its place in the count).
+    assert_eq!(
+        store.dnc_put(&[request(b, "", Some(past))]).await.unwrap(),
+        vec![DncWrite::Lapsed]
+    );
+    let kept = store
+        .dnc_check(&phone(b))
+        .await
+        .unwrap()
+        .expect("still listed");
+    assert_eq!((kept.reason.as_str(), kept.expires_at_ms), ("second", None));
+    assert_eq!(store.dnc_count().await.unwrap(), 3);
 
     assert!(store.dnc_remove(&phone(a)).await.unwrap());
     assert!(!store.dnc_remove(&phone(a)).await.unwrap(), "idempotent");

@@ -21,15 +21,29 @@ const BATCH: usize = 1_000;
 
 impl RedisStore {
     pub(super) async fn dnc_put_impl(&self, requests: &[DncRequest]) -> Result<Vec<DncWrite>> {
-        let mut writes = Vec::with_capacity(requests.len());
         if requests.is_empty() {
+            return Ok(Vec::new());
+        }
+        // An expiry already past stores nothing. Decided here, on the
+        // store's clock, rather than in the script: a script refusing after
+        // the index was written would leave the index wrong for a live
+        // entry. An expiry that passes while the pipeline runs is written
+        // and lapses at once, entry and index alike.
+        let now_ms = self.now_ms_impl().await?;
+        let mut writes = vec![DncWrite::Lapsed; requests.len()];
+        let live: Vec<(usize, &DncRequest)> = requests
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.expires_at_ms.is_none_or(|t| t > now_ms))
+            .collect();
+        if live.is_empty() {
             return Ok(writes);
         }
         // Pipelines call the script by its hash: load it once first, and
         // again should Redis forget it (a restart) between batches.
         let mut conn = self.conn.clone();
         self.scripts.dnc_put.load_async(&mut conn).await?;
-        for batch in requests.chunks(BATCH) {
+        for batch in live.chunks(BATCH) {
             let replies = match self.dnc_put_batch(batch).await {
                 Err(e) if has_code(&e, "NOSCRIPT") => {
                     self.scripts.dnc_put.load_async(&mut conn).await?;
@@ -37,13 +51,15 @@ impl RedisStore {
                 }
                 other => other?,
             };
-            for reply in &replies {
-                writes.push(match reply.as_str() {
+            if replies.len() != batch.len() {
+                return Err(unexpected("dnc_put", &replies));
+            }
+            for ((index, _), reply) in batch.iter().zip(&replies) {
+                writes[*index] = match reply.as_str() {
                     "added" => DncWrite::Added,
                     "updated" => DncWrite::Updated,
-                    "lapsed" => DncWrite::Lapsed,
                     _ => return Err(unexpected("dnc_put", std::slice::from_ref(reply))),
-                });
+                };
             }
         }
         Ok(writes)
@@ -53,10 +69,10 @@ impl RedisStore {
     /// script's verdicts in order.
     async fn dnc_put_batch(
         &self,
-        batch: &[DncRequest],
+        batch: &[(usize, &DncRequest)],
     ) -> std::result::Result<Vec<String>, redis::RedisError> {
         let mut pipe = redis::pipe();
-        for request in batch {
+        for (_, request) in batch {
             let tag = self.keys.citizen_tag(&request.phone);
             let (score, expires) = match request.expires_at_ms {
                 Some(at) => (at.to_string(), at.to_string()),
