@@ -66,10 +66,10 @@ async fn bench_authorize(jobs: usize, tasks: usize) {
                 .unwrap(),
         );
     }
-    let quota = Quota {
+    let limits = DialLimits::official(Quota {
         burst: 1_000_000,
         period: Duration::from_micros(1),
-    };
+    });
     let chunks: Vec<Vec<_>> = entries
         .chunks(jobs.div_ceil(tasks))
         .map(<[_]>::to_vec)
@@ -77,11 +77,11 @@ async fn bench_authorize(jobs: usize, tasks: usize) {
     let started = Instant::now();
     let mut handles = Vec::new();
     for chunk in chunks {
-        let store = store.clone();
+        let (store, limits) = (store.clone(), limits.clone());
         handles.push(tokio::spawn(async move {
             for e in chunk {
                 let r = store
-                    .authorize(&e, &DialLimits::official(quota), Duration::from_secs(60))
+                    .authorize(&e, &limits, Duration::from_secs(60))
                     .await
                     .unwrap();
                 assert!(matches!(r, Authorize::Granted { .. }));

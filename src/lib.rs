@@ -8,6 +8,7 @@
 //! | [`dialplan`] | dialplan files and the pure IVR state machine |
 //! | [`provider`] | the provider trait and the Twilio adapter |
 //! | [`simulator`] | a Twilio-compatible provider emulator (demo, tests, benchmarks) |
+//! | [`dnc`] | the do-not-call list as operators manage it: import format, expiries |
 //! | [`intake`] | campaign documents from the intake stream into shards |
 //! | [`policy`] | calling policy: the calling window (zone, weekdays, ranges, holidays) |
 //! | [`calls`] | the provider-neutral call core: IVR sessions, conclusions, inbound calls, callback URLs |
@@ -24,6 +25,7 @@ pub mod config;
 pub mod daemon;
 pub mod dialer;
 pub mod dialplan;
+pub mod dnc;
 pub mod domain;
 pub mod failpoint;
 pub mod intake;

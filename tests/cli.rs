@@ -169,6 +169,10 @@ async fn serve_and_simulator_processes_run_a_submitted_campaign_and_stop_on_sigt
             .args(["serve", "--config", "config/sampark.toml"])
             .env("SAMPARK__REDIS__URL", redis.url())
             .env(
+                "SAMPARK__POLICY__CITIZEN_KEY_SECRET",
+                support::daemon::CITIZEN_KEY_SECRET,
+            )
+            .env(
                 "SAMPARK__PROVIDER__BASE_URL",
                 format!("http://127.0.0.1:{sim_port}"),
             )
@@ -192,6 +196,8 @@ async fn serve_and_simulator_processes_run_a_submitted_campaign_and_stop_on_sigt
             .env("SAMPARK__PROVIDER__CHOICE_HINTS", "true")
             .env("SAMPARK__RATE__DEFAULT__PER_SECS", "0.05")
             .env("SAMPARK__POLICY__MAX_CALLS_PER_CITIZEN_PER_DAY", "10")
+            // A weekly cap below the daily one is refused; 0 = none.
+            .env("SAMPARK__POLICY__MAX_CALLS_PER_CITIZEN_PER_WEEK", "0")
             .env("SAMPARK__LOG__FORMAT", "json")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

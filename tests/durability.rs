@@ -274,6 +274,10 @@ fn serve(redis: &RedisServer, admin_port: u16, persistence: Option<&str>) -> Gua
     }
     cmd.args(["serve", "--config", "config/sampark.toml"])
         .env("SAMPARK__REDIS__URL", redis.url())
+        .env(
+            "SAMPARK__POLICY__CITIZEN_KEY_SECRET",
+            support::daemon::CITIZEN_KEY_SECRET,
+        )
         .env("SAMPARK__PROVIDER__BASE_URL", "http://127.0.0.1:9")
         .env("SAMPARK__PROVIDER__ACCOUNT_SID", ACCOUNT_SID)
         .env("SAMPARK__PROVIDER__AUTH_TOKEN", AUTH_TOKEN)

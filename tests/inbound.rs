@@ -339,7 +339,8 @@ async fn callers_are_attributed_surveyed_and_called_back() {
     assert!(r.answers.is_empty());
     // The wish is kept for every campaign, under the number's keyed tag.
     let phone = PhoneNumber::parse(OPTS_OUT).unwrap();
-    let keys = sampark::store::keys::Keys::new("sampark");
+    let keys =
+        sampark::store::keys::Keys::new("sampark").with_citizen_key(support::daemon::citizen_key());
     let marker: bool = s
         .conn
         .clone()

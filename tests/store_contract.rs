@@ -14,6 +14,7 @@
 //! | `store_contract/limits.rs` | the one authorising step: citizen caps and refunds, opt-outs, department quotas, the live-call cap, the provider's rate, priority |
 //! | `store_contract/freshness.rs` | deadlines at authorisation and retry |
 //! | `store_contract/inbound.rs` | remembered visits, the live inbound cap, inbound jobs |
+//! | `store_contract/dnc.rs` | the do-not-call list: add, update, check, remove, count, expiry |
 
 mod support;
 
@@ -21,6 +22,8 @@ mod support;
 // in `store_contract/` are named by path.
 #[path = "store_contract/control.rs"]
 mod control;
+#[path = "store_contract/dnc.rs"]
+mod dnc;
 #[path = "store_contract/fences.rs"]
 mod fences;
 #[path = "store_contract/freshness.rs"]
@@ -99,6 +102,10 @@ macro_rules! backend {
                 inbound::visits_are_remembered_newest_first_and_refreshed,
                 inbound::live_inbound_calls_are_capped,
                 inbound::an_inbound_call_is_born_in_a_call_and_recorded_once,
+                dnc::dnc_entries_are_added_updated_checked_removed_and_counted,
+                dnc::dnc_entries_lapse_at_their_expiry,
+                dnc::dnc_entries_are_honoured_at_authorisation,
+                dnc::a_large_dnc_import_is_stored_in_full,
             );
         }
     };

@@ -5,6 +5,7 @@ mod campaign;
 mod control;
 mod demo;
 mod dialplan_check;
+mod dnc;
 mod redis_ops;
 mod serve;
 mod simulate;
@@ -36,7 +37,15 @@ pub enum Command {
         /// Configuration file (overridden by SAMPARK__SECTION__KEY variables).
         #[arg(long, default_value = "config/sampark.toml")]
         config: PathBuf,
+        /// Start even though opt-out markers of an earlier version were not
+        /// upgraded (`sampark dnc upgrade`): those citizens may be called.
+        /// Logged at ERROR.
+        #[arg(long)]
+        accept_legacy_optouts: bool,
     },
+    /// Manage the do-not-call list; upgrade old opt-out markers.
+    #[command(subcommand)]
+    Dnc(dnc::DncCommand),
     /// Submit and inspect campaigns.
     #[command(subcommand)]
     Campaign(campaign::CampaignCommand),
@@ -65,7 +74,11 @@ pub fn run(cli: Cli) -> ExitCode {
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Demo(args) => demo::command(args).await,
-            Command::Serve { config } => serve::command(&config).await,
+            Command::Serve {
+                config,
+                accept_legacy_optouts,
+            } => serve::command(&config, accept_legacy_optouts).await,
+            Command::Dnc(cmd) => dnc::command(cmd).await,
             Command::Campaign(cmd) => campaign::command(cmd).await,
             Command::SimulateProvider(args) => simulate::command(args).await,
             Command::Dialplan(cmd) => dialplan_check::command(cmd),

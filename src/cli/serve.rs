@@ -1,5 +1,8 @@
 //! `sampark serve`: settings → parts → daemon; run until SIGTERM/SIGINT.
-//! Refuses a Redis that would lose its data under `redis.persistence = "require"`.
+//! Refuses to start without `policy.citizen_key_secret`, on a Redis that
+//! would lose its data under `redis.persistence = "require"`, and on one
+//! whose citizen keys are not settled (another secret, or opt-out markers of
+//! an earlier version not upgraded; see `daemon/citizen_keys.rs`).
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -11,13 +14,17 @@ use tokio::net::TcpListener;
 use tracing::{error, warn};
 
 use crate::config::{Settings, load_from_process_env};
-use crate::daemon::{Daemon, DaemonParts, Listeners, refuse_unless_durable};
+use crate::daemon::{
+    Daemon, DaemonParts, Listeners, missing_secret_message, refuse_unless_durable,
+    refuse_unless_keys_settled,
+};
 use crate::dialplan::load_dir;
+use crate::store::keys::CitizenKey;
 use crate::store::redis::{RedisStore, Timeouts};
 use crate::telemetry::{events, init};
 use crate::webhook::load_tls_config;
 
-pub async fn command(config_path: &Path) -> anyhow::Result<ExitCode> {
+pub async fn command(config_path: &Path, accept_legacy_optouts: bool) -> anyhow::Result<ExitCode> {
     let settings = match load_from_process_env(config_path) {
         Ok(s) => s,
         Err(e) => {
@@ -37,11 +44,27 @@ pub async fn command(config_path: &Path) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
+    let citizen_key = match settings.policy.citizen_key_secret.as_ref() {
+        // Validated with the settings; an error here would be a bug there.
+        Some(secret) => CitizenKey::new(secret.expose()).map_err(anyhow::Error::msg)?,
+        None => {
+            let message = missing_secret_message();
+            error!(problem = %message, "Refusing to start: no citizen-key secret.");
+            eprintln!("error: refusing to start: {message}");
+            return Ok(ExitCode::from(2));
+        }
+    };
     let Some(store) = connect_store(&settings).await else {
         return Ok(ExitCode::from(1));
     };
+    let store = store.with_citizen_key(citizen_key);
     if let Err(problems) = refuse_unless_durable(&store, settings.redis.persistence).await {
         refuse(&settings, &problems);
+        return Ok(ExitCode::from(1));
+    }
+    if let Err(problem) = refuse_unless_keys_settled(&store, accept_legacy_optouts).await? {
+        error!(problem = %problem, "Refusing to start: citizen keys are not settled.");
+        eprintln!("error: refusing to start: {problem}");
         return Ok(ExitCode::from(1));
     }
     let webhook_listener = TcpListener::bind(&settings.webhook.listen)

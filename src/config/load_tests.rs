@@ -214,11 +214,32 @@ fn debug_output_redacts_secrets() {
         ("SAMPARK__REDIS__URL", "redis://app:redis-s3cret@db:6379/0"),
     ]);
     vars.push(("SAMPARK__ADMIN__TOKEN".into(), "admin-s3cret".into()));
+    vars.push((
+        "SAMPARK__POLICY__CITIZEN_KEY_SECRET".into(),
+        "citizen-s3cret-of-enough-length".into(),
+    ));
     let s = load(&shipped(), vars).unwrap();
     let shown = format!("{s:?} {s:#?}");
     assert!(!shown.contains("s3cret"), "{shown}");
     assert!(shown.contains("redis://app:***@db:6379/0"), "{shown}");
     assert_eq!(s.provider.auth_token.expose(), "tw-s3cret-token");
+    let citizen = s.policy.citizen_key_secret.as_ref().map(|k| k.expose());
+    assert_eq!(citizen, Some("citizen-s3cret-of-enough-length"));
+}
+
+#[test]
+fn a_short_citizen_key_secret_is_refused_without_showing_it() {
+    let mut vars = env(CREDS);
+    vars.push((
+        "SAMPARK__POLICY__CITIZEN_KEY_SECRET".into(),
+        "short-s3cret".into(),
+    ));
+    let found = problems(load(&shipped(), vars));
+    let text: Vec<String> = found.iter().map(ToString::to_string).collect();
+    let text = text.join("\n");
+    assert!(text.contains("policy.citizen_key_secret"), "{text}");
+    assert!(text.contains("at least 16 bytes"), "{text}");
+    assert!(!text.contains("s3cret"), "{text}");
 }
 
 #[test]

@@ -5,6 +5,7 @@
 
 use serde::Deserialize;
 
+use super::secret::Secret;
 use crate::policy::CallingWindow;
 
 /// `[policy]`: who may be called when, and how often.
@@ -22,7 +23,8 @@ pub struct PolicySettings {
     /// The secret citizen keys in Redis are HMACs under (at least 16 bytes;
     /// set it through `SAMPARK__POLICY__CITIZEN_KEY_SECRET`). Required by
     /// `serve`; every instance and tool sharing a Redis needs the same one.
-    pub citizen_key_secret: Option<String>,
+    /// Never logged.
+    pub citizen_key_secret: Option<Secret>,
 }
 
 impl Default for PolicySettings {

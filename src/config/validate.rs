@@ -303,7 +303,7 @@ impl Settings {
             ));
         }
         if let Some(secret) = &self.policy.citizen_key_secret
-            && let Err(e) = crate::store::keys::CitizenKey::new(secret)
+            && let Err(e) = crate::store::keys::CitizenKey::new(secret.expose())
         {
             p.0.push(("policy.citizen_key_secret".into(), e));
         }

@@ -4,11 +4,15 @@
 //! Owns: which tasks run and in what order they stop. Does not own: what any
 //! of them does.
 
+mod citizen_keys;
 mod parts;
 mod relay;
 mod run;
 mod watch;
 
+pub use citizen_keys::{
+    LEGACY_SCAN_BUDGET, SECRET_ENV, missing_secret_message, refuse_unless_keys_settled,
+};
 pub use parts::{DaemonParts, Listeners, PartsError, dialer_config};
 pub use relay::{Relay, flush_feedback};
 pub use run::{Daemon, wait_for_signal};

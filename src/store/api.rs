@@ -246,6 +246,30 @@ impl DncEntry {
     }
 }
 
+/// A number to put on the do-not-call list (stored only under its citizen
+/// tag; the number itself is never written).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DncRequest {
+    pub phone: PhoneNumber,
+    /// Why (free text; may be empty).
+    pub reason: String,
+    /// When the entry lapses (Unix ms); `None`: never.
+    pub expires_at_ms: Option<i64>,
+}
+
+/// What putting a number on the do-not-call list did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DncWrite {
+    /// The number was not on the list (or its entry had lapsed): a new
+    /// entry, added now.
+    Added,
+    /// The number was on the list: its reason and expiry were replaced; it
+    /// keeps the time it was first added.
+    Updated,
+    /// The expiry is not in the future (the store's clock): nothing stored.
+    Lapsed,
+}
+
 /// What an operator did to a campaign last.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -557,6 +581,18 @@ pub trait Store: Send + Sync + 'static {
     async fn citizen_refund(&self, job: &Job) -> Result<()>;
     /// Records a citizen's wish not to be called again (all campaigns).
     async fn record_opt_out(&self, phone: &PhoneNumber) -> Result<()>;
+
+    // ---- the do-not-call list (numbers stored only as citizen tags) ----
+    /// Puts numbers on the list, in order (a number given twice ends with
+    /// the later entry), each entry atomically; one verdict per request.
+    /// Pipelined on Redis: for lists of any size.
+    async fn dnc_put(&self, requests: &[DncRequest]) -> Result<Vec<DncWrite>>;
+    /// Takes a number off the list; `false`: it was not on it.
+    async fn dnc_remove(&self, phone: &PhoneNumber) -> Result<bool>;
+    /// The number's live entry, if any (a lapsed entry is none).
+    async fn dnc_check(&self, phone: &PhoneNumber) -> Result<Option<DncEntry>>;
+    /// How many live entries the list holds.
+    async fn dnc_count(&self) -> Result<u64>;
     /// `Dialing` → `InCall` with the call id; in flight until now + `lease`.
     async fn mark_originated(
         &self,

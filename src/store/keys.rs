@@ -45,6 +45,19 @@ pub fn legacy_phone_tag(phone: &PhoneNumber) -> String {
     hex(&digest[..8])
 }
 
+/// `text` with Redis glob's special characters escaped, so a prefix
+/// matches only itself in a SCAN pattern.
+fn glob_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -85,6 +98,16 @@ impl CitizenKey {
 
     pub fn is_development(&self) -> bool {
         self.development
+    }
+
+    /// A fingerprint of the secret (HMAC of a fixed text under it, 8 bytes
+    /// in hex): recorded in Redis so that every instance and tool sharing it
+    /// can tell they use the same secret, without storing the secret.
+    pub fn fingerprint(&self) -> String {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.secret)
+            .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
+        mac.update(b"sampark citizen-key fingerprint v1");
+        hex(&mac.finalize().into_bytes()[..8])
     }
 
     /// The number's tag: HMAC-SHA256 under the secret, first 16 bytes in hex.
@@ -294,6 +317,33 @@ impl Keys {
         format!("{}:dnc", self.citizen(tag))
     }
 
+    /// The do-not-call index, for counting the list: ZSET, member citizen
+    /// tag, score when its entry lapses (ms; `+inf`: never). Lapsed members
+    /// are pruned when the list is counted.
+    pub fn dnc_index(&self) -> String {
+        format!("{}:dnc_index", self.prefix)
+    }
+
+    /// What this Redis knows about citizen keys (hash: `fingerprint` of the
+    /// secret they are keyed under; `legacy_optouts`, the old opt-out
+    /// markers left after the last check or upgrade, and
+    /// `legacy_checked_at_ms`).
+    pub fn citizen_keys(&self) -> String {
+        format!("{}:citizen_keys", self.prefix)
+    }
+
+    /// A SCAN pattern for the opt-out markers of earlier versions (their
+    /// tag is 16 hex digits; keyed tags have 32).
+    pub fn legacy_opt_out_pattern(&self) -> String {
+        let tag = "[0-9a-f]".repeat(16);
+        format!("{}:citizen:{{{tag}}}:optout", glob_escape(&self.prefix))
+    }
+
+    /// A SCAN pattern for every job hash of every shard.
+    pub fn job_pattern(&self) -> String {
+        format!("{}:{{s*}}:job:*", glob_escape(&self.prefix))
+    }
+
     /// A citizen's placed calls in the last week, across all campaigns: ZSET,
     /// member `<job id>#<attempt>`, score when the dial was authorised (ms).
     pub fn citizen_calls(&self, tag: &str) -> String {
@@ -389,5 +439,37 @@ mod tests {
             assert_eq!(hashed_part(&key), tag);
         }
         assert!(CitizenKey::new("short").is_err());
+    }
+
+    #[test]
+    fn fingerprints_tell_secrets_apart_without_showing_them() {
+        let secret = "a secret of 32 bytes, more or less";
+        let one = CitizenKey::new(secret).unwrap();
+        assert_eq!(
+            one.fingerprint(),
+            CitizenKey::new(secret).unwrap().fingerprint()
+        );
+        assert_ne!(
+            one.fingerprint(),
+            CitizenKey::new("another secret of enough length")
+                .unwrap()
+                .fingerprint()
+        );
+        assert_ne!(one.fingerprint(), CitizenKey::development().fingerprint());
+        assert_eq!(one.fingerprint().len(), 16);
+        assert!(!one.fingerprint().contains("secret"));
+    }
+
+    #[test]
+    fn scan_patterns_escape_the_prefix() {
+        let k = Keys::new("sam*park");
+        assert_eq!(k.job_pattern(), "sam\\*park:{s*}:job:*");
+        let legacy = k.legacy_opt_out_pattern();
+        assert!(
+            legacy.starts_with("sam\\*park:citizen:{[0-9a-f]"),
+            "{legacy}"
+        );
+        assert!(legacy.ends_with("[0-9a-f]}:optout"), "{legacy}");
+        assert_eq!(legacy.matches("[0-9a-f]").count(), 16);
     }
 }

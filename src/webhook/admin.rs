@@ -8,6 +8,7 @@
 //! | POST   | /admin/campaigns      | validate + submit a campaign document (202)  |
 //! | GET    | /admin/campaigns/{id} | counts by state (JSON), 404 if unknown       |
 //! | POST   | /admin/redis/accept-empty | lift a dialling hold (Redis came back empty) |
+//! | *      | /admin/dnc…           | the do-not-call list (`admin_dnc.rs`)        |
 //!
 //! A submission's reply lists its invalid contacts (`rejected_contacts`) and
 //! unknown fields (`warnings`); with `?strict=true` either refuses it (422).
@@ -85,6 +86,11 @@ impl Routes for AdminRoutes {
                 if p == "/admin/redis/accept-empty" && request.method() == Method::POST {
                     return self.accept_empty().await;
                 }
+                if let Some(rest) = p.strip_prefix("/admin/dnc")
+                    && (rest.is_empty() || rest.starts_with('/'))
+                {
+                    return self.dnc(request.method(), rest, request.body()).await;
+                }
                 match (request.method(), p.strip_prefix("/admin/campaigns")) {
                     (&Method::POST, Some("")) => {
                         self.submit(request.body(), strict(request.uri().query()))
@@ -101,6 +107,13 @@ impl Routes for AdminRoutes {
                 }
             }
             _ => text_response(StatusCode::NOT_FOUND, "not found\n"),
+        }
+    }
+
+    fn log_path<'a>(&self, path: &'a str) -> std::borrow::Cow<'a, str> {
+        match super::admin_dnc::masked_path(path) {
+            Some(masked) => std::borrow::Cow::Owned(masked),
+            None => std::borrow::Cow::Borrowed(path),
         }
     }
 }

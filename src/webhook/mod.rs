@@ -8,6 +8,7 @@
 
 mod admin;
 mod admin_control;
+mod admin_dnc;
 mod calls;
 mod server;
 mod tls;

@@ -12,6 +12,7 @@ use sampark::dialer::{DialerConfig, Quotas};
 use sampark::dialplan::{Dialplans, load_dir};
 use sampark::policy::CallingWindow;
 use sampark::simulator::{Simulator, SimulatorConfig};
+use sampark::store::keys::CitizenKey;
 use sampark::store::redis::RedisStore;
 use sampark::store::{CitizenCaps, Quota};
 use sampark::webhook::HttpServerConfig;
@@ -20,6 +21,14 @@ use tokio_util::sync::CancellationToken;
 
 pub const ACCOUNT_SID: &str = "ACe2e0000000000000000000000000e2e0";
 pub const AUTH_TOKEN: &str = "e2e-auth-token";
+/// `policy.citizen_key_secret` of every test daemon (in-process or `serve`
+/// as a process: `SAMPARK__POLICY__CITIZEN_KEY_SECRET`).
+pub const CITIZEN_KEY_SECRET: &str = "sampark-tests-citizen-key-secret-0001";
+
+/// The citizen key of [`CITIZEN_KEY_SECRET`].
+pub fn citizen_key() -> CitizenKey {
+    CitizenKey::new(CITIZEN_KEY_SECRET).expect("the test secret is long enough")
+}
 
 pub fn repo_path(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
@@ -40,6 +49,7 @@ pub fn settings(simulator_base: &str, public_url: &str) -> Settings {
     settings.provider.choice_hints = true;
     settings.webhook.public_url = public_url.to_owned();
     settings.shutdown.grace_secs = 5;
+    settings.policy.citizen_key_secret = Some(Secret::new(CITIZEN_KEY_SECRET));
     settings
 }
 
@@ -124,7 +134,12 @@ pub async fn start_daemon_on(
     dialer: DialerConfig,
     tweak: impl FnOnce(&mut Settings),
 ) -> (Daemon, Arc<RedisStore>) {
-    let store = Arc::new(RedisStore::connect(redis_url, "sampark", 16).await.unwrap());
+    let store = Arc::new(
+        RedisStore::connect(redis_url, "sampark", 16)
+            .await
+            .unwrap()
+            .with_citizen_key(citizen_key()),
+    );
     let public_url = format!("http://{}", webhook_listener.local_addr().unwrap());
     let mut settings = settings(simulator_base, &public_url);
     tweak(&mut settings);

@@ -1,14 +1,15 @@
 //! Citizens across campaigns: opt-outs, do-not-call entries and the rolling
 //! call caps, keyed by citizen tag (never the number), as in Redis.
 //!
-//! Owns: the per-citizen maps and their arithmetic. Does not own: when a
-//! dial is authorised (`dial.rs`) or managing the do-not-call list.
+//! Owns: the per-citizen maps and their arithmetic, and the do-not-call list
+//! (put, remove, check, count; an entry lapses at its expiry, as the Redis
+//! key does). Does not own: when a dial is authorised (`dial.rs`).
 
 use std::collections::{HashMap, HashSet};
 
 use crate::domain::PhoneNumber;
 use crate::store::keys::CitizenKey;
-use crate::store::{CitizenCaps, DncEntry};
+use crate::store::{CitizenCaps, DncEntry, DncRequest, DncWrite};
 
 const DAY_MS: i64 = 86_400_000;
 const WEEK_MS: i64 = 7 * DAY_MS;
@@ -41,6 +42,52 @@ impl Citizens {
     pub fn record_opt_out(&mut self, phone: &PhoneNumber) {
         let tag = self.tag(phone);
         self.opt_outs.insert(tag);
+    }
+
+    /// Puts a number on the do-not-call list (see `Store::dnc_put`).
+    pub fn dnc_put(&mut self, request: &DncRequest, now_ms: i64) -> DncWrite {
+        if request.expires_at_ms.is_some_and(|t| t <= now_ms) {
+            return DncWrite::Lapsed;
+        }
+        let tag = self.tag(&request.phone);
+        let earlier = self
+            .dnc
+            .get(&tag)
+            .filter(|e| e.is_live(now_ms))
+            .map(|e| e.added_at_ms);
+        self.dnc.insert(
+            tag,
+            DncEntry {
+                reason: request.reason.clone(),
+                added_at_ms: earlier.unwrap_or(now_ms),
+                expires_at_ms: request.expires_at_ms,
+            },
+        );
+        if earlier.is_some() {
+            DncWrite::Updated
+        } else {
+            DncWrite::Added
+        }
+    }
+
+    /// Takes a number off the list; whether a live entry was there.
+    pub fn dnc_remove(&mut self, phone: &PhoneNumber, now_ms: i64) -> bool {
+        let tag = self.tag(phone);
+        self.dnc.remove(&tag).is_some_and(|e| e.is_live(now_ms))
+    }
+
+    /// The number's live entry.
+    pub fn dnc_check(&self, phone: &PhoneNumber, now_ms: i64) -> Option<DncEntry> {
+        self.dnc
+            .get(&self.tag(phone))
+            .filter(|e| e.is_live(now_ms))
+            .cloned()
+    }
+
+    /// Live entries; lapsed ones are dropped (as Redis expires their keys).
+    pub fn dnc_count(&mut self, now_ms: i64) -> u64 {
+        self.dnc.retain(|_, e| e.is_live(now_ms));
+        self.dnc.len() as u64
     }
 
     /// Why the citizen must not be called, if so: a live do-not-call entry

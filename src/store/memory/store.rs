@@ -21,8 +21,9 @@ use crate::domain::{
 };
 use crate::store::{
     Admission, Authorize, CampaignAction, CampaignState, CampaignStatus, DeadLetter, DialLimits,
-    Finish, InboundStart, IntakeEntry, IvrUpdate, Job, JobRef, PutOutcome, ReadyEntry, Result,
-    SaveIvr, ServiceVisit, ShardId, StatusApplied, Store, StoreError, Transition,
+    DncEntry, DncRequest, DncWrite, Finish, InboundStart, IntakeEntry, IvrUpdate, Job, JobRef,
+    PutOutcome, ReadyEntry, Result, SaveIvr, ServiceVisit, ShardId, StatusApplied, Store,
+    StoreError, Transition,
 };
 
 /// The in-memory backend. Cheap to share behind an `Arc`.
@@ -233,6 +234,26 @@ impl Store for MemoryStore {
 
     async fn record_opt_out(&self, phone: &PhoneNumber) -> Result<()> {
         self.with(|s, _| s.record_opt_out(phone))
+    }
+
+    async fn dnc_put(&self, requests: &[DncRequest]) -> Result<Vec<DncWrite>> {
+        // One critical section per entry, as Redis runs one script per entry.
+        requests
+            .iter()
+            .map(|r| self.with(|s, now| s.citizens.dnc_put(r, now.ms)))
+            .collect()
+    }
+
+    async fn dnc_remove(&self, phone: &PhoneNumber) -> Result<bool> {
+        self.with(|s, now| s.citizens.dnc_remove(phone, now.ms))
+    }
+
+    async fn dnc_check(&self, phone: &PhoneNumber) -> Result<Option<DncEntry>> {
+        self.with(|s, now| s.citizens.dnc_check(phone, now.ms))
+    }
+
+    async fn dnc_count(&self) -> Result<u64> {
+        self.with(|s, now| s.citizens.dnc_count(now.ms))
     }
 
     async fn mark_originated(

@@ -4,12 +4,16 @@
 //! Owns: connections (a reconnecting multiplexed one for commands, a separate
 //! one for blocking intake reads), consumer-group creation and recovery, script
 //! invocation and reply parsing, the persistence check and the epoch marker
-//! (`guard.rs`). Does not own: key layout (`keys.rs`), GCRA
+//! (`guard.rs`), the do-not-call list's entries and index (`dnc.rs`), and the
+//! citizen-key fingerprint and the upgrade of old opt-out markers
+//! (`citizen_keys.rs`). Does not own: key layout (`keys.rs`), GCRA
 //! parameters (`gcra.rs`), or any policy decision.
 
+mod citizen_keys;
 mod connection;
 mod control;
 mod dispatch;
+mod dnc;
 mod guard;
 mod inbound;
 mod jobs;
@@ -19,5 +23,6 @@ mod scripts;
 mod store_impl;
 mod transitions;
 
+pub use citizen_keys::{KeyClaim, LegacyOptOuts, UpgradeReport};
 pub use connection::{RedisStore, Timeouts};
 pub use results::RELAY_DEDUPE_WINDOW;

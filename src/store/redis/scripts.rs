@@ -33,6 +33,8 @@ pub(super) struct Scripts {
     pub start_inbound: Script,
     pub campaign_control: Script,
     pub enqueue_ended: Script,
+    pub dnc_put: Script,
+    pub dnc_count: Script,
     /// Not a job script: no prelude.
     pub relay: Script,
 }
@@ -58,6 +60,8 @@ impl Scripts {
             start_inbound: job_script!("start_inbound.lua"),
             campaign_control: job_script!("campaign_control.lua"),
             enqueue_ended: job_script!("enqueue_ended.lua"),
+            dnc_put: job_script!("dnc_put.lua"),
+            dnc_count: job_script!("dnc_count.lua"),
             relay: Script::new(include_str!("../lua/relay.lua")),
         }
     }

@@ -12,8 +12,9 @@ use crate::domain::{
 };
 use crate::store::{
     Admission, Authorize, CampaignAction, CampaignState, CampaignStatus, DeadLetter, DialLimits,
-    Finish, InboundStart, IntakeEntry, IvrUpdate, Job, JobRef, PutOutcome, ReadyEntry, Result,
-    SaveIvr, ServiceVisit, ShardId, StatusApplied, Store, Transition,
+    DncEntry, DncRequest, DncWrite, Finish, InboundStart, IntakeEntry, IvrUpdate, Job, JobRef,
+    PutOutcome, ReadyEntry, Result, SaveIvr, ServiceVisit, ShardId, StatusApplied, Store,
+    Transition,
 };
 
 #[async_trait]
@@ -151,6 +152,22 @@ impl Store for RedisStore {
 
     async fn record_opt_out(&self, phone: &PhoneNumber) -> Result<()> {
         self.record_opt_out_impl(phone).await
+    }
+
+    async fn dnc_put(&self, requests: &[DncRequest]) -> Result<Vec<DncWrite>> {
+        self.dnc_put_impl(requests).await
+    }
+
+    async fn dnc_remove(&self, phone: &PhoneNumber) -> Result<bool> {
+        self.dnc_remove_impl(phone).await
+    }
+
+    async fn dnc_check(&self, phone: &PhoneNumber) -> Result<Option<DncEntry>> {
+        self.dnc_check_impl(phone).await
+    }
+
+    async fn dnc_count(&self) -> Result<u64> {
+        self.dnc_count_impl().await
     }
 
     async fn mark_originated(
