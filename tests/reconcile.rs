@@ -15,7 +15,7 @@ use sampark::domain::{
 use sampark::provider::{OriginateRequest, build_provider};
 use sampark::simulator::SimulatorConfig;
 use sampark::store::memory::MemoryStore;
-use sampark::store::{Authorize, DialLimits, JobRef, Quota, Store};
+use sampark::store::{Authorize, CitizenCaps, DialLimits, JobRef, Quota, ReadyEntry, Store};
 use sampark::telemetry::Metrics;
 use support::daemon::{
     ACCOUNT_SID, AUTH_TOKEN, dialer_config, dialplans, settings, start_simulator,
@@ -87,15 +87,20 @@ async fn lost_originate_replies_are_adopted_and_undialled_attempts_requeued() {
         burst: 10,
         period: Duration::from_millis(1),
     };
+    // Each citizen may get one call a day: each grant takes that unit.
+    let one_a_day = DialLimits {
+        citizen: CitizenCaps {
+            per_day: 1,
+            per_week: 0,
+        },
+        ..DialLimits::official(quota)
+    };
     for entry in store
         .read_ready("t", 10, Duration::from_secs(60))
         .await
         .unwrap()
     {
-        let granted = store
-            .authorize(&entry, &DialLimits::official(quota), LEASE)
-            .await
-            .unwrap();
+        let granted = store.authorize(&entry, &one_a_day, LEASE).await.unwrap();
         assert!(matches!(granted, Authorize::Granted { .. }));
     }
     // "placed": the provider got the originate, but the daemon died before
@@ -215,8 +220,46 @@ async fn lost_originate_replies_are_adopted_and_undialled_attempts_requeued() {
         .filter(|e| matches!(e, sampark::simulator::LedgerEntry::Originate { .. }))
         .count();
     assert_eq!(originates, 1);
+    // "never" was found never placed: its attempt's unit of the citizen's
+    // day came back, so the citizen can be called today after all.
+    store
+        .enqueue(&JobSpec::new(&header, contact("never-2", "+919812300002")))
+        .await
+        .unwrap();
+    let again = ready_again(&store, "never-2").await;
+    assert!(
+        matches!(
+            store.authorize(&again, &one_a_day, LEASE).await.unwrap(),
+            Authorize::Granted { .. }
+        ),
+        "the never-placed attempt's cap unit was not given back"
+    );
     cancel.cancel();
     task.await.unwrap();
     sim_cancel.cancel();
     simulator.wait().await;
+}
+
+/// Promotes due work until `contact`'s job is on a ready stream again.
+async fn ready_again(store: &Arc<dyn Store>, contact: &str) -> ReadyEntry {
+    eventually(
+        Duration::from_secs(30),
+        "the job back on a ready stream",
+        || {
+            let store = store.clone();
+            async move {
+                for shard in 0..store.shards() {
+                    store.promote_due(shard, 10).await.unwrap();
+                }
+                let ready = store
+                    .read_ready("t", 10, Duration::from_secs(60))
+                    .await
+                    .unwrap();
+                ready
+                    .into_iter()
+                    .find(|e| e.job.contact.as_str() == contact)
+            }
+        },
+    )
+    .await
 }

@@ -204,3 +204,36 @@ fn a_misspelt_header_key_is_named_beside_the_missing_field() {
         ]
     );
 }
+
+#[test]
+fn every_policy_problem_is_listed_at_once() {
+    let header = json!({
+        "calling_window": {"zone": "Asia/Kolkatta", "weekdays": ["mon", "funday"],
+                           "ranges": ["09:00-13:00", "12:00-18:00"]},
+        "retry": {"max_attempts": 40, "busy": ["10 minutes"], "machine": "1h"},
+        "priority": "asap",
+        "machine_detection": "yes",
+        "call_not_before": "72h", "call_not_after": "2h",
+        "sample": {"rate": 1.5},
+    });
+    let Err(DocumentError::Invalid(problems)) =
+        parse_campaign_document(&document(header, vec![]), &|_| true)
+    else {
+        panic!("a document with bad policy must be refused");
+    };
+    let text = problems.join("\n");
+    for needle in [
+        "calling_window.zone",
+        "funday",
+        "overlap",
+        "retry.max_attempts",
+        "retry.busy[0]",
+        "retry.machine",
+        "priority",
+        "machine_detection",
+        "call_not_before",
+        "sample",
+    ] {
+        assert!(text.contains(needle), "{needle} missing from:\n{text}");
+    }
+}
