@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use sampark::simulator::SimulatorConfig;
 use sampark::store::redis::RedisStore;
-use sampark::store::{Authorize, Quota, Store};
+use sampark::store::{Authorize, DialLimits, Quota, Store};
 use serde_json::json;
 use support::daemon::{ACCOUNT_SID, AUTH_TOKEN, dialer_config, start_daemon, start_simulator};
 use support::redis_server::RedisServer;
@@ -81,7 +81,7 @@ async fn bench_authorize(jobs: usize, tasks: usize) {
         handles.push(tokio::spawn(async move {
             for e in chunk {
                 let r = store
-                    .authorize(&e, quota, Duration::from_secs(60))
+                    .authorize(&e, &DialLimits::official(quota), Duration::from_secs(60))
                     .await
                     .unwrap();
                 assert!(matches!(r, Authorize::Granted { .. }));

@@ -66,6 +66,7 @@ async fn lost_originate_replies_are_adopted_and_undialled_attempts_requeued() {
     let header = CampaignHeader {
         retry: None,
         sample_rate: None,
+        sample_max_per_office_per_day: None,
         freshness: Default::default(),
         id: CampaignId::parse("rec").unwrap(),
         name: "reconcile".into(),

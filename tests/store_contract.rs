@@ -13,6 +13,8 @@
 //! | `store_contract/control.rs` | pause, resume, cancel |
 //! | `store_contract/freshness.rs` | deadlines at authorisation and retry |
 //! | `store_contract/inbound.rs` | remembered visits, the live inbound cap, inbound jobs |
+//! | `store_contract/officials.rs` | per-official counts through every transition |
+//! | `store_contract/sampling.rs` | sample claims per (campaign, office, day) |
 
 mod support;
 
@@ -34,6 +36,10 @@ mod intake;
 mod lifecycle;
 #[path = "store_contract/limits.rs"]
 mod limits;
+#[path = "store_contract/officials.rs"]
+mod officials;
+#[path = "store_contract/sampling.rs"]
+mod sampling;
 
 use std::sync::Arc;
 
@@ -95,6 +101,10 @@ macro_rules! backend {
                 inbound::visits_are_remembered_newest_first_and_refreshed,
                 inbound::live_inbound_calls_are_capped,
                 inbound::an_inbound_call_is_born_in_a_call_and_recorded_once,
+                officials::per_official_counts_follow_each_job,
+                officials::inbound_jobs_count_under_the_desk,
+                sampling::sample_claims_keep_the_cap_and_are_idempotent,
+                sampling::concurrent_sample_claims_never_exceed_the_cap,
             );
         }
     };

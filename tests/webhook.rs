@@ -59,6 +59,7 @@ async fn harness() -> Harness {
     let header = CampaignHeader {
         retry: None,
         sample_rate: None,
+        sample_max_per_office_per_day: None,
         freshness: Default::default(),
         id: CampaignId::parse("camp").unwrap(),
         name: "webhook test".into(),

@@ -245,6 +245,7 @@ impl CallCore {
         let header = CampaignHeader {
             retry: None,
             sample_rate: None,
+            sample_max_per_office_per_day: None,
             freshness: Default::default(),
             id: policy.callback_campaign.clone(),
             name: "Call-backs asked for on inbound calls".into(),

@@ -188,6 +188,7 @@ mod tests {
         let header = CampaignHeader {
             retry: None,
             sample_rate: None,
+            sample_max_per_office_per_day: None,
             freshness: Default::default(),
             id: CampaignId::parse("c").unwrap(),
             name: "n".into(),

@@ -5,6 +5,7 @@ mod campaign;
 mod control;
 mod demo;
 mod dialplan_check;
+mod officials;
 mod redis_ops;
 mod serve;
 mod simulate;

@@ -6,6 +6,7 @@
 
 mod csv;
 mod router;
+mod sample;
 mod submit;
 
 pub use csv::{CsvError, contacts_from_csv};

@@ -29,6 +29,7 @@ pub fn header() -> CampaignHeader {
     CampaignHeader {
         retry: None,
         sample_rate: None,
+        sample_max_per_office_per_day: None,
         freshness: Default::default(),
         id: campaign_id(),
         name: "Police feedback".into(),

@@ -45,6 +45,7 @@ pub fn header(id: &str) -> CampaignHeader {
     CampaignHeader {
         retry: None,
         sample_rate: None,
+        sample_max_per_office_per_day: None,
         freshness: Default::default(),
         id: CampaignId::parse(id).unwrap(),
         name: "Police feedback".into(),

@@ -23,6 +23,7 @@ fn header() -> CampaignHeader {
     CampaignHeader {
         retry: None,
         sample_rate: None,
+        sample_max_per_office_per_day: None,
         freshness: Default::default(),
         id: CampaignId::parse("camp").unwrap(),
         name: "Camp".into(),

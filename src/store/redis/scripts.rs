@@ -33,8 +33,9 @@ pub(super) struct Scripts {
     pub start_inbound: Script,
     pub campaign_control: Script,
     pub enqueue_ended: Script,
-    /// Not a job script: no prelude.
+    /// Not job scripts: no prelude.
     pub relay: Script,
+    pub claim_sample: Script,
 }
 
 impl Scripts {
@@ -59,6 +60,7 @@ impl Scripts {
             campaign_control: job_script!("campaign_control.lua"),
             enqueue_ended: job_script!("enqueue_ended.lua"),
             relay: Script::new(include_str!("../lua/relay.lua")),
+            claim_sample: Script::new(include_str!("../lua/claim_sample.lua")),
         }
     }
 }

@@ -13,7 +13,7 @@ use crate::domain::{
 use crate::store::{
     Admission, Authorize, CampaignAction, CampaignState, CampaignStatus, DeadLetter, DialLimits,
     Finish, InboundStart, IntakeEntry, IvrUpdate, Job, JobRef, PutOutcome, ReadyEntry, Result,
-    SaveIvr, ServiceVisit, ShardId, StatusApplied, Store, Transition,
+    SampleSlot, SaveIvr, ServiceVisit, ShardId, StatusApplied, Store, Transition,
 };
 
 #[async_trait]
@@ -72,6 +72,10 @@ impl Store for RedisStore {
         contact: &ContactId,
     ) -> Result<Option<ContactId>> {
         self.claim_number_impl(id, phone, contact).await
+    }
+
+    async fn claim_sample(&self, slot: &SampleSlot, contact: &ContactId, cap: u32) -> Result<bool> {
+        self.claim_sample_impl(slot, contact, cap).await
     }
 
     async fn enqueue_ended(
