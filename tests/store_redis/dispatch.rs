@@ -326,4 +326,24 @@ async fn official_counts_start_at_a_jobs_next_move_and_never_go_negative() {
         .await
         .unwrap();
     assert_eq!(fields, [("off-1|dialing".to_owned(), 1)].into());
+    // Counted from now on: the next move out of `dialing` leaves a zero.
+    let dialled = entries[0].job_ref();
+    let moved = store
+        .mark_originated(&dialled, 1, "CA1", LEASE)
+        .await
+        .unwrap();
+    assert_eq!(moved, Transition::Applied);
+    let fields: std::collections::HashMap<String, i64> = redis::cmd("HGETALL")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        fields,
+        [
+            ("off-1|dialing".to_owned(), 0),
+            ("off-1|in_call".to_owned(), 1)
+        ]
+        .into()
+    );
 }

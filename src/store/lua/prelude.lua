@@ -22,9 +22,10 @@ end
 -- new +1), and of its official: the hash `<counts key>:officials`, field
 -- `<official>|<state>`, the official read from the job hash (set when the
 -- job is created, never changed). That hash shares the counts key's hash tag
--- (see `Keys::official_counts`). A per-official count is removed when it
--- reaches zero and never goes below it: a job created before per-official
--- counts existed leaves a state it was never counted in.
+-- (see `Keys::official_counts`). Like the campaign's, a count that drops to
+-- zero stays (so every move costs the same commands); one never goes below
+-- zero: a job created before per-official counts existed leaves a state it
+-- was never counted in, and the field is removed instead.
 local function move_count(counts_key, job_key, from, to)
   if from == to then
     return
@@ -35,7 +36,7 @@ local function move_count(counts_key, job_key, from, to)
     redis.call('HINCRBY', counts_key, from, -1)
     if official then
       local field = official .. '|' .. from
-      if redis.call('HINCRBY', officials_key, field, -1) <= 0 then
+      if redis.call('HINCRBY', officials_key, field, -1) < 0 then
         redis.call('HDEL', officials_key, field)
       end
     end

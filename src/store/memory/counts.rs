@@ -5,7 +5,8 @@
 //!
 //! A job counts under its contact's official (for an inbound call, the
 //! programme desk), which never changes after the job is created. Zero
-//! counts are removed, so the maps list only occupied states.
+//! counts are removed, so the maps list only occupied states (Redis keeps
+//! zero fields; `campaign status` lists neither).
 
 use std::collections::{BTreeMap, HashMap};
 
