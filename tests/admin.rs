@@ -388,3 +388,66 @@ async fn the_do_not_call_list_is_managed_with_numbers_masked() {
     }
     cancel.cancel();
 }
+
+#[tokio::test]
+async fn campaign_status_has_counts_per_official() {
+    use sampark::store::{Authorize, DialLimits, Quota};
+    let (addr, store, cancel) = admin(Some("s3cret")).await;
+    let header: sampark::domain::CampaignHeader = serde_json::from_value(json!({
+        "id": "adm-4", "name": "Per official", "dialplan": "mo-sarkar-feedback",
+        "caller_id": "+916742000000", "department": "health"
+    }))
+    .unwrap();
+    store.put_campaign(&header).await.unwrap();
+    for (contact, official) in [("a", "o-1"), ("b", "o-1"), ("c", "o-2")] {
+        let contact: sampark::domain::Contact = serde_json::from_value(json!({
+            "id": contact, "phone": "+919876500001", "official_id": official,
+            "office": "Capital Hospital", "service": "OPD"
+        }))
+        .unwrap();
+        let spec = sampark::domain::JobSpec::new(&header, contact);
+        store.enqueue(&spec).await.unwrap();
+    }
+    let entry = store
+        .read_ready("d", 10, std::time::Duration::from_secs(60))
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.job.contact.as_str() == "a")
+        .unwrap();
+    let open = DialLimits::official(Quota {
+        burst: 10,
+        period: std::time::Duration::from_millis(1),
+    });
+    let verdict = store
+        .authorize(&entry, &open, std::time::Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert!(matches!(verdict, Authorize::Granted { .. }), "{verdict:?}");
+
+    let (status, body) = raw(
+        addr,
+        &request(addr, "GET", "/admin/campaigns/adm-4", Some("s3cret"), ""),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let reply: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(reply["counts"], json!({"queued": 2, "dialing": 1}));
+    assert_eq!(
+        reply["officials"],
+        json!({"o-1": {"queued": 1, "dialing": 1}, "o-2": {"queued": 1}})
+    );
+    assert!(!body.contains("9876500001"), "no phone numbers: {body}");
+    // The list stays one line per campaign, without the breakdown.
+    let (status, body) = raw(
+        addr,
+        &request(addr, "GET", "/admin/campaigns", Some("s3cret"), ""),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let list: Value = serde_json::from_str(&body).unwrap();
+    let first = &list["campaigns"][0];
+    assert_eq!(first["id"], "adm-4", "{list}");
+    assert!(first.get("officials").is_none(), "{list}");
+    cancel.cancel();
+}

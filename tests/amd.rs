@@ -323,6 +323,7 @@ async fn a_machine_verdict_survives_a_hold_while_redis_is_down() {
             .unwrap(),
     );
     let header = CampaignHeader {
+        sample_max_per_office_per_day: None,
         calling_window: None,
         priority: Default::default(),
         retry: None,

@@ -175,6 +175,7 @@ impl Bench {
             "intake".into(),
             Duration::from_secs(60),
             self.metrics.clone(),
+            CallingWindow::default(),
         );
         let report = router.ingest("1-0", &doc.to_string()).await.unwrap();
         assert_eq!(report.refused, None, "{doc}");

@@ -396,6 +396,7 @@ async fn the_daemon_dead_letters_a_streamed_document_with_a_bad_window_or_a_file
         "router".into(),
         Duration::from_secs(60),
         Arc::new(Metrics::new()),
+        sampark::policy::CallingWindow::default(),
     );
     let running = tokio::spawn(router.run(cancel.clone()));
 

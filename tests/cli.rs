@@ -382,3 +382,84 @@ async fn campaign_pause_list_cancel_and_resume_refused() {
     let out = cli(&["campaign", "pause", "nobody"]);
     assert_eq!(out.status.code(), Some(3));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn campaign_status_shows_progress_per_official() {
+    use sampark::store::Store;
+    let redis = RedisServer::start();
+    let store: std::sync::Arc<dyn Store> = std::sync::Arc::new(
+        sampark::store::redis::RedisStore::connect(&redis.url(), "sampark", 16)
+            .await
+            .unwrap(),
+    );
+    // Official i has i + 1 contacts at its own office; at most 10 an office
+    // a day are called, the rest end `not_sampled`.
+    let contacts: Vec<Value> = (0..25)
+        .flat_map(|i| {
+            (0..=i).map(move |k| {
+                json!({"id": format!("c-{i}-{k}"), "phone": format!("+9198{:04}{k:04}", i),
+                       "official_id": format!("off-{i:02}"), "office": format!("Office {i}"),
+                       "service": "s", "visit_at": "2026-11-27T10:00:00+05:30"})
+            })
+        })
+        .collect();
+    let doc = json!({"version": 1, "id": "per-off", "name": "Per official",
+        "dialplan": "mo-sarkar-feedback", "caller_id": "+916742000000", "department": "home",
+        "sample": {"max_per_office_per_day": 10}, "contacts": contacts})
+    .to_string();
+    let router = sampark::intake::IntakeRouter::new(
+        store.clone(),
+        std::sync::Arc::new(|_: &str| true),
+        "test".into(),
+        Duration::from_secs(60),
+        std::sync::Arc::new(sampark::telemetry::Metrics::new()),
+        sampark::policy::CallingWindow::default(),
+    );
+    let report = router.ingest("1795755600000-0", &doc).await.unwrap();
+    assert_eq!((report.accepted, report.not_sampled), (325, 325 - 205));
+    let url = redis.url();
+    let cli = |args: &[&str]| run(sampark().args(args).args(["--redis", &url]));
+
+    let out = cli(&["campaign", "status", "per-off"]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{text}");
+    assert!(!text.contains("+9198"), "no phone numbers: {text}");
+    let table: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("official"))
+        .collect();
+    assert_eq!(
+        table[0].split_whitespace().collect::<Vec<_>>(),
+        ["official", "waiting", "queued", "not_sampled"]
+    );
+    // The 20 with the most waiting (off-05 … off-24), sorted by official.
+    let rows: Vec<Vec<&str>> = table[1..21]
+        .iter()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows[0], ["off-05", "6", "6", "0"]);
+    assert_eq!(rows[19], ["off-24", "10", "10", "15"]);
+    assert!(table[21].contains("5 more official(s)"), "{text}");
+
+    let out = cli(&["campaign", "status", "per-off", "--officials"]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let off_00 = text.lines().find(|l| l.starts_with("off-00")).unwrap_or("");
+    assert_eq!(
+        off_00.split_whitespace().collect::<Vec<_>>(),
+        ["off-00", "1", "1", "0"],
+        "{text}"
+    );
+    assert_eq!(text.lines().filter(|l| l.starts_with("off-")).count(), 25);
+    assert!(!text.contains("more official"), "{text}");
+
+    let out = cli(&["campaign", "status", "per-off", "--json"]);
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["counts"], json!({"queued": 205, "not_sampled": 120}));
+    let officials = status["officials"].as_object().unwrap();
+    assert_eq!(officials.len(), 25);
+    assert_eq!(
+        officials["off-24"],
+        json!({"queued": 10, "not_sampled": 15})
+    );
+    assert_eq!(officials["off-00"], json!({"queued": 1}));
+}

@@ -69,6 +69,7 @@ async fn lost_originate_replies_are_adopted_and_undialled_attempts_requeued() {
         calling_window: None,
         machine_detection: false,
         sample_rate: None,
+        sample_max_per_office_per_day: None,
         freshness: Default::default(),
         id: CampaignId::parse("rec").unwrap(),
         name: "reconcile".into(),

@@ -15,6 +15,8 @@
 //! | `store_contract/freshness.rs` | deadlines at authorisation and retry |
 //! | `store_contract/inbound.rs` | remembered visits, the live inbound cap, inbound jobs |
 //! | `store_contract/dnc.rs` | the do-not-call list: add, update, check, remove, count, expiry |
+//! | `store_contract/officials.rs` | per-official counts through every transition |
+//! | `store_contract/sampling.rs` | sample claims per (campaign, office, day) |
 
 mod support;
 
@@ -38,6 +40,10 @@ mod intake;
 mod lifecycle;
 #[path = "store_contract/limits.rs"]
 mod limits;
+#[path = "store_contract/officials.rs"]
+mod officials;
+#[path = "store_contract/sampling.rs"]
+mod sampling;
 
 use std::sync::Arc;
 
@@ -106,6 +112,10 @@ macro_rules! backend {
                 dnc::dnc_entries_lapse_at_their_expiry,
                 dnc::dnc_entries_are_honoured_at_authorisation,
                 dnc::a_large_dnc_import_is_stored_in_full,
+                officials::per_official_counts_follow_each_job,
+                officials::inbound_jobs_count_under_the_desk,
+                sampling::sample_claims_keep_the_cap_and_are_idempotent,
+                sampling::concurrent_sample_claims_never_exceed_the_cap,
             );
         }
     };

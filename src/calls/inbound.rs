@@ -248,6 +248,7 @@ impl CallCore {
             calling_window: None,
             machine_detection: false,
             sample_rate: None,
+            sample_max_per_office_per_day: None,
             freshness: Default::default(),
             id: policy.callback_campaign.clone(),
             name: "Call-backs asked for on inbound calls".into(),

@@ -237,6 +237,7 @@ mod tests {
             calling_window: None,
             machine_detection: false,
             sample_rate: None,
+            sample_max_per_office_per_day: None,
             freshness: Default::default(),
             id: CampaignId::parse("c").unwrap(),
             name: "n".into(),

@@ -7,6 +7,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 
 use super::control::{control, list};
+use super::officials::officials_table;
 use crate::dialplan::load_dir;
 use crate::domain::{CampaignId, DocumentError, parse_campaign_document};
 use crate::intake::{contacts_from_csv, inline_holiday_files, submit_document};
@@ -97,14 +98,19 @@ pub enum CampaignCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Print a campaign's state and contacts by state.
+    /// Print a campaign's state, contacts by state, and per official by
+    /// state (the 20 officials with the most contacts waiting, unless
+    /// `--officials`).
     Status {
         id: String,
         #[command(flatten)]
         redis: RedisArgs,
-        /// Print one JSON object.
+        /// Print one JSON object (with every official).
         #[arg(long)]
         json: bool,
+        /// List every official, not only the 20 with the most contacts waiting.
+        #[arg(long)]
+        officials: bool,
     },
 }
 
@@ -136,7 +142,12 @@ pub async fn command(cmd: CampaignCommand) -> anyhow::Result<ExitCode> {
             };
             submit(&file, &doc, checks, &redis, chunk_size).await
         }
-        CampaignCommand::Status { id, redis, json } => status(&id, &redis, json).await,
+        CampaignCommand::Status {
+            id,
+            redis,
+            json,
+            officials,
+        } => status(&id, &redis, json, officials).await,
         CampaignCommand::Pause { id, redis } => control(&id, CampaignAction::Pause, &redis).await,
         CampaignCommand::Resume { id, redis } => control(&id, CampaignAction::Resume, &redis).await,
         CampaignCommand::Cancel { id, hangup, redis } => {
@@ -291,7 +302,12 @@ async fn submit(
     Ok(ExitCode::SUCCESS)
 }
 
-async fn status(id: &str, redis: &RedisArgs, json: bool) -> anyhow::Result<ExitCode> {
+async fn status(
+    id: &str,
+    redis: &RedisArgs,
+    json: bool,
+    all_officials: bool,
+) -> anyhow::Result<ExitCode> {
     let id = CampaignId::parse(id)?;
     let store = redis.connect().await?;
     let Some(status) = store.campaign_status(&id).await? else {
@@ -300,9 +316,9 @@ async fn status(id: &str, redis: &RedisArgs, json: bool) -> anyhow::Result<ExitC
     };
     let next_due = store.next_due(&id).await?;
     if json {
-        let mut summary = status.summary();
-        summary["next_due_ms"] = serde_json::json!(next_due);
-        println!("{summary}");
+        let mut detail = status.detail();
+        detail["next_due_ms"] = serde_json::json!(next_due);
+        println!("{detail}");
     } else {
         println!("campaign {id} — {}", status.header.name);
         println!("{:>12}  {}", "state", status.state.as_str());
@@ -318,6 +334,10 @@ async fn status(id: &str, redis: &RedisArgs, json: bool) -> anyhow::Result<ExitC
                 "{:>12}  in {secs} s (a waiting contact: retry, hours, quota or freshness)",
                 "next due"
             );
+        }
+        if let Some(table) = officials_table(&status, all_officials) {
+            println!();
+            print!("{table}");
         }
     }
     Ok(ExitCode::SUCCESS)

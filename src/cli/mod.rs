@@ -6,6 +6,7 @@ mod control;
 mod demo;
 mod dialplan_check;
 mod dnc;
+mod officials;
 mod redis_ops;
 mod serve;
 mod simulate;

@@ -75,6 +75,7 @@ impl Daemon {
             consumer.clone(),
             parts.dialer.reclaim_after,
             parts.metrics.clone(),
+            parts.dialer.hours.clone(),
         )
         .remembering_visits(parts.inbound.as_ref().map(|p| p.lookback));
         tracker.spawn(

@@ -134,6 +134,7 @@ mod tests {
     fn header(id: &str, calling_window: Option<CallingWindow>) -> CampaignHeader {
         CampaignHeader {
             machine_detection: false,
+            sample_max_per_office_per_day: None,
             priority: Default::default(),
             calling_window,
             retry: None,

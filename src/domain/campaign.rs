@@ -14,10 +14,11 @@ use serde_json::Value;
 
 use super::campaign_window::parse_calling_window;
 use super::redact::mask_contact;
+use super::sample::{Sample, sample_fraction};
 use super::unknown_fields::UnknownFields;
 use super::{
     CampaignId, ContactId, Direction, Freshness, JobId, OfficialId, PhoneNumber, RetryLadder,
-    UnknownField, parse_duration, parse_rfc3339, stable_fraction,
+    UnknownField, parse_duration, parse_rfc3339,
 };
 use crate::policy::CallingWindow;
 
@@ -69,6 +70,12 @@ pub struct CampaignHeader {
     /// deterministically from the campaign and contact ids; absent: all.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample_rate: Option<f64>,
+    /// The most contacts called per office per local day
+    /// (`sample: {"max_per_office_per_day": 50}`), after the rate; absent:
+    /// no cap. Left out of the stored JSON when absent, so headers written
+    /// before it compare equal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample_max_per_office_per_day: Option<u32>,
     /// The campaign's retry ladder; absent: the daemon's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry: Option<RetryLadder>,
@@ -112,20 +119,19 @@ impl Priority {
 impl Eq for CampaignHeader {}
 
 impl CampaignHeader {
-    /// Whether `contact` is in the campaign's sample: a stable hash of the
-    /// campaign and contact ids, below the rate. The same document always
-    /// samples the same contacts.
+    /// Whether `contact` is in the share the campaign's sample rate keeps:
+    /// its sample fraction is below the rate. The same document always
+    /// samples the same contacts. The per-office cap is decided at intake.
     pub fn samples(&self, contact: &ContactId) -> bool {
         let Some(rate) = self.sample_rate else {
             return true;
         };
-        let key = self
-            .id
-            .as_str()
-            .bytes()
-            .chain([b'/'])
-            .chain(contact.as_str().bytes());
-        stable_fraction(key) < rate
+        self.sample_fraction(contact) < rate
+    }
+
+    /// The contact's sample fraction (see `domain/sample.rs`).
+    pub fn sample_fraction(&self, contact: &ContactId) -> f64 {
+        sample_fraction(&self.id, contact)
     }
 }
 
@@ -323,23 +329,9 @@ pub fn parse_campaign_document(
             Priority::Normal
         }
     };
-    let sample_rate = match obj.get("sample") {
+    let sample = match obj.get("sample") {
         None | Some(Value::Null) => None,
-        Some(sample) => match sample.get("rate").and_then(Value::as_f64) {
-            Some(rate)
-                if rate > 0.0
-                    && rate <= 1.0
-                    && sample.as_object().is_some_and(|o| o.len() == 1) =>
-            {
-                Some(rate)
-            }
-            _ => {
-                problems.push(
-                    "field `sample` must be {\"rate\": r} with 0 < r <= 1 (max_per_office_per_day is not supported yet)".into(),
-                );
-                None
-            }
-        },
+        Some(v) => Sample::parse(v).map_err(|p| problems.extend(p)).ok(),
     };
     let contacts = match obj.get("contacts") {
         Some(Value::Array(items)) => items.as_slice(),
@@ -368,7 +360,8 @@ pub fn parse_campaign_document(
         caller_id,
         department,
         freshness,
-        sample_rate,
+        sample_rate: sample.and_then(|s| s.rate),
+        sample_max_per_office_per_day: sample.and_then(|s| s.max_per_office_per_day),
         retry,
         priority,
         calling_window,

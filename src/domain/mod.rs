@@ -15,6 +15,7 @@ mod ladder;
 mod outcome;
 mod phone;
 mod redact;
+mod sample;
 mod unknown_fields;
 
 pub use campaign::{
@@ -29,4 +30,5 @@ pub use ids::{CampaignId, ContactId, IdError, JobId, OfficialId};
 pub use ladder::RetryLadder;
 pub use outcome::{CallStatus, JobState, Outcome};
 pub use phone::{PhoneError, PhoneNumber};
+pub use sample::{Sample, sample_fraction};
 pub use unknown_fields::{ContactRef, FieldLevel, UnknownField, did_you_mean};

@@ -8,6 +8,7 @@
 mod csv;
 mod holiday_files;
 mod router;
+mod sample;
 mod submit;
 
 pub use csv::{CsvError, contacts_from_csv};

@@ -11,8 +11,10 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info, info_span, warn};
 
+use super::sample;
 use crate::domain::{CampaignId, Outcome};
 use crate::domain::{DocumentError, JobSpec, parse_campaign_document};
+use crate::policy::CallingWindow;
 use crate::store::{
     CampaignAction, DeadLetter, IntakeEntry, PutOutcome, ServiceVisit, Store, StoreError,
 };
@@ -28,7 +30,8 @@ pub struct IngestReport {
     /// Contacts whose number another contact of the campaign already has:
     /// ended `duplicate`, not called.
     pub duplicate_numbers: usize,
-    /// Contacts left out by the campaign's sample: ended `not_sampled`.
+    /// Contacts left out by the campaign's sample (its rate, or its
+    /// per-office daily cap): ended `not_sampled`.
     pub not_sampled: usize,
     /// The whole document was refused (its reason is in the dead-letter stream).
     pub refused: Option<String>,
@@ -41,6 +44,9 @@ pub struct IntakeRouter {
     consumer: String,
     reclaim_after: Duration,
     metrics: Arc<Metrics>,
+    /// The programme's calendar (the default calling window's zone): the
+    /// days of a `max_per_office_per_day` sample.
+    days: CallingWindow,
     /// How long to remember each contact's visit for inbound calls (`None`:
     /// inbound calls are off, nothing is remembered).
     remember_visits: Option<Duration>,
@@ -51,12 +57,15 @@ const READ_COUNT: usize = 16;
 const ERROR_BACKOFF: Duration = Duration::from_secs(1);
 
 impl IntakeRouter {
+    /// `days`: the window whose zone dates a sample's days (the daemon's
+    /// default calling window, `policy.calling_window`).
     pub fn new(
         store: Arc<dyn Store>,
         dialplan_exists: Arc<dyn Fn(&str) -> bool + Send + Sync>,
         consumer: String,
         reclaim_after: Duration,
         metrics: Arc<Metrics>,
+        days: CallingWindow,
     ) -> Self {
         Self {
             store,
@@ -64,6 +73,7 @@ impl IntakeRouter {
             consumer,
             reclaim_after,
             metrics,
+            days,
             remember_visits: None,
         }
     }
@@ -232,24 +242,38 @@ impl IntakeRouter {
             self.metrics.contacts(ContactResult::Rejected, 1);
             report.dead_lettered += 1;
         }
-        for contact in parsed.contacts {
+        // The sample is decided first (its cap claims places in document
+        // groups, lowest fraction first); a contact left out never claims
+        // its number, so a duplicate always points at a contact called.
+        let intake_ms = match sample::entry_time_ms(source) {
+            Some(ms) => ms,
+            None if parsed.header.sample_max_per_office_per_day.is_some() => {
+                self.store.now_ms().await?
+            }
+            None => 0,
+        };
+        let verdicts = sample::decide(
+            self.store.as_ref(),
+            &parsed.header,
+            &parsed.contacts,
+            &self.days,
+            intake_ms,
+        )
+        .await?;
+        for (contact, left_out) in parsed.contacts.into_iter().zip(verdicts) {
             let spec = JobSpec::new(&parsed.header, contact);
             let campaign = &parsed.header.id;
-            let sampled = parsed.header.samples(&spec.contact.id);
-            let holder = if sampled {
-                self.store
-                    .claim_number(campaign, &spec.contact.phone, &spec.contact.id)
-                    .await?
-            } else {
-                None
+            let holder = match left_out {
+                None => {
+                    self.store
+                        .claim_number(campaign, &spec.contact.phone, &spec.contact.id)
+                        .await?
+                }
+                Some(_) => None,
             };
-            let outcome = match holder {
+            let outcome = match (left_out, holder) {
                 // Left out of the campaign's sample: never called.
-                None if !sampled => {
-                    let why = format!(
-                        "not in the campaign's sample (rate {})",
-                        parsed.header.sample_rate.unwrap_or(1.0)
-                    );
+                (Some(why), _) => {
                     let ended = self
                         .store
                         .enqueue_ended(&spec, Outcome::NotSampled, &why)
@@ -260,7 +284,7 @@ impl IntakeRouter {
                     ended
                 }
                 // The same number twice in one campaign is called once.
-                Some(holder) => {
+                (None, Some(holder)) => {
                     let why = format!(
                         "same number as contact {holder} of this campaign, which is called instead"
                     );
@@ -273,7 +297,7 @@ impl IntakeRouter {
                     }
                     ended
                 }
-                None => self.store.enqueue(&spec).await?,
+                (None, None) => self.store.enqueue(&spec).await?,
             };
             // Also on a replay (`Unchanged`): the first delivery may have
             // stopped between the two steps.
@@ -382,6 +406,10 @@ fn control_command(doc: &str) -> Option<Result<(CampaignId, CampaignAction), Str
 }
 
 #[cfg(test)]
+#[path = "router_sample_tests.rs"]
+mod sample_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::{CampaignId, JobState};
@@ -394,6 +422,7 @@ mod tests {
             "test".into(),
             Duration::from_secs(60),
             Arc::new(Metrics::new()),
+            crate::policy::CallingWindow::default(),
         )
     }
 

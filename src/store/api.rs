@@ -425,6 +425,19 @@ pub struct DeadLetter {
     pub payload: String,
 }
 
+/// One (campaign, office, local day) group of a campaign's
+/// `max_per_office_per_day` sample: at most the cap of its contacts are
+/// called, fleet-wide and across every document of the campaign.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SampleSlot {
+    pub campaign: CampaignId,
+    /// The contact's `office`, as written.
+    pub office: String,
+    /// The local date (`YYYY-MM-DD`, the programme's zone) of the contact's
+    /// visit, or of its intake when it has no `visit_at`.
+    pub day: String,
+}
+
 /// Counts by state for one campaign, summed over shards.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CampaignStatus {
@@ -432,10 +445,15 @@ pub struct CampaignStatus {
     pub state: CampaignState,
     /// `JobState::as_str()` → number of contacts in that state.
     pub counts: BTreeMap<String, u64>,
+    /// Per official (the contact's `official_id`; for inbound calls the
+    /// programme desk): `JobState::as_str()` → contacts in that state. Only
+    /// occupied states; contacts ingested before per-official counts existed
+    /// are counted from their next state change on.
+    pub officials: BTreeMap<OfficialId, BTreeMap<String, u64>>,
 }
 
 impl CampaignStatus {
-    /// The status as the CLI (`--json`) and the admin API show it.
+    /// The status as `campaign list --json` and `GET /admin/campaigns` show it.
     pub fn summary(&self) -> serde_json::Value {
         serde_json::json!({
             "id": self.header.id.as_str(),
@@ -446,6 +464,15 @@ impl CampaignStatus {
             "finished": self.finished(),
             "counts": self.counts,
         })
+    }
+
+    /// The summary with the per-official counts (`officials`: official →
+    /// state → contacts), as `campaign status --json` and
+    /// `GET /admin/campaigns/{id}` show it.
+    pub fn detail(&self) -> serde_json::Value {
+        let mut detail = self.summary();
+        detail["officials"] = serde_json::json!(self.officials);
+        detail
     }
 
     pub fn total(&self) -> u64 {
@@ -517,6 +544,10 @@ pub trait Store: Send + Sync + 'static {
         phone: &PhoneNumber,
         contact: &ContactId,
     ) -> Result<Option<ContactId>>;
+    /// Claims a place in `slot` for `contact`, in one atomic step: true when
+    /// the contact holds one (claimed now, or earlier: idempotent), false
+    /// when `cap` other contacts already hold every place.
+    async fn claim_sample(&self, slot: &SampleSlot, contact: &ContactId, cap: u32) -> Result<bool>;
     /// Creates a job that ends at once in `outcome` (never dialled), with its
     /// record; idempotent per job id like `enqueue`.
     async fn enqueue_ended(

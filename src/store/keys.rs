@@ -12,7 +12,7 @@ use std::sync::Arc;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-use super::ShardId;
+use super::{SampleSlot, ShardId};
 use crate::domain::{CampaignId, JobId, OfficialId, PhoneNumber};
 
 /// The stable shard of an official: FNV-1a of the id, modulo the shard count.
@@ -129,6 +129,11 @@ impl std::fmt::Debug for CitizenKey {
     }
 }
 
+/// What `move_count` (`lua/prelude.lua`) appends to a counts key to name
+/// its per-official counts. Ids cannot hold `:`, so no campaign's counts key
+/// ends with it.
+const OFFICIAL_COUNTS_SUFFIX: &str = ":officials";
+
 /// Key builder for one prefix (`sampark` by default).
 #[derive(Clone, Debug)]
 pub struct Keys {
@@ -201,6 +206,21 @@ impl Keys {
         format!("{}:campaign:{id}:numbers", self.prefix)
     }
 
+    /// The contacts holding a place in one (campaign, office, day) of a
+    /// `max_per_office_per_day` sample (set of contact ids). The office is
+    /// named by the first 8 bytes of its SHA-256 in hex: office names are
+    /// free text of any length.
+    pub fn sample_slot(&self, slot: &SampleSlot) -> String {
+        let office = Sha256::digest(slot.office.as_bytes());
+        format!(
+            "{}:campaign:{}:sample:{}:{}",
+            self.prefix,
+            slot.campaign,
+            slot.day,
+            hex(&office[..8])
+        )
+    }
+
     /// The provider's calls-per-second GCRA state, shared by every instance.
     pub fn provider_rate(&self) -> String {
         format!("{}:provider:cps", self.prefix)
@@ -269,6 +289,15 @@ impl Keys {
     /// Per-shard, per-campaign counts by state (hash).
     pub fn counts(&self, shard: ShardId, campaign: &CampaignId) -> String {
         format!("{}{campaign}", self.counts_prefix(shard))
+    }
+
+    /// Per-shard, per-campaign counts by official and state (hash: field
+    /// `<official>|<state>`). The scripts name it from the counts key
+    /// (`move_count` in `lua/prelude.lua` appends `:officials`), so every
+    /// script that moves a count keeps it in step without another key
+    /// argument; it shares the counts key's hash tag.
+    pub fn official_counts(&self, shard: ShardId, campaign: &CampaignId) -> String {
+        format!("{}{OFFICIAL_COUNTS_SUFFIX}", self.counts(shard, campaign))
     }
 
     /// The counts keys of a shard without the campaign id.
@@ -390,6 +419,38 @@ mod tests {
         assert_eq!(k.ready(3), "sampark:{s03}:ready");
         assert_eq!(k.job(3, &j), "sampark:{s03}:job:camp/c-1");
         assert_eq!(k.gcra(3, &o), "sampark:{s03}:gcra:off-1");
+        let c = CampaignId::parse("camp").unwrap();
+        assert_eq!(
+            k.official_counts(3, &c),
+            format!("{}:officials", k.counts(3, &c))
+        );
+        let prelude = include_str!("lua/prelude.lua");
+        assert!(
+            prelude.contains(&format!("counts_key .. '{OFFICIAL_COUNTS_SUFFIX}'")),
+            "the scripts derive the same key"
+        );
+    }
+
+    #[test]
+    fn sample_slots_name_the_office_by_a_hash() {
+        let k = Keys::new("sampark");
+        let slot = |office: &str, day: &str| SampleSlot {
+            campaign: CampaignId::parse("camp").unwrap(),
+            office: office.into(),
+            day: day.into(),
+        };
+        let key = k.sample_slot(&slot("Puri Sadar PS {x}", "2026-11-27"));
+        assert!(
+            key.starts_with("sampark:campaign:camp:sample:2026-11-27:"),
+            "{key}"
+        );
+        assert_eq!(
+            key.len(),
+            "sampark:campaign:camp:sample:2026-11-27:".len() + 16
+        );
+        assert!(!key.contains("Puri"), "{key}");
+        assert_ne!(key, k.sample_slot(&slot("Puri Sadar PS", "2026-11-27")));
+        assert_ne!(key, k.sample_slot(&slot("Puri Sadar PS {x}", "2026-11-28")));
     }
 
     /// Redis Cluster's hash-tag rule: the part between the first `{` and the

@@ -217,7 +217,7 @@ impl AdminRoutes {
         };
         match self.store.campaign_status(&id).await {
             Ok(Some(status)) => {
-                let mut summary = status.summary();
+                let mut summary = status.detail();
                 match self.store.next_due(&id).await {
                     Ok(due) => summary["next_due_ms"] = json!(due),
                     Err(e) => {

@@ -32,6 +32,7 @@ pub fn header() -> CampaignHeader {
         calling_window: None,
         machine_detection: false,
         sample_rate: None,
+        sample_max_per_office_per_day: None,
         freshness: Default::default(),
         id: campaign_id(),
         name: "Police feedback".into(),

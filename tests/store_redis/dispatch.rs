@@ -277,3 +277,73 @@ async fn unreadable_ready_entries_are_dropped() {
         .unwrap();
     assert_eq!(len, 0);
 }
+
+/// Jobs created before per-official counts existed (their official's hash
+/// has no entry for them) are counted from their next move on, and never
+/// push an official's count below zero.
+#[tokio::test]
+async fn official_counts_start_at_a_jobs_next_move_and_never_go_negative() {
+    let (server, store) = setup().await;
+    store.put_campaign(&header("police-1")).await.unwrap();
+    for contact in ["c-1", "c-2"] {
+        store.enqueue(&spec(contact, "off-1")).await.unwrap();
+    }
+    let campaign = CampaignId::parse("police-1").unwrap();
+    let shard = store.shard_of(&OfficialId::parse("off-1").unwrap());
+    let key = format!("sampark:{{s{shard:02}}}:counts:police-1:officials");
+    let mut conn = raw(&server).await;
+    let fields: std::collections::HashMap<String, i64> = redis::cmd("HGETALL")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(fields, [("off-1|queued".to_owned(), 2)].into());
+    // As if both were queued by an earlier version.
+    let _: i64 = redis::cmd("DEL")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let entries = store.read_ready("d", 10, RECLAIM).await.unwrap();
+    let granted = store
+        .authorize(&entries[0], &DialLimits::official(OPEN), LEASE)
+        .await
+        .unwrap();
+    assert!(matches!(granted, Authorize::Granted { .. }), "{granted:?}");
+    let status = store.campaign_status(&campaign).await.unwrap().unwrap();
+    let off_1 = &status.officials[&OfficialId::parse("off-1").unwrap()];
+    assert_eq!(
+        off_1
+            .iter()
+            .map(|(s, n)| (s.as_str(), *n))
+            .collect::<Vec<_>>(),
+        [("dialing", 1)],
+        "no negative queued count"
+    );
+    let fields: std::collections::HashMap<String, i64> = redis::cmd("HGETALL")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(fields, [("off-1|dialing".to_owned(), 1)].into());
+    // Counted from now on: the next move out of `dialing` leaves a zero.
+    let dialled = entries[0].job_ref();
+    let moved = store
+        .mark_originated(&dialled, 1, "CA1", LEASE)
+        .await
+        .unwrap();
+    assert_eq!(moved, Transition::Applied);
+    let fields: std::collections::HashMap<String, i64> = redis::cmd("HGETALL")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        fields,
+        [
+            ("off-1|dialing".to_owned(), 0),
+            ("off-1|in_call".to_owned(), 1)
+        ]
+        .into()
+    );
+}

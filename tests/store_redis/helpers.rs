@@ -48,6 +48,7 @@ pub fn header(id: &str) -> CampaignHeader {
         calling_window: None,
         machine_detection: false,
         sample_rate: None,
+        sample_max_per_office_per_day: None,
         freshness: Default::default(),
         id: CampaignId::parse(id).unwrap(),
         name: "Police feedback".into(),

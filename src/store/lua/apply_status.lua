@@ -22,7 +22,7 @@ if state == 'dialing' then
   if not first then
     redis.call('HSET', KEYS[1], 'first_dial_at', now)
   end
-  move_count(KEYS[2], 'dialing', 'in_call')
+  move_count(KEYS[2], KEYS[1], 'dialing', 'in_call')
   advanced = true
 end
 if tonumber(ARGV[4]) > (tonumber(rank) or 0) then

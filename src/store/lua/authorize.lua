@@ -185,7 +185,7 @@ redis.call('HSET', KEYS[2], 'state', 'dialing', 'rank', '0', 'dial_at', int(now_
 -- but with no input ever received) must not be replayed to this call.
 redis.call('HSET', KEYS[2], 'step', '0')
 redis.call('HDEL', KEYS[2], 'sid', 'status', 'reason', 'ivr', 'resp')
-move_count(KEYS[3], 'queued', 'dialing')
+move_count(KEYS[3], KEYS[2], 'queued', 'dialing')
 -- A duplicate ready entry may have left the job in the delayed set too.
 redis.call('ZREM', KEYS[5], job_id)
 redis.call('ZADD', KEYS[6], now_ms + tonumber(ARGV[4]), job_id)

@@ -27,5 +27,5 @@ if ARGV[5] ~= '' then
   redis.call('HSET', KEYS[1], 'naf', ARGV[5])
 end
 add_ready(KEYS[2], KEYS[4], ARGV[3], KEYS[1])
-move_count(KEYS[3], nil, 'queued')
+move_count(KEYS[3], KEYS[1], nil, 'queued')
 return { 'created' }

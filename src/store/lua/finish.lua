@@ -32,7 +32,7 @@ if ARGV[3] == 'retry' and deadline and now + tonumber(ARGV[4]) > tonumber(deadli
 end
 if ARGV[3] == 'retry' then
   redis.call('HSET', KEYS[1], 'state', 'retry_wait', 'updated_at', int(now))
-  move_count(KEYS[2], state, 'retry_wait')
+  move_count(KEYS[2], KEYS[1], state, 'retry_wait')
   redis.call('ZADD', KEYS[3], now + tonumber(ARGV[4]), ARGV[7])
   return 'applied'
 end

@@ -22,6 +22,6 @@ redis.call('HINCRBY', KEYS[1], 'dials', 1)
 if not first then
   redis.call('HSET', KEYS[1], 'first_dial_at', int(now))
 end
-move_count(KEYS[2], 'dialing', 'in_call')
+move_count(KEYS[2], KEYS[1], 'dialing', 'in_call')
 redis.call('ZADD', KEYS[3], now + tonumber(ARGV[3]), ARGV[4])
 return 'applied'

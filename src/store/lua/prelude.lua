@@ -18,15 +18,33 @@ local function int(n)
   return string.format('%.0f', n)
 end
 
--- Moves one job between state counters of its campaign (HINCRBY old -1, new +1).
-local function move_count(counts_key, from, to)
+-- Moves one job between the state counters of its campaign (HINCRBY old -1,
+-- new +1), and of its official: the hash `<counts key>:officials`, field
+-- `<official>|<state>`, the official read from the job hash (set when the
+-- job is created, never changed). That hash shares the counts key's hash tag
+-- (see `Keys::official_counts`). Like the campaign's, a count that drops to
+-- zero stays (so every move costs the same commands); one never goes below
+-- zero: a job created before per-official counts existed leaves a state it
+-- was never counted in, and the field is removed instead.
+local function move_count(counts_key, job_key, from, to)
   if from == to then
     return
   end
+  local officials_key = counts_key .. ':officials'
+  local official = redis.call('HGET', job_key, 'official')
   if from then
     redis.call('HINCRBY', counts_key, from, -1)
+    if official then
+      local field = official .. '|' .. from
+      if redis.call('HINCRBY', officials_key, field, -1) < 0 then
+        redis.call('HDEL', officials_key, field)
+      end
+    end
   end
   redis.call('HINCRBY', counts_key, to, 1)
+  if official then
+    redis.call('HINCRBY', officials_key, official .. '|' .. to, 1)
+  end
 end
 
 local LIVE = { queued = true, dialing = true, in_call = true, retry_wait = true }
@@ -72,7 +90,7 @@ end
 -- is the job's `reason` field as the caller left it.
 local function end_job(job_key, counts_key, outbox_key, job_id, state, outcome, now)
   redis.call('HSET', job_key, 'state', outcome, 'updated_at', int(now))
-  move_count(counts_key, state, outcome)
+  move_count(counts_key, job_key, state, outcome)
   -- The record is assembled as text; cjson only encodes strings (it would
   -- corrupt long numbers, and it turns an empty array into {}).
   local spec_json, dials, answers, queued, first, attr_json, reason = unpack(redis.call('HMGET',

@@ -16,7 +16,7 @@ for _, id in ipairs(due) do
   if state == 'queued' or state == 'retry_wait' then
     if state == 'retry_wait' then
       local campaign = string.match(id, '^([^/]+)/')
-      move_count(ARGV[3] .. campaign, 'retry_wait', 'queued')
+      move_count(ARGV[3] .. campaign, job_key, 'retry_wait', 'queued')
       redis.call('HSET', job_key, 'state', 'queued', 'updated_at', int(now))
     end
     add_ready(KEYS[2], KEYS[3], id, job_key)

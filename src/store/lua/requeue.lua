@@ -9,7 +9,7 @@ if state ~= 'dialing' or attempt ~= ARGV[1] or sid then
 end
 local now = now_ms()
 redis.call('HSET', KEYS[1], 'state', 'queued', 'reason', ARGV[3], 'updated_at', int(now))
-move_count(KEYS[2], 'dialing', 'queued')
+move_count(KEYS[2], KEYS[1], 'dialing', 'queued')
 redis.call('ZREM', KEYS[4], ARGV[4])
 redis.call('ZADD', KEYS[3], now + tonumber(ARGV[2]), ARGV[4])
 return 'applied'

@@ -4,7 +4,7 @@
 //! Owns: the same semantics as the Redis backend — per-shard ready streams
 //! with a consumer-group pending list (reclaimed after idling), delayed and
 //! in-flight sets ordered by time, job records fenced by attempt, per-(shard,
-//! campaign) counts, per-shard outboxes relayed into one feedback stream with
+//! campaign) and per-official counts, sample claims, per-shard outboxes relayed into one feedback stream with
 //! Redis-style entry ids, dead letters, citizen opt-outs, do-not-call entries
 //! and rolling call caps, and per-official and per-department GCRA. Every operation is one critical section over one
 //! `State`, the counterpart of one Lua script. Does not own: durability
@@ -14,6 +14,7 @@
 //! |---|---|
 //! | `store.rs` | `MemoryStore`: the lock, blocking intake reads |
 //! | `state.rs` | the data model; intake, campaigns, enqueue, results |
+//! | `counts.rs` | contacts per state, per campaign and per official |
 //! | `citizen.rs` | opt-outs, do-not-call entries, rolling call caps |
 //! | `clock.rs` | `MemoryClock`: system time, or tokio's (controlled-time tests) |
 //! | `dial.rs` | authorize, defer, promote, originate, requeue, status, leases |
@@ -27,6 +28,7 @@ mod call;
 mod citizen;
 mod clock;
 mod control;
+mod counts;
 mod dial;
 mod inbound;
 mod state;

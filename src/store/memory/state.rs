@@ -1,15 +1,16 @@
 //! The whole in-memory data model, and the operations that do not move a job
 //! through its lifecycle (intake, campaigns, enqueue, citizens, results).
 //!
-//! Owns: the `State` struct mirroring the Redis keys of `store::keys`, and
-//! per-(shard, campaign) counts kept in step with every state change. Does
+//! Owns: the `State` struct mirroring the Redis keys of `store::keys` (the
+//! counts kept in step with every state change are in `counts.rs`). Does
 //! not own: locking or the clock — every method is synchronous and takes
 //! `Now`, so each call is one atomic step under the caller's lock, and tests
 //! can drive time by hand. Lifecycle transitions live in `dial.rs`/`call.rs`.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use super::citizen::Citizens;
+pub(super) use super::counts::{Counts, count_new, set_state};
 use super::stream::{EntryId, Stream};
 use super::timeset::TimeSet;
 use crate::domain::{
@@ -19,7 +20,7 @@ use crate::domain::{
 use crate::store::keys::shard_of;
 use crate::store::{
     CampaignState, CampaignStatus, DeadLetter, IntakeEntry, Job, JobRef, PutOutcome, ReadyEntry,
-    Result, ServiceVisit, ShardId, StoreError,
+    Result, SampleSlot, ServiceVisit, ShardId, StoreError,
 };
 
 /// One reading of the store's clock, in both units the model uses.
@@ -78,9 +79,6 @@ impl Shard {
     }
 }
 
-/// Contacts per state, per (shard, campaign), keyed by `JobState::as_str`.
-pub(super) type Counts = HashMap<(ShardId, CampaignId), BTreeMap<&'static str, u64>>;
-
 #[derive(Debug)]
 pub(super) struct State {
     pub shards: Vec<Shard>,
@@ -109,35 +107,9 @@ pub(super) struct State {
     pub provider_tat: Option<i64>,
     /// Each campaign's numbers (by tag) and the contact that holds each.
     numbers: HashMap<(CampaignId, String), ContactId>,
-}
-
-/// Adds a job's contact to `state`'s count (a job created in that state).
-pub(super) fn count_new(counts: &mut Counts, job: &Job) {
-    count(counts, job, job.state, true);
-}
-
-/// Moves a job to `to`, keeping its campaign's counts in step.
-pub(super) fn set_state(counts: &mut Counts, job: &mut Job, to: JobState, now: Now) {
-    count(counts, job, job.state, false);
-    count(counts, job, to, true);
-    job.state = to;
-    job.updated_at_ms = now.ms;
-}
-
-/// Adds or removes one contact in `state` for the job's (shard, campaign).
-/// Zero counts are removed, so a campaign's map lists only occupied states.
-fn count(counts: &mut Counts, job: &Job, state: JobState, up: bool) {
-    let per_state = counts
-        .entry((job.shard, job.spec.campaign_id.clone()))
-        .or_default();
-    if up {
-        *per_state.entry(state.as_str()).or_default() += 1;
-    } else if let Some(n) = per_state.get_mut(state.as_str()) {
-        *n = n.saturating_sub(1);
-        if *n == 0 {
-            per_state.remove(state.as_str());
-        }
-    }
+    /// The contacts holding a place in each (campaign, office, day) of a
+    /// `max_per_office_per_day` sample.
+    samples: HashMap<SampleSlot, HashSet<ContactId>>,
 }
 
 impl State {
@@ -145,7 +117,7 @@ impl State {
         Self {
             shards: (0..shards.max(1)).map(|_| Shard::default()).collect(),
             jobs: HashMap::new(),
-            counts: HashMap::new(),
+            counts: Counts::default(),
             intake: Stream::default(),
             dead_letters: Stream::default(),
             campaigns: HashMap::new(),
@@ -158,6 +130,7 @@ impl State {
             parked: HashMap::new(),
             hangup_requests: HashSet::new(),
             numbers: HashMap::new(),
+            samples: HashMap::new(),
             provider_tat: None,
         }
     }
@@ -235,7 +208,7 @@ impl State {
         let official = spec.contact.official_id.clone();
         let shard = shard_of(&official, self.shard_count());
         let job = new_job(spec, shard, now);
-        count(&mut self.counts, &job, JobState::Queued, true);
+        count_new(&mut self.counts, &job);
         self.shards[usize::from(shard)].add_ready(now.ms, &job);
         self.jobs.insert(id, job);
         PutOutcome::Created
@@ -259,7 +232,7 @@ impl State {
         }
         let shard = shard_of(&spec.contact.official_id, self.shard_count());
         let mut job = new_job(spec, shard, now);
-        count(&mut self.counts, &job, JobState::Queued, true);
+        count_new(&mut self.counts, &job);
         let outbox = &mut self.shards[usize::from(shard)].outbox;
         super::call::end_waiting(&mut self.counts, outbox, &mut job, outcome, reason, now)?;
         self.jobs.insert(id, job);
@@ -280,6 +253,20 @@ impl State {
         (holder != contact).then(|| holder.clone())
     }
 
+    /// Claims a place in a sample slot for a contact (see `Store`): a member
+    /// keeps its place; a newcomer gets one while fewer than `cap` are taken.
+    pub fn claim_sample(&mut self, slot: &SampleSlot, contact: &ContactId, cap: u32) -> bool {
+        let members = self.samples.entry(slot.clone()).or_default();
+        if members.contains(contact) {
+            return true;
+        }
+        if members.len() >= usize::try_from(cap).unwrap_or(usize::MAX) {
+            return false;
+        }
+        members.insert(contact.clone());
+        true
+    }
+
     pub fn campaigns(&self) -> Vec<CampaignId> {
         let mut ids: Vec<CampaignId> = self.campaigns.keys().cloned().collect();
         ids.sort();
@@ -292,14 +279,7 @@ impl State {
 
     pub fn campaign_status(&self, id: &CampaignId) -> Option<CampaignStatus> {
         let header = self.campaigns.get(id)?.clone();
-        let mut counts: BTreeMap<String, u64> = BTreeMap::new();
-        for ((_, campaign), per_state) in &self.counts {
-            if campaign == id {
-                for (state, n) in per_state {
-                    *counts.entry((*state).to_owned()).or_default() += n;
-                }
-            }
-        }
+        let (counts, officials) = self.counts.of_campaign(id);
         let state = self
             .campaign_states
             .get(id)
@@ -309,6 +289,7 @@ impl State {
             header,
             state,
             counts,
+            officials,
         })
     }
 

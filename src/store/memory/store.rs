@@ -22,8 +22,8 @@ use crate::domain::{
 use crate::store::{
     Admission, Authorize, CampaignAction, CampaignState, CampaignStatus, DeadLetter, DialLimits,
     DncEntry, DncRequest, DncWrite, Finish, InboundStart, IntakeEntry, IvrUpdate, Job, JobRef,
-    PutOutcome, ReadyEntry, Result, SaveIvr, ServiceVisit, ShardId, StatusApplied, Store,
-    StoreError, Transition,
+    PutOutcome, ReadyEntry, Result, SampleSlot, SaveIvr, ServiceVisit, ShardId, StatusApplied,
+    Store, StoreError, Transition,
 };
 
 /// The in-memory backend. Cheap to share behind an `Arc`.
@@ -148,6 +148,10 @@ impl Store for MemoryStore {
         contact: &ContactId,
     ) -> Result<Option<ContactId>> {
         self.with(|s, _| s.claim_number(id, phone, contact))
+    }
+
+    async fn claim_sample(&self, slot: &SampleSlot, contact: &ContactId, cap: u32) -> Result<bool> {
+        self.with(|s, _| s.claim_sample(slot, contact, cap))
     }
 
     async fn enqueue_ended(

@@ -26,6 +26,7 @@ fn header() -> CampaignHeader {
         calling_window: None,
         machine_detection: false,
         sample_rate: None,
+        sample_max_per_office_per_day: None,
         freshness: Default::default(),
         id: CampaignId::parse("camp").unwrap(),
         name: "Camp".into(),

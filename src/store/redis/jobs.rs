@@ -1,6 +1,7 @@
-//! Intake, dead letters, campaigns, job creation and read-only queries.
+//! Intake, dead letters, campaigns, job creation and job look-ups
+//! (`campaign status` is in `status.rs`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::time::Duration;
 
 use redis::streams::{StreamAutoClaimReply, StreamId, StreamRangeReply, StreamReadReply};
@@ -8,9 +9,7 @@ use redis::streams::{StreamAutoClaimReply, StreamId, StreamRangeReply, StreamRea
 use super::connection::{INTAKE_GROUP, RedisStore};
 use super::parse::{JobFields, corrupt, verdict};
 use crate::domain::{CampaignHeader, CampaignId, ContactId, JobSpec, Outcome, PhoneNumber};
-use crate::store::{
-    CampaignState, CampaignStatus, DeadLetter, IntakeEntry, Job, JobRef, PutOutcome, StoreError,
-};
+use crate::store::{DeadLetter, IntakeEntry, Job, JobRef, PutOutcome, StoreError};
 
 type Result<T> = std::result::Result<T, StoreError>;
 
@@ -303,56 +302,6 @@ impl RedisStore {
         header
             .map(|h| serde_json::from_str(&h).map_err(|e| corrupt(&key, e.to_string())))
             .transpose()
-    }
-
-    pub(super) async fn campaign_status_impl(
-        &self,
-        id: &CampaignId,
-    ) -> Result<Option<CampaignStatus>> {
-        let key = self.keys.campaign(id);
-        let mut pipe = redis::pipe();
-        pipe.hget(&key, "header");
-        pipe.hget(&key, "state");
-        pipe.hget(&key, "hangup");
-        for shard in 0..self.shards {
-            pipe.hgetall(self.keys.counts(shard, id));
-        }
-        let (header, state, counts): (Option<String>, CampaignState, Vec<HashMap<String, i64>>) = {
-            let mut replies: Vec<redis::Value> = pipe.query_async(&mut self.conn.clone()).await?;
-            let counts = replies.split_off(3);
-            let text = |v: redis::Value| -> Result<Option<String>> {
-                redis::from_redis_value(v).map_err(|e| corrupt(&key, e.to_string()))
-            };
-            let hangup = text(replies.remove(2))?.is_some();
-            let state = match text(replies.remove(1))?.as_deref() {
-                Some("paused") => CampaignState::Paused,
-                Some("cancelled") => CampaignState::Cancelled { hangup },
-                _ => CampaignState::Active,
-            };
-            let header = text(replies.remove(0))?;
-            let counts = counts
-                .into_iter()
-                .map(redis::from_redis_value)
-                .collect::<std::result::Result<_, _>>()
-                .map_err(|e| corrupt(&key, e.to_string()))?;
-            (header, state, counts)
-        };
-        let Some(header) = header else {
-            return Ok(None);
-        };
-        let header: CampaignHeader =
-            serde_json::from_str(&header).map_err(|e| corrupt(&key, e.to_string()))?;
-        let mut totals: BTreeMap<String, u64> = BTreeMap::new();
-        for (state, n) in counts.into_iter().flatten() {
-            *totals.entry(state).or_default() += u64::try_from(n).unwrap_or(0);
-        }
-        // States every job has left are not worth reporting.
-        totals.retain(|_, n| *n > 0);
-        Ok(Some(CampaignStatus {
-            header,
-            state,
-            counts: totals,
-        }))
     }
 
     pub(super) async fn load_job_impl(&self, job: &JobRef) -> Result<Option<Job>> {

@@ -19,7 +19,9 @@ mod inbound;
 mod jobs;
 mod parse;
 mod results;
+mod sample;
 mod scripts;
+mod status;
 mod store_impl;
 mod transitions;
 

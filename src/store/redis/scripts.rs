@@ -35,8 +35,9 @@ pub(super) struct Scripts {
     pub enqueue_ended: Script,
     pub dnc_put: Script,
     pub dnc_count: Script,
-    /// Not a job script: no prelude.
+    /// Not job scripts: no prelude.
     pub relay: Script,
+    pub claim_sample: Script,
 }
 
 impl Scripts {
@@ -63,6 +64,7 @@ impl Scripts {
             dnc_put: job_script!("dnc_put.lua"),
             dnc_count: job_script!("dnc_count.lua"),
             relay: Script::new(include_str!("../lua/relay.lua")),
+            claim_sample: Script::new(include_str!("../lua/claim_sample.lua")),
         }
     }
 }

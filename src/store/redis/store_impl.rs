@@ -13,8 +13,8 @@ use crate::domain::{
 use crate::store::{
     Admission, Authorize, CampaignAction, CampaignState, CampaignStatus, DeadLetter, DialLimits,
     DncEntry, DncRequest, DncWrite, Finish, InboundStart, IntakeEntry, IvrUpdate, Job, JobRef,
-    PutOutcome, ReadyEntry, Result, SaveIvr, ServiceVisit, ShardId, StatusApplied, Store,
-    Transition,
+    PutOutcome, ReadyEntry, Result, SampleSlot, SaveIvr, ServiceVisit, ShardId, StatusApplied,
+    Store, Transition,
 };
 
 #[async_trait]
@@ -77,6 +77,10 @@ impl Store for RedisStore {
         contact: &ContactId,
     ) -> Result<Option<ContactId>> {
         self.claim_number_impl(id, phone, contact).await
+    }
+
+    async fn claim_sample(&self, slot: &SampleSlot, contact: &ContactId, cap: u32) -> Result<bool> {
+        self.claim_sample_impl(slot, contact, cap).await
     }
 
     async fn enqueue_ended(
