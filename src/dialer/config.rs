@@ -61,8 +61,7 @@ pub struct DialerConfig {
     /// How long the phone rings.
     pub ring_timeout: Duration,
     /// When citizens may be called: the settings' window, for campaigns
-    /// that set none of their own (`calling_window` in the document). Its
-    /// zone also decides the citizen's day for the daily cap.
+    /// that set none of their own (`calling_window` in the document).
     pub hours: CallingWindow,
     /// Calls per citizen in any 24 hours and any 7 days, across campaigns.
     pub citizen_caps: CitizenCaps,

@@ -35,7 +35,6 @@
 use std::collections::BTreeSet;
 use std::fmt;
 use std::ops::Bound;
-use std::time::Duration;
 
 use jiff::Timestamp;
 use jiff::civil::{Date, DateTime, Time, Weekday};
@@ -213,24 +212,13 @@ impl CallingWindow {
         Some(close)
     }
 
-    /// The calendar day of `at_ms` in the zone as `YYYYMMDD` (per-day caps).
+    /// The calendar day of `at_ms` in the zone as `YYYYMMDD` (the sampling
+    /// day of `max_per_office_per_day`).
     pub fn local_day(&self, at_ms: i64) -> u32 {
         let date = self.local_date(at_ms);
         let ymd =
             i32::from(date.year()) * 10_000 + i32::from(date.month()) * 100 + i32::from(date.day());
         u32::try_from(ymd).unwrap_or(0)
-    }
-
-    /// Time from `at_ms` to the start of the next calendar day in the zone.
-    pub fn until_next_day(&self, at_ms: i64) -> Duration {
-        let next = self
-            .local_date(at_ms)
-            .tomorrow()
-            .ok()
-            .and_then(|d| at_minute(d, 0))
-            .and_then(|dt| self.instant_of(dt))
-            .unwrap_or(at_ms.saturating_add(DAY_MS));
-        Duration::from_millis(u64::try_from(next.saturating_sub(at_ms)).unwrap_or(0))
     }
 
     fn local_date(&self, at_ms: i64) -> Date {
