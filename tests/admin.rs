@@ -5,6 +5,7 @@ mod support;
 
 use std::sync::Arc;
 
+use sampark::dialer::{EtaLimits, Quotas};
 use sampark::store::Store;
 use sampark::store::memory::MemoryStore;
 use sampark::telemetry::Metrics;
@@ -23,6 +24,14 @@ async fn admin(token: Option<&str>) -> (std::net::SocketAddr, Arc<dyn Store>, Ca
         dialplans: dialplans(),
         metrics: Arc::new(Metrics::new()),
         token: token.map(str::to_owned),
+        eta: Some(EtaLimits {
+            quotas: Quotas::uniform(sampark::store::Quota {
+                burst: 5,
+                period: std::time::Duration::from_secs(60),
+            }),
+            provider_cps: None,
+            hours: sampark::policy::CallingWindow::always(),
+        }),
     };
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -408,12 +417,24 @@ async fn campaign_status_has_counts_per_official() {
         let spec = sampark::domain::JobSpec::new(&header, contact);
         store.enqueue(&spec).await.unwrap();
     }
-    let entry = store
+    let entries = store
         .read_ready("d", 10, std::time::Duration::from_secs(60))
         .await
-        .unwrap()
-        .into_iter()
+        .unwrap();
+    let entry = entries
+        .iter()
         .find(|e| e.job.contact.as_str() == "a")
+        .unwrap()
+        .clone();
+    // "b" waits for the calling window, an hour away.
+    let b = entries
+        .iter()
+        .find(|e| e.job.contact.as_str() == "b")
+        .unwrap();
+    let opening = store.now_ms().await.unwrap() + 3_600_000;
+    store
+        .defer(b, opening, "outside calling hours")
+        .await
         .unwrap();
     let open = DialLimits::official(Quota {
         burst: 10,
@@ -431,6 +452,17 @@ async fn campaign_status_has_counts_per_official() {
     )
     .await;
     assert_eq!(status, 200, "{body}");
+    // Why the others wait, until when, and the estimate.
+    let detail: Value = serde_json::from_str(&body).unwrap();
+    let waiting = &detail["waiting"];
+    assert_eq!(waiting["ready_now"], 1, "{waiting}");
+    assert_eq!(
+        waiting["reasons"][0]["reason"], "outside calling hours",
+        "{waiting}"
+    );
+    assert_eq!(waiting["reasons"][0]["contacts"], 1, "{waiting}");
+    assert_eq!(waiting["reasons"][0]["first_due_ms"], opening, "{waiting}");
+    assert!(waiting["eta_ms"].is_i64(), "{waiting}");
     let reply: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(reply["counts"], json!({"queued": 2, "dialing": 1}));
     assert_eq!(

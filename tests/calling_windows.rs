@@ -213,7 +213,7 @@ impl Bench {
 
     async fn next_due(&self, campaign: &str) -> Option<i64> {
         let id = CampaignId::parse(campaign).unwrap();
-        self.store.next_due(&id).await.unwrap()
+        self.store.waiting(&id).await.unwrap().next_due_ms()
     }
 
     async fn stop(self) {

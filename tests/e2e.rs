@@ -432,11 +432,13 @@ async fn a_campaign_window_holds_its_contacts_while_another_campaign_dials() {
         }
     })
     .await;
-    assert_eq!(
-        store.next_due(&held).await.unwrap(),
-        opening,
-        "the exact opening"
-    );
+    // `campaign status` says why they wait and until when: the exact opening.
+    let waiting = store.waiting(&held).await.unwrap();
+    assert_eq!(waiting.next_due_ms(), opening, "the exact opening");
+    assert_eq!(waiting.reasons.len(), 1, "{waiting:?}");
+    assert_eq!(waiting.reasons[0].reason, "outside calling hours");
+    assert_eq!(waiting.reasons[0].contacts, 3);
+    assert_eq!(Some(waiting.reasons[0].last_due_ms), opening);
 
     daemon.shutdown().await;
     sim_cancel.cancel();

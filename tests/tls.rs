@@ -21,6 +21,7 @@ async fn serves_https_with_the_configured_certificate() {
     let mut config = http_config();
     config.tls = Some(load_tls_config(&cert, &key).expect("test certificate loads"));
     let routes = AdminRoutes {
+        eta: None,
         store: Arc::new(MemoryStore::new(1)),
         dialplans: dialplans(),
         metrics: Arc::new(Metrics::new()),

@@ -111,6 +111,14 @@ pub enum CampaignCommand {
         /// List every official, not only the 20 with the most contacts waiting.
         #[arg(long)]
         officials: bool,
+        /// Refresh in place every N seconds (a terminal) until the campaign
+        /// is done or interrupted.
+        #[arg(long, value_name = "SECS", num_args = 0..=1, default_missing_value = "2")]
+        watch: Option<u64>,
+        /// The daemon's settings, for the estimate of when the campaign ends
+        /// (quotas, provider rate, calling window). Without it, no estimate.
+        #[arg(long, value_name = "PATH")]
+        config: Option<std::path::PathBuf>,
     },
 }
 
@@ -147,7 +155,23 @@ pub async fn command(cmd: CampaignCommand) -> anyhow::Result<ExitCode> {
             redis,
             json,
             officials,
-        } => status(&id, &redis, json, officials).await,
+            watch,
+            config,
+        } => {
+            let limits = match &config {
+                Some(path) => Some(super::waiting::limits_from(path)?),
+                None => None,
+            };
+            let view = StatusView {
+                json,
+                all_officials: officials,
+                limits,
+            };
+            match watch {
+                Some(secs) => super::waiting::watch(&id, &redis, &view, secs).await,
+                None => status(&id, &redis, &view).await,
+            }
+        }
         CampaignCommand::Pause { id, redis } => control(&id, CampaignAction::Pause, &redis).await,
         CampaignCommand::Resume { id, redis } => control(&id, CampaignAction::Resume, &redis).await,
         CampaignCommand::Cancel { id, hangup, redis } => {
@@ -302,45 +326,61 @@ async fn submit(
     Ok(ExitCode::SUCCESS)
 }
 
-async fn status(
-    id: &str,
-    redis: &RedisArgs,
-    json: bool,
-    all_officials: bool,
-) -> anyhow::Result<ExitCode> {
+/// How `campaign status` shows a campaign.
+pub(super) struct StatusView {
+    pub json: bool,
+    pub all_officials: bool,
+    pub limits: Option<crate::dialer::EtaLimits>,
+}
+
+async fn status(id: &str, redis: &RedisArgs, view: &StatusView) -> anyhow::Result<ExitCode> {
     let id = CampaignId::parse(id)?;
     let store = redis.connect().await?;
-    let Some(status) = store.campaign_status(&id).await? else {
-        eprintln!("no campaign {id} (it may still be waiting on the intake stream)");
-        return Ok(ExitCode::from(3));
-    };
-    let next_due = store.next_due(&id).await?;
-    if json {
-        let mut detail = status.detail();
-        detail["next_due_ms"] = serde_json::json!(next_due);
-        println!("{detail}");
-    } else {
-        println!("campaign {id} — {}", status.header.name);
-        println!("{:>12}  {}", "state", status.state.as_str());
-        println!("{:>12}  {}", "contacts", status.total());
-        println!("{:>12}  {}", "finished", status.finished());
-        for (state, n) in status.counts.iter().filter(|(_, n)| **n > 0) {
-            println!("{state:>12}  {n}");
+    match status_text(&store, &id, view).await? {
+        Some(text) => {
+            print!("{text}");
+            Ok(ExitCode::SUCCESS)
         }
-        if let Some(due) = next_due {
-            let now = store.now_ms().await?;
-            let secs = (due - now).max(0) / 1000;
-            println!(
-                "{:>12}  in {secs} s (a waiting contact: retry, hours, quota or freshness)",
-                "next due"
-            );
-        }
-        if let Some(table) = officials_table(&status, all_officials) {
-            println!();
-            print!("{table}");
+        None => {
+            eprintln!("no campaign {id} (it may still be waiting on the intake stream)");
+            Ok(ExitCode::from(3))
         }
     }
-    Ok(ExitCode::SUCCESS)
+}
+
+/// The status of campaign `id` as text (or one JSON line); `None`: no such
+/// campaign.
+pub(super) async fn status_text(
+    store: &RedisStore,
+    id: &CampaignId,
+    view: &StatusView,
+) -> anyhow::Result<Option<String>> {
+    use std::fmt::Write;
+    let Some(status) = store.campaign_status(id).await? else {
+        return Ok(None);
+    };
+    let waiting = store.waiting(id).await?;
+    let now = store.now_ms().await?;
+    let report = crate::dialer::waiting_report(&status, &waiting, view.limits.as_ref(), now);
+    if view.json {
+        let mut detail = status.detail();
+        detail["waiting"] = report;
+        return Ok(Some(format!("{detail}\n")));
+    }
+    let mut out = String::new();
+    writeln!(out, "campaign {id} — {}", status.header.name)?;
+    writeln!(out, "{:>12}  {}", "state", status.state.as_str())?;
+    writeln!(out, "{:>12}  {}", "contacts", status.total())?;
+    writeln!(out, "{:>12}  {}", "finished", status.finished())?;
+    for (state, n) in status.counts.iter().filter(|(_, n)| **n > 0) {
+        writeln!(out, "{state:>12}  {n}")?;
+    }
+    out.push_str(&super::waiting::render(&report, now, view.limits.is_some()));
+    if let Some(table) = officials_table(&status, view.all_officials) {
+        out.push('\n');
+        out.push_str(&table);
+    }
+    Ok(Some(out))
 }
 
 /// A Redis URL with any password replaced by `***`.

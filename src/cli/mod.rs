@@ -11,6 +11,7 @@ mod redis_ops;
 mod serve;
 mod simulate;
 mod summary;
+mod waiting;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -170,6 +170,7 @@ impl Daemon {
                     dialplans: parts.dialplans.clone(),
                     metrics: parts.metrics.clone(),
                     token: parts.admin_token,
+                    eta: Some(crate::dialer::EtaLimits::of(&parts.dialer)),
                 };
                 let server = HttpServer::new("admin", listener, parts.admin, Arc::new(routes));
                 let addr = server.local_addr()?;

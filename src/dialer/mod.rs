@@ -8,6 +8,7 @@
 
 mod config;
 mod dispatch;
+mod eta;
 mod gate;
 mod placed;
 mod reconcile;
@@ -15,6 +16,7 @@ mod windows;
 
 pub use config::{DialerConfig, Quotas};
 pub use dispatch::Dialer;
+pub use eta::{EtaLimits, waiting_report};
 pub use gate::{DialGate, PauseCause};
 pub use placed::PlacedCalls;
 pub use reconcile::Reconciler;

@@ -270,6 +270,73 @@ pub enum DncWrite {
     Lapsed,
 }
 
+/// Why a campaign's contacts wait (see [`Store::waiting`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Waiting {
+    /// One entry per reason, the most contacts first.
+    pub reasons: Vec<WaitReason>,
+    /// Parked while the campaign is paused (due when it is resumed).
+    pub parked: u64,
+}
+
+/// Contacts waiting for one reason, and when the first and the last of
+/// them come due (Unix ms).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct WaitReason {
+    pub reason: String,
+    pub contacts: u64,
+    pub first_due_ms: i64,
+    pub last_due_ms: i64,
+}
+
+/// The reason a retry waits under, whatever the attempt's outcome was.
+pub const RETRY_DELAY: &str = "retry delay";
+
+impl Waiting {
+    /// Groups `(reason, due)` pairs.
+    pub fn from_jobs(jobs: impl IntoIterator<Item = (String, i64)>, parked: u64) -> Waiting {
+        let mut by_reason: BTreeMap<String, WaitReason> = BTreeMap::new();
+        for (reason, due) in jobs {
+            by_reason
+                .entry(reason.clone())
+                .and_modify(|r| {
+                    r.contacts += 1;
+                    r.first_due_ms = r.first_due_ms.min(due);
+                    r.last_due_ms = r.last_due_ms.max(due);
+                })
+                .or_insert(WaitReason {
+                    reason,
+                    contacts: 1,
+                    first_due_ms: due,
+                    last_due_ms: due,
+                });
+        }
+        let mut reasons: Vec<WaitReason> = by_reason.into_values().collect();
+        reasons.sort_by(|a, b| b.contacts.cmp(&a.contacts).then(a.reason.cmp(&b.reason)));
+        Waiting { reasons, parked }
+    }
+
+    /// When the earliest waiting contact comes due.
+    pub fn next_due_ms(&self) -> Option<i64> {
+        self.reasons.iter().map(|r| r.first_due_ms).min()
+    }
+
+    /// Contacts waiting in the delayed sets.
+    pub fn delayed(&self) -> u64 {
+        self.reasons.iter().map(|r| r.contacts).sum()
+    }
+}
+
+/// The reason a waiting job is listed under: retries by their kind, other
+/// waits by the reason the dialer wrote on the job.
+pub fn wait_reason(state: JobState, reason: Option<&str>) -> Option<String> {
+    match state {
+        JobState::RetryWait => Some(RETRY_DELAY.to_owned()),
+        JobState::Queued => Some(reason.unwrap_or("waiting").to_owned()),
+        _ => None,
+    }
+}
+
 /// What an operator did to a campaign last.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -558,10 +625,12 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<PutOutcome>;
     /// Every campaign ever stored.
     async fn campaigns(&self) -> Result<Vec<CampaignId>>;
-    /// When the campaign's earliest waiting job (retry, deferral, rate
-    /// limit, freshness) comes due (Unix ms); `None` when none waits. Scans
-    /// the delayed sets: for operators, not for hot paths.
-    async fn next_due(&self, id: &CampaignId) -> Result<Option<i64>>;
+    /// Why the campaign's contacts that are not being dialled wait, and
+    /// until when: its jobs in the delayed sets grouped by reason (retry
+    /// delay, calling hours, an official's quota, a citizen's cap, …) and
+    /// its parked jobs. Scans the delayed sets: for operators, not for hot
+    /// paths.
+    async fn waiting(&self, id: &CampaignId) -> Result<Waiting>;
     /// Applies an operator's command on every shard: pause (new dials stop,
     /// waiting jobs are parked as they are read), resume (parked jobs go back
     /// to the ready streams; a cancelled campaign stays cancelled), cancel

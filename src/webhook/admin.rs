@@ -43,6 +43,9 @@ pub struct AdminRoutes {
     pub dialplans: Arc<Dialplans>,
     pub metrics: Arc<Metrics>,
     pub token: Option<String>,
+    /// The daemon's limits, for the estimate in a campaign's status
+    /// (`None`: no estimate).
+    pub eta: Option<crate::dialer::EtaLimits>,
 }
 
 pub(super) fn json_response(status: StatusCode, value: serde_json::Value) -> Response<Full<Bytes>> {
@@ -218,8 +221,17 @@ impl AdminRoutes {
         match self.store.campaign_status(&id).await {
             Ok(Some(status)) => {
                 let mut summary = status.detail();
-                match self.store.next_due(&id).await {
-                    Ok(due) => summary["next_due_ms"] = json!(due),
+                let waiting = self.store.waiting(&id).await;
+                let now = self.store.now_ms().await;
+                match waiting.and_then(|w| Ok((w, now?))) {
+                    Ok((waiting, now)) => {
+                        summary["waiting"] = crate::dialer::waiting_report(
+                            &status,
+                            &waiting,
+                            self.eta.as_ref(),
+                            now,
+                        );
+                    }
                     Err(e) => {
                         return json_response(
                             StatusCode::SERVICE_UNAVAILABLE,

@@ -46,11 +46,12 @@ pub async fn deadlines_are_kept_at_authorisation_and_retry(store: Arc<dyn Store>
         } => assert_eq!(until_ms, now + 300),
         other => panic!("expected to wait for the visit's window, got {other:?}"),
     }
-    // `campaign status` says when the next waiting contact comes due.
-    assert_eq!(
-        store.next_due(&campaign_id()).await.unwrap(),
-        Some(now + 300)
-    );
+    // `campaign status` says why it waits and when it comes due.
+    let waiting = store.waiting(&campaign_id()).await.unwrap();
+    assert_eq!(waiting.next_due_ms(), Some(now + 300));
+    assert_eq!(waiting.reasons.len(), 1, "{waiting:?}");
+    assert_eq!(waiting.reasons[0].reason, "too soon after the visit");
+    assert_eq!(waiting.reasons[0].contacts, 1);
     let waited = ready_again(&store, "early").await;
     assert!(store.now_ms().await.unwrap() >= now + 300);
     assert_eq!(grant(&store, &waited, HOUR).await.0.attempt, 1);

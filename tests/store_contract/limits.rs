@@ -409,3 +409,59 @@ pub async fn urgent_campaigns_are_read_first(store: Arc<dyn Store>) {
         Authorize::Granted { .. }
     ));
 }
+
+/// `campaign status`'s reasons: a retry, a deferral and a parked job, each
+/// with when it comes due.
+pub async fn waiting_contacts_are_grouped_by_reason(store: Arc<dyn Store>) {
+    seed(
+        &store,
+        &[("c-1", "off-1"), ("c-2", "off-2"), ("c-3", "off-3")],
+    )
+    .await;
+    let entries = ready(&store, 3).await;
+    let now = store.now_ms().await.unwrap();
+    let (job, _) = grant(&store, &entries["c-1"], HOUR).await;
+    store
+        .finish(
+            &job.job_ref(),
+            job.attempt,
+            None,
+            &retry(Duration::from_secs(3600)),
+        )
+        .await
+        .unwrap();
+    store
+        .defer(&entries["c-2"], now + 7_200_000, "outside calling hours")
+        .await
+        .unwrap();
+    store
+        .control_campaign(&campaign_id(), sampark::store::CampaignAction::Pause)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .authorize(&entries["c-3"], &DialLimits::official(OPEN), HOUR)
+            .await
+            .unwrap(),
+        Authorize::Parked
+    );
+    let waiting = store.waiting(&campaign_id()).await.unwrap();
+    assert_eq!(waiting.parked, 1);
+    let reasons: Vec<(&str, u64)> = waiting
+        .reasons
+        .iter()
+        .map(|r| (r.reason.as_str(), r.contacts))
+        .collect();
+    assert_eq!(
+        reasons,
+        [("outside calling hours", 1), ("retry delay", 1)],
+        "{waiting:?}"
+    );
+    let retry_due = waiting.reasons[1].first_due_ms;
+    assert!(
+        (now + 3_600_000..now + 3_700_000).contains(&retry_due),
+        "{retry_due}"
+    );
+    assert_eq!(waiting.reasons[0].first_due_ms, now + 7_200_000);
+    assert_eq!(waiting.next_due_ms(), Some(retry_due));
+}

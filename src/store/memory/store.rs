@@ -23,7 +23,7 @@ use crate::store::{
     Admission, Authorize, CampaignAction, CampaignState, CampaignStatus, DeadLetter, DialLimits,
     DncEntry, DncRequest, DncWrite, Finish, InboundStart, IntakeEntry, IvrUpdate, Job, JobRef,
     PutOutcome, ReadyEntry, Result, SampleSlot, SaveIvr, ServiceVisit, ShardId, StatusApplied,
-    Store, StoreError, Transition,
+    Store, StoreError, Transition, Waiting, wait_reason,
 };
 
 /// The in-memory backend. Cheap to share behind an `Arc`.
@@ -179,13 +179,18 @@ impl Store for MemoryStore {
         self.with(|s, _| s.in_flight_of(id))
     }
 
-    async fn next_due(&self, id: &CampaignId) -> Result<Option<i64>> {
+    async fn waiting(&self, id: &CampaignId) -> Result<Waiting> {
         self.with(|s, _| {
-            s.jobs
+            let jobs = s
+                .jobs
                 .values()
                 .filter(|j| &j.id.campaign == id)
-                .filter_map(|j| s.shards[usize::from(j.shard)].delayed.score(&j.id))
-                .min()
+                .filter_map(|j| {
+                    let due = s.shards[usize::from(j.shard)].delayed.score(&j.id)?;
+                    Some((wait_reason(j.state, j.reason.as_deref())?, due))
+                });
+            let parked = s.parked.get(id).map_or(0, Vec::len);
+            Waiting::from_jobs(jobs, parked as u64)
         })
     }
 

@@ -3,8 +3,10 @@
 //! campaign's hash so `campaign status` and `campaign list` show them.
 
 use super::connection::RedisStore;
-use crate::domain::CampaignId;
-use crate::store::{CampaignAction, CampaignState, JobRef, ShardId, StoreError};
+use crate::domain::{CampaignId, JobState};
+use crate::store::{
+    CampaignAction, CampaignState, JobRef, ShardId, StoreError, Waiting, wait_reason,
+};
 
 type Result<T> = std::result::Result<T, StoreError>;
 
@@ -98,11 +100,34 @@ impl RedisStore {
         Ok(Some(state))
     }
 
-    pub(super) async fn next_due_impl(&self, id: &CampaignId) -> Result<Option<i64>> {
-        let waiting = self
+    pub(super) async fn waiting_impl(&self, id: &CampaignId) -> Result<Waiting> {
+        let delayed = self
             .scan_campaign(id, |shard| self.keys.delayed(shard))
             .await?;
-        Ok(waiting.iter().map(|(_, _, due)| *due as i64).min())
+        let mut jobs = Vec::with_capacity(delayed.len());
+        for chunk in delayed.chunks(BATCH) {
+            let mut pipe = redis::pipe();
+            for (shard, member, _) in chunk {
+                pipe.cmd("HMGET")
+                    .arg(format!("{}{member}", self.keys.job_prefix(*shard)))
+                    .arg("state")
+                    .arg("reason");
+            }
+            let replies: Vec<(Option<String>, Option<String>)> =
+                pipe.query_async(&mut self.conn.clone()).await?;
+            for ((_, _, due), (state, reason)) in chunk.iter().zip(replies) {
+                let state = state.as_deref().and_then(|s| s.parse::<JobState>().ok());
+                if let Some(why) = state.and_then(|s| wait_reason(s, reason.as_deref())) {
+                    jobs.push((why, *due as i64));
+                }
+            }
+        }
+        let mut pipe = redis::pipe();
+        for shard in 0..self.shards {
+            pipe.cmd("SCARD").arg(self.keys.parked(shard, id));
+        }
+        let parked: Vec<u64> = pipe.query_async(&mut self.conn.clone()).await?;
+        Ok(Waiting::from_jobs(jobs, parked.iter().sum()))
     }
 
     /// Every member of a per-shard sorted set (`key_of`) that is a job of

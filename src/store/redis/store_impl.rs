@@ -14,7 +14,7 @@ use crate::store::{
     Admission, Authorize, CampaignAction, CampaignState, CampaignStatus, DeadLetter, DialLimits,
     DncEntry, DncRequest, DncWrite, Finish, InboundStart, IntakeEntry, IvrUpdate, Job, JobRef,
     PutOutcome, ReadyEntry, Result, SampleSlot, SaveIvr, ServiceVisit, ShardId, StatusApplied,
-    Store, Transition,
+    Store, Transition, Waiting,
 };
 
 #[async_trait]
@@ -108,8 +108,8 @@ impl Store for RedisStore {
         self.in_flight_of_impl(id).await
     }
 
-    async fn next_due(&self, id: &CampaignId) -> Result<Option<i64>> {
-        self.next_due_impl(id).await
+    async fn waiting(&self, id: &CampaignId) -> Result<Waiting> {
+        self.waiting_impl(id).await
     }
 
     async fn hangup_requests(&self) -> Result<Vec<CampaignId>> {
