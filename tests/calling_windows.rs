@@ -61,6 +61,9 @@ struct Setup {
     quota: Quota,
     originate_latency: Duration,
     max_concurrent_originates: usize,
+    /// Every dialling limit from these settings instead (the shipped
+    /// defaults, say), the window and retries included.
+    settings: Option<sampark::config::Settings>,
 }
 
 impl Default for Setup {
@@ -78,6 +81,7 @@ impl Default for Setup {
             },
             originate_latency: Duration::ZERO,
             max_concurrent_originates: 8,
+            settings: None,
         }
     }
 }
@@ -94,6 +98,11 @@ struct Bench {
 }
 
 fn dialer_config(setup: &Setup) -> DialerConfig {
+    if let Some(settings) = &setup.settings {
+        let mut config = sampark::daemon::dialer_config(settings);
+        config.consumer = "windows".into();
+        return config;
+    }
     DialerConfig {
         consumer: "windows".into(),
         batch_size: 64,
@@ -499,6 +508,50 @@ async fn a_round_that_reaches_closing_time_dials_nothing_after_it() {
             d.job,
             show(d.at_ms)
         );
+    }
+    bench.stop().await;
+}
+
+/// The shipped defaults are coherent: 50 contacts whose every call goes
+/// unanswered get all their attempts the same day, inside the window (the
+/// citizen's day cap used to push every third attempt to the next day).
+#[tokio::test(start_paused = true)]
+async fn fifty_contacts_at_the_default_settings_finish_the_same_day() {
+    let settings = sampark::config::Settings::default();
+    // Tuesday 1 December 2026, 10:00 IST.
+    let bench = Bench::start(Setup {
+        start: "2026-12-01T04:30:00Z",
+        daemon_window: settings.policy.calling_window.clone(),
+        retry: settings.dialer.retry_policy(),
+        settings: Some(settings.clone()),
+        ..Setup::default()
+    });
+    let contacts: Vec<(String, String)> = (0..50)
+        .map(|i| (format!("c-{i:02}"), format!("off-{}", i % 10)))
+        .collect();
+    let pairs: Vec<(&str, &str)> = contacts
+        .iter()
+        .map(|(c, o)| (c.as_str(), o.as_str()))
+        .collect();
+    bench.submit(campaign("defaults", json!({}), &pairs)).await;
+    // 20:00 IST: the window closes.
+    bench.run_until("2026-12-01T14:30:00Z").await;
+    let status = bench
+        .store
+        .campaign_status(&CampaignId::parse("defaults").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let waiting = bench
+        .store
+        .waiting(&CampaignId::parse("defaults").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(status.finished(), 50, "{:?} {waiting:?}", status.counts);
+    let attempts = settings.dialer.max_attempts as usize;
+    for (contact, _) in &contacts {
+        let dials = bench.dials_of(&format!("defaults/{contact}"));
+        assert_eq!(dials.len(), attempts, "{contact}: {dials:?}");
     }
     bench.stop().await;
 }

@@ -34,6 +34,9 @@ pub async fn command(config_path: &Path, accept_legacy_optouts: bool) -> anyhow:
     };
     init(settings.log.format, &settings.log.level)?;
     events::starting(&settings);
+    for warning in settings.warnings() {
+        tracing::warn!(setting.warning = %warning, "settings work against each other");
+    }
     let dialplans = match load_dir(&settings.dialplans.dir) {
         Ok(plans) => Arc::new(plans),
         Err(problems) => {

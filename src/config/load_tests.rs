@@ -421,3 +421,19 @@ fn dial_limits_load_and_contradictions_are_refused() {
     assert!(dialer.quotas.for_department("home").is_some());
     assert!(dialer.quotas.for_department("revenue").is_none());
 }
+
+#[test]
+fn the_defaults_are_coherent_and_contradictions_are_warned_about() {
+    assert_eq!(Settings::default().warnings(), Vec::<String>::new());
+    let mut s = Settings::default();
+    s.dialer.max_attempts = 4;
+    s.policy.max_calls_per_citizen_per_week = 3;
+    let warnings = s.warnings();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(
+        warnings[0].starts_with(
+            "policy.max_calls_per_citizen_per_day = 3 is below dialer.max_attempts = 4"
+        )
+    );
+    assert!(warnings[1].contains("the next week"));
+}

@@ -31,7 +31,7 @@ impl Default for PolicySettings {
     fn default() -> Self {
         Self {
             calling_window: CallingWindow::default(),
-            max_calls_per_citizen_per_day: 2,
+            max_calls_per_citizen_per_day: 3,
             max_calls_per_citizen_per_week: 0,
             citizen_key_secret: None,
         }

@@ -92,6 +92,32 @@ fn check_redis_url(value: &str) -> Result<(), String> {
 }
 
 impl Settings {
+    /// Settings that are valid but work against each other, in words, for
+    /// `serve` to log at start.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        let attempts = self.dialer.max_attempts;
+        for (key, cap, span) in [
+            (
+                "policy.max_calls_per_citizen_per_day",
+                self.policy.max_calls_per_citizen_per_day,
+                "the next day",
+            ),
+            (
+                "policy.max_calls_per_citizen_per_week",
+                self.policy.max_calls_per_citizen_per_week,
+                "the next week",
+            ),
+        ] {
+            if cap != 0 && cap < attempts {
+                warnings.push(format!(
+                    "{key} = {cap} is below dialer.max_attempts = {attempts}: a contact's attempts beyond {cap} wait for {span} (raise the cap or lower the attempts)"
+                ));
+            }
+        }
+        warnings
+    }
+
     /// Checks what types cannot: every semantic problem, as `key: reason`.
     pub fn validate(&self) -> Result<(), Vec<String>> {
         let problems = self.problems();

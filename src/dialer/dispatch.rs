@@ -6,7 +6,7 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use governor::{DefaultDirectRateLimiter, Quota as GovQuota, RateLimiter};
+use governor::{Quota as GovQuota, RateLimiter};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -27,6 +27,44 @@ use crate::telemetry::{DialDecision, Metrics, OriginateResult, Subsystem, events
 /// long enough for a call the provider did create to show up in its list.
 const UNKNOWN_SETTLE: Duration = Duration::from_secs(5);
 
+/// `governor`'s clock on tokio's time, so pacing follows a paused clock in
+/// tests as the rest of the loop does.
+#[derive(Clone, Copy, Debug, Default)]
+struct TokioClock;
+
+impl governor::clock::Clock for TokioClock {
+    type Instant = std::time::Instant;
+
+    fn now(&self) -> std::time::Instant {
+        tokio::time::Instant::now().into_std()
+    }
+}
+
+type CpsLimiter = RateLimiter<
+    governor::state::NotKeyed,
+    governor::state::InMemoryState,
+    TokioClock,
+    governor::middleware::NoOpMiddleware<std::time::Instant>,
+>;
+
+/// Waits for this instance's share of the provider's rate; `false` if
+/// cancelled first.
+async fn pace(cps: &CpsLimiter, cancel: &CancellationToken) -> bool {
+    use governor::clock::Clock;
+    loop {
+        match cps.check() {
+            Ok(()) => return true,
+            Err(not_until) => {
+                let wait = not_until.wait_time_from(TokioClock.now());
+                tokio::select! {
+                    _ = cancel.cancelled() => return false,
+                    _ = tokio::time::sleep(wait) => {}
+                }
+            }
+        }
+    }
+}
+
 /// The dispatch loop of one instance.
 #[derive(Clone)]
 pub struct Dialer {
@@ -36,7 +74,7 @@ pub struct Dialer {
     urls: CallbackUrls,
     metrics: Arc<Metrics>,
     originates: Arc<Semaphore>,
-    cps: Option<Arc<DefaultDirectRateLimiter>>,
+    cps: Option<Arc<CpsLimiter>>,
     /// The provider's cap as a fleet-wide quota (burst = one second's worth).
     fleet_cps: Option<Quota>,
     placed: Arc<PlacedCalls>,
@@ -55,10 +93,12 @@ impl Dialer {
         metrics: Arc<Metrics>,
         placed: Arc<PlacedCalls>,
     ) -> Self {
-        let cps = config
-            .provider_cps
-            .and_then(NonZeroU32::new)
-            .map(|n| Arc::new(RateLimiter::direct(GovQuota::per_second(n))));
+        let cps = config.provider_cps.and_then(NonZeroU32::new).map(|n| {
+            Arc::new(RateLimiter::direct_with_clock(
+                GovQuota::per_second(n),
+                TokioClock,
+            ))
+        });
         let fleet_cps = config.provider_cps.filter(|&n| n > 0).map(|n| Quota {
             burst: n,
             period: Duration::from_secs(1) / n,
@@ -170,11 +210,10 @@ impl Dialer {
             };
             // This instance's own share of the provider's rate first (no
             // Redis work); the fleet-wide count is part of the authorising step.
-            if let Some(cps) = &self.cps {
-                tokio::select! {
-                    _ = cancel.cancelled() => break,
-                    _ = cps.until_ready() => {}
-                }
+            if let Some(cps) = &self.cps
+                && !pace(cps, cancel).await
+            {
+                break;
             }
             let Some((job, now_ms, asked)) = self.authorize(&entry, cancel).await? else {
                 continue;
