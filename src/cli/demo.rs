@@ -162,13 +162,16 @@ pub async fn run_demo(opts: DemoOptions) -> anyhow::Result<DemoSummary> {
     sim_cancel.cancel();
     simulator.wait().await;
     let records = records?;
-    Ok(summarise(
+    let mut summary = summarise(
         &campaign_id,
         &callbacks,
         opts.contacts,
         &records,
         started.elapsed(),
-    ))
+    );
+    summary.real_time =
+        super::real_time::compare(&demo_dialer_config(), opts.contacts, opts.officials);
+    Ok(summary)
 }
 
 /// The sample dialplans, built into the binary so the demo runs from anywhere.

@@ -7,6 +7,7 @@ mod demo;
 mod dialplan_check;
 mod dnc;
 mod officials;
+mod real_time;
 mod redis_ops;
 mod serve;
 mod simulate;

@@ -43,6 +43,8 @@ pub struct DemoSummary {
     /// Calls sampark placed (inbound calls are not counted).
     pub calls_placed: u64,
     pub elapsed_ms: u64,
+    /// What the demo speeds up, and what the defaults would take.
+    pub real_time: super::real_time::RealTime,
 }
 
 pub(super) fn summarise(
@@ -130,6 +132,7 @@ pub(super) fn summarise(
         officials,
         calls_placed,
         elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+        real_time: super::real_time::RealTime::default(),
     }
 }
 
@@ -181,4 +184,6 @@ pub(super) fn print_summary(s: &DemoSummary) {
             r.negative_share * 100.0
         );
     }
+    println!();
+    print!("{}", s.real_time);
 }

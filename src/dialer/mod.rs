@@ -8,7 +8,7 @@
 
 mod config;
 mod dispatch;
-mod eta;
+pub mod eta;
 mod gate;
 mod placed;
 mod reconcile;
