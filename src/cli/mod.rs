@@ -6,9 +6,11 @@ mod control;
 mod demo;
 mod dialplan_check;
 mod dnc;
+mod intake_status;
 mod redis_ops;
 mod serve;
 mod simulate;
+mod submit;
 mod summary;
 
 use std::path::PathBuf;

@@ -10,6 +10,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::citizen::Citizens;
+use super::intake_tally::IntakeTallies;
 use super::stream::{EntryId, Stream};
 use super::timeset::TimeSet;
 use crate::domain::{
@@ -109,6 +110,8 @@ pub(super) struct State {
     pub provider_tat: Option<i64>,
     /// Each campaign's numbers (by tag) and the contact that holds each.
     numbers: HashMap<(CampaignId, String), ContactId>,
+    /// Each campaign's intake tally.
+    pub intake_tallies: IntakeTallies,
 }
 
 /// Adds a job's contact to `state`'s count (a job created in that state).
@@ -159,6 +162,7 @@ impl State {
             hangup_requests: HashSet::new(),
             numbers: HashMap::new(),
             provider_tat: None,
+            intake_tallies: IntakeTallies::default(),
         }
     }
 
