@@ -1,9 +1,12 @@
 //! The router reads the intake stream through its consumer group, ingests
 //! each document, and acknowledges the entry only after every contact is in
 //! its shard or in the dead-letter stream. A crash in between re-delivers the
-//! entry; ingestion is idempotent, so the replay changes nothing. Unknown
-//! fields in a document are ignored here (one WARN per document): refusing
-//! them is `campaign submit --strict`'s job, before the document is queued.
+//! entry; ingestion is idempotent, so the replay changes nothing. What each
+//! document did (accepted, refused whole, contacts refused, with reasons) is
+//! counted in its campaign's intake tally, once per entry, for `campaign
+//! status`. Unknown fields in a document are ignored here (one WARN per
+//! document): refusing them is `campaign submit --strict`'s job, before the
+//! document is queued.
 
 use std::sync::Arc;
 use std::time::Duration;
