@@ -9,7 +9,7 @@
 //! | [`provider`] | the provider trait and the Twilio adapter |
 //! | [`simulator`] | a Twilio-compatible provider emulator (demo, tests, benchmarks) |
 //! | [`dnc`] | the do-not-call list as operators manage it: import format, expiries |
-//! | [`intake`] | campaign documents from the intake stream into shards |
+//! | [`intake`] | campaign documents from the intake stream into shards; the checks a submission makes before queueing; CSV contacts |
 //! | [`policy`] | calling policy: the calling window (zone, weekdays, ranges, holidays) |
 //! | [`calls`] | the provider-neutral call core: IVR sessions, conclusions, inbound calls, callback URLs |
 //! | [`dialer`] | the dispatch loop: policy, rate limits, originate, reconcile |

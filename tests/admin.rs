@@ -483,3 +483,224 @@ async fn campaign_status_has_counts_per_official() {
     assert!(first.get("officials").is_none(), "{list}");
     cancel.cancel();
 }
+
+/// A campaign document for the refusal tests below.
+fn campaign(name: &str, dialplan: &str, contacts: Value) -> String {
+    json!({"version": 1, "id": "adm-r", "name": name, "dialplan": dialplan,
+        "caller_id": "+916742000000", "department": "health", "contacts": contacts})
+    .to_string()
+}
+
+fn patient(id: &str, phone: &str) -> Value {
+    json!({"id": id, "phone": phone, "official_id": "o-1",
+           "office": "Capital Hospital", "service": "OPD"})
+}
+
+#[tokio::test]
+async fn submissions_are_refused_with_a_code_and_every_reason() {
+    let (addr, store, cancel) = admin(None).await;
+    let post = |doc: String| async move {
+        let (status, body) =
+            raw(addr, &request(addr, "POST", "/admin/campaigns", None, &doc)).await;
+        let reply: Value = serde_json::from_str(&body).unwrap_or_else(|_| panic!("{body}"));
+        (status, reply, body)
+    };
+
+    // An unknown dialplan, named with the loaded ones.
+    let (status, reply, _) = post(campaign(
+        "A",
+        "mo-sarkar-feedbak",
+        json!([patient("a", "9876500401")]),
+    ))
+    .await;
+    assert_eq!(status, 422, "{reply}");
+    assert_eq!(reply["code"], "unknown_dialplan");
+    assert_eq!(
+        reply["reasons"][0]["message"],
+        "field `dialplan`: no dialplan named \"mo-sarkar-feedbak\" is loaded by this daemon (known: mo-sarkar-feedback, mo-sarkar-inbound)"
+    );
+
+    // No valid contact: each one's reason, masked.
+    let (status, reply, body) = post(campaign(
+        "A",
+        "mo-sarkar-feedback",
+        json!([patient("a", "2223456789"), patient("b", "98765 0040")]),
+    ))
+    .await;
+    assert_eq!(status, 422, "{reply}");
+    assert_eq!(reply["code"], "no_valid_contact");
+    assert_eq!(
+        reply["problems"],
+        json!(["no valid contact: all 2 contact(s) are invalid (each is listed with its reason)"])
+    );
+    let rejected = reply["rejected_contacts"].as_array().unwrap();
+    assert_eq!(rejected.len(), 2);
+    assert_eq!(
+        (&rejected[1]["index"], &rejected[1]["id"]),
+        (&json!(1), &json!("b"))
+    );
+    assert!(
+        rejected[0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("`phone`: a 10-digit number")
+    );
+    for digits in ["2223456", "987650040"] {
+        assert!(!body.contains(digits), "{digits} in {body}");
+    }
+
+    // A header other than the stored campaign's: 409, each field named.
+    let stored = campaign(
+        "A",
+        "mo-sarkar-feedback",
+        json!([patient("a", "9876500401")]),
+    );
+    let header = sampark::domain::parse_campaign_document(&stored, &|_| true)
+        .unwrap()
+        .header;
+    store.put_campaign(&header).await.unwrap();
+    let (status, reply, _) = post(stored.clone()).await;
+    assert_eq!(status, 202, "the same header again is fine: {reply}");
+    let (status, reply, _) = post(campaign(
+        "B",
+        "mo-sarkar-feedback",
+        json!([patient("b", "9876500402")]),
+    ))
+    .await;
+    assert_eq!(status, 409, "{reply}");
+    assert_eq!(reply["code"], "header_conflict");
+    assert_eq!(
+        reply["reasons"][0]["differences"],
+        json!([{"field": "name", "stored": "\"A\"", "submitted": "\"B\""}])
+    );
+    assert!(
+        reply["error"].as_str().unwrap().starts_with(
+            "refused: campaign adm-r already exists with a different header: `name` is \"A\""
+        ),
+        "{reply}"
+    );
+
+    // Every reason at once; the status is the first's.
+    let (status, reply, _) = post(campaign("B", "retired", json!([patient("c", "12345")]))).await;
+    assert_eq!(status, 422, "{reply}");
+    assert_eq!(reply["code"], "unknown_dialplan");
+    let codes: Vec<&str> = reply["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        ["unknown_dialplan", "no_valid_contact", "header_conflict"]
+    );
+
+    // Only the one good submission was queued.
+    let entries = store
+        .read_intake(
+            "t",
+            10,
+            std::time::Duration::ZERO,
+            std::time::Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
+    assert_eq!(entries.len(), 1);
+    cancel.cancel();
+}
+
+#[tokio::test]
+async fn a_campaign_status_shows_what_intake_accepted_and_refused() {
+    use sampark::intake::IntakeRouter;
+    let (addr, store, cancel) = admin(None).await;
+    let router = IntakeRouter::new(
+        store.clone(),
+        Arc::new(|name: &str| name == "mo-sarkar-feedback"),
+        "router".into(),
+        std::time::Duration::from_secs(60),
+        Arc::new(Metrics::new()),
+        sampark::policy::CallingWindow::default(),
+    );
+    tokio::spawn(router.run(cancel.clone()));
+    let doc = campaign(
+        "A",
+        "mo-sarkar-feedback",
+        json!([patient("a", "9876500401"), patient("b", "12345")]),
+    );
+    let (status, body) = raw(addr, &request(addr, "POST", "/admin/campaigns", None, &doc)).await;
+    assert_eq!(status, 202, "{body}");
+    // Written to the stream by another program, with a different header.
+    store
+        .submit(&campaign(
+            "B",
+            "mo-sarkar-feedback",
+            json!([patient("c", "9876500403")]),
+        ))
+        .await
+        .unwrap();
+    let reply = support::eventually(
+        std::time::Duration::from_secs(10),
+        "both ingested",
+        || async {
+            let (status, body) = raw(
+                addr,
+                &request(addr, "GET", "/admin/campaigns/adm-r", None, ""),
+            )
+            .await;
+            let reply: Value = serde_json::from_str(&body).ok()?;
+            (status == 200 && reply["intake"]["documents_refused"] == 1).then_some(reply)
+        },
+    )
+    .await;
+    assert_eq!(reply["total"], 1, "{reply}");
+    let intake = &reply["intake"];
+    assert_eq!(
+        (&intake["documents_accepted"], &intake["contacts_refused"]),
+        (&json!(1), &json!(1)),
+        "{reply}"
+    );
+    let reasons: Vec<&str> = intake["last_refusals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(reasons.len(), 2, "{reply}");
+    assert!(
+        reasons[0].contains("`name` is \"A\" in the stored campaign, \"B\""),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons[1].contains("contact rejected: `phone`"),
+        "{reasons:?}"
+    );
+    assert!(!reply.to_string().contains("12345"), "{reply}");
+
+    // A campaign whose only document was refused: 404 with the reason.
+    store
+        .submit(
+            &campaign("C", "retired", json!([patient("d", "9876500404")]))
+                .replace("adm-r", "adm-gone"),
+        )
+        .await
+        .unwrap();
+    let reply = support::eventually(std::time::Duration::from_secs(10), "refused", || async {
+        let (status, body) = raw(
+            addr,
+            &request(addr, "GET", "/admin/campaigns/adm-gone", None, ""),
+        )
+        .await;
+        let reply: Value = serde_json::from_str(&body).ok()?;
+        (status == 404 && !reply["intake"].is_null()).then_some(reply)
+    })
+    .await;
+    assert_eq!(reply["intake"]["documents_refused"], 1, "{reply}");
+    assert!(
+        reply["intake"]["last_refusals"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no dialplan named \"retired\""),
+        "{reply}"
+    );
+    cancel.cancel();
+}

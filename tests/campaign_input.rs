@@ -157,7 +157,8 @@ async fn mixed_phone_forms_are_normalised_and_a_bad_number_is_dead_lettered_mask
         "{stderr}"
     );
     assert!(
-        stderr.contains("contacts[8] (bad): `phone`: a 10-digit number without 0 or +91"),
+        stderr
+            .contains("contacts.csv:10: contact bad: `phone`: a 10-digit number without 0 or +91"),
         "{stderr}"
     );
     assert!(

@@ -7,7 +7,7 @@
 //!
 //! | file | contracts |
 //! |---|---|
-//! | `store_contract/intake.rs` | intake, dead letters, campaigns (with their calling windows), enqueue, citizens |
+//! | `store_contract/intake.rs` | intake, dead letters, campaigns (with their calling windows), enqueue, citizens, intake tallies |
 //! | `store_contract/lifecycle.rs` | dial → IVR → finish → feedback, retry, requeue, defer, a machine pick-up |
 //! | `store_contract/fences.rs` | GCRA, stale fences, status ranking, leases, reclaim |
 //! | `store_contract/control.rs` | pause, resume, cancel |
@@ -86,6 +86,7 @@ macro_rules! backend {
                 intake::a_calling_window_is_stored_with_the_header_and_its_jobs,
                 intake::enqueue_is_idempotent_and_refuses_changes,
                 intake::duplicate_numbers_end_at_once_with_a_record,
+                intake::intake_tallies_count_each_entry_once_and_keep_the_newest_refusals,
                 lifecycle::full_lifecycle_yields_one_record,
                 lifecycle::retry_waits_then_dials_attempt_two,
                 lifecycle::requeue_returns_an_unplaced_dial,

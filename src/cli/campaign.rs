@@ -1,16 +1,14 @@
 //! `sampark campaign submit|status|list|pause|resume|cancel`
 
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
 
 use super::control::{control, list};
+use super::intake_status;
 use super::officials::officials_table;
-use crate::dialplan::load_dir;
-use crate::domain::{CampaignId, DocumentError, parse_campaign_document};
-use crate::intake::{contacts_from_csv, inline_holiday_files, submit_document};
+use crate::domain::CampaignId;
 use crate::store::redis::RedisStore;
 use crate::store::{CampaignAction, Store};
 
@@ -46,28 +44,10 @@ pub enum CampaignCommand {
     /// Prints the campaign id. A `.csv` file of contacts needs `--header`.
     /// Holiday files named in `calling_window.holiday_files` are read here
     /// (next to the document, else in the working directory) and their dates
-    /// submitted in `calling_window.holidays`.
-    Submit {
-        file: PathBuf,
-        /// For CSV contacts: a JSON file with the campaign's other fields
-        /// (`version`, `id`, `name`, `dialplan`, `caller_id`, `department`).
-        #[arg(long)]
-        header: Option<PathBuf>,
-        #[command(flatten)]
-        redis: RedisArgs,
-        /// Contacts per intake entry; larger documents are split.
-        #[arg(long, default_value_t = 5_000)]
-        chunk_size: usize,
-        /// Dialplan directory used to check the `dialplan` name (skipped if absent).
-        #[arg(long, default_value = "dialplans")]
-        dialplans: PathBuf,
-        /// Refuse the document if any contact is invalid or any field is
-        /// unknown (default: submit with a warning per unknown field; the
-        /// daemon dead-letters invalid contacts, ignores unknown fields and
-        /// keeps the rest).
-        #[arg(long)]
-        strict: bool,
-    },
+    /// submitted in `calling_window.holidays`. Exit codes: 2 invalid
+    /// document, 3 unknown dialplan, 4 no valid contact, 5 the campaign
+    /// exists with another header.
+    Submit(super::submit::SubmitArgs),
     /// Stop dialling a campaign on every instance (calls in progress finish).
     Pause {
         id: String,
@@ -124,32 +104,7 @@ pub enum CampaignCommand {
 
 pub async fn command(cmd: CampaignCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        CampaignCommand::Submit {
-            file,
-            header,
-            redis,
-            chunk_size,
-            dialplans,
-            strict,
-        } => {
-            let doc = match read_document(&file, header.as_deref()) {
-                Ok(doc) => doc,
-                Err(e) => {
-                    eprintln!("{e:#}");
-                    return Ok(ExitCode::from(2));
-                }
-            };
-            // The holiday files are beside the file that holds the campaign's
-            // fields: the document, or the `--header` of a CSV.
-            let holder = header.as_deref().unwrap_or(&file);
-            let (doc, file_problems) = inline_files(doc, holder.parent().unwrap_or(Path::new("")));
-            let checks = Checks {
-                file_problems,
-                dialplans,
-                strict,
-            };
-            submit(&file, &doc, checks, &redis, chunk_size).await
-        }
+        CampaignCommand::Submit(args) => super::submit::command(args).await,
         CampaignCommand::Status {
             id,
             redis,
@@ -181,151 +136,6 @@ pub async fn command(cmd: CampaignCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The document to submit: the JSON file, or the CSV contacts under the
-/// `--header` JSON.
-fn read_document(file: &Path, header: Option<&Path>) -> anyhow::Result<String> {
-    let text =
-        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let is_csv = file
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
-    if !is_csv {
-        anyhow::ensure!(header.is_none(), "--header is only for CSV contacts");
-        return Ok(text);
-    }
-    let header = header.context("a CSV file of contacts needs --header CAMPAIGN.json")?;
-    let header_text = std::fs::read_to_string(header)
-        .with_context(|| format!("cannot read {}", header.display()))?;
-    let mut doc: serde_json::Value = serde_json::from_str(&header_text)
-        .with_context(|| format!("{} is not valid JSON", header.display()))?;
-    let object = doc
-        .as_object_mut()
-        .with_context(|| format!("{} must hold a JSON object", header.display()))?;
-    anyhow::ensure!(
-        !object.contains_key("contacts"),
-        "{} must not hold contacts when a CSV is given",
-        header.display()
-    );
-    let contacts = contacts_from_csv(&text).with_context(|| file.display().to_string())?;
-    object.insert("contacts".into(), serde_json::Value::Array(contacts));
-    Ok(doc.to_string())
-}
-
-/// `doc` with the dates of the holiday files it names inlined (see
-/// `intake::inline_holiday_files`), and every problem reading them. A
-/// document that names none is returned byte for byte.
-fn inline_files(doc: String, doc_dir: &Path) -> (String, Vec<String>) {
-    if !doc.contains("holiday_files") {
-        return (doc, Vec::new());
-    }
-    // Unparsable JSON is left for the document parser to report.
-    let Ok(mut value) = serde_json::from_str::<serde_json::Value>(&doc) else {
-        return (doc, Vec::new());
-    };
-    let problems = inline_holiday_files(&mut value, doc_dir);
-    (value.to_string(), problems)
-}
-
-/// What `submit` checks a document against.
-struct Checks {
-    /// Problems found reading the holiday files the document names.
-    file_problems: Vec<String>,
-    /// The dialplan directory (`dialplan` names are checked if it exists).
-    dialplans: PathBuf,
-    strict: bool,
-}
-
-async fn submit(
-    file: &Path,
-    doc: &str,
-    checks: Checks,
-    redis: &RedisArgs,
-    chunk_size: usize,
-) -> anyhow::Result<ExitCode> {
-    let Checks {
-        file_problems,
-        dialplans,
-        strict,
-    } = checks;
-    let dialplans = dialplans.as_path();
-    let known = if dialplans.is_dir() {
-        match load_dir(dialplans) {
-            Ok(plans) => Some(plans),
-            Err(problems) => {
-                for p in problems {
-                    eprintln!("warning: {p}");
-                }
-                None
-            }
-        }
-    } else {
-        None
-    };
-    let exists = move |name: &str| known.as_ref().is_none_or(|plans| plans.contains(name));
-    let parsed = parse_campaign_document(doc, &exists);
-    let mut problems = file_problems;
-    match &parsed {
-        Err(DocumentError::Invalid(found)) => problems.extend(found.iter().cloned()),
-        Err(e @ DocumentError::Json(_)) => problems.push(e.to_string()),
-        Ok(_) => {}
-    }
-    if !problems.is_empty() {
-        // One line per problem, so each can be found and fixed.
-        for p in &problems {
-            eprintln!("{}: {p}", file.display());
-        }
-        eprintln!(
-            "refused: {} problem(s) with the campaign document",
-            problems.len()
-        );
-        return Ok(ExitCode::from(2));
-    }
-    let Ok(parsed) = parsed else {
-        // INVARIANT: an Err added a problem above, so we returned.
-        return Ok(ExitCode::from(2));
-    };
-    for r in &parsed.rejected {
-        eprintln!(
-            "{}: contacts[{}] ({}): {}",
-            file.display(),
-            r.index,
-            r.id.as_deref().unwrap_or("no id"),
-            r.reason
-        );
-    }
-    let level = if strict { "error" } else { "warning" };
-    for w in &parsed.warnings {
-        eprintln!("{}: {level}: {w}", file.display());
-    }
-    if strict && !(parsed.rejected.is_empty() && parsed.warnings.is_empty()) {
-        eprintln!(
-            "refused (--strict): {} invalid contact(s), {} unknown field(s)",
-            parsed.rejected.len(),
-            parsed.warnings.len()
-        );
-        return Ok(ExitCode::from(2));
-    }
-    let store = redis.connect().await?;
-    let entries = submit_document(&store, doc, chunk_size).await?;
-    let mut notes = String::new();
-    if !parsed.rejected.is_empty() {
-        let n = parsed.rejected.len();
-        notes.push_str(&format!("; {n} invalid contact(s) will be dead-lettered"));
-    }
-    if !parsed.warnings.is_empty() {
-        let n = parsed.warnings.len();
-        notes.push_str(&format!("; {n} unknown field(s) ignored"));
-    }
-    eprintln!(
-        "submitted {} contact(s) in {} intake entr{}{notes}",
-        parsed.contacts.len(),
-        entries.len(),
-        if entries.len() == 1 { "y" } else { "ies" },
-    );
-    println!("{}", parsed.header.id);
-    Ok(ExitCode::SUCCESS)
-}
-
 /// How `campaign status` shows a campaign.
 pub(super) struct StatusView {
     pub json: bool,
@@ -343,6 +153,13 @@ async fn status(id: &str, redis: &RedisArgs, view: &StatusView) -> anyhow::Resul
         }
         None => {
             eprintln!("no campaign {id} (it may still be waiting on the intake stream)");
+            // Every document for it may have been refused: say why.
+            let intake = store.intake_stats(&id).await?;
+            if intake.is_some() {
+                intake_status::lines(intake.as_ref())
+                    .iter()
+                    .for_each(|l| eprintln!("{l}"));
+            }
             Ok(ExitCode::from(3))
         }
     }
@@ -360,11 +177,13 @@ pub(super) async fn status_text(
         return Ok(None);
     };
     let waiting = store.waiting(id).await?;
+    let intake = store.intake_stats(id).await?;
     let now = store.now_ms().await?;
     let report = crate::dialer::waiting_report(&status, &waiting, view.limits.as_ref(), now);
     if view.json {
         let mut detail = status.detail();
         detail["waiting"] = report;
+        detail["intake"] = intake_status::json(intake.as_ref());
         return Ok(Some(format!("{detail}\n")));
     }
     let mut out = String::new();
@@ -374,6 +193,9 @@ pub(super) async fn status_text(
     writeln!(out, "{:>12}  {}", "finished", status.finished())?;
     for (state, n) in status.counts.iter().filter(|(_, n)| **n > 0) {
         writeln!(out, "{state:>12}  {n}")?;
+    }
+    for line in intake_status::lines(intake.as_ref()) {
+        writeln!(out, "{line}")?;
     }
     out.push_str(&super::waiting::render(&report, now, view.limits.is_some()));
     if let Some(table) = officials_table(&status, view.all_officials) {

@@ -6,11 +6,13 @@ mod control;
 mod demo;
 mod dialplan_check;
 mod dnc;
+mod intake_status;
 mod officials;
 mod real_time;
 mod redis_ops;
 mod serve;
 mod simulate;
+mod submit;
 mod summary;
 mod waiting;
 

@@ -7,9 +7,11 @@
 pub mod calendar;
 mod campaign;
 mod campaign_window;
+mod country;
 mod feedback;
 mod fraction;
 mod freshness;
+mod header_diff;
 mod ids;
 mod ladder;
 mod outcome;
@@ -23,9 +25,11 @@ pub use campaign::{
     ParsedDocument, Priority, RejectedContact, parse_campaign_document,
 };
 pub use campaign_window::parse_calling_window;
+pub use country::DefaultCountry;
 pub use feedback::{Answer, Attribution, Direction, FeedbackRecord, flags_of};
 pub use fraction::stable_fraction;
 pub use freshness::{Freshness, parse_duration, parse_rfc3339};
+pub use header_diff::HeaderDifference;
 pub use ids::{CampaignId, ContactId, IdError, JobId, OfficialId};
 pub use ladder::RetryLadder;
 pub use outcome::{CallStatus, JobState, Outcome};

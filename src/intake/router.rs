@@ -1,9 +1,12 @@
 //! The router reads the intake stream through its consumer group, ingests
 //! each document, and acknowledges the entry only after every contact is in
 //! its shard or in the dead-letter stream. A crash in between re-delivers the
-//! entry; ingestion is idempotent, so the replay changes nothing. Unknown
-//! fields in a document are ignored here (one WARN per document): refusing
-//! them is `campaign submit --strict`'s job, before the document is queued.
+//! entry; ingestion is idempotent, so the replay changes nothing. What each
+//! document did (accepted, refused whole, contacts refused, with reasons) is
+//! counted in its campaign's intake tally, once per entry, for `campaign
+//! status`. Unknown fields in a document are ignored here (one WARN per
+//! document): refusing them is `campaign submit --strict`'s job, before the
+//! document is queued.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,9 +17,11 @@ use tracing::{Instrument, info, info_span, warn};
 use super::sample;
 use crate::domain::{CampaignId, Outcome};
 use crate::domain::{DocumentError, JobSpec, parse_campaign_document};
+use crate::intake::conflict_reason;
 use crate::policy::CallingWindow;
 use crate::store::{
-    CampaignAction, DeadLetter, IntakeEntry, PutOutcome, ServiceVisit, Store, StoreError,
+    CampaignAction, DeadLetter, IntakeEntry, IntakeRefusal, IntakeTally, PutOutcome, ServiceVisit,
+    Store, StoreError,
 };
 use crate::telemetry::{ContactResult, IntakeResult, Metrics, Subsystem, events};
 
@@ -35,6 +40,21 @@ pub struct IngestReport {
     pub not_sampled: usize,
     /// The whole document was refused (its reason is in the dead-letter stream).
     pub refused: Option<String>,
+    /// Everything dead-lettered for the campaign (the document, or each
+    /// refused contact), in order: counted in the campaign's intake tally.
+    pub refusals: Vec<IntakeRefusal>,
+}
+
+impl IngestReport {
+    /// What the campaign's intake tally counts for this document.
+    fn tally(&self) -> IntakeTally {
+        IntakeTally {
+            documents_accepted: u64::from(self.refused.is_none()),
+            documents_refused: u64::from(self.refused.is_some()),
+            contacts_refused: u64::try_from(self.dead_lettered).unwrap_or(u64::MAX),
+            refusals: self.refusals.clone(),
+        }
+    }
 }
 
 /// Moves intake documents into shards.
@@ -183,11 +203,24 @@ impl IntakeRouter {
         })
     }
 
-    /// Ingests one document. Idempotent: the same document again is a no-op.
+    /// Ingests one document and counts what it did in its campaign's intake
+    /// tally (once per `source`, the intake entry). Idempotent: the same
+    /// document again is a no-op.
     pub async fn ingest(&self, source: &str, doc: &str) -> Result<IngestReport, StoreError> {
         if let Some(command) = control_command(doc) {
             return self.apply_command(source, doc, command).await;
         }
+        let report = self.ingest_document(source, doc).await?;
+        let campaign = report.campaign.as_deref().map(CampaignId::parse);
+        if let Some(Ok(id)) = campaign {
+            self.store
+                .record_intake(&id, source, &report.tally())
+                .await?;
+        }
+        Ok(report)
+    }
+
+    async fn ingest_document(&self, source: &str, doc: &str) -> Result<IngestReport, StoreError> {
         let parsed = match parse_campaign_document(doc, self.dialplan_exists.as_ref()) {
             Ok(parsed) => parsed,
             Err(e) => {
@@ -197,6 +230,12 @@ impl IntakeRouter {
                 self.refuse(source, &why, doc, IntakeResult::DeadLettered)
                     .await?;
                 return Ok(IngestReport {
+                    // Counted under the campaign when its id can be read.
+                    campaign: campaign_id_of(doc),
+                    refusals: vec![IntakeRefusal {
+                        source: source.to_owned(),
+                        reason: why.clone(),
+                    }],
                     refused: Some(why),
                     ..IngestReport::default()
                 });
@@ -219,12 +258,19 @@ impl IntakeRouter {
             ..IngestReport::default()
         };
         if self.store.put_campaign(&parsed.header).await? == PutOutcome::Conflict {
-            let why = format!(
-                "campaign {} already exists with a different header (name, dialplan, caller_id, department, or a policy field: freshness, sample, retry, calling_window)",
-                parsed.header.id
-            );
+            // Submission checked this; another document stored its header
+            // in between. Name the fields, as submission would have.
+            let differences = match self.store.campaign_header(&parsed.header.id).await? {
+                Some(stored) => stored.differences(&parsed.header),
+                None => Vec::new(),
+            };
+            let why = conflict_reason(&parsed.header.id, &differences);
             self.refuse(source, &why, doc, IntakeResult::Conflict)
                 .await?;
+            report.refusals.push(IntakeRefusal {
+                source: source.to_owned(),
+                reason: why.clone(),
+            });
             report.refused = Some(why);
             return Ok(report);
         }
@@ -241,6 +287,7 @@ impl IntakeRouter {
             self.store.dead_letter(&letter).await?;
             self.metrics.contacts(ContactResult::Rejected, 1);
             report.dead_lettered += 1;
+            report.refusals.push(refusal_of(&letter));
         }
         // The sample is decided first (its cap claims places in document
         // groups, lowest fraction first); a contact left out never claims
@@ -329,6 +376,7 @@ impl IntakeRouter {
                     self.store.dead_letter(&letter).await?;
                     self.metrics.contacts(ContactResult::Rejected, 1);
                     report.dead_lettered += 1;
+                    report.refusals.push(refusal_of(&letter));
                 }
             }
         }
@@ -373,6 +421,22 @@ impl IntakeRouter {
         };
         self.store.dead_letter(&letter).await
     }
+}
+
+/// A dead-lettered contact as its campaign's tally keeps it (the payload,
+/// even masked, stays in the dead-letter stream).
+fn refusal_of(letter: &DeadLetter) -> IntakeRefusal {
+    IntakeRefusal {
+        source: letter.source.clone(),
+        reason: letter.reason.clone(),
+    }
+}
+
+/// The campaign id of a refused document, when it has a valid one.
+fn campaign_id_of(doc: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(doc).ok()?;
+    let id = value.get("id")?.as_str()?;
+    CampaignId::parse(id).ok().map(|id| id.to_string())
 }
 
 /// `Some` when `doc` is a control command (`{"version": 1, "command":

@@ -10,6 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::StoreError;
+use super::intake_tally::{IntakeStats, IntakeTally};
 use crate::domain::{
     Answer, Attribution, CallStatus, CampaignHeader, CampaignId, ContactId, FeedbackRecord, JobId,
     JobSpec, JobState, OfficialId, Outcome, PhoneNumber,
@@ -623,6 +624,18 @@ pub trait Store: Send + Sync + 'static {
         outcome: Outcome,
         reason: &str,
     ) -> Result<PutOutcome>;
+    /// Adds what ingesting intake entry `entry` did to campaign `id`'s
+    /// tally, keeping the newest `KEPT_REFUSALS` refusals; `false` (nothing
+    /// changed) when that entry was counted before. The campaign need not
+    /// exist: a campaign whose documents were all refused has a tally too.
+    async fn record_intake(
+        &self,
+        id: &CampaignId,
+        entry: &str,
+        tally: &IntakeTally,
+    ) -> Result<bool>;
+    /// Campaign `id`'s intake tally; `None` when no entry was counted for it.
+    async fn intake_stats(&self, id: &CampaignId) -> Result<Option<IntakeStats>>;
     /// Every campaign ever stored.
     async fn campaigns(&self) -> Result<Vec<CampaignId>>;
     /// Why the campaign's contacts that are not being dialled wait, and

@@ -221,6 +221,25 @@ impl Keys {
         )
     }
 
+    /// A campaign's intake tally (hash: `documents_accepted`,
+    /// `documents_refused`, `contacts_refused`). With the two keys below it
+    /// carries the hash tag `{intake:<id>}`, so `intake_tally.lua` touches
+    /// one slot.
+    pub fn intake_tally(&self, id: &CampaignId) -> String {
+        format!("{}:{{intake:{id}}}:tally", self.prefix)
+    }
+
+    /// The intake entries counted in a campaign's tally (set), so an entry
+    /// ingested again after a crash is not counted twice.
+    pub fn intake_counted(&self, id: &CampaignId) -> String {
+        format!("{}:{{intake:{id}}}:counted", self.prefix)
+    }
+
+    /// A campaign's newest intake refusals (list of JSON, newest first).
+    pub fn intake_refusals(&self, id: &CampaignId) -> String {
+        format!("{}:{{intake:{id}}}:refusals", self.prefix)
+    }
+
     /// The provider's calls-per-second GCRA state, shared by every instance.
     pub fn provider_rate(&self) -> String {
         format!("{}:provider:cps", self.prefix)

@@ -11,9 +11,11 @@ mod api;
 mod error;
 pub mod gcra;
 pub mod guard;
+mod intake_tally;
 pub mod keys;
 pub mod memory;
 pub mod redis;
 
 pub use api::*;
 pub use error::StoreError;
+pub use intake_tally::{IntakeRefusal, IntakeStats, IntakeTally, KEPT_REFUSALS, StoredRefusal};

@@ -5,16 +5,20 @@
 //! | GET    | /healthz              | 200 while the process runs                   |
 //! | GET    | /readyz               | 200 when the store answers, else 503         |
 //! | GET    | /metrics              | Prometheus text format                       |
-//! | POST   | /admin/campaigns      | validate + submit a campaign document (202)  |
+//! | POST   | /admin/campaigns      | check + submit a campaign document (202; 409, 422) |
 //! | GET    | /admin/campaigns/{id} | counts by state (JSON), 404 if unknown       |
 //! | POST   | /admin/redis/accept-empty | lift a dialling hold (Redis came back empty) |
 //! | *      | /admin/dnc…           | the do-not-call list (`admin_dnc.rs`)        |
 //!
 //! A submission's reply lists its invalid contacts (`rejected_contacts`) and
 //! unknown fields (`warnings`); with `?strict=true` either refuses it (422).
-//! A document that cannot be used at all (a bad header, a bad calling
-//! window, a `holiday_files` the daemon will not read) is refused (422) with
-//! every reason in `problems`.
+//! Every check `intake::check` can make before queueing is made: a document
+//! that cannot be used at all (a bad header, a bad calling window, a
+//! `holiday_files` the daemon will not read), an unknown dialplan, no valid
+//! contact (422), a header other than the stored campaign's (409). The reply
+//! names the first (`code`) and lists every reason (`reasons`, and their
+//! messages in `problems`). A campaign's status carries its intake tally
+//! (`intake`), also in the 404 of a campaign whose documents were all refused.
 //!
 //! `/admin/*` requires `Authorization: Bearer <admin.token>` when a token is set.
 
@@ -29,10 +33,13 @@ use subtle::ConstantTimeEq;
 
 use super::{Routes, text_response};
 use crate::dialplan::Dialplans;
-use crate::domain::{CampaignId, DocumentError, ParsedDocument, parse_campaign_document};
-use crate::intake::submit_document;
-use crate::store::Store;
+use crate::domain::{CampaignId, ParsedDocument};
+use crate::intake::{
+    Checked, KnownDialplans, Refusal, RefusalKind, check_document, check_stored_header, deciding,
+    submit_document,
+};
 use crate::store::guard::Accepted;
+use crate::store::{IntakeStats, Store};
 use crate::telemetry::Metrics;
 
 /// Contacts per intake entry when the admin API chunks a large document.
@@ -142,36 +149,60 @@ impl AdminRoutes {
                 json!({"error": "body is not UTF-8"}),
             );
         };
-        let dialplans = self.dialplans.clone();
-        let parsed = match parse_campaign_document(doc, &move |name| dialplans.contains(name)) {
-            Ok(parsed) => parsed,
-            Err(e) => {
-                // Every problem on its own too, so a client can show each.
-                let problems = match &e {
-                    DocumentError::Invalid(found) => found.clone(),
-                    DocumentError::Json(_) => vec![e.to_string()],
-                };
-                return json_response(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    json!({"error": e.to_string(), "problems": problems}),
-                );
-            }
+        let known = KnownDialplans {
+            names: self.dialplans.names().map(str::to_owned).collect(),
+            place: "is loaded by this daemon".into(),
         };
-        let (rejected, warnings) = problems(&parsed);
-        if strict && !(parsed.rejected.is_empty() && parsed.warnings.is_empty()) {
-            return json_response(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                json!({
-                    "error": format!(
+        let Checked {
+            parsed,
+            mut refusals,
+        } = check_document(doc, Some(&known));
+        let (rejected, warnings) = parsed.as_ref().map(problems).unwrap_or_default();
+        if let Some(parsed) = &parsed {
+            match check_stored_header(self.store.as_ref(), &parsed.header).await {
+                Ok(conflict) => refusals.extend(conflict),
+                Err(e) => {
+                    return json_response(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        json!({"error": e.to_string()}),
+                    );
+                }
+            }
+            if strict && !(parsed.rejected.is_empty() && parsed.warnings.is_empty()) {
+                refusals.push(Refusal::new(
+                    RefusalKind::Strict,
+                    format!(
                         "refused (strict): {} invalid contact(s), {} unknown field(s)",
                         rejected.len(),
                         warnings.len()
                     ),
+                ));
+            }
+        }
+        if let Some(kind) = deciding(&refusals) {
+            // Every reason on its own too (`problems`), so a client can show each.
+            let messages: Vec<&str> = refusals.iter().map(|r| r.message.as_str()).collect();
+            let status = StatusCode::from_u16(kind.http_status())
+                .unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            return json_response(
+                status,
+                json!({
+                    "error": format!("refused: {}", messages.join("; ")),
+                    "code": kind,
+                    "reasons": refusals,
+                    "problems": messages,
                     "rejected_contacts": rejected,
                     "warnings": warnings,
                 }),
             );
         }
+        let Some(parsed) = parsed else {
+            // INVARIANT: a document that did not parse has a refusal.
+            return json_response(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                json!({"error": "invalid campaign document"}),
+            );
+        };
         match submit_document(self.store.as_ref(), doc, CHUNK_SIZE).await {
             Ok(entries) => json_response(
                 StatusCode::ACCEPTED,
@@ -218,6 +249,15 @@ impl AdminRoutes {
                 return json_response(StatusCode::BAD_REQUEST, json!({"error": e.to_string()}));
             }
         };
+        let intake = match self.store.intake_stats(&id).await {
+            Ok(intake) => intake.as_ref().map_or(json!(null), IntakeStats::summary),
+            Err(e) => {
+                return json_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    json!({"error": e.to_string()}),
+                );
+            }
+        };
         match self.store.campaign_status(&id).await {
             Ok(Some(status)) => {
                 let mut summary = status.detail();
@@ -239,11 +279,13 @@ impl AdminRoutes {
                         );
                     }
                 }
+                summary["intake"] = intake;
                 json_response(StatusCode::OK, summary)
             }
+            // A campaign whose every document was refused has only a tally.
             Ok(None) => json_response(
                 StatusCode::NOT_FOUND,
-                json!({"error": format!("no campaign {id}")}),
+                json!({"error": format!("no campaign {id}"), "intake": intake}),
             ),
             Err(e) => json_response(
                 StatusCode::SERVICE_UNAVAILABLE,

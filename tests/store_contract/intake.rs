@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sampark::domain::{CampaignHeader, JobState, PhoneNumber};
-use sampark::store::{DeadLetter, PutOutcome, Store};
+use sampark::store::{DeadLetter, IntakeRefusal, IntakeTally, KEPT_REFUSALS, PutOutcome, Store};
 
 use super::helpers::*;
 use super::support::eventually;
@@ -248,4 +248,86 @@ pub async fn a_calling_window_is_stored_with_the_header_and_its_jobs(store: Arc<
         .unwrap()
         .unwrap();
     assert_eq!(job.spec.calling_window, Some(window));
+}
+
+pub async fn intake_tallies_count_each_entry_once_and_keep_the_newest_refusals(
+    store: Arc<dyn Store>,
+) {
+    let id = campaign_id();
+    assert_eq!(store.intake_stats(&id).await.unwrap(), None);
+    let refusal = |n: usize| IntakeRefusal {
+        source: format!("1-{n} contacts[{n}]"),
+        reason: format!("contact rejected: reason {n}"),
+    };
+    let first = IntakeTally {
+        documents_accepted: 1,
+        contacts_refused: 2,
+        refusals: vec![refusal(0), refusal(1)],
+        ..IntakeTally::default()
+    };
+    let before = store.now_ms().await.unwrap();
+    assert!(store.record_intake(&id, "1-0", &first).await.unwrap());
+    // The same entry again (ingested again after a crash): counted once.
+    assert!(!store.record_intake(&id, "1-0", &first).await.unwrap());
+    let stats = store.intake_stats(&id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            stats.documents_accepted,
+            stats.documents_refused,
+            stats.contacts_refused
+        ),
+        (1, 0, 2)
+    );
+    let sources: Vec<&str> = stats
+        .last_refusals
+        .iter()
+        .map(|r| r.source.as_str())
+        .collect();
+    assert_eq!(
+        sources,
+        ["1-1 contacts[1]", "1-0 contacts[0]"],
+        "newest first"
+    );
+    assert_eq!(stats.last_refusals[0].reason, "contact rejected: reason 1");
+    let at = stats.last_refusals[0].at_ms;
+    assert!(at >= before && at <= store.now_ms().await.unwrap(), "{at}");
+
+    // A refused document with more refusals than are kept.
+    let many = IntakeTally {
+        documents_refused: 1,
+        refusals: (2..2 + KEPT_REFUSALS + 3).map(refusal).collect(),
+        ..IntakeTally::default()
+    };
+    assert!(store.record_intake(&id, "1-1", &many).await.unwrap());
+    let stats = store.intake_stats(&id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            stats.documents_accepted,
+            stats.documents_refused,
+            stats.contacts_refused
+        ),
+        (1, 1, 2)
+    );
+    assert_eq!(stats.last_refusals.len(), KEPT_REFUSALS);
+    assert_eq!(
+        stats.last_refusals[0].source,
+        format!("1-{n} contacts[{n}]", n = KEPT_REFUSALS + 4)
+    );
+    assert_eq!(
+        stats.last_refusals[KEPT_REFUSALS - 1].source,
+        "1-5 contacts[5]"
+    );
+
+    // Another campaign, even one never stored, has its own tally.
+    let other = sampark::domain::CampaignId::parse("never-stored").unwrap();
+    assert_eq!(store.intake_stats(&other).await.unwrap(), None);
+    let refused = IntakeTally {
+        documents_refused: 1,
+        refusals: vec![refusal(99)],
+        ..IntakeTally::default()
+    };
+    assert!(store.record_intake(&other, "1-0", &refused).await.unwrap());
+    let stats = store.intake_stats(&other).await.unwrap().unwrap();
+    assert_eq!((stats.documents_refused, stats.last_refusals.len()), (1, 1));
+    assert!(store.campaign_status(&other).await.unwrap().is_none());
 }

@@ -21,6 +21,7 @@
 //! | `call.rs` | IVR steps and finishing an attempt |
 //! | `control.rs` | operators' pause, resume and cancel |
 //! | `inbound.rs` | remembered visits, live inbound calls, inbound jobs |
+//! | `intake_tally.rs` | campaigns' intake tallies |
 //! | `stream.rs` | a stream with one consumer group |
 //! | `timeset.rs` | a ZSET-like set of jobs ordered by time |
 
@@ -31,6 +32,7 @@ mod control;
 mod counts;
 mod dial;
 mod inbound;
+mod intake_tally;
 mod state;
 mod store;
 mod stream;

@@ -11,6 +11,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::citizen::Citizens;
 pub(super) use super::counts::{Counts, count_new, set_state};
+use super::intake_tally::IntakeTallies;
 use super::stream::{EntryId, Stream};
 use super::timeset::TimeSet;
 use crate::domain::{
@@ -110,6 +111,8 @@ pub(super) struct State {
     /// The contacts holding a place in each (campaign, office, day) of a
     /// `max_per_office_per_day` sample.
     samples: HashMap<SampleSlot, HashSet<ContactId>>,
+    /// Each campaign's intake tally.
+    pub intake_tallies: IntakeTallies,
 }
 
 impl State {
@@ -132,6 +135,7 @@ impl State {
             numbers: HashMap::new(),
             samples: HashMap::new(),
             provider_tat: None,
+            intake_tallies: IntakeTallies::default(),
         }
     }
 

@@ -21,9 +21,9 @@ use crate::domain::{
 };
 use crate::store::{
     Admission, Authorize, CampaignAction, CampaignState, CampaignStatus, DeadLetter, DialLimits,
-    DncEntry, DncRequest, DncWrite, Finish, InboundStart, IntakeEntry, IvrUpdate, Job, JobRef,
-    PutOutcome, ReadyEntry, Result, SampleSlot, SaveIvr, ServiceVisit, ShardId, StatusApplied,
-    Store, StoreError, Transition, Waiting, wait_reason,
+    DncEntry, DncRequest, DncWrite, Finish, InboundStart, IntakeEntry, IntakeStats, IntakeTally,
+    IvrUpdate, Job, JobRef, PutOutcome, ReadyEntry, Result, SampleSlot, SaveIvr, ServiceVisit,
+    ShardId, StatusApplied, Store, StoreError, Transition, Waiting, wait_reason,
 };
 
 /// The in-memory backend. Cheap to share behind an `Arc`.
@@ -161,6 +161,19 @@ impl Store for MemoryStore {
         reason: &str,
     ) -> Result<PutOutcome> {
         self.with(|s, now| s.enqueue_ended(now, spec, outcome, reason))?
+    }
+
+    async fn record_intake(
+        &self,
+        id: &CampaignId,
+        entry: &str,
+        tally: &IntakeTally,
+    ) -> Result<bool> {
+        self.with(|s, now| s.intake_tallies.record(now.ms, id, entry, tally))
+    }
+
+    async fn intake_stats(&self, id: &CampaignId) -> Result<Option<IntakeStats>> {
+        self.with(|s, _| s.intake_tallies.stats(id))
     }
 
     async fn campaigns(&self) -> Result<Vec<CampaignId>> {

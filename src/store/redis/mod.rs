@@ -16,6 +16,7 @@ mod dispatch;
 mod dnc;
 mod guard;
 mod inbound;
+mod intake_tally;
 mod jobs;
 mod parse;
 mod results;

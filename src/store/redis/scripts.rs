@@ -35,6 +35,7 @@ pub(super) struct Scripts {
     pub enqueue_ended: Script,
     pub dnc_put: Script,
     pub dnc_count: Script,
+    pub intake_tally: Script,
     /// Not job scripts: no prelude.
     pub relay: Script,
     pub claim_sample: Script,
@@ -63,6 +64,7 @@ impl Scripts {
             enqueue_ended: job_script!("enqueue_ended.lua"),
             dnc_put: job_script!("dnc_put.lua"),
             dnc_count: job_script!("dnc_count.lua"),
+            intake_tally: job_script!("intake_tally.lua"),
             relay: Script::new(include_str!("../lua/relay.lua")),
             claim_sample: Script::new(include_str!("../lua/claim_sample.lua")),
         }

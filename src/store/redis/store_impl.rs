@@ -12,9 +12,9 @@ use crate::domain::{
 };
 use crate::store::{
     Admission, Authorize, CampaignAction, CampaignState, CampaignStatus, DeadLetter, DialLimits,
-    DncEntry, DncRequest, DncWrite, Finish, InboundStart, IntakeEntry, IvrUpdate, Job, JobRef,
-    PutOutcome, ReadyEntry, Result, SampleSlot, SaveIvr, ServiceVisit, ShardId, StatusApplied,
-    Store, Transition, Waiting,
+    DncEntry, DncRequest, DncWrite, Finish, InboundStart, IntakeEntry, IntakeStats, IntakeTally,
+    IvrUpdate, Job, JobRef, PutOutcome, ReadyEntry, Result, SampleSlot, SaveIvr, ServiceVisit,
+    ShardId, StatusApplied, Store, Transition, Waiting,
 };
 
 #[async_trait]
@@ -90,6 +90,19 @@ impl Store for RedisStore {
         reason: &str,
     ) -> Result<PutOutcome> {
         self.enqueue_ended_impl(spec, outcome, reason).await
+    }
+
+    async fn record_intake(
+        &self,
+        id: &CampaignId,
+        entry: &str,
+        tally: &IntakeTally,
+    ) -> Result<bool> {
+        self.record_intake_impl(id, entry, tally).await
+    }
+
+    async fn intake_stats(&self, id: &CampaignId) -> Result<Option<IntakeStats>> {
+        self.intake_stats_impl(id).await
     }
 
     async fn campaigns(&self) -> Result<Vec<CampaignId>> {
