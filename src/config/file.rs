@@ -162,11 +162,12 @@ struct Convert<'a> {
 
 impl Convert<'_> {
     /// Whether a syntax error sits on a line the span covers.
-    fn touches_error(&self, span: Option<Range<usize>>) -> bool {
-        // A value the parser invented while recovering has no real span.
-        let Some(span) = span.filter(|s| !(s.start == 0 && s.end == 0)) else {
+    fn touches_error(&self, span: Range<usize>) -> bool {
+        // A value the parser invented while recovering has an empty span at
+        // the very start; no real value does.
+        if span == (0..0) {
             return !self.bad_lines.is_empty();
-        };
+        }
         let covered = self.lines.covered(&span);
         self.bad_lines.iter().any(|line| covered.contains(line))
     }
@@ -184,9 +185,9 @@ impl Convert<'_> {
             } else {
                 format!("{parent}.{name}")
             };
-            let skip = self.touches_error(Some(key.span()))
+            let skip = self.touches_error(key.span())
                 || (!matches!(value.get_ref(), DeValue::Table(_))
-                    && self.touches_error(Some(value.span())));
+                    && self.touches_error(value.span()));
             if skip {
                 continue;
             }

@@ -201,18 +201,16 @@ fn deserialize_all(
                 });
                 key
             }
-            Fault::Value { key, .. }
-                if key == WINDOW_KEY && window_problems(tree, file, problems) =>
-            {
-                key
-            }
             Fault::Value { key, reason } => {
-                let origin = origin_of(tree, &key, file);
-                problems.push(ConfigProblem::WrongType {
-                    key: key.clone(),
-                    origin,
-                    reason,
-                });
+                // The window's own check lists its problems key by key.
+                if key != WINDOW_KEY || !window_problems(tree, file, problems) {
+                    let origin = origin_of(tree, &key, file);
+                    problems.push(ConfigProblem::WrongType {
+                        key: key.clone(),
+                        origin,
+                        reason,
+                    });
+                }
                 key
             }
         };

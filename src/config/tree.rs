@@ -95,7 +95,7 @@ pub(super) fn origin_of(tree: &Table, key: &str, file: &Path) -> Origin {
 }
 
 /// Tables built from environment paths carry no origin; their leaves do.
-pub(super) fn first_origin(value: &Value) -> Option<String> {
+fn first_origin(value: &Value) -> Option<String> {
     if let Some(origin) = value.origin() {
         return Some(origin.to_owned());
     }

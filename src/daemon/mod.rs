@@ -1,8 +1,10 @@
 //! Wiring and lifecycle: starts every subsystem on one `TaskTracker` and
 //! shuts them down in the order ARCHITECTURE.md gives, so nothing is lost.
 //!
-//! Owns: which tasks run and in what order they stop. Does not own: what any
-//! of them does.
+//! Owns: which tasks run, in what order they start (the admin listener
+//! before Redis is reachable: `startup.rs`) and stop, and the small tasks
+//! that belong to no other module: the data watch, the feedback relay and
+//! the campaign log. Does not own: what the others do.
 
 mod campaign_log;
 mod citizen_keys;

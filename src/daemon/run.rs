@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{Instrument, info, info_span, warn};
 
+use super::startup::spawn_admin;
 use super::{CampaignLog, DaemonParts, DataWatch, Relay, Startup, flush_feedback};
 use crate::calls::{CallCore, PendingStatuses};
 use crate::dialer::{DialGate, Dialer, PauseCause, PlacedCalls, Reconciler};
@@ -191,16 +192,18 @@ impl Daemon {
         let webhook_addr = server.local_addr()?;
         tracker.spawn(server.run(back.child_token()));
 
+        // A listener handed in with the parts, the startup serving none.
         if admin.is_none()
             && let Some(listener) = parts.admin_listener.take()
         {
-            let early = Startup {
-                tracker: tracker.clone(),
-                back: back.clone(),
-                admin: None,
-                metrics: parts.metrics.clone(),
-            };
-            admin = Some(early.spawn_admin(listener, parts.admin.clone())?);
+            let config = parts.admin.clone();
+            admin = Some(spawn_admin(
+                &tracker,
+                &back,
+                &parts.metrics,
+                listener,
+                config,
+            )?);
         }
         let admin_addr = admin.map(|(admin_front, addr)| {
             admin_front.running(

@@ -39,7 +39,14 @@ impl Startup {
         metrics: Arc<Metrics>,
     ) -> std::io::Result<Startup> {
         let mut startup = Startup::without_admin(metrics);
-        startup.admin = Some(startup.spawn_admin(listener, config)?);
+        let (tracker, back) = (&startup.tracker, &startup.back);
+        startup.admin = Some(spawn_admin(
+            tracker,
+            back,
+            &startup.metrics,
+            listener,
+            config,
+        )?);
         Ok(startup)
     }
 
@@ -51,18 +58,6 @@ impl Startup {
             admin: None,
             metrics,
         }
-    }
-
-    pub(super) fn spawn_admin(
-        &self,
-        listener: TcpListener,
-        config: HttpServerConfig,
-    ) -> std::io::Result<(Arc<AdminFront>, SocketAddr)> {
-        let front = Arc::new(AdminFront::starting(self.metrics.clone(), "starting"));
-        let server = HttpServer::new("admin", listener, config, front.clone());
-        let addr = server.local_addr()?;
-        self.tracker.spawn(server.run(self.back.child_token()));
-        Ok((front, addr))
     }
 
     /// Where the admin listener is, if it serves.
@@ -98,4 +93,20 @@ impl Startup {
         self.tracker.wait().await;
         info!("sampark stopped before it started");
     }
+}
+
+/// Serves the admin listener on `tracker`, stopped with `back`: health and
+/// metrics only until its front is told the daemon runs.
+pub(super) fn spawn_admin(
+    tracker: &TaskTracker,
+    back: &CancellationToken,
+    metrics: &Arc<Metrics>,
+    listener: TcpListener,
+    config: HttpServerConfig,
+) -> std::io::Result<(Arc<AdminFront>, SocketAddr)> {
+    let front = Arc::new(AdminFront::starting(metrics.clone(), "starting"));
+    let server = HttpServer::new("admin", listener, config, front.clone());
+    let addr = server.local_addr()?;
+    tracker.spawn(server.run(back.child_token()));
+    Ok((front, addr))
 }
