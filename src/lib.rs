@@ -13,7 +13,7 @@
 //! | [`policy`] | calling policy: the calling window (zone, weekdays, ranges, holidays) |
 //! | [`calls`] | the provider-neutral call core: IVR sessions, conclusions, inbound calls, callback URLs |
 //! | [`dialer`] | the dispatch loop: policy, rate limits, originate, reconcile |
-//! | [`daemon`] | wiring and the ordered shutdown |
+//! | [`daemon`] | wiring, start-up before Redis is reachable, the campaign log, the ordered shutdown |
 //! | [`webhook`] | the HTTP server: provider webhooks, admin API, metrics, health |
 //! | [`telemetry`] | tracing subscriber, named events, metrics registry |
 //! | [`failpoint`] | named pause points for fault tests (feature `failpoints`) |

@@ -429,12 +429,17 @@ async fn upgrade_moves_old_opt_outs_to_keyed_ones_and_dialling_honours_them() {
     let admin_port = free_port();
     let admin: SocketAddr = format!("127.0.0.1:{admin_port}").parse().unwrap();
     let accepted = serve(&redis, admin_port, secret, &["--accept-legacy-optouts"]);
-    eventually(Duration::from_secs(30), "serve to answer", || async move {
-        let request =
-            format!("GET /healthz HTTP/1.1\r\nHost: {admin}\r\nConnection: close\r\n\r\n");
-        tokio::net::TcpStream::connect(admin).await.ok()?;
-        (support::http::raw(admin, &request).await.0 == 200).then_some(())
-    })
+    // Ready, not just alive: /healthz answers before Redis is even reached.
+    eventually(
+        Duration::from_secs(30),
+        "serve to be ready",
+        || async move {
+            let request =
+                format!("GET /readyz HTTP/1.1\r\nHost: {admin}\r\nConnection: close\r\n\r\n");
+            tokio::net::TcpStream::connect(admin).await.ok()?;
+            (support::http::raw(admin, &request).await.0 == 200).then_some(())
+        },
+    )
     .await;
     let log = stderr_of(accepted);
     let line = log

@@ -1,30 +1,59 @@
-//! `sampark serve`: settings → parts → daemon; run until SIGTERM/SIGINT.
-//! Refuses to start without `policy.citizen_key_secret`, on a Redis that
-//! would lose its data under `redis.persistence = "require"`, and on one
-//! whose citizen keys are not settled (another secret, or opt-out markers of
-//! an earlier version not upgraded; see `daemon/citizen_keys.rs`).
+//! `sampark serve`: settings → checks → listeners → Redis → daemon; run
+//! until SIGTERM/SIGINT.
+//!
+//! Order, so that an operator sees every problem early and a probe sees a
+//! live process:
+//! 1. settings (every problem listed; exit 2);
+//! 2. what needs no Redis: dialplans, TLS files, the provider and inbound
+//!    settings, the citizen-key secret — every problem listed together;
+//!    exit 2;
+//! 3. both listeners bound; the admin listener serves `/healthz`,
+//!    `/readyz` (503 with the reason) and `/metrics` from here on;
+//! 4. Redis, retried with backoff until it answers (SIGTERM/SIGINT meanwhile:
+//!    exit 0);
+//! 5. refusals that need Redis: one that would lose its data under
+//!    `redis.persistence = "require"`, citizen keys not settled (another
+//!    secret, or opt-out markers of an earlier version; see
+//!    `daemon/citizen_keys.rs`); exit 1;
+//! 6. the daemon.
 
 use std::path::Path;
+use std::pin::Pin;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
-use tracing::{error, warn};
+use tracing::{error, info, warn};
 
+use crate::calls::InboundPolicy;
 use crate::config::{Settings, load_from_process_env};
 use crate::daemon::{
-    Daemon, DaemonParts, Listeners, missing_secret_message, refuse_unless_durable,
-    refuse_unless_keys_settled,
+    DaemonParts, Listeners, Startup, admin_http_config, missing_secret_message,
+    refuse_unless_durable, refuse_unless_keys_settled, stop_signal,
 };
-use crate::dialplan::load_dir;
+use crate::dialplan::{Dialplans, load_dir};
+use crate::provider::build_provider;
 use crate::store::keys::CitizenKey;
 use crate::store::redis::{RedisStore, Timeouts};
-use crate::telemetry::{events, init};
+use crate::telemetry::{Metrics, events, init_in_zone};
 use crate::webhook::load_tls_config;
 
+/// First and longest wait between attempts to reach Redis.
+const FIRST_RETRY: Duration = Duration::from_millis(250);
+const LONGEST_RETRY: Duration = Duration::from_secs(10);
+
+/// What `serve` reads before it needs Redis.
+struct Prepared {
+    dialplans: Arc<Dialplans>,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    citizen_key: CitizenKey,
+}
+
 pub async fn command(config_path: &Path, accept_legacy_optouts: bool) -> anyhow::Result<ExitCode> {
+    // From here on SIGTERM/SIGINT stop serve in order, whatever it is doing.
+    let stop = stop_signal();
     let settings = match load_from_process_env(config_path) {
         Ok(s) => s,
         Err(e) => {
@@ -32,44 +61,30 @@ pub async fn command(config_path: &Path, accept_legacy_optouts: bool) -> anyhow:
             return Ok(ExitCode::from(2));
         }
     };
-    init(settings.log.format, &settings.log.level)?;
+    init_in_zone(
+        settings.log.format,
+        &settings.log.level,
+        settings.policy.calling_window.zone_name(),
+    )?;
     events::starting(&settings);
     for warning in settings.warnings() {
         tracing::warn!(setting.warning = %warning, "settings work against each other");
     }
-    let dialplans = match load_dir(&settings.dialplans.dir) {
-        Ok(plans) => Arc::new(plans),
+    let prepared = match prepare(&settings) {
+        Ok(prepared) => prepared,
         Err(problems) => {
+            eprintln!(
+                "sampark cannot start: {} problem{}:",
+                problems.len(),
+                if problems.len() == 1 { "" } else { "s" }
+            );
             for p in &problems {
-                error!(problem = %p, "dialplan problem");
-                eprintln!("{p}");
+                error!(problem = %p, "Cannot start.");
+                eprintln!("  - {p}");
             }
             return Ok(ExitCode::from(2));
         }
     };
-    let citizen_key = match settings.policy.citizen_key_secret.as_ref() {
-        // Validated with the settings; an error here would be a bug there.
-        Some(secret) => CitizenKey::new(secret.expose()).map_err(anyhow::Error::msg)?,
-        None => {
-            let message = missing_secret_message();
-            error!(problem = %message, "Refusing to start: no citizen-key secret.");
-            eprintln!("error: refusing to start: {message}");
-            return Ok(ExitCode::from(2));
-        }
-    };
-    let Some(store) = connect_store(&settings).await else {
-        return Ok(ExitCode::from(1));
-    };
-    let store = store.with_citizen_key(citizen_key);
-    if let Err(problems) = refuse_unless_durable(&store, settings.redis.persistence).await {
-        refuse(&settings, &problems);
-        return Ok(ExitCode::from(1));
-    }
-    if let Err(problem) = refuse_unless_keys_settled(&store, accept_legacy_optouts).await? {
-        error!(problem = %problem, "Refusing to start: citizen keys are not settled.");
-        eprintln!("error: refusing to start: {problem}");
-        return Ok(ExitCode::from(1));
-    }
     let webhook_listener = TcpListener::bind(&settings.webhook.listen)
         .await
         .with_context(|| {
@@ -81,23 +96,115 @@ pub async fn command(config_path: &Path, accept_legacy_optouts: bool) -> anyhow:
     let admin_listener = TcpListener::bind(&settings.admin.listen)
         .await
         .with_context(|| format!("cannot listen on admin.listen = {}", settings.admin.listen))?;
-    let tls = match settings.webhook.tls.paths() {
-        Some((cert, key)) => Some(load_tls_config(cert, key)?),
-        None => None,
-    };
-    let parts = DaemonParts::from_settings(
+    let startup = Startup::serve_admin(
+        admin_listener,
+        admin_http_config(),
+        Arc::new(Metrics::new()),
+    )?;
+    let outcome = run(
         &settings,
+        prepared,
+        webhook_listener,
+        startup,
+        accept_legacy_optouts,
+        stop,
+    );
+    match outcome.await? {
+        Some(code) => Ok(code),
+        None => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// Steps 4 to 6; `Some(code)` when the daemon did not run.
+async fn run(
+    settings: &Settings,
+    prepared: Prepared,
+    webhook_listener: TcpListener,
+    startup: Startup,
+    accept_legacy_optouts: bool,
+    stop: impl Future<Output = ()>,
+) -> anyhow::Result<Option<ExitCode>> {
+    let mut stop = std::pin::pin!(stop);
+    let Some(store) = connect_store(settings, &startup, stop.as_mut()).await else {
+        // Asked to stop while waiting: nothing ran, nothing is lost.
+        startup.stop().await;
+        return Ok(Some(ExitCode::SUCCESS));
+    };
+    let store = store.with_citizen_key(prepared.citizen_key);
+    startup.waiting_for("checking Redis's persistence settings and citizen keys");
+    if let Err(problems) = refuse_unless_durable(&store, settings.redis.persistence).await {
+        refuse(settings, &problems);
+        startup.stop().await;
+        return Ok(Some(ExitCode::from(1)));
+    }
+    if let Err(problem) = refuse_unless_keys_settled(&store, accept_legacy_optouts).await? {
+        error!(problem = %problem, "Refusing to start: citizen keys are not settled.");
+        eprintln!("error: refusing to start: {problem}");
+        startup.stop().await;
+        return Ok(Some(ExitCode::from(1)));
+    }
+    let parts = DaemonParts::from_settings(
+        settings,
         Arc::new(store),
-        dialplans,
+        prepared.dialplans,
         Listeners {
             webhook: webhook_listener,
-            admin: Some(admin_listener),
+            admin: None,
         },
-        tls,
+        prepared.tls,
     )?;
-    let daemon = Daemon::start(parts)?;
-    daemon.run_until_signal().await;
-    Ok(ExitCode::SUCCESS)
+    let daemon = startup.start(parts)?;
+    daemon.run_until(stop).await;
+    Ok(None)
+}
+
+/// Everything that can be checked without Redis; `Err` lists every problem.
+fn prepare(settings: &Settings) -> Result<Prepared, Vec<String>> {
+    let mut problems = Vec::new();
+    let dialplans = match load_dir(&settings.dialplans.dir) {
+        Ok(plans) => Some(Arc::new(plans)),
+        Err(found) => {
+            problems.extend(found.iter().map(|p| format!("dialplans.dir: {p}")));
+            None
+        }
+    };
+    let tls = match settings.webhook.tls.paths() {
+        Some((cert, key)) => match load_tls_config(cert, key) {
+            Ok(tls) => Some(tls),
+            Err(e) => {
+                problems.push(format!("webhook.tls: {e}"));
+                None
+            }
+        },
+        None => None,
+    };
+    if let Err(e) = build_provider(&settings.provider, &settings.webhook.public_url) {
+        problems.push(e.to_string());
+    }
+    if let Some(plans) = &dialplans
+        && let Err(e) =
+            InboundPolicy::from_settings(&settings.inbound, plans, settings.dialer.max_call())
+    {
+        problems.push(e);
+    }
+    let citizen_key = match settings.policy.citizen_key_secret.as_ref() {
+        // Validated with the settings; an error here would be a bug there.
+        Some(secret) => CitizenKey::new(secret.expose())
+            .map_err(|e| problems.push(format!("policy.citizen_key_secret: {e}")))
+            .ok(),
+        None => {
+            problems.push(missing_secret_message());
+            None
+        }
+    };
+    match (dialplans, citizen_key) {
+        (Some(dialplans), Some(citizen_key)) if problems.is_empty() => Ok(Prepared {
+            dialplans,
+            tls,
+            citizen_key,
+        }),
+        _ => Err(problems),
+    }
 }
 
 /// Says why `serve` will not run against this Redis, in the log and on stderr.
@@ -113,26 +220,80 @@ fn refuse(settings: &Settings, problems: &[String]) {
     );
 }
 
-/// Connects to Redis, retrying while it is down until SIGINT/SIGTERM.
-async fn connect_store(settings: &Settings) -> Option<RedisStore> {
+/// Connects to Redis, retrying with backoff while it is down, until
+/// SIGINT/SIGTERM (`None`). Each failed attempt is logged once and shown
+/// on `/readyz`; neither ever shows the password.
+async fn connect_store(
+    settings: &Settings,
+    startup: &Startup,
+    mut stop: Pin<&mut impl Future<Output = ()>>,
+) -> Option<RedisStore> {
     let url = settings.redis.url.expose();
-    let mut delay = Duration::from_millis(250);
-    loop {
-        let timeouts = Timeouts {
-            connect: settings.redis.connect_timeout(),
-            response: settings.redis.response_timeout(),
+    let shown = settings.redis.url.redacted();
+    let timeouts = Timeouts {
+        connect: settings.redis.connect_timeout(),
+        response: settings.redis.response_timeout(),
+    };
+    let (prefix, shards) = (&settings.redis.key_prefix, settings.redis.shards);
+    let mut delay = FIRST_RETRY;
+    startup.waiting_for(format!("connecting to Redis at {shown}"));
+    for attempt in 1u64.. {
+        let connected = tokio::select! {
+            _ = stop.as_mut() => return None,
+            connected = RedisStore::connect_with(url, prefix, shards, timeouts) => connected,
         };
-        let (prefix, shards) = (&settings.redis.key_prefix, settings.redis.shards);
-        match RedisStore::connect_with(url, prefix, shards, timeouts).await {
-            Ok(store) => return Some(store),
-            Err(e) => {
-                warn!(redis.url = %settings.redis.url.redacted(), error = %e, retry_in = ?delay, "cannot reach Redis; retrying");
-                tokio::select! {
-                    _ = crate::daemon::wait_for_signal() => return None,
-                    _ = tokio::time::sleep(delay) => {}
+        let error = match connected {
+            Ok(store) => {
+                if attempt > 1 {
+                    info!(redis.url = %shown, attempts = attempt, "Redis answers; starting.");
                 }
-                delay = (delay * 2).min(Duration::from_secs(10));
+                return Some(store);
             }
+            Err(e) => without_password(&e.to_string(), url),
+        };
+        let retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        warn!(
+            redis.url = %shown,
+            error = %error,
+            attempt,
+            retry_in_ms,
+            "Cannot reach Redis; retrying (the admin listener answers /healthz meanwhile)."
+        );
+        startup.waiting_for(format!(
+            "cannot reach Redis at {shown}: {error} (attempt {attempt}; retrying)"
+        ));
+        tokio::select! {
+            _ = stop.as_mut() => return None,
+            _ = tokio::time::sleep(delay) => {}
         }
+        delay = (delay * 2).min(LONGEST_RETRY);
+    }
+    None
+}
+
+/// `message` with the Redis URL's password (if any) masked, whatever the
+/// client library put in its error text.
+fn without_password(message: &str, url: &str) -> String {
+    let password = redis::parse_redis_url(url)
+        .and_then(|u| u.password().map(str::to_owned))
+        .filter(|p| !p.is_empty());
+    match password {
+        Some(password) => message.replace(&password, "***"),
+        None => message.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_in_an_error_is_masked() {
+        let url = "redis://app:pa55-w0rd@db:6379/0";
+        assert_eq!(
+            without_password("auth with pa55-w0rd failed", url),
+            "auth with *** failed"
+        );
+        assert_eq!(without_password("refused", "redis://db:6379/"), "refused");
     }
 }

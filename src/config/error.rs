@@ -1,5 +1,6 @@
 //! Configuration errors: every problem found in one load, each saying where
-//! it came from, so an operator fixes them all in one round.
+//! it came from (the file and line, or the environment variable), so an
+//! operator fixes them all in one round.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -7,19 +8,25 @@ use std::path::PathBuf;
 /// Where a setting's value came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Origin {
-    File(PathBuf),
+    /// The configuration file; `line` (1-based) when the value could be
+    /// placed in it.
+    File { path: PathBuf, line: Option<usize> },
     /// The environment variable that set it.
     Env(String),
-    /// Built-in default, or a source that could not be told.
-    Unknown,
+    /// Set neither in the file nor in the environment: the built-in default.
+    Default,
 }
 
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Origin::File(path) => write!(f, "file {}", path.display()),
+            Origin::File {
+                path,
+                line: Some(line),
+            } => write!(f, "{}:{line}", path.display()),
+            Origin::File { path, line: None } => write!(f, "{}", path.display()),
             Origin::Env(var) => write!(f, "environment variable {var}"),
-            Origin::Unknown => f.write_str("settings"),
+            Origin::Default => f.write_str("built-in default (not set)"),
         }
     }
 }
@@ -29,8 +36,14 @@ impl fmt::Display for Origin {
 pub enum ConfigProblem {
     #[error("cannot read {}: {reason}", path.display())]
     Unreadable { path: PathBuf, reason: String },
-    #[error("{} is not valid TOML: {reason}", path.display())]
-    Syntax { path: PathBuf, reason: String },
+    /// TOML that does not parse; the rest of the file is still read.
+    #[error("{}:{line}:{column}: not valid TOML: {reason}", path.display())]
+    Syntax {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        reason: String,
+    },
     #[error("{origin}: unknown key `{key}`")]
     UnknownKey { key: String, origin: Origin },
     #[error("{origin}: `{key}`: {reason}")]
@@ -40,8 +53,12 @@ pub enum ConfigProblem {
         reason: String,
     },
     /// A value of the right type that makes no sense (see `Settings::validate`).
-    #[error("`{key}`: {reason}")]
-    Invalid { key: String, reason: String },
+    #[error("{origin}: `{key}`: {reason}")]
+    Invalid {
+        key: String,
+        origin: Origin,
+        reason: String,
+    },
     /// A loader error that could not be tied to a key.
     #[error("{0}")]
     Other(String),
@@ -54,6 +71,16 @@ impl ConfigProblem {
             ConfigProblem::UnknownKey { key, .. }
             | ConfigProblem::WrongType { key, .. }
             | ConfigProblem::Invalid { key, .. } => Some(key),
+            _ => None,
+        }
+    }
+
+    /// Where the value the problem is about came from, if it is about one.
+    pub fn origin(&self) -> Option<&Origin> {
+        match self {
+            ConfigProblem::UnknownKey { origin, .. }
+            | ConfigProblem::WrongType { origin, .. }
+            | ConfigProblem::Invalid { origin, .. } => Some(origin),
             _ => None,
         }
     }

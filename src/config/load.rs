@@ -1,27 +1,29 @@
-//! Loading: the TOML file and `SAMPARK__*` variables merged by the `config`
-//! crate, then deserialised key by key so that every unknown key and every
-//! wrong type is reported, not just the first serde meets.
+//! Loading: the TOML file (`file.rs`, read with error recovery) and the
+//! `SAMPARK__*` variables merged by the `config` crate, then deserialised
+//! key by key so that every unknown key and every wrong type is reported,
+//! not just the first serde meets.
 //!
-//! How: deserialise the merged tree; on an error, find the key it names,
-//! record the problem, remove that key (its default applies) and try again.
-//! Each round removes a key, so the loop ends. Semantic validation then runs
-//! on the result, skipping keys already reported.
+//! How: relative paths are resolved (`paths.rs`); the merged tree is
+//! deserialised; on an error, the key it names is recorded as a problem with
+//! its origin and removed (its default applies), and deserialisation runs
+//! again. Each round removes a key, so the loop ends. Semantic validation
+//! then runs on the result, skipping keys already reported. Syntax errors,
+//! type errors and semantic problems all come out of one run.
 
 use std::path::Path;
 
-use config::{
-    Config, ConfigError as RawError, Environment, File, FileFormat, Map, Source, Value, ValueKind,
-};
+use config::{Config, ConfigError as RawError, Environment, Map, Source, Value, ValueKind};
 use serde::Deserialize;
 
 use super::error::{ConfigError, ConfigProblem, Origin};
+use super::file::{self, ConfigFile};
+use super::paths;
 use super::sections::Settings;
+use super::tree::{
+    self, ENV_ORIGIN, ENV_PREFIX, ENV_SEPARATOR, Table, origin_of, overlaps, table_at,
+};
+use crate::policy::{CallingWindow, WindowSpec};
 
-/// Environment variables named `SAMPARK__SECTION__KEY` override the file.
-pub const ENV_PREFIX: &str = "SAMPARK";
-const ENV_SEPARATOR: &str = "__";
-/// What the `config` crate records as the origin of environment values.
-const ENV_ORIGIN: &str = "the environment";
 /// Keys whose environment value is a comma-separated list, as paths.
 const LIST_KEYS: &[&[&str]] = &[
     &["dialer", "retry_backoff_secs"],
@@ -31,7 +33,9 @@ const LIST_KEYS: &[&[&str]] = &[
     &["policy", "calling_window", "holiday_files"],
 ];
 
-type Table = Map<String, Value>;
+/// The calling window is checked as a whole; its problems are split back
+/// into its keys.
+const WINDOW_KEY: &str = "policy.calling_window";
 
 /// Loads settings from `path` overridden by the process environment.
 pub fn load_from_process_env(path: &Path) -> Result<Settings, ConfigError> {
@@ -43,30 +47,41 @@ pub fn load_from_process_env(path: &Path) -> Result<Settings, ConfigError> {
 
 /// Loads settings from the TOML file at `path`, overridden by `env` (pairs of
 /// variable name and value; only `SAMPARK__*` names are used), and validates
-/// them. Every problem found is in the error.
+/// them. Every problem found is in the error, each naming where its value
+/// came from.
 pub fn load(
     path: &Path,
     env: impl IntoIterator<Item = (String, String)>,
 ) -> Result<Settings, ConfigError> {
     let mut problems = Vec::new();
-    let file = file_config(path, &mut problems);
-    let file_ok = file.is_some();
+    let ConfigFile { table, broken, dir } = file::read(path, &mut problems);
     let env = env_config(env, &mut problems);
-    let mut tree = merge([file, env].into_iter().flatten(), &mut problems);
+    let mut tree = merge(FileSource(table.clone()), env, &mut problems);
+    file::restore_table_origins(&mut tree, &table);
     split_env_lists(&mut tree);
+    paths::resolve(&mut tree, &dir);
     let settings = deserialize_all(&mut tree, path, &mut problems);
 
-    // Without the file, semantic errors would be about defaults the operator
-    // never chose; report the file problem alone instead.
-    if let (Some(settings), true) = (&settings, file_ok) {
+    if let Some(settings) = &settings {
         let flagged: Vec<String> = problems
             .iter()
             .filter_map(|p| p.key().map(str::to_owned))
             .collect();
         for (key, reason) in settings.problems() {
-            if !flagged.iter().any(|f| overlaps(f, &key)) {
-                problems.push(ConfigProblem::Invalid { key, reason });
+            if flagged.iter().any(|f| overlaps(f, &key)) {
+                continue;
             }
+            let origin = origin_of(&tree, &key, path);
+            // With part of the file unreadable, a key "not set" may well be
+            // set on a line that was lost: no complaint about its default.
+            if broken && origin == Origin::Default {
+                continue;
+            }
+            problems.push(ConfigProblem::Invalid {
+                key,
+                origin,
+                reason,
+            });
         }
     }
     match settings {
@@ -78,30 +93,17 @@ pub fn load(
     }
 }
 
-fn file_config(path: &Path, problems: &mut Vec<ConfigProblem>) -> Option<Config> {
-    // Read it ourselves first: the config crate folds "missing" and
-    // "unreadable" into messages that do not say which.
-    if let Err(e) = std::fs::read_to_string(path) {
-        problems.push(ConfigProblem::Unreadable {
-            path: path.to_owned(),
-            reason: e.to_string(),
-        });
-        return None;
+/// The parsed file as a source for the `config` crate's merge.
+#[derive(Clone, Debug)]
+struct FileSource(Table);
+
+impl Source for FileSource {
+    fn clone_into_box(&self) -> Box<dyn Source + Send + Sync> {
+        Box::new(self.clone())
     }
-    let source = File::from(path).format(FileFormat::Toml).required(true);
-    match Config::builder().add_source(source).build() {
-        Ok(config) => Some(config),
-        Err(RawError::FileParse { cause, .. }) => {
-            problems.push(ConfigProblem::Syntax {
-                path: path.to_owned(),
-                reason: cause.to_string(),
-            });
-            None
-        }
-        Err(other) => {
-            problems.push(ConfigProblem::Other(format!("{}: {other}", path.display())));
-            None
-        }
+
+    fn collect(&self) -> Result<Map<String, Value>, RawError> {
+        Ok(self.0.clone())
     }
 }
 
@@ -128,8 +130,12 @@ fn env_config(
     }
 }
 
-fn merge(sources: impl Iterator<Item = Config>, problems: &mut Vec<ConfigProblem>) -> Table {
-    let builder = sources.fold(Config::builder(), |b, c| b.add_source(c));
+fn merge(file: FileSource, env: Option<Config>, problems: &mut Vec<ConfigProblem>) -> Table {
+    let builder = Config::builder().add_source(file);
+    let builder = match env {
+        Some(env) => builder.add_source(env),
+        None => builder,
+    };
     match builder.build().and_then(|c| c.collect()) {
         Ok(tree) => tree,
         Err(e) => {
@@ -164,15 +170,6 @@ fn split_env_lists(tree: &mut Table) {
     }
 }
 
-/// The table at `path` below `tree`, if every step is a table.
-fn table_at<'a>(tree: &'a mut Table, path: &[&str]) -> Option<&'a mut Table> {
-    path.iter()
-        .try_fold(tree, |table, key| match &mut table.get_mut(*key)?.kind {
-            ValueKind::Table(inner) => Some(inner),
-            _ => None,
-        })
-}
-
 /// What a deserialisation error is about.
 enum Fault {
     Unknown { key: String },
@@ -191,31 +188,70 @@ fn deserialize_all(
             Ok(settings) => return Some(settings),
             Err(e) => e,
         };
-        let (key, problem) = match classify(err) {
+        let key = match classify(err) {
             Fault::Unplaced(message) => {
                 problems.push(ConfigProblem::Other(message));
                 return None;
             }
             Fault::Unknown { key } => {
-                let origin = origin_at(tree, &key, file);
-                (key.clone(), ConfigProblem::UnknownKey { key, origin })
+                let origin = origin_of(tree, &key, file);
+                problems.push(ConfigProblem::UnknownKey {
+                    key: key.clone(),
+                    origin,
+                });
+                key
             }
             Fault::Value { key, reason } => {
-                let origin = origin_at(tree, &key, file);
-                (
-                    key.clone(),
-                    ConfigProblem::WrongType {
-                        key,
+                // The window's own check lists its problems key by key.
+                if key != WINDOW_KEY || !window_problems(tree, file, problems) {
+                    let origin = origin_of(tree, &key, file);
+                    problems.push(ConfigProblem::WrongType {
+                        key: key.clone(),
                         origin,
                         reason,
-                    },
-                )
+                    });
+                }
+                key
             }
         };
-        problems.push(problem);
         // A key we cannot remove would fail the same way forever.
-        remove_path(tree, &key)?;
+        tree::remove(tree, &key)?;
     }
+}
+
+/// The calling window's problems, one per key it names (`zone`,
+/// `ranges[1]`, `holiday_files[0]`, …) each with its own origin. False when
+/// the window cannot be re-read to list them (then it is one problem).
+fn window_problems(tree: &Table, file: &Path, problems: &mut Vec<ConfigProblem>) -> bool {
+    let Some(value) = tree::find(tree, WINDOW_KEY) else {
+        return false;
+    };
+    let Ok(spec) = WindowSpec::deserialize(value.clone()) else {
+        return false;
+    };
+    let Err(found) = CallingWindow::from_spec(&spec) else {
+        return false;
+    };
+    for problem in found {
+        // `from_spec` starts every problem with the field it is about.
+        let (field, reason) = problem.split_once(": ").unwrap_or(("", &problem));
+        let key = if field.is_empty() {
+            WINDOW_KEY.to_owned()
+        } else {
+            format!("{WINDOW_KEY}.{field}")
+        };
+        let origin = match origin_of(tree, &key, file) {
+            // A field left out (no weekdays, no ranges) is the window's.
+            Origin::Default => origin_of(tree, WINDOW_KEY, file),
+            known => known,
+        };
+        problems.push(ConfigProblem::Invalid {
+            key,
+            origin,
+            reason: reason.to_owned(),
+        });
+    }
+    true
 }
 
 fn classify(err: RawError) -> Fault {
@@ -258,83 +294,20 @@ fn unknown_field(message: &str) -> Option<&str> {
     rest.split_once('`').map(|(field, _)| field)
 }
 
-/// The key of `table` that `path` descends into: the longest key equal to
-/// `path` or followed in it by `.` or `[` (keys may themselves contain dots,
-/// e.g. official ids in `rate.overrides`).
-fn step<'a>(table: &Table, path: &'a str) -> Option<(String, &'a str)> {
-    table
-        .keys()
-        .filter(|k| {
-            path.starts_with(k.as_str())
-                && matches!(path.as_bytes().get(k.len()), None | Some(b'.' | b'['))
-        })
-        .max_by_key(|k| k.len())
-        .map(|k| (k.clone(), &path[k.len()..]))
-}
-
-fn remove_path(table: &mut Table, path: &str) -> Option<Value> {
-    let (key, rest) = step(table, path)?;
-    match rest.strip_prefix('.') {
-        Some(rest) => match &mut table.get_mut(&key)?.kind {
-            ValueKind::Table(inner) => remove_path(inner, rest),
-            _ => table.remove(&key),
-        },
-        // Exact match, or an array element: drop the whole value.
-        None => table.remove(&key),
-    }
-}
-
-/// The file is the only non-environment source; the crate records it as a
-/// path relative to the working directory, so name it as the operator did.
-fn origin_at(table: &Table, path: &str, file: &Path) -> Origin {
-    let raw = find_path(table, path).and_then(first_origin);
-    match raw.as_deref() {
-        Some(ENV_ORIGIN) => Origin::Env(env_var_name(path)),
-        Some(_) => Origin::File(file.to_owned()),
-        None => Origin::Unknown,
-    }
-}
-
-fn find_path<'a>(table: &'a Table, path: &str) -> Option<&'a Value> {
-    let (key, rest) = step(table, path)?;
-    let value = table.get(&key)?;
-    match (rest.strip_prefix('.'), &value.kind) {
-        (Some(rest), ValueKind::Table(inner)) => find_path(inner, rest),
-        _ => Some(value),
-    }
-}
-
-/// Tables built from environment paths carry no origin; their leaves do.
-fn first_origin(value: &Value) -> Option<String> {
-    if let Some(origin) = value.origin() {
-        return Some(origin.to_owned());
-    }
-    match &value.kind {
-        ValueKind::Table(t) => t.values().find_map(first_origin),
-        ValueKind::Array(a) => a.iter().find_map(first_origin),
-        _ => None,
-    }
-}
-
-fn env_var_name(key: &str) -> String {
-    let key = key.split('[').next().unwrap_or(key);
-    format!(
-        "{ENV_PREFIX}{ENV_SEPARATOR}{}",
-        key.replace('.', ENV_SEPARATOR).to_uppercase()
-    )
-}
-
-/// Whether two dotted keys are the same or one contains the other.
-fn overlaps(a: &str, b: &str) -> bool {
-    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
-    long.starts_with(short) && matches!(long.as_bytes().get(short.len()), None | Some(b'.' | b'['))
-}
-
-fn rank(p: &ConfigProblem) -> (u8, String) {
+/// Problems in the order an operator fixes them: the file, then what could
+/// not be placed, then by line within the file, then the environment, then
+/// defaults, each by key.
+fn rank(p: &ConfigProblem) -> (u8, usize, String) {
+    let key = p.key().unwrap_or_default().to_owned();
     match p {
-        ConfigProblem::Unreadable { .. } | ConfigProblem::Syntax { .. } => (0, String::new()),
-        ConfigProblem::Other(m) => (1, m.clone()),
-        keyed => (2, keyed.key().unwrap_or_default().to_owned()),
+        ConfigProblem::Unreadable { .. } => (0, 0, String::new()),
+        ConfigProblem::Syntax { line, .. } => (1, *line, String::new()),
+        ConfigProblem::Other(m) => (2, 0, m.clone()),
+        keyed => match keyed.origin() {
+            Some(Origin::File { line, .. }) => (1, line.unwrap_or(0), key),
+            Some(Origin::Env(_)) => (3, 0, key),
+            _ => (4, 0, key),
+        },
     }
 }
 

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use super::*;
 use crate::config::{ConfigProblem, Origin};
+use crate::dialplan::load_dir;
 use crate::domain::OfficialId;
 use crate::telemetry::LogFormat;
 
@@ -41,7 +42,11 @@ fn shipped_file_matches_the_built_in_defaults() {
     want.provider.account_sid = "ACtest".into();
     // Kept as a string: a numeric-looking token must not lose its zero.
     want.provider.auth_token = crate::config::Secret::new("0123abcd");
+    // The one value it does not leave at its default: the repository's
+    // dialplans are beside config/, not in it.
+    want.dialplans.dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("dialplans");
     assert_eq!(s, want);
+    assert!(load_dir(&s.dialplans.dir).is_ok(), "{:?}", s.dialplans.dir);
 }
 
 #[test]
@@ -53,6 +58,11 @@ fn empty_file_gives_defaults() {
     assert_eq!(s.webhook.body_limit_bytes, 65_536);
     assert_eq!(s.admin.listen, "127.0.0.1:9090");
     assert_eq!(s.log.format, LogFormat::Json);
+    // The default directory is next to the file, wherever it is loaded from.
+    assert_eq!(
+        s.dialplans.dir,
+        f.path().parent().unwrap().join("dialplans")
+    );
 }
 
 #[test]
@@ -127,43 +137,50 @@ fn every_problem_is_reported_at_once_with_its_origin() {
             .find(|p| p.key() == Some(key))
             .unwrap_or_else(|| panic!("no problem for {key} in {text:#?}"))
     };
-    let in_file = Origin::File(f.path().to_owned());
-    assert!(
-        matches!(find("redis.shardz"), ConfigProblem::UnknownKey { origin, .. } if *origin == in_file)
-    );
-    assert!(matches!(find("bogus"), ConfigProblem::UnknownKey { .. }));
-    assert!(
-        matches!(find("nope"), ConfigProblem::UnknownKey { origin: Origin::Env(v), .. } if v == "SAMPARK__NOPE")
-    );
-    assert!(
-        matches!(find("redis.shards"), ConfigProblem::WrongType { origin, .. } if *origin == in_file)
-    );
+    let at = |line| Origin::File {
+        path: f.path().to_owned(),
+        line: Some(line),
+    };
+    let var = |name: &str| Origin::Env(name.to_owned());
+    let expected = [
+        ("redis.shardz", at(3)),
+        ("redis.shards", at(4)),
+        ("bogus", at(5)),
+        ("webhook.listen", at(8)),
+        ("policy.calling_window.ranges[0]", at(10)),
+        ("dialer.batch_size", at(12)),
+        ("dialer.retry_backoff_secs[1]", at(13)),
+        ("log.format", at(15)),
+        ("nope", var("SAMPARK__NOPE")),
+        (
+            "provider.request_timeout_ms",
+            var("SAMPARK__PROVIDER__REQUEST_TIMEOUT_MS"),
+        ),
+        ("provider.base_url", var("SAMPARK__PROVIDER__BASE_URL")),
+    ];
+    for (key, origin) in &expected {
+        assert_eq!(find(key).origin(), Some(origin), "{key} in {text:#?}");
+    }
     assert!(matches!(
-        find("provider.request_timeout_ms"),
-        ConfigProblem::WrongType { origin: Origin::Env(v), .. } if v == "SAMPARK__PROVIDER__REQUEST_TIMEOUT_MS"
+        find("redis.shardz"),
+        ConfigProblem::UnknownKey { .. }
     ));
-    assert!(
-        matches!(find("policy.calling_window"), ConfigProblem::WrongType { reason, .. } if reason.contains("25:00"))
-    );
+    assert!(matches!(find("nope"), ConfigProblem::UnknownKey { .. }));
+    for key in ["redis.shards", "provider.request_timeout_ms", "log.format"] {
+        assert!(
+            matches!(find(key), ConfigProblem::WrongType { .. }),
+            "{key}"
+        );
+    }
     assert!(
         matches!(find("log.format"), ConfigProblem::WrongType { reason, .. } if reason.contains("xml"))
     );
-    assert!(matches!(
-        find("dialer.retry_backoff_secs[1]"),
-        ConfigProblem::WrongType { .. }
-    ));
-    assert!(matches!(
-        find("webhook.listen"),
-        ConfigProblem::Invalid { .. }
-    ));
-    assert!(matches!(
-        find("dialer.batch_size"),
-        ConfigProblem::Invalid { .. }
-    ));
-    assert!(matches!(
-        find("provider.base_url"),
-        ConfigProblem::Invalid { .. }
-    ));
+    assert!(
+        matches!(find("policy.calling_window.ranges[0]"), ConfigProblem::Invalid { reason, .. } if reason.contains("25:00"))
+    );
+    for key in ["webhook.listen", "dialer.batch_size", "provider.base_url"] {
+        assert!(matches!(find(key), ConfigProblem::Invalid { .. }), "{key}");
+    }
     // A key with a type error is not also reported as semantically invalid.
     assert_eq!(
         ps.iter()
@@ -171,7 +188,71 @@ fn every_problem_is_reported_at_once_with_its_origin() {
             .count(),
         1
     );
-    assert_eq!(ps.len(), 11, "{text:#?}");
+    assert_eq!(ps.len(), expected.len(), "{text:#?}");
+    // The message names the place as an editor takes it: file:line.
+    let shown = text.join("\n");
+    let place = format!("{}:4: `redis.shards`: ", f.path().display());
+    assert!(shown.contains(&place), "{shown}");
+    assert!(
+        shown.contains("environment variable SAMPARK__PROVIDER__BASE_URL: `provider.base_url`"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn syntax_type_and_semantic_problems_are_reported_together() {
+    let f = file(
+        "[redis]\nshards = 0\nurl = \"redis://h\n[webhook]\nbody_limit_bytes = \"big\"\nlisten = = 1\n[dialer]\nbatch_size = 0\n[provider]\nring_timeout_secs = 2\n",
+    );
+    let ps = problems(load(f.path(), env(CREDS)));
+    let text: Vec<String> = ps.iter().map(ToString::to_string).collect();
+    let syntax: Vec<usize> = ps
+        .iter()
+        .filter_map(|p| match p {
+            ConfigProblem::Syntax { line, path, .. } if path == f.path() => Some(*line),
+            _ => None,
+        })
+        .collect();
+    assert!(syntax.contains(&3) && syntax.contains(&6), "{text:#?}");
+    let line_of = |key: &str| match ps.iter().find(|p| p.key() == Some(key)) {
+        Some(p) => match p.origin() {
+            Some(Origin::File { line, .. }) => *line,
+            other => panic!("{key} from {other:?}"),
+        },
+        None => panic!("no {key} in {text:#?}"),
+    };
+    assert_eq!(
+        line_of("redis.shards"),
+        Some(2),
+        "semantic, before the error"
+    );
+    assert_eq!(
+        line_of("webhook.body_limit_bytes"),
+        Some(5),
+        "type, between"
+    );
+    assert_eq!(line_of("dialer.batch_size"), Some(8), "semantic, after");
+    assert_eq!(line_of("provider.ring_timeout_secs"), Some(10));
+    // Nothing about the keys on broken lines, nor about unset keys whose
+    // value may have been on them.
+    assert!(ps.iter().all(|p| p.key() != Some("redis.url")), "{text:#?}");
+    assert!(
+        ps.iter().all(|p| p.key() != Some("webhook.listen")),
+        "{text:#?}"
+    );
+    assert_eq!(ps.len(), 6, "{text:#?}");
+    // In file order.
+    let lines: Vec<usize> = ps
+        .iter()
+        .map(|p| match p {
+            ConfigProblem::Syntax { line, .. } => *line,
+            other => match other.origin() {
+                Some(Origin::File { line: Some(l), .. }) => *l,
+                _ => 0,
+            },
+        })
+        .collect();
+    assert!(lines.windows(2).all(|w| w[0] <= w[1]), "{lines:?}");
 }
 
 #[test]
@@ -179,8 +260,15 @@ fn syntax_error_and_environment_problems_are_reported_together() {
     let f = file("[redis\nurl = 1\n");
     let ps = problems(load(f.path(), env(&[("SAMPARK__REDIS__SHARDS", "x")])));
     assert!(
-        matches!(&ps[0], ConfigProblem::Syntax { path, .. } if path == f.path()),
+        matches!(&ps[0], ConfigProblem::Syntax { path, line: 1, column: 7, .. } if path == f.path()),
         "{ps:?}"
+    );
+    assert!(
+        ps[0]
+            .to_string()
+            .starts_with(&format!("{}:1:7: not valid TOML: ", f.path().display())),
+        "{}",
+        ps[0]
     );
     assert!(ps.iter().any(|p| p.key() == Some("redis.shards")), "{ps:?}");
     // No semantic noise about defaults the operator never chose.
@@ -344,24 +432,56 @@ fn every_calling_window_problem_is_listed_and_old_keys_are_refused() {
         ),
         "{text:#?}"
     );
-    let window = ps
+    // One problem per key of the window, each on its own line.
+    let at = |key: &str| {
+        ps.iter()
+            .find(|p| p.key() == Some(key))
+            .and_then(|p| match p.origin() {
+                Some(Origin::File { line, .. }) => *line,
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no {key} in {text:#?}"))
+    };
+    assert_eq!(at("policy.calling_window.zone"), 3);
+    assert_eq!(at("policy.calling_window.weekdays[1]"), 4);
+    assert_eq!(at("policy.calling_window.ranges"), 5);
+    assert_eq!(at("policy.calling_window.holiday_files[0]"), 6);
+    let window: Vec<&ConfigProblem> = ps
         .iter()
-        .find_map(|p| match p {
-            ConfigProblem::WrongType { key, reason, .. } if key == "policy.calling_window" => {
-                Some(reason)
-            }
-            _ => None,
+        .filter(|p| {
+            p.key()
+                .is_some_and(|k| k.starts_with("policy.calling_window"))
         })
-        .unwrap_or_else(|| panic!("no calling_window problem in {text:#?}"));
-    for part in [
-        "4 problems",
-        "zone: ",
-        "weekdays[1]: ",
-        "ranges: ",
-        "holiday_files[0]: ",
-    ] {
-        assert!(window.contains(part), "{part} not in {window}");
-    }
+        .collect();
+    assert_eq!(window.len(), 4, "{text:#?}");
+}
+
+#[test]
+fn a_window_problem_from_the_environment_names_its_variable() {
+    let mut vars = env(CREDS);
+    vars.push((
+        "SAMPARK__POLICY__CALLING_WINDOW__ZONE".into(),
+        "Mars/Olympus".into(),
+    ));
+    let f = file("[policy.calling_window]\nweekdays = []\n");
+    let ps = problems(load(f.path(), vars));
+    let text: Vec<String> = ps.iter().map(ToString::to_string).collect();
+    let zone = ps
+        .iter()
+        .find(|p| p.key() == Some("policy.calling_window.zone"))
+        .unwrap_or_else(|| panic!("{text:#?}"));
+    assert_eq!(
+        zone.origin(),
+        Some(&Origin::Env("SAMPARK__POLICY__CALLING_WINDOW__ZONE".into()))
+    );
+    let weekdays = ps
+        .iter()
+        .find(|p| p.key() == Some("policy.calling_window.weekdays"))
+        .unwrap_or_else(|| panic!("{text:#?}"));
+    assert!(
+        matches!(weekdays.origin(), Some(Origin::File { line: Some(2), .. })),
+        "{text:#?}"
+    );
 }
 
 #[test]
@@ -436,4 +556,159 @@ fn the_defaults_are_coherent_and_contradictions_are_warned_about() {
         )
     );
     assert!(warnings[1].contains("the next week"));
+}
+
+/// Every `key = value` of the shipped file, with the table it is in.
+fn shipped_keys() -> Vec<(String, String, String)> {
+    let text = std::fs::read_to_string(shipped()).unwrap();
+    let mut table = String::new();
+    let mut keys = Vec::new();
+    for line in text.lines().map(str::trim) {
+        if let Some(header) = line.strip_prefix('[') {
+            table = header.trim_end_matches(']').to_owned();
+        } else if let Some((key, value)) = line.split_once(" = ")
+            && !line.starts_with('#')
+        {
+            keys.push((table.clone(), key.to_owned(), value.to_owned()));
+        }
+    }
+    keys
+}
+
+#[test]
+fn a_table_with_one_key_takes_the_defaults_for_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("one-key.toml");
+    let keys = shipped_keys();
+    assert!(keys.len() > 50, "the shipped file was read: {keys:?}");
+    for (table, key, value) in keys {
+        std::fs::write(&path, format!("[{table}]\n{key} = {value}\n")).unwrap();
+        let loaded =
+            load(&path, env(CREDS)).unwrap_or_else(|e| panic!("[{table}] with only {key}: {e}"));
+        let mut want = load(&shipped(), env(CREDS)).unwrap();
+        // Only the shipped file's dialplans.dir differs from the default.
+        want.dialplans.dir = if (table.as_str(), key.as_str()) == ("dialplans", "dir") {
+            dir.path().parent().unwrap().join("dialplans")
+        } else {
+            dir.path().join("dialplans")
+        };
+        assert_eq!(loaded, want, "[{table}] with only {key}");
+    }
+}
+
+#[test]
+fn quota_tables_with_one_key_take_the_rest_from_the_default_quota() {
+    let f = file(
+        r#"
+        [rate.default]
+        per_secs = 30
+        [rate.overrides."off-1"]
+        burst = 2
+        [rate.overrides."off-2"]
+        per_secs = 0.5
+        [rate.departments."home"]
+        burst = 40
+        "#,
+    );
+    let mut vars = env(CREDS);
+    vars.push((
+        "SAMPARK__RATE__DEPARTMENTS__REVENUE__PER_SECS".into(),
+        "4".into(),
+    ));
+    let rate = load(f.path(), vars).unwrap().rate;
+    let limit = |burst, per_secs| crate::config::RateLimit { burst, per_secs };
+    assert_eq!(rate.default, limit(5, 30.0), "burst: the built-in default");
+    assert_eq!(rate.overrides["off-1"], limit(2, 30.0));
+    assert_eq!(rate.overrides["off-2"], limit(5, 0.5));
+    assert_eq!(rate.departments["home"], limit(40, 30.0));
+    assert_eq!(rate.departments["revenue"], limit(5, 4.0));
+
+    let f = file("[rate.default]\nburst = 9\n[rate.overrides.\"off-3\"]\nbrust = 1\n");
+    let ps = problems(load(f.path(), env(CREDS)));
+    assert!(
+        matches!(&ps[..], [ConfigProblem::UnknownKey { key, origin: Origin::File { line: Some(4), .. } }] if key == "rate.overrides.off-3.brust"),
+        "{ps:?}"
+    );
+}
+
+#[test]
+fn relative_paths_follow_the_config_file_not_the_working_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("etc")).unwrap();
+    std::fs::write(dir.path().join("etc/holidays.txt"), "2026-01-26\n").unwrap();
+    let path = dir.path().join("etc/sampark.toml");
+    std::fs::write(
+        &path,
+        r#"
+        [dialplans]
+        dir = "plans"
+        [webhook.tls]
+        cert_path = "tls/cert.pem"
+        key_path = "/abs/key.pem"
+        [policy.calling_window]
+        holiday_files = ["holidays.txt"]
+        "#,
+    )
+    .unwrap();
+    let s = load(&path, env(CREDS)).unwrap();
+    let etc = dir.path().join("etc");
+    assert_eq!(s.dialplans.dir, etc.join("plans"));
+    assert_eq!(s.webhook.tls.cert_path, Some(etc.join("tls/cert.pem")));
+    assert_eq!(s.webhook.tls.key_path, Some(PathBuf::from("/abs/key.pem")));
+    assert_eq!(s.policy.calling_window.holidays().len(), 1);
+
+    // Through the environment: against the working directory.
+    let mut vars = env(CREDS);
+    vars.push(("SAMPARK__DIALPLANS__DIR".into(), "from-env".into()));
+    let s = load(&path, vars).unwrap();
+    assert_eq!(
+        s.dialplans.dir,
+        std::env::current_dir().unwrap().join("from-env")
+    );
+}
+
+#[test]
+fn a_missing_holiday_file_is_named_by_its_full_path_and_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sampark.toml");
+    std::fs::write(
+        &path,
+        "[policy.calling_window]\nholiday_files = [\n  \"odisha.txt\",\n  \"gone.txt\",\n]\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("odisha.txt"), "2026-04-01\n").unwrap();
+    let ps = problems(load(&path, env(CREDS)));
+    let text: Vec<String> = ps.iter().map(ToString::to_string).collect();
+    let tried = dir.path().join("gone.txt");
+    assert!(
+        matches!(&ps[..], [ConfigProblem::Invalid { key, origin: Origin::File { line: Some(4), .. }, reason }]
+            if key == "policy.calling_window.holiday_files[1]" && reason.contains(&tried.display().to_string())),
+        "{text:#?}"
+    );
+}
+
+#[test]
+fn an_unreadable_file_still_reports_the_environments_problems_with_their_variables() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut vars = env(CREDS);
+    vars.push(("SAMPARK__REDIS__SHARDS".into(), "0".into()));
+    vars.push(("SAMPARK__DIALER__BATCH_SIZE".into(), "lots".into()));
+    let ps = problems(load(&dir.path().join("missing.toml"), vars));
+    let text: Vec<String> = ps.iter().map(ToString::to_string).collect();
+    assert!(
+        matches!(&ps[0], ConfigProblem::Unreadable { .. }),
+        "{text:#?}"
+    );
+    assert!(
+        text.iter()
+            .any(|t| t.starts_with("environment variable SAMPARK__REDIS__SHARDS: `redis.shards`")),
+        "{text:#?}"
+    );
+    assert!(
+        text.iter()
+            .any(|t| t.starts_with("environment variable SAMPARK__DIALER__BATCH_SIZE:")),
+        "{text:#?}"
+    );
+    // Nothing about defaults the operator may have set in the lost file.
+    assert_eq!(ps.len(), 3, "{text:#?}");
 }

@@ -2,23 +2,28 @@
 //! file (`config/sampark.toml`) overridden by `SAMPARK__SECTION__KEY`
 //! environment variables, with every problem reported in one run.
 //!
-//! Owns: the settings schema and its defaults, loading (the `config` crate),
-//! semantic validation, redaction of secrets in `Debug`, and derived values
-//! other modules need (per-official quotas). The calling window's own rules
+//! Owns: the settings schema and its defaults, loading (the file with error
+//! recovery and line numbers, the environment through the `config` crate),
+//! where each value came from, resolving relative paths, semantic
+//! validation, redaction of secrets in `Debug`, and derived values other
+//! modules need (per-official quotas). The calling window's own rules
 //! are in [`crate::policy`].
 //! Does not own: reading the environment anywhere else (callers pass it in, or
 //! use [`load_from_process_env`] once in `main`), nor acting on settings.
 
 mod error;
+mod file;
 mod load;
+mod paths;
 mod policy;
 mod rate;
 mod secret;
 mod sections;
+mod tree;
 mod validate;
 
 pub use error::{ConfigError, ConfigProblem, Origin};
-pub use load::{ENV_PREFIX, load, load_from_process_env};
+pub use load::{load, load_from_process_env};
 pub use policy::PolicySettings;
 pub use rate::{RateLimit, RateSettings};
 pub use secret::{RedisUrl, Secret};
@@ -27,3 +32,4 @@ pub use sections::{
     PersistencePolicy, ProviderKind, ProviderSettings, RedisSettings, Settings, ShutdownSettings,
     TlsSettings, WebhookSettings,
 };
+pub use tree::ENV_PREFIX;

@@ -1,5 +1,6 @@
 //! `[rate]`: the per-official dial quota (a default and per-official
-//! overrides), turned into the store's [`Quota`] for the GCRA script.
+//! overrides) and the departments' shared quotas, turned into the store's
+//! [`Quota`] for the GCRA script.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -9,10 +10,9 @@ use serde::Deserialize;
 use crate::domain::OfficialId;
 use crate::store::Quota;
 
-/// One quota as written in the file: `burst` dial starts at once, then one
-/// more every `per_secs` seconds.
-#[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// One quota: `burst` dial starts at once, then one more every `per_secs`
+/// seconds.
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RateLimit {
     pub burst: u32,
     /// Seconds per additional dial start; fractions allowed (0.5 = 2/s).
@@ -20,6 +20,14 @@ pub struct RateLimit {
 }
 
 impl RateLimit {
+    /// `[rate.default]` when the file does not say: one officer rarely
+    /// serves more than a few citizens an hour, so a small burst and a slow
+    /// refill spread calls over the day.
+    pub const BUILT_IN: RateLimit = RateLimit {
+        burst: 5,
+        per_secs: 60.0,
+    };
+
     /// The store quota. Only meaningful once `Settings::validate` accepted
     /// the value (`per_secs` finite and positive); anything else is clamped
     /// to one millisecond so the limiter never divides by zero.
@@ -34,9 +42,12 @@ impl RateLimit {
     }
 }
 
-/// `[rate]` with `[rate.default]` and `[rate.overrides."<official id>"]`.
+/// `[rate]` with `[rate.default]`, `[rate.overrides."<official id>"]` and
+/// `[rate.departments."<department>"]`. Any of these tables may give one
+/// key only: `[rate.default]` takes the rest from [`RateLimit::BUILT_IN`],
+/// an override or a department from `[rate.default]` as configured.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(from = "RateTables")]
 pub struct RateSettings {
     pub default: RateLimit,
     /// Official id → quota. Keys are checked as official ids by validation.
@@ -49,14 +60,51 @@ pub struct RateSettings {
 impl Default for RateSettings {
     fn default() -> Self {
         Self {
-            // One officer rarely serves more than a few citizens an hour, so a
-            // small burst and a slow refill spread calls over the day.
-            default: RateLimit {
-                burst: 5,
-                per_secs: 60.0,
-            },
+            default: RateLimit::BUILT_IN,
             overrides: BTreeMap::new(),
             departments: BTreeMap::new(),
+        }
+    }
+}
+
+/// A quota table as written: either key may be left out.
+#[derive(Clone, Copy, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PartialLimit {
+    burst: Option<u32>,
+    per_secs: Option<f64>,
+}
+
+impl PartialLimit {
+    fn or(self, base: RateLimit) -> RateLimit {
+        RateLimit {
+            burst: self.burst.unwrap_or(base.burst),
+            per_secs: self.per_secs.unwrap_or(base.per_secs),
+        }
+    }
+}
+
+/// `[rate]` as written.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RateTables {
+    default: PartialLimit,
+    overrides: BTreeMap<String, PartialLimit>,
+    departments: BTreeMap<String, PartialLimit>,
+}
+
+impl From<RateTables> for RateSettings {
+    fn from(tables: RateTables) -> Self {
+        let default = tables.default.or(RateLimit::BUILT_IN);
+        let fill = |map: BTreeMap<String, PartialLimit>| {
+            map.into_iter()
+                .map(|(key, limit)| (key, limit.or(default)))
+                .collect()
+        };
+        RateSettings {
+            default,
+            overrides: fill(tables.overrides),
+            departments: fill(tables.departments),
         }
     }
 }

@@ -99,6 +99,14 @@ pub enum ProviderKind {
     Twilio,
 }
 
+impl ProviderKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProviderKind::Twilio => "twilio",
+        }
+    }
+}
+
 /// `[provider]`
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]

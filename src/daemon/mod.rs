@@ -1,19 +1,25 @@
 //! Wiring and lifecycle: starts every subsystem on one `TaskTracker` and
 //! shuts them down in the order ARCHITECTURE.md gives, so nothing is lost.
 //!
-//! Owns: which tasks run and in what order they stop. Does not own: what any
-//! of them does.
+//! Owns: which tasks run, in what order they start (the admin listener
+//! before Redis is reachable: `startup.rs`) and stop, and the small tasks
+//! that belong to no other module: the data watch, the feedback relay and
+//! the campaign log. Does not own: what the others do.
 
+mod campaign_log;
 mod citizen_keys;
 mod parts;
 mod relay;
 mod run;
+mod startup;
 mod watch;
 
+pub use campaign_log::CampaignLog;
 pub use citizen_keys::{
     LEGACY_SCAN_BUDGET, SECRET_ENV, missing_secret_message, refuse_unless_keys_settled,
 };
-pub use parts::{DaemonParts, Listeners, PartsError, dialer_config};
+pub use parts::{DaemonParts, Listeners, PartsError, admin_http_config, dialer_config};
 pub use relay::{Relay, flush_feedback};
-pub use run::{Daemon, wait_for_signal};
+pub use run::{Daemon, stop_signal, wait_for_signal};
+pub use startup::Startup;
 pub use watch::{CHECK_EVERY, DataWatch, refuse_unless_durable};

@@ -95,18 +95,24 @@ impl DaemonParts {
                 tls,
             },
             admin_listener: listeners.admin,
-            admin: HttpServerConfig {
-                body_limit: ADMIN_BODY_LIMIT,
-                request_timeout: ADMIN_REQUEST_TIMEOUT,
-                max_connections: ADMIN_MAX_CONNECTIONS,
-                drain_timeout: ADMIN_DRAIN,
-                tls: None,
-            },
+            admin: admin_http_config(),
             admin_token: settings.admin.token.as_ref().map(|t| t.expose().to_owned()),
             public_url,
             shutdown_grace: settings.shutdown.grace(),
             redis_persistence: settings.redis.persistence,
         })
+    }
+}
+
+/// The admin listener's limits (the same before and after the store is
+/// reachable).
+pub fn admin_http_config() -> HttpServerConfig {
+    HttpServerConfig {
+        body_limit: ADMIN_BODY_LIMIT,
+        request_timeout: ADMIN_REQUEST_TIMEOUT,
+        max_connections: ADMIN_MAX_CONNECTIONS,
+        drain_timeout: ADMIN_DRAIN,
+        tls: None,
     }
 }
 

@@ -20,7 +20,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{Instrument, info, info_span, warn};
 
-use super::{DaemonParts, DataWatch, Relay, flush_feedback};
+use super::startup::spawn_admin;
+use super::{CampaignLog, DaemonParts, DataWatch, Relay, Startup, flush_feedback};
 use crate::calls::{CallCore, PendingStatuses};
 use crate::dialer::{DialGate, Dialer, PauseCause, PlacedCalls, Reconciler};
 use crate::intake::IntakeRouter;
@@ -49,11 +50,28 @@ pub struct Daemon {
 const PENDING_STATUSES: usize = 10_000;
 
 impl Daemon {
-    /// Starts every task. Must be called inside a Tokio runtime.
-    pub fn start(parts: DaemonParts) -> std::io::Result<Daemon> {
-        let tracker = TaskTracker::new();
+    /// Starts every task, the admin listener (if `parts` has one) included.
+    /// Must be called inside a Tokio runtime. (`serve` starts the admin
+    /// listener first, before Redis is reachable: see [`Startup`].)
+    pub fn start(mut parts: DaemonParts) -> std::io::Result<Daemon> {
+        let startup = match parts.admin_listener.take() {
+            Some(listener) => {
+                Startup::serve_admin(listener, parts.admin.clone(), parts.metrics.clone())?
+            }
+            None => Startup::without_admin(parts.metrics.clone()),
+        };
+        startup.start(parts)
+    }
+
+    /// Starts every task but those `startup` already runs.
+    pub(super) fn launch(startup: Startup, mut parts: DaemonParts) -> std::io::Result<Daemon> {
+        let Startup {
+            tracker,
+            back,
+            mut admin,
+            ..
+        } = startup;
         let front = CancellationToken::new();
-        let back = CancellationToken::new();
         let placed = Arc::new(PlacedCalls::default());
         let consumer = parts.dialer.consumer.clone();
         let core = Arc::new(
@@ -141,6 +159,18 @@ impl Daemon {
                 .instrument(info_span!("relay")),
         );
 
+        let campaign_log = CampaignLog {
+            store: parts.store.clone(),
+            instance: consumer.clone(),
+            check_every: super::campaign_log::CHECK_EVERY,
+            progress_every: super::campaign_log::PROGRESS_EVERY,
+        };
+        tracker.spawn(
+            campaign_log
+                .run(back.child_token())
+                .instrument(info_span!("campaign_log")),
+        );
+
         let pending = Arc::new(PendingStatuses::new(PENDING_STATUSES));
         tracker.spawn(
             pending
@@ -163,24 +193,35 @@ impl Daemon {
         let webhook_addr = server.local_addr()?;
         tracker.spawn(server.run(back.child_token()));
 
-        let admin_addr = match parts.admin_listener {
-            Some(listener) => {
-                let routes = AdminRoutes {
+        // A listener handed in with the parts, the startup serving none.
+        if admin.is_none()
+            && let Some(listener) = parts.admin_listener.take()
+        {
+            let config = parts.admin.clone();
+            admin = Some(spawn_admin(
+                &tracker,
+                &back,
+                &parts.metrics,
+                listener,
+                config,
+            )?);
+        }
+        let admin_addr = admin.map(|(admin_front, addr)| {
+            admin_front.running(
+                AdminRoutes {
                     store: parts.store.clone(),
                     dialplans: parts.dialplans.clone(),
                     metrics: parts.metrics.clone(),
-                    token: parts.admin_token,
+                    token: parts.admin_token.clone(),
                     eta: Some(crate::dialer::EtaLimits::of(&parts.dialer)),
-                };
-                let server = HttpServer::new("admin", listener, parts.admin, Arc::new(routes));
-                let addr = server.local_addr()?;
-                tracker.spawn(server.run(back.child_token()));
-                Some(addr)
-            }
-            None => None,
-        };
+                },
+                Some(gate.clone()),
+            );
+            addr
+        });
         tracker.close();
-        info!(webhook = %webhook_addr, admin = ?admin_addr, instance = %consumer, "sampark started");
+        let admin_shown = admin_addr.map_or_else(|| "none".to_owned(), |a| a.to_string());
+        info!(webhook.addr = %webhook_addr, admin.addr = %admin_shown, instance = %consumer, "sampark started");
         Ok(Daemon {
             tracker,
             front,
@@ -209,7 +250,13 @@ impl Daemon {
 
     /// Runs until SIGTERM/SIGINT, then shuts down.
     pub async fn run_until_signal(self) {
-        wait_for_signal().await;
+        self.run_until(stop_signal()).await;
+    }
+
+    /// Runs until `stop` completes (e.g. a [`stop_signal`] taken before the
+    /// daemon started), then shuts down.
+    pub async fn run_until(self, stop: impl Future<Output = ()>) {
+        stop.await;
         info!("shutdown requested");
         self.shutdown().await;
     }
@@ -244,25 +291,44 @@ impl Daemon {
     }
 }
 
+/// Completes on the first SIGTERM or SIGINT.
 pub async fn wait_for_signal() {
+    stop_signal().await;
+}
+
+/// Completes on the first SIGTERM or SIGINT after this call: the handlers
+/// are installed now, not when the future is first polled, so a signal that
+/// arrives while the caller is busy elsewhere (connecting to Redis) is not
+/// lost, nor does it kill the process. Must be called inside a Tokio runtime.
+pub fn stop_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
+        let term = signal(SignalKind::terminate());
+        let int = signal(SignalKind::interrupt());
+        async move {
+            match (term, int) {
+                (Ok(mut term), Ok(mut int)) => {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = int.recv() => {}
+                    }
                 }
-            }
-            Err(e) => {
-                warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops the daemon");
-                let _ = tokio::signal::ctrl_c().await;
+                (Ok(mut only), Err(e)) | (Err(e), Ok(mut only)) => {
+                    warn!(error = %e, "cannot listen for one of SIGTERM and SIGINT; only the other stops the daemon");
+                    only.recv().await;
+                }
+                (Err(e), Err(_)) => {
+                    warn!(error = %e, "cannot listen for SIGTERM or SIGINT; the daemon stops only when killed");
+                    std::future::pending::<()>().await;
+                }
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

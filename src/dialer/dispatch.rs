@@ -282,7 +282,7 @@ impl Dialer {
                     }
                 }
                 Authorize::Deferred { until_ms, limit } => {
-                    debug!(job.id = %entry.job, official.id = %entry.official, until_ms, ?limit, "held by a limit; deferred");
+                    debug!(job.id = %entry.job, official.id = %entry.official, until_ms, limit = limit.reason(), "held by a limit; deferred");
                     match limit {
                         Limit::Official => DialDecision::RateLimited,
                         Limit::Department => DialDecision::DepartmentQuota,
@@ -340,7 +340,11 @@ impl Dialer {
             .originate_lease
             .saturating_sub(self.config.originate_timeout);
         if asked.elapsed() >= budget {
-            warn!(waited = ?asked.elapsed(), "authorised too long ago to dial safely; giving the dial back");
+            let waited_ms = u64::try_from(asked.elapsed().as_millis()).unwrap_or(u64::MAX);
+            warn!(
+                waited_ms,
+                "authorised too long ago to dial safely; giving the dial back"
+            );
             self.metrics.originate(OriginateResult::Late);
             self.store.citizen_refund(job).await?;
             self.store
@@ -432,7 +436,8 @@ impl Dialer {
                 };
                 self.metrics.originate(result);
                 let delay = after.unwrap_or(self.config.provider_backoff);
-                debug!(error = %e, ?delay, "call not placed; requeued");
+                let delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+                debug!(error = %e, delay_ms, "call not placed; requeued");
                 self.store
                     .requeue(&job.job_ref(), job.attempt, delay, &e.to_string())
                     .await?;

@@ -24,6 +24,29 @@ pub enum PauseCause {
 }
 
 impl PauseCause {
+    const ALL: [PauseCause; 3] = [
+        PauseCause::Unverified,
+        PauseCause::RedisEmpty,
+        PauseCause::NotDurable,
+    ];
+
+    /// Why dialling waits, for an operator (health checks, status).
+    pub fn describe(self) -> &'static str {
+        match self {
+            PauseCause::Unverified => {
+                "dialling waits for the first read of the epoch marker in Redis"
+            }
+            PauseCause::RedisEmpty => {
+                "dialling is held on every instance: Redis came back empty; once its data is \
+                 checked, run `sampark redis accept-empty` (or POST /admin/redis/accept-empty)"
+            }
+            PauseCause::NotDurable => {
+                "dialling is paused: Redis would lose data on a restart or may evict keys \
+                 (redis.persistence = require); fix its persistence settings"
+            }
+        }
+    }
+
     fn bit(self) -> u8 {
         match self {
             PauseCause::Unverified => 1,
@@ -70,6 +93,15 @@ impl DialGate {
         self.inner.causes.load(Ordering::SeqCst) & cause.bit() != 0
     }
 
+    /// Every cause dialling is paused for now (empty: it is not).
+    pub fn causes(&self) -> Vec<PauseCause> {
+        let held = self.inner.causes.load(Ordering::SeqCst);
+        PauseCause::ALL
+            .into_iter()
+            .filter(|c| held & c.bit() != 0)
+            .collect()
+    }
+
     /// For the dispatch loop, once per round: whether the round must dial
     /// nothing. Rounds held are counted, so a test can tell the loop really
     /// ran (and stood still) while paused.
@@ -103,8 +135,10 @@ mod tests {
         assert!(gate.resume(PauseCause::RedisEmpty));
         assert!(!gate.resume(PauseCause::RedisEmpty));
         assert!(clone.is_paused() && clone.is_paused_for(PauseCause::NotDurable));
+        assert_eq!(clone.causes(), [PauseCause::NotDurable]);
         assert!(gate.resume(PauseCause::NotDurable));
         assert!(!clone.holds_round());
+        assert!(clone.causes().is_empty());
         assert_eq!(clone.held_rounds(), 1);
     }
 }

@@ -190,7 +190,7 @@ impl IntakeRouter {
                     info!(campaign.id = %id, state = state.as_str(), "campaign command applied");
                     None
                 }
-                None => Some(format!("no campaign {id} to {action:?}")),
+                None => Some(format!("no campaign {id} to {}", action.as_str())),
             },
         };
         if let Some(why) = &refused {

@@ -47,7 +47,9 @@ pub struct WindowSpec {
     /// Dates `YYYY-MM-DD` on which no call is placed. Default none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub holidays: Vec<String>,
-    /// Holiday files (`holidays.rs`), relative to the working directory.
+    /// Holiday files (`holidays.rs`). Relative paths are resolved by the
+    /// reader: the settings against the configuration file's directory,
+    /// `campaign submit` against the document's.
     /// Default none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub holiday_files: Vec<PathBuf>,

@@ -19,7 +19,7 @@ pub struct ProviderPair {
 
 /// Why the configured provider could not be built.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot set up provider {kind:?}: {reason}")]
+#[error("cannot set up provider {}: {reason}", kind.as_str())]
 pub struct ProviderSetupError {
     kind: ProviderKind,
     reason: String,

@@ -20,7 +20,7 @@ pub enum ErrorClass {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProviderError {
     /// The provider refused the request (4xx other than 429), e.g. 21211.
-    #[error("provider rejected the request (code {code:?}, HTTP {http}): {message}")]
+    #[error("provider rejected the request ({}HTTP {http}): {message}", code.map(|c| format!("code {c}, ")).unwrap_or_default())]
     Rejected {
         http: u16,
         code: Option<u32>,

@@ -124,7 +124,8 @@ impl WebhookClient {
                 return outcome;
             }
             attempt += 1;
-            tracing::debug!(attempt, ?backoff, "simulator retrying a status callback");
+            let backoff_ms = u64::try_from(backoff.as_millis()).unwrap_or(u64::MAX);
+            tracing::debug!(attempt, backoff_ms, "simulator retrying a status callback");
             tokio::select! {
                 () = cancel.cancelled() => return Err(WebhookError::Cancelled),
                 () = tokio::time::sleep(backoff) => {}

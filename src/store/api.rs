@@ -372,6 +372,18 @@ pub enum CampaignAction {
     },
 }
 
+impl CampaignAction {
+    /// The command as an operator names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CampaignAction::Pause => "pause",
+            CampaignAction::Resume => "resume",
+            CampaignAction::Cancel { hangup: false } => "cancel",
+            CampaignAction::Cancel { hangup: true } => "cancel with hang-up",
+        }
+    }
+}
+
 /// The result of a fenced transition.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Transition {

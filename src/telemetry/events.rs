@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::labels::{Label, Subsystem};
 use super::metrics::Metrics;
 use crate::config::Settings;
-use crate::store::StoreError;
+use crate::store::{CampaignState, CampaignStatus, StoreError};
 
 /// The daemon is starting with these settings (secrets stay out).
 pub fn starting(settings: &Settings) {
@@ -113,6 +113,129 @@ pub fn dialling_resumed(epoch: &str) {
     tracing::info!(
         epoch,
         "An operator accepted the data in Redis; dialling resumes."
+    );
+}
+
+/// A campaign's state change, as the daemon's campaign log reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CampaignChange {
+    Accepted,
+    Paused,
+    Resumed,
+    Cancelled,
+    /// Every contact has an outcome.
+    Finished,
+    /// A finished campaign got new contacts.
+    Reopened,
+}
+
+impl CampaignChange {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CampaignChange::Accepted => "accepted",
+            CampaignChange::Paused => "paused",
+            CampaignChange::Resumed => "resumed",
+            CampaignChange::Cancelled => "cancelled",
+            CampaignChange::Finished => "finished",
+            CampaignChange::Reopened => "reopened",
+        }
+    }
+
+    fn sentence(self) -> &'static str {
+        match self {
+            CampaignChange::Accepted => "Campaign accepted.",
+            CampaignChange::Paused => {
+                "Campaign paused: no new calls until it is resumed; calls in progress finish."
+            }
+            CampaignChange::Resumed => "Campaign resumed.",
+            CampaignChange::Cancelled => {
+                "Campaign cancelled: contacts not yet called end as cancelled."
+            }
+            CampaignChange::Finished => "Campaign finished: every contact has an outcome.",
+            CampaignChange::Reopened => "Campaign has new contacts; it is no longer finished.",
+        }
+    }
+}
+
+/// A campaign's contacts, counted for a log line.
+struct Tally {
+    total: u64,
+    finished: u64,
+    /// Queued or waiting to retry (held by a limit, the window or a delay).
+    waiting: u64,
+    /// Being dialled or in a call.
+    in_call: u64,
+    /// Every state with contacts in it, `queued 3, completed 10, …`.
+    by_state: String,
+}
+
+impl Tally {
+    fn of(status: &CampaignStatus) -> Tally {
+        let count = |state: &str| status.counts.get(state).copied().unwrap_or(0);
+        // Lifecycle order first, then the outcomes by name.
+        let order = |state: &str| match state {
+            "queued" => 0,
+            "retry_wait" => 1,
+            "dialing" => 2,
+            "in_call" => 3,
+            _ => 4,
+        };
+        let mut states: Vec<(&String, &u64)> =
+            status.counts.iter().filter(|(_, n)| **n > 0).collect();
+        states.sort_by_key(|(state, _)| order(state));
+        Tally {
+            total: status.total(),
+            finished: status.finished(),
+            waiting: count("queued") + count("retry_wait"),
+            in_call: count("dialing") + count("in_call"),
+            by_state: states
+                .iter()
+                .map(|(state, n)| format!("{state} {n}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+    }
+}
+
+/// A campaign changed state (see `daemon/campaign_log.rs`).
+pub fn campaign_changed(change: CampaignChange, status: &CampaignStatus, instance: &str) {
+    let t = Tally::of(status);
+    let hangup = match status.state {
+        CampaignState::Cancelled { hangup } => Some(hangup),
+        _ => None,
+    };
+    tracing::info!(
+        campaign.id = %status.header.id,
+        campaign.name = %status.header.name,
+        campaign.event = change.as_str(),
+        campaign.state = status.state.as_str(),
+        campaign.hangup = hangup,
+        contacts.total = t.total,
+        contacts.finished = t.finished,
+        contacts.waiting = t.waiting,
+        contacts.in_call = t.in_call,
+        contacts.by_state = %t.by_state,
+        instance,
+        "{}",
+        change.sentence()
+    );
+}
+
+/// Where an unfinished campaign stands (hourly, and at start).
+pub fn campaign_progress(status: &CampaignStatus, instance: &str) {
+    let t = Tally::of(status);
+    tracing::info!(
+        campaign.id = %status.header.id,
+        campaign.name = %status.header.name,
+        campaign.event = "progress",
+        campaign.state = status.state.as_str(),
+        contacts.total = t.total,
+        contacts.finished = t.finished,
+        contacts.waiting = t.waiting,
+        contacts.in_call = t.in_call,
+        contacts.by_state = %t.by_state,
+        instance,
+        "Campaign progress."
     );
 }
 

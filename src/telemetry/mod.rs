@@ -16,4 +16,4 @@ pub use labels::{
     ReconcileResult, Subsystem, WebhookKind, WebhookResult,
 };
 pub use metrics::Metrics;
-pub use subscriber::{LogFormat, TelemetryError, init};
+pub use subscriber::{LogFormat, TelemetryError, init, init_in_zone};

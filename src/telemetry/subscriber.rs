@@ -5,8 +5,11 @@ use std::fmt;
 use std::io::IsTerminal;
 use std::str::FromStr;
 
+use jiff::tz::{TimeZone, TimeZoneDatabase};
 use serde::Deserialize;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::time::FormatTime;
 
 /// How log lines are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -14,7 +17,8 @@ use tracing_subscriber::EnvFilter;
 pub enum LogFormat {
     /// One JSON object per line, fields flattened, for log shippers.
     Json,
-    /// One human-readable line per event (coloured on a terminal).
+    /// One human-readable line per event (coloured on a terminal, local
+    /// times, no module paths).
     Pretty,
 }
 
@@ -49,13 +53,24 @@ pub enum TelemetryError {
     },
 }
 
+/// Installs the global subscriber, pretty times in UTC; see [`init_in_zone`].
+pub fn init(format: LogFormat, level: &str) -> Result<(), TelemetryError> {
+    init_in_zone(format, level, "UTC")
+}
+
 /// Installs the global subscriber. The level is an `EnvFilter` directive
 /// (`info`, `warn,sampark=debug`); it comes from settings, not `RUST_LOG`,
 /// because only `config` reads the environment.
 ///
+/// `json`: one object per line, fields flattened, RFC 3339 UTC times.
+/// `pretty`: one line per event for a terminal — the time in `zone` (an
+/// IANA name; `serve` passes the calling window's, the zone the programme
+/// works in) to the second, the level, the span, the sentence, then the
+/// fields; no module paths; coloured only on a terminal.
+///
 /// Calling it again (tests, embedded demo) is harmless: the first
 /// subscriber stays and later calls only check their directive.
-pub fn init(format: LogFormat, level: &str) -> Result<(), TelemetryError> {
+pub fn init_in_zone(format: LogFormat, level: &str, zone: &str) -> Result<(), TelemetryError> {
     let filter = EnvFilter::try_new(level).map_err(|source| TelemetryError::Filter {
         directive: level.to_owned(),
         source,
@@ -73,10 +88,35 @@ pub fn init(format: LogFormat, level: &str) -> Result<(), TelemetryError> {
             .with_span_list(false)
             .try_init(),
         LogFormat::Pretty => builder
+            .compact()
+            .with_target(false)
+            .with_timer(LocalTime::in_zone(zone))
             .with_ansi(std::io::stderr().is_terminal())
             .try_init(),
     };
     Ok(())
+}
+
+/// Times of the pretty format: `2026-03-02 14:05:09 IST`.
+struct LocalTime(TimeZone);
+
+impl LocalTime {
+    /// `zone` from the tz database built in; UTC if it is not there
+    /// (settings validation has already refused unknown zones).
+    fn in_zone(zone: &str) -> LocalTime {
+        LocalTime(
+            TimeZoneDatabase::bundled()
+                .get(zone)
+                .unwrap_or(TimeZone::UTC),
+        )
+    }
+}
+
+impl FormatTime for LocalTime {
+    fn format_time(&self, w: &mut Writer<'_>) -> fmt::Result {
+        let now = jiff::Timestamp::now().to_zoned_datetime(self.0.clone());
+        write!(w, "{}", now.strftime("%Y-%m-%d %H:%M:%S %Z"))
+    }
 }
 
 #[cfg(test)]
@@ -90,6 +130,21 @@ mod tests {
         init(LogFormat::Json, "info").unwrap();
         init(LogFormat::Pretty, "debug,hyper=warn").unwrap();
         tracing::info!(test.field = 1, "subscriber accepts events after re-init");
+    }
+
+    #[test]
+    fn pretty_times_are_in_the_zone_asked_for() {
+        let mut text = String::new();
+        LocalTime::in_zone("Asia/Kolkata")
+            .format_time(&mut Writer::new(&mut text))
+            .unwrap();
+        assert!(text.ends_with(" IST"), "{text}");
+        assert_eq!(text.len(), "2026-03-02 14:05:09 IST".len(), "{text}");
+        let mut utc = String::new();
+        LocalTime::in_zone("Not/AZone")
+            .format_time(&mut Writer::new(&mut utc))
+            .unwrap();
+        assert!(utc.ends_with(" UTC"), "{utc}");
     }
 
     #[test]

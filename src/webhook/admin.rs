@@ -3,7 +3,7 @@
 //! | method | path                  | does                                         |
 //! |--------|-----------------------|----------------------------------------------|
 //! | GET    | /healthz              | 200 while the process runs                   |
-//! | GET    | /readyz               | 200 when the store answers, else 503         |
+//! | GET    | /readyz               | 200 when the store answers, else 503 (JSON)  |
 //! | GET    | /metrics              | Prometheus text format                       |
 //! | POST   | /admin/campaigns      | check + submit a campaign document (202; 409, 422) |
 //! | GET    | /admin/campaigns/{id} | counts by state (JSON), 404 if unknown       |
@@ -21,6 +21,10 @@
 //! (`intake`), also in the 404 of a campaign whose documents were all refused.
 //!
 //! `/admin/*` requires `Authorization: Bearer <admin.token>` when a token is set.
+//!
+//! The daemon serves these routes behind [`AdminFront`](super::AdminFront)
+//! (`health.rs`), which answers health and metrics before the store is
+//! reachable and adds the dial gate to readiness.
 
 use std::sync::Arc;
 
@@ -70,22 +74,9 @@ impl Routes for AdminRoutes {
     async fn route(&self, request: Request<Bytes>) -> Response<Full<Bytes>> {
         let path = request.uri().path().to_owned();
         match (request.method(), path.as_str()) {
-            (&Method::GET, "/healthz") => text_response(StatusCode::OK, "ok\n"),
-            (&Method::GET, "/readyz") => match self.store.now_ms().await {
-                Ok(_) => text_response(StatusCode::OK, "ready\n"),
-                Err(e) => text_response(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    format!("store unavailable: {e}\n"),
-                ),
-            },
-            (&Method::GET, "/metrics") => {
-                let mut r = text_response(StatusCode::OK, self.metrics.render());
-                r.headers_mut().insert(
-                    http::header::CONTENT_TYPE,
-                    http::HeaderValue::from_static("text/plain; version=0.0.4"),
-                );
-                r
-            }
+            (&Method::GET, "/healthz") => super::health::alive(),
+            (&Method::GET, "/readyz") => super::health::readiness(self.store.as_ref(), None).await,
+            (&Method::GET, "/metrics") => super::health::metrics_response(&self.metrics),
             (_, p) if p.starts_with("/admin/") => {
                 if !self.authorized(&request) {
                     return json_response(

@@ -10,10 +10,12 @@ mod admin;
 mod admin_control;
 mod admin_dnc;
 mod calls;
+mod health;
 mod server;
 mod tls;
 
 pub use admin::AdminRoutes;
 pub use calls::CallWebhooks;
+pub use health::AdminFront;
 pub use server::{HttpServer, HttpServerConfig, Routes, text_response};
 pub use tls::{TlsError, load_tls_config};

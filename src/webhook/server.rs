@@ -92,7 +92,11 @@ impl HttpServer {
         let graceful = GracefulShutdown::new();
         let acceptor = self.config.tls.clone().map(TlsAcceptor::from);
         let config = Arc::new(self.config);
-        info!(server = self.name, addr = ?self.listener.local_addr().ok(), tls = acceptor.is_some(), "listening");
+        let addr = self
+            .listener
+            .local_addr()
+            .map_or_else(|e| format!("unknown ({e})"), |a| a.to_string());
+        info!(server = self.name, addr = %addr, tls = acceptor.is_some(), "listening");
         loop {
             let permit = tokio::select! {
                 _ = shutdown.cancelled() => break,

@@ -11,6 +11,8 @@ pub struct RedisServer {
     dir: tempfile::TempDir,
     /// AOF on (the default), or no persistence at all.
     persistent: bool,
+    /// `requirepass`, if any.
+    password: Option<String>,
 }
 
 impl RedisServer {
@@ -26,6 +28,20 @@ impl RedisServer {
         Self::start_with(false)
     }
 
+    /// A server (AOF) on `port`, e.g. one a daemon was told to use before
+    /// anything listened there, asking for `password` if given.
+    pub fn start_on(port: u16, password: Option<&str>) -> Self {
+        let mut server = Self {
+            child: None,
+            port,
+            dir: tempfile::tempdir().expect("temp dir"),
+            persistent: true,
+            password: password.map(str::to_owned),
+        };
+        server.spawn();
+        server
+    }
+
     fn start_with(persistent: bool) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let port = free_port();
@@ -34,13 +50,17 @@ impl RedisServer {
             port,
             dir,
             persistent,
+            password: None,
         };
         server.spawn();
         server
     }
 
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
+        match &self.password {
+            Some(password) => format!("redis://:{password}@127.0.0.1:{}/", self.port),
+            None => format!("redis://127.0.0.1:{}/", self.port),
+        }
     }
 
     pub fn dir(&self) -> PathBuf {
@@ -78,7 +98,11 @@ impl RedisServer {
 
     fn spawn(&mut self) {
         let appendonly = if self.persistent { "yes" } else { "no" };
-        let child = Command::new(redis_binary())
+        let mut command = Command::new(redis_binary());
+        if let Some(password) = &self.password {
+            command.args(["--requirepass", password]);
+        }
+        let child = command
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
             .arg("--dir")
             .arg(self.dir.path())
@@ -138,5 +162,6 @@ fn ping(port: u16) -> bool {
         return false;
     }
     let mut buf = [0u8; 16];
-    matches!(s.read(&mut buf), Ok(n) if buf[..n].starts_with(b"+PONG"))
+    // A server with a password answers NOAUTH: it is up all the same.
+    matches!(s.read(&mut buf), Ok(n) if buf[..n].starts_with(b"+PONG") || buf[..n].starts_with(b"-NOAUTH"))
 }

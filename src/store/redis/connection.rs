@@ -143,7 +143,7 @@ impl RedisStore {
             if let redis::Value::ServerError(e) = reply
                 && e.code() != "BUSYGROUP"
             {
-                return Err(StoreError::Refused(format!("XGROUP CREATE failed: {e:?}")));
+                return Err(StoreError::Refused(format!("XGROUP CREATE failed: {e}")));
             }
         }
         Ok(())

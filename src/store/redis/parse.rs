@@ -127,7 +127,10 @@ pub(super) fn verdict<'r>(script: &str, reply: &'r [String]) -> Result<(&'r str,
 
 /// A reply this version of the scripts never produces.
 pub(super) fn unexpected(script: &str, reply: &[String]) -> StoreError {
-    StoreError::Refused(format!("script {script} replied unexpectedly: {reply:?}"))
+    StoreError::Refused(format!(
+        "script {script} replied unexpectedly: [{}]",
+        reply.join(", ")
+    ))
 }
 
 /// An integer from a reply position.
