@@ -77,25 +77,11 @@ async fn seed(store: &Arc<RedisStore>, id: &str, n: usize, officials: usize) {
         .await;
 }
 
-/// Every command Redis ran (`cmdstat_*` calls, also those run inside
-/// scripts), by command.
+/// Every command Redis ran, by command (see `command_calls`).
 async fn commandstats(conn: &mut redis::aio::MultiplexedConnection) -> HashMap<String, u64> {
-    let info: String = redis::cmd("INFO")
-        .arg("commandstats")
-        .query_async(conn)
+    support::redis_server::command_calls(conn)
         .await
-        .unwrap();
-    info.lines()
-        .filter_map(|line| {
-            let (name, rest) = line.strip_prefix("cmdstat_")?.split_once(':')?;
-            let calls = rest
-                .strip_prefix("calls=")?
-                .split(',')
-                .next()?
-                .parse()
-                .ok()?;
-            Some((name.to_owned(), calls))
-        })
+        .into_iter()
         .collect()
 }
 

@@ -462,27 +462,6 @@ async fn in_flight_deadlines_and_leases() {
     assert_eq!(store.due_in_flight(entry.shard, 10).await.unwrap().len(), 1);
 }
 
-/// Redis command counts since the last `CONFIG RESETSTAT`, by command name.
-async fn command_calls(conn: &mut redis::aio::MultiplexedConnection) -> Vec<(String, u64)> {
-    let info: String = redis::cmd("INFO")
-        .arg("commandstats")
-        .query_async(conn)
-        .await
-        .unwrap();
-    info.lines()
-        .filter_map(|line| {
-            let (name, rest) = line.strip_prefix("cmdstat_")?.split_once(':')?;
-            let calls = rest
-                .strip_prefix("calls=")?
-                .split(',')
-                .next()?
-                .parse()
-                .ok()?;
-            Some((name.to_owned(), calls))
-        })
-        .collect()
-}
-
 /// Every command one `apply_status` costs, scripts' own commands included.
 async fn cost_of_a_status(
     store: &RedisStore,
@@ -499,7 +478,7 @@ async fn cost_of_a_status(
         .await
         .unwrap();
     assert!(applied.job.is_some());
-    let mut calls = command_calls(conn).await;
+    let mut calls = crate::support::redis_server::command_calls(conn).await;
     calls.retain(|(name, _)| !name.starts_with("config") && name != "info");
     calls.sort();
     calls

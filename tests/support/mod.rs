@@ -1,6 +1,7 @@
 //! Shared helpers for integration tests.
 #![allow(dead_code)]
 
+pub mod admin;
 pub mod daemon;
 pub mod evidence;
 pub mod fault_proxy;

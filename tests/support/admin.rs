@@ -1,0 +1,59 @@
+//! A daemon's admin listener on its own, over the in-memory store, for the
+//! admin API tests.
+
+use std::sync::Arc;
+
+use sampark::dialer::{EtaLimits, Quotas};
+use sampark::store::Store;
+use sampark::store::memory::MemoryStore;
+use sampark::telemetry::Metrics;
+use sampark::webhook::{AdminRoutes, HttpServer};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use super::daemon::{dialplans, http_config};
+
+/// The admin listener on port 0 (behind `token`, if any), with its store.
+pub async fn admin(
+    token: Option<&str>,
+) -> (std::net::SocketAddr, Arc<dyn Store>, CancellationToken) {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new(4));
+    let routes = AdminRoutes {
+        store: store.clone(),
+        dialplans: dialplans(),
+        metrics: Arc::new(Metrics::new()),
+        token: token.map(str::to_owned),
+        eta: Some(EtaLimits {
+            quotas: Quotas::uniform(sampark::store::Quota {
+                burst: 5,
+                period: std::time::Duration::from_secs(60),
+            }),
+            provider_cps: None,
+            hours: sampark::policy::CallingWindow::always(),
+        }),
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let cancel = CancellationToken::new();
+    tokio::spawn(
+        HttpServer::new("admin", listener, http_config(), Arc::new(routes)).run(cancel.clone()),
+    );
+    (addr, store, cancel)
+}
+
+/// One raw HTTP/1.1 request to the admin listener.
+pub fn request(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> String {
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
