@@ -8,6 +8,7 @@ pub mod calendar;
 mod campaign;
 mod campaign_window;
 mod country;
+mod escalation;
 mod feedback;
 mod fraction;
 mod freshness;
@@ -18,6 +19,7 @@ mod outcome;
 mod phone;
 mod redact;
 mod sample;
+pub mod scorecard;
 mod unknown_fields;
 
 pub use campaign::{
@@ -26,6 +28,9 @@ pub use campaign::{
 };
 pub use campaign_window::parse_calling_window;
 pub use country::DefaultCountry;
+pub use escalation::{
+    Acknowledgement, Escalation, EscalationView, ScoringRules, Severity, escalation_id_of,
+};
 pub use feedback::{Answer, Attribution, Direction, FeedbackRecord, flags_of};
 pub use fraction::stable_fraction;
 pub use freshness::{Freshness, parse_duration, parse_rfc3339};

@@ -8,12 +8,15 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use jiff::civil::Date;
 
 use super::StoreError;
 use super::intake_tally::{IntakeStats, IntakeTally};
+use crate::domain::scorecard::{Dimension, Entity, ScoreUpdate, Tally};
 use crate::domain::{
-    Answer, Attribution, CallStatus, CampaignHeader, CampaignId, ContactId, FeedbackRecord, JobId,
-    JobSpec, JobState, OfficialId, Outcome, PhoneNumber,
+    Acknowledgement, Answer, Attribution, CallStatus, CampaignHeader, CampaignId, ContactId,
+    EscalationView, FeedbackRecord, JobId, JobSpec, JobState, OfficialId, Outcome, PhoneNumber,
+    Severity,
 };
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -570,6 +573,64 @@ impl CampaignStatus {
 }
 
 /// The job store. See the module docs and ARCHITECTURE.md for semantics.
+/// One entry of the feedback stream: its id and its record, or why it is
+/// not one.
+pub type FeedbackEntry = (String, std::result::Result<FeedbackRecord, String>);
+
+/// One scorecard of one day.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DayScore {
+    pub day: Date,
+    pub entity: Entity,
+    pub tally: Tally,
+}
+
+/// Which escalations to list.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EscalationQuery {
+    /// Only those nobody has acknowledged.
+    pub open_only: bool,
+    pub department: Option<String>,
+    pub severity: Option<Severity>,
+    /// At most this many (0 = no limit).
+    pub limit: usize,
+}
+
+impl EscalationQuery {
+    pub fn matches(&self, view: &EscalationView) -> bool {
+        (!self.open_only || view.is_open())
+            && self
+                .department
+                .as_ref()
+                .is_none_or(|d| *d == view.escalation.department)
+            && self.severity.is_none_or(|s| s == view.escalation.severity)
+    }
+
+    /// Filters, orders (open first, most urgent, newest) and truncates.
+    pub fn select(&self, views: impl IntoIterator<Item = EscalationView>) -> Vec<EscalationView> {
+        let mut out: Vec<EscalationView> = views.into_iter().filter(|v| self.matches(v)).collect();
+        out.sort_by(|a, b| {
+            (!a.is_open(), a.is_open().then_some(a.escalation.severity))
+                .cmp(&(!b.is_open(), b.is_open().then_some(b.escalation.severity)))
+                .then(b.escalation.at_ms.cmp(&a.escalation.at_ms))
+                .then(a.escalation.escalation_id.cmp(&b.escalation.escalation_id))
+        });
+        if self.limit > 0 {
+            out.truncate(self.limit);
+        }
+        out
+    }
+}
+
+/// What acknowledging an escalation did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AckOutcome {
+    Acknowledged,
+    /// It already was: the first acknowledgement stands.
+    Already(Acknowledgement),
+    Unknown,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Number of shards (fixed for the life of the data).
@@ -814,6 +875,42 @@ pub trait Store: Send + Sync + 'static {
         cursor: &str,
         count: usize,
     ) -> Result<Vec<(String, FeedbackRecord)>>;
+
+    /// Like `read_feedback`, but an entry that is not a record (written by
+    /// hand, or by a newer version) is returned as its problem instead of
+    /// failing the whole read, so a consumer can step over it.
+    async fn scan_feedback(&self, cursor: &str, count: usize) -> Result<Vec<FeedbackEntry>>;
+
+    // ---- escalations (written by `relay_feedback`) ----
+    /// Escalations matching `query`: open ones first (most urgent, then
+    /// newest), then acknowledged ones, newest first.
+    async fn escalations(&self, query: &EscalationQuery) -> Result<Vec<EscalationView>>;
+    /// One escalation by id.
+    async fn escalation(&self, id: &str) -> Result<Option<EscalationView>>;
+    /// Acknowledges an escalation once: a second acknowledgement changes
+    /// nothing and returns the first.
+    async fn ack_escalation(&self, id: &str, ack: &Acknowledgement) -> Result<AckOutcome>;
+
+    // ---- scorecards (see `accountability::scorer`) ----
+    /// The feedback stream entry the scorecards have counted up to (`0-0`
+    /// before the first).
+    async fn score_cursor(&self) -> Result<String>;
+    /// Adds `updates` to the scorecards and moves the cursor from `expected`
+    /// to `next`, in one step, only if the cursor is still `expected`
+    /// (another instance did not count this batch first): `false` if not.
+    async fn apply_scores(
+        &self,
+        expected: &str,
+        next: &str,
+        updates: &[ScoreUpdate],
+    ) -> Result<bool>;
+    /// Forgets every scorecard and sets the cursor back to the start, in one
+    /// step, so they are counted again from the feedback stream.
+    async fn reset_scores(&self) -> Result<()>;
+    /// The days that have scorecards, in order.
+    async fn score_days(&self) -> Result<Vec<Date>>;
+    /// Every `by` scorecard of each of `days`.
+    async fn read_scores(&self, by: Dimension, days: &[Date]) -> Result<Vec<DayScore>>;
 
     // ---- data guard (Redis that came back empty; see guard.rs) ----
     /// The backend's persistence check and epoch marker, if it can lose its

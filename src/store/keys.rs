@@ -194,6 +194,41 @@ impl Keys {
         format!("{{{}}}:relayed:{record_id}", self.feedback())
     }
 
+    /// The escalation stream (one `escalation` JSON field per entry), written
+    /// by the relay with the record that raised it.
+    ///
+    /// Redis Cluster: the relay script writes these four keys with the
+    /// feedback stream, so they would need its slot; they keep the names
+    /// the contract gives (`<prefix>:escalations`) until the move to Cluster.
+    pub fn escalations(&self) -> String {
+        format!("{}:escalations", self.prefix)
+    }
+
+    /// Hash: escalation id → its entry id in the escalation stream. Never
+    /// shrinks while the stream is kept: it is what makes a second
+    /// escalation for one record impossible.
+    pub fn escalation_ids(&self) -> String {
+        format!("{}:escalations:ids", self.prefix)
+    }
+
+    /// Hash: escalation id → escalation JSON, for the open ones only.
+    pub fn escalations_open(&self) -> String {
+        format!("{}:escalations:open", self.prefix)
+    }
+
+    /// Hash: escalation id → acknowledgement JSON.
+    pub fn escalation_acks(&self) -> String {
+        format!("{}:escalations:acks", self.prefix)
+    }
+
+    /// The scorecards' keys share the tag `{<prefix>:scores}` (one slot), so
+    /// the script that counts a batch touches one slot: this prefix, then
+    /// `cursor`, `days`, or `<dimension>:<YYYY-MM-DD>` (a hash: entity →
+    /// tally JSON).
+    pub fn scores_prefix(&self) -> String {
+        format!("{{{}:scores}}:", self.prefix)
+    }
+
     /// The epoch marker (hash: `id`, `accepted_at_ms`, `hold`, `held_at_ms`;
     /// see `store/guard.rs`).
     pub fn epoch(&self) -> String {

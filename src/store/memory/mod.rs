@@ -25,6 +25,7 @@
 //! | `stream.rs` | a stream with one consumer group |
 //! | `timeset.rs` | a ZSET-like set of jobs ordered by time |
 
+mod accountability;
 mod call;
 mod citizen;
 mod clock;

@@ -113,6 +113,8 @@ pub(super) struct State {
     samples: HashMap<SampleSlot, HashSet<ContactId>>,
     /// Each campaign's intake tally.
     pub intake_tallies: IntakeTallies,
+    /// Escalations and scorecards.
+    pub accountability: super::accountability::Accountability,
 }
 
 impl State {
@@ -136,6 +138,7 @@ impl State {
             samples: HashMap::new(),
             provider_tat: None,
             intake_tallies: IntakeTallies::default(),
+            accountability: Default::default(),
         }
     }
 
@@ -353,9 +356,29 @@ impl State {
         let records = self.shard_mut(shard)?.outbox.drain_front(max);
         let moved = records.len();
         for (_, record) in records {
+            self.accountability.escalate(&record);
             self.feedback.add(now.ms, record);
         }
         Ok(moved)
+    }
+
+    pub fn scan_feedback(
+        &self,
+        cursor: &str,
+        count: usize,
+    ) -> Result<Vec<crate::store::FeedbackEntry>> {
+        let cursor = parse_id(cursor)?;
+        Ok(self
+            .feedback
+            .after_cursor(cursor, count)
+            .into_iter()
+            .map(|(id, json)| {
+                (
+                    id.to_string(),
+                    serde_json::from_str(&json).map_err(|e| e.to_string()),
+                )
+            })
+            .collect())
     }
 
     pub fn read_feedback(

@@ -15,16 +15,20 @@ use tokio::sync::Notify;
 
 use super::clock::MemoryClock;
 use super::state::{Now, State};
+use crate::domain::scorecard::{Dimension, ScoreUpdate};
+use crate::domain::{Acknowledgement, EscalationView, ScoringRules};
 use crate::domain::{
     Attribution, CallStatus, CampaignHeader, CampaignId, ContactId, FeedbackRecord, JobSpec,
     Outcome, PhoneNumber,
 };
+use crate::store::{AckOutcome, DayScore, EscalationQuery, FeedbackEntry};
 use crate::store::{
     Admission, Authorize, CampaignAction, CampaignState, CampaignStatus, DeadLetter, DialLimits,
     DncEntry, DncRequest, DncWrite, Finish, InboundStart, IntakeEntry, IntakeStats, IntakeTally,
     IvrUpdate, Job, JobRef, PutOutcome, ReadyEntry, Result, SampleSlot, SaveIvr, ServiceVisit,
     ShardId, StatusApplied, Store, StoreError, Transition, Waiting, wait_reason,
 };
+use jiff::civil::Date;
 
 /// The in-memory backend. Cheap to share behind an `Arc`.
 #[derive(Debug)]
@@ -51,6 +55,15 @@ impl MemoryStore {
             clock,
             intake_added: Notify::new(),
         }
+    }
+
+    /// The relay escalates records under `rules` from now on; without them
+    /// it escalates nothing.
+    pub fn with_scoring_rules(self, rules: ScoringRules) -> MemoryStore {
+        if let Ok(mut state) = self.state.lock() {
+            state.accountability.rules = rules;
+        }
+        self
     }
 
     /// Runs one atomic step with the clock read under the lock.
@@ -391,5 +404,46 @@ impl Store for MemoryStore {
         count: usize,
     ) -> Result<Vec<(String, FeedbackRecord)>> {
         self.with(|s, _| s.read_feedback(cursor, count))?
+    }
+
+    async fn scan_feedback(&self, cursor: &str, count: usize) -> Result<Vec<FeedbackEntry>> {
+        self.with(|s, _| s.scan_feedback(cursor, count))?
+    }
+
+    async fn escalations(&self, query: &EscalationQuery) -> Result<Vec<EscalationView>> {
+        self.with(|s, _| s.accountability.escalations(query))
+    }
+
+    async fn escalation(&self, id: &str) -> Result<Option<EscalationView>> {
+        self.with(|s, _| s.accountability.escalation(id))
+    }
+
+    async fn ack_escalation(&self, id: &str, ack: &Acknowledgement) -> Result<AckOutcome> {
+        self.with(|s, _| s.accountability.ack(id, ack))
+    }
+
+    async fn score_cursor(&self) -> Result<String> {
+        self.with(|s, _| s.accountability.score_cursor())
+    }
+
+    async fn apply_scores(
+        &self,
+        expected: &str,
+        next: &str,
+        updates: &[ScoreUpdate],
+    ) -> Result<bool> {
+        self.with(|s, _| s.accountability.apply_scores(expected, next, updates))
+    }
+
+    async fn reset_scores(&self) -> Result<()> {
+        self.with(|s, _| s.accountability.reset_scores())
+    }
+
+    async fn score_days(&self) -> Result<Vec<Date>> {
+        self.with(|s, _| s.accountability.score_days())
+    }
+
+    async fn read_scores(&self, by: Dimension, days: &[Date]) -> Result<Vec<DayScore>> {
+        self.with(|s, _| s.accountability.read_scores(by, days))
     }
 }

@@ -9,6 +9,7 @@
 //! (`citizen_keys.rs`). Does not own: key layout (`keys.rs`), GCRA
 //! parameters (`gcra.rs`), or any policy decision.
 
+mod accountability;
 mod citizen_keys;
 mod connection;
 mod control;

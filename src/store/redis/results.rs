@@ -36,12 +36,6 @@ const RELAY_RECLAIM_AFTER: Duration = Duration::from_secs(60);
 /// Redis 7.0), so about 150 MB at a million records a day.
 pub const RELAY_DEDUPE_WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
 
-/// The part of a record the relay reads: its id.
-#[derive(serde::Deserialize)]
-struct RecordId {
-    record_id: String,
-}
-
 impl RedisStore {
     pub(super) async fn relay_feedback_impl(&self, shard: ShardId, max: usize) -> Result<usize> {
         if max == 0 {
@@ -59,25 +53,47 @@ impl RedisStore {
             return Ok(0);
         }
         let mut relay = self.scripts.relay.key(self.keys.feedback());
-        relay.arg(millis(RELAY_DEDUPE_WINDOW));
+        relay
+            .key(self.keys.escalations())
+            .key(self.keys.escalation_ids())
+            .key(self.keys.escalations_open())
+            .arg(millis(RELAY_DEDUPE_WINDOW));
         let mut relayed = 0;
         for entry in &entries {
-            let Some(record) = entry.get::<String>("record") else {
+            let Some(raw) = entry.get::<String>("record") else {
                 tracing::warn!(shard, entry.id = %entry.id, "outbox entry without a record dropped");
                 continue;
             };
             // sampark writes every record with its id; an entry written by
-            // hand without one is deduped on its outbox entry instead.
-            let dedupe_id = match serde_json::from_str::<RecordId>(&record) {
-                Ok(r) => r.record_id,
-                Err(_) => format!("outbox/{shard}/{}", entry.id),
+            // hand that is not a record is deduped on its outbox entry
+            // instead, and escalates nothing.
+            let (dedupe_id, escalation) = match serde_json::from_str::<FeedbackRecord>(&raw) {
+                Ok(record) => {
+                    let escalation = self.scoring.escalation_of(&record);
+                    (record.record_id, escalation)
+                }
+                Err(_) => (format!("outbox/{shard}/{}", entry.id), None),
             };
-            relay.key(self.keys.relayed(&dedupe_id)).arg(record);
+            let (esc_id, esc_json) = match escalation {
+                Some(e) => (
+                    e.escalation_id.clone(),
+                    serde_json::to_string(&e).map_err(|e| {
+                        StoreError::Refused(format!("escalation of {dedupe_id}: {e}"))
+                    })?,
+                ),
+                None => (String::new(), String::new()),
+            };
+            relay
+                .key(self.keys.relayed(&dedupe_id))
+                .arg(raw)
+                .arg(esc_id)
+                .arg(esc_json);
             relayed += 1;
         }
         let mut conn = self.conn.clone();
         if relayed > 0 {
-            let (_written, skipped): (u64, u64) = relay.invoke_async(&mut conn).await?;
+            let (_written, skipped, _escalated): (u64, u64, u64) =
+                relay.invoke_async(&mut conn).await?;
             if skipped > 0 {
                 tracing::info!(
                     shard,
@@ -161,6 +177,32 @@ impl RedisStore {
             .into_iter()
             .flat_map(|r| r.keys)
             .flat_map(|k| k.ids)
+            .collect())
+    }
+
+    pub(super) async fn scan_feedback_impl(
+        &self,
+        cursor: &str,
+        count: usize,
+    ) -> Result<Vec<crate::store::FeedbackEntry>> {
+        let reply: StreamRangeReply = redis::cmd("XRANGE")
+            .arg(self.keys.feedback())
+            .arg(format!("({cursor}"))
+            .arg("+")
+            .arg("COUNT")
+            .arg(count)
+            .query_async(&mut self.conn.clone())
+            .await?;
+        Ok(reply
+            .ids
+            .into_iter()
+            .map(|entry| {
+                let record = match entry.get::<String>("record") {
+                    Some(raw) => serde_json::from_str(&raw).map_err(|e| e.to_string()),
+                    None => Err("the entry has no `record` field".to_owned()),
+                };
+                (entry.id, record)
+            })
             .collect())
     }
 

@@ -39,6 +39,9 @@ pub(super) struct Scripts {
     /// Not job scripts: no prelude.
     pub relay: Script,
     pub claim_sample: Script,
+    pub ack_escalation: Script,
+    pub apply_scores: Script,
+    pub reset_scores: Script,
 }
 
 impl Scripts {
@@ -67,6 +70,9 @@ impl Scripts {
             intake_tally: job_script!("intake_tally.lua"),
             relay: Script::new(include_str!("../lua/relay.lua")),
             claim_sample: Script::new(include_str!("../lua/claim_sample.lua")),
+            ack_escalation: Script::new(include_str!("../lua/ack_escalation.lua")),
+            apply_scores: Script::new(include_str!("../lua/apply_scores.lua")),
+            reset_scores: Script::new(include_str!("../lua/reset_scores.lua")),
         }
     }
 }

@@ -309,6 +309,62 @@ impl Store for RedisStore {
         self.read_feedback_impl(cursor, count).await
     }
 
+    async fn scan_feedback(
+        &self,
+        cursor: &str,
+        count: usize,
+    ) -> Result<Vec<crate::store::FeedbackEntry>> {
+        self.scan_feedback_impl(cursor, count).await
+    }
+
+    async fn escalations(
+        &self,
+        query: &crate::store::EscalationQuery,
+    ) -> Result<Vec<crate::domain::EscalationView>> {
+        self.escalations_impl(query).await
+    }
+
+    async fn escalation(&self, id: &str) -> Result<Option<crate::domain::EscalationView>> {
+        self.escalation_impl(id).await
+    }
+
+    async fn ack_escalation(
+        &self,
+        id: &str,
+        ack: &crate::domain::Acknowledgement,
+    ) -> Result<crate::store::AckOutcome> {
+        self.ack_escalation_impl(id, ack).await
+    }
+
+    async fn score_cursor(&self) -> Result<String> {
+        self.score_cursor_impl().await
+    }
+
+    async fn apply_scores(
+        &self,
+        expected: &str,
+        next: &str,
+        updates: &[crate::domain::scorecard::ScoreUpdate],
+    ) -> Result<bool> {
+        self.apply_scores_impl(expected, next, updates).await
+    }
+
+    async fn reset_scores(&self) -> Result<()> {
+        self.reset_scores_impl().await
+    }
+
+    async fn score_days(&self) -> Result<Vec<jiff::civil::Date>> {
+        self.score_days_impl().await
+    }
+
+    async fn read_scores(
+        &self,
+        by: crate::domain::scorecard::Dimension,
+        days: &[jiff::civil::Date],
+    ) -> Result<Vec<crate::store::DayScore>> {
+        self.read_scores_impl(by, days).await
+    }
+
     fn data_guard(&self) -> Option<&dyn crate::store::guard::DataGuard> {
         Some(self)
     }
