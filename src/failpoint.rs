@@ -9,6 +9,7 @@
 //! | `dialer.after_originate` | the provider placed the call, it is not yet recorded |
 //! | `calls.before_reply` | an IVR step is saved, its reply not yet returned |
 //! | `relay.before_ack` | records are on the feedback stream, the outbox not yet acknowledged |
+//! | `scorer.before_apply` | records are on the feedback stream, not yet counted in the scorecards |
 //!
 //! A test arms a point for one instance (its `dialer.instance` name) or for
 //! any; the first task to reach it waits there until the test releases it,
@@ -21,6 +22,7 @@ pub mod points {
     pub const AFTER_ORIGINATE: &str = "dialer.after_originate";
     pub const BEFORE_REPLY: &str = "calls.before_reply";
     pub const BEFORE_ACK: &str = "relay.before_ack";
+    pub const BEFORE_SCORE: &str = "scorer.before_apply";
 }
 
 #[cfg(feature = "failpoints")]

@@ -19,6 +19,7 @@
 //! | [`failpoint`] | named pause points for fault tests (feature `failpoints`) |
 //! | [`cli`] | command-line commands |
 
+pub mod accountability;
 pub mod calls;
 pub mod cli;
 pub mod config;

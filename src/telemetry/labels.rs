@@ -170,6 +170,7 @@ label_enum!(
         Dialer => "dialer",
         Webhook => "webhook",
         Relay => "relay",
+        Scorer => "scorer",
         Admin => "admin",
     }
 );
