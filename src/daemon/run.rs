@@ -214,6 +214,7 @@ impl Daemon {
                     metrics: parts.metrics.clone(),
                     token: parts.admin_token.clone(),
                     eta: Some(crate::dialer::EtaLimits::of(&parts.dialer)),
+                    console: crate::webhook::Console::new(Some(gate.clone())),
                 },
                 Some(gate.clone()),
             );

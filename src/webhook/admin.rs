@@ -9,6 +9,7 @@
 //! | GET    | /admin/campaigns/{id} | counts by state (JSON), 404 if unknown       |
 //! | POST   | /admin/redis/accept-empty | lift a dialling hold (Redis came back empty) |
 //! | *      | /admin/dnc…           | the do-not-call list (`admin_dnc.rs`)        |
+//! | *      | /, /login, …          | the operator console (`console/`)            |
 //!
 //! A submission's reply lists its invalid contacts (`rejected_contacts`) and
 //! unknown fields (`warnings`); with `?strict=true` either refuses it (422).
@@ -57,6 +58,8 @@ pub struct AdminRoutes {
     /// The daemon's limits, for the estimate in a campaign's status
     /// (`None`: no estimate).
     pub eta: Option<crate::dialer::EtaLimits>,
+    /// The operator console's state (sessions, measured rates).
+    pub console: super::Console,
 }
 
 pub(super) fn json_response(status: StatusCode, value: serde_json::Value) -> Response<Full<Bytes>> {
@@ -107,6 +110,7 @@ impl Routes for AdminRoutes {
                     _ => json_response(StatusCode::NOT_FOUND, json!({"error": "no such route"})),
                 }
             }
+            (_, p) if super::Console::serves(p) => self.console(request).await,
             _ => text_response(StatusCode::NOT_FOUND, "not found\n"),
         }
     }
