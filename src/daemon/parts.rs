@@ -3,6 +3,8 @@
 //! dialer's timings (which they run at test speed).
 
 use std::sync::Arc;
+
+use crate::accountability::scorer::ScoringContext;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -47,6 +49,9 @@ pub struct DaemonParts {
     pub shutdown_grace: Duration,
     /// `redis.persistence`, for the data watch's checks while running.
     pub redis_persistence: PersistencePolicy,
+    /// Escalation rules and the programme's time zone, for the relay and
+    /// the scorer.
+    pub scoring: ScoringContext,
 }
 
 /// Why the parts cannot be built from the settings.
@@ -83,7 +88,7 @@ impl DaemonParts {
             inbound,
             store,
             provider,
-            dialplans,
+            dialplans: dialplans.clone(),
             metrics: Arc::new(Metrics::new()),
             dialer: dialer_config(settings),
             webhook_listener: listeners.webhook,
@@ -100,6 +105,10 @@ impl DaemonParts {
             public_url,
             shutdown_grace: settings.shutdown.grace(),
             redis_persistence: settings.redis.persistence,
+            scoring: ScoringContext {
+                rules: Arc::new(dialplans.scoring_rules()),
+                zone: settings.policy.calling_window.zone().clone(),
+            },
         })
     }
 }
