@@ -84,7 +84,9 @@ impl DaemonParts {
             store,
             provider,
             dialplans,
-            metrics: Arc::new(Metrics::new()),
+            // The dialplans' escalating flags are not passed yet: every flag
+            // counts as `other`.
+            metrics: metrics_registry(settings, Vec::new()),
             dialer: dialer_config(settings),
             webhook_listener: listeners.webhook,
             webhook: HttpServerConfig {
@@ -102,6 +104,20 @@ impl DaemonParts {
             redis_persistence: settings.redis.persistence,
         })
     }
+}
+
+/// The metrics registry `settings` describe: the `department` label takes
+/// the values of `reports.departments`, the `flag` label those of
+/// `known_flags` (the flags the dialplans escalate); anything else counts as
+/// `other`.
+pub fn metrics_registry(
+    settings: &Settings,
+    known_flags: impl IntoIterator<Item = String>,
+) -> Arc<Metrics> {
+    Arc::new(Metrics::with_bounds(
+        settings.reports.departments.iter().cloned(),
+        known_flags,
+    ))
 }
 
 /// The admin listener's limits (the same before and after the store is
