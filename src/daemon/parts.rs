@@ -84,12 +84,16 @@ impl DaemonParts {
         let inbound =
             InboundPolicy::from_settings(&settings.inbound, &dialplans, settings.dialer.max_call())
                 .map_err(PartsError::Inbound)?;
+        let rules = dialplans.scoring_rules();
         Ok(DaemonParts {
             inbound,
             store,
             provider,
+            metrics: metrics_registry(
+                settings,
+                rules.severities().map(|(flag, _)| flag.to_owned()),
+            ),
             dialplans: dialplans.clone(),
-            metrics: Arc::new(Metrics::new()),
             dialer: dialer_config(settings),
             webhook_listener: listeners.webhook,
             webhook: HttpServerConfig {
@@ -106,11 +110,25 @@ impl DaemonParts {
             shutdown_grace: settings.shutdown.grace(),
             redis_persistence: settings.redis.persistence,
             scoring: ScoringContext {
-                rules: Arc::new(dialplans.scoring_rules()),
+                rules: Arc::new(rules),
                 zone: settings.policy.calling_window.zone().clone(),
             },
         })
     }
+}
+
+/// The metrics registry `settings` describe: the `department` label takes
+/// the values of `reports.departments`, the `flag` label those of
+/// `known_flags` (the flags the dialplans escalate); anything else counts as
+/// `other`.
+pub fn metrics_registry(
+    settings: &Settings,
+    known_flags: impl IntoIterator<Item = String>,
+) -> Arc<Metrics> {
+    Arc::new(Metrics::with_bounds(
+        settings.reports.departments.iter().cloned(),
+        known_flags,
+    ))
 }
 
 /// The admin listener's limits (the same before and after the store is
