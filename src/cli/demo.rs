@@ -202,7 +202,7 @@ fn sample_dialplans() -> anyhow::Result<Dialplans> {
             }
         }
     }
-    Ok(Dialplans::from_plans(plans))
+    Dialplans::from_plans(plans).context("the built-in sample dialplans do not agree")
 }
 
 /// Once the campaign is ingested (so its visits are remembered), has
