@@ -64,6 +64,59 @@ fn dialplan_check_accepts_the_sample_and_reports_problems_with_locations() {
 }
 
 #[test]
+fn dialplan_check_loads_a_directory_as_serve_does() {
+    let ok = run(sampark().args(["dialplan", "check", "dialplans/"]));
+    let text = String::from_utf8_lossy(&ok.stdout);
+    assert!(ok.status.success(), "{text}");
+    assert!(
+        text.contains("dialplans/: ok (mo-sarkar-feedback, mo-sarkar-inbound)"),
+        "{text}"
+    );
+
+    // Each plan is valid alone; together they disagree on `bribe_asked`.
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["mo-sarkar-feedback", "mo-sarkar-inbound"] {
+        let src = std::fs::read_to_string(repo_path(&format!("dialplans/{name}.toml"))).unwrap();
+        let src = if name == "mo-sarkar-inbound" {
+            src.replace("bribe_asked = \"urgent\"", "bribe_asked = \"high\"")
+        } else {
+            src
+        };
+        std::fs::write(dir.path().join(format!("{name}.toml")), src).unwrap();
+    }
+    let out = run(sampark().args(["dialplan", "check"]).arg(dir.path()));
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "mo-sarkar-inbound.toml: escalations.bribe_asked:",
+        "escalates as high here but as urgent in",
+        "mo-sarkar-feedback.toml",
+    ] {
+        assert!(text.contains(needle), "{needle:?} not in: {text}");
+    }
+
+    // `serve` refuses the same directory, before it needs Redis.
+    let out = run(sampark()
+        .args(["serve", "--config", "config/sampark.toml"])
+        .env(
+            "SAMPARK__PROVIDER__ACCOUNT_SID",
+            "ACcli00000000000000000000000000cli",
+        )
+        .env("SAMPARK__PROVIDER__AUTH_TOKEN", "cli-token")
+        .env(
+            "SAMPARK__POLICY__CITIZEN_KEY_SECRET",
+            support::daemon::CITIZEN_KEY_SECRET,
+        )
+        .env("SAMPARK__DIALPLANS__DIR", dir.path()));
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("dialplans.dir: ") && err.contains("escalations.bribe_asked"),
+        "{err}"
+    );
+}
+
+#[test]
 fn serve_with_a_bad_config_lists_every_problem_and_exits_non_zero() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.toml");

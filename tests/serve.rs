@@ -189,7 +189,7 @@ async fn health_answers_before_redis_and_campaigns_run_once_it_comes_and_comes_b
         &url,
         &simulator.base_url(),
         dir.path().join("serve.log"),
-        &[],
+        &[("SAMPARK__REPORTS__DEPARTMENTS", "police,health")],
     );
     let admin = serve.admin;
 
@@ -209,7 +209,15 @@ async fn health_answers_before_redis_and_campaigns_run_once_it_comes_and_comes_b
     assert!(reason.contains("cannot reach Redis"), "{reason}");
     assert!(reason.contains(&format!("127.0.0.1:{port}")), "{reason}");
     assert!(!body.contains(password), "{body}");
-    assert_eq!(get(admin, "/metrics").await.unwrap().0, 200);
+    let (code, metrics) = get(admin, "/metrics").await.unwrap();
+    assert_eq!(code, 200);
+    // The declared departments bound the per-department series from the start.
+    for department in ["health", "police", "other"] {
+        let series = format!(
+            "\nsampark_records_total{{department=\"{department}\",outcome=\"completed\"}} 0\n"
+        );
+        assert!(metrics.contains(&series), "{series} in {metrics}");
+    }
     let (code, body) = get(admin, "/admin/campaigns").await.unwrap();
     assert_eq!(code, 503, "{body}");
     assert!(body.contains("starting"), "{body}");

@@ -236,7 +236,10 @@ async fn a_survey_runs_step_by_step_and_duplicates_replay_the_same_twiml() {
         "duplicates are 2xx no-ops"
     );
     for shard in 0..h.store.shards() {
-        h.store.relay_feedback(shard, 10).await.unwrap();
+        h.store
+            .relay_feedback(shard, 10, &sampark::domain::ScoringRules::default())
+            .await
+            .unwrap();
     }
     let records = h.store.read_feedback("0", 10).await.unwrap();
     assert_eq!(records.len(), 1);

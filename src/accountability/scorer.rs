@@ -113,7 +113,7 @@ impl Scorer {
             let pass = score_pending(self.store.as_ref(), &self.cx, &self.instance, |records| {
                 for record in records {
                     let severity = self.cx.rules.escalating(record).map(|(_, s)| s);
-                    let _ = (record, severity); // METRICS-MERGE: self.metrics.record_scored(record, severity);
+                    self.metrics.record_scored(record, severity);
                 }
             })
             .await;

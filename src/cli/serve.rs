@@ -30,14 +30,14 @@ use tracing::{error, info, warn};
 use crate::calls::InboundPolicy;
 use crate::config::{Settings, load_from_process_env};
 use crate::daemon::{
-    DaemonParts, Listeners, Startup, admin_http_config, missing_secret_message,
+    DaemonParts, Listeners, Startup, admin_http_config, metrics_registry, missing_secret_message,
     refuse_unless_durable, refuse_unless_keys_settled, stop_signal,
 };
 use crate::dialplan::{Dialplans, load_dir};
 use crate::provider::build_provider;
 use crate::store::keys::CitizenKey;
 use crate::store::redis::{RedisStore, Timeouts};
-use crate::telemetry::{Metrics, events, init_in_zone};
+use crate::telemetry::{events, init_in_zone};
 use crate::webhook::load_tls_config;
 
 /// First and longest wait between attempts to reach Redis.
@@ -96,11 +96,10 @@ pub async fn command(config_path: &Path, accept_legacy_optouts: bool) -> anyhow:
     let admin_listener = TcpListener::bind(&settings.admin.listen)
         .await
         .with_context(|| format!("cannot listen on admin.listen = {}", settings.admin.listen))?;
-    let startup = Startup::serve_admin(
-        admin_listener,
-        admin_http_config(),
-        Arc::new(Metrics::new()),
-    )?;
+    // Flag labels are bounded by the flags the dialplans escalate.
+    let rules = prepared.dialplans.scoring_rules();
+    let metrics = metrics_registry(&settings, rules.severities().map(|(f, _)| f.to_owned()));
+    let startup = Startup::serve_admin(admin_listener, admin_http_config(), metrics)?;
     let outcome = run(
         &settings,
         prepared,

@@ -31,6 +31,7 @@ const LIST_KEYS: &[&[&str]] = &[
     &["policy", "calling_window", "ranges"],
     &["policy", "calling_window", "holidays"],
     &["policy", "calling_window", "holiday_files"],
+    &["reports", "departments"],
 ];
 
 /// The calling window is checked as a whole; its problems are split back

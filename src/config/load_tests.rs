@@ -712,3 +712,69 @@ fn an_unreadable_file_still_reports_the_environments_problems_with_their_variabl
     // Nothing about defaults the operator may have set in the lost file.
     assert_eq!(ps.len(), 3, "{text:#?}");
 }
+
+#[test]
+fn report_departments_load_and_bad_or_repeated_ones_are_refused() {
+    let text = "[reports]\ndepartments = [\n  \"police\",\n  \"health\",\n  \"police\",\n  \"rev enue\",\n  \"other\",\n  \"\",\n]\n";
+    let f = file(text);
+    let ps = problems(load(f.path(), env(CREDS)));
+    let found: Vec<(&str, Option<usize>, &str)> = ps
+        .iter()
+        .filter_map(|p| match p {
+            ConfigProblem::Invalid {
+                key,
+                origin: Origin::File { line, .. },
+                reason,
+            } => Some((key.as_str(), *line, reason.as_str())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(found.len(), 4, "{ps:?}");
+    assert_eq!(
+        found[0],
+        (
+            "reports.departments[2]",
+            Some(5),
+            "\"police\" is listed twice (also reports.departments[0])"
+        )
+    );
+    assert_eq!(found[1].0, "reports.departments[3]");
+    assert!(found[1].2.contains("without spaces"), "{found:?}");
+    assert_eq!(
+        (found[2].0, found[2].1),
+        ("reports.departments[4]", Some(7))
+    );
+    assert!(found[2].2.contains("reserved"), "{found:?}");
+    assert_eq!(found[3].0, "reports.departments[5]");
+
+    let mut vars = env(CREDS);
+    vars.push((
+        "SAMPARK__REPORTS__DEPARTMENTS".into(),
+        "police, health".into(),
+    ));
+    let s = load(file("").path(), vars).unwrap();
+    assert_eq!(s.reports.departments, ["police", "health"]);
+    assert_eq!(
+        load(file("").path(), env(CREDS))
+            .unwrap()
+            .reports
+            .departments,
+        Vec::<String>::new()
+    );
+
+    // The setting bounds the metrics' department label.
+    let metrics = crate::daemon::metrics_registry(&s, Vec::new());
+    let record = |department| {
+        crate::domain::FeedbackRecord::for_test(department, crate::domain::Outcome::Completed, &[])
+    };
+    metrics.record_scored(&record("health"), None);
+    metrics.record_scored(&record("home"), None);
+    let text = metrics.render();
+    for series in [
+        r#"sampark_records_total{department="health",outcome="completed"} 1"#,
+        r#"sampark_records_total{department="police",outcome="completed"} 0"#,
+        r#"sampark_records_total{department="other",outcome="completed"} 1"#,
+    ] {
+        assert!(text.lines().any(|l| l == series), "{series}");
+    }
+}

@@ -27,6 +27,7 @@ pub struct Settings {
     pub rate: RateSettings,
     pub dialplans: DialplanSettings,
     pub inbound: InboundSettings,
+    pub reports: ReportsSettings,
     pub shutdown: ShutdownSettings,
     pub log: LogSettings,
 }
@@ -367,6 +368,17 @@ impl InboundSettings {
     pub fn lookback(&self) -> Duration {
         Duration::from_secs(u64::from(self.lookback_days) * 86_400)
     }
+}
+
+/// `[reports]`: what results are broken down by.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportsSettings {
+    /// The programme's departments, as campaigns name them in `department`:
+    /// the only values the `department` label of the per-department metrics
+    /// takes (any other department counts as `other`, so a typo in a campaign
+    /// document cannot add series). Empty: every department is `other`.
+    pub departments: Vec<String>,
 }
 
 /// `[shutdown]`

@@ -139,6 +139,7 @@ impl Settings {
         self.check_dialer(&mut p);
         self.check_policy(&mut p);
         self.check_inbound(&mut p);
+        self.check_reports(&mut p);
         p.check(
             !self.dialplans.dir.as_os_str().is_empty(),
             "dialplans.dir",
@@ -310,6 +311,34 @@ impl Settings {
         }
         if let Err(e) = CampaignId::parse(&i.callback_campaign) {
             p.0.push(("inbound.callback_campaign".into(), e.to_string()));
+        }
+    }
+
+    fn check_reports(&self, p: &mut Problems) {
+        let departments = &self.reports.departments;
+        for (i, department) in departments.iter().enumerate() {
+            let key = format!("reports.departments[{i}]");
+            if department.is_empty()
+                || department
+                    .chars()
+                    .any(|c| c.is_whitespace() || c.is_control())
+            {
+                p.0.push((
+                    key,
+                    format!("{department:?} is not a department id (non-empty, without spaces or control characters)"),
+                ));
+            } else if department == crate::telemetry::DeclaredLabel::OTHER {
+                p.0.push((
+                    key,
+                    "\"other\" is reserved: metrics count every department not listed as other"
+                        .into(),
+                ));
+            } else if let Some(first) = departments[..i].iter().position(|d| d == department) {
+                p.0.push((
+                    key,
+                    format!("{department:?} is listed twice (also reports.departments[{first}])"),
+                ));
+            }
         }
     }
 

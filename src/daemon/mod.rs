@@ -18,7 +18,9 @@ pub use campaign_log::CampaignLog;
 pub use citizen_keys::{
     LEGACY_SCAN_BUDGET, SECRET_ENV, missing_secret_message, refuse_unless_keys_settled,
 };
-pub use parts::{DaemonParts, Listeners, PartsError, admin_http_config, dialer_config};
+pub use parts::{
+    DaemonParts, Listeners, PartsError, admin_http_config, dialer_config, metrics_registry,
+};
 pub use relay::{Relay, flush_feedback};
 pub use run::{Daemon, stop_signal, wait_for_signal};
 pub use startup::Startup;

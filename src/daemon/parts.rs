@@ -3,6 +3,8 @@
 //! dialer's timings (which they run at test speed).
 
 use std::sync::Arc;
+
+use crate::accountability::scorer::ScoringContext;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -47,6 +49,9 @@ pub struct DaemonParts {
     pub shutdown_grace: Duration,
     /// `redis.persistence`, for the data watch's checks while running.
     pub redis_persistence: PersistencePolicy,
+    /// Escalation rules and the programme's time zone, for the relay and
+    /// the scorer.
+    pub scoring: ScoringContext,
 }
 
 /// Why the parts cannot be built from the settings.
@@ -79,12 +84,16 @@ impl DaemonParts {
         let inbound =
             InboundPolicy::from_settings(&settings.inbound, &dialplans, settings.dialer.max_call())
                 .map_err(PartsError::Inbound)?;
+        let rules = dialplans.scoring_rules();
         Ok(DaemonParts {
             inbound,
             store,
             provider,
-            dialplans,
-            metrics: Arc::new(Metrics::new()),
+            metrics: metrics_registry(
+                settings,
+                rules.severities().map(|(flag, _)| flag.to_owned()),
+            ),
+            dialplans: dialplans.clone(),
             dialer: dialer_config(settings),
             webhook_listener: listeners.webhook,
             webhook: HttpServerConfig {
@@ -100,8 +109,26 @@ impl DaemonParts {
             public_url,
             shutdown_grace: settings.shutdown.grace(),
             redis_persistence: settings.redis.persistence,
+            scoring: ScoringContext {
+                rules: Arc::new(rules),
+                zone: settings.policy.calling_window.zone().clone(),
+            },
         })
     }
+}
+
+/// The metrics registry `settings` describe: the `department` label takes
+/// the values of `reports.departments`, the `flag` label those of
+/// `known_flags` (the flags the dialplans escalate); anything else counts as
+/// `other`.
+pub fn metrics_registry(
+    settings: &Settings,
+    known_flags: impl IntoIterator<Item = String>,
+) -> Arc<Metrics> {
+    Arc::new(Metrics::with_bounds(
+        settings.reports.departments.iter().cloned(),
+        known_flags,
+    ))
 }
 
 /// The admin listener's limits (the same before and after the store is

@@ -6,6 +6,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
+use crate::domain::ScoringRules;
 use crate::store::{Store, StoreError};
 use crate::telemetry::{Metrics, Subsystem, events};
 
@@ -16,12 +17,14 @@ const IDLE: Duration = Duration::from_millis(100);
 pub struct Relay {
     pub store: Arc<dyn Store>,
     pub metrics: Arc<Metrics>,
+    /// Which flags escalate: their records get an escalation.
+    pub rules: Arc<ScoringRules>,
 }
 
 impl Relay {
     pub async fn run(self, cancel: CancellationToken) {
         while !cancel.is_cancelled() {
-            let moved = match flush_feedback(self.store.as_ref()).await {
+            let moved = match flush_feedback(self.store.as_ref(), &self.rules).await {
                 Ok(n) => {
                     self.metrics.feedback_relayed(n as u64);
                     n
@@ -43,11 +46,11 @@ impl Relay {
 }
 
 /// One pass over every shard's outbox; returns how many records moved.
-pub async fn flush_feedback(store: &dyn Store) -> Result<usize, StoreError> {
+pub async fn flush_feedback(store: &dyn Store, rules: &ScoringRules) -> Result<usize, StoreError> {
     let mut moved = 0;
     for shard in 0..store.shards() {
         loop {
-            let n = store.relay_feedback(shard, BATCH).await?;
+            let n = store.relay_feedback(shard, BATCH, rules).await?;
             moved += n;
             if n < BATCH {
                 break;

@@ -22,6 +22,7 @@ use tracing::{Instrument, info, info_span, warn};
 
 use super::startup::spawn_admin;
 use super::{CampaignLog, DaemonParts, DataWatch, Relay, Startup, flush_feedback};
+use crate::accountability::scorer::{Scorer, ScoringContext, score_pending};
 use crate::calls::{CallCore, PendingStatuses};
 use crate::dialer::{DialGate, Dialer, PauseCause, PlacedCalls, Reconciler};
 use crate::intake::IntakeRouter;
@@ -41,6 +42,8 @@ pub struct Daemon {
     webhook_addr: SocketAddr,
     admin_addr: Option<SocketAddr>,
     gate: DialGate,
+    scoring: ScoringContext,
+    instance: String,
 }
 
 /// Status callbacks kept in memory while Redis is unreachable: at a
@@ -152,11 +155,24 @@ impl Daemon {
         let relay = Relay {
             store: parts.store.clone(),
             metrics: parts.metrics.clone(),
+            rules: parts.scoring.rules.clone(),
         };
         tracker.spawn(
             relay
                 .run(back.child_token())
                 .instrument(info_span!("relay")),
+        );
+
+        let scorer = Scorer {
+            store: parts.store.clone(),
+            cx: parts.scoring.clone(),
+            metrics: parts.metrics.clone(),
+            instance: consumer.clone(),
+        };
+        tracker.spawn(
+            scorer
+                .run(back.child_token())
+                .instrument(info_span!("scorer")),
         );
 
         let campaign_log = CampaignLog {
@@ -233,6 +249,8 @@ impl Daemon {
             webhook_addr,
             admin_addr,
             gate,
+            scoring: parts.scoring,
+            instance: consumer,
         })
     }
 
@@ -280,11 +298,16 @@ impl Daemon {
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        match flush_feedback(self.store.as_ref()).await {
+        match flush_feedback(self.store.as_ref(), &self.scoring.rules).await {
             Ok(n) => info!(records = n, "feedback flushed"),
             Err(e) => {
                 warn!(error = %e, "could not flush feedback; records stay in the outbox for the next run")
             }
+        }
+        // Whatever is not counted now is counted by the next instance's scorer.
+        match score_pending(self.store.as_ref(), &self.scoring, &self.instance, |_| {}).await {
+            Ok(counted) => info!(records = counted.records, "scorecards up to date"),
+            Err(e) => warn!(error = %e, "could not count the last records into the scorecards"),
         }
         self.back.cancel();
         self.tracker.wait().await;

@@ -18,6 +18,7 @@ mod placeholder;
 mod problem;
 mod prompts;
 mod questions;
+mod scoring;
 mod tree;
 
 pub use action::{Action, Event, Prompt, SessionStatus};
@@ -25,7 +26,7 @@ pub use engine::{CallContext, Session, StepOutput, start, start_skipping, step};
 pub use inbound::{
     Attribution, InboundOutput, InboundSession, Visit, busy, start_inbound, step_inbound,
 };
-pub use load::{Dialplans, check_file, load_dir, load_file};
+pub use load::{Dialplans, SeverityConflict, check_file, load_dir, load_file};
 pub use model::{
     Choice, Dialplan, InboundPrompts, Language, Localized, MenuOption, Messages, PromptSpec,
     Question,
@@ -40,5 +41,7 @@ mod engine_tests;
 mod inbound_tests;
 #[cfg(test)]
 mod parse_tests;
+#[cfg(test)]
+mod scoring_tests;
 #[cfg(test)]
 mod testing;

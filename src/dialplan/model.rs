@@ -5,6 +5,10 @@
 //! localized prompt having an entry for every declared language. Does not
 //! own: reading or checking files (see `parse`), call flow (see `engine`).
 
+use std::collections::BTreeMap;
+
+use crate::domain::{ScoringRules, Severity};
+
 /// A language the dialplan speaks.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Language {
@@ -150,6 +154,10 @@ pub struct Dialplan {
     pub(super) messages: Messages,
     pub(super) questions: Vec<Question>,
     pub(super) inbound: Option<InboundPrompts>,
+    /// `[escalations]`: flags some choice raises, with their severity.
+    pub(super) escalations: BTreeMap<String, Severity>,
+    /// `rating_question`: a question whose choice values are integers.
+    pub(super) rating_question: Option<String>,
 }
 
 impl Dialplan {
@@ -201,5 +209,15 @@ impl Dialplan {
     /// The `[inbound]` prompts; `None` when the plan has no such section.
     pub fn inbound(&self) -> Option<&InboundPrompts> {
         self.inbound.as_ref()
+    }
+
+    /// This plan's escalating flags and rating question. The daemon uses
+    /// the merge over every plan (`Dialplans::scoring_rules`), since a
+    /// record does not say which plan produced it.
+    pub fn scoring_rules(&self) -> ScoringRules {
+        ScoringRules::new(
+            self.escalations.iter().map(|(f, s)| (f.clone(), *s)),
+            self.rating_question.clone(),
+        )
     }
 }

@@ -6,7 +6,8 @@
 //! the opt-out key against every other key, the name against the file
 //! stem). Does not own: prompt-level rules (see `prompts`), questions (see
 //! `questions`), the `[inbound]` section (see `inbound_section`),
-//! directories (see `load`).
+//! `[escalations]` and `rating_question` (see `scoring`), directories (see
+//! `load`).
 
 use std::path::Path;
 
@@ -20,9 +21,10 @@ use super::prompts::{
     is_bcp47, is_identifier, is_language_code, read_key, read_localized, read_prompt,
 };
 use super::questions::read_questions;
+use super::scoring::{read_escalations, read_rating_question};
 use super::tree::{Reader, Table, index_path, key_path};
 
-const ROOT_KEYS: [&str; 10] = [
+const ROOT_KEYS: [&str; 12] = [
     "name",
     "default_language",
     "gather_timeout_secs",
@@ -33,6 +35,8 @@ const ROOT_KEYS: [&str; 10] = [
     "messages",
     "questions",
     "inbound",
+    "escalations",
+    "rating_question",
 ];
 const DEFAULT_GATHER_TIMEOUT_SECS: u32 = 6;
 const DEFAULT_MAX_RETRIES: u32 = 2;
@@ -93,6 +97,8 @@ fn read_root(r: &mut Reader<'_>, root: &Table<'_, '_>, expected: Option<&str>) -
     let messages = read_messages(r, root, langs, opt_out_declared);
     let questions = read_questions(r, root, langs, out);
     let inbound = read_inbound(r, root, langs, out);
+    let escalations = read_escalations(r, root, questions.as_deref());
+    let rating_question = read_rating_question(r, root, questions.as_deref());
     Some(Dialplan {
         name: name?,
         default_language: default_language?,
@@ -104,6 +110,8 @@ fn read_root(r: &mut Reader<'_>, root: &Table<'_, '_>, expected: Option<&str>) -
         messages: messages?,
         questions: questions?,
         inbound: inbound?,
+        escalations: escalations?,
+        rating_question: rating_question?,
     })
 }
 

@@ -4,9 +4,10 @@
 use std::path::Path;
 
 use super::load::{Dialplans, check_file, load_dir};
-use super::parse::parse_str;
-use super::problem::{Position, Problem};
-use super::testing::{Shape, inbound_sample, inbound_toml, plan_toml, sample};
+use super::problem::Position;
+use super::testing::{
+    Shape, assert_has, inbound_sample, inbound_toml, plan_toml, problems_of, sample,
+};
 
 fn shape() -> Shape {
     Shape {
@@ -15,27 +16,6 @@ fn shape() -> Shape {
         menu: true,
         opt_out: true,
     }
-}
-
-fn problems_of(src: &str) -> Vec<Problem> {
-    match parse_str(Path::new("t.toml"), src, Some("t")) {
-        Ok(_) => Vec::new(),
-        Err(p) => p,
-    }
-}
-
-/// Asserts one problem has `path` and a message containing `needle`.
-fn assert_has(problems: &[Problem], path: &str, needle: &str) {
-    assert!(
-        problems
-            .iter()
-            .any(|p| p.path == path && p.message.contains(needle)),
-        "no problem at {path:?} containing {needle:?} in:\n{}",
-        problems
-            .iter()
-            .map(|p| format!("  {p}\n"))
-            .collect::<String>()
-    );
 }
 
 #[test]
@@ -289,7 +269,7 @@ fn check_file_and_load_dir_report_per_file() {
 
 #[test]
 fn from_plans_indexes_by_name() {
-    let plans = Dialplans::from_plans([sample()]);
+    let plans = Dialplans::from_plans([sample()]).unwrap();
     assert!(plans.get("mo-sarkar-feedback").is_some());
     assert!(!plans.contains("nope"));
     assert_eq!(plans.len(), 1);

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use super::model::Dialplan;
 use super::parse::parse_str;
+use super::problem::Problem;
 
 /// The knobs of a generated plan.
 #[derive(Clone, Debug)]
@@ -68,6 +69,28 @@ pub fn plan(shape: &Shape) -> Dialplan {
         Ok(plan) => plan,
         Err(problems) => panic!("generated plan invalid: {problems:#?}\n{src}"),
     }
+}
+
+/// Every problem of `src` as a file `t.toml` (none when it is valid).
+pub fn problems_of(src: &str) -> Vec<Problem> {
+    match parse_str(Path::new("t.toml"), src, Some("t")) {
+        Ok(_) => Vec::new(),
+        Err(p) => p,
+    }
+}
+
+/// Asserts one problem has `path` and a message containing `needle`.
+pub fn assert_has(problems: &[Problem], path: &str, needle: &str) {
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.path == path && p.message.contains(needle)),
+        "no problem at {path:?} containing {needle:?} in:\n{}",
+        problems
+            .iter()
+            .map(|p| format!("  {p}\n"))
+            .collect::<String>()
+    );
 }
 
 /// An `[inbound]` section for `plan_toml`'s languages.

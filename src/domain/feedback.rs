@@ -103,6 +103,34 @@ pub fn flags_of(answers: &[Answer]) -> Vec<String> {
 }
 
 #[cfg(test)]
+impl FeedbackRecord {
+    /// An outbound record of `department` ending `outcome` and raising
+    /// `flags` (no answers), for tests of what consumes records.
+    pub(crate) fn for_test(department: &str, outcome: Outcome, flags: &[&str]) -> FeedbackRecord {
+        FeedbackRecord {
+            version: 1,
+            record_id: "c/1".into(),
+            campaign_id: "c".into(),
+            contact_id: "1".into(),
+            official_id: "off-1".into(),
+            department: department.into(),
+            office: "Khordha PS".into(),
+            service: "fir".into(),
+            outcome,
+            reason: None,
+            attempts: 1,
+            answers: Vec::new(),
+            flags: flags.iter().map(|f| f.to_string()).collect(),
+            queued_at_ms: 0,
+            first_dialled_at_ms: Some(0),
+            finished_at_ms: 0,
+            direction: Direction::Outbound,
+            attributed: true,
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

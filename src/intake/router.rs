@@ -515,7 +515,10 @@ mod tests {
         assert_eq!(status.counts.get("queued"), Some(&2));
         assert_eq!(status.counts.get("duplicate"), Some(&1));
         for shard in 0..store.shards() {
-            store.relay_feedback(shard, 10).await.unwrap();
+            store
+                .relay_feedback(shard, 10, &crate::domain::ScoringRules::default())
+                .await
+                .unwrap();
         }
         let records = store.read_feedback("0", 10).await.unwrap();
         assert_eq!(records.len(), 1);

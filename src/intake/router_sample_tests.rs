@@ -50,7 +50,10 @@ fn document(sample: Value, contacts: Vec<Value>) -> String {
 /// reading every feedback record: the rest are `not_sampled`.
 async fn not_sampled(store: &Arc<dyn Store>) -> Vec<(String, String)> {
     for shard in 0..store.shards() {
-        store.relay_feedback(shard, 1000).await.unwrap();
+        store
+            .relay_feedback(shard, 1000, &crate::domain::ScoringRules::default())
+            .await
+            .unwrap();
     }
     let records = store.read_feedback("0", 1000).await.unwrap();
     records

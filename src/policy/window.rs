@@ -154,6 +154,11 @@ impl CallingWindow {
         )
     }
 
+    /// The zone the window is in: the programme's time zone.
+    pub fn zone(&self) -> &TimeZone {
+        &self.zone
+    }
+
     /// The IANA name of the zone, e.g. `Asia/Kolkata`.
     pub fn zone_name(&self) -> &str {
         &self.zone_name

@@ -16,7 +16,7 @@ use crate::domain::scorecard::{Dimension, Entity, ScoreUpdate, Tally};
 use crate::domain::{
     Acknowledgement, Answer, Attribution, CallStatus, CampaignHeader, CampaignId, ContactId,
     EscalationView, FeedbackRecord, JobId, JobSpec, JobState, OfficialId, Outcome, PhoneNumber,
-    Severity,
+    ScoringRules, Severity,
 };
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -866,8 +866,15 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<InboundStart>;
 
     // ---- results ----
-    /// Moves up to `max` records from a shard's outbox to the feedback stream.
-    async fn relay_feedback(&self, shard: ShardId, max: usize) -> Result<usize>;
+    /// Moves up to `max` records from a shard's outbox to the feedback
+    /// stream, each with its escalation when it raised a flag `rules`
+    /// escalate (in the same step: never one without the other).
+    async fn relay_feedback(
+        &self,
+        shard: ShardId,
+        max: usize,
+        rules: &ScoringRules,
+    ) -> Result<usize>;
     /// Reads the feedback stream after `cursor` (`"0"` for the start):
     /// `(entry id, record)` pairs.
     async fn read_feedback(

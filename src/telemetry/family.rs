@@ -7,7 +7,7 @@ use std::marker::PhantomData;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
-use super::labels::Label;
+use super::labels::{DeclaredLabel, Label};
 
 fn zeros(n: usize) -> Box<[AtomicU64]> {
     (0..n).map(|_| AtomicU64::new(0)).collect()
@@ -115,6 +115,119 @@ impl<A: Label, B: Label> CounterVec2<A, B> {
             }
         }
     }
+}
+
+/// One label of a [`BoundedCounterVec2`]: its values are fixed when the
+/// family is built, as slots `0..slots()` rendered in that order.
+pub trait Axis {
+    /// What a series is picked by: a [`Label`] enum, or a `str` for a
+    /// [`DeclaredLabel`].
+    type Value: ?Sized;
+    /// The label name in the exposition.
+    fn key(&self) -> &'static str;
+    fn slots(&self) -> usize;
+    /// The slot `value` counts in.
+    fn slot(&self, value: &Self::Value) -> usize;
+    /// The label value of `slot`.
+    fn value(&self, slot: usize) -> &str;
+}
+
+/// Every value of a closed [`Label`] set, as an [`Axis`].
+#[derive(Debug)]
+pub struct Closed<L: Label>(PhantomData<L>);
+
+impl<L: Label> Default for Closed<L> {
+    fn default() -> Self {
+        Self(PhantomData)
+    }
+}
+
+impl<L: Label> Axis for Closed<L> {
+    type Value = L;
+    fn key(&self) -> &'static str {
+        L::KEY
+    }
+    fn slots(&self) -> usize {
+        L::all().len()
+    }
+    fn slot(&self, value: &L) -> usize {
+        value.index()
+    }
+    fn value(&self, slot: usize) -> &str {
+        L::all()[slot].as_str()
+    }
+}
+
+impl Axis for DeclaredLabel {
+    type Value = str;
+    fn key(&self) -> &'static str {
+        DeclaredLabel::key(self)
+    }
+    fn slots(&self) -> usize {
+        DeclaredLabel::slots(self)
+    }
+    fn slot(&self, value: &str) -> usize {
+        DeclaredLabel::slot(self, value)
+    }
+    fn value(&self, slot: usize) -> &str {
+        DeclaredLabel::value(self, slot)
+    }
+}
+
+/// A counter with two labels whose values are fixed when it is built (either
+/// may be a [`DeclaredLabel`]): every combination is rendered, zeros
+/// included, in slot order, so the output is stable and rates work from the
+/// first scrape.
+#[derive(Debug)]
+pub struct BoundedCounterVec2<A: Axis, B: Axis> {
+    a: A,
+    b: B,
+    values: Box<[AtomicU64]>,
+}
+
+impl<A: Axis, B: Axis> BoundedCounterVec2<A, B> {
+    pub fn new(a: A, b: B) -> Self {
+        let values = zeros(a.slots() * b.slots());
+        Self { a, b, values }
+    }
+    fn index(&self, a: &A::Value, b: &B::Value) -> usize {
+        self.a.slot(a) * self.b.slots() + self.b.slot(b)
+    }
+    pub fn add(&self, a: &A::Value, b: &B::Value, n: u64) {
+        self.values[self.index(a, b)].fetch_add(n, Relaxed);
+    }
+    /// The count of the series `a` and `b` fall in (`other`'s for values
+    /// not declared).
+    pub fn get(&self, a: &A::Value, b: &B::Value) -> u64 {
+        self.values[self.index(a, b)].load(Relaxed)
+    }
+    pub(super) fn render(&self, out: &mut String, name: &str, help: &str) {
+        header(out, name, "counter", help);
+        let (a_key, b_key) = (self.a.key(), self.b.key());
+        for i in 0..self.a.slots() {
+            let a = escaped(self.a.value(i));
+            for j in 0..self.b.slots() {
+                let b = escaped(self.b.value(j));
+                let n = self.values[i * self.b.slots() + j].load(Relaxed);
+                let _ = writeln!(out, "{name}{{{a_key}=\"{a}\",{b_key}=\"{b}\"}} {n}");
+            }
+        }
+    }
+}
+
+/// A label value as the text format wants it: `\`, `"` and newlines escaped.
+/// Declared values come from the settings and the dialplans, whose checks
+/// are theirs to change; escaping here keeps the exposition valid whatever
+/// they let through.
+fn escaped(value: &str) -> std::borrow::Cow<'_, str> {
+    if !value.contains(['\\', '"', '\n']) {
+        return value.into();
+    }
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+        .into()
 }
 
 /// A gauge without labels.

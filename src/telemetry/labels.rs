@@ -1,8 +1,12 @@
-//! Closed label sets for metrics. Every label value comes from one of these
-//! enums, so a series count is fixed at compile time and no id or phone
-//! number can ever become a label.
+//! Label sets for metrics. Most label values come from one of the closed
+//! enums here, so a series count is fixed at compile time; the rest come
+//! from a [`DeclaredLabel`], whose values are fixed at start-up (the
+//! departments in the settings, the flags in the dialplans) with `other` for
+//! anything else. Either way no id or phone number can ever become a label.
 
-use crate::domain::Outcome;
+use std::collections::BTreeSet;
+
+use crate::domain::{Outcome, Severity};
 
 /// A metric label: a fieldless enum whose variants are its only values.
 pub trait Label: Copy + Send + Sync + 'static {
@@ -189,6 +193,73 @@ impl Label for Outcome {
     }
 }
 
+impl Label for Severity {
+    const KEY: &'static str = "severity";
+    fn all() -> &'static [Self] {
+        &Severity::ALL
+    }
+    fn as_str(self) -> &'static str {
+        Severity::as_str(self)
+    }
+    fn index(self) -> usize {
+        // Severity::ALL lists the variants in declaration order (tested below).
+        self as usize
+    }
+}
+
+/// A label whose values are declared when the registry is built, not at
+/// compile time: the declared values, sorted, then [`DeclaredLabel::OTHER`],
+/// which counts every value not declared. Its series count is fixed for the
+/// life of the registry, and a value met at run time (a department a campaign
+/// document names, a flag an answer raises) becomes a label only if it was
+/// declared.
+#[derive(Clone, Debug)]
+pub struct DeclaredLabel {
+    key: &'static str,
+    /// Sorted and unique; neither empty nor [`DeclaredLabel::OTHER`].
+    values: Box<[String]>,
+}
+
+impl DeclaredLabel {
+    /// The value every undeclared value counts as.
+    pub const OTHER: &'static str = "other";
+
+    /// `key` with `values` declared (duplicates, empty values and `other`
+    /// itself are dropped: they would name no separate series).
+    pub fn new(key: &'static str, values: impl IntoIterator<Item = String>) -> Self {
+        let values: BTreeSet<String> = values
+            .into_iter()
+            .filter(|v| !v.is_empty() && v != Self::OTHER)
+            .collect();
+        Self {
+            key,
+            values: values.into_iter().collect(),
+        }
+    }
+
+    /// The label name in the exposition (`department`, `flag`).
+    pub fn key(&self) -> &'static str {
+        self.key
+    }
+
+    /// How many series values: one per declared value, then `other`.
+    pub fn slots(&self) -> usize {
+        self.values.len() + 1
+    }
+
+    /// The slot `value` counts in: its own if declared, else `other`'s.
+    pub fn slot(&self, value: &str) -> usize {
+        self.values
+            .binary_search_by(|v| v.as_str().cmp(value))
+            .unwrap_or(self.values.len())
+    }
+
+    /// The label value of `slot` (`other` for the last, or any beyond).
+    pub fn value(&self, slot: usize) -> &str {
+        self.values.get(slot).map_or(Self::OTHER, String::as_str)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,5 +291,26 @@ mod tests {
         consistent::<ReconcileResult>();
         consistent::<Subsystem>();
         consistent::<Outcome>();
+        consistent::<Severity>();
+    }
+
+    #[test]
+    fn a_declared_label_counts_what_was_not_declared_as_other() {
+        let departments = ["police", "health", "", "other", "police", "revenue"];
+        let label = DeclaredLabel::new("department", departments.map(str::to_owned));
+        assert_eq!(label.key(), "department");
+        let rendered: Vec<&str> = (0..label.slots()).map(|s| label.value(s)).collect();
+        assert_eq!(rendered, ["health", "police", "revenue", "other"]);
+        assert_eq!(label.value(label.slot("police")), "police");
+        for undeclared in ["Police", "home", "", "other", "+919876543210"] {
+            assert_eq!(
+                label.value(label.slot(undeclared)),
+                "other",
+                "{undeclared:?}"
+            );
+        }
+        let none = DeclaredLabel::new("flag", std::iter::empty());
+        assert_eq!((none.slots(), none.slot("bribe_asked")), (1, 0));
+        assert_eq!(none.value(0), "other");
     }
 }

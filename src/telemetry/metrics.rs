@@ -2,16 +2,20 @@
 //! typed methods to record, and [`Metrics::render`] for `/metrics`.
 //!
 //! No external metrics crate: the set is small and fixed, and owning it keeps
-//! label values to the closed enums of [`super::labels`].
+//! label values to the closed enums of [`super::labels`] and the values
+//! declared at start-up ([`Metrics::with_bounds`]).
 
 use std::time::Duration;
 
-use super::family::{Counter, CounterVec, CounterVec2, Gauge, HistogramVec};
-use super::labels::{
-    ContactResult, DialDecision, InboundResult, IntakeResult, OriginateResult, ReconcileResult,
-    Subsystem, WebhookKind, WebhookResult,
+use super::family::{
+    BoundedCounterVec2, Closed, Counter, CounterVec, CounterVec2, Gauge, HistogramVec,
 };
-use crate::domain::Outcome;
+use super::labels::{
+    ContactResult, DeclaredLabel, DialDecision, InboundResult, IntakeResult, OriginateResult,
+    ReconcileResult, Subsystem, WebhookKind, WebhookResult,
+};
+use super::scored::ScoredMetrics;
+use crate::domain::{FeedbackRecord, Outcome, Severity};
 
 /// Every metric sampark exports. Cheap to update from any thread.
 #[derive(Debug, Default)]
@@ -25,6 +29,7 @@ pub struct Metrics {
     inbound_calls: CounterVec<InboundResult>,
     outcomes: CounterVec<Outcome>,
     feedback_relayed: Counter,
+    scored: ScoredMetrics,
     store_errors: CounterVec<Subsystem>,
     reconciliations: CounterVec<ReconcileResult>,
     calls_in_flight: Gauge,
@@ -33,8 +38,25 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    /// A registry with no departments or flags declared: every scored
+    /// record counts under `department="other"`, every flag as `other`.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A registry whose per-department series are bounded: `departments`
+    /// (`reports.departments`) and `flags` (the flags the dialplans
+    /// escalate) are the only values of the `department` and `flag` labels;
+    /// any other counts as `other`. Fixed for the registry's life, so build
+    /// it with both before sharing it.
+    pub fn with_bounds(
+        departments: impl IntoIterator<Item = String>,
+        flags: impl IntoIterator<Item = String>,
+    ) -> Self {
+        Self {
+            scored: ScoredMetrics::new(departments, flags),
+            ..Self::default()
+        }
     }
 
     pub fn intake_document(&self, result: IntakeResult) {
@@ -70,6 +92,11 @@ impl Metrics {
     }
     pub fn feedback_relayed(&self, n: u64) {
         self.feedback_relayed.add(n);
+    }
+    /// One feedback record scored: counts it by department and outcome,
+    /// each of its flags, and its escalation's severity, if it escalated.
+    pub fn record_scored(&self, record: &FeedbackRecord, escalation: Option<Severity>) {
+        self.scored.record(record, escalation);
     }
     pub fn store_error(&self, subsystem: Subsystem) {
         self.store_errors.add(subsystem, 1);
@@ -126,6 +153,18 @@ impl Metrics {
     }
     pub fn feedback_relayed_total(&self) -> u64 {
         self.feedback_relayed.get()
+    }
+    /// Scored records by department and outcome.
+    pub fn scored_records(&self) -> &BoundedCounterVec2<DeclaredLabel, Closed<Outcome>> {
+        self.scored.records()
+    }
+    /// Flags of scored records by department and flag.
+    pub fn scored_flags(&self) -> &BoundedCounterVec2<DeclaredLabel, DeclaredLabel> {
+        self.scored.flags()
+    }
+    /// Escalated scored records by department and severity.
+    pub fn escalations(&self) -> &BoundedCounterVec2<DeclaredLabel, Closed<Severity>> {
+        self.scored.escalations()
     }
     pub fn store_errors(&self) -> &CounterVec<Subsystem> {
         &self.store_errors
@@ -192,6 +231,7 @@ impl Metrics {
             "sampark_feedback_relayed_total",
             "Feedback records relayed to the feedback stream.",
         );
+        self.scored.render(&mut out);
         self.store_errors.render(
             &mut out,
             "sampark_store_errors_total",

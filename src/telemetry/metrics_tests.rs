@@ -85,7 +85,7 @@ fn renders_every_series_with_help_and_type() {
             assert!(value.parse::<f64>().is_ok(), "{line}");
         }
     }
-    assert_eq!(declared.len(), 14);
+    assert_eq!(declared.len(), 17);
 }
 
 #[test]
@@ -117,7 +117,18 @@ fn label_sets_are_closed_and_complete() {
             for pair in labels.split(',') {
                 let key = pair.split('=').next().unwrap();
                 assert!(
-                    ["result", "decision", "kind", "outcome", "subsystem", "le"].contains(&key),
+                    [
+                        "result",
+                        "decision",
+                        "kind",
+                        "outcome",
+                        "subsystem",
+                        "le",
+                        "department",
+                        "flag",
+                        "severity"
+                    ]
+                    .contains(&key),
                     "{line}"
                 );
             }
@@ -219,4 +230,214 @@ fn concurrent_updates_are_all_counted() {
     assert_eq!(errors, 80_000);
     assert_eq!(m.webhook_durations().count(WebhookKind::Status), 80_000);
     assert_eq!(m.calls_in_flight(), 0);
+}
+
+fn scored(department: &str, outcome: Outcome, flags: &[&str]) -> FeedbackRecord {
+    FeedbackRecord::for_test(department, outcome, flags)
+}
+
+fn strings(values: &[&str]) -> Vec<String> {
+    values.iter().map(|v| v.to_string()).collect()
+}
+
+#[test]
+fn scored_records_count_by_department_outcome_flag_and_severity() {
+    let m = Metrics::with_bounds(
+        strings(&["police", "health"]),
+        strings(&["bribe_asked", "mistreated"]),
+    );
+    let bribe = ["bribe_asked", "mistreated"];
+    m.record_scored(
+        &scored("police", Outcome::Completed, &bribe),
+        Some(Severity::Urgent),
+    );
+    m.record_scored(&scored("police", Outcome::Completed, &[]), None);
+    m.record_scored(
+        &scored("health", Outcome::Partial, &["rude_staff"]),
+        Some(Severity::High),
+    );
+    m.record_scored(
+        &scored("home", Outcome::NoAnswer, &["bribe_asked"]),
+        Some(Severity::Watch),
+    );
+    m.record_scored(&scored("+919876543210", Outcome::Busy, &[]), None);
+
+    assert_eq!(m.scored_records().get("police", &Outcome::Completed), 2);
+    assert_eq!(m.scored_records().get("other", &Outcome::NoAnswer), 1);
+    assert_eq!(
+        m.scored_records().get("home", &Outcome::Busy),
+        1,
+        "home is other"
+    );
+    assert_eq!(m.scored_flags().get("police", "mistreated"), 1);
+    assert_eq!(m.scored_flags().get("health", "other"), 1);
+    assert_eq!(m.escalations().get("health", &Severity::High), 1);
+
+    let text = m.render();
+    for (series, value) in [
+        (
+            r#"sampark_records_total{department="police",outcome="completed"}"#,
+            "2",
+        ),
+        (
+            r#"sampark_records_total{department="health",outcome="partial"}"#,
+            "1",
+        ),
+        (
+            r#"sampark_records_total{department="other",outcome="no_answer"}"#,
+            "1",
+        ),
+        (
+            r#"sampark_records_total{department="other",outcome="busy"}"#,
+            "1",
+        ),
+        (
+            r#"sampark_records_total{department="health",outcome="completed"}"#,
+            "0",
+        ),
+        (
+            r#"sampark_record_flags_total{department="police",flag="bribe_asked"}"#,
+            "1",
+        ),
+        (
+            r#"sampark_record_flags_total{department="police",flag="mistreated"}"#,
+            "1",
+        ),
+        (
+            r#"sampark_record_flags_total{department="health",flag="other"}"#,
+            "1",
+        ),
+        (
+            r#"sampark_record_flags_total{department="other",flag="bribe_asked"}"#,
+            "1",
+        ),
+        (
+            r#"sampark_record_flags_total{department="other",flag="other"}"#,
+            "0",
+        ),
+        (
+            r#"sampark_escalations_total{department="police",severity="urgent"}"#,
+            "1",
+        ),
+        (
+            r#"sampark_escalations_total{department="health",severity="high"}"#,
+            "1",
+        ),
+        (
+            r#"sampark_escalations_total{department="other",severity="watch"}"#,
+            "1",
+        ),
+        (
+            r#"sampark_escalations_total{department="police",severity="watch"}"#,
+            "0",
+        ),
+    ] {
+        assert_eq!(sample(&text, series).as_deref(), Some(value), "{series}");
+    }
+    assert!(
+        !text.contains("home"),
+        "an undeclared department is never a label"
+    );
+    assert!(
+        !text.contains("rude_staff"),
+        "an unknown flag is never a label"
+    );
+    assert!(!text.contains("+91"), "a phone number is never a label");
+
+    // Every combination, declared departments sorted and `other` last,
+    // under one HELP and TYPE.
+    let lines = |name: &str| -> Vec<&str> {
+        text.lines()
+            .filter(|l| l.starts_with(&format!("{name}{{")))
+            .collect()
+    };
+    let records = lines("sampark_records_total");
+    assert_eq!(records.len(), 3 * Outcome::ALL.len());
+    assert!(
+        records[0].starts_with(r#"sampark_records_total{department="health",outcome="completed"}"#)
+    );
+    assert!(records[Outcome::ALL.len()].contains(r#"department="police""#));
+    assert!(
+        records
+            .last()
+            .unwrap()
+            .contains(r#"department="other",outcome="machine""#)
+    );
+    assert_eq!(lines("sampark_record_flags_total").len(), 3 * 3);
+    assert_eq!(
+        lines("sampark_escalations_total").len(),
+        3 * Severity::ALL.len()
+    );
+    assert!(text.contains(
+        "# HELP sampark_records_total Feedback records scored, by department and outcome"
+    ));
+    for name in [
+        "sampark_records_total",
+        "sampark_record_flags_total",
+        "sampark_escalations_total",
+    ] {
+        let kind = format!("# TYPE {name} counter\n");
+        assert_eq!(text.matches(&kind).count(), 1, "{name}");
+    }
+}
+
+#[test]
+fn with_nothing_declared_every_department_and_flag_is_other() {
+    let m = Metrics::new();
+    m.record_scored(
+        &scored("police", Outcome::Completed, &["bribe_asked"]),
+        Some(Severity::Urgent),
+    );
+    let text = m.render();
+    assert_eq!(
+        sample(
+            &text,
+            r#"sampark_records_total{department="other",outcome="completed"}"#
+        )
+        .as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        sample(
+            &text,
+            r#"sampark_record_flags_total{department="other",flag="other"}"#
+        )
+        .as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        sample(
+            &text,
+            r#"sampark_escalations_total{department="other",severity="urgent"}"#
+        )
+        .as_deref(),
+        Some("1")
+    );
+    let scored_lines = text
+        .lines()
+        .filter(|l| {
+            [
+                "sampark_records_total{",
+                "sampark_record_flags_total{",
+                "sampark_escalations_total{",
+            ]
+            .iter()
+            .any(|p| l.starts_with(p))
+        })
+        .count();
+    assert_eq!(scored_lines, Outcome::ALL.len() + 1 + Severity::ALL.len());
+}
+
+#[test]
+fn declared_label_values_are_escaped() {
+    let m = Metrics::with_bounds(strings(&["a\"b\\c"]), Vec::new());
+    m.record_scored(&scored("a\"b\\c", Outcome::Completed, &[]), None);
+    assert_eq!(
+        sample(
+            &m.render(),
+            r#"sampark_records_total{department="a\"b\\c",outcome="completed"}"#
+        )
+        .as_deref(),
+        Some("1")
+    );
 }

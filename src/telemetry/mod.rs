@@ -8,12 +8,19 @@ pub mod events;
 mod family;
 mod labels;
 mod metrics;
+mod scored;
 mod subscriber;
 
-pub use family::{Counter, CounterVec, CounterVec2, Gauge, HistogramVec, LATENCY_BUCKETS};
+#[cfg(test)]
+mod dashboard_tests;
+
+pub use family::{
+    Axis, BoundedCounterVec2, Closed, Counter, CounterVec, CounterVec2, Gauge, HistogramVec,
+    LATENCY_BUCKETS,
+};
 pub use labels::{
-    ContactResult, DialDecision, InboundResult, IntakeResult, Label, OriginateResult,
-    ReconcileResult, Subsystem, WebhookKind, WebhookResult,
+    ContactResult, DeclaredLabel, DialDecision, InboundResult, IntakeResult, Label,
+    OriginateResult, ReconcileResult, Subsystem, WebhookKind, WebhookResult,
 };
 pub use metrics::Metrics;
 pub use subscriber::{LogFormat, TelemetryError, init, init_in_zone};

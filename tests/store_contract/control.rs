@@ -104,7 +104,10 @@ pub async fn pause_resume_and_cancel(store: Arc<dyn Store>) {
         Some(CampaignState::Cancelled { hangup: true })
     );
     for shard in 0..store.shards() {
-        store.relay_feedback(shard, 100).await.unwrap();
+        store
+            .relay_feedback(shard, 100, &sampark::domain::ScoringRules::default())
+            .await
+            .unwrap();
     }
     let records = store.read_feedback("0", 100).await.unwrap();
     let mut cancelled: Vec<_> = records

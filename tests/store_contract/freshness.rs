@@ -71,7 +71,10 @@ pub async fn deadlines_are_kept_at_authorisation_and_retry(store: Arc<dyn Store>
     );
 
     for shard in 0..store.shards() {
-        store.relay_feedback(shard, 10).await.unwrap();
+        store
+            .relay_feedback(shard, 10, &sampark::domain::ScoringRules::default())
+            .await
+            .unwrap();
     }
     let mut records: Vec<_> = store
         .read_feedback("0", 10)

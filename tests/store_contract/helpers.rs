@@ -189,7 +189,10 @@ pub fn retry(delay: Duration) -> Finish {
 /// The relayed feedback record of `contact`.
 pub async fn relayed_record(store: &Arc<dyn Store>, contact: &str) -> FeedbackRecord {
     for shard in 0..store.shards() {
-        store.relay_feedback(shard, 100).await.unwrap();
+        store
+            .relay_feedback(shard, 100, &sampark::domain::ScoringRules::default())
+            .await
+            .unwrap();
     }
     store
         .read_feedback("0", 1000)

@@ -194,7 +194,10 @@ pub async fn an_inbound_call_is_born_in_a_call_and_recorded_once(store: Arc<dyn 
         reason: None,
     };
     store.finish(&job, 1, Some(1), &finish).await.unwrap();
-    store.relay_feedback(5, 10).await.unwrap();
+    store
+        .relay_feedback(5, 10, &sampark::domain::ScoringRules::default())
+        .await
+        .unwrap();
     let records = store.read_feedback("0", 10).await.unwrap();
     assert_eq!(records.len(), 1);
     let r = &records[0].1;

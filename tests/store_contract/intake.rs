@@ -186,7 +186,10 @@ pub async fn duplicate_numbers_end_at_once_with_a_record(store: Arc<dyn Store>) 
         expect_counts(&[("queued", 1), ("duplicate", 1)])
     );
     for shard in 0..store.shards() {
-        store.relay_feedback(shard, 10).await.unwrap();
+        store
+            .relay_feedback(shard, 10, &sampark::domain::ScoringRules::default())
+            .await
+            .unwrap();
     }
     let records = store.read_feedback("0", 10).await.unwrap();
     assert_eq!(records.len(), 1);

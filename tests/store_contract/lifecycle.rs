@@ -98,8 +98,20 @@ pub async fn full_lifecycle_yields_one_record(store: Arc<dyn Store>) {
     );
 
     let shard = store.shard_of(&entry.official);
-    assert_eq!(store.relay_feedback(shard, 100).await.unwrap(), 1);
-    assert_eq!(store.relay_feedback(shard, 100).await.unwrap(), 0);
+    assert_eq!(
+        store
+            .relay_feedback(shard, 100, &sampark::domain::ScoringRules::default())
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .relay_feedback(shard, 100, &sampark::domain::ScoringRules::default())
+            .await
+            .unwrap(),
+        0
+    );
     let records = store.read_feedback("0", 100).await.unwrap();
     assert_eq!(records.len(), 1);
     let (cursor, record) = &records[0];
@@ -315,7 +327,11 @@ pub async fn a_machine_pick_up_is_retried_then_ends_machine(store: Arc<dyn Store
     assert_eq!(status.finished(), 1);
     assert!(status.header.machine_detection);
     store
-        .relay_feedback(store.shard_of(&entry.official), 100)
+        .relay_feedback(
+            store.shard_of(&entry.official),
+            100,
+            &sampark::domain::ScoringRules::default(),
+        )
         .await
         .unwrap();
     let records = store.read_feedback("0", 100).await.unwrap();

@@ -220,8 +220,20 @@ async fn terminal_finish_writes_one_record_relayed_downstream() {
     );
     assert_eq!(state(&store, id).await, JobState::Done(Outcome::Completed));
 
-    assert_eq!(store.relay_feedback(job.shard, 10).await.unwrap(), 1);
-    assert_eq!(store.relay_feedback(job.shard, 10).await.unwrap(), 0);
+    assert_eq!(
+        store
+            .relay_feedback(job.shard, 10, &sampark::domain::ScoringRules::default())
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .relay_feedback(job.shard, 10, &sampark::domain::ScoringRules::default())
+            .await
+            .unwrap(),
+        0
+    );
     let records = store.read_feedback("0", 10).await.unwrap();
     assert_eq!(records.len(), 1);
     let (entry_id, record) = &records[0];
@@ -270,7 +282,10 @@ async fn a_record_without_answers_or_dials_is_valid() {
         .finish(&job.job_ref(), 1, None, &failed)
         .await
         .unwrap();
-    store.relay_feedback(job.shard, 10).await.unwrap();
+    store
+        .relay_feedback(job.shard, 10, &sampark::domain::ScoringRules::default())
+        .await
+        .unwrap();
     let (_, record) = store.read_feedback("0", 10).await.unwrap().remove(0);
     assert_eq!(
         record.reason.as_deref(),
@@ -314,7 +329,10 @@ async fn a_record_whose_relay_ack_was_lost_is_written_once() {
     )
     .await
     .unwrap();
-    let err = stalled.relay_feedback(job.shard, 10).await.unwrap_err();
+    let err = stalled
+        .relay_feedback(job.shard, 10, &sampark::domain::ScoringRules::default())
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::Refused(_)), "{err:?}");
     assert_eq!(
         store.read_feedback("0", 10).await.unwrap().len(),
@@ -347,7 +365,13 @@ async fn a_record_whose_relay_ack_was_lost_is_written_once() {
         .await
         .unwrap();
 
-    assert_eq!(store.relay_feedback(job.shard, 10).await.unwrap(), 1);
+    assert_eq!(
+        store
+            .relay_feedback(job.shard, 10, &sampark::domain::ScoringRules::default())
+            .await
+            .unwrap(),
+        1
+    );
     let records = store.read_feedback("0", 10).await.unwrap();
     assert_eq!(records.len(), 1, "exactly one feedback entry: {records:?}");
     assert_eq!(records[0].1.record_id, "police-1/c-1");
@@ -360,7 +384,13 @@ async fn a_record_whose_relay_ack_was_lost_is_written_once() {
         outbox_len, 0,
         "the outbox entry is acknowledged and deleted"
     );
-    assert_eq!(store.relay_feedback(job.shard, 10).await.unwrap(), 0);
+    assert_eq!(
+        store
+            .relay_feedback(job.shard, 10, &sampark::domain::ScoringRules::default())
+            .await
+            .unwrap(),
+        0
+    );
 
     let ttl: i64 = redis::cmd("PTTL")
         .arg("{sampark:feedback}:relayed:police-1/c-1")

@@ -13,8 +13,6 @@ use crate::store::{AckOutcome, DayScore, EscalationQuery};
 
 #[derive(Debug, Default)]
 pub(super) struct Accountability {
-    /// Which flags escalate.
-    pub rules: ScoringRules,
     /// Every escalation in the order written.
     escalations: Vec<Escalation>,
     /// Escalation id → index in `escalations`.
@@ -28,11 +26,11 @@ pub(super) struct Accountability {
 impl Accountability {
     /// The escalation of a record just relayed, if it raises one and its
     /// id is new.
-    pub fn escalate(&mut self, record_json: &str) {
+    pub fn escalate(&mut self, record_json: &str, rules: &ScoringRules) {
         let Ok(record) = serde_json::from_str::<FeedbackRecord>(record_json) else {
             return;
         };
-        let Some(escalation) = self.rules.escalation_of(&record) else {
+        let Some(escalation) = rules.escalation_of(&record) else {
             return;
         };
         if self.ids.contains_key(&escalation.escalation_id) {

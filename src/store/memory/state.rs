@@ -352,11 +352,17 @@ impl State {
 
     /// Moves up to `max` outbox records to the feedback stream. In memory the
     /// move is one critical section, so no record can be relayed twice.
-    pub fn relay_feedback(&mut self, now: Now, shard: ShardId, max: usize) -> Result<usize> {
+    pub fn relay_feedback(
+        &mut self,
+        now: Now,
+        shard: ShardId,
+        max: usize,
+        rules: &crate::domain::ScoringRules,
+    ) -> Result<usize> {
         let records = self.shard_mut(shard)?.outbox.drain_front(max);
         let moved = records.len();
         for (_, record) in records {
-            self.accountability.escalate(&record);
+            self.accountability.escalate(&record, rules);
             self.feedback.add(now.ms, record);
         }
         Ok(moved)

@@ -57,15 +57,6 @@ impl MemoryStore {
         }
     }
 
-    /// The relay escalates records under `rules` from now on; without them
-    /// it escalates nothing.
-    pub fn with_scoring_rules(self, rules: ScoringRules) -> MemoryStore {
-        if let Ok(mut state) = self.state.lock() {
-            state.accountability.rules = rules;
-        }
-        self
-    }
-
     /// Runs one atomic step with the clock read under the lock.
     fn with<R>(&self, step: impl FnOnce(&mut State, Now) -> R) -> Result<R> {
         let mut state = self.state.lock().map_err(|_: PoisonError<_>| {
@@ -394,8 +385,13 @@ impl Store for MemoryStore {
         self.with(|s, now| s.start_inbound(now, job, spec, about, call_sid, lease))?
     }
 
-    async fn relay_feedback(&self, shard: ShardId, max: usize) -> Result<usize> {
-        self.with(|s, now| s.relay_feedback(now, shard, max))?
+    async fn relay_feedback(
+        &self,
+        shard: ShardId,
+        max: usize,
+        rules: &ScoringRules,
+    ) -> Result<usize> {
+        self.with(|s, now| s.relay_feedback(now, shard, max, rules))?
     }
 
     async fn read_feedback(

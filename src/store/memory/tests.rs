@@ -228,7 +228,11 @@ fn answers_are_stamped_and_flags_reach_the_record() {
         reason: None,
     };
     s.finish(at(3_000), &job("a"), 1, Some(1), &done).unwrap();
-    assert_eq!(s.relay_feedback(at(3_100), 0, 10).unwrap(), 1);
+    assert_eq!(
+        s.relay_feedback(at(3_100), 0, 10, &crate::domain::ScoringRules::default())
+            .unwrap(),
+        1
+    );
     let records = s.read_feedback("0", 10).unwrap();
     let record = &records[0].1;
     assert!(record.answers.iter().all(|a| a.at_ms == 2_500));

@@ -60,8 +60,6 @@ pub struct RedisStore {
     /// Signalled when a group read found its group missing (Redis lost its
     /// data): the daemon's data watch checks the epoch marker at once.
     pub(super) groups_lost: tokio::sync::Notify,
-    /// Which flags escalate (the relay writes their escalations).
-    pub(super) scoring: crate::domain::ScoringRules,
 }
 
 impl RedisStore {
@@ -103,7 +101,6 @@ impl RedisStore {
             relay_consumer: format!("relay-{}-{:08x}", std::process::id(), rand::random::<u32>()),
             relay_unacked: Default::default(),
             groups_lost: tokio::sync::Notify::new(),
-            scoring: crate::domain::ScoringRules::default(),
         };
         store.create_groups().await?;
         Ok(store)
@@ -113,13 +110,6 @@ impl RedisStore {
     /// it they are under the development key (demo and tests only).
     pub fn with_citizen_key(mut self, key: crate::store::keys::CitizenKey) -> Self {
         self.keys = self.keys.clone().with_citizen_key(key);
-        self
-    }
-
-    /// The relay escalates records under `rules` from now on; without them
-    /// it escalates nothing.
-    pub fn with_scoring_rules(mut self, rules: crate::domain::ScoringRules) -> Self {
-        self.scoring = rules;
         self
     }
 

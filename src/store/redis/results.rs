@@ -37,7 +37,12 @@ const RELAY_RECLAIM_AFTER: Duration = Duration::from_secs(60);
 pub const RELAY_DEDUPE_WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
 
 impl RedisStore {
-    pub(super) async fn relay_feedback_impl(&self, shard: ShardId, max: usize) -> Result<usize> {
+    pub(super) async fn relay_feedback_impl(
+        &self,
+        shard: ShardId,
+        max: usize,
+        rules: &crate::domain::ScoringRules,
+    ) -> Result<usize> {
         if max == 0 {
             return Ok(0);
         }
@@ -69,7 +74,7 @@ impl RedisStore {
             // instead, and escalates nothing.
             let (dedupe_id, escalation) = match serde_json::from_str::<FeedbackRecord>(&raw) {
                 Ok(record) => {
-                    let escalation = self.scoring.escalation_of(&record);
+                    let escalation = rules.escalation_of(&record);
                     (record.record_id, escalation)
                 }
                 Err(_) => (format!("outbox/{shard}/{}", entry.id), None),

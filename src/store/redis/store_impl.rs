@@ -297,8 +297,13 @@ impl Store for RedisStore {
             .await
     }
 
-    async fn relay_feedback(&self, shard: ShardId, max: usize) -> Result<usize> {
-        self.relay_feedback_impl(shard, max).await
+    async fn relay_feedback(
+        &self,
+        shard: ShardId,
+        max: usize,
+        rules: &crate::domain::ScoringRules,
+    ) -> Result<usize> {
+        self.relay_feedback_impl(shard, max, rules).await
     }
 
     async fn read_feedback(
