@@ -256,11 +256,14 @@ fn same(given: &str, token: &str) -> bool {
     given.as_bytes().ct_eq(token.as_bytes()).into()
 }
 
-/// 32 random bytes from the thread's CSPRNG, as hex.
+/// 32 random bytes from the thread's CSPRNG, URL-safe base64 (43
+/// characters; unlike hex, never a long run of digits that a page scan
+/// could take for a phone number).
 fn random_id() -> String {
+    use base64::Engine as _;
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 #[cfg(test)]
@@ -285,7 +288,7 @@ mod tests {
         let Login::Started(id) = s.login("t0k", "t0k", None) else {
             panic!("the right token starts a session");
         };
-        assert!(!id.contains("t0k") && id.len() == 64);
+        assert!(!id.contains("t0k") && id.len() == 43);
         let cookie = format!("other=1; {COOKIE}={id}");
         let access = s.access(Some("t0k"), &request(&[("cookie", &cookie)]));
         let Ok(Access::Session { csrf, .. }) = &access else {

@@ -188,9 +188,7 @@ impl Ctx<'_> {
                 n: *n,
             })
             .collect();
-        let waiting = if status.state == CampaignState::Cancelled { hangup: false }
-            || status.state == (CampaignState::Cancelled { hangup: true })
-        {
+        let waiting = if matches!(status.state, CampaignState::Cancelled { .. }) {
             Vec::new()
         } else {
             let w = self.store.waiting(id).await?;

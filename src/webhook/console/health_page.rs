@@ -43,10 +43,8 @@ impl Fact {
 #[template(path = "health.html")]
 pub struct HealthPage {
     pub chrome: Chrome,
-    pub store: Vec<Fact>,
-    pub dialling: Vec<Fact>,
-    pub provider: Vec<Fact>,
-    pub queues: Vec<Fact>,
+    /// `(caption, facts)`.
+    pub sections: Vec<(&'static str, Vec<Fact>)>,
 }
 
 /// `GET /health`.
@@ -139,10 +137,12 @@ pub async fn page(
         StatusCode::OK,
         &HealthPage {
             chrome: Chrome::new("Health", Nav::Health, access),
-            store: store_facts,
-            dialling,
-            provider,
-            queues,
+            sections: vec![
+                ("Store", store_facts),
+                ("Dialling", dialling),
+                ("Provider (this instance, since it started)", provider),
+                ("Queues (every campaign)", queues),
+            ],
         },
     )
 }

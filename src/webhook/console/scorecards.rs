@@ -55,7 +55,6 @@ pub struct ScoreRow {
 
 /// A sortable column's header.
 pub struct Column {
-    pub key: &'static str,
     pub label: &'static str,
     pub href: String,
     /// `ascending` / `descending` when the table is sorted by it.
@@ -394,7 +393,6 @@ fn columns(params: &Params) -> Vec<Column> {
                 default_descending(key)
             };
             Column {
-                key,
                 label,
                 href: params.href(&[
                     ("sort", key),
