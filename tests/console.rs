@@ -423,6 +423,7 @@ async fn console_in_chromium() {
     screenshot(&c, "dead-letters").await;
     let html = open(&c, &format!("{base}/health"), &phones).await;
     assert!(html.contains("answers ("), "Redis answers");
+    assert!(html.contains("<th scope=\"row\">e2e</th>"), "the instance is seen");
     screenshot(&c, "health").await;
 
     // Every page and live part, fetched as a script would: no number.

@@ -187,6 +187,16 @@ impl Daemon {
                 .instrument(info_span!("campaign_log")),
         );
 
+        let heartbeat = super::Heartbeat {
+            store: parts.store.clone(),
+            instance: consumer.clone(),
+        };
+        tracker.spawn(
+            heartbeat
+                .run(back.child_token())
+                .instrument(info_span!("heartbeat")),
+        );
+
         let pending = Arc::new(PendingStatuses::new(PENDING_STATUSES));
         tracker.spawn(
             pending

@@ -1,5 +1,6 @@
 //! The health page (`/health`): whether the store answers and how fast,
 //! whether this instance dials (its dial gate) and whether the fleet is held,
+//! the instances heard from (their heartbeats),
 //! Redis's persistence, the provider's push-back as this instance saw it,
 //! and how many contacts wait, across every campaign.
 //!
@@ -21,18 +22,22 @@ use crate::domain::JobState;
 use crate::store::{CampaignState, EscalationQuery, Store};
 use crate::telemetry::{DialDecision, Metrics, OriginateResult};
 
+/// An instance silent for this long is shown as a problem (it sends a
+/// heartbeat every ten seconds: `daemon/heartbeat.rs`).
+const STALE_MS: i64 = 35_000;
+
 /// A line of a table: what, how many or what state, and what it means.
 pub struct Fact {
-    pub label: &'static str,
+    pub label: String,
     pub value: String,
     /// Something an operator must look at.
     pub bad: bool,
 }
 
 impl Fact {
-    fn new(label: &'static str, value: impl Into<String>, bad: bool) -> Fact {
+    fn new(label: impl Into<String>, value: impl Into<String>, bad: bool) -> Fact {
         Fact {
-            label,
+            label: label.into(),
             value: value.into(),
             bad,
         }
@@ -129,6 +134,23 @@ pub async fn page(
             false,
         ),
     ];
+    let instances = match store.instances().await {
+        Ok(seen) if seen.is_empty() => vec![Fact::new("Instances", "none heard from yet", false)],
+        Ok(seen) => seen
+            .into_iter()
+            .map(|i| {
+                let idle = view::span(i.idle_ms);
+                let stale = i.idle_ms > STALE_MS;
+                let value = if stale {
+                    format!("not seen for {idle}")
+                } else {
+                    format!("heard from {idle} ago")
+                };
+                Fact::new(i.name, value, stale)
+            })
+            .collect(),
+        Err(e) => vec![Fact::new("Instances", format!("unknown: {e}"), true)],
+    };
     let queues = match queues(store).await {
         Ok(q) => q,
         Err(e) => vec![Fact::new("Queues", format!("unknown: {e}"), true)],
@@ -140,6 +162,7 @@ pub async fn page(
             sections: vec![
                 ("Store", store_facts),
                 ("Dialling", dialling),
+                ("Instances seen (by their heartbeats)", instances),
                 ("Provider (this instance, since it started)", provider),
                 ("Queues (every campaign)", queues),
             ],
