@@ -68,7 +68,10 @@ fn updates(officials: usize, days: usize) -> Vec<ScoreUpdate> {
             let t = tally(answered, negative, answered * 3);
             let (dept, office) = (format!("dept-{dept}"), format!("office-{office}"));
             for (by, path) in [
-                (Dimension::Official, vec![dept.clone(), office.clone(), format!("off-{o:05}")]),
+                (
+                    Dimension::Official,
+                    vec![dept.clone(), office.clone(), format!("off-{o:05}")],
+                ),
                 (Dimension::Office, vec![dept.clone(), office.clone()]),
                 (Dimension::Department, vec![dept.clone()]),
             ] {
@@ -113,7 +116,11 @@ async fn main() {
     let all = updates(officials, days);
     for (i, batch) in all.chunks(BATCH).enumerate() {
         let (expected, next) = (
-            if i == 0 { "0-0".to_owned() } else { format!("{i}-0") },
+            if i == 0 {
+                "0-0".to_owned()
+            } else {
+                format!("{i}-0")
+            },
             format!("{}-0", i + 1),
         );
         assert!(store.apply_scores(&expected, &next, batch).await.unwrap());
@@ -134,18 +141,35 @@ async fn main() {
     };
     let pages = [
         ("by official, first page (rank)", "/scorecards?by=official"),
-        ("by official, page 25 sorted by name", "/scorecards?by=official&sort=name&dir=desc&page=25"),
-        ("by official, one office (drill-down)", "/scorecards?by=official&department=dept-3&office=office-3"),
+        (
+            "by official, page 25 sorted by name",
+            "/scorecards?by=official&sort=name&dir=desc&page=25",
+        ),
+        (
+            "by official, one office (drill-down)",
+            "/scorecards?by=official&department=dept-3&office=office-3",
+        ),
         ("by official, last 7 days", "/scorecards?by=official&days=7"),
         ("by office", "/scorecards?by=office"),
         ("by department", "/scorecards?by=department"),
     ];
-    println!("{requests} requests per page, server time (the route: Redis reads, ranking, HTML) in ms");
-    println!("{:<40} {:>8} {:>8} {:>8} {:>10}", "page", "p50", "p95", "max", "bytes");
+    println!(
+        "{requests} requests per page, server time (the route: Redis reads, ranking, HTML) in ms"
+    );
+    println!(
+        "{:<40} {:>8} {:>8} {:>8} {:>10}",
+        "page", "p50", "p95", "max", "bytes"
+    );
     for (name, path) in pages {
         let response = routes.route(get(path)).await;
         assert_eq!(response.status(), 200, "{path}");
-        let size = response.into_body().collect().await.unwrap().to_bytes().len();
+        let size = response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .len();
         let mut samples = Vec::with_capacity(requests);
         for _ in 0..requests {
             let t = Instant::now();
@@ -170,5 +194,8 @@ async fn main() {
         assert_eq!(report.rows.len(), officials);
     }
     let (p50, p95, max) = quantiles(samples);
-    println!("{:<40} {p50:>8.1} {p95:>8.1} {max:>8.1}", "of which build_report (by official)");
+    println!(
+        "{:<40} {p50:>8.1} {p95:>8.1} {max:>8.1}",
+        "of which build_report (by official)"
+    );
 }

@@ -41,7 +41,13 @@ const CAMPAIGN: &str = "console-demo";
 const REFUSED_PHONE: &str = "+919612345678";
 
 /// A raw HTTP/1.1 exchange: (status, head, body).
-async fn http(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String, String) {
+async fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String, String) {
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
@@ -56,7 +62,11 @@ async fn http(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str
     stream.read_to_end(&mut raw).await.unwrap();
     let text = String::from_utf8_lossy(&raw).into_owned();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     (status, head.to_owned(), body.to_owned())
 }
 
@@ -72,7 +82,10 @@ fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
 fn assert_no_phone(html: &str, phones: &[String], page: &str) {
     for phone in phones {
         let national = &phone[phone.len() - 10..];
-        assert!(!html.contains(phone.as_str()) && !html.contains(national), "{page} shows the phone number {phone}");
+        assert!(
+            !html.contains(phone.as_str()) && !html.contains(national),
+            "{page} shows the phone number {phone}"
+        );
     }
     let bytes = html.as_bytes();
     let mut i = 0;
@@ -83,8 +96,15 @@ fn assert_no_phone(html: &str, phones: &[String], page: &str) {
                 i += 1;
             }
             let bounded = |b: Option<&u8>| b.is_none_or(|b| !b.is_ascii_alphanumeric());
-            if i - start >= 10 && bounded(start.checked_sub(1).and_then(|s| bytes.get(s))) && bounded(bytes.get(i)) {
-                panic!("{page} shows a run of {} digits: {}", i - start, &html[start..i]);
+            if i - start >= 10
+                && bounded(start.checked_sub(1).and_then(|s| bytes.get(s)))
+                && bounded(bytes.get(i))
+            {
+                panic!(
+                    "{page} shows a run of {} digits: {}",
+                    i - start,
+                    &html[start..i]
+                );
             }
         } else {
             i += 1;
@@ -101,7 +121,10 @@ async fn console_over_http() {
     let (status, head, body) = http(addr, "GET", "/login", &[], "").await;
     assert_eq!(status, 200);
     assert!(body.contains(r#"<label for="token">"#), "{body}");
-    assert!(header(&head, "content-security-policy").is_some_and(|v| v.contains("frame-ancestors 'none'")));
+    assert!(
+        header(&head, "content-security-policy")
+            .is_some_and(|v| v.contains("frame-ancestors 'none'"))
+    );
     assert_eq!(header(&head, "x-content-type-options"), Some("nosniff"));
     // The API's routes stay as they were.
     assert_eq!(http(addr, "GET", "/admin/campaigns", &[], "").await.0, 401);
@@ -110,15 +133,36 @@ async fn console_over_http() {
     let wrong = [("Authorization", "Bearer nope")];
     assert_eq!(http(addr, "GET", "/", &wrong, "").await.0, 401);
     let bearer = [("Authorization", "Bearer console-test-admin-token")];
-    for page in ["/", "/escalations", "/scorecards", "/scorecards?by=official&sort=share", "/dead-letters", "/health", "/?fragment=live"] {
+    for page in [
+        "/",
+        "/escalations",
+        "/scorecards",
+        "/scorecards?by=official&sort=share",
+        "/dead-letters",
+        "/health",
+        "/?fragment=live",
+    ] {
         let (status, _, body) = http(addr, "GET", page, &bearer, "").await;
         assert_eq!(status, 200, "{page}: {body}");
     }
-    assert_eq!(http(addr, "GET", "/scorecards?by=planet", &bearer, "").await.0, 400);
-    assert_eq!(http(addr, "GET", "/campaigns/nope", &bearer, "").await.0, 404);
+    assert_eq!(
+        http(addr, "GET", "/scorecards?by=planet", &bearer, "")
+            .await
+            .0,
+        400
+    );
+    assert_eq!(
+        http(addr, "GET", "/campaigns/nope", &bearer, "").await.0,
+        404
+    );
     let (status, head, body) = http(addr, "GET", "/static/console.css", &[], "").await;
     assert_eq!(status, 200);
-    assert!(header(&head, "content-type").unwrap().starts_with("text/css") && body.contains("@media"));
+    assert!(
+        header(&head, "content-type")
+            .unwrap()
+            .starts_with("text/css")
+            && body.contains("@media")
+    );
 
     // The login form: a wrong token is refused, the right one gives a
     // session cookie that is not the token.
@@ -144,22 +188,46 @@ async fn console_over_http() {
         .to_owned();
 
     // A form without the session's CSRF token is refused.
-    let (status, _, _) = http(addr, "POST", "/campaigns/http-c/pause", &with_cookie, "csrf=forged").await;
+    let (status, _, _) = http(
+        addr,
+        "POST",
+        "/campaigns/http-c/pause",
+        &with_cookie,
+        "csrf=forged",
+    )
+    .await;
     assert_eq!(status, 403);
     let (status, _, _) = http(addr, "POST", "/logout", &with_cookie, "").await;
     assert_eq!(status, 403, "logging out needs the token too");
-    let (status, head, _) = http(addr, "POST", "/logout", &with_cookie, &format!("csrf={csrf}")).await;
+    let (status, head, _) = http(
+        addr,
+        "POST",
+        "/logout",
+        &with_cookie,
+        &format!("csrf={csrf}"),
+    )
+    .await;
     assert_eq!((status, header(&head, "location")), (303, Some("/login")));
     assert!(header(&head, "set-cookie").unwrap().contains("Max-Age=0"));
     let (status, head, _) = http(addr, "GET", "/", &with_cookie, "").await;
-    assert_eq!((status, header(&head, "location")), (303, Some("/login")), "the session ended");
+    assert_eq!(
+        (status, header(&head, "location")),
+        (303, Some("/login")),
+        "the session ended"
+    );
 
     // Failed logins are limited per client: the sixth in a minute waits.
     for _ in 0..4 {
-        assert_eq!(http(addr, "POST", "/login", &[], "token=guess").await.0, 401);
+        assert_eq!(
+            http(addr, "POST", "/login", &[], "token=guess").await.0,
+            401
+        );
     }
     let (status, head, _) = http(addr, "POST", "/login", &[], &format!("token={TOKEN}")).await;
-    assert_eq!(status, 429, "even the right token waits once the limit is reached");
+    assert_eq!(
+        status, 429,
+        "even the right token waits once the limit is reached"
+    );
     assert!(header(&head, "retry-after").is_some());
     cancel.cancel();
 
@@ -170,7 +238,11 @@ async fn console_over_http() {
     assert!(body.contains("No admin token is configured"), "{body}");
     let (status, head, _) = http(addr, "GET", "/login", &[], "").await;
     assert_eq!((status, header(&head, "location")), (303, Some("/")));
-    assert_eq!(http(addr, "POST", "/campaigns/x/pause", &[], "").await.0, 403, "forms need the token even when open");
+    assert_eq!(
+        http(addr, "POST", "/campaigns/x/pause", &[], "").await.0,
+        403,
+        "forms need the token even when open"
+    );
     cancel.cancel();
 }
 
@@ -265,15 +337,18 @@ async fn console_in_chromium() {
         burst: 1,
         period: Duration::from_millis(1_500),
     });
-    let (daemon, store) = start_daemon_on(listener, &redis.url(), &simulator.base_url(), dialer, |s| {
-        s.admin.token = Some(Secret::new(TOKEN));
-    })
-    .await;
+    let (daemon, store) =
+        start_daemon_on(listener, &redis.url(), &simulator.base_url(), dialer, |s| {
+            s.admin.token = Some(Secret::new(TOKEN));
+        })
+        .await;
     let admin = daemon.admin_addr().unwrap();
     let base = format!("http://{admin}");
 
     const N: usize = 45;
-    let mut phones: Vec<String> = (0..N).map(|i| format!("+9196{:08}", 51_000_000 + i)).collect();
+    let mut phones: Vec<String> = (0..N)
+        .map(|i| format!("+9196{:08}", 51_000_000 + i))
+        .collect();
     let contacts: Vec<_> = (0..N)
         .map(|i| {
             json!({"id": format!("k-{i:03}"), "phone": phones[i], "language": "en",
@@ -302,7 +377,11 @@ async fn console_in_chromium() {
     log_in(&c, &base, "not-the-token").await;
     assert_eq!(text(&c, ".problem").await.as_deref(), Some("Wrong token."));
     c.goto(&format!("{base}/")).await.unwrap();
-    assert_eq!(path_of(&c).await, "/login", "a wrong token gives no session");
+    assert_eq!(
+        path_of(&c).await,
+        "/login",
+        "a wrong token gives no session"
+    );
 
     // The right token: the campaigns, behind a cookie the page cannot read.
     log_in(&c, &base, TOKEN).await;
@@ -315,7 +394,11 @@ async fn console_in_chromium() {
     assert_eq!(cookie.secure(), Some(true));
     assert_ne!(cookie.value(), TOKEN);
     let script_sees: serde_json::Value = c.execute("return document.cookie", vec![]).await.unwrap();
-    assert_eq!(script_sees, json!(""), "HttpOnly: no script reads the session");
+    assert_eq!(
+        script_sees,
+        json!(""),
+        "HttpOnly: no script reads the session"
+    );
 
     // Progress changes on screen without a reload (the page refreshes its
     // live part itself).
@@ -323,7 +406,10 @@ async fn console_in_chromium() {
         let p = c.find(Locator::Css("#live progress")).await.ok()?;
         p.attr("value").await.ok()?
     };
-    let first = until(Duration::from_secs(30), "a progress bar", || async { progress().await }).await;
+    let first = until(Duration::from_secs(30), "a progress bar", || async {
+        progress().await
+    })
+    .await;
     let url_before = c.current_url().await.unwrap();
     let later = until(Duration::from_secs(30), "progress to change", || async {
         progress().await.filter(|v| *v != first)
@@ -333,29 +419,61 @@ async fn console_in_chromium() {
     eprintln!("progress {first} -> {later}");
     checked_source(&c, "/ (refreshed)", &phones).await;
     until(Duration::from_secs(15), "a measured rate", || async {
-        text(&c, "#live td[data-label=Rate]").await.filter(|t| t.contains("/ min"))
+        text(&c, "#live td[data-label=Rate]")
+            .await
+            .filter(|t| t.contains("/ min"))
     })
     .await;
     screenshot(&c, "campaigns").await;
 
     // The campaign's page: pause, then resume, with its buttons.
-    c.find(Locator::Css(&format!("a[href='/campaigns/{CAMPAIGN}']"))).await.unwrap().click().await.unwrap();
-    c.find(Locator::Css("form[action$='/pause'] button")).await.unwrap().click().await.unwrap();
-    let flash = until(Duration::from_secs(10), "the pause message", || async { text(&c, ".flash").await }).await;
+    c.find(Locator::Css(&format!("a[href='/campaigns/{CAMPAIGN}']")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.find(Locator::Css("form[action$='/pause'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let flash = until(Duration::from_secs(10), "the pause message", || async {
+        text(&c, ".flash").await
+    })
+    .await;
     assert!(flash.starts_with("Campaign paused"), "{flash}");
     assert!(text(&c, ".facts .state").await.unwrap().contains("paused"));
     let id = CampaignId::parse(CAMPAIGN).unwrap();
-    assert_eq!(store.campaign_status(&id).await.unwrap().unwrap().state, CampaignState::Paused);
+    assert_eq!(
+        store.campaign_status(&id).await.unwrap().unwrap().state,
+        CampaignState::Paused
+    );
     checked_source(&c, "the campaign page", &phones).await;
     screenshot(&c, "campaign-paused").await;
-    c.find(Locator::Css("form[action$='/resume'] button")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Css("form[action$='/resume'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     let flash = until(Duration::from_secs(10), "the resume message", || async {
         text(&c, ".flash").await.filter(|f| f.contains("resumed"))
     })
     .await;
     assert_eq!(flash, "Campaign resumed.");
-    assert_eq!(store.campaign_status(&id).await.unwrap().unwrap().state, CampaignState::Active);
-    assert!(c.find(Locator::Css("form[action$='/cancel'] input#cancel-confirm[required]")).await.is_ok());
+    assert_eq!(
+        store.campaign_status(&id).await.unwrap().unwrap().state,
+        CampaignState::Active
+    );
+    assert!(
+        c.find(Locator::Css(
+            "form[action$='/cancel'] input#cancel-confirm[required]"
+        ))
+        .await
+        .is_ok()
+    );
 
     // An escalation: open ones first; filter, open, acknowledge.
     until(Duration::from_secs(90), "an urgent escalation", || async {
@@ -363,43 +481,105 @@ async fn console_in_chromium() {
         c.find(Locator::Css("table tbody tr")).await.ok()
     })
     .await;
-    for severity in c.find_all(Locator::Css("tbody td[data-label=Severity]")).await.unwrap() {
+    for severity in c
+        .find_all(Locator::Css("tbody td[data-label=Severity]"))
+        .await
+        .unwrap()
+    {
         assert_eq!(severity.text().await.unwrap(), "urgent");
     }
     screenshot(&c, "escalations").await;
-    c.find(Locator::Css("tbody th a")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Css("tbody th a"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     let esc_id = until(Duration::from_secs(10), "the escalation's page", || async {
-        path_of(&c).await.strip_prefix("/escalations/").map(str::to_owned)
+        path_of(&c)
+            .await
+            .strip_prefix("/escalations/")
+            .map(str::to_owned)
     })
     .await;
     assert!(text(&c, "#status").await.unwrap().contains("open"));
-    assert!(checked_source(&c, "an escalation", &phones).await.contains("bribe asked"));
-    c.find(Locator::Css("#ack-by")).await.unwrap().send_keys("collector-khurda").await.unwrap();
-    c.find(Locator::Css("#ack-note")).await.unwrap().send_keys("Called the office.").await.unwrap();
-    c.find(Locator::Css("form.ack button")).await.unwrap().click().await.unwrap();
+    assert!(
+        checked_source(&c, "an escalation", &phones)
+            .await
+            .contains("bribe asked")
+    );
+    c.find(Locator::Css("#ack-by"))
+        .await
+        .unwrap()
+        .send_keys("collector-khurda")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#ack-note"))
+        .await
+        .unwrap()
+        .send_keys("Called the office.")
+        .await
+        .unwrap();
+    c.find(Locator::Css("form.ack button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     let status = until(Duration::from_secs(10), "the acknowledgement", || async {
-        text(&c, "#status").await.filter(|s| s.contains("acknowledged"))
+        text(&c, "#status")
+            .await
+            .filter(|s| s.contains("acknowledged"))
     })
     .await;
-    assert!(status.starts_with("acknowledged by collector-khurda"), "{status}");
-    assert_eq!(text(&c, ".flash").await.as_deref(), Some("Escalation acknowledged."));
-    let stored = store.escalation(&esc_id).await.unwrap().expect("the escalation");
-    assert_eq!(stored.acknowledged.unwrap().note.as_deref(), Some("Called the office."));
+    assert!(
+        status.starts_with("acknowledged by collector-khurda"),
+        "{status}"
+    );
+    assert_eq!(
+        text(&c, ".flash").await.as_deref(),
+        Some("Escalation acknowledged.")
+    );
+    let stored = store
+        .escalation(&esc_id)
+        .await
+        .unwrap()
+        .expect("the escalation");
+    assert_eq!(
+        stored.acknowledged.unwrap().note.as_deref(),
+        Some("Called the office.")
+    );
     screenshot(&c, "escalation").await;
 
     // The scorecards, drilled down department → office → official, with a
     // rank once an official has enough answered calls.
     open(&c, &format!("{base}/scorecards"), &phones).await;
-    until(Duration::from_secs(60), "the department's scorecard", || async {
-        open(&c, &format!("{base}/scorecards"), &phones).await;
-        c.find(Locator::LinkText("home")).await.ok()
-    })
+    until(
+        Duration::from_secs(60),
+        "the department's scorecard",
+        || async {
+            open(&c, &format!("{base}/scorecards"), &phones).await;
+            c.find(Locator::LinkText("home")).await.ok()
+        },
+    )
     .await
     .click()
     .await
     .unwrap();
-    c.find(Locator::LinkText("Puri Sadar PS")).await.unwrap().click().await.unwrap();
-    assert!(c.current_url().await.unwrap().query().unwrap().contains("by=official"));
+    c.find(Locator::LinkText("Puri Sadar PS"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(
+        c.current_url()
+            .await
+            .unwrap()
+            .query()
+            .unwrap()
+            .contains("by=official")
+    );
     let ranked = until(Duration::from_secs(120), "a ranked official", || async {
         c.refresh().await.ok()?;
         let rank = text(&c, "tbody td[data-label=Rank]").await?;
@@ -408,13 +588,31 @@ async fn console_in_chromium() {
     .await;
     assert_eq!(ranked, "1");
     let html = checked_source(&c, "the scorecards", &phones).await;
-    assert!(html.contains("off-1") && html.contains("<svg class=\"trend\""), "officials with trends");
-    assert!(text(&c, "tbody td[data-label='At least (95%)']").await.unwrap().ends_with('%'));
+    assert!(
+        html.contains("off-1") && html.contains("<svg class=\"trend\""),
+        "officials with trends"
+    );
+    assert!(
+        text(&c, "tbody td[data-label='At least (95%)']")
+            .await
+            .unwrap()
+            .ends_with('%')
+    );
     // Sorted by name, then the other way round.
-    c.find(Locator::LinkText("Name")).await.unwrap().click().await.unwrap();
+    c.find(Locator::LinkText("Name"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     let th = c.find(Locator::Css("th[aria-sort]")).await.unwrap();
-    assert_eq!(th.attr("aria-sort").await.unwrap().as_deref(), Some("ascending"));
-    c.goto(&format!("{base}/scorecards?by=official")).await.unwrap();
+    assert_eq!(
+        th.attr("aria-sort").await.unwrap().as_deref(),
+        Some("ascending")
+    );
+    c.goto(&format!("{base}/scorecards?by=official"))
+        .await
+        .unwrap();
     screenshot(&c, "scorecards").await;
 
     // Dead letters: the refused document, its number masked.
@@ -423,7 +621,10 @@ async fn console_in_chromium() {
     screenshot(&c, "dead-letters").await;
     let html = open(&c, &format!("{base}/health"), &phones).await;
     assert!(html.contains("answers ("), "Redis answers");
-    assert!(html.contains("<th scope=\"row\">e2e</th>"), "the instance is seen");
+    assert!(
+        html.contains("<th scope=\"row\">e2e</th>"),
+        "the instance is seen"
+    );
     screenshot(&c, "health").await;
 
     // Every page and live part, fetched as a script would: no number.
@@ -456,9 +657,11 @@ async fn console_in_chromium() {
         .unwrap();
     let phone = driver.session(390, 844, true).await;
     log_in(&phone, &base, TOKEN).await;
-    until(Duration::from_secs(10), "the campaign list on a phone", || async {
-        (path_of(&phone).await == "/").then_some(())
-    })
+    until(
+        Duration::from_secs(10),
+        "the campaign list on a phone",
+        || async { (path_of(&phone).await == "/").then_some(()) },
+    )
     .await;
     let phone_thead = phone
         .find(Locator::Css("table.stack thead"))
@@ -467,7 +670,10 @@ async fn console_in_chromium() {
         .css_value("position")
         .await
         .unwrap();
-    assert_eq!((desktop_thead.as_str(), phone_thead.as_str()), ("static", "absolute"));
+    assert_eq!(
+        (desktop_thead.as_str(), phone_thead.as_str()),
+        ("static", "absolute")
+    );
     screenshot(&phone, "campaigns-phone").await;
     open(&phone, &format!("{base}/escalations?status=all"), &phones).await;
     screenshot(&phone, "escalations-phone").await;
@@ -477,7 +683,12 @@ async fn console_in_chromium() {
 
     // Logging out ends the session.
     c.goto(&format!("{base}/")).await.unwrap();
-    c.find(Locator::Css("form.logout button")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Css("form.logout button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     until(Duration::from_secs(10), "the login page", || async {
         (path_of(&c).await == "/login").then_some(())
     })
@@ -493,7 +704,11 @@ async fn console_in_chromium() {
         })
         .await
         .unwrap();
-    assert!(open_left.iter().all(|v| v.escalation.escalation_id != esc_id));
+    assert!(
+        open_left
+            .iter()
+            .all(|v| v.escalation.escalation_id != esc_id)
+    );
     daemon.shutdown().await;
     sim_cancel.cancel();
     simulator.wait().await;

@@ -16,10 +16,10 @@ mod startup;
 mod watch;
 
 pub use campaign_log::CampaignLog;
-pub use heartbeat::Heartbeat;
 pub use citizen_keys::{
     LEGACY_SCAN_BUDGET, SECRET_ENV, missing_secret_message, refuse_unless_keys_settled,
 };
+pub use heartbeat::Heartbeat;
 pub use parts::{
     DaemonParts, Listeners, PartsError, admin_http_config, dialer_config, metrics_registry,
 };

@@ -164,8 +164,14 @@ mod tests {
         assert_eq!(mask_digit_runs("call 9876543210."), "call ******3210.");
         assert_eq!(mask_digit_runs("(0674) 2390123"), "(0674) ***0123");
         assert_eq!(mask_digit_runs("0674-239-0123"), "****-***-0123");
-        assert_eq!(mask_digit_runs("at 2026-11-30 10:30"), "at 2026-11-30 10:30");
-        assert_eq!(mask_digit_runs("ids 123456 and 1234567"), "ids 123456 and ***4567");
+        assert_eq!(
+            mask_digit_runs("at 2026-11-30 10:30"),
+            "at 2026-11-30 10:30"
+        );
+        assert_eq!(
+            mask_digit_runs("ids 123456 and 1234567"),
+            "ids 123456 and ***4567"
+        );
         assert_eq!(mask_digit_runs("+91******3210"), "+91******3210");
         assert_eq!(mask_digit_runs("ଓଡ଼ିଆ 5"), "ଓଡ଼ିଆ 5");
     }

@@ -47,7 +47,11 @@ impl Driver {
     pub fn start() -> Driver {
         let driver = program(
             "SAMPARK_CHROMEDRIVER",
-            &["chromedriver", "/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"],
+            &[
+                "chromedriver",
+                "/usr/bin/chromedriver",
+                "/usr/lib/chromium/chromedriver",
+            ],
             "chromium-driver",
         );
         let port = {
@@ -79,7 +83,12 @@ impl Driver {
     pub async fn session(&self, width: u32, height: u32, mobile: bool) -> Client {
         let chromium = program(
             "SAMPARK_CHROMIUM",
-            &["chromium", "/usr/bin/chromium", "chromium-browser", "google-chrome"],
+            &[
+                "chromium",
+                "/usr/bin/chromium",
+                "chromium-browser",
+                "google-chrome",
+            ],
             "chromium",
         );
         let mut options = json!({

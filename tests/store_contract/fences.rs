@@ -322,7 +322,10 @@ pub async fn instances_are_those_heard_from(store: Arc<dyn Store>) {
     assert_eq!(names, ["inst-b", "inst-a"]);
     assert!(seen[1].idle_ms >= 40, "{seen:?}");
     tokio::time::sleep(Duration::from_millis(50)).await;
-    store.heartbeat("inst-b", Duration::from_millis(30)).await.unwrap();
+    store
+        .heartbeat("inst-b", Duration::from_millis(30))
+        .await
+        .unwrap();
     let seen = store.instances().await.unwrap();
     assert_eq!(seen.len(), 1, "inst-a is forgotten: {seen:?}");
 }

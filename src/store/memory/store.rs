@@ -341,7 +341,8 @@ impl Store for MemoryStore {
 
     async fn heartbeat(&self, name: &str, forget_after: Duration) -> Result<()> {
         self.with(|s, now| {
-            s.instances.retain(|_, at| now.ms - *at <= millis(forget_after));
+            s.instances
+                .retain(|_, at| now.ms - *at <= millis(forget_after));
             s.instances.insert(name.to_owned(), now.ms);
         })
     }

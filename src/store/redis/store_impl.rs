@@ -12,9 +12,9 @@ use crate::domain::{
 };
 use crate::store::{
     Admission, Authorize, CampaignAction, CampaignState, CampaignStatus, DeadLetter, DialLimits,
-    DncEntry, DncRequest, DncWrite, Finish, InboundStart, IntakeEntry, IntakeStats, IntakeTally,
-    IvrUpdate, Job, JobRef, PutOutcome, ReadyEntry, Result, SampleSlot, SaveIvr, ServiceVisit,
-    InstanceSeen, ShardId, StatusApplied, Store, Transition, Waiting,
+    DncEntry, DncRequest, DncWrite, Finish, InboundStart, InstanceSeen, IntakeEntry, IntakeStats,
+    IntakeTally, IvrUpdate, Job, JobRef, PutOutcome, ReadyEntry, Result, SampleSlot, SaveIvr,
+    ServiceVisit, ShardId, StatusApplied, Store, Transition, Waiting,
 };
 
 #[async_trait]

@@ -120,11 +120,7 @@ impl Default for Sessions {
 
 impl Sessions {
     /// Decides how `request` is let in, given the configured `token`.
-    pub fn access(
-        &self,
-        token: Option<&str>,
-        request: &Request<Bytes>,
-    ) -> Result<Access, Refused> {
+    pub fn access(&self, token: Option<&str>, request: &Request<Bytes>) -> Result<Access, Refused> {
         let Some(token) = token else {
             return Ok(Access::Open {
                 csrf: self.open_csrf.clone(),
@@ -160,7 +156,10 @@ impl Sessions {
         let client = client.unwrap_or(IpAddr::from([0, 0, 0, 0]));
         let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
         failures.retain(|_, times| {
-            while times.front().is_some_and(|t| now.duration_since(*t) >= FAILURE_WINDOW) {
+            while times
+                .front()
+                .is_some_and(|t| now.duration_since(*t) >= FAILURE_WINDOW)
+            {
                 times.pop_front();
             }
             !times.is_empty()

@@ -117,9 +117,14 @@ impl Ctx<'_> {
         let rate = self
             .progress
             .observe(&status.header.id, now_ms, finished)
-            .map(|Rate { per_minute, over_ms }| {
-                format!("{per_minute:.1} / min (over {})", view::span(over_ms))
-            });
+            .map(
+                |Rate {
+                     per_minute,
+                     over_ms,
+                 }| {
+                    format!("{per_minute:.1} / min (over {})", view::span(over_ms))
+                },
+            );
         let mut row = CampaignRow {
             id: status.header.id.as_str().to_owned(),
             name: status.header.name.clone(),
@@ -159,9 +164,7 @@ impl Ctx<'_> {
             }
         }
         // Unfinished first, then by id.
-        rows.sort_by(|a, b| {
-            (a.is_finished(), &a.id).cmp(&(b.is_finished(), &b.id))
-        });
+        rows.sort_by(|a, b| (a.is_finished(), &a.id).cmp(&(b.is_finished(), &b.id)));
         Ok(CampaignsLive {
             rows,
             updated: self.clock.at(now_ms),
@@ -199,12 +202,20 @@ impl Ctx<'_> {
                     (
                         r.reason.clone(),
                         r.contacts,
-                        format!("{} – {}", self.clock.at(r.first_due_ms), self.clock.at(r.last_due_ms)),
+                        format!(
+                            "{} – {}",
+                            self.clock.at(r.first_due_ms),
+                            self.clock.at(r.last_due_ms)
+                        ),
                     )
                 })
                 .collect();
             if w.parked > 0 {
-                rows.push(("parked while paused".to_owned(), w.parked, "when resumed".to_owned()));
+                rows.push((
+                    "parked while paused".to_owned(),
+                    w.parked,
+                    "when resumed".to_owned(),
+                ));
             }
             rows
         };
@@ -269,15 +280,23 @@ pub async fn detail_page(
     flash: Option<&'static str>,
 ) -> Response<Full<Bytes>> {
     let Ok(id) = CampaignId::parse(raw_id) else {
-        return view::error(StatusCode::NOT_FOUND, Some(access), "There is no such campaign.");
+        return view::error(
+            StatusCode::NOT_FOUND,
+            Some(access),
+            "There is no such campaign.",
+        );
     };
     match ctx.detail(&id).await {
         Ok(Some((_, live))) if fragment => view::page(StatusCode::OK, &live),
         Ok(Some((status, live))) => {
             let cancelled = matches!(status.state, CampaignState::Cancelled { .. });
             let page = CampaignPage {
-                chrome: Chrome::new(format!("Campaign {}", status.header.name), Nav::Campaigns, access)
-                    .with_flash(flash),
+                chrome: Chrome::new(
+                    format!("Campaign {}", status.header.name),
+                    Nav::Campaigns,
+                    access,
+                )
+                .with_flash(flash),
                 id: id.as_str().to_owned(),
                 department: status.header.department.clone(),
                 dialplan: status.header.dialplan.clone(),
@@ -323,10 +342,16 @@ pub async fn control(
         _ => return view::error(StatusCode::NOT_FOUND, Some(access), "No such action."),
     };
     let Ok(id) = CampaignId::parse(raw_id) else {
-        return view::error(StatusCode::NOT_FOUND, Some(access), "There is no such campaign.");
+        return view::error(
+            StatusCode::NOT_FOUND,
+            Some(access),
+            "There is no such campaign.",
+        );
     };
     let done = match store.control_campaign(&id, action).await {
-        Ok(Some(CampaignState::Cancelled { .. })) if !matches!(action, CampaignAction::Cancel { .. }) => {
+        Ok(Some(CampaignState::Cancelled { .. }))
+            if !matches!(action, CampaignAction::Cancel { .. }) =>
+        {
             "still-cancelled"
         }
         Ok(Some(CampaignState::Active)) => "resumed",

@@ -125,7 +125,10 @@ pub async fn list_page(
         open_only: true,
         ..EscalationQuery::default()
     };
-    let (views, open) = match (store.escalations(&q).await, store.escalations(&every_open).await) {
+    let (views, open) = match (
+        store.escalations(&q).await,
+        store.escalations(&every_open).await,
+    ) {
         (Ok(views), Ok(open)) => (views, open),
         (Err(e), _) | (_, Err(e)) => return unavailable(access, &e),
     };
@@ -236,7 +239,10 @@ pub async fn acknowledge(
         }
         Err(e) => return unavailable(access, &e),
     };
-    tracing::info!(escalation.id = id, "escalation acknowledged from the console");
+    tracing::info!(
+        escalation.id = id,
+        "escalation acknowledged from the console"
+    );
     view::redirect(&format!("/escalations/{}?done={done}", url_safe(id)))
 }
 

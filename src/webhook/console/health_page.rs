@@ -185,7 +185,12 @@ async fn queues(store: &dyn Store) -> Result<Vec<Fact>, crate::store::StoreError
             other => other.as_str(),
         };
         *campaigns.entry(state).or_default() += 1;
-        for s in [JobState::Queued, JobState::RetryWait, JobState::Dialing, JobState::InCall] {
+        for s in [
+            JobState::Queued,
+            JobState::RetryWait,
+            JobState::Dialing,
+            JobState::InCall,
+        ] {
             *by_state.entry(s.as_str()).or_default() +=
                 status.counts.get(s.as_str()).copied().unwrap_or(0);
         }
@@ -204,7 +209,11 @@ async fn queues(store: &dyn Store) -> Result<Vec<Fact>, crate::store::StoreError
         Fact::new("Campaigns finished", get(&campaigns, "finished"), false),
         Fact::new("Campaigns cancelled", get(&campaigns, "cancelled"), false),
         Fact::new("Contacts queued", get(&by_state, "queued"), false),
-        Fact::new("Contacts waiting to retry", get(&by_state, "retry_wait"), false),
+        Fact::new(
+            "Contacts waiting to retry",
+            get(&by_state, "retry_wait"),
+            false,
+        ),
         Fact::new("Contacts being dialled", get(&by_state, "dialing"), false),
         Fact::new("Contacts in a call", get(&by_state, "in_call"), false),
         Fact::new(

@@ -58,7 +58,10 @@ impl Progress {
         {
             samples.push_back((now_ms, finished));
         }
-        while samples.len() > 2 && samples.front().is_some_and(|(t, _)| now_ms - *t > WINDOW_MS)
+        while samples.len() > 2
+            && samples
+                .front()
+                .is_some_and(|(t, _)| now_ms - *t > WINDOW_MS)
         {
             samples.pop_front();
         }

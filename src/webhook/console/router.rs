@@ -41,7 +41,12 @@ impl Console {
     pub fn serves(path: &str) -> bool {
         matches!(
             path,
-            "/" | "/login" | "/logout" | "/escalations" | "/scorecards" | "/dead-letters" | "/health"
+            "/" | "/login"
+                | "/logout"
+                | "/escalations"
+                | "/scorecards"
+                | "/dead-letters"
+                | "/health"
         ) || ["/campaigns/", "/escalations/", "/static/"]
             .iter()
             .any(|p| path.starts_with(p))
@@ -88,12 +93,17 @@ struct LoginPage {
 
 impl AdminRoutes {
     /// Answers a request for one of the console's paths ([`Console::serves`]).
-    pub(in crate::webhook) async fn console(&self, request: Request<Bytes>) -> Response<Full<Bytes>> {
+    pub(in crate::webhook) async fn console(
+        &self,
+        request: Request<Bytes>,
+    ) -> Response<Full<Bytes>> {
         let console = &self.console;
         let path = request.uri().path().to_owned();
         let method = request.method().clone();
         match (&method, path.as_str()) {
-            (&Method::GET, "/static/console.css") => return view::asset("text/css; charset=utf-8", CSS),
+            (&Method::GET, "/static/console.css") => {
+                return view::asset("text/css; charset=utf-8", CSS);
+            }
             (&Method::GET, "/static/console.js") => {
                 return view::asset("text/javascript; charset=utf-8", JS);
             }
@@ -134,12 +144,22 @@ impl AdminRoutes {
             return self.post(&access, &path, &form).await;
         }
         if method != Method::GET {
-            return view::error(StatusCode::METHOD_NOT_ALLOWED, Some(&access), "Not allowed.");
+            return view::error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                Some(&access),
+                "Not allowed.",
+            );
         }
         self.get(&access, &path, &query, fragment).await
     }
 
-    async fn get(&self, access: &Access, path: &str, query: &Query, fragment: bool) -> Response<Full<Bytes>> {
+    async fn get(
+        &self,
+        access: &Access,
+        path: &str,
+        query: &Query,
+        fragment: bool,
+    ) -> Response<Full<Bytes>> {
         let store = self.store.as_ref();
         let clock = self.clock();
         let flash = view::flash_of(query.get("done"));
@@ -154,15 +174,24 @@ impl AdminRoutes {
             "/escalations" => escalations::list_page(store, &clock, access, query).await,
             "/scorecards" => scorecards::page(store, access, query).await,
             "/dead-letters" => dead_letters::page(store, access).await,
-            "/health" => health_page::page(store, &self.metrics, self.console.gate.as_ref(), access).await,
+            "/health" => {
+                health_page::page(store, &self.metrics, self.console.gate.as_ref(), access).await
+            }
             p => {
                 if let Some(id) = p.strip_prefix("/campaigns/").filter(|id| !id.contains('/')) {
                     return campaigns::detail_page(&ctx, access, id, fragment, flash).await;
                 }
-                if let Some(id) = p.strip_prefix("/escalations/").filter(|id| !id.contains('/')) {
+                if let Some(id) = p
+                    .strip_prefix("/escalations/")
+                    .filter(|id| !id.contains('/'))
+                {
                     return escalations::detail_page(store, &clock, access, id, flash).await;
                 }
-                view::error(StatusCode::NOT_FOUND, Some(access), "There is no such page.")
+                view::error(
+                    StatusCode::NOT_FOUND,
+                    Some(access),
+                    "There is no such page.",
+                )
             }
         }
     }
@@ -179,18 +208,32 @@ impl AdminRoutes {
             }
             return r;
         }
-        if let Some((id, verb)) = path.strip_prefix("/campaigns/").and_then(|r| r.split_once('/')) {
+        if let Some((id, verb)) = path
+            .strip_prefix("/campaigns/")
+            .and_then(|r| r.split_once('/'))
+        {
             return campaigns::control(store, access, id, verb, form).await;
         }
-        if let Some(id) = path.strip_prefix("/escalations/").and_then(|r| r.strip_suffix("/ack")) {
+        if let Some(id) = path
+            .strip_prefix("/escalations/")
+            .and_then(|r| r.strip_suffix("/ack"))
+        {
             return escalations::acknowledge(store, access, id, form).await;
         }
-        view::error(StatusCode::NOT_FOUND, Some(access), "There is no such action.")
+        view::error(
+            StatusCode::NOT_FOUND,
+            Some(access),
+            "There is no such action.",
+        )
     }
 
     /// How times read: in the daemon's calling-window zone.
     fn clock(&self) -> Clock {
-        Clock::in_zone(self.eta.as_ref().map_or("Asia/Kolkata", |e| e.hours.zone_name()))
+        Clock::in_zone(
+            self.eta
+                .as_ref()
+                .map_or("Asia/Kolkata", |e| e.hours.zone_name()),
+        )
     }
 
     fn login_page(&self, status: StatusCode, error: Option<&'static str>) -> Response<Full<Bytes>> {
@@ -212,7 +255,11 @@ impl AdminRoutes {
         };
         let form = Form::of(request.body());
         let given = form.get("token").unwrap_or_default().trim();
-        match self.console.sessions.login(token, given, auth::client_ip(request)) {
+        match self
+            .console
+            .sessions
+            .login(token, given, auth::client_ip(request))
+        {
             Login::Started(id) => {
                 tracing::info!("console login");
                 let mut r = view::redirect("/");

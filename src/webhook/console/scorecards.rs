@@ -124,7 +124,11 @@ impl Params {
             Some("all") => None,
             Some(n) => match n.parse::<i32>() {
                 Ok(n @ 1..=3660) => Some(n),
-                _ => return Err(format!("days must be a number of days from 1 to 3660, or all; not {n:?}")),
+                _ => {
+                    return Err(format!(
+                        "days must be a number of days from 1 to 3660, or all; not {n:?}"
+                    ));
+                }
             },
         };
         let sort = match query.get("sort") {
@@ -145,7 +149,8 @@ impl Params {
             .and_then(|p| p.parse::<usize>().ok())
             .filter(|p| *p >= 1)
             .unwrap_or(1);
-        let office = nonempty("office").filter(|_| matches!(by, Dimension::Official | Dimension::Office));
+        let office =
+            nonempty("office").filter(|_| matches!(by, Dimension::Official | Dimension::Office));
         Ok(Params {
             by,
             department: nonempty("department"),
@@ -212,7 +217,9 @@ pub async fn render(
     if let Some(days) = params.days
         && let Some(last) = store.score_days().await?.last().copied()
     {
-        q.since = last.checked_sub(jiff::Span::new().days(i64::from(days - 1))).ok();
+        q.since = last
+            .checked_sub(jiff::Span::new().days(i64::from(days - 1)))
+            .ok();
     }
     let report = build_report(store, &q).await?;
     Ok(layout(access, params, report))
@@ -225,7 +232,11 @@ fn layout(access: &Access, params: &Params, report: Report) -> ScorecardsPage {
         _ => "no scorecards yet".to_owned(),
     };
     let days: Vec<jiff::civil::Date> = match (report.since, report.until) {
-        (Some(s), Some(u)) => s.series(jiff::Span::new().days(1)).take_while(|d| *d <= u).take(3660).collect(),
+        (Some(s), Some(u)) => s
+            .series(jiff::Span::new().days(1))
+            .take_while(|d| *d <= u)
+            .take(3660)
+            .collect(),
         _ => Vec::new(),
     };
     let mut rows = report.rows;
@@ -314,7 +325,12 @@ fn row(params: &Params, r: &ReportRow, days: &[jiff::civil::Date]) -> ScoreRow {
         (false, false) => 0,
     };
     let parents = &path[..path.len().saturating_sub(1)];
-    let within = parents.iter().skip(shown_parents).cloned().collect::<Vec<_>>().join(" / ");
+    let within = parents
+        .iter()
+        .skip(shown_parents)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(" / ");
     ScoreRow {
         rank: r.rank,
         name: r.entity.name().to_owned(),
@@ -324,7 +340,10 @@ fn row(params: &Params, r: &ReportRow, days: &[jiff::civil::Date]) -> ScoreRow {
         negative: r.tally.get("negative"),
         share: r.negative_share.map_or("—".to_owned(), view::percent),
         bound: r.wilson_lower.map_or("—".to_owned(), view::percent),
-        rating: r.tally.mean_rating().map_or("—".to_owned(), |m| format!("{m:.1}")),
+        rating: r
+            .tally
+            .mean_rating()
+            .map_or("—".to_owned(), |m| format!("{m:.1}")),
         trend: trend_svg(&r.days, days),
     }
 }
@@ -410,7 +429,12 @@ fn dimensions(params: &Params) -> Vec<Link> {
     Dimension::ALL
         .iter()
         .map(|d| Link {
-            href: params.href(&[("by", d.as_str()), ("page", "1"), ("sort", "rank"), ("dir", "asc")]),
+            href: params.href(&[
+                ("by", d.as_str()),
+                ("page", "1"),
+                ("sort", "rank"),
+                ("dir", "asc"),
+            ]),
             label: match d {
                 Dimension::Department => "Departments",
                 Dimension::Office => "Offices",
@@ -425,7 +449,12 @@ fn dimensions(params: &Params) -> Vec<Link> {
 
 fn crumbs(params: &Params) -> Vec<Link> {
     let mut crumbs = vec![Link {
-        href: params.href(&[("by", "department"), ("department", ""), ("office", ""), ("page", "1")]),
+        href: params.href(&[
+            ("by", "department"),
+            ("department", ""),
+            ("office", ""),
+            ("page", "1"),
+        ]),
         label: "All departments".to_owned(),
         current: params.department.is_none(),
     }];
@@ -456,13 +485,19 @@ mod tests {
 
     #[test]
     fn parameters_are_checked_and_links_keep_them() {
-        let p = Params::parse(&query("by=official&department=police&office=Puri+PS&sort=share")).unwrap();
+        let p = Params::parse(&query(
+            "by=official&department=police&office=Puri+PS&sort=share",
+        ))
+        .unwrap();
         assert_eq!(p.by, Dimension::Official);
         assert_eq!(p.office.as_deref(), Some("Puri PS"));
         assert!(p.descending, "shares sort worst first");
         assert_eq!(p.days, Some(DEFAULT_DAYS));
         let href = p.href(&[("page", "2")]);
-        assert!(href.contains("office=Puri+PS") && href.contains("page=2"), "{href}");
+        assert!(
+            href.contains("office=Puri+PS") && href.contains("page=2"),
+            "{href}"
+        );
         assert!(Params::parse(&query("by=planet")).is_err());
         assert!(Params::parse(&query("sort=phone")).is_err());
         assert!(Params::parse(&query("days=0")).is_err());
@@ -475,8 +510,18 @@ mod tests {
         let d = |s: &str| s.parse::<jiff::civil::Date>().unwrap();
         let range = [d("2026-11-01"), d("2026-11-02"), d("2026-11-03")];
         let points = [
-            DayPoint { day: d("2026-11-01"), answered: 4, negative: 1, mean_rating: None },
-            DayPoint { day: d("2026-11-03"), answered: 0, negative: 0, mean_rating: None },
+            DayPoint {
+                day: d("2026-11-01"),
+                answered: 4,
+                negative: 1,
+                mean_rating: None,
+            },
+            DayPoint {
+                day: d("2026-11-03"),
+                answered: 0,
+                negative: 0,
+                mean_rating: None,
+            },
         ];
         let svg = trend_svg(&points, &range);
         assert_eq!(svg.matches("<rect").count(), 1, "{svg}");

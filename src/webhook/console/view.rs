@@ -124,7 +124,11 @@ pub fn page(status: StatusCode, page: &impl Template) -> Response<Full<Bytes>> {
 }
 
 /// An error page with `message`, inside the console's layout.
-pub fn error(status: StatusCode, access: Option<&Access>, message: impl Into<String>) -> Response<Full<Bytes>> {
+pub fn error(
+    status: StatusCode,
+    access: Option<&Access>,
+    message: impl Into<String>,
+) -> Response<Full<Bytes>> {
     let title = status.canonical_reason().unwrap_or("Error");
     let chrome = match access {
         Some(access) => Chrome::new(title, Nav::None, access),
@@ -160,9 +164,15 @@ fn secure_headers(r: &mut Response<Full<Bytes>>, content_type: &'static str) {
              connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ),
     );
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
 }
 
 /// `303 See Other` to `location` (after a form, or to the login page).
@@ -239,7 +249,9 @@ pub fn flash_of(done: Option<&str>) -> Option<&'static str> {
         "cancelled" => "Campaign cancelled: contacts not yet called will not be called.",
         "still-cancelled" => "The campaign is cancelled; it cannot be paused or resumed.",
         "acknowledged" => "Escalation acknowledged.",
-        "already" => "Someone had already acknowledged this escalation; their acknowledgement stands.",
+        "already" => {
+            "Someone had already acknowledged this escalation; their acknowledgement stands."
+        }
         _ => return None,
     })
 }
