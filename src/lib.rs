@@ -13,8 +13,8 @@
 //! | [`policy`] | calling policy: the calling window (zone, weekdays, ranges, holidays) |
 //! | [`calls`] | the provider-neutral call core: IVR sessions, conclusions, inbound calls, callback URLs |
 //! | [`dialer`] | the dispatch loop: policy, rate limits, originate, reconcile |
-//! | [`daemon`] | wiring, start-up before Redis is reachable, the campaign log, the ordered shutdown |
-//! | [`webhook`] | the HTTP server: provider webhooks, admin API, metrics, health |
+//! | [`daemon`] | wiring, start-up before Redis is reachable, the campaign log, the heartbeat, the ordered shutdown |
+//! | [`webhook`] | the HTTP server: provider webhooks, admin API, metrics, health, the operator console |
 //! | [`telemetry`] | tracing subscriber, named events, metrics registry |
 //! | [`failpoint`] | named pause points for fault tests (feature `failpoints`) |
 //! | [`cli`] | command-line commands |

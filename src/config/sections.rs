@@ -215,13 +215,13 @@ impl TlsSettings {
     }
 }
 
-/// `[admin]`: the operator API and `/metrics`, on their own listener so they
+/// `[admin]`: the operator API, the console and `/metrics`, on their own listener so they
 /// are never exposed where the provider's webhooks are.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AdminSettings {
     pub listen: String,
-    /// Bearer token required by write endpoints; `None` leaves them open
+    /// Bearer token required by the admin API and the console; `None` leaves them open
     /// (acceptable only on a loopback listener).
     pub token: Option<Secret>,
 }

@@ -142,10 +142,18 @@ impl Ctx<'_> {
             ready_now: None,
         };
         // Waiting contacts are read by scanning the delayed sets: only for
-        // campaigns that still dial.
+        // campaigns that still dial, and not at every refresh.
         if status.state == CampaignState::Active && !row.is_finished() {
-            let waiting = self.store.waiting(&status.header.id).await?;
-            let estimate = estimate(status, &waiting, self.eta, now_ms);
+            let id = &status.header.id;
+            let estimate = match self.progress.estimate(id, now_ms) {
+                Some(kept) => kept,
+                None => {
+                    let waiting = self.store.waiting(id).await?;
+                    let made = estimate(status, &waiting, self.eta, now_ms);
+                    self.progress.keep_estimate(id, now_ms, made);
+                    made
+                }
+            };
             row.ready_now = Some(estimate.ready_now);
             row.eta = estimate
                 .eta_ms

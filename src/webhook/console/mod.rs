@@ -37,6 +37,7 @@ mod dead_letters;
 mod escalations;
 mod health_page;
 mod progress;
+mod report_cache;
 mod router;
 mod scorecards;
 mod view;

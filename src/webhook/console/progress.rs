@@ -4,10 +4,16 @@
 //! [`WINDOW`]. The store keeps no history of counts, so the rate is known
 //! once the console has looked twice (the pages refresh every few seconds),
 //! and each instance's console measures its own.
+//!
+//! It also keeps each campaign's estimate for [`ESTIMATE_FOR_MS`]: the
+//! estimate scans the campaign's delayed sets (`Store::waiting`), which a
+//! page refreshed every few seconds by several operators should not repeat
+//! each time.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, PoisonError};
 
+use crate::dialer::Estimate;
 use crate::domain::CampaignId;
 
 /// How far back the rate looks.
@@ -20,6 +26,9 @@ const MIN_SPAN_MS: i64 = 2_000;
 /// dashboard); the least recently seen goes.
 const MAX_CAMPAIGNS: usize = 1_000;
 
+/// How long an estimate is reused.
+pub const ESTIMATE_FOR_MS: i64 = 10_000;
+
 /// Finished contacts per minute, measured.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Rate {
@@ -31,9 +40,34 @@ pub struct Rate {
 #[derive(Default)]
 pub struct Progress {
     samples: Mutex<HashMap<CampaignId, VecDeque<(i64, u64)>>>,
+    /// Each campaign's last estimate and when it was made (ms).
+    estimates: Mutex<HashMap<CampaignId, (i64, Estimate)>>,
 }
 
 impl Progress {
+    /// The estimate of `id` made less than [`ESTIMATE_FOR_MS`] before
+    /// `now_ms`, if any.
+    pub fn estimate(&self, id: &CampaignId, now_ms: i64) -> Option<Estimate> {
+        let estimates = self
+            .estimates
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        estimates
+            .get(id)
+            .filter(|(at, _)| now_ms - at < ESTIMATE_FOR_MS)
+            .map(|(_, e)| *e)
+    }
+
+    /// Keeps `estimate` of `id`, made at `now_ms`.
+    pub fn keep_estimate(&self, id: &CampaignId, now_ms: i64, estimate: Estimate) {
+        let mut estimates = self
+            .estimates
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        estimates.retain(|_, (at, _)| now_ms - *at < ESTIMATE_FOR_MS);
+        estimates.insert(id.clone(), (now_ms, estimate));
+    }
+
     /// Records that `finished` contacts of `id` were finished at `now_ms`
     /// (the store's clock) and gives the rate, once there is one.
     pub fn observe(&self, id: &CampaignId, now_ms: i64, finished: u64) -> Option<Rate> {

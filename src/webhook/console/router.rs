@@ -3,6 +3,7 @@
 //! form behind its CSRF token.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use askama::Template;
 use bytes::Bytes;
@@ -11,6 +12,7 @@ use http_body_util::Full;
 
 use super::auth::{self, Access, Login, Refused, Sessions};
 use super::progress::Progress;
+use super::report_cache::Reports;
 use super::view::{self, Chrome, Clock};
 use super::{campaigns, dead_letters, escalations, health_page, scorecards};
 use crate::dialer::DialGate;
@@ -19,11 +21,12 @@ use crate::webhook::admin::AdminRoutes;
 const CSS: &str = include_str!("static/console.css");
 const JS: &str = include_str!("static/console.js");
 
-/// The console's state: sessions, the rates it measures, and this
-/// instance's dial gate (for the health page).
+/// The console's state: sessions, the rates it measures, the scorecard
+/// reports it keeps, and this instance's dial gate (for the health page).
 pub struct Console {
     sessions: Sessions,
     progress: Progress,
+    reports: Arc<Reports>,
     gate: Option<DialGate>,
 }
 
@@ -32,6 +35,7 @@ impl Console {
         Console {
             sessions: Sessions::default(),
             progress: Progress::default(),
+            reports: Arc::default(),
             gate,
         }
     }
@@ -172,7 +176,9 @@ impl AdminRoutes {
         match path {
             "/" => campaigns::list_page(&ctx, access, fragment).await,
             "/escalations" => escalations::list_page(store, &clock, access, query).await,
-            "/scorecards" => scorecards::page(store, access, query).await,
+            "/scorecards" => {
+                scorecards::page(&self.store, &self.console.reports, &clock, access, query).await
+            }
             "/dead-letters" => dead_letters::page(store, access).await,
             "/health" => {
                 health_page::page(store, &self.metrics, self.console.gate.as_ref(), access).await

@@ -2,7 +2,8 @@
 //! (`accountability::report`) by department, office, official or service,
 //! drilled down department → office → official by links, sortable by any
 //! column, a page of rows at a time, each row with a small trend of its
-//! days (inline SVG, no script).
+//! days (inline SVG, no script). Reports are kept between requests
+//! (`report_cache.rs`): the page says as of when.
 //!
 //! | query      | means                                                        |
 //! |------------|--------------------------------------------------------------|
@@ -24,10 +25,11 @@ use http_body_util::Full;
 use super::auth::Access;
 use super::campaigns::unavailable;
 use super::router::Query;
-use super::view::{self, Chrome, Nav};
-use crate::accountability::report::{
-    DayPoint, METHOD, MIN_ANSWERED, Report, ReportQuery, ReportRow, build_report,
-};
+use super::view::{self, Chrome, Clock, Nav};
+use std::sync::Arc;
+
+use super::report_cache::{Ranked, Reports, narrowed};
+use crate::accountability::report::{DayPoint, METHOD, MIN_ANSWERED, Report};
 use crate::domain::scorecard::Dimension;
 use crate::store::{Store, StoreError};
 
@@ -87,6 +89,10 @@ pub struct ScorecardsPage {
     pub department: String,
     pub office: String,
     pub days: String,
+    /// When the report shown was read.
+    pub as_of: String,
+    /// The scorecards changed since; a newer report is on its way.
+    pub updating: bool,
 }
 
 /// The page's query, checked.
@@ -194,38 +200,48 @@ fn default_descending(sort: &str) -> bool {
 }
 
 /// `GET /scorecards`.
-pub async fn page(store: &dyn Store, access: &Access, query: &Query) -> Response<Full<Bytes>> {
+pub async fn page(
+    store: &Arc<dyn Store>,
+    reports: &Arc<Reports>,
+    clock: &Clock,
+    access: &Access,
+    query: &Query,
+) -> Response<Full<Bytes>> {
     let params = match Params::parse(query) {
         Ok(p) => p,
         Err(e) => return view::error(StatusCode::BAD_REQUEST, Some(access), e),
     };
-    match render(store, access, &params).await {
+    match render(store, reports, clock, access, &params).await {
         Ok(page) => view::page(StatusCode::OK, &page),
         Err(e) => unavailable(access, &e),
     }
 }
 
-/// Reads the report `params` asks for and lays out its page.
+/// Gets the report `params` asks for (kept between requests, see
+/// `report_cache.rs`) and lays out its page.
 pub async fn render(
-    store: &dyn Store,
+    store: &Arc<dyn Store>,
+    reports: &Arc<Reports>,
+    clock: &Clock,
     access: &Access,
     params: &Params,
 ) -> Result<ScorecardsPage, StoreError> {
-    let mut q = ReportQuery::new(params.by);
-    q.department = params.department.clone();
-    q.office = params.office.clone();
+    let mut since = None;
     if let Some(days) = params.days
         && let Some(last) = store.score_days().await?.last().copied()
     {
-        q.since = last
+        since = last
             .checked_sub(jiff::Span::new().days(i64::from(days - 1)))
             .ok();
     }
-    let report = build_report(store, &q).await?;
-    Ok(layout(access, params, report))
+    let served = reports.get(store, params.by, since).await?;
+    let mut page = layout(access, params, &served.report);
+    page.as_of = clock.at(served.built_at_ms);
+    page.updating = served.updating;
+    Ok(page)
 }
 
-fn layout(access: &Access, params: &Params, report: Report) -> ScorecardsPage {
+fn layout(access: &Access, params: &Params, report: &Report) -> ScorecardsPage {
     let range = match (report.since, report.until) {
         (Some(s), Some(u)) if s == u => format!("{s}"),
         (Some(s), Some(u)) => format!("{s} to {u}"),
@@ -239,7 +255,11 @@ fn layout(access: &Access, params: &Params, report: Report) -> ScorecardsPage {
             .collect(),
         _ => Vec::new(),
     };
-    let mut rows = report.rows;
+    let mut rows = narrowed(
+        report,
+        params.department.as_deref(),
+        params.office.as_deref(),
+    );
     sort(&mut rows, params.sort, params.descending);
     let total = rows.len();
     let pages = total.div_ceil(PER_PAGE).max(1);
@@ -273,14 +293,17 @@ fn layout(access: &Access, params: &Params, report: Report) -> ScorecardsPage {
         department: params.department.clone().unwrap_or_default(),
         office: params.office.clone().unwrap_or_default(),
         days: params.days.map_or("all".to_owned(), |d| d.to_string()),
+        as_of: String::new(),
+        updating: false,
     }
 }
 
-fn sort(rows: &mut [ReportRow], key: &str, descending: bool) {
+fn sort(rows: &mut [Ranked<'_>], key: &str, descending: bool) {
     let num = |v: Option<f64>| v.unwrap_or(f64::NEG_INFINITY);
     // The report's own order is the rank's: ranked worst first, then the rest.
     if key != "rank" {
         rows.sort_by(|a, b| {
+            let (a, b) = (a.row, b.row);
             let o = match key {
                 "name" => a.entity.name().cmp(b.entity.name()),
                 "answered" => a.answered().cmp(&b.answered()),
@@ -298,7 +321,8 @@ fn sort(rows: &mut [ReportRow], key: &str, descending: bool) {
     }
 }
 
-fn row(params: &Params, r: &ReportRow, days: &[jiff::civil::Date]) -> ScoreRow {
+fn row(params: &Params, ranked: &Ranked<'_>, days: &[jiff::civil::Date]) -> ScoreRow {
+    let r = ranked.row;
     let path = &r.entity.path;
     let drill = match params.by {
         Dimension::Department => Some(params.href(&[
@@ -332,7 +356,7 @@ fn row(params: &Params, r: &ReportRow, days: &[jiff::civil::Date]) -> ScoreRow {
         .collect::<Vec<_>>()
         .join(" / ");
     ScoreRow {
-        rank: r.rank,
+        rank: ranked.rank,
         name: r.entity.name().to_owned(),
         within,
         drill,
@@ -349,13 +373,15 @@ fn row(params: &Params, r: &ReportRow, days: &[jiff::civil::Date]) -> ScoreRow {
 }
 
 /// Bar chart of the negative share per day of `range` (one bar a day, none
-/// on days without answered calls), with its numbers as the image's text.
+/// on days without answered calls), with its numbers as the image's text
+/// (its `<title>`, which screen readers read as its name).
 pub fn trend_svg(points: &[DayPoint], range: &[jiff::civil::Date]) -> String {
-    const W: f64 = 120.0;
-    const H: f64 = 28.0;
+    // Drawn on a grid of 4 units a day and 100 units of height, so every
+    // coordinate is a whole number (short markup), shown 120 × 28 pixels.
+    const DAY: usize = 4;
+    const H: i64 = 100;
     let n = range.len().max(1);
-    let bar = W / n as f64;
-    let mut svg = String::with_capacity(200 + points.len() * 80);
+    let w = n * DAY;
     let mut text = String::from("Negative share by day:");
     let mut bars = String::new();
     let mut p = points.iter().peekable();
@@ -367,19 +393,18 @@ pub fn trend_svg(points: &[DayPoint], range: &[jiff::civil::Date]) -> String {
             continue;
         };
         let share = point.negative as f64 / point.answered as f64;
-        let h = (share * (H - 2.0)).max(1.0);
+        // At least a sliver, so a day with calls and no complaint shows.
+        let h = ((share * (H - 4) as f64).round() as i64).max(3);
         let _ = write!(
             bars,
-            r#"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}"/>"#,
-            i as f64 * bar,
-            H - 1.0 - h,
-            (bar - 0.5).max(0.5),
-            h
+            r#"<rect x="{}" y="{}" width="3" height="{h}"/>"#,
+            i * DAY,
+            H - 2 - h,
         );
         let _ = write!(
             text,
-            " {day} {} ({} of {});",
-            view::percent(share),
+            " {day} {:.0}% ({}/{});",
+            share * 100.0,
             point.negative,
             point.answered
         );
@@ -387,12 +412,10 @@ pub fn trend_svg(points: &[DayPoint], range: &[jiff::civil::Date]) -> String {
     if bars.is_empty() {
         text.push_str(" no answered calls.");
     }
-    let _ = write!(
-        svg,
-        r#"<svg class="trend" viewBox="0 0 {W} {H}" width="{W}" height="{H}" role="img" aria-label="{text}"><title>{text}</title><line x1="0" y1="{y}" x2="{W}" y2="{y}"/>{bars}</svg>"#,
-        y = H - 0.5,
-    );
-    svg
+    format!(
+        r#"<svg class="trend" viewBox="0 0 {w} {H}" width="120" height="28" preserveAspectRatio="none" role="img"><title>{text}</title><line x1="0" y1="{y}" x2="{w}" y2="{y}"/>{bars}</svg>"#,
+        y = H - 1,
+    )
 }
 
 fn columns(params: &Params) -> Vec<Column> {
@@ -525,7 +548,7 @@ mod tests {
         ];
         let svg = trend_svg(&points, &range);
         assert_eq!(svg.matches("<rect").count(), 1, "{svg}");
-        assert!(svg.contains("2026-11-01 25.0% (1 of 4)"), "{svg}");
+        assert!(svg.contains("2026-11-01 25% (1/4)"), "{svg}");
         assert!(trend_svg(&[], &range).contains("no answered calls"));
     }
 }
