@@ -43,7 +43,10 @@ pub fn ack_json(outcome: &AckOutcome) -> Option<Value> {
 /// `at_ms` as local time in `zone`, e.g. `2026-11-30 20:05 IST`.
 pub fn local_time(at_ms: i64, zone: &TimeZone) -> String {
     match Timestamp::from_millisecond(at_ms) {
-        Ok(at) => at.to_zoned_datetime(zone.clone()).strftime("%Y-%m-%d %H:%M %Z").to_string(),
+        Ok(at) => at
+            .to_zoned_datetime(zone.clone())
+            .strftime("%Y-%m-%d %H:%M %Z")
+            .to_string(),
         Err(_) => format!("{at_ms} (Unix ms)"),
     }
 }
@@ -130,7 +133,12 @@ pub fn detail(view: &EscalationView, zone: &TimeZone) -> String {
     if let Some(Acknowledgement { at_ms, note, .. }) = &view.acknowledged {
         let _ = writeln!(out, "{:>12}  {}", "acknowledged", local_time(*at_ms, zone));
         if let Some(note) = note {
-            let _ = writeln!(out, "{:>12}  {}", "note", note.replace('\n', "\n              "));
+            let _ = writeln!(
+                out,
+                "{:>12}  {}",
+                "note",
+                note.replace('\n', "\n              ")
+            );
         }
     }
     let _ = writeln!(out, "\nanswers");

@@ -285,7 +285,14 @@ mod tests {
     #[test]
     fn days_are_written_one_way() {
         assert_eq!(parse_day("2026-11-30"), Ok(day("2026-11-30")));
-        for bad in ["2026-11-31", "2026-13-01", "30-11-2026", "2026-1-5", "2026-11-30T10:00", ""] {
+        for bad in [
+            "2026-11-31",
+            "2026-13-01",
+            "30-11-2026",
+            "2026-1-5",
+            "2026-11-30T10:00",
+            "",
+        ] {
             assert!(parse_day(bad).is_err(), "{bad}");
         }
         assert!(parse_day("2026-02-30").unwrap_err().contains("calendar"));

@@ -117,10 +117,7 @@ async fn list(
                 ""
             }
         ),
-        ListFormat::Table => print!(
-            "{}",
-            table(&views, settings.policy.calling_window.zone())
-        ),
+        ListFormat::Table => print!("{}", table(&views, settings.policy.calling_window.zone())),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -144,10 +141,7 @@ async fn show(id: &str, format: ListFormat, config: &ConfigArgs) -> anyhow::Resu
     };
     match format {
         ListFormat::Json => println!("{}", view_json(&view)),
-        ListFormat::Table => print!(
-            "{}",
-            detail(&view, settings.policy.calling_window.zone())
-        ),
+        ListFormat::Table => print!("{}", detail(&view, settings.policy.calling_window.zone())),
     }
     Ok(ExitCode::SUCCESS)
 }

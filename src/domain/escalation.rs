@@ -299,8 +299,15 @@ mod tests {
     #[test]
     fn acknowledgements_are_checked() {
         let ack = Acknowledgement::new("  ଖୋର୍ଦ୍ଧା SP  ", Some(" "), 5).unwrap();
-        assert_eq!((ack.by.as_str(), ack.note, ack.at_ms), ("ଖୋର୍ଦ୍ଧା SP", None, 5));
-        assert!(Acknowledgement::new(" ", None, 0).unwrap_err().contains("empty"));
+        assert_eq!(
+            (ack.by.as_str(), ack.note, ack.at_ms),
+            ("ଖୋର୍ଦ୍ଧା SP", None, 5)
+        );
+        assert!(
+            Acknowledgement::new(" ", None, 0)
+                .unwrap_err()
+                .contains("empty")
+        );
         assert!(Acknowledgement::new(&"x".repeat(101), None, 0).is_err());
         assert!(Acknowledgement::new(&"ଖ".repeat(100), None, 0).is_ok());
         assert!(Acknowledgement::new("a\nb", None, 0).is_err());

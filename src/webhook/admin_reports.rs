@@ -197,9 +197,9 @@ impl Params {
     fn only(&self, known: &[&str]) -> Result<(), String> {
         match self.0.iter().find(|(k, _)| !known.contains(&k.as_str())) {
             None => Ok(()),
-            Some((k, _)) if known.is_empty() => {
-                Err(format!("unknown query parameter {k:?} (this route takes none)"))
-            }
+            Some((k, _)) if known.is_empty() => Err(format!(
+                "unknown query parameter {k:?} (this route takes none)"
+            )),
             Some((k, _)) => Err(format!(
                 "unknown query parameter {k:?} (this route takes {})",
                 known.join(", ")
@@ -304,8 +304,10 @@ mod tests {
 
     #[test]
     fn escalation_filters() {
-        let q = escalation_query(&params("all=true&department=police&severity=urgent&limit=3"))
-            .unwrap();
+        let q = escalation_query(&params(
+            "all=true&department=police&severity=urgent&limit=3",
+        ))
+        .unwrap();
         assert_eq!(
             q,
             EscalationQuery {
