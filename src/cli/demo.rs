@@ -33,7 +33,10 @@ use crate::store::memory::MemoryStore;
 use crate::store::{CitizenCaps, Quota, Store};
 
 pub use super::summary::DemoSummary;
-use super::summary::{print_summary, summarise};
+use super::summary::{EscalationLine, ScoreLine, print_summary, summarise};
+use crate::accountability::report::{ReportQuery, build_report};
+use crate::domain::scorecard::Dimension;
+use crate::store::EscalationQuery;
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -172,7 +175,39 @@ pub async fn run_demo(opts: DemoOptions) -> anyhow::Result<DemoSummary> {
     );
     summary.real_time =
         super::real_time::compare(&demo_dialer_config(), opts.contacts, opts.officials);
+    accountability(store.as_ref(), &mut summary).await?;
     Ok(summary)
+}
+
+/// The open escalations and the scorecard by official, as the scorer left
+/// them when the daemon stopped (its last pass counts every record).
+async fn accountability(store: &dyn Store, summary: &mut DemoSummary) -> anyhow::Result<()> {
+    let open = store
+        .escalations(&EscalationQuery {
+            open_only: true,
+            ..EscalationQuery::default()
+        })
+        .await?;
+    for e in &open {
+        *summary
+            .open_escalations
+            .entry(e.escalation.severity.to_string())
+            .or_insert(0) += 1;
+    }
+    summary.top_escalations = open
+        .iter()
+        .take(5)
+        .map(|v| EscalationLine {
+            escalation_id: v.escalation.escalation_id.clone(),
+            severity: v.escalation.severity.to_string(),
+            official_id: v.escalation.official_id.clone(),
+            office: v.escalation.office.clone(),
+            flags: v.escalation.flags.clone(),
+        })
+        .collect();
+    let report = build_report(store, &ReportQuery::new(Dimension::Official)).await?;
+    summary.scorecard = report.rows.iter().take(10).map(ScoreLine::of).collect();
+    Ok(())
 }
 
 /// The sample dialplans, built into the binary so the demo runs from anywhere.
