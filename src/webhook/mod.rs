@@ -9,6 +9,7 @@
 mod admin;
 mod admin_control;
 mod admin_dnc;
+mod admin_reports;
 mod calls;
 mod health;
 mod server;
