@@ -25,7 +25,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub use demo::{DemoOptions, DemoSummary, run_demo};
-pub use summary::OfficialRow;
+pub use summary::{EscalationLine, ScoreLine};
 
 /// sampark — citizen-feedback phone campaigns.
 #[derive(Debug, Parser)]
