@@ -39,7 +39,7 @@ fn env_usize(name: &str, default: usize) -> usize {
 }
 
 fn record(i: usize) -> FeedbackRecord {
-    let bribe = i % 5 == 0;
+    let bribe = i.is_multiple_of(5);
     let answers = serde_json::json!([
         {"question": "treated_well", "digits": "1", "value": "yes", "label": "Yes", "at_ms": 1},
         {"question": "asked_money", "digits": if bribe {"1"} else {"2"},
