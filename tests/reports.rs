@@ -100,10 +100,13 @@ async fn reports_match_the_goldens_from_the_cli_and_the_admin_api() {
     assert_eq!(report["rows"][0]["rank"], 1, "{report}");
     assert_eq!(report["since"], "2026-11-29");
 
-    // The table for people (README shows it).
-    golden(
-        "department.txt",
-        ok(env.sampark(&["report", "--by", "department"])).as_bytes(),
+    // The table for people, which README shows as it is.
+    let table = ok(env.sampark(&["report", "--by", "department"]));
+    golden("department.txt", table.as_bytes());
+    let readme = std::fs::read_to_string(support::daemon::repo_path("README.md")).unwrap();
+    assert!(
+        readme.contains(&format!("$ sampark report --by department\n{table}")),
+        "README's example of `report --by department` is the golden"
     );
 
     // Filters: a department, an office (in Odia, percent-encoded), days.
