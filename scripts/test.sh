@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite. Integration tests start their own redis-server
-# on free ports (with their own data dirs), so only the binary is needed.
+# on free ports (with their own data dirs), so only the binary is needed; the
+# console's test starts its own chromedriver and headless Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +10,14 @@ if ! command -v redis-server >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server >/dev/null
+fi
+
+# The console's tests drive a real headless Chromium through chromedriver.
+if ! command -v chromedriver >/dev/null 2>&1; then
+  echo "chromedriver not found; installing it (Debian packages chromium, chromium-driver)" >&2
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
 
 cargo test --locked --features failpoints "$@"

@@ -9,7 +9,7 @@
 //! |---|---|
 //! | `store_contract/intake.rs` | intake, dead letters, campaigns (with their calling windows), enqueue, citizens, intake tallies |
 //! | `store_contract/lifecycle.rs` | dial → IVR → finish → feedback, retry, requeue, defer, a machine pick-up |
-//! | `store_contract/fences.rs` | GCRA, stale fences, status ranking, leases, reclaim |
+//! | `store_contract/fences.rs` | GCRA, stale fences, status ranking, leases, reclaim, instances' heartbeats |
 //! | `store_contract/control.rs` | pause, resume, cancel |
 //! | `store_contract/limits.rs` | the one authorising step: citizen caps and refunds, opt-outs, department quotas, the live-call cap, the provider's rate, priority |
 //! | `store_contract/freshness.rs` | deadlines at authorisation and retry |
@@ -98,6 +98,7 @@ macro_rules! backend {
                 fences::in_flight_deadlines_and_leases,
                 fences::unacked_ready_entries_are_reclaimed,
                 fences::an_adopted_call_gets_the_call_lease,
+                fences::instances_are_those_heard_from,
                 control::pause_resume_and_cancel,
                 freshness::deadlines_are_kept_at_authorisation_and_retry,
                 limits::citizen_caps_roll_across_campaigns_and_refund,

@@ -26,6 +26,7 @@ async fn serves_https_with_the_configured_certificate() {
         dialplans: dialplans(),
         metrics: Arc::new(Metrics::new()),
         token: None,
+        console: sampark::webhook::Console::new(None),
     };
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -3,11 +3,12 @@
 //!
 //! Owns: which tasks run, in what order they start (the admin listener
 //! before Redis is reachable: `startup.rs`) and stop, and the small tasks
-//! that belong to no other module: the data watch, the feedback relay and
-//! the campaign log. Does not own: what the others do.
+//! that belong to no other module: the data watch, the feedback relay,
+//! the campaign log and the heartbeat. Does not own: what the others do.
 
 mod campaign_log;
 mod citizen_keys;
+mod heartbeat;
 mod parts;
 mod relay;
 mod run;
@@ -18,6 +19,7 @@ pub use campaign_log::CampaignLog;
 pub use citizen_keys::{
     LEGACY_SCAN_BUDGET, SECRET_ENV, missing_secret_message, refuse_unless_keys_settled,
 };
+pub use heartbeat::Heartbeat;
 pub use parts::{
     DaemonParts, Listeners, PartsError, admin_http_config, dialer_config, metrics_registry,
 };

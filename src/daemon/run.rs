@@ -187,6 +187,16 @@ impl Daemon {
                 .instrument(info_span!("campaign_log")),
         );
 
+        let heartbeat = super::Heartbeat {
+            store: parts.store.clone(),
+            instance: consumer.clone(),
+        };
+        tracker.spawn(
+            heartbeat
+                .run(back.child_token())
+                .instrument(info_span!("heartbeat")),
+        );
+
         let pending = Arc::new(PendingStatuses::new(PENDING_STATUSES));
         tracker.spawn(
             pending
@@ -230,6 +240,7 @@ impl Daemon {
                     metrics: parts.metrics.clone(),
                     token: parts.admin_token.clone(),
                     eta: Some(crate::dialer::EtaLimits::of(&parts.dialer)),
+                    console: crate::webhook::Console::new(Some(gate.clone())),
                 },
                 Some(gate.clone()),
             );

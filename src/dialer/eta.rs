@@ -172,16 +172,28 @@ impl EtaLimits {
     }
 }
 
-/// The waiting part of a campaign's status, as `campaign status --json` and
-/// `GET /admin/campaigns/{id}` show it: why contacts wait and until when,
-/// the contacts ready to be dialled now, and the estimate (`eta_ms`, with
-/// what it assumes) when the limits are known.
-pub fn waiting_report(
+/// What the estimate assumes, in words.
+pub const ETA_ASSUMES: &str = "first attempts at each official's quota and the provider's calls per \
+second, inside the calling window; retries, department quotas and citizens' caps come on top";
+
+/// The contacts ready to be dialled now and the estimate of the end, as
+/// [`waiting_report`] and the console show them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Estimate {
+    /// Queued contacts neither waiting for a time nor parked.
+    pub ready_now: u64,
+    /// When every remaining contact would have had a first call (Unix ms);
+    /// `None` without limits or when the window never opens long enough.
+    pub eta_ms: Option<i64>,
+}
+
+/// [`Estimate`] of a campaign from its status and why its contacts wait.
+pub fn estimate(
     status: &crate::store::CampaignStatus,
     waiting: &crate::store::Waiting,
     limits: Option<&EtaLimits>,
     now_ms: i64,
-) -> serde_json::Value {
+) -> Estimate {
     let queued = status.counts.get("queued").copied().unwrap_or(0);
     let queued_waiting: u64 = waiting
         .reasons
@@ -216,12 +228,32 @@ pub fn waiting_report(
             .map_or(now_ms, |due| due.max(now_ms));
         finish_at(window, start, needed)
     });
+    Estimate {
+        ready_now: ready,
+        eta_ms: eta,
+    }
+}
+
+/// The waiting part of a campaign's status, as `campaign status --json` and
+/// `GET /admin/campaigns/{id}` show it: why contacts wait and until when,
+/// the contacts ready to be dialled now, and the estimate (`eta_ms`, with
+/// what it assumes) when the limits are known.
+pub fn waiting_report(
+    status: &crate::store::CampaignStatus,
+    waiting: &crate::store::Waiting,
+    limits: Option<&EtaLimits>,
+    now_ms: i64,
+) -> serde_json::Value {
+    let Estimate {
+        ready_now: ready,
+        eta_ms: eta,
+    } = estimate(status, waiting, limits, now_ms);
     serde_json::json!({
         "ready_now": ready,
         "parked": waiting.parked,
         "reasons": waiting.reasons,
         "next_due_ms": waiting.next_due_ms(),
         "eta_ms": eta,
-        "eta_assumes": "first attempts at each official's quota and the provider's calls per second, inside the calling window; retries, department quotas and citizens' caps come on top",
+        "eta_assumes": ETA_ASSUMES,
     })
 }

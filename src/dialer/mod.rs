@@ -16,7 +16,7 @@ mod windows;
 
 pub use config::{DialerConfig, Quotas};
 pub use dispatch::Dialer;
-pub use eta::{EtaLimits, waiting_report};
+pub use eta::{ETA_ASSUMES, Estimate, EtaLimits, estimate, waiting_report};
 pub use gate::{DialGate, PauseCause};
 pub use placed::PlacedCalls;
 pub use reconcile::Reconciler;

@@ -39,5 +39,6 @@ pub use ids::{CampaignId, ContactId, IdError, JobId, OfficialId};
 pub use ladder::RetryLadder;
 pub use outcome::{CallStatus, JobState, Outcome};
 pub use phone::{PhoneError, PhoneNumber};
+pub use redact::mask_digit_runs;
 pub use sample::{Sample, sample_fraction};
 pub use unknown_fields::{ContactRef, FieldLevel, UnknownField, did_you_mean};

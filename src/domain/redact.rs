@@ -1,8 +1,9 @@
 //! Masked copies of submitted contacts, for the dead-letter stream: an
 //! operator sees why a contact was refused, never a citizen's whole number.
 //!
-//! Owns: what is masked in a refused contact. Does not own: the masks
-//! themselves (`PhoneNumber::masked`, `mask_digits` in `phone.rs`).
+//! Owns: what is masked in a refused contact, and in any text shown to an
+//! operator that may hold a number ([`mask_digit_runs`]). Does not own: the
+//! masks themselves (`PhoneNumber::masked`, `mask_digits` in `phone.rs`).
 
 use serde_json::Value;
 
@@ -58,6 +59,69 @@ fn mask_any(value: &Value) -> Value {
     }
 }
 
+/// Digits in a run this long (or longer) may be a phone number: written
+/// without separators, and with them (a date, `2026-11-30`, has eight).
+const RUN: usize = 7;
+const SEPARATED_RUN: usize = 10;
+
+/// `text` with every run of digits that may be a phone number masked but
+/// its last four: seven or more digits in a row, or ten or more written
+/// with the separators people use in numbers (spaces, `-`, `.`, `(`, `)`
+/// between digits). So a dead-lettered document or any free text can be
+/// shown without a citizen's number, while counts, ids and dates are kept.
+pub fn mask_digit_runs(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if !chars[i].is_ascii_digit() {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        // The run: digits, and single separators between digits.
+        let start = i;
+        let mut end = i;
+        let mut digits = 0;
+        let mut separated = false;
+        let mut j = i;
+        while j < chars.len() {
+            if chars[j].is_ascii_digit() {
+                digits += 1;
+                j += 1;
+                end = j;
+            } else if matches!(chars[j], ' ' | '-' | '.' | '(' | ')')
+                && chars.get(j + 1).is_some_and(char::is_ascii_digit)
+                && !starts_a_time(&chars[j + 1..])
+            {
+                separated = true;
+                j += 1;
+            } else {
+                break;
+            }
+        }
+        let hide = digits >= if separated { SEPARATED_RUN } else { RUN };
+        let mut seen = 0;
+        for &c in &chars[start..end] {
+            if c.is_ascii_digit() {
+                seen += 1;
+                out.push(if hide && seen + 4 <= digits { '*' } else { c });
+            } else {
+                out.push(c);
+            }
+        }
+        i = end;
+    }
+    out
+}
+
+/// Whether `rest` opens with a time of day (`10:30`): after a date, not
+/// more of a number.
+fn starts_a_time(rest: &[char]) -> bool {
+    let digits = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+    rest.get(digits) == Some(&':')
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -89,5 +153,26 @@ mod tests {
         assert_eq!(masked["******3210"]["n"][0], "******3210");
         assert_eq!(mask_contact(&json!("+919876543210")), "+91******3210");
         assert_eq!(mask_contact(&json!(9876543210u64)), "******3210");
+    }
+
+    #[test]
+    fn long_digit_runs_keep_only_their_last_four() {
+        assert_eq!(
+            mask_digit_runs(r#"{"phone":"+91 98765 43210","n":12,"year":"2026-11-30"}"#),
+            r#"{"phone":"+** ***** *3210","n":12,"year":"2026-11-30"}"#
+        );
+        assert_eq!(mask_digit_runs("call 9876543210."), "call ******3210.");
+        assert_eq!(mask_digit_runs("(0674) 2390123"), "(0674) ***0123");
+        assert_eq!(mask_digit_runs("0674-239-0123"), "****-***-0123");
+        assert_eq!(
+            mask_digit_runs("at 2026-11-30 10:30"),
+            "at 2026-11-30 10:30"
+        );
+        assert_eq!(
+            mask_digit_runs("ids 123456 and 1234567"),
+            "ids 123456 and ***4567"
+        );
+        assert_eq!(mask_digit_runs("+91******3210"), "+91******3210");
+        assert_eq!(mask_digit_runs("ଓଡ଼ିଆ 5"), "ଓଡ଼ିଆ 5");
     }
 }

@@ -622,6 +622,16 @@ impl EscalationQuery {
     }
 }
 
+/// An instance as the store last heard from it (for operators: which
+/// instances are alive).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InstanceSeen {
+    /// Its name (`dialer.consumer`, by default the host's name).
+    pub name: String,
+    /// How long ago its last heartbeat was, in milliseconds.
+    pub idle_ms: i64,
+}
+
 /// What acknowledging an escalation did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AckOutcome {
@@ -819,6 +829,14 @@ pub trait Store: Send + Sync + 'static {
     /// Jobs dialling or in a call right now, across all shards (for the
     /// fleet-wide in-flight gauge).
     async fn in_flight_count(&self) -> Result<u64>;
+
+    // ---- instances (see `daemon/heartbeat.rs`) ----
+    /// Instance `name` is alive, at the store's clock; instances silent for
+    /// longer than `forget_after` are forgotten.
+    async fn heartbeat(&self, name: &str, forget_after: Duration) -> Result<()>;
+    /// The instances heard from, the most recent first; one that stopped
+    /// stays listed, its idle time growing, until forgotten.
+    async fn instances(&self) -> Result<Vec<InstanceSeen>>;
     /// Pushes an in-flight deadline to now + `lease` (fenced by attempt).
     async fn extend_lease(&self, job: &JobRef, attempt: u32, lease: Duration)
     -> Result<Transition>;

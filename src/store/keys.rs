@@ -229,6 +229,12 @@ impl Keys {
         format!("{{{}:scores}}:", self.prefix)
     }
 
+    /// The instances alive lately (hash: instance name → last heartbeat,
+    /// Unix ms; `heartbeat.lua`).
+    pub fn instances(&self) -> String {
+        format!("{}:instances", self.prefix)
+    }
+
     /// The epoch marker (hash: `id`, `accepted_at_ms`, `hold`, `held_at_ms`;
     /// see `store/guard.rs`).
     pub fn epoch(&self) -> String {

@@ -13,6 +13,7 @@
 //! | GET    | /admin/escalations/{id} | one escalation with its answers; 404       |
 //! | POST   | /admin/escalations/{id}/ack | acknowledge once (`{"by", "note"?}`)   |
 //! | GET    | /admin/reports/{by}   | a ranked report as JSON or CSV               |
+//! | *      | /, /login, …          | the operator console (`console/`)            |
 //!
 //! A submission's reply lists its invalid contacts (`rejected_contacts`) and
 //! unknown fields (`warnings`); with `?strict=true` either refuses it (422).
@@ -61,6 +62,8 @@ pub struct AdminRoutes {
     /// The daemon's limits, for the estimate in a campaign's status
     /// (`None`: no estimate).
     pub eta: Option<crate::dialer::EtaLimits>,
+    /// The operator console's state (sessions, measured rates).
+    pub console: super::Console,
 }
 
 pub(super) fn json_response(status: StatusCode, value: serde_json::Value) -> Response<Full<Bytes>> {
@@ -117,6 +120,7 @@ impl Routes for AdminRoutes {
                     _ => json_response(StatusCode::NOT_FOUND, json!({"error": "no such route"})),
                 }
             }
+            (_, p) if super::Console::serves(p) => self.console(request).await,
             _ => text_response(StatusCode::NOT_FOUND, "not found\n"),
         }
     }

@@ -214,6 +214,7 @@ mod tests {
                 metrics,
                 token: None,
                 eta: None,
+                console: crate::webhook::Console::new(None),
             },
             Some(gate.clone()),
         );

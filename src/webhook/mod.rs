@@ -1,6 +1,7 @@
 //! The HTTP side: a hyper 1.x server (plain or rustls TLS) with connection
 //! and body limits, request timeouts and graceful drain; the provider webhook
-//! routes; the admin API, `/metrics` and health checks.
+//! routes; the admin API, `/metrics` and health checks; the operator console
+//! (`console/`, HTML pages on the admin listener).
 //!
 //! Owns: HTTP, routing, status codes (signature checks are delegated to the
 //! provider's `CallControl`). Does not own: call orchestration (see `calls`),
@@ -11,12 +12,14 @@ mod admin_control;
 mod admin_dnc;
 mod admin_reports;
 mod calls;
+mod console;
 mod health;
 mod server;
 mod tls;
 
 pub use admin::AdminRoutes;
 pub use calls::CallWebhooks;
+pub use console::Console;
 pub use health::AdminFront;
-pub use server::{HttpServer, HttpServerConfig, Routes, text_response};
+pub use server::{ClientAddr, HttpServer, HttpServerConfig, Routes, text_response};
 pub use tls::{TlsError, load_tls_config};

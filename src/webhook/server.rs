@@ -35,6 +35,12 @@ pub trait Routes: Send + Sync + 'static {
     }
 }
 
+/// The address of the client a request came from (a request extension set
+/// by the server), e.g. for limiting failed logins per client. Behind a
+/// proxy it is the proxy's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientAddr(pub SocketAddr);
+
 /// Limits of one server.
 #[derive(Clone)]
 pub struct HttpServerConfig {
@@ -120,7 +126,10 @@ impl HttpServer {
             let acceptor = acceptor.clone();
             let name = self.name;
             tokio::spawn(async move {
-                let service = service_fn(move |req| handle(routes.clone(), config.clone(), req));
+                let service = service_fn(move |mut req: Request<Incoming>| {
+                    req.extensions_mut().insert(ClientAddr(peer));
+                    handle(routes.clone(), config.clone(), req)
+                });
                 let builder = Builder::new(TokioExecutor::new());
                 let result = match acceptor {
                     None => {

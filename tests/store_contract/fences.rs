@@ -309,3 +309,23 @@ pub async fn an_adopted_call_gets_the_call_lease(store: Arc<dyn Store>) {
         .unwrap();
     assert!(!due.contains(&(id, 1)), "{due:?}");
 }
+
+/// The instances listed are those that sent a heartbeat, the most recent
+/// first; one silent past the horizon is forgotten at the next heartbeat.
+pub async fn instances_are_those_heard_from(store: Arc<dyn Store>) {
+    assert!(store.instances().await.unwrap().is_empty());
+    store.heartbeat("inst-a", HOUR).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    store.heartbeat("inst-b", HOUR).await.unwrap();
+    let seen = store.instances().await.unwrap();
+    let names: Vec<&str> = seen.iter().map(|i| i.name.as_str()).collect();
+    assert_eq!(names, ["inst-b", "inst-a"]);
+    assert!(seen[1].idle_ms >= 40, "{seen:?}");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    store
+        .heartbeat("inst-b", Duration::from_millis(30))
+        .await
+        .unwrap();
+    let seen = store.instances().await.unwrap();
+    assert_eq!(seen.len(), 1, "inst-a is forgotten: {seen:?}");
+}

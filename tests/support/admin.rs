@@ -41,6 +41,7 @@ pub async fn admin_over(
             provider_cps: None,
             hours: sampark::policy::CallingWindow::always(),
         }),
+        console: sampark::webhook::Console::new(None),
     };
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -115,6 +115,8 @@ pub(super) struct State {
     pub intake_tallies: IntakeTallies,
     /// Escalations and scorecards.
     pub accountability: super::accountability::Accountability,
+    /// Each instance's last heartbeat (ms).
+    pub instances: HashMap<String, i64>,
 }
 
 impl State {
@@ -138,6 +140,7 @@ impl State {
             samples: HashMap::new(),
             provider_tat: None,
             intake_tallies: IntakeTallies::default(),
+            instances: HashMap::new(),
             accountability: Default::default(),
         }
     }

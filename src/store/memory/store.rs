@@ -21,7 +21,7 @@ use crate::domain::{
     Attribution, CallStatus, CampaignHeader, CampaignId, ContactId, FeedbackRecord, JobSpec,
     Outcome, PhoneNumber,
 };
-use crate::store::{AckOutcome, DayScore, EscalationQuery, FeedbackEntry};
+use crate::store::{AckOutcome, DayScore, EscalationQuery, FeedbackEntry, InstanceSeen};
 use crate::store::{
     Admission, Authorize, CampaignAction, CampaignState, CampaignStatus, DeadLetter, DialLimits,
     DncEntry, DncRequest, DncWrite, Finish, InboundStart, IntakeEntry, IntakeStats, IntakeTally,
@@ -336,6 +336,29 @@ impl Store for MemoryStore {
                 .iter()
                 .map(|shard| shard.inflight.len() as u64)
                 .sum()
+        })
+    }
+
+    async fn heartbeat(&self, name: &str, forget_after: Duration) -> Result<()> {
+        self.with(|s, now| {
+            s.instances
+                .retain(|_, at| now.ms - *at <= millis(forget_after));
+            s.instances.insert(name.to_owned(), now.ms);
+        })
+    }
+
+    async fn instances(&self) -> Result<Vec<InstanceSeen>> {
+        self.with(|s, now| {
+            let mut seen: Vec<InstanceSeen> = s
+                .instances
+                .iter()
+                .map(|(name, at)| InstanceSeen {
+                    name: name.clone(),
+                    idle_ms: (now.ms - at).max(0),
+                })
+                .collect();
+            seen.sort_by(|a, b| a.idle_ms.cmp(&b.idle_ms).then(a.name.cmp(&b.name)));
+            seen
         })
     }
 

@@ -42,6 +42,7 @@ pub(super) struct Scripts {
     pub ack_escalation: Script,
     pub apply_scores: Script,
     pub reset_scores: Script,
+    pub heartbeat: Script,
 }
 
 impl Scripts {
@@ -73,6 +74,7 @@ impl Scripts {
             ack_escalation: Script::new(include_str!("../lua/ack_escalation.lua")),
             apply_scores: Script::new(include_str!("../lua/apply_scores.lua")),
             reset_scores: Script::new(include_str!("../lua/reset_scores.lua")),
+            heartbeat: Script::new(include_str!("../lua/heartbeat.lua")),
         }
     }
 }

@@ -12,9 +12,9 @@ use crate::domain::{
 };
 use crate::store::{
     Admission, Authorize, CampaignAction, CampaignState, CampaignStatus, DeadLetter, DialLimits,
-    DncEntry, DncRequest, DncWrite, Finish, InboundStart, IntakeEntry, IntakeStats, IntakeTally,
-    IvrUpdate, Job, JobRef, PutOutcome, ReadyEntry, Result, SampleSlot, SaveIvr, ServiceVisit,
-    ShardId, StatusApplied, Store, Transition, Waiting,
+    DncEntry, DncRequest, DncWrite, Finish, InboundStart, InstanceSeen, IntakeEntry, IntakeStats,
+    IntakeTally, IvrUpdate, Job, JobRef, PutOutcome, ReadyEntry, Result, SampleSlot, SaveIvr,
+    ServiceVisit, ShardId, StatusApplied, Store, Transition, Waiting,
 };
 
 #[async_trait]
@@ -243,6 +243,35 @@ impl Store for RedisStore {
         }
         let counts: Vec<u64> = pipe.query_async(&mut self.conn.clone()).await?;
         Ok(counts.iter().sum())
+    }
+
+    async fn heartbeat(&self, name: &str, forget_after: Duration) -> Result<()> {
+        let _: i64 = self
+            .scripts
+            .heartbeat
+            .key(self.keys.instances())
+            .arg(name)
+            .arg(u64::try_from(forget_after.as_millis()).unwrap_or(u64::MAX))
+            .invoke_async(&mut self.conn.clone())
+            .await?;
+        Ok(())
+    }
+
+    async fn instances(&self) -> Result<Vec<InstanceSeen>> {
+        let seen: Vec<(String, i64)> = redis::cmd("HGETALL")
+            .arg(self.keys.instances())
+            .query_async(&mut self.conn.clone())
+            .await?;
+        let now = self.now_ms().await?;
+        let mut seen: Vec<InstanceSeen> = seen
+            .into_iter()
+            .map(|(name, at)| InstanceSeen {
+                name,
+                idle_ms: (now - at).max(0),
+            })
+            .collect();
+        seen.sort_by(|a, b| a.idle_ms.cmp(&b.idle_ms).then(a.name.cmp(&b.name)));
+        Ok(seen)
     }
 
     async fn extend_lease(

@@ -1,0 +1,287 @@
+//! The console's routes (table in `mod.rs`): static files and the login
+//! page first, then every other page behind [`Sessions::access`], and every
+//! form behind its CSRF token.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use bytes::Bytes;
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body_util::Full;
+
+use super::auth::{self, Access, Login, Refused, Sessions};
+use super::progress::Progress;
+use super::view::{self, Chrome, Clock};
+use super::{campaigns, dead_letters, escalations, health_page, scorecards};
+use crate::dialer::DialGate;
+use crate::webhook::admin::AdminRoutes;
+
+const CSS: &str = include_str!("static/console.css");
+const JS: &str = include_str!("static/console.js");
+
+/// The console's state: sessions, the rates it measures, and this
+/// instance's dial gate (for the health page).
+pub struct Console {
+    sessions: Sessions,
+    progress: Progress,
+    gate: Option<DialGate>,
+}
+
+impl Console {
+    pub fn new(gate: Option<DialGate>) -> Console {
+        Console {
+            sessions: Sessions::default(),
+            progress: Progress::default(),
+            gate,
+        }
+    }
+
+    /// Whether `path` is one of the console's (the admin listener's other
+    /// routes are `/admin/…`, `/metrics`, `/healthz`, `/readyz`).
+    pub fn serves(path: &str) -> bool {
+        matches!(
+            path,
+            "/" | "/login"
+                | "/logout"
+                | "/escalations"
+                | "/scorecards"
+                | "/dead-letters"
+                | "/health"
+        ) || ["/campaigns/", "/escalations/", "/static/"]
+            .iter()
+            .any(|p| path.starts_with(p))
+    }
+}
+
+/// A query string's parameters (the first of each name).
+pub struct Query(HashMap<String, String>);
+
+impl Query {
+    pub fn parse(raw: Option<&str>) -> Query {
+        let mut map = HashMap::new();
+        for (k, v) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+            map.entry(k.into_owned()).or_insert_with(|| v.into_owned());
+        }
+        Query(map)
+    }
+
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
+    }
+}
+
+/// A posted form (`application/x-www-form-urlencoded`).
+pub type Form = Query;
+
+impl Form {
+    pub fn of(body: &Bytes) -> Form {
+        Query::parse(std::str::from_utf8(body).ok())
+    }
+
+    /// A checkbox that was ticked.
+    pub fn checked(&self, key: &str) -> bool {
+        matches!(self.get(key), Some("on" | "true" | "1" | "yes"))
+    }
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    chrome: Chrome,
+    error: Option<&'static str>,
+}
+
+impl AdminRoutes {
+    /// Answers a request for one of the console's paths ([`Console::serves`]).
+    pub(in crate::webhook) async fn console(
+        &self,
+        request: Request<Bytes>,
+    ) -> Response<Full<Bytes>> {
+        let console = &self.console;
+        let path = request.uri().path().to_owned();
+        let method = request.method().clone();
+        match (&method, path.as_str()) {
+            (&Method::GET, "/static/console.css") => {
+                return view::asset("text/css; charset=utf-8", CSS);
+            }
+            (&Method::GET, "/static/console.js") => {
+                return view::asset("text/javascript; charset=utf-8", JS);
+            }
+            (_, p) if p.starts_with("/static/") => {
+                return view::error(StatusCode::NOT_FOUND, None, "There is no such file.");
+            }
+            (&Method::GET, "/login") => return self.login_page(StatusCode::OK, None),
+            (&Method::POST, "/login") => return self.login(&request),
+            _ => {}
+        }
+        let query = Query::parse(request.uri().query());
+        let fragment = query.get("fragment") == Some("live");
+        let access = match console.sessions.access(self.token.as_deref(), &request) {
+            Ok(access) => access,
+            Err(Refused::WrongToken) => {
+                return view::error(StatusCode::UNAUTHORIZED, None, "Wrong token.");
+            }
+            Err(Refused::NoSession) if method == Method::GET && !fragment => {
+                return view::redirect("/login");
+            }
+            Err(Refused::NoSession) => {
+                return view::error(
+                    StatusCode::UNAUTHORIZED,
+                    None,
+                    "Your session has ended: log in again.",
+                );
+            }
+        };
+        if method == Method::POST {
+            let form = Form::of(request.body());
+            if !access.accepts_form(form.get("csrf").unwrap_or_default()) {
+                return view::error(
+                    StatusCode::FORBIDDEN,
+                    Some(&access),
+                    "This form is out of date (or did not come from this console): go back, reload the page and try again.",
+                );
+            }
+            return self.post(&access, &path, &form).await;
+        }
+        if method != Method::GET {
+            return view::error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                Some(&access),
+                "Not allowed.",
+            );
+        }
+        self.get(&access, &path, &query, fragment).await
+    }
+
+    async fn get(
+        &self,
+        access: &Access,
+        path: &str,
+        query: &Query,
+        fragment: bool,
+    ) -> Response<Full<Bytes>> {
+        let store = self.store.as_ref();
+        let clock = self.clock();
+        let flash = view::flash_of(query.get("done"));
+        let ctx = campaigns::Ctx {
+            store,
+            eta: self.eta.as_ref(),
+            progress: &self.console.progress,
+            clock: &clock,
+        };
+        match path {
+            "/" => campaigns::list_page(&ctx, access, fragment).await,
+            "/escalations" => escalations::list_page(store, &clock, access, query).await,
+            "/scorecards" => scorecards::page(store, access, query).await,
+            "/dead-letters" => dead_letters::page(store, access).await,
+            "/health" => {
+                health_page::page(store, &self.metrics, self.console.gate.as_ref(), access).await
+            }
+            p => {
+                if let Some(id) = p.strip_prefix("/campaigns/").filter(|id| !id.contains('/')) {
+                    return campaigns::detail_page(&ctx, access, id, fragment, flash).await;
+                }
+                if let Some(id) = p
+                    .strip_prefix("/escalations/")
+                    .filter(|id| !id.contains('/'))
+                {
+                    return escalations::detail_page(store, &clock, access, id, flash).await;
+                }
+                view::error(
+                    StatusCode::NOT_FOUND,
+                    Some(access),
+                    "There is no such page.",
+                )
+            }
+        }
+    }
+
+    async fn post(&self, access: &Access, path: &str, form: &Form) -> Response<Full<Bytes>> {
+        let store = self.store.as_ref();
+        if path == "/logout" {
+            if let Access::Session { id, .. } = access {
+                self.console.sessions.end(id);
+            }
+            let mut r = view::redirect("/login");
+            if let Ok(v) = HeaderValue::from_str(&auth::cleared_cookie()) {
+                r.headers_mut().insert(header::SET_COOKIE, v);
+            }
+            return r;
+        }
+        if let Some((id, verb)) = path
+            .strip_prefix("/campaigns/")
+            .and_then(|r| r.split_once('/'))
+        {
+            return campaigns::control(store, access, id, verb, form).await;
+        }
+        if let Some(id) = path
+            .strip_prefix("/escalations/")
+            .and_then(|r| r.strip_suffix("/ack"))
+        {
+            return escalations::acknowledge(store, access, id, form).await;
+        }
+        view::error(
+            StatusCode::NOT_FOUND,
+            Some(access),
+            "There is no such action.",
+        )
+    }
+
+    /// How times read: in the daemon's calling-window zone.
+    fn clock(&self) -> Clock {
+        Clock::in_zone(
+            self.eta
+                .as_ref()
+                .map_or("Asia/Kolkata", |e| e.hours.zone_name()),
+        )
+    }
+
+    fn login_page(&self, status: StatusCode, error: Option<&'static str>) -> Response<Full<Bytes>> {
+        if self.token.is_none() {
+            return view::redirect("/");
+        }
+        view::page(
+            status,
+            &LoginPage {
+                chrome: Chrome::bare("Log in"),
+                error,
+            },
+        )
+    }
+
+    fn login(&self, request: &Request<Bytes>) -> Response<Full<Bytes>> {
+        let Some(token) = self.token.as_deref() else {
+            return view::redirect("/");
+        };
+        let form = Form::of(request.body());
+        let given = form.get("token").unwrap_or_default().trim();
+        match self
+            .console
+            .sessions
+            .login(token, given, auth::client_ip(request))
+        {
+            Login::Started(id) => {
+                tracing::info!("console login");
+                let mut r = view::redirect("/");
+                if let Ok(v) = HeaderValue::from_str(&auth::session_cookie(&id)) {
+                    r.headers_mut().insert(header::SET_COOKIE, v);
+                }
+                r
+            }
+            Login::Wrong => {
+                tracing::warn!("console login refused: wrong token");
+                self.login_page(StatusCode::UNAUTHORIZED, Some("Wrong token."))
+            }
+            Login::TooMany(wait) => {
+                let mut r = self.login_page(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    Some("Too many wrong tokens from here: wait a minute, then try again."),
+                );
+                if let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+                    r.headers_mut().insert(header::RETRY_AFTER, v);
+                }
+                r
+            }
+        }
+    }
+}
