@@ -274,7 +274,7 @@ mod tests {
         assert_eq!(span(3 * 3_600_000 + 5 * 60_000), "3 h 05 min");
         assert_eq!(span(50 * 3_600_000), "2 d 2 h");
         assert_eq!(percent(0.1234), "12.3%");
-        assert_eq!(flash_of(Some("paused")).is_some(), true);
+        assert!(flash_of(Some("paused")).is_some());
         assert_eq!(flash_of(Some("<script>")), None);
     }
 }
