@@ -128,12 +128,11 @@ async fn seeded(
             .arg("record")
             .arg(serde_json::to_string(&r).unwrap())
             .ignore();
-        if i % 1_000 == 999 {
+        if i % 1_000 == 999 || i + 1 == n {
             pipe.exec_async(&mut conn).await.unwrap();
             pipe = redis::pipe();
         }
     }
-    pipe.exec_async(&mut conn).await.unwrap();
     (redis, store, conn)
 }
 

@@ -11,6 +11,7 @@
 //! | [`dnc`] | the do-not-call list as operators manage it: import format, expiries |
 //! | [`intake`] | campaign documents from the intake stream into shards; the checks a submission makes before queueing; CSV contacts |
 //! | [`policy`] | calling policy: the calling window (zone, weekdays, ranges, holidays) |
+//! | [`accountability`] | scorecards counted once from the feedback stream, ranked reports (table, CSV, JSON), escalations as people read them |
 //! | [`calls`] | the provider-neutral call core: IVR sessions, conclusions, inbound calls, callback URLs |
 //! | [`dialer`] | the dispatch loop: policy, rate limits, originate, reconcile |
 //! | [`daemon`] | wiring, start-up before Redis is reachable, the campaign log, the heartbeat, the ordered shutdown |

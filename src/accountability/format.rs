@@ -10,6 +10,7 @@ use std::str::FromStr;
 
 use serde_json::{Value, json};
 
+use super::columns::aligned;
 use super::report::{METHOD, Report, ReportRow};
 use crate::domain::scorecard::Dimension;
 
@@ -254,38 +255,17 @@ pub fn table(report: &Report) -> String {
             cells
         })
         .collect();
-    let width = |s: &str| s.chars().filter(|c| !is_combining(*c)).count();
-    let mut widths: Vec<usize> = head.iter().map(|h| width(h)).collect();
-    for cells in &rows {
-        for (w, c) in widths.iter_mut().zip(cells) {
-            *w = (*w).max(width(c));
-        }
-    }
     let mut out = String::new();
     let range = match (report.since, report.until) {
         (Some(s), Some(u)) => format!("{s} to {u}"),
         _ => "no scorecards yet".to_owned(),
     };
     let _ = writeln!(out, "Report by {} ({range})", report.query.by);
-    for cells in std::iter::once(&head).chain(&rows) {
-        let line: Vec<String> = cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c}{}", " ".repeat(w.saturating_sub(width(c)))))
-            .collect();
-        let _ = writeln!(out, "{}", line.join("  ").trim_end());
-    }
+    let mut lines = vec![head];
+    lines.extend(rows);
+    out.push_str(&aligned(&lines));
     let _ = writeln!(out, "\n{METHOD}");
     out
-}
-
-/// Odia (and other Indic) vowel signs and viramas take no column of their
-/// own in a terminal; counting them would misalign the table.
-fn is_combining(c: char) -> bool {
-    matches!(c as u32,
-        0x0300..=0x036F | 0x0B01..=0x0B03 | 0x0B3C | 0x0B3E..=0x0B57 | 0x0B62..=0x0B63
-        | 0x0900..=0x0903 | 0x093A..=0x094F | 0x0951..=0x0957 | 0x0962..=0x0963
-        | 0x200C..=0x200D)
 }
 
 #[cfg(test)]

@@ -73,6 +73,21 @@ impl ReportQuery {
     }
 }
 
+/// A day as an operator gives one (`--since`, `?until=`): exactly
+/// `YYYY-MM-DD`, a real date. The error says what was expected.
+pub fn parse_day(text: &str) -> Result<Date, String> {
+    let shaped = text.len() == 10
+        && text.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            _ => b.is_ascii_digit(),
+        });
+    if !shaped {
+        return Err(format!("{text:?} is not a date written YYYY-MM-DD"));
+    }
+    text.parse::<Date>()
+        .map_err(|_| format!("{text:?} is not a date of the calendar"))
+}
+
 /// One day of an entity's trend.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct DayPoint {
@@ -265,6 +280,22 @@ mod tests {
         let names: Vec<&str> = report.rows.iter().map(|r| r.entity.name()).collect();
         assert_eq!(names, ["many"]);
         assert_eq!(report.rows[0].tally.get("answered"), 50);
+    }
+
+    #[test]
+    fn days_are_written_one_way() {
+        assert_eq!(parse_day("2026-11-30"), Ok(day("2026-11-30")));
+        for bad in [
+            "2026-11-31",
+            "2026-13-01",
+            "30-11-2026",
+            "2026-1-5",
+            "2026-11-30T10:00",
+            "",
+        ] {
+            assert!(parse_day(bad).is_err(), "{bad}");
+        }
+        assert!(parse_day("2026-02-30").unwrap_err().contains("calendar"));
     }
 
     #[test]

@@ -33,7 +33,12 @@ use crate::store::memory::MemoryStore;
 use crate::store::{CitizenCaps, Quota, Store};
 
 pub use super::summary::DemoSummary;
-use super::summary::{print_summary, summarise};
+use super::summary::{EscalationLine, ScoreLine, print_summary, summarise};
+use crate::accountability::report::{ReportQuery, build_report};
+use crate::accountability::scorer::{ScoringContext, score_pending};
+use crate::daemon::flush_feedback;
+use crate::domain::scorecard::Dimension;
+use crate::store::EscalationQuery;
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -52,6 +57,10 @@ pub struct DemoArgs {
     /// Print the summary as one JSON object on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Keep the finished campaign open in the operator console (the admin
+    /// listener, at a printed URL on 127.0.0.1) until Ctrl-C.
+    #[arg(long)]
+    pub console: bool,
 }
 
 /// Options for `run_demo` (the CLI's, minus output format).
@@ -64,6 +73,9 @@ pub struct DemoOptions {
     pub inbound: usize,
     /// Print live progress to stderr.
     pub progress: bool,
+    /// Serve the operator console once the campaign is done, printing the
+    /// summary and the console's URL, until Ctrl-C.
+    pub console: bool,
 }
 
 /// The demo campaign's department; declared in `reports.departments` so
@@ -88,9 +100,13 @@ pub async fn command(args: DemoArgs) -> anyhow::Result<ExitCode> {
         officials: args.officials,
         inbound: args.inbound,
         progress: !args.json || std::io::stderr().is_terminal(),
+        console: args.console,
     };
+    let console = opts.console;
     let summary = run_demo(opts).await?;
-    if args.json {
+    if console {
+        // Printed before the console opened.
+    } else if args.json {
         println!("{}", serde_json::to_string(&summary)?);
     } else {
         print_summary(&summary);
@@ -137,11 +153,16 @@ pub async fn run_demo(opts: DemoOptions) -> anyhow::Result<DemoSummary> {
         dialplans,
         Listeners {
             webhook: webhook_listener,
-            admin: None,
+            admin: if opts.console {
+                Some(TcpListener::bind("127.0.0.1:0").await?)
+            } else {
+                None
+            },
         },
         None,
     )?;
     parts.dialer = demo_dialer_config();
+    let scoring = parts.scoring.clone();
     let daemon = Daemon::start(parts)?;
 
     let (campaign_id, doc, phones) = demo_campaign(&opts);
@@ -159,6 +180,21 @@ pub async fn run_demo(opts: DemoOptions) -> anyhow::Result<DemoSummary> {
             }
             Err(e) => Err(e),
         };
+    if opts.console
+        && let Ok(done) = &records
+    {
+        let finished = Finished {
+            campaign: &campaign_id,
+            callbacks: &callbacks,
+            records: done,
+            started,
+        };
+        if let Err(e) = open_console(store.as_ref(), &daemon, &scoring, &opts, &finished).await {
+            daemon.shutdown().await;
+            sim_cancel.cancel();
+            return Err(e);
+        }
+    }
     daemon.shutdown().await;
     sim_cancel.cancel();
     simulator.wait().await;
@@ -172,7 +208,81 @@ pub async fn run_demo(opts: DemoOptions) -> anyhow::Result<DemoSummary> {
     );
     summary.real_time =
         super::real_time::compare(&demo_dialer_config(), opts.contacts, opts.officials);
+    accountability(store.as_ref(), &mut summary).await?;
     Ok(summary)
+}
+
+/// A finished demo campaign.
+struct Finished<'a> {
+    campaign: &'a CampaignId,
+    callbacks: &'a CampaignId,
+    records: &'a [FeedbackRecord],
+    started: Instant,
+}
+
+/// Prints the summary of the finished campaign (its records relayed and
+/// counted first), then keeps the daemon serving the console until Ctrl-C.
+async fn open_console(
+    store: &dyn Store,
+    daemon: &Daemon,
+    scoring: &ScoringContext,
+    opts: &DemoOptions,
+    done: &Finished<'_>,
+) -> anyhow::Result<()> {
+    flush_feedback(store, &scoring.rules).await?;
+    score_pending(store, scoring, "demo", |_| {}).await?;
+    let mut summary = summarise(
+        done.campaign,
+        done.callbacks,
+        opts.contacts,
+        done.records,
+        done.started.elapsed(),
+    );
+    summary.real_time =
+        super::real_time::compare(&demo_dialer_config(), opts.contacts, opts.officials);
+    accountability(store, &mut summary).await?;
+    print_summary(&summary);
+    let addr = daemon
+        .admin_addr()
+        .context("the demo's console listener did not start")?;
+    println!();
+    println!(
+        "Operator console: http://{addr}/  (no admin token: this demo's console is open to this machine only)"
+    );
+    println!("Press Ctrl-C to stop.");
+    crate::daemon::wait_for_signal().await;
+    Ok(())
+}
+
+/// The open escalations and the scorecard by official, as the scorer left
+/// them when the daemon stopped (its last pass counts every record).
+async fn accountability(store: &dyn Store, summary: &mut DemoSummary) -> anyhow::Result<()> {
+    let open = store
+        .escalations(&EscalationQuery {
+            open_only: true,
+            ..EscalationQuery::default()
+        })
+        .await?;
+    for e in &open {
+        *summary
+            .open_escalations
+            .entry(e.escalation.severity.to_string())
+            .or_insert(0) += 1;
+    }
+    summary.top_escalations = open
+        .iter()
+        .take(5)
+        .map(|v| EscalationLine {
+            escalation_id: v.escalation.escalation_id.clone(),
+            severity: v.escalation.severity.to_string(),
+            official_id: v.escalation.official_id.clone(),
+            office: v.escalation.office.clone(),
+            flags: v.escalation.flags.clone(),
+        })
+        .collect();
+    let report = build_report(store, &ReportQuery::new(Dimension::Official)).await?;
+    summary.scorecard = report.rows.iter().take(10).map(ScoreLine::of).collect();
+    Ok(())
 }
 
 /// The sample dialplans, built into the binary so the demo runs from anywhere.

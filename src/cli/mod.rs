@@ -2,14 +2,17 @@
 //! does, here; they wire parts together and report.
 
 mod campaign;
+mod configured;
 mod control;
 mod demo;
 mod dialplan_check;
 mod dnc;
+mod escalations;
 mod intake_status;
 mod officials;
 mod real_time;
 mod redis_ops;
+mod report;
 mod serve;
 mod simulate;
 mod submit;
@@ -22,7 +25,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub use demo::{DemoOptions, DemoSummary, run_demo};
-pub use summary::OfficialRow;
+pub use summary::{EscalationLine, ScoreLine};
 
 /// sampark — citizen-feedback phone campaigns.
 #[derive(Debug, Parser)]
@@ -62,6 +65,12 @@ pub enum Command {
     /// Inspect the daemon's Redis; resume dialling after it came back empty.
     #[command(subcommand)]
     Redis(redis_ops::RedisCommand),
+    /// List, show and acknowledge escalations (flags someone must act on).
+    #[command(subcommand)]
+    Escalations(escalations::EscalationsCommand),
+    /// Ranked reports from the scorecards (`--by`), or `rebuild` them from
+    /// the feedback stream.
+    Report(report::ReportArgs),
 }
 
 /// Runs the parsed command and maps the result to an exit code.
@@ -88,6 +97,8 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::SimulateProvider(args) => simulate::command(args).await,
             Command::Dialplan(cmd) => dialplan_check::command(cmd),
             Command::Redis(cmd) => redis_ops::command(cmd).await,
+            Command::Escalations(cmd) => escalations::command(cmd).await,
+            Command::Report(args) => report::command(args).await,
         }
     });
     match result {

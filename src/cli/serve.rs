@@ -272,7 +272,7 @@ async fn connect_store(
 
 /// `message` with the Redis URL's password (if any) masked, whatever the
 /// client library put in its error text.
-fn without_password(message: &str, url: &str) -> String {
+pub(super) fn without_password(message: &str, url: &str) -> String {
     let password = redis::parse_redis_url(url)
         .and_then(|u| u.password().map(str::to_owned))
         .filter(|p| !p.is_empty());

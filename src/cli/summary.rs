@@ -6,19 +6,46 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::domain::{CampaignId, Direction, FeedbackRecord, Outcome};
+use crate::domain::{CampaignId, Direction, FeedbackRecord};
 
-/// One official's line in the summary.
+/// An open escalation, as the demo lists it.
 #[derive(Clone, Debug, Serialize, PartialEq)]
-pub struct OfficialRow {
+pub struct EscalationLine {
+    pub escalation_id: String,
+    pub severity: String,
     pub official_id: String,
     pub office: String,
-    pub contacts: u64,
-    pub dialled: u64,
-    pub answered: u64,
-    pub completed: u64,
-    /// Share of this official's answers that raised a flag (0..1).
-    pub negative_share: f64,
+    pub flags: Vec<String>,
+}
+
+/// An official's line of the demo's scorecard (the report by official).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct ScoreLine {
+    /// 1 = worst; none with too few answered calls.
+    pub rank: Option<usize>,
+    pub official_id: String,
+    pub office: String,
+    pub contacts: i64,
+    pub answered: i64,
+    pub negative: i64,
+    /// The Wilson lower bound of the negative share (0..1).
+    pub negative_bound: Option<f64>,
+    pub mean_rating: Option<f64>,
+}
+
+impl ScoreLine {
+    pub fn of(row: &crate::accountability::report::ReportRow) -> ScoreLine {
+        ScoreLine {
+            rank: row.rank,
+            official_id: row.entity.name().to_owned(),
+            office: row.entity.path.get(1).cloned().unwrap_or_default(),
+            contacts: row.tally.get("contacts"),
+            answered: row.tally.get("answered"),
+            negative: row.tally.get("negative"),
+            negative_bound: row.wilson_lower,
+            mean_rating: row.tally.mean_rating(),
+        }
+    }
 }
 
 /// What the demo reports.
@@ -39,7 +66,12 @@ pub struct DemoSummary {
     /// question id → answer label → count.
     pub answers: BTreeMap<String, BTreeMap<String, u64>>,
     pub flags: BTreeMap<String, u64>,
-    pub officials: Vec<OfficialRow>,
+    /// Open escalations by severity.
+    pub open_escalations: BTreeMap<String, usize>,
+    /// The most urgent open escalations (at most five).
+    pub top_escalations: Vec<EscalationLine>,
+    /// The scorecard by official, ranked worst first (see `report::METHOD`).
+    pub scorecard: Vec<ScoreLine>,
     /// Calls sampark placed (inbound calls are not counted).
     pub calls_placed: u64,
     pub elapsed_ms: u64,
@@ -58,7 +90,6 @@ pub(super) fn summarise(
     let mut outcomes = BTreeMap::new();
     let mut answers: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
     let mut flags = BTreeMap::new();
-    let mut officials: BTreeMap<String, (OfficialRow, u64, u64)> = BTreeMap::new();
     let mut calls_placed = 0;
     for r in records {
         *outcomes.entry(r.outcome.as_str().to_owned()).or_insert(0) += 1;
@@ -75,47 +106,7 @@ pub(super) fn summarise(
         for f in &r.flags {
             *flags.entry(f.clone()).or_insert(0) += 1;
         }
-        // An unattributed inbound call is about no official.
-        if r.official_id.is_empty() {
-            continue;
-        }
-        let (row, total_answers, negative) =
-            officials.entry(r.official_id.clone()).or_insert_with(|| {
-                (
-                    OfficialRow {
-                        official_id: r.official_id.clone(),
-                        office: r.office.clone(),
-                        contacts: 0,
-                        dialled: 0,
-                        answered: 0,
-                        completed: 0,
-                        negative_share: 0.0,
-                    },
-                    0,
-                    0,
-                )
-            });
-        row.contacts += 1;
-        row.dialled += u64::from(r.attempts > 0);
-        row.answered += u64::from(matches!(
-            r.outcome,
-            Outcome::Completed | Outcome::Partial | Outcome::OptedOut
-        ));
-        row.completed += u64::from(r.outcome == Outcome::Completed);
-        *total_answers += r.answers.len() as u64;
-        *negative += r.answers.iter().filter(|a| a.flag.is_some()).count() as u64;
     }
-    let officials = officials
-        .into_values()
-        .map(|(mut row, total, negative)| {
-            row.negative_share = if total == 0 {
-                0.0
-            } else {
-                negative as f64 / total as f64
-            };
-            row
-        })
-        .collect();
     DemoSummary {
         campaign_id: campaign.to_string(),
         contacts,
@@ -129,7 +120,9 @@ pub(super) fn summarise(
         outcomes,
         answers,
         flags,
-        officials,
+        open_escalations: BTreeMap::new(),
+        top_escalations: Vec::new(),
+        scorecard: Vec::new(),
         calls_placed,
         elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
         real_time: super::real_time::RealTime::default(),
@@ -168,20 +161,46 @@ pub(super) fn print_summary(s: &DemoSummary) {
         println!("  flags          {}", parts.join(", "));
     }
     println!();
+    let open: Vec<String> = s
+        .open_escalations
+        .iter()
+        .map(|(sev, n)| format!("{n} {sev}"))
+        .collect();
+    if open.is_empty() {
+        println!("Escalations: none open");
+    } else {
+        println!("Escalations open: {} (most urgent first)", open.join(", "));
+        for e in &s.top_escalations {
+            println!(
+                "  {:<20} {:<7} {:<8} {:<32} {}",
+                e.escalation_id,
+                e.severity,
+                e.official_id,
+                e.office,
+                e.flags.join(", ")
+            );
+        }
+    }
+    println!();
     println!(
-        "  {:<8} {:<32} {:>8} {:>8} {:>8} {:>9} {:>9}",
-        "official", "office", "contacts", "dialled", "answered", "completed", "negative"
+        "Scorecard by official, worst first (`sampark report --by official` says how it ranks)"
     );
-    for r in &s.officials {
+    println!(
+        "  {:>4} {:<8} {:<32} {:>8} {:>8} {:>8} {:>7} {:>6}",
+        "rank", "official", "office", "contacts", "answered", "negative", "bound", "rating"
+    );
+    for r in &s.scorecard {
         println!(
-            "  {:<8} {:<32} {:>8} {:>8} {:>8} {:>9} {:>8.0}%",
+            "  {:>4} {:<8} {:<32} {:>8} {:>8} {:>8} {:>7} {:>6}",
+            r.rank.map_or("-".to_owned(), |n| n.to_string()),
             r.official_id,
             r.office,
             r.contacts,
-            r.dialled,
             r.answered,
-            r.completed,
-            r.negative_share * 100.0
+            r.negative,
+            r.negative_bound
+                .map_or("-".to_owned(), |b| format!("{:.0}%", b * 100.0)),
+            r.mean_rating.map_or("-".to_owned(), |m| format!("{m:.2}"))
         );
     }
     println!();

@@ -186,6 +186,40 @@ pub struct Acknowledgement {
     pub note: Option<String>,
 }
 
+/// Longest `by` an acknowledgement may carry, in characters.
+pub const ACK_BY_MAX: usize = 100;
+/// Longest note an acknowledgement may carry, in characters.
+pub const ACK_NOTE_MAX: usize = 1_000;
+
+impl Acknowledgement {
+    /// An acknowledgement as an operator gave it (the CLI and the admin API
+    /// check it here alike): `by` trimmed, not empty, at most
+    /// [`ACK_BY_MAX`] characters and on one line (it is shown in tables);
+    /// the note at most [`ACK_NOTE_MAX`] characters, an empty one dropped.
+    /// The error says which rule was broken.
+    pub fn new(by: &str, note: Option<&str>, at_ms: i64) -> Result<Acknowledgement, String> {
+        let by = by.trim();
+        if by.is_empty() {
+            return Err("`by` must name who acknowledges (it is empty)".into());
+        }
+        if by.chars().count() > ACK_BY_MAX {
+            return Err(format!("`by` is longer than {ACK_BY_MAX} characters"));
+        }
+        if by.chars().any(char::is_control) {
+            return Err("`by` must be one line of text (no control characters)".into());
+        }
+        let note = note.map(str::trim).filter(|n| !n.is_empty());
+        if note.is_some_and(|n| n.chars().count() > ACK_NOTE_MAX) {
+            return Err(format!("the note is longer than {ACK_NOTE_MAX} characters"));
+        }
+        Ok(Acknowledgement {
+            by: by.to_owned(),
+            at_ms,
+            note: note.map(str::to_owned),
+        })
+    }
+}
+
 /// An escalation with its acknowledgement, if any.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EscalationView {
@@ -260,6 +294,26 @@ mod tests {
         assert_eq!(id, escalation_id_of("camp/contact-1"));
         assert_ne!(id, escalation_id_of("camp/contact-2"));
         assert!(id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+    }
+
+    #[test]
+    fn acknowledgements_are_checked() {
+        let ack = Acknowledgement::new("  ଖୋର୍ଦ୍ଧା SP  ", Some(" "), 5).unwrap();
+        assert_eq!(
+            (ack.by.as_str(), ack.note, ack.at_ms),
+            ("ଖୋର୍ଦ୍ଧା SP", None, 5)
+        );
+        assert!(
+            Acknowledgement::new(" ", None, 0)
+                .unwrap_err()
+                .contains("empty")
+        );
+        assert!(Acknowledgement::new(&"x".repeat(101), None, 0).is_err());
+        assert!(Acknowledgement::new(&"ଖ".repeat(100), None, 0).is_ok());
+        assert!(Acknowledgement::new("a\nb", None, 0).is_err());
+        assert!(Acknowledgement::new("a", Some(&"n".repeat(1_001)), 0).is_err());
+        let noted = Acknowledgement::new("a", Some("line 1\nline 2"), 0).unwrap();
+        assert_eq!(noted.note.as_deref(), Some("line 1\nline 2"));
     }
 
     #[test]

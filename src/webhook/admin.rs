@@ -9,6 +9,10 @@
 //! | GET    | /admin/campaigns/{id} | counts by state (JSON), 404 if unknown       |
 //! | POST   | /admin/redis/accept-empty | lift a dialling hold (Redis came back empty) |
 //! | *      | /admin/dnc…           | the do-not-call list (`admin_dnc.rs`)        |
+//! | GET    | /admin/escalations    | escalations, open first (`admin_reports.rs`) |
+//! | GET    | /admin/escalations/{id} | one escalation with its answers; 404       |
+//! | POST   | /admin/escalations/{id}/ack | acknowledge once (`{"by", "note"?}`)   |
+//! | GET    | /admin/reports/{by}   | a ranked report as JSON or CSV               |
 //! | *      | /, /login, …          | the operator console (`console/`)            |
 //!
 //! A submission's reply lists its invalid contacts (`rejected_contacts`) and
@@ -89,6 +93,12 @@ impl Routes for AdminRoutes {
                 }
                 if p == "/admin/redis/accept-empty" && request.method() == Method::POST {
                     return self.accept_empty().await;
+                }
+                if super::admin_reports::owns(p) {
+                    let query = request.uri().query();
+                    return self
+                        .accountability(request.method(), p, query, request.body())
+                        .await;
                 }
                 if let Some(rest) = p.strip_prefix("/admin/dnc")
                     && (rest.is_empty() || rest.starts_with('/'))

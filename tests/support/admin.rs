@@ -18,8 +18,18 @@ pub async fn admin(
     token: Option<&str>,
 ) -> (std::net::SocketAddr, Arc<dyn Store>, CancellationToken) {
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new(4));
+    let (addr, cancel) = admin_over(store.clone(), token).await;
+    (addr, store, cancel)
+}
+
+/// The admin listener on port 0 over `store` (e.g. a `RedisStore` on a
+/// test redis-server), behind `token` if any.
+pub async fn admin_over(
+    store: Arc<dyn Store>,
+    token: Option<&str>,
+) -> (std::net::SocketAddr, CancellationToken) {
     let routes = AdminRoutes {
-        store: store.clone(),
+        store,
         dialplans: dialplans(),
         metrics: Arc::new(Metrics::new()),
         token: token.map(str::to_owned),
@@ -39,7 +49,7 @@ pub async fn admin(
     tokio::spawn(
         HttpServer::new("admin", listener, http_config(), Arc::new(routes)).run(cancel.clone()),
     );
-    (addr, store, cancel)
+    (addr, cancel)
 }
 
 /// One raw HTTP/1.1 request to the admin listener.
