@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use fantoccini::{Client, ClientBuilder};
+use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::json;
 
@@ -124,4 +124,66 @@ impl Drop for Driver {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Where screenshots go: the README's folder when asked, else the target
+/// directory.
+fn screenshot_dir() -> PathBuf {
+    let dir = if std::env::var("SAMPARK_SCREENSHOTS").as_deref() == Ok("docs") {
+        crate::support::daemon::repo_path("docs/screenshots")
+    } else {
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("console-screenshots")
+    };
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+pub async fn screenshot(c: &Client, name: &str) {
+    let png = c.screenshot().await.expect("a screenshot");
+    let path = screenshot_dir().join(format!("{name}.png"));
+    std::fs::write(&path, png).unwrap();
+    eprintln!("screenshot: {}", path.display());
+}
+
+/// Opens `url`, checks the page shows no phone number, returns its source.
+pub async fn open(c: &Client, url: &str, phones: &[String]) -> String {
+    c.goto(url).await.unwrap_or_else(|e| panic!("{url}: {e}"));
+    checked_source(c, url, phones).await
+}
+
+pub async fn checked_source(c: &Client, what: &str, phones: &[String]) -> String {
+    let html = c.source().await.unwrap();
+    super::assert_no_phone(&html, phones, what);
+    html
+}
+
+pub async fn path_of(c: &Client) -> String {
+    c.current_url().await.unwrap().path().to_owned()
+}
+
+/// Polls `check` every 250 ms until it gives `Some`, or fails after `limit`.
+pub async fn until<T, F, Fut>(limit: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    crate::support::eventually(limit, what, || {
+        let f = check();
+        async move {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            f.await
+        }
+    })
+    .await
+}
+
+pub async fn text(c: &Client, css: &str) -> Option<String> {
+    c.find(Locator::Css(css)).await.ok()?.text().await.ok()
+}
+
+pub async fn log_in(c: &Client, base: &str, token: &str) {
+    c.goto(&format!("{base}/login")).await.unwrap();
+    let form = c.form(Locator::Css("form.login")).await.unwrap();
+    form.set_by_name("token", token).await.unwrap();
+    form.submit().await.unwrap();
 }

@@ -40,6 +40,7 @@ mod progress;
 mod report_cache;
 mod router;
 mod scorecards;
+mod trend;
 mod view;
 
 pub use router::Console;
