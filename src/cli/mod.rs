@@ -10,6 +10,7 @@ mod dnc;
 mod escalations;
 mod intake_status;
 mod officials;
+mod provider_urls;
 mod real_time;
 mod redis_ops;
 mod report;
@@ -57,8 +58,11 @@ pub enum Command {
     /// Submit and inspect campaigns.
     #[command(subcommand)]
     Campaign(campaign::CampaignCommand),
-    /// Run the Twilio-compatible provider simulator.
+    /// Run the provider simulator (Twilio's or Exotel's wire format).
     SimulateProvider(simulate::SimulateArgs),
+    /// Print the URLs to set once on the provider's side (the programme
+    /// number's inbound routes), as the configured provider needs them.
+    ProviderUrls(provider_urls::ProviderUrlsArgs),
     /// Work with dialplan files.
     #[command(subcommand)]
     Dialplan(dialplan_check::DialplanCommand),
@@ -95,6 +99,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Dnc(cmd) => dnc::command(cmd).await,
             Command::Campaign(cmd) => campaign::command(cmd).await,
             Command::SimulateProvider(args) => simulate::command(args).await,
+            Command::ProviderUrls(args) => provider_urls::command(args),
             Command::Dialplan(cmd) => dialplan_check::command(cmd),
             Command::Redis(cmd) => redis_ops::command(cmd).await,
             Command::Escalations(cmd) => escalations::command(cmd).await,

@@ -12,6 +12,7 @@
 //! use [`load_from_process_env`] once in `main`), nor acting on settings.
 
 mod error;
+mod exotel;
 mod file;
 mod load;
 mod paths;
@@ -23,6 +24,7 @@ mod tree;
 mod validate;
 
 pub use error::{ConfigError, ConfigProblem, Origin};
+pub use exotel::{ExotelRegion, ExotelSettings};
 pub use load::{load, load_from_process_env};
 pub use policy::PolicySettings;
 pub use rate::{RateLimit, RateSettings};

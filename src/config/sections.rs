@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::exotel::ExotelSettings;
 use super::policy::PolicySettings;
 use super::rate::RateSettings;
 use super::secret::{RedisUrl, Secret};
@@ -98,12 +99,15 @@ pub enum ProviderKind {
     /// Twilio's 2010-04-01 REST API, or anything compatible with it (the
     /// simulator included, through `base_url`).
     Twilio,
+    /// Exotel's v1 Calls API and ExoML (`[provider.exotel]`).
+    Exotel,
 }
 
 impl ProviderKind {
     pub fn as_str(self) -> &'static str {
         match self {
             ProviderKind::Twilio => "twilio",
+            ProviderKind::Exotel => "exotel",
         }
     }
 }
@@ -130,6 +134,8 @@ pub struct ProviderSettings {
     /// Write each gather's valid keys into the call-control markup for the
     /// simulator. Off in production.
     pub choice_hints: bool,
+    /// `[provider.exotel]`, read when `kind = "exotel"`.
+    pub exotel: ExotelSettings,
 }
 
 impl Default for ProviderSettings {
@@ -146,6 +152,7 @@ impl Default for ProviderSettings {
             max_live_calls: 0,
             retry_after_ms: 5_000,
             choice_hints: false,
+            exotel: ExotelSettings::default(),
         }
     }
 }

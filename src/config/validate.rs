@@ -177,9 +177,9 @@ impl Settings {
 
     fn check_provider(&self, p: &mut Problems) {
         let v = &self.provider;
-        p.http_url(&v.base_url, "provider.base_url");
         match v.kind {
             ProviderKind::Twilio => {
+                p.http_url(&v.base_url, "provider.base_url");
                 p.check(
                     !v.account_sid.is_empty()
                         && !v
@@ -192,6 +192,7 @@ impl Settings {
                     "must be set for provider kind twilio".into()
                 });
             }
+            ProviderKind::Exotel => self.check_exotel(p),
         }
         p.positive(v.request_timeout_ms, "provider.request_timeout_ms");
         // Twilio accepts ring timeouts of 5 to 600 seconds.
@@ -204,6 +205,45 @@ impl Settings {
         p.positive(
             v.max_concurrent_calls.into(),
             "provider.max_concurrent_calls",
+        );
+    }
+
+    /// `[provider.exotel]`, and the shared keys as Exotel reads them.
+    fn check_exotel(&self, p: &mut Problems) {
+        let v = &self.provider;
+        let e = &v.exotel;
+        let plain = |s: &str| !s.is_empty() && !s.contains(|c: char| c == '/' || c.is_whitespace());
+        p.check(plain(&v.account_sid), "provider.account_sid", || {
+            "must be set (no spaces or '/') for provider kind exotel".into()
+        });
+        p.check(
+            plain(&e.api_key) && !e.api_key.contains(':'),
+            "provider.exotel.api_key",
+            || "must be set (no spaces, '/' or ':') for provider kind exotel".into(),
+        );
+        p.check(!e.api_token.is_empty(), "provider.exotel.api_token", || {
+            "must be set for provider kind exotel".into()
+        });
+        if !e.base_url.is_empty() {
+            p.http_url(&e.base_url, "provider.exotel.base_url");
+        }
+        // Tokens under a short key could be brute-forced offline from one
+        // callback URL.
+        p.check(
+            e.webhook_secret.expose().chars().count() >= 32,
+            "provider.exotel.webhook_secret",
+            || "must be at least 32 characters for provider kind exotel".into(),
+        );
+        let user = &e.webhook_username;
+        p.check(
+            !user.contains([':', '@', '/']) && !user.contains(char::is_whitespace),
+            "provider.exotel.webhook_username",
+            || "must not contain ':', '@', '/' or spaces".into(),
+        );
+        p.check(
+            user.is_empty() == e.webhook_password.is_empty(),
+            "provider.exotel.webhook_password",
+            || "webhook_username and webhook_password are set together or not at all".into(),
         );
     }
 

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use super::exotel::{ExotelClient, ExotelConfig, ExotelControl, UrlSigner};
 use super::twilio::{DEFAULT_STATUS_EVENTS, TwilioClient, TwilioConfig, TwilioControl};
 use super::{CallControl, Provider};
 use crate::config::{ProviderKind, ProviderSettings};
@@ -26,7 +27,7 @@ pub struct ProviderSetupError {
 }
 
 /// Builds the adapter `settings.kind` names. `public_url` is where the
-/// provider reaches our webhook server (what it signs).
+/// provider reaches our webhook server (what Twilio signs).
 pub fn build_provider(
     settings: &ProviderSettings,
     public_url: &str,
@@ -49,6 +50,31 @@ pub fn build_provider(
             Ok(ProviderPair {
                 rest: Arc::new(rest),
                 control: Arc::new(control),
+            })
+        }
+        ProviderKind::Exotel => {
+            let e = &settings.exotel;
+            let signer = Arc::new(UrlSigner::new(
+                e.webhook_secret.expose(),
+                e.webhook_basic_auth(),
+            ));
+            let rest = ExotelClient::new(
+                ExotelConfig {
+                    base_url: e.api_base_url().to_owned(),
+                    account_sid: settings.account_sid.clone(),
+                    api_key: e.api_key.clone(),
+                    api_token: e.api_token.expose().to_owned(),
+                    request_timeout: settings.request_timeout(),
+                },
+                signer.clone(),
+            )
+            .map_err(|e| ProviderSetupError {
+                kind: settings.kind,
+                reason: e.to_string(),
+            })?;
+            Ok(ProviderPair {
+                rest: Arc::new(rest),
+                control: Arc::new(ExotelControl::new(signer, settings.choice_hints)),
             })
         }
     }

@@ -119,4 +119,10 @@ pub trait CallControl: Send + Sync + 'static {
     fn render_hold(&self, seconds: u32, redirect_url: &str) -> String;
     /// The `Content-Type` of what `render` returns.
     fn content_type(&self) -> &'static str;
+    /// `url` (one of ours) as this provider must be given it, for URLs set
+    /// once on the provider's side (the inbound routes): Exotel adds its
+    /// token; a provider that signs its requests keeps this default.
+    fn external_url(&self, url: &str) -> String {
+        url.to_owned()
+    }
 }

@@ -1,6 +1,7 @@
 //! The IVR provider boundary: a `Provider` trait for the REST side
 //! (originate, look up, hang up), a `CallControl` trait for the webhook side
-//! (verify, parse, render), and adapters implementing both; Twilio first.
+//! (verify, parse, render), and adapters implementing both: Twilio and
+//! Exotel.
 //! `build_provider` turns `provider.kind` into the pair.
 //!
 //! Owns: the provider's wire protocols (REST, webhook signatures, callback
@@ -10,6 +11,9 @@
 mod build;
 mod control;
 mod error;
+pub mod exotel;
+#[cfg(test)]
+mod test_server;
 pub mod twilio;
 
 use std::time::Duration;

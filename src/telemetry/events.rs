@@ -15,7 +15,11 @@ pub fn starting(settings: &Settings) {
     tracing::info!(
         redis.url = %settings.redis.url.redacted(),
         redis.shards = settings.redis.shards,
-        provider.base_url = %settings.provider.base_url,
+        provider.kind = settings.provider.kind.as_str(),
+        provider.base_url = match settings.provider.kind {
+            crate::config::ProviderKind::Twilio => settings.provider.base_url.as_str(),
+            crate::config::ProviderKind::Exotel => settings.provider.exotel.api_base_url(),
+        },
         webhook.listen = %settings.webhook.listen,
         webhook.public_url = %settings.webhook.public_url,
         webhook.tls = settings.webhook.tls.paths().is_some(),

@@ -10,9 +10,9 @@ use http_body_util::Full;
 use tokio::net::TcpListener;
 
 use super::client::originate_form;
-use super::test_server::{Canned, reply, serve};
 use super::{DEFAULT_STATUS_EVENTS, TwilioClient, TwilioConfig, TwilioSetupError, parse_form};
 use crate::domain::{CallStatus, PhoneNumber};
+use crate::provider::test_server::{Canned, reply, serve};
 use crate::provider::{ErrorClass, OriginateRequest, Provider, ProviderError};
 
 const SID: &str = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";

@@ -18,8 +18,6 @@ mod wire;
 
 #[cfg(test)]
 mod client_tests;
-#[cfg(test)]
-mod test_server;
 
 pub use client::TwilioClient;
 pub use config::{DEFAULT_STATUS_EVENTS, TwilioConfig, TwilioSetupError};
@@ -27,3 +25,4 @@ pub use control::TwilioControl;
 pub use params::{ParamError, StatusCallback, answered_by, call_sid, digits, parse_form};
 pub use twiml::{CONTENT_TYPE as TWIML_CONTENT_TYPE, hangup_response, hold_response, render_with};
 pub use verify::verify_request;
+pub(crate) use wire::redact_numbers;

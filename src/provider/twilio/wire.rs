@@ -151,7 +151,7 @@ pub(super) fn parse_retry_after(value: &str) -> Option<Duration> {
 /// number they refused ("The 'To' number +919876543210 is not a valid phone
 /// number"), and these messages reach logs and job records. Any run of 7 or
 /// more digits keeps its first two and last four digits.
-pub(super) fn redact_numbers(text: &str) -> String {
+pub(crate) fn redact_numbers(text: &str) -> String {
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
     let mut i = 0;

@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 
 /// A request as the server saw it.
 #[derive(Debug)]
-pub(super) struct Seen {
+pub(crate) struct Seen {
     pub method: String,
     pub uri: String,
     pub authorization: Option<String>,
@@ -26,7 +26,7 @@ pub(super) struct Seen {
 }
 
 /// What the server does with the next request.
-pub(super) enum Canned {
+pub(crate) enum Canned {
     Reply {
         status: u16,
         retry_after: Option<&'static str>,
@@ -36,7 +36,7 @@ pub(super) enum Canned {
     Never,
 }
 
-pub(super) fn reply(status: u16, body: &str) -> Canned {
+pub(crate) fn reply(status: u16, body: &str) -> Canned {
     Canned::Reply {
         status,
         retry_after: None,
@@ -45,7 +45,7 @@ pub(super) fn reply(status: u16, body: &str) -> Canned {
 }
 
 /// Serves `script` in order, one entry per request, on 127.0.0.1:0.
-pub(super) async fn serve(script: Vec<Canned>) -> (String, mpsc::UnboundedReceiver<Seen>) {
+pub(crate) async fn serve(script: Vec<Canned>) -> (String, mpsc::UnboundedReceiver<Seen>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = mpsc::unbounded_channel();

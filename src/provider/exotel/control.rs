@@ -1,0 +1,77 @@
+//! `CallControl` for Exotel: per-URL tokens (and optional Basic auth)
+//! instead of a signature, Exotel's parameter names, and ExoML.
+
+use std::sync::Arc;
+
+use super::exoml::{CONTENT_TYPE, hold, render};
+use super::params::{digits, inbound_call, parse_body, status_event};
+use super::token::UrlSigner;
+use crate::dialplan::Action;
+use crate::provider::{CallControl, InboundCall, Params, ParamsError, StatusEvent, WebhookRequest};
+
+/// Exotel's webhook half.
+#[derive(Clone, Debug)]
+pub struct ExotelControl {
+    signer: Arc<UrlSigner>,
+    choice_hints: bool,
+}
+
+impl ExotelControl {
+    /// `signer` is the one the REST half signs answer and status URLs with.
+    /// `choice_hints` as for Twilio (the simulator reads them; off in
+    /// production).
+    pub fn new(signer: Arc<UrlSigner>, choice_hints: bool) -> Self {
+        Self {
+            signer,
+            choice_hints,
+        }
+    }
+}
+
+impl CallControl for ExotelControl {
+    fn path_prefix(&self) -> &'static str {
+        "/exotel"
+    }
+
+    /// A valid token for the path and query (and the configured Basic auth
+    /// credentials), then a body that reads as a form or a JSON object.
+    fn verify(&self, request: &WebhookRequest<'_>) -> Option<Params> {
+        let header =
+            |name: http::HeaderName| request.headers.get(name).and_then(|v| v.to_str().ok());
+        if !self
+            .signer
+            .check(request.path_and_query, header(http::header::AUTHORIZATION))
+        {
+            return None;
+        }
+        parse_body(header(http::header::CONTENT_TYPE), request.body)
+    }
+
+    fn status_event(&self, params: &Params) -> Result<StatusEvent, ParamsError> {
+        status_event(params)
+    }
+
+    fn inbound_call(&self, params: &Params) -> Result<InboundCall, ParamsError> {
+        inbound_call(params)
+    }
+
+    fn digits(&self, params: &Params) -> String {
+        digits(params)
+    }
+
+    fn render(&self, actions: &[Action], gather_url: &str) -> String {
+        render(actions, &self.signer.sign(gather_url), self.choice_hints)
+    }
+
+    fn render_hold(&self, seconds: u32, redirect_url: &str) -> String {
+        hold(seconds, &self.signer.sign(redirect_url))
+    }
+
+    fn content_type(&self) -> &'static str {
+        CONTENT_TYPE
+    }
+
+    fn external_url(&self, url: &str) -> String {
+        self.signer.sign(url)
+    }
+}
