@@ -1,6 +1,7 @@
 //! `sampark demo`: a whole campaign in one process — the in-memory store, the
 //! provider simulator on a loopback port, the real daemon (webhook server,
-//! dialer, Twilio adapter) and the sample dialplans — then a summary. With
+//! dialer, the Twilio or Exotel adapter: `--provider`) and the sample
+//! dialplans — then a summary. With
 //! `--inbound N`, N citizens also call the programme's number (most of them
 //! contacts of the campaign, so their calls can be attributed), and the
 //! call-backs they ask for are dialled before the summary.
@@ -21,17 +22,18 @@ use tokio_util::sync::CancellationToken;
 
 use crate::calls::CALLBACK_FLAG;
 use crate::calls::RetryPolicy;
-use crate::config::{Secret, Settings};
+use crate::config::{ProviderKind, ProviderSettings, Settings};
 use crate::daemon::{Daemon, DaemonParts, Listeners};
 use crate::dialer::{DialerConfig, Quotas};
 use crate::dialplan::{Dialplans, parse_str};
 use crate::domain::{CampaignId, Direction, FeedbackRecord};
 use crate::intake::submit_document;
 use crate::policy::CallingWindow;
-use crate::simulator::{Simulator, SimulatorConfig};
+use crate::simulator::Simulator;
 use crate::store::memory::MemoryStore;
 use crate::store::{CitizenCaps, Quota, Store};
 
+use super::demo_provider;
 pub use super::summary::DemoSummary;
 use super::summary::{EscalationLine, ScoreLine, print_summary, summarise};
 use crate::accountability::report::{ReportQuery, build_report};
@@ -61,6 +63,10 @@ pub struct DemoArgs {
     /// listener, at a printed URL on 127.0.0.1) until Ctrl-C.
     #[arg(long)]
     pub console: bool,
+    /// The provider the daemon's adapter and the simulator speak: twilio
+    /// or exotel.
+    #[arg(long, default_value = "twilio", value_parser = demo_provider::parse_kind)]
+    pub provider: ProviderKind,
 }
 
 /// Options for `run_demo` (the CLI's, minus output format).
@@ -76,7 +82,12 @@ pub struct DemoOptions {
     /// Serve the operator console once the campaign is done, printing the
     /// summary and the console's URL, until Ctrl-C.
     pub console: bool,
+    /// The provider adapter and simulator wire format.
+    pub provider: ProviderKind,
 }
+
+/// The in-memory store's shards.
+const SHARDS: u16 = 16;
 
 /// The demo campaign's department; declared in `reports.departments` so
 /// its records count under its own name in `/metrics`.
@@ -101,6 +112,7 @@ pub async fn command(args: DemoArgs) -> anyhow::Result<ExitCode> {
         inbound: args.inbound,
         progress: !args.json || std::io::stderr().is_terminal(),
         console: args.console,
+        provider: args.provider,
     };
     let console = opts.console;
     let summary = run_demo(opts).await?;
@@ -120,30 +132,20 @@ pub async fn run_demo(opts: DemoOptions) -> anyhow::Result<DemoSummary> {
     anyhow::ensure!(opts.officials > 0, "--officials must be at least 1");
     let started = Instant::now();
     let dialplans = Arc::new(sample_dialplans()?);
-    let store: Arc<dyn Store> = Arc::new(MemoryStore::new(16));
-    let auth_token = format!("demo-token-{:016x}", opts.seed);
-    let account_sid = format!("AC{:032x}", u128::from(opts.seed));
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new(SHARDS));
 
     let webhook_listener = TcpListener::bind("127.0.0.1:0").await?;
     let public_url = format!("http://{}", webhook_listener.local_addr()?);
+    let sim_listener = TcpListener::bind("127.0.0.1:0").await?;
+    let sim_url = format!("http://{}", sim_listener.local_addr()?);
+    let (sim_config, provider) =
+        demo_provider::simulated(opts.provider, opts.seed, &sim_url, &public_url, SHARDS)?;
     let sim_cancel = CancellationToken::new();
-    let sim_config = SimulatorConfig {
-        account_sid: account_sid.clone(),
-        auth_token: auth_token.clone(),
-        seed: opts.seed,
-        inbound_voice_url: Some(format!("{public_url}/twilio/inbound")),
-        inbound_status_url: Some(format!("{public_url}/twilio/inbound/status")),
-        ..SimulatorConfig::default()
-    };
-    let simulator = Simulator::start(
-        sim_config,
-        TcpListener::bind("127.0.0.1:0").await?,
-        sim_cancel.clone(),
-    )
-    .await
-    .context("cannot start the provider simulator")?;
+    let simulator = Simulator::start(sim_config, sim_listener, sim_cancel.clone())
+        .await
+        .context("cannot start the provider simulator")?;
 
-    let mut settings = demo_settings(&simulator.base_url(), account_sid, auth_token, public_url);
+    let mut settings = demo_settings(provider, public_url);
     // Every demo caller is taken (the busy message is tested elsewhere).
     settings.inbound.max_concurrent = u32::try_from(opts.inbound.max(1)).unwrap_or(u32::MAX);
     let callbacks = CampaignId::parse(&settings.inbound.callback_campaign)?;
@@ -396,19 +398,13 @@ fn demo_dialer_config() -> DialerConfig {
     }
 }
 
-/// `serve`'s settings, pointed at the in-process simulator and store.
-fn demo_settings(
-    simulator_url: &str,
-    account_sid: String,
-    auth_token: String,
-    public_url: String,
-) -> Settings {
-    let mut settings = Settings::default();
-    settings.provider.base_url = simulator_url.to_owned();
-    settings.provider.account_sid = account_sid;
-    settings.provider.auth_token = Secret::new(auth_token);
-    // The simulator's citizens read the hints to press valid keys.
-    settings.provider.choice_hints = true;
+/// `serve`'s settings, pointed at the in-process simulator (`provider`)
+/// and store.
+fn demo_settings(provider: ProviderSettings, public_url: String) -> Settings {
+    let mut settings = Settings {
+        provider,
+        ..Settings::default()
+    };
     settings.webhook.public_url = public_url;
     settings.shutdown.grace_secs = 10;
     settings.reports.departments = vec![DEPARTMENT.into()];

@@ -5,6 +5,7 @@ mod campaign;
 mod configured;
 mod control;
 mod demo;
+mod demo_provider;
 mod dialplan_check;
 mod dnc;
 mod escalations;

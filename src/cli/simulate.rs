@@ -1,4 +1,6 @@
-//! `sampark simulate-provider`: the Twilio-compatible simulator as a process.
+//! `sampark simulate-provider`: the provider simulator as a process,
+//! speaking Twilio's (`--kind twilio`) or Exotel's (`--kind exotel`) wire
+//! format.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,15 +10,23 @@ use clap::Args;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::simulator::{Simulator, SimulatorConfig};
+use crate::simulator::{Simulator, SimulatorConfig, Wire};
 
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
     /// Address to listen on, e.g. 127.0.0.1:4010.
     #[arg(long)]
     pub listen: String,
+    /// The wire format: twilio or exotel.
+    #[arg(long, default_value = "twilio", value_parser = parse_wire)]
+    pub kind: Wire,
     #[arg(long)]
     pub account_sid: String,
+    /// Exotel's API key (the REST API's Basic auth user); Twilio's user is
+    /// the account sid.
+    #[arg(long, required_if_eq("kind", "exotel"))]
+    pub api_key: Option<String>,
+    /// Twilio's auth token, or Exotel's API token.
     #[arg(long)]
     pub auth_token: String,
     /// Seed for call fates and key presses.
@@ -99,12 +109,16 @@ pub struct InboundArgs {
 pub async fn command(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     crate::telemetry::init(crate::telemetry::LogFormat::Pretty, "info")?;
     let mut config = SimulatorConfig {
+        wire: args.kind,
         account_sid: args.account_sid,
         auth_token: args.auth_token,
         seed: args.seed,
         ledger: args.ledger,
         ..SimulatorConfig::default()
     };
+    if let Some(key) = args.api_key {
+        config.api_key = key;
+    }
     let set = |target: &mut f64, v: Option<f64>| {
         if let Some(v) = v {
             *target = v;
@@ -145,4 +159,8 @@ pub async fn command(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     cancel.cancel();
     simulator.wait().await;
     Ok(ExitCode::SUCCESS)
+}
+
+fn parse_wire(text: &str) -> Result<Wire, String> {
+    Wire::parse(text).ok_or_else(|| format!("{text:?} is not a provider: twilio or exotel"))
 }

@@ -1,6 +1,7 @@
-//! The REST side: Twilio's 2010-04-01 Calls API under
-//! `/2010-04-01/Accounts/{AccountSid}/`, with its auth, validation, limits
-//! and error bodies.
+//! The REST side: auth for both wires, then Twilio's 2010-04-01 Calls API
+//! under `/2010-04-01/Accounts/{AccountSid}/`, with its validation, limits
+//! and error bodies (Exotel's routes are in `exotel`); and the start of a
+//! call both share.
 //!
 //! Owns: auth, routing, request parsing and the JSON replies. Does not own:
 //! what a call does once created (`call`), the call list filters' date
@@ -20,15 +21,17 @@ use subtle::ConstantTimeEq;
 use tracing::{debug, info};
 
 use super::call;
-use super::client::is_http_url;
+use super::client::{Encoding, is_http_url};
 use super::clock::now_ms;
 use super::control;
+use super::exotel;
 use super::ledger::LedgerEntry;
 use super::list::list_calls;
 use super::plan::{CallPlan, Events, MachineDetection, Script};
 use super::registry::{CallRecord, resource_json};
 use super::server::Shared;
 use super::twiml::Method;
+use super::wire::Wire;
 use crate::domain::{CallStatus, PhoneNumber};
 
 /// Largest request body accepted (Twilio's own limit is far above any
@@ -61,14 +64,21 @@ pub(crate) async fn handle(
         }
     };
     if !authorized {
-        let mut reply = error(StatusCode::UNAUTHORIZED, 20003, "Authenticate");
+        let mut reply = match shared.config.wire {
+            Wire::Twilio => error(StatusCode::UNAUTHORIZED, 20003, "Authenticate"),
+            Wire::Exotel => exotel::error(StatusCode::UNAUTHORIZED, "Authentication failed"),
+        };
         reply.headers_mut().insert(
             WWW_AUTHENTICATE,
             http::HeaderValue::from_static("Basic realm=\"Twilio API\""),
         );
         return Ok(reply);
     }
-    let reply = route(&shared, &method, &path, &query, &body);
+    let reply = match shared.config.wire {
+        Wire::Twilio => route(&shared, &method, &path, &query, &body),
+        Wire::Exotel if path == control::INBOUND_PATH => control::inbound(&shared, &method, &body),
+        Wire::Exotel => exotel::route(&shared, &method, &path, &query, &body),
+    };
     debug!(http.method = %method, http.path = %path, http.status = reply.status().as_u16(), "simulator REST request");
     Ok(reply)
 }
@@ -133,7 +143,12 @@ fn is_authorized<B>(shared: &Shared, req: &Request<B>) -> bool {
     let Ok(decoded) = STANDARD.decode(encoded.trim()) else {
         return false;
     };
-    let expected = format!("{}:{}", shared.config.account_sid, shared.config.auth_token);
+    // Twilio's user is the account sid, Exotel's the API key.
+    let user = match shared.config.wire {
+        Wire::Twilio => &shared.config.account_sid,
+        Wire::Exotel => &shared.config.api_key,
+    };
+    let expected = format!("{user}:{}", shared.config.auth_token);
     decoded.ct_eq(expected.as_bytes()).into()
 }
 
@@ -143,10 +158,37 @@ fn create(shared: &Arc<Shared>, form: &Params) -> Reply {
         Ok(valid) => valid,
         Err(Invalid { code, message }) => return error(StatusCode::BAD_REQUEST, code, &message),
     };
+    match start(shared, to, from, plan) {
+        Ok(record) => ok(
+            StatusCode::CREATED,
+            &resource_json(&record, &shared.config.account_sid),
+        ),
+        Err(Throttled) => error(StatusCode::TOO_MANY_REQUESTS, 20429, "Too Many Requests"),
+    }
+}
+
+/// Over the calls-per-second or concurrency limit.
+pub(crate) struct Throttled;
+
+/// Applies the limits, registers the call, writes its ledger line and
+/// starts its task: the part of an originate both wires share.
+pub(crate) fn start(
+    shared: &Arc<Shared>,
+    to: PhoneNumber,
+    from: PhoneNumber,
+    plan: CallPlan,
+) -> Result<CallRecord, Throttled> {
+    let throttled = || {
+        debug!(
+            active = shared.registry.active(),
+            "simulator throttled an originate"
+        );
+        Throttled
+    };
     if let Some(limiter) = &shared.limiter
         && limiter.check().is_err()
     {
-        return too_many(shared);
+        return Err(throttled());
     }
     let Ok(record) = shared
         .registry
@@ -154,7 +196,7 @@ fn create(shared: &Arc<Shared>, form: &Params) -> Reply {
             CallRecord::new(index, to, from)
         })
     else {
-        return too_many(shared);
+        return Err(throttled());
     };
     info!(call.sid = %record.sid, call.to = %record.to, "simulator accepted a call");
     shared.ledger.append(LedgerEntry::Originate {
@@ -172,18 +214,7 @@ fn create(shared: &Arc<Shared>, form: &Params) -> Reply {
     shared
         .tracker
         .spawn(call::run(Arc::clone(shared), record.clone(), plan));
-    ok(
-        StatusCode::CREATED,
-        &resource_json(&record, &shared.config.account_sid),
-    )
-}
-
-fn too_many(shared: &Shared) -> Reply {
-    debug!(
-        active = shared.registry.active(),
-        "simulator throttled an originate"
-    );
-    error(StatusCode::TOO_MANY_REQUESTS, 20429, "Too Many Requests")
+    Ok(record)
 }
 
 /// A 400 reply's Twilio error code and message.
@@ -253,6 +284,7 @@ fn validate_create(form: &Params) -> Result<(PhoneNumber, PhoneNumber, CallPlan)
         script,
         status_callback,
         status_method: parse_method(form, "StatusCallbackMethod")?,
+        status_encoding: Encoding::Form,
         events,
         persona: None,
         machine_detection,

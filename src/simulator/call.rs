@@ -4,9 +4,10 @@
 //! then the TwiML conversation. Inbound: the conversation at once (the
 //! citizen is calling), then the terminal status callback.
 //!
-//! Owns: the call task and simulated call time. Does not own: the random
-//! choices (`citizen`), a persona's script (`persona`), TwiML syntax
-//! (`twiml`) or HTTP (`client`).
+//! Owns: the call task and simulated call time, for either wire. Does not
+//! own: the random choices (`citizen`), a persona's script (`persona`),
+//! TwiML/ExoML syntax (`twiml`), Exotel's parameter sets (`exotel`) or
+//! HTTP (`client`).
 
 use std::sync::Arc;
 
@@ -16,12 +17,14 @@ use super::citizen::{Citizen, Fate, Response, silent};
 use super::client::{WebhookError, resolve};
 use super::clock::{now_ms, rfc2822};
 use super::direction::Direction;
+use super::exotel;
 use super::ledger::LedgerEntry;
 use super::persona::Scripted;
 use super::plan::{CallPlan, MachineDetection, Script};
 use super::registry::CallRecord;
 use super::server::Shared;
 use super::twiml::{self, Gather, Method, Verb};
+use super::wire::Wire;
 use crate::domain::CallStatus;
 
 /// Documents one call may fetch; a Redirect loop ends the call instead of
@@ -268,7 +271,7 @@ impl CallRun {
     ) -> Result<String, String> {
         let mut params = self.params(status);
         if let Some(digits) = digits {
-            params.push(("Digits".into(), digits));
+            params.push((self.shared.config.wire.digits_param().into(), digits));
         }
         if let (true, Some((answered_by, ms))) = (first, self.detection) {
             params.push(("AnsweredBy".into(), answered_by.to_owned()));
@@ -398,9 +401,17 @@ impl CallRun {
         };
     }
 
-    /// The parameters Twilio sends on every request about this call; an
-    /// inbound call's also name the parties as `Caller` and `Called`.
+    /// The parameters the provider sends on every request about this call.
     fn params(&self, status: CallStatus) -> Vec<(String, String)> {
+        match self.shared.config.wire {
+            Wire::Twilio => self.twilio_params(status),
+            Wire::Exotel => exotel::call_params(&self.call, status),
+        }
+    }
+
+    /// Twilio's parameters; an inbound call's also name the parties as
+    /// `Caller` and `Called`.
+    fn twilio_params(&self, status: CallStatus) -> Vec<(String, String)> {
         let (from, to) = (self.call.from.as_str(), self.call.to.as_str());
         let mut params = vec![
             ("CallSid".into(), self.call.sid.clone()),
@@ -418,13 +429,13 @@ impl CallRun {
         params
     }
 
-    /// Sends one status callback, retried on 5xx and failed exchanges.
-    /// `duration` is set for the terminal callback.
-    async fn callback(&mut self, status: CallStatus, duration: Option<u64>) {
-        let Some(url) = self.plan.status_callback.clone() else {
-            return;
-        };
-        let mut params = self.params(status);
+    /// Twilio's status callback parameters; counts the sequence.
+    fn twilio_status(
+        &mut self,
+        status: CallStatus,
+        duration: Option<u64>,
+    ) -> Vec<(String, String)> {
+        let mut params = self.twilio_params(status);
         params.push(("SequenceNumber".into(), self.sequence.to_string()));
         params.push(("Timestamp".into(), rfc2822(now_ms())));
         params.push(("CallbackSource".into(), "call-progress-events".into()));
@@ -434,6 +445,22 @@ impl CallRun {
             params.push(("Duration".into(), secs.div_ceil(60).to_string()));
         }
         self.sequence += 1;
+        params
+    }
+
+    /// Sends one status callback, retried on 5xx and failed exchanges.
+    /// `duration` is set for the terminal callback.
+    async fn callback(&mut self, status: CallStatus, duration: Option<u64>) {
+        let Some(url) = self.plan.status_callback.clone() else {
+            return;
+        };
+        let params = match self.shared.config.wire {
+            Wire::Twilio => self.twilio_status(status, duration),
+            Wire::Exotel => {
+                let record = self.shared.registry.get(&self.call.sid);
+                exotel::status_params(record.as_ref().unwrap_or(&self.call), status, duration)
+            }
+        };
         let shared = &self.shared;
         let sent = shared
             .client
@@ -441,6 +468,7 @@ impl CallRun {
                 self.plan.status_method,
                 &url,
                 &params,
+                self.plan.status_encoding,
                 shared.config.status_retries,
                 &shared.calls,
             )

@@ -1,9 +1,11 @@
-//! Outgoing webhooks: signed requests to the application's answer, action,
-//! redirect and status-callback URLs, over http or https.
+//! Outgoing webhooks: requests to the application's answer, action,
+//! redirect and status-callback URLs, over http or https. Twilio signs each
+//! with `X-Twilio-Signature`; Exotel signs nothing and sends the Basic auth
+//! credentials a URL carries in its user info as `Authorization`.
 //!
-//! Owns: the HTTP client, `X-Twilio-Signature` on every request, timeouts,
-//! status-callback retries, URL checks and relative-URL resolution. Does not own: what to
-//! send when (see `call`).
+//! Owns: the HTTP client, authentication per wire, form and JSON bodies,
+//! timeouts, status-callback retries, URL checks and relative-URL
+//! resolution. Does not own: what to send when (see `call`).
 
 use std::time::Duration;
 
@@ -17,8 +19,12 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use tokio_util::sync::CancellationToken;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+
 use super::SimulatorError;
 use super::twiml::Method;
+use super::wire::Wire;
 use crate::provider::twilio::signature;
 
 /// Largest webhook reply body read (TwiML documents are small).
@@ -46,14 +52,30 @@ pub(crate) enum WebhookError {
     Cancelled,
 }
 
+/// How a POST body is written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Encoding {
+    /// `application/x-www-form-urlencoded` (every webhook but the below).
+    #[default]
+    Form,
+    /// A JSON object: Exotel's status callback with
+    /// `StatusCallbackContentType=application/json`.
+    Json,
+}
+
 pub(crate) struct WebhookClient {
     client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    wire: Wire,
     auth_token: String,
     timeout: Duration,
 }
 
 impl WebhookClient {
-    pub(crate) fn new(auth_token: &str, timeout: Duration) -> Result<Self, SimulatorError> {
+    pub(crate) fn new(
+        wire: Wire,
+        auth_token: &str,
+        timeout: Duration,
+    ) -> Result<Self, SimulatorError> {
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
             .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())
             .map_err(|e| SimulatorError::Client(e.to_string()))?
@@ -62,19 +84,30 @@ impl WebhookClient {
             .build();
         Ok(Self {
             client: Client::builder(TokioExecutor::new()).build(connector),
+            wire,
             auth_token: auth_token.to_owned(),
             timeout,
         })
     }
 
-    /// Sends one signed request; the timeout covers the whole exchange.
+    /// Sends one form request; the timeout covers the whole exchange.
     pub(crate) async fn send(
         &self,
         method: Method,
         url: &str,
         params: &[(String, String)],
     ) -> Result<Reply, WebhookError> {
-        let request = self.build(method, url, params)?;
+        self.send_as(method, url, params, Encoding::Form).await
+    }
+
+    async fn send_as(
+        &self,
+        method: Method,
+        url: &str,
+        params: &[(String, String)],
+        encoding: Encoding,
+    ) -> Result<Reply, WebhookError> {
+        let request = self.build(method, url, params, encoding)?;
         let exchange = async {
             let response = self
                 .client
@@ -105,6 +138,7 @@ impl WebhookClient {
         method: Method,
         url: &str,
         params: &[(String, String)],
+        encoding: Encoding,
         retries: u32,
         cancel: &CancellationToken,
     ) -> Result<Reply, WebhookError> {
@@ -113,7 +147,7 @@ impl WebhookClient {
         loop {
             let outcome = tokio::select! {
                 () = cancel.cancelled() => return Err(WebhookError::Cancelled),
-                outcome = self.send(method, url, params) => outcome,
+                outcome = self.send_as(method, url, params, encoding) => outcome,
             };
             let retryable = match &outcome {
                 Ok(reply) => reply.status.is_server_error(),
@@ -139,9 +173,13 @@ impl WebhookClient {
         method: Method,
         url: &str,
         params: &[(String, String)],
+        encoding: Encoding,
     ) -> Result<Request<Full<Bytes>>, WebhookError> {
         if !(url.starts_with("http://") || url.starts_with("https://")) {
             return Err(WebhookError::BadUrl(url.to_owned()));
+        }
+        if self.wire == Wire::Exotel {
+            return build_exotel(method, url, params, encoding);
         }
         let encoded = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(params)
@@ -185,6 +223,109 @@ impl WebhookClient {
             .body(Full::new(body))
             .map_err(|e| WebhookError::BadUrl(format!("{url}: {e}")))
     }
+}
+
+/// An Exotel webhook: no signature; the URL's user info, if any, becomes
+/// `Authorization: Basic` (as an HTTP client does with such a URL) and is
+/// taken out of the request URI.
+fn build_exotel(
+    method: Method,
+    url: &str,
+    params: &[(String, String)],
+    encoding: Encoding,
+) -> Result<Request<Full<Bytes>>, WebhookError> {
+    let (url, authorization) = split_userinfo(url);
+    let form = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params)
+        .finish();
+    let (target, body, content_type) = match (method, encoding) {
+        (Method::Get, _) => {
+            let joiner = if url.contains('?') { '&' } else { '?' };
+            let target = if form.is_empty() {
+                url.clone()
+            } else {
+                format!("{url}{joiner}{form}")
+            };
+            (target, Bytes::new(), None)
+        }
+        (Method::Post, Encoding::Form) => (
+            url.clone(),
+            Bytes::from(form),
+            Some("application/x-www-form-urlencoded"),
+        ),
+        (Method::Post, Encoding::Json) => {
+            let object: serde_json::Map<String, serde_json::Value> = params
+                .iter()
+                .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+                .collect();
+            let body = serde_json::Value::Object(object).to_string();
+            (url.clone(), Bytes::from(body), Some("application/json"))
+        }
+    };
+    let uri: Uri = target
+        .parse()
+        .map_err(|_| WebhookError::BadUrl(url.clone()))?;
+    let mut builder = Request::builder()
+        .method(match method {
+            Method::Get => http::Method::GET,
+            Method::Post => http::Method::POST,
+        })
+        .uri(uri)
+        .header(USER_AGENT, "Exotel (sampark-simulator)");
+    if let Some(value) = authorization {
+        builder = builder.header(http::header::AUTHORIZATION, value);
+    }
+    if let Some(content_type) = content_type {
+        builder = builder.header(CONTENT_TYPE, content_type);
+    }
+    builder
+        .body(Full::new(body))
+        .map_err(|e| WebhookError::BadUrl(format!("{url}: {e}")))
+}
+
+/// `url` without its user info, and that user info as a Basic
+/// `Authorization` value (percent-decoded).
+fn split_userinfo(url: &str) -> (String, Option<String>) {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return (url.to_owned(), None);
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let Some((userinfo, host)) = authority.rsplit_once('@') else {
+        return (url.to_owned(), None);
+    };
+    let decode = |s: &str| percent_decode(s);
+    let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+    let credentials = format!("{}:{}", decode(user), decode(password));
+    (
+        format!("{scheme}://{host}{tail}"),
+        Some(format!("Basic {}", STANDARD.encode(credentials))),
+    )
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| char::from(b).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied(),
+            bytes.get(i + 2).copied(),
+        ) {
+            (b'%', Some(h), Some(l)) if hex(h).is_some() && hex(l).is_some() => {
+                let value = hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0);
+                out.push(u8::try_from(value).unwrap_or(b'?'));
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Whether `url` is an absolute http(s) URL with a host.
@@ -248,15 +389,15 @@ mod tests {
 
     #[test]
     fn requests_are_signed_as_twilio_signs_them() {
-        let client = WebhookClient::new("tok", Duration::from_secs(1)).unwrap();
+        let client = WebhookClient::new(Wire::Twilio, "tok", Duration::from_secs(1)).unwrap();
         let params = vec![("Digits".to_owned(), "1".to_owned())];
         let post = client
-            .build(Method::Post, "http://h/a?x=1", &params)
+            .build(Method::Post, "http://h/a?x=1", &params, Encoding::Form)
             .unwrap();
         let sig = post.headers()["X-Twilio-Signature"].to_str().unwrap();
         assert!(signature::verify("tok", "http://h/a?x=1", &params, sig));
         let get = client
-            .build(Method::Get, "http://h/a?x=1", &params)
+            .build(Method::Get, "http://h/a?x=1", &params, Encoding::Form)
             .unwrap();
         assert_eq!(get.uri().to_string(), "http://h/a?x=1&Digits=1");
         let sig = get.headers()["X-Twilio-Signature"].to_str().unwrap();
@@ -266,6 +407,39 @@ mod tests {
             &[],
             sig
         ));
-        assert!(client.build(Method::Post, "/relative", &params).is_err());
+        assert!(
+            client
+                .build(Method::Post, "/relative", &params, Encoding::Form)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn exotel_requests_carry_the_url_credentials_and_no_signature() {
+        let client = WebhookClient::new(Wire::Exotel, "tok", Duration::from_secs(1)).unwrap();
+        let params = vec![("Status".to_owned(), "completed".to_owned())];
+        let json = client
+            .build(
+                Method::Post,
+                "http://exo%40tel:p%20w@h:81/s?x=1&sig=t",
+                &params,
+                Encoding::Json,
+            )
+            .unwrap();
+        assert_eq!(json.uri().to_string(), "http://h:81/s?x=1&sig=t");
+        assert!(json.headers().get("X-Twilio-Signature").is_none());
+        assert_eq!(
+            json.headers()["authorization"],
+            format!("Basic {}", STANDARD.encode("exo@tel:p w"))
+        );
+        assert_eq!(json.headers()["content-type"], "application/json");
+        let form = client
+            .build(Method::Post, "http://h/s?sig=t", &params, Encoding::Form)
+            .unwrap();
+        assert!(form.headers().get("authorization").is_none());
+        assert_eq!(
+            form.headers()["content-type"],
+            "application/x-www-form-urlencoded"
+        );
     }
 }

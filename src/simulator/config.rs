@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::client::is_http_url;
+use super::wire::Wire;
 use crate::domain::PhoneNumber;
 
 /// Everything that shapes the simulated provider's behaviour.
@@ -16,9 +17,16 @@ use crate::domain::PhoneNumber;
 /// the chance of a valid key press.
 #[derive(Clone, Debug)]
 pub struct SimulatorConfig {
-    /// The Twilio account id the REST API accepts (`AC` + 32 hex).
+    /// Which provider's REST API and webhooks to speak.
+    pub wire: Wire,
+    /// The account id the REST API accepts: Twilio's `AC` + 32 hex, or
+    /// any Exotel account sid (no spaces or `/`).
     pub account_sid: String,
-    /// The secret for Basic auth and for signing webhooks.
+    /// Exotel only: the API key, the Basic auth user of REST requests
+    /// (Twilio's is the account sid).
+    pub api_key: String,
+    /// The secret for Basic auth (Exotel's API token) and, for Twilio,
+    /// for signing webhooks.
     pub auth_token: String,
     /// Seeds every per-call random choice (fate, keys, delays).
     pub seed: u64,
@@ -76,7 +84,9 @@ pub struct SimulatorConfig {
 impl Default for SimulatorConfig {
     fn default() -> Self {
         Self {
+            wire: Wire::Twilio,
             account_sid: "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".into(),
+            api_key: "sim-api-key".into(),
             auth_token: "test_auth_token".into(),
             seed: 42,
             answer_rate: 0.8,
@@ -159,8 +169,22 @@ impl SimulatorConfig {
         if self.calls_per_second == Some(0) {
             problems.push("calls_per_second must be at least 1 when set".into());
         }
-        if self.account_sid.len() != 34 || !self.account_sid.starts_with("AC") {
-            problems.push("account_sid must be AC followed by 32 hex digits".into());
+        match self.wire {
+            Wire::Twilio => {
+                if self.account_sid.len() != 34 || !self.account_sid.starts_with("AC") {
+                    problems.push("account_sid must be AC followed by 32 hex digits".into());
+                }
+            }
+            Wire::Exotel => {
+                let plain =
+                    |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_graphic() && b != b'/');
+                if !plain(&self.account_sid) {
+                    problems.push("account_sid must be non-empty, without spaces or '/'".into());
+                }
+                if !plain(&self.api_key) || self.api_key.contains(':') {
+                    problems.push("api_key must be non-empty, without spaces, '/' or ':'".into());
+                }
+            }
         }
         self.check_inbound(&mut problems);
         if problems.is_empty() {

@@ -15,6 +15,7 @@ use rand::{Rng, SeedableRng};
 use tracing::{info, warn};
 
 use super::call;
+use super::client::Encoding;
 use super::ledger::{LedgerEntry, lock};
 use super::persona::Persona;
 use super::plan::{CallPlan, Events, Script};
@@ -120,6 +121,7 @@ pub(crate) fn place(
         },
         status_callback: config.inbound_status_url.clone(),
         status_method: Method::Post,
+        status_encoding: Encoding::Form,
         // A number's status callback hears only the end of the call.
         events: Events::default(),
         persona,

@@ -1,7 +1,9 @@
-//! A Twilio-compatible provider simulator for the demo, the end-to-end tests
-//! and the benchmarks: the 2010-04-01 Calls REST API (Basic auth, Twilio's
-//! error codes, rate and concurrency limits), signed status callbacks, and a
-//! TwiML interpreter whose simulated citizens answer `<Gather>`s per seeded
+//! A provider simulator for the demo, the end-to-end tests and the
+//! benchmarks, speaking Twilio's or Exotel's wire format (`wire`): Twilio's
+//! 2010-04-01 Calls REST API (Basic auth, Twilio's error codes, rate and
+//! concurrency limits), signed status callbacks and TwiML; or Exotel's v1
+//! Calls API (`Calls/connect`, call details, `RestException`s), unsigned
+//! webhooks and ExoML. Its simulated citizens answer `<Gather>`s per seeded
 //! random knobs (or a scripted persona) and write what they did to a ledger.
 //! Citizens also call in: inbound calls to the programme's number, placed on
 //! request or at a seeded rate.
@@ -14,7 +16,9 @@
 //! |---|---|
 //! | `config` | the knobs and their defaults |
 //! | `server` | the public handle, accept loop, shutdown |
-//! | `api`, `list` | REST routes, validation, error bodies, the call list |
+//! | `wire` | which provider's wire format; per-wire parameter names |
+//! | `api`, `list` | Twilio's REST routes, validation, error bodies, the call list |
+//! | `exotel` | Exotel's REST routes, resources, `RestException`s, status callbacks |
 //! | `control` | the simulator's own routes (`POST /sim/inbound`) |
 //! | `registry` | call records and the call resource JSON |
 //! | `direction` | outbound or inbound, in Twilio's and the ledger's words |
@@ -24,8 +28,8 @@
 //! | `arrivals` | automatic inbound calls at a seeded rate |
 //! | `citizen` | every random choice, seeded per call |
 //! | `persona` | a scripted caller instead of random choices |
-//! | `twiml` | TwiML parsing |
-//! | `client` | signed outgoing webhooks, retries, URL resolution |
+//! | `twiml` | TwiML (and ExoML) parsing |
+//! | `client` | outgoing webhooks (signed, or with Basic auth), retries, URL resolution |
 //! | `ledger` | the JSON-lines record of what citizens did |
 //! | `clock` | RFC 2822 dates and list filter dates |
 
@@ -39,6 +43,7 @@ mod config;
 mod control;
 mod direction;
 mod error;
+mod exotel;
 mod inbound;
 mod ledger;
 mod list;
@@ -47,6 +52,7 @@ mod plan;
 mod registry;
 mod server;
 mod twiml;
+mod wire;
 
 #[cfg(test)]
 mod tests;
@@ -57,3 +63,4 @@ pub use error::SimulatorError;
 pub use ledger::{LedgerEntry, PressKind, read_ledger};
 pub use persona::{AfterScript, Persona, PersonaError};
 pub use server::Simulator;
+pub use wire::Wire;

@@ -5,6 +5,7 @@
 //! originate request (`api`) or an inbound call (`inbound`), or running it
 //! (`call`).
 
+use super::client::Encoding;
 use super::persona::Persona;
 use super::twiml::Method;
 
@@ -59,6 +60,8 @@ pub(crate) struct CallPlan {
     pub script: Script,
     pub status_callback: Option<String>,
     pub status_method: Method,
+    /// How status callbacks are written (Exotel may ask for JSON).
+    pub status_encoding: Encoding,
     pub events: Events,
     /// Who answers the Gathers; the seeded random citizen when `None`.
     pub persona: Option<Persona>,

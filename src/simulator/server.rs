@@ -52,7 +52,7 @@ pub(crate) struct Shared {
     pub runtime: Handle,
 }
 
-/// A running Twilio-compatible provider simulator.
+/// A running provider simulator (Twilio's or Exotel's wire format).
 pub struct Simulator {
     shared: Arc<Shared>,
     local_addr: SocketAddr,
@@ -70,7 +70,7 @@ impl Simulator {
         config.validate()?;
         let local_addr = listener.local_addr().map_err(SimulatorError::Listener)?;
         let ledger = Ledger::open(config.ledger.as_deref())?;
-        let client = WebhookClient::new(&config.auth_token, config.http_timeout)?;
+        let client = WebhookClient::new(config.wire, &config.auth_token, config.http_timeout)?;
         let limiter = config
             .calls_per_second
             .and_then(NonZeroU32::new)
@@ -103,7 +103,7 @@ impl Simulator {
         self.local_addr
     }
 
-    /// `http://127.0.0.1:PORT`, the base URL to give the Twilio adapter.
+    /// `http://127.0.0.1:PORT`, the base URL to give the provider adapter.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.local_addr)
     }

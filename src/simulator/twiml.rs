@@ -1,5 +1,7 @@
 //! TwiML documents as the simulator understands them: `<Response>` holding
-//! `Say`, `Play`, `Pause`, `Gather`, `Redirect`, `Hangup`, `Reject`.
+//! `Say`, `Play`, `Pause`, `Gather`, `Redirect`, `Hangup`, `Reject`; also
+//! ExoML, whose only difference sampark uses is a pause written as SSML
+//! (`<Say><break time="2s"/></Say>`).
 //!
 //! Owns: parsing a document into verbs (pure, no I/O), including the
 //! daemon's choices hint inside `<Gather>`. Does not own: running the verbs
@@ -96,6 +98,12 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Verb>, TwimlError> {
 fn verb(node: Node<'_, '_>) -> Result<Verb, TwimlError> {
     let name = node.tag_name().name();
     Ok(match name {
+        // ExoML writes a pause as SSML: `<Say><break time="2s"/></Say>`.
+        "Say" if text_of(node).is_empty() && node.children().any(|c| c.has_tag_name("break")) => {
+            Verb::Pause {
+                secs: break_secs(node)?,
+            }
+        }
         "Say" => Verb::Say {
             text: text_of(node),
             voice: node.attribute("voice").map(str::to_owned),
@@ -180,6 +188,24 @@ fn parse_hint(comment: &str) -> Option<ChoicesHint> {
         choices: choices?,
         opt_out,
     })
+}
+
+/// The total of a `<Say>`'s SSML `<break time="…">`s (`2s`, `500ms`),
+/// whole seconds rounded up.
+fn break_secs(node: Node<'_, '_>) -> Result<u32, TwimlError> {
+    let mut ms: u64 = 0;
+    for brk in node.children().filter(|c| c.has_tag_name("break")) {
+        let time = brk.attribute("time").unwrap_or("1s").trim();
+        let parsed = match time.strip_suffix("ms") {
+            Some(n) => n.parse::<u64>().ok(),
+            None => time
+                .strip_suffix('s')
+                .and_then(|n| n.parse::<u64>().ok())
+                .map(|s| s * 1000),
+        };
+        ms += parsed.ok_or_else(|| bad(brk, "time", time))?;
+    }
+    Ok(u32::try_from(ms.div_ceil(1000)).unwrap_or(u32::MAX))
 }
 
 fn text_of(node: Node<'_, '_>) -> String {
@@ -329,5 +355,17 @@ mod tests {
             parse("<Response><Redirect> </Redirect></Response>"),
             Err(TwimlError::EmptyRedirect)
         ));
+    }
+
+    #[test]
+    fn an_exoml_ssml_break_is_a_pause() {
+        let verbs = parse(
+            r#"<Response><Say><break time="2s"/></Say><Say><break time="500ms"/></Say><Say language="en">Hi</Say></Response>"#,
+        )
+        .unwrap();
+        assert!(matches!(verbs[0], Verb::Pause { secs: 2 }));
+        assert!(matches!(verbs[1], Verb::Pause { secs: 1 }));
+        assert!(matches!(verbs[2], Verb::Say { .. }));
+        assert!(parse(r#"<Response><Say><break time="soon"/></Say></Response>"#).is_err());
     }
 }
