@@ -2,7 +2,8 @@
 //! a citizen will press rather than draw it from the seed.
 //!
 //! Owns: the persona format (`{"presses": ["1", "", "hangup"], "then":
-//! "silent"}`), its validation, and playing it Gather by Gather. Does not
+//! "silent", "pick_up": "busy", "talk_secs": 90}`), its validation, and
+//! playing it Gather by Gather. Does not
 //! own: the random citizen it falls back to (`citizen`) or acting on the
 //! answers (`call`).
 
@@ -26,6 +27,25 @@ const HANG_UP: &str = "hangup";
 pub struct Persona {
     pub presses: Vec<String>,
     pub then: AfterScript,
+    /// Whether the phone picks up an outbound call or a `<Dial>` to it
+    /// (a persona given per number, `SimulatorConfig::personas`).
+    pub pick_up: PickUp,
+    /// How long the person talks once a `<Dial>` connects them, in
+    /// simulated seconds (the seeded citizen draws 30-180 s when absent).
+    pub talk_secs: Option<u32>,
+}
+
+/// Whether a persona's phone is answered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PickUp {
+    /// As the fate rates draw.
+    #[default]
+    Draw,
+    Answer,
+    Busy,
+    NoAnswer,
+    Failed,
 }
 
 /// What a persona does at the Gathers after its scripted presses.
