@@ -42,6 +42,8 @@ pub use placeholder::PlaceholderError;
 pub use problem::{Position, Problem};
 
 #[cfg(test)]
+mod bridge_tests;
+#[cfg(test)]
 mod engine_tests;
 #[cfg(test)]
 mod inbound_tests;

@@ -215,6 +215,7 @@ mod tests {
         let p = Persona {
             presses: vec!["1".into(), "".into(), "hangup".into(), "12#".into()],
             then: AfterScript::Random,
+            ..Persona::default()
         };
         p.validate().unwrap();
         let p = Persona {
@@ -236,6 +237,7 @@ mod tests {
                 .map(String::from)
                 .to_vec(),
             then: AfterScript::Silent,
+            ..Persona::default()
         };
         let mut scripted = Scripted::new(persona);
         let mut answers: Vec<_> = (0..7)

@@ -365,6 +365,34 @@ mod tests {
     }
 
     #[test]
+    fn a_dial_reads_its_number_caller_id_action_recording_and_whisper() {
+        let verbs = parse(
+            r#"<Response><Dial callerId="+916742100100" timeout="25" action="/bridge?step=1" method="POST" record="record-from-answer-dual"><Number url="/whisper" method="POST">+919800000001</Number></Dial></Response>"#,
+        )
+        .unwrap();
+        assert_eq!(
+            verbs,
+            vec![Verb::Dial(Dial {
+                number: "+919800000001".into(),
+                caller_id: Some("+916742100100".into()),
+                timeout_secs: 25,
+                action: Some("/bridge?step=1".into()),
+                method: Method::Post,
+                record: true,
+                whisper: Some(("/whisper".into(), Method::Post)),
+            })]
+        );
+        let verbs = parse("<Response><Dial>+919800000001</Dial></Response>").unwrap();
+        let [Verb::Dial(dial)] = verbs.as_slice() else {
+            panic!("{verbs:?}");
+        };
+        assert_eq!(
+            (dial.timeout_secs, dial.record, dial.action.as_deref()),
+            (30, false, None)
+        );
+    }
+
+    #[test]
     fn bad_documents_are_refused() {
         assert!(matches!(parse("<Response><Say>"), Err(TwimlError::Xml(_))));
         assert!(matches!(
@@ -372,8 +400,16 @@ mod tests {
             Err(TwimlError::NotResponse(_))
         ));
         assert!(matches!(
-            parse("<Response><Dial>+1</Dial></Response>"),
+            parse("<Response><Enqueue>support</Enqueue></Response>"),
             Err(TwimlError::UnknownVerb(_))
+        ));
+        assert!(matches!(
+            parse("<Response><Dial><Conference>x</Conference></Dial></Response>"),
+            Err(TwimlError::BadNesting { .. })
+        ));
+        assert!(matches!(
+            parse("<Response><Dial> </Dial></Response>"),
+            Err(TwimlError::BadAttribute { .. })
         ));
         assert!(matches!(
             parse("<Response><Gather><Hangup/></Gather></Response>"),
