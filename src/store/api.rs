@@ -12,10 +12,12 @@ use jiff::civil::Date;
 
 use super::StoreError;
 use super::intake_tally::{IntakeStats, IntakeTally};
+use super::registry::{ImportSummary, OfficialQuery};
 use crate::domain::scorecard::{Dimension, Entity, ScoreUpdate, Tally};
 use crate::domain::{
     Acknowledgement, Answer, Attribution, BridgeReport, CallStatus, CampaignHeader, CampaignId,
-    ContactId, EscalationView, FeedbackRecord, JobId, JobSpec, JobState, OfficialId, Outcome,
+    ContactId, EscalationView, FeedbackRecord, JobId, JobSpec, JobState, Official, OfficialId,
+    Outcome,
     PhoneNumber, ScoringRules, Severity,
 };
 
@@ -941,6 +943,20 @@ pub trait Store: Send + Sync + 'static {
     async fn score_days(&self) -> Result<Vec<Date>>;
     /// Every `by` scorecard of each of `days`.
     async fn read_scores(&self, by: Dimension, days: &[Date]) -> Result<Vec<DayScore>>;
+
+    // ---- the officials' registry (see `registry`) ----
+    /// Puts officials into the registry in one atomic step: each is created,
+    /// replaced (`updated`) or found identical (`unchanged`). An official
+    /// given twice counts twice, the later one winning.
+    async fn put_officials(&self, officials: &[Official]) -> Result<ImportSummary>;
+    /// One official; `None`: not in the registry.
+    async fn official(&self, id: &OfficialId) -> Result<Option<Official>>;
+    /// The officials `query` matches, sorted by official id. Reads the whole
+    /// registry (thousands of officials): for operators and start-up, not
+    /// for each call.
+    async fn officials(&self, query: &OfficialQuery) -> Result<Vec<Official>>;
+    /// Takes an official out of the registry; `false`: it was not in it.
+    async fn remove_official(&self, id: &OfficialId) -> Result<bool>;
 
     // ---- data guard (Redis that came back empty; see guard.rs) ----
     /// The backend's persistence check and epoch marker, if it can lose its

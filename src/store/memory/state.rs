@@ -117,6 +117,8 @@ pub(super) struct State {
     pub accountability: super::accountability::Accountability,
     /// Each instance's last heartbeat (ms).
     pub instances: HashMap<String, i64>,
+    /// The officials' registry.
+    pub registry: super::registry::Registry,
 }
 
 impl State {
@@ -142,6 +144,7 @@ impl State {
             intake_tallies: IntakeTallies::default(),
             instances: HashMap::new(),
             accountability: Default::default(),
+            registry: Default::default(),
         }
     }
 
