@@ -10,6 +10,7 @@
 //! | [`simulator`] | a Twilio-compatible provider emulator (demo, tests, benchmarks) |
 //! | [`dnc`] | the do-not-call list as operators manage it: import format, expiries |
 //! | [`intake`] | campaign documents from the intake stream into shards; the checks a submission makes before queueing; CSV contacts |
+//! | [`registry`] | the officials' registry as operators manage it: import files (CSV, JSON), all-or-nothing imports, masked listings |
 //! | [`policy`] | calling policy: the calling window (zone, weekdays, ranges, holidays) |
 //! | [`accountability`] | scorecards counted once from the feedback stream, ranked reports (table, CSV, JSON), escalations as people read them |
 //! | [`calls`] | the provider-neutral call core: IVR sessions, conclusions, inbound calls, callback URLs |
@@ -33,6 +34,7 @@ pub mod failpoint;
 pub mod intake;
 pub mod policy;
 pub mod provider;
+pub mod registry;
 pub mod simulator;
 pub mod store;
 pub mod telemetry;

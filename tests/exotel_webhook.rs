@@ -114,6 +114,7 @@ async fn harness(basic: Option<(&str, &str)>) -> Harness {
         dialplan: "mo-sarkar-feedback".into(),
         caller_id: PhoneNumber::parse("+916742000000").unwrap(),
         department: "home".into(),
+        kind: sampark::domain::CampaignKind::Survey,
     };
     let contact = Contact {
         visit_at_ms: None,
@@ -123,6 +124,7 @@ async fn harness(basic: Option<(&str, &str)>) -> Harness {
         official_id: OfficialId::parse("off-1").unwrap(),
         office: "Dhenkanal Town PS".into(),
         service: "FIR registration".into(),
+        first_name: None,
     };
     store.put_campaign(&header).await.unwrap();
     store

@@ -16,6 +16,7 @@
 //! | `store_contract/inbound.rs` | remembered visits, the live inbound cap, inbound jobs |
 //! | `store_contract/dnc.rs` | the do-not-call list: add, update, check, remove, count, expiry |
 //! | `store_contract/officials.rs` | per-official counts through every transition |
+//! | `store_contract/registry.rs` | the officials' registry: put (created, updated, unchanged), read, list and filter, remove |
 //! | `store_contract/sampling.rs` | sample claims per (campaign, office, day) |
 
 mod support;
@@ -42,6 +43,8 @@ mod lifecycle;
 mod limits;
 #[path = "store_contract/officials.rs"]
 mod officials;
+#[path = "store_contract/registry.rs"]
+mod registry;
 #[path = "store_contract/sampling.rs"]
 mod sampling;
 
@@ -117,6 +120,9 @@ macro_rules! backend {
                 dnc::a_large_dnc_import_is_stored_in_full,
                 officials::per_official_counts_follow_each_job,
                 officials::inbound_jobs_count_under_the_desk,
+                registry::officials_are_created_updated_listed_filtered_and_removed,
+                registry::an_official_given_twice_counts_twice_and_the_later_wins,
+                registry::a_large_import_lands_whole,
                 sampling::sample_claims_keep_the_cap_and_are_idempotent,
                 sampling::concurrent_sample_claims_never_exceed_the_cap,
             );

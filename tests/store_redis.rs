@@ -1,5 +1,6 @@
 //! The Redis backend against a real redis-server: every transition's happy
-//! path and fences, the feedback record, outages, and the GCRA oracle.
+//! path and fences, the feedback record, outages, the GCRA oracle, and the
+//! officials' registry's layout.
 
 mod support;
 
@@ -9,5 +10,7 @@ mod calls;
 mod dispatch;
 #[path = "store_redis/helpers.rs"]
 mod helpers;
+#[path = "store_redis/registry.rs"]
+mod registry;
 #[path = "store_redis/resilience.rs"]
 mod resilience;

@@ -1,7 +1,7 @@
 //! `--config` for the commands that work from the daemon's settings
-//! (`escalations`, `report`): the settings file loaded as `serve` loads it
-//! (the same `SAMPARK__*` overrides), and Redis reached as the daemon
-//! reaches it (URL, key prefix, shards, timeouts).
+//! (`escalations`, `report`, `officials`): the settings file loaded as
+//! `serve` loads it (the same `SAMPARK__*` overrides), and Redis reached as
+//! the daemon reaches it (URL, key prefix, shards, timeouts).
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -14,6 +14,7 @@ mod officials;
 mod provider_urls;
 mod real_time;
 mod redis_ops;
+mod registry;
 mod report;
 mod serve;
 mod simulate;
@@ -76,6 +77,10 @@ pub enum Command {
     /// Ranked reports from the scorecards (`--by`), or `rebuild` them from
     /// the feedback stream.
     Report(report::ReportArgs),
+    /// The officials' registry: import a file of officials (CSV or JSON),
+    /// list, show and remove them. Numbers are always shown masked.
+    #[command(subcommand)]
+    Officials(registry::OfficialsCommand),
 }
 
 /// Runs the parsed command and maps the result to an exit code.
@@ -105,6 +110,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Redis(cmd) => redis_ops::command(cmd).await,
             Command::Escalations(cmd) => escalations::command(cmd).await,
             Command::Report(args) => report::command(args).await,
+            Command::Officials(cmd) => registry::command(cmd).await,
         }
     });
     match result {

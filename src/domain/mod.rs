@@ -1,5 +1,6 @@
 //! Validated domain types shared by every other module: phone numbers, ids,
-//! campaigns and contacts, call outcomes and the feedback record.
+//! campaigns and contacts, call outcomes, the feedback record and the
+//! officials of the registry.
 //!
 //! Owns: parsing and validation of values that arrive from outside (campaign
 //! documents, webhooks). Does not own: any I/O.
@@ -15,6 +16,7 @@ mod freshness;
 mod header_diff;
 mod ids;
 mod ladder;
+mod official;
 mod outcome;
 mod phone;
 mod redact;
@@ -23,20 +25,21 @@ pub mod scorecard;
 mod unknown_fields;
 
 pub use campaign::{
-    CAMPAIGN_FIELDS, CONTACT_FIELDS, CampaignHeader, Contact, DocumentError, JobSpec,
-    ParsedDocument, Priority, RejectedContact, parse_campaign_document,
+    CAMPAIGN_FIELDS, CONTACT_FIELDS, CampaignHeader, CampaignKind, Contact, DocumentError, JobSpec,
+    OfficialCall, ParsedDocument, Priority, RejectedContact, parse_campaign_document,
 };
 pub use campaign_window::parse_calling_window;
 pub use country::DefaultCountry;
 pub use escalation::{
     Acknowledgement, Escalation, EscalationView, ScoringRules, Severity, escalation_id_of,
 };
-pub use feedback::{Answer, Attribution, Direction, FeedbackRecord, flags_of};
+pub use feedback::{Answer, Attribution, BridgeReport, Direction, FeedbackRecord, flags_of};
 pub use fraction::stable_fraction;
 pub use freshness::{Freshness, parse_duration, parse_rfc3339};
 pub use header_diff::HeaderDifference;
 pub use ids::{CampaignId, ContactId, IdError, JobId, OfficialId};
 pub use ladder::RetryLadder;
+pub use official::{FieldProblem, MAX_LANGUAGES, MAX_TEXT, Official, OfficialFields};
 pub use outcome::{CallStatus, JobState, Outcome};
 pub use phone::{PhoneError, PhoneNumber};
 pub use redact::mask_digit_runs;

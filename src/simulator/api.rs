@@ -185,6 +185,8 @@ pub(crate) fn start(
         );
         Throttled
     };
+    let mut plan = plan;
+    plan.persona = shared.config.persona_for(&to).cloned();
     if let Some(limiter) = &shared.limiter
         && limiter.check().is_err()
     {

@@ -12,11 +12,12 @@ use jiff::civil::Date;
 
 use super::StoreError;
 use super::intake_tally::{IntakeStats, IntakeTally};
+use super::registry::{ImportSummary, OfficialQuery};
 use crate::domain::scorecard::{Dimension, Entity, ScoreUpdate, Tally};
 use crate::domain::{
-    Acknowledgement, Answer, Attribution, CallStatus, CampaignHeader, CampaignId, ContactId,
-    EscalationView, FeedbackRecord, JobId, JobSpec, JobState, OfficialId, Outcome, PhoneNumber,
-    ScoringRules, Severity,
+    Acknowledgement, Answer, Attribution, BridgeReport, CallStatus, CampaignHeader, CampaignId,
+    ContactId, EscalationView, FeedbackRecord, JobId, JobSpec, JobState, Official, OfficialId,
+    Outcome, PhoneNumber, ScoringRules, Severity,
 };
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -121,6 +122,8 @@ pub struct Job {
     /// Whom an inbound call's record is about, once the caller said; the
     /// record uses it instead of the job's contact.
     pub attribution: Option<Attribution>,
+    /// An official's call's citizen leg, once reported (see `IvrUpdate`).
+    pub bridge: Option<BridgeReport>,
     /// How many IVR steps have been saved (fence for gather webhooks).
     pub ivr_step: u32,
     /// Every answer captured so far, in order.
@@ -418,6 +421,9 @@ pub struct IvrUpdate {
     pub response: String,
     /// For inbound calls: whom the record will be about, once decided.
     pub attribution: Option<Attribution>,
+    /// For an official's call: how the citizen's leg went, once reported
+    /// (written with the step that follows it; the record carries it).
+    pub bridge: Option<BridgeReport>,
 }
 
 /// The result of saving an IVR step.
@@ -936,6 +942,20 @@ pub trait Store: Send + Sync + 'static {
     async fn score_days(&self) -> Result<Vec<Date>>;
     /// Every `by` scorecard of each of `days`.
     async fn read_scores(&self, by: Dimension, days: &[Date]) -> Result<Vec<DayScore>>;
+
+    // ---- the officials' registry (see `registry`) ----
+    /// Puts officials into the registry in one atomic step: each is created,
+    /// replaced (`updated`) or found identical (`unchanged`). An official
+    /// given twice counts twice, the later one winning.
+    async fn put_officials(&self, officials: &[Official]) -> Result<ImportSummary>;
+    /// One official; `None`: not in the registry.
+    async fn official(&self, id: &OfficialId) -> Result<Option<Official>>;
+    /// The officials `query` matches, sorted by official id. Reads the whole
+    /// registry (thousands of officials): for operators and start-up, not
+    /// for each call.
+    async fn officials(&self, query: &OfficialQuery) -> Result<Vec<Official>>;
+    /// Takes an official out of the registry; `false`: it was not in it.
+    async fn remove_official(&self, id: &OfficialId) -> Result<bool>;
 
     // ---- data guard (Redis that came back empty; see guard.rs) ----
     /// The backend's persistence check and epoch marker, if it can lose its

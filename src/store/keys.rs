@@ -451,6 +451,14 @@ impl Keys {
         format!("{}:inbound:live", self.prefix)
     }
 
+    /// The officials' registry (hash: official id → the official as compact
+    /// JSON, `Official::to_stored`, the number in full so the daemon can
+    /// dial it). No index: a listing reads the hash whole and filters, as
+    /// a registry holds thousands of officials, not millions.
+    pub fn officials(&self) -> String {
+        format!("{}:officials", self.prefix)
+    }
+
     /// Per-department GCRA state (TAT in microseconds), fleet-wide.
     pub fn department_gcra(&self, department: &str) -> String {
         format!("{}:department:{department}:gcra", self.prefix)

@@ -4,7 +4,7 @@
 //! Owns: key layout, Lua scripts (one atomic script per state transition),
 //! intake/ready/delayed/in-flight structures, per-official GCRA, the feedback
 //! outbox and its relay, the epoch marker and the persistence check
-//! (`guard`). Does not own: policy (windows, retry decisions,
+//! (`guard`), the officials' registry. Does not own: policy (windows, retry decisions,
 //! outcomes) — callers decide, the store applies decisions fenced by attempt.
 
 mod api;
@@ -15,7 +15,9 @@ mod intake_tally;
 pub mod keys;
 pub mod memory;
 pub mod redis;
+mod registry;
 
 pub use api::*;
 pub use error::StoreError;
 pub use intake_tally::{IntakeRefusal, IntakeStats, IntakeTally, KEPT_REFUSALS, StoredRefusal};
+pub use registry::{ImportSummary, OfficialQuery};

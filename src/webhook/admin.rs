@@ -13,6 +13,7 @@
 //! | GET    | /admin/escalations/{id} | one escalation with its answers; 404       |
 //! | POST   | /admin/escalations/{id}/ack | acknowledge once (`{"by", "note"?}`)   |
 //! | GET    | /admin/reports/{by}   | a ranked report as JSON or CSV               |
+//! | *      | /admin/officials…     | the officials' registry (`admin_officials.rs`) |
 //! | *      | /, /login, …          | the operator console (`console/`)            |
 //!
 //! A submission's reply lists its invalid contacts (`rejected_contacts`) and
@@ -99,6 +100,9 @@ impl Routes for AdminRoutes {
                     return self
                         .accountability(request.method(), p, query, request.body())
                         .await;
+                }
+                if super::admin_officials::owns(p) {
+                    return self.officials(&request).await;
                 }
                 if let Some(rest) = p.strip_prefix("/admin/dnc")
                     && (rest.is_empty() || rest.starts_with('/'))

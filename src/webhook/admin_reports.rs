@@ -178,11 +178,12 @@ fn csv_file_name(report: &Report) -> String {
     )
 }
 
-/// A request's query parameters, each given at most once.
-struct Params(Vec<(String, String)>);
+/// A request's query parameters, each given at most once (also read by
+/// `admin_officials.rs`).
+pub(super) struct Params(Vec<(String, String)>);
 
 impl Params {
-    fn parse(query: Option<&str>) -> Result<Params, String> {
+    pub(super) fn parse(query: Option<&str>) -> Result<Params, String> {
         let mut pairs: Vec<(String, String)> = Vec::new();
         for (k, v) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
             if pairs.iter().any(|(seen, _)| *seen == k) {
@@ -194,7 +195,7 @@ impl Params {
     }
 
     /// Refuses any parameter not in `known`.
-    fn only(&self, known: &[&str]) -> Result<(), String> {
+    pub(super) fn only(&self, known: &[&str]) -> Result<(), String> {
         match self.0.iter().find(|(k, _)| !known.contains(&k.as_str())) {
             None => Ok(()),
             Some((k, _)) if known.is_empty() => Err(format!(
@@ -208,7 +209,7 @@ impl Params {
     }
 
     /// A parameter's value; an empty one counts as not given.
-    fn get(&self, key: &str) -> Option<&str> {
+    pub(super) fn get(&self, key: &str) -> Option<&str> {
         self.0
             .iter()
             .find(|(k, _)| k == key)

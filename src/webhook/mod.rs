@@ -10,6 +10,7 @@
 mod admin;
 mod admin_control;
 mod admin_dnc;
+mod admin_officials;
 mod admin_reports;
 mod calls;
 mod console;

@@ -4,10 +4,13 @@
 use std::sync::Arc;
 
 use super::exoml::{CONTENT_TYPE, hold, render};
-use super::params::{digits, inbound_call, parse_body, status_event};
+use super::params::{bridge_result, digits, inbound_call, parse_body, status_event};
 use super::token::UrlSigner;
 use crate::dialplan::Action;
-use crate::provider::{CallControl, InboundCall, Params, ParamsError, StatusEvent, WebhookRequest};
+use crate::provider::{
+    ActionUrls, BridgeResult, CallControl, InboundCall, Params, ParamsError, StatusEvent,
+    WebhookRequest,
+};
 
 /// Exotel's webhook half.
 #[derive(Clone, Debug)]
@@ -59,8 +62,27 @@ impl CallControl for ExotelControl {
         digits(params)
     }
 
-    fn render(&self, actions: &[Action], gather_url: &str) -> String {
-        render(actions, &self.signer.sign(gather_url), self.choice_hints)
+    fn bridge_result(&self, params: &Params) -> Result<BridgeResult, ParamsError> {
+        bridge_result(params)
+    }
+
+    /// The gather and bridge URLs get their tokens; the whisper URL is never
+    /// handed out (Exotel cannot play one, see `exoml`).
+    fn render(&self, actions: &[Action], urls: &ActionUrls<'_>) -> String {
+        let sign = |url: &str| {
+            if url.is_empty() {
+                String::new()
+            } else {
+                self.signer.sign(url)
+            }
+        };
+        let (gather, bridge) = (sign(urls.gather), sign(urls.bridge));
+        let signed = ActionUrls {
+            gather: &gather,
+            bridge: &bridge,
+            whisper: "",
+        };
+        render(actions, &signed, self.choice_hints)
     }
 
     fn render_hold(&self, seconds: u32, redirect_url: &str) -> String {

@@ -13,10 +13,13 @@
 //! | `Say` with a voice | `voice` only when it is `man` or `woman` | Exotel's only voices; a Twilio voice name would be refused |
 //! | `Pause` | `<Say><break time="Ns"/></Say>` | ExoML has no `<Pause>`; `<Say>` takes SSML `break` |
 //! | `Gather` | `<Gather … method="POST" finishOnKey="">` then `<Redirect>` to the same URL | Exotel goes on to the next verb when nothing is pressed (there is no `actionOnEmptyResult`); the redirect tells the engine the citizen stayed silent |
+//! | `Dial` | `<Dial callerId timeout record action method="POST">number</Dial>` | Exotel's `<Dial>` takes the number as its text |
+//! | `Dial` with a whisper | the same, **not recorded** | Exotel's `<Dial>` cannot play anything to the called party before connecting, so the consent notice a recording needs cannot be given: the conversation is connected unrecorded rather than recorded without notice |
 
 use std::fmt::Write as _;
 
-use crate::dialplan::{Action, Prompt};
+use crate::dialplan::{Action, Bridge, Prompt};
+use crate::provider::ActionUrls;
 
 /// The `Content-Type` of an ExoML reply.
 pub const CONTENT_TYPE: &str = "application/xml; charset=utf-8";
@@ -24,14 +27,15 @@ pub const CONTENT_TYPE: &str = "application/xml; charset=utf-8";
 const XML_DECLARATION: &str = r#"<?xml version="1.0" encoding="UTF-8"?>"#;
 
 /// Renders `actions` as one ExoML document; every gather posts to
-/// `gather_url`. With `choice_hints`, each gather carries its valid keys in
-/// a comment for the simulator (as the TwiML renderer does).
-pub fn render(actions: &[Action], gather_url: &str, choice_hints: bool) -> String {
+/// `urls.gather`, a dial's outcome to `urls.bridge` (both already carrying
+/// their tokens). With `choice_hints`, each gather carries its valid keys
+/// in a comment for the simulator (as the TwiML renderer does).
+pub fn render(actions: &[Action], urls: &ActionUrls<'_>, choice_hints: bool) -> String {
     let mut out = String::with_capacity(256);
     out.push_str(XML_DECLARATION);
     out.push_str("<Response>");
     for action in actions {
-        render_action(&mut out, action, gather_url, choice_hints);
+        render_action(&mut out, action, urls, choice_hints);
     }
     out.push_str("</Response>");
     out
@@ -57,8 +61,10 @@ fn redirect(out: &mut String, url: &str) {
     let _ = write!(out, r#"<Redirect method="POST">{}</Redirect>"#, escape(url));
 }
 
-fn render_action(out: &mut String, action: &Action, gather_url: &str, choice_hints: bool) {
+fn render_action(out: &mut String, action: &Action, urls: &ActionUrls<'_>, choice_hints: bool) {
+    let gather_url = urls.gather;
     match action {
+        Action::Dial(bridge) => render_dial(out, bridge, urls.bridge),
         Action::Say(prompt) => render_prompt(out, prompt),
         Action::Pause { seconds } => pause(out, *seconds),
         Action::Hangup => out.push_str("<Hangup/>"),
@@ -84,6 +90,21 @@ fn render_action(out: &mut String, action: &Action, gather_url: &str, choice_hin
             redirect(out, gather_url);
         }
     }
+}
+
+/// `<Dial>`; the call goes on with the reply to `bridge_url` when the
+/// connected party hangs up (or never answers).
+fn render_dial(out: &mut String, bridge: &Bridge, bridge_url: &str) {
+    // See the module header: no whisper on Exotel, so no recording with one.
+    let record = bridge.record && !bridge.whisper;
+    let _ = write!(
+        out,
+        r#"<Dial callerId="{}" timeout="{}" record="{record}" action="{}" method="POST">{}</Dial>"#,
+        escape(&bridge.caller_id),
+        bridge.timeout_secs,
+        escape(bridge_url),
+        escape(&bridge.to)
+    );
 }
 
 /// The simulator's hint; only DTMF characters are written, so the comment
@@ -146,6 +167,14 @@ fn escape(raw: &str) -> String {
 mod tests {
     use super::*;
 
+    fn urls(gather: &str) -> ActionUrls<'_> {
+        ActionUrls {
+            gather,
+            bridge: "https://x/exotel/bridge?job=c%2F1&shard=0&attempt=1&step=1&sig=b",
+            whisper: "https://x/exotel/whisper?job=c%2F1&shard=0&attempt=1&sig=w",
+        }
+    }
+
     const HEAD: &str = r#"<?xml version="1.0" encoding="UTF-8"?><Response>"#;
 
     fn tts(text: &str, lang: &str, voice: Option<&str>) -> Prompt {
@@ -169,7 +198,7 @@ mod tests {
                 Action::Pause { seconds: 2 },
                 Action::Hangup,
             ],
-            "https://x/g",
+            &urls("https://x/g"),
             false,
         );
         assert_eq!(
@@ -193,7 +222,7 @@ mod tests {
         };
         let url =
             "https://ivr.example/exotel/gather?job=p-1%2Fc-1&shard=0&attempt=2&step=1&sig=abc";
-        let xml = render(std::slice::from_ref(&gather), url, true);
+        let xml = render(std::slice::from_ref(&gather), &urls(url), true);
         let escaped = url.replace('&', "&amp;");
         assert_eq!(
             xml,
@@ -203,7 +232,7 @@ mod tests {
                  <Redirect method=\"POST\">{escaped}</Redirect></Response>"
             )
         );
-        let production = render(&[gather], url, false);
+        let production = render(&[gather], &urls(url), false);
         assert!(!production.contains("sampark:"), "{production}");
         let doc = roxmltree::Document::parse(&production).unwrap();
         let action = doc
@@ -228,7 +257,7 @@ mod tests {
     fn text_is_escaped() {
         let xml = render(
             &[Action::Say(tts("A<&>\"'\u{0}", "en\"x", None))],
-            "",
+            &ActionUrls::NONE,
             false,
         );
         assert_eq!(
@@ -237,5 +266,29 @@ mod tests {
                 "{HEAD}<Say language=\"en&quot;x\">A&lt;&amp;&gt;&quot;&apos;</Say></Response>"
             )
         );
+    }
+
+    #[test]
+    fn dial_golden_and_no_recording_without_a_whisper() {
+        let mut bridge = Bridge {
+            to: "+919800000001".into(),
+            caller_id: "+916742000000".into(),
+            timeout_secs: 25,
+            record: true,
+            whisper: false,
+        };
+        let xml = render(&[Action::Dial(bridge.clone())], &urls(""), false);
+        assert_eq!(
+            xml,
+            format!(
+                "{HEAD}<Dial callerId=\"+916742000000\" timeout=\"25\" record=\"true\" \
+                 action=\"https://x/exotel/bridge?job=c%2F1&amp;shard=0&amp;attempt=1&amp;step=1&amp;sig=b\" \
+                 method=\"POST\">+919800000001</Dial></Response>"
+            )
+        );
+        bridge.whisper = true;
+        let xml = render(&[Action::Dial(bridge)], &urls(""), false);
+        assert!(xml.contains(r#"record="false""#), "{xml}");
+        assert!(!xml.contains("whisper"), "{xml}");
     }
 }

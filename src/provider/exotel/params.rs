@@ -11,7 +11,7 @@
 use serde_json::Value;
 
 use crate::domain::{CallStatus, PhoneNumber};
-use crate::provider::{InboundCall, Params, ParamsError, StatusEvent};
+use crate::provider::{BridgeResult, BridgeStatus, InboundCall, Params, ParamsError, StatusEvent};
 
 /// Decodes a webhook body by its `Content-Type`: a JSON object's scalar
 /// members as strings (nulls skipped), else a form.
@@ -95,24 +95,23 @@ pub(super) fn digits(params: &Params) -> String {
         .to_owned()
 }
 
-/// A `<Dial>` outcome: `DialCallStatus`, `DialCallDuration`, `RecordingUrl`.
-#[allow(dead_code)] // TEMPORARY: read by `bridge_result` once main's bridge action lands.
-pub(crate) struct DialOutcome<'a> {
-    pub status: &'a str,
-    pub duration_secs: u32,
-    pub recording: Option<&'a str>,
-}
-
-#[allow(dead_code)] // TEMPORARY: as above.
-pub(crate) fn dial_outcome(params: &Params) -> Result<DialOutcome<'_>, ParamsError> {
-    let status = field(params, "DialCallStatus")
+/// A `<Dial>` outcome, posted to its `action`: `DialCallStatus`
+/// (`completed`, `busy`, `no-answer`, `failed`, `canceled`),
+/// `DialCallDuration` (absent or 0 when never connected), `RecordingUrl`.
+pub(super) fn bridge_result(params: &Params) -> Result<BridgeResult, ParamsError> {
+    let raw = field(params, "DialCallStatus")
         .ok_or_else(|| ParamsError("the dial outcome has no DialCallStatus".into()))?;
-    Ok(DialOutcome {
+    let status = BridgeStatus::parse(raw).ok_or_else(|| {
+        ParamsError(format!(
+            "the dial outcome has an unknown DialCallStatus {raw:?}"
+        ))
+    })?;
+    Ok(BridgeResult {
         status,
         duration_secs: field(params, "DialCallDuration")
             .and_then(|d| d.parse().ok())
             .unwrap_or(0),
-        recording: field(params, "RecordingUrl"),
+        recording: field(params, "RecordingUrl").map(str::to_owned),
     })
 }
 
@@ -196,13 +195,21 @@ mod tests {
         let p = form(
             "DialCallStatus=completed&DialCallSid=d1&DialCallDuration=42&RecordingUrl=https%3A%2F%2Fr%2F1.mp3",
         );
-        let o = dial_outcome(&p).unwrap();
         assert_eq!(
-            (o.status, o.duration_secs, o.recording),
-            ("completed", 42, Some("https://r/1.mp3"))
+            bridge_result(&p).unwrap(),
+            BridgeResult {
+                status: BridgeStatus::Completed,
+                duration_secs: 42,
+                recording: Some("https://r/1.mp3".into()),
+            }
         );
-        let p = form("DialCallStatus=busy&DialCallDuration=x");
-        assert_eq!(dial_outcome(&p).unwrap().duration_secs, 0);
-        assert!(dial_outcome(&form("DialCallSid=d1")).is_err());
+        let p = form("DialCallStatus=no-answer&DialCallDuration=x");
+        let r = bridge_result(&p).unwrap();
+        assert_eq!(
+            (r.status, r.duration_secs, r.recording),
+            (BridgeStatus::NoAnswer, 0, None)
+        );
+        assert!(bridge_result(&form("DialCallSid=d1")).is_err());
+        assert!(bridge_result(&form("DialCallStatus=exploded")).is_err());
     }
 }

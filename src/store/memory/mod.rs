@@ -6,7 +6,7 @@
 //! in-flight sets ordered by time, job records fenced by attempt, per-(shard,
 //! campaign) and per-official counts, sample claims, per-shard outboxes relayed into one feedback stream with
 //! Redis-style entry ids, dead letters, citizen opt-outs, do-not-call entries
-//! and rolling call caps, and per-official and per-department GCRA. Every operation is one critical section over one
+//! and rolling call caps, and per-official and per-department GCRA, the officials' registry. Every operation is one critical section over one
 //! `State`, the counterpart of one Lua script. Does not own: durability
 //! (everything is lost with the process) or policy.
 //!
@@ -22,6 +22,7 @@
 //! | `control.rs` | operators' pause, resume and cancel |
 //! | `inbound.rs` | remembered visits, live inbound calls, inbound jobs |
 //! | `intake_tally.rs` | campaigns' intake tallies |
+//! | `registry.rs` | the officials' registry |
 //! | `stream.rs` | a stream with one consumer group |
 //! | `timeset.rs` | a ZSET-like set of jobs ordered by time |
 
@@ -34,6 +35,7 @@ mod counts;
 mod dial;
 mod inbound;
 mod intake_tally;
+mod registry;
 mod state;
 mod store;
 mod stream;

@@ -117,6 +117,8 @@ pub(super) struct State {
     pub accountability: super::accountability::Accountability,
     /// Each instance's last heartbeat (ms).
     pub instances: HashMap<String, i64>,
+    /// The officials' registry.
+    pub registry: super::registry::Registry,
 }
 
 impl State {
@@ -142,6 +144,7 @@ impl State {
             intake_tallies: IntakeTallies::default(),
             instances: HashMap::new(),
             accountability: Default::default(),
+            registry: Default::default(),
         }
     }
 
@@ -430,6 +433,7 @@ fn new_job(spec: &JobSpec, shard: ShardId, now: Now) -> Job {
         call_status: None,
         ivr: None,
         attribution: None,
+        bridge: None,
         ivr_step: 0,
         answers: Vec::new(),
         last_response: None,

@@ -21,6 +21,7 @@ use crate::domain::{
     Attribution, CallStatus, CampaignHeader, CampaignId, ContactId, FeedbackRecord, JobSpec,
     Outcome, PhoneNumber,
 };
+use crate::domain::{Official, OfficialId};
 use crate::store::{AckOutcome, DayScore, EscalationQuery, FeedbackEntry, InstanceSeen};
 use crate::store::{
     Admission, Authorize, CampaignAction, CampaignState, CampaignStatus, DeadLetter, DialLimits,
@@ -28,6 +29,7 @@ use crate::store::{
     IvrUpdate, Job, JobRef, PutOutcome, ReadyEntry, Result, SampleSlot, SaveIvr, ServiceVisit,
     ShardId, StatusApplied, Store, StoreError, Transition, Waiting, wait_reason,
 };
+use crate::store::{ImportSummary, OfficialQuery};
 use jiff::civil::Date;
 
 /// The in-memory backend. Cheap to share behind an `Arc`.
@@ -464,5 +466,21 @@ impl Store for MemoryStore {
 
     async fn read_scores(&self, by: Dimension, days: &[Date]) -> Result<Vec<DayScore>> {
         self.with(|s, _| s.accountability.read_scores(by, days))
+    }
+
+    async fn put_officials(&self, officials: &[Official]) -> Result<ImportSummary> {
+        self.with(|s, _| s.registry.put(officials))
+    }
+
+    async fn official(&self, id: &OfficialId) -> Result<Option<Official>> {
+        self.with(|s, _| s.registry.get(id))
+    }
+
+    async fn officials(&self, query: &OfficialQuery) -> Result<Vec<Official>> {
+        self.with(|s, _| s.registry.list(query))
+    }
+
+    async fn remove_official(&self, id: &OfficialId) -> Result<bool> {
+        self.with(|s, _| s.registry.remove(id))
     }
 }

@@ -6,7 +6,7 @@
 //! invocation and reply parsing, the persistence check and the epoch marker
 //! (`guard.rs`), the do-not-call list's entries and index (`dnc.rs`), and the
 //! citizen-key fingerprint and the upgrade of old opt-out markers
-//! (`citizen_keys.rs`). Does not own: key layout (`keys.rs`), GCRA
+//! (`citizen_keys.rs`), and the officials' registry (`registry.rs`). Does not own: key layout (`keys.rs`), GCRA
 //! parameters (`gcra.rs`), or any policy decision.
 
 mod accountability;
@@ -20,6 +20,7 @@ mod inbound;
 mod intake_tally;
 mod jobs;
 mod parse;
+mod registry;
 mod results;
 mod sample;
 mod scripts;

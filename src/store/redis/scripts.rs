@@ -43,6 +43,7 @@ pub(super) struct Scripts {
     pub apply_scores: Script,
     pub reset_scores: Script,
     pub heartbeat: Script,
+    pub put_officials: Script,
 }
 
 impl Scripts {
@@ -75,6 +76,7 @@ impl Scripts {
             apply_scores: Script::new(include_str!("../lua/apply_scores.lua")),
             reset_scores: Script::new(include_str!("../lua/reset_scores.lua")),
             heartbeat: Script::new(include_str!("../lua/heartbeat.lua")),
+            put_officials: Script::new(include_str!("../lua/put_officials.lua")),
         }
     }
 }

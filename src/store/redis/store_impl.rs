@@ -8,13 +8,13 @@ use async_trait::async_trait;
 use super::connection::RedisStore;
 use crate::domain::{
     Attribution, CallStatus, CampaignHeader, CampaignId, ContactId, FeedbackRecord, JobSpec,
-    Outcome, PhoneNumber,
+    Official, OfficialId, Outcome, PhoneNumber,
 };
 use crate::store::{
     Admission, Authorize, CampaignAction, CampaignState, CampaignStatus, DeadLetter, DialLimits,
-    DncEntry, DncRequest, DncWrite, Finish, InboundStart, InstanceSeen, IntakeEntry, IntakeStats,
-    IntakeTally, IvrUpdate, Job, JobRef, PutOutcome, ReadyEntry, Result, SampleSlot, SaveIvr,
-    ServiceVisit, ShardId, StatusApplied, Store, Transition, Waiting,
+    DncEntry, DncRequest, DncWrite, Finish, ImportSummary, InboundStart, InstanceSeen, IntakeEntry,
+    IntakeStats, IntakeTally, IvrUpdate, Job, JobRef, OfficialQuery, PutOutcome, ReadyEntry,
+    Result, SampleSlot, SaveIvr, ServiceVisit, ShardId, StatusApplied, Store, Transition, Waiting,
 };
 
 #[async_trait]
@@ -401,5 +401,21 @@ impl Store for RedisStore {
 
     fn data_guard(&self) -> Option<&dyn crate::store::guard::DataGuard> {
         Some(self)
+    }
+
+    async fn put_officials(&self, officials: &[Official]) -> Result<ImportSummary> {
+        self.put_officials_impl(officials).await
+    }
+
+    async fn official(&self, id: &OfficialId) -> Result<Option<Official>> {
+        self.official_impl(id).await
+    }
+
+    async fn officials(&self, query: &OfficialQuery) -> Result<Vec<Official>> {
+        self.officials_impl(query).await
+    }
+
+    async fn remove_official(&self, id: &OfficialId) -> Result<bool> {
+        self.remove_official_impl(id).await
     }
 }
