@@ -1,5 +1,6 @@
-//! End to end: a real redis-server, the daemon's real servers on port 0, the
-//! Twilio adapter talking to the provider simulator over HTTP.
+//! End to end: a real redis-server, the daemon's real servers on port 0, a
+//! provider adapter talking to the provider simulator over HTTP — every
+//! scenario on both adapters (Twilio and Exotel).
 
 mod support;
 
@@ -12,10 +13,9 @@ use sampark::domain::{FeedbackRecord, JobId};
 use sampark::simulator::{LedgerEntry, SimulatorConfig};
 use sampark::store::{Quota, Store};
 use serde_json::{Value, json};
-use support::daemon::{
-    ACCOUNT_SID, AUTH_TOKEN, dialer_config, dialplans, start_daemon, start_simulator,
-};
+use support::daemon::{dialer_config, dialplans, start_daemon_for, start_simulator};
 use support::eventually;
+use support::provider::Provider;
 use support::redis_server::RedisServer;
 
 const CONTACTS: usize = 500;
@@ -97,10 +97,17 @@ async fn feedback(conn: &mut redis::aio::MultiplexedConnection) -> Vec<FeedbackR
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn campaign_runs_end_to_end_against_redis_and_the_simulator() {
+    campaign_end_to_end(Provider::Twilio).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn campaign_runs_end_to_end_on_exotel() {
+    campaign_end_to_end(Provider::Exotel).await;
+}
+
+async fn campaign_end_to_end(provider: Provider) {
     let redis = RedisServer::start();
-    let (simulator, sim_cancel) = start_simulator(SimulatorConfig {
-        account_sid: ACCOUNT_SID.into(),
-        auth_token: AUTH_TOKEN.into(),
+    let (simulator, sim_cancel) = start_simulator(provider.simulator(SimulatorConfig {
         seed: 42,
         answer_rate: 0.6,
         busy_rate: 0.15,
@@ -111,14 +118,19 @@ async fn campaign_runs_end_to_end_against_redis_and_the_simulator() {
         opt_out_rate: 0.02,
         hangup_rate: 0.04,
         ..SimulatorConfig::default()
-    })
+    }))
     .await;
     let quota = Quota {
         burst: BURST,
         period: PERIOD,
     };
-    let (daemon, store) =
-        start_daemon(&redis.url(), &simulator.base_url(), dialer_config(quota)).await;
+    let (daemon, store) = start_daemon_for(
+        provider,
+        &redis.url(),
+        &simulator.base_url(),
+        dialer_config(quota),
+    )
+    .await;
     let client = redis::Client::open(redis.url()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
 
@@ -136,7 +148,7 @@ async fn campaign_runs_end_to_end_against_redis_and_the_simulator() {
 
     // A forged webhook is refused.
     let webhook = daemon.webhook_addr();
-    let forged = forged_status(webhook).await;
+    let forged = provider.forged_status(webhook, "e2e-main/c-0000").await;
     assert_eq!(forged, 403, "a webhook with a bad signature must get 403");
 
     eventually(
@@ -225,15 +237,6 @@ async fn campaign_runs_end_to_end_against_redis_and_the_simulator() {
     sim_cancel.cancel();
     simulator.wait().await;
     drop(redis);
-}
-
-/// Posts a status callback signed with the wrong token; returns the status code.
-async fn forged_status(addr: std::net::SocketAddr) -> u16 {
-    let path = "/twilio/status?job=e2e-main%2Fc-0000&attempt=1";
-    let params = [("CallSid", "CAforged"), ("CallStatus", "completed")];
-    support::http::post_form(addr, path, &params, Some("not-the-token"))
-        .await
-        .0
 }
 
 fn check_originates_unique_and_rate_bound(
@@ -345,24 +348,36 @@ fn check_answers_match_presses(
 /// daemon's, open at all hours here) is dialled to the end.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_campaign_window_holds_its_contacts_while_another_campaign_dials() {
+    campaign_window(Provider::Twilio).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_campaign_window_holds_its_contacts_on_exotel() {
+    campaign_window(Provider::Exotel).await;
+}
+
+async fn campaign_window(provider: Provider) {
     use sampark::domain::{CampaignId, ContactId, JobState, OfficialId};
     use sampark::policy::CallingWindow;
     use sampark::store::JobRef;
 
     let redis = RedisServer::start();
-    let (simulator, sim_cancel) = start_simulator(SimulatorConfig {
-        account_sid: ACCOUNT_SID.into(),
-        auth_token: AUTH_TOKEN.into(),
+    let (simulator, sim_cancel) = start_simulator(provider.simulator(SimulatorConfig {
         seed: 11,
         ..SimulatorConfig::default()
-    })
+    }))
     .await;
     let quota = Quota {
         burst: 10,
         period: Duration::from_millis(10),
     };
-    let (daemon, store) =
-        start_daemon(&redis.url(), &simulator.base_url(), dialer_config(quota)).await;
+    let (daemon, store) = start_daemon_for(
+        provider,
+        &redis.url(),
+        &simulator.base_url(),
+        dialer_config(quota),
+    )
+    .await;
 
     // One minute a day, ten hours from now (UTC): closed for this test.
     let now_min = store.now_ms().await.unwrap() / 60_000 % 1440;

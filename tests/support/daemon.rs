@@ -19,6 +19,8 @@ use sampark::webhook::HttpServerConfig;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use super::provider::Provider;
+
 pub const ACCOUNT_SID: &str = "ACe2e0000000000000000000000000e2e0";
 pub const AUTH_TOKEN: &str = "e2e-auth-token";
 /// `policy.citizen_key_secret` of every test daemon (in-process or `serve`
@@ -112,8 +114,22 @@ pub async fn start_daemon(
     simulator_base: &str,
     dialer: DialerConfig,
 ) -> (Daemon, Arc<RedisStore>) {
+    start_daemon_for(Provider::Twilio, redis_url, simulator_base, dialer).await
+}
+
+/// `start_daemon` with `provider`'s adapter.
+pub async fn start_daemon_for(
+    provider: Provider,
+    redis_url: &str,
+    simulator_base: &str,
+    dialer: DialerConfig,
+) -> (Daemon, Arc<RedisStore>) {
     let (listener, _) = bind_webhook().await;
-    start_daemon_on(listener, redis_url, simulator_base, dialer, |_| {}).await
+    let base = simulator_base.to_owned();
+    start_daemon_on(listener, redis_url, simulator_base, dialer, move |s| {
+        provider.configure(s, &base)
+    })
+    .await
 }
 
 /// A webhook listener on port 0 and the public URL it is reached at, for a

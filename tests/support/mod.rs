@@ -10,6 +10,7 @@ pub mod invariants;
 pub mod lb;
 pub mod log_capture;
 pub mod placed_calls;
+pub mod provider;
 pub mod redis_server;
 pub mod scorecards;
 
