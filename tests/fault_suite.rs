@@ -7,11 +7,11 @@
 //! checked from Redis, the ledger and the logs. Failpoint scenarios (an
 //! instance frozen at one exact line) are in `tests/freeze.rs`.
 //!
-//! | scenario | fault |
-//! |---|---|
-//! | `redis_stalls_cost_no_call_and_no_attempt` | Redis answers nothing for 3 s, four times; held commands run late |
-//! | `lost_redis_replies_cost_no_call_and_no_attempt` | a command runs but its reply is lost, twelve times |
-//! | `an_instance_killed_mid_campaign_loses_no_call` | one of two instances killed outright mid-campaign |
+//! | scenario | fault | providers |
+//! |---|---|---|
+//! | `redis_stalls_cost_no_call_and_no_attempt` | Redis answers nothing for 3 s, four times; held commands run late | Twilio, Exotel |
+//! | `lost_redis_replies_cost_no_call_and_no_attempt` | a command runs but its reply is lost, twelve times | Twilio, Exotel |
+//! | `an_instance_killed_mid_campaign_loses_no_call` | one of two instances killed outright mid-campaign | Twilio, Exotel |
 
 mod support;
 
@@ -23,9 +23,7 @@ use sampark::dialplan::CallContext;
 use sampark::simulator::{Simulator, SimulatorConfig};
 use sampark::store::{Quota, Store};
 use serde_json::json;
-use support::daemon::{
-    ACCOUNT_SID, AUTH_TOKEN, Killable, dialer_config, dialplans, start_simulator,
-};
+use support::daemon::{Killable, dialer_config, dialplans, start_simulator};
 use support::eventually;
 use support::evidence::Evidence;
 use support::fault_proxy::FaultProxy;
@@ -33,6 +31,7 @@ use support::invariants::{Expectations, assert_no_violations, check_all};
 use support::lb::RoundRobin;
 use support::log_capture::LogCapture;
 use support::placed_calls::dialplan_replay;
+use support::provider::Provider;
 use support::redis_server::RedisServer;
 use tokio_util::sync::CancellationToken;
 
@@ -79,14 +78,12 @@ struct Fleet {
 }
 
 impl Fleet {
-    async fn start(instances: &[&str], seed: u64) -> Fleet {
+    async fn start(provider: Provider, instances: &[&str], seed: u64) -> Fleet {
         let redis = RedisServer::start();
         let upstream: SocketAddr = format!("127.0.0.1:{}", redis.port).parse().unwrap();
         let proxy = FaultProxy::start(upstream).await;
         let lb = RoundRobin::start(Vec::new()).await;
-        let (simulator, sim_cancel) = start_simulator(SimulatorConfig {
-            account_sid: ACCOUNT_SID.into(),
-            auth_token: AUTH_TOKEN.into(),
+        let (simulator, sim_cancel) = start_simulator(provider.simulator(SimulatorConfig {
             seed,
             answer_rate: 0.6,
             busy_rate: 0.3,
@@ -98,7 +95,7 @@ impl Fleet {
             think_delay: (Duration::from_millis(50), Duration::from_millis(250)),
             http_timeout: Duration::from_secs(5),
             ..SimulatorConfig::default()
-        })
+        }))
         .await;
         let mut daemons = Vec::new();
         for name in instances {
@@ -111,7 +108,9 @@ impl Fleet {
             dialer.originate_lease = Duration::from_secs(6);
             dialer.originate_timeout = Duration::from_secs(2);
             let public = lb.url();
-            let daemon = Killable::start(&proxy.url(), &simulator.base_url(), dialer, |s| {
+            let sim_base = simulator.base_url();
+            let daemon = Killable::start(&proxy.url(), &simulator.base_url(), dialer, move |s| {
+                provider.configure(s, &sim_base);
                 s.webhook.public_url = public;
                 s.provider.request_timeout_ms = 2_000;
             });
@@ -194,8 +193,17 @@ impl Fleet {
 /// keys pressed, nothing left over, no phone number in the logs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn redis_stalls_cost_no_call_and_no_attempt() {
+    redis_stalls(Provider::Twilio).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_stalls_cost_no_call_and_no_attempt_on_exotel() {
+    redis_stalls(Provider::Exotel).await;
+}
+
+async fn redis_stalls(provider: Provider) {
     let logs = LogCapture::global();
-    let fleet = Fleet::start(&["stall-a", "stall-b"], 11).await;
+    let fleet = Fleet::start(provider, &["stall-a", "stall-b"], 11).await;
     let people = contacts(48, 1);
     fleet
         .store
@@ -215,8 +223,17 @@ async fn redis_stalls_cost_no_call_and_no_attempt() {
 /// takes must be safe to repeat or to leave to the reconciler.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn lost_redis_replies_cost_no_call_and_no_attempt() {
+    lost_replies(Provider::Twilio).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn lost_redis_replies_cost_no_call_and_no_attempt_on_exotel() {
+    lost_replies(Provider::Exotel).await;
+}
+
+async fn lost_replies(provider: Provider) {
     let logs = LogCapture::global();
-    let fleet = Fleet::start(&["lost-a", "lost-b"], 12).await;
+    let fleet = Fleet::start(provider, &["lost-a", "lost-b"], 12).await;
     let people = contacts(30, 2);
     fleet
         .store
@@ -236,8 +253,17 @@ async fn lost_redis_replies_cost_no_call_and_no_attempt() {
 /// reconciles its dials.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_instance_killed_mid_campaign_loses_no_call() {
+    instance_killed(Provider::Twilio).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_instance_killed_mid_campaign_loses_no_call_on_exotel() {
+    instance_killed(Provider::Exotel).await;
+}
+
+async fn instance_killed(provider: Provider) {
     let logs = LogCapture::global();
-    let mut fleet = Fleet::start(&["kill-a", "kill-b"], 13).await;
+    let mut fleet = Fleet::start(provider, &["kill-a", "kill-b"], 13).await;
     let people = contacts(40, 3);
     fleet
         .store

@@ -1,6 +1,7 @@
 //! Faults: Redis killed mid-campaign, and a daemon replaced mid-campaign.
 //! Either way every contact still ends with exactly one feedback record and
-//! no (contact, attempt) is originated twice.
+//! no (contact, attempt) is originated twice. Both run on both adapters
+//! (Twilio and Exotel).
 
 mod support;
 
@@ -12,8 +13,9 @@ use sampark::domain::FeedbackRecord;
 use sampark::simulator::{LedgerEntry, SimulatorConfig};
 use sampark::store::{Quota, Store};
 use serde_json::json;
-use support::daemon::{ACCOUNT_SID, AUTH_TOKEN, dialer_config, start_daemon, start_simulator};
+use support::daemon::{dialer_config, start_daemon_for, start_simulator};
 use support::eventually;
+use support::provider::Provider;
 use support::redis_server::RedisServer;
 
 fn campaign(id: &str, n: usize) -> String {
@@ -28,14 +30,12 @@ fn campaign(id: &str, n: usize) -> String {
     .to_string()
 }
 
-fn simulator_config() -> SimulatorConfig {
-    SimulatorConfig {
-        account_sid: ACCOUNT_SID.into(),
-        auth_token: AUTH_TOKEN.into(),
+fn simulator_config(provider: Provider) -> SimulatorConfig {
+    provider.simulator(SimulatorConfig {
         seed: 5,
         think_delay: (Duration::from_millis(20), Duration::from_millis(60)),
         ..SimulatorConfig::default()
-    }
+    })
 }
 
 /// Feedback records read straight from the stream (a reconnecting client,
@@ -94,10 +94,20 @@ fn fault_dialer_config(consumer: &str) -> sampark::dialer::DialerConfig {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn redis_killed_mid_campaign_loses_nothing() {
+    redis_killed(Provider::Twilio).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_killed_mid_campaign_loses_nothing_on_exotel() {
+    redis_killed(Provider::Exotel).await;
+}
+
+async fn redis_killed(provider: Provider) {
     const N: usize = 120;
     let mut redis = RedisServer::start();
-    let (simulator, sim_cancel) = start_simulator(simulator_config()).await;
-    let (daemon, store) = start_daemon(
+    let (simulator, sim_cancel) = start_simulator(simulator_config(provider)).await;
+    let (daemon, store) = start_daemon_for(
+        provider,
         &redis.url(),
         &simulator.base_url(),
         fault_dialer_config("a"),
@@ -119,24 +129,26 @@ async fn redis_killed_mid_campaign_loses_nothing() {
     // While Redis is down the provider retries nothing (Twilio does not):
     // a status callback is kept until Redis is back, and a TwiML fetch holds
     // the call (a pause, then the same request again).
-    let (status, _) = support::http::post_form(
-        daemon.webhook_addr(),
-        "/twilio/status?job=faults-redis%2Fc-0000&shard=0&attempt=1",
-        &[("CallSid", "CAdown"), ("CallStatus", "ringing")],
-        Some(AUTH_TOKEN),
-    )
-    .await;
+    let prefix = provider.prefix();
+    let (status, _) = provider
+        .post_webhook(
+            daemon.webhook_addr(),
+            &format!("{prefix}/status?job=faults-redis%2Fc-0000&shard=0&attempt=1"),
+            &provider.status_params("CAdown", "ringing"),
+        )
+        .await;
     assert_eq!(status, 204, "a status callback is kept while Redis is down");
-    let (status, body) = support::http::post_form(
-        daemon.webhook_addr(),
-        "/twilio/answer?job=faults-redis%2Fc-0000&shard=0&attempt=1",
-        &[("CallSid", "CAdown"), ("CallStatus", "in-progress")],
-        Some(AUTH_TOKEN),
-    )
-    .await;
+    let (status, body) = provider
+        .post_webhook(
+            daemon.webhook_addr(),
+            &format!("{prefix}/answer?job=faults-redis%2Fc-0000&shard=0&attempt=1"),
+            &[("CallSid", "CAdown"), ("CallStatus", "in-progress")],
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
+    let [pause, redirect] = provider.hold_markers();
     assert!(
-        body.contains("<Pause") && body.contains("<Redirect") && body.contains("hold=1"),
+        body.contains(pause) && body.contains(redirect) && body.contains("hold=1"),
         "the call is held while Redis is down: {body}"
     );
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -164,10 +176,20 @@ async fn redis_killed_mid_campaign_loses_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_daemon_replaced_mid_campaign_loses_nothing() {
+    daemon_replaced(Provider::Twilio).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_daemon_replaced_mid_campaign_loses_nothing_on_exotel() {
+    daemon_replaced(Provider::Exotel).await;
+}
+
+async fn daemon_replaced(provider: Provider) {
     const N: usize = 120;
     let redis = RedisServer::start();
-    let (simulator, sim_cancel) = start_simulator(simulator_config()).await;
-    let (first, store) = start_daemon(
+    let (simulator, sim_cancel) = start_simulator(simulator_config(provider)).await;
+    let (first, store) = start_daemon_for(
+        provider,
         &redis.url(),
         &simulator.base_url(),
         fault_dialer_config("a"),
@@ -182,7 +204,8 @@ async fn a_daemon_replaced_mid_campaign_loses_nothing() {
     .await;
     // SIGTERM-equivalent: stop intake and dialling, drain, flush, close.
     first.shutdown().await;
-    let (second, _) = start_daemon(
+    let (second, _) = start_daemon_for(
+        provider,
         &redis.url(),
         &simulator.base_url(),
         fault_dialer_config("b"),

@@ -76,10 +76,61 @@ impl Provider {
                     .0
             }
             Provider::Exotel => {
-                let path = format!("/exotel/status?job={job}&shard=0&attempt=1&sig=bm90LWEtdG9rZW4");
+                let path =
+                    format!("/exotel/status?job={job}&shard=0&attempt=1&sig=bm90LWEtdG9rZW4");
                 let params = [("CallSid", "forged"), ("Status", "completed")];
                 super::http::post_form(addr, &path, &params, None).await.0
             }
+        }
+    }
+}
+
+impl Provider {
+    /// Posts a webhook as this provider would: Twilio's signed over the
+    /// daemon's public URL (`http://{addr}`), Exotel's to the URL with its
+    /// token. `path` has no token yet. Returns (status, body).
+    pub async fn post_webhook(
+        self,
+        addr: std::net::SocketAddr,
+        path: &str,
+        params: &[(&str, &str)],
+    ) -> (u16, String) {
+        match self {
+            Provider::Twilio => super::http::post_form(addr, path, params, Some(AUTH_TOKEN)).await,
+            Provider::Exotel => {
+                let base = format!("http://{addr}");
+                let signer = sampark::provider::exotel::UrlSigner::new(EXOTEL_WEBHOOK_SECRET, None);
+                let signed = signer.sign(&format!("{base}{path}"));
+                super::http::post_form(addr, &signed[base.len()..], params, None).await
+            }
+        }
+    }
+
+    /// A status callback's parameters for call `sid` in `status`.
+    pub fn status_params(
+        self,
+        sid: &'static str,
+        status: &'static str,
+    ) -> Vec<(&'static str, &'static str)> {
+        match self {
+            Provider::Twilio => vec![("CallSid", sid), ("CallStatus", status)],
+            Provider::Exotel => {
+                let event = if status == "in-progress" || status == "ringing" {
+                    "answered"
+                } else {
+                    "terminal"
+                };
+                vec![("CallSid", sid), ("Status", status), ("EventType", event)]
+            }
+        }
+    }
+
+    /// What the markup of a hold (a pause, then the same request again)
+    /// contains.
+    pub fn hold_markers(self) -> [&'static str; 2] {
+        match self {
+            Provider::Twilio => ["<Pause", "<Redirect"],
+            Provider::Exotel => ["<break", "<Redirect"],
         }
     }
 }
