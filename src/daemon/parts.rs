@@ -92,10 +92,10 @@ impl DaemonParts {
             dialplan: settings.officials.dialplan.clone(),
             caller_id: settings.officials.caller_id.clone(),
         };
-        if !dialplans
+        let bridged = dialplans
             .get(&official_calls.dialplan)
-            .is_some_and(|plan| plan.bridge().is_some())
-        {
+            .is_some_and(|plan| plan.bridge().is_some());
+        if !bridged {
             warn!(dialplan = %official_calls.dialplan, "officials.dialplan is not a loaded plan with [bridge]: requested officials' calls will be refused");
         }
         Ok(DaemonParts {

@@ -62,7 +62,7 @@ pub struct IntakeRouter {
     store: Arc<dyn Store>,
     dialplan_exists: Arc<dyn Fn(&str) -> bool + Send + Sync>,
     /// Whether a loaded plan has `[bridge]` (see `checking_plan_kinds`).
-    bridged: Option<Arc<dyn Fn(&str) -> bool + Send + Sync>>,
+    bridged: Option<PlanTest>,
     consumer: String,
     reclaim_after: Duration,
     metrics: Arc<Metrics>,
@@ -77,6 +77,9 @@ pub struct IntakeRouter {
 const READ_BLOCK: Duration = Duration::from_millis(500);
 const READ_COUNT: usize = 16;
 const ERROR_BACKOFF: Duration = Duration::from_secs(1);
+
+/// A test on a dialplan's name (e.g. "is it loaded").
+pub type PlanTest = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 
 impl IntakeRouter {
     /// `days`: the window whose zone dates a sample's days (the daemon's
@@ -104,7 +107,7 @@ impl IntakeRouter {
     /// Refuses a document whose kind does not fit its plan: an officials'
     /// call campaign (`kind: "official"`) needs a plan with `[bridge]`, a
     /// survey one without. `bridged` says whether a loaded plan has it.
-    pub fn checking_plan_kinds(mut self, bridged: Arc<dyn Fn(&str) -> bool + Send + Sync>) -> Self {
+    pub fn checking_plan_kinds(mut self, bridged: PlanTest) -> Self {
         self.bridged = Some(bridged);
         self
     }
