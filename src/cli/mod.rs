@@ -61,7 +61,8 @@ pub enum Command {
     #[command(subcommand)]
     Campaign(campaign::CampaignCommand),
     /// Run the provider simulator (Twilio's or Exotel's wire format).
-    SimulateProvider(simulate::SimulateArgs),
+    // Boxed: its flags make it the one outsized variant.
+    SimulateProvider(Box<simulate::SimulateArgs>),
     /// Print the URLs to set once on the provider's side (the programme
     /// number's inbound routes), as the configured provider needs them.
     ProviderUrls(provider_urls::ProviderUrlsArgs),
@@ -104,7 +105,7 @@ pub fn run(cli: Cli) -> ExitCode {
             } => serve::command(&config, accept_legacy_optouts).await,
             Command::Dnc(cmd) => dnc::command(cmd).await,
             Command::Campaign(cmd) => campaign::command(cmd).await,
-            Command::SimulateProvider(args) => simulate::command(args).await,
+            Command::SimulateProvider(args) => simulate::command(*args).await,
             Command::ProviderUrls(args) => provider_urls::command(args),
             Command::Dialplan(cmd) => dialplan_check::command(cmd),
             Command::Redis(cmd) => redis_ops::command(cmd).await,
