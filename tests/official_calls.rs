@@ -20,11 +20,9 @@ use sampark::simulator::{LedgerEntry, Persona, PickUp, Simulator, SimulatorConfi
 use sampark::store::redis::RedisStore;
 use sampark::store::{DncRequest, EscalationQuery, JobRef, Quota, Store};
 use serde_json::{Value, json};
-use support::daemon::{
-    ACCOUNT_SID, AUTH_TOKEN, Killable, bind_webhook, dialer_config, start_daemon_on,
-    start_simulator,
-};
+use support::daemon::{Killable, bind_webhook, dialer_config, start_daemon_on, start_simulator};
 use support::eventually;
+use support::provider::Provider;
 use support::redis_server::RedisServer;
 use tokio_util::sync::CancellationToken;
 
@@ -64,24 +62,23 @@ struct Setup {
     _redis: RedisServer,
 }
 
-fn simulator_config(personas: &[(&str, Persona)]) -> SimulatorConfig {
-    SimulatorConfig {
-        account_sid: ACCOUNT_SID.into(),
-        auth_token: AUTH_TOKEN.into(),
+fn simulator_config(provider: Provider, personas: &[(&str, Persona)]) -> SimulatorConfig {
+    provider.simulator(SimulatorConfig {
         seed: 11,
         personas: personas
             .iter()
             .map(|(n, p)| (n.to_string(), p.clone()))
             .collect::<BTreeMap<_, _>>(),
         ..SimulatorConfig::default()
-    }
+    })
 }
 
 impl Setup {
-    async fn start(personas: &[(&str, Persona)], per_day: u32) -> Setup {
+    async fn start(provider: Provider, personas: &[(&str, Persona)], per_day: u32) -> Setup {
         let redis = RedisServer::start();
         let (listener, _) = bind_webhook().await;
-        let (simulator, sim_cancel) = start_simulator(simulator_config(personas)).await;
+        let (simulator, sim_cancel) = start_simulator(simulator_config(provider, personas)).await;
+        let sim_base = simulator.base_url();
         let mut dialer = dialer_config(Quota {
             burst: 5,
             period: Duration::from_millis(100),
@@ -92,7 +89,7 @@ impl Setup {
             &redis.url(),
             &simulator.base_url(),
             dialer,
-            |_| {},
+            move |s| provider.configure(s, &sim_base),
         )
         .await;
         store
@@ -189,7 +186,17 @@ fn masked(phone: &str) -> String {
 
 #[tokio::test]
 async fn the_official_is_briefed_connected_and_keys_a_disposition() {
+    briefed_connected_disposition(Provider::Twilio).await;
+}
+
+#[tokio::test]
+async fn the_official_is_briefed_connected_and_keys_a_disposition_on_exotel() {
+    briefed_connected_disposition(Provider::Exotel).await;
+}
+
+async fn briefed_connected_disposition(provider: Provider) {
     let s = Setup::start(
+        provider,
         &[
             (OFFICIAL, persona(PickUp::Answer, &["1", "5"], None)),
             (CITIZEN, persona(PickUp::Answer, &[], Some(95))),
@@ -255,6 +262,7 @@ async fn the_official_is_briefed_connected_and_keys_a_disposition() {
 #[tokio::test]
 async fn a_grievance_is_escalated_and_a_recorded_call_has_consent_and_a_reference() {
     let s = Setup::start(
+        Provider::Twilio,
         &[
             (OFFICIAL, persona(PickUp::Answer, &["2", "1"], None)),
             (CITIZEN, persona(PickUp::Answer, &[], Some(40))),
@@ -302,9 +310,53 @@ async fn a_grievance_is_escalated_and_a_recorded_call_has_consent_and_a_referenc
     s.stop().await;
 }
 
+/// Exotel's `<Dial>` cannot play the consent notice to the citizen, so a
+/// campaign that asks for recording gets its calls connected unrecorded
+/// (docs/exotel.md); the rest of the call is as on Twilio.
+#[tokio::test]
+async fn on_exotel_a_call_that_needs_consent_is_connected_unrecorded() {
+    let s = Setup::start(
+        Provider::Exotel,
+        &[
+            (OFFICIAL, persona(PickUp::Answer, &["2", "1"], None)),
+            (CITIZEN, persona(PickUp::Answer, &[], Some(40))),
+        ],
+        10,
+    )
+    .await;
+    s.submit(campaign(
+        "off-rec",
+        vec![contact("c-1", "off-1", CITIZEN)],
+        json!({"recording": true}),
+    ))
+    .await;
+    let record = s.record("off-rec", "c-1").await;
+    assert_eq!(record.flags, vec!["grievance".to_owned()]);
+    let bridge = record.bridge.clone().unwrap();
+    assert_eq!(
+        (bridge.outcome.as_str(), bridge.talk_secs),
+        ("completed", 40)
+    );
+    assert_eq!(bridge.recording, None, "no recording without the notice");
+    let bridges = bridges(&s.simulator);
+    assert!(
+        matches!(
+            bridges.as_slice(),
+            [LedgerEntry::Bridge {
+                whispered: false,
+                recorded: false,
+                ..
+            }]
+        ),
+        "{bridges:?}"
+    );
+    s.stop().await;
+}
+
 #[tokio::test]
 async fn a_busy_citizen_is_tried_again_only_when_the_official_asks() {
     let s = Setup::start(
+        Provider::Twilio,
         &[
             (OFFICIAL, persona(PickUp::Answer, &["2"], None)),
             (OFFICIAL_2, persona(PickUp::Answer, &["1", "1"], None)),
@@ -347,7 +399,12 @@ async fn a_busy_citizen_is_tried_again_only_when_the_official_asks() {
 
 #[tokio::test]
 async fn an_official_who_does_not_answer_is_retried_and_the_citizen_never_rung() {
-    let s = Setup::start(&[(OFFICIAL, persona(PickUp::NoAnswer, &[], None))], 10).await;
+    let s = Setup::start(
+        Provider::Twilio,
+        &[(OFFICIAL, persona(PickUp::NoAnswer, &[], None))],
+        10,
+    )
+    .await;
     s.submit(campaign(
         "off-na",
         vec![contact("c-1", "off-1", CITIZEN)],
@@ -365,6 +422,7 @@ async fn an_official_who_does_not_answer_is_retried_and_the_citizen_never_rung()
 #[tokio::test]
 async fn the_citizens_do_not_call_entry_and_caps_hold_the_officials_leg() {
     let s = Setup::start(
+        Provider::Twilio,
         &[
             (OFFICIAL, persona(PickUp::Answer, &["1", "4"], None)),
             (OFFICIAL_2, persona(PickUp::Answer, &["1", "4"], None)),
@@ -434,7 +492,7 @@ async fn the_citizens_do_not_call_entry_and_caps_hold_the_officials_leg() {
 
 #[tokio::test]
 async fn a_contact_of_an_official_not_in_the_registry_is_dead_lettered() {
-    let s = Setup::start(&[], 10).await;
+    let s = Setup::start(Provider::Twilio, &[], 10).await;
     s.submit(campaign(
         "off-unknown",
         vec![contact("c-1", "off-nobody", CITIZEN)],
@@ -475,10 +533,13 @@ async fn a_contact_of_an_official_not_in_the_registry_is_dead_lettered() {
 #[tokio::test]
 async fn a_daemon_killed_mid_bridge_bridges_once_and_writes_one_record() {
     let redis = RedisServer::start();
-    let mut config = simulator_config(&[
-        (OFFICIAL, persona(PickUp::Answer, &["1", "3"], None)),
-        (CITIZEN, persona(PickUp::Answer, &[], Some(20))),
-    ]);
+    let mut config = simulator_config(
+        Provider::Twilio,
+        &[
+            (OFFICIAL, persona(PickUp::Answer, &["1", "3"], None)),
+            (CITIZEN, persona(PickUp::Answer, &[], Some(20))),
+        ],
+    );
     // The citizen's phone rings long enough to kill the daemon meanwhile.
     config.ring_delay = (Duration::from_millis(1_500), Duration::from_millis(1_500));
     let (simulator, sim_cancel) = start_simulator(config).await;
@@ -557,6 +618,7 @@ async fn a_daemon_killed_mid_bridge_bridges_once_and_writes_one_record() {
 #[tokio::test]
 async fn an_official_asks_through_the_admin_api() {
     let s = Setup::start(
+        Provider::Twilio,
         &[
             (OFFICIAL, persona(PickUp::Answer, &["1", "4"], None)),
             (CITIZEN, persona(PickUp::Answer, &[], Some(30))),
