@@ -3,6 +3,7 @@
 //! that checks signatures.
 
 mod amd;
+mod exotel;
 mod flow;
 mod harness;
 mod inbound;
