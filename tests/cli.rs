@@ -516,3 +516,69 @@ async fn campaign_status_shows_progress_per_official() {
     );
     assert_eq!(officials["off-00"], json!({"queued": 1}));
 }
+
+#[test]
+fn provider_urls_prints_exotels_inbound_urls_with_their_tokens() {
+    let exotel = [
+        ("SAMPARK__PROVIDER__KIND", "exotel"),
+        ("SAMPARK__PROVIDER__ACCOUNT_SID", "odisha1"),
+        ("SAMPARK__PROVIDER__EXOTEL__API_KEY", "key"),
+        ("SAMPARK__PROVIDER__EXOTEL__API_TOKEN", "token"),
+        (
+            "SAMPARK__PROVIDER__EXOTEL__WEBHOOK_SECRET",
+            "0123456789abcdef0123456789abcdef",
+        ),
+        ("SAMPARK__WEBHOOK__PUBLIC_URL", "https://ivr.example.gov.in"),
+    ];
+    let out = run(sampark()
+        .args(["provider-urls", "--config", "config/sampark.toml"])
+        .envs(exotel));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("https://ivr.example.gov.in/exotel/inbound?sig=")
+            && text.contains("https://ivr.example.gov.in/exotel/inbound/status?sig="),
+        "{text}"
+    );
+    // A short webhook secret is refused with the key named.
+    let out = run(sampark()
+        .args(["provider-urls", "--config", "config/sampark.toml"])
+        .envs(exotel)
+        .env("SAMPARK__PROVIDER__EXOTEL__WEBHOOK_SECRET", "short"));
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("provider.exotel.webhook_secret"), "{err}");
+    assert!(!err.contains("short"), "the secret is not echoed: {err}");
+    // Twilio's need no token.
+    let out = run(sampark()
+        .args(["provider-urls", "--config", "config/sampark.toml"])
+        .env("SAMPARK__WEBHOOK__PUBLIC_URL", "https://ivr.example.gov.in")
+        .env("SAMPARK__PROVIDER__ACCOUNT_SID", "ACx")
+        .env("SAMPARK__PROVIDER__AUTH_TOKEN", "t"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("https://ivr.example.gov.in/twilio/inbound\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn demo_runs_on_exotel() {
+    let out = run(sampark().args([
+        "demo",
+        "--contacts",
+        "20",
+        "--seed",
+        "3",
+        "--json",
+        "--provider",
+        "exotel",
+    ]));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["feedback_records"], 20, "{summary}");
+}
