@@ -87,7 +87,7 @@ mod tests {
         let list = list_json(std::slice::from_ref(&o));
         assert_eq!(list["officials"][0]["phone"], "+91******0001");
         assert_eq!(list["officials"][0]["languages"], json!(["or", "en"]));
-        let table = table(&[o.clone()]);
+        let table = table(std::slice::from_ref(&o));
         assert!(table.starts_with("official_id  name"), "{table}");
         assert!(
             table.contains("+91******0001  Collectorate  Revenue     or;en"),
