@@ -67,6 +67,7 @@ async fn seed(store: &Arc<RedisStore>, id: &str, n: usize, officials: usize) {
                     office: "Office".into(),
                     service: "Service".into(),
                     visit_at_ms: None,
+                    first_name: None,
                 },
             );
             let store = store.clone();

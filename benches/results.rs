@@ -68,6 +68,7 @@ fn record(i: usize) -> FeedbackRecord {
         finished_at_ms: 1_796_000_000_000 + (i as i64 % 3) * 86_400_000,
         direction: Default::default(),
         attributed: true,
+        bridge: None,
     }
 }
 

@@ -328,6 +328,7 @@ async fn a_machine_verdict_survives_a_hold_while_redis_is_down() {
         priority: Default::default(),
         retry: None,
         machine_detection: true,
+        kind: sampark::domain::CampaignKind::Survey,
         sample_rate: None,
         freshness: Default::default(),
         id: CampaignId::parse("amd-hold").unwrap(),
@@ -339,6 +340,7 @@ async fn a_machine_verdict_survives_a_hold_while_redis_is_down() {
     let official = OfficialId::parse("off-1").unwrap();
     let contact = Contact {
         visit_at_ms: None,
+        first_name: None,
         id: ContactId::parse("c-1").unwrap(),
         phone: PhoneNumber::parse(MACHINE_ON).unwrap(),
         language: Some("en".into()),

@@ -300,6 +300,7 @@ fn contact(id: &str, phone: &str) -> Contact {
         office: "Puri Sadar PS".into(),
         service: "Passport verification".into(),
         visit_at_ms: None,
+        first_name: None,
     }
 }
 

@@ -315,6 +315,7 @@ fn record(contact: &str, outcome: Outcome, attempts: u32, finished_at_ms: i64) -
         finished_at_ms,
         direction: Direction::Outbound,
         attributed: true,
+        bridge: None,
     }
 }
 

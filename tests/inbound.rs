@@ -168,6 +168,7 @@ fn persona(presses: &[&str]) -> Persona {
     Persona {
         presses: presses.iter().map(|p| (*p).to_owned()).collect(),
         then: AfterScript::HangUp,
+        ..Persona::default()
     }
 }
 

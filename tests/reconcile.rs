@@ -28,6 +28,7 @@ const LEASE: Duration = Duration::from_millis(300);
 fn contact(id: &str, phone: &str) -> Contact {
     Contact {
         visit_at_ms: None,
+        first_name: None,
         id: ContactId::parse(id).unwrap(),
         phone: PhoneNumber::parse(phone).unwrap(),
         language: Some("en".into()),
@@ -68,6 +69,7 @@ async fn lost_originate_replies_are_adopted_and_undialled_attempts_requeued() {
         retry: None,
         calling_window: None,
         machine_detection: false,
+        kind: sampark::domain::CampaignKind::Survey,
         sample_rate: None,
         sample_max_per_office_per_day: None,
         freshness: Default::default(),

@@ -63,6 +63,7 @@ fn record(i: usize, department: &str, official: &str, bribe: bool) -> FeedbackRe
         finished_at_ms: 1_796_000_000_000 + (i as i64 % 3) * 86_400_000,
         direction: Default::default(),
         attributed: true,
+        bridge: None,
     }
 }
 

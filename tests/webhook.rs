@@ -61,6 +61,7 @@ async fn harness() -> Harness {
         retry: None,
         calling_window: None,
         machine_detection: false,
+        kind: sampark::domain::CampaignKind::Survey,
         sample_rate: None,
         sample_max_per_office_per_day: None,
         freshness: Default::default(),
@@ -72,6 +73,7 @@ async fn harness() -> Harness {
     };
     let contact = Contact {
         visit_at_ms: None,
+        first_name: None,
         id: ContactId::parse("c-1").unwrap(),
         phone: PhoneNumber::parse("+919876543210").unwrap(),
         language: Some("en".into()),

@@ -5,6 +5,7 @@
 use tracing::{info, warn};
 
 use super::inbound::InboundPolicy;
+use super::official;
 use super::{CallCore, CallError, after_call, after_call_with, after_machine, session};
 use crate::domain::{CallStatus, Direction, JobState, Outcome};
 use crate::store::{Finish, Job, JobRef, Transition};
@@ -109,6 +110,7 @@ impl CallCore {
         match job.spec.direction {
             Direction::Outbound => after_call_with(job, status, session, &self.retry, ladder),
             Direction::Inbound => after_call(job, status, session, &InboundPolicy::retry()),
+            Direction::Official => official::decide(job, status, &self.retry, ladder),
         }
     }
 

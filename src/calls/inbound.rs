@@ -14,15 +14,16 @@ use std::time::Duration;
 
 use tracing::{error, info, warn};
 
+use super::service::Saved;
 use super::session::{self, InboundState, Stored};
 use super::{CallCore, CallError, RetryPolicy};
 use crate::config::InboundSettings;
 use crate::dialplan::{self, Dialplans, InboundPrompts, Visit};
 use crate::domain::{
-    Answer, Attribution, CampaignHeader, CampaignId, Contact, ContactId, Direction, JobId, JobSpec,
-    JobState, OfficialId, PhoneNumber,
+    Answer, Attribution, CampaignHeader, CampaignId, CampaignKind, Contact, ContactId, Direction,
+    JobId, JobSpec, JobState, OfficialId, PhoneNumber,
 };
-use crate::provider::Params;
+use crate::provider::{ActionUrls, Params};
 use crate::store::keys::shard_of_call;
 use crate::store::{Admission, InboundStart, Job, JobRef, PutOutcome, ServiceVisit};
 use crate::telemetry::InboundResult;
@@ -191,8 +192,18 @@ impl CallCore {
         };
         let about = subject(&job, &state, &out.new_answers);
         let encoded = session::encode(&Stored::Inbound(state))?;
-        self.save(&job, 0, encoded, out.new_answers, &out.actions, about)
-            .await
+        self.save(
+            &job,
+            0,
+            encoded,
+            out.new_answers,
+            &out.actions,
+            Saved {
+                attribution: about,
+                bridge: None,
+            },
+        )
+        .await
     }
 
     /// One gather of an inbound call (fenced by the caller).
@@ -217,14 +228,26 @@ impl CallCore {
         };
         let about = subject(job, &state, &out.new_answers);
         let encoded = session::encode(&Stored::Inbound(state))?;
-        self.save(job, step_no, encoded, out.new_answers, &out.actions, about)
-            .await
+        self.save(
+            job,
+            step_no,
+            encoded,
+            out.new_answers,
+            &out.actions,
+            Saved {
+                attribution: about,
+                bridge: None,
+            },
+        )
+        .await
     }
 
     /// The plan's busy message, then hang up.
     fn busy(&self, policy: &InboundPolicy) -> String {
         match self.dialplans.get(&policy.dialplan) {
-            Some(plan) => self.control.render(&dialplan::busy(&plan), ""),
+            Some(plan) => self
+                .control
+                .render(&dialplan::busy(&plan), &ActionUrls::NONE),
             None => self.hangup(),
         }
     }
@@ -247,6 +270,7 @@ impl CallCore {
             retry: None,
             calling_window: None,
             machine_detection: false,
+            kind: CampaignKind::Survey,
             sample_rate: None,
             sample_max_per_office_per_day: None,
             freshness: Default::default(),
@@ -291,6 +315,7 @@ fn inbound_spec(
         retry: None,
         calling_window: None,
         machine_detection: false,
+        official_call: None,
         not_after_ms: None,
         not_before_ms: None,
         campaign_id: CampaignId::parse(INBOUND_CAMPAIGN).map_err(bad)?,
@@ -299,6 +324,7 @@ fn inbound_spec(
         department: String::new(),
         contact: Contact {
             visit_at_ms: None,
+            first_name: None,
             id: ContactId::parse(call_sid).map_err(bad)?,
             phone,
             language: None,
@@ -319,6 +345,7 @@ fn callback_spec(header: &CampaignHeader, job: &Job) -> Result<JobSpec, CallErro
     let official = about.map_or(DESK, |a| a.official_id.as_str());
     let contact = Contact {
         visit_at_ms: None,
+        first_name: None,
         id: ContactId::parse(&format!("cb-{}", job.spec.contact.id)).map_err(bad)?,
         phone: job.spec.contact.phone.clone(),
         language: None,

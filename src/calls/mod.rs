@@ -12,6 +12,7 @@
 mod conclude;
 mod error;
 mod inbound;
+mod official;
 mod outcome;
 mod pending;
 mod service;
@@ -23,4 +24,4 @@ pub use inbound::{CALLBACK_FLAG, DESK, INBOUND_CAMPAIGN, InboundPolicy, inbound_
 pub use outcome::{RetryPolicy, after_call, after_call_with, after_machine};
 pub use pending::PendingStatuses;
 pub use service::{CallCore, Reply};
-pub use urls::{CallRef, Callback, CallbackUrls, Route, UrlError};
+pub use urls::{CallRef, Callback, CallbackUrls, CarriedLeg, Route, UrlError};

@@ -236,6 +236,7 @@ mod tests {
             retry: None,
             calling_window: None,
             machine_detection: false,
+            kind: crate::domain::CampaignKind::Survey,
             sample_rate: None,
             sample_max_per_office_per_day: None,
             freshness: Default::default(),
@@ -247,6 +248,7 @@ mod tests {
         };
         let contact = Contact {
             visit_at_ms: None,
+            first_name: None,
             id: ContactId::parse("k").unwrap(),
             phone: PhoneNumber::parse("+919876543210").unwrap(),
             language: None,
@@ -268,6 +270,7 @@ mod tests {
             call_status: None,
             ivr: None,
             attribution: None,
+            bridge: None,
             ivr_step: 0,
             answers: vec![],
             last_response: None,

@@ -12,6 +12,7 @@
 //! | gather | no, or step is older | hang up, or replay the reply of the step just saved |
 //! | gather | yes, step matches | engine step, opt-out, save (fenced by step), reply |
 //! | status | — | `on_status`: rank, and conclude on a terminal status |
+//! | answer, bridge, whisper, gather of an official's call | see `official` | |
 //! | inbound, inbound status | see `inbound` | |
 //!
 //! Every reply is committed before it is returned (G4): a duplicate webhook
@@ -26,8 +27,8 @@ use super::session::{self, MachinePickUp, Stored};
 use super::urls::{CallRef, Callback, CallbackUrls};
 use super::{CallError, RetryPolicy};
 use crate::dialplan::{Action, CallContext, Dialplans, Event, SessionStatus, start, step};
-use crate::domain::{Answer, Attribution, JobState};
-use crate::provider::{AnsweredBy, CallControl, Params};
+use crate::domain::{Answer, Attribution, BridgeReport, JobState};
+use crate::provider::{ActionUrls, AnsweredBy, CallControl, Params};
 use crate::store::{IvrUpdate, Job, SaveIvr, Store};
 use crate::telemetry::Metrics;
 
@@ -38,6 +39,14 @@ pub enum Reply {
     Markup(String),
     /// Nothing to say (status callbacks).
     Empty,
+}
+
+/// What a saved step writes besides the session: whom an inbound call's
+/// record is about, an official's call's citizen leg.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Saved {
+    pub attribution: Option<Attribution>,
+    pub bridge: Option<BridgeReport>,
 }
 
 /// The provider-neutral call core; cheap to share behind an `Arc`.
@@ -90,7 +99,7 @@ impl CallCore {
 
     /// Markup that only ends the call.
     pub fn hangup(&self) -> String {
-        self.control.render(&[Action::Hangup], "")
+        self.control.render(&[Action::Hangup], &ActionUrls::NONE)
     }
 
     /// Handles one verified callback.
@@ -116,6 +125,17 @@ impl CallCore {
                     .await?;
                 Ok(Reply::Empty)
             }
+            Callback::Bridge { call, step, leg } => {
+                let result = match leg {
+                    Some(leg) => leg.clone().into(),
+                    None => self
+                        .control
+                        .bridge_result(params)
+                        .map_err(|e| CallError::BadRequest(e.to_string()))?,
+                };
+                self.bridged(call, *step, result).await.map(Reply::Markup)
+            }
+            Callback::Whisper(call) => self.whisper(call).await.map(Reply::Markup),
             Callback::Inbound => self.inbound_answer(params).await.map(Reply::Markup),
             Callback::InboundStatus => {
                 let event = self
@@ -131,7 +151,7 @@ impl CallCore {
     }
 
     /// The job, if this request belongs to its current, unfinished attempt.
-    async fn live_job(&self, call: &CallRef) -> Result<Option<Job>, CallError> {
+    pub(super) async fn live_job(&self, call: &CallRef) -> Result<Option<Job>, CallError> {
         let job = self.store.load_job(&call.job).await?;
         Ok(job.filter(|j| {
             j.attempt == call.attempt && matches!(j.state, JobState::Dialing | JobState::InCall)
@@ -161,6 +181,9 @@ impl CallCore {
             error!(job.id = %job.id, dialplan = %job.spec.dialplan, "dialplan is no longer loaded; hanging up");
             return Ok(self.hangup());
         };
+        if job.spec.official_call.is_some() {
+            return self.official_answered(&job, &plan).await;
+        }
         let ctx = CallContext {
             language: job.spec.contact.language.clone(),
             office: job.spec.contact.office.clone(),
@@ -168,8 +191,15 @@ impl CallCore {
         };
         let out = start(&plan, &ctx);
         let encoded = session::encode(&Stored::Survey(out.session))?;
-        self.save(&job, 0, encoded, out.new_answers, &out.actions, None)
-            .await
+        self.save(
+            &job,
+            0,
+            encoded,
+            out.new_answers,
+            &out.actions,
+            Saved::default(),
+        )
+        .await
     }
 
     /// A machine picked up: no survey is played. The pick-up is saved as
@@ -179,8 +209,15 @@ impl CallCore {
         info!(job.id = %job.id, answered_by = %by, "a machine answered; hanging up without the survey");
         let pick_up = Stored::Machine(MachinePickUp { answered_by: by });
         let encoded = session::encode(&pick_up)?;
-        self.save(job, 0, encoded, Vec::new(), &[Action::Hangup], None)
-            .await
+        self.save(
+            job,
+            0,
+            encoded,
+            Vec::new(),
+            &[Action::Hangup],
+            Saved::default(),
+        )
+        .await
     }
 
     async fn gather(
@@ -211,13 +248,25 @@ impl CallCore {
                     .inbound_gather(&job, &plan, state, step_no, digits)
                     .await;
             }
+            Stored::Official(session) => {
+                return self
+                    .official_gather(&job, &plan, session, step_no, digits)
+                    .await;
+            }
         };
         let out = step(&plan, &before, &Event::Digits(digits.to_owned()));
         self.note_opt_out(&job, before.status(), out.session.status())
             .await?;
         let encoded = session::encode(&Stored::Survey(out.session))?;
-        self.save(&job, step_no, encoded, out.new_answers, &out.actions, None)
-            .await
+        self.save(
+            &job,
+            step_no,
+            encoded,
+            out.new_answers,
+            &out.actions,
+            Saved::default(),
+        )
+        .await
     }
 
     /// Records the citizen's opt-out the moment the session reaches it.
@@ -244,19 +293,26 @@ impl CallCore {
         session: String,
         new_answers: Vec<Answer>,
         actions: &[Action],
-        attribution: Option<Attribution>,
+        with: Saved,
     ) -> Result<String, CallError> {
-        let gather_url = self
-            .urls
-            .gather(&job.job_ref(), job.attempt, expected_step + 1);
-        let body = self.control.render(actions, &gather_url);
+        let job_ref = job.job_ref();
+        let gather = self.urls.gather(&job_ref, job.attempt, expected_step + 1);
+        let bridge = self.urls.bridge(&job_ref, job.attempt, expected_step + 1);
+        let whisper = self.urls.whisper(&job_ref, job.attempt);
+        let urls = ActionUrls {
+            gather: &gather,
+            bridge: &bridge,
+            whisper: &whisper,
+        };
+        let body = self.control.render(actions, &urls);
         let update = IvrUpdate {
             attempt: job.attempt,
             expected_step,
             session,
             new_answers,
             response: body.clone(),
-            attribution,
+            attribution: with.attribution,
+            bridge: with.bridge,
         };
         Ok(match self.store.save_ivr(&job.job_ref(), &update).await? {
             SaveIvr::Saved { .. } => body,

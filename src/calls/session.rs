@@ -7,13 +7,15 @@
 //! the record is attributed to once the caller picks one). An outbound call
 //! a machine picked up (answering-machine detection) stores a
 //! `MachinePickUp` instead of a session: no survey was played, and the
-//! conclusion reads it to end the attempt `machine`.
+//! conclusion reads it to end the attempt `machine`. An official's call
+//! stores an `OfficialSession` (the brief and bridge, then the survey the
+//! official keys the disposition in).
 
 use serde::{Deserialize, Serialize};
 use tracing::warn;
 
 use super::CallError;
-use crate::dialplan::{InboundSession, Session, SessionStatus};
+use crate::dialplan::{InboundSession, OfficialSession, Session, SessionStatus};
 use crate::provider::AnsweredBy;
 use crate::store::{JobRef, ServiceVisit};
 
@@ -34,13 +36,15 @@ pub struct MachinePickUp {
 }
 
 /// What a job's `ivr` field holds. Untagged: the shapes have disjoint
-/// required fields (`call`/`visits`, the survey's, `answered_by` alone).
+/// required fields (`call`/`visits`, the survey's, `answered_by` alone,
+/// `official`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Stored {
     Inbound(InboundState),
     Survey(Session),
     Machine(MachinePickUp),
+    Official(OfficialSession),
 }
 
 impl Stored {
@@ -51,6 +55,7 @@ impl Stored {
             Stored::Inbound(state) => state.call.status(),
             Stored::Survey(session) => session.status(),
             Stored::Machine(_) => SessionStatus::Abandoned,
+            Stored::Official(session) => session.status(),
         }
     }
 }

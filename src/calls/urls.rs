@@ -11,6 +11,8 @@
 //! | `/answer`                          | `job`, `shard`, `attempt`    | outbound call answered |
 //! | `/gather`                          | `job`, `shard`, `attempt`, `step` | keys pressed (either direction) |
 //! | `/status`                          | `job`, `shard`, `attempt`    | status callback |
+//! | `/bridge`                          | `job`, `shard`, `attempt`, `step` | an official's call: the citizen's leg ended |
+//! | `/whisper`                         | `job`, `shard`, `attempt`    | an official's call: what the citizen hears before being connected |
 //! | `/inbound`                         | —                            | a citizen called the programme's number |
 //! | `/inbound/status`                  | —                            | status callback of an inbound call |
 //!
@@ -25,7 +27,7 @@
 //! the URL when the provider fetches it.
 
 use crate::domain::JobId;
-use crate::provider::AnsweredBy;
+use crate::provider::{AnsweredBy, BridgeResult, BridgeStatus};
 use crate::store::{JobRef, ShardId};
 
 /// One of our webhook routes, parsed.
@@ -43,6 +45,15 @@ pub enum Callback {
         digits: Option<String>,
     },
     Status(CallRef),
+    /// The citizen's leg of an official's call ended. `leg`: the outcome
+    /// carried over a hold (see `held`), if any.
+    Bridge {
+        call: CallRef,
+        step: u32,
+        leg: Option<CarriedLeg>,
+    },
+    /// The citizen of an official's call answered: what they hear first.
+    Whisper(CallRef),
     /// A citizen's call to the programme's number was answered.
     Inbound,
     /// A status callback of an inbound call.
@@ -55,8 +66,39 @@ pub enum Route {
     Answer,
     Gather,
     Status,
+    Bridge,
+    Whisper,
     Inbound,
     InboundStatus,
+}
+
+/// A bridged leg's outcome carried in a held URL (a redirect repeats none
+/// of the provider's parameters).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CarriedLeg {
+    pub status: BridgeStatus,
+    pub duration_secs: u32,
+    pub recording: Option<String>,
+}
+
+impl From<BridgeResult> for CarriedLeg {
+    fn from(r: BridgeResult) -> Self {
+        CarriedLeg {
+            status: r.status,
+            duration_secs: r.duration_secs,
+            recording: r.recording,
+        }
+    }
+}
+
+impl From<CarriedLeg> for BridgeResult {
+    fn from(c: CarriedLeg) -> Self {
+        BridgeResult {
+            status: c.status,
+            duration_secs: c.duration_secs,
+            recording: c.recording,
+        }
+    }
 }
 
 impl Callback {
@@ -65,6 +107,8 @@ impl Callback {
             Callback::Answer { .. } => Route::Answer,
             Callback::Gather { .. } => Route::Gather,
             Callback::Status(_) => Route::Status,
+            Callback::Bridge { .. } => Route::Bridge,
+            Callback::Whisper(_) => Route::Whisper,
             Callback::Inbound => Route::Inbound,
             Callback::InboundStatus => Route::InboundStatus,
         }
@@ -99,6 +143,8 @@ pub struct CallbackUrls {
 const ANSWER: &str = "/answer";
 const GATHER: &str = "/gather";
 const STATUS: &str = "/status";
+const BRIDGE: &str = "/bridge";
+const WHISPER: &str = "/whisper";
 const INBOUND: &str = "/inbound";
 const INBOUND_STATUS: &str = "/inbound/status";
 
@@ -137,6 +183,14 @@ impl CallbackUrls {
         self.url(GATHER, &call_ref(job, attempt), Some(step))
     }
 
+    pub fn bridge(&self, job: &JobRef, attempt: u32, step: u32) -> String {
+        self.url(BRIDGE, &call_ref(job, attempt), Some(step))
+    }
+
+    pub fn whisper(&self, job: &JobRef, attempt: u32) -> String {
+        self.url(WHISPER, &call_ref(job, attempt), None)
+    }
+
     /// Where the programme number's voice webhook must point.
     pub fn inbound(&self) -> String {
         format!("{}{}{INBOUND}", self.base, self.prefix)
@@ -154,6 +208,8 @@ impl CallbackUrls {
             ANSWER => Route::Answer,
             STATUS => Route::Status,
             GATHER => Route::Gather,
+            BRIDGE => Route::Bridge,
+            WHISPER => Route::Whisper,
             INBOUND => Route::Inbound,
             INBOUND_STATUS => Route::InboundStatus,
             _ => return None,
@@ -176,6 +232,25 @@ impl CallbackUrls {
                 let digits = param(query, "digits");
                 Ok(Callback::Gather { call, step, digits })
             }),
+            Route::Bridge => self.call_ref(query).and_then(|call| {
+                let step = param(query, "step")
+                    .and_then(|s| s.parse().ok())
+                    .ok_or_else(|| "the bridge URL lacks a numeric `step`".to_owned())?;
+                let leg = match param(query, "leg") {
+                    None => None,
+                    Some(raw) => Some(CarriedLeg {
+                        status: BridgeStatus::parse(&raw).ok_or_else(|| {
+                            format!("the bridge URL's `leg` {raw:?} is not a known outcome")
+                        })?,
+                        duration_secs: param(query, "leg_secs")
+                            .and_then(|s| s.parse().ok())
+                            .unwrap_or(0),
+                        recording: param(query, "recording"),
+                    }),
+                };
+                Ok(Callback::Bridge { call, step, leg })
+            }),
+            Route::Whisper => self.call_ref(query).map(Callback::Whisper),
             Route::Inbound => Ok(Callback::Inbound),
             Route::InboundStatus => Ok(Callback::InboundStatus),
         };
@@ -192,11 +267,14 @@ impl CallbackUrls {
     /// The URL that asks again for `path_and_query` after a hold: `hold`
     /// counted up and, when given (or carried by an earlier hold), the
     /// `digits` pressed and the `answered_by` verdict.
+    /// For the bridge route, the citizen's leg's outcome (`leg`,
+    /// `leg_secs`, `recording`) is carried the same way.
     pub fn held(
         &self,
         path_and_query: &str,
         digits: Option<&str>,
         answered_by: Option<AnsweredBy>,
+        leg: Option<&CarriedLeg>,
     ) -> String {
         let (path, query) = path_and_query
             .split_once('?')
@@ -204,7 +282,15 @@ impl CallbackUrls {
         let holds = Self::holds(Some(query));
         let mut q = form_urlencoded::Serializer::new(String::new());
         for (k, v) in form_urlencoded::parse(query.as_bytes()) {
-            if k != "hold" && k != "digits" && k != "answered_by" {
+            let carried = [
+                "hold",
+                "digits",
+                "answered_by",
+                "leg",
+                "leg_secs",
+                "recording",
+            ];
+            if !carried.contains(&k.as_ref()) {
                 q.append_pair(&k, &v);
             }
         }
@@ -220,6 +306,23 @@ impl CallbackUrls {
             .or_else(|| param(Some(query), "answered_by"));
         if let Some(by) = verdict {
             q.append_pair("answered_by", &by);
+        }
+        let leg_params = ["leg", "leg_secs", "recording"];
+        match leg {
+            Some(leg) => {
+                q.append_pair("leg", leg.status.as_str());
+                q.append_pair("leg_secs", &leg.duration_secs.to_string());
+                if let Some(r) = &leg.recording {
+                    q.append_pair("recording", r);
+                }
+            }
+            None => {
+                for name in leg_params {
+                    if let Some(v) = param(Some(query), name) {
+                        q.append_pair(name, &v);
+                    }
+                }
+            }
         }
         format!("{}{path}?{}", self.base, q.finish())
     }
@@ -323,7 +426,7 @@ mod tests {
         let u = urls();
         let (path, query) = split(&u.gather(&job(), 2, 4));
         let pq = format!("{path}?{}", query.unwrap());
-        let again = u.held(&pq, Some("3"), None);
+        let again = u.held(&pq, Some("3"), None, None);
         let (path, query) = split(&again);
         assert_eq!(CallbackUrls::holds(query.as_deref()), 1);
         assert_eq!(
@@ -338,11 +441,16 @@ mod tests {
             }))
         );
         // Held again: counted up, the digits kept, nothing duplicated.
-        let twice = u.held(&again["https://ivr.example.gov.in".len()..], None, None);
+        let twice = u.held(
+            &again["https://ivr.example.gov.in".len()..],
+            None,
+            None,
+            None,
+        );
         let (_, query) = split(&twice);
         assert_eq!(CallbackUrls::holds(query.as_deref()), 2);
         assert_eq!(query.unwrap().matches("digits=").count(), 1);
-        let (_, query) = split(&u.held("/twilio/inbound", None, None));
+        let (_, query) = split(&u.held("/twilio/inbound", None, None, None));
         assert_eq!(query.as_deref(), Some("hold=1"));
     }
 
@@ -351,7 +459,7 @@ mod tests {
         let u = urls();
         let (path, query) = split(&u.answer(&job(), 2));
         let pq = format!("{path}?{}", query.unwrap());
-        let again = u.held(&pq, None, Some(AnsweredBy::Machine));
+        let again = u.held(&pq, None, Some(AnsweredBy::Machine), None);
         let want = Callback::Answer {
             call: CallRef {
                 job: job(),
@@ -363,7 +471,12 @@ mod tests {
         assert_eq!(u.parse(&path, query.as_deref()), Some(Ok(want.clone())));
         // Held again: the verdict rides along once, even if the redirect
         // had none of its own.
-        let twice = u.held(&again["https://ivr.example.gov.in".len()..], None, None);
+        let twice = u.held(
+            &again["https://ivr.example.gov.in".len()..],
+            None,
+            None,
+            None,
+        );
         let (path, query) = split(&twice);
         assert_eq!(CallbackUrls::holds(query.as_deref()), 2);
         assert_eq!(query.as_deref().unwrap().matches("answered_by=").count(), 1);

@@ -102,6 +102,7 @@ mod tests {
             header: CampaignHeader {
                 calling_window: None,
                 machine_detection: false,
+                kind: crate::domain::CampaignKind::Survey,
                 priority: Default::default(),
                 id: CampaignId::parse("c").unwrap(),
                 name: "n".into(),

@@ -328,7 +328,7 @@ impl Dialer {
 
     /// `asked` is when the grant was asked for (this process's clock).
     async fn try_place_call(&self, job: &Job, asked: Instant) -> Result<(), StoreError> {
-        let phone = &job.spec.contact.phone;
+        let phone = job.spec.dialled();
         failpoint::hit(points::BEFORE_ORIGINATE, &self.config.consumer).await;
         // The lease started no earlier than `asked` (the store ran the grant
         // after it was sent). Past this budget an originate could still be in

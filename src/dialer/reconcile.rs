@@ -209,7 +209,7 @@ impl Reconciler {
         let since = job.dial_started_at_ms.unwrap_or(job.updated_at_ms) - CLOCK_SLACK_MS;
         let calls = self
             .provider
-            .find_calls(&job.spec.contact.phone, &job.spec.caller_id, since)
+            .find_calls(job.spec.dialled(), &job.spec.caller_id, since)
             .await?;
         Ok(calls
             .into_iter()

@@ -134,6 +134,7 @@ mod tests {
     fn header(id: &str, calling_window: Option<CallingWindow>) -> CampaignHeader {
         CampaignHeader {
             machine_detection: false,
+            kind: crate::domain::CampaignKind::Survey,
             sample_max_per_office_per_day: None,
             priority: Default::default(),
             calling_window,
@@ -159,6 +160,7 @@ mod tests {
                 office: "x".into(),
                 service: "y".into(),
                 visit_at_ms: None,
+                first_name: None,
             },
         )
     }

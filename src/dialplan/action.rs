@@ -40,6 +40,27 @@ pub enum Action {
     },
     /// End the call.
     Hangup,
+    /// Connect the caller to another number (an official's call to a
+    /// citizen); when that leg ends, the provider reports its outcome to the
+    /// bridge URL and plays what sampark answers there.
+    Dial(Bridge),
+}
+
+/// A second leg connected to the call in progress.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bridge {
+    /// The number to connect (E.164): the citizen's.
+    pub to: String,
+    /// The number the connected party sees (E.164): the programme's, never
+    /// the caller's own.
+    pub caller_id: String,
+    /// How long to let it ring, in seconds.
+    pub timeout_secs: u32,
+    /// Record the bridged conversation.
+    pub record: bool,
+    /// Play the markup fetched from the whisper URL to the connected party
+    /// when they answer, before the two are connected (a consent notice).
+    pub whisper: bool,
 }
 
 /// What happened on the call since the last step.

@@ -8,6 +8,8 @@
 //! The format and the engine's transition table: `docs/dialplan.md`.
 
 mod action;
+mod bridge;
+mod bridge_section;
 mod engine;
 mod inbound;
 mod inbound_section;
@@ -21,20 +23,26 @@ mod questions;
 mod scoring;
 mod tree;
 
-pub use action::{Action, Event, Prompt, SessionStatus};
+pub use action::{Action, Bridge, Event, Prompt, SessionStatus};
+pub use bridge::{
+    Leg, OfficialContext, OfficialOutput, OfficialSession, after_bridge, consent, start_official,
+    step_official,
+};
 pub use engine::{CallContext, Session, StepOutput, start, start_skipping, step};
 pub use inbound::{
     Attribution, InboundOutput, InboundSession, Visit, busy, start_inbound, step_inbound,
 };
 pub use load::{Dialplans, SeverityConflict, check_file, load_dir, load_file};
 pub use model::{
-    Choice, Dialplan, InboundPrompts, Language, Localized, MenuOption, Messages, PromptSpec,
-    Question,
+    BridgePrompts, Choice, Dialplan, InboundPrompts, Language, Localized, MenuOption, Messages,
+    PromptSpec, Question,
 };
 pub use parse::parse_str;
 pub use placeholder::PlaceholderError;
 pub use problem::{Position, Problem};
 
+#[cfg(test)]
+mod bridge_tests;
 #[cfg(test)]
 mod engine_tests;
 #[cfg(test)]

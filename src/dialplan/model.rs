@@ -141,6 +141,25 @@ impl InboundPrompts {
     pub const KEYS: &'static str = "012345678";
 }
 
+/// The optional `[bridge]` section: the plan is an official's call plan
+/// (see `bridge`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BridgePrompts {
+    /// Told to the official before the citizen is dialled; may use
+    /// `{citizen}`, `{service}`, `{office}`, `{visit_date}`.
+    pub brief: Localized,
+    /// Told to the official when the citizen did not answer, with the
+    /// offer to try again later (`retry_key`).
+    pub not_reached: Localized,
+    /// Played to the citizen before they are connected, when the campaign
+    /// records the conversation.
+    pub consent: Localized,
+    /// How long the citizen's phone rings.
+    pub ring_timeout_secs: u32,
+    /// The key the official presses to have the citizen called again later.
+    pub retry_key: char,
+}
+
 /// A loaded, validated dialplan.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Dialplan {
@@ -154,6 +173,7 @@ pub struct Dialplan {
     pub(super) messages: Messages,
     pub(super) questions: Vec<Question>,
     pub(super) inbound: Option<InboundPrompts>,
+    pub(super) bridge: Option<BridgePrompts>,
     /// `[escalations]`: flags some choice raises, with their severity.
     pub(super) escalations: BTreeMap<String, Severity>,
     /// `rating_question`: a question whose choice values are integers.
@@ -207,6 +227,11 @@ impl Dialplan {
     }
 
     /// The `[inbound]` prompts; `None` when the plan has no such section.
+    /// `[bridge]`, when this is an official's call plan.
+    pub fn bridge(&self) -> Option<&BridgePrompts> {
+        self.bridge.as_ref()
+    }
+
     pub fn inbound(&self) -> Option<&InboundPrompts> {
         self.inbound.as_ref()
     }

@@ -13,6 +13,7 @@ use std::path::Path;
 
 use toml::de::DeTable;
 
+use super::bridge_section::read_bridge;
 use super::inbound_section::read_inbound;
 use super::model::{Dialplan, Language, MenuOption, Messages};
 use super::placeholder::PLACEHOLDERS;
@@ -24,7 +25,7 @@ use super::questions::read_questions;
 use super::scoring::{read_escalations, read_rating_question};
 use super::tree::{Reader, Table, index_path, key_path};
 
-const ROOT_KEYS: [&str; 12] = [
+const ROOT_KEYS: [&str; 13] = [
     "name",
     "default_language",
     "gather_timeout_secs",
@@ -35,6 +36,7 @@ const ROOT_KEYS: [&str; 12] = [
     "messages",
     "questions",
     "inbound",
+    "bridge",
     "escalations",
     "rating_question",
 ];
@@ -97,6 +99,7 @@ fn read_root(r: &mut Reader<'_>, root: &Table<'_, '_>, expected: Option<&str>) -
     let messages = read_messages(r, root, langs, opt_out_declared);
     let questions = read_questions(r, root, langs, out);
     let inbound = read_inbound(r, root, langs, out);
+    let bridge = read_bridge(r, root, langs);
     let escalations = read_escalations(r, root, questions.as_deref());
     let rating_question = read_rating_question(r, root, questions.as_deref());
     Some(Dialplan {
@@ -110,6 +113,7 @@ fn read_root(r: &mut Reader<'_>, root: &Table<'_, '_>, expected: Option<&str>) -
         messages: messages?,
         questions: questions?,
         inbound: inbound?,
+        bridge: bridge?,
         escalations: escalations?,
         rating_question: rating_question?,
     })

@@ -1,4 +1,5 @@
-//! `{office}`, `{service}` and `{key}` in prompt text: checking and filling.
+//! `{office}`, `{service}`, `{key}`, `{citizen}` and `{visit_date}` in
+//! prompt text: checking and filling.
 //!
 //! Owns: the placeholder syntax and which names exist. Which names a given
 //! prompt may use is the caller's (`prompts`) choice: most prompts take
@@ -10,15 +11,20 @@
 /// The placeholders most prompts may use.
 pub const PLACEHOLDERS: [&str; 2] = ["office", "service"];
 
-/// Every placeholder name; `{key}` (the key to press for an option) is only
-/// allowed where the caller says so.
-pub const ALL_PLACEHOLDERS: [&str; 3] = ["office", "service", "key"];
+/// The placeholders an official's brief may use: the visit's, the
+/// citizen's first name and the visit's date (empty when not given).
+pub const OFFICIAL_PLACEHOLDERS: [&str; 4] = ["office", "service", "citizen", "visit_date"];
+
+/// Every placeholder name; `{key}` (the key to press for an option) and the
+/// official's call's `{citizen}` and `{visit_date}` are only allowed where
+/// the caller says so.
+pub const ALL_PLACEHOLDERS: [&str; 5] = ["office", "service", "key", "citizen", "visit_date"];
 
 /// Why a prompt's placeholders are wrong.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum PlaceholderError {
     #[error(
-        "unknown placeholder {{{0}}} (known: {{office}}, {{service}}; {{key}} in `inbound.option`)"
+        "unknown placeholder {{{0}}} (known: {{office}}, {{service}}; {{key}} in `inbound.option`; {{citizen}}, {{visit_date}} in `bridge.brief` and `bridge.not_reached`)"
     )]
     Unknown(String),
     /// A known placeholder this prompt has no value for.

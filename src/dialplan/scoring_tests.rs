@@ -73,7 +73,18 @@ fn the_shipped_plans_agree_on_their_rules() {
         Ok(plans) => plans,
         Err(problems) => panic!("{problems:#?}"),
     };
-    assert_eq!(plans.scoring_rules(), expected);
+    // The officials' call plan adds its own flag: a grievance the official
+    // heard needs acting on this week.
+    let with_officials = ScoringRules::new(
+        [
+            ("bribe_asked".to_owned(), Severity::Urgent),
+            ("mistreated".to_owned(), Severity::High),
+            ("low_rating".to_owned(), Severity::Watch),
+            ("grievance".to_owned(), Severity::High),
+        ],
+        ["rating".to_owned()],
+    );
+    assert_eq!(plans.scoring_rules(), with_officials);
     assert_eq!(
         plans.scoring_rules().severity_of("callback_requested"),
         None

@@ -132,6 +132,11 @@ pub fn inbound_sample() -> Dialplan {
     shipped("mo-sarkar-inbound")
 }
 
+/// The shipped officials' call plan.
+pub fn official_sample() -> Dialplan {
+    shipped("official-call")
+}
+
 fn shipped(name: &str) -> Dialplan {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("dialplans/{name}.toml"));
     match super::load::load_file(&path) {

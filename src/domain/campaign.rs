@@ -41,6 +41,8 @@ pub const CAMPAIGN_FIELDS: &[&str] = &[
     "priority",
     "calling_window",
     "machine_detection",
+    "kind",
+    "recording",
 ];
 
 /// Every key a contact may carry (see `CAMPAIGN_FIELDS`).
@@ -52,6 +54,7 @@ pub const CONTACT_FIELDS: &[&str] = &[
     "office",
     "service",
     "visit_at",
+    "first_name",
 ];
 
 /// The campaign-level fields every chunk repeats.
@@ -85,6 +88,12 @@ pub struct CampaignHeader {
     /// equal.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub machine_detection: bool,
+    /// A survey campaign (sampark plays the IVR to the citizen) or an
+    /// officials' call campaign (`kind: "official"`: each contact's official
+    /// is called and connected to the citizen). Left out of the stored JSON
+    /// for a survey, so headers written before it compare equal.
+    #[serde(default, skip_serializing_if = "CampaignKind::is_survey")]
+    pub kind: CampaignKind,
     /// When the campaign's contacts may be called; absent: the daemon's
     /// `[policy.calling_window]`. Stored with its holidays inlined, never
     /// naming a file.
@@ -94,6 +103,26 @@ pub struct CampaignHeader {
     /// same limits.
     #[serde(default, skip_serializing_if = "Priority::is_normal")]
     pub priority: Priority,
+}
+
+/// What a campaign's calls are.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CampaignKind {
+    /// sampark calls the citizen and plays the dialplan's survey.
+    #[default]
+    Survey,
+    /// sampark calls the contact's official, briefs them, connects them to
+    /// the citizen, then takes the official's disposition. `recording`: the
+    /// bridged conversation is recorded, after a consent notice to the
+    /// citizen (the campaign's `recording`, off by default).
+    Official { recording: bool },
+}
+
+impl CampaignKind {
+    pub fn is_survey(&self) -> bool {
+        *self == CampaignKind::Survey
+    }
 }
 
 /// A campaign's place in the dialling order.
@@ -150,6 +179,9 @@ pub struct Contact {
     /// When the citizen used the service (Unix ms), from `visit_at`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub visit_at_ms: Option<i64>,
+    /// The citizen's first name, for an official's brief (`first_name`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
 }
 
 /// Everything the daemon needs to call one contact; stored with the job and
@@ -186,6 +218,28 @@ pub struct JobSpec {
     /// false, so specs written before it stay byte-identical.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub machine_detection: bool,
+    /// For an official's call: the official's side (absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub official_call: Option<OfficialCall>,
+}
+
+/// The official's side of an official's call, resolved at intake from the
+/// officials' registry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfficialCall {
+    /// The official's number: dialled first, never shown to the citizen
+    /// and never in a record.
+    pub phone: PhoneNumber,
+    /// The language the official is briefed in (the registry's first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// Record the bridged conversation (the campaign's `recording`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub record: bool,
+    /// The visit's date as the brief says it (`YYYY-MM-DD` in the
+    /// programme's zone), when the contact has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visit_date: Option<String>,
 }
 
 impl JobSpec {
@@ -204,7 +258,16 @@ impl JobSpec {
             department: header.department.clone(),
             contact,
             direction: Direction::Outbound,
+            official_call: None,
         }
+    }
+
+    /// The number the first leg rings: the official's for an official's
+    /// call, else the citizen's.
+    pub fn dialled(&self) -> &PhoneNumber {
+        self.official_call
+            .as_ref()
+            .map_or(&self.contact.phone, |o| &o.phone)
     }
 
     pub fn job_id(&self) -> JobId {
@@ -329,6 +392,32 @@ pub fn parse_campaign_document(
             Priority::Normal
         }
     };
+    let recording = match obj.get("recording") {
+        None | Some(Value::Null) => None,
+        Some(Value::Bool(on)) => Some(*on),
+        Some(_) => {
+            problems.push("field `recording` must be true or false".into());
+            None
+        }
+    };
+    let kind = match obj.get("kind") {
+        None | Some(Value::Null) => CampaignKind::Survey,
+        Some(Value::String(k)) if k == "survey" => CampaignKind::Survey,
+        Some(Value::String(k)) if k == "official" => CampaignKind::Official {
+            recording: recording.unwrap_or(false),
+        },
+        Some(other) => {
+            problems.push(format!(
+                "field `kind` must be \"survey\" or \"official\", not {other}"
+            ));
+            CampaignKind::Survey
+        }
+    };
+    if kind.is_survey() && recording == Some(true) {
+        problems.push(
+            "field `recording` applies to officials' calls (`kind: \"official\"`) only".into(),
+        );
+    }
     let sample = match obj.get("sample") {
         None | Some(Value::Null) => None,
         Some(v) => Sample::parse(v).map_err(|p| problems.extend(p)).ok(),
@@ -366,6 +455,7 @@ pub fn parse_campaign_document(
         priority,
         calling_window,
         machine_detection,
+        kind,
     };
     let (contacts, rejected) = parse_contacts(contacts, &mut unknown);
     Ok(ParsedDocument {
@@ -481,6 +571,10 @@ fn parse_contact(item: &Value) -> Result<Contact, String> {
         _ => field("phone", true, &mut problems),
     };
     let language = field("language", false, &mut problems);
+    let first_name = field("first_name", false, &mut problems);
+    if first_name.as_ref().is_some_and(|n| n.chars().count() > 100) {
+        problems.push("`first_name` is longer than 100 characters".into());
+    }
     let official = field("official_id", true, &mut problems);
     let office = field("office", true, &mut problems);
     let service = field("service", true, &mut problems);
@@ -516,6 +610,7 @@ fn parse_contact(item: &Value) -> Result<Contact, String> {
                 office,
                 service,
                 visit_at_ms,
+                first_name,
             })
         }
         _ => Err(problems.join("; ")),

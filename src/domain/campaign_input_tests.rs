@@ -163,7 +163,9 @@ fn a_document_with_every_known_key_has_no_warnings() {
     let mut full = contact("c-1", json!("9876543210"));
     full["language"] = json!("or");
     full["visit_at"] = json!("2026-11-27T10:30:00+05:30");
+    full["first_name"] = json!("ସୁନୀତା");
     let header = json!({
+        "kind": "official", "recording": true,
         "call_not_before": "2h", "call_not_after": "72h",
         "expires_at": "2026-12-31T18:30:00Z", "sample": {"rate": 1.0},
         "calling_window": {"zone": "Asia/Kolkata", "ranges": ["09:00-20:00"]},
@@ -184,6 +186,49 @@ fn a_document_with_every_known_key_has_no_warnings() {
     expected.sort();
     let doc: Value = serde_json::from_str(&doc).unwrap();
     assert_eq!(keys(&doc), expected);
+}
+
+#[test]
+fn an_officials_call_campaign_says_so_and_may_record() {
+    let c = contact("c-1", json!("9876543210"));
+    let parsed = parse(&document(json!({"kind": "official"}), vec![c.clone()]));
+    assert_eq!(
+        parsed.header.kind,
+        crate::domain::CampaignKind::Official { recording: false }
+    );
+    let parsed = parse(&document(
+        json!({"kind": "official", "recording": true}),
+        vec![c.clone()],
+    ));
+    assert_eq!(
+        parsed.header.kind,
+        crate::domain::CampaignKind::Official { recording: true }
+    );
+    assert!(
+        parse(&document(json!({}), vec![c.clone()]))
+            .header
+            .kind
+            .is_survey()
+    );
+    for (header, problem) in [
+        (
+            json!({"kind": "minister"}),
+            "field `kind` must be \"survey\" or \"official\"",
+        ),
+        (
+            json!({"recording": true}),
+            "field `recording` applies to officials' calls",
+        ),
+        (
+            json!({"kind": "official", "recording": "yes"}),
+            "field `recording` must be true or false",
+        ),
+    ] {
+        let err = parse_campaign_document(&document(header, vec![c.clone()]), &|_| true)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(problem), "{err}");
+    }
 }
 
 #[test]

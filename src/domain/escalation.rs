@@ -259,6 +259,7 @@ mod tests {
             finished_at_ms: 2,
             direction: Direction::Outbound,
             attributed: true,
+            bridge: None,
         }
     }
 

@@ -31,6 +31,8 @@ pub enum Direction {
     Outbound,
     /// The citizen called the programme's number.
     Inbound,
+    /// An official called the citizen through sampark (a bridged call).
+    Official,
 }
 
 impl Direction {
@@ -51,6 +53,18 @@ pub struct Attribution {
     pub service: String,
     /// False when the caller named no visit (office and official unknown).
     pub attributed: bool,
+}
+
+/// How the citizen's leg of an official's call went: its outcome as the
+/// provider reported it (`completed`, `busy`, `no-answer`, `failed`,
+/// `canceled`), how long the two were connected, and the recording's
+/// reference when the campaign records (never the audio).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BridgeReport {
+    pub outcome: String,
+    pub talk_secs: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recording: Option<String>,
 }
 
 fn yes() -> bool {
@@ -89,6 +103,11 @@ pub struct FeedbackRecord {
     /// `office` and `service` are then empty.
     #[serde(default = "yes")]
     pub attributed: bool,
+    /// For an official's call (`direction: "official"`), the citizen's leg,
+    /// once the provider reported it; the disposition is the answer to the
+    /// plan's questions. Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bridge: Option<BridgeReport>,
 }
 
 /// Flags raised by a list of answers, each once, in order.
@@ -126,6 +145,7 @@ impl FeedbackRecord {
             finished_at_ms: 0,
             direction: Direction::Outbound,
             attributed: true,
+            bridge: None,
         }
     }
 }

@@ -25,15 +25,15 @@ pub mod scorecard;
 mod unknown_fields;
 
 pub use campaign::{
-    CAMPAIGN_FIELDS, CONTACT_FIELDS, CampaignHeader, Contact, DocumentError, JobSpec,
-    ParsedDocument, Priority, RejectedContact, parse_campaign_document,
+    CAMPAIGN_FIELDS, CONTACT_FIELDS, CampaignHeader, CampaignKind, Contact, DocumentError, JobSpec,
+    OfficialCall, ParsedDocument, Priority, RejectedContact, parse_campaign_document,
 };
 pub use campaign_window::parse_calling_window;
 pub use country::DefaultCountry;
 pub use escalation::{
     Acknowledgement, Escalation, EscalationView, ScoringRules, Severity, escalation_id_of,
 };
-pub use feedback::{Answer, Attribution, Direction, FeedbackRecord, flags_of};
+pub use feedback::{Answer, Attribution, BridgeReport, Direction, FeedbackRecord, flags_of};
 pub use fraction::stable_fraction;
 pub use freshness::{Freshness, parse_duration, parse_rfc3339};
 pub use header_diff::HeaderDifference;

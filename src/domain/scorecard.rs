@@ -323,6 +323,7 @@ mod tests {
             finished_at_ms: 1_796_068_800_000,
             direction: Direction::Outbound,
             attributed: true,
+            bridge: None,
         }
     }
 

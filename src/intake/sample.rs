@@ -119,6 +119,7 @@ mod tests {
         CampaignHeader {
             calling_window: None,
             machine_detection: false,
+            kind: crate::domain::CampaignKind::Survey,
             priority: Default::default(),
             id: CampaignId::parse("camp").unwrap(),
             name: "c".into(),
@@ -141,6 +142,7 @@ mod tests {
             office: office.into(),
             service: "s".into(),
             visit_at_ms: visit.map(|v| parse_rfc3339(v).unwrap()),
+            first_name: None,
         }
     }
 

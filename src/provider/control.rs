@@ -87,6 +87,76 @@ impl std::fmt::Display for AnsweredBy {
     }
 }
 
+/// Where the markup of one reply sends the provider next: gathers post
+/// their keys to `gather`, a `Dial` reports its outcome to `bridge` and
+/// fetches the notice for the connected party from `whisper`.
+#[derive(Clone, Copy, Debug)]
+pub struct ActionUrls<'a> {
+    pub gather: &'a str,
+    pub bridge: &'a str,
+    pub whisper: &'a str,
+}
+
+impl ActionUrls<'static> {
+    /// For markup that sends the provider nowhere (a hang-up).
+    pub const NONE: ActionUrls<'static> = ActionUrls {
+        gather: "",
+        bridge: "",
+        whisper: "",
+    };
+}
+
+/// How a bridged leg (`Action::Dial`) ended, as the provider reported it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BridgeStatus {
+    /// The connected party answered; the conversation took place.
+    Completed,
+    Busy,
+    NoAnswer,
+    /// The leg could not be placed (e.g. an invalid number).
+    Failed,
+    /// The caller hung up before the connected party answered.
+    Canceled,
+}
+
+impl BridgeStatus {
+    /// The value `as_str` gives, as Twilio and Exotel spell it
+    /// (`DialCallStatus`); `answered` is Twilio's word for a leg that was
+    /// answered while the call still runs.
+    pub fn parse(text: &str) -> Option<BridgeStatus> {
+        Some(match text {
+            "completed" | "answered" => BridgeStatus::Completed,
+            "busy" => BridgeStatus::Busy,
+            "no-answer" => BridgeStatus::NoAnswer,
+            "failed" => BridgeStatus::Failed,
+            "canceled" => BridgeStatus::Canceled,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BridgeStatus::Completed => "completed",
+            BridgeStatus::Busy => "busy",
+            BridgeStatus::NoAnswer => "no-answer",
+            BridgeStatus::Failed => "failed",
+            BridgeStatus::Canceled => "canceled",
+        }
+    }
+}
+
+/// What the provider reported when a bridged leg ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BridgeResult {
+    pub status: BridgeStatus,
+    /// Seconds the two parties were connected (0 when never connected).
+    pub duration_secs: u32,
+    /// Where the provider keeps the recording of the bridged conversation,
+    /// when it was recorded (a reference, never the audio).
+    pub recording: Option<String>,
+}
+
 /// Why a webhook's parameters cannot be read.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -112,8 +182,10 @@ pub trait CallControl: Send + Sync + 'static {
     fn answered_by(&self, _params: &Params) -> Option<AnsweredBy> {
         None
     }
-    /// `actions` as call-control markup; gathers post to `gather_url`.
-    fn render(&self, actions: &[Action], gather_url: &str) -> String;
+    /// How a bridged leg ended, from the request to the bridge URL.
+    fn bridge_result(&self, params: &Params) -> Result<BridgeResult, ParamsError>;
+    /// `actions` as call-control markup, sending the provider to `urls`.
+    fn render(&self, actions: &[Action], urls: &ActionUrls<'_>) -> String;
     /// Markup that keeps the call waiting `seconds`, then fetches
     /// `redirect_url` (POST) for what to do next.
     fn render_hold(&self, seconds: u32, redirect_url: &str) -> String;

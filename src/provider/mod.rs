@@ -18,7 +18,8 @@ use async_trait::async_trait;
 
 pub use build::{ProviderPair, ProviderSetupError, build_provider};
 pub use control::{
-    AnsweredBy, CallControl, InboundCall, Params, ParamsError, StatusEvent, WebhookRequest,
+    ActionUrls, AnsweredBy, BridgeResult, BridgeStatus, CallControl, InboundCall, Params,
+    ParamsError, StatusEvent, WebhookRequest,
 };
 pub use error::{ErrorClass, ProviderError};
 

@@ -139,10 +139,11 @@ fn is_authorized<B>(shared: &Shared, req: &Request<B>) -> bool {
 
 /// `POST Calls.json`: validates, applies the limits, starts the call task.
 fn create(shared: &Arc<Shared>, form: &Params) -> Reply {
-    let (to, from, plan) = match validate_create(form) {
+    let (to, from, mut plan) = match validate_create(form) {
         Ok(valid) => valid,
         Err(Invalid { code, message }) => return error(StatusCode::BAD_REQUEST, code, &message),
     };
+    plan.persona = shared.config.persona_for(&to).cloned();
     if let Some(limiter) = &shared.limiter
         && limiter.check().is_err()
     {

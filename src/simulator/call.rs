@@ -17,12 +17,13 @@ use super::client::{WebhookError, resolve};
 use super::clock::{now_ms, rfc2822};
 use super::direction::Direction;
 use super::ledger::LedgerEntry;
+use super::persona::PickUp;
 use super::persona::Scripted;
 use super::plan::{CallPlan, MachineDetection, Script};
 use super::registry::CallRecord;
 use super::server::Shared;
-use super::twiml::{self, Gather, Method, Verb};
-use crate::domain::CallStatus;
+use super::twiml::{self, Dial, Gather, Method, Verb};
+use crate::domain::{CallStatus, PhoneNumber};
 
 /// Documents one call may fetch; a Redirect loop ends the call instead of
 /// running forever (Twilio stops such calls too).
@@ -35,6 +36,10 @@ const HUMAN_DETECTED_MS: u64 = 3_000;
 const MACHINE_DETECTED_MS: u64 = 4_000;
 /// ... the end of a machine's greeting, its beep (`DetectMessageEnd`).
 const GREETING_END_MS: u64 = 12_000;
+
+/// The seconds a connected `<Dial>` leg talks when its persona does not
+/// say: drawn in this range.
+const TALK_SECS: (u64, u64) = (30, 180);
 
 /// Runs a call to its end. Shutdown stops it where it stands, without a
 /// terminal callback; a REST hang-up ends it with one.
@@ -108,6 +113,8 @@ enum Flow {
         url: String,
         method: Method,
         digits: Option<String>,
+        /// More parameters for this request (a Dial's outcome).
+        extra: Vec<(String, String)>,
     },
     End,
 }
@@ -138,7 +145,12 @@ impl CallRun {
         // A voicemail number's machine picks up whatever the draw says
         // (busy or unanswered calls go to voicemail too).
         let voicemail = self.shared.config.is_voicemail(&self.call.to);
-        let machine = match self.citizen.fate(&self.shared.config) {
+        let scripted = self.plan.persona.as_ref().map(|p| p.pick_up);
+        let fate = match scripted.and_then(picked) {
+            Some(fate) => fate,
+            None => self.citizen.fate(&self.shared.config),
+        };
+        let machine = match fate {
             _ if voicemail => true,
             Fate::Unanswered(status) => return status,
             Fate::Person => false,
@@ -215,6 +227,7 @@ impl CallRun {
                 url,
                 method,
                 digits: None,
+                extra: Vec::new(),
             },
             Script::Inline(twiml) => self.perform(&twiml, None).await,
         };
@@ -223,6 +236,7 @@ impl CallRun {
                 url,
                 method,
                 digits,
+                extra,
             } = next
             else {
                 return Conversation::Held;
@@ -234,7 +248,7 @@ impl CallRun {
                 CallStatus::InProgress
             };
             let body = match self
-                .fetch(&url, method, digits, status, document == 0)
+                .fetch(&url, method, digits, extra, status, document == 0)
                 .await
             {
                 Ok(body) => body,
@@ -263,6 +277,7 @@ impl CallRun {
         url: &str,
         method: Method,
         digits: Option<String>,
+        extra: Vec<(String, String)>,
         status: CallStatus,
         first: bool,
     ) -> Result<String, String> {
@@ -270,6 +285,7 @@ impl CallRun {
         if let Some(digits) = digits {
             params.push(("Digits".into(), digits));
         }
+        params.extend(extra);
         if let (true, Some((answered_by, ms))) = (first, self.detection) {
             params.push(("AnsweredBy".into(), answered_by.to_owned()));
             params.push(("MachineDetectionDuration".into(), ms.to_string()));
@@ -300,6 +316,11 @@ impl CallRun {
                 Verb::Say { .. } | Verb::Play { .. } | Verb::Pause { .. } => self.listen(&verb),
                 Verb::Gather(gather) => {
                     if let Some(flow) = self.gather(&gather, doc_url).await {
+                        return flow;
+                    }
+                }
+                Verb::Dial(dial) => {
+                    if let Some(flow) = self.dial(&dial, doc_url).await {
                         return flow;
                     }
                 }
@@ -364,6 +385,137 @@ impl CallRun {
         Some(self.goto(doc_url, action, gather.method, digits))
     }
 
+    /// Runs a `<Dial>`: rings the number (its persona, else a fate drawn
+    /// for this leg), plays the `<Number url>` document to it when it
+    /// answers, lets the two talk, then reports the leg to `action` (or
+    /// carries on with the next verb when there is none). The caller stays
+    /// on the line throughout.
+    async fn dial(&mut self, dial: &Dial, doc_url: Option<&str>) -> Option<Flow> {
+        let to = PhoneNumber::parse(&dial.number).ok();
+        let persona = to
+            .as_ref()
+            .and_then(|to| self.shared.config.persona_for(to))
+            .cloned();
+        // Another draw than the caller's own, still fixed by the seed.
+        let mut leg = Citizen::new(self.shared.config.seed ^ 0x5eed_d1a1, self.call.index);
+        let fate = match persona.as_ref().and_then(|p| picked(p.pick_up)) {
+            Some(fate) => fate,
+            None => leg.fate(&self.shared.config),
+        };
+        let ring = leg.delay(self.shared.config.ring_delay);
+        tokio::time::sleep(ring).await;
+        let (status, talk_secs, whispered) = match fate {
+            Fate::Unanswered(status) => {
+                if status == CallStatus::NoAnswer {
+                    self.sim_secs += f64::from(dial.timeout_secs);
+                }
+                (status.as_str(), 0, false)
+            }
+            // A person, or their voicemail, answers: the leg is connected.
+            Fate::Person | Fate::Voicemail => {
+                let whispered = match &dial.whisper {
+                    Some((url, method)) => self.whisper(dial, doc_url, url, *method).await,
+                    None => false,
+                };
+                let talk = match persona.as_ref().and_then(|p| p.talk_secs) {
+                    Some(secs) => u64::from(secs),
+                    None => leg.talk_secs(TALK_SECS),
+                };
+                self.sim_secs += talk as f64;
+                ("completed", talk, whispered)
+            }
+        };
+        let dial_sid = format!("{}D", &self.call.sid[..self.call.sid.len() - 1]);
+        info!(
+            dial.status = status,
+            dial.talk_secs = talk_secs,
+            "simulated dial leg ended"
+        );
+        self.shared.ledger.append(LedgerEntry::Bridge {
+            call_sid: self.call.sid.clone(),
+            to_masked: to.map_or_else(|| "invalid".to_owned(), |n| n.masked()),
+            caller_id: dial.caller_id.clone(),
+            status: status.to_owned(),
+            talk_secs,
+            whispered,
+            recorded: dial.record,
+        });
+        let action = dial.action.as_deref()?;
+        let mut extra = vec![
+            ("DialCallStatus".to_owned(), status.to_owned()),
+            ("DialCallSid".to_owned(), dial_sid.clone()),
+        ];
+        if talk_secs > 0 {
+            extra.push(("DialCallDuration".to_owned(), talk_secs.to_string()));
+            if dial.record {
+                let account = &self.shared.config.account_sid;
+                let recording = format!("RE{}", &dial_sid[2..]);
+                extra.push((
+                    "RecordingUrl".to_owned(),
+                    format!("https://api.twilio.com/2010-04-01/Accounts/{account}/Recordings/{recording}"),
+                ));
+                extra.push(("RecordingSid".to_owned(), recording));
+            }
+        }
+        Some(match self.goto(doc_url, action, dial.method, None) {
+            Flow::Fetch {
+                url,
+                method,
+                digits,
+                ..
+            } => Flow::Fetch {
+                url,
+                method,
+                digits,
+                extra,
+            },
+            Flow::End => Flow::End,
+        })
+    }
+
+    /// Fetches and plays the `<Number url>` document to the dialled party.
+    /// Returns whether it was heard.
+    async fn whisper(
+        &mut self,
+        dial: &Dial,
+        doc_url: Option<&str>,
+        url: &str,
+        method: Method,
+    ) -> bool {
+        let Some(url) = resolve(doc_url, url) else {
+            warn!("the whisper URL does not resolve; connecting without it");
+            return false;
+        };
+        let mut params = self.params(CallStatus::InProgress);
+        params.retain(|(k, _)| k != "To" && k != "From");
+        params.push(("To".into(), dial.number.clone()));
+        params.push(("From".into(), dial.caller_id.clone().unwrap_or_default()));
+        params.push(("ParentCallSid".into(), self.call.sid.clone()));
+        let body = match self.shared.client.send(method, &url, &params).await {
+            Ok(reply) if reply.status.is_success() => reply.body,
+            Ok(reply) => {
+                warn!(http.status = %reply.status, "the whisper document was refused; connecting without it");
+                return false;
+            }
+            Err(error) => {
+                warn!(%error, "the whisper document failed; connecting without it");
+                return false;
+            }
+        };
+        match twiml::parse(&body) {
+            Ok(verbs) => {
+                for verb in &verbs {
+                    self.listen(verb);
+                }
+                true
+            }
+            Err(error) => {
+                warn!(%error, "the whisper document is not TwiML; connecting without it");
+                false
+            }
+        }
+    }
+
     fn goto(
         &self,
         doc_url: Option<&str>,
@@ -376,6 +528,7 @@ impl CallRun {
                 url,
                 method,
                 digits,
+                extra: Vec::new(),
             },
             None => {
                 warn!(target, "application error: unresolvable URL, the call ends");
@@ -454,4 +607,16 @@ impl CallRun {
             Err(error) => warn!(call.status = %status, %error, "status callback failed"),
         }
     }
+}
+
+/// The fate a persona's `pick_up` fixes; `None` when it leaves it to the
+/// draw.
+fn picked(pick_up: PickUp) -> Option<Fate> {
+    Some(match pick_up {
+        PickUp::Draw => return None,
+        PickUp::Answer => Fate::Person,
+        PickUp::Busy => Fate::Unanswered(CallStatus::Busy),
+        PickUp::NoAnswer => Fate::Unanswered(CallStatus::NoAnswer),
+        PickUp::Failed => Fate::Unanswered(CallStatus::Failed),
+    })
 }

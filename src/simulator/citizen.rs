@@ -82,6 +82,11 @@ impl Citizen {
     }
 
     /// What the citizen does at `gather`, per the per-Gather rates.
+    /// Seconds a connected person talks, drawn in `(min, max)`.
+    pub(crate) fn talk_secs(&mut self, (min, max): (u64, u64)) -> u64 {
+        self.rng.random_range(min..=max.max(min))
+    }
+
     pub(crate) fn respond(&mut self, config: &SimulatorConfig, gather: &Gather) -> Response {
         let draw = self.rng.random::<f64>();
         let mut edge = config.hangup_rate;

@@ -3,10 +3,12 @@
 //! Owns: `SimulatorConfig` and its defaults. Does not own: drawing from the
 //! distributions (see `citizen`) or placing inbound calls (`inbound`).
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use super::client::is_http_url;
+use super::persona::Persona;
 use crate::domain::PhoneNumber;
 
 /// Everything that shapes the simulated provider's behaviour.
@@ -32,6 +34,10 @@ pub struct SimulatorConfig {
     /// Numbers (E.164) whose calls an answering machine always picks up,
     /// whatever the fate rates draw.
     pub voicemail_numbers: Vec<String>,
+    /// Numbers (E.164) with a scripted phone: whether it picks up, what it
+    /// presses, how long it talks when bridged (e.g. an official who
+    /// always answers and keys a disposition, a citizen who is busy).
+    pub personas: BTreeMap<String, Persona>,
     /// Per Gather: press a key that is not among the choices.
     pub invalid_key_rate: f64,
     /// Per Gather: press nothing.
@@ -85,6 +91,7 @@ impl Default for SimulatorConfig {
             failed_rate: 0.02,
             voicemail_rate: 0.0,
             voicemail_numbers: Vec::new(),
+            personas: BTreeMap::new(),
             invalid_key_rate: 0.05,
             silent_rate: 0.05,
             opt_out_rate: 0.02,
@@ -140,6 +147,16 @@ impl SimulatorConfig {
                 problems.push(format!("voicemail_numbers[{index}] is not E.164: {error}"));
             }
         }
+        for (index, (number, persona)) in self.personas.iter().enumerate() {
+            if let Err(error) = PhoneNumber::parse(number) {
+                problems.push(format!(
+                    "personas[{index}]: the number is not E.164: {error}"
+                ));
+            }
+            if let Err(error) = persona.validate() {
+                problems.push(format!("personas[{index}]: {error}"));
+            }
+        }
         let per_gather =
             self.invalid_key_rate + self.silent_rate + self.opt_out_rate + self.hangup_rate;
         if per_gather > 1.0 + 1e-9 {
@@ -168,6 +185,14 @@ impl SimulatorConfig {
         } else {
             Err(super::SimulatorError::Config(problems.join("; ")))
         }
+    }
+
+    /// The scripted phone at `to`, if one is configured.
+    pub(crate) fn persona_for(&self, to: &PhoneNumber) -> Option<&Persona> {
+        self.personas
+            .iter()
+            .find(|(n, _)| PhoneNumber::parse(n).is_ok_and(|n| &n == to))
+            .map(|(_, p)| p)
     }
 
     /// Whether an answering machine always picks up calls to `to`.

@@ -86,6 +86,22 @@ pub enum LedgerEntry {
         #[serde(default)]
         direction: Direction,
     },
+    /// A `<Dial>` on the call rang a second party (an official's call
+    /// connecting the citizen) and that leg ended `status` (Twilio's
+    /// `DialCallStatus`) after `talk_secs` connected.
+    Bridge {
+        call_sid: String,
+        to_masked: String,
+        /// The `callerId` the dialled party saw (the programme's number),
+        /// absent when the Dial set none (the caller's own would show).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        caller_id: Option<String>,
+        status: String,
+        talk_secs: u64,
+        /// The dialled party heard the `<Number url>` document first.
+        whispered: bool,
+        recorded: bool,
+    },
     /// The call reached its terminal status.
     End {
         call_sid: String,
@@ -105,6 +121,7 @@ impl LedgerEntry {
             | LedgerEntry::Press { call_sid, .. }
             | LedgerEntry::Machine { call_sid, .. }
             | LedgerEntry::Hangup { call_sid, .. }
+            | LedgerEntry::Bridge { call_sid, .. }
             | LedgerEntry::End { call_sid, .. } => call_sid,
         }
     }
@@ -118,6 +135,8 @@ impl LedgerEntry {
             | LedgerEntry::Machine { direction, .. }
             | LedgerEntry::Hangup { direction, .. }
             | LedgerEntry::End { direction, .. } => *direction,
+            // A Dial is placed by a call sampark originated.
+            LedgerEntry::Bridge { .. } => Direction::Outbound,
         }
     }
 }

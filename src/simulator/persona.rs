@@ -2,7 +2,8 @@
 //! a citizen will press rather than draw it from the seed.
 //!
 //! Owns: the persona format (`{"presses": ["1", "", "hangup"], "then":
-//! "silent"}`), its validation, and playing it Gather by Gather. Does not
+//! "silent", "pick_up": "busy", "talk_secs": 90}`), its validation, and
+//! playing it Gather by Gather. Does not
 //! own: the random citizen it falls back to (`citizen`) or acting on the
 //! answers (`call`).
 
@@ -26,6 +27,25 @@ const HANG_UP: &str = "hangup";
 pub struct Persona {
     pub presses: Vec<String>,
     pub then: AfterScript,
+    /// Whether the phone picks up an outbound call or a `<Dial>` to it
+    /// (a persona given per number, `SimulatorConfig::personas`).
+    pub pick_up: PickUp,
+    /// How long the person talks once a `<Dial>` connects them, in
+    /// simulated seconds (the seeded citizen draws 30-180 s when absent).
+    pub talk_secs: Option<u32>,
+}
+
+/// Whether a persona's phone is answered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PickUp {
+    /// As the fate rates draw.
+    #[default]
+    Draw,
+    Answer,
+    Busy,
+    NoAnswer,
+    Failed,
 }
 
 /// What a persona does at the Gathers after its scripted presses.
@@ -195,6 +215,7 @@ mod tests {
         let p = Persona {
             presses: vec!["1".into(), "".into(), "hangup".into(), "12#".into()],
             then: AfterScript::Random,
+            ..Persona::default()
         };
         p.validate().unwrap();
         let p = Persona {
@@ -216,6 +237,7 @@ mod tests {
                 .map(String::from)
                 .to_vec(),
             then: AfterScript::Silent,
+            ..Persona::default()
         };
         let mut scripted = Scripted::new(persona);
         let mut answers: Vec<_> = (0..7)

@@ -1,5 +1,6 @@
 //! TwiML documents as the simulator understands them: `<Response>` holding
-//! `Say`, `Play`, `Pause`, `Gather`, `Redirect`, `Hangup`, `Reject`.
+//! `Say`, `Play`, `Pause`, `Gather`, `Dial` (one `Number`), `Redirect`,
+//! `Hangup`, `Reject`.
 //!
 //! Owns: parsing a document into verbs (pure, no I/O), including the
 //! daemon's choices hint inside `<Gather>`. Does not own: running the verbs
@@ -37,6 +38,24 @@ pub(crate) struct Gather {
     pub prompts: Vec<Verb>,
 }
 
+/// `<Dial>` of one number: connect the call to a second party.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Dial {
+    /// The number dialled (the `<Number>`'s text, or the `<Dial>`'s own).
+    pub number: String,
+    /// `callerId`: what the dialled party sees; Twilio shows the caller's
+    /// own number when absent.
+    pub caller_id: Option<String>,
+    pub timeout_secs: u32,
+    /// Where to report the leg's end; without it the document continues.
+    pub action: Option<String>,
+    pub method: Method,
+    /// `record` asked for a recording (any value but `do-not-record`).
+    pub record: bool,
+    /// `<Number url>`: a document played to the dialled party first.
+    pub whisper: Option<(String, Method)>,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Verb {
     Say {
@@ -53,6 +72,7 @@ pub(crate) enum Verb {
         secs: u32,
     },
     Gather(Gather),
+    Dial(Dial),
     Redirect {
         url: String,
         method: Method,
@@ -107,9 +127,10 @@ fn verb(node: Node<'_, '_>) -> Result<Verb, TwimlError> {
             loops: loops(node)?,
         },
         "Pause" => Verb::Pause {
-            secs: number(node, "length")?.unwrap_or(1),
+            secs: number_attr(node, "length")?.unwrap_or(1),
         },
         "Gather" => Verb::Gather(gather(node)?),
+        "Dial" => Verb::Dial(dial(node)?),
         "Redirect" => {
             let url = text_of(node);
             if url.is_empty() {
@@ -151,8 +172,8 @@ fn gather(node: Node<'_, '_>) -> Result<Gather, TwimlError> {
             .filter(|a| !a.is_empty())
             .map(str::to_owned),
         method: method(node)?,
-        num_digits: number(node, "numDigits")?,
-        timeout_secs: number(node, "timeout")?.unwrap_or(5),
+        num_digits: number_attr(node, "numDigits")?,
+        timeout_secs: number_attr(node, "timeout")?.unwrap_or(5),
         finish_on_key: node.attribute("finishOnKey").unwrap_or("#").to_owned(),
         dtmf: input.split_whitespace().any(|i| i == "dtmf"),
         action_on_empty_result,
@@ -182,6 +203,43 @@ fn parse_hint(comment: &str) -> Option<ChoicesHint> {
     })
 }
 
+fn dial(node: Node<'_, '_>) -> Result<Dial, TwimlError> {
+    let mut numbers = node.children().filter(Node::is_element);
+    let (number, whisper) = match (numbers.next(), numbers.next()) {
+        (None, _) => (text_of(node), None),
+        (Some(n), None) if n.tag_name().name() == "Number" => {
+            let whisper = match n.attribute("url") {
+                Some(url) if !url.is_empty() => Some((url.to_owned(), method(n)?)),
+                _ => None,
+            };
+            (text_of(n), whisper)
+        }
+        (Some(other), _) => {
+            return Err(TwimlError::BadNesting {
+                parent: "Dial".into(),
+                child: other.tag_name().name().to_owned(),
+            });
+        }
+    };
+    if number.is_empty() {
+        return Err(bad(node, "number", ""));
+    }
+    Ok(Dial {
+        number,
+        caller_id: node.attribute("callerId").map(str::to_owned),
+        timeout_secs: number_attr(node, "timeout")?.unwrap_or(30),
+        action: node
+            .attribute("action")
+            .filter(|a| !a.is_empty())
+            .map(str::to_owned),
+        method: method(node)?,
+        record: node
+            .attribute("record")
+            .is_some_and(|r| r != "do-not-record"),
+        whisper,
+    })
+}
+
 fn text_of(node: Node<'_, '_>) -> String {
     node.children()
         .filter(Node::is_text)
@@ -203,14 +261,14 @@ fn method(node: Node<'_, '_>) -> Result<Method, TwimlError> {
 /// `loop`: how often to repeat; Twilio reads 0 as "until the call ends",
 /// which the simulator caps at ten rounds of simulated time.
 fn loops(node: Node<'_, '_>) -> Result<u32, TwimlError> {
-    Ok(match number(node, "loop")? {
+    Ok(match number_attr(node, "loop")? {
         None => 1,
         Some(0) => 10,
         Some(n) => n,
     })
 }
 
-fn number(node: Node<'_, '_>, attribute: &'static str) -> Result<Option<u32>, TwimlError> {
+fn number_attr(node: Node<'_, '_>, attribute: &'static str) -> Result<Option<u32>, TwimlError> {
     node.attribute(attribute)
         .map(|v| v.trim().parse().map_err(|_| bad(node, attribute, v)))
         .transpose()
@@ -307,6 +365,34 @@ mod tests {
     }
 
     #[test]
+    fn a_dial_reads_its_number_caller_id_action_recording_and_whisper() {
+        let verbs = parse(
+            r#"<Response><Dial callerId="+916742100100" timeout="25" action="/bridge?step=1" method="POST" record="record-from-answer-dual"><Number url="/whisper" method="POST">+919800000001</Number></Dial></Response>"#,
+        )
+        .unwrap();
+        assert_eq!(
+            verbs,
+            vec![Verb::Dial(Dial {
+                number: "+919800000001".into(),
+                caller_id: Some("+916742100100".into()),
+                timeout_secs: 25,
+                action: Some("/bridge?step=1".into()),
+                method: Method::Post,
+                record: true,
+                whisper: Some(("/whisper".into(), Method::Post)),
+            })]
+        );
+        let verbs = parse("<Response><Dial>+919800000001</Dial></Response>").unwrap();
+        let [Verb::Dial(dial)] = verbs.as_slice() else {
+            panic!("{verbs:?}");
+        };
+        assert_eq!(
+            (dial.timeout_secs, dial.record, dial.action.as_deref()),
+            (30, false, None)
+        );
+    }
+
+    #[test]
     fn bad_documents_are_refused() {
         assert!(matches!(parse("<Response><Say>"), Err(TwimlError::Xml(_))));
         assert!(matches!(
@@ -314,8 +400,16 @@ mod tests {
             Err(TwimlError::NotResponse(_))
         ));
         assert!(matches!(
-            parse("<Response><Dial>+1</Dial></Response>"),
+            parse("<Response><Enqueue>support</Enqueue></Response>"),
             Err(TwimlError::UnknownVerb(_))
+        ));
+        assert!(matches!(
+            parse("<Response><Dial><Conference>x</Conference></Dial></Response>"),
+            Err(TwimlError::BadNesting { .. })
+        ));
+        assert!(matches!(
+            parse("<Response><Dial> </Dial></Response>"),
+            Err(TwimlError::BadAttribute { .. })
         ));
         assert!(matches!(
             parse("<Response><Gather><Hangup/></Gather></Response>"),

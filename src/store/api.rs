@@ -15,8 +15,9 @@ use super::intake_tally::{IntakeStats, IntakeTally};
 use super::registry::{ImportSummary, OfficialQuery};
 use crate::domain::scorecard::{Dimension, Entity, ScoreUpdate, Tally};
 use crate::domain::{
-    Acknowledgement, Answer, Attribution, CallStatus, CampaignHeader, CampaignId, ContactId,
-    EscalationView, FeedbackRecord, JobId, JobSpec, JobState, Official, OfficialId, Outcome,
+    Acknowledgement, Answer, Attribution, BridgeReport, CallStatus, CampaignHeader, CampaignId,
+    ContactId, EscalationView, FeedbackRecord, JobId, JobSpec, JobState, Official, OfficialId,
+    Outcome,
     PhoneNumber, ScoringRules, Severity,
 };
 
@@ -122,6 +123,8 @@ pub struct Job {
     /// Whom an inbound call's record is about, once the caller said; the
     /// record uses it instead of the job's contact.
     pub attribution: Option<Attribution>,
+    /// An official's call's citizen leg, once reported (see `IvrUpdate`).
+    pub bridge: Option<BridgeReport>,
     /// How many IVR steps have been saved (fence for gather webhooks).
     pub ivr_step: u32,
     /// Every answer captured so far, in order.
@@ -419,6 +422,9 @@ pub struct IvrUpdate {
     pub response: String,
     /// For inbound calls: whom the record will be about, once decided.
     pub attribution: Option<Attribution>,
+    /// For an official's call: how the citizen's leg went, once reported
+    /// (written with the step that follows it; the record carries it).
+    pub bridge: Option<BridgeReport>,
 }
 
 /// The result of saving an IVR step.

@@ -113,6 +113,10 @@ label_enum!(
         Answer => "answer",
         Gather => "gather",
         Status => "status",
+        /// The citizen's leg of an official's call ended.
+        Bridge => "bridge",
+        /// The consent notice a citizen hears before an official is connected.
+        Whisper => "whisper",
         Inbound => "inbound",
         InboundStatus => "inbound_status",
     }

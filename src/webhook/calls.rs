@@ -15,8 +15,8 @@ use tracing::{Instrument, error, info_span, warn};
 
 use super::{Routes, text_response};
 use crate::calls::{
-    CallCore, CallError, CallErrorClass, Callback, CallbackUrls, PendingStatuses, Reply, Route,
-    UrlError,
+    CallCore, CallError, CallErrorClass, Callback, CallbackUrls, CarriedLeg, PendingStatuses,
+    Reply, Route, UrlError,
 };
 use crate::failpoint::{self, points};
 use crate::provider::{Params, WebhookRequest};
@@ -44,6 +44,8 @@ fn metric_kind(route: Route) -> WebhookKind {
         Route::Answer => WebhookKind::Answer,
         Route::Gather => WebhookKind::Gather,
         Route::Status => WebhookKind::Status,
+        Route::Bridge => WebhookKind::Bridge,
+        Route::Whisper => WebhookKind::Whisper,
         Route::Inbound => WebhookKind::Inbound,
         Route::InboundStatus => WebhookKind::InboundStatus,
     }
@@ -114,7 +116,11 @@ impl CallWebhooks {
                     text_response(StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n"),
                 )
             }
-            Callback::Answer { .. } | Callback::Gather { .. } | Callback::Inbound => {
+            Callback::Answer { .. }
+            | Callback::Gather { .. }
+            | Callback::Bridge { .. }
+            | Callback::Whisper(_)
+            | Callback::Inbound => {
                 let (_, query) = path_and_query
                     .split_once('?')
                     .map_or((path_and_query, None), |(p, q)| (p, Some(q)));
@@ -134,10 +140,19 @@ impl CallWebhooks {
                     } => control.answered_by(&params),
                     _ => None,
                 };
-                let again = self
-                    .core
-                    .urls()
-                    .held(path_and_query, digits.as_deref(), answered_by);
+                // Nor the citizen's leg's outcome.
+                let leg = match &callback {
+                    Callback::Bridge { leg: None, .. } => {
+                        control.bridge_result(&params).ok().map(CarriedLeg::from)
+                    }
+                    _ => None,
+                };
+                let again = self.core.urls().held(
+                    path_and_query,
+                    digits.as_deref(),
+                    answered_by,
+                    leg.as_ref(),
+                );
                 warn!(error = %e, holds, "store unavailable; holding the call");
                 (
                     WebhookResult::Held,

@@ -132,6 +132,7 @@ pub fn record(i: usize) -> FeedbackRecord {
         finished_at_ms,
         direction: Direction::Outbound,
         attributed: true,
+        bridge: None,
     }
 }
 
@@ -160,6 +161,7 @@ pub fn unattributed() -> FeedbackRecord {
         finished_at_ms: 1_796_065_200_000,
         direction: Direction::Inbound,
         attributed: false,
+        bridge: None,
     }
 }
 

@@ -23,8 +23,8 @@ use hmac::{Hmac, Mac};
 use sampark::dialplan::{Action, Prompt};
 use sampark::domain::{CallStatus, PhoneNumber};
 use sampark::provider::{
-    CallControl, CallInfo, InboundCall, OriginateRequest, Params, ParamsError, Provider,
-    ProviderError, ProviderPair, StatusEvent, WebhookRequest,
+    ActionUrls, BridgeResult, BridgeStatus, CallControl, CallInfo, InboundCall, OriginateRequest,
+    Params, ParamsError, Provider, ProviderError, ProviderPair, StatusEvent, WebhookRequest,
 };
 use serde_json::{Map, Value, json};
 use sha2::Sha256;
@@ -119,8 +119,22 @@ impl CallControl for AcmeControl {
         field(params, "digits").unwrap_or_default().to_owned()
     }
 
-    fn render(&self, actions: &[Action], gather_url: &str) -> String {
+    fn bridge_result(&self, params: &Params) -> Result<BridgeResult, ParamsError> {
+        let leg = field(params, "leg").ok_or_else(|| ParamsError("no `leg`".into()))?;
+        Ok(BridgeResult {
+            status: BridgeStatus::parse(leg)
+                .ok_or_else(|| ParamsError(format!("unknown leg {leg:?}")))?,
+            duration_secs: field(params, "secs")
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0),
+            recording: None,
+        })
+    }
+
+    fn render(&self, actions: &[Action], urls: &ActionUrls<'_>) -> String {
+        let gather_url = urls.gather;
         let (mut say, mut gather, mut hangup) = (Vec::new(), Value::Null, false);
+        let mut connect = Value::Null;
         for action in actions {
             match action {
                 Action::Say(prompt) => say.push(spoken(prompt)),
@@ -137,9 +151,13 @@ impl CallControl for AcmeControl {
                         "timeout": timeout_secs, "say": prompts});
                 }
                 Action::Hangup => hangup = true,
+                Action::Dial(bridge) => {
+                    connect = json!({"to": bridge.to, "show": bridge.caller_id,
+                        "ring": bridge.timeout_secs, "then": urls.bridge});
+                }
             }
         }
-        json!({"say": say, "gather": gather, "hangup": hangup}).to_string()
+        json!({"say": say, "gather": gather, "hangup": hangup, "connect": connect}).to_string()
     }
 
     fn content_type(&self) -> &'static str {

@@ -31,6 +31,7 @@ pub fn header() -> CampaignHeader {
         retry: None,
         calling_window: None,
         machine_detection: false,
+        kind: sampark::domain::CampaignKind::Survey,
         sample_rate: None,
         sample_max_per_office_per_day: None,
         freshness: Default::default(),
@@ -47,6 +48,7 @@ pub fn spec(contact: &str, official: &str) -> JobSpec {
         &header(),
         Contact {
             visit_at_ms: None,
+            first_name: None,
             id: ContactId::parse(contact).unwrap(),
             phone: PhoneNumber::parse("+919876543210").unwrap(),
             language: Some("or".into()),
@@ -169,6 +171,7 @@ pub fn ivr(attempt: u32, expected_step: u32, answers: Vec<Answer>) -> IvrUpdate 
         new_answers: answers,
         response: format!("<Response>{expected_step}</Response>"),
         attribution: None,
+        bridge: None,
     }
 }
 

@@ -110,6 +110,7 @@ fn inbound_spec(sid: &str) -> JobSpec {
         retry: None,
         calling_window: None,
         machine_detection: false,
+        official_call: None,
         not_after_ms: None,
         not_before_ms: None,
         campaign_id: CampaignId::parse("inbound").unwrap(),
@@ -118,6 +119,7 @@ fn inbound_spec(sid: &str) -> JobSpec {
         department: String::new(),
         contact: Contact {
             visit_at_ms: None,
+            first_name: None,
             id: ContactId::parse(sid).unwrap(),
             phone: phone(),
             language: None,
@@ -184,6 +186,7 @@ pub async fn an_inbound_call_is_born_in_a_call_and_recorded_once(store: Arc<dyn 
         new_answers: Vec::new(),
         response: "<Response/>".into(),
         attribution: Some(about(true)),
+        bridge: None,
     };
     assert_eq!(
         store.save_ivr(&job, &update).await.unwrap(),

@@ -147,6 +147,7 @@ pub async fn retry_waits_then_dials_attempt_two(store: Arc<dyn Store>) {
         new_answers: Vec::new(),
         response: "<Response/>".into(),
         attribution: None,
+        bridge: None,
     };
     store.save_ivr(&id, &first_reply).await.unwrap();
     let delay = Duration::from_millis(300);
@@ -260,6 +261,7 @@ pub async fn defer_waits_then_returns(store: Arc<dyn Store>) {
 pub async fn a_machine_pick_up_is_retried_then_ends_machine(store: Arc<dyn Store>) {
     let amd = CampaignHeader {
         machine_detection: true,
+        kind: sampark::domain::CampaignKind::Survey,
         ..header()
     };
     store.put_campaign(&amd).await.unwrap();
@@ -273,6 +275,7 @@ pub async fn a_machine_pick_up_is_retried_then_ends_machine(store: Arc<dyn Store
         new_answers: Vec::new(),
         response: "<Response><Hangup/></Response>".into(),
         attribution: None,
+        bridge: None,
     };
     let because = "an answering machine answered";
     let mut entry = ready(&store, 1).await.remove("c-1").unwrap();

@@ -257,6 +257,7 @@ async fn terminal_finish_writes_one_record_relayed_downstream() {
         finished_at_ms: record.finished_at_ms,
         direction: Direction::Outbound,
         attributed: true,
+        bridge: None,
     };
     assert_eq!(record, &expected);
     assert!(record.finished_at_ms >= stored.queued_at_ms);

@@ -47,6 +47,7 @@ pub fn header(id: &str) -> CampaignHeader {
         retry: None,
         calling_window: None,
         machine_detection: false,
+        kind: sampark::domain::CampaignKind::Survey,
         sample_rate: None,
         sample_max_per_office_per_day: None,
         freshness: Default::default(),
@@ -63,6 +64,7 @@ pub fn spec(contact: &str, official: &str) -> JobSpec {
         &header("police-1"),
         Contact {
             visit_at_ms: None,
+            first_name: None,
             id: ContactId::parse(contact).unwrap(),
             phone: PhoneNumber::parse("+919876543210").unwrap(),
             language: Some("or".into()),
@@ -123,5 +125,6 @@ pub fn update(attempt: u32, expected_step: u32, answers: Vec<Answer>) -> IvrUpda
         new_answers: answers,
         response: format!("<Response>{expected_step}</Response>"),
         attribution: None,
+        bridge: None,
     }
 }

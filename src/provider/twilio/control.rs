@@ -1,12 +1,13 @@
 //! `CallControl` for Twilio: `X-Twilio-Signature` over the public URL, form
 //! parameters, and TwiML.
 
-use super::params::{StatusCallback, answered_by, digits, parse_form};
+use super::params::{StatusCallback, answered_by, bridge_result, digits, parse_form};
 use super::twiml::{CONTENT_TYPE, hold_response, render_with};
 use super::verify::verify_request;
 use crate::dialplan::Action;
 use crate::provider::{
-    AnsweredBy, CallControl, InboundCall, Params, ParamsError, StatusEvent, WebhookRequest,
+    ActionUrls, AnsweredBy, BridgeResult, CallControl, InboundCall, Params, ParamsError,
+    StatusEvent, WebhookRequest,
 };
 
 /// Twilio's webhook half.
@@ -84,8 +85,12 @@ impl CallControl for TwilioControl {
         answered_by(params)
     }
 
-    fn render(&self, actions: &[Action], gather_url: &str) -> String {
-        render_with(actions, gather_url, self.choice_hints)
+    fn bridge_result(&self, params: &Params) -> Result<BridgeResult, ParamsError> {
+        bridge_result(params).map_err(ParamsError)
+    }
+
+    fn render(&self, actions: &[Action], urls: &ActionUrls<'_>) -> String {
+        render_with(actions, urls, self.choice_hints)
     }
 
     fn render_hold(&self, seconds: u32, redirect_url: &str) -> String {

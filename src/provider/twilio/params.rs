@@ -6,7 +6,7 @@
 //! webhook and IVR engine decide).
 
 use crate::domain::CallStatus;
-use crate::provider::AnsweredBy;
+use crate::provider::{AnsweredBy, BridgeResult, BridgeStatus};
 
 /// A webhook body that lacks what sampark needs to act on it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -47,6 +47,26 @@ pub fn call_sid(params: &[(String, String)]) -> Option<&str> {
 /// (Twilio omits `Digits` on an empty result).
 pub fn digits(params: &[(String, String)]) -> String {
     param(params, "Digits").unwrap_or_default().to_owned()
+}
+
+/// How a `<Dial>` ended, from its `action` request: `DialCallStatus`
+/// (`completed`, `answered`, `busy`, `no-answer`, `failed`, `canceled`),
+/// `DialCallDuration` (seconds connected; absent when never connected) and,
+/// for a recorded dial, `RecordingUrl`.
+pub fn bridge_result(params: &[(String, String)]) -> Result<BridgeResult, String> {
+    let raw = non_empty(params, "DialCallStatus")
+        .ok_or("the dial's action request has no DialCallStatus")?;
+    let status = BridgeStatus::parse(raw).ok_or_else(|| {
+        format!("the dial's action request has an unknown DialCallStatus {raw:?}")
+    })?;
+    let duration_secs = non_empty(params, "DialCallDuration")
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(0);
+    Ok(BridgeResult {
+        status,
+        duration_secs,
+        recording: non_empty(params, "RecordingUrl").map(str::to_owned),
+    })
 }
 
 /// Who picked up, from `AnsweredBy` on the answer webhook of a call placed

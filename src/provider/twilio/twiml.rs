@@ -6,7 +6,8 @@
 
 use std::fmt::Write as _;
 
-use crate::dialplan::{Action, Prompt};
+use crate::dialplan::{Action, Bridge, Prompt};
+use crate::provider::ActionUrls;
 
 /// The `Content-Type` a TwiML reply must carry.
 pub const CONTENT_TYPE: &str = "text/xml; charset=utf-8";
@@ -14,7 +15,7 @@ pub const CONTENT_TYPE: &str = "text/xml; charset=utf-8";
 const XML_DECLARATION: &str = r#"<?xml version="1.0" encoding="UTF-8"?>"#;
 
 /// Renders `actions` as one TwiML document. Every `Gather` posts its result
-/// to `gather_action_url`, including an empty result on timeout
+/// to `urls.gather`, including an empty result on timeout
 /// (`actionOnEmptyResult`), so the engine always learns that the citizen
 /// stayed silent instead of Twilio moving on to the next verb by itself.
 /// `finishOnKey` is empty so `#` and `*` reach the engine as keys (a dialplan
@@ -22,12 +23,15 @@ const XML_DECLARATION: &str = r#"<?xml version="1.0" encoding="UTF-8"?>"#;
 ///
 /// With `choice_hints`, each gather also carries its valid keys in an XML
 /// comment for test tooling (the simulator); production replies leave it out.
-pub fn render_with(actions: &[Action], gather_action_url: &str, choice_hints: bool) -> String {
+/// A `Dial` connects its number with the programme's caller id, reports
+/// its end to `urls.bridge` (`action`) and, with a whisper, has the called
+/// party hear `urls.whisper` before the two are connected (`<Number url>`).
+pub fn render_with(actions: &[Action], urls: &ActionUrls<'_>, choice_hints: bool) -> String {
     let mut out = String::with_capacity(256);
     out.push_str(XML_DECLARATION);
     out.push_str("<Response>");
     for action in actions {
-        render_action(&mut out, action, gather_action_url, choice_hints);
+        render_action(&mut out, action, urls, choice_hints);
     }
     out.push_str("</Response>");
     out
@@ -36,7 +40,7 @@ pub fn render_with(actions: &[Action], gather_action_url: &str, choice_hints: bo
 /// A document that only ends the call (for webhooks that arrive for a call
 /// the engine has already finished, or cannot serve).
 pub fn hangup_response() -> String {
-    render_with(&[Action::Hangup], "", false)
+    render_with(&[Action::Hangup], &ActionUrls::NONE, false)
 }
 
 /// A document that holds the call: a pause, then a fetch of `redirect_url`
@@ -52,8 +56,9 @@ pub fn hold_response(seconds: u32, redirect_url: &str) -> String {
     out
 }
 
-fn render_action(out: &mut String, action: &Action, gather_action_url: &str, choice_hints: bool) {
+fn render_action(out: &mut String, action: &Action, urls: &ActionUrls<'_>, choice_hints: bool) {
     match action {
+        Action::Dial(bridge) => render_dial(out, bridge, urls),
         Action::Say(prompt) => render_prompt(out, prompt),
         // INVARIANT (all `write!` below): writing to a String cannot fail.
         Action::Pause { seconds } => {
@@ -70,7 +75,7 @@ fn render_action(out: &mut String, action: &Action, gather_action_url: &str, cho
             let _ = write!(
                 out,
                 r#"<Gather input="dtmf" numDigits="{num_digits}" timeout="{timeout_secs}" finishOnKey="" action="{}" method="POST" actionOnEmptyResult="true">"#,
-                escape(gather_action_url)
+                escape(urls.gather)
             );
             if choice_hints {
                 render_hint(out, choices, *opt_out);
@@ -81,6 +86,27 @@ fn render_action(out: &mut String, action: &Action, gather_action_url: &str, cho
             out.push_str("</Gather>");
         }
     }
+}
+
+/// `<Dial>`: the caller stays on the line after the dialled party hangs up
+/// (`hangupOnStar` is off, and `action` takes the call on), so the official
+/// can key a disposition.
+fn render_dial(out: &mut String, bridge: &Bridge, urls: &ActionUrls<'_>) {
+    let _ = write!(
+        out,
+        r#"<Dial callerId="{}" timeout="{}" action="{}" method="POST""#,
+        escape(&bridge.caller_id),
+        bridge.timeout_secs,
+        escape(urls.bridge)
+    );
+    if bridge.record {
+        out.push_str(r#" record="record-from-answer-dual""#);
+    }
+    out.push_str("><Number");
+    if bridge.whisper {
+        let _ = write!(out, r#" url="{}" method="POST""#, escape(urls.whisper));
+    }
+    let _ = write!(out, ">{}</Number></Dial>", escape(&bridge.to));
 }
 
 /// The hint comment test tooling (the simulator) reads to know which keys are
@@ -141,7 +167,47 @@ mod tests {
     /// The goldens below show the simulator's hint; production replies
     /// (`choice_hints` off) are checked in `production_replies_carry_no_hint`.
     fn render(actions: &[Action], url: &str) -> String {
-        render_with(actions, url, true)
+        let urls = ActionUrls {
+            gather: url,
+            ..ActionUrls::NONE
+        };
+        render_with(actions, &urls, true)
+    }
+
+    #[test]
+    fn a_dial_keeps_the_caller_on_the_line_and_hides_their_number() {
+        let urls = ActionUrls {
+            gather: "https://x/g",
+            bridge: "https://x/twilio/bridge?job=c%2F1&shard=0&attempt=1&step=1",
+            whisper: "https://x/twilio/whisper?job=c%2F1&shard=0&attempt=1",
+        };
+        let mut bridge = Bridge {
+            to: "+919800000001".into(),
+            caller_id: "+916742000000".into(),
+            timeout_secs: 25,
+            record: false,
+            whisper: false,
+        };
+        let xml = render_with(&[Action::Dial(bridge.clone())], &urls, false);
+        assert_eq!(
+            xml,
+            format!(
+                "{XML_DECLARATION}<Response><Dial callerId=\"+916742000000\" timeout=\"25\" \
+                 action=\"https://x/twilio/bridge?job=c%2F1&amp;shard=0&amp;attempt=1&amp;step=1\" \
+                 method=\"POST\"><Number>+919800000001</Number></Dial></Response>"
+            )
+        );
+        bridge.record = true;
+        bridge.whisper = true;
+        let xml = render_with(&[Action::Dial(bridge)], &urls, false);
+        assert!(
+            xml.contains(r#" record="record-from-answer-dual""#),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(r#"<Number url="https://x/twilio/whisper?job=c%2F1&amp;shard=0&amp;attempt=1" method="POST">"#),
+            "{xml}"
+        );
     }
 
     #[test]
@@ -153,7 +219,11 @@ mod tests {
             choices: "12".into(),
             opt_out: Some('9'),
         };
-        let xml = render_with(&[gather], "https://x/g", false);
+        let urls = ActionUrls {
+            gather: "https://x/g",
+            ..ActionUrls::NONE
+        };
+        let xml = render_with(&[gather], &urls, false);
         assert!(!xml.contains("sampark:"), "{xml}");
         assert!(xml.contains("<Gather "), "{xml}");
     }

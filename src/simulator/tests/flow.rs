@@ -241,7 +241,8 @@ async fn application_errors_end_the_call_completed() {
             LedgerEntry::End { status, .. } => assert_eq!(status, "completed"),
             LedgerEntry::Press { .. }
             | LedgerEntry::Hangup { .. }
-            | LedgerEntry::Machine { .. } => {
+            | LedgerEntry::Machine { .. }
+            | LedgerEntry::Bridge { .. } => {
                 panic!("{entry:?}")
             }
             LedgerEntry::Originate { .. } | LedgerEntry::Incoming { .. } => {}

@@ -81,6 +81,7 @@ async fn a_persona_call_is_signed_inbound_and_ends_with_one_completed_status() {
     let persona = Persona {
         presses: vec!["2".into(), "7".into()],
         then: AfterScript::HangUp,
+        ..Persona::default()
     };
     let sid = s.sim.place_inbound(Some(CITIZEN), Some(persona)).unwrap();
     first_status(&app, &sid).await;

@@ -93,8 +93,8 @@ local function end_job(job_key, counts_key, outbox_key, job_id, state, outcome, 
   move_count(counts_key, job_key, state, outcome)
   -- The record is assembled as text; cjson only encodes strings (it would
   -- corrupt long numbers, and it turns an empty array into {}).
-  local spec_json, dials, answers, queued, first, attr_json, reason = unpack(redis.call('HMGET',
-    job_key, 'spec', 'dials', 'answers', 'queued_at', 'first_dial_at', 'attr', 'reason'))
+  local spec_json, dials, answers, queued, first, attr_json, reason, bridge = unpack(redis.call('HMGET',
+    job_key, 'spec', 'dials', 'answers', 'queued_at', 'first_dial_at', 'attr', 'reason', 'bridge'))
   local spec = cjson.decode(spec_json)
   local enc = cjson.encode
   -- Whom the record is about: the contact, or for an inbound call what the
@@ -134,6 +134,7 @@ local function end_job(job_key, counts_key, outbox_key, job_id, state, outcome, 
     .. ',"finished_at_ms":' .. int(now)
     .. ',"direction":' .. enc(spec.direction or 'outbound')
     .. ',"attributed":' .. (about.attributed and 'true' or 'false')
+    .. (bridge and (',"bridge":' .. bridge) or '')
     .. '}'
   redis.call('XADD', outbox_key, '*', 'record', record)
 end

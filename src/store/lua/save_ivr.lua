@@ -2,7 +2,8 @@
 -- KEYS[1] job hash
 -- ARGV[1] attempt  ARGV[2] expected step  ARGV[3] session JSON  ARGV[4] response
 -- ARGV[5] attribution JSON of an inbound call ('' = unchanged)
--- ARGV[6..] new answers, each a JSON object WITHOUT `at_ms` (stamped here)
+-- ARGV[6] bridge report JSON of an official's call ('' = unchanged)
+-- ARGV[7..] new answers, each a JSON object WITHOUT `at_ms` (stamped here)
 -- Reply: {'saved', step} | {'duplicate', response?} | {'stale'}
 -- Answers are appended as text, never decoded and re-encoded: cjson would turn
 -- an empty array into {} and may reformat numbers.
@@ -24,7 +25,7 @@ if step ~= expected then
 end
 local now = int(now_ms())
 local added = {}
-for i = 6, #ARGV do
+for i = 7, #ARGV do
   added[#added + 1] = string.sub(ARGV[i], 1, -2) .. ',"at_ms":' .. now .. '}'
 end
 if #added > 0 then
@@ -39,6 +40,9 @@ if #added > 0 then
 end
 if ARGV[5] ~= '' then
   redis.call('HSET', KEYS[1], 'attr', ARGV[5])
+end
+if ARGV[6] ~= '' then
+  redis.call('HSET', KEYS[1], 'bridge', ARGV[6])
 end
 local new_step = int(step + 1)
 redis.call('HSET', KEYS[1], 'ivr', ARGV[3], 'resp', ARGV[4], 'step', new_step,

@@ -37,6 +37,9 @@ impl State {
             if update.attribution.is_some() {
                 job.attribution = update.attribution.clone();
             }
+            if update.bridge.is_some() {
+                job.bridge = update.bridge.clone();
+            }
             job.answers
                 .extend(update.new_answers.iter().cloned().map(|mut answer| {
                     answer.at_ms = now.ms;
@@ -170,5 +173,6 @@ fn feedback_record(
         finished_at_ms: now.ms,
         direction: job.spec.direction,
         attributed: attribution.attributed,
+        bridge: job.bridge.clone(),
     }
 }

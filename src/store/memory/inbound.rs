@@ -98,6 +98,7 @@ impl State {
             call_status: Some(status),
             ivr: None,
             attribution: Some(about.clone()),
+            bridge: None,
             ivr_step: 0,
             answers: Vec::new(),
             last_response: None,

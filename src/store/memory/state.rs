@@ -433,6 +433,7 @@ fn new_job(spec: &JobSpec, shard: ShardId, now: Now) -> Job {
         call_status: None,
         ivr: None,
         attribution: None,
+        bridge: None,
         ivr_step: 0,
         answers: Vec::new(),
         last_response: None,

@@ -25,6 +25,7 @@ fn header() -> CampaignHeader {
         retry: None,
         calling_window: None,
         machine_detection: false,
+        kind: crate::domain::CampaignKind::Survey,
         sample_rate: None,
         sample_max_per_office_per_day: None,
         freshness: Default::default(),
@@ -41,6 +42,7 @@ fn spec(contact: &str, official: &str) -> JobSpec {
         &header(),
         Contact {
             visit_at_ms: None,
+            first_name: None,
             id: ContactId::parse(contact).unwrap(),
             phone: PhoneNumber::parse("+919876543210").unwrap(),
             language: None,
@@ -218,6 +220,7 @@ fn answers_are_stamped_and_flags_reach_the_record() {
         new_answers: vec![answer(Some("bribe_asked")), answer(Some("bribe_asked"))],
         response: "<Response/>".into(),
         attribution: None,
+        bridge: None,
     };
     assert_eq!(
         s.save_ivr(at(2_500), &job("a"), &update),

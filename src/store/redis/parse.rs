@@ -98,6 +98,7 @@ impl<'a> JobFields<'a> {
             call_status: status,
             ivr: self.text("ivr"),
             attribution: self.json("attr")?,
+            bridge: self.json("bridge")?,
             ivr_step: self.optional("step")?.unwrap_or(0),
             answers: self.json::<Vec<Answer>>("answers")?.unwrap_or_default(),
             last_response: self.text("resp"),

@@ -115,6 +115,13 @@ impl RedisStore {
             None => String::new(),
         };
         invocation.arg(attribution);
+        let bridge = match &update.bridge {
+            Some(b) => serde_json::to_string(b).map_err(|e| {
+                StoreError::Refused(format!("bridge report does not serialize: {e}"))
+            })?,
+            None => String::new(),
+        };
+        invocation.arg(bridge);
         for answer in &update.new_answers {
             invocation.arg(answer_without_time(answer)?);
         }
