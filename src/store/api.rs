@@ -17,8 +17,7 @@ use crate::domain::scorecard::{Dimension, Entity, ScoreUpdate, Tally};
 use crate::domain::{
     Acknowledgement, Answer, Attribution, BridgeReport, CallStatus, CampaignHeader, CampaignId,
     ContactId, EscalationView, FeedbackRecord, JobId, JobSpec, JobState, Official, OfficialId,
-    Outcome,
-    PhoneNumber, ScoringRules, Severity,
+    Outcome, PhoneNumber, ScoringRules, Severity,
 };
 
 pub type Result<T> = std::result::Result<T, StoreError>;
