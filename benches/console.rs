@@ -138,6 +138,10 @@ async fn main() {
         token: None,
         eta: None,
         console: Console::new(None),
+        official_calls: sampark::webhook::OfficialCallDesk {
+            dialplan: "official-call".into(),
+            caller_id: "+916742100100".into(),
+        },
     };
     let pages = [
         ("by official, first page (rank)", "/scorecards?by=official"),

@@ -27,6 +27,10 @@ async fn serves_https_with_the_configured_certificate() {
         metrics: Arc::new(Metrics::new()),
         token: None,
         console: sampark::webhook::Console::new(None),
+        official_calls: sampark::webhook::OfficialCallDesk {
+            dialplan: "official-call".into(),
+            caller_id: "+916742100100".into(),
+        },
     };
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

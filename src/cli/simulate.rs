@@ -45,6 +45,11 @@ pub struct SimulateArgs {
     /// always picks up.
     #[arg(long, value_name = "E164,...", value_delimiter = ',')]
     pub voicemail_numbers: Vec<String>,
+    /// A scripted phone at one number, as `NUMBER=JSON` (e.g.
+    /// `+919437000001={"pick_up":"answer","presses":["1","5"]}`); repeat
+    /// for more numbers. See docs/simulator.md, "Personas".
+    #[arg(long = "persona", value_name = "E164=JSON")]
+    pub personas: Vec<String>,
     /// Share of key presses that are not a valid choice.
     #[arg(long)]
     pub invalid_key_rate: Option<f64>,
@@ -116,6 +121,18 @@ pub async fn command(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     set(&mut config.failed_rate, args.failed_rate);
     set(&mut config.voicemail_rate, args.voicemail_rate);
     config.voicemail_numbers = args.voicemail_numbers;
+    for given in &args.personas {
+        let (number, json) = given.split_once('=').with_context(
+            || "--persona must be NUMBER=JSON, e.g. +919437000001={\"pick_up\":\"busy\"}",
+        )?;
+        let persona = serde_json::from_str(json).with_context(|| {
+            format!(
+                "--persona for the number #{}: not a persona",
+                config.personas.len() + 1
+            )
+        })?;
+        config.personas.insert(number.trim().to_owned(), persona);
+    }
     set(&mut config.invalid_key_rate, args.invalid_key_rate);
     set(&mut config.silent_rate, args.silent_rate);
     set(&mut config.opt_out_rate, args.opt_out_rate);

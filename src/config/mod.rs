@@ -29,7 +29,7 @@ pub use rate::{RateLimit, RateSettings};
 pub use secret::{RedisUrl, Secret};
 pub use sections::{
     AdminSettings, DialerSettings, DialplanSettings, InboundSettings, LogSettings,
-    PersistencePolicy, ProviderKind, ProviderSettings, RedisSettings, ReportsSettings, Settings,
-    ShutdownSettings, TlsSettings, WebhookSettings,
+    OfficialsSettings, PersistencePolicy, ProviderKind, ProviderSettings, RedisSettings,
+    ReportsSettings, Settings, ShutdownSettings, TlsSettings, WebhookSettings,
 };
 pub use tree::ENV_PREFIX;

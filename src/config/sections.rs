@@ -28,6 +28,7 @@ pub struct Settings {
     pub dialplans: DialplanSettings,
     pub inbound: InboundSettings,
     pub reports: ReportsSettings,
+    pub officials: OfficialsSettings,
     pub shutdown: ShutdownSettings,
     pub log: LogSettings,
 }
@@ -379,6 +380,28 @@ pub struct ReportsSettings {
     /// takes (any other department counts as `other`, so a typo in a campaign
     /// document cannot add series). Empty: every department is `other`.
     pub departments: Vec<String>,
+}
+
+/// `[officials]`: officials' calls requested one at a time
+/// (`POST /admin/official-calls`, the console).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OfficialsSettings {
+    /// The plan an official's call follows: must be loaded and have
+    /// `[bridge]` for requests to be taken (campaign documents of
+    /// `kind: "official"` name their own).
+    pub dialplan: String,
+    /// The programme's number the citizen sees.
+    pub caller_id: String,
+}
+
+impl Default for OfficialsSettings {
+    fn default() -> Self {
+        Self {
+            dialplan: "official-call".into(),
+            caller_id: "+916742100100".into(),
+        }
+    }
 }
 
 /// `[shutdown]`

@@ -140,6 +140,14 @@ impl Settings {
         self.check_policy(&mut p);
         self.check_inbound(&mut p);
         self.check_reports(&mut p);
+        if let Err(e) = PhoneNumber::parse(&self.officials.caller_id) {
+            p.0.push(("officials.caller_id".into(), e.to_string()));
+        }
+        p.check(
+            !self.officials.dialplan.trim().is_empty(),
+            "officials.dialplan",
+            || "must not be empty".into(),
+        );
         p.check(
             !self.dialplans.dir.as_os_str().is_empty(),
             "dialplans.dir",

@@ -8,6 +8,7 @@ use crate::accountability::scorer::ScoringContext;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
+use tracing::warn;
 
 use crate::calls::InboundPolicy;
 use crate::config::{PersistencePolicy, Settings};
@@ -17,7 +18,7 @@ use crate::domain::OfficialId;
 use crate::provider::{ProviderPair, ProviderSetupError, build_provider};
 use crate::store::{CitizenCaps, Store};
 use crate::telemetry::Metrics;
-use crate::webhook::HttpServerConfig;
+use crate::webhook::{HttpServerConfig, OfficialCallDesk};
 
 /// The admin API takes whole campaign documents: allow large bodies, and the
 /// time to upload them, but few connections (operators, not the public).
@@ -44,6 +45,8 @@ pub struct DaemonParts {
     pub admin_listener: Option<TcpListener>,
     pub admin: HttpServerConfig,
     pub admin_token: Option<String>,
+    /// How requested officials' calls are placed (`[officials]`).
+    pub official_calls: OfficialCallDesk,
     /// The URL the provider reaches the webhook listener at.
     pub public_url: String,
     pub shutdown_grace: Duration,
@@ -85,7 +88,18 @@ impl DaemonParts {
             InboundPolicy::from_settings(&settings.inbound, &dialplans, settings.dialer.max_call())
                 .map_err(PartsError::Inbound)?;
         let rules = dialplans.scoring_rules();
+        let official_calls = OfficialCallDesk {
+            dialplan: settings.officials.dialplan.clone(),
+            caller_id: settings.officials.caller_id.clone(),
+        };
+        let bridged = dialplans
+            .get(&official_calls.dialplan)
+            .is_some_and(|plan| plan.bridge().is_some());
+        if !bridged {
+            warn!(dialplan = %official_calls.dialplan, "officials.dialplan is not a loaded plan with [bridge]: requested officials' calls will be refused");
+        }
         Ok(DaemonParts {
+            official_calls,
             inbound,
             store,
             provider,

@@ -90,6 +90,7 @@ impl Daemon {
         );
 
         let dialplans = parts.dialplans.clone();
+        let plans = parts.dialplans.clone();
         let intake = IntakeRouter::new(
             parts.store.clone(),
             Arc::new(move |name: &str| dialplans.contains(name)),
@@ -98,6 +99,9 @@ impl Daemon {
             parts.metrics.clone(),
             parts.dialer.hours.clone(),
         )
+        .checking_plan_kinds(Arc::new(move |name: &str| {
+            plans.get(name).is_some_and(|plan| plan.bridge().is_some())
+        }))
         .remembering_visits(parts.inbound.as_ref().map(|p| p.lookback));
         tracker.spawn(
             intake
@@ -241,6 +245,7 @@ impl Daemon {
                     token: parts.admin_token.clone(),
                     eta: Some(crate::dialer::EtaLimits::of(&parts.dialer)),
                     console: crate::webhook::Console::new(Some(gate.clone())),
+                    official_calls: parts.official_calls.clone(),
                 },
                 Some(gate.clone()),
             );

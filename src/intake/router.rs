@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info, info_span, warn};
 
 use super::sample;
-use crate::domain::{CampaignId, Outcome};
+use crate::domain::{CampaignId, CampaignKind, Direction, OfficialCall, Outcome};
 use crate::domain::{DocumentError, JobSpec, parse_campaign_document};
 use crate::intake::conflict_reason;
 use crate::policy::CallingWindow;
@@ -61,6 +61,8 @@ impl IngestReport {
 pub struct IntakeRouter {
     store: Arc<dyn Store>,
     dialplan_exists: Arc<dyn Fn(&str) -> bool + Send + Sync>,
+    /// Whether a loaded plan has `[bridge]` (see `checking_plan_kinds`).
+    bridged: Option<PlanTest>,
     consumer: String,
     reclaim_after: Duration,
     metrics: Arc<Metrics>,
@@ -75,6 +77,9 @@ pub struct IntakeRouter {
 const READ_BLOCK: Duration = Duration::from_millis(500);
 const READ_COUNT: usize = 16;
 const ERROR_BACKOFF: Duration = Duration::from_secs(1);
+
+/// A test on a dialplan's name (e.g. "is it loaded").
+pub type PlanTest = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 
 impl IntakeRouter {
     /// `days`: the window whose zone dates a sample's days (the daemon's
@@ -95,7 +100,16 @@ impl IntakeRouter {
             metrics,
             days,
             remember_visits: None,
+            bridged: None,
         }
+    }
+
+    /// Refuses a document whose kind does not fit its plan: an officials'
+    /// call campaign (`kind: "official"`) needs a plan with `[bridge]`, a
+    /// survey one without. `bridged` says whether a loaded plan has it.
+    pub fn checking_plan_kinds(mut self, bridged: PlanTest) -> Self {
+        self.bridged = Some(bridged);
+        self
     }
 
     /// Remembers each accepted contact's visit for `keep`, so the citizen can
@@ -241,6 +255,33 @@ impl IntakeRouter {
                 });
             }
         };
+        let official = !parsed.header.kind.is_survey();
+        if let Some(bridged) = &self.bridged
+            && official != bridged(&parsed.header.dialplan)
+        {
+            let why = if official {
+                format!(
+                    "campaign {}: an officials' call campaign (`kind: \"official\"`) needs a dialplan with [bridge]; {:?} has none",
+                    parsed.header.id, parsed.header.dialplan
+                )
+            } else {
+                format!(
+                    "campaign {}: dialplan {:?} is an officials' call plan ([bridge]); set `kind: \"official\"` or name a survey plan",
+                    parsed.header.id, parsed.header.dialplan
+                )
+            };
+            self.refuse(source, &why, doc, IntakeResult::DeadLettered)
+                .await?;
+            return Ok(IngestReport {
+                campaign: Some(parsed.header.id.to_string()),
+                refusals: vec![IntakeRefusal {
+                    source: source.to_owned(),
+                    reason: why.clone(),
+                }],
+                refused: Some(why),
+                ..IngestReport::default()
+            });
+        }
         if !parsed.warnings.is_empty() {
             // Strictness is `campaign submit`'s choice; here unknown fields
             // are ignored, and said once per document.
@@ -308,7 +349,30 @@ impl IntakeRouter {
         )
         .await?;
         for (contact, left_out) in parsed.contacts.into_iter().zip(verdicts) {
-            let spec = JobSpec::new(&parsed.header, contact);
+            let mut spec = JobSpec::new(&parsed.header, contact);
+            if let CampaignKind::Official { recording } = parsed.header.kind {
+                match self.official_call(&spec, recording).await? {
+                    Ok(call) => {
+                        spec.official_call = Some(call);
+                        spec.direction = Direction::Official;
+                    }
+                    Err(why) => {
+                        let letter = DeadLetter {
+                            source: source.to_owned(),
+                            reason: format!(
+                                "campaign {}: contact {} rejected: {why}",
+                                spec.campaign_id, spec.contact.id
+                            ),
+                            payload: serde_json::json!({"id": spec.contact.id.as_str(), "phone": spec.contact.phone.masked(), "official_id": spec.contact.official_id.as_str()}).to_string(),
+                        };
+                        self.store.dead_letter(&letter).await?;
+                        self.metrics.contacts(ContactResult::Rejected, 1);
+                        report.dead_lettered += 1;
+                        report.refusals.push(refusal_of(&letter));
+                        continue;
+                    }
+                }
+            }
             let campaign = &parsed.header.id;
             let holder = match left_out {
                 None => {
@@ -381,6 +445,42 @@ impl IntakeRouter {
             }
         }
         Ok(report)
+    }
+
+    /// The official's side of an official's call to `spec`'s citizen, from
+    /// the registry; `Err` says why the contact cannot be called (not in
+    /// the registry, or the official's own number).
+    async fn official_call(
+        &self,
+        spec: &JobSpec,
+        record: bool,
+    ) -> Result<Result<OfficialCall, String>, StoreError> {
+        let Some(official) = self.store.official(&spec.contact.official_id).await? else {
+            return Ok(Err(format!(
+                "official {} is not in the officials' registry",
+                spec.contact.official_id
+            )));
+        };
+        if official.phone() == &spec.contact.phone {
+            return Ok(Err("the citizen's number is the official's own".into()));
+        }
+        let visit_date = spec.contact.visit_at_ms.map(|ms| {
+            let zone = spec
+                .calling_window
+                .as_ref()
+                .map_or_else(|| self.days.zone().clone(), |w| w.zone().clone());
+            zone.to_datetime(
+                jiff::Timestamp::from_millisecond(ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH),
+            )
+            .date()
+            .to_string()
+        });
+        Ok(Ok(OfficialCall {
+            phone: official.phone().clone(),
+            language: official.languages().first().cloned(),
+            record,
+            visit_date,
+        }))
     }
 
     /// Dead-letters an entry whose ingestion failed for good, then acknowledges

@@ -55,5 +55,5 @@ pub use config::SimulatorConfig;
 pub use direction::Direction;
 pub use error::SimulatorError;
 pub use ledger::{LedgerEntry, PressKind, read_ledger};
-pub use persona::{AfterScript, Persona, PersonaError};
+pub use persona::{AfterScript, Persona, PersonaError, PickUp};
 pub use server::Simulator;

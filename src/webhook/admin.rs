@@ -14,6 +14,7 @@
 //! | POST   | /admin/escalations/{id}/ack | acknowledge once (`{"by", "note"?}`)   |
 //! | GET    | /admin/reports/{by}   | a ranked report as JSON or CSV               |
 //! | *      | /admin/officials…     | the officials' registry (`admin_officials.rs`) |
+//! | POST   | /admin/official-calls | an official asks to call a citizen (`admin_official_calls.rs`) |
 //! | *      | /, /login, …          | the operator console (`console/`)            |
 //!
 //! A submission's reply lists its invalid contacts (`rejected_contacts`) and
@@ -65,6 +66,8 @@ pub struct AdminRoutes {
     pub eta: Option<crate::dialer::EtaLimits>,
     /// The operator console's state (sessions, measured rates).
     pub console: super::Console,
+    /// How requested officials' calls are placed.
+    pub official_calls: super::OfficialCallDesk,
 }
 
 pub(super) fn json_response(status: StatusCode, value: serde_json::Value) -> Response<Full<Bytes>> {
@@ -103,6 +106,9 @@ impl Routes for AdminRoutes {
                 }
                 if super::admin_officials::owns(p) {
                     return self.officials(&request).await;
+                }
+                if p == "/admin/official-calls" && request.method() == Method::POST {
+                    return self.request_official_call(request.body()).await;
                 }
                 if let Some(rest) = p.strip_prefix("/admin/dnc")
                     && (rest.is_empty() || rest.starts_with('/'))
@@ -151,7 +157,7 @@ impl AdminRoutes {
         given.as_bytes().ct_eq(token.as_bytes()).into()
     }
 
-    async fn submit(&self, body: &Bytes, strict: bool) -> Response<Full<Bytes>> {
+    pub(super) async fn submit(&self, body: &Bytes, strict: bool) -> Response<Full<Bytes>> {
         let Ok(doc) = std::str::from_utf8(body) else {
             return json_response(
                 StatusCode::BAD_REQUEST,

@@ -215,6 +215,10 @@ mod tests {
                 token: None,
                 eta: None,
                 console: crate::webhook::Console::new(None),
+                official_calls: crate::webhook::OfficialCallDesk {
+                    dialplan: "official-call".into(),
+                    caller_id: "+916742100100".into(),
+                },
             },
             Some(gate.clone()),
         );

@@ -10,6 +10,7 @@
 mod admin;
 mod admin_control;
 mod admin_dnc;
+mod admin_official_calls;
 mod admin_officials;
 mod admin_reports;
 mod calls;
@@ -19,6 +20,7 @@ mod server;
 mod tls;
 
 pub use admin::AdminRoutes;
+pub use admin_official_calls::OfficialCallDesk;
 pub use calls::CallWebhooks;
 pub use console::Console;
 pub use health::AdminFront;

@@ -42,6 +42,10 @@ pub async fn admin_over(
             hours: sampark::policy::CallingWindow::always(),
         }),
         console: sampark::webhook::Console::new(None),
+        official_calls: sampark::webhook::OfficialCallDesk {
+            dialplan: "official-call".into(),
+            caller_id: "+916742100100".into(),
+        },
     };
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -53,3 +53,13 @@ pub async fn raw(addr: SocketAddr, request: &str) -> (u16, String) {
         .unwrap_or_default();
     (status, body)
 }
+
+/// Posts `body` as JSON to the admin listener at `addr` (no token).
+pub async fn post_json(addr: SocketAddr, path: &str, body: &serde_json::Value) -> (u16, String) {
+    let body = body.to_string();
+    raw(addr, &format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    ))
+    .await
+}
