@@ -322,7 +322,7 @@ async fn submissions_are_refused_with_a_code_and_every_reason() {
     assert_eq!(reply["code"], "unknown_dialplan");
     assert_eq!(
         reply["reasons"][0]["message"],
-        "field `dialplan`: no dialplan named \"mo-sarkar-feedbak\" is loaded by this daemon (known: mo-sarkar-feedback, mo-sarkar-inbound)"
+        "field `dialplan`: no dialplan named \"mo-sarkar-feedbak\" is loaded by this daemon (known: mo-sarkar-feedback, mo-sarkar-inbound, official-call)"
     );
 
     // No valid contact: each one's reason, masked.

@@ -69,7 +69,7 @@ fn dialplan_check_loads_a_directory_as_serve_does() {
     let text = String::from_utf8_lossy(&ok.stdout);
     assert!(ok.status.success(), "{text}");
     assert!(
-        text.contains("dialplans/: ok (mo-sarkar-feedback, mo-sarkar-inbound)"),
+        text.contains("dialplans/: ok (mo-sarkar-feedback, mo-sarkar-inbound, official-call)"),
         "{text}"
     );
 

@@ -255,7 +255,7 @@ async fn each_refusal_at_submission_has_its_exit_code_and_every_reason() {
     assert_eq!(code, 3, "{stderr}");
     assert!(stdout.is_empty());
     assert!(
-        stderr.contains("misspelt.json: field `dialplan`: no dialplan named \"mo-sarkar-feedbak\" in dialplans (known: mo-sarkar-feedback, mo-sarkar-inbound)"),
+        stderr.contains("misspelt.json: field `dialplan`: no dialplan named \"mo-sarkar-feedbak\" in dialplans (known: mo-sarkar-feedback, mo-sarkar-inbound, official-call)"),
         "{stderr}"
     );
     assert!(

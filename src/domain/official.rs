@@ -29,7 +29,8 @@ pub const MAX_TEXT: usize = 200;
 pub const MAX_LANGUAGES: usize = 16;
 
 /// The fields of an official as an import file gives them, not yet checked.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// `Debug` masks the digits of `phone` (it may not even be a number yet).
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct OfficialFields {
     pub official_id: String,
     pub name: String,
@@ -37,6 +38,19 @@ pub struct OfficialFields {
     pub office: String,
     pub department: String,
     pub languages: Vec<String>,
+}
+
+impl std::fmt::Debug for OfficialFields {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OfficialFields")
+            .field("official_id", &self.official_id)
+            .field("name", &self.name)
+            .field("phone", &super::mask_digit_runs(&self.phone))
+            .field("office", &self.office)
+            .field("department", &self.department)
+            .field("languages", &self.languages)
+            .finish()
+    }
 }
 
 /// Why one field of an official was refused. The reason never holds the
@@ -309,6 +323,8 @@ mod tests {
 
     #[test]
     fn debug_and_listings_mask_the_number() {
+        let debug = format!("{:?}", fields());
+        assert!(debug.contains("phone: \"****** *0001\""), "{debug}");
         let o = Official::new(&fields()).unwrap();
         let debug = format!("{o:?}");
         assert!(!debug.contains("9861000001"), "{debug}");

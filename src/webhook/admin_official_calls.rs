@@ -29,69 +29,90 @@ pub struct OfficialCallDesk {
     pub caller_id: String,
 }
 
-#[derive(Deserialize)]
+/// One requested call, as the API's JSON body or the console's form gives it.
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct CallRequest {
-    official_id: String,
-    department: String,
+pub(super) struct CallRequest {
+    pub official_id: String,
+    pub department: String,
     #[serde(default)]
-    recording: bool,
-    contact: serde_json::Map<String, Value>,
+    pub recording: bool,
+    pub contact: serde_json::Map<String, Value>,
+}
+
+/// Why a request cannot be queued, with the status it answers.
+pub(super) struct Refused {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+impl Refused {
+    fn new(status: StatusCode, message: String) -> Refused {
+        Refused { status, message }
+    }
 }
 
 impl AdminRoutes {
     pub(super) async fn request_official_call(&self, body: &Bytes) -> Response<Full<Bytes>> {
-        let refuse = |message: String| {
-            json_response(StatusCode::UNPROCESSABLE_ENTITY, json!({"error": message}))
-        };
         let request: CallRequest = match serde_json::from_slice(body) {
             Ok(r) => r,
             Err(e) => {
-                return refuse(format!(
-                    "the body must be JSON like {{\"official_id\": \"off-1\", \"department\": \"home\", \
-                     \"contact\": {{\"id\": \"c-1\", \"phone\": \"+91…\", \"office\": \"…\", \"service\": \"…\"}}}}: {e}"
-                ));
+                return json_response(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    json!({"error": format!(
+                        "the body must be JSON like {{\"official_id\": \"off-1\", \"department\": \"home\", \
+                         \"contact\": {{\"id\": \"c-1\", \"phone\": \"+91…\", \"office\": \"…\", \"service\": \"…\"}}}}: {e}"
+                    )}),
+                );
             }
         };
+        match self.official_call_document(request).await {
+            Ok(document) => self.submit(&Bytes::from(document.to_string()), true).await,
+            Err(refused) => json_response(refused.status, json!({"error": refused.message})),
+        }
+    }
+
+    /// The one-contact document that queues `request`, once the desk's plan
+    /// is usable and the official is in the registry.
+    pub(super) async fn official_call_document(
+        &self,
+        request: CallRequest,
+    ) -> Result<Value, Refused> {
         let desk = &self.official_calls;
         match self.dialplans.get(&desk.dialplan) {
             Some(plan) if plan.bridge().is_some() => {}
             _ => {
-                return json_response(
+                return Err(Refused::new(
                     StatusCode::CONFLICT,
-                    json!({"error": format!(
+                    format!(
                         "officials.dialplan {:?} is not a loaded plan with [bridge]; officials' calls cannot be taken",
                         desk.dialplan
-                    )}),
-                );
+                    ),
+                ));
             }
         }
-        let official = match OfficialId::parse(&request.official_id) {
-            Ok(id) => id,
-            Err(e) => return refuse(format!("`official_id`: {e}")),
-        };
+        let refuse = |message: String| Refused::new(StatusCode::UNPROCESSABLE_ENTITY, message);
+        let official = OfficialId::parse(&request.official_id)
+            .map_err(|e| refuse(format!("`official_id`: {e}")))?;
         let suffix = if request.recording { "-recorded" } else { "" };
         let id = format!("official-calls-{}{suffix}", request.department);
         if let Err(e) = CampaignId::parse(&id) {
-            return refuse(format!("`department` cannot name a campaign ({id}): {e}"));
+            return Err(refuse(format!(
+                "`department` cannot name a campaign ({id}): {e}"
+            )));
         }
         match self.store.official(&official).await {
             Ok(Some(_)) => {}
             Ok(None) => {
-                return refuse(format!(
+                return Err(refuse(format!(
                     "official {official} is not in the officials' registry (`sampark officials import`)"
-                ));
+                )));
             }
-            Err(e) => {
-                return json_response(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    json!({"error": e.to_string()}),
-                );
-            }
+            Err(e) => return Err(Refused::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string())),
         }
         let mut contact = request.contact;
         contact.insert("official_id".into(), json!(official.as_str()));
-        let document = json!({
+        Ok(json!({
             "version": 1,
             "id": id,
             "name": format!("Officials' calls, {}", request.department),
@@ -101,7 +122,6 @@ impl AdminRoutes {
             "kind": "official",
             "recording": request.recording,
             "contacts": [contact],
-        });
-        self.submit(&Bytes::from(document.to_string()), true).await
+        }))
     }
 }

@@ -10,7 +10,7 @@
 mod admin;
 mod admin_control;
 mod admin_dnc;
-mod admin_official_calls;
+pub(crate) mod admin_official_calls;
 mod admin_officials;
 mod admin_reports;
 mod calls;

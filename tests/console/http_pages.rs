@@ -136,3 +136,93 @@ async fn console_over_http() {
     );
     cancel.cancel();
 }
+
+#[tokio::test]
+async fn officials_are_listed_masked_and_a_call_is_requested_from_the_console() {
+    use sampark::domain::{Official, OfficialFields};
+    use sampark::store::IntakeEntry;
+
+    let (addr, store, cancel) = support::admin::admin(None).await;
+    store
+        .put_officials(&[Official::new(&OfficialFields {
+            official_id: "off-7".into(),
+            name: "ଅନିତା ପଟ୍ଟନାୟକ".into(),
+            phone: "9437000007".into(),
+            office: "Khordha PS".into(),
+            department: "home".into(),
+            languages: vec!["or".into()],
+        })
+        .unwrap()])
+        .await
+        .unwrap();
+    let (status, _, list) = http(addr, "GET", "/officials", &[], "").await;
+    assert_eq!(status, 200, "{list}");
+    assert!(list.contains("ଅନିତା ପଟ୍ଟନାୟକ") && list.contains(r#"href="/officials/off-7""#));
+    assert!(!list.contains("9437000007"), "the number is masked: {list}");
+    let (status, _, page) = http(addr, "GET", "/officials/off-7", &[], "").await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains(r#"<label for="call-phone">"#), "{page}");
+    assert!(!page.contains("9437000007"));
+    let csrf = page
+        .split(r#"name="csrf" value=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        http(addr, "GET", "/officials/off-nobody", &[], "").await.0,
+        404
+    );
+
+    // A bad number is refused on the form, its digits masked.
+    let form = |phone: &str| {
+        format!(
+            "csrf={csrf}&phone={phone}&first_name=Sunita&service=FIR+registration&office=Khordha+PS&visit_date=2026-11-27&language=or"
+        )
+    };
+    let (status, _, refused) = http(
+        addr,
+        "POST",
+        "/officials/off-7/call",
+        &[],
+        &form("12345678"),
+    )
+    .await;
+    assert_eq!(status, 422, "{refused}");
+    assert!(refused.contains(r#"role="alert""#), "{refused}");
+    assert!(!refused.contains("12345678"), "{refused}");
+
+    let (status, head, _) = http(
+        addr,
+        "POST",
+        "/officials/off-7/call",
+        &[],
+        &form("9800000001"),
+    )
+    .await;
+    assert_eq!(
+        (status, header(&head, "location")),
+        (303, Some("/campaigns/official-calls-home?done=call-queued"))
+    );
+    let entries: Vec<IntakeEntry> = store
+        .read_intake(
+            "console-test",
+            10,
+            std::time::Duration::ZERO,
+            std::time::Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
+    let [entry] = entries.as_slice() else {
+        panic!("{entries:?}");
+    };
+    let doc: serde_json::Value = serde_json::from_str(entry.payload.as_deref().unwrap()).unwrap();
+    assert_eq!(doc["kind"], "official");
+    assert_eq!(doc["id"], "official-calls-home");
+    let contact = &doc["contacts"][0];
+    assert_eq!(contact["official_id"], "off-7");
+    assert_eq!(contact["first_name"], "Sunita");
+    // Noon in the calling window's zone (UTC for this listener).
+    assert_eq!(contact["visit_at"], "2026-11-27T12:00:00Z");
+    cancel.cancel();
+}

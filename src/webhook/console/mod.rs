@@ -18,6 +18,9 @@
 //! | GET    | /escalations/{id}           | one escalation and its answers                  |
 //! | POST   | /escalations/{id}/ack       | acknowledge (`by`, `note`)                      |
 //! | GET    | /scorecards                 | ranked scorecards (see `scorecards.rs`)         |
+//! | GET    | /officials                  | the officials' registry, numbers masked         |
+//! | GET    | /officials/{id}             | one official and the form to call a citizen     |
+//! | POST   | /officials/{id}/call        | queue an official's call (as `/admin/official-calls`) |
 //! | GET    | /dead-letters               | refused documents and contacts, numbers masked  |
 //! | GET    | /health                     | store, dial gate, provider, queues              |
 //! | GET    | /static/console.css, .js    | the stylesheet and the script                   |
@@ -36,6 +39,7 @@ mod campaigns;
 mod dead_letters;
 mod escalations;
 mod health_page;
+mod officials;
 mod progress;
 mod report_cache;
 mod router;

@@ -14,7 +14,7 @@ use super::auth::{self, Access, Login, Refused, Sessions};
 use super::progress::Progress;
 use super::report_cache::Reports;
 use super::view::{self, Chrome, Clock};
-use super::{campaigns, dead_letters, escalations, health_page, scorecards};
+use super::{campaigns, dead_letters, escalations, health_page, officials, scorecards};
 use crate::dialer::DialGate;
 use crate::webhook::admin::AdminRoutes;
 
@@ -51,7 +51,8 @@ impl Console {
                 | "/scorecards"
                 | "/dead-letters"
                 | "/health"
-        ) || ["/campaigns/", "/escalations/", "/static/"]
+                | "/officials"
+        ) || ["/campaigns/", "/escalations/", "/officials/", "/static/"]
             .iter()
             .any(|p| path.starts_with(p))
     }
@@ -180,6 +181,7 @@ impl AdminRoutes {
                 scorecards::page(&self.store, &self.console.reports, &clock, access, query).await
             }
             "/dead-letters" => dead_letters::page(store, access).await,
+            "/officials" => officials::list_page(self, access).await,
             "/health" => {
                 health_page::page(store, &self.metrics, self.console.gate.as_ref(), access).await
             }
@@ -192,6 +194,9 @@ impl AdminRoutes {
                     .filter(|id| !id.contains('/'))
                 {
                     return escalations::detail_page(store, &clock, access, id, flash).await;
+                }
+                if let Some(id) = p.strip_prefix("/officials/").filter(|id| !id.contains('/')) {
+                    return officials::detail_page(self, access, id, None, StatusCode::OK).await;
                 }
                 view::error(
                     StatusCode::NOT_FOUND,
@@ -225,6 +230,12 @@ impl AdminRoutes {
             .and_then(|r| r.strip_suffix("/ack"))
         {
             return escalations::acknowledge(store, access, id, form).await;
+        }
+        if let Some(id) = path
+            .strip_prefix("/officials/")
+            .and_then(|r| r.strip_suffix("/call"))
+        {
+            return officials::call(self, access, id, form).await;
         }
         view::error(
             StatusCode::NOT_FOUND,

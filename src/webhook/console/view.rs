@@ -17,16 +17,18 @@ pub enum Nav {
     Campaigns,
     Escalations,
     Scorecards,
+    Officials,
     DeadLetters,
     Health,
     /// A page outside the navigation (login, errors).
     None,
 }
 
-const NAV: [(Nav, &str, &str); 5] = [
+const NAV: [(Nav, &str, &str); 6] = [
     (Nav::Campaigns, "/", "Campaigns"),
     (Nav::Escalations, "/escalations", "Escalations"),
     (Nav::Scorecards, "/scorecards", "Scorecards"),
+    (Nav::Officials, "/officials", "Officials"),
     (Nav::DeadLetters, "/dead-letters", "Dead letters"),
     (Nav::Health, "/health", "Health"),
 ];
@@ -249,6 +251,9 @@ pub fn flash_of(done: Option<&str>) -> Option<&'static str> {
         "cancelled" => "Campaign cancelled: contacts not yet called will not be called.",
         "still-cancelled" => "The campaign is cancelled; it cannot be paused or resumed.",
         "acknowledged" => "Escalation acknowledged.",
+        "call-queued" => {
+            "Call queued: sampark will call the official, then connect the citizen, within the official's quota and calling hours."
+        }
         "already" => {
             "Someone had already acknowledged this escalation; their acknowledgement stands."
         }
