@@ -19,6 +19,7 @@
 //! | `wire` | which provider's wire format; per-wire parameter names |
 //! | `api`, `list` | Twilio's REST routes, validation, error bodies, the call list |
 //! | `exotel` | Exotel's REST routes, resources, `RestException`s, status callbacks |
+//! | `exotel_hooks` | Exotel's outgoing webhook requests (Basic auth from the URL, JSON) |
 //! | `control` | the simulator's own routes (`POST /sim/inbound`) |
 //! | `registry` | call records and the call resource JSON |
 //! | `direction` | outbound or inbound, in Twilio's and the ledger's words |
@@ -44,6 +45,7 @@ mod control;
 mod direction;
 mod error;
 mod exotel;
+mod exotel_hooks;
 mod inbound;
 mod ledger;
 mod list;
