@@ -26,6 +26,7 @@ use support::daemon::{
 };
 use support::eventually;
 use support::http::post_form;
+use support::provider::Provider;
 use support::redis_server::RedisServer;
 use tokio_util::sync::CancellationToken;
 
@@ -75,24 +76,27 @@ struct Setup {
 }
 
 impl Setup {
-    async fn start(max_concurrent: u32) -> Setup {
+    async fn start(provider: Provider, max_concurrent: u32) -> Setup {
         let redis = RedisServer::start();
         let (listener, public_url) = bind_webhook().await;
-        let (simulator, sim_cancel) = start_simulator(SimulatorConfig {
-            account_sid: ACCOUNT_SID.into(),
-            auth_token: AUTH_TOKEN.into(),
+        let (voice, status) = provider.inbound_urls(&public_url);
+        let (simulator, sim_cancel) = start_simulator(provider.simulator(SimulatorConfig {
             seed: 7,
-            inbound_voice_url: Some(format!("{public_url}/twilio/inbound")),
-            inbound_status_url: Some(format!("{public_url}/twilio/inbound/status")),
+            inbound_voice_url: Some(voice),
+            inbound_status_url: Some(status),
             ..SimulatorConfig::default()
-        })
+        }))
         .await;
+        let sim_base = simulator.base_url();
         let (daemon, store) = start_daemon_on(
             listener,
             &redis.url(),
             &simulator.base_url(),
             dialer(),
-            |s| s.inbound.max_concurrent = max_concurrent,
+            move |s| {
+                provider.configure(s, &sim_base);
+                s.inbound.max_concurrent = max_concurrent;
+            },
         )
         .await;
         let client = redis::Client::open(redis.url()).unwrap();
@@ -189,7 +193,16 @@ const OPTS_OUT: &str = "+919810000006";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn callers_are_attributed_surveyed_and_called_back() {
-    let mut s = Setup::start(50).await;
+    attributed_surveyed_called_back(Provider::Twilio).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn callers_are_attributed_surveyed_and_called_back_on_exotel() {
+    attributed_surveyed_called_back(Provider::Exotel).await;
+}
+
+async fn attributed_surveyed_called_back(provider: Provider) {
+    let mut s = Setup::start(provider, 50).await;
     s.submit(
         "police-nov",
         json!([
@@ -402,7 +415,7 @@ fn gather_path(twiml: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn forged_duplicate_and_flooding_inbound_calls() {
-    let mut s = Setup::start(2).await;
+    let mut s = Setup::start(Provider::Twilio, 2).await;
     let addr = s.daemon.webhook_addr();
     s.submit(
         "police-nov",

@@ -134,3 +134,19 @@ impl Provider {
         }
     }
 }
+
+impl Provider {
+    /// The programme number's inbound voice and status URLs under
+    /// `public_url`, as this provider is given them (Exotel's with tokens).
+    pub fn inbound_urls(self, public_url: &str) -> (String, String) {
+        let voice = format!("{public_url}{}/inbound", self.prefix());
+        let status = format!("{public_url}{}/inbound/status", self.prefix());
+        match self {
+            Provider::Twilio => (voice, status),
+            Provider::Exotel => {
+                let signer = sampark::provider::exotel::UrlSigner::new(EXOTEL_WEBHOOK_SECRET, None);
+                (signer.sign(&voice), signer.sign(&status))
+            }
+        }
+    }
+}
