@@ -17,10 +17,9 @@ use sampark::simulator::SimulatorConfig;
 use sampark::store::memory::MemoryStore;
 use sampark::store::{Authorize, CitizenCaps, DialLimits, JobRef, Quota, ReadyEntry, Store};
 use sampark::telemetry::Metrics;
-use support::daemon::{
-    ACCOUNT_SID, AUTH_TOKEN, dialer_config, dialplans, settings, start_simulator,
-};
+use support::daemon::{dialer_config, dialplans, settings, start_simulator};
 use support::eventually;
+use support::provider::Provider;
 use tokio_util::sync::CancellationToken;
 
 const LEASE: Duration = Duration::from_millis(300);
@@ -49,19 +48,30 @@ async fn job(store: &Arc<dyn Store>, id: &str) -> sampark::store::Job {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lost_originate_replies_are_adopted_and_undialled_attempts_requeued() {
-    let (simulator, sim_cancel) = start_simulator(SimulatorConfig {
-        account_sid: ACCOUNT_SID.into(),
-        auth_token: AUTH_TOKEN.into(),
+    lost_originate_replies(Provider::Twilio).await;
+}
+
+/// On Exotel the lost call is found through bulk call details (`From` and
+/// `DateCreated` in IST) and adopted through call details.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_originate_replies_are_adopted_on_exotel() {
+    lost_originate_replies(Provider::Exotel).await;
+}
+
+async fn lost_originate_replies(kind: Provider) {
+    let (simulator, sim_cancel) = start_simulator(kind.simulator(SimulatorConfig {
         answer_rate: 1.0,
         busy_rate: 0.0,
         no_answer_rate: 0.0,
         failed_rate: 0.0,
         status_retries: 0,
         ..SimulatorConfig::default()
-    })
+    }))
     .await;
     let nowhere = "http://127.0.0.1:9";
-    let pair = build_provider(&settings(&simulator.base_url(), nowhere).provider, nowhere).unwrap();
+    let mut daemon_settings = settings(&simulator.base_url(), nowhere);
+    kind.configure(&mut daemon_settings, &simulator.base_url());
+    let pair = build_provider(&daemon_settings.provider, nowhere).unwrap();
     let provider = pair.rest.clone();
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new(2));
     let header = CampaignHeader {
@@ -113,8 +123,8 @@ async fn lost_originate_replies_are_adopted_and_undialled_attempts_requeued() {
         .originate(&OriginateRequest {
             to: placed.spec.contact.phone.clone(),
             from: placed.spec.caller_id.clone(),
-            answer_url: format!("{nowhere}/twilio/answer"),
-            status_url: format!("{nowhere}/twilio/status"),
+            answer_url: format!("{nowhere}{}/answer", kind.prefix()),
+            status_url: format!("{nowhere}{}/status", kind.prefix()),
             ring_timeout: Duration::from_secs(20),
             machine_detection: false,
         })
