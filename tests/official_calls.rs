@@ -355,8 +355,17 @@ async fn on_exotel_a_call_that_needs_consent_is_connected_unrecorded() {
 
 #[tokio::test]
 async fn a_busy_citizen_is_tried_again_only_when_the_official_asks() {
+    busy_citizen(Provider::Twilio).await;
+}
+
+#[tokio::test]
+async fn a_busy_citizen_is_tried_again_only_when_the_official_asks_on_exotel() {
+    busy_citizen(Provider::Exotel).await;
+}
+
+async fn busy_citizen(provider: Provider) {
     let s = Setup::start(
-        Provider::Twilio,
+        provider,
         &[
             (OFFICIAL, persona(PickUp::Answer, &["2"], None)),
             (OFFICIAL_2, persona(PickUp::Answer, &["1", "1"], None)),
@@ -399,8 +408,17 @@ async fn a_busy_citizen_is_tried_again_only_when_the_official_asks() {
 
 #[tokio::test]
 async fn an_official_who_does_not_answer_is_retried_and_the_citizen_never_rung() {
+    official_no_answer(Provider::Twilio).await;
+}
+
+#[tokio::test]
+async fn an_official_who_does_not_answer_is_retried_and_the_citizen_never_rung_on_exotel() {
+    official_no_answer(Provider::Exotel).await;
+}
+
+async fn official_no_answer(provider: Provider) {
     let s = Setup::start(
-        Provider::Twilio,
+        provider,
         &[(OFFICIAL, persona(PickUp::NoAnswer, &[], None))],
         10,
     )
@@ -421,8 +439,17 @@ async fn an_official_who_does_not_answer_is_retried_and_the_citizen_never_rung()
 
 #[tokio::test]
 async fn the_citizens_do_not_call_entry_and_caps_hold_the_officials_leg() {
+    dnc_and_caps(Provider::Twilio).await;
+}
+
+#[tokio::test]
+async fn the_citizens_do_not_call_entry_and_caps_hold_the_officials_leg_on_exotel() {
+    dnc_and_caps(Provider::Exotel).await;
+}
+
+async fn dnc_and_caps(provider: Provider) {
     let s = Setup::start(
-        Provider::Twilio,
+        provider,
         &[
             (OFFICIAL, persona(PickUp::Answer, &["1", "4"], None)),
             (OFFICIAL_2, persona(PickUp::Answer, &["1", "4"], None)),
@@ -532,9 +559,18 @@ async fn a_contact_of_an_official_not_in_the_registry_is_dead_lettered() {
 
 #[tokio::test]
 async fn a_daemon_killed_mid_bridge_bridges_once_and_writes_one_record() {
+    killed_mid_bridge(Provider::Twilio).await;
+}
+
+#[tokio::test]
+async fn a_daemon_killed_mid_bridge_bridges_once_and_writes_one_record_on_exotel() {
+    killed_mid_bridge(Provider::Exotel).await;
+}
+
+async fn killed_mid_bridge(provider: Provider) {
     let redis = RedisServer::start();
     let mut config = simulator_config(
-        Provider::Twilio,
+        provider,
         &[
             (OFFICIAL, persona(PickUp::Answer, &["1", "3"], None)),
             (CITIZEN, persona(PickUp::Answer, &[], Some(20))),
@@ -548,7 +584,11 @@ async fn a_daemon_killed_mid_bridge_bridges_once_and_writes_one_record() {
         period: Duration::from_millis(100),
     });
     dialer.max_call = Duration::from_secs(3);
-    let mut first = Killable::start(&redis.url(), &simulator.base_url(), dialer.clone(), |_| {});
+    let base = simulator.base_url();
+    let sim_base = base.clone();
+    let mut first = Killable::start(&redis.url(), &base, dialer.clone(), move |s| {
+        provider.configure(s, &sim_base)
+    });
     let client = redis::Client::open(redis.url()).unwrap();
     let conn = client.get_multiplexed_async_connection().await.unwrap();
     let store = RedisStore::connect(&redis.url(), "sampark", 16)
@@ -589,13 +629,9 @@ async fn a_daemon_killed_mid_bridge_bridges_once_and_writes_one_record() {
     first.kill();
     // Another instance takes over: the call is reconciled, not redialled.
     let (listener, _) = bind_webhook().await;
-    let (second, _) = start_daemon_on(
-        listener,
-        &redis.url(),
-        &simulator.base_url(),
-        dialer,
-        |_| {},
-    )
+    let (second, _) = start_daemon_on(listener, &redis.url(), &base, dialer, |s| {
+        provider.configure(s, &base)
+    })
     .await;
     let record = record_in(&conn, "off-kill/c-1").await;
     assert_eq!(record.outcome, Outcome::Partial);
@@ -617,8 +653,17 @@ async fn a_daemon_killed_mid_bridge_bridges_once_and_writes_one_record() {
 
 #[tokio::test]
 async fn an_official_asks_through_the_admin_api() {
+    asks_through_the_api(Provider::Twilio).await;
+}
+
+#[tokio::test]
+async fn an_official_asks_through_the_admin_api_on_exotel() {
+    asks_through_the_api(Provider::Exotel).await;
+}
+
+async fn asks_through_the_api(provider: Provider) {
     let s = Setup::start(
-        Provider::Twilio,
+        provider,
         &[
             (OFFICIAL, persona(PickUp::Answer, &["1", "4"], None)),
             (CITIZEN, persona(PickUp::Answer, &[], Some(30))),
