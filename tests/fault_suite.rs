@@ -153,6 +153,30 @@ impl Fleet {
             },
         )
         .await;
+        // A record can be on the feedback stream before its outbox entry is
+        // acknowledged: after a stall the relay's acknowledgement may be
+        // lost, and the entry is taken again once `reclaim_after` passes.
+        // Wait for the outboxes to drain (the invariant below still checks
+        // that they did).
+        eventually(Duration::from_secs(60), "every outbox drained", || {
+            let url = url.clone();
+            async move {
+                let client = redis::Client::open(url).ok()?;
+                let mut conn = client.get_multiplexed_async_connection().await.ok()?;
+                let mut left = 0u64;
+                for shard in 0..16 {
+                    let key = format!("sampark:{{s{shard:02}}}:outbox");
+                    let n: u64 = redis::cmd("XLEN")
+                        .arg(&key)
+                        .query_async(&mut conn)
+                        .await
+                        .ok()?;
+                    left += n;
+                }
+                (left == 0).then_some(())
+            }
+        })
+        .await;
         // Let stragglers (a duplicate relay, a late originate) show up.
         tokio::time::sleep(Duration::from_millis(1_500)).await;
         for mut daemon in self.daemons {
