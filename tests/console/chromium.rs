@@ -83,7 +83,12 @@ async fn console_in_chromium() {
     assert_eq!(path_of(&c).await, "/login");
     screenshot(&c, "login").await;
     log_in(&c, &base, "not-the-token").await;
-    assert_eq!(text(&c, ".problem").await.as_deref(), Some("Wrong token."));
+    // Submitting returns before the answer is shown: wait for it.
+    let refusal = until(Duration::from_secs(10), "the refused login", || {
+        text(&c, ".problem")
+    })
+    .await;
+    assert_eq!(refusal, "Wrong token.");
     c.goto(&format!("{base}/")).await.unwrap();
     assert_eq!(
         path_of(&c).await,
