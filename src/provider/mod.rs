@@ -15,6 +15,7 @@ pub mod exotel;
 #[cfg(test)]
 mod test_server;
 pub mod twilio;
+mod xml;
 
 use std::time::Duration;
 

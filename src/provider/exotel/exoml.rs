@@ -16,6 +16,7 @@
 //! | `Dial` | `<Dial callerId timeout record action method="POST">number</Dial>` | Exotel's `<Dial>` takes the number as its text |
 //! | `Dial` with a whisper | the same, **not recorded** | Exotel's `<Dial>` cannot play anything to the called party before connecting, so the consent notice a recording needs cannot be given: the conversation is connected unrecorded rather than recorded without notice |
 
+use crate::provider::xml::escape;
 use std::fmt::Write as _;
 
 use crate::dialplan::{Action, Bridge, Prompt};
@@ -142,25 +143,6 @@ fn render_prompt(out: &mut String, prompt: &Prompt) {
         let _ = write!(out, r#" voice="{voice}""#);
     }
     let _ = write!(out, ">{}</Say>", escape(&prompt.text));
-}
-
-/// Escapes for element content and double-quoted attributes; characters
-/// XML 1.0 forbids are dropped (no escape makes them legal).
-fn escape(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    for c in raw.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if c < ' ' || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

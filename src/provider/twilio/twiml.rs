@@ -4,6 +4,7 @@
 //! ask (the dialplan decides) nor where the gather answer is handled (the
 //! caller passes the URL, already carrying its own job id and attempt).
 
+use crate::provider::xml::escape;
 use std::fmt::Write as _;
 
 use crate::dialplan::{Action, Bridge, Prompt};
@@ -137,27 +138,6 @@ fn render_prompt(out: &mut String, prompt: &Prompt) {
         let _ = write!(out, r#" voice="{}""#, escape(voice));
     }
     let _ = write!(out, ">{}</Say>", escape(&prompt.text));
-}
-
-/// Escapes text for use both as element content and inside a double-quoted
-/// attribute. Characters XML 1.0 forbids outright (most C0 controls) are
-/// dropped: no escape makes them legal, and one would make Twilio reject the
-/// whole document and fail the call.
-fn escape(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    for c in raw.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if c < ' ' || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

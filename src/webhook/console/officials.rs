@@ -132,8 +132,7 @@ pub async fn call(
     let mut contact = Map::new();
     let text = |key: &str| form.get(key).map(str::trim).filter(|v| !v.is_empty());
     // A contact id the citizen's visit is known by, else one for this request.
-    let contact_id =
-        text("contact_id").map_or_else(|| format!("req-{}", chrono_free_stamp()), str::to_owned);
+    let contact_id = text("contact_id").map_or_else(|| format!("req-{}", now_ms()), str::to_owned);
     contact.insert("id".into(), json!(contact_id));
     for key in ["phone", "first_name", "service", "language"] {
         if let Some(v) = text(key) {
@@ -206,7 +205,7 @@ pub async fn call(
 }
 
 /// Milliseconds since the epoch, for a request's contact id.
-fn chrono_free_stamp() -> u128 {
+fn now_ms() -> u128 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis())
