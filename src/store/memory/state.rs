@@ -209,20 +209,33 @@ impl State {
         }
     }
 
-    pub fn enqueue(&mut self, now: Now, spec: &JobSpec) -> PutOutcome {
+    /// Creates a queued job (see `Store::enqueue_batch`): ready, or parked
+    /// in the delayed set until its `not_before_ms` or `opens_at_ms`.
+    pub fn enqueue(&mut self, now: Now, spec: &JobSpec, opens_at_ms: Option<i64>) -> PutOutcome {
         let id = spec.job_id();
         if let Some(existing) = self.jobs.get(&id) {
-            return if existing.spec == *spec {
-                PutOutcome::Unchanged
-            } else {
-                PutOutcome::Conflict
-            };
+            return replay_outcome(existing, spec);
         }
         let official = spec.contact.official_id.clone();
         let shard = shard_of(&official, self.shard_count());
-        let job = new_job(spec, shard, now);
+        let mut job = new_job(spec, shard, now);
         count_new(&mut self.counts, &job);
-        self.shards[usize::from(shard)].add_ready(now.ms, &job);
+        let not_before = spec.not_before_ms.filter(|&t| t > now.ms);
+        let parked = match (not_before, opens_at_ms.filter(|&t| t > now.ms)) {
+            (nbf, Some(open)) if open > nbf.unwrap_or(now.ms) => {
+                Some((open, "outside calling hours"))
+            }
+            (Some(nbf), _) => Some((nbf, "too soon after the visit")),
+            (None, _) => None,
+        };
+        let shard = &mut self.shards[usize::from(shard)];
+        match parked {
+            Some((due, reason)) => {
+                shard.delayed.insert(&job.id, due);
+                job.reason = Some(reason.to_owned());
+            }
+            None => shard.add_ready(now.ms, &job),
+        }
         self.jobs.insert(id, job);
         PutOutcome::Created
     }
@@ -237,11 +250,7 @@ impl State {
     ) -> Result<PutOutcome> {
         let id = spec.job_id();
         if let Some(existing) = self.jobs.get(&id) {
-            return Ok(if existing.spec == *spec {
-                PutOutcome::Unchanged
-            } else {
-                PutOutcome::Conflict
-            });
+            return Ok(replay_outcome(existing, spec));
         }
         let shard = shard_of(&spec.contact.official_id, self.shard_count());
         let mut job = new_job(spec, shard, now);
@@ -419,6 +428,27 @@ pub(super) fn parse_id(id: &str) -> Result<EntryId> {
 }
 
 /// A queued job for `spec`, never dialled.
+/// What enqueueing `spec` again finds in `existing`: the same contact
+/// (numbers left out once it ended, since an ended job keeps none) or
+/// another one.
+fn replay_outcome(existing: &Job, spec: &JobSpec) -> PutOutcome {
+    let same = if existing.state.is_terminal() {
+        let mut erased = spec.clone();
+        erased.contact.phone = PhoneNumber::erased();
+        if let Some(call) = &mut erased.official_call {
+            call.phone = PhoneNumber::erased();
+        }
+        existing.spec == erased
+    } else {
+        existing.spec == *spec
+    };
+    if same {
+        PutOutcome::Unchanged
+    } else {
+        PutOutcome::Conflict
+    }
+}
+
 fn new_job(spec: &JobSpec, shard: ShardId, now: Now) -> Job {
     Job {
         id: spec.job_id(),

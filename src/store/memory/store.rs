@@ -26,8 +26,8 @@ use crate::store::{AckOutcome, DayScore, EscalationQuery, FeedbackEntry, Instanc
 use crate::store::{
     Admission, Authorize, CampaignAction, CampaignState, CampaignStatus, DeadLetter, DialLimits,
     DncEntry, DncRequest, DncWrite, Finish, InboundStart, IntakeEntry, IntakeStats, IntakeTally,
-    IvrUpdate, Job, JobRef, PutOutcome, ReadyEntry, Result, SampleSlot, SaveIvr, ServiceVisit,
-    ShardId, StatusApplied, Store, StoreError, Transition, Waiting, wait_reason,
+    IvrUpdate, Job, JobRef, NewJob, PutOutcome, ReadyEntry, Result, SampleSlot, SaveIvr,
+    ServiceVisit, ShardId, StatusApplied, Store, StoreError, Transition, Waiting, wait_reason,
 };
 use crate::store::{ImportSummary, OfficialQuery};
 use jiff::civil::Date;
@@ -135,8 +135,12 @@ impl Store for MemoryStore {
         self.with(|s, _| s.put_campaign(header))
     }
 
-    async fn enqueue(&self, spec: &JobSpec) -> Result<PutOutcome> {
-        self.with(|s, now| s.enqueue(now, spec))
+    async fn enqueue_batch(&self, jobs: &[NewJob<'_>]) -> Result<Vec<PutOutcome>> {
+        self.with(|s, now| {
+            jobs.iter()
+                .map(|job| s.enqueue(now, job.spec, job.opens_at_ms))
+                .collect()
+        })
     }
 
     async fn campaign_status(&self, id: &CampaignId) -> Result<Option<CampaignStatus>> {
@@ -147,13 +151,17 @@ impl Store for MemoryStore {
         self.with(|s, _| s.campaign_header(id))
     }
 
-    async fn claim_number(
+    async fn claim_numbers(
         &self,
         id: &CampaignId,
-        phone: &PhoneNumber,
-        contact: &ContactId,
-    ) -> Result<Option<ContactId>> {
-        self.with(|s, _| s.claim_number(id, phone, contact))
+        claims: &[(&PhoneNumber, &ContactId)],
+    ) -> Result<Vec<Option<ContactId>>> {
+        self.with(|s, _| {
+            claims
+                .iter()
+                .map(|(phone, contact)| s.claim_number(id, phone, contact))
+                .collect()
+        })
     }
 
     async fn claim_sample(&self, slot: &SampleSlot, contact: &ContactId, cap: u32) -> Result<bool> {

@@ -60,6 +60,9 @@ pub struct RedisStore {
     /// Signalled when a group read found its group missing (Redis lost its
     /// data): the daemon's data watch checks the epoch marker at once.
     pub(super) groups_lost: tokio::sync::Notify,
+    /// Campaign headers and interned texts, to read compact jobs
+    /// (`compact.rs`).
+    pub(super) joins: super::compact::JoinCache,
 }
 
 impl RedisStore {
@@ -101,6 +104,7 @@ impl RedisStore {
             relay_consumer: format!("relay-{}-{:08x}", std::process::id(), rand::random::<u32>()),
             relay_unacked: Default::default(),
             groups_lost: tokio::sync::Notify::new(),
+            joins: Default::default(),
         };
         store.create_groups().await?;
         Ok(store)

@@ -13,6 +13,13 @@ macro_rules! job_script {
     };
 }
 
+/// `enqueue`'s source, which intake's pipelines load themselves
+/// (`redis/enqueue.rs`: EVALSHA in a pipeline cannot fall back to EVAL).
+pub(super) const ENQUEUE: &str = concat!(
+    include_str!("../lua/prelude.lua"),
+    include_str!("../lua/enqueue.lua")
+);
+
 /// Every script the backend runs, loaded once per store.
 pub(super) struct Scripts {
     pub enqueue: Script,
@@ -49,7 +56,7 @@ pub(super) struct Scripts {
 impl Scripts {
     pub fn new() -> Self {
         Self {
-            enqueue: job_script!("enqueue.lua"),
+            enqueue: Script::new(ENQUEUE),
             read_ready: job_script!("read_ready.lua"),
             promote_due: job_script!("promote_due.lua"),
             authorize: job_script!("authorize.lua"),

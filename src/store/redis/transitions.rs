@@ -93,7 +93,9 @@ impl RedisStore {
             "0" => false,
             _ => return Err(unexpected("apply_status", &reply)),
         };
-        let job = JobFields::from_flat(&key, fields).into_job(id, shard)?;
+        let job = self
+            .job_from(JobFields::from_flat(&key, fields), id, shard)
+            .await?;
         Ok(StatusApplied {
             job: Some(Box::new(job)),
             advanced,
