@@ -20,8 +20,8 @@ use crate::domain::{DocumentError, JobSpec, parse_campaign_document};
 use crate::intake::conflict_reason;
 use crate::policy::CallingWindow;
 use crate::store::{
-    CampaignAction, DeadLetter, IntakeEntry, IntakeRefusal, IntakeTally, NewJob, PutOutcome,
-    ServiceVisit, Store, StoreError,
+    CampaignAction, DeadLetter, IntakeEntry, IntakeRefusal, IntakeTally, NewJob, NumberClaim,
+    PutOutcome, ServiceVisit, Store, StoreError,
 };
 use crate::telemetry::{ContactResult, IntakeResult, Metrics, Subsystem, events};
 
@@ -410,11 +410,11 @@ impl IntakeRouter {
         let mut queued = Vec::new();
         let mut queued_at = Vec::new();
         for (index, (spec, left_out)) in specs.iter().enumerate() {
-            let holder = match left_out {
-                None => holders.next().flatten(),
-                Some(_) => None,
+            let claim = match left_out {
+                None => holders.next().unwrap_or(NumberClaim::Holds),
+                Some(_) => NumberClaim::Holds,
             };
-            outcomes[index] = match (left_out, holder) {
+            outcomes[index] = match (left_out, claim) {
                 // Left out of the campaign's sample: never called.
                 (Some(why), _) => {
                     let ended = self
@@ -427,7 +427,10 @@ impl IntakeRouter {
                     ended
                 }
                 // The same number twice in one campaign is called once.
-                (None, Some(holder)) => {
+                // Called before and ended: a document replayed, maybe after
+                // the job was removed (retention). Never called again.
+                (None, NumberClaim::Ended) => PutOutcome::Unchanged,
+                (None, NumberClaim::HeldBy(holder)) => {
                     let why = format!(
                         "same number as contact {holder} of this campaign, which is called instead"
                     );
@@ -440,7 +443,7 @@ impl IntakeRouter {
                     }
                     ended
                 }
-                (None, None) => {
+                (None, NumberClaim::Holds) => {
                     queued.push(NewJob { spec, opens_at_ms });
                     queued_at.push(index);
                     continue;

@@ -97,6 +97,18 @@ impl ReadyEntry {
     }
 }
 
+/// What claiming a number within a campaign found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NumberClaim {
+    /// The contact holds the number (claimed now, or again): call it.
+    Holds,
+    /// Another contact of the campaign holds it: this one is a duplicate.
+    HeldBy(ContactId),
+    /// The contact held it and has ended (its record was relayed; its job
+    /// may be gone after the retention): a replay, never called again.
+    Ended,
+}
+
 /// A contact to enqueue (`Store::enqueue_batch`).
 #[derive(Clone, Copy, Debug)]
 pub struct NewJob<'a> {
@@ -718,17 +730,16 @@ pub trait Store: Send + Sync + 'static {
     async fn campaign_header(&self, id: &CampaignId) -> Result<Option<CampaignHeader>> {
         Ok(self.campaign_status(id).await?.map(|status| status.header))
     }
-    /// Claims `phone` for `contact` within campaign `id`: `None` when the
-    /// contact holds it (first, or claiming again), else the contact that
-    /// already does. Numbers are keyed by their tag, never stored raw.
+    /// Claims `phone` for `contact` within campaign `id` (see `NumberClaim`).
+    /// Numbers are keyed by their tag, never stored raw.
     async fn claim_number(
         &self,
         id: &CampaignId,
         phone: &PhoneNumber,
         contact: &ContactId,
-    ) -> Result<Option<ContactId>> {
-        let mut holders = self.claim_numbers(id, &[(phone, contact)]).await?;
-        holders
+    ) -> Result<NumberClaim> {
+        let mut claims = self.claim_numbers(id, &[(phone, contact)]).await?;
+        claims
             .pop()
             .ok_or_else(|| StoreError::Refused("claim_numbers answered nothing".into()))
     }
@@ -739,7 +750,7 @@ pub trait Store: Send + Sync + 'static {
         &self,
         id: &CampaignId,
         claims: &[(&PhoneNumber, &ContactId)],
-    ) -> Result<Vec<Option<ContactId>>>;
+    ) -> Result<Vec<NumberClaim>>;
     /// Claims a place in `slot` for `contact`, in one atomic step: true when
     /// the contact holds one (claimed now, or earlier: idempotent), false
     /// when `cap` other contacts already hold every place.

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use sampark::domain::{CampaignHeader, JobState, PhoneNumber};
 use sampark::store::{
-    DeadLetter, IntakeRefusal, IntakeTally, KEPT_REFUSALS, NewJob, PutOutcome, Store,
+    DeadLetter, IntakeRefusal, IntakeTally, KEPT_REFUSALS, NewJob, NumberClaim, PutOutcome, Store,
 };
 
 use super::helpers::*;
@@ -158,18 +158,18 @@ pub async fn duplicate_numbers_end_at_once_with_a_record(store: Arc<dyn Store>) 
     let second = sampark::domain::ContactId::parse("c-2").unwrap();
     assert_eq!(
         store.claim_number(&campaign, &phone, &first).await.unwrap(),
-        None
+        NumberClaim::Holds
     );
     assert_eq!(
         store.claim_number(&campaign, &phone, &first).await.unwrap(),
-        None
+        NumberClaim::Holds
     );
     assert_eq!(
         store
             .claim_number(&campaign, &phone, &second)
             .await
             .unwrap(),
-        Some(first.clone())
+        NumberClaim::HeldBy(first.clone())
     );
     let dup = spec("c-2", "off-2");
     let why = "same number as contact c-1";

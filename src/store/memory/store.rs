@@ -26,8 +26,9 @@ use crate::store::{AckOutcome, DayScore, EscalationQuery, FeedbackEntry, Instanc
 use crate::store::{
     Admission, Authorize, CampaignAction, CampaignState, CampaignStatus, DeadLetter, DialLimits,
     DncEntry, DncRequest, DncWrite, Finish, InboundStart, IntakeEntry, IntakeStats, IntakeTally,
-    IvrUpdate, Job, JobRef, NewJob, PutOutcome, ReadyEntry, Result, SampleSlot, SaveIvr,
-    ServiceVisit, ShardId, StatusApplied, Store, StoreError, Transition, Waiting, wait_reason,
+    IvrUpdate, Job, JobRef, NewJob, NumberClaim, PutOutcome, ReadyEntry, Result, SampleSlot,
+    SaveIvr, ServiceVisit, ShardId, StatusApplied, Store, StoreError, Transition, Waiting,
+    wait_reason,
 };
 use crate::store::{ImportSummary, OfficialQuery};
 use jiff::civil::Date;
@@ -57,6 +58,16 @@ impl MemoryStore {
             clock,
             intake_added: Notify::new(),
         }
+    }
+
+    /// The same store keeping an ended job for `retention` after its record
+    /// was relayed (`policy.retention_hours`; default 7 days), as the Redis
+    /// store does.
+    pub fn with_retention(self, retention: std::time::Duration) -> MemoryStore {
+        if let Ok(mut state) = self.state.lock() {
+            state.retention_ms = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
+        }
+        self
     }
 
     /// Runs one atomic step with the clock read under the lock.
@@ -155,7 +166,7 @@ impl Store for MemoryStore {
         &self,
         id: &CampaignId,
         claims: &[(&PhoneNumber, &ContactId)],
-    ) -> Result<Vec<Option<ContactId>>> {
+    ) -> Result<Vec<NumberClaim>> {
         self.with(|s, _| {
             claims
                 .iter()

@@ -63,6 +63,9 @@ pub struct RedisStore {
     /// Campaign headers and interned texts, to read compact jobs
     /// (`compact.rs`).
     pub(super) joins: super::compact::JoinCache,
+    /// How long an ended job is kept once its record was relayed
+    /// (`with_retention`; `policy.retention_hours`).
+    pub(super) retention: Duration,
 }
 
 impl RedisStore {
@@ -105,6 +108,7 @@ impl RedisStore {
             relay_unacked: Default::default(),
             groups_lost: tokio::sync::Notify::new(),
             joins: Default::default(),
+            retention: super::results::DEFAULT_RETENTION,
         };
         store.create_groups().await?;
         Ok(store)

@@ -6,7 +6,7 @@ use super::compact::{self, PackedContact, SpecParts};
 use super::connection::RedisStore;
 use super::parse::{JobFields, corrupt, verdict};
 use crate::domain::{CampaignHeader, CampaignId, ContactId, JobId, JobSpec, Outcome, PhoneNumber};
-use crate::store::{Job, NewJob, PutOutcome, ShardId, StoreError};
+use crate::store::{Job, NewJob, NumberClaim, PutOutcome, ShardId, StoreError};
 
 type Result<T> = std::result::Result<T, StoreError>;
 
@@ -21,6 +21,25 @@ fn put_outcome(script: &str, reply: &[String]) -> Result<PutOutcome> {
         "conflict" => Ok(PutOutcome::Conflict),
         _ => Err(super::parse::unexpected(script, reply)),
     }
+}
+
+/// What a campaign's numbers hold for a number `contact` claimed: its
+/// holder's id, with `=` in front once that contact ended (`end_number.lua`).
+fn number_claim(holder: &str, contact: &ContactId) -> std::result::Result<NumberClaim, String> {
+    let (ended, id) = match holder.strip_prefix('=') {
+        Some(id) => (true, id),
+        None => (false, holder),
+    };
+    if id == contact.as_str() {
+        return Ok(if ended {
+            NumberClaim::Ended
+        } else {
+            NumberClaim::Holds
+        });
+    }
+    ContactId::parse(id)
+        .map(NumberClaim::HeldBy)
+        .map_err(|e| format!("holder {holder:?}: {e}"))
 }
 
 fn opt(value: Option<i64>) -> String {
@@ -111,7 +130,7 @@ impl RedisStore {
         &self,
         id: &CampaignId,
         claims: &[(&PhoneNumber, &ContactId)],
-    ) -> Result<Vec<Option<ContactId>>> {
+    ) -> Result<Vec<NumberClaim>> {
         let mut holders = Vec::with_capacity(claims.len());
         for chunk in claims.chunks(BATCH) {
             let mut pipe = redis::pipe();
@@ -130,14 +149,7 @@ impl RedisStore {
             }
             let held: Vec<String> = pipe.query_async(&mut self.conn.clone()).await?;
             for ((holder, (_, contact)), key) in held.into_iter().zip(chunk).zip(&keys) {
-                holders.push(if holder == contact.as_str() {
-                    None
-                } else {
-                    Some(
-                        ContactId::parse(&holder)
-                            .map_err(|e| corrupt(key, format!("holder {holder:?}: {e}")))?,
-                    )
-                });
+                holders.push(number_claim(&holder, contact).map_err(|e| corrupt(key, e))?);
             }
         }
         Ok(holders)

@@ -13,9 +13,9 @@ use crate::domain::{
 use crate::store::{
     Admission, Authorize, CampaignAction, CampaignState, CampaignStatus, DeadLetter, DialLimits,
     DncEntry, DncRequest, DncWrite, Finish, ImportSummary, InboundStart, InstanceSeen, IntakeEntry,
-    IntakeStats, IntakeTally, IvrUpdate, Job, JobRef, NewJob, OfficialQuery, PutOutcome,
-    ReadyEntry, Result, SampleSlot, SaveIvr, ServiceVisit, ShardId, StatusApplied, Store,
-    Transition, Waiting,
+    IntakeStats, IntakeTally, IvrUpdate, Job, JobRef, NewJob, NumberClaim, OfficialQuery,
+    PutOutcome, ReadyEntry, Result, SampleSlot, SaveIvr, ServiceVisit, ShardId, StatusApplied,
+    Store, Transition, Waiting,
 };
 
 #[async_trait]
@@ -75,7 +75,7 @@ impl Store for RedisStore {
         &self,
         id: &CampaignId,
         claims: &[(&PhoneNumber, &ContactId)],
-    ) -> Result<Vec<Option<ContactId>>> {
+    ) -> Result<Vec<NumberClaim>> {
         self.claim_numbers_impl(id, claims).await
     }
 
