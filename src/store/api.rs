@@ -422,7 +422,11 @@ pub enum Transition {
 /// The result of applying a provider status callback.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StatusApplied {
-    /// The job after the update (`None`: unknown job).
+    /// Whether the job exists.
+    pub known: bool,
+    /// The job after the update, for a terminal status only: the caller
+    /// concludes the attempt from it. Other statuses need nothing back, so
+    /// the store does not read the job out for them.
     pub job: Option<Box<Job>>,
     /// Whether the status moved the call forward (false for duplicates/stale).
     pub advanced: bool,

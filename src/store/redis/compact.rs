@@ -150,6 +150,9 @@ pub(super) struct SpecParts<'a> {
     pub office: String,
     pub service: String,
     pub official_call: Option<&'a str>,
+    /// The job's own department (`dept`): the campaign's, except for an
+    /// inbound call's call-back, which takes the department of the visit.
+    pub department: Option<&'a str>,
 }
 
 impl SpecParts<'_> {
@@ -170,6 +173,9 @@ impl SpecParts<'_> {
             first_name: self.packed.first_name,
         };
         let mut spec = JobSpec::new(self.header, contact);
+        if let Some(department) = self.department {
+            spec.department = department.to_owned();
+        }
         if let Some(oc) = self.official_call {
             let parts: Vec<&str> = oc.split(US).collect();
             let [phone, date, language] = parts[..] else {

@@ -183,6 +183,7 @@ impl RedisStore {
             office: office.to_string(),
             service: service.to_string(),
             official_call: fields.get("oc"),
+            department: fields.get("dept"),
         }
         .into_spec()
         .map_err(|e| fields.corrupt(e))?;
