@@ -2,6 +2,8 @@
 //! claiming campaigns' numbers, and reading a compact job back joined with
 //! its campaign's header.
 
+use std::sync::Arc;
+
 use super::compact::{self, PackedContact, SpecParts};
 use super::connection::RedisStore;
 use super::parse::{JobFields, corrupt, verdict};
@@ -172,9 +174,9 @@ impl RedisStore {
                 .ok_or_else(|| fields.corrupt("neither `spec` nor `c` is set".into()))?,
         )
         .map_err(|e| fields.corrupt(e))?;
-        let header = self.joined_header(&id.campaign).await?;
-        let office = self.text(shard, &id.campaign, packed.office).await?;
-        let service = self.text(shard, &id.campaign, packed.service).await?;
+        let (header, office, service) = self
+            .joined(shard, &id.campaign, packed.office, packed.service)
+            .await?;
         let spec = SpecParts {
             header: &header,
             id,
@@ -190,36 +192,51 @@ impl RedisStore {
         fields.into_job(id, shard, spec)
     }
 
-    async fn joined_header(&self, id: &CampaignId) -> Result<std::sync::Arc<CampaignHeader>> {
-        if let Some(header) = self.joins.header(id) {
-            return Ok(header);
-        }
-        let header = self.campaign_header_impl(id).await?.ok_or_else(|| {
-            corrupt(
-                &self.keys.campaign(id),
-                "a job's campaign has no stored header".into(),
-            )
-        })?;
-        Ok(self.joins.keep_header(header))
-    }
-
-    async fn text(
+    /// The campaign's header and the office and service texts a compact job
+    /// names, from the instance's cache, else in one round trip.
+    async fn joined(
         &self,
         shard: ShardId,
         campaign: &CampaignId,
-        id: u64,
-    ) -> Result<std::sync::Arc<str>> {
-        if let Some(text) = self.joins.text(shard, campaign, id) {
-            return Ok(text);
+        office: u64,
+        service: u64,
+    ) -> Result<(Arc<CampaignHeader>, Arc<str>, Arc<str>)> {
+        let cached = (
+            self.joins.header(campaign),
+            self.joins.text(shard, campaign, office),
+            self.joins.text(shard, campaign, service),
+        );
+        if let (Some(header), Some(office), Some(service)) = cached {
+            return Ok((header, office, service));
         }
-        let key = self.keys.counts(shard, campaign);
-        let text: Option<String> = redis::cmd("HGET")
-            .arg(&key)
-            .arg(format!("#{id}"))
-            .query_async(&mut self.conn.clone())
-            .await?;
-        let text = text.ok_or_else(|| corrupt(&key, format!("no text #{id}")))?;
-        self.joins.keep_text(shard, campaign, id, &text);
-        Ok(text.into())
+        let (campaign_key, counts_key) = (
+            self.keys.campaign(campaign),
+            self.keys.counts(shard, campaign),
+        );
+        let (header, office_text, service_text): (Option<String>, Option<String>, Option<String>) =
+            redis::pipe()
+                .hget(&campaign_key, "header")
+                .hget(&counts_key, format!("#{office}"))
+                .hget(&counts_key, format!("#{service}"))
+                .query_async(&mut self.conn.clone())
+                .await?;
+        let header = header.ok_or_else(|| {
+            corrupt(
+                &campaign_key,
+                "a job's campaign has no stored header".into(),
+            )
+        })?;
+        let header: CampaignHeader =
+            serde_json::from_str(&header).map_err(|e| corrupt(&campaign_key, e.to_string()))?;
+        let text = |id: u64, text: Option<String>| -> Result<Arc<str>> {
+            let text = text.ok_or_else(|| corrupt(&counts_key, format!("no text #{id}")))?;
+            self.joins.keep_text(shard, campaign, id, &text);
+            Ok(text.into())
+        };
+        Ok((
+            self.joins.keep_header(header),
+            text(office, office_text)?,
+            text(service, service_text)?,
+        ))
     }
 }
