@@ -88,8 +88,8 @@ impl Drop for Proc {
 
 impl Proc {
     fn rss_kb(&self, field: &str) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.0.id()))
-            .unwrap_or_default();
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.0.id())).unwrap_or_default();
         status
             .lines()
             .find_map(|l| l.strip_prefix(field))
@@ -100,10 +100,35 @@ impl Proc {
 
 fn start_simulator(port: u16, log: &Path) -> Proc {
     let child = sampark()
-        .args(["simulate-provider", "--listen", &format!("127.0.0.1:{port}")])
-        .args(["--account-sid", ACCOUNT_SID, "--auth-token", AUTH_TOKEN, "--seed", "7"])
-        .args(["--answer-rate", "1", "--busy-rate", "0", "--no-answer-rate", "0"])
-        .args(["--failed-rate", "0", "--invalid-key-rate", "0", "--silent-rate", "0"])
+        .args([
+            "simulate-provider",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .args([
+            "--account-sid",
+            ACCOUNT_SID,
+            "--auth-token",
+            AUTH_TOKEN,
+            "--seed",
+            "7",
+        ])
+        .args([
+            "--answer-rate",
+            "1",
+            "--busy-rate",
+            "0",
+            "--no-answer-rate",
+            "0",
+        ])
+        .args([
+            "--failed-rate",
+            "0",
+            "--invalid-key-rate",
+            "0",
+            "--silent-rate",
+            "0",
+        ])
         .args(["--opt-out-rate", "0", "--hangup-rate", "0"])
         .args(["--max-concurrent", "100000", "--calls-per-second", "100000"])
         .stdout(Stdio::null())
@@ -209,7 +234,11 @@ fn wait_for_port(port: u16) {
 fn http_get(port: u16, path: &str) -> Option<String> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
     let mut out = String::new();
     s.read_to_string(&mut out).ok()?;
     Some(out)
@@ -223,6 +252,21 @@ fn webhooks(daemon: &Daemon) -> u64 {
         .filter(|l| l.starts_with("sampark_webhooks_total{"))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum::<f64>() as u64
+}
+
+/// A redis-server as `serve` requires it (AOF on), fsyncing once a second
+/// (Redis's default `appendfsync everysec`; the test harness fsyncs every
+/// write, which would measure the disk, not Redis).
+async fn start_redis() -> RedisServer {
+    let redis = RedisServer::start();
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("appendfsync")
+        .arg("everysec")
+        .query_async(&mut redis_conn(&redis.url()).await)
+        .await
+        .unwrap();
+    redis
 }
 
 async fn redis_conn(url: &str) -> redis::aio::MultiplexedConnection {
@@ -243,6 +287,19 @@ async fn info_field(url: &str, section: &str, field: &str) -> u64 {
         .find_map(|l| l.strip_prefix(&format!("{field}:")))
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0)
+}
+
+/// Redis's CPU time so far (user + system), seconds.
+async fn redis_cpu(url: &str) -> f64 {
+    let info: String = redis::cmd("INFO")
+        .arg("cpu")
+        .query_async(&mut redis_conn(url).await)
+        .await
+        .unwrap();
+    info.lines()
+        .filter(|l| l.starts_with("used_cpu_user:") || l.starts_with("used_cpu_sys:"))
+        .filter_map(|l| l.split(':').nth(1)?.trim().parse::<f64>().ok())
+        .sum()
 }
 
 /// Commands Redis executed (those inside scripts included), and script calls.
@@ -267,6 +324,43 @@ async fn commands(url: &str) -> (u64, u64) {
         }
     }
     (all, scripts)
+}
+
+/// Counts the commands clients send Redis (round trips), told apart from
+/// those scripts run (`MONITOR` marks them `lua`), until stopped.
+struct Monitor {
+    stream: TcpStream,
+    counting: std::thread::JoinHandle<(u64, u64)>,
+}
+
+impl Monitor {
+    fn start(port: u16) -> Monitor {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        stream.write_all(b"MONITOR\r\n").unwrap();
+        let reader = stream.try_clone().unwrap();
+        let counting = std::thread::spawn(move || {
+            use std::io::BufRead;
+            let (mut clients, mut scripts) = (0u64, 0u64);
+            let mut lines = std::io::BufReader::new(reader);
+            let mut line = String::new();
+            while lines.read_line(&mut line).is_ok_and(|n| n > 0) {
+                if line.contains(" lua] ") {
+                    scripts += 1;
+                } else if line.contains("] \"") && !line.contains("] \"info\"") {
+                    clients += 1;
+                }
+                line.clear();
+            }
+            (clients, scripts)
+        });
+        Monitor { stream, counting }
+    }
+
+    /// (commands from clients, commands run by scripts).
+    fn stop(self) -> (u64, u64) {
+        let _ = self.stream.shutdown(std::net::Shutdown::Both);
+        self.counting.join().unwrap()
+    }
 }
 
 fn write_campaign(path: &Path, id: &str, contacts: usize, officials: usize) {
@@ -297,7 +391,11 @@ fn submit(file: &Path, redis: &str) {
         .arg(repo("dialplans"))
         .output()
         .expect("submit runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 async fn wait_until(store: &RedisStore, id: &str, contacts: u64, finished: bool) {
@@ -321,7 +419,12 @@ struct Row {
     met: Option<bool>,
 }
 
-fn row(what: impl Into<String>, value: impl Into<String>, target: &'static str, met: Option<bool>) -> Row {
+fn row(
+    what: impl Into<String>,
+    value: impl Into<String>,
+    target: &'static str,
+    met: Option<bool>,
+) -> Row {
     Row {
         what: what.into(),
         value: value.into(),
@@ -330,25 +433,36 @@ fn row(what: impl Into<String>, value: impl Into<String>, target: &'static str, 
     }
 }
 
-fn bench_submit(rows: &mut Vec<Row>, dir: &Path) {
+async fn bench_submit(rows: &mut Vec<Row>, dir: &Path) {
     let contacts = env_usize("BENCH_SUBMIT_CONTACTS", 1_000_000);
-    let redis = RedisServer::start();
+    let redis = start_redis().await;
     let path = dir.join("submit.json");
     let bytes = big_submit::write_json(&path, contacts, 500);
     let done = big_submit::submit_measured(&binary(), &path, &redis.url());
     assert_eq!(done.exit, Some(0), "{}", done.stderr);
     std::fs::remove_file(&path).ok();
     let mb = done.peak_rss as f64 / 1e6;
-    println!("submit: {contacts} contacts ({:.0} MB) in {:.1} s, peak RSS {mb:.1} MB", bytes as f64 / 1e6, done.elapsed.as_secs_f64());
+    println!(
+        "submit: {contacts} contacts ({:.0} MB) in {:.1} s, peak RSS {mb:.1} MB",
+        bytes as f64 / 1e6,
+        done.elapsed.as_secs_f64()
+    );
     rows.push(row(
-        format!("`campaign submit` of {contacts} contacts ({:.0} MB of JSON): peak RSS", bytes as f64 / 1e6),
+        format!(
+            "`campaign submit` of {contacts} contacts ({:.0} MB of JSON): peak RSS",
+            bytes as f64 / 1e6
+        ),
         format!("{mb:.1} MB"),
         "< 100 MB",
         Some(mb < 100.0),
     ));
     rows.push(row(
         "the same: time (two passes over the file, then queued)",
-        format!("{:.1} s ({:.0} contacts/s)", done.elapsed.as_secs_f64(), contacts as f64 / done.elapsed.as_secs_f64()),
+        format!(
+            "{:.1} s ({:.0} contacts/s)",
+            done.elapsed.as_secs_f64(),
+            contacts as f64 / done.elapsed.as_secs_f64()
+        ),
         "—",
         None,
     ));
@@ -356,7 +470,7 @@ fn bench_submit(rows: &mut Vec<Row>, dir: &Path) {
 
 async fn bench_intake(rows: &mut Vec<Row>, dir: &Path) {
     let contacts = env_usize("BENCH_INTAKE_CONTACTS", 200_000);
-    let redis = RedisServer::start();
+    let redis = start_redis().await;
     let url = redis.url();
     let sim_port = free_port();
     let _sim = start_simulator(sim_port, &dir.join("sim-intake.log"));
@@ -394,45 +508,85 @@ async fn bench_intake(rows: &mut Vec<Row>, dir: &Path) {
     ));
 }
 
-/// One end-to-end run with `instances` daemons; returns calls/s, commands
-/// and script calls per completed call, provider events per call.
-async fn e2e(dir: &Path, instances: usize, contacts: usize, rows: &mut Vec<Row>) -> (f64, f64, f64, f64) {
-    let redis = RedisServer::start();
+/// What one end-to-end run measured, per completed call where it says.
+#[derive(Clone, Copy, Debug, Default)]
+struct Run {
+    calls_per_sec: f64,
+    /// Every command Redis executed, those inside scripts included.
+    commands: f64,
+    scripts: f64,
+    /// Webhooks and status callbacks the daemons answered.
+    events: f64,
+    /// Redis's CPU time over the run's wall time.
+    redis_busy: f64,
+    /// With `MONITOR` on: commands sent by clients (round trips).
+    round_trips: Option<f64>,
+}
+
+/// One end-to-end run with `instances` daemons.
+async fn e2e(
+    dir: &Path,
+    instances: usize,
+    contacts: usize,
+    monitor: bool,
+    rows: &mut Vec<Row>,
+) -> Run {
+    let redis = start_redis().await;
     let url = redis.url();
     let sim_port = free_port();
-    let _sim = start_simulator(sim_port, &dir.join(format!("sim-{instances}.log")));
+    let tag = format!("{instances}{}", if monitor { "-monitor" } else { "" });
+    let _sim = start_simulator(sim_port, &dir.join(format!("sim-{tag}.log")));
     let daemons: Vec<Daemon> = (0..instances)
-        .map(|i| start_daemon(dir, &url, sim_port, &format!("e2e-{instances}-{i}"), true))
+        .map(|i| start_daemon(dir, &url, sim_port, &format!("e2e-{tag}-{i}"), true))
         .collect();
-    if instances == 1 {
+    if instances == 1 && !monitor {
         std::thread::sleep(Duration::from_secs(3));
         let idle = daemons[0].proc.rss_kb("VmRSS:") as f64 / 1e3;
         println!("daemon RSS idle: {idle:.1} MB");
-        rows.push(row("daemon RSS, idle (started, nothing queued)", format!("{idle:.1} MB"), "< 50 MB", Some(idle < 50.0)));
+        rows.push(row(
+            "daemon RSS, idle (started, nothing queued)",
+            format!("{idle:.1} MB"),
+            "< 50 MB",
+            Some(idle < 50.0),
+        ));
     }
     let id = format!("e2e-{instances}");
     let file = dir.join(format!("{id}.json"));
     write_campaign(&file, &id, contacts, 200);
     let store = Arc::new(RedisStore::connect(&url, "sampark", 16).await.unwrap());
     let (cmds_before, scripts_before) = commands(&url).await;
+    let cpu_before = redis_cpu(&url).await;
     let events_before: u64 = daemons.iter().map(webhooks).sum();
+    let watching = monitor.then(|| Monitor::start(redis.port));
     let started = Instant::now();
     submit(&file, &url);
     wait_until(&store, &id, contacts as u64, true).await;
     let secs = started.elapsed().as_secs_f64();
+    let counted = watching.map(Monitor::stop);
     let (cmds_after, scripts_after) = commands(&url).await;
+    let cpu = redis_cpu(&url).await - cpu_before;
     let events: u64 = daemons.iter().map(webhooks).sum::<u64>() - events_before;
-    let peak = daemons.iter().map(|d| d.proc.rss_kb("VmHWM:")).max().unwrap_or(0) as f64 / 1e3;
+    let peak = daemons
+        .iter()
+        .map(|d| d.proc.rss_kb("VmHWM:"))
+        .max()
+        .unwrap_or(0) as f64
+        / 1e3;
     let n = contacts as f64;
-    let rate = n / secs;
-    let per_call = (cmds_after - cmds_before) as f64 / n;
-    let scripts = (scripts_after - scripts_before) as f64 / n;
-    let events_per_call = events as f64 / n;
+    let run = Run {
+        calls_per_sec: n / secs,
+        commands: (cmds_after - cmds_before) as f64 / n,
+        scripts: (scripts_after - scripts_before) as f64 / n,
+        events: events as f64 / n,
+        redis_busy: cpu / secs,
+        round_trips: counted.map(|(clients, _)| clients as f64 / n),
+    };
     println!(
-        "e2e ×{instances}: {contacts} completed in {secs:.1} s = {rate:.0}/s; {per_call:.1} commands ({scripts:.1} scripts) and {events_per_call:.1} provider events per call; daemon peak RSS {peak:.1} MB"
+        "e2e ×{instances}{}: {contacts} completed in {secs:.1} s; {run:?}; daemon peak RSS {peak:.1} MB",
+        if monitor { " (MONITOR on)" } else { "" }
     );
     drop(daemons);
-    (rate, per_call, scripts, events_per_call)
+    run
 }
 
 fn redis_benchmark(port: u16) -> f64 {
@@ -455,48 +609,66 @@ fn redis_benchmark(port: u16) -> f64 {
 
 async fn bench_e2e(rows: &mut Vec<Row>, dir: &Path) {
     let contacts = env_usize("BENCH_E2E_CONTACTS", 5_000);
-    let mut by_instances = Vec::new();
-    let mut first = None;
+    let mut runs = Vec::new();
     for instances in [1, 2, 4] {
-        let r = e2e(dir, instances, contacts, rows).await;
-        first.get_or_insert(r);
-        by_instances.push((instances, r.0));
+        runs.push((instances, e2e(dir, instances, contacts, false, rows).await));
     }
-    let (rate, per_call, scripts, events) = first.unwrap_or_default();
-    let redis = RedisServer::start();
+    let one = runs[0].1;
+    // Round trips are counted in a run of its own: MONITOR slows Redis.
+    let counted = e2e(dir, 1, contacts.min(2_000), true, rows).await;
+    let trips = counted.round_trips.unwrap_or(f64::NAN);
+    let redis = start_redis().await;
     let ops = redis_benchmark(redis.port);
-    let ceiling = ops / per_call;
-    let fraction = rate / ceiling;
-    println!("redis-benchmark SET -P 1 -c 50: {ops:.0} ops/s; ceiling {ceiling:.0} calls/s; reached {:.0} %", fraction * 100.0);
+    let ceiling = ops / trips;
+    let fraction = one.calls_per_sec / ceiling;
+    println!(
+        "redis-benchmark SET -P 1 -c 50: {ops:.0} ops/s; ceiling {ceiling:.0} calls/s; reached {:.0} %",
+        fraction * 100.0
+    );
     rows.push(row(
-        format!("end to end, 1 daemon: completed 3-question calls ({contacts} contacts, all answered)"),
-        format!("{rate:.0} calls/s"),
+        format!(
+            "end to end, 1 daemon: completed 3-question calls ({contacts} contacts, all answered)"
+        ),
+        format!("{:.0} calls/s", one.calls_per_sec),
         "—",
         None,
     ));
     rows.push(row(
-        "Redis commands per completed call (`INFO commandstats` delta, commands inside scripts included; intake, dialling, webhooks, relay)",
-        format!("{per_call:.1} ({scripts:.1} script calls)"),
+        "Redis work per completed call (`INFO commandstats` delta: intake, dialling, webhooks, relay and the idle polling of the run)",
+        format!(
+            "{trips:.1} round trips (client commands, counted with `MONITOR`), {:.1} of them script calls; {:.0} commands executed counting those inside scripts",
+            one.scripts, one.commands
+        ),
         "—",
         None,
     ));
     rows.push(row(
-        format!("Redis-bound ceiling: `redis-benchmark -t set -P 1 -c 50` = {ops:.0} ops/s ÷ commands per call"),
-        format!("{ceiling:.0} calls/s; reached {:.0} %", fraction * 100.0),
+        format!("Redis-bound ceiling: `redis-benchmark -t set -P 1 -c 50` = {ops:.0} ops/s ÷ {trips:.1} round trips per call"),
+        format!("{ceiling:.0} calls/s; 1 daemon reached {:.0} %", fraction * 100.0),
         "≥ 50 %",
         Some(fraction >= 0.5),
     ));
-    let per_event = per_call / events;
     rows.push(row(
-        format!("Redis commands per provider event (all commands of the run ÷ {events:.1} webhooks and status callbacks per call, from `sampark_webhooks_total`)"),
+        "Redis CPU during the 1-daemon run (user + system ÷ wall time; 100 % is Redis's own ceiling)",
+        format!("{:.0} %", one.redis_busy * 100.0),
+        "—",
+        None,
+    ));
+    let per_event = trips / one.events;
+    rows.push(row(
+        format!("Redis round trips per provider event: every round trip of the run ÷ {:.1} webhooks and status callbacks per call (`sampark_webhooks_total`); dialling, intake and relay included, so an upper bound", one.events),
         format!("{per_event:.2}"),
         "≤ 1.2",
         Some(per_event <= 1.2),
     ));
-    for (instances, r) in by_instances {
+    for (instances, run) in &runs {
         rows.push(row(
             format!("end to end with {instances} daemon(s) on one Redis"),
-            format!("{r:.0} calls/s"),
+            format!(
+                "{:.0} calls/s (Redis CPU {:.0} %)",
+                run.calls_per_sec,
+                run.redis_busy * 100.0
+            ),
             "—",
             None,
         ));
@@ -507,13 +679,23 @@ fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .unwrap_or_default()
         .lines()
-        .find_map(|l| l.strip_prefix("model name").map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned()))
+        .find_map(|l| {
+            l.strip_prefix("model name")
+                .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
         .unwrap_or_else(|| "unknown CPU".into());
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let redis = Command::new("redis-server")
         .arg("--version")
         .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).split_whitespace().nth(2).unwrap_or("").trim_start_matches("v=").to_owned())
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .split_whitespace()
+                .nth(2)
+                .unwrap_or("")
+                .trim_start_matches("v=")
+                .to_owned()
+        })
         .unwrap_or_default();
     format!("{cores} cores ({cpu}), redis-server {redis}")
 }
@@ -529,7 +711,10 @@ fn render(rows: &[Row], date: &str) -> String {
             Some(false) => "**missed**",
             None => "",
         };
-        out.push_str(&format!("| {} | {} | {} | {mark} |\n", r.what, r.value, r.target));
+        out.push_str(&format!(
+            "| {} | {} | {} | {mark} |\n",
+            r.what, r.value, r.target
+        ));
     }
     out.push_str(NOT_MEASURED);
     out.push_str(END);
@@ -567,12 +752,12 @@ fn main() {
     // `cargo bench` passes `--bench`; nothing else is taken.
     let dir = tempfile::tempdir().unwrap();
     let mut rows = Vec::new();
-    bench_submit(&mut rows, dir.path());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
     rt.block_on(async {
+        bench_submit(&mut rows, dir.path()).await;
         bench_intake(&mut rows, dir.path()).await;
         bench_e2e(&mut rows, dir.path()).await;
     });
