@@ -377,7 +377,7 @@ impl Progress {
         if self.on {
             self.last = None;
             self.show(count, None);
-            eprint!(" in {:.1}s\n", self.started.elapsed().as_secs_f64());
+            eprintln!(" in {:.1}s", self.started.elapsed().as_secs_f64());
             self.shown = false;
         }
     }
