@@ -284,6 +284,7 @@ fn a_million_contact_file_is_submitted_under_100_mb() {
         &redis.url(),
     );
     assert_eq!(done.exit, Some(0), "{}", done.stderr);
+    assert_eq!(done.stdout.trim(), big_submit::CAMPAIGN);
     assert!(
         done.stderr
             .contains("submitted 1000000 contact(s) in 200 intake entries"),
