@@ -31,7 +31,7 @@ pub use rate::{RateLimit, RateSettings};
 pub use secret::{RedisUrl, Secret};
 pub use sections::{
     AdminSettings, DialerSettings, DialplanSettings, InboundSettings, LogSettings,
-    OfficialsSettings, PersistencePolicy, ProviderKind, ProviderSettings, RedisSettings,
+    OfficialsSettings, PersistencePolicy, ProviderKind, ProviderSettings, RedisMode, RedisSettings,
     ReportsSettings, Settings, ShutdownSettings, TlsSettings, WebhookSettings,
 };
 pub use tree::ENV_PREFIX;

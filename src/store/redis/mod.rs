@@ -11,6 +11,7 @@
 
 mod accountability;
 mod citizen_keys;
+mod client;
 mod connection;
 mod control;
 mod dispatch;
@@ -24,10 +25,12 @@ mod registry;
 mod results;
 mod sample;
 mod scripts;
+mod slots;
 mod status;
 mod store_impl;
 mod transitions;
 
 pub use citizen_keys::{KeyClaim, LegacyOptOuts, UpgradeReport};
-pub use connection::{RedisStore, Timeouts};
+pub use client::Target;
+pub use connection::{RedisStore, ReplicaWait, Timeouts};
 pub use results::RELAY_DEDUPE_WINDOW;
