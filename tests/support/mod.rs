@@ -11,6 +11,7 @@ pub mod lb;
 pub mod log_capture;
 pub mod placed_calls;
 pub mod provider;
+pub mod redis_cluster;
 pub mod redis_server;
 pub mod scorecards;
 
