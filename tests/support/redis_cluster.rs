@@ -149,6 +149,13 @@ impl RedisCluster {
         assert!(status.success(), "redis-cli --cluster create failed");
         let cluster = RedisCluster { nodes, _dir: dir };
         cluster.wait_healthy();
+        // Each primary's replica past its initial sync (before that, writes
+        // wait in the primary's buffer and die with it).
+        wait_until(Duration::from_secs(30), "every replica in sync", || {
+            cluster.primaries().iter().all(|&p| {
+                query(p, &["INFO", "replication"]).is_some_and(|i| i.contains("state=online"))
+            })
+        });
         cluster
     }
 
