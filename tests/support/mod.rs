@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod admin;
+pub mod campaign;
 pub mod daemon;
 pub mod evidence;
 pub mod fault_proxy;
