@@ -18,6 +18,8 @@ mod load;
 mod paths;
 mod policy;
 mod rate;
+#[cfg(test)]
+mod redis_tests;
 mod secret;
 mod sections;
 mod tree;
