@@ -26,8 +26,8 @@ use std::time::Duration;
 use sampark::domain::PhoneNumber;
 use sampark::simulator::SimulatorConfig;
 use sampark::store::keys::Keys;
-use sampark::store::{Quota, Store};
 use sampark::store::redis::{LegacyOptOuts, RedisStore, ReplicaWait, Timeouts};
+use sampark::store::{Quota, Store};
 use support::campaign::{assert_one_record_each, campaign, records};
 use support::daemon::{bind_webhook, dialer_config, start_daemon_with_store, start_simulator};
 use support::provider::Provider;
@@ -75,7 +75,10 @@ async fn the_stores_non_dial_contracts_hold_on_a_cluster() {
 async fn a_keyspace_scan_visits_every_primary() {
     let cluster = RedisCluster::start();
     let store = store(&cluster, "sampark").await;
-    assert_eq!(store.legacy_opt_outs(1_000_000).await.unwrap(), LegacyOptOuts::None);
+    assert_eq!(
+        store.legacy_opt_outs(1_000_000).await.unwrap(),
+        LegacyOptOuts::None
+    );
 
     // Old opt-out markers spread over the primaries (their tags hash to
     // slots all over the ring).
@@ -104,9 +107,15 @@ async fn a_keyspace_scan_visits_every_primary() {
         .query_async(&mut conn)
         .await
         .unwrap();
-    assert_eq!(store.legacy_opt_outs(1_000_000).await.unwrap(), LegacyOptOuts::Found);
+    assert_eq!(
+        store.legacy_opt_outs(1_000_000).await.unwrap(),
+        LegacyOptOuts::Found
+    );
     let report = store.upgrade_legacy_opt_outs(&phones).await.unwrap();
-    assert_eq!(report.migrated, 30, "every marker found and moved, on every node");
+    assert_eq!(
+        report.migrated, 30,
+        "every marker found and moved, on every node"
+    );
     assert_eq!(report.unmatched, 0);
     for phone in &phones {
         let tag = keys.citizen_tag(phone);
@@ -122,18 +131,28 @@ async fn a_keyspace_scan_visits_every_primary() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_store_follows_a_promoted_replica() {
     let mut cluster = RedisCluster::start();
-    let store = store(&cluster, "sampark").await.with_replica_wait(Some(ReplicaWait {
-        replicas: 1,
-        timeout: Duration::from_millis(500),
-    }));
-    store.heartbeat("before", Duration::from_secs(60)).await.unwrap();
+    let store = store(&cluster, "sampark")
+        .await
+        .with_replica_wait(Some(ReplicaWait {
+            replicas: 1,
+            timeout: Duration::from_millis(500),
+        }));
+    store
+        .heartbeat("before", Duration::from_secs(60))
+        .await
+        .unwrap();
     let holder = cluster.primary_of(&Keys::new("sampark").instances());
     cluster.fail_over(holder);
-    support::eventually(Duration::from_secs(30), "a heartbeat on the new primary", || async {
-        store.heartbeat("after", Duration::from_secs(60)).await.ok()
-    })
+    support::eventually(
+        Duration::from_secs(30),
+        "a heartbeat on the new primary",
+        || async { store.heartbeat("after", Duration::from_secs(60)).await.ok() },
+    )
     .await;
-    assert_ne!(cluster.primary_of(&Keys::new("sampark").instances()), holder);
+    assert_ne!(
+        cluster.primary_of(&Keys::new("sampark").instances()),
+        holder
+    );
     let names: HashSet<String> = store
         .instances()
         .await
@@ -141,7 +160,10 @@ async fn the_store_follows_a_promoted_replica() {
         .into_iter()
         .map(|i| i.name)
         .collect();
-    assert!(names.contains("before"), "written before the failover: {names:?}");
+    assert!(
+        names.contains("before"),
+        "written before the failover: {names:?}"
+    );
     assert!(names.contains("after"), "{names:?}");
 }
 
@@ -159,20 +181,26 @@ async fn a_campaign_completes_while_a_cluster_primary_fails_over() {
     }))
     .await;
     let base = simulator.base_url();
-    let store = store(&cluster, "sampark").await.with_replica_wait(Some(ReplicaWait {
-        replicas: 1,
-        timeout: Duration::from_millis(200),
-    }));
+    let store = store(&cluster, "sampark")
+        .await
+        .with_replica_wait(Some(ReplicaWait {
+            replicas: 1,
+            timeout: Duration::from_millis(200),
+        }));
     let (listener, _) = bind_webhook().await;
     let quota = Quota {
         burst: 1,
         period: Duration::from_millis(250),
     };
-    let (_daemon, store) = start_daemon_with_store(listener, store, &base, dialer_config(quota), |s| {
-        Provider::Twilio.configure(s, &base)
-    })
-    .await;
-    store.submit(&campaign("cluster-failover", CONTACTS)).await.unwrap();
+    let (_daemon, store) =
+        start_daemon_with_store(listener, store, &base, dialer_config(quota), |s| {
+            Provider::Twilio.configure(s, &base)
+        })
+        .await;
+    store
+        .submit(&campaign("cluster-failover", CONTACTS))
+        .await
+        .unwrap();
 
     // Kill, mid-campaign, the primary holding the most jobs' shards.
     support::eventually(Duration::from_secs(120), "the first records", || async {
@@ -182,10 +210,13 @@ async fn a_campaign_completes_while_a_cluster_primary_fails_over() {
     let keys = Keys::new("sampark");
     let busiest = (0..SHARDS)
         .map(|shard| cluster.primary_of(&keys.outbox(shard)))
-        .fold(std::collections::HashMap::<u16, usize>::new(), |mut m, p| {
-            *m.entry(p).or_default() += 1;
-            m
-        })
+        .fold(
+            std::collections::HashMap::<u16, usize>::new(),
+            |mut m, p| {
+                *m.entry(p).or_default() += 1;
+                m
+            },
+        )
         .into_iter()
         .max_by_key(|(_, n)| *n)
         .map(|(p, _)| p)

@@ -177,8 +177,10 @@ async fn a_record_relayed_twice_counts_once_and_escalates_once() {
     let one = store.escalation(&id).await.unwrap().unwrap();
     assert_eq!(one.acknowledged, Some(first));
     // No phone number anywhere in the escalation stream.
-    let raw: redis::streams::StreamRangeReply =
-        conn.xrange_all("{sampark:feedback}:escalations").await.unwrap();
+    let raw: redis::streams::StreamRangeReply = conn
+        .xrange_all("{sampark:feedback}:escalations")
+        .await
+        .unwrap();
     let text = format!("{:?}", raw.ids);
     assert!(!text.contains("+91"), "{text}");
 }

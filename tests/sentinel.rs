@@ -46,9 +46,12 @@ async fn a_campaign_completes_while_the_sentinel_primary_fails_over() {
         start_daemon_with_store(listener, store, &base, dialer_config(quota), |s| {
             Provider::Twilio.configure(s, &base)
         })
-            .await;
+        .await;
     let before = redis.primary();
-    store.submit(&campaign("sentinel-failover", CONTACTS)).await.unwrap();
+    store
+        .submit(&campaign("sentinel-failover", CONTACTS))
+        .await
+        .unwrap();
 
     // Kill the primary mid-campaign: some records written, most not.
     eventually(Duration::from_secs(120), "the first records", || async {
@@ -67,15 +70,20 @@ async fn the_store_follows_a_promoted_replica() {
     let store = RedisStore::connect_to(&redis.target(), "sampark", 4, Timeouts::default())
         .await
         .expect("connect through the sentinels");
-    store.heartbeat("before", Duration::from_secs(60)).await.unwrap();
+    store
+        .heartbeat("before", Duration::from_secs(60))
+        .await
+        .unwrap();
     let old = redis.primary();
     let new = redis.fail_over();
     assert_ne!(old, new);
     // The first command after the failover may fail (it went to the dead
     // primary); the store asks the sentinels again and the next succeeds.
-    eventually(Duration::from_secs(30), "a heartbeat on the new primary", || async {
-        store.heartbeat("after", Duration::from_secs(60)).await.ok()
-    })
+    eventually(
+        Duration::from_secs(30),
+        "a heartbeat on the new primary",
+        || async { store.heartbeat("after", Duration::from_secs(60)).await.ok() },
+    )
     .await;
     let names: Vec<String> = store
         .instances()
@@ -84,7 +92,10 @@ async fn the_store_follows_a_promoted_replica() {
         .into_iter()
         .map(|i| i.name)
         .collect();
-    assert!(names.contains(&"before".to_owned()), "replicated before the failover: {names:?}");
+    assert!(
+        names.contains(&"before".to_owned()),
+        "replicated before the failover: {names:?}"
+    );
     assert!(names.contains(&"after".to_owned()), "{names:?}");
     let role = support::redis_cluster::query(new, &["ROLE"]).unwrap();
     assert!(role.starts_with("master"), "{role}");

@@ -50,7 +50,10 @@ fn sentinel_mode_loads_and_names_its_target() {
     };
     assert_eq!(
         sentinels,
-        vec![("10.0.0.1".to_owned(), 26379), ("sentinel-b".to_owned(), 26380)]
+        vec![
+            ("10.0.0.1".to_owned(), 26379),
+            ("sentinel-b".to_owned(), 26380)
+        ]
     );
     assert_eq!(master, "sampark");
     assert_eq!(sentinel_password, None);
@@ -74,12 +77,19 @@ fn cluster_nodes_come_from_the_environment_as_a_list() {
     assert_eq!(nodes.len(), 2);
     assert_eq!(s.redis.shards, 64);
     let shown = s.redis.shown();
-    assert!(shown.contains("10.0.0.2:7000") && !shown.contains("secret"), "{shown}");
+    assert!(
+        shown.contains("10.0.0.2:7000") && !shown.contains("secret"),
+        "{shown}"
+    );
 }
 
 #[test]
 fn each_mode_is_refused_without_what_it_needs() {
-    let problems = loaded("[redis]\nmode = \"sentinel\"\nsentinels = [\"nohost\"]\n", &[]).unwrap_err();
+    let problems = loaded(
+        "[redis]\nmode = \"sentinel\"\nsentinels = [\"nohost\"]\n",
+        &[],
+    )
+    .unwrap_err();
     let named = keys(&problems);
     assert!(named.contains(&"redis.sentinels"), "{problems:?}");
     assert!(named.contains(&"redis.sentinel_master"), "{problems:?}");
@@ -108,7 +118,11 @@ fn a_wait_longer_than_the_reply_timeout_is_refused() {
         &[],
     )
     .unwrap_err();
-    assert_eq!(keys(&problems), vec!["redis.wait_timeout_ms"], "{problems:?}");
+    assert_eq!(
+        keys(&problems),
+        vec!["redis.wait_timeout_ms"],
+        "{problems:?}"
+    );
     // Without replicas to wait for, the timeout is not used.
     assert!(loaded("[redis]\nwait_timeout_ms = 0\n", &[]).is_ok());
 }

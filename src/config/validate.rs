@@ -190,9 +190,11 @@ impl Settings {
                 if let Err(reason) = r.sentinel_addresses() {
                     p.check(false, "redis.sentinels", || reason);
                 }
-                p.check(!r.sentinel_master.is_empty(), "redis.sentinel_master", || {
-                    "must name the monitored primary in mode sentinel".into()
-                });
+                p.check(
+                    !r.sentinel_master.is_empty(),
+                    "redis.sentinel_master",
+                    || "must name the monitored primary in mode sentinel".into(),
+                );
             }
             RedisMode::Cluster => {
                 p.check(!r.cluster_nodes.is_empty(), "redis.cluster_nodes", || {

@@ -12,7 +12,6 @@ use serde_json::json;
 
 use super::eventually;
 
-
 /// A campaign of `n` contacts over five officials.
 pub fn campaign(id: &str, n: usize) -> String {
     let contacts: Vec<_> = (0..n)
@@ -50,20 +49,28 @@ pub async fn records(store: &RedisStore) -> Option<Vec<FeedbackRecord>> {
 /// Exactly one record for each of `n` contacts, checked once the stream has
 /// stopped growing.
 pub async fn assert_one_record_each(store: &RedisStore, n: usize) {
-    let done = eventually(Duration::from_secs(240), "a record for every contact", || async {
-        records(store).await.filter(|r| r.len() >= n)
-    })
+    let done = eventually(
+        Duration::from_secs(240),
+        "a record for every contact",
+        || async { records(store).await.filter(|r| r.len() >= n) },
+    )
     .await;
     // Anything relayed twice would land now: the relay's passes are 20 ms apart.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let all = records(store).await.expect("the store answers");
-    assert_eq!(all.len(), done.len().max(n), "no record was added after the last contact's");
+    assert_eq!(
+        all.len(),
+        done.len().max(n),
+        "no record was added after the last contact's"
+    );
     let mut by_contact: HashMap<&str, usize> = HashMap::new();
     for r in &all {
         *by_contact.entry(&r.contact_id).or_default() += 1;
     }
     assert_eq!(by_contact.len(), n, "a record for every contact");
     let doubled: Vec<_> = by_contact.iter().filter(|(_, c)| **c > 1).collect();
-    assert!(doubled.is_empty(), "contacts with more than one record: {doubled:?}");
+    assert!(
+        doubled.is_empty(),
+        "contacts with more than one record: {doubled:?}"
+    );
 }
-

@@ -150,9 +150,7 @@ pub async fn start_daemon_on(
     dialer: DialerConfig,
     tweak: impl FnOnce(&mut Settings),
 ) -> (Daemon, Arc<RedisStore>) {
-    let store = RedisStore::connect(redis_url, "sampark", 16)
-        .await
-        .unwrap();
+    let store = RedisStore::connect(redis_url, "sampark", 16).await.unwrap();
     start_daemon_with_store(webhook_listener, store, simulator_base, dialer, tweak).await
 }
 

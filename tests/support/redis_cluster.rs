@@ -130,14 +130,20 @@ impl RedisCluster {
                     "--cluster-enabled".into(),
                     "yes".into(),
                     "--cluster-config-file".into(),
-                    dir.path().join(format!("nodes-{port}.conf")).display().to_string(),
+                    dir.path()
+                        .join(format!("nodes-{port}.conf"))
+                        .display()
+                        .to_string(),
                     "--cluster-node-timeout".into(),
                     "2000".into(),
                 ]);
                 Node::spawn(port, &args)
             })
             .collect();
-        let addresses: Vec<String> = nodes.iter().map(|n| format!("127.0.0.1:{}", n.port)).collect();
+        let addresses: Vec<String> = nodes
+            .iter()
+            .map(|n| format!("127.0.0.1:{}", n.port))
+            .collect();
         let status = Command::new(cli_binary())
             .args(["--cluster", "create"])
             .args(&addresses)
@@ -176,12 +182,16 @@ impl RedisCluster {
     /// is served by a live primary with a replica in sync or by one that
     /// was promoted.
     pub fn wait_healthy(&self) {
-        wait_until(Duration::from_secs(30), "cluster_state:ok on every node", || {
-            self.nodes.iter().filter(|n| n.alive()).all(|n| {
-                query(n.port, &["CLUSTER", "INFO"])
-                    .is_some_and(|info| info.contains("cluster_state:ok"))
-            })
-        });
+        wait_until(
+            Duration::from_secs(30),
+            "cluster_state:ok on every node",
+            || {
+                self.nodes.iter().filter(|n| n.alive()).all(|n| {
+                    query(n.port, &["CLUSTER", "INFO"])
+                        .is_some_and(|info| info.contains("cluster_state:ok"))
+                })
+            },
+        );
         wait_until(Duration::from_secs(30), "three live primaries", || {
             self.primaries().len() == 3
         });
@@ -202,7 +212,13 @@ impl RedisCluster {
                 if !flags.contains("master") || flags.contains("fail") || fields.len() < 9 {
                     return None;
                 }
-                let port: u16 = fields[1].split(['@', ',']).next()?.rsplit_once(':')?.1.parse().ok()?;
+                let port: u16 = fields[1]
+                    .split(['@', ','])
+                    .next()?
+                    .rsplit_once(':')?
+                    .1
+                    .parse()
+                    .ok()?;
                 self.nodes
                     .iter()
                     .any(|n| n.port == port && n.alive())
@@ -248,9 +264,11 @@ impl RedisCluster {
     /// its slots and the cluster is whole again.
     pub fn fail_over(&mut self, port: u16) {
         self.kill(port);
-        wait_until(Duration::from_secs(30), "the killed primary marked failed", || {
-            !self.primaries().contains(&port)
-        });
+        wait_until(
+            Duration::from_secs(30),
+            "the killed primary marked failed",
+            || !self.primaries().contains(&port),
+        );
         self.wait_healthy();
     }
 }
@@ -269,11 +287,18 @@ impl SentinelSetup {
     pub fn start() -> SentinelSetup {
         let dir = tempfile::tempdir().expect("temp dir");
         let primary_port = free_port();
-        let mut redis = vec![Node::spawn(primary_port, &data_args(dir.path(), primary_port))];
+        let mut redis = vec![Node::spawn(
+            primary_port,
+            &data_args(dir.path(), primary_port),
+        )];
         for _ in 0..2 {
             let port = free_port();
             let mut args = data_args(dir.path(), port);
-            args.extend(["--replicaof".into(), "127.0.0.1".into(), primary_port.to_string()]);
+            args.extend([
+                "--replicaof".into(),
+                "127.0.0.1".into(),
+                primary_port.to_string(),
+            ]);
             redis.push(Node::spawn(port, &args));
         }
         // `online`: the initial sync is over (before that, writes wait in
@@ -307,21 +332,25 @@ impl SentinelSetup {
             sentinels,
             dir,
         };
-        wait_until(Duration::from_secs(20), "every sentinel sees the replicas and the others", || {
-            setup.sentinels.iter().all(|s| {
-                query(s.port, &["SENTINEL", "MASTER", Self::MASTER]).is_some_and(|m| {
-                    let fields: Vec<&str> = m.lines().collect();
-                    let get = |name: &str| {
-                        fields
-                            .iter()
-                            .position(|f| *f == name)
-                            .and_then(|i| fields.get(i + 1))
-                            .copied()
-                    };
-                    get("num-slaves") == Some("2") && get("num-other-sentinels") == Some("2")
+        wait_until(
+            Duration::from_secs(20),
+            "every sentinel sees the replicas and the others",
+            || {
+                setup.sentinels.iter().all(|s| {
+                    query(s.port, &["SENTINEL", "MASTER", Self::MASTER]).is_some_and(|m| {
+                        let fields: Vec<&str> = m.lines().collect();
+                        let get = |name: &str| {
+                            fields
+                                .iter()
+                                .position(|f| *f == name)
+                                .and_then(|i| fields.get(i + 1))
+                                .copied()
+                        };
+                        get("num-slaves") == Some("2") && get("num-other-sentinels") == Some("2")
+                    })
                 })
-            })
-        });
+            },
+        );
         setup
     }
 
@@ -347,7 +376,11 @@ impl SentinelSetup {
             &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", Self::MASTER],
         )
         .expect("the sentinel answers");
-        reply.lines().nth(1).and_then(|p| p.parse().ok()).expect("a port")
+        reply
+            .lines()
+            .nth(1)
+            .and_then(|p| p.parse().ok())
+            .expect("a port")
     }
 
     /// Kills the primary and waits until every sentinel names a live
@@ -361,9 +394,12 @@ impl SentinelSetup {
             .kill();
         wait_until(Duration::from_secs(30), "a replica promoted", || {
             self.sentinels.iter().all(|s| {
-                query(s.port, &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", Self::MASTER])
-                    .and_then(|r| r.lines().nth(1).and_then(|p| p.parse::<u16>().ok()))
-                    .is_some_and(|p| p != old)
+                query(
+                    s.port,
+                    &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", Self::MASTER],
+                )
+                .and_then(|r| r.lines().nth(1).and_then(|p| p.parse::<u16>().ok()))
+                .is_some_and(|p| p != old)
             }) && query(self.primary(), &["ROLE"]).is_some_and(|r| r.starts_with("master"))
         });
         self.primary()

@@ -177,7 +177,8 @@ impl RedisStore {
             cmd.arg("TYPE").arg(t);
         }
         let reply = self.conn.clone().on_node(node, &cmd).await?;
-        let (next, keys): (u64, Vec<String>) = redis::from_redis_value(reply).map_err(redis::RedisError::from)?;
+        let (next, keys): (u64, Vec<String>) =
+            redis::from_redis_value(reply).map_err(redis::RedisError::from)?;
         if next == 0 {
             scan.node += 1;
         }
@@ -227,7 +228,10 @@ impl RedisStore {
         let mut dels = redis::pipe();
         for (phone, _) in phones.iter().zip(found).filter(|(_, f)| *f) {
             let tag = self.keys.citizen_tag(phone);
-            sets.cmd("SET").arg(self.keys.opt_out(&tag)).arg("1").ignore();
+            sets.cmd("SET")
+                .arg(self.keys.opt_out(&tag))
+                .arg("1")
+                .ignore();
             dels.cmd("DEL").arg(self.keys.legacy_opt_out(phone));
         }
         if dels.is_empty() {

@@ -175,14 +175,23 @@ impl Conn {
     /// cluster, the node of its slot; WAIT counts the replicas that have
     /// every write this connection sent to that node). The replicas that
     /// acknowledged.
-    pub(super) async fn wait(&mut self, key: &str, replicas: u32, timeout: Duration) -> RedisResult<u32> {
+    pub(super) async fn wait(
+        &mut self,
+        key: &str,
+        replicas: u32,
+        timeout: Duration,
+    ) -> RedisResult<u32> {
         let mut cmd = redis::cmd("WAIT");
-        cmd.arg(replicas).arg(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX));
+        cmd.arg(replicas)
+            .arg(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX));
         let reply = match self {
             Conn::Cluster(cluster) => {
                 let route = Route::with_key(key, SlotAddr::Master);
                 cluster
-                    .route_command(cmd, RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(route)))
+                    .route_command(
+                        cmd,
+                        RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(route)),
+                    )
                     .await?
             }
             conn => conn.req_packed_command(&cmd).await?,
@@ -315,8 +324,14 @@ impl ConnectionLike for Conn {
         if cfg!(debug_assertions)
             && let Err(why) = slots::check_script(cmd)
         {
-            return async move { Err(RedisError::from((redis::ErrorKind::Client, "cross-slot script", why))) }
-                .boxed();
+            return async move {
+                Err(RedisError::from((
+                    redis::ErrorKind::Client,
+                    "cross-slot script",
+                    why,
+                )))
+            }
+            .boxed();
         }
         match self {
             Conn::Standalone(c) => c.req_packed_command(cmd),
@@ -339,19 +354,27 @@ impl ConnectionLike for Conn {
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
         if cfg!(debug_assertions)
-            && let Some(why) = pipeline.cmd_iter().find_map(|c| slots::check_script(c).err())
+            && let Some(why) = pipeline
+                .cmd_iter()
+                .find_map(|c| slots::check_script(c).err())
         {
-            return async move { Err(RedisError::from((redis::ErrorKind::Client, "cross-slot script", why))) }
-                .boxed();
+            return async move {
+                Err(RedisError::from((
+                    redis::ErrorKind::Client,
+                    "cross-slot script",
+                    why,
+                )))
+            }
+            .boxed();
         }
         match self {
             Conn::Standalone(c) => c.req_packed_commands(pipeline, offset, count),
             Conn::Sentinel(s) => {
                 let s = s.clone();
                 async move {
-                    s.run(|mut c| async move {
-                        c.req_packed_commands(pipeline, offset, count).await
-                    })
+                    s.run(
+                        |mut c| async move { c.req_packed_commands(pipeline, offset, count).await },
+                    )
                     .await
                 }
                 .boxed()

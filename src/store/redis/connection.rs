@@ -208,8 +208,9 @@ impl RedisStore {
     /// outbox, records relayed to the feedback stream): `WAIT` for
     /// `redis.wait_replicas` replicas of the primary holding `key`, at most
     /// `redis.wait_timeout_ms`. The write is done either way (WAIT undoes
-    /// nothing); fewer replicas than asked is logged at WARN, since a failover now could lose it (docs/architecture.md, "Redis
-    /// Sentinel and Redis Cluster").
+    /// nothing); fewer replicas than asked is logged at WARN, since a
+    /// failover now could lose it (docs/architecture.md, "Redis Sentinel
+    /// and Redis Cluster").
     pub(super) async fn wait_for_replicas(&self, key: &str) -> Result<()> {
         let Some(wait) = self.replica_wait else {
             return Ok(());

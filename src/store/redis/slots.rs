@@ -156,7 +156,10 @@ mod tests {
         assert_eq!(hash_tag(b"a{b}c"), b"b");
         assert_eq!(hash_tag(b"a{}c{d}"), b"a{}c{d}");
         assert_eq!(hash_tag(b"a{b{c}d}"), b"b{c");
-        assert_eq!(hash_tag(b"{sampark:feedback}:relayed:x/y"), b"sampark:feedback");
+        assert_eq!(
+            hash_tag(b"{sampark:feedback}:relayed:x/y"),
+            b"sampark:feedback"
+        );
         assert_eq!(hash_tag(b"no-tag"), b"no-tag");
         assert_eq!(hash_tag(b"open{only"), b"open{only");
     }
@@ -164,7 +167,11 @@ mod tests {
     #[test]
     fn the_guard_refuses_a_script_across_slots() {
         let mut one = redis::cmd("EVALSHA");
-        one.arg("abc").arg(2).arg("x:{t}:a").arg("y:{t}:b").arg("arg");
+        one.arg("abc")
+            .arg(2)
+            .arg("x:{t}:a")
+            .arg("y:{t}:b")
+            .arg("arg");
         assert!(check_script(&one).is_ok());
         let mut two = redis::cmd("EVALSHA");
         two.arg("abc").arg(2).arg("foo").arg("bar").arg("{foo}");
@@ -197,6 +204,9 @@ mod tests {
             .clone();
         assert_eq!(routing_key(&group), Some(&b"k"[..]));
         assert_eq!(routing_key(&redis::cmd("TIME")), None);
-        assert_eq!(routing_key(redis::cmd("HGET").arg("h").arg("f")), Some(&b"h"[..]));
+        assert_eq!(
+            routing_key(redis::cmd("HGET").arg("h").arg("f")),
+            Some(&b"h"[..])
+        );
     }
 }

@@ -229,7 +229,9 @@ impl Store for RedisStore {
         expected_step: Option<u32>,
         finish: &Finish,
     ) -> Result<Transition> {
-        let transition = self.finish_impl(job, attempt, expected_step, finish).await?;
+        let transition = self
+            .finish_impl(job, attempt, expected_step, finish)
+            .await?;
         self.wait_for_replicas(&self.keys.outbox(job.shard)).await?;
         Ok(transition)
     }
