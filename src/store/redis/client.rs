@@ -398,42 +398,70 @@ impl ConnectionLike for Conn {
     }
 }
 
-/// A plain pipeline on a cluster: the commands grouped by slot (each
+/// A plain pipeline on a cluster: the keyed commands grouped by slot (each
 /// group keeps its order and goes as one pipeline to the slot's node), the
 /// groups sent at once, the replies put back in the pipeline's order. A
-/// pipeline promises no atomicity, and across slots no order: code that
-/// needs one step to land before another on a different slot sends them in
-/// two round trips (see `dnc.rs`, `citizen_keys.rs`).
+/// command without a key goes alone, routed by the crate (`SCRIPT LOAD` to
+/// every node); those that open the pipeline run first, so a pipeline that
+/// loads a script before calling it finds it on every node. A pipeline
+/// promises no atomicity, and across slots no order: code that needs one
+/// step to land before another on a different slot sends them in two round
+/// trips (see `dnc.rs`, `citizen_keys.rs`).
 async fn spread(conn: ClusterConnection, pipeline: &Pipeline) -> RedisResult<Vec<Value>> {
-    let mut groups: Vec<(Option<u16>, Pipeline, Vec<usize>)> = Vec::new();
-    for (i, cmd) in pipeline.cmd_iter().enumerate() {
-        let slot = slots::routing_key(cmd).map(slots::slot_of);
-        let group = match slot {
-            Some(s) => groups.iter_mut().position(|(g, _, _)| *g == Some(s)),
-            None => None,
+    let mut out = vec![Value::Nil; pipeline.len()];
+    let commands: Vec<&Cmd> = pipeline.cmd_iter().collect();
+    let leading = commands
+        .iter()
+        .take_while(|c| slots::routing_key(c).is_none())
+        .count();
+    for (i, cmd) in commands[..leading].iter().enumerate() {
+        out[i] = alone(conn.clone(), cmd).await?;
+    }
+    let mut groups: Vec<(u16, Pipeline, Vec<usize>)> = Vec::new();
+    let mut keyless: Vec<usize> = Vec::new();
+    for (i, cmd) in commands.iter().enumerate().skip(leading) {
+        let Some(slot) = slots::routing_key(cmd).map(slots::slot_of) else {
+            keyless.push(i);
+            continue;
         };
-        let group = match group {
+        let group = match groups.iter().position(|(g, _, _)| *g == slot) {
             Some(g) => g,
             None => {
                 groups.push((slot, redis::pipe(), Vec::new()));
                 groups.len() - 1
             }
         };
-        groups[group].1.add_command(cmd.clone());
+        groups[group].1.add_command((*cmd).clone());
         groups[group].2.push(i);
     }
     let sent = groups.iter().map(|(_, pipe, _)| {
         let mut conn = conn.clone();
         async move { conn.req_packed_commands(pipe, 0, pipe.len()).await }
     });
-    let replies = join_all(sent).await;
-    let mut out = vec![Value::Nil; pipeline.len()];
+    let alone_sent = keyless.iter().map(|&i| alone(conn.clone(), commands[i]));
+    let (replies, alone_replies) = futures_util::join!(join_all(sent), join_all(alone_sent));
     for ((_, _, positions), reply) in groups.iter().zip(replies) {
         for (position, value) in positions.iter().zip(reply?) {
             out[*position] = value;
         }
     }
+    for (&i, reply) in keyless.iter().zip(alone_replies) {
+        out[i] = reply?;
+    }
     Ok(out)
+}
+
+/// One command routed by the crate; a server error becomes the error value
+/// a pipeline reply holds.
+async fn alone(mut conn: ClusterConnection, cmd: &Cmd) -> RedisResult<Value> {
+    match conn.req_packed_command(cmd).await {
+        Ok(value) => Ok(value),
+        Err(e) if e.code().is_some() => match redis::ServerError::try_from(e) {
+            Ok(server) => Ok(Value::ServerError(server)),
+            Err(e) => Err(e),
+        },
+        Err(e) => Err(e),
+    }
 }
 
 #[cfg(test)]
