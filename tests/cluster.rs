@@ -151,7 +151,10 @@ async fn the_store_follows_a_promoted_replica() {
     )
     .await;
     // A figure for docs/architecture.md (printed, never asserted).
-    eprintln!("store writable again {:?} after the primary was killed", killed.elapsed());
+    eprintln!(
+        "store writable again {:?} after the primary was killed",
+        killed.elapsed()
+    );
     assert_ne!(
         cluster.primary_of(&Keys::new("sampark").instances()),
         holder

@@ -87,7 +87,10 @@ async fn the_store_follows_a_promoted_replica() {
     )
     .await;
     // A figure for docs/architecture.md (printed, never asserted).
-    eprintln!("store writable again {:?} after the primary was killed", killed.elapsed());
+    eprintln!(
+        "store writable again {:?} after the primary was killed",
+        killed.elapsed()
+    );
     let names: Vec<String> = store
         .instances()
         .await
