@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Runs the whole test suite. Integration tests start their own redis-server
-# on free ports (with their own data dirs), so only the binary is needed; the
-# console's test starts its own chromedriver and headless Chromium.
+# on free ports (with their own data dirs), so only the binary is needed (and
+# redis-cli, from the same package, which joins the test's Redis Cluster; the
+# Sentinels are redis-server --sentinel); the console's test starts its own
+# chromedriver and headless Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v redis-server >/dev/null 2>&1; then
-  echo "redis-server not found; installing it (Debian package redis-server)" >&2
+if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/null 2>&1; then
+  echo "redis-server or redis-cli not found; installing them (Debian package redis-server)" >&2
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server >/dev/null

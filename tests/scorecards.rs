@@ -104,7 +104,7 @@ async fn a_record_relayed_twice_counts_once_and_escalates_once() {
     store.relay_feedback(0, 10, &cx.rules).await.unwrap();
     let records = read_records(&mut conn).await;
     assert_eq!(records.len(), 2, "the second copy is not relayed");
-    let escalations: usize = conn.xlen("sampark:escalations").await.unwrap();
+    let escalations: usize = conn.xlen("{sampark:feedback}:escalations").await.unwrap();
     assert_eq!(
         escalations, 1,
         "one escalation, for the flagged record only"
@@ -177,8 +177,10 @@ async fn a_record_relayed_twice_counts_once_and_escalates_once() {
     let one = store.escalation(&id).await.unwrap().unwrap();
     assert_eq!(one.acknowledged, Some(first));
     // No phone number anywhere in the escalation stream.
-    let raw: redis::streams::StreamRangeReply =
-        conn.xrange_all("sampark:escalations").await.unwrap();
+    let raw: redis::streams::StreamRangeReply = conn
+        .xrange_all("{sampark:feedback}:escalations")
+        .await
+        .unwrap();
     let text = format!("{:?}", raw.ids);
     assert!(!text.contains("+91"), "{text}");
 }
@@ -334,7 +336,7 @@ async fn two_daemons_escalate_and_count_a_campaign_exactly_once() {
     got.sort();
     want.sort();
     assert_eq!(got, want);
-    let xlen: usize = conn.xlen("sampark:escalations").await.unwrap();
+    let xlen: usize = conn.xlen("{sampark:feedback}:escalations").await.unwrap();
     assert_eq!(xlen, flagged.len());
 
     drop(instances);

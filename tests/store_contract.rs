@@ -56,7 +56,7 @@ use sampark::store::memory::MemoryStore;
 /// A store plus whatever must live as long as it (e.g. a redis-server).
 struct Fixture {
     store: Arc<dyn Store>,
-    _server: Option<support::redis_server::RedisServer>,
+    _server: Option<support::test_redis::TestRedis>,
 }
 
 async fn memory_store() -> Fixture {
@@ -66,11 +66,11 @@ async fn memory_store() -> Fixture {
     }
 }
 
+/// A redis-server of its own, or with `SAMPARK_TEST_REDIS=cluster` a Redis
+/// Cluster (`support/test_redis.rs`).
 async fn redis_store() -> Fixture {
-    let server = support::redis_server::RedisServer::start();
-    let store = sampark::store::redis::RedisStore::connect(&server.url(), "sampark", 16)
-        .await
-        .expect("connect to the test redis-server");
+    let server = support::test_redis::TestRedis::start();
+    let store = server.store("sampark", 16).await;
     Fixture {
         store: Arc::new(store),
         _server: Some(server),

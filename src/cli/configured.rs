@@ -40,14 +40,15 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<RedisStore> {
         response: settings.redis.response_timeout(),
     };
     let url = settings.redis.url.expose();
-    RedisStore::connect_with(
-        url,
+    RedisStore::connect_to(
+        &settings.redis.target(),
         &settings.redis.key_prefix,
         settings.redis.shards,
         timeouts,
     )
     .await
+    .map(|store| store.with_replica_wait(super::serve::replica_wait(settings)))
     // The client library's text may hold the password: masked, as `serve` does.
     .map_err(|e| anyhow::anyhow!(super::serve::without_password(&e.to_string(), url)))
-    .with_context(|| format!("cannot reach Redis at {}", settings.redis.url.redacted()))
+    .with_context(|| format!("cannot reach Redis at {}", settings.redis.shown()))
 }

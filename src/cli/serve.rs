@@ -36,7 +36,7 @@ use crate::daemon::{
 use crate::dialplan::{Dialplans, load_dir};
 use crate::provider::build_provider;
 use crate::store::keys::CitizenKey;
-use crate::store::redis::{RedisStore, Timeouts};
+use crate::store::redis::{RedisStore, ReplicaWait, Timeouts};
 use crate::telemetry::{events, init_in_zone};
 use crate::webhook::load_tls_config;
 
@@ -210,7 +210,7 @@ fn prepare(settings: &Settings) -> Result<Prepared, Vec<String>> {
 
 /// Says why `serve` will not run against this Redis, in the log and on stderr.
 fn refuse(settings: &Settings, problems: &[String]) {
-    let url = settings.redis.url.redacted();
+    let url = settings.redis.shown();
     error!(redis.url = %url, problems = %problems.join("; "), "Refusing to start: Redis would lose sampark's data (redis.persistence = require).");
     eprintln!("error: refusing to start: Redis at {url} would lose sampark's data:");
     for p in problems {
@@ -219,6 +219,14 @@ fn refuse(settings: &Settings, problems: &[String]) {
     eprintln!(
         "Change these Redis settings, or set redis.persistence = \"warn\" (SAMPARK__REDIS__PERSISTENCE=warn) to run anyway."
     );
+}
+
+/// `redis.wait_replicas` and `redis.wait_timeout_ms` (none when 0).
+pub(crate) fn replica_wait(settings: &Settings) -> Option<ReplicaWait> {
+    (settings.redis.wait_replicas > 0).then(|| ReplicaWait {
+        replicas: settings.redis.wait_replicas,
+        timeout: settings.redis.wait_timeout(),
+    })
 }
 
 /// Connects to Redis, retrying with backoff while it is down, until
@@ -230,7 +238,8 @@ async fn connect_store(
     mut stop: Pin<&mut impl Future<Output = ()>>,
 ) -> Option<RedisStore> {
     let url = settings.redis.url.expose();
-    let shown = settings.redis.url.redacted();
+    let shown = settings.redis.shown();
+    let target = settings.redis.target();
     let timeouts = Timeouts {
         connect: settings.redis.connect_timeout(),
         response: settings.redis.response_timeout(),
@@ -241,14 +250,14 @@ async fn connect_store(
     for attempt in 1u64.. {
         let connected = tokio::select! {
             _ = stop.as_mut() => return None,
-            connected = RedisStore::connect_with(url, prefix, shards, timeouts) => connected,
+            connected = RedisStore::connect_to(&target, prefix, shards, timeouts) => connected,
         };
         let error = match connected {
             Ok(store) => {
                 if attempt > 1 {
                     info!(redis.url = %shown, attempts = attempt, "Redis answers; starting.");
                 }
-                return Some(store);
+                return Some(store.with_replica_wait(replica_wait(settings)));
             }
             Err(e) => without_password(&e.to_string(), url),
         };

@@ -32,6 +32,8 @@ const LIST_KEYS: &[&[&str]] = &[
     &["policy", "calling_window", "holidays"],
     &["policy", "calling_window", "holiday_files"],
     &["reports", "departments"],
+    &["redis", "sentinels"],
+    &["redis", "cluster_nodes"],
 ];
 
 /// The calling window is checked as a whole; its problems are split back

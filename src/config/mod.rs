@@ -18,6 +18,8 @@ mod load;
 mod paths;
 mod policy;
 mod rate;
+#[cfg(test)]
+mod redis_tests;
 mod secret;
 mod sections;
 mod tree;
@@ -31,7 +33,7 @@ pub use rate::{RateLimit, RateSettings};
 pub use secret::{RedisUrl, Secret};
 pub use sections::{
     AdminSettings, DialerSettings, DialplanSettings, InboundSettings, LogSettings,
-    OfficialsSettings, PersistencePolicy, ProviderKind, ProviderSettings, RedisSettings,
+    OfficialsSettings, PersistencePolicy, ProviderKind, ProviderSettings, RedisMode, RedisSettings,
     ReportsSettings, Settings, ShutdownSettings, TlsSettings, WebhookSettings,
 };
 pub use tree::ENV_PREFIX;

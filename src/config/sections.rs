@@ -38,7 +38,25 @@ pub struct Settings {
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RedisSettings {
+    /// Standalone server, Sentinel-managed primary, or Redis Cluster.
+    pub mode: RedisMode,
+    /// The server (`standalone`).
     pub url: RedisUrl,
+    /// The Sentinels' `host:port` (`sentinel`).
+    pub sentinels: Vec<String>,
+    /// The name the Sentinels monitor the primary under (`sentinel`).
+    pub sentinel_master: String,
+    /// Password of the Sentinels themselves, if they ask for one.
+    pub sentinel_password: Secret,
+    /// Password of the primary and its replicas, if they ask for one.
+    pub sentinel_master_password: Secret,
+    /// Seed node URLs of the cluster (`cluster`); the rest is discovered.
+    pub cluster_nodes: Vec<RedisUrl>,
+    /// Replicas that must confirm a terminal record and a relay (`WAIT`);
+    /// 0 = no wait.
+    pub wait_replicas: u32,
+    /// The longest one `WAIT` may take.
+    pub wait_timeout_ms: u64,
     pub key_prefix: String,
     /// Fixed for the life of the data: changing it moves officials between
     /// shards, stranding their queued jobs.
@@ -47,6 +65,30 @@ pub struct RedisSettings {
     pub response_timeout_ms: u64,
     /// What to do when Redis is set up to lose data on a restart.
     pub persistence: PersistencePolicy,
+}
+
+/// `redis.mode`: how sampark reaches Redis.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RedisMode {
+    /// One server at `redis.url` (with or without replicas of its own).
+    #[default]
+    Standalone,
+    /// The primary that the Sentinels in `redis.sentinels` name, found
+    /// again after a failover.
+    Sentinel,
+    /// A Redis Cluster reached through `redis.cluster_nodes`.
+    Cluster,
+}
+
+impl RedisMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RedisMode::Standalone => "standalone",
+            RedisMode::Sentinel => "sentinel",
+            RedisMode::Cluster => "cluster",
+        }
+    }
 }
 
 /// `redis.persistence`: what a Redis that would lose data on a restart (no
@@ -74,7 +116,15 @@ impl PersistencePolicy {
 impl Default for RedisSettings {
     fn default() -> Self {
         Self {
+            mode: RedisMode::Standalone,
             url: RedisUrl::default(),
+            sentinels: Vec::new(),
+            sentinel_master: String::new(),
+            sentinel_password: Secret::default(),
+            sentinel_master_password: Secret::default(),
+            cluster_nodes: Vec::new(),
+            wait_replicas: 0,
+            wait_timeout_ms: 100,
             key_prefix: "sampark".into(),
             shards: 16,
             connect_timeout_ms: 5_000,
@@ -90,6 +140,67 @@ impl RedisSettings {
     }
     pub fn response_timeout(&self) -> Duration {
         Duration::from_millis(self.response_timeout_ms)
+    }
+    pub fn wait_timeout(&self) -> Duration {
+        Duration::from_millis(self.wait_timeout_ms)
+    }
+
+    /// `(host, port)` of each of `sentinels`; `Err` names the first that is
+    /// not `host:port`.
+    pub fn sentinel_addresses(&self) -> Result<Vec<(String, u16)>, String> {
+        self.sentinels
+            .iter()
+            .map(|s| {
+                s.rsplit_once(':')
+                    .filter(|(host, _)| !host.is_empty())
+                    .and_then(|(host, port)| Some((host.to_owned(), port.parse().ok()?)))
+                    .ok_or_else(|| format!("{s:?} is not host:port"))
+            })
+            .collect()
+    }
+
+    /// Where Redis is, per `mode`, for the store to connect to.
+    pub fn target(&self) -> crate::store::redis::Target {
+        use crate::store::redis::Target;
+        let secret = |s: &Secret| (!s.is_empty()).then(|| s.expose().to_owned());
+        match self.mode {
+            RedisMode::Standalone => Target::standalone(self.url.expose()),
+            RedisMode::Sentinel => Target::Sentinel {
+                // Validation refuses a bad address before this is used.
+                sentinels: self.sentinel_addresses().unwrap_or_default(),
+                master: self.sentinel_master.clone(),
+                sentinel_password: secret(&self.sentinel_password),
+                password: secret(&self.sentinel_master_password),
+                db: 0,
+            },
+            RedisMode::Cluster => Target::Cluster {
+                nodes: self
+                    .cluster_nodes
+                    .iter()
+                    .map(|u| u.expose().to_owned())
+                    .collect(),
+            },
+        }
+    }
+
+    /// Where Redis is, for logs: never a password.
+    pub fn shown(&self) -> String {
+        match self.mode {
+            RedisMode::Standalone => self.url.redacted(),
+            RedisMode::Sentinel => format!(
+                "sentinel master {:?} via {}",
+                self.sentinel_master,
+                self.sentinels.join(",")
+            ),
+            RedisMode::Cluster => format!(
+                "cluster via {}",
+                self.cluster_nodes
+                    .iter()
+                    .map(RedisUrl::redacted)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+        }
     }
 }
 

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use redis::IntoConnectionInfo;
 
 use super::rate::RateLimit;
-use super::sections::{ProviderKind, Settings};
+use super::sections::{ProviderKind, RedisMode, Settings};
 use crate::domain::{CampaignId, OfficialId, PhoneNumber};
 
 /// Collects `(key, reason)` pairs so every problem is reported at once.
@@ -181,6 +181,48 @@ impl Settings {
         });
         p.positive(r.connect_timeout_ms, "redis.connect_timeout_ms");
         p.positive(r.response_timeout_ms, "redis.response_timeout_ms");
+        match r.mode {
+            RedisMode::Standalone => {}
+            RedisMode::Sentinel => {
+                p.check(!r.sentinels.is_empty(), "redis.sentinels", || {
+                    "must name at least one sentinel (host:port) in mode sentinel".into()
+                });
+                if let Err(reason) = r.sentinel_addresses() {
+                    p.check(false, "redis.sentinels", || reason);
+                }
+                p.check(
+                    !r.sentinel_master.is_empty(),
+                    "redis.sentinel_master",
+                    || "must name the monitored primary in mode sentinel".into(),
+                );
+            }
+            RedisMode::Cluster => {
+                p.check(!r.cluster_nodes.is_empty(), "redis.cluster_nodes", || {
+                    "must name at least one node URL in mode cluster".into()
+                });
+                for node in &r.cluster_nodes {
+                    if let Err(reason) = check_redis_url(node.expose()) {
+                        p.check(false, "redis.cluster_nodes", || {
+                            format!("{}: {reason}", node.redacted())
+                        });
+                    }
+                }
+            }
+        }
+        if r.wait_replicas > 0 {
+            p.positive(r.wait_timeout_ms, "redis.wait_timeout_ms");
+            p.check(
+                r.wait_timeout_ms < r.response_timeout_ms,
+                "redis.wait_timeout_ms",
+                || {
+                    format!(
+                        "{} must be below redis.response_timeout_ms ({}): a WAIT longer \
+                         than the reply timeout would count Redis as down",
+                        r.wait_timeout_ms, r.response_timeout_ms
+                    )
+                },
+            );
+        }
     }
 
     fn check_provider(&self, p: &mut Problems) {

@@ -2,7 +2,7 @@
 //! (a bribe asked, a citizen mistreated), with its severity and whether
 //! anyone has acknowledged it yet.
 //!
-//! Owns: the escalation's wire format (version 1, on `sampark:escalations`),
+//! Owns: the escalation's wire format (version 1, on `{sampark:feedback}:escalations`),
 //! severities, and the rules that turn a record into an escalation. The
 //! rules come from the dialplans (`[escalations]`, `rating_question`); a
 //! record carries no dialplan name, so the rules of every loaded plan are

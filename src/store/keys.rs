@@ -197,28 +197,29 @@ impl Keys {
     /// The escalation stream (one `escalation` JSON field per entry), written
     /// by the relay with the record that raised it.
     ///
-    /// Redis Cluster: the relay script writes these four keys with the
-    /// feedback stream, so they would need its slot; they keep the names
-    /// the contract gives (`<prefix>:escalations`) until the move to Cluster.
+    /// The relay script writes the four escalation keys in the step that
+    /// appends the record, so they carry the feedback stream's name as their
+    /// hash tag (`{sampark:feedback}:escalations…`, as [`Keys::relayed`]):
+    /// one slot on a Redis Cluster.
     pub fn escalations(&self) -> String {
-        format!("{}:escalations", self.prefix)
+        format!("{{{}}}:escalations", self.feedback())
     }
 
     /// Hash: escalation id → its entry id in the escalation stream. Never
     /// shrinks while the stream is kept: it is what makes a second
     /// escalation for one record impossible.
     pub fn escalation_ids(&self) -> String {
-        format!("{}:escalations:ids", self.prefix)
+        format!("{}:ids", self.escalations())
     }
 
     /// Hash: escalation id → escalation JSON, for the open ones only.
     pub fn escalations_open(&self) -> String {
-        format!("{}:escalations:open", self.prefix)
+        format!("{}:open", self.escalations())
     }
 
     /// Hash: escalation id → acknowledgement JSON.
     pub fn escalation_acks(&self) -> String {
-        format!("{}:escalations:acks", self.prefix)
+        format!("{}:acks", self.escalations())
     }
 
     /// The scorecards' keys share the tag `{<prefix>:scores}` (one slot), so

@@ -150,12 +150,19 @@ pub async fn start_daemon_on(
     dialer: DialerConfig,
     tweak: impl FnOnce(&mut Settings),
 ) -> (Daemon, Arc<RedisStore>) {
-    let store = Arc::new(
-        RedisStore::connect(redis_url, "sampark", 16)
-            .await
-            .unwrap()
-            .with_citizen_key(citizen_key()),
-    );
+    let store = RedisStore::connect(redis_url, "sampark", 16).await.unwrap();
+    start_daemon_with_store(webhook_listener, store, simulator_base, dialer, tweak).await
+}
+
+/// `start_daemon_on` over a store already connected (in any `redis.mode`).
+pub async fn start_daemon_with_store(
+    webhook_listener: TcpListener,
+    store: RedisStore,
+    simulator_base: &str,
+    dialer: DialerConfig,
+    tweak: impl FnOnce(&mut Settings),
+) -> (Daemon, Arc<RedisStore>) {
+    let store = Arc::new(store.with_citizen_key(citizen_key()));
     let public_url = format!("http://{}", webhook_listener.local_addr().unwrap());
     let mut settings = settings(simulator_base, &public_url);
     tweak(&mut settings);

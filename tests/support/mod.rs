@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod admin;
+pub mod campaign;
 pub mod daemon;
 pub mod evidence;
 pub mod fault_proxy;
@@ -11,8 +12,10 @@ pub mod lb;
 pub mod log_capture;
 pub mod placed_calls;
 pub mod provider;
+pub mod redis_cluster;
 pub mod redis_server;
 pub mod scorecards;
+pub mod test_redis;
 
 use std::time::Duration;
 

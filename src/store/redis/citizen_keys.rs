@@ -25,6 +25,20 @@ type Result<T> = std::result::Result<T, StoreError>;
 /// Keys asked for per SCAN call, and numbers per pipeline.
 const BATCH: usize = 1_000;
 
+/// Where a keyspace-wide SCAN is: the nodes to visit, the one it is on,
+/// and that node's cursor.
+struct KeyScan {
+    nodes: Vec<Option<(String, u16)>>,
+    node: usize,
+    cursor: u64,
+}
+
+impl KeyScan {
+    fn done(&self) -> bool {
+        self.node >= self.nodes.len()
+    }
+}
+
 /// What the recorded fingerprint says about this store's secret.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KeyClaim {
@@ -98,23 +112,19 @@ impl RedisStore {
             None => {}
         }
         let pattern = self.keys.legacy_opt_out_pattern();
-        let mut cursor = 0u64;
+        let mut scan = self.key_scan().await?;
         let mut scanned = 0u64;
-        loop {
-            let (next, found) = self.scan_page(cursor, &pattern, None).await?;
+        while let Some(found) = self.scan_page(&mut scan, &pattern, None).await? {
             if !found.is_empty() {
                 return Ok(LegacyOptOuts::Found);
             }
             scanned += BATCH as u64;
-            if next == 0 {
-                self.record_legacy_count(0).await?;
-                return Ok(LegacyOptOuts::None);
-            }
-            if scanned >= budget {
+            if scanned >= budget && !scan.done() {
                 return Ok(LegacyOptOuts::Unchecked);
             }
-            cursor = next;
         }
+        self.record_legacy_count(0).await?;
+        Ok(LegacyOptOuts::None)
     }
 
     /// Moves every old opt-out marker whose number it can find (in a job's
@@ -122,16 +132,11 @@ impl RedisStore {
     pub async fn upgrade_legacy_opt_outs(&self, numbers: &[PhoneNumber]) -> Result<UpgradeReport> {
         let mut report = UpgradeReport::default();
         let pattern = self.keys.job_pattern();
-        let mut cursor = 0u64;
-        loop {
-            let (next, jobs) = self.scan_page(cursor, &pattern, Some("hash")).await?;
+        let mut scan = self.key_scan().await?;
+        while let Some(jobs) = self.scan_page(&mut scan, &pattern, Some("hash")).await? {
             report.jobs += jobs.len() as u64;
             let phones = self.phones_of(&jobs).await?;
             report.migrated += self.migrate(&phones).await?;
-            if next == 0 {
-                break;
-            }
-            cursor = next;
         }
         for chunk in numbers.chunks(BATCH) {
             report.migrated += self.migrate(chunk).await?;
@@ -141,14 +146,29 @@ impl RedisStore {
         Ok(report)
     }
 
+    /// A SCAN over the whole keyspace: every primary of a cluster in turn
+    /// (the crate would send a plain SCAN to one node), else the one server.
+    async fn key_scan(&self) -> Result<KeyScan> {
+        Ok(KeyScan {
+            nodes: self.conn.clone().scan_nodes().await?,
+            node: 0,
+            cursor: 0,
+        })
+    }
+
+    /// The next page of `scan` (keys matching `pattern`, of `of_type` if
+    /// given), or `None` once every node's cursor came back to 0.
     async fn scan_page(
         &self,
-        cursor: u64,
+        scan: &mut KeyScan,
         pattern: &str,
         of_type: Option<&str>,
-    ) -> Result<(u64, Vec<String>)> {
+    ) -> Result<Option<Vec<String>>> {
+        let Some(node) = scan.nodes.get(scan.node) else {
+            return Ok(None);
+        };
         let mut cmd = redis::cmd("SCAN");
-        cmd.arg(cursor)
+        cmd.arg(scan.cursor)
             .arg("MATCH")
             .arg(pattern)
             .arg("COUNT")
@@ -156,7 +176,14 @@ impl RedisStore {
         if let Some(t) = of_type {
             cmd.arg("TYPE").arg(t);
         }
-        Ok(cmd.query_async(&mut self.conn.clone()).await?)
+        let reply = self.conn.clone().on_node(node, &cmd).await?;
+        let (next, keys): (u64, Vec<String>) =
+            redis::from_redis_value(reply).map_err(redis::RedisError::from)?;
+        if next == 0 {
+            scan.node += 1;
+        }
+        scan.cursor = next;
+        Ok(Some(keys))
     }
 
     /// The phone numbers in the specs of `jobs` (jobs without one, or with
@@ -202,40 +229,37 @@ impl RedisStore {
             exists.cmd("EXISTS").arg(self.keys.legacy_opt_out(phone));
         }
         let found: Vec<bool> = exists.query_async(&mut self.conn.clone()).await?;
-        let mut moves = redis::pipe();
-        let mut moving = 0;
+        // The keyed markers first, in their own round trip (the two keys
+        // may be in different cluster slots, where a pipeline keeps no
+        // order): a run cut short between the two leaves both, and the next
+        // run moves them again.
+        let mut sets = redis::pipe();
+        let mut dels = redis::pipe();
         for (phone, _) in phones.iter().zip(found).filter(|(_, f)| *f) {
-            // The keyed marker first: a run cut short between the two
-            // leaves both, and the next run moves it again.
             let tag = self.keys.citizen_tag(phone);
-            moves
-                .cmd("SET")
+            sets.cmd("SET")
                 .arg(self.keys.opt_out(&tag))
                 .arg("1")
                 .ignore();
-            moves.cmd("DEL").arg(self.keys.legacy_opt_out(phone));
-            moving += 1;
+            dels.cmd("DEL").arg(self.keys.legacy_opt_out(phone));
         }
-        if moving == 0 {
+        if dels.is_empty() {
             return Ok(0);
         }
-        let deleted: Vec<u64> = moves.query_async(&mut self.conn.clone()).await?;
+        sets.exec_async(&mut self.conn.clone()).await?;
+        let deleted: Vec<u64> = dels.query_async(&mut self.conn.clone()).await?;
         Ok(deleted.iter().sum())
     }
 
     /// Every old marker left, by a full SCAN (which may name a key twice).
     async fn count_legacy(&self) -> Result<u64> {
         let pattern = self.keys.legacy_opt_out_pattern();
-        let mut cursor = 0u64;
+        let mut scan = self.key_scan().await?;
         let mut left = HashSet::new();
-        loop {
-            let (next, found) = self.scan_page(cursor, &pattern, None).await?;
+        while let Some(found) = self.scan_page(&mut scan, &pattern, None).await? {
             left.extend(found);
-            if next == 0 {
-                return Ok(left.len() as u64);
-            }
-            cursor = next;
         }
+        Ok(left.len() as u64)
     }
 
     async fn record_legacy_count(&self, count: u64) -> Result<()> {

@@ -3,9 +3,9 @@
 use std::future::Future;
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{RedisError, RedisResult};
 
+use super::client::{Conn, Limits, Target};
 use super::scripts::Scripts;
 use crate::store::keys::Keys;
 use crate::store::{ShardId, StoreError};
@@ -31,9 +31,14 @@ impl Default for Timeouts {
         }
     }
 }
-/// Reconnect attempts per failure. Few and short, so a command fails fast with
-/// `Unavailable` while Redis is down; the next command tries again.
-const RECONNECT_RETRIES: usize = 2;
+
+/// `WAIT numreplicas timeout` after the writes that must survive a
+/// failover (`redis.wait_replicas`, `redis.wait_timeout_ms`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReplicaWait {
+    pub replicas: u32,
+    pub timeout: Duration,
+}
 
 pub(super) const INTAKE_GROUP: &str = "intake";
 pub(super) const READY_GROUP: &str = "dialers";
@@ -41,11 +46,14 @@ pub(super) const RELAY_GROUP: &str = "relay";
 
 /// The Redis job store. Cheap to share behind an `Arc`.
 pub struct RedisStore {
-    /// Reconnecting, multiplexed: every non-blocking command and script.
-    pub(super) conn: ConnectionManager,
+    /// Reconnecting, multiplexed: every non-blocking command and script, in
+    /// whichever `redis.mode` (see `client.rs`).
+    pub(super) conn: Conn,
     /// Only for `XREADGROUP ... BLOCK` on intake: a blocked command would
     /// stall every other request pipelined on a multiplexed connection.
-    pub(super) blocking: ConnectionManager,
+    pub(super) blocking: Conn,
+    /// Replicas to wait for after a relay (none: no `WAIT`).
+    pub(super) replica_wait: Option<ReplicaWait>,
     pub(super) keys: Keys,
     pub(super) shards: ShardId,
     pub(super) scripts: Scripts,
@@ -74,9 +82,20 @@ impl RedisStore {
         Self::connect_with(url, prefix, shards, Timeouts::default()).await
     }
 
-    /// Connects, and creates every consumer group the store reads through.
+    /// Connects to one standalone server.
     pub async fn connect_with(
         url: &str,
+        prefix: &str,
+        shards: u16,
+        timeouts: Timeouts,
+    ) -> Result<RedisStore> {
+        Self::connect_to(&Target::standalone(url), prefix, shards, timeouts).await
+    }
+
+    /// Connects in any `redis.mode`, and creates every consumer group the
+    /// store reads through.
+    pub async fn connect_to(
+        target: &Target,
         prefix: &str,
         shards: u16,
         timeouts: Timeouts,
@@ -86,20 +105,28 @@ impl RedisStore {
                 "the shard count must be at least 1".into(),
             ));
         }
-        let client = redis::Client::open(url)?;
-        let conn = ConnectionManager::new_with_config(
-            client.clone(),
-            manager_config(timeouts.connect, Some(timeouts.response)),
+        let conn = Conn::open(
+            target,
+            Limits {
+                connect: timeouts.connect,
+                response: Some(timeouts.response),
+            },
         )
         .await?;
         // No response timeout here: the blocking read is bounded by its own
         // BLOCK time plus the response timeout (see `read_intake`).
-        let blocking =
-            ConnectionManager::new_with_config(client, manager_config(timeouts.connect, None))
-                .await?;
+        let blocking = Conn::open(
+            target,
+            Limits {
+                connect: timeouts.connect,
+                response: None,
+            },
+        )
+        .await?;
         let store = RedisStore {
             conn,
             blocking,
+            replica_wait: None,
             keys: Keys::new(prefix),
             shards,
             scripts: Scripts::new(),
@@ -112,6 +139,13 @@ impl RedisStore {
         };
         store.create_groups().await?;
         Ok(store)
+    }
+
+    /// Waits for `wait.replicas` replicas (at most `wait.timeout`) after each
+    /// relay, before its outbox entries are acknowledged.
+    pub fn with_replica_wait(mut self, wait: Option<ReplicaWait>) -> Self {
+        self.replica_wait = wait.filter(|w| w.replicas > 0);
+        self
     }
 
     /// Citizen keys under `key` (HMAC of the number) from now on; without
@@ -178,23 +212,37 @@ impl RedisStore {
         }
     }
 
+    /// After a write that must survive a failover (a terminal record in an
+    /// outbox, records relayed to the feedback stream): `WAIT` for
+    /// `redis.wait_replicas` replicas of the primary holding `key`, at most
+    /// `redis.wait_timeout_ms`. The write is done either way (WAIT undoes
+    /// nothing); fewer replicas than asked is logged at WARN, since a
+    /// failover now could lose it (docs/architecture.md, "Redis Sentinel
+    /// and Redis Cluster").
+    pub(super) async fn wait_for_replicas(&self, key: &str) -> Result<()> {
+        let Some(wait) = self.replica_wait else {
+            return Ok(());
+        };
+        let acked = self
+            .conn
+            .clone()
+            .wait(key, wait.replicas, wait.timeout)
+            .await?;
+        if acked < wait.replicas {
+            tracing::warn!(
+                redis.replicas_acked = acked,
+                redis.replicas_wanted = wait.replicas,
+                "Fewer replicas than redis.wait_replicas confirmed a write in time; a failover now could lose it."
+            );
+        }
+        Ok(())
+    }
+
     /// Key prefixes for scripts that address jobs they find in a set (the
     /// member is the job id).
     pub(super) fn job_and_counts_prefixes(&self, shard: ShardId) -> (String, String) {
         (self.keys.job_prefix(shard), self.keys.counts_prefix(shard))
     }
-}
-
-fn manager_config(
-    connect: Duration,
-    response_timeout: Option<Duration>,
-) -> ConnectionManagerConfig {
-    ConnectionManagerConfig::new()
-        .set_connection_timeout(Some(connect))
-        .set_response_timeout(response_timeout)
-        .set_number_of_retries(RECONNECT_RETRIES)
-        .set_min_delay(Duration::from_millis(50))
-        .set_max_delay(Duration::from_millis(500))
 }
 
 /// Whether a server error (plain, from a script, or inside a pipeline) has

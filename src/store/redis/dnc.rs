@@ -3,7 +3,7 @@
 //! (`Keys::dnc_index`) that makes counting the list cheap.
 //!
 //! The entry and the index are in different Cluster slots, so no script
-//! touches both: each change is pipelined as two steps, ordered so that a
+//! touches both: each change is made in two round trips, ordered so that a
 //! step lost halfway (Redis gone between them) can only leave an index
 //! member without a live entry. That overstates `dnc_count` until the same
 //! change is made again; it never lets a number be called. Dialling and
@@ -65,49 +65,58 @@ impl RedisStore {
         Ok(writes)
     }
 
-    /// One pipeline: per request, the index member, then the entry; the
-    /// script's verdicts in order.
+    /// Two round trips: the batch's index members, then its entries (on a
+    /// cluster they are in different slots, where one pipeline would keep no
+    /// order between them); the script's verdicts in order.
     async fn dnc_put_batch(
         &self,
         batch: &[(usize, &DncRequest)],
     ) -> std::result::Result<Vec<String>, redis::RedisError> {
-        let mut pipe = redis::pipe();
+        let mut index = redis::pipe();
+        let mut entries = redis::pipe();
         for (_, request) in batch {
             let tag = self.keys.citizen_tag(&request.phone);
             let (score, expires) = match request.expires_at_ms {
                 Some(at) => (at.to_string(), at.to_string()),
                 None => ("+inf".to_owned(), String::new()),
             };
-            pipe.cmd("ZADD")
+            index
+                .cmd("ZADD")
                 .arg(self.keys.dnc_index())
                 .arg(score)
                 .arg(&tag)
                 .ignore();
-            pipe.cmd("EVALSHA")
+            entries
+                .cmd("EVALSHA")
                 .arg(self.scripts.dnc_put.get_hash())
                 .arg(1)
                 .arg(self.keys.dnc(&tag))
                 .arg(&request.reason)
                 .arg(expires);
         }
-        pipe.query_async(&mut self.conn.clone()).await
+        index.exec_async(&mut self.conn.clone()).await?;
+        entries.query_async(&mut self.conn.clone()).await
     }
 
     pub(super) async fn dnc_remove_impl(&self, phone: &PhoneNumber) -> Result<bool> {
         let tag = self.keys.citizen_tag(phone);
         let key = self.keys.dnc(&tag);
-        // The entry first, then the index (see the module header).
-        let (time, lapses, deleted, _): ((i64, i64), Option<i64>, i64, i64) = redis::pipe()
+        // The entry first, then the index (see the module header), in two
+        // round trips: on a cluster the two keys are in different slots,
+        // where a pipeline keeps no order between them.
+        let (time, lapses, deleted): ((i64, i64), Option<i64>, i64) = redis::pipe()
             .cmd("TIME")
             .cmd("HGET")
             .arg(&key)
             .arg("expires_at_ms")
             .cmd("DEL")
             .arg(&key)
-            .cmd("ZREM")
+            .query_async(&mut self.conn.clone())
+            .await?;
+        redis::cmd("ZREM")
             .arg(self.keys.dnc_index())
             .arg(&tag)
-            .query_async(&mut self.conn.clone())
+            .exec_async(&mut self.conn.clone())
             .await?;
         let now_ms = time.0 * 1000 + time.1 / 1000;
         Ok(deleted == 1 && lapses.is_none_or(|t| now_ms < t))

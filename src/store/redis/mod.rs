@@ -1,8 +1,10 @@
 //! Redis backend of [`Store`](super::Store): the data model of ARCHITECTURE.md
 //! with one Lua script (`store/lua/*.lua`) per state transition.
 //!
-//! Owns: connections (a reconnecting multiplexed one for commands, a separate
-//! one for blocking intake reads), consumer-group creation and recovery, script
+//! Owns: connections in every `redis.mode` (standalone, Sentinel, Cluster;
+//! `client.rs`: a reconnecting multiplexed one for commands, a separate one
+//! for blocking intake reads), Cluster hash slots and the cross-slot guard on
+//! scripts (`slots.rs`), consumer-group creation and recovery, script
 //! invocation and reply parsing, the persistence check and the epoch marker
 //! (`guard.rs`), the do-not-call list's entries and index (`dnc.rs`), and the
 //! citizen-key fingerprint and the upgrade of old opt-out markers
@@ -11,6 +13,7 @@
 
 mod accountability;
 mod citizen_keys;
+mod client;
 mod compact;
 mod connection;
 mod control;
@@ -26,10 +29,12 @@ mod registry;
 mod results;
 mod sample;
 mod scripts;
+mod slots;
 mod status;
 mod store_impl;
 mod transitions;
 
 pub use citizen_keys::{KeyClaim, LegacyOptOuts, UpgradeReport};
-pub use connection::{RedisStore, Timeouts};
+pub use client::Target;
+pub use connection::{RedisStore, ReplicaWait, Timeouts};
 pub use results::RELAY_DEDUPE_WINDOW;

@@ -229,7 +229,11 @@ impl Store for RedisStore {
         expected_step: Option<u32>,
         finish: &Finish,
     ) -> Result<Transition> {
-        self.finish_impl(job, attempt, expected_step, finish).await
+        let transition = self
+            .finish_impl(job, attempt, expected_step, finish)
+            .await?;
+        self.wait_for_replicas(&self.keys.outbox(job.shard)).await?;
+        Ok(transition)
     }
 
     async fn due_in_flight(&self, shard: ShardId, max: usize) -> Result<Vec<(JobRef, u32)>> {
@@ -332,7 +336,11 @@ impl Store for RedisStore {
         max: usize,
         rules: &crate::domain::ScoringRules,
     ) -> Result<usize> {
-        self.relay_feedback_impl(shard, max, rules).await
+        let relayed = self.relay_feedback_impl(shard, max, rules).await?;
+        if relayed > 0 {
+            self.wait_for_replicas(&self.keys.feedback()).await?;
+        }
+        Ok(relayed)
     }
 
     async fn read_feedback(
