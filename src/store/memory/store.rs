@@ -29,7 +29,7 @@ use crate::store::{
     IvrUpdate, Job, JobRef, PutOutcome, ReadyEntry, Result, SampleSlot, SaveIvr, ServiceVisit,
     ShardId, StatusApplied, Store, StoreError, Transition, Waiting, wait_reason,
 };
-use crate::store::{ImportSummary, OfficialQuery};
+use crate::store::{ImportSummary, Limit, OfficialQuery, Promoted, WorkSignal};
 use jiff::civil::Date;
 
 /// The in-memory backend. Cheap to share behind an `Arc`.
@@ -40,6 +40,8 @@ pub struct MemoryStore {
     clock: MemoryClock,
     /// Wakes `read_intake` callers blocked waiting for a submit.
     intake_added: Notify,
+    /// Wakes this instance's dialer when a transition makes work due.
+    work: WorkSignal,
 }
 
 impl MemoryStore {
@@ -56,6 +58,7 @@ impl MemoryStore {
             state: Mutex::new(State::new(shards)),
             clock,
             intake_added: Notify::new(),
+            work: WorkSignal::default(),
         }
     }
 
@@ -136,7 +139,11 @@ impl Store for MemoryStore {
     }
 
     async fn enqueue(&self, spec: &JobSpec) -> Result<PutOutcome> {
-        self.with(|s, now| s.enqueue(now, spec))
+        let outcome = self.with(|s, now| s.enqueue(now, spec))?;
+        if outcome == PutOutcome::Created {
+            self.work.now(self.shard_of(&spec.contact.official_id));
+        }
+        Ok(outcome)
     }
 
     async fn campaign_status(&self, id: &CampaignId) -> Result<Option<CampaignStatus>> {
@@ -191,7 +198,13 @@ impl Store for MemoryStore {
         id: &CampaignId,
         action: CampaignAction,
     ) -> Result<Option<CampaignState>> {
-        self.with(|s, now| s.control_campaign(now, id, action))?
+        let state = self.with(|s, now| s.control_campaign(now, id, action))??;
+        if action == CampaignAction::Resume {
+            for shard in 0..self.shards {
+                self.work.now(shard);
+            }
+        }
+        Ok(state)
     }
 
     async fn in_flight_of(&self, id: &CampaignId) -> Result<Vec<JobRef>> {
@@ -208,6 +221,19 @@ impl Store for MemoryStore {
                     let due = s.shards[usize::from(j.shard)].delayed.score(&j.id)?;
                     Some((wait_reason(j.state, j.reason.as_deref())?, due))
                 });
+            // Jobs in officials' held queues: due when the official is next
+            // scheduled (as far as the store knows).
+            let mut held = Vec::new();
+            for shard in &s.shards {
+                for (official, queue) in &shard.held {
+                    let Some(due) = shard.sched.score(official) else {
+                        continue;
+                    };
+                    let mine = queue.iter().filter(|(job, _)| &job.campaign == id).count();
+                    held.extend((0..mine).map(|_| (Limit::Official.reason().to_owned(), due)));
+                }
+            }
+            let jobs = jobs.chain(held);
             let parked = s.parked.get(id).map_or(0, Vec::len);
             Waiting::from_jobs(jobs, parked as u64)
         })
@@ -227,17 +253,22 @@ impl Store for MemoryStore {
         self.with(|s, _| s.load_job(id))
     }
 
-    async fn promote_due(&self, shard: ShardId, max: usize) -> Result<usize> {
-        self.with(|s, now| s.promote_due(now, shard, max))?
+    async fn promote(&self, shard: ShardId, max: usize) -> Result<Promoted> {
+        self.with(|s, now| s.promote(now, shard, max))?
     }
 
-    async fn read_ready(
+    async fn read_ready_from(
         &self,
+        shards: &[ShardId],
         consumer: &str,
         count: usize,
         reclaim_after: Duration,
     ) -> Result<Vec<ReadyEntry>> {
-        self.with(|s, now| s.read_ready(now, consumer, count, millis(reclaim_after)))
+        self.with(|s, now| s.read_ready(now, shards, consumer, count, millis(reclaim_after)))
+    }
+
+    fn work_signal(&self) -> &WorkSignal {
+        &self.work
     }
 
     async fn authorize(
@@ -301,7 +332,10 @@ impl Store for MemoryStore {
         delay: Duration,
         reason: &str,
     ) -> Result<Transition> {
-        self.with(|s, now| s.requeue(now, id, attempt, delay, reason))
+        let applied = self.with(|s, now| s.requeue(now, id, attempt, delay, reason))?;
+        self.work
+            .due(id.shard, tokio::time::Instant::now() + delay);
+        Ok(applied)
     }
 
     async fn apply_status(
@@ -325,7 +359,12 @@ impl Store for MemoryStore {
         expected_step: Option<u32>,
         finish: &Finish,
     ) -> Result<Transition> {
-        self.with(|s, now| s.finish(now, id, attempt, expected_step, finish))?
+        let applied = self.with(|s, now| s.finish(now, id, attempt, expected_step, finish))??;
+        if let (Transition::Applied, Finish::Retry { delay, .. }) = (applied, finish) {
+            self.work
+                .due(id.shard, tokio::time::Instant::now() + *delay);
+        }
+        Ok(applied)
     }
 
     async fn due_in_flight(&self, shard: ShardId, max: usize) -> Result<Vec<(JobRef, u32)>> {

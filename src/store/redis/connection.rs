@@ -60,6 +60,8 @@ pub struct RedisStore {
     /// Signalled when a group read found its group missing (Redis lost its
     /// data): the daemon's data watch checks the epoch marker at once.
     pub(super) groups_lost: tokio::sync::Notify,
+    /// Wakes this instance's dialer when a transition makes work due.
+    pub(super) work: crate::store::WorkSignal,
 }
 
 impl RedisStore {
@@ -101,6 +103,7 @@ impl RedisStore {
             relay_consumer: format!("relay-{}-{:08x}", std::process::id(), rand::random::<u32>()),
             relay_unacked: Default::default(),
             groups_lost: tokio::sync::Notify::new(),
+            work: Default::default(),
         };
         store.create_groups().await?;
         Ok(store)
@@ -168,12 +171,6 @@ impl RedisStore {
             }
             other => Ok(other?),
         }
-    }
-
-    /// Key prefixes for scripts that address jobs they find in a set (the
-    /// member is the job id).
-    pub(super) fn job_and_counts_prefixes(&self, shard: ShardId) -> (String, String) {
-        (self.keys.job_prefix(shard), self.keys.counts_prefix(shard))
     }
 }
 

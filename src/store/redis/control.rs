@@ -5,7 +5,7 @@
 use super::connection::RedisStore;
 use crate::domain::{CampaignId, JobState};
 use crate::store::{
-    CampaignAction, CampaignState, JobRef, ShardId, StoreError, Waiting, wait_reason,
+    CampaignAction, CampaignState, JobRef, Limit, ShardId, StoreError, Waiting, wait_reason,
 };
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -122,12 +122,42 @@ impl RedisStore {
                 }
             }
         }
+        jobs.extend(self.held_of(id).await?);
         let mut pipe = redis::pipe();
         for shard in 0..self.shards {
             pipe.cmd("SCARD").arg(self.keys.parked(shard, id));
         }
         let parked: Vec<u64> = pipe.query_async(&mut self.conn.clone()).await?;
         Ok(Waiting::from_jobs(jobs, parked.iter().sum()))
+    }
+
+    /// The campaign's jobs in officials' held queues, each due (as far as
+    /// the store knows) when its official is next scheduled. A full scan of
+    /// the held queues: for operators' commands, not hot paths.
+    async fn held_of(&self, id: &CampaignId) -> Result<Vec<(String, i64)>> {
+        let prefix = format!("{id}/");
+        let mut jobs = Vec::new();
+        for shard in 0..self.shards {
+            let officials: Vec<(String, f64)> = redis::cmd("ZRANGE")
+                .arg(self.keys.schedule(shard))
+                .arg(0)
+                .arg(-1)
+                .arg("WITHSCORES")
+                .query_async(&mut self.conn.clone())
+                .await?;
+            for (official, due) in officials {
+                let members: Vec<String> = redis::cmd("LRANGE")
+                    .arg(self.keys.held_by_name(shard, &official))
+                    .arg(0)
+                    .arg(-1)
+                    .query_async(&mut self.conn.clone())
+                    .await?;
+                let held = members.iter().filter(|m| m.starts_with(&prefix)).count();
+                let why = Limit::Official.reason();
+                jobs.extend((0..held).map(|_| (why.to_owned(), due as i64)));
+            }
+        }
+        Ok(jobs)
     }
 
     /// Every member of a per-shard sorted set (`key_of`) that is a job of

@@ -13,8 +13,9 @@ use crate::domain::{
 use crate::store::{
     Admission, Authorize, CampaignAction, CampaignState, CampaignStatus, DeadLetter, DialLimits,
     DncEntry, DncRequest, DncWrite, Finish, ImportSummary, InboundStart, InstanceSeen, IntakeEntry,
-    IntakeStats, IntakeTally, IvrUpdate, Job, JobRef, OfficialQuery, PutOutcome, ReadyEntry,
+    IntakeStats, IntakeTally, IvrUpdate, Job, JobRef, OfficialQuery, Promoted, PutOutcome, ReadyEntry,
     Result, SampleSlot, SaveIvr, ServiceVisit, ShardId, StatusApplied, Store, Transition, Waiting,
+    WorkSignal,
 };
 
 #[async_trait]
@@ -59,7 +60,11 @@ impl Store for RedisStore {
     }
 
     async fn enqueue(&self, spec: &JobSpec) -> Result<PutOutcome> {
-        self.enqueue_impl(spec).await
+        let outcome = self.enqueue_impl(spec).await?;
+        if outcome == PutOutcome::Created {
+            self.work.now(self.shard_of(&spec.contact.official_id));
+        }
+        Ok(outcome)
     }
 
     async fn campaign_status(&self, id: &CampaignId) -> Result<Option<CampaignStatus>> {
@@ -114,7 +119,13 @@ impl Store for RedisStore {
         id: &CampaignId,
         action: CampaignAction,
     ) -> Result<Option<CampaignState>> {
-        self.control_campaign_impl(id, action).await
+        let state = self.control_campaign_impl(id, action).await?;
+        if action == CampaignAction::Resume {
+            for shard in 0..self.shards {
+                self.work.now(shard);
+            }
+        }
+        Ok(state)
     }
 
     async fn in_flight_of(&self, id: &CampaignId) -> Result<Vec<JobRef>> {
@@ -137,17 +148,23 @@ impl Store for RedisStore {
         self.load_job_impl(job).await
     }
 
-    async fn promote_due(&self, shard: ShardId, max: usize) -> Result<usize> {
-        self.promote_due_impl(shard, max).await
+    async fn promote(&self, shard: ShardId, max: usize) -> Result<Promoted> {
+        self.promote_impl(shard, max).await
     }
 
-    async fn read_ready(
+    async fn read_ready_from(
         &self,
+        shards: &[ShardId],
         consumer: &str,
         count: usize,
         reclaim_after: Duration,
     ) -> Result<Vec<ReadyEntry>> {
-        self.read_ready_impl(consumer, count, reclaim_after).await
+        self.read_ready_impl(shards, consumer, count, reclaim_after)
+            .await
+    }
+
+    fn work_signal(&self) -> &WorkSignal {
+        &self.work
     }
 
     async fn authorize(
@@ -205,7 +222,10 @@ impl Store for RedisStore {
         delay: Duration,
         reason: &str,
     ) -> Result<Transition> {
-        self.requeue_impl(job, attempt, delay, reason).await
+        let applied = self.requeue_impl(job, attempt, delay, reason).await?;
+        self.work
+            .due(job.shard, tokio::time::Instant::now() + delay);
+        Ok(applied)
     }
 
     async fn apply_status(
@@ -229,7 +249,14 @@ impl Store for RedisStore {
         expected_step: Option<u32>,
         finish: &Finish,
     ) -> Result<Transition> {
-        self.finish_impl(job, attempt, expected_step, finish).await
+        let applied = self
+            .finish_impl(job, attempt, expected_step, finish)
+            .await?;
+        if let (Transition::Applied, Finish::Retry { delay, .. }) = (applied, finish) {
+            self.work
+                .due(job.shard, tokio::time::Instant::now() + *delay);
+        }
+        Ok(applied)
     }
 
     async fn due_in_flight(&self, shard: ShardId, max: usize) -> Result<Vec<(JobRef, u32)>> {
