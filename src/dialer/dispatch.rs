@@ -34,6 +34,16 @@ const UNKNOWN_SETTLE: Duration = Duration::from_secs(5);
 /// looked at again (the cap frees with no event this instance hears of).
 const LIVE_RECHECK: Duration = Duration::from_millis(250);
 
+/// How soon a held loop (dialer/gate.rs) looks at the gate again, at most.
+const HELD_RECHECK: Duration = Duration::from_secs(1);
+
+/// What a round did.
+enum Round {
+    Ran,
+    /// The fleet-wide gate held it: nothing read.
+    Held,
+}
+
 /// The pause after a failed round before the loop looks over every shard again.
 const ERROR_PAUSE: Duration = Duration::from_millis(500);
 
@@ -144,7 +154,9 @@ impl Dialer {
         let mut plan = new_plan(tokio::time::Instant::now());
         while !cancel.is_cancelled() {
             let wake_at = match self.round(&mut plan, &cancel, &calls).await {
-                Ok(()) => plan.wake_at(tokio::time::Instant::now()),
+                Ok(Round::Ran) => plan.wake_at(tokio::time::Instant::now()),
+                // Nothing tells the loop when a hold lifts: look again soon.
+                Ok(Round::Held) => tokio::time::Instant::now() + self.config.poll_interval.min(HELD_RECHECK),
                 Err(e) => {
                     events::store_error(
                         &self.metrics,
@@ -181,10 +193,10 @@ impl Dialer {
         plan: &mut Plan,
         cancel: &CancellationToken,
         calls: &TaskTracker,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Round, StoreError> {
         // Fleet-wide pause (dialer/gate.rs): read and authorise nothing.
         if self.gate.holds_round() {
-            return Ok(());
+            return Ok(Round::Held);
         }
         let now = tokio::time::Instant::now();
         let due = plan.to_promote(now);
@@ -198,7 +210,7 @@ impl Dialer {
         }
         let shards = plan.to_read();
         if shards.is_empty() {
-            return Ok(());
+            return Ok(Round::Ran);
         }
         let entries = self
             .store
@@ -219,7 +231,7 @@ impl Dialer {
             }
         }
         if entries.is_empty() {
-            return Ok(());
+            return Ok(Round::Ran);
         }
         let now_ms = self.store.now_ms().await?;
         for entry in entries {
@@ -273,7 +285,7 @@ impl Dialer {
             let span = info_span!("job", job.id = %job.id, official.id = %entry.official, attempt = job.attempt);
             calls.spawn(async move { this.place_call(job, asked, permit).await }.instrument(span));
         }
-        Ok(())
+        Ok(Round::Ran)
     }
 
     /// Every limit a dial of `entry` must pass.

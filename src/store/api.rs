@@ -869,6 +869,10 @@ pub trait Store: Send + Sync + 'static {
         expected_step: Option<u32>,
         finish: &Finish,
     ) -> Result<Transition>;
+    /// The current attempt of each job that is dialling or in a call, in
+    /// order (`None`: gone, waiting or ended): what shutdown needs to know
+    /// of the calls it placed, in one pipelined read of two fields each.
+    async fn live_attempts(&self, jobs: &[JobRef]) -> Result<Vec<Option<u32>>>;
     /// Jobs of a shard whose in-flight deadline passed: `(job, attempt)`.
     async fn due_in_flight(&self, shard: ShardId, max: usize) -> Result<Vec<(JobRef, u32)>>;
     /// Jobs dialling or in a call right now, across all shards (for the

@@ -519,7 +519,16 @@ pub async fn an_officials_held_jobs_come_back_one_at_a_time(store: Arc<dyn Store
     assert_eq!(order, ["c-2"], "the head, in arrival order");
     // While the head is being decided the official is not promoted again.
     assert_eq!(store.promote(shard, 100).await.unwrap().promoted, 0);
-    let (_, granted_at) = grant_with(&store, &next[0], &limits).await;
+    let (granted, granted_at) = grant_with(&store, &next[0], &limits).await;
+    // What shutdown reads of the calls it placed: the live attempt only.
+    let waiting_ref = job_ref(&store, "c-3", "off-1");
+    assert_eq!(
+        store
+            .live_attempts(&[granted.job_ref(), waiting_ref])
+            .await
+            .unwrap(),
+        [Some(1), None]
+    );
     // Decided: the next job is due at the official's next allow time.
     let after = store.promote(shard, 100).await.unwrap();
     assert_eq!(after.promoted, 0);

@@ -19,7 +19,7 @@ use crate::domain::scorecard::{Dimension, ScoreUpdate};
 use crate::domain::{Acknowledgement, EscalationView, ScoringRules};
 use crate::domain::{
     Attribution, CallStatus, CampaignHeader, CampaignId, ContactId, FeedbackRecord, JobSpec,
-    Outcome, PhoneNumber,
+    JobState, Outcome, PhoneNumber,
 };
 use crate::domain::{Official, OfficialId};
 use crate::store::{AckOutcome, DayScore, EscalationQuery, FeedbackEntry, InstanceSeen};
@@ -251,6 +251,18 @@ impl Store for MemoryStore {
 
     async fn load_job(&self, id: &JobRef) -> Result<Option<Job>> {
         self.with(|s, _| s.load_job(id))
+    }
+
+    async fn live_attempts(&self, jobs: &[JobRef]) -> Result<Vec<Option<u32>>> {
+        self.with(|s, _| {
+            jobs.iter()
+                .map(|r| {
+                    s.load_job(r)
+                        .filter(|j| matches!(j.state, JobState::Dialing | JobState::InCall))
+                        .map(|j| j.attempt)
+                })
+                .collect()
+        })
     }
 
     async fn promote(&self, shard: ShardId, max: usize) -> Result<Promoted> {

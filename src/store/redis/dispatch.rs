@@ -377,6 +377,27 @@ impl RedisStore {
         Ok(())
     }
 
+    pub(super) async fn live_attempts_impl(&self, jobs: &[JobRef]) -> Result<Vec<Option<u32>>> {
+        let mut out = Vec::with_capacity(jobs.len());
+        for chunk in jobs.chunks(LIVE_ATTEMPTS_BATCH) {
+            let mut pipe = redis::pipe();
+            for job in chunk {
+                pipe.cmd("HMGET")
+                    .arg(self.keys.job(job.shard, &job.id))
+                    .arg("state")
+                    .arg("attempt");
+            }
+            let replies: Vec<(Option<String>, Option<u32>)> =
+                pipe.query_async(&mut self.conn.clone()).await?;
+            out.extend(replies.into_iter().map(|(state, attempt)| {
+                matches!(state.as_deref(), Some("dialing" | "in_call"))
+                    .then_some(attempt)
+                    .flatten()
+            }));
+        }
+        Ok(out)
+    }
+
     pub(super) async fn due_in_flight_impl(
         &self,
         shard: ShardId,
@@ -426,6 +447,9 @@ impl RedisStore {
             .collect()
     }
 }
+
+/// Jobs read per pipeline by `live_attempts`.
+const LIVE_ATTEMPTS_BATCH: usize = 500;
 
 /// A held official whose head was promoted stays scheduled this long, so the
 /// official has one job on the ready streams at a time; deciding the job

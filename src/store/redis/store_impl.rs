@@ -259,6 +259,10 @@ impl Store for RedisStore {
         Ok(applied)
     }
 
+    async fn live_attempts(&self, jobs: &[JobRef]) -> Result<Vec<Option<u32>>> {
+        self.live_attempts_impl(jobs).await
+    }
+
     async fn due_in_flight(&self, shard: ShardId, max: usize) -> Result<Vec<(JobRef, u32)>> {
         self.due_in_flight_impl(shard, max).await
     }
