@@ -273,7 +273,9 @@ async fn bench_rate_limited(backlog: usize) {
                 .await
                 .unwrap();
             for entry in &entries {
-                if let Authorize::Granted { .. } = store.authorize(entry, &limits, LEASE).await.unwrap() {
+                if let Authorize::Granted { .. } =
+                    store.authorize(entry, &limits, LEASE).await.unwrap()
+                {
                     steady += 1;
                 }
             }

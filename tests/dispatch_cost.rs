@@ -117,7 +117,9 @@ async fn a_backlog_behind_one_official_costs_constant_scripts_per_dial() {
     };
     let (spread, _) = run(CONTACTS, quota).await;
     let (backlog, mut times) = run(1, quota).await;
-    eprintln!("script calls per placed call: {backlog:.2} behind one official, {spread:.2} spread out");
+    eprintln!(
+        "script calls per placed call: {backlog:.2} behind one official, {spread:.2} spread out"
+    );
     // Per dial behind one official: one promotion of the official's head,
     // one read and one decision, plus the one decision that parked each
     // contact in the official's queue when it arrived. The old layout spent

@@ -156,7 +156,9 @@ impl Dialer {
             let wake_at = match self.round(&mut plan, &cancel, &calls).await {
                 Ok(Round::Ran) => plan.wake_at(tokio::time::Instant::now()),
                 // Nothing tells the loop when a hold lifts: look again soon.
-                Ok(Round::Held) => tokio::time::Instant::now() + self.config.poll_interval.min(HELD_RECHECK),
+                Ok(Round::Held) => {
+                    tokio::time::Instant::now() + self.config.poll_interval.min(HELD_RECHECK)
+                }
                 Err(e) => {
                     events::store_error(
                         &self.metrics,
@@ -199,7 +201,7 @@ impl Dialer {
             return Ok(Round::Held);
         }
         let now = tokio::time::Instant::now();
-        let due = plan.to_promote(now);
+        let due = plan.due_shards(now);
         let found = futures_util::future::try_join_all(
             due.iter()
                 .map(|&shard| self.store.promote(shard, self.config.batch_size)),
@@ -208,7 +210,7 @@ impl Dialer {
         for (&shard, found) in due.iter().zip(&found) {
             plan.promoted(shard, found, now);
         }
-        let shards = plan.to_read();
+        let shards = plan.ready_shards();
         if shards.is_empty() {
             return Ok(Round::Ran);
         }

@@ -44,7 +44,7 @@ impl Plan {
     }
 
     /// The shards to promote now (all of them at a look-over).
-    pub fn to_promote(&mut self, now: Instant) -> Vec<ShardId> {
+    pub fn due_shards(&mut self, now: Instant) -> Vec<ShardId> {
         let all = now >= self.next_look;
         if all {
             self.next_look = now + self.look_every;
@@ -57,14 +57,14 @@ impl Plan {
     /// What promoting `shard` at `now` (this process's clock) found.
     pub fn promoted(&mut self, shard: ShardId, found: &Promoted, now: Instant) {
         let index = usize::from(shard);
-        self.due[index] = found.next_due_ms.map(|ms| {
-            now + Duration::from_millis(u64::try_from(ms - found.now_ms).unwrap_or(0))
-        });
+        self.due[index] = found
+            .next_due_ms
+            .map(|ms| now + Duration::from_millis(u64::try_from(ms - found.now_ms).unwrap_or(0)));
         self.ready[index] = found.ready;
     }
 
     /// The shards whose ready streams hold entries.
-    pub fn to_read(&self) -> Vec<ShardId> {
+    pub fn ready_shards(&self) -> Vec<ShardId> {
         self.shards()
             .filter(|&s| self.ready[usize::from(s)])
             .collect()
@@ -91,7 +91,10 @@ impl Plan {
         if self.ready.iter().any(|&r| r) {
             return now;
         }
-        self.due.iter().flatten().fold(self.next_look, |a, &b| a.min(b))
+        self.due
+            .iter()
+            .flatten()
+            .fold(self.next_look, |a, &b| a.min(b))
     }
 
     fn shards(&self) -> impl Iterator<Item = ShardId> {
@@ -120,35 +123,35 @@ mod tests {
     fn looks_over_every_shard_first_then_only_due_ones() {
         let t0 = Instant::now();
         let mut plan = Plan::new(3, LOOK, t0);
-        assert_eq!(plan.to_promote(t0), vec![0, 1, 2]);
+        assert_eq!(plan.due_shards(t0), vec![0, 1, 2]);
         plan.promoted(0, &found(Some(1_200), false), t0);
         plan.promoted(1, &found(None, false), t0);
         plan.promoted(2, &found(None, true), t0);
-        assert_eq!(plan.to_read(), vec![2]);
+        assert_eq!(plan.ready_shards(), vec![2]);
         assert_eq!(plan.wake_at(t0), t0, "a ready shard runs at once");
         plan.read(2, 3, 64);
-        assert!(plan.to_read().is_empty());
+        assert!(plan.ready_shards().is_empty());
         let due = t0 + Duration::from_millis(200);
         assert_eq!(plan.wake_at(t0), due);
-        assert!(plan.to_promote(due - Duration::from_millis(1)).is_empty());
-        assert_eq!(plan.to_promote(due), vec![0]);
+        assert!(plan.due_shards(due - Duration::from_millis(1)).is_empty());
+        assert_eq!(plan.due_shards(due), vec![0]);
         plan.promoted(0, &found(None, false), due);
         assert_eq!(plan.wake_at(due), t0 + LOOK, "nothing due: the look-over");
-        assert_eq!(plan.to_promote(t0 + LOOK), vec![0, 1, 2]);
+        assert_eq!(plan.due_shards(t0 + LOOK), vec![0, 1, 2]);
     }
 
     #[test]
     fn a_signal_brings_a_shard_forward_never_back() {
         let t0 = Instant::now();
         let mut plan = Plan::new(2, LOOK, t0);
-        plan.to_promote(t0);
+        plan.due_shards(t0);
         plan.promoted(1, &found(Some(3_000), false), t0);
         plan.due_at(1, t0 + Duration::from_secs(9));
         assert_eq!(plan.wake_at(t0), t0 + Duration::from_secs(2));
         plan.due_at(1, t0 + Duration::from_millis(10));
         assert_eq!(plan.wake_at(t0), t0 + Duration::from_millis(10));
         plan.due_at(7, t0);
-        assert_eq!(plan.to_promote(t0 + Duration::from_millis(10)), vec![1]);
+        assert_eq!(plan.due_shards(t0 + Duration::from_millis(10)), vec![1]);
     }
 
     #[test]
@@ -157,6 +160,6 @@ mod tests {
         let mut plan = Plan::new(1, LOOK, t0);
         plan.promoted(0, &found(None, true), t0);
         plan.read(0, 64, 64);
-        assert_eq!(plan.to_read(), vec![0]);
+        assert_eq!(plan.ready_shards(), vec![0]);
     }
 }

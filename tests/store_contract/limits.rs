@@ -486,7 +486,10 @@ pub async fn an_officials_held_jobs_come_back_one_at_a_time(store: Arc<dyn Store
     grant_with(&store, &entries["c-1"], &limits).await;
     for contact in ["c-2", "c-3"] {
         assert!(matches!(
-            store.authorize(&entries[contact], &limits, HOUR).await.unwrap(),
+            store
+                .authorize(&entries[contact], &limits, HOUR)
+                .await
+                .unwrap(),
             Authorize::Deferred {
                 limit: Limit::Official,
                 ..

@@ -54,9 +54,7 @@ impl State {
             _ if shard.held.get(official).is_some_and(|q| !q.is_empty()) => {
                 let tat = shard.gcra.get(official).copied().unwrap_or(now.us);
                 let allow_us = tat - Gcra::new(limits.official).slack_us;
-                shard
-                    .sched
-                    .insert(official, now.ms.max(ceil_ms(allow_us)));
+                shard.sched.insert(official, now.ms.max(ceil_ms(allow_us)));
             }
             _ => {
                 shard.held.remove(official);
@@ -303,9 +301,7 @@ impl State {
         for official in shard.sched.due(now.ms, max) {
             let queue = shard.held.entry(official.clone()).or_default();
             if let Some((job, urgent)) = queue.pop_front() {
-                shard
-                    .ready_of(urgent)
-                    .add(now.ms, (job, official.clone()));
+                shard.ready_of(urgent).add(now.ms, (job, official.clone()));
                 promoted += 1;
             }
             if shard.held.get(&official).is_some_and(|q| !q.is_empty()) {

@@ -345,8 +345,7 @@ impl Store for MemoryStore {
         reason: &str,
     ) -> Result<Transition> {
         let applied = self.with(|s, now| s.requeue(now, id, attempt, delay, reason))?;
-        self.work
-            .due(id.shard, tokio::time::Instant::now() + delay);
+        self.work.due(id.shard, tokio::time::Instant::now() + delay);
         Ok(applied)
     }
 

@@ -124,13 +124,7 @@ impl RedisStore {
                 .arg("WITHSCORES");
             cmd
         };
-        let (time, waiting, officials, ready, urgent): (
-            (i64, i64),
-            Vec<(String, f64)>,
-            Vec<(String, f64)>,
-            u64,
-            u64,
-        ) = redis::pipe()
+        let (time, waiting, officials, ready, urgent): ShardHeads = redis::pipe()
             .cmd("TIME")
             .add_command(first(&delayed))
             .add_command(first(&sched))
@@ -182,9 +176,7 @@ impl RedisStore {
         for official in &due_officials {
             invocation.key(self.keys.held_by_name(shard, official));
         }
-        invocation
-            .arg(due_jobs.len())
-            .arg(millis(PROMOTION_LEASE));
+        invocation.arg(due_jobs.len()).arg(millis(PROMOTION_LEASE));
         for id in due_jobs.iter().chain(&due_officials) {
             invocation.arg(id);
         }
@@ -447,6 +439,11 @@ impl RedisStore {
             .collect()
     }
 }
+
+/// What `promote` reads of a shard first: Redis `TIME` (s, µs), the
+/// earliest members of the delayed set and of the schedule with their
+/// scores, and the lengths of the two ready streams.
+type ShardHeads = ((i64, i64), Vec<(String, f64)>, Vec<(String, f64)>, u64, u64);
 
 /// Jobs read per pipeline by `live_attempts`.
 const LIVE_ATTEMPTS_BATCH: usize = 500;

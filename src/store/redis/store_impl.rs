@@ -13,9 +13,9 @@ use crate::domain::{
 use crate::store::{
     Admission, Authorize, CampaignAction, CampaignState, CampaignStatus, DeadLetter, DialLimits,
     DncEntry, DncRequest, DncWrite, Finish, ImportSummary, InboundStart, InstanceSeen, IntakeEntry,
-    IntakeStats, IntakeTally, IvrUpdate, Job, JobRef, OfficialQuery, Promoted, PutOutcome, ReadyEntry,
-    Result, SampleSlot, SaveIvr, ServiceVisit, ShardId, StatusApplied, Store, Transition, Waiting,
-    WorkSignal,
+    IntakeStats, IntakeTally, IvrUpdate, Job, JobRef, OfficialQuery, Promoted, PutOutcome,
+    ReadyEntry, Result, SampleSlot, SaveIvr, ServiceVisit, ShardId, StatusApplied, Store,
+    Transition, Waiting, WorkSignal,
 };
 
 #[async_trait]
