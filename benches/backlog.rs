@@ -18,6 +18,7 @@
 //!    from the time a job is due to its call, p50/p99.
 //!
 //! Sizes: BENCH_BACKLOG (default 100,000) and BENCH_SMALL (default 1,000);
+//! BENCH_DAEMON_ONLY=1 runs only part 4;
 //! the 300-contact backlog of issue 12 is always measured.
 //! Prints one line per figure; record them in docs/performance.md.
 
@@ -300,6 +301,13 @@ async fn bench_rate_limited(backlog: usize) {
 async fn main() {
     let backlog = env_usize("BENCH_BACKLOG", 100_000);
     let small = env_usize("BENCH_SMALL", 1_000);
+    // BENCH_DAEMON_ONLY=1: only the timed runs of the whole daemon.
+    if env_usize("BENCH_DAEMON_ONLY", 0) == 1 {
+        daemon::bench_idle().await;
+        daemon::bench_utilisation().await;
+        daemon::bench_due_lag().await;
+        return;
+    }
     bench_decisions(5_000).await;
     bench_paused(small).await;
     bench_paused(backlog).await;

@@ -122,15 +122,16 @@ pub async fn bench_utilisation() {
     for times in by_official.values() {
         let mut times = times.clone();
         times.sort_unstable();
-        // From its 20th call (every arrival decided by then) to its 50th,
-        // the official was backlogged throughout: the calls after the 20th
+        // From its 10th call (the arrivals decided by then) to its last,
+        // the official was backlogged throughout: the calls after the 10th
         // against what its rate allows over that span.
-        if times.len() < 50 {
+        if times.len() < 20 {
             shares.push(0.0);
             continue;
         }
-        let span = times[49] - times[19];
-        shares.push(30.0 / (span as f64 / period_ms as f64));
+        let last = times.len() - 1;
+        let span = times[last] - times[9];
+        shares.push((last - 9) as f64 / (span as f64 / period_ms as f64));
         // The GCRA bound over every window (simulator clock, 5 ms slack for
         // the HTTP hop between the grant and the simulator's log).
         for i in 0..times.len() {
