@@ -20,10 +20,12 @@
 use std::collections::BTreeSet;
 
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
+use super::stream::ContactsField;
+use super::submit::ContactSummary;
 use crate::domain::{
-    CampaignHeader, CampaignId, DocumentError, HeaderDifference, ParsedDocument,
+    CampaignHeader, CampaignId, DocumentError, HeaderDifference, ParsedDocument, UnknownField,
     parse_campaign_document,
 };
 use crate::store::{Store, StoreError};
@@ -143,20 +145,82 @@ pub fn check_document(doc: &str, dialplans: Option<&KnownDialplans>) -> Checked 
             ),
         ));
     }
-    if let Some(parsed) = &parsed
-        && parsed.contacts.is_empty()
-    {
-        let message = if parsed.rejected.is_empty() {
-            "no valid contact: the document has no contacts".to_owned()
-        } else {
-            format!(
-                "no valid contact: all {} contact(s) are invalid (each is listed with its reason)",
-                parsed.rejected.len()
-            )
-        };
-        refusals.push(Refusal::new(RefusalKind::NoValidContact, message));
+    if let Some(parsed) = &parsed {
+        refusals.extend(no_valid_contact(
+            parsed.contacts.len(),
+            parsed.rejected.len(),
+        ));
     }
     Checked { parsed, refusals }
+}
+
+/// The checks of `check_document` for a streamed document (`stream.rs`):
+/// `header` holds its fields other than `contacts`, `contacts` says how
+/// that field was written, `summary` what its contacts hold (`submit.rs`'s
+/// `ContactCheck`). Returns the parsed header when it is valid, the
+/// campaign's unknown fields, and every refusal.
+pub fn check_streamed(
+    header: &Map<String, Value>,
+    contacts: ContactsField,
+    summary: &ContactSummary,
+    dialplans: Option<&KnownDialplans>,
+) -> StreamChecked {
+    let mut doc = header.clone();
+    match contacts {
+        ContactsField::Array => {
+            doc.insert("contacts".into(), Value::Array(Vec::new()));
+        }
+        // Not an array: the parser says so.
+        ContactsField::NotArray => {
+            doc.insert("contacts".into(), Value::Bool(false));
+        }
+        ContactsField::Missing => {}
+    }
+    let checked = check_document(&Value::Object(doc).to_string(), dialplans);
+    let mut refusals: Vec<Refusal> = checked
+        .refusals
+        .into_iter()
+        .filter(|r| r.kind != RefusalKind::NoValidContact)
+        .collect();
+    if let Some(refusal) = no_valid_contact(summary.valid, summary.rejected)
+        && checked.parsed.is_some()
+    {
+        refusals.push(refusal);
+    }
+    let (header, warnings) = match checked.parsed {
+        Some(parsed) => (Some(parsed.header), parsed.warnings),
+        None => (None, Vec::new()),
+    };
+    StreamChecked {
+        header,
+        warnings,
+        refusals,
+    }
+}
+
+/// What `check_streamed` found.
+#[derive(Debug)]
+pub struct StreamChecked {
+    pub header: Option<CampaignHeader>,
+    /// Unknown campaign fields (the contacts' are in the summary).
+    pub warnings: Vec<UnknownField>,
+    pub refusals: Vec<Refusal>,
+}
+
+/// The refusal of a document with `valid` valid and `rejected` invalid
+/// contacts, if it has no valid one.
+fn no_valid_contact(valid: usize, rejected: usize) -> Option<Refusal> {
+    if valid > 0 {
+        return None;
+    }
+    let message = if rejected == 0 {
+        "no valid contact: the document has no contacts".to_owned()
+    } else {
+        format!(
+            "no valid contact: all {rejected} contact(s) are invalid (each is listed with its reason)"
+        )
+    };
+    Some(Refusal::new(RefusalKind::NoValidContact, message))
 }
 
 /// The `dialplan` of a document whose header did not parse, if it has one.

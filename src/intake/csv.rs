@@ -21,7 +21,8 @@
 
 use serde_json::{Map, Value};
 
-use super::csv_text::{CsvError, CsvRecord, CsvRecords, read_records};
+use super::csv_text::{CsvError, CsvRecord, RecordStream};
+use super::utf8_chars::{Utf8Chars, encoding_problems};
 use crate::domain::{CONTACT_FIELDS, DefaultCountry, did_you_mean};
 
 /// The contacts of a CSV file.
@@ -43,35 +44,77 @@ const REQUIRED: [&str; 5] = ["id", "phone", "official_id", "office", "service"];
 /// Reads the contacts of a CSV file. `Err`: the file cannot be read at all
 /// (its encoding or its first line), with every problem.
 pub fn read_contacts(bytes: &[u8], country: DefaultCountry) -> Result<CsvContacts, Vec<CsvError>> {
-    let CsvRecords {
-        separator,
-        first_line,
-        records,
-    } = read_records(bytes)?;
-    let mut records = records.into_iter();
-    let Some(header) = records.next() else {
-        return Err(vec![CsvError::new(
-            first_line,
-            "the file has no rows; the first line must name the columns",
-        )]);
-    };
-    let columns = columns(&header)?;
+    let problems = encoding_problems(bytes).map_err(|e| vec![e])?;
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let rows = ContactRows::new(Utf8Chars::new(bytes).map_err(|e| vec![e])?, country)?;
     let mut out = CsvContacts {
         contacts: Vec::new(),
         lines: Vec::new(),
         bad_rows: Vec::new(),
-        separator,
+        separator: rows.separator(),
     };
-    for record in records {
-        match contact(&record, &columns, separator, country) {
-            Ok(contact) => {
+    for row in rows {
+        match row {
+            Ok((line, contact)) => {
                 out.contacts.push(contact);
-                out.lines.push(record.line);
+                out.lines.push(line);
             }
-            Err(message) => out.bad_rows.push(CsvError::new(record.line, message)),
+            Err(bad) => out.bad_rows.push(bad),
         }
     }
     Ok(out)
+}
+
+/// The contacts of a CSV text, one row at a time: `Ok((line, contact))`, or
+/// the row that could not be read as one. For a file of any size (`campaign
+/// submit` streams through it; check the encoding first with
+/// `utf8_chars::encoding_problems` or `Utf8Chars::finish`).
+pub(crate) struct ContactRows<'a> {
+    records: RecordStream<'a>,
+    columns: Vec<Option<String>>,
+    country: DefaultCountry,
+}
+
+impl<'a> ContactRows<'a> {
+    /// Reads the first line. `Err`: every problem with it.
+    pub(crate) fn new(
+        chars: impl Iterator<Item = char> + 'a,
+        country: DefaultCountry,
+    ) -> Result<Self, Vec<CsvError>> {
+        let mut records = RecordStream::new(chars);
+        let Some(header) = records.next() else {
+            return Err(vec![CsvError::new(
+                records.first_line,
+                "the file has no rows; the first line must name the columns",
+            )]);
+        };
+        let columns = columns(&header)?;
+        Ok(ContactRows {
+            records,
+            columns,
+            country,
+        })
+    }
+
+    pub(crate) fn separator(&self) -> char {
+        self.records.separator
+    }
+}
+
+impl Iterator for ContactRows<'_> {
+    type Item = Result<(usize, Value), CsvError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let record = self.records.next()?;
+        let separator = self.records.separator;
+        Some(
+            contact(&record, &self.columns, separator, self.country)
+                .map(|c| (record.line, c))
+                .map_err(|message| CsvError::new(record.line, message)),
+        )
+    }
 }
 
 /// The header's column names (lower case; `None` for an unnamed column), or

@@ -9,7 +9,11 @@
 //! Any other encoding is refused with the line and byte where it stops being
 //! UTF-8 (a Windows-1252 "CSV (Comma delimited)" export, UTF-16 "Unicode
 //! Text"): guessing an encoding would garble names silently. What the
-//! columns mean is the caller's.
+//! columns mean is the caller's. `RecordStream` reads records one at a time
+//! from characters streamed off a file (`utf8_chars.rs`), so a file of any
+//! size is read in constant memory.
+
+use super::utf8_chars::{Utf8Chars, encoding_problems};
 
 /// A problem at a line of a CSV file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -28,14 +32,9 @@ impl CsvError {
     }
 }
 
-/// At most this many encoding problems are listed (one per line).
-const MAX_ENCODING_PROBLEMS: usize = 10;
-const SAVE_AS_UTF8: &str = "in Excel, save it as \"CSV UTF-8 (Comma delimited)\"";
-
 /// The records of a CSV file, blank ones left out.
 #[derive(Debug)]
 pub(crate) struct CsvRecords {
-    pub separator: char,
     /// The line the first record would start on (2 after a `sep=` line).
     pub first_line: usize,
     /// Every record with a non-blank cell or a problem, in file order.
@@ -44,91 +43,64 @@ pub(crate) struct CsvRecords {
 
 /// Splits a file into records. `Err`: its encoding, with every problem.
 pub(crate) fn read_records(bytes: &[u8]) -> Result<CsvRecords, Vec<CsvError>> {
-    let text = decode(bytes)?;
-    let (separator, skip_line) = separator_of(text);
-    let body = if skip_line {
-        after_first_line(text)
-    } else {
-        text
-    };
-    let first_line = 1 + usize::from(skip_line);
-    let records = parse_records(body, separator, first_line)
-        .into_iter()
-        .filter(|r| r.problem.is_some() || r.fields.iter().any(|f| !f.trim().is_empty()))
-        .collect();
+    let problems = encoding_problems(bytes).map_err(|e| vec![e])?;
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    // INVARIANT: no encoding problem, so the text is UTF-8 (after any BOM).
+    let stream = RecordStream::new(Utf8Chars::new(bytes).map_err(|e| vec![e])?);
     Ok(CsvRecords {
-        separator,
-        first_line,
-        records,
+        first_line: stream.first_line,
+        records: stream.collect(),
     })
 }
 
-/// The text of the file: UTF-8, without its byte-order mark.
-fn decode(bytes: &[u8]) -> Result<&str, Vec<CsvError>> {
-    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
-        return Err(vec![CsvError::new(
-            1,
-            format!("the file is UTF-16 (Excel's \"Unicode Text\"), not UTF-8: {SAVE_AS_UTF8}"),
-        )]);
-    }
-    let bom = if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
-        3
-    } else {
-        0
-    };
-    match std::str::from_utf8(&bytes[bom..]) {
-        Ok(text) => Ok(text),
-        Err(_) => Err(encoding_problems(bytes, bom)),
+/// The records of a CSV text read character by character, blank ones left
+/// out: a file of any size in constant memory.
+pub(crate) struct RecordStream<'a> {
+    pub separator: char,
+    /// The line the first record starts on (2 after a `sep=` line).
+    pub first_line: usize,
+    records: Records<Box<dyn Iterator<Item = char> + 'a>>,
+}
+
+impl<'a> RecordStream<'a> {
+    /// Reads the first line to find the separator, then streams records.
+    pub(crate) fn new(chars: impl Iterator<Item = char> + 'a) -> Self {
+        let mut chars = chars.peekable();
+        let mut first: Vec<char> = Vec::new();
+        while let Some(c) = chars.next() {
+            first.push(c);
+            if c == '\r' && chars.peek() == Some(&'\n') {
+                first.extend(chars.next());
+            }
+            if c == '\n' || c == '\r' {
+                break;
+            }
+        }
+        let first_text: String = first.iter().collect();
+        let (separator, skip_line) = separator_of(&first_text);
+        let first_line = 1 + usize::from(skip_line);
+        if skip_line {
+            first.clear();
+        }
+        let chars: Box<dyn Iterator<Item = char> + 'a> = Box::new(first.into_iter().chain(chars));
+        RecordStream {
+            separator,
+            first_line,
+            records: Records::new(chars, separator, first_line),
+        }
     }
 }
 
-/// One problem per line holding bytes that are not UTF-8 (the first byte
-/// of each line named), at most `MAX_ENCODING_PROBLEMS`.
-fn encoding_problems(bytes: &[u8], from: usize) -> Vec<CsvError> {
-    let mut problems = Vec::new();
-    let (mut lines_with_bytes, mut last_bad_line) = (0, 0);
-    let (mut line, mut line_start, mut counted_to) = (1, 0, 0);
-    let mut at = from;
-    while let Err(e) = std::str::from_utf8(&bytes[at..]) {
-        let bad = at + e.valid_up_to();
-        for i in counted_to..bad {
-            // Line ends as the parser counts them: LF, or a CR not before LF.
-            let end = bytes[i] == b'\n' || (bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n'));
-            if end {
-                line += 1;
-                line_start = i + 1;
-            }
-        }
-        counted_to = bad;
-        let already = last_bad_line == line;
-        last_bad_line = line;
-        if !already && lines_with_bytes < MAX_ENCODING_PROBLEMS {
-            problems.push(CsvError::new(
-                line,
-                format!(
-                    "byte {} of the line (byte {} of the file) is 0x{:02X}, which is not UTF-8",
-                    bad - line_start + 1,
-                    bad + 1,
-                    bytes[bad]
-                ),
-            ));
-        }
-        if !already {
-            lines_with_bytes += 1;
-        }
-        // An incomplete sequence at the very end has no length: stop there.
-        match e.error_len() {
-            Some(len) if bad + len < bytes.len() => at = bad + len,
-            _ => break,
-        }
+impl Iterator for RecordStream<'_> {
+    type Item = CsvRecord;
+
+    fn next(&mut self) -> Option<CsvRecord> {
+        self.records
+            .by_ref()
+            .find(|r| r.problem.is_some() || r.fields.iter().any(|f| !f.trim().is_empty()))
     }
-    if let Some(first) = problems.first_mut() {
-        first.message.push_str(&format!(
-            ": the file is not UTF-8 ({lines_with_bytes} line(s) have such bytes; probably a \
-             Windows-1252 export, Excel's \"CSV (Comma delimited)\"): {SAVE_AS_UTF8}"
-        ));
-    }
-    problems
 }
 
 /// The separator, and whether the first line only names it (`sep=;`).
@@ -159,15 +131,6 @@ fn separator_of(text: &str) -> (char, bool) {
     (best.0, false)
 }
 
-/// `text` after its first line end (CRLF, LF or CR).
-fn after_first_line(text: &str) -> &str {
-    match text.find(['\n', '\r']) {
-        Some(end) if text[end..].starts_with("\r\n") => &text[end + 2..],
-        Some(end) => &text[end + 1..],
-        None => "",
-    }
-}
-
 /// One row: the line it starts on, its fields, and what is wrong with it.
 #[derive(Debug)]
 pub(crate) struct CsvRecord {
@@ -184,78 +147,99 @@ enum At {
     AfterQuote,
 }
 
-/// Splits text into records (RFC 4180, with `separator`), numbering lines
-/// from `first_line`.
-fn parse_records(text: &str, separator: char, first_line: usize) -> Vec<CsvRecord> {
-    let mut records = Vec::new();
-    let mut record = CsvRecord {
-        line: first_line,
-        fields: Vec::new(),
-        problem: None,
-    };
-    let mut field = String::new();
-    let mut at = At::FieldStart;
-    let mut line = first_line;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        let newline = c == '\n' || c == '\r';
-        if c == '\r' && chars.peek() == Some(&'\n') {
-            chars.next();
-        }
-        if newline {
-            line += 1;
-        }
-        match (at, c) {
-            (At::Quoted, '"') if chars.peek() == Some(&'"') => {
-                chars.next();
-                field.push('"');
-            }
-            (At::Quoted, '"') => at = At::AfterQuote,
-            (At::Quoted, _) if newline => field.push('\n'),
-            (At::Quoted, c) => field.push(c),
-            (At::FieldStart, '"') => at = At::Quoted,
-            (_, c) if c == separator => {
-                record.fields.push(std::mem::take(&mut field));
-                at = At::FieldStart;
-            }
-            (_, _) if newline => {
-                record.fields.push(std::mem::take(&mut field));
-                let next = CsvRecord {
-                    line,
-                    fields: Vec::new(),
-                    problem: None,
-                };
-                records.push(std::mem::replace(&mut record, next));
-                at = At::FieldStart;
-            }
-            (At::AfterQuote, c) => {
-                record.problem.get_or_insert_with(|| {
-                    format!(
-                        "field {}: text after its closing quote (a quote inside a quoted \
-                         field is written twice: \"\")",
-                        record.fields.len() + 1
-                    )
-                });
-                field.push(c);
-            }
-            (_, c) => {
-                field.push(c);
-                at = At::Unquoted;
-            }
+/// Records (RFC 4180, with `separator`) of a text read character by
+/// character, lines numbered from `first_line`; blank records included.
+struct Records<I: Iterator<Item = char>> {
+    chars: std::iter::Peekable<I>,
+    separator: char,
+    line: usize,
+    /// The last character read was a line end.
+    after_newline: bool,
+    done: bool,
+}
+
+impl<I: Iterator<Item = char>> Records<I> {
+    fn new(chars: I, separator: char, first_line: usize) -> Self {
+        Records {
+            chars: chars.peekable(),
+            separator,
+            line: first_line,
+            after_newline: false,
+            done: false,
         }
     }
-    if at == At::Quoted {
-        // The last line that has text: a final line end starts no line.
-        let last = line - usize::from(text.ends_with(['\n', '\r']));
-        record.problem = Some(format!(
-            "field {}: its opening quote is never closed (the rest of the file, to line {last}, \
-             was read into it)",
-            record.fields.len() + 1
-        ));
+}
+
+impl<I: Iterator<Item = char>> Iterator for Records<I> {
+    type Item = CsvRecord;
+
+    fn next(&mut self) -> Option<CsvRecord> {
+        if self.done {
+            return None;
+        }
+        let mut record = CsvRecord {
+            line: self.line,
+            fields: Vec::new(),
+            problem: None,
+        };
+        let mut field = String::new();
+        let mut at = At::FieldStart;
+        while let Some(c) = self.chars.next() {
+            let newline = c == '\n' || c == '\r';
+            if c == '\r' && self.chars.peek() == Some(&'\n') {
+                self.chars.next();
+            }
+            if newline {
+                self.line += 1;
+            }
+            self.after_newline = newline;
+            match (at, c) {
+                (At::Quoted, '"') if self.chars.peek() == Some(&'"') => {
+                    self.chars.next();
+                    field.push('"');
+                }
+                (At::Quoted, '"') => at = At::AfterQuote,
+                (At::Quoted, _) if newline => field.push('\n'),
+                (At::Quoted, c) => field.push(c),
+                (At::FieldStart, '"') => at = At::Quoted,
+                (_, c) if c == self.separator => {
+                    record.fields.push(std::mem::take(&mut field));
+                    at = At::FieldStart;
+                }
+                (_, _) if newline => {
+                    record.fields.push(field);
+                    return Some(record);
+                }
+                (At::AfterQuote, c) => {
+                    record.problem.get_or_insert_with(|| {
+                        format!(
+                            "field {}: text after its closing quote (a quote inside a quoted \
+                             field is written twice: \"\")",
+                            record.fields.len() + 1
+                        )
+                    });
+                    field.push(c);
+                }
+                (_, c) => {
+                    field.push(c);
+                    at = At::Unquoted;
+                }
+            }
+        }
+        self.done = true;
+        if at == At::Quoted {
+            // The last line that has text: a final line end starts no line.
+            let last = self.line - usize::from(self.after_newline);
+            record.problem = Some(format!(
+                "field {}: its opening quote is never closed (the rest of the file, to line \
+                 {last}, was read into it)",
+                record.fields.len() + 1
+            ));
+        }
+        if at != At::FieldStart || !field.is_empty() || !record.fields.is_empty() {
+            record.fields.push(field);
+            return Some(record);
+        }
+        None
     }
-    if at != At::FieldStart || !field.is_empty() || !record.fields.is_empty() {
-        record.fields.push(field);
-        records.push(record);
-    }
-    records
 }

@@ -62,6 +62,12 @@ pub struct RedisStore {
     pub(super) groups_lost: tokio::sync::Notify,
     /// Wakes this instance's dialer when a transition makes work due.
     pub(super) work: crate::store::WorkSignal,
+    /// Campaign headers and interned texts, to read compact jobs
+    /// (`compact.rs`).
+    pub(super) joins: super::compact::JoinCache,
+    /// How long an ended job is kept once its record was relayed
+    /// (`with_retention`; `policy.retention_hours`).
+    pub(super) retention: Duration,
 }
 
 impl RedisStore {
@@ -104,6 +110,8 @@ impl RedisStore {
             relay_unacked: Default::default(),
             groups_lost: tokio::sync::Notify::new(),
             work: Default::default(),
+            joins: Default::default(),
+            retention: super::results::DEFAULT_RETENTION,
         };
         store.create_groups().await?;
         Ok(store)

@@ -13,9 +13,9 @@ use crate::domain::{
 use crate::store::{
     Admission, Authorize, CampaignAction, CampaignState, CampaignStatus, DeadLetter, DialLimits,
     DncEntry, DncRequest, DncWrite, Finish, ImportSummary, InboundStart, InstanceSeen, IntakeEntry,
-    IntakeStats, IntakeTally, IvrUpdate, Job, JobRef, OfficialQuery, Promoted, PutOutcome,
-    ReadyEntry, Result, SampleSlot, SaveIvr, ServiceVisit, ShardId, StatusApplied, Store,
-    Transition, Waiting, WorkSignal,
+    IntakeStats, IntakeTally, IvrUpdate, Job, JobRef, NewJob, NumberClaim, OfficialQuery,
+    Promoted, PutOutcome, ReadyEntry, Result, SampleSlot, SaveIvr, ServiceVisit, ShardId, StatusApplied,
+    Store, Transition, Waiting, WorkSignal,
 };
 
 #[async_trait]
@@ -59,12 +59,14 @@ impl Store for RedisStore {
         self.put_campaign_impl(header).await
     }
 
-    async fn enqueue(&self, spec: &JobSpec) -> Result<PutOutcome> {
-        let outcome = self.enqueue_impl(spec).await?;
-        if outcome == PutOutcome::Created {
-            self.work.now(self.shard_of(&spec.contact.official_id));
+    async fn enqueue_batch(&self, jobs: &[NewJob<'_>]) -> Result<Vec<PutOutcome>> {
+        let outcomes = self.enqueue_batch_impl(jobs).await?;
+        for (job, outcome) in jobs.iter().zip(&outcomes) {
+            if *outcome == PutOutcome::Created {
+                self.work.now(self.shard_of(&job.spec.contact.official_id));
+            }
         }
-        Ok(outcome)
+        Ok(outcomes)
     }
 
     async fn campaign_status(&self, id: &CampaignId) -> Result<Option<CampaignStatus>> {
@@ -75,13 +77,12 @@ impl Store for RedisStore {
         self.campaign_header_impl(id).await
     }
 
-    async fn claim_number(
+    async fn claim_numbers(
         &self,
         id: &CampaignId,
-        phone: &PhoneNumber,
-        contact: &ContactId,
-    ) -> Result<Option<ContactId>> {
-        self.claim_number_impl(id, phone, contact).await
+        claims: &[(&PhoneNumber, &ContactId)],
+    ) -> Result<Vec<NumberClaim>> {
+        self.claim_numbers_impl(id, claims).await
     }
 
     async fn claim_sample(&self, slot: &SampleSlot, contact: &ContactId, cap: u32) -> Result<bool> {

@@ -1,0 +1,891 @@
+//! The scale benchmark (issue 12): `cargo bench --bench scale`.
+//!
+//! Everything runs as it would in production, as separate processes on this
+//! machine: `redis-server` (AOF on), `sampark simulate-provider`, one or
+//! more `sampark serve` started from a generated config file, and
+//! `sampark campaign submit`. The bench only uses the binary, its config and
+//! Redis's own counters (`INFO`), so it keeps working as the internals
+//! change. It measures, and writes into docs/performance.md between the
+//! `scale-bench` markers (with the date, the machine and the command):
+//!
+//! 1. streaming submit of a generated 1,000,000-contact file: peak RSS and
+//!    time (`tests/support/big_submit.rs`, the ignored test's scenario);
+//! 2. intake: a pre-submitted campaign ingested by a daemon whose calling
+//!    window is closed (contacts/s), and Redis `used_memory` per queued
+//!    contact;
+//! 3. end to end: completed 3-question calls/s against the simulator with
+//!    1, 2 and 4 daemons on one Redis; Redis commands per completed call
+//!    and per provider event (`INFO commandstats` deltas; events from the
+//!    daemons' `sampark_webhooks_total`); the Redis-bound ceiling
+//!    (`redis-benchmark -t set -P 1 -c 50` ops/s in the same run ÷ commands
+//!    per call) and the fraction of it reached;
+//! 4. daemon RSS when idle;
+//! 5. webhook latency p50/p99 at a fixed 2,000 requests/s (signed status
+//!    callbacks paced by an in-bench load generator), and Redis commands
+//!    per status callback.
+//!
+//! Sizes: `BENCH_SUBMIT_CONTACTS` (1,000,000), `BENCH_INTAKE_CONTACTS`
+//! (200,000), `BENCH_E2E_CONTACTS` (5,000), `BENCH_WEBHOOK_RATE` (2,000)
+//! and `BENCH_WEBHOOK_SECS` (10). `BENCH_NO_DOCS=1` prints the
+//! table without touching docs/performance.md.
+
+#[allow(dead_code)]
+#[path = "../tests/support/big_submit.rs"]
+mod big_submit;
+#[allow(dead_code)]
+#[path = "../tests/support/redis_server.rs"]
+mod redis_server;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use redis_server::{RedisServer, free_port};
+use sampark::domain::CampaignId;
+use sampark::store::Store;
+use sampark::store::redis::RedisStore;
+
+const ACCOUNT_SID: &str = "AC0000000000000000000000000000beef";
+const AUTH_TOKEN: &str = "scale-bench-token";
+const KEY_SECRET: &str = "scale-bench-citizen-key-secret-0001";
+const BEGIN: &str = "<!-- scale-bench:begin -->";
+const END: &str = "<!-- scale-bench:end -->";
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_sampark"))
+}
+
+fn repo(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+fn sampark() -> Command {
+    let mut cmd = Command::new(binary());
+    for (k, _) in std::env::vars() {
+        if k.starts_with("SAMPARK__") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
+    cmd
+}
+
+/// A child process killed on drop.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Proc {
+    fn rss_kb(&self, field: &str) -> u64 {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.0.id())).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+fn start_simulator(port: u16, log: &Path) -> Proc {
+    let child = sampark()
+        .args([
+            "simulate-provider",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .args([
+            "--account-sid",
+            ACCOUNT_SID,
+            "--auth-token",
+            AUTH_TOKEN,
+            "--seed",
+            "7",
+        ])
+        .args([
+            "--answer-rate",
+            "1",
+            "--busy-rate",
+            "0",
+            "--no-answer-rate",
+            "0",
+        ])
+        .args([
+            "--failed-rate",
+            "0",
+            "--invalid-key-rate",
+            "0",
+            "--silent-rate",
+            "0",
+        ])
+        .args(["--opt-out-rate", "0", "--hangup-rate", "0"])
+        .args(["--max-concurrent", "100000", "--calls-per-second", "100000"])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .expect("the simulator starts");
+    wait_for_port(port);
+    Proc(child)
+}
+
+/// A daemon's settings file: the window open (or closed for the next
+/// hours), limits far above what the machine can do.
+fn config(redis: &str, sim_port: u16, web: u16, admin: u16, instance: &str, open: bool) -> String {
+    let ranges = if open {
+        "00:00-24:00".to_owned()
+    } else {
+        // Half an hour starting six hours from now (UTC): closed now.
+        let now_h = (std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            / 3600)
+            % 24;
+        let h = (now_h + 6) % 24;
+        format!("{h:02}:00-{h:02}:30")
+    };
+    format!(
+        r#"[redis]
+url = "{redis}"
+[provider]
+base_url = "http://127.0.0.1:{sim_port}"
+account_sid = "{ACCOUNT_SID}"
+auth_token = "{AUTH_TOKEN}"
+calls_per_second = 10000
+max_concurrent_calls = 256
+choice_hints = true
+[webhook]
+listen = "127.0.0.1:{web}"
+public_url = "http://127.0.0.1:{web}"
+max_connections = 4096
+[admin]
+listen = "127.0.0.1:{admin}"
+[dialer]
+instance = "{instance}"
+batch_size = 256
+retry_backoff_secs = [1, 1]
+[rate.default]
+burst = 1000
+per_secs = 0.001
+[policy.calling_window]
+zone = "UTC"
+ranges = ["{ranges}"]
+[dialplans]
+dir = "{dialplans}"
+[log]
+level = "warn"
+"#,
+        dialplans = repo("dialplans").display()
+    )
+}
+
+struct Daemon {
+    proc: Proc,
+    admin: u16,
+    web: u16,
+}
+
+fn start_daemon(dir: &Path, redis: &str, sim_port: u16, instance: &str, open: bool) -> Daemon {
+    let (web, admin) = (free_port(), free_port());
+    let path = dir.join(format!("{instance}.toml"));
+    std::fs::write(&path, config(redis, sim_port, web, admin, instance, open)).unwrap();
+    let child = sampark()
+        .args(["serve", "--config"])
+        .arg(&path)
+        .env("SAMPARK__POLICY__CITIZEN_KEY_SECRET", KEY_SECRET)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join(format!("{instance}.log"))).unwrap())
+        .spawn()
+        .expect("the daemon starts");
+    let daemon = Daemon {
+        proc: Proc(child),
+        admin,
+        web,
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while http_get(admin, "/readyz").is_none_or(|r| !r.starts_with("HTTP/1.1 200")) {
+        assert!(
+            Instant::now() < deadline,
+            "daemon {instance} not ready; see {}",
+            dir.join(format!("{instance}.log")).display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    daemon
+}
+
+fn wait_for_port(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "nothing listens on {port}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn http_get(port: u16, path: &str) -> Option<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    Some(out)
+}
+
+/// The sum of `sampark_webhooks_total` over its labels.
+fn webhooks(daemon: &Daemon) -> u64 {
+    http_get(daemon.admin, "/metrics")
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.starts_with("sampark_webhooks_total{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as u64
+}
+
+/// A redis-server as `serve` requires it (AOF on), fsyncing once a second
+/// (Redis's default `appendfsync everysec`; the test harness fsyncs every
+/// write, which would measure the disk, not Redis).
+async fn start_redis() -> RedisServer {
+    let redis = RedisServer::start();
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("appendfsync")
+        .arg("everysec")
+        .query_async(&mut redis_conn(&redis.url()).await)
+        .await
+        .unwrap();
+    redis
+}
+
+async fn redis_conn(url: &str) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(url)
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap()
+}
+
+async fn info_field(url: &str, section: &str, field: &str) -> u64 {
+    let info: String = redis::cmd("INFO")
+        .arg(section)
+        .query_async(&mut redis_conn(url).await)
+        .await
+        .unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Redis's CPU time so far (user + system), seconds.
+async fn redis_cpu(url: &str) -> f64 {
+    let info: String = redis::cmd("INFO")
+        .arg("cpu")
+        .query_async(&mut redis_conn(url).await)
+        .await
+        .unwrap();
+    info.lines()
+        .filter(|l| l.starts_with("used_cpu_user:") || l.starts_with("used_cpu_sys:"))
+        .filter_map(|l| l.split(':').nth(1)?.trim().parse::<f64>().ok())
+        .sum()
+}
+
+/// Commands Redis executed (those inside scripts included), and script calls.
+async fn commands(url: &str) -> (u64, u64) {
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut redis_conn(url).await)
+        .await
+        .unwrap();
+    let (mut all, mut scripts) = (0, 0);
+    for line in info.lines() {
+        let Some((name, rest)) = line.split_once(":calls=") else {
+            continue;
+        };
+        let calls: u64 = rest.split(',').next().unwrap_or("0").parse().unwrap_or(0);
+        if name == "cmdstat_info" {
+            continue;
+        }
+        all += calls;
+        if matches!(name, "cmdstat_evalsha" | "cmdstat_eval" | "cmdstat_fcall") {
+            scripts += calls;
+        }
+    }
+    (all, scripts)
+}
+
+/// Counts the commands clients send Redis (round trips), told apart from
+/// those scripts run (`MONITOR` marks them `lua`), until stopped.
+struct Monitor {
+    stream: TcpStream,
+    counting: std::thread::JoinHandle<(u64, u64)>,
+}
+
+impl Monitor {
+    fn start(port: u16) -> Monitor {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        stream.write_all(b"MONITOR\r\n").unwrap();
+        let reader = stream.try_clone().unwrap();
+        let counting = std::thread::spawn(move || {
+            use std::io::BufRead;
+            let (mut clients, mut scripts) = (0u64, 0u64);
+            let mut lines = std::io::BufReader::new(reader);
+            let mut line = String::new();
+            while lines.read_line(&mut line).is_ok_and(|n| n > 0) {
+                if line.contains(" lua] ") {
+                    scripts += 1;
+                } else if line.contains("] \"") && !line.contains("] \"info\"") {
+                    clients += 1;
+                }
+                line.clear();
+            }
+            (clients, scripts)
+        });
+        Monitor { stream, counting }
+    }
+
+    /// (commands from clients, commands run by scripts).
+    fn stop(self) -> (u64, u64) {
+        let _ = self.stream.shutdown(std::net::Shutdown::Both);
+        self.counting.join().unwrap()
+    }
+}
+
+fn write_campaign(path: &Path, id: &str, contacts: usize, officials: usize) {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    write!(
+        out,
+        r#"{{"version": 1, "id": "{id}", "name": "scale", "dialplan": "mo-sarkar-feedback", "caller_id": "+916742000000", "department": "bench", "contacts": ["#
+    )
+    .unwrap();
+    for i in 0..contacts {
+        let sep = if i == 0 { "" } else { "," };
+        write!(
+            out,
+            r#"{sep}{{"id": "c-{i:07}", "phone": "+9197{i:08}", "language": "en", "official_id": "off-{}", "office": "Office", "service": "Service"}}"#,
+            i % officials
+        )
+        .unwrap();
+    }
+    write!(out, "]}}").unwrap();
+    out.flush().unwrap();
+}
+
+fn submit(file: &Path, redis: &str) {
+    let out = sampark()
+        .args(["campaign", "submit"])
+        .arg(file)
+        .args(["--redis", redis, "--dialplans"])
+        .arg(repo("dialplans"))
+        .output()
+        .expect("submit runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+async fn wait_until(store: &RedisStore, id: &str, contacts: u64, finished: bool) {
+    let id = CampaignId::parse(id).unwrap();
+    loop {
+        if let Some(s) = store.campaign_status(&id).await.unwrap()
+            && s.total() == contacts
+            && (!finished || s.finished() == contacts)
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// One figure of the table: what, the value, the target and whether met.
+struct Row {
+    what: String,
+    value: String,
+    target: &'static str,
+    met: Option<bool>,
+}
+
+fn row(
+    what: impl Into<String>,
+    value: impl Into<String>,
+    target: &'static str,
+    met: Option<bool>,
+) -> Row {
+    Row {
+        what: what.into(),
+        value: value.into(),
+        target,
+        met,
+    }
+}
+
+async fn bench_submit(rows: &mut Vec<Row>, dir: &Path) {
+    let contacts = env_usize("BENCH_SUBMIT_CONTACTS", 1_000_000);
+    let redis = start_redis().await;
+    let path = dir.join("submit.json");
+    let bytes = big_submit::write_json(&path, contacts, 500);
+    let done = big_submit::submit_measured(&binary(), &path, &redis.url());
+    assert_eq!(done.exit, Some(0), "{}", done.stderr);
+    std::fs::remove_file(&path).ok();
+    let mb = done.peak_rss as f64 / 1e6;
+    println!(
+        "submit: {contacts} contacts ({:.0} MB) in {:.1} s, peak RSS {mb:.1} MB",
+        bytes as f64 / 1e6,
+        done.elapsed.as_secs_f64()
+    );
+    rows.push(row(
+        format!(
+            "`campaign submit` of {contacts} contacts ({:.0} MB of JSON): peak RSS",
+            bytes as f64 / 1e6
+        ),
+        format!("{mb:.1} MB"),
+        "< 100 MB",
+        Some(mb < 100.0),
+    ));
+    rows.push(row(
+        "the same: time (two passes over the file, then queued)",
+        format!(
+            "{:.1} s ({:.0} contacts/s)",
+            done.elapsed.as_secs_f64(),
+            contacts as f64 / done.elapsed.as_secs_f64()
+        ),
+        "—",
+        None,
+    ));
+}
+
+async fn bench_intake(rows: &mut Vec<Row>, dir: &Path) {
+    let contacts = env_usize("BENCH_INTAKE_CONTACTS", 200_000);
+    let redis = start_redis().await;
+    let url = redis.url();
+    let sim_port = free_port();
+    let _sim = start_simulator(sim_port, &dir.join("sim-intake.log"));
+    let file = dir.join("intake.json");
+    write_campaign(&file, "intake", contacts, 500);
+    let before = info_field(&url, "memory", "used_memory").await;
+    submit(&file, &url);
+    std::fs::remove_file(&file).ok();
+    let submitted = info_field(&url, "memory", "used_memory").await;
+    let store = RedisStore::connect(&url, "sampark", 16).await.unwrap();
+    let started = Instant::now();
+    let daemon = start_daemon(dir, &url, sim_port, "intake", false);
+    wait_until(&store, "intake", contacts as u64, false).await;
+    let secs = started.elapsed().as_secs_f64();
+    // Wait for the stream's entries to be trimmed, then measure.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = info_field(&url, "memory", "used_memory").await;
+    drop(daemon);
+    let rate = contacts as f64 / secs;
+    let per = after.saturating_sub(before) as f64 / contacts as f64;
+    println!(
+        "intake: {contacts} in {secs:.1} s = {rate:.0}/s; used_memory {before} → {submitted} (submitted) → {after} (queued): {per:.0} B/contact"
+    );
+    rows.push(row(
+        format!("intake of a pre-submitted {contacts}-contact campaign, calling window closed (from `serve` starting)"),
+        format!("{rate:.0} contacts/s ({secs:.1} s)"),
+        "≥ 50,000 / s",
+        Some(rate >= 50_000.0),
+    ));
+    rows.push(row(
+        "Redis memory per queued contact (`used_memory` after intake − before submit, ÷ contacts)",
+        format!("{per:.0} bytes"),
+        "≤ 300 bytes",
+        Some(per <= 300.0),
+    ));
+}
+
+/// What one end-to-end run measured, per completed call where it says.
+#[derive(Clone, Copy, Debug, Default)]
+struct Run {
+    calls_per_sec: f64,
+    /// Every command Redis executed, those inside scripts included.
+    commands: f64,
+    scripts: f64,
+    /// Webhooks and status callbacks the daemons answered.
+    events: f64,
+    /// Redis's CPU time over the run's wall time.
+    redis_busy: f64,
+    /// With `MONITOR` on: commands sent by clients (round trips).
+    round_trips: Option<f64>,
+}
+
+/// One end-to-end run with `instances` daemons.
+async fn e2e(
+    dir: &Path,
+    instances: usize,
+    contacts: usize,
+    monitor: bool,
+    rows: &mut Vec<Row>,
+) -> Run {
+    let redis = start_redis().await;
+    let url = redis.url();
+    let sim_port = free_port();
+    let tag = format!("{instances}{}", if monitor { "-monitor" } else { "" });
+    let _sim = start_simulator(sim_port, &dir.join(format!("sim-{tag}.log")));
+    let daemons: Vec<Daemon> = (0..instances)
+        .map(|i| start_daemon(dir, &url, sim_port, &format!("e2e-{tag}-{i}"), true))
+        .collect();
+    if instances == 1 && !monitor {
+        std::thread::sleep(Duration::from_secs(3));
+        let idle = daemons[0].proc.rss_kb("VmRSS:") as f64 / 1e3;
+        println!("daemon RSS idle: {idle:.1} MB");
+        rows.push(row(
+            "daemon RSS, idle (started, nothing queued)",
+            format!("{idle:.1} MB"),
+            "< 50 MB",
+            Some(idle < 50.0),
+        ));
+    }
+    let id = format!("e2e-{instances}");
+    let file = dir.join(format!("{id}.json"));
+    write_campaign(&file, &id, contacts, 200);
+    let store = Arc::new(RedisStore::connect(&url, "sampark", 16).await.unwrap());
+    let (cmds_before, scripts_before) = commands(&url).await;
+    let cpu_before = redis_cpu(&url).await;
+    let events_before: u64 = daemons.iter().map(webhooks).sum();
+    let watching = monitor.then(|| Monitor::start(redis.port));
+    let started = Instant::now();
+    submit(&file, &url);
+    wait_until(&store, &id, contacts as u64, true).await;
+    let secs = started.elapsed().as_secs_f64();
+    let counted = watching.map(Monitor::stop);
+    let (cmds_after, scripts_after) = commands(&url).await;
+    let cpu = redis_cpu(&url).await - cpu_before;
+    let events: u64 = daemons.iter().map(webhooks).sum::<u64>() - events_before;
+    let peak = daemons
+        .iter()
+        .map(|d| d.proc.rss_kb("VmHWM:"))
+        .max()
+        .unwrap_or(0) as f64
+        / 1e3;
+    let n = contacts as f64;
+    let run = Run {
+        calls_per_sec: n / secs,
+        commands: (cmds_after - cmds_before) as f64 / n,
+        scripts: (scripts_after - scripts_before) as f64 / n,
+        events: events as f64 / n,
+        redis_busy: cpu / secs,
+        round_trips: counted.map(|(clients, _)| clients as f64 / n),
+    };
+    println!(
+        "e2e ×{instances}{}: {contacts} completed in {secs:.1} s; {run:?}; daemon peak RSS {peak:.1} MB",
+        if monitor { " (MONITOR on)" } else { "" }
+    );
+    drop(daemons);
+    run
+}
+
+fn redis_benchmark(port: u16) -> f64 {
+    let out = Command::new("redis-benchmark")
+        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+        .args(["-t", "set", "-P", "1", "-c", "50", "-n", "200000", "-q"])
+        .output()
+        .expect("redis-benchmark runs (Debian's redis-tools)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    // "SET: 81234.00 requests per second, p50=0.3 msec" (after \r progress).
+    text.rsplit('\r')
+        .next()
+        .unwrap_or_default()
+        .split("SET: ")
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected redis-benchmark output: {text}"))
+}
+
+async fn bench_e2e(rows: &mut Vec<Row>, dir: &Path) {
+    let contacts = env_usize("BENCH_E2E_CONTACTS", 5_000);
+    let mut runs = Vec::new();
+    for instances in [1, 2, 4] {
+        runs.push((instances, e2e(dir, instances, contacts, false, rows).await));
+    }
+    let one = runs[0].1;
+    // Round trips are counted in a run of its own: MONITOR slows Redis.
+    let counted = e2e(dir, 1, contacts.min(2_000), true, rows).await;
+    let trips = counted.round_trips.unwrap_or(f64::NAN);
+    let redis = start_redis().await;
+    let ops = redis_benchmark(redis.port);
+    let ceiling = ops / trips;
+    let fraction = one.calls_per_sec / ceiling;
+    println!(
+        "redis-benchmark SET -P 1 -c 50: {ops:.0} ops/s; ceiling {ceiling:.0} calls/s; reached {:.0} %",
+        fraction * 100.0
+    );
+    rows.push(row(
+        format!(
+            "end to end, 1 daemon: completed 3-question calls ({contacts} contacts, all answered)"
+        ),
+        format!("{:.0} calls/s", one.calls_per_sec),
+        "—",
+        None,
+    ));
+    rows.push(row(
+        "Redis work per completed call (`INFO commandstats` delta: intake, dialling, webhooks, relay and the idle polling of the run)",
+        format!(
+            "{trips:.1} round trips (client commands, counted with `MONITOR`), {:.1} of them script calls; {:.0} commands executed counting those inside scripts",
+            one.scripts, one.commands
+        ),
+        "—",
+        None,
+    ));
+    rows.push(row(
+        format!("Redis-bound ceiling: `redis-benchmark -t set -P 1 -c 50` = {ops:.0} ops/s ÷ {trips:.1} round trips per call"),
+        format!("{ceiling:.0} calls/s; 1 daemon reached {:.0} %", fraction * 100.0),
+        "≥ 50 %",
+        Some(fraction >= 0.5),
+    ));
+    rows.push(row(
+        "Redis CPU during the 1-daemon run (user + system ÷ wall time; 100 % is Redis's own ceiling)",
+        format!("{:.0} %", one.redis_busy * 100.0),
+        "—",
+        None,
+    ));
+    let per_event = trips / one.events;
+    rows.push(row(
+        format!("Redis round trips per provider event: every round trip of the run ÷ {:.1} webhooks and status callbacks per call (`sampark_webhooks_total`); dialling, intake and relay included, so an upper bound", one.events),
+        format!("{per_event:.2}"),
+        "≤ 1.2",
+        Some(per_event <= 1.2),
+    ));
+    for (instances, run) in &runs {
+        rows.push(row(
+            format!("end to end with {instances} daemon(s) on one Redis"),
+            format!(
+                "{:.0} calls/s (Redis CPU {:.0} %)",
+                run.calls_per_sec,
+                run.redis_busy * 100.0
+            ),
+            "—",
+            None,
+        ));
+    }
+}
+
+/// One keep-alive HTTP/1.1 connection posting signed status callbacks.
+async fn post_loop(
+    port: u16,
+    mut jobs: tokio::sync::mpsc::Receiver<(Instant, Vec<u8>)>,
+) -> (Vec<Duration>, usize) {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+    let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    stream.set_nodelay(true).unwrap();
+    let mut conn = BufReader::new(stream);
+    let (mut latencies, mut not_ok) = (Vec::new(), 0);
+    while let Some((due, request)) = jobs.recv().await {
+        conn.get_mut().write_all(&request).await.unwrap();
+        let mut line = String::new();
+        conn.read_line(&mut line).await.unwrap();
+        if !line.starts_with("HTTP/1.1 2") {
+            not_ok += 1;
+        }
+        let mut length = 0usize;
+        loop {
+            line.clear();
+            conn.read_line(&mut line).await.unwrap();
+            if line == "\r\n" {
+                break;
+            }
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = v.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut body = vec![0; length];
+        conn.read_exact(&mut body).await.unwrap();
+        latencies.push(due.elapsed());
+    }
+    (latencies, not_ok)
+}
+
+/// Webhook latency at a fixed rate: Twilio-signed status callbacks
+/// (`ringing`) for calls of a job that does not exist, paced from one
+/// task over 32 connections; each latency is taken from the request's
+/// scheduled time, so a stall is not hidden by the requests it delays.
+async fn bench_latency(rows: &mut Vec<Row>, dir: &Path) {
+    let rate = env_usize("BENCH_WEBHOOK_RATE", 2_000);
+    let secs = env_usize("BENCH_WEBHOOK_SECS", 10);
+    let redis = start_redis().await;
+    let url = redis.url();
+    let sim_port = free_port();
+    let _sim = start_simulator(sim_port, &dir.join("sim-latency.log"));
+    let daemon = start_daemon(dir, &url, sim_port, "latency", true);
+    let port = daemon.web;
+    let total = rate * secs;
+    let path = "/twilio/status?job=bench%2Fnobody&shard=0&attempt=1";
+    let public = format!("http://127.0.0.1:{port}{path}");
+    let request = |i: usize| {
+        let params = vec![
+            ("CallSid".to_owned(), format!("CA{i:032}")),
+            ("CallStatus".to_owned(), "ringing".to_owned()),
+        ];
+        let signature = sampark::provider::twilio::signature::sign(AUTH_TOKEN, &public, &params);
+        let body = format!("CallSid={}&CallStatus=ringing", params[0].1);
+        format!(
+            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/x-www-form-urlencoded\r\nX-Twilio-Signature: {signature}\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    };
+    let requests: Vec<Vec<u8>> = (0..total).map(request).collect();
+    let mut senders = Vec::new();
+    let mut loops = Vec::new();
+    for _ in 0..32 {
+        let (tx, rx) = tokio::sync::mpsc::channel(total);
+        senders.push(tx);
+        loops.push(tokio::spawn(post_loop(port, rx)));
+    }
+    let (cmds_before, _) = commands(&url).await;
+    let period = Duration::from_secs_f64(1.0 / rate as f64);
+    let start = Instant::now() + Duration::from_millis(100);
+    for (i, request) in requests.into_iter().enumerate() {
+        let due = start + period * i as u32;
+        tokio::time::sleep_until(due.into()).await;
+        senders[i % senders.len()]
+            .send((due, request))
+            .await
+            .unwrap();
+    }
+    drop(senders);
+    let mut latencies = Vec::new();
+    let mut not_ok = 0;
+    for l in loops {
+        let (mut l, bad) = l.await.unwrap();
+        latencies.append(&mut l);
+        not_ok += bad;
+    }
+    let (cmds_after, _) = commands(&url).await;
+    latencies.sort();
+    let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
+    let (p50, p99) = (pct(0.50), pct(0.99));
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let per_event = (cmds_after - cmds_before) as f64 / total as f64;
+    println!(
+        "webhooks at {rate}/s for {secs} s: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, {not_ok} not 2xx; {per_event:.2} Redis commands per callback",
+        ms(p50),
+        ms(p99),
+        ms(*latencies.last().unwrap())
+    );
+    rows.push(row(
+        format!("webhook latency at a fixed {rate} requests/s for {secs} s (signed `ringing` status callbacks for a job that does not exist, 32 keep-alive connections, from each request's scheduled time; {not_ok} not 2xx)"),
+        format!("p50 {:.2} ms, p99 {:.2} ms", ms(p50), ms(p99)),
+        "p99 < 5 ms",
+        Some(ms(p99) < 5.0),
+    ));
+    rows.push(row(
+        "Redis commands per status callback in that run (`INFO commandstats` delta, the daemon's idle polling included)",
+        format!("{per_event:.2}"),
+        "≤ 1.2",
+        Some(per_event <= 1.2),
+    ));
+    drop(daemon);
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("model name")
+                .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let redis = Command::new("redis-server")
+        .arg("--version")
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .split_whitespace()
+                .nth(2)
+                .unwrap_or("")
+                .trim_start_matches("v=")
+                .to_owned()
+        })
+        .unwrap_or_default();
+    format!("{cores} cores ({cpu}), redis-server {redis}")
+}
+
+fn render(rows: &[Row], date: &str) -> String {
+    let mut out = format!(
+        "{BEGIN}\n_Written by `cargo bench --bench scale` on {date}, {}; Redis, the simulator, the daemon(s) and the CLI all on this machine. Re-run that one command to update it._\n\n| what | result | target | |\n|---|---|---|---|\n",
+        machine()
+    );
+    for r in rows {
+        let mark = match r.met {
+            Some(true) => "met",
+            Some(false) => "**missed**",
+            None => "",
+        };
+        out.push_str(&format!(
+            "| {} | {} | {} | {mark} |\n",
+            r.what, r.value, r.target
+        ));
+    }
+    out.push_str(NOT_MEASURED);
+    out.push_str(END);
+    out
+}
+
+/// What the bench does not measure yet, said in the section it writes.
+const NOT_MEASURED: &str = "\nNot measured by this bench yet: due → originate lag, per-official utilisation while backlogged (see `cargo bench --bench backlog`), \
+daemon RSS with 10,000 calls in flight (the simulator's command line cannot hold calls open yet), and \
+throughput on a local Redis Cluster (waiting for the cluster harness in `tests/support`).\n";
+
+fn write_docs(rows: &[Row]) {
+    let date = Command::new("date")
+        .args(["-u", "+%Y-%m-%d %H:%M UTC"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    let section = render(rows, &date);
+    println!("\n{section}");
+    if std::env::var("BENCH_NO_DOCS").is_ok_and(|v| v == "1") {
+        return;
+    }
+    let path = repo("docs/performance.md");
+    let doc = std::fs::read_to_string(&path).unwrap();
+    let (Some(a), Some(b)) = (doc.find(BEGIN), doc.find(END)) else {
+        panic!("docs/performance.md has no {BEGIN} … {END} section");
+    };
+    let updated = format!("{}{section}{}", &doc[..a], &doc[b + END.len()..]);
+    std::fs::write(&path, updated).unwrap();
+    println!("docs/performance.md updated");
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; nothing else is taken.
+    let dir = tempfile::tempdir().unwrap();
+    let mut rows = Vec::new();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        bench_submit(&mut rows, dir.path()).await;
+        bench_intake(&mut rows, dir.path()).await;
+        bench_e2e(&mut rows, dir.path()).await;
+        bench_latency(&mut rows, dir.path()).await;
+    });
+    write_docs(&rows);
+}
