@@ -112,6 +112,7 @@ macro_rules! backend {
                 limits::live_calls_are_capped_fleet_wide,
                 limits::the_provider_rate_keeps_the_entry_in_hand,
                 limits::urgent_campaigns_are_read_first,
+                limits::an_officials_held_jobs_come_back_one_at_a_time,
                 limits::waiting_contacts_are_grouped_by_reason,
                 inbound::visits_are_remembered_newest_first_and_refreshed,
                 inbound::live_inbound_calls_are_capped,

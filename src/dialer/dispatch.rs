@@ -1,6 +1,8 @@
-//! The dispatch loop: ready entries → policy → authorise (GCRA in the store)
-//! → originate → record. One per daemon instance; many instances share the
-//! work through the ready streams' consumer group.
+//! The dispatch loop: due work → ready entries → policy → authorise (GCRA
+//! in the store) → originate → record. One per daemon instance; many
+//! instances share the work through the ready streams' consumer group. The
+//! loop is event-driven (`plan.rs`): it sleeps until the earliest time a
+//! shard has work due, or until this instance's own transitions signal work.
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -12,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{Instrument, debug, error, info, info_span, warn};
 
+use super::plan::Plan;
 use super::windows::{CACHED_CAMPAIGNS, CampaignWindows};
 use super::{DialerConfig, PlacedCalls};
 use crate::calls::CallbackUrls;
@@ -26,6 +29,23 @@ use crate::telemetry::{DialDecision, Metrics, OriginateResult, Subsystem, events
 /// How long to leave an originate with an unknown fate before reconciling it:
 /// long enough for a call the provider did create to show up in its list.
 const UNKNOWN_SETTLE: Duration = Duration::from_secs(5);
+
+/// How long a job held by the fleet's live-call cap waits before it is
+/// looked at again (the cap frees with no event this instance hears of).
+const LIVE_RECHECK: Duration = Duration::from_millis(250);
+
+/// How soon a held loop (dialer/gate.rs) looks at the gate again, at most.
+const HELD_RECHECK: Duration = Duration::from_secs(1);
+
+/// What a round did.
+enum Round {
+    Ran,
+    /// The fleet-wide gate held it: nothing read.
+    Held,
+}
+
+/// The pause after a failed round before the loop looks over every shard again.
+const ERROR_PAUSE: Duration = Duration::from_millis(500);
 
 /// `governor`'s clock on tokio's time, so pacing follows a paused clock in
 /// tests as the rest of the loop does.
@@ -129,9 +149,16 @@ impl Dialer {
     /// ready stream and are taken over after `reclaim_after`.
     pub async fn run(self, cancel: CancellationToken) {
         let calls = TaskTracker::new();
+        let signal = self.store.work_signal();
+        let new_plan = |now| Plan::new(self.store.shards(), self.config.poll_interval, now);
+        let mut plan = new_plan(tokio::time::Instant::now());
         while !cancel.is_cancelled() {
-            let idle = match self.round(&cancel, &calls).await {
-                Ok(started) => started == 0,
+            let wake_at = match self.round(&mut plan, &cancel, &calls).await {
+                Ok(Round::Ran) => plan.wake_at(tokio::time::Instant::now()),
+                // Nothing tells the loop when a hold lifts: look again soon.
+                Ok(Round::Held) => {
+                    tokio::time::Instant::now() + self.config.poll_interval.min(HELD_RECHECK)
+                }
                 Err(e) => {
                     events::store_error(
                         &self.metrics,
@@ -139,14 +166,21 @@ impl Dialer {
                         &e,
                         "dispatching ready jobs",
                     );
-                    true
+                    // Look over everything again after a pause.
+                    let retry_at = tokio::time::Instant::now() + ERROR_PAUSE;
+                    plan = new_plan(retry_at);
+                    retry_at
                 }
             };
-            if idle {
+            if wake_at > tokio::time::Instant::now() {
                 tokio::select! {
                     _ = cancel.cancelled() => break,
-                    _ = tokio::time::sleep(self.config.poll_interval) => {}
+                    _ = tokio::time::sleep_until(wake_at) => {}
+                    _ = signal.notified() => {}
                 }
+            }
+            for (shard, at) in signal.take() {
+                plan.due_at(shard, at);
             }
         }
         calls.close();
@@ -154,35 +188,54 @@ impl Dialer {
         info!("dialer stopped");
     }
 
-    /// One round: promote due work, read ready entries, decide each.
-    /// Returns how many entries were handled.
+    /// One round: promote the shards whose work is due, read the shards
+    /// that hold ready entries, decide each entry.
     async fn round(
         &self,
+        plan: &mut Plan,
         cancel: &CancellationToken,
         calls: &TaskTracker,
-    ) -> Result<usize, StoreError> {
+    ) -> Result<Round, StoreError> {
         // Fleet-wide pause (dialer/gate.rs): read and authorise nothing.
         if self.gate.holds_round() {
-            return Ok(0);
+            return Ok(Round::Held);
         }
-        for shard in 0..self.store.shards() {
-            self.store
-                .promote_due(shard, self.config.batch_size)
-                .await?;
+        let now = tokio::time::Instant::now();
+        let due = plan.due_shards(now);
+        let found = futures_util::future::try_join_all(
+            due.iter()
+                .map(|&shard| self.store.promote(shard, self.config.batch_size)),
+        )
+        .await?;
+        for (&shard, found) in due.iter().zip(&found) {
+            plan.promoted(shard, found, now);
+        }
+        let shards = plan.ready_shards();
+        if shards.is_empty() {
+            return Ok(Round::Ran);
         }
         let entries = self
             .store
-            .read_ready(
+            .read_ready_from(
+                &shards,
                 &self.config.consumer,
                 self.config.batch_size,
                 self.config.reclaim_after,
             )
             .await?;
+        for &shard in &shards {
+            let got = entries.iter().filter(|e| e.shard == shard).count();
+            plan.read(shard, got, self.config.batch_size);
+            if got > 0 {
+                // Deciding moves its work (officials rescheduled, jobs
+                // delayed): learn the shard's next due time afterwards.
+                plan.due_at(shard, now);
+            }
+        }
         if entries.is_empty() {
-            return Ok(0);
+            return Ok(Round::Ran);
         }
         let now_ms = self.store.now_ms().await?;
-        let handled = entries.len();
         for entry in entries {
             if cancel.is_cancelled() {
                 break;
@@ -234,7 +287,7 @@ impl Dialer {
             let span = info_span!("job", job.id = %job.id, official.id = %entry.official, attempt = job.attempt);
             calls.spawn(async move { this.place_call(job, asked, permit).await }.instrument(span));
         }
-        Ok(handled)
+        Ok(Round::Ran)
     }
 
     /// Every limit a dial of `entry` must pass.
@@ -248,7 +301,7 @@ impl Dialer {
             citizen: self.config.citizen_caps,
             max_live_calls: self.config.max_live_calls,
             provider: self.fleet_cps,
-            live_recheck: self.config.poll_interval.max(Duration::from_millis(200)),
+            live_recheck: LIVE_RECHECK,
         }
     }
 

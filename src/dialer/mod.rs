@@ -11,6 +11,7 @@ mod dispatch;
 pub mod eta;
 mod gate;
 mod placed;
+mod plan;
 mod reconcile;
 mod windows;
 

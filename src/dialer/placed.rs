@@ -9,7 +9,6 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::domain::JobState;
 use crate::store::{JobRef, Store};
 
 /// Entries older than this are forgotten (the reconciler owns them by then).
@@ -93,19 +92,20 @@ impl PlacedCalls {
     }
 
     /// Forgets calls whose attempt has ended; returns how many are still live.
-    /// A store error counts the call as live (we cannot tell).
+    /// One pipelined read of each job's state and attempt (no job loaded);
+    /// a store error counts every call as live (we cannot tell).
     pub async fn prune_ended(&self, store: &dyn Store) -> usize {
+        let held = self.snapshot();
+        let jobs: Vec<JobRef> = held.iter().map(|(job, _)| job.clone()).collect();
+        let Ok(current) = store.live_attempts(&jobs).await else {
+            return held.len();
+        };
         let mut live = 0;
-        for (job, attempt) in self.snapshot() {
-            match store.load_job(&job).await {
-                Ok(Some(j))
-                    if j.attempt == attempt
-                        && matches!(j.state, JobState::Dialing | JobState::InCall) =>
-                {
-                    live += 1
-                }
-                Ok(_) => self.remove(&job, attempt),
-                Err(_) => live += 1,
+        for ((job, attempt), now) in held.into_iter().zip(current) {
+            if now == Some(attempt) {
+                live += 1;
+            } else {
+                self.remove(&job, attempt);
             }
         }
         live

@@ -172,9 +172,12 @@ pub enum Authorize {
     /// The job is now `Dialing` with `job.attempt` as its new attempt; every
     /// limit's unit is spent.
     Granted { job: Box<Job>, now_ms: i64 },
-    /// A limit holds the job: it went to the delayed set until `until_ms`,
-    /// the earliest time every limit lets it through (for the live-call cap,
-    /// when it is looked at again). Nothing was spent.
+    /// A limit holds the job until `until_ms`, the earliest time every limit
+    /// lets it through (for the live-call cap, when it is looked at again).
+    /// Held by its official's quota (the latest of the limits), the job
+    /// joins the official's held queue, and the official is due at
+    /// `until_ms`; held by another limit, it went to the delayed set.
+    /// Nothing was spent.
     Deferred { until_ms: i64, limit: Limit },
     /// Only the provider's calls-per-second cap holds the dial: the entry is
     /// not consumed; ask again with it after `wait`. Nothing was spent.
@@ -190,6 +193,20 @@ pub enum Authorize {
     Cancelled,
     /// The contact is past its deadline: it ended `expired`, with its record.
     Expired,
+}
+
+/// What one pass over a shard's due work found (`Store::promote`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Promoted {
+    /// Jobs made ready by this pass.
+    pub promoted: usize,
+    /// When the shard's next delayed job or held official is due (store
+    /// clock, ms); `None`: nothing waits.
+    pub next_due_ms: Option<i64>,
+    /// The shard's ready streams hold entries (new or pending).
+    pub ready: bool,
+    /// The store's clock at the pass (ms).
+    pub now_ms: i64,
 }
 
 /// Which limit deferred a job (the most distant one, when several did).
@@ -806,16 +823,38 @@ pub trait Store: Send + Sync + 'static {
     async fn load_job(&self, job: &JobRef) -> Result<Option<Job>>;
 
     // ---- dialling ----
-    /// Moves due entries of a shard's delayed set to its ready stream.
-    async fn promote_due(&self, shard: ShardId, max: usize) -> Result<usize>;
-    /// Reads ready entries from every shard for `consumer` (reclaiming entries
+    /// Makes a shard's due work ready (at most `max` of each kind): delayed
+    /// jobs whose time came, and the head of each official's held queue once
+    /// the official's GCRA allows it (one job per official at a time).
+    /// Reports when the shard's next waiting work is due.
+    async fn promote(&self, shard: ShardId, max: usize) -> Result<Promoted>;
+    /// `promote`, counting only what it made ready.
+    async fn promote_due(&self, shard: ShardId, max: usize) -> Result<usize> {
+        Ok(self.promote(shard, max).await?.promoted)
+    }
+    /// Reads ready entries of `shards` for `consumer` (reclaiming entries
     /// left pending longer than `reclaim_after`), at most `count` per shard.
+    async fn read_ready_from(
+        &self,
+        shards: &[ShardId],
+        consumer: &str,
+        count: usize,
+        reclaim_after: Duration,
+    ) -> Result<Vec<ReadyEntry>>;
+    /// `read_ready_from` every shard.
     async fn read_ready(
         &self,
         consumer: &str,
         count: usize,
         reclaim_after: Duration,
-    ) -> Result<Vec<ReadyEntry>>;
+    ) -> Result<Vec<ReadyEntry>> {
+        let all: Vec<ShardId> = (0..self.shards()).collect();
+        self.read_ready_from(&all, consumer, count, reclaim_after)
+            .await
+    }
+    /// Where this store tells this instance's dialer that work became due
+    /// (`store/work.rs`).
+    fn work_signal(&self) -> &crate::store::WorkSignal;
     /// Decides a ready entry in one atomic step: campaign state, freshness,
     /// do-not-call and opt-out, the citizen's caps, the department's and the
     /// official's quotas, the live-call cap and the provider's rate. Granted,
@@ -884,6 +923,10 @@ pub trait Store: Send + Sync + 'static {
         expected_step: Option<u32>,
         finish: &Finish,
     ) -> Result<Transition>;
+    /// The current attempt of each job that is dialling or in a call, in
+    /// order (`None`: gone, waiting or ended): what shutdown needs to know
+    /// of the calls it placed, in one pipelined read of two fields each.
+    async fn live_attempts(&self, jobs: &[JobRef]) -> Result<Vec<Option<u32>>>;
     /// Jobs of a shard whose in-flight deadline passed: `(job, attempt)`.
     async fn due_in_flight(&self, shard: ShardId, max: usize) -> Result<Vec<(JobRef, u32)>>;
     /// Jobs dialling or in a call right now, across all shards (for the

@@ -351,6 +351,23 @@ impl Keys {
         format!("{}:job:", self.shard(shard))
     }
 
+    /// An official's held queue: its jobs waiting for its GCRA, in order
+    /// (members: job id, citizen tag, department, urgency, tab-separated).
+    pub fn held(&self, shard: ShardId, official: &OfficialId) -> String {
+        self.held_by_name(shard, official.as_str())
+    }
+
+    /// `held` for an official id as read back from the schedule.
+    pub fn held_by_name(&self, shard: ShardId, official: &str) -> String {
+        format!("{}:held:{official}", self.shard(shard))
+    }
+
+    /// The shard's schedule: official → when its held queue's head may be
+    /// promoted (ms); present only while the queue is not empty.
+    pub fn schedule(&self, shard: ShardId) -> String {
+        format!("{}:sched", self.shard(shard))
+    }
+
     /// Per-official GCRA state (TAT in microseconds).
     pub fn gcra(&self, shard: ShardId, official: &OfficialId) -> String {
         format!("{}:gcra:{official}", self.shard(shard))

@@ -16,8 +16,10 @@ pub mod keys;
 pub mod memory;
 pub mod redis;
 mod registry;
+mod work;
 
 pub use api::*;
 pub use error::StoreError;
 pub use intake_tally::{IntakeRefusal, IntakeStats, IntakeTally, KEPT_REFUSALS, StoredRefusal};
 pub use registry::{ImportSummary, OfficialQuery};
+pub use work::WorkSignal;

@@ -11,6 +11,7 @@ use sampark::domain::{CampaignId, JobState, Outcome, PhoneNumber, Priority};
 use sampark::store::{Authorize, CitizenCaps, DialLimits, Limit, PutOutcome, Quota, Store};
 
 use super::helpers::*;
+use super::support::eventually;
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -464,4 +465,90 @@ pub async fn waiting_contacts_are_grouped_by_reason(store: Arc<dyn Store>) {
     );
     assert_eq!(waiting.reasons[0].first_due_ms, now + 7_200_000);
     assert_eq!(waiting.next_due_ms(), Some(retry_due));
+}
+
+/// Jobs held by their official's quota wait in the official's queue, in
+/// order: when the official is due exactly one job (the head) is made
+/// ready, and only after it is decided is the next one due, at the
+/// official's next allow time. Nothing is made ready before.
+pub async fn an_officials_held_jobs_come_back_one_at_a_time(store: Arc<dyn Store>) {
+    seed(
+        &store,
+        &[("c-1", "off-1"), ("c-2", "off-1"), ("c-3", "off-1")],
+    )
+    .await;
+    let entries = ready(&store, 3).await;
+    let limits = DialLimits::official(Quota {
+        burst: 1,
+        period: Duration::from_millis(300),
+    });
+    let shard = entries["c-1"].shard;
+    grant_with(&store, &entries["c-1"], &limits).await;
+    for contact in ["c-2", "c-3"] {
+        assert!(matches!(
+            store
+                .authorize(&entries[contact], &limits, HOUR)
+                .await
+                .unwrap(),
+            Authorize::Deferred {
+                limit: Limit::Official,
+                ..
+            }
+        ));
+    }
+    let early = store.promote(shard, 100).await.unwrap();
+    assert_eq!(early.promoted, 0, "nothing before the allow time");
+    let due = early.next_due_ms.expect("the official is scheduled");
+    assert!(due > early.now_ms);
+    let waiting = store.waiting(&campaign_id()).await.unwrap();
+    assert_eq!(waiting.reasons.len(), 1, "{waiting:?}");
+    assert_eq!(waiting.reasons[0].reason, "rate limited");
+    assert_eq!(waiting.reasons[0].contacts, 2);
+    assert_eq!(waiting.reasons[0].first_due_ms, due);
+
+    let head = eventually(WAIT, "the official due", || {
+        let store = store.clone();
+        async move {
+            let found = store.promote(shard, 100).await.unwrap();
+            (found.promoted > 0).then_some(found)
+        }
+    })
+    .await;
+    assert_eq!(head.promoted, 1, "one job per official at a time");
+    assert!(head.now_ms >= due);
+    assert!(head.ready);
+    let next = store.read_ready("dialer", 100, HOUR).await.unwrap();
+    let order: Vec<&str> = next.iter().map(|e| e.job.contact.as_str()).collect();
+    assert_eq!(order, ["c-2"], "the head, in arrival order");
+    // While the head is being decided the official is not promoted again.
+    assert_eq!(store.promote(shard, 100).await.unwrap().promoted, 0);
+    let (granted, granted_at) = grant_with(&store, &next[0], &limits).await;
+    // What shutdown reads of the calls it placed: the live attempt only.
+    let waiting_ref = job_ref(&store, "c-3", "off-1");
+    assert_eq!(
+        store
+            .live_attempts(&[granted.job_ref(), waiting_ref])
+            .await
+            .unwrap(),
+        [Some(1), None]
+    );
+    // Decided: the next job is due at the official's next allow time.
+    let after = store.promote(shard, 100).await.unwrap();
+    assert_eq!(after.promoted, 0);
+    let next_due = after.next_due_ms.expect("c-3 still waits");
+    assert!(
+        (granted_at + 299..=granted_at + 301).contains(&next_due),
+        "due {next_due}, granted {granted_at}"
+    );
+}
+
+async fn grant_with(
+    store: &Arc<dyn Store>,
+    entry: &sampark::store::ReadyEntry,
+    limits: &DialLimits,
+) -> (sampark::store::Job, i64) {
+    match store.authorize(entry, limits, HOUR).await.unwrap() {
+        Authorize::Granted { job, now_ms } => (*job, now_ms),
+        other => panic!("expected Granted, got {other:?}"),
+    }
 }

@@ -6,13 +6,17 @@
 -- KEYS[8] the campaign's parked set  KEYS[9] outbox stream
 -- KEYS[10] citizen opt-out marker  KEYS[11] citizen do-not-call entry
 -- KEYS[12] citizen's calls zset  KEYS[13] department's gcra  KEYS[14] provider's gcra
--- KEYS[15..] every shard's in-flight zset (for the live-call cap)
+-- KEYS[15] the official's held queue  KEYS[16] the shard's schedule zset
+-- KEYS[17..] every shard's in-flight zset (for the live-call cap)
 -- ARGV[1] entry id  ARGV[2] official emission (us)  ARGV[3] official slack (us)
 -- ARGV[4] lease (ms)  ARGV[5] job id  ARGV[6] campaign id
 -- ARGV[7] department emission (us, '' = no quota)  ARGV[8] department slack (us)
 -- ARGV[9] citizen cap per day (0 = none)  ARGV[10] citizen cap per week (0 = none)
 -- ARGV[11] live-call cap ('' = none)  ARGV[12] live-call recheck (ms)
 -- ARGV[13] provider emission (us, '' = no cap)  ARGV[14] provider slack (us)
+-- ARGV[15] the job's held-queue member: job id, citizen tag, department,
+-- '1' if urgent, tab-separated (`redis/dispatch.rs`, `HeldMember`)
+-- ARGV[16] '1' if urgent  ARGV[17] official id
 -- Reply: {'stale', now_us} | {'deferred', until_ms, now_us, limit}
 --      | {'provider_busy', wait_us, now_us} | {'parked', now_us}
 --      | {'cancelled', now_us} | {'expired', now_us} | {'opted_out', now_us}
@@ -21,19 +25,51 @@
 -- job then lives in exactly one place (dialing, delayed, parked, or ended).
 -- 'provider_busy' leaves the entry pending with this consumer, to be asked
 -- about again after the wait (or reclaimed by another instance).
+-- Held by the official's GCRA (the latest of the limits that hold it), the
+-- job joins its official's held queue (urgent at the head, else the tail)
+-- and the official is scheduled at its allow time: the queue behind one
+-- official costs nothing until then, and then one promotion of its head
+-- (promote_due.lua). Every other verdict reschedules the official, if its
+-- queue is not empty, at the time its GCRA next allows a dial, so the next
+-- head is promoted exactly then (and not before: no wasted reads).
 local DAY_MS, WEEK_MS = 86400000, 604800000
 local now = now_us()
 local now_ms = math.floor(now / 1000)
 local job_id = ARGV[5]
 
+local official_emission, official_slack = tonumber(ARGV[2]), tonumber(ARGV[3])
+
+-- The official's next held job is due when its GCRA next allows a dial.
+local function reschedule()
+  if redis.call('LLEN', KEYS[15]) == 0 then
+    redis.call('ZREM', KEYS[16], ARGV[17])
+    return
+  end
+  local tat = tonumber(redis.call('GET', KEYS[4])) or now
+  redis.call('ZADD', KEYS[16], math.max(now_ms, math.ceil((tat - official_slack) / 1000)), ARGV[17])
+end
+
 local function consume()
   redis.call('XACK', KEYS[1], 'dialers', ARGV[1])
   redis.call('XDEL', KEYS[1], ARGV[1])
+  reschedule()
 end
 
 local function defer(until_ms, limit, reason)
-  consume()
-  redis.call('ZADD', KEYS[5], until_ms, job_id)
+  if limit == 'official' then
+    redis.call('XACK', KEYS[1], 'dialers', ARGV[1])
+    redis.call('XDEL', KEYS[1], ARGV[1])
+    redis.call('ZREM', KEYS[5], job_id)
+    if ARGV[16] == '1' then
+      redis.call('LPUSH', KEYS[15], ARGV[15])
+    else
+      redis.call('RPUSH', KEYS[15], ARGV[15])
+    end
+    redis.call('ZADD', KEYS[16], until_ms, ARGV[17])
+  else
+    consume()
+    redis.call('ZADD', KEYS[5], until_ms, job_id)
+  end
   redis.call('HSET', KEYS[2], 'reason', reason, 'updated_at', int(now_ms))
   return { 'deferred', int(until_ms), int(now), limit }
 end
@@ -130,13 +166,13 @@ if ARGV[7] ~= '' then
     hold(math.ceil(allow / 1000), 'department')
   end
 end
-local official_tat, official_allow = gcra(KEYS[4], tonumber(ARGV[2]), tonumber(ARGV[3]))
+local official_tat, official_allow = gcra(KEYS[4], official_emission, official_slack)
 if not official_tat then
   hold(math.ceil(official_allow / 1000), 'official')
 end
 if ARGV[11] ~= '' and limit == nil then
   local live = 0
-  for i = 15, #KEYS do
+  for i = 17, #KEYS do
     live = live + redis.call('ZCARD', KEYS[i])
   end
   if live >= tonumber(ARGV[11]) then
@@ -159,9 +195,10 @@ if ARGV[13] ~= '' then
   end
 end
 
--- Granted: spend every unit.
-consume()
+-- Granted: spend every unit (the official's first, so its next held job is
+-- scheduled at the allow time after this dial).
 spend(KEYS[4], official_tat)
+consume()
 if dept_tat then
   spend(KEYS[13], dept_tat)
 end

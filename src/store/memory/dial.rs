@@ -2,9 +2,9 @@
 //!
 //! | operation | fence | effect |
 //! |---|---|---|
-//! | `authorize` | job queued (entry always consumed) | GCRA ok → dialing, attempt+1, in flight; over quota → delayed to allow time |
+//! | `authorize` | job queued (entry always consumed) | GCRA ok → dialing, attempt+1, in flight; over the official's quota → its held queue, official scheduled at the allow time; another limit → delayed to its allow time; then the official rescheduled at its next allow time |
 //! | `defer` | job queued (entry always consumed) | delayed until the given time |
-//! | `promote_due` | delayed score <= now | retry_wait → queued; queued → new ready entry |
+//! | `promote` | delayed score <= now; official's schedule <= now | retry_wait → queued; queued → new ready entry; a due official's held head → new ready entry (official kept scheduled a lease ahead) |
 //! | `mark_originated` | dialing + attempt (or replay: in_call, same sid) | in_call, sid, dials+1, new deadline |
 //! | `requeue` | dialing + attempt + no sid | queued via the delayed set |
 //! | `apply_status` | attempt, not terminal | dialing → in_call; higher rank stored |
@@ -20,8 +20,8 @@ use super::state::{Counts, Now, Shard, State, parse_id, set_state};
 use crate::domain::{CallStatus, JobState, Outcome};
 use crate::store::gcra::Gcra;
 use crate::store::{
-    Authorize, CampaignState, CitizenCaps, DialLimits, Job, JobRef, Limit, ReadyEntry, Result,
-    ShardId, StatusApplied, Transition,
+    Authorize, CampaignState, CitizenCaps, DialLimits, Job, JobRef, Limit, Promoted, ReadyEntry,
+    Result, ShardId, StatusApplied, Transition,
 };
 
 /// `ceil(us / 1000)`: a job must not become ready before the GCRA allows it.
@@ -29,8 +29,42 @@ fn ceil_ms(us: i64) -> i64 {
     us.div_euclid(1000) + i64::from(us.rem_euclid(1000) != 0)
 }
 
+/// As `PROMOTION_LEASE` in `redis/dispatch.rs`: a held official whose head
+/// was promoted is not promoted again until its job is decided (or this long).
+const PROMOTION_LEASE_MS: i64 = 30_000;
+
 impl State {
+    /// `authorize_job`, then the official's schedule (as `authorize.lua`).
     pub fn authorize(
+        &mut self,
+        now: Now,
+        entry: &ReadyEntry,
+        limits: &DialLimits,
+        lease: Duration,
+    ) -> Result<Authorize> {
+        let verdict = self.authorize_job(now, entry, limits, lease)?;
+        let shard = self.shard_mut(entry.shard)?;
+        let official = &entry.official;
+        match &verdict {
+            Authorize::ProviderBusy { .. } => {}
+            Authorize::Deferred {
+                until_ms,
+                limit: Limit::Official,
+            } => shard.sched.insert(official, *until_ms),
+            _ if shard.held.get(official).is_some_and(|q| !q.is_empty()) => {
+                let tat = shard.gcra.get(official).copied().unwrap_or(now.us);
+                let allow_us = tat - Gcra::new(limits.official).slack_us;
+                shard.sched.insert(official, now.ms.max(ceil_ms(allow_us)));
+            }
+            _ => {
+                shard.held.remove(official);
+                shard.sched.remove(official);
+            }
+        }
+        Ok(verdict)
+    }
+
+    fn authorize_job(
         &mut self,
         now: Now,
         entry: &ReadyEntry,
@@ -98,7 +132,17 @@ impl State {
         }
         let defer = |shard: &mut Shard, job: &mut Job, until_ms: i64, limit: Limit| {
             shard.ready_of(entry.urgent).ack(entry_id);
-            shard.delayed.insert(&job.id, until_ms);
+            if limit == Limit::Official {
+                shard.delayed.remove(&job.id);
+                let queue = shard.held.entry(entry.official.clone()).or_default();
+                if entry.urgent {
+                    queue.push_front((job.id.clone(), true));
+                } else {
+                    queue.push_back((job.id.clone(), false));
+                }
+            } else {
+                shard.delayed.insert(&job.id, until_ms);
+            }
             job.reason = Some(limit.reason().to_owned());
             job.updated_at_ms = now.ms;
             Ok(Authorize::Deferred { until_ms, limit })
@@ -229,7 +273,7 @@ impl State {
         Ok(Transition::Applied)
     }
 
-    pub fn promote_due(&mut self, now: Now, shard: ShardId, max: usize) -> Result<usize> {
+    pub fn promote(&mut self, now: Now, shard: ShardId, max: usize) -> Result<Promoted> {
         self.shard_mut(shard)?;
         let State {
             shards,
@@ -238,10 +282,10 @@ impl State {
             ..
         } = self;
         let shard = &mut shards[usize::from(shard)];
-        let due = shard.delayed.due(now.ms, max);
-        for id in &due {
-            shard.delayed.remove(id);
-            let Some(job) = jobs.get_mut(id) else {
+        let mut promoted = 0;
+        for id in shard.delayed.due(now.ms, max) {
+            shard.delayed.remove(&id);
+            let Some(job) = jobs.get_mut(&id) else {
                 continue;
             };
             if job.state == JobState::RetryWait {
@@ -251,9 +295,32 @@ impl State {
             // entry for it would only be consumed as stale.
             if job.state == JobState::Queued {
                 shard.add_ready(now.ms, job);
+                promoted += 1;
             }
         }
-        Ok(due.len())
+        for official in shard.sched.due(now.ms, max) {
+            let queue = shard.held.entry(official.clone()).or_default();
+            if let Some((job, urgent)) = queue.pop_front() {
+                shard.ready_of(urgent).add(now.ms, (job, official.clone()));
+                promoted += 1;
+            }
+            if shard.held.get(&official).is_some_and(|q| !q.is_empty()) {
+                shard.sched.insert(&official, now.ms + PROMOTION_LEASE_MS);
+            } else {
+                shard.held.remove(&official);
+                shard.sched.remove(&official);
+            }
+        }
+        let next_due_ms = [shard.delayed.first(), shard.sched.first()]
+            .into_iter()
+            .flatten()
+            .min();
+        Ok(Promoted {
+            promoted,
+            next_due_ms,
+            ready: shard.ready.len() + shard.urgent.len() > 0,
+            now_ms: now.ms,
+        })
     }
 
     pub fn mark_originated(

@@ -59,6 +59,11 @@ pub(super) struct Shard {
     pub outbox: Stream<String>,
     /// Per-official GCRA theoretical arrival time, microseconds.
     pub gcra: HashMap<OfficialId, i64>,
+    /// Each official's jobs held by its GCRA, in order (job, urgent).
+    pub held: HashMap<OfficialId, std::collections::VecDeque<(JobId, bool)>>,
+    /// Official → when its held queue's head may be promoted (ms), while
+    /// the queue is not empty.
+    pub sched: TimeSet<OfficialId>,
 }
 
 impl Shard {
@@ -366,16 +371,21 @@ impl State {
         self.jobs.get(id).filter(|j| j.shard == r.shard).cloned()
     }
 
-    /// Reads up to `count` entries per shard (reclaimed first, then new).
+    /// Reads up to `count` entries per shard of `from` (reclaimed first,
+    /// then new).
     pub fn read_ready(
         &mut self,
         now: Now,
+        from: &[ShardId],
         consumer: &str,
         count: usize,
         reclaim_after_ms: i64,
     ) -> Vec<ReadyEntry> {
         let mut out = Vec::new();
         for (index, shard) in self.shards.iter_mut().enumerate() {
+            if !from.iter().any(|&s| usize::from(s) == index) {
+                continue;
+            }
             for urgent in [true, false] {
                 let room = count.saturating_sub(
                     out.iter()

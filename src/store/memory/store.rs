@@ -19,7 +19,7 @@ use crate::domain::scorecard::{Dimension, ScoreUpdate};
 use crate::domain::{Acknowledgement, EscalationView, ScoringRules};
 use crate::domain::{
     Attribution, CallStatus, CampaignHeader, CampaignId, ContactId, FeedbackRecord, JobSpec,
-    Outcome, PhoneNumber,
+    JobState, Outcome, PhoneNumber,
 };
 use crate::domain::{Official, OfficialId};
 use crate::store::{AckOutcome, DayScore, EscalationQuery, FeedbackEntry, InstanceSeen};
@@ -30,7 +30,7 @@ use crate::store::{
     SaveIvr, ServiceVisit, ShardId, StatusApplied, Store, StoreError, Transition, Waiting,
     wait_reason,
 };
-use crate::store::{ImportSummary, OfficialQuery};
+use crate::store::{ImportSummary, Limit, OfficialQuery, Promoted, WorkSignal};
 use jiff::civil::Date;
 
 /// The in-memory backend. Cheap to share behind an `Arc`.
@@ -41,6 +41,8 @@ pub struct MemoryStore {
     clock: MemoryClock,
     /// Wakes `read_intake` callers blocked waiting for a submit.
     intake_added: Notify,
+    /// Wakes this instance's dialer when a transition makes work due.
+    work: WorkSignal,
 }
 
 impl MemoryStore {
@@ -57,6 +59,7 @@ impl MemoryStore {
             state: Mutex::new(State::new(shards)),
             clock,
             intake_added: Notify::new(),
+            work: WorkSignal::default(),
         }
     }
 
@@ -147,11 +150,17 @@ impl Store for MemoryStore {
     }
 
     async fn enqueue_batch(&self, jobs: &[NewJob<'_>]) -> Result<Vec<PutOutcome>> {
-        self.with(|s, now| {
+        let outcomes: Vec<PutOutcome> = self.with(|s, now| {
             jobs.iter()
                 .map(|job| s.enqueue(now, job.spec, job.opens_at_ms))
                 .collect()
-        })
+        })?;
+        for (job, outcome) in jobs.iter().zip(&outcomes) {
+            if *outcome == PutOutcome::Created {
+                self.work.now(self.shard_of(&job.spec.contact.official_id));
+            }
+        }
+        Ok(outcomes)
     }
 
     async fn campaign_status(&self, id: &CampaignId) -> Result<Option<CampaignStatus>> {
@@ -210,7 +219,13 @@ impl Store for MemoryStore {
         id: &CampaignId,
         action: CampaignAction,
     ) -> Result<Option<CampaignState>> {
-        self.with(|s, now| s.control_campaign(now, id, action))?
+        let state = self.with(|s, now| s.control_campaign(now, id, action))??;
+        if action == CampaignAction::Resume {
+            for shard in 0..self.shards {
+                self.work.now(shard);
+            }
+        }
+        Ok(state)
     }
 
     async fn in_flight_of(&self, id: &CampaignId) -> Result<Vec<JobRef>> {
@@ -227,6 +242,19 @@ impl Store for MemoryStore {
                     let due = s.shards[usize::from(j.shard)].delayed.score(&j.id)?;
                     Some((wait_reason(j.state, j.reason.as_deref())?, due))
                 });
+            // Jobs in officials' held queues: due when the official is next
+            // scheduled (as far as the store knows).
+            let mut held = Vec::new();
+            for shard in &s.shards {
+                for (official, queue) in &shard.held {
+                    let Some(due) = shard.sched.score(official) else {
+                        continue;
+                    };
+                    let mine = queue.iter().filter(|(job, _)| &job.campaign == id).count();
+                    held.extend((0..mine).map(|_| (Limit::Official.reason().to_owned(), due)));
+                }
+            }
+            let jobs = jobs.chain(held);
             let parked = s.parked.get(id).map_or(0, Vec::len);
             Waiting::from_jobs(jobs, parked as u64)
         })
@@ -246,17 +274,34 @@ impl Store for MemoryStore {
         self.with(|s, _| s.load_job(id))
     }
 
-    async fn promote_due(&self, shard: ShardId, max: usize) -> Result<usize> {
-        self.with(|s, now| s.promote_due(now, shard, max))?
+    async fn live_attempts(&self, jobs: &[JobRef]) -> Result<Vec<Option<u32>>> {
+        self.with(|s, _| {
+            jobs.iter()
+                .map(|r| {
+                    s.load_job(r)
+                        .filter(|j| matches!(j.state, JobState::Dialing | JobState::InCall))
+                        .map(|j| j.attempt)
+                })
+                .collect()
+        })
     }
 
-    async fn read_ready(
+    async fn promote(&self, shard: ShardId, max: usize) -> Result<Promoted> {
+        self.with(|s, now| s.promote(now, shard, max))?
+    }
+
+    async fn read_ready_from(
         &self,
+        shards: &[ShardId],
         consumer: &str,
         count: usize,
         reclaim_after: Duration,
     ) -> Result<Vec<ReadyEntry>> {
-        self.with(|s, now| s.read_ready(now, consumer, count, millis(reclaim_after)))
+        self.with(|s, now| s.read_ready(now, shards, consumer, count, millis(reclaim_after)))
+    }
+
+    fn work_signal(&self) -> &WorkSignal {
+        &self.work
     }
 
     async fn authorize(
@@ -320,7 +365,9 @@ impl Store for MemoryStore {
         delay: Duration,
         reason: &str,
     ) -> Result<Transition> {
-        self.with(|s, now| s.requeue(now, id, attempt, delay, reason))
+        let applied = self.with(|s, now| s.requeue(now, id, attempt, delay, reason))?;
+        self.work.due(id.shard, tokio::time::Instant::now() + delay);
+        Ok(applied)
     }
 
     async fn apply_status(
@@ -344,7 +391,12 @@ impl Store for MemoryStore {
         expected_step: Option<u32>,
         finish: &Finish,
     ) -> Result<Transition> {
-        self.with(|s, now| s.finish(now, id, attempt, expected_step, finish))?
+        let applied = self.with(|s, now| s.finish(now, id, attempt, expected_step, finish))??;
+        if let (Transition::Applied, Finish::Retry { delay, .. }) = (applied, finish) {
+            self.work
+                .due(id.shard, tokio::time::Instant::now() + *delay);
+        }
+        Ok(applied)
     }
 
     async fn due_in_flight(&self, shard: ShardId, max: usize) -> Result<Vec<(JobRef, u32)>> {

@@ -182,7 +182,7 @@ impl<T: Clone> Stream<T> {
         tail
     }
 
-    #[cfg(test)]
+    /// Entries held (new or pending), as `XLEN`.
     pub fn len(&self) -> usize {
         self.entries.len()
     }

@@ -10,7 +10,8 @@ use crate::domain::{
     Outcome, PhoneNumber,
 };
 use crate::store::{
-    Authorize, DialLimits, Finish, IvrUpdate, JobRef, Limit, Quota, ReadyEntry, SaveIvr, Transition,
+    Authorize, DialLimits, Finish, IvrUpdate, JobRef, Limit, Quota, ReadyEntry, Result, SaveIvr,
+    ShardId, Transition,
 };
 
 const LEASE: Duration = Duration::from_secs(60);
@@ -66,6 +67,12 @@ fn quota(burst: u32, secs: u64) -> Quota {
 }
 
 /// One shard, so every job lands in shard 0.
+impl State {
+    fn promote_due(&mut self, now: Now, shard: ShardId, max: usize) -> Result<usize> {
+        Ok(self.promote(now, shard, max)?.promoted)
+    }
+}
+
 fn state_with(contacts: &[&str]) -> State {
     let mut s = State::new(1);
     s.put_campaign(&header());
@@ -82,9 +89,9 @@ fn contacts(entries: &[ReadyEntry]) -> Vec<String> {
 #[test]
 fn unacked_ready_entries_are_reclaimed_only_after_idling() {
     let mut s = state_with(&["a", "b"]);
-    let first = s.read_ready(at(2_000), "d1", 10, 5_000);
+    let first = s.read_ready(at(2_000), &[0], "d1", 10, 5_000);
     assert_eq!(contacts(&first), ["a", "b"]);
-    assert!(s.read_ready(at(6_999), "d2", 10, 5_000).is_empty());
+    assert!(s.read_ready(at(6_999), &[0], "d2", 10, 5_000).is_empty());
     // d1 consumed `a` but died holding `b`: d2 gets only `b`, once idle.
     let verdict = s.authorize(
         at(3_000),
@@ -93,14 +100,14 @@ fn unacked_ready_entries_are_reclaimed_only_after_idling() {
         LEASE,
     );
     assert!(matches!(verdict, Ok(Authorize::Granted { .. })));
-    let reclaimed = s.read_ready(at(7_000), "d2", 10, 5_000);
+    let reclaimed = s.read_ready(at(7_000), &[0], "d2", 10, 5_000);
     assert_eq!(reclaimed, vec![first[1].clone()]);
 }
 
 #[test]
 fn gcra_delays_to_the_exact_millisecond_and_promotes_then() {
     let mut s = state_with(&["a", "b", "c"]);
-    let entries = s.read_ready(at(2_000), "d", 10, 60_000);
+    let entries = s.read_ready(at(2_000), &[0], "d", 10, 60_000);
     // 2_000_000.5 ms: the allow time is rounded up, never early.
     let now = Now::from_us(2_000_000_500);
     for e in &entries[..2] {
@@ -126,7 +133,7 @@ fn gcra_delays_to_the_exact_millisecond_and_promotes_then() {
     );
     assert_eq!(s.promote_due(at(2_010_000), 0, 10).unwrap(), 0);
     assert_eq!(s.promote_due(at(2_010_001), 0, 10).unwrap(), 1);
-    let again = s.read_ready(at(2_010_001), "d", 10, 60_000);
+    let again = s.read_ready(at(2_010_001), &[0], "d", 10, 60_000);
     assert_eq!(contacts(&again), ["c"]);
     let verdict = s.authorize(
         Now::from_us(2_010_001 * 1000),
@@ -140,7 +147,7 @@ fn gcra_delays_to_the_exact_millisecond_and_promotes_then() {
 #[test]
 fn promote_takes_earliest_due_first_and_requeues_retries() {
     let mut s = state_with(&["a", "b", "c"]);
-    let entries = s.read_ready(at(2_000), "d", 10, 60_000);
+    let entries = s.read_ready(at(2_000), &[0], "d", 10, 60_000);
     s.defer(at(2_000), &entries[0], 9_000, "window").unwrap();
     s.defer(at(2_000), &entries[1], 5_000, "window").unwrap();
     let granted = s.authorize(
@@ -160,7 +167,7 @@ fn promote_takes_earliest_due_first_and_requeues_retries() {
     );
     // Due order: b (5000), c (7000), a (9000); take two.
     assert_eq!(s.promote_due(at(10_000), 0, 2).unwrap(), 2);
-    let ready = s.read_ready(at(10_000), "d", 10, 60_000);
+    let ready = s.read_ready(at(10_000), &[0], "d", 10, 60_000);
     assert_eq!(contacts(&ready), ["b", "c"]);
     assert_eq!(s.load_job(&job("c")).unwrap().state, JobState::Queued);
     let counts = s.campaign_status(&header().id).unwrap().counts;
@@ -171,7 +178,7 @@ fn promote_takes_earliest_due_first_and_requeues_retries() {
 #[test]
 fn counts_follow_every_transition_and_sum_to_the_contacts() {
     let mut s = state_with(&["a", "b"]);
-    let entries = s.read_ready(at(2_000), "d", 10, 60_000);
+    let entries = s.read_ready(at(2_000), &[0], "d", 10, 60_000);
     s.authorize(
         at(2_000),
         &entries[0],
@@ -196,7 +203,7 @@ fn counts_follow_every_transition_and_sum_to_the_contacts() {
 #[test]
 fn answers_are_stamped_and_flags_reach_the_record() {
     let mut s = state_with(&["a"]);
-    let entries = s.read_ready(at(2_000), "d", 10, 60_000);
+    let entries = s.read_ready(at(2_000), &[0], "d", 10, 60_000);
     s.authorize(
         at(2_000),
         &entries[0],

@@ -1,22 +1,32 @@
-//! A set of jobs ordered by a time score: the in-memory stand-in for the
-//! delayed and in-flight ZSETs.
+//! A set of members (jobs, or officials) ordered by a time score: the
+//! in-memory stand-in for the delayed, in-flight and schedule ZSETs.
 //!
 //! Owns: membership and ordering (by score, then job id, like a ZSET's
 //! lexicographic tie-break). Does not own: what the score means.
 
 use std::collections::{BTreeSet, HashMap};
+use std::hash::Hash;
 
 use crate::domain::JobId;
 
-#[derive(Debug, Default)]
-pub(super) struct TimeSet {
-    scores: HashMap<JobId, i64>,
-    order: BTreeSet<(i64, JobId)>,
+#[derive(Debug)]
+pub(super) struct TimeSet<K = JobId> {
+    scores: HashMap<K, i64>,
+    order: BTreeSet<(i64, K)>,
 }
 
-impl TimeSet {
+impl<K> Default for TimeSet<K> {
+    fn default() -> Self {
+        Self {
+            scores: HashMap::new(),
+            order: BTreeSet::new(),
+        }
+    }
+}
+
+impl<K: Clone + Ord + Hash> TimeSet<K> {
     /// Adds a member or moves it to a new score (ZADD).
-    pub fn insert(&mut self, job: &JobId, score_ms: i64) {
+    pub fn insert(&mut self, job: &K, score_ms: i64) {
         if let Some(old) = self.scores.insert(job.clone(), score_ms) {
             self.order.remove(&(old, job.clone()));
         }
@@ -24,25 +34,30 @@ impl TimeSet {
     }
 
     /// Removes a member (ZREM); true if it was there.
-    pub fn remove(&mut self, job: &JobId) -> bool {
+    pub fn remove(&mut self, job: &K) -> bool {
         match self.scores.remove(job) {
             Some(old) => self.order.remove(&(old, job.clone())),
             None => false,
         }
     }
 
-    pub fn score(&self, job: &JobId) -> Option<i64> {
+    pub fn score(&self, job: &K) -> Option<i64> {
         self.scores.get(job).copied()
     }
 
     /// Up to `max` members with score <= `now_ms`, earliest first.
-    pub fn due(&self, now_ms: i64, max: usize) -> Vec<JobId> {
+    pub fn due(&self, now_ms: i64, max: usize) -> Vec<K> {
         self.order
             .iter()
             .take_while(|(score, _)| *score <= now_ms)
             .take(max)
             .map(|(_, job)| job.clone())
             .collect()
+    }
+
+    /// The earliest score, if any.
+    pub fn first(&self) -> Option<i64> {
+        self.order.first().map(|(score, _)| *score)
     }
 
     pub fn len(&self) -> usize {

@@ -68,6 +68,8 @@ pub struct RedisStore {
     /// Signalled when a group read found its group missing (Redis lost its
     /// data): the daemon's data watch checks the epoch marker at once.
     pub(super) groups_lost: tokio::sync::Notify,
+    /// Wakes this instance's dialer when a transition makes work due.
+    pub(super) work: crate::store::WorkSignal,
     /// Campaign headers and interned texts, to read compact jobs
     /// (`compact.rs`).
     pub(super) joins: super::compact::JoinCache,
@@ -134,6 +136,7 @@ impl RedisStore {
             relay_consumer: format!("relay-{}-{:08x}", std::process::id(), rand::random::<u32>()),
             relay_unacked: Default::default(),
             groups_lost: tokio::sync::Notify::new(),
+            work: Default::default(),
             joins: Default::default(),
             retention: super::results::DEFAULT_RETENTION,
         };
@@ -236,12 +239,6 @@ impl RedisStore {
             );
         }
         Ok(())
-    }
-
-    /// Key prefixes for scripts that address jobs they find in a set (the
-    /// member is the job id).
-    pub(super) fn job_and_counts_prefixes(&self, shard: ShardId) -> (String, String) {
-        (self.keys.job_prefix(shard), self.keys.counts_prefix(shard))
     }
 }
 

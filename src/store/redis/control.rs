@@ -5,7 +5,7 @@
 use super::connection::RedisStore;
 use crate::domain::{CampaignId, JobState};
 use crate::store::{
-    CampaignAction, CampaignState, JobRef, ShardId, StoreError, Waiting, wait_reason,
+    CampaignAction, CampaignState, JobRef, Limit, ShardId, StoreError, Waiting, wait_reason,
 };
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -54,30 +54,7 @@ impl RedisStore {
             CampaignAction::Cancel { .. } => "cancel",
         };
         for shard in 0..self.shards {
-            let mut cursor = "0".to_owned();
-            loop {
-                let next: String = self
-                    .scripts
-                    .campaign_control
-                    .key(self.keys.campaign_states(shard))
-                    .key(self.keys.parked(shard, id))
-                    .key(self.keys.ready(shard))
-                    .key(self.keys.delayed(shard))
-                    .key(self.keys.counts(shard, id))
-                    .key(self.keys.outbox(shard))
-                    .key(self.keys.ready_urgent(shard))
-                    .arg(id.as_str())
-                    .arg(verb)
-                    .arg(self.keys.job_prefix(shard))
-                    .arg(&cursor)
-                    .arg(BATCH)
-                    .invoke_async(&mut self.conn.clone())
-                    .await?;
-                if next == "0" {
-                    break;
-                }
-                cursor = next;
-            }
+            self.control_shard(shard, id, verb).await?;
         }
         let key = self.keys.campaign(id);
         let mut pipe = redis::pipe();
@@ -98,6 +75,87 @@ impl RedisStore {
         }
         pipe.exec_async(&mut self.conn.clone()).await?;
         Ok(Some(state))
+    }
+
+    /// Applies `verb` to one shard in batches: the parked jobs (resume,
+    /// cancel), then for a cancel the delayed jobs found by a scan.
+    async fn control_shard(&self, shard: ShardId, id: &CampaignId, verb: &str) -> Result<()> {
+        let parked_key = self.keys.parked(shard, id);
+        loop {
+            let members: Vec<String> = if verb == "pause" {
+                Vec::new()
+            } else {
+                redis::cmd("SRANDMEMBER")
+                    .arg(&parked_key)
+                    .arg(BATCH)
+                    .query_async(&mut self.conn.clone())
+                    .await?
+            };
+            let left = self
+                .control_batch(shard, id, verb, "parked", &members)
+                .await?;
+            if members.is_empty() || left == 0 {
+                break;
+            }
+        }
+        if verb != "cancel" {
+            return Ok(());
+        }
+        let pattern = format!("{id}/*");
+        let mut cursor: u64 = 0;
+        loop {
+            let (next, flat): (u64, Vec<String>) = redis::cmd("ZSCAN")
+                .arg(self.keys.delayed(shard))
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(BATCH)
+                .query_async(&mut self.conn.clone())
+                .await?;
+            // ZSCAN replies member, score, member, score, ...
+            let members: Vec<String> = flat.chunks_exact(2).map(|p| p[0].clone()).collect();
+            if !members.is_empty() {
+                self.control_batch(shard, id, verb, "delayed", &members)
+                    .await?;
+            }
+            if next == 0 {
+                return Ok(());
+            }
+            cursor = next;
+        }
+    }
+
+    /// One `campaign_control.lua` call over `members` (found `found_in`):
+    /// how many jobs the campaign's parked set in the shard still holds.
+    async fn control_batch(
+        &self,
+        shard: ShardId,
+        id: &CampaignId,
+        verb: &str,
+        found_in: &str,
+        members: &[String],
+    ) -> Result<u64> {
+        let mut invocation = self
+            .scripts
+            .campaign_control
+            .key(self.keys.campaign_states(shard));
+        invocation
+            .key(self.keys.parked(shard, id))
+            .key(self.keys.ready(shard))
+            .key(self.keys.delayed(shard))
+            .key(self.keys.counts(shard, id))
+            .key(self.keys.outbox(shard))
+            .key(self.keys.ready_urgent(shard))
+            .arg(id.as_str())
+            .arg(verb)
+            .arg(found_in);
+        for member in members {
+            invocation
+                .key(format!("{}{member}", self.keys.job_prefix(shard)))
+                .arg(member);
+        }
+        Ok(invocation.invoke_async(&mut self.conn.clone()).await?)
     }
 
     pub(super) async fn waiting_impl(&self, id: &CampaignId) -> Result<Waiting> {
@@ -122,12 +180,42 @@ impl RedisStore {
                 }
             }
         }
+        jobs.extend(self.held_of(id).await?);
         let mut pipe = redis::pipe();
         for shard in 0..self.shards {
             pipe.cmd("SCARD").arg(self.keys.parked(shard, id));
         }
         let parked: Vec<u64> = pipe.query_async(&mut self.conn.clone()).await?;
         Ok(Waiting::from_jobs(jobs, parked.iter().sum()))
+    }
+
+    /// The campaign's jobs in officials' held queues, each due (as far as
+    /// the store knows) when its official is next scheduled. A full scan of
+    /// the held queues: for operators' commands, not hot paths.
+    async fn held_of(&self, id: &CampaignId) -> Result<Vec<(String, i64)>> {
+        let prefix = format!("{id}/");
+        let mut jobs = Vec::new();
+        for shard in 0..self.shards {
+            let officials: Vec<(String, f64)> = redis::cmd("ZRANGE")
+                .arg(self.keys.schedule(shard))
+                .arg(0)
+                .arg(-1)
+                .arg("WITHSCORES")
+                .query_async(&mut self.conn.clone())
+                .await?;
+            for (official, due) in officials {
+                let members: Vec<String> = redis::cmd("LRANGE")
+                    .arg(self.keys.held_by_name(shard, &official))
+                    .arg(0)
+                    .arg(-1)
+                    .query_async(&mut self.conn.clone())
+                    .await?;
+                let held = members.iter().filter(|m| m.starts_with(&prefix)).count();
+                let why = Limit::Official.reason();
+                jobs.extend((0..held).map(|_| (why.to_owned(), due as i64)));
+            }
+        }
+        Ok(jobs)
     }
 
     /// Every member of a per-shard sorted set (`key_of`) that is a job of

@@ -8,7 +8,8 @@ use super::parse::{JobFields, int_at, unexpected, verdict};
 use crate::domain::{JobId, OfficialId, PhoneNumber};
 use crate::store::gcra::Gcra;
 use crate::store::{
-    Authorize, DialLimits, Job, JobRef, Limit, ReadyEntry, ShardId, StoreError, Transition,
+    Authorize, DialLimits, Job, JobRef, Limit, Promoted, ReadyEntry, ShardId, StoreError,
+    Transition,
 };
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -28,18 +29,19 @@ pub(super) fn transition(script: &str, reply: &str) -> Result<Transition> {
 impl RedisStore {
     pub(super) async fn read_ready_impl(
         &self,
+        shards: &[ShardId],
         consumer: &str,
         count: usize,
         reclaim_after: Duration,
     ) -> Result<Vec<ReadyEntry>> {
-        if count == 0 {
+        if count == 0 || shards.is_empty() {
             return Ok(Vec::new());
         }
         let script = &self.scripts.read_ready;
         let mut pipe = redis::pipe();
         // Loading first makes EVALSHA inside the pipeline safe after a restart.
         pipe.load_script(script).ignore();
-        for shard in 0..self.shards {
+        for &shard in shards {
             pipe.invoke_script(
                 script
                     .key(self.keys.ready(shard))
@@ -58,7 +60,7 @@ impl RedisStore {
             .await?;
         let mut entries = Vec::new();
         let given = |s: &String| (!s.is_empty()).then(|| s.clone());
-        for (shard, flat) in (0..self.shards).zip(per_shard) {
+        for (&shard, flat) in shards.iter().zip(per_shard) {
             for fields in flat.chunks_exact(6) {
                 let urgent = fields[5] == "1";
                 match (JobId::parse(&fields[1]), OfficialId::parse(&fields[2])) {
@@ -103,20 +105,89 @@ impl RedisStore {
         Ok(())
     }
 
-    pub(super) async fn promote_due_impl(&self, shard: ShardId, max: usize) -> Result<usize> {
-        let (job_prefix, counts_prefix) = self.job_and_counts_prefixes(shard);
-        let promoted: usize = self
-            .scripts
-            .promote_due
-            .key(self.keys.delayed(shard))
+    /// Two steps, so that every key the script touches is declared (Redis
+    /// Cluster): read the due members of the delayed set and the schedule
+    /// (one round trip), then promote them in `promote_due.lua`, which checks
+    /// each again. Nothing due: only the first step.
+    pub(super) async fn promote_impl(&self, shard: ShardId, max: usize) -> Result<Promoted> {
+        let delayed = self.keys.delayed(shard);
+        let sched = self.keys.schedule(shard);
+        let first = |key: &str| {
+            let mut cmd = redis::cmd("ZRANGE");
+            cmd.arg(key)
+                .arg("-inf")
+                .arg("+inf")
+                .arg("BYSCORE")
+                .arg("LIMIT")
+                .arg(0)
+                .arg(max.max(1) + 1)
+                .arg("WITHSCORES");
+            cmd
+        };
+        let (time, waiting, officials, ready, urgent): ShardHeads = redis::pipe()
+            .cmd("TIME")
+            .add_command(first(&delayed))
+            .add_command(first(&sched))
+            .cmd("XLEN")
+            .arg(self.keys.ready(shard))
+            .cmd("XLEN")
+            .arg(self.keys.ready_urgent(shard))
+            .query_async(&mut self.conn.clone())
+            .await?;
+        let now_ms = time.0 * 1000 + time.1 / 1000;
+        let due = |members: &[(String, f64)]| -> Vec<String> {
+            members
+                .iter()
+                .filter(|(_, score)| *score <= now_ms as f64)
+                .take(max)
+                .map(|(m, _)| m.clone())
+                .collect()
+        };
+        let (due_jobs, due_officials) = (due(&waiting), due(&officials));
+        if due_jobs.is_empty() && due_officials.is_empty() {
+            let next_due_ms = waiting
+                .first()
+                .into_iter()
+                .chain(officials.first())
+                .map(|(_, score)| *score as i64)
+                .min();
+            return Ok(Promoted {
+                promoted: 0,
+                next_due_ms,
+                ready: ready + urgent > 0,
+                now_ms,
+            });
+        }
+        let mut invocation = self.scripts.promote_due.key(&delayed);
+        invocation
             .key(self.keys.ready(shard))
             .key(self.keys.ready_urgent(shard))
-            .arg(max)
-            .arg(job_prefix)
-            .arg(counts_prefix)
-            .invoke_async(&mut self.conn.clone())
-            .await?;
-        Ok(promoted)
+            .key(&sched);
+        for id in &due_jobs {
+            // A member that is not a job id is left for the script to drop
+            // (named under a key that holds nothing).
+            let job = JobId::parse(id);
+            invocation.key(format!("{}{id}", self.keys.job_prefix(shard)));
+            match job {
+                Ok(job) => invocation.key(self.keys.counts(shard, &job.campaign)),
+                Err(_) => invocation.key(format!("{}?", self.keys.counts_prefix(shard))),
+            };
+        }
+        for official in &due_officials {
+            invocation.key(self.keys.held_by_name(shard, official));
+        }
+        invocation.arg(due_jobs.len()).arg(millis(PROMOTION_LEASE));
+        for id in due_jobs.iter().chain(&due_officials) {
+            invocation.arg(id);
+        }
+        let (promoted, next_due, ready, now_ms): (usize, String, u64, i64) =
+            invocation.invoke_async(&mut self.conn.clone()).await?;
+        Ok(Promoted {
+            promoted,
+            next_due_ms: next_due.parse().ok(),
+            ready: ready > 0,
+            now_ms,
+        })
     }
 
     /// `authorize`, also returning the Redis time (microseconds) at which the
@@ -154,7 +225,9 @@ impl RedisStore {
             .key(self.keys.dnc(&citizen))
             .key(self.keys.citizen_calls(&citizen))
             .key(self.keys.department_gcra(&department))
-            .key(self.keys.provider_rate());
+            .key(self.keys.provider_rate())
+            .key(self.keys.held(shard, &entry.official))
+            .key(self.keys.schedule(shard));
         if limits.max_live_calls.is_some() {
             for s in 0..self.shards {
                 invocation.key(self.keys.inflight(s));
@@ -179,7 +252,10 @@ impl RedisStore {
             )
             .arg(millis(limits.live_recheck))
             .arg(cps_emission)
-            .arg(cps_slack);
+            .arg(cps_slack)
+            .arg(held_member(entry, &citizen, &department))
+            .arg(if entry.urgent { "1" } else { "" })
+            .arg(entry.official.as_str());
         let reply: Vec<String> = invocation.invoke_async(&mut self.conn.clone()).await?;
         let at = |i| int_at("authorize", &reply, i);
         match verdict("authorize", &reply)?.0 {
@@ -295,21 +371,63 @@ impl RedisStore {
         Ok(())
     }
 
+    pub(super) async fn live_attempts_impl(&self, jobs: &[JobRef]) -> Result<Vec<Option<u32>>> {
+        let mut out = Vec::with_capacity(jobs.len());
+        for chunk in jobs.chunks(LIVE_ATTEMPTS_BATCH) {
+            let mut pipe = redis::pipe();
+            for job in chunk {
+                pipe.cmd("HMGET")
+                    .arg(self.keys.job(job.shard, &job.id))
+                    .arg("state")
+                    .arg("attempt");
+            }
+            let replies: Vec<(Option<String>, Option<u32>)> =
+                pipe.query_async(&mut self.conn.clone()).await?;
+            out.extend(replies.into_iter().map(|(state, attempt)| {
+                matches!(state.as_deref(), Some("dialing" | "in_call"))
+                    .then_some(attempt)
+                    .flatten()
+            }));
+        }
+        Ok(out)
+    }
+
     pub(super) async fn due_in_flight_impl(
         &self,
         shard: ShardId,
         max: usize,
     ) -> Result<Vec<(JobRef, u32)>> {
-        let (job_prefix, _) = self.job_and_counts_prefixes(shard);
+        if max == 0 {
+            return Ok(Vec::new());
+        }
         let key = self.keys.inflight(shard);
-        let flat: Vec<String> = self
-            .scripts
-            .due_in_flight
-            .key(&key)
-            .arg(max)
-            .arg(job_prefix)
-            .invoke_async(&mut self.conn.clone())
+        // Two steps, so that every key the script touches is declared
+        // (Redis Cluster): the due members, then the script checks each.
+        let ((secs, micros), earliest): ((i64, i64), Vec<(String, f64)>) = redis::pipe()
+            .cmd("TIME")
+            .cmd("ZRANGE")
+            .arg(&key)
+            .arg(0)
+            .arg(max.max(1) - 1)
+            .arg("WITHSCORES")
+            .query_async(&mut self.conn.clone())
             .await?;
+        let now_ms = (secs * 1000 + micros / 1000) as f64;
+        let due: Vec<&String> = earliest
+            .iter()
+            .filter(|(_, deadline)| *deadline <= now_ms)
+            .map(|(id, _)| id)
+            .collect();
+        if due.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut invocation = self.scripts.due_in_flight.key(&key);
+        for id in due {
+            invocation
+                .key(format!("{}{id}", self.keys.job_prefix(shard)))
+                .arg(id);
+        }
+        let flat: Vec<String> = invocation.invoke_async(&mut self.conn.clone()).await?;
         flat.chunks_exact(2)
             .map(|pair| {
                 let id = JobId::parse(&pair[0]).map_err(|e| {
@@ -322,4 +440,25 @@ impl RedisStore {
             })
             .collect()
     }
+}
+
+/// What `promote` reads of a shard first: Redis `TIME` (s, µs), the
+/// earliest members of the delayed set and of the schedule with their
+/// scores, and the lengths of the two ready streams.
+type ShardHeads = ((i64, i64), Vec<(String, f64)>, Vec<(String, f64)>, u64, u64);
+
+/// Jobs read per pipeline by `live_attempts`.
+const LIVE_ATTEMPTS_BATCH: usize = 500;
+
+/// A held official whose head was promoted stays scheduled this long, so the
+/// official has one job on the ready streams at a time; deciding the job
+/// reschedules it at once. Longer than a decision takes, shorter than the
+/// time a crashed decider's entry waits to be reclaimed.
+const PROMOTION_LEASE: Duration = Duration::from_secs(30);
+
+/// A job's member of its official's held queue: what a ready entry carries,
+/// so promoting it reads no job hash (`promote_due.lua`).
+fn held_member(entry: &ReadyEntry, citizen: &str, department: &str) -> String {
+    let urgent = if entry.urgent { "1" } else { "" };
+    format!("{}\t{citizen}\t{department}\t{urgent}", entry.job)
 }

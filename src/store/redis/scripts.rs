@@ -94,31 +94,12 @@ impl Scripts {
 }
 
 impl Scripts {
-    /// The scripts whose keys may still span Redis Cluster slots while
-    /// their owners move them to one slot each (issue 12: the dial-path and
-    /// job/intake scripts). The cross-slot guard (`slots.rs`) lets these
-    /// through; every other script is checked. Remove a script from this
-    /// list in the change that makes it single-slot, and delete the list
-    /// when it is empty.
+    /// The scripts whose keys still span Redis Cluster slots: `authorize`
+    /// (the shard's keys with the citizen's, the department's and provider's
+    /// rate and every shard's in-flight set). The cross-slot guard
+    /// (`slots.rs`) lets it through; every other script is checked. Delete
+    /// the list when authorize is split by slot.
     pub fn cross_slot_pending(&self) -> Vec<&Script> {
-        vec![
-            &self.enqueue,
-            &self.enqueue_ended,
-            &self.apply_status,
-            &self.save_ivr,
-            &self.finish,
-            &self.mark_originated,
-            &self.start_inbound,
-            &self.admit_inbound,
-            &self.claim_sample,
-            &self.authorize,
-            &self.read_ready,
-            &self.promote_due,
-            &self.due_in_flight,
-            &self.defer,
-            &self.requeue,
-            &self.campaign_control,
-            &self.extend_lease,
-        ]
+        vec![&self.authorize]
     }
 }

@@ -13,9 +13,9 @@ use crate::domain::{
 use crate::store::{
     Admission, Authorize, CampaignAction, CampaignState, CampaignStatus, DeadLetter, DialLimits,
     DncEntry, DncRequest, DncWrite, Finish, ImportSummary, InboundStart, InstanceSeen, IntakeEntry,
-    IntakeStats, IntakeTally, IvrUpdate, Job, JobRef, NewJob, NumberClaim, OfficialQuery,
+    IntakeStats, IntakeTally, IvrUpdate, Job, JobRef, NewJob, NumberClaim, OfficialQuery, Promoted,
     PutOutcome, ReadyEntry, Result, SampleSlot, SaveIvr, ServiceVisit, ShardId, StatusApplied,
-    Store, Transition, Waiting,
+    Store, Transition, Waiting, WorkSignal,
 };
 
 #[async_trait]
@@ -60,7 +60,13 @@ impl Store for RedisStore {
     }
 
     async fn enqueue_batch(&self, jobs: &[NewJob<'_>]) -> Result<Vec<PutOutcome>> {
-        self.enqueue_batch_impl(jobs).await
+        let outcomes = self.enqueue_batch_impl(jobs).await?;
+        for (job, outcome) in jobs.iter().zip(&outcomes) {
+            if *outcome == PutOutcome::Created {
+                self.work.now(self.shard_of(&job.spec.contact.official_id));
+            }
+        }
+        Ok(outcomes)
     }
 
     async fn campaign_status(&self, id: &CampaignId) -> Result<Option<CampaignStatus>> {
@@ -114,7 +120,13 @@ impl Store for RedisStore {
         id: &CampaignId,
         action: CampaignAction,
     ) -> Result<Option<CampaignState>> {
-        self.control_campaign_impl(id, action).await
+        let state = self.control_campaign_impl(id, action).await?;
+        if action == CampaignAction::Resume {
+            for shard in 0..self.shards {
+                self.work.now(shard);
+            }
+        }
+        Ok(state)
     }
 
     async fn in_flight_of(&self, id: &CampaignId) -> Result<Vec<JobRef>> {
@@ -137,17 +149,23 @@ impl Store for RedisStore {
         self.load_job_impl(job).await
     }
 
-    async fn promote_due(&self, shard: ShardId, max: usize) -> Result<usize> {
-        self.promote_due_impl(shard, max).await
+    async fn promote(&self, shard: ShardId, max: usize) -> Result<Promoted> {
+        self.promote_impl(shard, max).await
     }
 
-    async fn read_ready(
+    async fn read_ready_from(
         &self,
+        shards: &[ShardId],
         consumer: &str,
         count: usize,
         reclaim_after: Duration,
     ) -> Result<Vec<ReadyEntry>> {
-        self.read_ready_impl(consumer, count, reclaim_after).await
+        self.read_ready_impl(shards, consumer, count, reclaim_after)
+            .await
+    }
+
+    fn work_signal(&self) -> &WorkSignal {
+        &self.work
     }
 
     async fn authorize(
@@ -205,7 +223,10 @@ impl Store for RedisStore {
         delay: Duration,
         reason: &str,
     ) -> Result<Transition> {
-        self.requeue_impl(job, attempt, delay, reason).await
+        let applied = self.requeue_impl(job, attempt, delay, reason).await?;
+        self.work
+            .due(job.shard, tokio::time::Instant::now() + delay);
+        Ok(applied)
     }
 
     async fn apply_status(
@@ -229,11 +250,19 @@ impl Store for RedisStore {
         expected_step: Option<u32>,
         finish: &Finish,
     ) -> Result<Transition> {
-        let transition = self
+        let applied = self
             .finish_impl(job, attempt, expected_step, finish)
             .await?;
         self.wait_for_replicas(&self.keys.outbox(job.shard)).await?;
-        Ok(transition)
+        if let (Transition::Applied, Finish::Retry { delay, .. }) = (applied, finish) {
+            self.work
+                .due(job.shard, tokio::time::Instant::now() + *delay);
+        }
+        Ok(applied)
+    }
+
+    async fn live_attempts(&self, jobs: &[JobRef]) -> Result<Vec<Option<u32>>> {
+        self.live_attempts_impl(jobs).await
     }
 
     async fn due_in_flight(&self, shard: ShardId, max: usize) -> Result<Vec<(JobRef, u32)>> {

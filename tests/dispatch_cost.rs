@@ -1,0 +1,236 @@
+//! What dial decisions cost Redis, counted by Redis itself (`INFO
+//! commandstats`), never timed:
+//!
+//! - a backlog behind one official costs a constant number of script calls
+//!   per dial: the whole daemon (against the simulator) spends about as many
+//!   script calls per placed call with 120 contacts behind one official as
+//!   with the same contacts spread over 120 officials — where the old layout
+//!   spent one script call per waiting contact per dial — and the official's
+//!   GCRA bound holds over every window of its calls;
+//! - a paused campaign's backlog, once parked, adds nothing to the dialer's
+//!   look over the shards: the same commands as on an empty Redis.
+
+mod support;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sampark::domain::{CampaignId, JobState};
+use sampark::simulator::{LedgerEntry, SimulatorConfig};
+use sampark::store::redis::RedisStore;
+use sampark::store::{CampaignAction, Quota, ShardId, Store};
+use serde_json::{Value, json};
+use support::daemon::{ACCOUNT_SID, AUTH_TOKEN, dialer_config, start_daemon, start_simulator};
+use support::eventually;
+use support::redis_server::{RedisServer, command_calls};
+
+const CONTACTS: usize = 120;
+/// Allowance for the delay between authorisation and the simulator's log.
+const JITTER_MS: i64 = 400;
+
+fn campaign(id: &str, officials: usize) -> String {
+    let contacts: Vec<Value> = (0..CONTACTS)
+        .map(|i| {
+            json!({"id": format!("c-{i:03}"), "phone": format!("+9196{:08}", 52_000_000 + i),
+                   "official_id": format!("off-{}", i % officials),
+                   "office": "Khurda Tahasil Office", "service": "Income certificate"})
+        })
+        .collect();
+    json!({"version": 1, "id": id, "name": id, "dialplan": "mo-sarkar-feedback",
+           "caller_id": "+916742000000", "department": "revenue", "contacts": contacts})
+    .to_string()
+}
+
+async fn stats(url: &str) -> HashMap<String, u64> {
+    let mut conn = redis::Client::open(url)
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    command_calls(&mut conn).await.into_iter().collect()
+}
+
+fn delta(before: &HashMap<String, u64>, after: &HashMap<String, u64>, name: &str) -> u64 {
+    after.get(name).copied().unwrap_or(0) - before.get(name).copied().unwrap_or(0)
+}
+
+/// Originate times (simulator's clock, ms) of every placed call.
+fn starts(ledger: &[LedgerEntry]) -> Vec<i64> {
+    ledger
+        .iter()
+        .filter_map(|e| match e {
+            LedgerEntry::Originate { at_ms, .. } => Some(*at_ms),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Runs a campaign of `CONTACTS` over `officials` officials to its end:
+/// (script calls per placed call, the calls' start times).
+async fn run(officials: usize, quota: Quota) -> (f64, Vec<i64>) {
+    let redis = RedisServer::start();
+    let (simulator, sim_cancel) = start_simulator(SimulatorConfig {
+        account_sid: ACCOUNT_SID.into(),
+        auth_token: AUTH_TOKEN.into(),
+        seed: 31,
+        ..SimulatorConfig::default()
+    })
+    .await;
+    let mut dialer = dialer_config(quota);
+    // The default look over the shards: the cost measured is the dialer's
+    // own, event-driven work, not the tests' fast polling.
+    dialer.poll_interval = Duration::from_secs(5);
+    let (daemon, store) = start_daemon(&redis.url(), &simulator.base_url(), dialer).await;
+    let before = stats(&redis.url()).await;
+    let id = format!("cost-{officials}");
+    store.submit(&campaign(&id, officials)).await.unwrap();
+    let campaign = CampaignId::parse(&id).unwrap();
+    eventually(Duration::from_secs(120), "every contact concluded", || {
+        let store = store.clone();
+        let campaign = campaign.clone();
+        async move {
+            let status = store.campaign_status(&campaign).await.ok()??;
+            let live: u64 = ["queued", "dialing", "in_call", "retry_wait"]
+                .iter()
+                .map(|s| status.counts.get(*s).copied().unwrap_or(0))
+                .sum();
+            let done: u64 = status.counts.values().sum::<u64>() - live;
+            (done == CONTACTS as u64).then_some(())
+        }
+    })
+    .await;
+    let after = stats(&redis.url()).await;
+    let placed = starts(&simulator.ledger());
+    daemon.shutdown().await;
+    sim_cancel.cancel();
+    simulator.wait().await;
+    let scripts = delta(&before, &after, "evalsha") + delta(&before, &after, "eval");
+    (scripts as f64 / placed.len().max(1) as f64, placed)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_backlog_behind_one_official_costs_constant_scripts_per_dial() {
+    let quota = Quota {
+        burst: 2,
+        period: Duration::from_millis(40),
+    };
+    let (spread, _) = run(CONTACTS, quota).await;
+    let (backlog, mut times) = run(1, quota).await;
+    eprintln!(
+        "script calls per placed call: {backlog:.2} behind one official, {spread:.2} spread out"
+    );
+    // Per dial behind one official: one promotion of the official's head,
+    // one read and one decision, plus the one decision that parked each
+    // contact in the official's queue when it arrived. The old layout spent
+    // one promotion, read and decision per waiting contact per dial (here
+    // about a hundred).
+    assert!(
+        backlog <= spread + 4.0,
+        "{backlog:.1} script calls per dial behind one official, {spread:.1} spread out"
+    );
+    // The official's GCRA over every window of its calls.
+    times.sort_unstable();
+    let per_ms = quota.period.as_millis() as f64;
+    for i in 0..times.len() {
+        for j in i..times.len() {
+            let span = times[j] - times[i];
+            let allowed = i64::from(quota.burst) + ((span + JITTER_MS) as f64 / per_ms) as i64;
+            assert!(
+                (j - i + 1) as i64 <= allowed,
+                "{} starts within {span} ms exceed {allowed}",
+                j - i + 1
+            );
+        }
+    }
+}
+
+/// The dialer's look over every shard (`dialer/dispatch.rs`): promote each
+/// shard's due work, then read the shards whose streams hold entries.
+async fn look_over(store: &RedisStore) -> usize {
+    let mut ready: Vec<ShardId> = Vec::new();
+    for shard in 0..store.shards() {
+        if store.promote(shard, 64).await.unwrap().ready {
+            ready.push(shard);
+        }
+    }
+    store
+        .read_ready_from(&ready, "cost", 64, Duration::from_secs(600))
+        .await
+        .unwrap()
+        .len()
+}
+
+/// Every command one look over the shards costs.
+async fn look_cost(server: &RedisServer, store: &RedisStore) -> u64 {
+    let before = stats(&server.url()).await;
+    assert_eq!(look_over(store).await, 0);
+    let after = stats(&server.url()).await;
+    after
+        .keys()
+        .filter(|k| k.as_str() != "info")
+        .map(|k| delta(&before, &after, k))
+        .sum()
+}
+
+#[tokio::test]
+async fn a_paused_backlog_costs_nothing_per_look() {
+    let empty = RedisServer::start();
+    let empty_store = RedisStore::connect(&empty.url(), "sampark", 16)
+        .await
+        .unwrap();
+    let paused = RedisServer::start();
+    let store: Arc<RedisStore> = Arc::new(
+        RedisStore::connect(&paused.url(), "sampark", 16)
+            .await
+            .unwrap(),
+    );
+    let doc = campaign("paused", 12);
+    let parsed = sampark::domain::parse_campaign_document(&doc, &|_| true).unwrap();
+    store.put_campaign(&parsed.header).await.unwrap();
+    for contact in &parsed.contacts {
+        let spec = sampark::domain::JobSpec::new(&parsed.header, contact.clone());
+        store.enqueue(&spec).await.unwrap();
+    }
+    let id = CampaignId::parse("paused").unwrap();
+    store
+        .control_campaign(&id, CampaignAction::Pause)
+        .await
+        .unwrap();
+    // Each waiting entry is read once and parked.
+    let limits = sampark::store::DialLimits::official(Quota {
+        burst: 1,
+        period: Duration::from_secs(60),
+    });
+    loop {
+        let entries = store
+            .read_ready("cost", 64, Duration::from_secs(600))
+            .await
+            .unwrap();
+        if entries.is_empty() {
+            break;
+        }
+        for entry in &entries {
+            store
+                .authorize(entry, &limits, Duration::from_secs(60))
+                .await
+                .unwrap();
+        }
+    }
+    let status = store.campaign_status(&id).await.unwrap().unwrap();
+    assert_eq!(status.counts.get("queued"), Some(&(CONTACTS as u64)));
+    let job = store
+        .load_job(&store.job_ref_of(&sampark::domain::JobSpec::new(
+            &parsed.header,
+            parsed.contacts[0].clone(),
+        )))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(job.state, JobState::Queued);
+    assert_eq!(job.reason.as_deref(), Some("campaign paused"));
+
+    let with_backlog = look_cost(&paused, &store).await;
+    let without = look_cost(&empty, &empty_store).await;
+    assert_eq!(with_backlog, without, "a parked backlog is never looked at");
+}
