@@ -332,20 +332,16 @@ async fn upgrade_moves_old_opt_outs_to_keyed_ones_and_dialling_honours_them() {
         );
         let _: () = redis_conn.set(key, "1").await.unwrap();
     }
-    // A's old job, long finished.
+    // A's job from before the upgrade, still waiting (a week out). An ended
+    // job would not do: it keeps no number (retention).
     let store = sampark::store::redis::RedisStore::connect(&redis.url(), "sampark", 16)
         .await
         .unwrap()
         .with_citizen_key(citizen_key());
     store.put_campaign(&header("old-1")).await.unwrap();
-    let old = JobSpec::new(&header("old-1"), contact("a", a));
-    assert_eq!(
-        store
-            .enqueue_ended(&old, Outcome::Completed, "before the upgrade")
-            .await
-            .unwrap(),
-        PutOutcome::Created
-    );
+    let mut old = JobSpec::new(&header("old-1"), contact("a", a));
+    old.not_before_ms = Some(store.now_ms().await.unwrap() + 7 * 86_400_000);
+    assert_eq!(store.enqueue(&old).await.unwrap(), PutOutcome::Created);
 
     // serve will not start while old markers are left.
     let (status, log) = refused(&redis, secret).await;

@@ -90,6 +90,8 @@ macro_rules! backend {
                 intake::enqueue_is_idempotent_and_refuses_changes,
                 intake::duplicate_numbers_end_at_once_with_a_record,
                 intake::intake_tallies_count_each_entry_once_and_keep_the_newest_refusals,
+                intake::a_contact_outside_its_window_is_parked_at_ingest,
+                intake::an_ended_contact_keeps_no_number_and_replays_unchanged,
                 lifecycle::full_lifecycle_yields_one_record,
                 lifecycle::retry_waits_then_dials_attempt_two,
                 lifecycle::requeue_returns_an_unplaced_dial,

@@ -29,7 +29,7 @@ impl CallCore {
             .store
             .apply_status(job, attempt, call_sid, status)
             .await?;
-        if applied.job.is_none() {
+        if !applied.known {
             warn!(job.id = %job.id, call.sid = %call_sid, "status for an unknown job");
             return Ok(None);
         }

@@ -129,7 +129,9 @@ async fn run(
         startup.stop().await;
         return Ok(Some(ExitCode::SUCCESS));
     };
-    let store = store.with_citizen_key(prepared.citizen_key);
+    let store = store
+        .with_citizen_key(prepared.citizen_key)
+        .with_retention(settings.policy.retention());
     startup.waiting_for("checking Redis's persistence settings and citizen keys");
     if let Err(problems) = refuse_unless_durable(&store, settings.redis.persistence).await {
         refuse(settings, &problems);

@@ -1,5 +1,6 @@
 //! Dialling policy settings: the default calling window (in the citizens'
-//! time zone), the per-citizen rolling caps and the citizen-key secret. The window's schema, validation
+//! time zone), the per-citizen rolling caps, the citizen-key secret and how
+//! long ended contacts are kept. The window's schema, validation
 //! and arithmetic live in [`crate::policy`]; a bad window is reported while
 //! loading, with every problem it has, under `policy.calling_window`.
 
@@ -25,6 +26,17 @@ pub struct PolicySettings {
     /// `serve`; every instance and tool sharing a Redis needs the same one.
     /// Never logged.
     pub citizen_key_secret: Option<Secret>,
+    /// How long an ended contact's job is kept after its feedback record was
+    /// relayed, in hours (its phone number is dropped at once when it ends).
+    /// 1 to 8,760 (a year). Default 168 (7 days).
+    pub retention_hours: u32,
+}
+
+impl PolicySettings {
+    /// `retention_hours` as a duration.
+    pub fn retention(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(u64::from(self.retention_hours) * 3_600)
+    }
 }
 
 impl Default for PolicySettings {
@@ -34,6 +46,7 @@ impl Default for PolicySettings {
             max_calls_per_citizen_per_day: 3,
             max_calls_per_citizen_per_week: 0,
             citizen_key_secret: None,
+            retention_hours: 168,
         }
     }
 }

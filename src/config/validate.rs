@@ -391,6 +391,13 @@ impl Settings {
     }
 
     fn check_policy(&self, p: &mut Problems) {
+        let hours = self.policy.retention_hours;
+        if !(1..=8_760).contains(&hours) {
+            p.0.push((
+                "policy.retention_hours".into(),
+                format!("{hours} is outside 1..=8760 (an hour to a year)"),
+            ));
+        }
         p.positive(
             self.policy.max_calls_per_citizen_per_day.into(),
             "policy.max_calls_per_citizen_per_day",

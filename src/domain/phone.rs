@@ -110,6 +110,19 @@ impl PhoneNumber {
         }
     }
 
+    /// The number of a contact that ended: the store drops a number the
+    /// moment its contact ends (retention), so an ended job read back has
+    /// this instead. It is never dialled (ended jobs are not), shows as `+`
+    /// masked or not, and matches no citizen's number.
+    pub fn erased() -> Self {
+        PhoneNumber("+".to_owned())
+    }
+
+    /// Whether this is [`PhoneNumber::erased`].
+    pub fn is_erased(&self) -> bool {
+        self.0 == "+"
+    }
+
     /// The full number, for the provider API and the store only.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -256,6 +269,10 @@ impl Serialize for PhoneNumber {
 impl<'de> Deserialize<'de> for PhoneNumber {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let raw = String::deserialize(d)?;
+        // An ended job's stored spec keeps `erased` (retention).
+        if raw == "+" {
+            return Ok(PhoneNumber::erased());
+        }
         PhoneNumber::parse(&raw).map_err(serde::de::Error::custom)
     }
 }

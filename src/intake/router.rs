@@ -15,13 +15,13 @@ use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info, info_span, warn};
 
 use super::sample;
-use crate::domain::{CampaignId, CampaignKind, Direction, OfficialCall, Outcome};
+use crate::domain::{CampaignHeader, CampaignId, CampaignKind, Direction, OfficialCall, Outcome};
 use crate::domain::{DocumentError, JobSpec, parse_campaign_document};
 use crate::intake::conflict_reason;
 use crate::policy::CallingWindow;
 use crate::store::{
-    CampaignAction, DeadLetter, IntakeEntry, IntakeRefusal, IntakeTally, PutOutcome, ServiceVisit,
-    Store, StoreError,
+    CampaignAction, DeadLetter, IntakeEntry, IntakeRefusal, IntakeTally, NewJob, NumberClaim,
+    PutOutcome, ServiceVisit, Store, StoreError,
 };
 use crate::telemetry::{ContactResult, IntakeResult, Metrics, Subsystem, events};
 
@@ -348,6 +348,7 @@ impl IntakeRouter {
             intake_ms,
         )
         .await?;
+        let mut specs = Vec::with_capacity(parsed.contacts.len());
         for (contact, left_out) in parsed.contacts.into_iter().zip(verdicts) {
             let mut spec = JobSpec::new(&parsed.header, contact);
             if let CampaignKind::Official { recording } = parsed.header.kind {
@@ -373,21 +374,52 @@ impl IntakeRouter {
                     }
                 }
             }
-            let campaign = &parsed.header.id;
-            let holder = match left_out {
-                None => {
-                    self.store
-                        .claim_number(campaign, &spec.contact.phone, &spec.contact.id)
-                        .await?
-                }
-                Some(_) => None,
+            specs.push((spec, left_out));
+        }
+        let outcomes = self.place(&parsed.header, &specs, &mut report).await?;
+        for ((spec, _), outcome) in specs.iter().zip(outcomes) {
+            self.account(source, spec, outcome, &mut report).await?;
+        }
+        Ok(report)
+    }
+
+    /// Puts a document's contacts in their shards, in order: one pipeline
+    /// claims the numbers of the contacts the sample keeps, one creates the
+    /// queued jobs (parked when their window is closed at ingest); contacts
+    /// left out or holding a number another contact has end at once. One
+    /// outcome per contact.
+    async fn place(
+        &self,
+        header: &CampaignHeader,
+        specs: &[(JobSpec, Option<String>)],
+        report: &mut IngestReport,
+    ) -> Result<Vec<PutOutcome>, StoreError> {
+        let claims: Vec<_> = specs
+            .iter()
+            .filter(|(_, left_out)| left_out.is_none())
+            .map(|(spec, _)| (&spec.contact.phone, &spec.contact.id))
+            .collect();
+        let mut holders = self
+            .store
+            .claim_numbers(&header.id, &claims)
+            .await?
+            .into_iter();
+        let window = header.calling_window.as_ref().unwrap_or(&self.days);
+        let opens_at_ms = window.next_open(self.store.now_ms().await?);
+        let mut outcomes = vec![PutOutcome::Unchanged; specs.len()];
+        let mut queued = Vec::new();
+        let mut queued_at = Vec::new();
+        for (index, (spec, left_out)) in specs.iter().enumerate() {
+            let claim = match left_out {
+                None => holders.next().unwrap_or(NumberClaim::Holds),
+                Some(_) => NumberClaim::Holds,
             };
-            let outcome = match (left_out, holder) {
+            outcomes[index] = match (left_out, claim) {
                 // Left out of the campaign's sample: never called.
                 (Some(why), _) => {
                     let ended = self
                         .store
-                        .enqueue_ended(&spec, Outcome::NotSampled, &why)
+                        .enqueue_ended(spec, Outcome::NotSampled, why)
                         .await?;
                     if ended == PutOutcome::Created {
                         report.not_sampled += 1;
@@ -395,56 +427,79 @@ impl IntakeRouter {
                     ended
                 }
                 // The same number twice in one campaign is called once.
-                (None, Some(holder)) => {
+                // Called before and ended: a document replayed, maybe after
+                // the job was removed (retention). Never called again.
+                (None, NumberClaim::Ended) => PutOutcome::Unchanged,
+                (None, NumberClaim::HeldBy(holder)) => {
                     let why = format!(
                         "same number as contact {holder} of this campaign, which is called instead"
                     );
                     let ended = self
                         .store
-                        .enqueue_ended(&spec, Outcome::Duplicate, &why)
+                        .enqueue_ended(spec, Outcome::Duplicate, &why)
                         .await?;
                     if ended == PutOutcome::Created {
                         report.duplicate_numbers += 1;
                     }
                     ended
                 }
-                (None, None) => self.store.enqueue(&spec).await?,
+                (None, NumberClaim::Holds) => {
+                    queued.push(NewJob { spec, opens_at_ms });
+                    queued_at.push(index);
+                    continue;
+                }
             };
-            // Also on a replay (`Unchanged`): the first delivery may have
-            // stopped between the two steps.
-            if let (Some(keep), PutOutcome::Created | PutOutcome::Unchanged) =
-                (self.remember_visits, outcome)
-            {
-                self.store
-                    .record_visit(&spec.contact.phone, &ServiceVisit::of(&spec), keep)
-                    .await?;
+        }
+        let created = self.store.enqueue_batch(&queued).await?;
+        for (index, outcome) in queued_at.into_iter().zip(created) {
+            outcomes[index] = outcome;
+        }
+        Ok(outcomes)
+    }
+
+    /// Counts what placing `spec` did, remembers its visit, dead-letters a
+    /// conflict.
+    async fn account(
+        &self,
+        source: &str,
+        spec: &JobSpec,
+        outcome: PutOutcome,
+        report: &mut IngestReport,
+    ) -> Result<(), StoreError> {
+        // Also on a replay (`Unchanged`): the first delivery may have
+        // stopped between the two steps.
+        if let (Some(keep), PutOutcome::Created | PutOutcome::Unchanged) =
+            (self.remember_visits, outcome)
+        {
+            self.store
+                .record_visit(&spec.contact.phone, &ServiceVisit::of(spec), keep)
+                .await?;
+        }
+        match outcome {
+            PutOutcome::Created => {
+                self.metrics.contacts(ContactResult::Accepted, 1);
+                report.accepted += 1;
             }
-            match outcome {
-                PutOutcome::Created => {
-                    self.metrics.contacts(ContactResult::Accepted, 1);
-                    report.accepted += 1;
-                }
-                PutOutcome::Unchanged => {
-                    self.metrics.contacts(ContactResult::Duplicate, 1);
-                    report.duplicates += 1;
-                }
-                PutOutcome::Conflict => {
-                    let letter = DeadLetter {
-                        source: source.to_owned(),
-                        reason: format!(
-                            "contact {} of campaign {} already exists with different data",
-                            spec.contact.id, spec.campaign_id
-                        ),
-                        payload: serde_json::json!({"id": spec.contact.id.as_str(), "phone": spec.contact.phone.masked()}).to_string(),
-                    };
-                    self.store.dead_letter(&letter).await?;
-                    self.metrics.contacts(ContactResult::Rejected, 1);
-                    report.dead_lettered += 1;
-                    report.refusals.push(refusal_of(&letter));
-                }
+            PutOutcome::Unchanged => {
+                self.metrics.contacts(ContactResult::Duplicate, 1);
+                report.duplicates += 1;
+            }
+            PutOutcome::Conflict => {
+                let letter = DeadLetter {
+                    source: source.to_owned(),
+                    reason: format!(
+                        "contact {} of campaign {} already exists with different data",
+                        spec.contact.id, spec.campaign_id
+                    ),
+                    payload: serde_json::json!({"id": spec.contact.id.as_str(), "phone": spec.contact.phone.masked()}).to_string(),
+                };
+                self.store.dead_letter(&letter).await?;
+                self.metrics.contacts(ContactResult::Rejected, 1);
+                report.dead_lettered += 1;
+                report.refusals.push(refusal_of(&letter));
             }
         }
-        Ok(report)
+        Ok(())
     }
 
     /// The official's side of an official's call to `spec`'s citizen, from

@@ -97,6 +97,27 @@ impl ReadyEntry {
     }
 }
 
+/// What claiming a number within a campaign found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NumberClaim {
+    /// The contact holds the number (claimed now, or again): call it.
+    Holds,
+    /// Another contact of the campaign holds it: this one is a duplicate.
+    HeldBy(ContactId),
+    /// The contact held it and has ended (its record was relayed; its job
+    /// may be gone after the retention): a replay, never called again.
+    Ended,
+}
+
+/// A contact to enqueue (`Store::enqueue_batch`).
+#[derive(Clone, Copy, Debug)]
+pub struct NewJob<'a> {
+    pub spec: &'a JobSpec,
+    /// When the contact's calling window next opens, if it is closed at
+    /// ingest (Unix ms); `None`: open now.
+    pub opens_at_ms: Option<i64>,
+}
+
 /// A snapshot of one job.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Job {
@@ -401,7 +422,11 @@ pub enum Transition {
 /// The result of applying a provider status callback.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StatusApplied {
-    /// The job after the update (`None`: unknown job).
+    /// Whether the job exists.
+    pub known: bool,
+    /// The job after the update, for a terminal status only: the caller
+    /// concludes the attempt from it. Other statuses need nothing back, so
+    /// the store does not read the job out for them.
     pub job: Option<Box<Job>>,
     /// Whether the status moved the call forward (false for duplicates/stale).
     pub advanced: bool,
@@ -682,9 +707,26 @@ pub trait Store: Send + Sync + 'static {
     async fn dead_letters(&self, count: usize) -> Result<Vec<DeadLetter>>;
     /// Stores a campaign header; idempotent, refuses a different header.
     async fn put_campaign(&self, header: &CampaignHeader) -> Result<PutOutcome>;
-    /// Creates a queued job and puts it on its shard's ready stream;
-    /// idempotent per job id, refuses a different spec. The campaign must exist.
-    async fn enqueue(&self, spec: &JobSpec) -> Result<PutOutcome>;
+    /// Creates a queued job and makes it ready (its calling window taken as
+    /// open: the dialer defers it if not); idempotent per job id, refuses a
+    /// different spec. The campaign must exist.
+    async fn enqueue(&self, spec: &JobSpec) -> Result<PutOutcome> {
+        let mut outcomes = self
+            .enqueue_batch(&[NewJob {
+                spec,
+                opens_at_ms: None,
+            }])
+            .await?;
+        outcomes
+            .pop()
+            .ok_or_else(|| StoreError::Refused("enqueue_batch answered nothing".into()))
+    }
+    /// Creates queued jobs, each as `enqueue` does, in as few round trips as
+    /// the backend can (Redis: one pipeline), with one outcome per job in
+    /// order. A job that may not be called yet (before its `not_before_ms`,
+    /// or before `opens_at_ms`) is parked in its shard's delayed set until
+    /// then instead of being made ready.
+    async fn enqueue_batch(&self, jobs: &[NewJob<'_>]) -> Result<Vec<PutOutcome>>;
     async fn campaign_status(&self, id: &CampaignId) -> Result<Option<CampaignStatus>>;
     /// The stored header of a campaign; `None`: no such campaign. A header
     /// never changes once stored (`put_campaign` refuses a different one),
@@ -692,15 +734,27 @@ pub trait Store: Send + Sync + 'static {
     async fn campaign_header(&self, id: &CampaignId) -> Result<Option<CampaignHeader>> {
         Ok(self.campaign_status(id).await?.map(|status| status.header))
     }
-    /// Claims `phone` for `contact` within campaign `id`: `None` when the
-    /// contact holds it (first, or claiming again), else the contact that
-    /// already does. Numbers are keyed by their tag, never stored raw.
+    /// Claims `phone` for `contact` within campaign `id` (see `NumberClaim`).
+    /// Numbers are keyed by their tag, never stored raw.
     async fn claim_number(
         &self,
         id: &CampaignId,
         phone: &PhoneNumber,
         contact: &ContactId,
-    ) -> Result<Option<ContactId>>;
+    ) -> Result<NumberClaim> {
+        let mut claims = self.claim_numbers(id, &[(phone, contact)]).await?;
+        claims
+            .pop()
+            .ok_or_else(|| StoreError::Refused("claim_numbers answered nothing".into()))
+    }
+    /// `claim_number` for many contacts of campaign `id` in order (a number
+    /// twice in `claims` is held by the first), in as few round trips as
+    /// the backend can.
+    async fn claim_numbers(
+        &self,
+        id: &CampaignId,
+        claims: &[(&PhoneNumber, &ContactId)],
+    ) -> Result<Vec<NumberClaim>>;
     /// Claims a place in `slot` for `contact`, in one atomic step: true when
     /// the contact holds one (claimed now, or earlier: idempotent), false
     /// when `cap` other contacts already hold every place.

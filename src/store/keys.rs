@@ -241,10 +241,19 @@ impl Keys {
         format!("{}:epoch", self.prefix)
     }
 
-    /// A campaign's numbers (hash: phone tag → the contact that holds it),
-    /// so a number listed twice is called once.
-    pub fn campaign_numbers(&self, id: &CampaignId) -> String {
-        format!("{}:campaign:{id}:numbers", self.prefix)
+    /// Where a campaign remembers which contact holds a number, so a number
+    /// listed twice is called once: the key of one of 4,096 buckets (the
+    /// first three hex digits of the citizen tag) and the field in it (the
+    /// next thirteen: with the bucket, 64 bits of the tag). Buckets keep each
+    /// hash small enough for Redis's compact encoding up to about half a
+    /// million contacts per campaign (see docs/architecture.md, "Redis keys").
+    pub fn campaign_number(&self, id: &CampaignId, citizen_tag: &str) -> (String, String) {
+        let bucket = citizen_tag.get(..3).unwrap_or(citizen_tag);
+        let field = citizen_tag.get(3..16).unwrap_or_default();
+        (
+            format!("{}:campaign:{id}:numbers:{bucket}", self.prefix),
+            field.to_owned(),
+        )
     }
 
     /// The contacts holding a place in one (campaign, office, day) of a
@@ -346,7 +355,11 @@ impl Keys {
         format!("{}:gcra:{official}", self.shard(shard))
     }
 
-    /// Per-shard, per-campaign counts by state (hash).
+    /// Per-shard, per-campaign counts by state (hash), and the campaign's
+    /// office and service texts in that shard, interned: `=<text>` → id,
+    /// `#<id>` → text, `#` → the last id given (`intern` in
+    /// `lua/prelude.lua`; `redis/compact.rs`). No state name starts with `=`
+    /// or `#`.
     pub fn counts(&self, shard: ShardId, campaign: &CampaignId) -> String {
         format!("{}{campaign}", self.counts_prefix(shard))
     }

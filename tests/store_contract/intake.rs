@@ -4,7 +4,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sampark::domain::{CampaignHeader, JobState, PhoneNumber};
-use sampark::store::{DeadLetter, IntakeRefusal, IntakeTally, KEPT_REFUSALS, PutOutcome, Store};
+use sampark::store::{
+    DeadLetter, IntakeRefusal, IntakeTally, KEPT_REFUSALS, NewJob, NumberClaim, PutOutcome, Store,
+};
 
 use super::helpers::*;
 use super::support::eventually;
@@ -156,18 +158,18 @@ pub async fn duplicate_numbers_end_at_once_with_a_record(store: Arc<dyn Store>) 
     let second = sampark::domain::ContactId::parse("c-2").unwrap();
     assert_eq!(
         store.claim_number(&campaign, &phone, &first).await.unwrap(),
-        None
+        NumberClaim::Holds
     );
     assert_eq!(
         store.claim_number(&campaign, &phone, &first).await.unwrap(),
-        None
+        NumberClaim::Holds
     );
     assert_eq!(
         store
             .claim_number(&campaign, &phone, &second)
             .await
             .unwrap(),
-        Some(first.clone())
+        NumberClaim::HeldBy(first.clone())
     );
     let dup = spec("c-2", "off-2");
     let why = "same number as contact c-1";
@@ -333,4 +335,79 @@ pub async fn intake_tallies_count_each_entry_once_and_keep_the_newest_refusals(
     let stats = store.intake_stats(&other).await.unwrap().unwrap();
     assert_eq!((stats.documents_refused, stats.last_refusals.len()), (1, 1));
     assert!(store.campaign_status(&other).await.unwrap().is_none());
+}
+
+pub async fn a_contact_outside_its_window_is_parked_at_ingest(store: Arc<dyn Store>) {
+    store.put_campaign(&header()).await.unwrap();
+    let now = store.now_ms().await.unwrap();
+    let (closed, open) = (spec("c-1", "off-1"), spec("c-2", "off-2"));
+    let outcomes = store
+        .enqueue_batch(&[
+            NewJob {
+                spec: &closed,
+                opens_at_ms: Some(now + 300),
+            },
+            NewJob {
+                spec: &open,
+                opens_at_ms: None,
+            },
+        ])
+        .await
+        .unwrap();
+    assert_eq!(outcomes, [PutOutcome::Created, PutOutcome::Created]);
+    // Only the open one is made ready; the other waits in the delayed set,
+    // queued, with its reason, and is ready once its window opens.
+    let entries = ready(&store, 1).await;
+    assert!(entries.contains_key("c-2"), "{:?}", entries.keys());
+    let parked = job(&store, "c-1").await;
+    assert_eq!(parked.state, JobState::Queued);
+    assert_eq!(parked.reason.as_deref(), Some("outside calling hours"));
+    let waiting = store.waiting(&campaign_id()).await.unwrap();
+    assert_eq!(waiting.next_due_ms(), Some(now + 300));
+    assert_eq!(counts(&store).await, expect_counts(&[("queued", 2)]));
+    let later = ready_again(&store, "c-1").await;
+    assert!(store.now_ms().await.unwrap() >= now + 300);
+    assert_eq!(later.job.contact.as_str(), "c-1");
+}
+
+pub async fn an_ended_contact_keeps_no_number_and_replays_unchanged(store: Arc<dyn Store>) {
+    store.put_campaign(&header()).await.unwrap();
+    let dup = spec("c-2", "off-2");
+    let why = "same number as contact c-1";
+    let outcome = sampark::domain::Outcome::Duplicate;
+    assert_eq!(
+        store.enqueue_ended(&dup, outcome, why).await.unwrap(),
+        PutOutcome::Created
+    );
+    let ended = job(&store, "c-2").await;
+    assert!(ended.spec.contact.phone.is_erased(), "{:?}", ended.spec);
+    assert_eq!(ended.spec.contact.office, dup.contact.office);
+    // The same contact again (a replayed document) is a no-op; another
+    // contact under the same id is not.
+    assert_eq!(
+        store.enqueue_ended(&dup, outcome, why).await.unwrap(),
+        PutOutcome::Unchanged
+    );
+    assert_eq!(store.enqueue(&dup).await.unwrap(), PutOutcome::Unchanged);
+    let mut other = dup.clone();
+    other.contact.office = "Puri Sadar PS".into();
+    assert_eq!(store.enqueue(&other).await.unwrap(), PutOutcome::Conflict);
+    // A job ended by its call drops its number too.
+    let call = spec("c-3", "off-3");
+    assert_eq!(store.enqueue(&call).await.unwrap(), PutOutcome::Created);
+    let entry = &ready(&store, 1).await["c-3"];
+    let (granted, _) = grant(&store, entry, HOUR).await;
+    let id = granted.job_ref();
+    store.mark_originated(&id, 1, "CA3", HOUR).await.unwrap();
+    let done = sampark::store::Finish::Terminal {
+        outcome: sampark::domain::Outcome::Completed,
+        reason: None,
+    };
+    store.finish(&id, 1, None, &done).await.unwrap();
+    let completed = job(&store, "c-3").await;
+    assert_eq!(
+        completed.state,
+        JobState::Done(sampark::domain::Outcome::Completed)
+    );
+    assert!(completed.spec.contact.phone.is_erased());
 }

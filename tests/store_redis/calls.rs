@@ -90,7 +90,7 @@ async fn statuses_are_ranked_and_fenced() {
         .apply_status(&unknown, 1, "CA1", CallStatus::Ringing)
         .await
         .unwrap();
-    assert!(none.job.is_none() && !none.advanced);
+    assert!(!none.known && none.job.is_none() && !none.advanced);
 
     let job = dialing(&store, "c-1").await;
     let id = &job.job_ref();
@@ -99,8 +99,9 @@ async fn statuses_are_ranked_and_fenced() {
         .apply_status(id, 1, "CA1", CallStatus::Ringing)
         .await
         .unwrap();
-    assert!(r.advanced);
-    let snap = r.job.unwrap();
+    assert!(r.advanced && r.known);
+    assert!(r.job.is_none(), "only a terminal status reads the job back");
+    let snap = store.load_job(id).await.unwrap().unwrap();
     assert_eq!(snap.state, JobState::InCall);
     assert_eq!(snap.call_sid.as_deref(), Some("CA1"));
     assert_eq!((snap.dials, snap.status_rank), (1, 3));
@@ -126,7 +127,10 @@ async fn statuses_are_ranked_and_fenced() {
         .await
         .unwrap();
     assert!(!back.advanced);
-    assert_eq!(back.job.unwrap().call_status, Some(CallStatus::InProgress));
+    assert_eq!(
+        store.load_job(id).await.unwrap().unwrap().call_status,
+        Some(CallStatus::InProgress)
+    );
     let stale = store
         .apply_status(id, 0, "CA1", CallStatus::Completed)
         .await
@@ -508,7 +512,7 @@ async fn cost_of_a_status(
         .apply_status(&job.job_ref(), 1, "CA1", CallStatus::Ringing)
         .await
         .unwrap();
-    assert!(applied.job.is_some());
+    assert!(applied.known);
     let mut calls = crate::support::redis_server::command_calls(conn).await;
     calls.retain(|(name, _)| !name.starts_with("config") && name != "info");
     calls.sort();

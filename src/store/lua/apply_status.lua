@@ -2,7 +2,8 @@
 -- or duplicate callback never moves the call backwards.
 -- KEYS[1] job hash  KEYS[2] counts hash
 -- ARGV[1] attempt  ARGV[2] call sid  ARGV[3] status  ARGV[4] status rank
--- Reply: {'none'} (unknown job) | {'0' or '1' (advanced), job fields...}
+-- ARGV[5] '1' when the caller needs the job back (a terminal status)
+-- Reply: {'none'} (unknown job) | {'0' or '1' (advanced), job fields if asked...}
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return { 'none' }
 end
@@ -11,7 +12,7 @@ local state, attempt, sid, rank, first = unpack(redis.call('HMGET', KEYS[1],
 local live = state == 'dialing' or state == 'in_call'
 -- Another call id for the same attempt is not ours to apply.
 if attempt ~= ARGV[1] or not live or (sid and sid ~= ARGV[2]) then
-  return append_job({ '0' }, KEYS[1])
+  return ARGV[5] == '1' and append_job({ '0' }, KEYS[1]) or { '0' }
 end
 local now = int(now_ms())
 local advanced = false
@@ -29,4 +30,8 @@ if tonumber(ARGV[4]) > (tonumber(rank) or 0) then
   redis.call('HSET', KEYS[1], 'rank', ARGV[4], 'status', ARGV[3], 'updated_at', now)
   advanced = true
 end
-return append_job({ advanced and '1' or '0' }, KEYS[1])
+local reply = { advanced and '1' or '0' }
+if ARGV[5] == '1' then
+  append_job(reply, KEYS[1])
+end
+return reply

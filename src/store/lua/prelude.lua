@@ -83,27 +83,136 @@ local function append_job(reply, job_key)
   return reply
 end
 
+-- The id of an office or service text in the campaign's counts hash of the
+-- job's shard, given one the first time the text is seen there: `=<text>` →
+-- id, `#<id>` → text, `#` → the last id given (`Keys::counts`; an id never
+-- changes meaning).
+local function intern(counts_key, text)
+  local id = redis.call('HGET', counts_key, '=' .. text)
+  if id then
+    return id
+  end
+  id = int(redis.call('HINCRBY', counts_key, '#', 1))
+  redis.call('HSET', counts_key, '=' .. text, id, '#' .. id, text)
+  return id
+end
+
+-- The unit separator of packed job values (`redis/compact.rs`).
+local US = string.char(31)
+
+-- The fields of a packed value, in order (empty ones included).
+local function unpack_fields(packed)
+  local parts, from = {}, 1
+  while true do
+    local at = string.find(packed, US, from, true)
+    if not at then
+      parts[#parts + 1] = string.sub(packed, from)
+      return parts
+    end
+    parts[#parts + 1] = string.sub(packed, from, at - 1)
+    from = at + 1
+  end
+end
+
+-- Whom a job's record is about, from a compact job (`redis/compact.rs`):
+-- the campaign and contact from the job id, the official and department
+-- from their fields, office and service from the texts interned in the
+-- counts hash.
+local function compact_about(job_key, counts_key, job_id)
+  local c, official, dept = unpack(redis.call('HMGET', job_key, 'c', 'official', 'dept'))
+  local parts = unpack_fields(c or '')
+  local office, service = unpack(redis.call('HMGET', counts_key, '#' .. (parts[2] or ''),
+    '#' .. (parts[3] or '')))
+  local slash = string.find(job_id, '/', 1, true)
+  return {
+    campaign_id = string.sub(job_id, 1, slash - 1), contact_id = string.sub(job_id, slash + 1),
+    official_id = official, department = dept or '', office = office or '', service = service or '',
+    attributed = true,
+  }
+end
+
+-- Drops the phone numbers from an ended compact job (retention): the
+-- contact's from `c`, an official's from `oc`. Everything else stays.
+local function drop_numbers(job_key)
+  local c, oc, spec_json = unpack(redis.call('HMGET', job_key, 'c', 'oc', 'spec'))
+  if spec_json then
+    -- An inbound call's own spec (no numbers but the caller's in it).
+    local spec = cjson.decode(spec_json)
+    spec.contact.phone = '+'
+    redis.call('HSET', job_key, 'spec', cjson.encode(spec))
+  end
+  if c then
+    local p = unpack_fields(c)
+    if p[4] and p[4] ~= '' then
+      p[4] = ''
+      redis.call('HSET', job_key, 'c', table.concat(p, US))
+    end
+  end
+  if oc then
+    local p = unpack_fields(oc)
+    p[1] = ''
+    redis.call('HSET', job_key, 'oc', table.concat(p, US))
+  end
+end
+
+-- Whether a stored compact job is the contact `c` (packed as `enqueue`
+-- packs it) of `official` with official's call `oc`: what a replayed
+-- document must find to be a no-op. An ended job has dropped its numbers,
+-- so it matches the same contact with the numbers left out.
+local function same_contact(job_key, existing, c, official, oc)
+  local stored_official, stored_oc, state = unpack(redis.call('HMGET', job_key, 'official', 'oc',
+    'state'))
+  stored_oc = stored_oc or ''
+  if stored_official ~= official then
+    return false
+  end
+  if existing == c and stored_oc == oc then
+    return true
+  end
+  if not is_terminal(state) then
+    return false
+  end
+  local function without_number(packed, index)
+    local parts = unpack_fields(packed)
+    if parts[index] then
+      parts[index] = ''
+    end
+    return table.concat(parts, US)
+  end
+  return without_number(existing, 4) == without_number(c, 4)
+    and without_number(stored_oc, 1) == without_number(oc, 1)
+end
 
 -- Ends a job in terminal `outcome` and writes its feedback record to the
 -- shard's outbox in the same step, so the record exists if and only if the
 -- job is terminal. `state` is the job's state before; the record's reason
--- is the job's `reason` field as the caller left it.
+-- is the job's `reason` field as the caller left it. The job's phone
+-- numbers are dropped in the same step (retention: an ended contact keeps
+-- no number; the relay later sets the job's expiry).
 local function end_job(job_key, counts_key, outbox_key, job_id, state, outcome, now)
   redis.call('HSET', job_key, 'state', outcome, 'updated_at', int(now))
   move_count(counts_key, job_key, state, outcome)
   -- The record is assembled as text; cjson only encodes strings (it would
   -- corrupt long numbers, and it turns an empty array into {}).
-  local spec_json, dials, answers, queued, first, attr_json, reason, bridge = unpack(redis.call('HMGET',
-    job_key, 'spec', 'dials', 'answers', 'queued_at', 'first_dial_at', 'attr', 'reason', 'bridge'))
-  local spec = cjson.decode(spec_json)
+  local spec_json, dials, answers, queued, first, attr_json, reason, bridge, oc = unpack(redis.call('HMGET',
+    job_key, 'spec', 'dials', 'answers', 'q', 'first_dial_at', 'attr', 'reason', 'bridge', 'oc'))
   local enc = cjson.encode
   -- Whom the record is about: the contact, or for an inbound call what the
   -- caller named (written by save_ivr).
-  local about = {
-    campaign_id = spec.campaign_id, contact_id = spec.contact.id,
-    official_id = spec.contact.official_id, department = spec.department,
-    office = spec.contact.office, service = spec.contact.service, attributed = true,
-  }
+  local about, direction
+  if spec_json then
+    -- An inbound call's job keeps its whole spec (no campaign header).
+    local spec = cjson.decode(spec_json)
+    about = {
+      campaign_id = spec.campaign_id, contact_id = spec.contact.id,
+      official_id = spec.contact.official_id, department = spec.department,
+      office = spec.contact.office, service = spec.contact.service, attributed = true,
+    }
+    direction = spec.direction or 'outbound'
+  else
+    about = compact_about(job_key, counts_key, job_id)
+    direction = oc and 'official' or 'outbound'
+  end
   if attr_json then
     about = cjson.decode(attr_json)
   end
@@ -132,9 +241,10 @@ local function end_job(job_key, counts_key, outbox_key, job_id, state, outcome, 
     .. ',"queued_at_ms":' .. queued
     .. ',"first_dialled_at_ms":' .. (first or 'null')
     .. ',"finished_at_ms":' .. int(now)
-    .. ',"direction":' .. enc(spec.direction or 'outbound')
+    .. ',"direction":' .. enc(direction)
     .. ',"attributed":' .. (about.attributed and 'true' or 'false')
     .. (bridge and (',"bridge":' .. bridge) or '')
     .. '}'
   redis.call('XADD', outbox_key, '*', 'record', record)
+  drop_numbers(job_key)
 end

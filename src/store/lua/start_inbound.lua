@@ -14,7 +14,7 @@ redis.call('HSET', KEYS[1],
   'spec', ARGV[1], 'official', ARGV[2], 'state', 'in_call',
   'attempt', '1', 'dials', '1', 'sid', ARGV[4], 'status', ARGV[6], 'rank', ARGV[7],
   'step', '0', 'answers', '[]', 'attr', ARGV[8],
-  'queued_at', stamp, 'first_dial_at', stamp, 'dial_at', stamp, 'updated_at', stamp)
+  'q', stamp, 'first_dial_at', stamp, 'dial_at', stamp, 'updated_at', stamp)
 move_count(KEYS[2], KEYS[1], nil, 'in_call')
 redis.call('ZADD', KEYS[3], now + tonumber(ARGV[5]), ARGV[3])
 return append_job({ 'created' }, KEYS[1])

@@ -93,4 +93,12 @@ pub(super) fn set_state(counts: &mut Counts, job: &mut Job, to: JobState, now: s
     counts.add(job, to, true);
     job.state = to;
     job.updated_at_ms = now.ms;
+    if to.is_terminal() {
+        // Retention: an ended contact keeps no phone number (as `end_job`
+        // in `lua/prelude.lua` drops it from the job hash).
+        job.spec.contact.phone = crate::domain::PhoneNumber::erased();
+        if let Some(call) = &mut job.spec.official_call {
+            call.phone = crate::domain::PhoneNumber::erased();
+        }
+    }
 }

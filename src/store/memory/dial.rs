@@ -343,6 +343,7 @@ impl State {
         let State { jobs, counts, .. } = self;
         let Some(job) = jobs.get_mut(id).filter(|j| j.shard == r.shard) else {
             return StatusApplied {
+                known: false,
                 job: None,
                 advanced: false,
             };
@@ -368,7 +369,8 @@ impl State {
             }
         }
         StatusApplied {
-            job: Some(Box::new(job.clone())),
+            known: true,
+            job: status.is_terminal().then(|| Box::new(job.clone())),
             advanced,
         }
     }

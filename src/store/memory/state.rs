@@ -20,8 +20,8 @@ use crate::domain::{
 };
 use crate::store::keys::shard_of;
 use crate::store::{
-    CampaignState, CampaignStatus, DeadLetter, IntakeEntry, Job, JobRef, PutOutcome, ReadyEntry,
-    Result, SampleSlot, ServiceVisit, ShardId, StoreError,
+    CampaignState, CampaignStatus, DeadLetter, IntakeEntry, Job, JobRef, NumberClaim, PutOutcome,
+    ReadyEntry, Result, SampleSlot, ServiceVisit, ShardId, StoreError,
 };
 
 /// One reading of the store's clock, in both units the model uses.
@@ -106,8 +106,17 @@ pub(super) struct State {
     pub hangup_requests: HashSet<CampaignId>,
     /// The provider's calls-per-second GCRA state (TAT, microseconds).
     pub provider_tat: Option<i64>,
-    /// Each campaign's numbers (by tag) and the contact that holds each.
-    numbers: HashMap<(CampaignId, String), ContactId>,
+    /// Each campaign's numbers (by tag), the contact that holds each, and
+    /// whether that contact has ended (its record relayed).
+    numbers: HashMap<(CampaignId, String), (ContactId, bool)>,
+    /// The tag of the number each contact holds (an ended job keeps no
+    /// number to find it by; Redis keeps the tag in the job hash).
+    held: HashMap<JobId, String>,
+    /// Ended jobs whose record was relayed, by when they are removed (ms):
+    /// the retention (`MemoryStore::with_retention`).
+    pub expiring: std::collections::BTreeMap<(i64, JobId), ()>,
+    /// How long an ended job is kept once its record was relayed.
+    pub retention_ms: i64,
     /// The contacts holding a place in each (campaign, office, day) of a
     /// `max_per_office_per_day` sample.
     samples: HashMap<SampleSlot, HashSet<ContactId>>,
@@ -139,6 +148,9 @@ impl State {
             parked: HashMap::new(),
             hangup_requests: HashSet::new(),
             numbers: HashMap::new(),
+            held: HashMap::new(),
+            expiring: Default::default(),
+            retention_ms: 7 * 24 * 3_600_000,
             samples: HashMap::new(),
             provider_tat: None,
             intake_tallies: IntakeTallies::default(),
@@ -209,20 +221,33 @@ impl State {
         }
     }
 
-    pub fn enqueue(&mut self, now: Now, spec: &JobSpec) -> PutOutcome {
+    /// Creates a queued job (see `Store::enqueue_batch`): ready, or parked
+    /// in the delayed set until its `not_before_ms` or `opens_at_ms`.
+    pub fn enqueue(&mut self, now: Now, spec: &JobSpec, opens_at_ms: Option<i64>) -> PutOutcome {
         let id = spec.job_id();
         if let Some(existing) = self.jobs.get(&id) {
-            return if existing.spec == *spec {
-                PutOutcome::Unchanged
-            } else {
-                PutOutcome::Conflict
-            };
+            return replay_outcome(existing, spec);
         }
         let official = spec.contact.official_id.clone();
         let shard = shard_of(&official, self.shard_count());
-        let job = new_job(spec, shard, now);
+        let mut job = new_job(spec, shard, now);
         count_new(&mut self.counts, &job);
-        self.shards[usize::from(shard)].add_ready(now.ms, &job);
+        let not_before = spec.not_before_ms.filter(|&t| t > now.ms);
+        let parked = match (not_before, opens_at_ms.filter(|&t| t > now.ms)) {
+            (nbf, Some(open)) if open > nbf.unwrap_or(now.ms) => {
+                Some((open, "outside calling hours"))
+            }
+            (Some(nbf), _) => Some((nbf, "too soon after the visit")),
+            (None, _) => None,
+        };
+        let shard = &mut self.shards[usize::from(shard)];
+        match parked {
+            Some((due, reason)) => {
+                shard.delayed.insert(&job.id, due);
+                job.reason = Some(reason.to_owned());
+            }
+            None => shard.add_ready(now.ms, &job),
+        }
         self.jobs.insert(id, job);
         PutOutcome::Created
     }
@@ -237,11 +262,7 @@ impl State {
     ) -> Result<PutOutcome> {
         let id = spec.job_id();
         if let Some(existing) = self.jobs.get(&id) {
-            return Ok(if existing.spec == *spec {
-                PutOutcome::Unchanged
-            } else {
-                PutOutcome::Conflict
-            });
+            return Ok(replay_outcome(existing, spec));
         }
         let shard = shard_of(&spec.contact.official_id, self.shard_count());
         let mut job = new_job(spec, shard, now);
@@ -258,12 +279,46 @@ impl State {
         id: &CampaignId,
         phone: &PhoneNumber,
         contact: &ContactId,
-    ) -> Option<ContactId> {
-        let holder = self
+    ) -> NumberClaim {
+        let tag = self.citizens.tag(phone);
+        let (holder, ended) = self
             .numbers
-            .entry((id.clone(), self.citizens.tag(phone)))
-            .or_insert_with(|| contact.clone());
-        (holder != contact).then(|| holder.clone())
+            .entry((id.clone(), tag.clone()))
+            .or_insert_with(|| (contact.clone(), false));
+        if holder == contact {
+            self.held
+                .insert(JobId::new(id.clone(), contact.clone()), tag);
+        }
+        match (holder == contact, *ended) {
+            (true, false) => NumberClaim::Holds,
+            (true, true) => NumberClaim::Ended,
+            (false, _) => NumberClaim::HeldBy(holder.clone()),
+        }
+    }
+
+    /// Retention, once a job's record is relayed: the number it held in its
+    /// campaign is marked ended (a replay never calls it again), and the job
+    /// is removed after the retention.
+    fn retire(&mut self, now: Now, job: &JobId) {
+        if let Some(tag) = self.held.remove(job)
+            && let Some((holder, done)) = self.numbers.get_mut(&(job.campaign.clone(), tag))
+            && holder == &job.contact
+        {
+            *done = true;
+        }
+        self.expiring
+            .insert((now.ms.saturating_add(self.retention_ms), job.clone()), ());
+    }
+
+    /// Removes the ended jobs whose retention ran out.
+    pub fn expire_jobs(&mut self, now: Now) {
+        while let Some(entry) = self.expiring.first_entry() {
+            if entry.key().0 > now.ms {
+                break;
+            }
+            let ((_, job), ()) = entry.remove_entry();
+            self.jobs.remove(&job);
+        }
     }
 
     /// Claims a place in a sample slot for a contact (see `Store`): a member
@@ -365,9 +420,15 @@ impl State {
         max: usize,
         rules: &crate::domain::ScoringRules,
     ) -> Result<usize> {
+        self.expire_jobs(now);
         let records = self.shard_mut(shard)?.outbox.drain_front(max);
         let moved = records.len();
         for (_, record) in records {
+            if let Ok(parsed) = serde_json::from_str::<FeedbackRecord>(&record)
+                && let Ok(job) = JobId::parse(&parsed.record_id)
+            {
+                self.retire(now, &job);
+            }
             self.accountability.escalate(&record, rules);
             self.feedback.add(now.ms, record);
         }
@@ -419,6 +480,27 @@ pub(super) fn parse_id(id: &str) -> Result<EntryId> {
 }
 
 /// A queued job for `spec`, never dialled.
+/// What enqueueing `spec` again finds in `existing`: the same contact
+/// (numbers left out once it ended, since an ended job keeps none) or
+/// another one.
+fn replay_outcome(existing: &Job, spec: &JobSpec) -> PutOutcome {
+    let same = if existing.state.is_terminal() {
+        let mut erased = spec.clone();
+        erased.contact.phone = PhoneNumber::erased();
+        if let Some(call) = &mut erased.official_call {
+            call.phone = PhoneNumber::erased();
+        }
+        existing.spec == erased
+    } else {
+        existing.spec == *spec
+    };
+    if same {
+        PutOutcome::Unchanged
+    } else {
+        PutOutcome::Conflict
+    }
+}
+
 fn new_job(spec: &JobSpec, shard: ShardId, now: Now) -> Job {
     Job {
         id: spec.job_id(),

@@ -26,8 +26,9 @@ use crate::store::{AckOutcome, DayScore, EscalationQuery, FeedbackEntry, Instanc
 use crate::store::{
     Admission, Authorize, CampaignAction, CampaignState, CampaignStatus, DeadLetter, DialLimits,
     DncEntry, DncRequest, DncWrite, Finish, InboundStart, IntakeEntry, IntakeStats, IntakeTally,
-    IvrUpdate, Job, JobRef, PutOutcome, ReadyEntry, Result, SampleSlot, SaveIvr, ServiceVisit,
-    ShardId, StatusApplied, Store, StoreError, Transition, Waiting, wait_reason,
+    IvrUpdate, Job, JobRef, NewJob, NumberClaim, PutOutcome, ReadyEntry, Result, SampleSlot,
+    SaveIvr, ServiceVisit, ShardId, StatusApplied, Store, StoreError, Transition, Waiting,
+    wait_reason,
 };
 use crate::store::{ImportSummary, OfficialQuery};
 use jiff::civil::Date;
@@ -57,6 +58,16 @@ impl MemoryStore {
             clock,
             intake_added: Notify::new(),
         }
+    }
+
+    /// The same store keeping an ended job for `retention` after its record
+    /// was relayed (`policy.retention_hours`; default 7 days), as the Redis
+    /// store does.
+    pub fn with_retention(self, retention: std::time::Duration) -> MemoryStore {
+        if let Ok(mut state) = self.state.lock() {
+            state.retention_ms = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
+        }
+        self
     }
 
     /// Runs one atomic step with the clock read under the lock.
@@ -135,8 +146,12 @@ impl Store for MemoryStore {
         self.with(|s, _| s.put_campaign(header))
     }
 
-    async fn enqueue(&self, spec: &JobSpec) -> Result<PutOutcome> {
-        self.with(|s, now| s.enqueue(now, spec))
+    async fn enqueue_batch(&self, jobs: &[NewJob<'_>]) -> Result<Vec<PutOutcome>> {
+        self.with(|s, now| {
+            jobs.iter()
+                .map(|job| s.enqueue(now, job.spec, job.opens_at_ms))
+                .collect()
+        })
     }
 
     async fn campaign_status(&self, id: &CampaignId) -> Result<Option<CampaignStatus>> {
@@ -147,13 +162,17 @@ impl Store for MemoryStore {
         self.with(|s, _| s.campaign_header(id))
     }
 
-    async fn claim_number(
+    async fn claim_numbers(
         &self,
         id: &CampaignId,
-        phone: &PhoneNumber,
-        contact: &ContactId,
-    ) -> Result<Option<ContactId>> {
-        self.with(|s, _| s.claim_number(id, phone, contact))
+        claims: &[(&PhoneNumber, &ContactId)],
+    ) -> Result<Vec<NumberClaim>> {
+        self.with(|s, _| {
+            claims
+                .iter()
+                .map(|(phone, contact)| s.claim_number(id, phone, contact))
+                .collect()
+        })
     }
 
     async fn claim_sample(&self, slot: &SampleSlot, contact: &ContactId, cap: u32) -> Result<bool> {

@@ -70,7 +70,7 @@ fn state_with(contacts: &[&str]) -> State {
     let mut s = State::new(1);
     s.put_campaign(&header());
     for c in contacts {
-        s.enqueue(at(1_000), &spec(c, "off-1"));
+        s.enqueue(at(1_000), &spec(c, "off-1"), None);
     }
     s
 }

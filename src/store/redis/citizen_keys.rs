@@ -167,15 +167,24 @@ impl RedisStore {
         }
         let mut pipe = redis::pipe();
         for key in jobs {
-            pipe.cmd("HGET").arg(key).arg("spec");
+            pipe.cmd("HMGET").arg(key).arg("spec").arg("c");
         }
-        let specs: Vec<Option<String>> = pipe.query_async(&mut self.conn.clone()).await?;
+        let specs: Vec<(Option<String>, Option<String>)> =
+            pipe.query_async(&mut self.conn.clone()).await?;
+        // A compact job's number is in `c` (`compact.rs`); an inbound call's
+        // in its spec.
         let mut phones: Vec<PhoneNumber> = specs
             .iter()
-            .flatten()
-            .filter_map(|spec| {
-                let spec: serde_json::Value = serde_json::from_str(spec).ok()?;
-                PhoneNumber::parse(spec.get("contact")?.get("phone")?.as_str()?).ok()
+            .filter_map(|(spec, c)| match (spec, c) {
+                (Some(spec), _) => {
+                    let spec: serde_json::Value = serde_json::from_str(spec).ok()?;
+                    PhoneNumber::parse(spec.get("contact")?.get("phone")?.as_str()?).ok()
+                }
+                (None, Some(c)) => super::compact::PackedContact::parse(c)
+                    .ok()?
+                    .phone
+                    .and_then(|p| PhoneNumber::parse(&p).ok()),
+                (None, None) => None,
             })
             .collect();
         phones.sort_unstable();

@@ -60,6 +60,12 @@ pub struct RedisStore {
     /// Signalled when a group read found its group missing (Redis lost its
     /// data): the daemon's data watch checks the epoch marker at once.
     pub(super) groups_lost: tokio::sync::Notify,
+    /// Campaign headers and interned texts, to read compact jobs
+    /// (`compact.rs`).
+    pub(super) joins: super::compact::JoinCache,
+    /// How long an ended job is kept once its record was relayed
+    /// (`with_retention`; `policy.retention_hours`).
+    pub(super) retention: Duration,
 }
 
 impl RedisStore {
@@ -101,6 +107,8 @@ impl RedisStore {
             relay_consumer: format!("relay-{}-{:08x}", std::process::id(), rand::random::<u32>()),
             relay_unacked: Default::default(),
             groups_lost: tokio::sync::Notify::new(),
+            joins: Default::default(),
+            retention: super::results::DEFAULT_RETENTION,
         };
         store.create_groups().await?;
         Ok(store)

@@ -217,7 +217,9 @@ impl RedisStore {
             "granted" => {
                 let now_us = at(1)?;
                 let now_ms = at(2)?;
-                let job = JobFields::from_flat(&key, &reply[3..]).into_job(&entry.job, shard)?;
+                let job = self
+                    .job_from(JobFields::from_flat(&key, &reply[3..]), &entry.job, shard)
+                    .await?;
                 Ok((
                     Authorize::Granted {
                         job: Box::new(job),

@@ -121,7 +121,10 @@ impl RedisStore {
             .invoke_async(&mut self.conn.clone())
             .await?;
         let (verdict, fields) = verdict("start_inbound", &reply)?;
-        let job = Box::new(JobFields::from_flat(&key, fields).into_job(id, shard)?);
+        let job = Box::new(
+            self.job_from(JobFields::from_flat(&key, fields), id, shard)
+                .await?,
+        );
         match verdict {
             "created" => Ok(InboundStart::Created(job)),
             "existing" => Ok(InboundStart::Existing(job)),

@@ -7,8 +7,8 @@ use std::time::Duration;
 use redis::streams::{StreamAutoClaimReply, StreamId, StreamRangeReply, StreamReadReply};
 
 use super::connection::{INTAKE_GROUP, RedisStore};
-use super::parse::{JobFields, corrupt, verdict};
-use crate::domain::{CampaignHeader, CampaignId, ContactId, JobSpec, Outcome, PhoneNumber};
+use super::parse::{JobFields, corrupt};
+use crate::domain::{CampaignHeader, CampaignId};
 use crate::store::{DeadLetter, IntakeEntry, Job, JobRef, PutOutcome, StoreError};
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -193,102 +193,6 @@ impl RedisStore {
         })
     }
 
-    pub(super) async fn enqueue_impl(&self, spec: &JobSpec) -> Result<PutOutcome> {
-        let id = spec.job_id();
-        let official = &spec.contact.official_id;
-        let shard = self.shard_of_official(official);
-        let json = serde_json::to_string(spec)
-            .map_err(|e| StoreError::Refused(format!("job spec does not serialize: {e}")))?;
-        let reply: Vec<String> = self
-            .scripts
-            .enqueue
-            .key(self.keys.job(shard, &id))
-            .key(self.keys.ready(shard))
-            .key(self.keys.counts(shard, &spec.campaign_id))
-            .key(self.keys.ready_urgent(shard))
-            .arg(json)
-            .arg(official.as_str())
-            .arg(id.to_string())
-            .arg(
-                spec.not_before_ms
-                    .map(|t| t.to_string())
-                    .unwrap_or_default(),
-            )
-            .arg(spec.not_after_ms.map(|t| t.to_string()).unwrap_or_default())
-            .arg(self.keys.citizen_tag(&spec.contact.phone))
-            .arg(&spec.department)
-            .arg(if spec.priority.is_urgent() {
-                "urgent"
-            } else {
-                ""
-            })
-            .invoke_async(&mut self.conn.clone())
-            .await?;
-        match verdict("enqueue", &reply)?.0 {
-            "created" => Ok(PutOutcome::Created),
-            "unchanged" => Ok(PutOutcome::Unchanged),
-            _ => Ok(PutOutcome::Conflict),
-        }
-    }
-
-    pub(super) async fn claim_number_impl(
-        &self,
-        id: &CampaignId,
-        phone: &PhoneNumber,
-        contact: &ContactId,
-    ) -> Result<Option<ContactId>> {
-        let key = self.keys.campaign_numbers(id);
-        let tag = self.keys.citizen_tag(phone);
-        let (holder,): (String,) = redis::pipe()
-            .cmd("HSETNX")
-            .arg(&key)
-            .arg(&tag)
-            .arg(contact.as_str())
-            .ignore()
-            .cmd("HGET")
-            .arg(&key)
-            .arg(&tag)
-            .query_async(&mut self.conn.clone())
-            .await?;
-        if holder == contact.as_str() {
-            return Ok(None);
-        }
-        ContactId::parse(&holder)
-            .map(Some)
-            .map_err(|e| corrupt(&key, format!("holder {holder:?}: {e}")))
-    }
-
-    pub(super) async fn enqueue_ended_impl(
-        &self,
-        spec: &JobSpec,
-        outcome: Outcome,
-        reason: &str,
-    ) -> Result<PutOutcome> {
-        let id = spec.job_id();
-        let official = &spec.contact.official_id;
-        let shard = self.shard_of_official(official);
-        let json = serde_json::to_string(spec)
-            .map_err(|e| StoreError::Refused(format!("job spec does not serialize: {e}")))?;
-        let reply: Vec<String> = self
-            .scripts
-            .enqueue_ended
-            .key(self.keys.job(shard, &id))
-            .key(self.keys.counts(shard, &spec.campaign_id))
-            .key(self.keys.outbox(shard))
-            .arg(json)
-            .arg(official.as_str())
-            .arg(id.to_string())
-            .arg(outcome.as_str())
-            .arg(reason)
-            .invoke_async(&mut self.conn.clone())
-            .await?;
-        match verdict("enqueue_ended", &reply)?.0 {
-            "created" => Ok(PutOutcome::Created),
-            "unchanged" => Ok(PutOutcome::Unchanged),
-            _ => Ok(PutOutcome::Conflict),
-        }
-    }
-
     pub(super) async fn campaign_header_impl(
         &self,
         id: &CampaignId,
@@ -315,10 +219,13 @@ impl RedisStore {
         if fields.is_empty() {
             return Ok(None);
         }
-        fields.into_job(id, shard).map(Some)
+        self.job_from(fields, id, shard).await.map(Some)
     }
 
-    fn shard_of_official(&self, official: &crate::domain::OfficialId) -> crate::store::ShardId {
+    pub(super) fn shard_of_official(
+        &self,
+        official: &crate::domain::OfficialId,
+    ) -> crate::store::ShardId {
         crate::store::keys::shard_of(official, self.shards)
     }
 }

@@ -11,10 +11,12 @@
 
 mod accountability;
 mod citizen_keys;
+mod compact;
 mod connection;
 mod control;
 mod dispatch;
 mod dnc;
+mod enqueue;
 mod guard;
 mod inbound;
 mod intake_tally;

@@ -35,7 +35,7 @@ impl<'a> JobFields<'a> {
         self.fields.is_empty()
     }
 
-    fn corrupt(&self, detail: String) -> StoreError {
+    pub fn corrupt(&self, detail: String) -> StoreError {
         corrupt(self.key, detail)
     }
 
@@ -74,14 +74,23 @@ impl<'a> JobFields<'a> {
             .transpose()
     }
 
-    /// The job snapshot. Missing counters default to zero so jobs written by
-    /// an older script version still load.
-    pub fn into_job(self, id: &JobId, shard: ShardId) -> Result<Job> {
-        let spec: JobSpec = self
-            .json("spec")?
-            .ok_or_else(|| self.corrupt("field `spec` is missing".into()))?;
+    /// A field's raw value.
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.fields.get(field).map(String::as_str)
+    }
+
+    /// The spec an inbound call's job keeps whole (`None`: a compact job,
+    /// joined with its campaign's header by `RedisStore::job_from`).
+    pub fn own_spec(&self) -> Result<Option<JobSpec>> {
+        self.json("spec")
+    }
+
+    /// The job snapshot with its `spec` (joined or its own). Missing
+    /// counters default to zero: a new job stores none.
+    pub fn into_job(self, id: &JobId, shard: ShardId, spec: JobSpec) -> Result<Job> {
         let state: JobState = self.required("state")?;
         let status: Option<CallStatus> = self.optional("status")?;
+        let queued_at_ms: i64 = self.required("q")?;
         Ok(Job {
             id: id.clone(),
             shard,
@@ -103,10 +112,11 @@ impl<'a> JobFields<'a> {
             answers: self.json::<Vec<Answer>>("answers")?.unwrap_or_default(),
             last_response: self.text("resp"),
             reason: self.text("reason"),
-            queued_at_ms: self.required("queued_at")?,
+            queued_at_ms,
             first_dialled_at_ms: self.optional("first_dial_at")?,
             dial_started_at_ms: self.optional("dial_at")?,
-            updated_at_ms: self.optional("updated_at")?.unwrap_or(0),
+            // Not written until the job first changes.
+            updated_at_ms: self.optional("updated_at")?.unwrap_or(queued_at_ms),
         })
     }
 }

@@ -19,7 +19,7 @@ use redis::streams::{StreamAutoClaimReply, StreamId, StreamRangeReply, StreamRea
 use super::connection::{RELAY_GROUP, RedisStore};
 use super::dispatch::millis;
 use super::parse::corrupt;
-use crate::domain::FeedbackRecord;
+use crate::domain::{FeedbackRecord, JobId};
 use crate::store::{ShardId, StoreError};
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -35,6 +35,10 @@ const RELAY_RECLAIM_AFTER: Duration = Duration::from_secs(60);
 /// one small key per record for a day: about 150 bytes each (measured on
 /// Redis 7.0), so about 150 MB at a million records a day.
 pub const RELAY_DEDUPE_WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// How long an ended job is kept after its record was relayed unless the
+/// settings say otherwise (`policy.retention_hours`' default).
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 
 impl RedisStore {
     pub(super) async fn relay_feedback_impl(
@@ -64,6 +68,7 @@ impl RedisStore {
             .key(self.keys.escalations_open())
             .arg(millis(RELAY_DEDUPE_WINDOW));
         let mut relayed = 0;
+        let mut ended = Vec::new();
         for entry in &entries {
             let Some(raw) = entry.get::<String>("record") else {
                 tracing::warn!(shard, entry.id = %entry.id, "outbox entry without a record dropped");
@@ -75,6 +80,9 @@ impl RedisStore {
             let (dedupe_id, escalation) = match serde_json::from_str::<FeedbackRecord>(&raw) {
                 Ok(record) => {
                     let escalation = rules.escalation_of(&record);
+                    if let Ok(job) = JobId::parse(&record.record_id) {
+                        ended.push(job);
+                    }
                     (record.record_id, escalation)
                 }
                 Err(_) => (format!("outbox/{shard}/{}", entry.id), None),
@@ -107,10 +115,14 @@ impl RedisStore {
                 );
             }
         }
+        self.end_numbers(shard, &ended).await?;
         crate::failpoint::hit(crate::failpoint::points::BEFORE_ACK, &self.relay_consumer).await;
-        // Only now that every record is in the feedback stream.
+        // Only now that every record is in the feedback stream. The ended
+        // jobs' expiry is set in the same step (one slot: the shard's), so
+        // a job is never left without one once its entry is acknowledged.
         let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
-        let acked = redis::pipe()
+        let mut ack = redis::pipe();
+        ack.atomic()
             .cmd("XACK")
             .arg(&outbox)
             .arg(RELAY_GROUP)
@@ -119,9 +131,14 @@ impl RedisStore {
             .cmd("XDEL")
             .arg(&outbox)
             .arg(&ids)
-            .ignore()
-            .exec_async(&mut conn)
-            .await;
+            .ignore();
+        for job in &ended {
+            ack.cmd("PEXPIRE")
+                .arg(self.keys.job(shard, job))
+                .arg(millis(self.retention))
+                .ignore();
+        }
+        let acked = ack.exec_async(&mut conn).await;
         if acked.is_err() {
             self.relay_unacked
                 .lock()
@@ -130,6 +147,55 @@ impl RedisStore {
         }
         acked?;
         Ok(relayed)
+    }
+
+    /// Keeps ended jobs `retention` after their records are relayed
+    /// (`policy.retention_hours`); default 7 days.
+    pub fn with_retention(mut self, retention: Duration) -> Self {
+        self.retention = retention;
+        self
+    }
+
+    /// Marks the numbers the `ended` jobs held in their campaigns as ended
+    /// (`end_number.lua`), so a replayed document never calls them again
+    /// once the jobs are removed. Jobs without a citizen tag (an inbound
+    /// call's) held no number. Idempotent: a relay repeated after a lost
+    /// acknowledgement marks nothing new.
+    async fn end_numbers(&self, shard: ShardId, ended: &[JobId]) -> Result<()> {
+        if ended.is_empty() {
+            return Ok(());
+        }
+        let mut tags = redis::pipe();
+        for job in ended {
+            tags.cmd("HGET").arg(self.keys.job(shard, job)).arg("ctag");
+        }
+        let tags: Vec<Option<String>> = tags.query_async(&mut self.conn.clone()).await?;
+        let mut marks = redis::pipe();
+        marks
+            .cmd("SCRIPT")
+            .arg("LOAD")
+            .arg(super::scripts::END_NUMBER)
+            .ignore();
+        let mut any = false;
+        for (job, tag) in ended.iter().zip(tags) {
+            let Some(tag) = tag.filter(|t| !t.is_empty()) else {
+                continue;
+            };
+            let (key, field) = self.keys.campaign_number(&job.campaign, &tag);
+            marks
+                .cmd("EVALSHA")
+                .arg(self.scripts.end_number.get_hash())
+                .arg(1)
+                .arg(key)
+                .arg(field)
+                .arg(job.contact.as_str())
+                .ignore();
+            any = true;
+        }
+        if any {
+            marks.exec_async(&mut self.conn.clone()).await?;
+        }
+        Ok(())
     }
 
     async fn claim_outbox(&self, outbox: &str, max: usize) -> Result<Vec<StreamId>> {

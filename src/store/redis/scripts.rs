@@ -13,6 +13,16 @@ macro_rules! job_script {
     };
 }
 
+/// `enqueue`'s source, which intake's pipelines load themselves
+/// (`redis/enqueue.rs`: EVALSHA in a pipeline cannot fall back to EVAL).
+pub(super) const ENQUEUE: &str = concat!(
+    include_str!("../lua/prelude.lua"),
+    include_str!("../lua/enqueue.lua")
+);
+
+/// `end_number`'s source, loaded by the relay's pipelines themselves.
+pub(super) const END_NUMBER: &str = include_str!("../lua/end_number.lua");
+
 /// Every script the backend runs, loaded once per store.
 pub(super) struct Scripts {
     pub enqueue: Script,
@@ -39,6 +49,7 @@ pub(super) struct Scripts {
     /// Not job scripts: no prelude.
     pub relay: Script,
     pub claim_sample: Script,
+    pub end_number: Script,
     pub ack_escalation: Script,
     pub apply_scores: Script,
     pub reset_scores: Script,
@@ -49,7 +60,7 @@ pub(super) struct Scripts {
 impl Scripts {
     pub fn new() -> Self {
         Self {
-            enqueue: job_script!("enqueue.lua"),
+            enqueue: Script::new(ENQUEUE),
             read_ready: job_script!("read_ready.lua"),
             promote_due: job_script!("promote_due.lua"),
             authorize: job_script!("authorize.lua"),
@@ -72,6 +83,7 @@ impl Scripts {
             intake_tally: job_script!("intake_tally.lua"),
             relay: Script::new(include_str!("../lua/relay.lua")),
             claim_sample: Script::new(include_str!("../lua/claim_sample.lua")),
+            end_number: Script::new(END_NUMBER),
             ack_escalation: Script::new(include_str!("../lua/ack_escalation.lua")),
             apply_scores: Script::new(include_str!("../lua/apply_scores.lua")),
             reset_scores: Script::new(include_str!("../lua/reset_scores.lua")),

@@ -45,13 +45,23 @@ impl RedisStore {
         let mut counts: BTreeMap<String, u64> = BTreeMap::new();
         let mut officials = Officials::new();
         for (i, reply) in per_shard.into_iter().enumerate() {
-            let hash: HashMap<String, i64> =
-                redis::from_redis_value(reply).map_err(|e| corrupt(&key, e.to_string()))?;
             if i % 2 == 0 {
+                let hash: HashMap<String, String> =
+                    redis::from_redis_value(reply).map_err(|e| corrupt(&key, e.to_string()))?;
+                // The counts hash also interns the shard's office and service
+                // texts (`=…`, `#…`; see `Keys::counts`).
                 for (state, n) in hash {
+                    if state.starts_with(['=', '#']) {
+                        continue;
+                    }
+                    let n: i64 = n
+                        .parse()
+                        .map_err(|e| corrupt(&key, format!("count {state} = {n:?}: {e}")))?;
                     *counts.entry(state).or_default() += u64::try_from(n).unwrap_or(0);
                 }
             } else {
+                let hash: HashMap<String, i64> =
+                    redis::from_redis_value(reply).map_err(|e| corrupt(&key, e.to_string()))?;
                 // INVARIANT: two replies per shard, so i / 2 is a shard.
                 let shard = (i / 2) as ShardId;
                 add_official_counts(&mut officials, hash, &self.keys.official_counts(shard, id))?;

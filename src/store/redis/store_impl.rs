@@ -13,8 +13,9 @@ use crate::domain::{
 use crate::store::{
     Admission, Authorize, CampaignAction, CampaignState, CampaignStatus, DeadLetter, DialLimits,
     DncEntry, DncRequest, DncWrite, Finish, ImportSummary, InboundStart, InstanceSeen, IntakeEntry,
-    IntakeStats, IntakeTally, IvrUpdate, Job, JobRef, OfficialQuery, PutOutcome, ReadyEntry,
-    Result, SampleSlot, SaveIvr, ServiceVisit, ShardId, StatusApplied, Store, Transition, Waiting,
+    IntakeStats, IntakeTally, IvrUpdate, Job, JobRef, NewJob, NumberClaim, OfficialQuery,
+    PutOutcome, ReadyEntry, Result, SampleSlot, SaveIvr, ServiceVisit, ShardId, StatusApplied,
+    Store, Transition, Waiting,
 };
 
 #[async_trait]
@@ -58,8 +59,8 @@ impl Store for RedisStore {
         self.put_campaign_impl(header).await
     }
 
-    async fn enqueue(&self, spec: &JobSpec) -> Result<PutOutcome> {
-        self.enqueue_impl(spec).await
+    async fn enqueue_batch(&self, jobs: &[NewJob<'_>]) -> Result<Vec<PutOutcome>> {
+        self.enqueue_batch_impl(jobs).await
     }
 
     async fn campaign_status(&self, id: &CampaignId) -> Result<Option<CampaignStatus>> {
@@ -70,13 +71,12 @@ impl Store for RedisStore {
         self.campaign_header_impl(id).await
     }
 
-    async fn claim_number(
+    async fn claim_numbers(
         &self,
         id: &CampaignId,
-        phone: &PhoneNumber,
-        contact: &ContactId,
-    ) -> Result<Option<ContactId>> {
-        self.claim_number_impl(id, phone, contact).await
+        claims: &[(&PhoneNumber, &ContactId)],
+    ) -> Result<Vec<NumberClaim>> {
+        self.claim_numbers_impl(id, claims).await
     }
 
     async fn claim_sample(&self, slot: &SampleSlot, contact: &ContactId, cap: u32) -> Result<bool> {

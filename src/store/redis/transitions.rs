@@ -70,6 +70,7 @@ impl RedisStore {
         status: CallStatus,
     ) -> Result<StatusApplied> {
         let unknown = StatusApplied {
+            known: false,
             job: None,
             advanced: false,
         };
@@ -84,6 +85,7 @@ impl RedisStore {
             .arg(call_sid)
             .arg(status.as_str())
             .arg(status.rank())
+            .arg(if status.is_terminal() { "1" } else { "" })
             .invoke_async(&mut self.conn.clone())
             .await?;
         let (head, fields) = verdict("apply_status", &reply)?;
@@ -93,9 +95,17 @@ impl RedisStore {
             "0" => false,
             _ => return Err(unexpected("apply_status", &reply)),
         };
-        let job = JobFields::from_flat(&key, fields).into_job(id, shard)?;
+        let job = if status.is_terminal() {
+            let job = self
+                .job_from(JobFields::from_flat(&key, fields), id, shard)
+                .await?;
+            Some(Box::new(job))
+        } else {
+            None
+        };
         Ok(StatusApplied {
-            job: Some(Box::new(job)),
+            known: true,
+            job,
             advanced,
         })
     }

@@ -1,0 +1,145 @@
+//! Intake on this machine: `cargo bench --bench intake`.
+//!
+//! The daemon's router ingesting campaign documents of 5,000 contacts (as
+//! `campaign submit` chunks a file) into a real redis-server on this
+//! machine: contacts per second, with the calling window open (each contact
+//! made ready) and closed (each parked in the delayed set by the enqueue
+//! script), and Redis memory per queued contact (`INFO memory` used_memory
+//! before and after). Realistic contacts: name, language, office, service,
+//! visit time. Size from BENCH_INTAKE (default 100,000 contacts).
+//!
+//! Prints one line per figure; record them in docs/performance.md.
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sampark::intake::IntakeRouter;
+use sampark::policy::CallingWindow;
+use sampark::store::Store;
+use sampark::store::redis::RedisStore;
+use sampark::telemetry::Metrics;
+use serde_json::json;
+use support::redis_server::RedisServer;
+
+const CHUNK: usize = 5_000;
+
+fn document(id: &str, from: usize, to: usize) -> String {
+    const NAMES: [&str; 4] = ["Sanjukta", "Pradeep", "Mamata", "Bikash"];
+    const SERVICES: [&str; 3] = [
+        "Passport verification",
+        "FIR registration",
+        "Character certificate",
+    ];
+    let contacts: Vec<_> = (from..to)
+        .map(|i| {
+            json!({
+                "id": format!("c-{i:07}"),
+                "phone": format!("+9198{:08}", 10_000_000 + i),
+                "language": "or",
+                "first_name": NAMES[i % 4],
+                "official_id": format!("off-{:04}", i % 500),
+                "office": format!("Puri Sadar Police Station {}", i % 200),
+                "service": SERVICES[i % 3],
+                "visit_at": "2026-11-28T10:30:00+05:30",
+            })
+        })
+        .collect();
+    json!({
+        "version": 1, "id": id, "name": "bench", "dialplan": "mo-sarkar-feedback",
+        "caller_id": "+916742000000", "department": "home", "contacts": contacts,
+    })
+    .to_string()
+}
+
+async fn used_memory(conn: &mut redis::aio::MultiplexedConnection) -> i64 {
+    let info: String = redis::cmd("INFO")
+        .arg("memory")
+        .query_async(conn)
+        .await
+        .unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix("used_memory:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+async fn run(label: &str, contacts: usize, window: CallingWindow) {
+    let redis = RedisServer::start_without_persistence();
+    let store: Arc<dyn Store> = Arc::new(
+        RedisStore::connect(&redis.url(), "sampark", 16)
+            .await
+            .unwrap(),
+    );
+    let mut conn = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let router = IntakeRouter::new(
+        store,
+        Arc::new(|_: &str| true),
+        "bench".into(),
+        Duration::from_secs(60),
+        Arc::new(Metrics::new()),
+        window,
+    );
+    // Documents are prepared first: the figure is the daemon's ingestion.
+    let documents: Vec<String> = (0..contacts)
+        .step_by(CHUNK)
+        .map(|from| document("intake", from, (from + CHUNK).min(contacts)))
+        .collect();
+    let before = used_memory(&mut conn).await;
+    let started = Instant::now();
+    let mut accepted = 0;
+    for (n, doc) in documents.iter().enumerate() {
+        accepted += router
+            .ingest(&format!("{}-0", n + 1), doc)
+            .await
+            .unwrap()
+            .accepted;
+    }
+    let elapsed = started.elapsed();
+    let after = used_memory(&mut conn).await;
+    assert_eq!(accepted, contacts);
+    println!(
+        "intake, window {label}: {contacts} contacts in {:.2} s = {:.0} contacts/s; \
+         {} bytes of Redis memory per contact",
+        elapsed.as_secs_f64(),
+        contacts as f64 / elapsed.as_secs_f64(),
+        (after - before) / i64::try_from(contacts).unwrap_or(1),
+    );
+}
+
+fn closed_window() -> CallingWindow {
+    // Open one minute a week, on the weekday of two days ago: closed at
+    // ingest, next opening days away. 1970-01-01 was a Thursday.
+    let days = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        / 86_400;
+    let names = ["thu", "fri", "sat", "sun", "mon", "tue", "wed"];
+    let day = names[usize::try_from((days + 7 - 2) % 7).unwrap()].to_owned();
+    CallingWindow::from_spec(&sampark::policy::WindowSpec {
+        weekdays: vec![day],
+        ranges: vec!["00:00-00:01".into()],
+        ..Default::default()
+    })
+    .unwrap()
+}
+
+fn main() {
+    let contacts = std::env::var("BENCH_INTAKE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(run("open", contacts, CallingWindow::always()));
+    runtime.block_on(run("closed", contacts, closed_window()));
+}

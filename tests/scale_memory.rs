@@ -1,0 +1,193 @@
+//! What a queued contact costs in Redis memory, measured by Redis itself
+//! (`INFO memory` used_memory before and after ingesting), with realistic
+//! contacts: a regression guard with margin, not a timing test. And that a
+//! job hash stays in Redis's compact encoding.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sampark::intake::IntakeRouter;
+use sampark::policy::CallingWindow;
+use sampark::store::redis::RedisStore;
+use sampark::store::{JobRef, Store};
+use sampark::telemetry::Metrics;
+use serde_json::json;
+use support::redis_server::RedisServer;
+
+/// Contacts ingested: enough that per-key allocator effects average out and
+/// the numbers' buckets fill as a large campaign's do.
+const CONTACTS: usize = 50_000;
+/// Contacts per document, as `campaign submit` chunks a file.
+const CHUNK: usize = 5_000;
+/// Everything a queued contact costs (`INFO memory` used_memory delta): the
+/// job hash and its key, the ready stream entry, its place in the campaign's
+/// numbers, the counts. Measured 410 with the ready streams of today (~95
+/// bytes an entry); issue 12's target is 300 (see docs/architecture.md,
+/// "The compact job").
+const MAX_BYTES_PER_CONTACT: i64 = 450;
+/// What the compact layout itself costs (`MEMORY USAGE`): the job hash, its
+/// number and its share of the counts. Measured ~285.
+const MAX_LAYOUT_BYTES_PER_CONTACT: i64 = 300;
+
+fn document(id: &str, from: usize, to: usize) -> String {
+    const NAMES: [&str; 4] = ["Sanjukta", "Pradeep", "Mamata", "Bikash"];
+    const SERVICES: [&str; 3] = [
+        "Passport verification",
+        "FIR registration",
+        "Character certificate",
+    ];
+    let contacts: Vec<_> = (from..to)
+        .map(|i| {
+            json!({
+                "id": format!("c-{i:07}"),
+                "phone": format!("+9198{:08}", 11_000_000 + i),
+                "language": "or",
+                "first_name": NAMES[i % 4],
+                "official_id": format!("off-{:04}", i % 500),
+                "office": format!("Puri Sadar Police Station {}", i % 200),
+                "service": SERVICES[i % 3],
+                "visit_at": "2026-11-28T10:30:00+05:30",
+            })
+        })
+        .collect();
+    json!({
+        "version": 1, "id": id, "name": "Police feedback, November",
+        "dialplan": "mo-sarkar-feedback", "caller_id": "+916742000000",
+        "department": "home", "contacts": contacts,
+        "retry": {"max_attempts": 3, "no_answer": ["30m", "2h"], "busy": ["10m", "1h"]},
+    })
+    .to_string()
+}
+
+async fn used_memory(conn: &mut redis::aio::MultiplexedConnection) -> i64 {
+    let info: String = redis::cmd("INFO")
+        .arg("memory")
+        .query_async(conn)
+        .await
+        .unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix("used_memory:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap()
+}
+
+async fn ingest(store: Arc<dyn Store>, window: CallingWindow, campaign: &str) {
+    let router = IntakeRouter::new(
+        store,
+        Arc::new(|_: &str| true),
+        "scale".into(),
+        Duration::from_secs(60),
+        Arc::new(Metrics::new()),
+        window,
+    );
+    for (n, from) in (0..CONTACTS).step_by(CHUNK).enumerate() {
+        let doc = document(campaign, from, (from + CHUNK).min(CONTACTS));
+        let report = router.ingest(&format!("{n}-0"), &doc).await.unwrap();
+        assert_eq!(report.accepted, CHUNK.min(CONTACTS - from), "{report:?}");
+    }
+}
+
+async fn memory_of(conn: &mut redis::aio::MultiplexedConnection, pattern: &str) -> (i64, usize) {
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(pattern)
+        .query_async(conn)
+        .await
+        .unwrap();
+    let mut total = 0;
+    for key in &keys {
+        let bytes: Option<i64> = redis::cmd("MEMORY")
+            .arg("USAGE")
+            .arg(key)
+            .arg("SAMPLES")
+            .arg(0)
+            .query_async(conn)
+            .await
+            .unwrap();
+        total += bytes.unwrap_or(0);
+    }
+    (total, keys.len())
+}
+
+/// Where the bytes are, per contact, by key family (`MEMORY USAGE`), and
+/// the bytes of the compact layout's own families.
+async fn breakdown(conn: &mut redis::aio::MultiplexedConnection) -> (String, i64) {
+    let mut out = Vec::new();
+    let mut layout = 0;
+    for (what, pattern) in [
+        ("job hashes", "sampark:{s*}:job:*"),
+        ("ready streams", "sampark:{s*}:ready*"),
+        ("delayed sets", "sampark:{s*}:delayed"),
+        ("numbers", "sampark:campaign:*:numbers:*"),
+        ("counts", "sampark:{s*}:counts:*"),
+    ] {
+        let (bytes, keys) = memory_of(conn, pattern).await;
+        if !what.starts_with("ready") && !what.starts_with("delayed") {
+            layout += bytes;
+        }
+        out.push(format!(
+            "{what}: {} bytes per contact ({keys} keys)",
+            bytes / i64::try_from(CONTACTS).unwrap()
+        ));
+    }
+    (out.join("; "), layout / i64::try_from(CONTACTS).unwrap())
+}
+
+#[tokio::test]
+async fn what_a_queued_contact_costs_is_bounded() {
+    let redis = RedisServer::start_without_persistence();
+    let store = Arc::new(
+        RedisStore::connect(&redis.url(), "sampark", 16)
+            .await
+            .unwrap(),
+    );
+    let mut conn = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let before = used_memory(&mut conn).await;
+    ingest(store.clone(), CallingWindow::always(), "police-nov").await;
+    let after = used_memory(&mut conn).await;
+    let per_contact = (after - before) / i64::try_from(CONTACTS).unwrap();
+    eprintln!("{per_contact} bytes of Redis memory per queued contact");
+    let (parts, layout) = breakdown(&mut conn).await;
+    eprintln!("{parts}");
+    assert!(
+        per_contact <= MAX_BYTES_PER_CONTACT,
+        "{per_contact} bytes per queued contact (bound {MAX_BYTES_PER_CONTACT})"
+    );
+    assert!(
+        layout <= MAX_LAYOUT_BYTES_PER_CONTACT,
+        "{layout} bytes per contact in job hashes, numbers and counts (bound {MAX_LAYOUT_BYTES_PER_CONTACT})"
+    );
+
+    // Each job hash is a listpack, and it reads back whole.
+    let campaign = sampark::domain::CampaignId::parse("police-nov").unwrap();
+    let id = sampark::domain::JobId::new(
+        campaign.clone(),
+        sampark::domain::ContactId::parse("c-0000007").unwrap(),
+    );
+    let job_ref = JobRef::new(
+        store.shard_of(&sampark::domain::OfficialId::parse("off-0007").unwrap()),
+        id,
+    );
+    let key = format!("sampark:{{s{:02}}}:job:{}", job_ref.shard, job_ref.id);
+    let encoding: String = redis::cmd("OBJECT")
+        .arg("ENCODING")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(encoding, "listpack", "{key}");
+    let job = store.load_job(&job_ref).await.unwrap().unwrap();
+    assert_eq!(job.spec.contact.phone.as_str(), "+919811000007");
+    assert_eq!(job.spec.contact.office, "Puri Sadar Police Station 7");
+    assert_eq!(job.spec.contact.service, "FIR registration");
+    assert_eq!(job.spec.contact.first_name.as_deref(), Some("Bikash"));
+    assert_eq!(job.spec.dialplan, "mo-sarkar-feedback");
+    assert!(job.spec.retry.is_some(), "the campaign's ladder is joined");
+    let status = store.campaign_status(&campaign).await.unwrap().unwrap();
+    assert_eq!(status.counts.get("queued").copied(), Some(CONTACTS as u64));
+}
