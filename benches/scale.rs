@@ -22,12 +22,22 @@
 //! 4. daemon RSS when idle;
 //! 5. webhook latency p50/p99 at a fixed 2,000 requests/s (signed status
 //!    callbacks paced by an in-bench load generator), and Redis commands
-//!    per status callback.
+//!    per status callback;
+//! 6. due → originate lag (contacts due at known instants through
+//!    `visit_at` + `call_not_before`, against the simulator ledger's
+//!    receipt times);
+//! 7. per-official utilisation while backlogged (1 and 20 officials at
+//!    burst 2, 10 dials/s) and GCRA-bound violations, from the ledger;
+//! 8. daemon RSS with 10,000 calls in flight (the simulator rings each
+//!    call for 90 s: `--ring-ms`).
 //!
 //! Sizes: `BENCH_SUBMIT_CONTACTS` (1,000,000), `BENCH_INTAKE_CONTACTS`
 //! (200,000), `BENCH_E2E_CONTACTS` (5,000), `BENCH_WEBHOOK_RATE` (2,000)
-//! and `BENCH_WEBHOOK_SECS` (10). `BENCH_NO_DOCS=1` prints the
-//! table without touching docs/performance.md.
+//! `BENCH_WEBHOOK_SECS` (10), `BENCH_DUE_CONTACTS` (500),
+//! `BENCH_BACKLOG_PER_OFFICIAL` (300) and `BENCH_IN_FLIGHT` (10,000).
+//! `BENCH_NO_DOCS=1` prints the table without touching
+//! docs/performance.md; `BENCH_ONLY=due,util` runs only the parts named
+//! (submit, intake, e2e, latency, due, util, flight) and only prints.
 
 #[allow(dead_code)]
 #[path = "../tests/support/big_submit.rs"]
@@ -103,6 +113,11 @@ impl Proc {
 }
 
 fn start_simulator(port: u16, log: &Path) -> Proc {
+    start_simulator_with(port, log, &[])
+}
+
+/// The simulator with extra flags (`--ledger`, `--ring-ms` …).
+fn start_simulator_with(port: u16, log: &Path, extra: &[&str]) -> Proc {
     let child = sampark()
         .args([
             "simulate-provider",
@@ -135,6 +150,7 @@ fn start_simulator(port: u16, log: &Path) -> Proc {
         ])
         .args(["--opt-out-rate", "0", "--hangup-rate", "0"])
         .args(["--max-concurrent", "100000", "--calls-per-second", "100000"])
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(log).unwrap())
         .spawn()
@@ -201,9 +217,27 @@ struct Daemon {
 }
 
 fn start_daemon(dir: &Path, redis: &str, sim_port: u16, instance: &str, open: bool) -> Daemon {
+    start_daemon_with(dir, redis, sim_port, instance, open, &[])
+}
+
+/// A daemon whose settings file has `edits` (`(from, to)` replacements of
+/// [`config`]'s lines) applied, e.g. another `[rate.default]`.
+fn start_daemon_with(
+    dir: &Path,
+    redis: &str,
+    sim_port: u16,
+    instance: &str,
+    open: bool,
+    edits: &[(&str, &str)],
+) -> Daemon {
     let (web, admin) = (free_port(), free_port());
     let path = dir.join(format!("{instance}.toml"));
-    std::fs::write(&path, config(redis, sim_port, web, admin, instance, open)).unwrap();
+    let mut settings = config(redis, sim_port, web, admin, instance, open);
+    for (from, to) in edits {
+        assert!(settings.contains(from), "no {from:?} in the settings");
+        settings = settings.replace(from, to);
+    }
+    std::fs::write(&path, settings).unwrap();
     let child = sampark()
         .args(["serve", "--config"])
         .arg(&path)
@@ -801,6 +835,294 @@ async fn bench_latency(rows: &mut Vec<Row>, dir: &Path) {
     drop(daemon);
 }
 
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// Unix milliseconds as RFC 3339 UTC with milliseconds.
+fn rfc3339(ms: i64) -> String {
+    let (days, rest) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000));
+    let (y, m, d) = sampark::domain::calendar::civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rest / 3_600_000,
+        rest / 60_000 % 60,
+        rest / 1000 % 60,
+        rest % 1000
+    )
+}
+
+/// The simulator ledger's originates: (contact index, receipt time in ms)
+/// for jobs of campaign `campaign` (contact ids `c-NNNNNNN`).
+fn originates(ledger: &Path, campaign: &str) -> Vec<(usize, i64)> {
+    let text = std::fs::read_to_string(ledger).unwrap_or_default();
+    let needle = format!("job={campaign}/c-");
+    text.lines()
+        .filter_map(|line| {
+            let v: serde_json::Value = serde_json::from_str(line).ok()?;
+            if v["event"] != "originate" {
+                return None;
+            }
+            let url = v["url"].as_str()?.replace("%2F", "/").replace("%2f", "/");
+            let at = url.find(&needle)? + needle.len();
+            let index = url[at..]
+                .split(|c: char| !c.is_ascii_digit())
+                .next()?
+                .parse()
+                .ok()?;
+            Some((index, v["at_ms"].as_i64()?))
+        })
+        .collect()
+}
+
+/// A campaign document whose contacts carry `extra(i)` (more JSON fields,
+/// each with a leading comma) and the header `header` (likewise).
+fn write_campaign_with(
+    path: &Path,
+    id: &str,
+    contacts: usize,
+    official: impl Fn(usize) -> usize,
+    header: &str,
+    extra: impl Fn(usize) -> String,
+) {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    write!(
+        out,
+        r#"{{"version": 1, "id": "{id}", "name": "scale", "dialplan": "mo-sarkar-feedback", "caller_id": "+916742000000", "department": "bench"{header}, "contacts": ["#
+    )
+    .unwrap();
+    for i in 0..contacts {
+        let sep = if i == 0 { "" } else { "," };
+        write!(
+            out,
+            r#"{sep}{{"id": "c-{i:07}", "phone": "+9198{i:08}", "language": "en", "official_id": "off-{}", "office": "Office", "service": "Service"{}}}"#,
+            official(i),
+            extra(i)
+        )
+        .unwrap();
+    }
+    write!(out, "]}}").unwrap();
+    out.flush().unwrap();
+}
+
+/// Due → originate lag: contacts whose `visit_at` + `call_not_before`
+/// falls at a known instant (one every 20 ms, each of its own official,
+/// so no quota holds them), against the simulator's receipt of each
+/// originate (its ledger's `at_ms`, same clock).
+async fn bench_due_lag(rows: &mut Vec<Row>, dir: &Path) {
+    let contacts = env_usize("BENCH_DUE_CONTACTS", 500);
+    let redis = start_redis().await;
+    let url = redis.url();
+    let sim_port = free_port();
+    let ledger = dir.join("due-ledger.jsonl");
+    let _sim = start_simulator_with(
+        sim_port,
+        &dir.join("sim-due.log"),
+        &["--ledger", ledger.to_str().unwrap()],
+    );
+    let daemon = start_daemon(dir, &url, sim_port, "due", true);
+    let first_due = now_ms() + 8_000;
+    let due = |i: usize| first_due + 20 * i as i64;
+    let file = dir.join("due.json");
+    write_campaign_with(
+        &file,
+        "due",
+        contacts,
+        |i| i,
+        r#", "call_not_before": "60s", "call_not_after": "1d""#,
+        |i| format!(r#", "visit_at": "{}""#, rfc3339(due(i) - 60_000)),
+    );
+    submit(&file, &url);
+    let store = RedisStore::connect(&url, "sampark", 16).await.unwrap();
+    wait_until(&store, "due", contacts as u64, true).await;
+    drop(daemon);
+    let mut lags: Vec<i64> = originates(&ledger, "due")
+        .into_iter()
+        .map(|(i, at)| at - due(i))
+        .collect();
+    assert_eq!(lags.len(), contacts, "one originate per contact");
+    lags.sort_unstable();
+    let early = lags.iter().filter(|&&l| l < 0).count();
+    let pct = |p: f64| lags[((lags.len() as f64 * p) as usize).min(lags.len() - 1)];
+    let (p50, p99, max) = (pct(0.5), pct(0.99), *lags.last().unwrap());
+    println!("due → originate lag: p50 {p50} ms, p99 {p99} ms, max {max} ms, {early} early");
+    rows.push(row(
+        format!("due → originate lag ({contacts} contacts due one every 20 ms through `visit_at` + `call_not_before`, to the simulator's receipt of the originate; {early} dialled early)"),
+        format!("p50 {p50} ms, p99 {p99} ms, max {max} ms"),
+        "p99 < 50 ms",
+        Some(p99 < 50 && early == 0),
+    ));
+}
+
+/// Per-official utilisation while backlogged: `officials` officials with
+/// burst 2 and 10 dials/s, `per_official` contacts each queued before the
+/// daemon starts; over 20 s from each official's first originate, the
+/// originates the simulator received against the most the GCRA allows
+/// (burst − 1 + 10/s × 20 s), and GCRA-bound violations: originates i and
+/// i + burst of one official less than 100 ms apart.
+async fn utilisation(dir: &Path, officials: usize, per_official: usize) -> Utilisation {
+    const BURST: usize = 2;
+    const RATE: f64 = 10.0;
+    const SECS: i64 = 20;
+    let redis = start_redis().await;
+    let url = redis.url();
+    let sim_port = free_port();
+    let tag = format!("util-{officials}");
+    let ledger = dir.join(format!("{tag}-ledger.jsonl"));
+    let _sim = start_simulator_with(
+        sim_port,
+        &dir.join(format!("sim-{tag}.log")),
+        &["--ledger", ledger.to_str().unwrap()],
+    );
+    let file = dir.join(format!("{tag}.json"));
+    write_campaign_with(
+        &file,
+        &tag,
+        officials * per_official,
+        |i| i % officials,
+        "",
+        |_| String::new(),
+    );
+    submit(&file, &url);
+    let daemon = start_daemon_with(
+        dir,
+        &url,
+        sim_port,
+        &tag,
+        true,
+        &[(
+            "burst = 1000\nper_secs = 0.001",
+            "burst = 2\nper_secs = 0.1",
+        )],
+    );
+    // Every official's window is over once the last first originate is
+    // 20 s old; they start within the intake's first seconds.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let mut by_official: Vec<Vec<i64>>;
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        by_official = vec![Vec::new(); officials];
+        for (i, at) in originates(&ledger, &tag) {
+            by_official[i % officials].push(at);
+        }
+        let latest_first = by_official.iter().map(|t| t.iter().min().copied());
+        let ready = latest_first
+            .clone()
+            .all(|f| f.is_some_and(|f| now_ms() - f > SECS * 1000 + 500));
+        if ready || Instant::now() > deadline {
+            break;
+        }
+    }
+    drop(daemon);
+    let period_ms = (1000.0 / RATE) as i64;
+    let most = (BURST - 1) as f64 + RATE * SECS as f64;
+    let (mut utils, mut strict, mut beyond_jitter) = (Vec::new(), 0, 0);
+    for times in &mut by_official {
+        times.sort_unstable();
+        let Some(&first) = times.first() else {
+            utils.push(0.0);
+            continue;
+        };
+        let n = times.iter().filter(|&&t| t < first + SECS * 1000).count();
+        utils.push(n as f64 / most);
+        for w in times.windows(BURST + 1) {
+            let gap = w[BURST] - w[0];
+            if gap < period_ms {
+                strict += 1;
+            }
+            if gap < period_ms - 10 {
+                beyond_jitter += 1;
+            }
+        }
+    }
+    let min = utils.iter().copied().fold(f64::INFINITY, f64::min);
+    let mean = utils.iter().sum::<f64>() / utils.len() as f64;
+    println!(
+        "utilisation, {officials} official(s): min {:.1} %, mean {:.1} %; {strict} GCRA violations ({beyond_jitter} by more than 10 ms)",
+        min * 100.0,
+        mean * 100.0
+    );
+    Utilisation {
+        min,
+        mean,
+        strict,
+        beyond_jitter,
+    }
+}
+
+struct Utilisation {
+    min: f64,
+    mean: f64,
+    strict: usize,
+    beyond_jitter: usize,
+}
+
+async fn bench_utilisation(rows: &mut Vec<Row>, dir: &Path) {
+    let per_official = env_usize("BENCH_BACKLOG_PER_OFFICIAL", 300);
+    for officials in [1, 20] {
+        let u = utilisation(dir, officials, per_official).await;
+        rows.push(row(
+            format!("per-official utilisation while backlogged: {officials} official(s), burst 2 and 10 dials/s, {per_official} contacts each queued; originates the simulator received in 20 s from each official's first ÷ the GCRA's most (201)"),
+            format!("{:.1} % (lowest official; mean {:.1} %)", u.min * 100.0, u.mean * 100.0),
+            "≥ 99 %",
+            Some(u.min >= 0.99),
+        ));
+        rows.push(row(
+            format!("GCRA-bound violations in that run ({officials} official(s)): originates i and i + 2 of one official under 100 ms apart at the simulator"),
+            format!("{} ({} by more than 10 ms of network jitter)", u.strict, u.beyond_jitter),
+            "0",
+            Some(u.strict == 0),
+        ));
+    }
+}
+
+/// Daemon RSS with calls in flight: the simulator rings every call for
+/// 90 s (`--ring-ms`), so each originated call stays open while the
+/// daemon dials the rest; measured once the simulator has received
+/// `BENCH_IN_FLIGHT` originates.
+async fn bench_in_flight(rows: &mut Vec<Row>, dir: &Path) {
+    let calls = env_usize("BENCH_IN_FLIGHT", 10_000);
+    let redis = start_redis().await;
+    let url = redis.url();
+    let sim_port = free_port();
+    let ledger = dir.join("flight-ledger.jsonl");
+    let _sim = start_simulator_with(
+        sim_port,
+        &dir.join("sim-flight.log"),
+        &["--ledger", ledger.to_str().unwrap(), "--ring-ms", "90000"],
+    );
+    let daemon = start_daemon(dir, &url, sim_port, "flight", true);
+    let file = dir.join("flight.json");
+    write_campaign_with(&file, "flight", calls, |i| i % 500, "", |_| String::new());
+    submit(&file, &url);
+    let started = Instant::now();
+    loop {
+        let text = std::fs::read_to_string(&ledger).unwrap_or_default();
+        let n = text.matches(r#""event":"originate""#).count();
+        if n >= calls {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(80),
+            "only {n} of {calls} calls originated within 80 s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let rss = daemon.proc.rss_kb("VmRSS:") as f64 / 1e3;
+    let peak = daemon.proc.rss_kb("VmHWM:") as f64 / 1e3;
+    println!("daemon RSS with {calls} calls in flight: {rss:.1} MB (peak {peak:.1} MB)");
+    rows.push(row(
+        format!("daemon RSS with {calls} calls in flight (all originated, ringing: simulator `--ring-ms 90000`)"),
+        format!("{rss:.1} MB (peak so far {peak:.1} MB)"),
+        "< 200 MB",
+        Some(rss < 200.0),
+    ));
+    drop(daemon);
+}
+
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .unwrap_or_default()
@@ -848,9 +1170,7 @@ fn render(rows: &[Row], date: &str) -> String {
 }
 
 /// What the bench does not measure yet, said in the section it writes.
-const NOT_MEASURED: &str = "\nNot measured by this bench yet: due → originate lag, per-official utilisation while backlogged (see `cargo bench --bench backlog`), \
-daemon RSS with 10,000 calls in flight (the simulator's command line cannot hold calls open yet), and \
-throughput on a local Redis Cluster (waiting for the cluster harness in `tests/support`).\n";
+const NOT_MEASURED: &str = "\nNot measured by this bench yet: throughput on a local Redis Cluster (waiting for the cluster harness in `tests/support` and `redis.mode = \"cluster\"`).\n";
 
 fn write_docs(rows: &[Row]) {
     let date = Command::new("date")
@@ -860,7 +1180,9 @@ fn write_docs(rows: &[Row]) {
         .unwrap_or_default();
     let section = render(rows, &date);
     println!("\n{section}");
-    if std::env::var("BENCH_NO_DOCS").is_ok_and(|v| v == "1") {
+    // A partial run (`BENCH_ONLY`) would drop the other rows: print only.
+    if std::env::var("BENCH_NO_DOCS").is_ok_and(|v| v == "1") || std::env::var("BENCH_ONLY").is_ok()
+    {
         return;
     }
     let path = repo("docs/performance.md");
@@ -873,6 +1195,12 @@ fn write_docs(rows: &[Row]) {
     println!("docs/performance.md updated");
 }
 
+/// Whether `BENCH_ONLY` (comma-separated: submit, intake, e2e, latency,
+/// due, util, flight) names this part; unset, every part runs.
+fn runs(part: &str) -> bool {
+    std::env::var("BENCH_ONLY").map_or(true, |only| only.split(',').any(|p| p.trim() == part))
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; nothing else is taken.
     let dir = tempfile::tempdir().unwrap();
@@ -882,10 +1210,28 @@ fn main() {
         .build()
         .unwrap();
     rt.block_on(async {
-        bench_submit(&mut rows, dir.path()).await;
-        bench_intake(&mut rows, dir.path()).await;
-        bench_e2e(&mut rows, dir.path()).await;
-        bench_latency(&mut rows, dir.path()).await;
+        let d = dir.path();
+        if runs("submit") {
+            bench_submit(&mut rows, d).await;
+        }
+        if runs("intake") {
+            bench_intake(&mut rows, d).await;
+        }
+        if runs("e2e") {
+            bench_e2e(&mut rows, d).await;
+        }
+        if runs("latency") {
+            bench_latency(&mut rows, d).await;
+        }
+        if runs("due") {
+            bench_due_lag(&mut rows, d).await;
+        }
+        if runs("util") {
+            bench_utilisation(&mut rows, d).await;
+        }
+        if runs("flight") {
+            bench_in_flight(&mut rows, d).await;
+        }
     });
     write_docs(&rows);
 }

@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
@@ -82,6 +83,16 @@ pub struct SimulateArgs {
     /// calls run as fast as possible; 1: as on a real call).
     #[arg(long)]
     pub pause_scale: Option<f64>,
+    /// How long a phone rings before it is answered (or its fate shows),
+    /// milliseconds: `N`, or `MIN-MAX` drawn uniformly [default: 5-20].
+    /// A long ring holds calls open, e.g. `--ring-ms 60000` keeps every
+    /// call ringing for a minute.
+    #[arg(long, value_name = "MS[-MS]", value_parser = parse_ms_range)]
+    pub ring_ms: Option<(Duration, Duration)>,
+    /// How long a citizen thinks before pressing a key, milliseconds: `N`
+    /// or `MIN-MAX` [default: 1-5].
+    #[arg(long, value_name = "MS[-MS]", value_parser = parse_ms_range)]
+    pub think_ms: Option<(Duration, Duration)>,
     /// Citizens calling the programme's number. Boxed: the flags would
     /// otherwise make this the one outsized `Command` variant.
     #[command(flatten)]
@@ -152,6 +163,12 @@ pub async fn command(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     set(&mut config.opt_out_rate, args.opt_out_rate);
     set(&mut config.hangup_rate, args.hangup_rate);
     set(&mut config.pause_scale, args.pause_scale);
+    if let Some(ring) = args.ring_ms {
+        config.ring_delay = ring;
+    }
+    if let Some(think) = args.think_ms {
+        config.think_delay = think;
+    }
     if let Some(n) = args.max_concurrent {
         config.max_concurrent = n;
     }
@@ -180,4 +197,101 @@ pub async fn command(args: SimulateArgs) -> anyhow::Result<ExitCode> {
 
 fn parse_wire(text: &str) -> Result<Wire, String> {
     Wire::parse(text).ok_or_else(|| format!("{text:?} is not a provider: twilio or exotel"))
+}
+
+/// `N` or `MIN-MAX` whole milliseconds, as a (min, max) pair.
+fn parse_ms_range(text: &str) -> Result<(Duration, Duration), String> {
+    let ms = |part: &str| -> Result<Duration, String> {
+        part.trim()
+            .parse::<u64>()
+            .map(Duration::from_millis)
+            .map_err(|_| {
+                format!(
+                    "{text:?}: expected whole milliseconds, N or MIN-MAX (e.g. 60000 or 500-2000)"
+                )
+            })
+    };
+    let (min, max) = match text.split_once('-') {
+        Some((a, b)) => (ms(a)?, ms(b)?),
+        None => {
+            let n = ms(text)?;
+            (n, n)
+        }
+    };
+    if min > max {
+        return Err(format!("{text:?}: the minimum exceeds the maximum"));
+    }
+    Ok((min, max))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ms_ranges_parse_one_value_or_a_range() {
+        let ms = Duration::from_millis;
+        assert_eq!(parse_ms_range("60000"), Ok((ms(60_000), ms(60_000))));
+        assert_eq!(parse_ms_range("500-2000"), Ok((ms(500), ms(2_000))));
+        assert_eq!(parse_ms_range("0"), Ok((ms(0), ms(0))));
+    }
+
+    #[test]
+    fn bad_ms_ranges_are_refused_with_the_reason() {
+        assert!(
+            parse_ms_range("2000-500")
+                .unwrap_err()
+                .contains("minimum exceeds")
+        );
+        for bad in ["", "1.5", "-5", "5-", "a-b", "10s"] {
+            let err = parse_ms_range(bad).unwrap_err();
+            assert!(err.contains("whole milliseconds"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_ring_time_reaches_the_simulator_config() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            args: SimulateArgs,
+        }
+        let cli = Cli::try_parse_from([
+            "x",
+            "--listen",
+            "127.0.0.1:0",
+            "--account-sid",
+            "AC1",
+            "--auth-token",
+            "t",
+            "--ring-ms",
+            "60000",
+            "--think-ms",
+            "10-20",
+        ])
+        .unwrap();
+        assert_eq!(
+            cli.args.ring_ms,
+            Some((Duration::from_secs(60), Duration::from_secs(60)))
+        );
+        assert_eq!(
+            cli.args.think_ms,
+            Some((Duration::from_millis(10), Duration::from_millis(20)))
+        );
+        assert!(
+            Cli::try_parse_from([
+                "x",
+                "--listen",
+                "127.0.0.1:0",
+                "--account-sid",
+                "AC1",
+                "--auth-token",
+                "t",
+                "--ring-ms",
+                "slow",
+            ])
+            .is_err()
+        );
+    }
 }
