@@ -2,13 +2,17 @@
 -- for a bounded batch of the campaign's waiting jobs the caller named.
 -- KEYS[1] campaign states hash  KEYS[2] the campaign's parked set
 -- KEYS[3] ready stream  KEYS[4] delayed zset  KEYS[5] the campaign's counts hash
--- KEYS[6] outbox stream  KEYS[7] urgent ready stream  KEYS[8..] the named jobs' hashes
+-- KEYS[6] outbox stream  KEYS[7] urgent ready stream
+-- KEYS[8] the official's held queue (when found there)  KEYS[9] the shard's schedule
+-- KEYS[10..] the named jobs' hashes
 -- ARGV[1] campaign id  ARGV[2] 'pause' | 'resume' | 'cancel'
--- ARGV[3] where the named jobs were found: 'parked' | 'delayed'
--- ARGV[4..] the named jobs' ids, in the order of KEYS[8..]
+-- ARGV[3] where the named jobs were found: 'parked' | 'delayed' | 'held'
+-- ARGV[4] the official whose held queue KEYS[8] is ('' unless 'held')
+-- ARGV[5..] the named jobs' ids (for 'held', the queue's members: the job id
+-- then tab-separated fields), in the order of KEYS[10..]
 -- Reply: how many jobs the parked set still holds.
 -- The caller reads the members (`SRANDMEMBER` of the parked set, `ZSCAN` of
--- the delayed set) and names their hashes, so every key is declared (Redis
+-- the delayed set, `LRANGE` of an official's held queue) and names their hashes, so every key is declared (Redis
 -- Cluster); each member is checked here again. The state is set first, so
 -- authorisations that run between batches already park (paused) or end
 -- (cancelled) what they read. A parked job leaves the set only in the step
@@ -18,8 +22,8 @@ local now = now_ms()
 local state = redis.call('HGET', KEYS[1], campaign)
 
 local function each(fn)
-  for i = 4, #ARGV do
-    fn(ARGV[i], KEYS[4 + i])
+  for i = 5, #ARGV do
+    fn(ARGV[i], KEYS[5 + i], (string.match(ARGV[i], '^([^\t]*)')))
   end
 end
 
@@ -44,12 +48,14 @@ if action == 'resume' then
   return redis.call('SCARD', KEYS[2])
 end
 
--- cancel: the named parked or delayed jobs end `cancelled`.
+-- cancel: the named parked, delayed or held jobs end `cancelled`.
 redis.call('HSET', KEYS[1], campaign, 'cancelled')
-each(function(id, key)
+each(function(member, key, id)
   local held
   if found_in == 'parked' then
     held = redis.call('SREM', KEYS[2], id) == 1
+  elseif found_in == 'held' then
+    held = redis.call('LREM', KEYS[8], 1, member) == 1
   else
     held = redis.call('ZREM', KEYS[4], id) == 1
   end
@@ -59,4 +65,8 @@ each(function(id, key)
     end_job(key, KEYS[5], KEYS[6], id, job_state, 'cancelled', now)
   end
 end)
+-- An emptied held queue leaves the schedule (present only while not empty).
+if found_in == 'held' and redis.call('LLEN', KEYS[8]) == 0 then
+  redis.call('ZREM', KEYS[9], ARGV[4])
+end
 return redis.call('SCARD', KEYS[2])

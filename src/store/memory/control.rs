@@ -68,9 +68,17 @@ impl State {
                         continue;
                     }
                     let shard = &mut shards[usize::from(job.shard)];
-                    // Waiting in the delayed set, or parked; a job on the
-                    // ready stream ends when the dialer reads it.
-                    if shard.delayed.remove(&job.id) || parked.contains(&job.id) {
+                    // Waiting in the delayed set, parked, or in its
+                    // official's held queue; a job on the ready stream ends
+                    // when the dialer reads it.
+                    let mut was_held = false;
+                    for queue in shard.held.values_mut() {
+                        let before = queue.len();
+                        queue.retain(|(held, _)| held != &job.id);
+                        was_held |= queue.len() != before;
+                    }
+                    shard.held.retain(|_, queue| !queue.is_empty());
+                    if was_held || shard.delayed.remove(&job.id) || parked.contains(&job.id) {
                         end_waiting(
                             counts,
                             &mut shard.outbox,

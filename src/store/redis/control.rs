@@ -92,7 +92,7 @@ impl RedisStore {
                     .await?
             };
             let left = self
-                .control_batch(shard, id, verb, "parked", &members)
+                .control_batch(shard, id, verb, "parked", "", &members)
                 .await?;
             if members.is_empty() || left == 0 {
                 break;
@@ -116,14 +116,45 @@ impl RedisStore {
             // ZSCAN replies member, score, member, score, ...
             let members: Vec<String> = flat.chunks_exact(2).map(|p| p[0].clone()).collect();
             if !members.is_empty() {
-                self.control_batch(shard, id, verb, "delayed", &members)
+                self.control_batch(shard, id, verb, "delayed", "", &members)
                     .await?;
             }
             if next == 0 {
-                return Ok(());
+                break;
             }
             cursor = next;
         }
+        self.cancel_held(shard, id).await
+    }
+
+    /// Cancel's last pass over a shard: the campaign's jobs waiting in
+    /// officials' held queues (behind their official's rate) end now, not
+    /// when the official is next allowed to dial.
+    async fn cancel_held(&self, shard: ShardId, id: &CampaignId) -> Result<()> {
+        let prefix = format!("{id}/");
+        let officials: Vec<String> = redis::cmd("ZRANGE")
+            .arg(self.keys.schedule(shard))
+            .arg(0)
+            .arg(-1)
+            .query_async(&mut self.conn.clone())
+            .await?;
+        for official in officials {
+            let members: Vec<String> = redis::cmd("LRANGE")
+                .arg(self.keys.held_by_name(shard, &official))
+                .arg(0)
+                .arg(-1)
+                .query_async(&mut self.conn.clone())
+                .await?;
+            let ours: Vec<String> = members
+                .into_iter()
+                .filter(|m| m.starts_with(&prefix))
+                .collect();
+            for batch in ours.chunks(BATCH) {
+                self.control_batch(shard, id, "cancel", "held", &official, batch)
+                    .await?;
+            }
+        }
+        Ok(())
     }
 
     /// One `campaign_control.lua` call over `members` (found `found_in`):
@@ -134,6 +165,7 @@ impl RedisStore {
         id: &CampaignId,
         verb: &str,
         found_in: &str,
+        official: &str,
         members: &[String],
     ) -> Result<u64> {
         let mut invocation = self
@@ -147,12 +179,17 @@ impl RedisStore {
             .key(self.keys.counts(shard, id))
             .key(self.keys.outbox(shard))
             .key(self.keys.ready_urgent(shard))
+            .key(self.keys.held_by_name(shard, official))
+            .key(self.keys.schedule(shard))
             .arg(id.as_str())
             .arg(verb)
-            .arg(found_in);
+            .arg(found_in)
+            .arg(official);
         for member in members {
+            // A held-queue member is the job id, then tab-separated fields.
+            let job = member.split('\t').next().unwrap_or(member);
             invocation
-                .key(format!("{}{member}", self.keys.job_prefix(shard)))
+                .key(format!("{}{job}", self.keys.job_prefix(shard)))
                 .arg(member);
         }
         Ok(invocation.invoke_async(&mut self.conn.clone()).await?)
