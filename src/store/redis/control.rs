@@ -131,14 +131,34 @@ impl RedisStore {
     /// officials' held queues (behind their official's rate) end now, not
     /// when the official is next allowed to dial.
     async fn cancel_held(&self, shard: ShardId, id: &CampaignId) -> Result<()> {
+        for (official, _, ours) in self.held_in_shard(shard, id).await? {
+            for batch in ours.chunks(BATCH) {
+                self.control_batch(shard, id, "cancel", "held", &official, batch)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The campaign's members of each scheduled official's held queue in
+    /// one shard: (official, when it is scheduled (ms), members). A full
+    /// scan of the shard's held queues: for operators' commands, not hot
+    /// paths.
+    async fn held_in_shard(
+        &self,
+        shard: ShardId,
+        id: &CampaignId,
+    ) -> Result<Vec<(String, f64, Vec<String>)>> {
         let prefix = format!("{id}/");
-        let officials: Vec<String> = redis::cmd("ZRANGE")
+        let officials: Vec<(String, f64)> = redis::cmd("ZRANGE")
             .arg(self.keys.schedule(shard))
             .arg(0)
             .arg(-1)
+            .arg("WITHSCORES")
             .query_async(&mut self.conn.clone())
             .await?;
-        for official in officials {
+        let mut found = Vec::with_capacity(officials.len());
+        for (official, due) in officials {
             let members: Vec<String> = redis::cmd("LRANGE")
                 .arg(self.keys.held_by_name(shard, &official))
                 .arg(0)
@@ -149,12 +169,11 @@ impl RedisStore {
                 .into_iter()
                 .filter(|m| m.starts_with(&prefix))
                 .collect();
-            for batch in ours.chunks(BATCH) {
-                self.control_batch(shard, id, "cancel", "held", &official, batch)
-                    .await?;
+            if !ours.is_empty() {
+                found.push((official, due, ours));
             }
         }
-        Ok(())
+        Ok(found)
     }
 
     /// One `campaign_control.lua` call over `members` (found `found_in`):
@@ -230,26 +249,11 @@ impl RedisStore {
     /// the store knows) when its official is next scheduled. A full scan of
     /// the held queues: for operators' commands, not hot paths.
     async fn held_of(&self, id: &CampaignId) -> Result<Vec<(String, i64)>> {
-        let prefix = format!("{id}/");
+        let why = Limit::Official.reason();
         let mut jobs = Vec::new();
         for shard in 0..self.shards {
-            let officials: Vec<(String, f64)> = redis::cmd("ZRANGE")
-                .arg(self.keys.schedule(shard))
-                .arg(0)
-                .arg(-1)
-                .arg("WITHSCORES")
-                .query_async(&mut self.conn.clone())
-                .await?;
-            for (official, due) in officials {
-                let members: Vec<String> = redis::cmd("LRANGE")
-                    .arg(self.keys.held_by_name(shard, &official))
-                    .arg(0)
-                    .arg(-1)
-                    .query_async(&mut self.conn.clone())
-                    .await?;
-                let held = members.iter().filter(|m| m.starts_with(&prefix)).count();
-                let why = Limit::Official.reason();
-                jobs.extend((0..held).map(|_| (why.to_owned(), due as i64)));
+            for (_, due, ours) in self.held_in_shard(shard, id).await? {
+                jobs.extend(ours.iter().map(|_| (why.to_owned(), due as i64)));
             }
         }
         Ok(jobs)
