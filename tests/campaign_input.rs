@@ -4,7 +4,7 @@
 
 mod support;
 
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use sampark::domain::{CampaignId, PhoneNumber};
@@ -12,33 +12,9 @@ use sampark::store::Store;
 use sampark::store::keys::Keys;
 use sampark::store::redis::RedisStore;
 use serde_json::{Value, json};
+use support::cli::{Guard, run, sampark};
 use support::eventually;
 use support::redis_server::{RedisServer, free_port};
-
-fn sampark() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sampark"));
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
-    // Tests never inherit the developer's overrides.
-    for (k, _) in std::env::vars() {
-        if k.starts_with("SAMPARK__") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd
-}
-
-fn run(cmd: &mut Command) -> Output {
-    cmd.output().expect("sampark runs")
-}
-
-/// Kills the child on drop, so a failing test leaves no process behind.
-struct Guard(Child);
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 const SID: &str = "ACphones00000000000000000000phones";
 const TOKEN: &str = "phones-token";

@@ -4,37 +4,13 @@
 mod support;
 
 use std::io::Write;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use support::cli::{Guard, run, sampark};
 use support::redis_server::{RedisServer, free_port};
 use support::{daemon::repo_path, eventually};
-
-fn sampark() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sampark"));
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
-    // Tests never inherit the developer's overrides.
-    for (k, _) in std::env::vars() {
-        if k.starts_with("SAMPARK__") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd
-}
-
-fn run(cmd: &mut Command) -> Output {
-    cmd.output().expect("sampark runs")
-}
-
-/// Kills the child on drop, so a failing test leaves no process behind.
-struct Guard(Child);
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 #[test]
 fn dialplan_check_accepts_the_sample_and_reports_problems_with_locations() {

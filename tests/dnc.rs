@@ -7,7 +7,7 @@
 mod support;
 
 use std::net::SocketAddr;
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::process::{ExitStatus, Output, Stdio};
 use std::time::Duration;
 
 use redis::AsyncCommands;
@@ -18,6 +18,7 @@ use sampark::simulator::{LedgerEntry, SimulatorConfig};
 use sampark::store::keys::Keys;
 use sampark::store::{PutOutcome, Quota, Store};
 use serde_json::{Value, json};
+use support::cli::{Guard, sampark};
 use support::daemon::{
     ACCOUNT_SID, AUTH_TOKEN, CITIZEN_KEY_SECRET, citizen_key, dialer_config, start_daemon,
     start_simulator,
@@ -26,17 +27,6 @@ use support::eventually;
 use support::redis_server::{RedisServer, free_port};
 
 const SECRET_ENV: &str = "SAMPARK__POLICY__CITIZEN_KEY_SECRET";
-
-fn sampark() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sampark"));
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("SAMPARK__") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd
-}
 
 /// `sampark dnc ARGS --redis URL`, with `secret` in the environment.
 fn dnc(redis: &RedisServer, secret: Option<&str>, args: &[&str]) -> Output {
@@ -54,15 +44,6 @@ fn out(o: &Output) -> String {
 
 fn err(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// Kills the child on drop, so a failing test leaves no process behind.
-struct Guard(Child);
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// `sampark serve` against `redis` (provider unreachable: nothing is dialled

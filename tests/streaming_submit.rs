@@ -11,55 +11,10 @@ mod support;
 
 use std::io::Write;
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::{Value, json};
+use support::cli::{intake_documents, submit};
 use support::redis_server::RedisServer;
-
-fn sampark() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sampark"));
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("SAMPARK__") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd
-}
-
-/// `campaign submit FILE [extra…]` against `redis`; (exit code, stdout, stderr).
-fn submit(redis: &RedisServer, file: &Path, extra: &[&str]) -> (i32, String, String) {
-    let out = sampark()
-        .args(["campaign", "submit"])
-        .arg(file)
-        .args(extra)
-        .args(["--redis", &redis.url()])
-        .output()
-        .expect("sampark runs");
-    (
-        out.status.code().expect("exited"),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-/// Every document on the intake stream, in order.
-async fn intake_documents(redis: &RedisServer) -> Vec<Value> {
-    let client = redis::Client::open(redis.url()).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let reply: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
-        .arg("sampark:campaigns")
-        .arg("-")
-        .arg("+")
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    reply
-        .ids
-        .iter()
-        .map(|e| serde_json::from_str(&e.get::<String>("campaign").unwrap()).unwrap())
-        .collect()
-}
 
 fn header(id: &str) -> serde_json::Map<String, Value> {
     let Value::Object(fields) = json!({"version": 1, "id": id, "name": "Streaming",

@@ -6,7 +6,6 @@
 
 mod support;
 
-use std::process::{Command, Output};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,57 +15,10 @@ use sampark::store::Store;
 use sampark::store::redis::RedisStore;
 use sampark::telemetry::Metrics;
 use serde_json::{Value, json};
+use support::cli::{intake_documents, run, sampark, submit};
 use support::eventually;
 use support::redis_server::RedisServer;
 use tokio_util::sync::CancellationToken;
-
-fn sampark() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sampark"));
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
-    // Tests never inherit the developer's overrides.
-    for (k, _) in std::env::vars() {
-        if k.starts_with("SAMPARK__") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd
-}
-
-fn run(cmd: &mut Command) -> Output {
-    cmd.output().expect("sampark runs")
-}
-
-/// `campaign submit FILE [extra…]` against `redis`; (exit code, stdout, stderr).
-fn submit(redis: &RedisServer, file: &std::path::Path, extra: &[&str]) -> (i32, String, String) {
-    let out = run(sampark()
-        .args(["campaign", "submit"])
-        .arg(file)
-        .args(extra)
-        .args(["--redis", &redis.url()]));
-    (
-        out.status.code().expect("exited"),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-/// Every document on the intake stream, read without consuming it.
-async fn intake_documents(redis: &RedisServer) -> Vec<Value> {
-    let client = redis::Client::open(redis.url()).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let reply: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
-        .arg("sampark:campaigns")
-        .arg("-")
-        .arg("+")
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    reply
-        .ids
-        .iter()
-        .map(|e| serde_json::from_str(&e.get::<String>("campaign").unwrap()).unwrap())
-        .collect()
-}
 
 async fn store(redis: &RedisServer) -> Arc<RedisStore> {
     Arc::new(

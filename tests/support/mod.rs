@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod campaign;
+pub mod cli;
 pub mod daemon;
 pub mod evidence;
 pub mod fault_proxy;

@@ -101,20 +101,12 @@ impl RedisStore {
         if verb != "cancel" {
             return Ok(());
         }
-        let pattern = format!("{id}/*");
-        let mut cursor: u64 = 0;
+        // Page by page: a campaign's delayed jobs in a shard can be millions.
+        let delayed = self.keys.delayed(shard);
+        let mut cursor = 0;
         loop {
-            let (next, flat): (u64, Vec<String>) = redis::cmd("ZSCAN")
-                .arg(self.keys.delayed(shard))
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(&pattern)
-                .arg("COUNT")
-                .arg(BATCH)
-                .query_async(&mut self.conn.clone())
-                .await?;
-            // ZSCAN replies member, score, member, score, ...
-            let members: Vec<String> = flat.chunks_exact(2).map(|p| p[0].clone()).collect();
+            let (next, page) = self.scan_campaign_page(&delayed, id, cursor).await?;
+            let members: Vec<String> = page.into_iter().map(|(m, _)| m).collect();
             if !members.is_empty() {
                 self.control_batch(shard, id, verb, "delayed", "", &members)
                     .await?;
@@ -267,26 +259,13 @@ impl RedisStore {
         id: &CampaignId,
         key_of: impl Fn(ShardId) -> String,
     ) -> Result<Vec<(ShardId, String, f64)>> {
-        let pattern = format!("{id}/*");
         let mut found = Vec::new();
         for shard in 0..self.shards {
             let key = key_of(shard);
-            let mut cursor: u64 = 0;
+            let mut cursor = 0;
             loop {
-                let (next, flat): (u64, Vec<String>) = redis::cmd("ZSCAN")
-                    .arg(&key)
-                    .arg(cursor)
-                    .arg("MATCH")
-                    .arg(&pattern)
-                    .arg("COUNT")
-                    .arg(BATCH)
-                    .query_async(&mut self.conn.clone())
-                    .await?;
-                // ZSCAN replies member, score, member, score, ...
-                for pair in flat.chunks_exact(2) {
-                    let score = pair[1].parse().unwrap_or(f64::MAX);
-                    found.push((shard, pair[0].clone(), score));
-                }
+                let (next, page) = self.scan_campaign_page(&key, id, cursor).await?;
+                found.extend(page.into_iter().map(|(m, score)| (shard, m, score)));
                 if next == 0 {
                     break;
                 }
@@ -294,6 +273,32 @@ impl RedisStore {
             }
         }
         Ok(found)
+    }
+
+    /// One page of `ZSCAN ... MATCH` over a sorted set: the next cursor (0
+    /// when done) and the members that are jobs of campaign `id`, with
+    /// their scores.
+    async fn scan_campaign_page(
+        &self,
+        key: &str,
+        id: &CampaignId,
+        cursor: u64,
+    ) -> Result<(u64, Vec<(String, f64)>)> {
+        let (next, flat): (u64, Vec<String>) = redis::cmd("ZSCAN")
+            .arg(key)
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(format!("{id}/*"))
+            .arg("COUNT")
+            .arg(BATCH)
+            .query_async(&mut self.conn.clone())
+            .await?;
+        // ZSCAN replies member, score, member, score, ...
+        let page = flat
+            .chunks_exact(2)
+            .map(|pair| (pair[0].clone(), pair[1].parse().unwrap_or(f64::MAX)))
+            .collect();
+        Ok((next, page))
     }
 
     pub(super) async fn hangup_requests_impl(&self) -> Result<Vec<CampaignId>> {
