@@ -265,16 +265,24 @@ async fn work_queued_through_another_instance_is_dialled_at_once() {
     // Paused before the second contact is queued: B parks it; resumed
     // through A, B dials it without waiting for its look-over.
     let id = parsed.header.id.clone();
-    a.control_campaign(&id, CampaignAction::Pause).await.unwrap();
+    a.control_campaign(&id, CampaignAction::Pause)
+        .await
+        .unwrap();
     let second = JobSpec::new(&parsed.header, contacts.next().unwrap());
     a.enqueue(&second).await.unwrap();
-    eventually(Duration::from_secs(10), "B to park the paused contact", || async {
-        let waiting = a.waiting(&id).await.ok()?;
-        (waiting.parked == 1).then_some(())
-    })
+    eventually(
+        Duration::from_secs(10),
+        "B to park the paused contact",
+        || async {
+            let waiting = a.waiting(&id).await.ok()?;
+            (waiting.parked == 1).then_some(())
+        },
+    )
     .await;
     assert_eq!(originates(), 1, "nothing dialled while paused");
-    a.control_campaign(&id, CampaignAction::Resume).await.unwrap();
+    a.control_campaign(&id, CampaignAction::Resume)
+        .await
+        .unwrap();
     eventually(WITHIN, "B to dial the resumed contact", || async {
         (originates() == 2).then_some(())
     })

@@ -31,10 +31,19 @@ async fn commands(url: &str) -> HashMap<String, u64> {
 }
 
 /// Per second over `secs`, by command, the most first.
-fn rates(before: &HashMap<String, u64>, after: &HashMap<String, u64>, secs: f64) -> Vec<(String, f64)> {
+fn rates(
+    before: &HashMap<String, u64>,
+    after: &HashMap<String, u64>,
+    secs: f64,
+) -> Vec<(String, f64)> {
     let mut out: Vec<(String, f64)> = after
         .iter()
-        .map(|(name, &n)| (name.clone(), (n - before.get(name).copied().unwrap_or(0)) as f64 / secs))
+        .map(|(name, &n)| {
+            (
+                name.clone(),
+                (n - before.get(name).copied().unwrap_or(0)) as f64 / secs,
+            )
+        })
         .filter(|(_, r)| *r > 0.0)
         .collect();
     out.sort_by(|a, b| b.1.total_cmp(&a.1));

@@ -132,7 +132,12 @@ impl Scorer {
             let wait = match pass {
                 Ok(_) => sweep_every,
                 Err(e) => {
-                    events::store_error(&self.metrics, Subsystem::Scorer, &e, "counting scorecards");
+                    events::store_error(
+                        &self.metrics,
+                        Subsystem::Scorer,
+                        &e,
+                        "counting scorecards",
+                    );
                     sweep_every.min(RETRY)
                 }
             };

@@ -109,9 +109,7 @@ impl WorkSignal {
     pub fn authorized(&self, shard: ShardId, verdict: &Authorize, lease: Duration) {
         match verdict {
             Authorize::Granted { .. } => self.lease(shard, lease),
-            Authorize::OptedOut | Authorize::Cancelled | Authorize::Expired => {
-                self.recorded(shard)
-            }
+            Authorize::OptedOut | Authorize::Cancelled | Authorize::Expired => self.recorded(shard),
             Authorize::Deferred { .. }
             | Authorize::ProviderBusy { .. }
             | Authorize::Stale
@@ -213,6 +211,9 @@ mod tests {
         assert!(leases[&4] > Instant::now() + Duration::from_secs(59));
         signal.hangup();
         signal.leases.notified().await;
-        assert!(signal.leases.take()[&0] <= Instant::now(), "a hang-up is due at once");
+        assert!(
+            signal.leases.take()[&0] <= Instant::now(),
+            "a hang-up is due at once"
+        );
     }
 }

@@ -25,10 +25,10 @@ use crate::domain::{Official, OfficialId};
 use crate::store::{AckOutcome, DayScore, EscalationQuery, FeedbackEntry, InstanceSeen};
 use crate::store::{
     Admission, Authorize, CampaignAction, CampaignState, CampaignStatus, DeadLetter, DialLimits,
-    DncEntry, DncRequest, DncWrite, Finish, InFlightHeads, InboundStart, IntakeEntry, IntakeStats, IntakeTally,
-    IvrUpdate, Job, JobRef, NewJob, NumberClaim, PutOutcome, ReadyEntry, Result, SampleSlot,
-    SaveIvr, ServiceVisit, ShardId, StatusApplied, Store, StoreError, Transition, Waiting,
-    wait_reason,
+    DncEntry, DncRequest, DncWrite, Finish, InFlightHeads, InboundStart, IntakeEntry, IntakeStats,
+    IntakeTally, IvrUpdate, Job, JobRef, NewJob, NumberClaim, PutOutcome, ReadyEntry, Result,
+    SampleSlot, SaveIvr, ServiceVisit, ShardId, StatusApplied, Store, StoreError, Transition,
+    Waiting, wait_reason,
 };
 use crate::store::{ImportSummary, Limit, OfficialQuery, Promoted, WorkSignal};
 use jiff::civil::Date;
@@ -416,8 +416,16 @@ impl Store for MemoryStore {
     async fn in_flight_heads(&self) -> Result<InFlightHeads> {
         self.with(|s, now| InFlightHeads {
             now_ms: now.ms,
-            next_deadline_ms: s.shards.iter().map(|shard| shard.inflight.first()).collect(),
-            count: s.shards.iter().map(|shard| shard.inflight.len() as u64).sum(),
+            next_deadline_ms: s
+                .shards
+                .iter()
+                .map(|shard| shard.inflight.first())
+                .collect(),
+            count: s
+                .shards
+                .iter()
+                .map(|shard| shard.inflight.len() as u64)
+                .sum(),
         })
     }
 

@@ -12,10 +12,10 @@ use crate::domain::{
 };
 use crate::store::{
     Admission, Authorize, CampaignAction, CampaignState, CampaignStatus, DeadLetter, DialLimits,
-    DncEntry, DncRequest, DncWrite, Finish, ImportSummary, InFlightHeads, InboundStart, InstanceSeen, IntakeEntry,
-    IntakeStats, IntakeTally, IvrUpdate, Job, JobRef, NewJob, NumberClaim, OfficialQuery, Promoted,
-    PutOutcome, ReadyEntry, Result, SampleSlot, SaveIvr, ServiceVisit, ShardId, StatusApplied,
-    Store, Transition, Waiting, Wake, WorkSignal,
+    DncEntry, DncRequest, DncWrite, Finish, ImportSummary, InFlightHeads, InboundStart,
+    InstanceSeen, IntakeEntry, IntakeStats, IntakeTally, IvrUpdate, Job, JobRef, NewJob,
+    NumberClaim, OfficialQuery, Promoted, PutOutcome, ReadyEntry, Result, SampleSlot, SaveIvr,
+    ServiceVisit, ShardId, StatusApplied, Store, Transition, Waiting, Wake, WorkSignal,
 };
 
 #[async_trait]
