@@ -101,7 +101,10 @@ pub async fn bench_idle() {
         burst: 2,
         period: Duration::from_millis(100),
     });
-    dialer.poll_interval = sampark::config::Settings::default().dialer.poll_interval();
+    let defaults = sampark::config::Settings::default().dialer;
+    dialer.poll_interval = defaults.poll_interval();
+    // The reconciler's look-over is at most one lease apart.
+    dialer.originate_lease = defaults.originate_lease();
     let (daemon, _store) = start_daemon(&redis.url(), &simulator.base_url(), dialer).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let before = commands(&redis.url()).await;
