@@ -9,11 +9,14 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use redis::AsyncCommands;
-use sampark::domain::FeedbackRecord;
+use sampark::domain::{FeedbackRecord, JobSpec, parse_campaign_document};
 use sampark::simulator::{LedgerEntry, SimulatorConfig};
-use sampark::store::{Quota, Store};
+use sampark::store::redis::RedisStore;
+use sampark::store::{CampaignAction, Quota, Store};
 use serde_json::json;
-use support::daemon::{ACCOUNT_SID, AUTH_TOKEN, dialer_config, start_daemon, start_simulator};
+use support::daemon::{
+    ACCOUNT_SID, AUTH_TOKEN, citizen_key, dialer_config, start_daemon, start_simulator,
+};
 use support::eventually;
 use support::redis_server::RedisServer;
 
@@ -194,6 +197,98 @@ async fn the_provider_cap_holds_across_three_instances() {
     for (daemon, _) in daemons {
         daemon.shutdown().await;
     }
+    sim_cancel.cancel();
+    simulator.wait().await;
+}
+
+/// Work queued through one instance wakes the dialer of another at once
+/// (the wake stream), not at its next look over every shard: instance B
+/// looks over its shards only once a minute here, and still dials a
+/// contact enqueued through another store (instance A: a plain store, as
+/// another daemon's intake or the CLI would be) within two seconds. Then
+/// a pause and resume through A: B dials the parked contact as promptly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn work_queued_through_another_instance_is_dialled_at_once() {
+    const WITHIN: Duration = Duration::from_secs(2);
+    let redis = RedisServer::start();
+    let (simulator, sim_cancel) = start_simulator(SimulatorConfig {
+        account_sid: ACCOUNT_SID.into(),
+        auth_token: AUTH_TOKEN.into(),
+        seed: 23,
+        ..SimulatorConfig::default()
+    })
+    .await;
+    let mut dialer = dialer_config(Quota {
+        burst: 10,
+        period: Duration::from_millis(10),
+    });
+    dialer.consumer = "instance-b".into();
+    dialer.poll_interval = Duration::from_secs(60);
+    let (b, _) = start_daemon(&redis.url(), &simulator.base_url(), dialer).await;
+    let a = RedisStore::connect(&redis.url(), "sampark", 16)
+        .await
+        .unwrap()
+        .with_citizen_key(citizen_key());
+
+    let contact = |i: usize| {
+        json!({"id": format!("c-{i}"), "phone": format!("+9196{:08}", 60_000_000 + i),
+               "official_id": format!("off-{i}"), "office": "Puri Sadar PS",
+               "service": "Passport verification"})
+    };
+    let doc = json!({"version": 1, "id": "woken", "name": "woken", "dialplan": "mo-sarkar-feedback",
+                     "caller_id": "+916742000000", "department": "home",
+                     "contacts": [contact(0), contact(1)]});
+    let parsed = parse_campaign_document(&doc.to_string(), &|_| true).unwrap();
+    let mut contacts = parsed.contacts.into_iter();
+    a.put_campaign(&parsed.header).await.unwrap();
+    // B's first look over every shard is behind it: the next is a minute away.
+    eventually(Duration::from_secs(10), "B dialling", || async {
+        (!b.dial_gate().is_paused()).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let originates = || {
+        simulator
+            .ledger()
+            .iter()
+            .filter(|e| matches!(e, LedgerEntry::Originate { .. }))
+            .count()
+    };
+
+    let first = JobSpec::new(&parsed.header, contacts.next().unwrap());
+    a.enqueue(&first).await.unwrap();
+    eventually(WITHIN, "B to dial what A enqueued", || async {
+        (originates() == 1).then_some(())
+    })
+    .await;
+
+    // Paused before the second contact is queued: B parks it; resumed
+    // through A, B dials it without waiting for its look-over.
+    let id = parsed.header.id.clone();
+    a.control_campaign(&id, CampaignAction::Pause)
+        .await
+        .unwrap();
+    let second = JobSpec::new(&parsed.header, contacts.next().unwrap());
+    a.enqueue(&second).await.unwrap();
+    eventually(
+        Duration::from_secs(10),
+        "B to park the paused contact",
+        || async {
+            let waiting = a.waiting(&id).await.ok()?;
+            (waiting.parked == 1).then_some(())
+        },
+    )
+    .await;
+    assert_eq!(originates(), 1, "nothing dialled while paused");
+    a.control_campaign(&id, CampaignAction::Resume)
+        .await
+        .unwrap();
+    eventually(WITHIN, "B to dial the resumed contact", || async {
+        (originates() == 2).then_some(())
+    })
+    .await;
+
+    b.shutdown().await;
     sim_cancel.cancel();
     simulator.wait().await;
 }

@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::tz::TimeZone;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
@@ -29,8 +30,10 @@ use crate::telemetry::{Metrics, Subsystem, events};
 
 /// Entries per counted batch.
 pub const BATCH: usize = 500;
-/// How long an idle scorer waits before looking again.
-const IDLE: Duration = Duration::from_millis(250);
+/// The shortest sweep period, whatever `dialer.poll_interval_ms` says.
+pub const MIN_SWEEP: Duration = Duration::from_millis(250);
+/// The pause before counting again after the store failed.
+const RETRY: Duration = Duration::from_secs(1);
 
 /// What the scorer needs besides the store.
 #[derive(Clone, Debug)]
@@ -98,17 +101,26 @@ pub async fn rebuild(
     score_pending(store, cx, instance, |_| {}).await
 }
 
-/// Keeps the scorecards up to date until cancelled.
+/// Keeps the scorecards up to date until cancelled: counts at once when
+/// this instance's relay moved records (`relayed`), and otherwise looks at
+/// the stream each `sweep_every` (`dialer.poll_interval_ms`, at least
+/// [`MIN_SWEEP`]) for records other instances relayed and did not count
+/// (they count their own as this one does; a sweep finds what one that
+/// died left).
 pub struct Scorer {
     pub store: Arc<dyn Store>,
     pub cx: ScoringContext,
     pub metrics: Arc<Metrics>,
     /// This instance's name (failpoints).
     pub instance: String,
+    pub sweep_every: Duration,
+    /// Notified by this instance's relay after it moved records.
+    pub relayed: Arc<Notify>,
 }
 
 impl Scorer {
     pub async fn run(self, cancel: CancellationToken) {
+        let sweep_every = self.sweep_every.max(MIN_SWEEP);
         while !cancel.is_cancelled() {
             let pass = score_pending(self.store.as_ref(), &self.cx, &self.instance, |records| {
                 for record in records {
@@ -117,12 +129,22 @@ impl Scorer {
                 }
             })
             .await;
-            if let Err(e) = pass {
-                events::store_error(&self.metrics, Subsystem::Scorer, &e, "counting scorecards");
-            }
+            let wait = match pass {
+                Ok(_) => sweep_every,
+                Err(e) => {
+                    events::store_error(
+                        &self.metrics,
+                        Subsystem::Scorer,
+                        &e,
+                        "counting scorecards",
+                    );
+                    sweep_every.min(RETRY)
+                }
+            };
             tokio::select! {
                 _ = cancel.cancelled() => break,
-                _ = tokio::time::sleep(IDLE) => {}
+                _ = tokio::time::sleep(wait) => {}
+                _ = self.relayed.notified() => {}
             }
         }
         info!("scorer stopped");

@@ -377,7 +377,7 @@ impl Default for DialerSettings {
         Self {
             instance: String::new(),
             batch_size: 64,
-            poll_interval_ms: 5_000,
+            poll_interval_ms: 60_000,
             originate_lease_secs: 60,
             max_call_secs: 900,
             max_attempts: 3,

@@ -4,7 +4,8 @@
 //! Owns: which tasks run, in what order they start (the admin listener
 //! before Redis is reachable: `startup.rs`) and stop, and the small tasks
 //! that belong to no other module: the data watch, the feedback relay,
-//! the campaign log and the heartbeat. Does not own: what the others do.
+//! the campaign log, the heartbeat and the wake reader (wakes from other
+//! instances). Does not own: what the others do.
 
 mod campaign_log;
 mod citizen_keys;
@@ -13,6 +14,7 @@ mod parts;
 mod relay;
 mod run;
 mod startup;
+mod wake;
 mod watch;
 
 pub use campaign_log::CampaignLog;
@@ -26,4 +28,5 @@ pub use parts::{
 pub use relay::{Relay, flush_feedback};
 pub use run::{Daemon, stop_signal, wait_for_signal};
 pub use startup::Startup;
+pub use wake::WakeReader;
 pub use watch::{CHECK_EVERY, DataWatch, refuse_unless_durable};

@@ -156,10 +156,14 @@ impl Daemon {
                 .instrument(info_span!("reconciler")),
         );
 
+        // The relay wakes the scorer after moving records.
+        let relayed = Arc::new(tokio::sync::Notify::new());
         let relay = Relay {
             store: parts.store.clone(),
             metrics: parts.metrics.clone(),
             rules: parts.scoring.rules.clone(),
+            sweep_every: parts.dialer.poll_interval,
+            relayed: relayed.clone(),
         };
         tracker.spawn(
             relay
@@ -172,6 +176,8 @@ impl Daemon {
             cx: parts.scoring.clone(),
             metrics: parts.metrics.clone(),
             instance: consumer.clone(),
+            sweep_every: parts.dialer.poll_interval,
+            relayed,
         };
         tracker.spawn(
             scorer
@@ -199,6 +205,15 @@ impl Daemon {
             heartbeat
                 .run(back.child_token())
                 .instrument(info_span!("heartbeat")),
+        );
+
+        let wakes = super::WakeReader {
+            store: parts.store.clone(),
+        };
+        tracker.spawn(
+            wakes
+                .run(back.child_token())
+                .instrument(info_span!("wake_reader")),
         );
 
         let pending = Arc::new(PendingStatuses::new(PENDING_STATUSES));

@@ -1,11 +1,12 @@
 //! When the dispatch loop looks at each shard next: instead of polling every
 //! shard on a fixed period, the loop promotes a shard when its earliest
 //! waiting work is due (learnt from the store after each promotion, or from
-//! this instance's own transitions through `store::WorkSignal`), reads only
-//! shards that hold ready entries, and sleeps until the earliest of those
-//! times. Work it was not told about (made due by another instance, or left
-//! pending by a dead one) it finds on a look over every shard each
-//! `look_every` (`dialer.poll_interval_ms`).
+//! this instance's own transitions through `store::WorkSignal`, or from
+//! another instance's enqueue or resume through the wake stream,
+//! `daemon/wake.rs`), reads only shards that hold ready entries, and sleeps
+//! until the earliest of those times. Work nothing told it about (left
+//! pending by a dead instance, its retries) it finds on a look over every
+//! shard each `look_every` (`dialer.poll_interval_ms`, 60 s by default).
 //!
 //! | event | effect |
 //! |---|---|
@@ -14,7 +15,7 @@
 //! | promoted | due time := the store's next due (none: never); ready if its streams hold entries |
 //! | read fewer than a batch | not ready until promoted again |
 //! | entries of a shard decided | shard due now (learn its new next due) |
-//! | signalled (this instance's transition) | due time := min(due time, signalled time) |
+//! | signalled (this instance's transition, another's wake) | due time := min(due time, signalled time) |
 //!
 //! Owns: these times. Does not own: the store calls (`dispatch.rs`).
 

@@ -74,7 +74,10 @@ pub struct IntakeRouter {
     remember_visits: Option<Duration>,
 }
 
-const READ_BLOCK: Duration = Duration::from_millis(500);
+/// How long one read waits for a document. A document arriving meanwhile
+/// is returned at once; the wait only sets how often an idle router asks
+/// (two commands per read: the reclaim and the blocking read).
+const READ_BLOCK: Duration = Duration::from_secs(10);
 const READ_COUNT: usize = 16;
 const ERROR_BACKOFF: Duration = Duration::from_secs(1);
 

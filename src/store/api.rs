@@ -209,6 +209,18 @@ pub struct Promoted {
     pub now_ms: i64,
 }
 
+/// The in-flight sets at a glance (`Store::in_flight_heads`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InFlightHeads {
+    /// The store's clock at the read (ms).
+    pub now_ms: i64,
+    /// Per shard, its earliest reconcile deadline (ms); `None`: nothing in
+    /// flight there.
+    pub next_deadline_ms: Vec<Option<i64>>,
+    /// Jobs in flight, every shard together.
+    pub count: u64,
+}
+
 /// Which limit deferred a job (the most distant one, when several did).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Limit {
@@ -932,6 +944,10 @@ pub trait Store: Send + Sync + 'static {
     /// Jobs dialling or in a call right now, across all shards (for the
     /// fleet-wide in-flight gauge).
     async fn in_flight_count(&self) -> Result<u64>;
+    /// The earliest in-flight deadline of every shard and the number of
+    /// jobs in flight, in one read: what the reconciler sleeps until
+    /// (`dialer/reconcile.rs`).
+    async fn in_flight_heads(&self) -> Result<InFlightHeads>;
 
     // ---- instances (see `daemon/heartbeat.rs`) ----
     /// Instance `name` is alive, at the store's clock; instances silent for
@@ -1059,6 +1075,12 @@ pub trait Store: Send + Sync + 'static {
     /// data behind the daemon's back (Redis; not the in-memory store, whose
     /// data lives and dies with the process).
     fn data_guard(&self) -> Option<&dyn super::guard::DataGuard> {
+        None
+    }
+
+    /// Where instances leave each other wakes (`store/work.rs`), if the
+    /// backend is shared between processes (Redis; not the in-memory store).
+    fn wake_feed(&self) -> Option<&dyn super::WakeFeed> {
         None
     }
 }

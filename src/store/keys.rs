@@ -236,6 +236,11 @@ impl Keys {
         format!("{}:instances", self.prefix)
     }
 
+    /// The wakes instances leave each other (`store/work.rs`, `redis/wake.rs`).
+    pub fn wakes(&self) -> String {
+        format!("{}:wakes", self.prefix)
+    }
+
     /// The epoch marker (hash: `id`, `accepted_at_ms`, `hold`, `held_at_ms`;
     /// see `store/guard.rs`).
     pub fn epoch(&self) -> String {

@@ -22,4 +22,4 @@ pub use api::*;
 pub use error::StoreError;
 pub use intake_tally::{IntakeRefusal, IntakeStats, IntakeTally, KEPT_REFUSALS, StoredRefusal};
 pub use registry::{ImportSummary, OfficialQuery};
-pub use work::WorkSignal;
+pub use work::{ShardNotes, Wake, WakeFeed, WorkSignal};

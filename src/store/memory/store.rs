@@ -25,10 +25,10 @@ use crate::domain::{Official, OfficialId};
 use crate::store::{AckOutcome, DayScore, EscalationQuery, FeedbackEntry, InstanceSeen};
 use crate::store::{
     Admission, Authorize, CampaignAction, CampaignState, CampaignStatus, DeadLetter, DialLimits,
-    DncEntry, DncRequest, DncWrite, Finish, InboundStart, IntakeEntry, IntakeStats, IntakeTally,
-    IvrUpdate, Job, JobRef, NewJob, NumberClaim, PutOutcome, ReadyEntry, Result, SampleSlot,
-    SaveIvr, ServiceVisit, ShardId, StatusApplied, Store, StoreError, Transition, Waiting,
-    wait_reason,
+    DncEntry, DncRequest, DncWrite, Finish, InFlightHeads, InboundStart, IntakeEntry, IntakeStats,
+    IntakeTally, IvrUpdate, Job, JobRef, NewJob, NumberClaim, PutOutcome, ReadyEntry, Result,
+    SampleSlot, SaveIvr, ServiceVisit, ShardId, StatusApplied, Store, StoreError, Transition,
+    Waiting, wait_reason,
 };
 use crate::store::{ImportSummary, Limit, OfficialQuery, Promoted, WorkSignal};
 use jiff::civil::Date;
@@ -194,7 +194,11 @@ impl Store for MemoryStore {
         outcome: Outcome,
         reason: &str,
     ) -> Result<PutOutcome> {
-        self.with(|s, now| s.enqueue_ended(now, spec, outcome, reason))?
+        let put = self.with(|s, now| s.enqueue_ended(now, spec, outcome, reason))??;
+        if put == PutOutcome::Created {
+            self.work.recorded(self.shard_of(&spec.contact.official_id));
+        }
+        Ok(put)
     }
 
     async fn record_intake(
@@ -220,10 +224,8 @@ impl Store for MemoryStore {
         action: CampaignAction,
     ) -> Result<Option<CampaignState>> {
         let state = self.with(|s, now| s.control_campaign(now, id, action))??;
-        if action == CampaignAction::Resume {
-            for shard in 0..self.shards {
-                self.work.now(shard);
-            }
+        if state.is_some() {
+            self.work.controlled(self.shards, action);
         }
         Ok(state)
     }
@@ -310,7 +312,9 @@ impl Store for MemoryStore {
         limits: &DialLimits,
         lease: Duration,
     ) -> Result<Authorize> {
-        self.with(|s, now| s.authorize(now, entry, limits, lease))?
+        let verdict = self.with(|s, now| s.authorize(now, entry, limits, lease))??;
+        self.work.authorized(entry.shard, &verdict, lease);
+        Ok(verdict)
     }
 
     async fn defer(&self, entry: &ReadyEntry, until_ms: i64, reason: &str) -> Result<Transition> {
@@ -392,10 +396,7 @@ impl Store for MemoryStore {
         finish: &Finish,
     ) -> Result<Transition> {
         let applied = self.with(|s, now| s.finish(now, id, attempt, expected_step, finish))??;
-        if let (Transition::Applied, Finish::Retry { delay, .. }) = (applied, finish) {
-            self.work
-                .due(id.shard, tokio::time::Instant::now() + *delay);
-        }
+        self.work.finished(id.shard, applied, finish);
         Ok(applied)
     }
 
@@ -409,6 +410,22 @@ impl Store for MemoryStore {
                 .iter()
                 .map(|shard| shard.inflight.len() as u64)
                 .sum()
+        })
+    }
+
+    async fn in_flight_heads(&self) -> Result<InFlightHeads> {
+        self.with(|s, now| InFlightHeads {
+            now_ms: now.ms,
+            next_deadline_ms: s
+                .shards
+                .iter()
+                .map(|shard| shard.inflight.first())
+                .collect(),
+            count: s
+                .shards
+                .iter()
+                .map(|shard| shard.inflight.len() as u64)
+                .sum(),
         })
     }
 
@@ -436,7 +453,11 @@ impl Store for MemoryStore {
     }
 
     async fn extend_lease(&self, id: &JobRef, attempt: u32, lease: Duration) -> Result<Transition> {
-        self.with(|s, now| s.extend_lease(now, id, attempt, lease))
+        let extended = self.with(|s, now| s.extend_lease(now, id, attempt, lease))?;
+        if extended == Transition::Applied {
+            self.work.lease(id.shard, lease);
+        }
+        Ok(extended)
     }
 
     async fn record_visit(

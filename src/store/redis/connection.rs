@@ -52,6 +52,9 @@ pub struct RedisStore {
     /// Only for `XREADGROUP ... BLOCK` on intake: a blocked command would
     /// stall every other request pipelined on a multiplexed connection.
     pub(super) blocking: Conn,
+    /// Only for the blocking `XREAD` of the wake stream (`wake.rs`), for
+    /// the same reason.
+    pub(super) wakes: Conn,
     /// Replicas to wait for after a relay (none: no `WAIT`).
     pub(super) replica_wait: Option<ReplicaWait>,
     pub(super) keys: Keys,
@@ -125,9 +128,18 @@ impl RedisStore {
             },
         )
         .await?;
+        let wakes = Conn::open(
+            target,
+            Limits {
+                connect: timeouts.connect,
+                response: None,
+            },
+        )
+        .await?;
         let store = RedisStore {
             conn,
             blocking,
+            wakes,
             replica_wait: None,
             keys: Keys::new(prefix),
             shards,

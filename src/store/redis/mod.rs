@@ -33,6 +33,7 @@ mod slots;
 mod status;
 mod store_impl;
 mod transitions;
+mod wake;
 
 pub use citizen_keys::{KeyClaim, LegacyOptOuts, UpgradeReport};
 pub use client::Target;

@@ -116,6 +116,14 @@ impl RedisStore {
             }
         }
         self.end_numbers(shard, &ended).await?;
+        // The records must be on the feedback stream's replicas before their
+        // outbox entries go: on a cluster the two are on different
+        // primaries, and an acknowledgement that outlived a failover which
+        // lost the records would lose them for good. (`WAIT` counts this
+        // connection's writes to that node: the script above.)
+        if relayed > 0 {
+            self.wait_for_replicas(&self.keys.feedback()).await?;
+        }
         crate::failpoint::hit(crate::failpoint::points::BEFORE_ACK, &self.relay_consumer).await;
         // Only now that every record is in the feedback stream. The ended
         // jobs' expiry is set in the same step (one slot: the shard's), so

@@ -12,10 +12,10 @@ use crate::domain::{
 };
 use crate::store::{
     Admission, Authorize, CampaignAction, CampaignState, CampaignStatus, DeadLetter, DialLimits,
-    DncEntry, DncRequest, DncWrite, Finish, ImportSummary, InboundStart, InstanceSeen, IntakeEntry,
-    IntakeStats, IntakeTally, IvrUpdate, Job, JobRef, NewJob, NumberClaim, OfficialQuery, Promoted,
-    PutOutcome, ReadyEntry, Result, SampleSlot, SaveIvr, ServiceVisit, ShardId, StatusApplied,
-    Store, Transition, Waiting, WorkSignal,
+    DncEntry, DncRequest, DncWrite, Finish, ImportSummary, InFlightHeads, InboundStart,
+    InstanceSeen, IntakeEntry, IntakeStats, IntakeTally, IvrUpdate, Job, JobRef, NewJob,
+    NumberClaim, OfficialQuery, Promoted, PutOutcome, ReadyEntry, Result, SampleSlot, SaveIvr,
+    ServiceVisit, ShardId, StatusApplied, Store, Transition, Waiting, Wake, WorkSignal,
 };
 
 #[async_trait]
@@ -61,11 +61,15 @@ impl Store for RedisStore {
 
     async fn enqueue_batch(&self, jobs: &[NewJob<'_>]) -> Result<Vec<PutOutcome>> {
         let outcomes = self.enqueue_batch_impl(jobs).await?;
+        let mut shards = Vec::new();
         for (job, outcome) in jobs.iter().zip(&outcomes) {
             if *outcome == PutOutcome::Created {
-                self.work.now(self.shard_of(&job.spec.contact.official_id));
+                let shard = self.shard_of(&job.spec.contact.official_id);
+                self.work.now(shard);
+                shards.push(shard);
             }
         }
+        self.leave_wake(&Wake::Shards(shards)).await;
         Ok(outcomes)
     }
 
@@ -95,7 +99,11 @@ impl Store for RedisStore {
         outcome: Outcome,
         reason: &str,
     ) -> Result<PutOutcome> {
-        self.enqueue_ended_impl(spec, outcome, reason).await
+        let put = self.enqueue_ended_impl(spec, outcome, reason).await?;
+        if put == PutOutcome::Created {
+            self.work.recorded(self.shard_of(&spec.contact.official_id));
+        }
+        Ok(put)
     }
 
     async fn record_intake(
@@ -121,9 +129,15 @@ impl Store for RedisStore {
         action: CampaignAction,
     ) -> Result<Option<CampaignState>> {
         let state = self.control_campaign_impl(id, action).await?;
-        if action == CampaignAction::Resume {
-            for shard in 0..self.shards {
-                self.work.now(shard);
+        if state.is_some() {
+            self.work.controlled(self.shards, action);
+            match action {
+                CampaignAction::Resume => {
+                    self.leave_wake(&Wake::Shards((0..self.shards).collect()))
+                        .await
+                }
+                CampaignAction::Cancel { hangup: true } => self.leave_wake(&Wake::Hangup).await,
+                CampaignAction::Cancel { hangup: false } | CampaignAction::Pause => {}
             }
         }
         Ok(state)
@@ -174,7 +188,9 @@ impl Store for RedisStore {
         limits: &DialLimits,
         lease: Duration,
     ) -> Result<Authorize> {
-        Ok(self.authorize_traced(entry, limits, lease).await?.0)
+        let verdict = self.authorize_traced(entry, limits, lease).await?.0;
+        self.work.authorized(entry.shard, &verdict, lease);
+        Ok(verdict)
     }
 
     async fn defer(&self, entry: &ReadyEntry, until_ms: i64, reason: &str) -> Result<Transition> {
@@ -254,10 +270,7 @@ impl Store for RedisStore {
             .finish_impl(job, attempt, expected_step, finish)
             .await?;
         self.wait_for_replicas(&self.keys.outbox(job.shard)).await?;
-        if let (Transition::Applied, Finish::Retry { delay, .. }) = (applied, finish) {
-            self.work
-                .due(job.shard, tokio::time::Instant::now() + *delay);
-        }
+        self.work.finished(job.shard, applied, finish);
         Ok(applied)
     }
 
@@ -276,6 +289,10 @@ impl Store for RedisStore {
         }
         let counts: Vec<u64> = pipe.query_async(&mut self.conn.clone()).await?;
         Ok(counts.iter().sum())
+    }
+
+    async fn in_flight_heads(&self) -> Result<InFlightHeads> {
+        self.in_flight_heads_impl().await
     }
 
     async fn heartbeat(&self, name: &str, forget_after: Duration) -> Result<()> {
@@ -313,7 +330,11 @@ impl Store for RedisStore {
         attempt: u32,
         lease: Duration,
     ) -> Result<Transition> {
-        self.extend_lease_impl(job, attempt, lease).await
+        let extended = self.extend_lease_impl(job, attempt, lease).await?;
+        if extended == Transition::Applied {
+            self.work.lease(job.shard, lease);
+        }
+        Ok(extended)
     }
 
     async fn record_visit(
@@ -365,11 +386,7 @@ impl Store for RedisStore {
         max: usize,
         rules: &crate::domain::ScoringRules,
     ) -> Result<usize> {
-        let relayed = self.relay_feedback_impl(shard, max, rules).await?;
-        if relayed > 0 {
-            self.wait_for_replicas(&self.keys.feedback()).await?;
-        }
-        Ok(relayed)
+        self.relay_feedback_impl(shard, max, rules).await
     }
 
     async fn read_feedback(
@@ -437,6 +454,10 @@ impl Store for RedisStore {
     }
 
     fn data_guard(&self) -> Option<&dyn crate::store::guard::DataGuard> {
+        Some(self)
+    }
+
+    fn wake_feed(&self) -> Option<&dyn crate::store::WakeFeed> {
         Some(self)
     }
 
