@@ -15,7 +15,7 @@ use crate::store::{
     DncEntry, DncRequest, DncWrite, Finish, ImportSummary, InboundStart, InstanceSeen, IntakeEntry,
     IntakeStats, IntakeTally, IvrUpdate, Job, JobRef, NewJob, NumberClaim, OfficialQuery, Promoted,
     PutOutcome, ReadyEntry, Result, SampleSlot, SaveIvr, ServiceVisit, ShardId, StatusApplied,
-    Store, Transition, Waiting, WorkSignal,
+    Store, Transition, Waiting, WorkSignal, Planned, StatusConcluded,
 };
 
 #[async_trait]
@@ -237,6 +237,18 @@ impl Store for RedisStore {
         status: CallStatus,
     ) -> Result<StatusApplied> {
         self.apply_status_impl(job, attempt, call_sid, status).await
+    }
+
+    async fn apply_status_concluding(
+        &self,
+        job: &JobRef,
+        attempt: u32,
+        call_sid: &str,
+        status: CallStatus,
+        planned: &Planned,
+    ) -> Result<StatusConcluded> {
+        self.apply_status_concluding_impl(job, attempt, call_sid, status, planned)
+            .await
     }
 
     async fn save_ivr(&self, job: &JobRef, update: &IvrUpdate) -> Result<SaveIvr> {
