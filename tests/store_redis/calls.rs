@@ -589,18 +589,23 @@ async fn cost_of_a_webhook(
     (calls, markup)
 }
 
-/// Round trips of a webhook: every command outside scripts, as counted by
-/// Redis (`save_ivr.lua` runs `HMGET`/`HSET` inside, counted apart).
+/// Round trips of a webhook as counted by Redis: the script calls and every
+/// other command but those the call path's scripts run inside
+/// (`save_ivr.lua`, `apply_status.lua`, `finish.lua`), which `INFO
+/// commandstats` counts too. A read of the job (`HGETALL`) is a round trip.
 fn round_trips(calls: &[(String, u64)]) -> Vec<(String, u64)> {
+    const IN_SCRIPTS: [&str; 10] = [
+        "hmget", "hset", "time", "exists", "hincrby", "hget", "hdel", "zrem", "zadd", "xadd",
+    ];
     calls
         .iter()
-        .filter(|(name, _)| name.starts_with("eval") || !["hmget", "hset", "time"].contains(&name.as_str()))
+        .filter(|(name, _)| !IN_SCRIPTS.contains(&name.as_str()))
         .cloned()
         .collect()
 }
 
 #[tokio::test]
-async fn answer_and_gather_cost_one_round_trip_on_the_instance_serving_the_call() {
+async fn each_call_event_costs_one_round_trip_on_the_instance_serving_the_call() {
     use sampark::calls::{CallRef, Callback};
     let (server, store) = setup().await;
     let store = std::sync::Arc::new(store);
@@ -625,11 +630,28 @@ async fn answer_and_gather_cost_one_round_trip_on_the_instance_serving_the_call(
         step,
         digits: Some("1".into()),
     };
+    let status = |status: &str| {
+        vec![
+            ("CallSid".to_owned(), "CA1".to_owned()),
+            ("CallStatus".to_owned(), status.to_owned()),
+        ]
+    };
+    store
+        .mark_originated(&first.job_ref(), 1, "CA1", LEASE)
+        .await
+        .unwrap();
     cost_of_a_webhook(&warm, &mut conn, answer(&first)).await;
+    warm.handle(&Callback::Status(call(&first)), &status("completed"))
+        .await
+        .unwrap();
 
     // The instance that placed the call: one script per webhook, no read.
     let job = dialing(&store, "c-2").await;
     warm.live_calls().placed(&job);
+    store
+        .mark_originated(&job.job_ref(), 1, "CA1", LEASE)
+        .await
+        .unwrap();
     let (on_warm, question) = cost_of_a_webhook(&warm, &mut conn, answer(&job)).await;
     assert!(question.contains("step=1"), "{question}");
     assert_eq!(
@@ -670,6 +692,30 @@ async fn answer_and_gather_cost_one_round_trip_on_the_instance_serving_the_call(
         round_trips(&on_cold),
         [("evalsha".to_owned(), 1)],
         "the instance that saved step 3 holds step 4: {on_cold:?}"
+    );
+
+    // The call ends: the instance that saved the last step concludes it
+    // with the status, in one script.
+    redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .exec_async(&mut conn)
+        .await
+        .unwrap();
+    cold.handle(&Callback::Status(call(&job)), &status("completed"))
+        .await
+        .unwrap();
+    let mut on_cold = crate::support::redis_server::command_calls(&mut conn).await;
+    on_cold.retain(|(name, _)| !name.starts_with("config") && name != "info");
+    assert_eq!(
+        round_trips(&on_cold),
+        [("evalsha".to_owned(), 1)],
+        "a terminal status on the instance holding the call: {on_cold:?}"
+    );
+    let ended = store.load_job(&job.job_ref()).await.unwrap().unwrap();
+    assert!(
+        !matches!(ended.state, JobState::Dialing | JobState::InCall),
+        "concluded: {:?}",
+        ended.state
     );
 
     // A copy of an attempt that moved on (here: a stale copy of step 0)
