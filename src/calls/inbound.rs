@@ -194,17 +194,17 @@ impl CallCore {
         let encoded = session::encode(&Stored::Inbound(state))?;
         let reply = self
             .save(
-            &job,
-            0,
-            encoded,
-            out.new_answers,
-            &out.actions,
-            Saved {
-                attribution: about,
-                bridge: None,
-            },
-        )
-        .await?;
+                &job,
+                0,
+                encoded,
+                out.new_answers,
+                &out.actions,
+                Saved {
+                    attribution: about,
+                    bridge: None,
+                },
+            )
+            .await?;
         Ok(self.or_hangup(reply))
     }
 

@@ -137,7 +137,10 @@ mod tests {
     fn placed(n: u32) -> Job {
         let mut j = job(0);
         j.attempt = 1;
-        j.id = JobId::new(j.id.campaign.clone(), ContactId::parse(&format!("k{n}")).unwrap());
+        j.id = JobId::new(
+            j.id.campaign.clone(),
+            ContactId::parse(&format!("k{n}")).unwrap(),
+        );
         j
     }
 

@@ -726,5 +726,9 @@ async fn each_call_event_costs_one_round_trip_on_the_instance_serving_the_call()
     cost_of_a_webhook(&cold, &mut conn, answer(&other)).await;
     let (_, again) = cost_of_a_webhook(&warm, &mut conn, answer(&other)).await;
     let stored = store.load_job(&other.job_ref()).await.unwrap().unwrap();
-    assert_eq!(Some(again), stored.last_response, "a repeated answer replays");
+    assert_eq!(
+        Some(again),
+        stored.last_response,
+        "a repeated answer replays"
+    );
 }

@@ -30,7 +30,9 @@ use crate::store::{
     SaveIvr, ServiceVisit, ShardId, StatusApplied, Store, StoreError, Transition, Waiting,
     wait_reason,
 };
-use crate::store::{ImportSummary, Limit, OfficialQuery, Planned, Promoted, StatusConcluded, WorkSignal};
+use crate::store::{
+    ImportSummary, Limit, OfficialQuery, Planned, Promoted, StatusConcluded, WorkSignal,
+};
 use jiff::civil::Date;
 
 /// The in-memory backend. Cheap to share behind an `Arc`.

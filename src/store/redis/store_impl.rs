@@ -13,9 +13,9 @@ use crate::domain::{
 use crate::store::{
     Admission, Authorize, CampaignAction, CampaignState, CampaignStatus, DeadLetter, DialLimits,
     DncEntry, DncRequest, DncWrite, Finish, ImportSummary, InboundStart, InstanceSeen, IntakeEntry,
-    IntakeStats, IntakeTally, IvrUpdate, Job, JobRef, NewJob, NumberClaim, OfficialQuery, Promoted,
-    PutOutcome, ReadyEntry, Result, SampleSlot, SaveIvr, ServiceVisit, ShardId, StatusApplied,
-    Store, Transition, Waiting, WorkSignal, Planned, StatusConcluded,
+    IntakeStats, IntakeTally, IvrUpdate, Job, JobRef, NewJob, NumberClaim, OfficialQuery, Planned,
+    Promoted, PutOutcome, ReadyEntry, Result, SampleSlot, SaveIvr, ServiceVisit, ShardId,
+    StatusApplied, StatusConcluded, Store, Transition, Waiting, WorkSignal,
 };
 
 #[async_trait]
