@@ -103,6 +103,7 @@ macro_rules! backend {
                 fences::in_flight_deadlines_and_leases,
                 fences::unacked_ready_entries_are_reclaimed,
                 fences::an_adopted_call_gets_the_call_lease,
+                fences::a_terminal_status_concludes_with_the_plan_only_while_it_holds,
                 fences::instances_are_those_heard_from,
                 control::pause_resume_and_cancel,
                 freshness::deadlines_are_kept_at_authorisation_and_retry,

@@ -8,7 +8,7 @@ use super::inbound::InboundPolicy;
 use super::official;
 use super::{CallCore, CallError, after_call, after_call_with, after_machine, session};
 use crate::domain::{CallStatus, Direction, JobState, Outcome};
-use crate::store::{Finish, Job, JobRef, Transition};
+use crate::store::{Finish, Job, JobRef, Planned, StatusConcluded, Transition};
 
 /// How many times to re-decide when an IVR step lands between our read and
 /// our write (each retry re-reads the job).
@@ -25,10 +25,31 @@ impl CallCore {
         call_sid: &str,
         status: CallStatus,
     ) -> Result<Option<Finish>, CallError> {
-        let applied = self
-            .store
-            .apply_status(job, attempt, call_sid, status)
-            .await?;
+        let applied = match self.planned(job, attempt, status) {
+            Some((plan, copy)) => {
+                if let Finish::Terminal { outcome, .. } = &plan.finish {
+                    self.before_terminal(&copy, *outcome).await?;
+                }
+                match self
+                    .store
+                    .apply_status_concluding(job, attempt, call_sid, status, &plan)
+                    .await?
+                {
+                    StatusConcluded::Concluded { .. } => {
+                        self.live.forget(job);
+                        self.concluded(job, call_sid, status, &plan.finish);
+                        return Ok(Some(plan.finish));
+                    }
+                    // Our copy was behind: decide from the stored job.
+                    StatusConcluded::Applied(applied) => applied,
+                }
+            }
+            None => {
+                self.store
+                    .apply_status(job, attempt, call_sid, status)
+                    .await?
+            }
+        };
         if !applied.known {
             warn!(job.id = %job.id, call.sid = %call_sid, "status for an unknown job");
             return Ok(None);
@@ -36,14 +57,46 @@ impl CallCore {
         if !status.is_terminal() {
             return Ok(None);
         }
+        self.live.forget(job);
         let decision = self
             .conclude(job, attempt, call_sid, status, applied.job.map(|j| *j))
             .await?;
         if let Some(d) = &decision {
-            self.metrics.concluded(d);
-            info!(job.id = %job.id, call.sid = %call_sid, status = %status, decision = %describe(d), "call concluded");
+            self.concluded(job, call_sid, status, d);
         }
         Ok(decision)
+    }
+
+    /// The conclusion of a terminal `status`, decided from this instance's
+    /// copy of the job (`LiveCalls`), with what the decision read, so the
+    /// store applies it with the status only if the job still is so.
+    /// Inbound calls are concluded from the stored job (their conclusion
+    /// also releases the caller's line).
+    fn planned(
+        &self,
+        job: &JobRef,
+        attempt: u32,
+        status: CallStatus,
+    ) -> Option<(Planned, std::sync::Arc<Job>)> {
+        if !status.is_terminal() {
+            return None;
+        }
+        let copy = self.live.of(job, attempt)?;
+        if copy.spec.direction == Direction::Inbound {
+            return None;
+        }
+        let plan = Planned {
+            step: copy.ivr_step,
+            dials: copy.dials,
+            has_answers: !copy.answers.is_empty(),
+            finish: self.decide(&copy, status),
+        };
+        Some((plan, copy))
+    }
+
+    fn concluded(&self, job: &JobRef, call_sid: &str, status: CallStatus, decision: &Finish) {
+        self.metrics.concluded(decision);
+        info!(job.id = %job.id, call.sid = %call_sid, status = %status, decision = %describe(decision), "call concluded");
     }
 
     /// Ends the attempt after its call `call_sid` reached terminal `status`:

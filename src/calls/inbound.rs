@@ -192,18 +192,20 @@ impl CallCore {
         };
         let about = subject(&job, &state, &out.new_answers);
         let encoded = session::encode(&Stored::Inbound(state))?;
-        self.save(
-            &job,
-            0,
-            encoded,
-            out.new_answers,
-            &out.actions,
-            Saved {
-                attribution: about,
-                bridge: None,
-            },
-        )
-        .await
+        let reply = self
+            .save(
+                &job,
+                0,
+                encoded,
+                out.new_answers,
+                &out.actions,
+                Saved {
+                    attribution: about,
+                    bridge: None,
+                },
+            )
+            .await?;
+        Ok(self.or_hangup(reply))
     }
 
     /// One gather of an inbound call (fenced by the caller).
@@ -214,7 +216,7 @@ impl CallCore {
         state: InboundState,
         step_no: u32,
         digits: &str,
-    ) -> Result<String, CallError> {
+    ) -> Result<Option<String>, CallError> {
         let before = state.call.status();
         let out = dialplan::step_inbound(
             plan,

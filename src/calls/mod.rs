@@ -2,7 +2,8 @@
 //! provider's webhook has been verified and parsed — IVR sessions (start,
 //! step, save), status → conclude (shared by webhooks and the reconciler),
 //! the outcome table, and the callback-URL contract (built and parsed in
-//! `urls`), and inbound calls (`inbound`: admission, attribution to a
+//! `urls`), this instance's copy of its live calls' jobs (`live`), and
+//! inbound calls (`inbound`: admission, attribution to a
 //! recent visit, call-backs).
 //!
 //! Owns: call orchestration. Does not own: HTTP (see `webhook`), provider
@@ -12,6 +13,7 @@
 mod conclude;
 mod error;
 mod inbound;
+mod live;
 mod official;
 mod outcome;
 mod pending;
@@ -21,6 +23,7 @@ mod urls;
 
 pub use error::{CallError, CallErrorClass};
 pub use inbound::{CALLBACK_FLAG, DESK, INBOUND_CAMPAIGN, InboundPolicy, inbound_job};
+pub use live::LiveCalls;
 pub use outcome::{RetryPolicy, after_call, after_call_with, after_machine};
 pub use pending::PendingStatuses;
 pub use service::{CallCore, Reply};

@@ -37,9 +37,9 @@ impl CallCore {
         &self,
         job: &Job,
         plan: &Dialplan,
-    ) -> Result<String, CallError> {
+    ) -> Result<Option<String>, CallError> {
         let Some(official) = &job.spec.official_call else {
-            return Ok(self.hangup());
+            return Ok(Some(self.hangup()));
         };
         let contact = &job.spec.contact;
         let ctx = OfficialContext {
@@ -55,7 +55,7 @@ impl CallCore {
         };
         let Some(out) = start_official(plan, &ctx) else {
             warn!(job.id = %job.id, dialplan = %plan.name(), "an official's call names a plan without [bridge]; hanging up");
-            return Ok(self.hangup());
+            return Ok(Some(self.hangup()));
         };
         info!(job.id = %job.id, "official answered; briefing and connecting the citizen");
         let encoded = session::encode(&Stored::Official(out.session))?;
@@ -94,8 +94,10 @@ impl CallCore {
             attribution: None,
             bridge: Some(report),
         };
-        self.save(&job, step_no, encoded, out.new_answers, &out.actions, with)
-            .await
+        let reply = self
+            .save(&job, step_no, encoded, out.new_answers, &out.actions, with)
+            .await?;
+        Ok(self.or_hangup(reply))
     }
 
     /// Keys the official pressed after the bridge.
@@ -106,7 +108,7 @@ impl CallCore {
         session: OfficialSession,
         step_no: u32,
         digits: &str,
-    ) -> Result<String, CallError> {
+    ) -> Result<Option<String>, CallError> {
         let out = step_official(plan, &session, &Event::Digits(digits.to_owned()));
         let encoded = session::encode(&Stored::Official(out.session))?;
         self.save(

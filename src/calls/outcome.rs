@@ -224,7 +224,7 @@ fn jittered(wait_ms: u64, job: &Job) -> Duration {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::domain::{
         CampaignHeader, CampaignId, Contact, ContactId, JobSpec, JobState, OfficialId, PhoneNumber,

@@ -17,12 +17,19 @@
 //!
 //! Every reply is committed before it is returned (G4): a duplicate webhook
 //! replays the stored reply, a stale one gets a hang-up.
+//!
+//! An answer or gather whose job this instance holds at the step asked
+//! (`LiveCalls`: it placed the call, or saved the step before) is decided
+//! from that copy and costs one round trip, the fenced save; a stale save
+//! from a copy falls back to reading the job, as an instance without a copy
+//! does from the start.
 
 use std::sync::Arc;
 
 use tracing::{debug, error, info};
 
 use super::inbound::{InboundPolicy, inbound_job};
+use super::live::LiveCalls;
 use super::session::{self, MachinePickUp, Stored};
 use super::urls::{CallRef, Callback, CallbackUrls};
 use super::{CallError, RetryPolicy};
@@ -59,6 +66,8 @@ pub struct CallCore {
     pub(super) metrics: Arc<Metrics>,
     /// How inbound calls are taken; `None`: they are not.
     pub(super) inbound: Option<InboundPolicy>,
+    /// The jobs of the calls this instance is serving (see `live`).
+    pub(super) live: Arc<LiveCalls>,
 }
 
 impl CallCore {
@@ -79,6 +88,7 @@ impl CallCore {
             retry,
             metrics,
             inbound: None,
+            live: Arc::new(LiveCalls::default()),
         }
     }
 
@@ -86,6 +96,12 @@ impl CallCore {
     pub fn with_inbound(mut self, policy: Option<InboundPolicy>) -> Self {
         self.inbound = policy;
         self
+    }
+
+    /// Where the dialer leaves the jobs of the calls it placed, so their
+    /// first webhook needs no read.
+    pub fn live_calls(&self) -> Arc<LiveCalls> {
+        self.live.clone()
     }
 
     /// The callback URLs calls placed through this core carry.
@@ -163,6 +179,13 @@ impl CallCore {
         call: &CallRef,
         answered_by: Option<AnsweredBy>,
     ) -> Result<String, CallError> {
+        if let Some(job) = self.live.at(call, 0).filter(|j| j.ivr.is_none()) {
+            if let Some(reply) = self.answer_job(&job, answered_by).await? {
+                return Ok(reply);
+            }
+            // Our copy was behind: decide from the stored job.
+            self.live.forget(&call.job);
+        }
         let Some(job) = self.live_job(call).await? else {
             return Ok(self.hangup());
         };
@@ -170,8 +193,19 @@ impl CallCore {
             // The provider asked again: replay what we answered.
             return Ok(job.last_response.unwrap_or_else(|| self.hangup()));
         }
+        let reply = self.answer_job(&job, answered_by).await?;
+        Ok(self.or_hangup(reply))
+    }
+
+    /// Starts the call of `job` (live, no session yet) and saves step 0:
+    /// the reply, or `None` when the save was stale.
+    async fn answer_job(
+        &self,
+        job: &Job,
+        answered_by: Option<AnsweredBy>,
+    ) -> Result<Option<String>, CallError> {
         match answered_by {
-            Some(by) if by.is_machine() => return self.machine_answered(&job, by).await,
+            Some(by) if by.is_machine() => return self.machine_answered(job, by).await,
             Some(by) => {
                 debug!(job.id = %job.id, answered_by = %by, "answering-machine detection let the survey start")
             }
@@ -179,10 +213,10 @@ impl CallCore {
         }
         let Some(plan) = self.dialplans.get(&job.spec.dialplan) else {
             error!(job.id = %job.id, dialplan = %job.spec.dialplan, "dialplan is no longer loaded; hanging up");
-            return Ok(self.hangup());
+            return Ok(Some(self.hangup()));
         };
         if job.spec.official_call.is_some() {
-            return self.official_answered(&job, &plan).await;
+            return self.official_answered(job, &plan).await;
         }
         let ctx = CallContext {
             language: job.spec.contact.language.clone(),
@@ -192,7 +226,7 @@ impl CallCore {
         let out = start(&plan, &ctx);
         let encoded = session::encode(&Stored::Survey(out.session))?;
         self.save(
-            &job,
+            job,
             0,
             encoded,
             out.new_answers,
@@ -205,7 +239,11 @@ impl CallCore {
     /// A machine picked up: no survey is played. The pick-up is saved as
     /// the session (the conclusion reads it: outcome `machine`) with a
     /// hang-up as the reply, which a repeated answer webhook replays.
-    async fn machine_answered(&self, job: &Job, by: AnsweredBy) -> Result<String, CallError> {
+    async fn machine_answered(
+        &self,
+        job: &Job,
+        by: AnsweredBy,
+    ) -> Result<Option<String>, CallError> {
         info!(job.id = %job.id, answered_by = %by, "a machine answered; hanging up without the survey");
         let pick_up = Stored::Machine(MachinePickUp { answered_by: by });
         let encoded = session::encode(&pick_up)?;
@@ -226,6 +264,12 @@ impl CallCore {
         step_no: u32,
         digits: &str,
     ) -> Result<String, CallError> {
+        if let Some(job) = self.live.at(call, step_no) {
+            if let Some(reply) = self.gather_job(&job, step_no, digits, true).await? {
+                return Ok(reply);
+            }
+            self.live.forget(&call.job);
+        }
         let Some(job) = self.live_job(call).await? else {
             return Ok(self.hangup());
         };
@@ -235,31 +279,47 @@ impl CallCore {
                 .flatten();
             return Ok(replay.unwrap_or_else(|| self.hangup()));
         }
+        let reply = self.gather_job(&job, step_no, digits, false).await?;
+        Ok(self.or_hangup(reply))
+    }
+
+    /// Step `step_no` of `job` (live, at that step) with the keys pressed:
+    /// the reply, or `None` when the save was stale or, from our copy
+    /// (`copy`), for a session the copy does not serve (an inbound call's
+    /// answers are the stored ones; a machine's pick-up asked nothing).
+    async fn gather_job(
+        &self,
+        job: &Job,
+        step_no: u32,
+        digits: &str,
+        copy: bool,
+    ) -> Result<Option<String>, CallError> {
         let (Some(plan), Some(raw)) = (self.dialplans.get(&job.spec.dialplan), job.ivr.as_deref())
         else {
-            return Ok(self.hangup());
+            return Ok(Some(self.hangup()));
         };
         let before = match session::decode(raw)? {
             Stored::Survey(before) => before,
+            Stored::Inbound(_) | Stored::Machine(_) if copy => return Ok(None),
             // Nothing was asked, so no gather can be due: end the call.
-            Stored::Machine(_) => return Ok(self.hangup()),
+            Stored::Machine(_) => return Ok(Some(self.hangup())),
             Stored::Inbound(state) => {
                 return self
-                    .inbound_gather(&job, &plan, state, step_no, digits)
+                    .inbound_gather(job, &plan, state, step_no, digits)
                     .await;
             }
             Stored::Official(session) => {
                 return self
-                    .official_gather(&job, &plan, session, step_no, digits)
+                    .official_gather(job, &plan, session, step_no, digits)
                     .await;
             }
         };
         let out = step(&plan, &before, &Event::Digits(digits.to_owned()));
-        self.note_opt_out(&job, before.status(), out.session.status())
+        self.note_opt_out(job, before.status(), out.session.status())
             .await?;
         let encoded = session::encode(&Stored::Survey(out.session))?;
         self.save(
-            &job,
+            job,
             step_no,
             encoded,
             out.new_answers,
@@ -267,6 +327,11 @@ impl CallCore {
             Saved::default(),
         )
         .await
+    }
+
+    /// A reply, or a hang-up for a stale save.
+    pub(super) fn or_hangup(&self, reply: Option<String>) -> String {
+        reply.unwrap_or_else(|| self.hangup())
     }
 
     /// Records the citizen's opt-out the moment the session reaches it.
@@ -284,8 +349,9 @@ impl CallCore {
     }
 
     /// Saves step `expected_step` of the session (fenced) and returns the
-    /// reply to give: the new markup, the one already saved for a
-    /// duplicate, or a hang-up when the job moved on.
+    /// reply to give: the new markup, or the one already saved for a
+    /// duplicate; `None` when the job moved on (stale). A saved step is
+    /// kept in `live`, so the next webhook of the call needs no read.
     pub(super) async fn save(
         &self,
         job: &Job,
@@ -294,7 +360,7 @@ impl CallCore {
         new_answers: Vec<Answer>,
         actions: &[Action],
         with: Saved,
-    ) -> Result<String, CallError> {
+    ) -> Result<Option<String>, CallError> {
         let job_ref = job.job_ref();
         let gather = self.urls.gather(&job_ref, job.attempt, expected_step + 1);
         let bridge = self.urls.bridge(&job_ref, job.attempt, expected_step + 1);
@@ -310,14 +376,29 @@ impl CallCore {
             expected_step,
             session,
             new_answers,
-            response: body.clone(),
+            response: body,
             attribution: with.attribution,
             bridge: with.bridge,
         };
-        Ok(match self.store.save_ivr(&job.job_ref(), &update).await? {
-            SaveIvr::Saved { .. } => body,
-            SaveIvr::Duplicate { response } => response.unwrap_or_else(|| self.hangup()),
-            SaveIvr::Stale => self.hangup(),
+        Ok(match self.store.save_ivr(&job_ref, &update).await? {
+            SaveIvr::Saved { .. } => {
+                let IvrUpdate {
+                    session,
+                    new_answers,
+                    response,
+                    attribution,
+                    bridge,
+                    ..
+                } = update;
+                let mut next = job.clone();
+                next.attribution = attribution.or(next.attribution);
+                next.bridge = bridge.or(next.bridge);
+                self.live
+                    .saved(next, expected_step, session, &new_answers, response.clone());
+                Some(response)
+            }
+            SaveIvr::Duplicate { response } => Some(response.unwrap_or_else(|| self.hangup())),
+            SaveIvr::Stale => None,
         })
     }
 }

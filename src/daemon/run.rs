@@ -136,7 +136,8 @@ impl Daemon {
             parts.metrics.clone(),
             placed.clone(),
         )
-        .with_gate(gate.clone());
+        .with_gate(gate.clone())
+        .with_live_calls(core.live_calls());
         tracker.spawn(
             dialer
                 .run(front.child_token())

@@ -17,7 +17,7 @@ use tracing::{Instrument, debug, error, info, info_span, warn};
 use super::plan::Plan;
 use super::windows::{CACHED_CAMPAIGNS, CampaignWindows};
 use super::{DialerConfig, PlacedCalls};
-use crate::calls::CallbackUrls;
+use crate::calls::{CallbackUrls, LiveCalls};
 use crate::domain::Outcome;
 use crate::failpoint::{self, points};
 use crate::provider::{ErrorClass, OriginateRequest, Provider, ProviderError};
@@ -102,6 +102,8 @@ pub struct Dialer {
     gate: super::DialGate,
     /// Each campaign's calling window, else the daemon's (dialer/windows.rs).
     windows: Arc<CampaignWindows>,
+    /// Where a placed call's job is left for its webhooks (calls/live.rs).
+    live: Option<Arc<LiveCalls>>,
 }
 
 impl Dialer {
@@ -135,12 +137,20 @@ impl Dialer {
             cps,
             placed,
             gate: super::DialGate::new(),
+            live: None,
         }
     }
 
     /// Dials only while `gate` is open (dialer/gate.rs).
     pub fn with_gate(mut self, gate: super::DialGate) -> Self {
         self.gate = gate;
+        self
+    }
+
+    /// Leaves each placed call's job in `live`, so the call's first
+    /// webhook on this instance needs no read of the job.
+    pub fn with_live_calls(mut self, live: Arc<LiveCalls>) -> Self {
+        self.live = Some(live);
         self
     }
 
@@ -418,6 +428,10 @@ impl Dialer {
             ring_timeout: self.config.ring_timeout,
             machine_detection: job.spec.machine_detection,
         };
+        // Before the originate: the answer webhook may come before its reply.
+        if let Some(live) = &self.live {
+            live.placed(job);
+        }
         match self.provider.originate(&request).await {
             Ok(call) => {
                 self.metrics.originate(OriginateResult::Ok);
@@ -433,6 +447,9 @@ impl Dialer {
                 }
             }
             Err(e) => {
+                if let Some(live) = &self.live {
+                    live.forget(&job.job_ref());
+                }
                 // A call that was certainly not placed gives the citizen's
                 // cap unit back; an unknown fate keeps it until reconciled.
                 if e.class() != ErrorClass::Reconcile {

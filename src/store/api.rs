@@ -461,6 +461,30 @@ pub struct StatusApplied {
     pub advanced: bool,
 }
 
+/// A conclusion the caller decided from its own copy of the job
+/// (`calls::LiveCalls`), to apply in the same step as the terminal status
+/// that ends the call. It applies only while the job still is what the
+/// decision read: the attempt live on the status's call, at IVR `step`,
+/// with `dials` calls placed and (`has_answers`) answers or none.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Planned {
+    pub step: u32,
+    pub dials: u32,
+    pub has_answers: bool,
+    pub finish: Finish,
+}
+
+/// What `apply_status_concluding` did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StatusConcluded {
+    /// The status and the planned conclusion were applied together.
+    Concluded { advanced: bool },
+    /// The job is not what the plan read (or is unknown, or not live): the
+    /// status was applied alone, exactly as `apply_status` does; the caller
+    /// decides from the job returned.
+    Applied(StatusApplied),
+}
+
 /// An IVR step to save, fenced by attempt and step.
 #[derive(Clone, Debug, PartialEq)]
 pub struct IvrUpdate {
@@ -924,6 +948,17 @@ pub trait Store: Send + Sync + 'static {
         call_sid: &str,
         status: CallStatus,
     ) -> Result<StatusApplied>;
+    /// `apply_status` of a terminal `status` and, in the same atomic step,
+    /// `planned` (as `finish` with its step) when the job still is as the
+    /// plan read it: one round trip for the event that ends a call.
+    async fn apply_status_concluding(
+        &self,
+        job: &JobRef,
+        attempt: u32,
+        call_sid: &str,
+        status: CallStatus,
+        planned: &Planned,
+    ) -> Result<StatusConcluded>;
     /// Saves an IVR step (fenced by attempt and step).
     async fn save_ivr(&self, job: &JobRef, update: &IvrUpdate) -> Result<SaveIvr>;
     /// Ends an attempt of a `Dialing`/`InCall` job. With `expected_step`, it

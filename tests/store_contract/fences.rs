@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sampark::domain::{CallStatus, JobState, Outcome};
-use sampark::store::{Authorize, DialLimits, Limit, Quota, Store, Transition};
+use sampark::store::{
+    Authorize, DialLimits, Limit, Planned, Quota, StatusConcluded, Store, Transition,
+};
 
 use super::helpers::*;
 use super::support::eventually;
@@ -339,4 +341,120 @@ pub async fn instances_are_those_heard_from(store: Arc<dyn Store>) {
         .unwrap();
     let seen = store.instances().await.unwrap();
     assert_eq!(seen.len(), 1, "inst-a is forgotten: {seen:?}");
+}
+
+pub async fn a_terminal_status_concludes_with_the_plan_only_while_it_holds(store: Arc<dyn Store>) {
+    seed(&store, &[("c-1", "off-1"), ("c-2", "off-2")]).await;
+    let entries = ready(&store, 2).await;
+    grant(&store, &entries["c-1"], HOUR).await;
+    grant(&store, &entries["c-2"], HOUR).await;
+    let (one, two) = (
+        job_ref(&store, "c-1", "off-1"),
+        job_ref(&store, "c-2", "off-2"),
+    );
+    for id in [&one, &two] {
+        store.mark_originated(id, 1, "CA1", HOUR).await.unwrap();
+        store
+            .save_ivr(id, &ivr(1, 0, vec![answer("q1", "1", None)]))
+            .await
+            .unwrap();
+    }
+    let plan = |step, dials, has_answers, finish| Planned {
+        step,
+        dials,
+        has_answers,
+        finish,
+    };
+    // As planned (step 1, one dial, answers): status and record in one step.
+    let done = store
+        .apply_status_concluding(
+            &one,
+            1,
+            "CA1",
+            CallStatus::Completed,
+            &plan(1, 1, true, terminal(Outcome::Completed)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(done, StatusConcluded::Concluded { advanced: true });
+    let ended = job(&store, "c-1").await;
+    assert_eq!(ended.state, JobState::Done(Outcome::Completed));
+    assert_eq!(ended.call_status, Some(CallStatus::Completed));
+    assert_eq!(relayed_record(&store, "c-1").await.answers.len(), 1);
+    // Repeated, the attempt has ended: the status alone, nothing concluded.
+    let again = store
+        .apply_status_concluding(
+            &one,
+            1,
+            "CA1",
+            CallStatus::Completed,
+            &plan(1, 1, true, terminal(Outcome::Completed)),
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(&again, StatusConcluded::Applied(a) if a.known && !a.advanced),
+        "{again:?}"
+    );
+
+    // A plan read at another step, dial count or answers applies only the
+    // status, and hands the job back to decide from.
+    for stale in [
+        plan(0, 1, true, terminal(Outcome::Partial)),
+        plan(1, 2, true, terminal(Outcome::Partial)),
+        plan(1, 1, false, terminal(Outcome::Partial)),
+    ] {
+        let applied = store
+            .apply_status_concluding(&two, 1, "CA1", CallStatus::Completed, &stale)
+            .await
+            .unwrap();
+        let StatusConcluded::Applied(applied) = applied else {
+            panic!("{stale:?} does not hold, yet it concluded");
+        };
+        let seen = applied.job.expect("a terminal status hands the job back");
+        assert_eq!((seen.ivr_step, seen.dials), (1, 1));
+        assert_eq!(job(&store, "c-2").await.state, JobState::InCall);
+    }
+    // Another call's status concludes nothing either.
+    let foreign = store
+        .apply_status_concluding(
+            &two,
+            1,
+            "CA-other",
+            CallStatus::Completed,
+            &plan(1, 1, true, retry(HOUR)),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(foreign, StatusConcluded::Applied(_)));
+    assert_eq!(job(&store, "c-2").await.state, JobState::InCall);
+    // A planned retry goes through the delayed set, as `finish` does.
+    let retried = store
+        .apply_status_concluding(
+            &two,
+            1,
+            "CA1",
+            CallStatus::Completed,
+            &plan(1, 1, true, retry(HOUR)),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(retried, StatusConcluded::Concluded { .. }));
+    assert_eq!(job(&store, "c-2").await.state, JobState::RetryWait);
+    assert_eq!(
+        counts(&store).await,
+        expect_counts(&[("completed", 1), ("retry_wait", 1)])
+    );
+    // An unknown job is unknown.
+    let unknown = store
+        .apply_status_concluding(
+            &job_ref(&store, "nobody", "off-1"),
+            1,
+            "CA9",
+            CallStatus::Completed,
+            &plan(0, 1, false, terminal(Outcome::Completed)),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(unknown, StatusConcluded::Applied(a) if !a.known));
 }

@@ -548,3 +548,187 @@ async fn a_cold_instance_finds_a_job_from_its_reference_alone() {
         "one script call per provider event: {on_cold:?}"
     );
 }
+
+/// A call core over `store` with Twilio's call control.
+fn core_over(store: &std::sync::Arc<RedisStore>) -> sampark::calls::CallCore {
+    let public = "http://127.0.0.1:1";
+    sampark::calls::CallCore::new(
+        store.clone(),
+        std::sync::Arc::new(sampark::provider::twilio::TwilioControl::new(
+            "token", public, true,
+        )),
+        crate::support::daemon::dialplans(),
+        public,
+        sampark::calls::RetryPolicy {
+            max_attempts: 3,
+            backoff: vec![Duration::from_secs(60)],
+        },
+        std::sync::Arc::new(sampark::telemetry::Metrics::new()),
+    )
+}
+
+/// Every command `callback` costs through `core`, scripts' own commands
+/// included, and the markup it answered.
+async fn cost_of_a_webhook(
+    core: &sampark::calls::CallCore,
+    conn: &mut redis::aio::MultiplexedConnection,
+    callback: sampark::calls::Callback,
+) -> (Vec<(String, u64)>, String) {
+    redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .exec_async(&mut *conn)
+        .await
+        .unwrap();
+    let reply = core.handle(&callback, &Vec::new()).await.unwrap();
+    let sampark::calls::Reply::Markup(markup) = reply else {
+        panic!("a call-control reply, not {reply:?}");
+    };
+    let mut calls = crate::support::redis_server::command_calls(conn).await;
+    calls.retain(|(name, _)| !name.starts_with("config") && name != "info");
+    calls.sort();
+    (calls, markup)
+}
+
+/// Round trips of a webhook as counted by Redis: the script calls and every
+/// other command but those the call path's scripts run inside
+/// (`save_ivr.lua`, `apply_status.lua`, `finish.lua`), which `INFO
+/// commandstats` counts too. A read of the job (`HGETALL`) is a round trip.
+fn round_trips(calls: &[(String, u64)]) -> Vec<(String, u64)> {
+    const IN_SCRIPTS: [&str; 10] = [
+        "hmget", "hset", "time", "exists", "hincrby", "hget", "hdel", "zrem", "zadd", "xadd",
+    ];
+    calls
+        .iter()
+        .filter(|(name, _)| !IN_SCRIPTS.contains(&name.as_str()))
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn each_call_event_costs_one_round_trip_on_the_instance_serving_the_call() {
+    use sampark::calls::{CallRef, Callback};
+    let (server, store) = setup().await;
+    let store = std::sync::Arc::new(store);
+    let mut conn = raw(&server).await;
+    // Two instances on one Redis (a load balancer in front); one store
+    // connection, so only their copies of live calls differ.
+    let warm = core_over(&store);
+    let cold = core_over(&store);
+    // Loads the script into Redis, so no measurement pays for that.
+    let first = dialing(&store, "c-1").await;
+    warm.live_calls().placed(&first);
+    let call = |job: &Job| CallRef {
+        job: job.job_ref(),
+        attempt: job.attempt,
+    };
+    let answer = |job: &Job| Callback::Answer {
+        call: call(job),
+        answered_by: None,
+    };
+    let gather = |job: &Job, step: u32| Callback::Gather {
+        call: call(job),
+        step,
+        digits: Some("1".into()),
+    };
+    let status = |status: &str| {
+        vec![
+            ("CallSid".to_owned(), "CA1".to_owned()),
+            ("CallStatus".to_owned(), status.to_owned()),
+        ]
+    };
+    store
+        .mark_originated(&first.job_ref(), 1, "CA1", LEASE)
+        .await
+        .unwrap();
+    cost_of_a_webhook(&warm, &mut conn, answer(&first)).await;
+    warm.handle(&Callback::Status(call(&first)), &status("completed"))
+        .await
+        .unwrap();
+
+    // The instance that placed the call: one script per webhook, no read.
+    let job = dialing(&store, "c-2").await;
+    warm.live_calls().placed(&job);
+    store
+        .mark_originated(&job.job_ref(), 1, "CA1", LEASE)
+        .await
+        .unwrap();
+    let (on_warm, question) = cost_of_a_webhook(&warm, &mut conn, answer(&job)).await;
+    assert!(question.contains("step=1"), "{question}");
+    assert_eq!(
+        round_trips(&on_warm),
+        [("evalsha".to_owned(), 1)],
+        "an answer on the instance that placed the call: {on_warm:?}"
+    );
+    for step in 1..=2 {
+        let (on_warm, next) = cost_of_a_webhook(&warm, &mut conn, gather(&job, step)).await;
+        assert!(next.contains(&format!("step={}", step + 1)), "{next}");
+        assert_eq!(
+            round_trips(&on_warm),
+            [("evalsha".to_owned(), 1)],
+            "gather {step} on the instance that saved the step before: {on_warm:?}"
+        );
+    }
+    // A repeated gather is replayed from the store, as before.
+    let (_, replayed) = cost_of_a_webhook(&warm, &mut conn, gather(&job, 2)).await;
+    let stored = store.load_job(&job.job_ref()).await.unwrap().unwrap();
+    assert_eq!(Some(replayed), stored.last_response);
+    assert_eq!(stored.ivr_step, 3);
+
+    // Another instance (behind a load balancer) reads the job first, and
+    // then holds the step it saved: the instance that held the call before
+    // has a copy that is one step behind, and its save is fenced.
+    let (on_cold, _) = cost_of_a_webhook(&cold, &mut conn, gather(&job, 3)).await;
+    assert_eq!(
+        round_trips(&on_cold),
+        [("evalsha".to_owned(), 1), ("hgetall".to_owned(), 1)],
+        "a cold instance reads the job, then saves: {on_cold:?}"
+    );
+    let (_, behind) = cost_of_a_webhook(&warm, &mut conn, gather(&job, 3)).await;
+    let stored = store.load_job(&job.job_ref()).await.unwrap().unwrap();
+    assert_eq!(stored.ivr_step, 4, "the step was saved once");
+    assert_eq!(Some(behind), stored.last_response, "a duplicate replays");
+    let (on_cold, _) = cost_of_a_webhook(&cold, &mut conn, gather(&job, 4)).await;
+    assert_eq!(
+        round_trips(&on_cold),
+        [("evalsha".to_owned(), 1)],
+        "the instance that saved step 3 holds step 4: {on_cold:?}"
+    );
+
+    // The call ends: the instance that saved the last step concludes it
+    // with the status, in one script.
+    redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .exec_async(&mut conn)
+        .await
+        .unwrap();
+    cold.handle(&Callback::Status(call(&job)), &status("completed"))
+        .await
+        .unwrap();
+    let mut on_cold = crate::support::redis_server::command_calls(&mut conn).await;
+    on_cold.retain(|(name, _)| !name.starts_with("config") && name != "info");
+    assert_eq!(
+        round_trips(&on_cold),
+        [("evalsha".to_owned(), 1)],
+        "a terminal status on the instance holding the call: {on_cold:?}"
+    );
+    let ended = store.load_job(&job.job_ref()).await.unwrap().unwrap();
+    assert!(
+        !matches!(ended.state, JobState::Dialing | JobState::InCall),
+        "concluded: {:?}",
+        ended.state
+    );
+
+    // A copy of an attempt that moved on (here: a stale copy of step 0)
+    // gets a hang-up from the fenced save and the stored job's decision.
+    let other = dialing(&store, "c-3").await;
+    cold.live_calls().placed(&other);
+    warm.live_calls().placed(&other);
+    cost_of_a_webhook(&cold, &mut conn, answer(&other)).await;
+    let (_, again) = cost_of_a_webhook(&warm, &mut conn, answer(&other)).await;
+    let stored = store.load_job(&other.job_ref()).await.unwrap().unwrap();
+    assert_eq!(
+        Some(again),
+        stored.last_response,
+        "a repeated answer replays"
+    );
+}

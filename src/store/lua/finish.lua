@@ -14,29 +14,6 @@ end
 if ARGV[2] ~= '' and tonumber(step or '0') ~= tonumber(ARGV[2]) then
   return 'stale'
 end
-local now = now_ms()
-local has_reason = ARGV[5] == '1'
-if has_reason then
-  redis.call('HSET', KEYS[1], 'reason', ARGV[6])
-else
-  redis.call('HDEL', KEYS[1], 'reason')
-end
-redis.call('ZREM', KEYS[4], ARGV[7])
-local deadline = redis.call('HGET', KEYS[1], 'naf')
-if ARGV[3] == 'retry' and deadline and now + tonumber(ARGV[4]) > tonumber(deadline) then
-  -- The retry would come after the contact's deadline: it ends instead.
-  redis.call('HSET', KEYS[1], 'reason', 'a retry would come after the deadline (' .. ARGV[6] .. ')')
-  redis.call('ZREM', KEYS[3], ARGV[7])
-  end_job(KEYS[1], KEYS[2], KEYS[5], ARGV[7], state, 'expired', now)
-  return 'applied'
-end
-if ARGV[3] == 'retry' then
-  redis.call('HSET', KEYS[1], 'state', 'retry_wait', 'updated_at', int(now))
-  move_count(KEYS[2], KEYS[1], state, 'retry_wait')
-  redis.call('ZADD', KEYS[3], now + tonumber(ARGV[4]), ARGV[7])
-  return 'applied'
-end
-
-redis.call('ZREM', KEYS[3], ARGV[7])
-end_job(KEYS[1], KEYS[2], KEYS[5], ARGV[7], state, ARGV[4], now)
+finish_attempt(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[7], state, ARGV[3], ARGV[4],
+  ARGV[5] == '1' and ARGV[6] or nil)
 return 'applied'

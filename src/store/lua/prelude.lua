@@ -248,3 +248,35 @@ local function end_job(job_key, counts_key, outbox_key, job_id, state, outcome, 
   redis.call('XADD', outbox_key, '*', 'record', record)
   drop_numbers(job_key)
 end
+
+-- Ends the current attempt of a live job (the caller checked the fences):
+-- `kind` 'retry' (`detail`: delay in ms; past the contact's deadline it
+-- ends `expired` instead) or 'terminal' (`detail`: the outcome). `reason`
+-- (nil: none) is kept as the job's reason. Shared by finish.lua and
+-- apply_status.lua (a terminal status concluded in the same step).
+local function finish_attempt(job_key, counts_key, delayed_key, inflight_key, outbox_key,
+                              job_id, state, kind, detail, reason)
+  local now = now_ms()
+  if reason then
+    redis.call('HSET', job_key, 'reason', reason)
+  else
+    redis.call('HDEL', job_key, 'reason')
+  end
+  redis.call('ZREM', inflight_key, job_id)
+  local deadline = redis.call('HGET', job_key, 'naf')
+  if kind == 'retry' and deadline and now + tonumber(detail) > tonumber(deadline) then
+    -- The retry would come after the contact's deadline: it ends instead.
+    redis.call('HSET', job_key, 'reason', 'a retry would come after the deadline (' .. (reason or '') .. ')')
+    redis.call('ZREM', delayed_key, job_id)
+    end_job(job_key, counts_key, outbox_key, job_id, state, 'expired', now)
+    return
+  end
+  if kind == 'retry' then
+    redis.call('HSET', job_key, 'state', 'retry_wait', 'updated_at', int(now))
+    move_count(counts_key, job_key, state, 'retry_wait')
+    redis.call('ZADD', delayed_key, now + tonumber(detail), job_id)
+    return
+  end
+  redis.call('ZREM', delayed_key, job_id)
+  end_job(job_key, counts_key, outbox_key, job_id, state, detail, now)
+end

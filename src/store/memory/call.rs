@@ -6,6 +6,7 @@
 //! | `save_ivr` replay | `ivr_step == expected + 1` | `Duplicate` with the saved response |
 //! | `finish` Retry | attempt, dialing/in_call, optional step | retry_wait, delayed now+delay |
 //! | `finish` Terminal | same | outcome state, feedback record to the shard outbox |
+//! | `apply_status_concluding` | the status's (see `dial`), then the call's sid, step, dials, answers as planned | the status; then `finish` as planned, else nothing more |
 //!
 //! Owns: these transitions and building the feedback record. Does not own:
 //! deciding outcomes or retry delays (the caller's policy).
@@ -13,8 +14,11 @@
 use std::time::Duration;
 
 use super::state::{Now, State, set_state};
-use crate::domain::{Attribution, FeedbackRecord, JobState, Outcome, flags_of};
-use crate::store::{Finish, IvrUpdate, Job, JobRef, Result, SaveIvr, StoreError, Transition};
+use crate::domain::{Attribution, CallStatus, FeedbackRecord, JobState, Outcome, flags_of};
+use crate::store::{
+    Finish, IvrUpdate, Job, JobRef, Planned, Result, SaveIvr, StatusConcluded, StoreError,
+    Transition,
+};
 
 /// The feedback record format version this backend writes.
 const RECORD_VERSION: u32 = 1;
@@ -56,6 +60,36 @@ impl State {
         } else {
             SaveIvr::Stale
         }
+    }
+
+    /// A terminal status and, when the job still is as `planned` read it,
+    /// the planned conclusion, under one lock (see `Store`).
+    pub fn apply_status_concluding(
+        &mut self,
+        now: Now,
+        r: &JobRef,
+        attempt: u32,
+        call_sid: &str,
+        status: CallStatus,
+        planned: &Planned,
+    ) -> Result<StatusConcluded> {
+        let applied = self.apply_status(now, r, attempt, call_sid, status);
+        let holds = applied.job.as_deref().is_some_and(|job| {
+            in_call(job, attempt)
+                && job.call_sid.as_deref() == Some(call_sid)
+                && job.ivr_step == planned.step
+                && job.dials == planned.dials
+                && job.answers.is_empty() != planned.has_answers
+        });
+        if holds
+            && self.finish(now, r, attempt, Some(planned.step), &planned.finish)?
+                == Transition::Applied
+        {
+            return Ok(StatusConcluded::Concluded {
+                advanced: applied.advanced,
+            });
+        }
+        Ok(StatusConcluded::Applied(applied))
     }
 
     /// Ends an attempt. A terminal finish writes the record to the outbox as

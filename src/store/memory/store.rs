@@ -30,7 +30,9 @@ use crate::store::{
     SampleSlot, SaveIvr, ServiceVisit, ShardId, StatusApplied, Store, StoreError, Transition,
     Waiting, wait_reason,
 };
-use crate::store::{ImportSummary, Limit, OfficialQuery, Promoted, WorkSignal};
+use crate::store::{
+    ImportSummary, Limit, OfficialQuery, Planned, Promoted, StatusConcluded, WorkSignal,
+};
 use jiff::civil::Date;
 
 /// The in-memory backend. Cheap to share behind an `Arc`.
@@ -382,6 +384,24 @@ impl Store for MemoryStore {
         status: CallStatus,
     ) -> Result<StatusApplied> {
         self.with(|s, now| s.apply_status(now, id, attempt, call_sid, status))
+    }
+
+    async fn apply_status_concluding(
+        &self,
+        id: &JobRef,
+        attempt: u32,
+        call_sid: &str,
+        status: CallStatus,
+        planned: &Planned,
+    ) -> Result<StatusConcluded> {
+        let concluded = self.with(|s, now| {
+            s.apply_status_concluding(now, id, attempt, call_sid, status, planned)
+        })??;
+        if let StatusConcluded::Concluded { .. } = concluded {
+            self.work
+                .finished(id.shard, Transition::Applied, &planned.finish);
+        }
+        Ok(concluded)
     }
 
     async fn save_ivr(&self, id: &JobRef, update: &IvrUpdate) -> Result<SaveIvr> {

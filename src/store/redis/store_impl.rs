@@ -14,8 +14,9 @@ use crate::store::{
     Admission, Authorize, CampaignAction, CampaignState, CampaignStatus, DeadLetter, DialLimits,
     DncEntry, DncRequest, DncWrite, Finish, ImportSummary, InFlightHeads, InboundStart,
     InstanceSeen, IntakeEntry, IntakeStats, IntakeTally, IvrUpdate, Job, JobRef, NewJob,
-    NumberClaim, OfficialQuery, Promoted, PutOutcome, ReadyEntry, Result, SampleSlot, SaveIvr,
-    ServiceVisit, ShardId, StatusApplied, Store, Transition, Waiting, Wake, WorkSignal,
+    NumberClaim, OfficialQuery, Planned, Promoted, PutOutcome, ReadyEntry, Result, SampleSlot,
+    SaveIvr, ServiceVisit, ShardId, StatusApplied, StatusConcluded, Store, Transition, Waiting,
+    Wake, WorkSignal,
 };
 
 #[async_trait]
@@ -253,6 +254,26 @@ impl Store for RedisStore {
         status: CallStatus,
     ) -> Result<StatusApplied> {
         self.apply_status_impl(job, attempt, call_sid, status).await
+    }
+
+    async fn apply_status_concluding(
+        &self,
+        job: &JobRef,
+        attempt: u32,
+        call_sid: &str,
+        status: CallStatus,
+        planned: &Planned,
+    ) -> Result<StatusConcluded> {
+        let concluded = self
+            .apply_status_concluding_impl(job, attempt, call_sid, status, planned)
+            .await?;
+        if let StatusConcluded::Concluded { .. } = concluded {
+            // As `finish`: the record (or the retry) was written with the status.
+            self.wait_for_replicas(&self.keys.outbox(job.shard)).await?;
+            self.work
+                .finished(job.shard, Transition::Applied, &planned.finish);
+        }
+        Ok(concluded)
     }
 
     async fn save_ivr(&self, job: &JobRef, update: &IvrUpdate) -> Result<SaveIvr> {

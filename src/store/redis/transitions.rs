@@ -10,7 +10,10 @@ use super::connection::RedisStore;
 use super::dispatch::{millis, transition};
 use super::parse::{JobFields, answer_without_time, int_at, unexpected, verdict};
 use crate::domain::CallStatus;
-use crate::store::{Finish, IvrUpdate, JobRef, SaveIvr, StatusApplied, StoreError, Transition};
+use crate::store::{
+    Finish, IvrUpdate, JobRef, Planned, SaveIvr, StatusApplied, StatusConcluded, StoreError,
+    Transition,
+};
 
 type Result<T> = std::result::Result<T, StoreError>;
 
@@ -69,28 +72,79 @@ impl RedisStore {
         call_sid: &str,
         status: CallStatus,
     ) -> Result<StatusApplied> {
-        let unknown = StatusApplied {
-            known: false,
-            job: None,
-            advanced: false,
-        };
+        match self
+            .status_script(job, attempt, call_sid, status, None)
+            .await?
+        {
+            StatusConcluded::Applied(applied) => Ok(applied),
+            concluded @ StatusConcluded::Concluded { .. } => Err(StoreError::Refused(format!(
+                "apply_status concluded an attempt nobody planned: {concluded:?}"
+            ))),
+        }
+    }
+
+    pub(super) async fn apply_status_concluding_impl(
+        &self,
+        job: &JobRef,
+        attempt: u32,
+        call_sid: &str,
+        status: CallStatus,
+        planned: &Planned,
+    ) -> Result<StatusConcluded> {
+        self.status_script(job, attempt, call_sid, status, Some(planned))
+            .await
+    }
+
+    /// `apply_status.lua`, with the conclusion `planned` for a terminal
+    /// status when there is one.
+    async fn status_script(
+        &self,
+        job: &JobRef,
+        attempt: u32,
+        call_sid: &str,
+        status: CallStatus,
+        planned: Option<&Planned>,
+    ) -> Result<StatusConcluded> {
         let (shard, id) = (job.shard, &job.id);
         let key = self.keys.job(shard, id);
-        let reply: Vec<String> = self
-            .scripts
-            .apply_status
-            .key(&key)
+        let mut invocation = self.scripts.apply_status.key(&key);
+        invocation
             .key(self.keys.counts(shard, &id.campaign))
+            .key(self.keys.delayed(shard))
+            .key(self.keys.inflight(shard))
+            .key(self.keys.outbox(shard))
             .arg(attempt)
             .arg(call_sid)
             .arg(status.as_str())
             .arg(status.rank())
-            .arg(if status.is_terminal() { "1" } else { "" })
-            .invoke_async(&mut self.conn.clone())
-            .await?;
+            .arg(if status.is_terminal() { "1" } else { "" });
+        if let Some(plan) = planned {
+            let (kind, detail, reason) = finish_args(&plan.finish);
+            invocation
+                .arg(plan.step)
+                .arg(plan.dials)
+                .arg(if plan.has_answers { "1" } else { "0" })
+                .arg(kind)
+                .arg(detail)
+                .arg(if reason.is_some() { "1" } else { "0" })
+                .arg(reason.unwrap_or_default())
+                .arg(id.to_string());
+        }
+        let reply: Vec<String> = invocation.invoke_async(&mut self.conn.clone()).await?;
         let (head, fields) = verdict("apply_status", &reply)?;
         let advanced = match head {
-            "none" => return Ok(unknown),
+            "none" => {
+                return Ok(StatusConcluded::Applied(StatusApplied {
+                    known: false,
+                    job: None,
+                    advanced: false,
+                }));
+            }
+            "concluded" if planned.is_some() => {
+                return Ok(StatusConcluded::Concluded {
+                    advanced: fields.first().map(String::as_str) == Some("1"),
+                });
+            }
             "1" => true,
             "0" => false,
             _ => return Err(unexpected("apply_status", &reply)),
@@ -103,11 +157,11 @@ impl RedisStore {
         } else {
             None
         };
-        Ok(StatusApplied {
+        Ok(StatusConcluded::Applied(StatusApplied {
             known: true,
             job,
             advanced,
-        })
+        }))
     }
 
     pub(super) async fn save_ivr_impl(&self, job: &JobRef, update: &IvrUpdate) -> Result<SaveIvr> {
@@ -158,12 +212,7 @@ impl RedisStore {
         finish: &Finish,
     ) -> Result<Transition> {
         let (shard, id) = (job.shard, &job.id);
-        let (kind, detail, reason) = match finish {
-            Finish::Retry { delay, reason } => ("retry", millis(*delay).to_string(), Some(reason)),
-            Finish::Terminal { outcome, reason } => {
-                ("terminal", outcome.as_str().to_owned(), reason.as_ref())
-            }
-        };
+        let (kind, detail, reason) = finish_args(finish);
         let reply: String = self
             .scripts
             .finish
@@ -177,7 +226,7 @@ impl RedisStore {
             .arg(kind)
             .arg(detail)
             .arg(if reason.is_some() { "1" } else { "0" })
-            .arg(reason.map(String::as_str).unwrap_or_default())
+            .arg(reason.unwrap_or_default())
             .arg(id.to_string())
             .invoke_async(&mut self.conn.clone())
             .await?;
@@ -202,5 +251,16 @@ impl RedisStore {
             .invoke_async(&mut self.conn.clone())
             .await?;
         transition("extend_lease", &reply)
+    }
+}
+
+/// A finish as `finish.lua` (and a plan of `apply_status.lua`) take it:
+/// kind, delay in ms or outcome, reason.
+fn finish_args(finish: &Finish) -> (&'static str, String, Option<&str>) {
+    match finish {
+        Finish::Retry { delay, reason } => ("retry", millis(*delay).to_string(), Some(reason)),
+        Finish::Terminal { outcome, reason } => {
+            ("terminal", outcome.as_str().to_owned(), reason.as_deref())
+        }
     }
 }
