@@ -291,9 +291,26 @@ impl Keys {
         format!("{}:{{intake:{id}}}:refusals", self.prefix)
     }
 
+    /// The hash tag of the fleet-wide limits (the department's quotas, the
+    /// provider's rate, the live calls): one slot, so a Redis Cluster
+    /// decides them in one script.
+    fn fleet(&self) -> String {
+        format!("{{{}:fleet}}", self.prefix)
+    }
+
     /// The provider's calls-per-second GCRA state, shared by every instance.
     pub fn provider_rate(&self) -> String {
-        format!("{}:provider:cps", self.prefix)
+        format!("{}:provider:cps", self.fleet())
+    }
+
+    /// The outbound calls granted and not known to be over, on a Redis
+    /// Cluster (ZSET, member `<shard>|<job id>#<attempt>`, score when
+    /// granted, ms), for the live-call cap: members whose attempt is no
+    /// longer live are pruned when the cap is reached
+    /// (`redis/authorize_slots.rs`). A single node counts the in-flight
+    /// sets instead.
+    pub fn live_calls(&self) -> String {
+        format!("{}:live", self.fleet())
     }
 
     /// Every campaign id ever stored (set), for `campaign list`.
@@ -492,7 +509,7 @@ impl Keys {
 
     /// Per-department GCRA state (TAT in microseconds), fleet-wide.
     pub fn department_gcra(&self, department: &str) -> String {
-        format!("{}:department:{department}:gcra", self.prefix)
+        format!("{}:department:{department}:gcra", self.fleet())
     }
 }
 

@@ -133,6 +133,11 @@ impl Conn {
         })
     }
 
+    /// Whether this is a Redis Cluster (scripts must keep to one slot).
+    pub(super) fn is_cluster(&self) -> bool {
+        matches!(self, Conn::Cluster(_))
+    }
+
     /// The nodes a keyspace-wide command (SCAN) must visit: every primary of
     /// a cluster, else the one server (`None`: the connection's own).
     pub(super) async fn scan_nodes(&mut self) -> RedisResult<Vec<Option<(String, u16)>>> {
@@ -322,7 +327,7 @@ impl SentinelConn {
 impl ConnectionLike for Conn {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         if cfg!(debug_assertions)
-            && let Err(why) = slots::check_script(cmd)
+            && let Err(why) = slots::check_script(cmd, self.is_cluster())
         {
             return async move {
                 Err(RedisError::from((
@@ -353,10 +358,11 @@ impl ConnectionLike for Conn {
         offset: usize,
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
+        let cluster = self.is_cluster();
         if cfg!(debug_assertions)
             && let Some(why) = pipeline
                 .cmd_iter()
-                .find_map(|c| slots::check_script(c).err())
+                .find_map(|c| slots::check_script(c, cluster).err())
         {
             return async move {
                 Err(RedisError::from((
