@@ -239,7 +239,11 @@ async fn a_grant_refused_on_the_shard_refunds_the_other_slots() {
     trap.caught().await;
     // Meanwhile another decider takes the official's only unit.
     let other = store
-        .authorize(&entries["c-b"], &DialLimits::official(one_a_minute), helpers::HOUR)
+        .authorize(
+            &entries["c-b"],
+            &DialLimits::official(one_a_minute),
+            helpers::HOUR,
+        )
         .await
         .unwrap();
     assert!(matches!(other, Authorize::Granted { .. }), "{other:?}");
@@ -266,14 +270,26 @@ async fn a_grant_refused_on_the_shard_refunds_the_other_slots() {
         async move { cmd.query_async::<u64>(&mut conn).await.unwrap() }
     };
     let tag = keys.citizen_tag(&phone(1));
-    assert_eq!(count("ZCARD", keys.citizen_calls(&tag)).await, 0, "citizen's cap refunded");
-    assert_eq!(count("ZCARD", keys.live_calls()).await, 0, "live call refunded");
+    assert_eq!(
+        count("ZCARD", keys.citizen_calls(&tag)).await,
+        0,
+        "citizen's cap refunded"
+    );
+    assert_eq!(
+        count("ZCARD", keys.live_calls()).await,
+        0,
+        "live call refunded"
+    );
     assert_eq!(
         count("EXISTS", keys.department_gcra("home")).await,
         0,
         "department's unit refunded"
     );
-    assert_eq!(count("EXISTS", keys.provider_rate()).await, 0, "provider's unit refunded");
+    assert_eq!(
+        count("EXISTS", keys.provider_rate()).await,
+        0,
+        "provider's unit refunded"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

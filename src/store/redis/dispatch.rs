@@ -306,7 +306,11 @@ impl RedisStore {
                 let now_ms = at(2)?;
                 let key = self.keys.job(entry.shard, &entry.job);
                 let job = self
-                    .job_from(JobFields::from_flat(&key, &reply[3..]), &entry.job, entry.shard)
+                    .job_from(
+                        JobFields::from_flat(&key, &reply[3..]),
+                        &entry.job,
+                        entry.shard,
+                    )
                     .await?;
                 Ok((
                     Authorize::Granted {
