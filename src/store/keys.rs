@@ -582,6 +582,18 @@ mod tests {
     }
 
     #[test]
+    fn fleet_limits_share_one_hash_tag() {
+        let keys = Keys::new("sampark");
+        for key in [
+            keys.provider_rate(),
+            keys.department_gcra("home"),
+            keys.live_calls(),
+        ] {
+            assert_eq!(hashed_part(&key), "sampark:fleet", "{key}");
+        }
+    }
+
+    #[test]
     fn relay_markers_share_the_feedback_stream_slot() {
         let k = Keys::new("sampark");
         assert_eq!(
