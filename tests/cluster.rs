@@ -193,6 +193,7 @@ static DIALLING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 /// official's unit taken (by another decider since its first step) leaves
 /// the citizen's cap, the department's quota, the provider's rate and the
 /// live-call set as they were.
+#[cfg(feature = "failpoints")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_grant_refused_on_the_shard_refunds_the_other_slots() {
     use sampark::failpoint::{arm, points};
