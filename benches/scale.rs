@@ -29,7 +29,11 @@
 //! 7. per-official utilisation while backlogged (1 and 20 officials at
 //!    burst 2, 10 dials/s) and GCRA-bound violations, from the ledger;
 //! 8. daemon RSS with 10,000 calls in flight (the simulator rings each
-//!    call for 90 s: `--ring-ms`).
+//!    call for 90 s: `--ring-ms`);
+//! 9. end to end with 1, 2 and 4 daemons on a local Redis Cluster (three
+//!    primaries, three replicas: `tests/support/redis_cluster.rs`;
+//!    `redis.mode = "cluster"`, 48 shards), completed calls/s and the
+//!    primaries' CPU.
 //!
 //! Sizes: `BENCH_SUBMIT_CONTACTS` (1,000,000), `BENCH_INTAKE_CONTACTS`
 //! (200,000), `BENCH_E2E_CONTACTS` (5,000), `BENCH_WEBHOOK_RATE` (2,000)
@@ -37,11 +41,15 @@
 //! `BENCH_BACKLOG_PER_OFFICIAL` (300) and `BENCH_IN_FLIGHT` (10,000).
 //! `BENCH_NO_DOCS=1` prints the table without touching
 //! docs/performance.md; `BENCH_ONLY=due,util` runs only the parts named
-//! (submit, intake, e2e, latency, due, util, flight) and only prints.
+//! (submit, intake, e2e, latency, due, util, flight, cluster) and only
+//! prints.
 
 #[allow(dead_code)]
 #[path = "../tests/support/big_submit.rs"]
 mod big_submit;
+#[allow(dead_code)]
+#[path = "../tests/support/redis_cluster.rs"]
+mod redis_cluster;
 #[allow(dead_code)]
 #[path = "../tests/support/redis_server.rs"]
 mod redis_server;
@@ -715,6 +723,87 @@ async fn bench_e2e(rows: &mut Vec<Row>, dir: &Path) {
     }
 }
 
+/// Shards on the cluster: more than 16 so the jobs spread evenly over the
+/// three primaries (docs/architecture.md, "One slot per step").
+const CLUSTER_SHARDS: u16 = 48;
+
+/// Redis CPU (user + system, s) summed over the cluster's primaries.
+async fn cluster_cpu(cluster: &redis_cluster::RedisCluster) -> f64 {
+    let mut total = 0.0;
+    for port in cluster.primaries() {
+        total += redis_cpu(&format!("redis://127.0.0.1:{port}/")).await;
+    }
+    total
+}
+
+/// One end-to-end run with `instances` daemons on a local Redis Cluster:
+/// completed calls/s and the primaries' CPU over the run's wall time.
+async fn cluster_e2e(dir: &Path, instances: usize, contacts: usize) -> (f64, f64) {
+    let cluster = redis_cluster::RedisCluster::start();
+    let nodes: Vec<String> = cluster.urls().iter().map(|u| format!("{u:?}")).collect();
+    let redis_lines = format!(
+        "mode = \"cluster\"\ncluster_nodes = [{}]\nshards = {CLUSTER_SHARDS}",
+        nodes.join(", ")
+    );
+    let sim_port = free_port();
+    let _sim = start_simulator(sim_port, &dir.join(format!("sim-cluster-{instances}.log")));
+    let daemons: Vec<Daemon> = (0..instances)
+        .map(|i| {
+            start_daemon_with(
+                dir,
+                "cluster",
+                sim_port,
+                &format!("cluster-{instances}-{i}"),
+                true,
+                &[("url = \"cluster\"", &redis_lines)],
+            )
+        })
+        .collect();
+    let store = RedisStore::connect_to(
+        &cluster.target(),
+        "sampark",
+        CLUSTER_SHARDS,
+        sampark::store::redis::Timeouts::default(),
+    )
+    .await
+    .unwrap();
+    let id = format!("cluster-{instances}");
+    let file = dir.join(format!("{id}.json"));
+    write_campaign(&file, &id, contacts, 200);
+    let doc = std::fs::read_to_string(&file).unwrap();
+    let cpu_before = cluster_cpu(&cluster).await;
+    let started = Instant::now();
+    store.submit(&doc).await.unwrap();
+    wait_until(&store, &id, contacts as u64, true).await;
+    let secs = started.elapsed().as_secs_f64();
+    let busy = (cluster_cpu(&cluster).await - cpu_before) / secs;
+    let rate = contacts as f64 / secs;
+    println!(
+        "cluster e2e ×{instances}: {contacts} completed in {secs:.1} s: {rate:.0} calls/s; primaries' CPU {:.0} %",
+        busy * 100.0
+    );
+    drop(daemons);
+    (rate, busy)
+}
+
+async fn bench_cluster(rows: &mut Vec<Row>, dir: &Path) {
+    let contacts = env_usize("BENCH_E2E_CONTACTS", 5_000);
+    for instances in [1, 2, 4] {
+        let (rate, busy) = cluster_e2e(dir, instances, contacts).await;
+        rows.push(row(
+            format!(
+                "end to end with {instances} daemon(s) on a local Redis Cluster (3 primaries + 3 replicas, {CLUSTER_SHARDS} shards)"
+            ),
+            format!(
+                "{rate:.0} calls/s (the primaries' CPU together {:.0} %)",
+                busy * 100.0
+            ),
+            "—",
+            None,
+        ));
+    }
+}
+
 /// One keep-alive HTTP/1.1 connection posting signed status callbacks.
 async fn post_loop(
     port: u16,
@@ -1164,13 +1253,10 @@ fn render(rows: &[Row], date: &str) -> String {
             r.what, r.value, r.target
         ));
     }
-    out.push_str(NOT_MEASURED);
+    out.push('\n');
     out.push_str(END);
     out
 }
-
-/// What the bench does not measure yet, said in the section it writes.
-const NOT_MEASURED: &str = "\nNot measured by this bench yet: throughput on a local Redis Cluster (waiting for the cluster harness in `tests/support` and `redis.mode = \"cluster\"`).\n";
 
 fn write_docs(rows: &[Row]) {
     let date = Command::new("date")
@@ -1196,7 +1282,7 @@ fn write_docs(rows: &[Row]) {
 }
 
 /// Whether `BENCH_ONLY` (comma-separated: submit, intake, e2e, latency,
-/// due, util, flight) names this part; unset, every part runs.
+/// due, util, flight, cluster) names this part; unset, every part runs.
 fn runs(part: &str) -> bool {
     std::env::var("BENCH_ONLY").map_or(true, |only| only.split(',').any(|p| p.trim() == part))
 }
@@ -1231,6 +1317,9 @@ fn main() {
         }
         if runs("flight") {
             bench_in_flight(&mut rows, d).await;
+        }
+        if runs("cluster") {
+            bench_cluster(&mut rows, d).await;
         }
     });
     write_docs(&rows);

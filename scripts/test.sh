@@ -23,3 +23,13 @@ if ! command -v chromedriver >/dev/null 2>&1; then
 fi
 
 cargo test --locked --features failpoints "$@"
+
+# The store contract suite and the end-to-end campaigns once more on a local
+# Redis Cluster (three primaries, three replicas per test;
+# tests/support/test_redis.rs). Only on a whole run: arguments select tests
+# of the first pass.
+if [ "$#" -eq 0 ]; then
+  echo "== the store contract and e2e suites on a Redis Cluster (SAMPARK_TEST_REDIS=cluster)" >&2
+  SAMPARK_TEST_REDIS=cluster cargo test --locked --features failpoints \
+    --test store_contract --test e2e -- --skip memory::
+fi

@@ -10,6 +10,7 @@
 //! | `calls.before_reply` | an IVR step is saved, its reply not yet returned |
 //! | `relay.before_ack` | records are on the feedback stream, the outbox not yet acknowledged |
 //! | `scorer.before_apply` | records are on the feedback stream, not yet counted in the scorecards |
+//! | `authorize.before_grant` | on a Redis Cluster, a dial's citizen and fleet units are spent, its shard's grant step not yet run |
 //!
 //! A test arms a point for one instance (its `dialer.instance` name) or for
 //! any; the first task to reach it waits there until the test releases it,
@@ -23,6 +24,7 @@ pub mod points {
     pub const BEFORE_REPLY: &str = "calls.before_reply";
     pub const BEFORE_ACK: &str = "relay.before_ack";
     pub const BEFORE_SCORE: &str = "scorer.before_apply";
+    pub const BEFORE_GRANT: &str = "authorize.before_grant";
 }
 
 #[cfg(feature = "failpoints")]

@@ -1,8 +1,9 @@
 //! `redis.mode = "cluster"` against a real local Redis Cluster (three
 //! primaries, three replicas, started by the test): the store's non-dial
-//! contracts, a keyspace-wide SCAN that must visit every primary, and a
-//! campaign that completes while a primary is killed and its replica
-//! promoted.
+//! contracts, a keyspace-wide SCAN that must visit every primary, the dial
+//! decision's refunds across slots, and a campaign that completes while a
+//! primary is killed and its replica promoted. (The whole store contract
+//! suite and the e2e suite run on a cluster too: `scripts/test.sh`.)
 
 mod support;
 
@@ -183,10 +184,119 @@ async fn the_store_follows_a_promoted_replica() {
     assert!(names.contains("after"), "{names:?}");
 }
 
+/// Held by the tests that dial: the refund test's failpoint catches any
+/// instance's dial, so no other test may dial meanwhile.
+static DIALLING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The dial decision's per-slot steps spend in order and give back what
+/// they spent when a later step refuses: a dial whose grant step finds the
+/// official's unit taken (by another decider since its first step) leaves
+/// the citizen's cap, the department's quota, the provider's rate and the
+/// live-call set as they were.
+#[cfg(feature = "failpoints")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grant_refused_on_the_shard_refunds_the_other_slots() {
+    use sampark::failpoint::{arm, points};
+    use sampark::store::{Authorize, CitizenCaps, DialLimits, Limit};
+
+    let _alone = DIALLING.lock().await;
+    let cluster = RedisCluster::start();
+    let store: Arc<dyn Store> = Arc::new(store(&cluster, "refund").await);
+    let phone = |n: u32| PhoneNumber::parse(&format!("+9198765{n:05}")).unwrap();
+    store.put_campaign(&helpers::header()).await.unwrap();
+    for (contact, n) in [("c-a", 1), ("c-b", 2)] {
+        let mut spec = helpers::spec(contact, "off-1");
+        spec.contact.phone = phone(n);
+        store.enqueue(&spec).await.unwrap();
+    }
+    let entries = helpers::ready(&store, 2).await;
+    let one_a_minute = Quota {
+        burst: 1,
+        period: Duration::from_secs(60),
+    };
+    let every_limit = DialLimits {
+        official: one_a_minute,
+        department: Some(Quota {
+            burst: 5,
+            period: Duration::from_secs(10),
+        }),
+        citizen: CitizenCaps {
+            per_day: 1,
+            per_week: 1,
+        },
+        max_live_calls: Some(10),
+        provider: Some(Quota {
+            burst: 5,
+            period: Duration::from_secs(1),
+        }),
+        live_recheck: Duration::from_secs(1),
+    };
+
+    let trap = arm(points::BEFORE_GRANT, None);
+    let deciding = tokio::spawn({
+        let (store, entry, limits) = (store.clone(), entries["c-a"].clone(), every_limit.clone());
+        async move { store.authorize(&entry, &limits, helpers::HOUR).await }
+    });
+    trap.caught().await;
+    // Meanwhile another decider takes the official's only unit.
+    let other = store
+        .authorize(
+            &entries["c-b"],
+            &DialLimits::official(one_a_minute),
+            helpers::HOUR,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(other, Authorize::Granted { .. }), "{other:?}");
+    trap.release();
+    let verdict = deciding.await.unwrap().unwrap();
+    assert!(
+        matches!(
+            verdict,
+            Authorize::Deferred {
+                limit: Limit::Official,
+                ..
+            }
+        ),
+        "{verdict:?}"
+    );
+
+    let keys = Keys::new("refund");
+    let client = redis::cluster::ClusterClient::new(cluster.urls()).unwrap();
+    let conn = client.get_async_connection().await.unwrap();
+    let count = |cmd: &str, key: String| {
+        let mut cmd = redis::cmd(cmd);
+        cmd.arg(key);
+        let mut conn = conn.clone();
+        async move { cmd.query_async::<u64>(&mut conn).await.unwrap() }
+    };
+    let tag = keys.citizen_tag(&phone(1));
+    assert_eq!(
+        count("ZCARD", keys.citizen_calls(&tag)).await,
+        0,
+        "citizen's cap refunded"
+    );
+    assert_eq!(
+        count("ZCARD", keys.live_calls()).await,
+        0,
+        "live call refunded"
+    );
+    assert_eq!(
+        count("EXISTS", keys.department_gcra("home")).await,
+        0,
+        "department's unit refunded"
+    );
+    assert_eq!(
+        count("EXISTS", keys.provider_rate()).await,
+        0,
+        "provider's unit refunded"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "the dial-path and job scripts still name keys of several slots (CROSSSLOT on a cluster) until issue 12's single-slot scripts land; see Scripts::cross_slot_pending"]
 async fn a_campaign_completes_while_a_cluster_primary_fails_over() {
     const CONTACTS: usize = 40;
+    let _alone = DIALLING.lock().await;
     let mut cluster = RedisCluster::start();
     let (simulator, _sim_cancel) = start_simulator(Provider::Twilio.simulator(SimulatorConfig {
         seed: 13,

@@ -1,6 +1,7 @@
-//! End to end: a real redis-server, the daemon's real servers on port 0, a
-//! provider adapter talking to the provider simulator over HTTP — every
-//! scenario on both adapters (Twilio and Exotel).
+//! End to end: a real redis-server (or with `SAMPARK_TEST_REDIS=cluster` a
+//! local Redis Cluster, `support/test_redis.rs`), the daemon's real servers
+//! on port 0, a provider adapter talking to the provider simulator over
+//! HTTP — every scenario on both adapters (Twilio and Exotel).
 
 mod support;
 
@@ -13,10 +14,10 @@ use sampark::domain::{FeedbackRecord, JobId};
 use sampark::simulator::{LedgerEntry, SimulatorConfig};
 use sampark::store::{Quota, Store};
 use serde_json::{Value, json};
-use support::daemon::{dialer_config, dialplans, start_daemon_for, start_simulator};
+use support::daemon::{dialer_config, dialplans, start_simulator};
 use support::eventually;
 use support::provider::Provider;
-use support::redis_server::RedisServer;
+use support::test_redis::{TestConn, TestRedis};
 
 const CONTACTS: usize = 500;
 const OFFICIALS: usize = 5;
@@ -82,7 +83,7 @@ fn query_param(url: &str, key: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
-async fn feedback(conn: &mut redis::aio::MultiplexedConnection) -> Vec<FeedbackRecord> {
+async fn feedback(conn: &mut TestConn) -> Vec<FeedbackRecord> {
     let entries: redis::streams::StreamRangeReply =
         conn.xrange_all("sampark:feedback").await.unwrap();
     entries
@@ -106,7 +107,7 @@ async fn campaign_runs_end_to_end_on_exotel() {
 }
 
 async fn campaign_end_to_end(provider: Provider) {
-    let redis = RedisServer::start();
+    let redis = TestRedis::start();
     let (simulator, sim_cancel) = start_simulator(provider.simulator(SimulatorConfig {
         seed: 42,
         answer_rate: 0.6,
@@ -124,15 +125,10 @@ async fn campaign_end_to_end(provider: Provider) {
         burst: BURST,
         period: PERIOD,
     };
-    let (daemon, store) = start_daemon_for(
-        provider,
-        &redis.url(),
-        &simulator.base_url(),
-        dialer_config(quota),
-    )
-    .await;
-    let client = redis::Client::open(redis.url()).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let (daemon, store) = redis
+        .start_daemon(provider, &simulator.base_url(), dialer_config(quota))
+        .await;
+    let mut conn = redis.connection().await;
 
     // A malformed document first: it must be dead-lettered while the daemon keeps going.
     store
@@ -361,7 +357,7 @@ async fn campaign_window(provider: Provider) {
     use sampark::policy::CallingWindow;
     use sampark::store::JobRef;
 
-    let redis = RedisServer::start();
+    let redis = TestRedis::start();
     let (simulator, sim_cancel) = start_simulator(provider.simulator(SimulatorConfig {
         seed: 11,
         ..SimulatorConfig::default()
@@ -371,13 +367,9 @@ async fn campaign_window(provider: Provider) {
         burst: 10,
         period: Duration::from_millis(10),
     };
-    let (daemon, store) = start_daemon_for(
-        provider,
-        &redis.url(),
-        &simulator.base_url(),
-        dialer_config(quota),
-    )
-    .await;
+    let (daemon, store) = redis
+        .start_daemon(provider, &simulator.base_url(), dialer_config(quota))
+        .await;
 
     // One minute a day, ten hours from now (UTC): closed for this test.
     let now_min = store.now_ms().await.unwrap() / 60_000 % 1440;

@@ -296,9 +296,26 @@ impl Keys {
         format!("{}:{{intake:{id}}}:refusals", self.prefix)
     }
 
+    /// The hash tag of the fleet-wide limits (the department's quotas, the
+    /// provider's rate, the live calls): one slot, so a Redis Cluster
+    /// decides them in one script.
+    fn fleet(&self) -> String {
+        format!("{{{}:fleet}}", self.prefix)
+    }
+
     /// The provider's calls-per-second GCRA state, shared by every instance.
     pub fn provider_rate(&self) -> String {
-        format!("{}:provider:cps", self.prefix)
+        format!("{}:provider:cps", self.fleet())
+    }
+
+    /// The outbound calls granted and not known to be over, on a Redis
+    /// Cluster (ZSET, member `<shard>|<job id>#<attempt>`, score when
+    /// granted, ms), for the live-call cap: members whose attempt is no
+    /// longer live are pruned when the cap is reached
+    /// (`redis/authorize_slots.rs`). A single node counts the in-flight
+    /// sets instead.
+    pub fn live_calls(&self) -> String {
+        format!("{}:live", self.fleet())
     }
 
     /// Every campaign id ever stored (set), for `campaign list`.
@@ -497,7 +514,7 @@ impl Keys {
 
     /// Per-department GCRA state (TAT in microseconds), fleet-wide.
     pub fn department_gcra(&self, department: &str) -> String {
-        format!("{}:department:{department}:gcra", self.prefix)
+        format!("{}:department:{department}:gcra", self.fleet())
     }
 }
 
@@ -567,6 +584,18 @@ mod tests {
             return &key[open + 1..open + 1 + len];
         }
         key
+    }
+
+    #[test]
+    fn fleet_limits_share_one_hash_tag() {
+        let keys = Keys::new("sampark");
+        for key in [
+            keys.provider_rate(),
+            keys.department_gcra("home"),
+            keys.live_calls(),
+        ] {
+            assert_eq!(hashed_part(&key), "sampark:fleet", "{key}");
+        }
     }
 
     #[test]

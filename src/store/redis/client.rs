@@ -74,7 +74,7 @@ pub(super) struct Limits {
 pub enum Conn {
     Standalone(ConnectionManager),
     Sentinel(SentinelConn),
-    Cluster(ClusterConnection),
+    Cluster(ClusterConn),
 }
 
 impl Conn {
@@ -125,12 +125,22 @@ impl Conn {
                     builder = builder.response_timeout(response);
                 }
                 let client = builder.build()?;
-                let conn = tokio::time::timeout(limits.connect, client.get_async_connection())
-                    .await
-                    .map_err(|_| timed_out("connecting to the cluster"))??;
-                Conn::Cluster(conn)
+                let conn = cluster_connect(&client, limits).await?;
+                Conn::Cluster(ClusterConn {
+                    inner: Arc::new(ClusterInner {
+                        client,
+                        conn: RwLock::new((0, conn)),
+                        renewing: Mutex::new(()),
+                        limits,
+                    }),
+                })
             }
         })
+    }
+
+    /// Whether this is a Redis Cluster (scripts must keep to one slot).
+    pub(super) fn is_cluster(&self) -> bool {
+        matches!(self, Conn::Cluster(_))
     }
 
     /// The nodes a keyspace-wide command (SCAN) must visit: every primary of
@@ -140,6 +150,9 @@ impl Conn {
             return Ok(vec![None]);
         };
         let reply = cluster
+            .current()
+            .await
+            .1
             .route_command(
                 redis::cmd("CLUSTER").arg("NODES").clone(),
                 RoutingInfo::SingleNode(SingleNodeRoutingInfo::RandomPrimary),
@@ -158,6 +171,9 @@ impl Conn {
         match (self, node) {
             (Conn::Cluster(cluster), Some((host, port))) => {
                 cluster
+                    .current()
+                    .await
+                    .1
                     .route_command(
                         cmd.clone(),
                         RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress {
@@ -188,6 +204,9 @@ impl Conn {
             Conn::Cluster(cluster) => {
                 let route = Route::with_key(key, SlotAddr::Master);
                 cluster
+                    .current()
+                    .await
+                    .1
                     .route_command(
                         cmd,
                         RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(route)),
@@ -322,7 +341,7 @@ impl SentinelConn {
 impl ConnectionLike for Conn {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         if cfg!(debug_assertions)
-            && let Err(why) = slots::check_script(cmd)
+            && let Err(why) = slots::check_script(cmd, self.is_cluster())
         {
             return async move {
                 Err(RedisError::from((
@@ -335,7 +354,14 @@ impl ConnectionLike for Conn {
         }
         match self {
             Conn::Standalone(c) => c.req_packed_command(cmd),
-            Conn::Cluster(c) => c.req_packed_command(cmd),
+            Conn::Cluster(c) => {
+                let c = c.clone();
+                async move {
+                    c.run(|mut conn| async move { conn.req_packed_command(cmd).await })
+                        .await
+                }
+                .boxed()
+            }
             Conn::Sentinel(s) => {
                 let s = s.clone();
                 async move {
@@ -353,10 +379,11 @@ impl ConnectionLike for Conn {
         offset: usize,
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
+        let cluster = self.is_cluster();
         if cfg!(debug_assertions)
             && let Some(why) = pipeline
                 .cmd_iter()
-                .find_map(|c| slots::check_script(c).err())
+                .find_map(|c| slots::check_script(c, cluster).err())
         {
             return async move {
                 Err(RedisError::from((
@@ -380,11 +407,18 @@ impl ConnectionLike for Conn {
                 .boxed()
             }
             Conn::Cluster(c) => {
-                if pipeline.is_transaction() {
-                    c.req_packed_commands(pipeline, offset, count)
-                } else {
-                    spread(c.clone(), pipeline).boxed()
+                let c = c.clone();
+                async move {
+                    c.run(|mut conn| async move {
+                        if pipeline.is_transaction() {
+                            conn.req_packed_commands(pipeline, offset, count).await
+                        } else {
+                            spread(conn, pipeline).await
+                        }
+                    })
+                    .await
                 }
+                .boxed()
             }
         }
     }
@@ -392,9 +426,78 @@ impl ConnectionLike for Conn {
     fn get_db(&self) -> i64 {
         match self {
             Conn::Standalone(c) => c.get_db(),
-            Conn::Cluster(c) => c.get_db(),
-            Conn::Sentinel(_) => 0,
+            // A cluster has database 0 only.
+            Conn::Cluster(_) | Conn::Sentinel(_) => 0,
         }
+    }
+}
+
+/// Opens a cluster connection within the connect timeout.
+async fn cluster_connect(client: &ClusterClient, limits: Limits) -> RedisResult<ClusterConnection> {
+    tokio::time::timeout(limits.connect, client.get_async_connection())
+        .await
+        .map_err(|_| timed_out("connecting to the cluster"))?
+}
+
+/// A Redis Cluster connection, opened anew when it stops answering. The
+/// crate's connection follows MOVED/ASK and refreshes its slot map, but
+/// after a primary was killed under load it was seen to stay wedged: every
+/// request timed out while a new connection to the same cluster worked
+/// (`tests/cluster.rs`, the campaign under failover). So a timeout or a
+/// lost connection opens a new one (once per failure, however many calls
+/// saw it); the failed command's error is returned (it may have run), as
+/// in the other modes, and its caller retries as it always does.
+#[derive(Clone)]
+pub struct ClusterConn {
+    inner: Arc<ClusterInner>,
+}
+
+struct ClusterInner {
+    client: ClusterClient,
+    /// The connection, with a generation that tells a caller whether
+    /// someone renewed it since it took its copy.
+    conn: RwLock<(u64, ClusterConnection)>,
+    renewing: Mutex<()>,
+    limits: Limits,
+}
+
+impl ClusterConn {
+    async fn current(&self) -> (u64, ClusterConnection) {
+        self.inner.conn.read().await.clone()
+    }
+
+    /// Opens a new connection unless another caller already did since
+    /// `seen`. A failure keeps the old one for the next command to try.
+    async fn renew(&self, seen: u64) {
+        let _renewing = self.inner.renewing.lock().await;
+        if self.inner.conn.read().await.0 != seen {
+            return;
+        }
+        match cluster_connect(&self.inner.client, self.inner.limits).await {
+            Ok(conn) => {
+                *self.inner.conn.write().await = (seen + 1, conn);
+                tracing::info!("Opened a new Redis Cluster connection after the last one failed.");
+            }
+            Err(e) => tracing::warn!(
+                error = %e,
+                "Could not open a new Redis Cluster connection; the next command tries again."
+            ),
+        }
+    }
+
+    async fn run<T, F, Fut>(&self, op: F) -> RedisResult<T>
+    where
+        F: FnOnce(ClusterConnection) -> Fut,
+        Fut: std::future::Future<Output = RedisResult<T>>,
+    {
+        let (generation, conn) = self.current().await;
+        let result = op(conn).await;
+        if let Err(e) = &result
+            && (e.is_timeout() || e.is_connection_dropped() || e.is_connection_refusal())
+        {
+            self.renew(generation).await;
+        }
+        result
     }
 }
 

@@ -192,6 +192,8 @@ impl RedisStore {
 
     /// `authorize`, also returning the Redis time (microseconds) at which the
     /// script evaluated the limits, so tests can replay the limiter's decisions.
+    /// One script call on a single node; on a Redis Cluster one per slot
+    /// (`authorize_slots.rs`).
     pub async fn authorize_traced(
         &self,
         entry: &ReadyEntry,
@@ -199,21 +201,27 @@ impl RedisStore {
         lease: Duration,
     ) -> Result<(Authorize, i64)> {
         let (citizen, department) = self.entry_subjects(entry).await?;
-        let shard = entry.shard;
-        let key = self.keys.job(shard, &entry.job);
-        let official = Gcra::new(limits.official);
-        let optional = |quota: Option<crate::store::Quota>| match quota.map(Gcra::new) {
-            Some(g) => (g.emission_us.to_string(), g.slack_us.to_string()),
-            None => (String::new(), String::new()),
+        let dial = DialArgs::new(entry, limits, lease, citizen, department);
+        let reply = if self.conn.is_cluster() {
+            self.authorize_by_slot(entry, &dial).await?
+        } else {
+            self.authorize_in_one_step(entry, &dial).await?
         };
-        let (dept_emission, dept_slack) = optional(limits.department);
-        let (cps_emission, cps_slack) = optional(limits.provider);
+        self.authorize_verdict(entry, &reply).await
+    }
+
+    async fn authorize_in_one_step(
+        &self,
+        entry: &ReadyEntry,
+        dial: &DialArgs,
+    ) -> Result<Vec<String>> {
+        let shard = entry.shard;
         let mut invocation = self
             .scripts
             .authorize
             .key(self.keys.ready_of(shard, entry.urgent));
         invocation
-            .key(&key)
+            .key(self.keys.job(shard, &entry.job))
             .key(self.keys.counts(shard, &entry.job.campaign))
             .key(self.keys.gcra(shard, &entry.official))
             .key(self.keys.delayed(shard))
@@ -221,44 +229,47 @@ impl RedisStore {
             .key(self.keys.campaign_states(shard))
             .key(self.keys.parked(shard, &entry.job.campaign))
             .key(self.keys.outbox(shard))
-            .key(self.keys.opt_out(&citizen))
-            .key(self.keys.dnc(&citizen))
-            .key(self.keys.citizen_calls(&citizen))
-            .key(self.keys.department_gcra(&department))
+            .key(self.keys.opt_out(&dial.citizen))
+            .key(self.keys.dnc(&dial.citizen))
+            .key(self.keys.citizen_calls(&dial.citizen))
+            .key(self.keys.department_gcra(&dial.department))
             .key(self.keys.provider_rate())
             .key(self.keys.held(shard, &entry.official))
             .key(self.keys.schedule(shard));
-        if limits.max_live_calls.is_some() {
+        if !dial.live_cap.is_empty() {
             for s in 0..self.shards {
                 invocation.key(self.keys.inflight(s));
             }
         }
         invocation
             .arg(&entry.entry_id)
-            .arg(official.emission_us)
-            .arg(official.slack_us)
-            .arg(millis(lease))
+            .arg(dial.official.0)
+            .arg(dial.official.1)
+            .arg(dial.lease_ms)
             .arg(entry.job.to_string())
             .arg(entry.job.campaign.as_str())
-            .arg(dept_emission)
-            .arg(dept_slack)
-            .arg(limits.citizen.per_day)
-            .arg(limits.citizen.per_week)
-            .arg(
-                limits
-                    .max_live_calls
-                    .map(|n| n.to_string())
-                    .unwrap_or_default(),
-            )
-            .arg(millis(limits.live_recheck))
-            .arg(cps_emission)
-            .arg(cps_slack)
-            .arg(held_member(entry, &citizen, &department))
+            .arg(&dial.department_quota.0)
+            .arg(&dial.department_quota.1)
+            .arg(dial.per_day)
+            .arg(dial.per_week)
+            .arg(&dial.live_cap)
+            .arg(dial.live_recheck_ms)
+            .arg(&dial.provider.0)
+            .arg(&dial.provider.1)
+            .arg(&dial.held_member)
             .arg(if entry.urgent { "1" } else { "" })
             .arg(entry.official.as_str());
-        let reply: Vec<String> = invocation.invoke_async(&mut self.conn.clone()).await?;
-        let at = |i| int_at("authorize", &reply, i);
-        match verdict("authorize", &reply)?.0 {
+        Ok(invocation.invoke_async(&mut self.conn.clone()).await?)
+    }
+
+    /// The decision an `authorize` reply states (`lua/authorize.lua`).
+    async fn authorize_verdict(
+        &self,
+        entry: &ReadyEntry,
+        reply: &[String],
+    ) -> Result<(Authorize, i64)> {
+        let at = |i| int_at("authorize", reply, i);
+        match verdict("authorize", reply)?.0 {
             "stale" => Ok((Authorize::Stale, at(1)?)),
             "parked" => Ok((Authorize::Parked, at(1)?)),
             "cancelled" => Ok((Authorize::Cancelled, at(1)?)),
@@ -271,7 +282,7 @@ impl RedisStore {
                     Some("citizen") => Limit::Citizen,
                     Some("live_calls") => Limit::LiveCalls,
                     Some("not_before") => Limit::NotBefore,
-                    _ => return Err(unexpected("authorize", &reply)),
+                    _ => return Err(unexpected("authorize", reply)),
                 };
                 Ok((
                     Authorize::Deferred {
@@ -293,8 +304,13 @@ impl RedisStore {
             "granted" => {
                 let now_us = at(1)?;
                 let now_ms = at(2)?;
+                let key = self.keys.job(entry.shard, &entry.job);
                 let job = self
-                    .job_from(JobFields::from_flat(&key, &reply[3..]), &entry.job, shard)
+                    .job_from(
+                        JobFields::from_flat(&key, &reply[3..]),
+                        &entry.job,
+                        entry.shard,
+                    )
                     .await?;
                 Ok((
                     Authorize::Granted {
@@ -304,7 +320,7 @@ impl RedisStore {
                     now_us,
                 ))
             }
-            _ => Err(unexpected("authorize", &reply)),
+            _ => Err(unexpected("authorize", reply)),
         }
     }
 
@@ -455,6 +471,57 @@ const LIVE_ATTEMPTS_BATCH: usize = 500;
 /// reschedules it at once. Longer than a decision takes, shorter than the
 /// time a crashed decider's entry waits to be reclaimed.
 const PROMOTION_LEASE: Duration = Duration::from_secs(30);
+
+/// A dial decision's arguments, as the scripts take them (integers as
+/// decimal text, `''` for a limit that is not set).
+pub(super) struct DialArgs {
+    /// The citizen tag and the department the entry names.
+    pub citizen: String,
+    pub department: String,
+    /// The official's GCRA: emission and slack (us).
+    pub official: (i64, i64),
+    pub department_quota: (String, String),
+    pub provider: (String, String),
+    pub per_day: u32,
+    pub per_week: u32,
+    pub live_cap: String,
+    pub live_recheck_ms: i64,
+    pub lease_ms: i64,
+    /// The job's member of its official's held queue.
+    pub held_member: String,
+}
+
+impl DialArgs {
+    fn new(
+        entry: &ReadyEntry,
+        limits: &DialLimits,
+        lease: Duration,
+        citizen: String,
+        department: String,
+    ) -> Self {
+        let official = Gcra::new(limits.official);
+        let optional = |quota: Option<crate::store::Quota>| match quota.map(Gcra::new) {
+            Some(g) => (g.emission_us.to_string(), g.slack_us.to_string()),
+            None => (String::new(), String::new()),
+        };
+        Self {
+            held_member: held_member(entry, &citizen, &department),
+            citizen,
+            department,
+            official: (official.emission_us, official.slack_us),
+            department_quota: optional(limits.department),
+            provider: optional(limits.provider),
+            per_day: limits.citizen.per_day,
+            per_week: limits.citizen.per_week,
+            live_cap: limits
+                .max_live_calls
+                .map(|n| n.to_string())
+                .unwrap_or_default(),
+            live_recheck_ms: millis(limits.live_recheck),
+            lease_ms: millis(lease),
+        }
+    }
+}
 
 /// A job's member of its official's held queue: what a ready entry carries,
 /// so promoting it reads no job hash (`promote_due.lua`).

@@ -12,6 +12,7 @@
 //! parameters (`gcra.rs`), or any policy decision.
 
 mod accountability;
+mod authorize_slots;
 mod citizen_keys;
 mod client;
 mod compact;

@@ -13,6 +13,28 @@ macro_rules! job_script {
     };
 }
 
+/// A script of the dial decision (`lua/authorize*`): the prelude, the
+/// fragments that hold each check once (`authorize/limits.lua`, and for a
+/// step on the job's shard `authorize/shard.lua`), then its own file.
+macro_rules! authorize_script {
+    ($file:literal) => {
+        Script::new(concat!(
+            include_str!("../lua/prelude.lua"),
+            include_str!("../lua/authorize/limits.lua"),
+            include_str!(concat!("../lua/", $file))
+        ))
+    };
+    (shard: $file:literal) => {
+        Script::new(concat!(
+            include_str!("../lua/prelude.lua"),
+            include_str!("../lua/authorize/limits.lua"),
+            include_str!("../lua/authorize/shard.lua"),
+            include_str!("../lua/authorize_slots/context.lua"),
+            include_str!(concat!("../lua/", $file))
+        ))
+    };
+}
+
 /// `enqueue`'s source, which intake's pipelines load themselves
 /// (`redis/enqueue.rs`: EVALSHA in a pipeline cannot fall back to EVAL).
 pub(super) const ENQUEUE: &str = concat!(
@@ -28,7 +50,11 @@ pub(super) struct Scripts {
     pub enqueue: Script,
     pub read_ready: Script,
     pub promote_due: Script,
+    /// The dial decision in one step (standalone and Sentinel).
     pub authorize: Script,
+    /// The dial decision on a Redis Cluster, one script per slot
+    /// (`redis/authorize_slots.rs`).
+    pub authorize_slots: AuthorizeSlots,
     pub defer: Script,
     pub mark_originated: Script,
     pub requeue: Script,
@@ -63,7 +89,19 @@ impl Scripts {
             enqueue: Script::new(ENQUEUE),
             read_ready: job_script!("read_ready.lua"),
             promote_due: job_script!("promote_due.lua"),
-            authorize: job_script!("authorize.lua"),
+            authorize: Script::new(concat!(
+                include_str!("../lua/prelude.lua"),
+                include_str!("../lua/authorize/limits.lua"),
+                include_str!("../lua/authorize/shard.lua"),
+                include_str!("../lua/authorize.lua")
+            )),
+            authorize_slots: AuthorizeSlots {
+                job: authorize_script!(shard: "authorize_slots/job.lua"),
+                citizen: authorize_script!("authorize_slots/citizen.lua"),
+                fleet: authorize_script!("authorize_slots/fleet.lua"),
+                grant: authorize_script!(shard: "authorize_slots/grant.lua"),
+                refund: authorize_script!("authorize_slots/refund.lua"),
+            },
             defer: job_script!("defer.lua"),
             mark_originated: job_script!("mark_originated.lua"),
             requeue: job_script!("requeue.lua"),
@@ -94,12 +132,27 @@ impl Scripts {
 }
 
 impl Scripts {
-    /// The scripts whose keys still span Redis Cluster slots: `authorize`
-    /// (the shard's keys with the citizen's, the department's and provider's
-    /// rate and every shard's in-flight set). The cross-slot guard
-    /// (`slots.rs`) lets it through; every other script is checked. Delete
-    /// the list when authorize is split by slot.
-    pub fn cross_slot_pending(&self) -> Vec<&Script> {
+    /// The scripts whose keys span Redis Cluster slots, composed for a
+    /// single node: `authorize` (the shard's keys with the citizen's, the
+    /// fleet's and every shard's in-flight set). The store never sends them
+    /// to a cluster; the cross-slot guard (`slots.rs`) lets them through on
+    /// a single node and refuses them on a cluster.
+    pub fn single_node(&self) -> Vec<&Script> {
         vec![&self.authorize]
     }
+}
+
+/// The dial decision's scripts on a Redis Cluster, one slot each, in the
+/// order they run.
+pub(super) struct AuthorizeSlots {
+    /// The job's shard: what it decides alone, and the official's hold.
+    pub job: Script,
+    /// The citizen's slot: opt-outs and the do-not-call list, the caps.
+    pub citizen: Script,
+    /// The fleet's slot: department, live-call cap, provider.
+    pub fleet: Script,
+    /// The job's shard again: applies the verdict.
+    pub grant: Script,
+    /// The fleet's slot: gives back what `fleet` spent for a refused grant.
+    pub refund: Script,
 }

@@ -17,12 +17,12 @@ use std::sync::LazyLock;
 
 use redis::{Arg, Cmd};
 
-/// SHA1s of the scripts the guard lets through for now
-/// (`Scripts::cross_slot_pending`).
-static PENDING: LazyLock<HashSet<String>> = LazyLock::new(|| {
+/// SHA1s of the scripts composed for a single node, which the guard lets
+/// through outside a cluster (`Scripts::single_node`).
+static SINGLE_NODE: LazyLock<HashSet<String>> = LazyLock::new(|| {
     let scripts = super::scripts::Scripts::new();
     scripts
-        .cross_slot_pending()
+        .single_node()
         .into_iter()
         .map(|s| s.get_hash().to_owned())
         .collect()
@@ -111,13 +111,15 @@ pub fn routing_key(cmd: &Cmd) -> Option<&[u8]> {
 }
 
 /// `Err` naming the keys when a script call's keys hash to more than one
-/// slot (Redis Cluster would refuse it with CROSSSLOT).
-pub fn check_script(cmd: &Cmd) -> Result<(), String> {
+/// slot (Redis Cluster would refuse it with CROSSSLOT), unless the script
+/// is one composed for a single node and `cluster` is false.
+pub fn check_script(cmd: &Cmd, cluster: bool) -> Result<(), String> {
     let Some(keys) = script_keys(cmd) else {
         return Ok(());
     };
-    if name(cmd) == b"EVALSHA"
-        && arg(cmd, 1).is_some_and(|sha| PENDING.contains(&*String::from_utf8_lossy(sha)))
+    if !cluster
+        && name(cmd) == b"EVALSHA"
+        && arg(cmd, 1).is_some_and(|sha| SINGLE_NODE.contains(&*String::from_utf8_lossy(sha)))
     {
         return Ok(());
     }
@@ -172,15 +174,34 @@ mod tests {
             .arg("x:{t}:a")
             .arg("y:{t}:b")
             .arg("arg");
-        assert!(check_script(&one).is_ok());
+        assert!(check_script(&one, true).is_ok());
         let mut two = redis::cmd("EVALSHA");
         two.arg("abc").arg(2).arg("foo").arg("bar").arg("{foo}");
-        let err = check_script(&two).unwrap_err();
+        let err = check_script(&two, true).unwrap_err();
         assert!(err.contains("`foo` is in slot 12182"), "{err}");
-        assert!(check_script(&redis::cmd("GET").arg("foo").clone()).is_ok());
+        assert!(check_script(&redis::cmd("GET").arg("foo").clone(), true).is_ok());
         let mut none = redis::cmd("EVAL");
         none.arg("return 1").arg(0);
-        assert!(check_script(&none).is_ok());
+        assert!(check_script(&none, true).is_ok());
+    }
+
+    #[test]
+    fn a_single_node_script_spans_slots_only_outside_a_cluster() {
+        let scripts = crate::store::redis::scripts::Scripts::new();
+        let mut call = redis::cmd("EVALSHA");
+        call.arg(scripts.authorize.get_hash())
+            .arg(2)
+            .arg("foo")
+            .arg("bar");
+        assert!(check_script(&call, false).is_ok());
+        assert!(check_script(&call, true).is_err());
+        let mut other = redis::cmd("EVALSHA");
+        other
+            .arg(scripts.authorize_slots.job.get_hash())
+            .arg(2)
+            .arg("foo")
+            .arg("bar");
+        assert!(check_script(&other, false).is_err());
     }
 
     #[test]
