@@ -12,7 +12,7 @@ use crate::domain::{
 };
 use crate::store::{
     Admission, Authorize, CampaignAction, CampaignState, CampaignStatus, DeadLetter, DialLimits,
-    DncEntry, DncRequest, DncWrite, Finish, ImportSummary, InboundStart, InstanceSeen, IntakeEntry,
+    DncEntry, DncRequest, DncWrite, EndedJob, Finish, ImportSummary, InboundStart, InstanceSeen, IntakeEntry,
     IntakeStats, IntakeTally, IvrUpdate, Job, JobRef, NewJob, NumberClaim, OfficialQuery, Promoted,
     PutOutcome, ReadyEntry, Result, SampleSlot, SaveIvr, ServiceVisit, ShardId, StatusApplied,
     Store, Transition, Waiting, WorkSignal,
@@ -86,7 +86,16 @@ impl Store for RedisStore {
     }
 
     async fn claim_sample(&self, slot: &SampleSlot, contact: &ContactId, cap: u32) -> Result<bool> {
-        self.claim_sample_impl(slot, contact, cap).await
+        let held = self.claim_samples_impl(&[(slot, vec![contact])], cap).await?;
+        Ok(held.first().and_then(|places| places.first()) == Some(&true))
+    }
+
+    async fn claim_samples(
+        &self,
+        claims: &[(&SampleSlot, Vec<&ContactId>)],
+        cap: u32,
+    ) -> Result<Vec<Vec<bool>>> {
+        self.claim_samples_impl(claims, cap).await
     }
 
     async fn enqueue_ended(
@@ -95,7 +104,21 @@ impl Store for RedisStore {
         outcome: Outcome,
         reason: &str,
     ) -> Result<PutOutcome> {
-        self.enqueue_ended_impl(spec, outcome, reason).await
+        let outcomes = self
+            .enqueue_ended_batch_impl(&[EndedJob {
+                spec,
+                outcome,
+                reason,
+            }])
+            .await?;
+        outcomes
+            .into_iter()
+            .next()
+            .ok_or_else(|| crate::store::StoreError::Refused("enqueue_ended answered nothing".into()))
+    }
+
+    async fn enqueue_ended_batch(&self, jobs: &[EndedJob<'_>]) -> Result<Vec<PutOutcome>> {
+        self.enqueue_ended_batch_impl(jobs).await
     }
 
     async fn record_intake(
@@ -322,7 +345,16 @@ impl Store for RedisStore {
         visit: &ServiceVisit,
         keep: Duration,
     ) -> Result<()> {
-        self.record_visit_impl(phone, visit, keep).await
+        self.record_visits_impl(&[(phone, visit.clone())], keep)
+            .await
+    }
+
+    async fn record_visits(
+        &self,
+        visits: &[(&PhoneNumber, ServiceVisit)],
+        keep: Duration,
+    ) -> Result<()> {
+        self.record_visits_impl(visits, keep).await
     }
 
     async fn recent_visits(
