@@ -32,6 +32,7 @@ local function text_id(text)
   end
   return id
 end
+local queued_at = int(now)
 local reply, parked, per_official, created = {}, {}, {}, 0
 for i = 1, #KEYS - 4 do
   local job_key, at = KEYS[4 + i], 3 + FIELDS * (i - 1)
@@ -43,18 +44,6 @@ for i = 1, #KEYS - 4 do
   if existing then
     reply[i] = same_contact(job_key, existing, c, official, oc) and 'u' or 'x'
   else
-    local fields = { 'state', 'queued', 'official', official, 'ctag', ctag, 'dept', dept,
-      'c', c, 'q', int(now) }
-    local function add(name, value)
-      if value ~= '' then
-        fields[#fields + 1] = name
-        fields[#fields + 1] = value
-      end
-    end
-    add('prio', prio)
-    add('nbf', nbf)
-    add('naf', naf)
-    add('oc', oc)
     local due, reason = 0, nil
     if nbf ~= '' and tonumber(nbf) > now then
       due, reason = tonumber(nbf), 'too soon after the visit'
@@ -62,11 +51,22 @@ for i = 1, #KEYS - 4 do
     if opens and opens > math.max(now, due) then
       due, reason = opens, 'outside calling hours'
     end
-    if reason then
-      add('reason', reason)
-      add('updated_at', int(now))
+    if prio == '' and nbf == '' and naf == '' and oc == '' and not reason then
+      -- The common case, without building a field list.
+      redis.call('HSET', job_key, 'state', 'queued', 'official', official, 'ctag', ctag,
+        'dept', dept, 'c', c, 'q', queued_at)
+    else
+      local fields = { 'state', 'queued', 'official', official, 'ctag', ctag, 'dept', dept,
+        'c', c, 'q', queued_at }
+      for _, field in ipairs({ { 'prio', prio }, { 'nbf', nbf }, { 'naf', naf }, { 'oc', oc },
+        { 'reason', reason or '' }, { 'updated_at', reason and queued_at or '' } }) do
+        if field[2] ~= '' then
+          fields[#fields + 1] = field[1]
+          fields[#fields + 1] = field[2]
+        end
+      end
+      redis.call('HSET', job_key, unpack(fields))
     end
-    redis.call('HSET', job_key, unpack(fields))
     if reason then
       parked[#parked + 1] = int(due)
       parked[#parked + 1] = id

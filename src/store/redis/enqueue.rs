@@ -3,6 +3,8 @@
 //! its campaign's header.
 
 use std::collections::HashMap;
+use std::future::{Future, poll_fn};
+use std::task::Poll;
 use std::sync::Arc;
 
 use super::compact::{self, PackedContact, SpecParts};
@@ -16,9 +18,11 @@ type Result<T> = std::result::Result<T, StoreError>;
 /// Contacts per script call: enough to amortise the call, the clock and
 /// the counts, few enough that one call holds Redis for a few milliseconds.
 const PER_CALL: usize = 500;
-/// Contacts per pipeline (script calls, or number claims): large enough to
-/// amortise the round trip, small enough that one pipeline never holds
-/// Redis for long.
+/// Contacts per pipeline of script calls: two calls, so that Redis runs one
+/// pipeline while the next is being built (`run_calls`).
+const PER_PIPELINE: usize = 2 * PER_CALL;
+/// Number claims per pipeline: large enough to amortise the round trip,
+/// small enough that one pipeline never holds Redis for long.
 const BATCH: usize = 5_000;
 
 /// What a batch script's letter says of one contact.
@@ -51,30 +55,45 @@ fn calls<K: Eq + std::hash::Hash + Clone>(keys: impl Iterator<Item = K>) -> Vec<
     groups
 }
 
-/// Runs the script calls in pipelines of about `BATCH` contacts (loading
-/// the script in each, so EVALSHA is safe after a Redis restart or SCRIPT
-/// FLUSH), and gives each contact its outcome.
+type Sent = std::pin::Pin<Box<dyn Future<Output = redis::RedisResult<Vec<Vec<String>>>> + Send>>;
+
+/// Runs the script calls in pipelines of about `PER_PIPELINE` contacts
+/// (loading the script in each, so EVALSHA is safe after a Redis restart or
+/// SCRIPT FLUSH), and gives each contact its outcome. Each pipeline is
+/// queued on the connection as soon as it is built (polled once, which
+/// sends it, in order), so Redis runs one while the next is being built.
 async fn run_calls(
     store: &RedisStore,
-    name: &str,
-    source: &str,
+    name: &'static str,
+    source: &'static str,
     calls: Vec<(redis::Cmd, Vec<usize>)>,
     outcomes: &mut [PutOutcome],
 ) -> Result<()> {
+    let mut sent: Vec<(Sent, Vec<Vec<usize>>)> = Vec::new();
     let mut calls = calls.into_iter().peekable();
     while calls.peek().is_some() {
         let mut pipe = redis::pipe();
         pipe.cmd("SCRIPT").arg("LOAD").arg(source).ignore();
         let mut indices = Vec::new();
         let mut contacts = 0;
-        while contacts < BATCH
+        while contacts < PER_PIPELINE
             && let Some((cmd, at)) = calls.next()
         {
             contacts += at.len();
             pipe.add_command(cmd);
             indices.push(at);
         }
-        let replies: Vec<Vec<String>> = pipe.query_async(&mut store.conn.clone()).await?;
+        let mut conn = store.conn.clone();
+        let mut reply: Sent = Box::pin(async move { pipe.query_async(&mut conn).await });
+        // The first poll hands the pipeline to the connection's writer;
+        // a reply this early is kept for below.
+        if let Poll::Ready(done) = poll_fn(|cx| Poll::Ready(reply.as_mut().poll(cx))).await {
+            reply = Box::pin(std::future::ready(done));
+        }
+        sent.push((reply, indices));
+    }
+    for (reply, indices) in sent {
+        let replies = reply.await?;
         for (reply, at) in replies.iter().zip(&indices) {
             if reply.len() != at.len() {
                 return Err(super::parse::unexpected(name, reply));
