@@ -20,8 +20,8 @@ use crate::domain::{DocumentError, JobSpec, parse_campaign_document};
 use crate::intake::conflict_reason;
 use crate::policy::CallingWindow;
 use crate::store::{
-    CampaignAction, DeadLetter, EndedJob, IntakeEntry, IntakeRefusal, IntakeTally, NewJob, NumberClaim,
-    PutOutcome, ServiceVisit, Store, StoreError,
+    CampaignAction, DeadLetter, EndedJob, IntakeEntry, IntakeRefusal, IntakeTally, NewJob,
+    NumberClaim, PutOutcome, ServiceVisit, Store, StoreError,
 };
 use crate::telemetry::{ContactResult, IntakeResult, Metrics, Subsystem, events};
 

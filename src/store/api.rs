@@ -816,7 +816,10 @@ pub trait Store: Send + Sync + 'static {
     async fn enqueue_ended_batch(&self, jobs: &[EndedJob<'_>]) -> Result<Vec<PutOutcome>> {
         let mut outcomes = Vec::with_capacity(jobs.len());
         for job in jobs {
-            outcomes.push(self.enqueue_ended(job.spec, job.outcome, job.reason).await?);
+            outcomes.push(
+                self.enqueue_ended(job.spec, job.outcome, job.reason)
+                    .await?,
+            );
         }
         Ok(outcomes)
     }

@@ -4,8 +4,8 @@
 
 use std::collections::HashMap;
 use std::future::{Future, poll_fn};
-use std::task::Poll;
 use std::sync::Arc;
+use std::task::Poll;
 
 use super::compact::{self, PackedContact, SpecParts};
 use super::connection::RedisStore;
@@ -35,9 +35,10 @@ fn put_outcome(script: &str, letter: &str) -> Result<PutOutcome> {
     }
 }
 
-/// The contacts' indices grouped by what one script call shares (shard,
-/// campaign and the campaign-wide values `key` adds), each group in
-/// slices of `PER_CALL`, in order of first appearance.
+/// The contacts' indices grouped by what one script call shares (each
+/// contact's key: its shard, campaign and the campaign-wide values the
+/// script takes once), each group in slices of `PER_CALL`, in order of
+/// first appearance; within a group, contacts keep their order.
 fn calls<K: Eq + std::hash::Hash + Clone>(keys: impl Iterator<Item = K>) -> Vec<(K, Vec<usize>)> {
     let mut groups: Vec<(K, Vec<usize>)> = Vec::new();
     let mut open: HashMap<K, usize> = HashMap::new();
@@ -182,7 +183,14 @@ impl RedisStore {
             cmds.push((cmd, at));
         }
         let mut outcomes = vec![PutOutcome::Unchanged; jobs.len()];
-        run_calls(self, "enqueue", super::scripts::ENQUEUE, cmds, &mut outcomes).await?;
+        run_calls(
+            self,
+            "enqueue",
+            super::scripts::ENQUEUE,
+            cmds,
+            &mut outcomes,
+        )
+        .await?;
         Ok(outcomes)
     }
 
@@ -268,8 +276,9 @@ impl RedisStore {
             for (i, (_, contact)) in chunk.iter().enumerate() {
                 holders.push(match held.get(&i) {
                     None => NumberClaim::Holds,
-                    Some(holder) => number_claim(holder, contact)
-                        .map_err(|e| corrupt(&places[i].0, e))?,
+                    Some(holder) => {
+                        number_claim(holder, contact).map_err(|e| corrupt(&places[i].0, e))?
+                    }
                 });
             }
         }

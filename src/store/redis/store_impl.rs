@@ -12,10 +12,10 @@ use crate::domain::{
 };
 use crate::store::{
     Admission, Authorize, CampaignAction, CampaignState, CampaignStatus, DeadLetter, DialLimits,
-    DncEntry, DncRequest, DncWrite, EndedJob, Finish, ImportSummary, InboundStart, InstanceSeen, IntakeEntry,
-    IntakeStats, IntakeTally, IvrUpdate, Job, JobRef, NewJob, NumberClaim, OfficialQuery, Promoted,
-    PutOutcome, ReadyEntry, Result, SampleSlot, SaveIvr, ServiceVisit, ShardId, StatusApplied,
-    Store, Transition, Waiting, WorkSignal,
+    DncEntry, DncRequest, DncWrite, EndedJob, Finish, ImportSummary, InboundStart, InstanceSeen,
+    IntakeEntry, IntakeStats, IntakeTally, IvrUpdate, Job, JobRef, NewJob, NumberClaim,
+    OfficialQuery, Promoted, PutOutcome, ReadyEntry, Result, SampleSlot, SaveIvr, ServiceVisit,
+    ShardId, StatusApplied, Store, Transition, Waiting, WorkSignal,
 };
 
 #[async_trait]
@@ -86,7 +86,9 @@ impl Store for RedisStore {
     }
 
     async fn claim_sample(&self, slot: &SampleSlot, contact: &ContactId, cap: u32) -> Result<bool> {
-        let held = self.claim_samples_impl(&[(slot, vec![contact])], cap).await?;
+        let held = self
+            .claim_samples_impl(&[(slot, vec![contact])], cap)
+            .await?;
         Ok(held.first().and_then(|places| places.first()) == Some(&true))
     }
 
@@ -111,10 +113,9 @@ impl Store for RedisStore {
                 reason,
             }])
             .await?;
-        outcomes
-            .into_iter()
-            .next()
-            .ok_or_else(|| crate::store::StoreError::Refused("enqueue_ended answered nothing".into()))
+        outcomes.into_iter().next().ok_or_else(|| {
+            crate::store::StoreError::Refused("enqueue_ended answered nothing".into())
+        })
     }
 
     async fn enqueue_ended_batch(&self, jobs: &[EndedJob<'_>]) -> Result<Vec<PutOutcome>> {
