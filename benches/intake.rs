@@ -5,7 +5,10 @@
 //! machine: contacts per second, with the calling window open (each contact
 //! made ready) and closed (each parked in the delayed set by the enqueue
 //! script), and Redis memory per queued contact (`INFO memory` used_memory
-//! before and after). Realistic contacts: name, language, office, service,
+//! before and after), with the CPU time Redis and this process (the
+//! router) spent per contact (`INFO cpu`, `/proc/self/stat`): on a machine
+//! shared with other work the rate is a floor, the CPU times are not.
+//! Realistic contacts: name, language, office, service,
 //! visit time. Size from BENCH_INTAKE (default 100,000 contacts).
 //!
 //! Prints one line per figure; record them in docs/performance.md.
@@ -54,16 +57,49 @@ fn document(id: &str, from: usize, to: usize) -> String {
     .to_string()
 }
 
-async fn used_memory(conn: &mut redis::aio::MultiplexedConnection) -> i64 {
+/// A field of `INFO <section>`.
+async fn info<T: std::str::FromStr + Default>(
+    conn: &mut redis::aio::MultiplexedConnection,
+    section: &str,
+    field: &str,
+) -> T {
     let info: String = redis::cmd("INFO")
-        .arg("memory")
+        .arg(section)
         .query_async(conn)
         .await
         .unwrap();
     info.lines()
-        .find_map(|l| l.strip_prefix("used_memory:"))
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0)
+        .unwrap_or_default()
+}
+
+async fn used_memory(conn: &mut redis::aio::MultiplexedConnection) -> i64 {
+    info(conn, "memory", "used_memory").await
+}
+
+/// Redis's CPU time so far (user + system, seconds).
+async fn redis_cpu(conn: &mut redis::aio::MultiplexedConnection) -> f64 {
+    info::<f64>(conn, "cpu", "used_cpu_user").await + info::<f64>(conn, "cpu", "used_cpu_sys").await
+}
+
+/// This process's CPU time so far (user + system, seconds), from
+/// `/proc/self/stat` (clock ticks of 1/100 s, Linux's USER_HZ).
+fn own_cpu() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The fields after the command name, which is in parentheses.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 here.
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 async fn run(label: &str, contacts: usize, window: CallingWindow) {
@@ -92,6 +128,7 @@ async fn run(label: &str, contacts: usize, window: CallingWindow) {
         .map(|from| document("intake", from, (from + CHUNK).min(contacts)))
         .collect();
     let before = used_memory(&mut conn).await;
+    let (redis_before, own_before) = (redis_cpu(&mut conn).await, own_cpu());
     let started = Instant::now();
     let mut accepted = 0;
     for (n, doc) in documents.iter().enumerate() {
@@ -102,14 +139,21 @@ async fn run(label: &str, contacts: usize, window: CallingWindow) {
             .accepted;
     }
     let elapsed = started.elapsed();
+    let (redis_spent, own_spent) = (
+        redis_cpu(&mut conn).await - redis_before,
+        own_cpu() - own_before,
+    );
     let after = used_memory(&mut conn).await;
     assert_eq!(accepted, contacts);
     println!(
         "intake, window {label}: {contacts} contacts in {:.2} s = {:.0} contacts/s; \
-         {} bytes of Redis memory per contact",
+         {} bytes of Redis memory per contact; CPU per contact: Redis {:.1} µs, \
+         the router {:.1} µs",
         elapsed.as_secs_f64(),
         contacts as f64 / elapsed.as_secs_f64(),
         (after - before) / i64::try_from(contacts).unwrap_or(1),
+        redis_spent * 1e6 / contacts as f64,
+        own_spent * 1e6 / contacts as f64,
     );
 }
 

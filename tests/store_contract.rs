@@ -92,6 +92,7 @@ macro_rules! backend {
                 intake::intake_tallies_count_each_entry_once_and_keep_the_newest_refusals,
                 intake::a_contact_outside_its_window_is_parked_at_ingest,
                 intake::an_ended_contact_keeps_no_number_and_replays_unchanged,
+                intake::a_large_batch_is_created_once_and_counted_exactly,
                 lifecycle::full_lifecycle_yields_one_record,
                 lifecycle::retry_waits_then_dials_attempt_two,
                 lifecycle::requeue_returns_an_unplaced_dial,

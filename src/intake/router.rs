@@ -20,8 +20,8 @@ use crate::domain::{DocumentError, JobSpec, parse_campaign_document};
 use crate::intake::conflict_reason;
 use crate::policy::CallingWindow;
 use crate::store::{
-    CampaignAction, DeadLetter, IntakeEntry, IntakeRefusal, IntakeTally, NewJob, NumberClaim,
-    PutOutcome, ServiceVisit, Store, StoreError,
+    CampaignAction, DeadLetter, EndedJob, IntakeEntry, IntakeRefusal, IntakeTally, NewJob,
+    NumberClaim, PutOutcome, ServiceVisit, Store, StoreError,
 };
 use crate::telemetry::{ContactResult, IntakeResult, Metrics, Subsystem, events};
 
@@ -380,6 +380,19 @@ impl IntakeRouter {
             specs.push((spec, left_out));
         }
         let outcomes = self.place(&parsed.header, &specs, &mut report).await?;
+        // Also on a replay (`Unchanged`): the first delivery may have
+        // stopped before the visits were remembered.
+        if let Some(keep) = self.remember_visits {
+            let visits: Vec<_> = specs
+                .iter()
+                .zip(&outcomes)
+                .filter(|(_, outcome)| {
+                    matches!(outcome, PutOutcome::Created | PutOutcome::Unchanged)
+                })
+                .map(|((spec, _), _)| (&spec.contact.phone, ServiceVisit::of(spec)))
+                .collect();
+            self.store.record_visits(&visits, keep).await?;
+        }
         for ((spec, _), outcome) in specs.iter().zip(outcomes) {
             self.account(source, spec, outcome, &mut report).await?;
         }
@@ -412,46 +425,52 @@ impl IntakeRouter {
         let mut outcomes = vec![PutOutcome::Unchanged; specs.len()];
         let mut queued = Vec::new();
         let mut queued_at = Vec::new();
+        let mut reasons = Vec::new();
+        let mut ended_at = Vec::new();
         for (index, (spec, left_out)) in specs.iter().enumerate() {
             let claim = match left_out {
                 None => holders.next().unwrap_or(NumberClaim::Holds),
                 Some(_) => NumberClaim::Holds,
             };
-            outcomes[index] = match (left_out, claim) {
+            match (left_out, claim) {
                 // Left out of the campaign's sample: never called.
-                (Some(why), _) => {
-                    let ended = self
-                        .store
-                        .enqueue_ended(spec, Outcome::NotSampled, why)
-                        .await?;
-                    if ended == PutOutcome::Created {
-                        report.not_sampled += 1;
-                    }
-                    ended
-                }
+                (Some(why), _) => reasons.push((Outcome::NotSampled, why.clone())),
                 // The same number twice in one campaign is called once.
                 // Called before and ended: a document replayed, maybe after
                 // the job was removed (retention). Never called again.
-                (None, NumberClaim::Ended) => PutOutcome::Unchanged,
-                (None, NumberClaim::HeldBy(holder)) => {
-                    let why = format!(
+                (None, NumberClaim::Ended) => continue,
+                (None, NumberClaim::HeldBy(holder)) => reasons.push((
+                    Outcome::Duplicate,
+                    format!(
                         "same number as contact {holder} of this campaign, which is called instead"
-                    );
-                    let ended = self
-                        .store
-                        .enqueue_ended(spec, Outcome::Duplicate, &why)
-                        .await?;
-                    if ended == PutOutcome::Created {
-                        report.duplicate_numbers += 1;
-                    }
-                    ended
-                }
+                    ),
+                )),
                 (None, NumberClaim::Holds) => {
                     queued.push(NewJob { spec, opens_at_ms });
                     queued_at.push(index);
                     continue;
                 }
-            };
+            }
+            ended_at.push(index);
+        }
+        let ended: Vec<EndedJob> = ended_at
+            .iter()
+            .zip(&reasons)
+            .map(|(&index, (outcome, reason))| EndedJob {
+                spec: &specs[index].0,
+                outcome: *outcome,
+                reason,
+            })
+            .collect();
+        let made = self.store.enqueue_ended_batch(&ended).await?;
+        for ((index, job), outcome) in ended_at.into_iter().zip(&ended).zip(made) {
+            if outcome == PutOutcome::Created {
+                match job.outcome {
+                    Outcome::NotSampled => report.not_sampled += 1,
+                    _ => report.duplicate_numbers += 1,
+                }
+            }
+            outcomes[index] = outcome;
         }
         let created = self.store.enqueue_batch(&queued).await?;
         for (index, outcome) in queued_at.into_iter().zip(created) {
@@ -460,8 +479,7 @@ impl IntakeRouter {
         Ok(outcomes)
     }
 
-    /// Counts what placing `spec` did, remembers its visit, dead-letters a
-    /// conflict.
+    /// Counts what placing `spec` did, dead-letters a conflict.
     async fn account(
         &self,
         source: &str,
@@ -469,15 +487,6 @@ impl IntakeRouter {
         outcome: PutOutcome,
         report: &mut IngestReport,
     ) -> Result<(), StoreError> {
-        // Also on a replay (`Unchanged`): the first delivery may have
-        // stopped between the two steps.
-        if let (Some(keep), PutOutcome::Created | PutOutcome::Unchanged) =
-            (self.remember_visits, outcome)
-        {
-            self.store
-                .record_visit(&spec.contact.phone, &ServiceVisit::of(spec), keep)
-                .await?;
-        }
         match outcome {
             PutOutcome::Created => {
                 self.metrics.contacts(ContactResult::Accepted, 1);
@@ -601,16 +610,26 @@ fn campaign_id_of(doc: &str) -> Option<String> {
 /// "pause" | "resume" | "cancel", "id": "<campaign>", "hangup": true}`),
 /// with what it asks or why it cannot be read; `None` for anything else.
 fn control_command(doc: &str) -> Option<Result<(CampaignId, CampaignAction), String>> {
-    let value: serde_json::Value = serde_json::from_str(doc).ok()?;
-    let command = value.get("command")?;
+    // Only the three fields are built; a campaign document's contacts are
+    // skipped without being allocated (this runs on every document).
+    #[derive(serde::Deserialize)]
+    struct Command {
+        command: Option<serde_json::Value>,
+        id: Option<serde_json::Value>,
+        hangup: Option<serde_json::Value>,
+    }
+    let value: Command = serde_json::from_str(doc).ok()?;
+    let command = value.command?;
     Some((|| {
         let id = value
-            .get("id")
+            .id
+            .as_ref()
             .and_then(|v| v.as_str())
             .ok_or("a command needs the campaign's `id`")?;
         let id = CampaignId::parse(id).map_err(|e| format!("field `id`: {e}"))?;
         let hangup = value
-            .get("hangup")
+            .hangup
+            .as_ref()
             .and_then(|v| v.as_bool())
             .unwrap_or(false);
         let action = match command.as_str() {

@@ -5,7 +5,8 @@
 //! contacts the rate keeps by office and local day — the date of `visit_at`
 //! in the programme's zone (`policy.calling_window.zone`), or of the intake
 //! entry for contacts without one — and takes each group lowest fraction
-//! first, claiming a place per contact in the store (`Store::claim_sample`).
+//! first, claiming places in the store (`Store::claim_samples`: one atomic
+//! step per office and day).
 //! The claims are atomic and idempotent, so the cap holds across every
 //! document of the campaign and every instance, and a replayed document
 //! finds its contacts' places already held: it neither counts them twice nor
@@ -42,9 +43,15 @@ pub(super) async fn decide(
     let Some(cap) = header.sample_max_per_office_per_day else {
         return Ok(verdicts);
     };
-    for (slot, members) in groups(header, contacts, &verdicts, days, intake_ms) {
-        for index in members {
-            if !store.claim_sample(&slot, &contacts[index].id, cap).await? {
+    let groups = groups(header, contacts, &verdicts, days, intake_ms);
+    let claims: Vec<_> = groups
+        .iter()
+        .map(|(slot, members)| (slot, members.iter().map(|&i| &contacts[i].id).collect()))
+        .collect();
+    let held = store.claim_samples(&claims, cap).await?;
+    for ((slot, members), places) in groups.iter().zip(held) {
+        for (&index, place) in members.iter().zip(places) {
+            if !place {
                 verdicts[index] = Some(format!(
                     "not in the campaign's sample: max_per_office_per_day {cap} already reached for office {:?} on {}",
                     slot.office, slot.day

@@ -118,6 +118,14 @@ pub struct NewJob<'a> {
     pub opens_at_ms: Option<i64>,
 }
 
+/// A contact that ends at intake, never dialled (`Store::enqueue_ended_batch`).
+#[derive(Clone, Copy, Debug)]
+pub struct EndedJob<'a> {
+    pub spec: &'a JobSpec,
+    pub outcome: Outcome,
+    pub reason: &'a str,
+}
+
 /// A snapshot of one job.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Job {
@@ -812,6 +820,24 @@ pub trait Store: Send + Sync + 'static {
     /// the contact holds one (claimed now, or earlier: idempotent), false
     /// when `cap` other contacts already hold every place.
     async fn claim_sample(&self, slot: &SampleSlot, contact: &ContactId, cap: u32) -> Result<bool>;
+    /// `claim_sample` for the contacts of many slots, each slot's in order,
+    /// in as few round trips as the backend can (Redis: one script call per
+    /// slot, pipelined): per slot, per contact, whether it holds a place.
+    async fn claim_samples(
+        &self,
+        claims: &[(&SampleSlot, Vec<&ContactId>)],
+        cap: u32,
+    ) -> Result<Vec<Vec<bool>>> {
+        let mut held = Vec::with_capacity(claims.len());
+        for (slot, contacts) in claims {
+            let mut places = Vec::with_capacity(contacts.len());
+            for contact in contacts {
+                places.push(self.claim_sample(slot, contact, cap).await?);
+            }
+            held.push(places);
+        }
+        Ok(held)
+    }
     /// Creates a job that ends at once in `outcome` (never dialled), with its
     /// record; idempotent per job id like `enqueue`.
     async fn enqueue_ended(
@@ -820,6 +846,19 @@ pub trait Store: Send + Sync + 'static {
         outcome: Outcome,
         reason: &str,
     ) -> Result<PutOutcome>;
+    /// `enqueue_ended` for many contacts, in as few round trips as the
+    /// backend can (Redis: one script call per shard and campaign), with
+    /// one outcome per contact in order.
+    async fn enqueue_ended_batch(&self, jobs: &[EndedJob<'_>]) -> Result<Vec<PutOutcome>> {
+        let mut outcomes = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            outcomes.push(
+                self.enqueue_ended(job.spec, job.outcome, job.reason)
+                    .await?,
+            );
+        }
+        Ok(outcomes)
+    }
     /// Adds what ingesting intake entry `entry` did to campaign `id`'s
     /// tally, keeping the newest `KEPT_REFUSALS` refusals; `false` (nothing
     /// changed) when that entry was counted before. The campaign need not
@@ -1005,6 +1044,18 @@ pub trait Store: Send + Sync + 'static {
         visit: &ServiceVisit,
         keep: Duration,
     ) -> Result<()>;
+    /// `record_visit` for many citizens, in as few round trips as the
+    /// backend can (Redis: pipelined).
+    async fn record_visits(
+        &self,
+        visits: &[(&PhoneNumber, ServiceVisit)],
+        keep: Duration,
+    ) -> Result<()> {
+        for (phone, visit) in visits {
+            self.record_visit(phone, visit, keep).await?;
+        }
+        Ok(())
+    }
     /// The citizen's visits remembered within `within`, newest first, at
     /// most `max`.
     async fn recent_visits(

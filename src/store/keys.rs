@@ -59,13 +59,27 @@ fn glob_escape(text: &str) -> String {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    out
+}
+
+fn keyed(secret: &[u8]) -> Hmac<Sha256> {
+    <Hmac<Sha256> as Mac>::new_from_slice(secret)
+        .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"))
 }
 
 /// The secret that turns a phone number into its citizen tag.
 #[derive(Clone)]
 pub struct CitizenKey {
-    secret: Arc<[u8]>,
+    /// The HMAC already keyed with the secret: each tag clones it, so the
+    /// key's two padding blocks are hashed once, not once per number
+    /// (intake tags every contact).
+    keyed: Arc<Hmac<Sha256>>,
     development: bool,
 }
 
@@ -82,7 +96,7 @@ impl CitizenKey {
             ));
         }
         Ok(CitizenKey {
-            secret: secret.as_bytes().into(),
+            keyed: Arc::new(keyed(secret.as_bytes())),
             development: false,
         })
     }
@@ -91,7 +105,7 @@ impl CitizenKey {
     /// store and tests. `serve` refuses to start with it on Redis.
     pub fn development() -> CitizenKey {
         CitizenKey {
-            secret: b"sampark-development-citizen-key".as_slice().into(),
+            keyed: Arc::new(keyed(b"sampark-development-citizen-key")),
             development: true,
         }
     }
@@ -104,16 +118,14 @@ impl CitizenKey {
     /// in hex): recorded in Redis so that every instance and tool sharing it
     /// can tell they use the same secret, without storing the secret.
     pub fn fingerprint(&self) -> String {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.secret)
-            .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
+        let mut mac = Hmac::clone(&self.keyed);
         mac.update(b"sampark citizen-key fingerprint v1");
         hex(&mac.finalize().into_bytes()[..8])
     }
 
     /// The number's tag: HMAC-SHA256 under the secret, first 16 bytes in hex.
     pub fn tag(&self, phone: &PhoneNumber) -> String {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.secret)
-            .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
+        let mut mac = Hmac::clone(&self.keyed);
         mac.update(phone.as_str().as_bytes());
         hex(&mac.finalize().into_bytes()[..16])
     }

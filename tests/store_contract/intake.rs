@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use sampark::domain::{CampaignHeader, JobState, PhoneNumber};
 use sampark::store::{
-    DeadLetter, IntakeRefusal, IntakeTally, KEPT_REFUSALS, NewJob, NumberClaim, PutOutcome, Store,
+    DeadLetter, EndedJob, IntakeRefusal, IntakeTally, KEPT_REFUSALS, NewJob, NumberClaim,
+    PutOutcome, Store,
 };
 
 use super::helpers::*;
@@ -410,4 +411,83 @@ pub async fn an_ended_contact_keeps_no_number_and_replays_unchanged(store: Arc<d
         JobState::Done(sampark::domain::Outcome::Completed)
     );
     assert!(completed.spec.contact.phone.is_erased());
+}
+
+/// A batch larger than one script call (Redis: 500 contacts a call), over
+/// several officials and shards, with a contact repeated (unchanged) and
+/// one sent again with other data (a conflict): one outcome per contact in
+/// order, each job once, the counts per campaign and per official exact.
+pub async fn a_large_batch_is_created_once_and_counted_exactly(store: Arc<dyn Store>) {
+    store.put_campaign(&header()).await.unwrap();
+    let specs: Vec<_> = (0..1_203)
+        .map(|i| spec(&format!("c-{i}"), &format!("off-{}", i % 7)))
+        .collect();
+    let mut changed = spec("c-5", "off-5");
+    changed.contact.office = "Elsewhere".into();
+    let mut jobs: Vec<NewJob> = specs
+        .iter()
+        .map(|spec| NewJob {
+            spec,
+            opens_at_ms: None,
+        })
+        .collect();
+    jobs.push(NewJob {
+        spec: &specs[3],
+        opens_at_ms: None,
+    });
+    jobs.push(NewJob {
+        spec: &changed,
+        opens_at_ms: None,
+    });
+    let outcomes = store.enqueue_batch(&jobs).await.unwrap();
+    assert_eq!(outcomes.len(), 1_205);
+    assert!(outcomes[..1_203].iter().all(|o| *o == PutOutcome::Created));
+    assert_eq!(
+        outcomes[1_203..],
+        [PutOutcome::Unchanged, PutOutcome::Conflict]
+    );
+    assert_eq!(counts(&store).await, expect_counts(&[("queued", 1_203)]));
+    let status = store
+        .campaign_status(&campaign_id())
+        .await
+        .unwrap()
+        .unwrap();
+    for (official, queued) in &status.officials {
+        let expected = (0..1_203)
+            .filter(|i| format!("off-{}", i % 7) == official.as_str())
+            .count();
+        assert_eq!(queued.get("queued").copied(), Some(expected as u64));
+    }
+    assert_eq!(status.officials.len(), 7);
+    assert_eq!(job(&store, "c-5").await.spec, specs[5]);
+    // Ended at intake in one batch too; a replay changes nothing.
+    let (a, b) = (spec("d-1", "off-1"), spec("d-2", "off-2"));
+    let ended = [
+        EndedJob {
+            spec: &a,
+            outcome: sampark::domain::Outcome::Duplicate,
+            reason: "same number",
+        },
+        EndedJob {
+            spec: &b,
+            outcome: sampark::domain::Outcome::NotSampled,
+            reason: "not in the sample",
+        },
+    ];
+    assert_eq!(
+        store.enqueue_ended_batch(&ended).await.unwrap(),
+        [PutOutcome::Created, PutOutcome::Created]
+    );
+    assert_eq!(
+        store.enqueue_ended_batch(&ended).await.unwrap(),
+        [PutOutcome::Unchanged, PutOutcome::Unchanged]
+    );
+    assert_eq!(
+        counts(&store).await,
+        expect_counts(&[("queued", 1_203), ("duplicate", 1), ("not_sampled", 1)])
+    );
+    assert_eq!(
+        job(&store, "d-2").await.state,
+        JobState::Done(sampark::domain::Outcome::NotSampled)
+    );
 }

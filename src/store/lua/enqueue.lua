@@ -1,52 +1,96 @@
--- enqueue: create a queued job once; idempotent per job id. A contact that
--- may not be called yet (before its `nbf`, or its calling window closed at
--- ingest) is parked in the shard's delayed set until then, as `defer` would
--- park it, instead of being made ready.
--- KEYS[1] job hash   KEYS[2] ready stream   KEYS[3] counts hash
--- KEYS[4] urgent ready stream   KEYS[5] delayed zset
--- ARGV[1] official id  ARGV[2] job id  ARGV[3] not before (ms, '' = none)
--- ARGV[4] not after (ms, '' = none)  ARGV[5] citizen tag  ARGV[6] department
--- ARGV[7] priority ('urgent' | '')  ARGV[8] visit (ms, '' = none)
--- ARGV[9] office  ARGV[10] service  ARGV[11] the contact's packed tail
--- ARGV[12] official's call, packed ('' = not one)
--- ARGV[13] the calling window's next opening (ms; '' = open at ingest)
--- Reply: {'created'} | {'parked', due ms} | {'unchanged'} | {'conflict'}
+-- enqueue: create a batch of queued jobs of one campaign in one shard, each
+-- once (idempotent per job id). A contact that may not be called yet (before
+-- its `nbf`, or its calling window closed at ingest) is parked in the
+-- shard's delayed set until then, as `defer` would park it, instead of being
+-- made ready. One call per (shard, campaign) batch: the clock is read once,
+-- each office and service text is interned once, and the counts are added
+-- once per official, not once per contact.
+-- KEYS[1] ready stream  KEYS[2] urgent ready stream  KEYS[3] delayed zset
+-- KEYS[4] the campaign's counts hash in this shard
+-- KEYS[4 + i] contact i's job hash
+-- ARGV[1] department  ARGV[2] priority ('urgent' | '')
+-- ARGV[3] the calling window's next opening (ms; '' = open at ingest)
+-- ARGV[4 + 10 (i - 1) ..] contact i: official id, job id, not before (ms,
+--   '' = none), not after (ms, '' = none), citizen tag, visit (ms, '' =
+--   none), office, service, the contact's packed tail, official's call
+--   packed ('' = not one)
+-- Reply: one letter per contact, in order: 'c' created (made ready),
+-- 'p' created and parked, 'u' unchanged, 'x' conflict (another contact
+-- with this id exists).
 -- The job hash layout is `redis/compact.rs`'s.
-local c = ARGV[8] .. US .. intern(KEYS[3], ARGV[9]) .. US .. intern(KEYS[3], ARGV[10]) .. US
-  .. ARGV[11]
-local existing = redis.call('HGET', KEYS[1], 'c')
-if existing then
-  return { same_contact(KEYS[1], existing, c, ARGV[1], ARGV[12]) and 'unchanged' or 'conflict' }
-end
+local FIELDS = 10
+local counts, dept, prio = KEYS[4], ARGV[1], ARGV[2]
+local stream = prio == 'urgent' and KEYS[2] or KEYS[1]
+local opens = ARGV[3] ~= '' and tonumber(ARGV[3]) or nil
 local now = now_ms()
-local fields = { 'state', 'queued', 'official', ARGV[1], 'ctag', ARGV[5], 'dept', ARGV[6],
-  'c', c, 'q', int(now) }
-local function add(name, value)
-  if value ~= '' then
-    fields[#fields + 1] = name
-    fields[#fields + 1] = value
+local texts = {}
+local function text_id(text)
+  local id = texts[text]
+  if not id then
+    id = intern(counts, text)
+    texts[text] = id
+  end
+  return id
+end
+local queued_at = int(now)
+local reply, parked, per_official, created = {}, {}, {}, 0
+for i = 1, #KEYS - 4 do
+  local job_key, at = KEYS[4 + i], 3 + FIELDS * (i - 1)
+  local official, id, nbf, naf, ctag, visit, office, service, tail, oc =
+    ARGV[at + 1], ARGV[at + 2], ARGV[at + 3], ARGV[at + 4], ARGV[at + 5], ARGV[at + 6],
+    ARGV[at + 7], ARGV[at + 8], ARGV[at + 9], ARGV[at + 10]
+  local c = visit .. US .. text_id(office) .. US .. text_id(service) .. US .. tail
+  local existing = redis.call('HGET', job_key, 'c')
+  if existing then
+    reply[i] = same_contact(job_key, existing, c, official, oc) and 'u' or 'x'
+  else
+    local due, reason = 0, nil
+    if nbf ~= '' and tonumber(nbf) > now then
+      due, reason = tonumber(nbf), 'too soon after the visit'
+    end
+    if opens and opens > math.max(now, due) then
+      due, reason = opens, 'outside calling hours'
+    end
+    if prio == '' and nbf == '' and naf == '' and oc == '' and not reason then
+      -- The common case, without building a field list.
+      redis.call('HSET', job_key, 'state', 'queued', 'official', official, 'ctag', ctag,
+        'dept', dept, 'c', c, 'q', queued_at)
+    else
+      local fields = { 'state', 'queued', 'official', official, 'ctag', ctag, 'dept', dept,
+        'c', c, 'q', queued_at }
+      -- A parked job writes no `updated_at` either: it was last updated
+      -- when queued (`q`), and 13 more bytes would take its listpack into
+      -- a larger allocation (32 bytes more per parked contact).
+      for _, field in ipairs({ { 'prio', prio }, { 'nbf', nbf }, { 'naf', naf }, { 'oc', oc },
+        { 'reason', reason or '' } }) do
+        if field[2] ~= '' then
+          fields[#fields + 1] = field[1]
+          fields[#fields + 1] = field[2]
+        end
+      end
+      redis.call('HSET', job_key, unpack(fields))
+    end
+    if reason then
+      parked[#parked + 1] = int(due)
+      parked[#parked + 1] = id
+      reply[i] = 'p'
+    else
+      redis.call('XADD', stream, '*', 'job', id, 'official', official, 'c', ctag, 'd', dept)
+      reply[i] = 'c'
+    end
+    created = created + 1
+    per_official[official] = (per_official[official] or 0) + 1
   end
 end
-add('prio', ARGV[7])
-add('nbf', ARGV[3])
-add('naf', ARGV[4])
-add('oc', ARGV[12])
-local due, reason = 0, nil
-if ARGV[3] ~= '' and tonumber(ARGV[3]) > now then
-  due, reason = tonumber(ARGV[3]), 'too soon after the visit'
+-- The counts, as `move_count(nil → queued)` would add them one by one.
+if created > 0 then
+  redis.call('HINCRBY', counts, 'queued', created)
+  for official, n in pairs(per_official) do
+    redis.call('HINCRBY', counts .. ':officials', official .. '|queued', n)
+  end
 end
-if ARGV[13] ~= '' and tonumber(ARGV[13]) > math.max(now, due) then
-  due, reason = tonumber(ARGV[13]), 'outside calling hours'
+-- Parked members in slices: `unpack` is bounded by Lua's C stack.
+for from = 1, #parked, 1000 do
+  redis.call('ZADD', KEYS[3], unpack(parked, from, math.min(from + 999, #parked)))
 end
-if reason then
-  add('reason', reason)
-  add('updated_at', int(now))
-end
-redis.call('HSET', KEYS[1], unpack(fields))
-move_count(KEYS[3], KEYS[1], nil, 'queued')
-if reason then
-  redis.call('ZADD', KEYS[5], due, ARGV[2])
-  return { 'parked', int(due) }
-end
-add_ready(KEYS[2], KEYS[4], ARGV[2], KEYS[1])
-return { 'created' }
+return reply

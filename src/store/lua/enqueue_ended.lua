@@ -1,24 +1,47 @@
--- enqueue_ended: create a job that ends at once (never dialled), with its
--- record; idempotent per job id like `enqueue`.
--- KEYS[1] job hash   KEYS[2] counts hash   KEYS[3] outbox stream
--- ARGV[1] official id  ARGV[2] job id  ARGV[3] outcome  ARGV[4] reason
--- ARGV[5] citizen tag  ARGV[6] department  ARGV[7] visit (ms, '' = none)
--- ARGV[8] office  ARGV[9] service  ARGV[10] the contact's packed tail
--- ARGV[11] official's call, packed ('' = not one)
--- Reply: {'created'} | {'unchanged'} | {'conflict'}
-local c = ARGV[7] .. US .. intern(KEYS[2], ARGV[8]) .. US .. intern(KEYS[2], ARGV[9]) .. US
-  .. ARGV[10]
-local existing = redis.call('HGET', KEYS[1], 'c')
-if existing then
-  return { same_contact(KEYS[1], existing, c, ARGV[1], ARGV[11]) and 'unchanged' or 'conflict' }
-end
+-- enqueue_ended: create a batch of jobs of one campaign in one shard that end
+-- at once (never dialled: a duplicate number, left out of the sample), each
+-- with its record; idempotent per job id like `enqueue`. The clock is read
+-- once and each office and service text interned once per batch.
+-- KEYS[1] the campaign's counts hash in this shard  KEYS[2] outbox stream
+-- KEYS[2 + i] contact i's job hash
+-- ARGV[1] department
+-- ARGV[2 + 10 (i - 1) ..] contact i: official id, job id, outcome, reason,
+--   citizen tag, visit (ms, '' = none), office, service, the contact's
+--   packed tail, official's call packed ('' = not one)
+-- Reply: one letter per contact, in order: 'c' created, 'u' unchanged,
+-- 'x' conflict.
+local FIELDS = 10
+local counts, dept = KEYS[1], ARGV[1]
 local now = now_ms()
-local fields = { 'official', ARGV[1], 'ctag', ARGV[5], 'dept', ARGV[6], 'c', c, 'q', int(now),
-  'reason', ARGV[4] }
-if ARGV[11] ~= '' then
-  fields[#fields + 1] = 'oc'
-  fields[#fields + 1] = ARGV[11]
+local texts = {}
+local function text_id(text)
+  local id = texts[text]
+  if not id then
+    id = intern(counts, text)
+    texts[text] = id
+  end
+  return id
 end
-redis.call('HSET', KEYS[1], unpack(fields))
-end_job(KEYS[1], KEYS[2], KEYS[3], ARGV[2], nil, ARGV[3], now)
-return { 'created' }
+local reply = {}
+for i = 1, #KEYS - 2 do
+  local job_key, at = KEYS[2 + i], 1 + FIELDS * (i - 1)
+  local official, id, outcome, reason, ctag, visit, office, service, tail, oc =
+    ARGV[at + 1], ARGV[at + 2], ARGV[at + 3], ARGV[at + 4], ARGV[at + 5], ARGV[at + 6],
+    ARGV[at + 7], ARGV[at + 8], ARGV[at + 9], ARGV[at + 10]
+  local c = visit .. US .. text_id(office) .. US .. text_id(service) .. US .. tail
+  local existing = redis.call('HGET', job_key, 'c')
+  if existing then
+    reply[i] = same_contact(job_key, existing, c, official, oc) and 'u' or 'x'
+  else
+    local fields = { 'official', official, 'ctag', ctag, 'dept', dept, 'c', c, 'q', int(now),
+      'reason', reason }
+    if oc ~= '' then
+      fields[#fields + 1] = 'oc'
+      fields[#fields + 1] = oc
+    end
+    redis.call('HSET', job_key, unpack(fields))
+    end_job(job_key, counts, KEYS[2], id, nil, outcome, now)
+    reply[i] = 'c'
+  end
+end
+return reply

@@ -2,27 +2,121 @@
 //! claiming campaigns' numbers, and reading a compact job back joined with
 //! its campaign's header.
 
+use std::collections::HashMap;
+use std::future::{Future, poll_fn};
 use std::sync::Arc;
+use std::task::Poll;
 
 use super::compact::{self, PackedContact, SpecParts};
 use super::connection::RedisStore;
-use super::parse::{JobFields, corrupt, verdict};
-use crate::domain::{CampaignHeader, CampaignId, ContactId, JobId, JobSpec, Outcome, PhoneNumber};
-use crate::store::{Job, NewJob, NumberClaim, PutOutcome, ShardId, StoreError};
+use super::parse::{JobFields, corrupt};
+use crate::domain::{CampaignHeader, CampaignId, ContactId, JobId, JobSpec, PhoneNumber};
+use crate::store::{EndedJob, Job, NewJob, NumberClaim, PutOutcome, ShardId, StoreError};
 
 type Result<T> = std::result::Result<T, StoreError>;
 
-/// Contacts per pipeline: large enough to amortise the round trip, small
-/// enough that one pipeline never holds Redis for long.
-const BATCH: usize = 1_000;
+/// Contacts per script call: enough to amortise the call, the clock and
+/// the counts, few enough that one call holds Redis for a few milliseconds.
+const PER_CALL: usize = 500;
+/// Contacts per pipeline of script calls: two calls, so that Redis runs one
+/// pipeline while the next is being built (`run_calls`).
+const PER_PIPELINE: usize = 2 * PER_CALL;
+/// Number claims per pipeline: large enough to amortise the round trip,
+/// small enough that one pipeline never holds Redis for long.
+const BATCH: usize = 5_000;
 
-fn put_outcome(script: &str, reply: &[String]) -> Result<PutOutcome> {
-    match verdict(script, reply)?.0 {
-        "created" | "parked" => Ok(PutOutcome::Created),
-        "unchanged" => Ok(PutOutcome::Unchanged),
-        "conflict" => Ok(PutOutcome::Conflict),
-        _ => Err(super::parse::unexpected(script, reply)),
+/// What a batch script's letter says of one contact.
+fn put_outcome(script: &str, letter: &str) -> Result<PutOutcome> {
+    match letter {
+        "c" | "p" => Ok(PutOutcome::Created),
+        "u" => Ok(PutOutcome::Unchanged),
+        "x" => Ok(PutOutcome::Conflict),
+        _ => Err(super::parse::unexpected(script, &[letter.to_owned()])),
     }
+}
+
+/// The contacts' indices grouped by what one script call shares (each
+/// contact's key: its shard, campaign and the campaign-wide values the
+/// script takes once), each group in slices of `PER_CALL`, in order of
+/// first appearance; within a group, contacts keep their order.
+fn calls<K: Eq + std::hash::Hash + Clone>(keys: impl Iterator<Item = K>) -> Vec<(K, Vec<usize>)> {
+    let mut groups: Vec<(K, Vec<usize>)> = Vec::new();
+    let mut open: HashMap<K, usize> = HashMap::new();
+    for (index, key) in keys.enumerate() {
+        let at = match open.get(&key) {
+            Some(&at) if groups[at].1.len() < PER_CALL => at,
+            _ => {
+                groups.push((key.clone(), Vec::with_capacity(PER_CALL)));
+                open.insert(key, groups.len() - 1);
+                groups.len() - 1
+            }
+        };
+        groups[at].1.push(index);
+    }
+    groups
+}
+
+type Sent = std::pin::Pin<Box<dyn Future<Output = redis::RedisResult<Vec<Vec<String>>>> + Send>>;
+
+/// Runs the script calls in pipelines of about `PER_PIPELINE` contacts
+/// (loading the script in each, so EVALSHA is safe after a Redis restart or
+/// SCRIPT FLUSH), and gives each contact its outcome. Each pipeline is
+/// queued on the connection as soon as it is built (polled once, which
+/// sends it, in order), so Redis runs one while the next is being built.
+async fn run_calls(
+    store: &RedisStore,
+    name: &'static str,
+    source: &'static str,
+    calls: Vec<(redis::Cmd, Vec<usize>)>,
+    outcomes: &mut [PutOutcome],
+) -> Result<()> {
+    let mut sent: Vec<(Sent, Vec<Vec<usize>>)> = Vec::new();
+    let mut calls = calls.into_iter().peekable();
+    while calls.peek().is_some() {
+        let mut pipe = redis::pipe();
+        pipe.cmd("SCRIPT").arg("LOAD").arg(source).ignore();
+        let mut indices = Vec::new();
+        let mut contacts = 0;
+        while contacts < PER_PIPELINE
+            && let Some((cmd, at)) = calls.next()
+        {
+            contacts += at.len();
+            pipe.add_command(cmd);
+            indices.push(at);
+        }
+        let mut conn = store.conn.clone();
+        let mut reply: Sent = Box::pin(async move { pipe.query_async(&mut conn).await });
+        // The first poll hands the pipeline to the connection's writer;
+        // a reply this early is kept for below.
+        if let Poll::Ready(done) = poll_fn(|cx| Poll::Ready(reply.as_mut().poll(cx))).await {
+            reply = Box::pin(std::future::ready(done));
+        }
+        sent.push((reply, indices));
+    }
+    for (reply, indices) in sent {
+        let replies = reply.await?;
+        for (reply, at) in replies.iter().zip(&indices) {
+            if reply.len() != at.len() {
+                return Err(super::parse::unexpected(name, reply));
+            }
+            for (letter, &index) in reply.iter().zip(at) {
+                outcomes[index] = put_outcome(name, letter)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The per-contact arguments both batch scripts take after their own two
+/// (official, job id, …): citizen tag, visit, office, service, packed
+/// tail, official's call.
+fn contact_args(cmd: &mut redis::Cmd, store: &RedisStore, spec: &JobSpec) {
+    cmd.arg(store.keys.citizen_tag(&spec.contact.phone))
+        .arg(compact::visit(&spec.contact))
+        .arg(&spec.contact.office)
+        .arg(&spec.contact.service)
+        .arg(compact::contact_tail(&spec.contact))
+        .arg(compact::official_call(spec));
 }
 
 /// What a campaign's numbers hold for a number `contact` claimed: its
@@ -49,85 +143,111 @@ fn opt(value: Option<i64>) -> String {
 }
 
 impl RedisStore {
+    /// One `enqueue.lua` call per (shard, campaign) slice of `PER_CALL`
+    /// contacts, pipelined.
     pub(super) async fn enqueue_batch_impl(&self, jobs: &[NewJob<'_>]) -> Result<Vec<PutOutcome>> {
         let script = &self.scripts.enqueue;
-        let mut outcomes = Vec::with_capacity(jobs.len());
-        for chunk in jobs.chunks(BATCH) {
-            let mut pipe = redis::pipe();
-            // Loading in the same pipeline makes EVALSHA safe after a Redis
-            // restart or SCRIPT FLUSH, for the price of one small command.
-            pipe.cmd("SCRIPT")
-                .arg("LOAD")
-                .arg(super::scripts::ENQUEUE)
-                .ignore();
-            for job in chunk {
-                let spec = job.spec;
-                let id = spec.job_id();
-                let shard = self.shard_of_official(&spec.contact.official_id);
-                pipe.cmd("EVALSHA")
-                    .arg(script.get_hash())
-                    .arg(5)
-                    .arg(self.keys.job(shard, &id))
-                    .arg(self.keys.ready(shard))
-                    .arg(self.keys.counts(shard, &spec.campaign_id))
-                    .arg(self.keys.ready_urgent(shard))
-                    .arg(self.keys.delayed(shard))
-                    .arg(spec.contact.official_id.as_str())
-                    .arg(id.to_string())
+        let groups = calls(jobs.iter().map(|job| {
+            let spec = job.spec;
+            (
+                self.shard_of_official(&spec.contact.official_id),
+                &spec.campaign_id,
+                &spec.department,
+                spec.priority.is_urgent(),
+                job.opens_at_ms,
+            )
+        }));
+        let mut cmds = Vec::with_capacity(groups.len());
+        for ((shard, campaign, department, urgent, opens_at_ms), at) in groups {
+            let mut cmd = redis::cmd("EVALSHA");
+            cmd.arg(script.get_hash())
+                .arg(4 + at.len())
+                .arg(self.keys.ready(shard))
+                .arg(self.keys.ready_urgent(shard))
+                .arg(self.keys.delayed(shard))
+                .arg(self.keys.counts(shard, campaign));
+            for &index in &at {
+                cmd.arg(self.keys.job(shard, &jobs[index].spec.job_id()));
+            }
+            cmd.arg(department)
+                .arg(if urgent { "urgent" } else { "" })
+                .arg(opt(opens_at_ms));
+            for &index in &at {
+                let spec = jobs[index].spec;
+                cmd.arg(spec.contact.official_id.as_str())
+                    .arg(spec.job_id().to_string())
                     .arg(opt(spec.not_before_ms))
-                    .arg(opt(spec.not_after_ms))
-                    .arg(self.keys.citizen_tag(&spec.contact.phone))
-                    .arg(&spec.department)
-                    .arg(if spec.priority.is_urgent() {
-                        "urgent"
-                    } else {
-                        ""
-                    })
-                    .arg(compact::visit(&spec.contact))
-                    .arg(&spec.contact.office)
-                    .arg(&spec.contact.service)
-                    .arg(compact::contact_tail(&spec.contact))
-                    .arg(compact::official_call(spec))
-                    .arg(opt(job.opens_at_ms));
+                    .arg(opt(spec.not_after_ms));
+                contact_args(&mut cmd, self, spec);
             }
-            let replies: Vec<Vec<String>> = pipe.query_async(&mut self.conn.clone()).await?;
-            for reply in &replies {
-                outcomes.push(put_outcome("enqueue", reply)?);
-            }
+            cmds.push((cmd, at));
         }
+        let mut outcomes = vec![PutOutcome::Unchanged; jobs.len()];
+        run_calls(
+            self,
+            "enqueue",
+            super::scripts::ENQUEUE,
+            cmds,
+            &mut outcomes,
+        )
+        .await?;
         Ok(outcomes)
     }
 
-    pub(super) async fn enqueue_ended_impl(
+    /// One `enqueue_ended.lua` call per (shard, campaign) slice of
+    /// `PER_CALL` contacts, pipelined.
+    pub(super) async fn enqueue_ended_batch_impl(
         &self,
-        spec: &JobSpec,
-        outcome: Outcome,
-        reason: &str,
-    ) -> Result<PutOutcome> {
-        let id = spec.job_id();
-        let shard = self.shard_of_official(&spec.contact.official_id);
-        let reply: Vec<String> = self
-            .scripts
-            .enqueue_ended
-            .key(self.keys.job(shard, &id))
-            .key(self.keys.counts(shard, &spec.campaign_id))
-            .key(self.keys.outbox(shard))
-            .arg(spec.contact.official_id.as_str())
-            .arg(id.to_string())
-            .arg(outcome.as_str())
-            .arg(reason)
-            .arg(self.keys.citizen_tag(&spec.contact.phone))
-            .arg(&spec.department)
-            .arg(compact::visit(&spec.contact))
-            .arg(&spec.contact.office)
-            .arg(&spec.contact.service)
-            .arg(compact::contact_tail(&spec.contact))
-            .arg(compact::official_call(spec))
-            .invoke_async(&mut self.conn.clone())
-            .await?;
-        put_outcome("enqueue_ended", &reply)
+        jobs: &[EndedJob<'_>],
+    ) -> Result<Vec<PutOutcome>> {
+        let script = &self.scripts.enqueue_ended;
+        let groups = calls(jobs.iter().map(|job| {
+            let spec = job.spec;
+            (
+                self.shard_of_official(&spec.contact.official_id),
+                &spec.campaign_id,
+                &spec.department,
+            )
+        }));
+        let mut cmds = Vec::with_capacity(groups.len());
+        for ((shard, campaign, department), at) in groups {
+            let mut cmd = redis::cmd("EVALSHA");
+            cmd.arg(script.get_hash())
+                .arg(2 + at.len())
+                .arg(self.keys.counts(shard, campaign))
+                .arg(self.keys.outbox(shard));
+            for &index in &at {
+                cmd.arg(self.keys.job(shard, &jobs[index].spec.job_id()));
+            }
+            cmd.arg(department);
+            for &index in &at {
+                let EndedJob {
+                    spec,
+                    outcome,
+                    reason,
+                } = jobs[index];
+                cmd.arg(spec.contact.official_id.as_str())
+                    .arg(spec.job_id().to_string())
+                    .arg(outcome.as_str())
+                    .arg(reason);
+                contact_args(&mut cmd, self, spec);
+            }
+            cmds.push((cmd, at));
+        }
+        let mut outcomes = vec![PutOutcome::Unchanged; jobs.len()];
+        run_calls(
+            self,
+            "enqueue_ended",
+            super::scripts::ENQUEUE_ENDED,
+            cmds,
+            &mut outcomes,
+        )
+        .await?;
+        Ok(outcomes)
     }
 
+    /// One pipeline of `HSETNX` per `BATCH` claims; only the numbers
+    /// already held (a duplicate, a replay) are read back, in a second one.
     pub(super) async fn claim_numbers_impl(
         &self,
         id: &CampaignId,
@@ -136,22 +256,30 @@ impl RedisStore {
         let mut holders = Vec::with_capacity(claims.len());
         for chunk in claims.chunks(BATCH) {
             let mut pipe = redis::pipe();
-            let mut keys = Vec::with_capacity(chunk.len());
+            let mut places = Vec::with_capacity(chunk.len());
             for (phone, contact) in chunk {
                 let (key, field) = self.keys.campaign_number(id, &self.keys.citizen_tag(phone));
-                pipe.cmd("HSETNX")
-                    .arg(&key)
-                    .arg(&field)
-                    .arg(contact.as_str())
-                    .ignore()
-                    .cmd("HGET")
-                    .arg(&key)
-                    .arg(&field);
-                keys.push(key);
+                pipe.hset_nx(&key, &field, contact.as_str());
+                places.push((key, field));
             }
-            let held: Vec<String> = pipe.query_async(&mut self.conn.clone()).await?;
-            for ((holder, (_, contact)), key) in held.into_iter().zip(chunk).zip(&keys) {
-                holders.push(number_claim(&holder, contact).map_err(|e| corrupt(key, e))?);
+            let set: Vec<bool> = pipe.query_async(&mut self.conn.clone()).await?;
+            let taken: Vec<usize> = (0..chunk.len()).filter(|&i| !set[i]).collect();
+            let mut held = HashMap::with_capacity(taken.len());
+            if !taken.is_empty() {
+                let mut pipe = redis::pipe();
+                for &i in &taken {
+                    pipe.hget(&places[i].0, &places[i].1);
+                }
+                let values: Vec<String> = pipe.query_async(&mut self.conn.clone()).await?;
+                held.extend(taken.into_iter().zip(values));
+            }
+            for (i, (_, contact)) in chunk.iter().enumerate() {
+                holders.push(match held.get(&i) {
+                    None => NumberClaim::Holds,
+                    Some(holder) => {
+                        number_claim(holder, contact).map_err(|e| corrupt(&places[i].0, e))?
+                    }
+                });
             }
         }
         Ok(holders)

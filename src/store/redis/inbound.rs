@@ -11,26 +11,42 @@ use crate::store::{Admission, InboundStart, JobRef, ServiceVisit, StoreError};
 
 type Result<T> = std::result::Result<T, StoreError>;
 
+/// Visits per pipeline.
+const VISITS_PER_PIPELINE: usize = 5_000;
+
 fn json<T: serde::Serialize>(what: &str, value: &T) -> Result<String> {
     serde_json::to_string(value)
         .map_err(|e| StoreError::Refused(format!("{what} does not serialize: {e}")))
 }
 
 impl RedisStore {
-    pub(super) async fn record_visit_impl(
+    /// One `record_visit.lua` call per visit (each citizen's key is in a
+    /// slot of its own), pipelined by `VISITS_PER_PIPELINE`.
+    pub(super) async fn record_visits_impl(
         &self,
-        phone: &PhoneNumber,
-        visit: &ServiceVisit,
+        visits: &[(&PhoneNumber, ServiceVisit)],
         keep: Duration,
     ) -> Result<()> {
-        let _: String = self
-            .scripts
-            .record_visit
-            .key(self.keys.visits(phone))
-            .arg(json("visit", visit)?)
-            .arg(millis(keep).max(1))
-            .invoke_async(&mut self.conn.clone())
-            .await?;
+        let script = &self.scripts.record_visit;
+        for chunk in visits.chunks(VISITS_PER_PIPELINE) {
+            let mut pipe = redis::pipe();
+            // Loading in the same pipeline makes EVALSHA safe after a
+            // Redis restart or SCRIPT FLUSH.
+            pipe.cmd("SCRIPT")
+                .arg("LOAD")
+                .arg(super::scripts::RECORD_VISIT)
+                .ignore();
+            for (phone, visit) in chunk {
+                pipe.cmd("EVALSHA")
+                    .arg(script.get_hash())
+                    .arg(1)
+                    .arg(self.keys.visits(phone))
+                    .arg(json("visit", visit)?)
+                    .arg(millis(keep).max(1))
+                    .ignore();
+            }
+            let () = pipe.query_async(&mut self.conn.clone()).await?;
+        }
         Ok(())
     }
 

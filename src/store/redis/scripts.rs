@@ -42,6 +42,21 @@ pub(super) const ENQUEUE: &str = concat!(
     include_str!("../lua/enqueue.lua")
 );
 
+/// `enqueue_ended`'s source, loaded by intake's pipelines themselves.
+pub(super) const ENQUEUE_ENDED: &str = concat!(
+    include_str!("../lua/prelude.lua"),
+    include_str!("../lua/enqueue_ended.lua")
+);
+
+/// `record_visit`'s source, loaded by intake's pipelines themselves.
+pub(super) const RECORD_VISIT: &str = concat!(
+    include_str!("../lua/prelude.lua"),
+    include_str!("../lua/record_visit.lua")
+);
+
+/// `claim_sample`'s source, loaded by intake's pipelines themselves.
+pub(super) const CLAIM_SAMPLE: &str = include_str!("../lua/claim_sample.lua");
+
 /// `end_number`'s source, loaded by the relay's pipelines themselves.
 pub(super) const END_NUMBER: &str = include_str!("../lua/end_number.lua");
 
@@ -110,17 +125,17 @@ impl Scripts {
             finish: job_script!("finish.lua"),
             extend_lease: job_script!("extend_lease.lua"),
             due_in_flight: job_script!("due_in_flight.lua"),
-            record_visit: job_script!("record_visit.lua"),
+            record_visit: Script::new(RECORD_VISIT),
             recent_visits: job_script!("recent_visits.lua"),
             admit_inbound: job_script!("admit_inbound.lua"),
             start_inbound: job_script!("start_inbound.lua"),
             campaign_control: job_script!("campaign_control.lua"),
-            enqueue_ended: job_script!("enqueue_ended.lua"),
+            enqueue_ended: Script::new(ENQUEUE_ENDED),
             dnc_put: job_script!("dnc_put.lua"),
             dnc_count: job_script!("dnc_count.lua"),
             intake_tally: job_script!("intake_tally.lua"),
             relay: Script::new(include_str!("../lua/relay.lua")),
-            claim_sample: Script::new(include_str!("../lua/claim_sample.lua")),
+            claim_sample: Script::new(CLAIM_SAMPLE),
             end_number: Script::new(END_NUMBER),
             ack_escalation: Script::new(include_str!("../lua/ack_escalation.lua")),
             apply_scores: Script::new(include_str!("../lua/apply_scores.lua")),

@@ -12,7 +12,7 @@ use crate::domain::{
 };
 use crate::store::{
     Admission, Authorize, CampaignAction, CampaignState, CampaignStatus, DeadLetter, DialLimits,
-    DncEntry, DncRequest, DncWrite, Finish, ImportSummary, InFlightHeads, InboundStart,
+    DncEntry, DncRequest, DncWrite, EndedJob, Finish, ImportSummary, InFlightHeads, InboundStart,
     InstanceSeen, IntakeEntry, IntakeStats, IntakeTally, IvrUpdate, Job, JobRef, NewJob,
     NumberClaim, OfficialQuery, Planned, Promoted, PutOutcome, ReadyEntry, Result, SampleSlot,
     SaveIvr, ServiceVisit, ShardId, StatusApplied, StatusConcluded, Store, Transition, Waiting,
@@ -91,7 +91,18 @@ impl Store for RedisStore {
     }
 
     async fn claim_sample(&self, slot: &SampleSlot, contact: &ContactId, cap: u32) -> Result<bool> {
-        self.claim_sample_impl(slot, contact, cap).await
+        let held = self
+            .claim_samples_impl(&[(slot, vec![contact])], cap)
+            .await?;
+        Ok(held.first().and_then(|places| places.first()) == Some(&true))
+    }
+
+    async fn claim_samples(
+        &self,
+        claims: &[(&SampleSlot, Vec<&ContactId>)],
+        cap: u32,
+    ) -> Result<Vec<Vec<bool>>> {
+        self.claim_samples_impl(claims, cap).await
     }
 
     async fn enqueue_ended(
@@ -100,11 +111,28 @@ impl Store for RedisStore {
         outcome: Outcome,
         reason: &str,
     ) -> Result<PutOutcome> {
-        let put = self.enqueue_ended_impl(spec, outcome, reason).await?;
-        if put == PutOutcome::Created {
-            self.work.recorded(self.shard_of(&spec.contact.official_id));
+        let outcomes = self
+            .enqueue_ended_batch(&[EndedJob {
+                spec,
+                outcome,
+                reason,
+            }])
+            .await?;
+        outcomes.into_iter().next().ok_or_else(|| {
+            crate::store::StoreError::Refused("enqueue_ended answered nothing".into())
+        })
+    }
+
+    async fn enqueue_ended_batch(&self, jobs: &[EndedJob<'_>]) -> Result<Vec<PutOutcome>> {
+        let outcomes = self.enqueue_ended_batch_impl(jobs).await?;
+        // Each ended contact wrote a record to its shard's outbox.
+        for (job, put) in jobs.iter().zip(&outcomes) {
+            if *put == PutOutcome::Created {
+                self.work
+                    .recorded(self.shard_of(&job.spec.contact.official_id));
+            }
         }
-        Ok(put)
+        Ok(outcomes)
     }
 
     async fn record_intake(
@@ -364,7 +392,16 @@ impl Store for RedisStore {
         visit: &ServiceVisit,
         keep: Duration,
     ) -> Result<()> {
-        self.record_visit_impl(phone, visit, keep).await
+        self.record_visits_impl(&[(phone, visit.clone())], keep)
+            .await
+    }
+
+    async fn record_visits(
+        &self,
+        visits: &[(&PhoneNumber, ServiceVisit)],
+        keep: Duration,
+    ) -> Result<()> {
+        self.record_visits_impl(visits, keep).await
     }
 
     async fn recent_visits(
