@@ -106,6 +106,12 @@ pub async fn watch(
     let store = redis.connect().await?;
     let terminal = std::io::stdout().is_terminal();
     loop {
+        // Decided before the text is read: the counts only grow, so the
+        // last text printed shows the campaign at least as finished.
+        let done = store
+            .campaign_status(&id)
+            .await?
+            .is_some_and(|s| s.total() > 0 && s.finished() == s.total());
         let Some(text) = status_text(&store, &id, view).await? else {
             eprintln!("no campaign {id} (it may still be waiting on the intake stream)");
             return Ok(ExitCode::from(3));
@@ -116,10 +122,6 @@ pub async fn watch(
         } else {
             println!("{text}");
         }
-        let done = store
-            .campaign_status(&id)
-            .await?
-            .is_some_and(|s| s.total() > 0 && s.finished() == s.total());
         if done {
             return Ok(ExitCode::SUCCESS);
         }
