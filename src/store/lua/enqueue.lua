@@ -23,15 +23,7 @@ local counts, dept, prio = KEYS[4], ARGV[1], ARGV[2]
 local stream = prio == 'urgent' and KEYS[2] or KEYS[1]
 local opens = ARGV[3] ~= '' and tonumber(ARGV[3]) or nil
 local now = now_ms()
-local texts = {}
-local function text_id(text)
-  local id = texts[text]
-  if not id then
-    id = intern(counts, text)
-    texts[text] = id
-  end
-  return id
-end
+local text_id = batch_interner(counts)
 local queued_at = int(now)
 local reply, parked, per_official, created = {}, {}, {}, 0
 for i = 1, #KEYS - 4 do

@@ -13,15 +13,7 @@
 local FIELDS = 10
 local counts, dept = KEYS[1], ARGV[1]
 local now = now_ms()
-local texts = {}
-local function text_id(text)
-  local id = texts[text]
-  if not id then
-    id = intern(counts, text)
-    texts[text] = id
-  end
-  return id
-end
+local text_id = batch_interner(counts)
 local reply = {}
 for i = 1, #KEYS - 2 do
   local job_key, at = KEYS[2 + i], 1 + FIELDS * (i - 1)

@@ -97,6 +97,20 @@ local function intern(counts_key, text)
   return id
 end
 
+-- `intern` for a batch of contacts: each distinct text is looked up once
+-- per script call.
+local function batch_interner(counts_key)
+  local ids = {}
+  return function(text)
+    local id = ids[text]
+    if not id then
+      id = intern(counts_key, text)
+      ids[text] = id
+    end
+    return id
+  end
+end
+
 -- The unit separator of packed job values (`redis/compact.rs`).
 local US = string.char(31)
 
