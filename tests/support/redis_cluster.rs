@@ -17,21 +17,52 @@ struct Node {
 }
 
 impl Node {
-    fn spawn(port: u16, args: &[String]) -> Node {
+    /// Starts a node on a port that was free (for a cluster node, its bus
+    /// port, 10,000 higher, too), and tries again on another port if the
+    /// process dies or stays silent: tests start many nodes at once, and
+    /// another can take a port between the check and the bind.
+    fn spawn_free(cluster: bool, args: impl Fn(u16) -> Vec<String>) -> Node {
+        for _ in 0..5 {
+            let port = loop {
+                let port = free_port();
+                if !cluster || (port <= 55_535 && port_free(port + 10_000)) {
+                    break port;
+                }
+            };
+            if let Some(node) = Node::try_spawn(port, &args(port)) {
+                return node;
+            }
+        }
+        panic!("no redis-server started after 5 ports");
+    }
+
+    fn try_spawn(port: u16, args: &[String]) -> Option<Node> {
         let child = Command::new(redis_binary())
             .args(args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("redis-server must be installed (see scripts/test.sh)");
-        let node = Node {
+        let mut node = Node {
             port,
             child: Some(child),
         };
-        wait_until(Duration::from_secs(10), &format!("redis on {port}"), || {
-            query(port, &["PING"]).is_some()
-        });
-        node
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if query(port, &["PING"]).is_some() {
+                return Some(node);
+            }
+            let exited = node
+                .child
+                .as_mut()
+                .is_some_and(|c| !matches!(c.try_wait(), Ok(None)));
+            if exited {
+                node.child = None;
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
     }
 
     fn kill(&mut self) {
@@ -50,6 +81,10 @@ impl Drop for Node {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+fn port_free(port: u16) -> bool {
+    std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
 }
 
 fn redis_binary() -> String {
@@ -124,20 +159,21 @@ impl RedisCluster {
         let dir = tempfile::tempdir().expect("temp dir");
         let nodes: Vec<Node> = (0..6)
             .map(|_| {
-                let port = free_port();
-                let mut args = data_args(dir.path(), port);
-                args.extend([
-                    "--cluster-enabled".into(),
-                    "yes".into(),
-                    "--cluster-config-file".into(),
-                    dir.path()
-                        .join(format!("nodes-{port}.conf"))
-                        .display()
-                        .to_string(),
-                    "--cluster-node-timeout".into(),
-                    "2000".into(),
-                ]);
-                Node::spawn(port, &args)
+                Node::spawn_free(true, |port| {
+                    let mut args = data_args(dir.path(), port);
+                    args.extend([
+                        "--cluster-enabled".into(),
+                        "yes".into(),
+                        "--cluster-config-file".into(),
+                        dir.path()
+                            .join(format!("nodes-{port}.conf"))
+                            .display()
+                            .to_string(),
+                        "--cluster-node-timeout".into(),
+                        "2000".into(),
+                    ]);
+                    args
+                })
             })
             .collect();
         let addresses: Vec<String> = nodes
@@ -286,20 +322,18 @@ impl SentinelSetup {
 
     pub fn start() -> SentinelSetup {
         let dir = tempfile::tempdir().expect("temp dir");
-        let primary_port = free_port();
-        let mut redis = vec![Node::spawn(
-            primary_port,
-            &data_args(dir.path(), primary_port),
-        )];
+        let mut redis = vec![Node::spawn_free(false, |port| data_args(dir.path(), port))];
+        let primary_port = redis[0].port;
         for _ in 0..2 {
-            let port = free_port();
-            let mut args = data_args(dir.path(), port);
-            args.extend([
-                "--replicaof".into(),
-                "127.0.0.1".into(),
-                primary_port.to_string(),
-            ]);
-            redis.push(Node::spawn(port, &args));
+            redis.push(Node::spawn_free(false, |port| {
+                let mut args = data_args(dir.path(), port);
+                args.extend([
+                    "--replicaof".into(),
+                    "127.0.0.1".into(),
+                    primary_port.to_string(),
+                ]);
+                args
+            }));
         }
         // `online`: the initial sync is over (before that, writes wait in
         // the primary's buffer and die with it).
@@ -309,22 +343,23 @@ impl SentinelSetup {
         });
         let sentinels = (0..3)
             .map(|i| {
-                let port = free_port();
-                let conf = dir.path().join(format!("sentinel-{i}.conf"));
-                std::fs::write(
-                    &conf,
-                    format!(
-                        "port {port}\nbind 127.0.0.1\ndir {}\n\
+                Node::spawn_free(false, |port| {
+                    let conf = dir.path().join(format!("sentinel-{i}.conf"));
+                    std::fs::write(
+                        &conf,
+                        format!(
+                            "port {port}\nbind 127.0.0.1\ndir {}\n\
                          sentinel monitor {m} 127.0.0.1 {primary_port} 2\n\
                          sentinel down-after-milliseconds {m} 1000\n\
                          sentinel failover-timeout {m} 5000\n\
                          sentinel parallel-syncs {m} 1\n",
-                        dir.path().display(),
-                        m = Self::MASTER,
-                    ),
-                )
-                .expect("sentinel conf");
-                Node::spawn(port, &[conf.display().to_string(), "--sentinel".into()])
+                            dir.path().display(),
+                            m = Self::MASTER,
+                        ),
+                    )
+                    .expect("sentinel conf");
+                    vec![conf.display().to_string(), "--sentinel".into()]
+                })
             })
             .collect();
         let setup = SentinelSetup {
