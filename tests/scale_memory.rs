@@ -13,14 +13,12 @@ use sampark::policy::CallingWindow;
 use sampark::store::redis::RedisStore;
 use sampark::store::{JobRef, Store};
 use sampark::telemetry::Metrics;
-use serde_json::json;
+use support::intake_load::{CHUNK, closed_window, document, used_memory};
 use support::redis_server::RedisServer;
 
 /// Contacts ingested: enough that per-key allocator effects average out and
 /// the numbers' buckets fill as a large campaign's do.
 const CONTACTS: usize = 50_000;
-/// Contacts per document, as `campaign submit` chunks a file.
-const CHUNK: usize = 5_000;
 /// Everything a queued contact costs (`INFO memory` used_memory delta): the
 /// job hash and its key, the ready stream entry, its place in the campaign's
 /// numbers, the counts. Measured 382–395 with the ready streams of today
@@ -34,48 +32,6 @@ const MAX_BYTES_PER_PARKED_CONTACT: i64 = 520;
 /// What the compact layout itself costs (`MEMORY USAGE`): the job hash, its
 /// number and its share of the counts. Measured ~285.
 const MAX_LAYOUT_BYTES_PER_CONTACT: i64 = 300;
-
-fn document(id: &str, from: usize, to: usize) -> String {
-    const NAMES: [&str; 4] = ["Sanjukta", "Pradeep", "Mamata", "Bikash"];
-    const SERVICES: [&str; 3] = [
-        "Passport verification",
-        "FIR registration",
-        "Character certificate",
-    ];
-    let contacts: Vec<_> = (from..to)
-        .map(|i| {
-            json!({
-                "id": format!("c-{i:07}"),
-                "phone": format!("+9198{:08}", 11_000_000 + i),
-                "language": "or",
-                "first_name": NAMES[i % 4],
-                "official_id": format!("off-{:04}", i % 500),
-                "office": format!("Puri Sadar Police Station {}", i % 200),
-                "service": SERVICES[i % 3],
-                "visit_at": "2026-11-28T10:30:00+05:30",
-            })
-        })
-        .collect();
-    json!({
-        "version": 1, "id": id, "name": "Police feedback, November",
-        "dialplan": "mo-sarkar-feedback", "caller_id": "+916742000000",
-        "department": "home", "contacts": contacts,
-        "retry": {"max_attempts": 3, "no_answer": ["30m", "2h"], "busy": ["10m", "1h"]},
-    })
-    .to_string()
-}
-
-async fn used_memory(conn: &mut redis::aio::MultiplexedConnection) -> i64 {
-    let info: String = redis::cmd("INFO")
-        .arg("memory")
-        .query_async(conn)
-        .await
-        .unwrap();
-    info.lines()
-        .find_map(|l| l.strip_prefix("used_memory:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap()
-}
 
 async fn ingest(store: Arc<dyn Store>, window: CallingWindow, campaign: &str) {
     let router = IntakeRouter::new(
@@ -138,27 +94,20 @@ async fn breakdown(conn: &mut redis::aio::MultiplexedConnection) -> (String, i64
     (out.join("; "), layout / i64::try_from(CONTACTS).unwrap())
 }
 
-/// A window open one minute a week, on the weekday of two days ago: closed
-/// at ingest, its next opening days away.
-fn closed_window() -> CallingWindow {
-    let days = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        / 86_400;
-    // 1970-01-01 was a Thursday.
-    let names = ["thu", "fri", "sat", "sun", "mon", "tue", "wed"];
-    let day = names[usize::try_from((days + 7 - 2) % 7).unwrap()].to_owned();
-    CallingWindow::from_spec(&sampark::policy::WindowSpec {
-        weekdays: vec![day],
-        ranges: vec!["00:00-00:01".into()],
-        ..Default::default()
-    })
-    .unwrap()
+/// What ingesting `CONTACTS` contacts of campaign `police-nov` cost, with
+/// the calling window open (each contact made ready) or closed (each parked).
+struct Ingested {
+    /// Kept for the test's lifetime.
+    _redis: RedisServer,
+    store: Arc<RedisStore>,
+    conn: redis::aio::MultiplexedConnection,
+    /// `used_memory` delta per contact.
+    per_contact: i64,
+    /// The compact layout's own families per contact (`breakdown`).
+    layout: i64,
 }
 
-#[tokio::test]
-async fn what_a_parked_contact_costs_is_bounded() {
+async fn ingest_measured(what: &str, window: CallingWindow) -> Ingested {
     let redis = RedisServer::start_without_persistence();
     let store = Arc::new(
         RedisStore::connect(&redis.url(), "sampark", 16)
@@ -171,12 +120,35 @@ async fn what_a_parked_contact_costs_is_bounded() {
         .await
         .unwrap();
     let before = used_memory(&mut conn).await;
-    ingest(store.clone(), closed_window(), "police-nov").await;
+    ingest(store.clone(), window, "police-nov").await;
     let after = used_memory(&mut conn).await;
     let per_contact = (after - before) / i64::try_from(CONTACTS).unwrap();
-    eprintln!("{per_contact} bytes of Redis memory per parked contact");
-    let (parts, _) = breakdown(&mut conn).await;
+    eprintln!("{per_contact} bytes of Redis memory per {what} contact");
+    let (parts, layout) = breakdown(&mut conn).await;
     eprintln!("{parts}");
+    let status = store
+        .campaign_status(&sampark::domain::CampaignId::parse("police-nov").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status.counts.get("queued").copied(), Some(CONTACTS as u64));
+    Ingested {
+        _redis: redis,
+        store,
+        conn,
+        per_contact,
+        layout,
+    }
+}
+
+#[tokio::test]
+async fn what_a_parked_contact_costs_is_bounded() {
+    let Ingested {
+        _redis,
+        mut conn,
+        per_contact,
+        ..
+    } = ingest_measured("parked", closed_window()).await;
     assert!(
         per_contact <= MAX_BYTES_PER_PARKED_CONTACT,
         "{per_contact} bytes per parked contact (bound {MAX_BYTES_PER_PARKED_CONTACT})"
@@ -189,34 +161,17 @@ async fn what_a_parked_contact_costs_is_bounded() {
         .await
         .unwrap();
     assert_eq!(parked, CONTACTS);
-    let status = store
-        .campaign_status(&sampark::domain::CampaignId::parse("police-nov").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(status.counts.get("queued").copied(), Some(CONTACTS as u64));
 }
 
 #[tokio::test]
 async fn what_a_queued_contact_costs_is_bounded() {
-    let redis = RedisServer::start_without_persistence();
-    let store = Arc::new(
-        RedisStore::connect(&redis.url(), "sampark", 16)
-            .await
-            .unwrap(),
-    );
-    let mut conn = redis::Client::open(redis.url())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
-    let before = used_memory(&mut conn).await;
-    ingest(store.clone(), CallingWindow::always(), "police-nov").await;
-    let after = used_memory(&mut conn).await;
-    let per_contact = (after - before) / i64::try_from(CONTACTS).unwrap();
-    eprintln!("{per_contact} bytes of Redis memory per queued contact");
-    let (parts, layout) = breakdown(&mut conn).await;
-    eprintln!("{parts}");
+    let Ingested {
+        _redis,
+        store,
+        mut conn,
+        per_contact,
+        layout,
+    } = ingest_measured("queued", CallingWindow::always()).await;
     assert!(
         per_contact <= MAX_BYTES_PER_CONTACT,
         "{per_contact} bytes per queued contact (bound {MAX_BYTES_PER_CONTACT})"
@@ -251,6 +206,4 @@ async fn what_a_queued_contact_costs_is_bounded() {
     assert_eq!(job.spec.contact.first_name.as_deref(), Some("Bikash"));
     assert_eq!(job.spec.dialplan, "mo-sarkar-feedback");
     assert!(job.spec.retry.is_some(), "the campaign's ladder is joined");
-    let status = store.campaign_status(&campaign).await.unwrap().unwrap();
-    assert_eq!(status.counts.get("queued").copied(), Some(CONTACTS as u64));
 }
