@@ -42,9 +42,10 @@ for i = 3 + n, #ARGV do
   if score and tonumber(score) <= now then
     local member = redis.call('LPOP', held)
     if member then
-      -- `<job id>`, or `<job id>\t1` for an urgent campaign's job.
-      local job, urgent = member:match('^([^\t]*)\t?(.*)$')
-      redis.call('XADD', urgent == '1' and KEYS[3] or KEYS[2], '*', 'job', job)
+      -- `<job id>`, or `<job id>\t1` for an urgent campaign's job (an
+      -- earlier version's member has more fields, its urgency last).
+      local job, urgent = member:match('^[^\t]*'), member:sub(-2) == '\t1'
+      redis.call('XADD', urgent and KEYS[3] or KEYS[2], '*', 'job', job)
       promoted = promoted + 1
     end
     if redis.call('LLEN', held) > 0 then

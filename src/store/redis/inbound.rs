@@ -164,7 +164,10 @@ impl RedisStore {
                 .parse::<f64>()
                 .map_err(|e| corrupt(&key, format!("a visit's score {:?}: {e}", pair[1])))?
                 as i64;
-            members.push((VisitMember::read(&pair[0]).map_err(|e| corrupt(&key, e))?, at_ms));
+            members.push((
+                VisitMember::read(&pair[0]).map_err(|e| corrupt(&key, e))?,
+                at_ms,
+            ));
         }
         // One lookup for every text the packed members name.
         let ids: Vec<String> = members
@@ -187,9 +190,10 @@ impl RedisStore {
         };
         let mut texts = texts.into_iter();
         let mut text = |id: &str| {
-            texts.next().flatten().ok_or_else(|| {
-                corrupt(&texts_key, format!("no text with id {id:?}"))
-            })
+            texts
+                .next()
+                .flatten()
+                .ok_or_else(|| corrupt(&texts_key, format!("no text with id {id:?}")))
         };
         let mut visits = Vec::with_capacity(members.len());
         for (member, at_ms) in members {
