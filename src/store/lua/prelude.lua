@@ -54,7 +54,7 @@ local function is_terminal(state)
 end
 
 -- Adds a ready entry for a queued job, to the urgent stream if its campaign
--- is urgent. An entry holds only the job id (~35 bytes): the reader takes
+-- is urgent. An entry holds only the job id (~38 bytes): the reader takes
 -- what the authorising step needs (official, citizen tag, department) from
 -- the job hash (`redis/dispatch.rs`).
 local function add_ready(stream, urgent_stream, job_id, job_key)
