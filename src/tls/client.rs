@@ -9,7 +9,7 @@ use std::path::Path;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
-use super::files::{TlsFileError, read_tls_file};
+use super::files::{TlsFileError, pem_problem, read_tls_file};
 
 /// Why the Redis client's TLS files are unusable.
 #[derive(Debug, thiserror::Error)]
@@ -93,7 +93,7 @@ fn certificates(path: &Path, what: &'static str) -> Result<Vec<u8>, ClientTlsErr
     };
     let found = CertificateDer::pem_slice_iter(&pem)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| no_certs(Some(e.to_string())))?;
+        .map_err(|e| no_certs(Some(pem_problem(&e))))?;
     if found.is_empty() {
         return Err(no_certs(None));
     }
@@ -105,7 +105,7 @@ fn private_key(path: &Path) -> Result<Vec<u8>, ClientTlsError> {
     let pem = read_tls_file(path, "client key file")?;
     PrivateKeyDer::from_pem_slice(&pem).map_err(|e| ClientTlsError::NoKey {
         path: path.display().to_string(),
-        detail: e.to_string(),
+        detail: pem_problem(&e),
     })?;
     Ok(pem)
 }

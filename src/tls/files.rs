@@ -67,6 +67,26 @@ pub fn read_tls_file(path: &Path, what: &'static str) -> Result<Vec<u8>, TlsFile
     Ok(bytes)
 }
 
+/// A PEM parse error in words. The library's own text shows marker lines
+/// as byte arrays; this shows them as text (they are markers such as
+/// `-----END CERTIFICATE-----`, never key material).
+pub(super) fn pem_problem(e: &rustls_pki_types::pem::Error) -> String {
+    use rustls_pki_types::pem::Error;
+    match e {
+        Error::MissingSectionEnd { end_marker } => format!(
+            "a PEM section has no end line (expected -----END {}-----)",
+            String::from_utf8_lossy(end_marker)
+        ),
+        Error::IllegalSectionStart { line } => format!(
+            "a PEM section starts with a malformed line ({:?})",
+            String::from_utf8_lossy(line)
+        ),
+        Error::Base64Decode(e) => format!("a PEM section is not valid base64 ({e})"),
+        Error::NoItemsFound => "no PEM section of the expected kind".to_owned(),
+        other => other.to_string(),
+    }
+}
+
 /// What tells that a file was replaced or rewritten: its inode (a new file
 /// moved into place, or a Kubernetes secret's symbolic link swapped), size
 /// and modification time. `None` from [`FileStamp::of`] when it cannot be
@@ -140,6 +160,19 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("/nonexistent/cert.pem"), "{err}");
+    }
+
+    #[test]
+    fn pem_problems_show_markers_as_text() {
+        use rustls_pki_types::CertificateDer;
+        use rustls_pki_types::pem::PemObject;
+        let err = CertificateDer::pem_slice_iter(b"-----BEGIN CERTIFICATE-----\nAAAA\n")
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap_err();
+        assert_eq!(
+            pem_problem(&err),
+            "a PEM section has no end line (expected -----END CERTIFICATE-----)"
+        );
     }
 
     #[test]

@@ -11,25 +11,19 @@ use rustls::sign::CertifiedKey;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
-use super::files::{FileStamp, TlsFileError, read_tls_file};
+use super::files::{FileStamp, TlsFileError, pem_problem, read_tls_file};
 
 /// Why a certificate and key could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
     #[error(transparent)]
     File(#[from] TlsFileError),
-    #[error("cannot read certificates from {path}: {source}")]
-    Certs {
-        path: String,
-        source: rustls_pki_types::pem::Error,
-    },
+    #[error("cannot read certificates from {path}: {detail}")]
+    Certs { path: String, detail: String },
     #[error("no certificate found in {0}")]
     NoCerts(String),
-    #[error("cannot read the private key from {path}: {source}")]
-    Key {
-        path: String,
-        source: rustls_pki_types::pem::Error,
-    },
+    #[error("cannot read the private key from {path}: {detail}")]
+    Key { path: String, detail: String },
     #[error("the certificate in {cert} and the key in {key} do not form a usable pair: {source}")]
     Pair {
         cert: String,
@@ -144,21 +138,62 @@ fn load_pair(cert_path: &Path, key_path: &Path) -> Result<CertifiedKey, TlsError
     let pem = read_tls_file(cert_path, "certificate file")?;
     let certs = CertificateDer::pem_slice_iter(&pem)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|source| TlsError::Certs {
+        .map_err(|e| TlsError::Certs {
             path: shown(cert_path),
-            source,
+            detail: pem_problem(&e),
         })?;
     if certs.is_empty() {
         return Err(TlsError::NoCerts(shown(cert_path)));
     }
     let pem = read_tls_file(key_path, "key file")?;
-    let key = PrivateKeyDer::from_pem_slice(&pem).map_err(|source| TlsError::Key {
+    let key = PrivateKeyDer::from_pem_slice(&pem).map_err(|e| TlsError::Key {
         path: shown(key_path),
-        source,
+        detail: pem_problem(&e),
     })?;
     CertifiedKey::from_der(certs, key, &provider()).map_err(|source| TlsError::Pair {
         cert: shown(cert_path),
         key: shown(key_path),
         source,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A self-signed certificate for `localhost` and its key, as PEM.
+    fn self_signed() -> (String, String) {
+        let made = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+        (made.cert.pem(), made.signing_key.serialize_pem())
+    }
+
+    fn served(cert: &ServerCert) -> Vec<u8> {
+        cert.current.read().unwrap().cert[0].to_vec()
+    }
+
+    #[test]
+    fn a_pair_that_does_not_match_is_refused_and_the_served_one_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cert_path, key_path) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
+        let (cert, key) = self_signed();
+        std::fs::write(&cert_path, &cert).unwrap();
+        std::fs::write(&key_path, &key).unwrap();
+        let loaded = ServerCert::load("admin", &cert_path, &key_path).unwrap();
+        let before = served(&loaded);
+        assert!(!loaded.files_changed());
+
+        // Another certificate with the old key: not a pair.
+        let (other, _) = self_signed();
+        std::fs::write(&cert_path, &other).unwrap();
+        assert!(loaded.files_changed());
+        let err = loaded.reload().unwrap_err();
+        assert!(matches!(err, TlsError::Pair { .. }), "{err}");
+        assert_eq!(served(&loaded), before);
+        assert!(!loaded.files_changed(), "a refused pair is reported once");
+
+        // Files swapped: the key file holds no certificate.
+        let err = ServerCert::load("admin", &key_path, &cert_path).unwrap_err();
+        assert!(err.to_string().contains("k.pem"), "{err}");
+        assert!(!err.to_string().contains("PRIVATE"), "{err}");
+    }
 }
