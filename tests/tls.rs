@@ -364,3 +364,70 @@ async fn a_redis_that_requires_a_client_certificate_takes_the_configured_one() {
     let out = status(&["--redis-ca", &ca_arg]);
     assert!(!out.status.success(), "no client certificate: refused");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_cluster_is_reached_over_rediss_with_a_custom_ca() {
+    let ca = TestCa::new("cluster CA");
+    let dir = TlsDir::new();
+    let (cert, key) = dir.write_pair("node", &ca.server(1));
+    let node = RedisServer::start_tls_cluster_node(ServerTlsFiles {
+        cert,
+        key,
+        ca: dir.write("node-ca.pem", &ca.pem()),
+        auth_clients: "optional",
+    });
+    let ca_file = dir.write("ca.pem", &ca.pem());
+    let tls = ClientTls::from_files(Some(&ca_file), None, None).unwrap();
+    // One node holding every slot: a cluster as the client sees it.
+    let admin = redis::Client::build_with_tls(node.url(), tls.redis_certificates()).unwrap();
+    let mut conn = admin.get_multiplexed_async_connection().await.unwrap();
+    let _: () = redis::cmd("CLUSTER")
+        .arg("ADDSLOTSRANGE")
+        .arg(0)
+        .arg(16383)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    eventually(WAIT, "the cluster to be ok", || {
+        let mut conn = conn.clone();
+        async move {
+            let info: String = redis::cmd("CLUSTER")
+                .arg("INFO")
+                .query_async(&mut conn)
+                .await
+                .ok()?;
+            info.contains("cluster_state:ok").then_some(())
+        }
+    })
+    .await;
+
+    let target = Target::Cluster {
+        nodes: vec![node.url()],
+    };
+    let store = RedisStore::connect_over(&target, &tls, "sampark", 16, Timeouts::default())
+        .await
+        .expect("a cluster over rediss:// with the CA");
+    let doc = campaign("cluster-tls", 3);
+    let id = store.submit(&doc).await.unwrap();
+    let read = store
+        .read_intake("tls-test", 10, Duration::ZERO, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(read.len(), 1);
+    assert_eq!(
+        (&read[0].id, read[0].payload.as_deref()),
+        (&id, Ok(doc.as_str()))
+    );
+    let refused = RedisStore::connect_over(
+        &target,
+        &ClientTls::default(),
+        "sampark",
+        16,
+        Timeouts::default(),
+    )
+    .await;
+    assert!(
+        refused.is_err(),
+        "the built-in roots do not trust the test CA"
+    );
+}

@@ -15,6 +15,8 @@ pub struct RedisServer {
     password: Option<String>,
     /// TLS only (no plain port), if set.
     tls: Option<ServerTlsFiles>,
+    /// A Redis Cluster node (no slots yet), with this bus port.
+    cluster_bus: Option<u16>,
 }
 
 /// What a TLS-only server is started with.
@@ -52,22 +54,34 @@ impl RedisServer {
             persistent: true,
             password: password.map(str::to_owned),
             tls: None,
+            cluster_bus: None,
         };
         server.spawn();
         server
     }
 
     fn start_with(persistent: bool) -> Self {
-        Self::start_configured(persistent, None)
+        Self::start_configured(persistent, None, None)
     }
 
     /// A server (AOF) that speaks TLS only, on [`RedisServer::port`];
     /// [`RedisServer::url`] is `rediss://`.
     pub fn start_tls(files: ServerTlsFiles) -> Self {
-        Self::start_configured(true, Some(files))
+        Self::start_configured(true, Some(files), None)
     }
 
-    fn start_configured(persistent: bool, tls: Option<ServerTlsFiles>) -> Self {
+    /// As [`RedisServer::start_tls`], a Redis Cluster node whose cluster
+    /// bus speaks TLS too; it holds no slots until given some
+    /// (`CLUSTER ADDSLOTSRANGE`).
+    pub fn start_tls_cluster_node(files: ServerTlsFiles) -> Self {
+        Self::start_configured(true, Some(files), Some(free_port()))
+    }
+
+    fn start_configured(
+        persistent: bool,
+        tls: Option<ServerTlsFiles>,
+        cluster_bus: Option<u16>,
+    ) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let port = free_port();
         let mut server = Self {
@@ -77,6 +91,7 @@ impl RedisServer {
             persistent,
             password: None,
             tls,
+            cluster_bus,
         };
         server.spawn();
         server
@@ -144,6 +159,11 @@ impl RedisServer {
                 .arg(&tls.ca)
                 .args(["--tls-auth-clients", tls.auth_clients]),
         };
+        if let Some(bus) = self.cluster_bus {
+            command
+                .args(["--cluster-enabled", "yes", "--tls-cluster", "yes"])
+                .args(["--cluster-port", &bus.to_string()]);
+        }
         let child = command
             .args(["--bind", "127.0.0.1"])
             .arg("--dir")
