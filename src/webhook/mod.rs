@@ -17,7 +17,6 @@ mod calls;
 mod console;
 mod health;
 mod server;
-mod tls;
 
 pub use admin::AdminRoutes;
 pub use admin_official_calls::OfficialCallDesk;
@@ -25,4 +24,3 @@ pub use calls::CallWebhooks;
 pub use console::Console;
 pub use health::AdminFront;
 pub use server::{ClientAddr, HttpServer, HttpServerConfig, Routes, text_response};
-pub use tls::{TlsError, load_tls_config};
