@@ -99,7 +99,7 @@ pub async fn command(config_path: &Path, accept_legacy_optouts: bool) -> anyhow:
     // Flag labels are bounded by the flags the dialplans escalate.
     let rules = prepared.dialplans.scoring_rules();
     let metrics = metrics_registry(&settings, rules.severities().map(|(f, _)| f.to_owned()));
-    let startup = Startup::serve_admin(admin_listener, admin_http_config(), metrics)?;
+    let startup = Startup::serve_admin(admin_listener, admin_http_config(&settings), metrics)?;
     let outcome = run(
         &settings,
         prepared,

@@ -20,11 +20,9 @@ use crate::store::{CitizenCaps, Store};
 use crate::telemetry::Metrics;
 use crate::webhook::{HttpServerConfig, OfficialCallDesk};
 
-/// The admin API takes whole campaign documents: allow large bodies, and the
-/// time to upload them, but few connections (operators, not the public).
+/// The admin API takes whole campaign documents: allow large bodies (once
+/// the request has shown its token) and the time to upload them.
 const ADMIN_BODY_LIMIT: usize = 64 * 1024 * 1024;
-const ADMIN_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
-const ADMIN_MAX_CONNECTIONS: usize = 64;
 const ADMIN_DRAIN: Duration = Duration::from_secs(5);
 /// Webhook requests are answered in milliseconds; ten seconds covers any
 /// request still open at shutdown.
@@ -114,11 +112,13 @@ impl DaemonParts {
                 body_limit: settings.webhook.body_limit_bytes,
                 request_timeout: settings.webhook.request_timeout(),
                 max_connections: settings.webhook.max_connections,
+                max_connections_per_source: settings.webhook.max_connections_per_source,
                 drain_timeout: WEBHOOK_DRAIN,
                 tls,
+                http: settings.webhook.http.clone(),
             },
             admin_listener: listeners.admin,
-            admin: admin_http_config(),
+            admin: admin_http_config(settings),
             admin_token: settings.admin.token.as_ref().map(|t| t.expose().to_owned()),
             public_url,
             shutdown_grace: settings.shutdown.grace(),
@@ -147,13 +147,16 @@ pub fn metrics_registry(
 
 /// The admin listener's limits (the same before and after the store is
 /// reachable).
-pub fn admin_http_config() -> HttpServerConfig {
+pub fn admin_http_config(settings: &Settings) -> HttpServerConfig {
+    let admin = &settings.admin;
     HttpServerConfig {
         body_limit: ADMIN_BODY_LIMIT,
-        request_timeout: ADMIN_REQUEST_TIMEOUT,
-        max_connections: ADMIN_MAX_CONNECTIONS,
+        request_timeout: admin.request_timeout(),
+        max_connections: admin.max_connections,
+        max_connections_per_source: admin.max_connections_per_source,
         drain_timeout: ADMIN_DRAIN,
         tls: None,
+        http: admin.http.clone(),
     }
 }
 

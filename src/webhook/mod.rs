@@ -15,8 +15,10 @@ mod admin_officials;
 mod admin_reports;
 mod calls;
 mod console;
+mod deadlines;
 mod health;
 mod server;
+mod slots;
 mod tls;
 
 pub use admin::AdminRoutes;
@@ -24,5 +26,8 @@ pub use admin_official_calls::OfficialCallDesk;
 pub use calls::CallWebhooks;
 pub use console::Console;
 pub use health::AdminFront;
-pub use server::{ClientAddr, HttpServer, HttpServerConfig, Routes, text_response};
+pub use server::{
+    ANONYMOUS_BODY_LIMIT, BodyAllowance, ClientAddr, HttpServer, HttpServerConfig, Routes,
+    text_response,
+};
 pub use tls::{TlsError, load_tls_config};
