@@ -93,22 +93,29 @@ async fn serve(redis: &RedisServer, simulator: &str) -> Daemon {
         webhook,
         admin,
     };
-    eventually(Duration::from_secs(60), "the daemon to be ready", || async {
-        TcpStream::connect(admin).await.ok()?;
-        let (status, _) = raw(
-            admin,
-            &format!("GET /readyz HTTP/1.1\r\nHost: {admin}\r\nConnection: close\r\n\r\n"),
-        )
-        .await;
-        (status == 200).then_some(())
-    })
+    eventually(
+        Duration::from_secs(60),
+        "the daemon to be ready",
+        || async {
+            TcpStream::connect(admin).await.ok()?;
+            let (status, _) = raw(
+                admin,
+                &format!("GET /readyz HTTP/1.1\r\nHost: {admin}\r\nConnection: close\r\n\r\n"),
+            )
+            .await;
+            (status == 200).then_some(())
+        },
+    )
     .await;
     daemon
 }
 
 async fn genuine(addr: SocketAddr) -> u16 {
     let params = Provider::Twilio.status_params("CAslow", "completed");
-    Provider::Twilio.post_webhook(addr, GENUINE, &params).await.0
+    Provider::Twilio
+        .post_webhook(addr, GENUINE, &params)
+        .await
+        .0
 }
 
 /// A connection from `source` (any address of 127/8 reaches the daemon on
@@ -271,7 +278,10 @@ async fn a_flood_of_idle_and_slow_connections_does_not_starve_genuine_webhooks()
         }
     })
     .await;
-    assert!(all_closed.is_ok(), "slow connections left open: {by_kind:?}");
+    assert!(
+        all_closed.is_ok(),
+        "slow connections left open: {by_kind:?}"
+    );
     eprintln!("closed (count, answered 408) by kind: {by_kind:?}");
     assert_eq!(by_kind["idle"].0, 600);
     assert_eq!(by_kind["head"].0, 600);
@@ -290,7 +300,9 @@ async fn a_flood_of_idle_and_slow_connections_does_not_starve_genuine_webhooks()
     })
     .await;
     assert!(h2_done.is_ok(), "HTTP/2 connections left open");
-    eprintln!("HTTP/2: {streams_408} of 3200 streams answered 408, {h2_closed} of 200 connections closed");
+    eprintln!(
+        "HTTP/2: {streams_408} of 3200 streams answered 408, {h2_closed} of 200 connections closed"
+    );
     assert_eq!(h2_closed, 200, "every HTTP/2 connection is closed");
 
     sampler.abort();
@@ -364,6 +376,7 @@ async fn one_address_gets_its_share_and_unauthenticated_bodies_are_never_read() 
     // webhook.max_connections_per_source = 64: the 65th from one address
     // is closed at once, while the first 64 stay open.
     let me = Ipv4Addr::new(127, 0, 9, 1);
+    let before_share = tokio::time::Instant::now();
     let mut share = Vec::new();
     for _ in 0..64 {
         share.push(connect_from(me, addr).await);
@@ -387,7 +400,32 @@ async fn one_address_gets_its_share_and_unauthenticated_bodies_are_never_read() 
     }
     // Another address is served meanwhile.
     assert!((200..300).contains(&genuine(addr).await));
-    drop(share);
+
+    // Far from max_connections, the deadlines alone close what is idle or
+    // slow: the share after webhook.http.idle_timeout_secs, a head dribbled
+    // a byte a second after header_read_timeout_ms, without an answer.
+    let opened = tokio::time::Instant::now();
+    let slow_head = connect_from(Ipv4Addr::new(127, 0, 9, 2), addr).await;
+    let head = format!("POST {GENUINE} HTTP/1.1\r\nHost: {addr}\r\nX-Pad: ");
+    let ended = hold(slow_head, head.as_bytes(), b'a').await;
+    assert_eq!(ended.status, None);
+    let took = opened.elapsed();
+    assert!(
+        took >= Duration::from_secs(HEADER_SECS),
+        "closed after {took:?}"
+    );
+    for stream in share {
+        let ended = tokio::time::timeout(Duration::from_secs(60), hold(stream, b"", 0))
+            .await
+            .expect("an idle connection is closed");
+        assert_eq!(ended.status, None);
+    }
+    let took = before_share.elapsed();
+    assert!(
+        took >= Duration::from_secs(IDLE_SECS),
+        "closed after {took:?}"
+    );
+    eprintln!("a slow head and 64 idle connections closed by their deadlines");
 
     // 60 MB to the admin API without a token: 401 before the body is read.
     let total = 60_000_000;
@@ -420,4 +458,68 @@ async fn one_address_gets_its_share_and_unauthenticated_bodies_are_never_read() 
     )
     .await;
     assert_eq!(status, 422);
+}
+
+/// Answers every request 200.
+struct Healthy;
+
+#[async_trait::async_trait]
+impl sampark::webhook::Routes for Healthy {
+    async fn route(
+        &self,
+        _request: http::Request<Bytes>,
+    ) -> http::Response<http_body_util::Full<Bytes>> {
+        sampark::webhook::text_response(http::StatusCode::OK, "ok\n")
+    }
+}
+
+/// The protocol TLS settles on when the client offers `h2` and `http/1.1`.
+async fn negotiated(http2: bool) -> Option<Vec<u8>> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, ServerName};
+    use support::daemon::{http_config, repo_path};
+
+    let mut config = http_config();
+    config.http.http2 = http2;
+    config.tls = Some(
+        sampark::webhook::load_tls_config(
+            &repo_path("tests/fixtures/tls-cert.pem"),
+            &repo_path("tests/fixtures/tls-key.pem"),
+        )
+        .expect("test certificate loads"),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let server = sampark::webhook::HttpServer::new("webhook", listener, config, Arc::new(Healthy));
+    tokio::spawn(server.run(cancel.clone()));
+
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_file(repo_path("tests/fixtures/tls-ca.pem")).unwrap())
+        .unwrap();
+    let mut client = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    client.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let tls = tokio_rustls::TlsConnector::from(Arc::new(client))
+        .connect(
+            ServerName::try_from("localhost").unwrap(),
+            TcpStream::connect(addr).await.unwrap(),
+        )
+        .await
+        .expect("handshake");
+    let protocol = tls.get_ref().1.alpn_protocol().map(<[u8]>::to_vec);
+    cancel.cancel();
+    protocol
+}
+
+#[tokio::test]
+async fn tls_offers_h2_only_when_http2_is_on() {
+    assert_eq!(negotiated(false).await.as_deref(), Some(&b"http/1.1"[..]));
+    assert_eq!(negotiated(true).await.as_deref(), Some(&b"h2"[..]));
 }

@@ -98,3 +98,53 @@ impl HttpSettings {
         problems
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_are_valid_and_each_bad_value_is_named() {
+        assert!(HttpSettings::default().problems("webhook").is_empty());
+        let bad = HttpSettings {
+            header_read_timeout_ms: 0,
+            idle_timeout_secs: 0,
+            max_header_bytes: 1024,
+            http2_max_concurrent_streams: 0,
+            http2_stream_window_bytes: 1,
+            http2_connection_window_bytes: u32::MAX,
+            ..HttpSettings::default()
+        };
+        let keys: Vec<String> = bad.problems("admin").into_iter().map(|(k, _)| k).collect();
+        assert_eq!(
+            keys,
+            [
+                "admin.http.header_read_timeout_ms",
+                "admin.http.idle_timeout_secs",
+                "admin.http.max_header_bytes",
+                "admin.http.http2_max_concurrent_streams",
+                "admin.http.http2_stream_window_bytes",
+                "admin.http.http2_connection_window_bytes",
+            ]
+        );
+    }
+
+    #[test]
+    fn settings_validation_reports_the_listener_limits() {
+        let mut s = crate::config::Settings::default();
+        s.webhook.max_connections_per_source = s.webhook.max_connections + 1;
+        s.admin.max_connections_per_source = 0;
+        s.admin.http.idle_timeout_secs = 0;
+        let errors = s.validate().unwrap_err();
+        for key in [
+            "webhook.max_connections_per_source:",
+            "admin.max_connections_per_source:",
+            "admin.http.idle_timeout_secs:",
+        ] {
+            assert!(
+                errors.iter().any(|e| e.starts_with(key)),
+                "{key} missing from {errors:#?}"
+            );
+        }
+    }
+}

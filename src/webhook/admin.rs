@@ -43,7 +43,7 @@ use http_body_util::Full;
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
-use super::{BodyAllowance, Routes, text_response};
+use super::{Admission, Routes, text_response};
 use crate::dialplan::Dialplans;
 use crate::domain::{CampaignId, ParsedDocument};
 use crate::intake::{
@@ -86,20 +86,20 @@ impl Routes for AdminRoutes {
     /// `/admin/*` without the token is refused (401) before its body is
     /// read; the console's pages take a large body only from a request with
     /// the token or a live session (the login form and the rest: 64 KiB).
-    fn admit(&self, head: &Parts) -> Result<BodyAllowance, Response<Full<Bytes>>> {
+    fn admit(&self, head: &Parts) -> Admission {
         let path = head.uri.path();
         if path.starts_with("/admin/") {
             return if self.authorized(&head.headers) {
-                Ok(BodyAllowance::Full)
+                Admission::Full
             } else {
-                Err(unauthorized())
+                Admission::Refused(unauthorized())
             };
         }
         let console = super::Console::serves(path) && path != "/login";
         if console && self.console.lets_in(self.token.as_deref(), &head.headers) {
-            return Ok(BodyAllowance::Full);
+            return Admission::Full;
         }
-        Ok(BodyAllowance::Small)
+        Admission::Small
     }
 
     async fn route(&self, request: Request<Bytes>) -> Response<Full<Bytes>> {

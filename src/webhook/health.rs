@@ -23,7 +23,7 @@ use http_body_util::Full;
 use serde_json::json;
 
 use super::admin::{AdminRoutes, json_response};
-use super::{BodyAllowance, Routes, text_response};
+use super::{Admission, Routes, text_response};
 use crate::dialer::DialGate;
 use crate::store::Store;
 use crate::telemetry::Metrics;
@@ -127,11 +127,11 @@ impl AdminFront {
 impl Routes for AdminFront {
     /// Health and metrics take no body; while starting, every route
     /// answers 503 without reading one.
-    fn admit(&self, head: &Parts) -> Result<BodyAllowance, Response<Full<Bytes>>> {
+    fn admit(&self, head: &Parts) -> Admission {
         let health = matches!(head.uri.path(), "/healthz" | "/readyz" | "/metrics");
         match self.current() {
             Ok((routes, _)) if !health => routes.admit(head),
-            _ => Ok(BodyAllowance::Small),
+            _ => Admission::Small,
         }
     }
 

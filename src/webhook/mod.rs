@@ -27,7 +27,7 @@ pub use calls::CallWebhooks;
 pub use console::Console;
 pub use health::AdminFront;
 pub use server::{
-    ANONYMOUS_BODY_LIMIT, BodyAllowance, ClientAddr, HttpServer, HttpServerConfig, Routes,
+    ANONYMOUS_BODY_LIMIT, Admission, ClientAddr, HttpServer, HttpServerConfig, Routes,
     text_response,
 };
 pub use tls::{TlsError, load_tls_config};

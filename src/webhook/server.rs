@@ -37,14 +37,16 @@ use super::deadlines::{self, Activity, BodyError, Deadlines, Watched};
 use super::slots::{Slots, Ticket};
 use crate::config::HttpSettings;
 
-/// How much body a request may bring, decided from its head.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BodyAllowance {
-    /// Up to the server's `body_limit`.
+/// What a route decides from a request's head, before its body is read.
+#[derive(Debug)]
+pub enum Admission {
+    /// Read the body, up to the server's `body_limit`.
     Full,
-    /// Up to [`ANONYMOUS_BODY_LIMIT`] (or `body_limit` if smaller): the
-    /// request has not shown who sent it (a login form, a health check).
+    /// Read at most [`ANONYMOUS_BODY_LIMIT`] (or `body_limit` if smaller):
+    /// the request has not shown who sent it (a login form, a health check).
     Small,
+    /// Answer this; the body is never read and the connection closes.
+    Refused(Response<Full<Bytes>>),
 }
 
 /// The body limit of a request its route did not admit in full.
@@ -56,8 +58,8 @@ pub trait Routes: Send + Sync + 'static {
     /// Decides from the head alone, before any body is read, whether the
     /// request may go on and how much body it may bring; a refusal is the
     /// answer (the connection then closes, its body unread).
-    fn admit(&self, _head: &Parts) -> Result<BodyAllowance, Response<Full<Bytes>>> {
-        Ok(BodyAllowance::Full)
+    fn admit(&self, _head: &Parts) -> Admission {
+        Admission::Full
     }
 
     async fn route(&self, request: Request<Bytes>) -> Response<Full<Bytes>>;
@@ -319,7 +321,16 @@ async fn handle(
     let span = info_span!("http", http.method = %request.method(), http.path = %routes.log_path(request.uri().path()), http.status = tracing::field::Empty);
     async move {
         let (parts, body) = request.into_parts();
-        let response = match admitted_body(routes.as_ref(), &config, &parts, body, deadline, deadlines).await {
+        let response = match admitted_body(
+            routes.as_ref(),
+            &config,
+            &parts,
+            body,
+            deadline,
+            deadlines,
+        )
+        .await
+        {
             Ok(body) => {
                 let request = Request::from_parts(parts, body);
                 match tokio::time::timeout_at(deadline, routes.route(request)).await {
@@ -327,6 +338,8 @@ async fn handle(
                     Err(_) => text_response(StatusCode::SERVICE_UNAVAILABLE, "request timed out\n"),
                 }
             }
+            // HTTP/2 ends just the stream (hyper drops connection headers there).
+            Err(refusal) if parts.version >= http::Version::HTTP_2 => refusal,
             Err(refusal) => closing(refusal),
         };
         tracing::Span::current().record("http.status", response.status().as_u16());
@@ -346,9 +359,10 @@ async fn admitted_body(
     deadline: Instant,
     deadlines: Deadlines,
 ) -> Result<Bytes, Response<Full<Bytes>>> {
-    let limit = match routes.admit(parts)? {
-        BodyAllowance::Full => config.body_limit,
-        BodyAllowance::Small => config.body_limit.min(ANONYMOUS_BODY_LIMIT),
+    let limit = match routes.admit(parts) {
+        Admission::Full => config.body_limit,
+        Admission::Small => config.body_limit.min(ANONYMOUS_BODY_LIMIT),
+        Admission::Refused(answer) => return Err(answer),
     };
     let too_large = || text_response(StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n");
     let declared = parts

@@ -42,7 +42,11 @@ impl Console {
 
     /// Whether a request with `headers` would be let in (a bearer token or
     /// a live session), decided before its body is read.
-    pub(in crate::webhook) fn lets_in(&self, token: Option<&str>, headers: &http::HeaderMap) -> bool {
+    pub(in crate::webhook) fn lets_in(
+        &self,
+        token: Option<&str>,
+        headers: &http::HeaderMap,
+    ) -> bool {
         self.sessions.access(token, headers).is_ok()
     }
 
@@ -127,7 +131,10 @@ impl AdminRoutes {
         }
         let query = Query::parse(request.uri().query());
         let fragment = query.get("fragment") == Some("live");
-        let access = match console.sessions.access(self.token.as_deref(), request.headers()) {
+        let access = match console
+            .sessions
+            .access(self.token.as_deref(), request.headers())
+        {
             Ok(access) => access,
             Err(Refused::WrongToken) => {
                 return view::error(StatusCode::UNAUTHORIZED, None, "Wrong token.");
