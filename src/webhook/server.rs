@@ -195,10 +195,6 @@ impl HttpServer {
             .map_or_else(|e| format!("unknown ({e})"), |a| a.to_string());
         info!(server = self.name, addr = %addr, tls = acceptor.is_some(), http2 = config.http.http2, "listening");
         loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => break,
-                _ = slots.room() => {}
-            }
             let (stream, peer) = tokio::select! {
                 _ = shutdown.cancelled() => break,
                 accepted = self.listener.accept() => match accepted {
@@ -210,9 +206,17 @@ impl HttpServer {
                     }
                 },
             };
+            // Refused before making room, so it costs no one their slot.
+            if slots.at_share(peer.ip()) {
+                debug!(server = self.name, client = %peer.ip(), "too many connections from this address; closed");
+                continue;
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = slots.room() => {}
+            }
             let activity = Activity::new();
             let Ok(ticket) = slots.admit(peer.ip(), activity.clone()) else {
-                debug!(server = self.name, client = %peer.ip(), "too many connections from this address; closed");
                 continue;
             };
             let _ = stream.set_nodelay(true);

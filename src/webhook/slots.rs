@@ -2,7 +2,7 @@
 //!
 //! | when a connection arrives and…                 | then                                  |
 //! |------------------------------------------------|---------------------------------------|
-//! | its address holds `per_source` connections     | it is closed at once                  |
+//! | its address holds `per_source` connections     | it is closed at once (before any other connection is made to give way) |
 //! | fewer than `max` connections are open          | it is served                          |
 //! | all `max` are open, some with no request in flight | the one idle longest gives way (its slot is taken now; it closes as soon as it has no request) |
 //! | all `max` are open, each with a request in flight | it waits (in the kernel's backlog) for a slot |
@@ -125,6 +125,11 @@ impl Slots {
         open.remove(id)
     }
 
+    /// Whether `source` already holds its share of connections.
+    pub(super) fn at_share(&self, source: IpAddr) -> bool {
+        self.open().per_source.get(&source).copied().unwrap_or(0) >= self.per_source
+    }
+
     /// Takes a slot for a connection from `source`, unless that address
     /// already holds its share.
     pub(super) fn admit(
@@ -132,11 +137,10 @@ impl Slots {
         source: IpAddr,
         activity: Arc<Activity>,
     ) -> Result<Ticket, TooManyFromSource> {
-        let mut open = self.open();
-        let held = open.per_source.get(&source).copied().unwrap_or(0);
-        if held >= self.per_source {
+        if self.at_share(source) {
             return Err(TooManyFromSource);
         }
+        let mut open = self.open();
         *open.per_source.entry(source).or_default() += 1;
         open.next += 1;
         let id = open.next;
