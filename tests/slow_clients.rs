@@ -11,7 +11,6 @@ mod support;
 
 use std::convert::Infallible;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -21,12 +20,12 @@ use http_body_util::StreamBody;
 use hyper::body::Frame;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use sampark::simulator::SimulatorConfig;
-use support::cli::{Guard, sampark};
-use support::daemon::{ACCOUNT_SID, AUTH_TOKEN, CITIZEN_KEY_SECRET, start_simulator};
+use support::daemon::{AUTH_TOKEN, start_simulator};
 use support::eventually;
 use support::http::raw;
 use support::provider::Provider;
 use support::redis_server::{RedisServer, free_port};
+use support::serve::Serve;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::task::JoinSet;
@@ -45,9 +44,10 @@ const RSS_BOUND_KIB: u64 = 96 * 1024;
 const GENUINE: &str = "/twilio/status?job=slow%2Fnone&shard=0&attempt=1";
 
 struct Daemon {
-    guard: Guard,
+    serve: Serve,
     webhook: SocketAddr,
     admin: SocketAddr,
+    _log: tempfile::TempDir,
 }
 
 /// The resident memory of process `pid`, from /proc (`None` once it is
@@ -64,35 +64,25 @@ fn rss_kib(pid: u32) -> Option<u64> {
 /// listener, the test's deadlines, an admin token; ready when it returns.
 async fn serve(redis: &RedisServer, simulator: &str) -> Daemon {
     let webhook: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let admin: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let mut cmd = sampark();
-    cmd.args(["serve", "--config", "config/sampark.toml"])
-        .env("SAMPARK__REDIS__URL", redis.url())
-        .env("SAMPARK__POLICY__CITIZEN_KEY_SECRET", CITIZEN_KEY_SECRET)
-        .env("SAMPARK__PROVIDER__BASE_URL", simulator)
-        .env("SAMPARK__PROVIDER__ACCOUNT_SID", ACCOUNT_SID)
-        .env("SAMPARK__PROVIDER__AUTH_TOKEN", AUTH_TOKEN)
-        .env("SAMPARK__WEBHOOK__LISTEN", webhook.to_string())
-        .env("SAMPARK__WEBHOOK__PUBLIC_URL", format!("http://{webhook}"))
-        .env(
-            "SAMPARK__WEBHOOK__HTTP__HEADER_READ_TIMEOUT_MS",
-            (HEADER_SECS * 1000).to_string(),
-        )
-        .env(
-            "SAMPARK__WEBHOOK__HTTP__IDLE_TIMEOUT_SECS",
-            IDLE_SECS.to_string(),
-        )
-        .env("SAMPARK__WEBHOOK__HTTP__HTTP2", "true")
-        .env("SAMPARK__ADMIN__LISTEN", admin.to_string())
-        .env("SAMPARK__ADMIN__TOKEN", ADMIN_TOKEN)
-        .env("SAMPARK__LOG__LEVEL", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let daemon = Daemon {
-        guard: Guard(cmd.spawn().expect("sampark serve starts")),
-        webhook,
-        admin,
-    };
+    let log = tempfile::tempdir().unwrap();
+    let (listen, public_url) = (webhook.to_string(), format!("http://{webhook}"));
+    let (header, idle) = ((HEADER_SECS * 1000).to_string(), IDLE_SECS.to_string());
+    let serve = support::serve::serve(
+        &redis.url(),
+        simulator,
+        log.path().join("serve.log"),
+        &[
+            ("SAMPARK__PROVIDER__AUTH_TOKEN", AUTH_TOKEN),
+            ("SAMPARK__WEBHOOK__LISTEN", &listen),
+            ("SAMPARK__WEBHOOK__PUBLIC_URL", &public_url),
+            ("SAMPARK__WEBHOOK__HTTP__HEADER_READ_TIMEOUT_MS", &header),
+            ("SAMPARK__WEBHOOK__HTTP__IDLE_TIMEOUT_SECS", &idle),
+            ("SAMPARK__WEBHOOK__HTTP__HTTP2", "true"),
+            ("SAMPARK__ADMIN__TOKEN", ADMIN_TOKEN),
+            ("SAMPARK__LOG__LEVEL", "warn"),
+        ],
+    );
+    let admin = serve.admin;
     eventually(
         Duration::from_secs(60),
         "the daemon to be ready",
@@ -107,7 +97,12 @@ async fn serve(redis: &RedisServer, simulator: &str) -> Daemon {
         },
     )
     .await;
-    daemon
+    Daemon {
+        serve,
+        webhook,
+        admin,
+        _log: log,
+    }
 }
 
 async fn genuine(addr: SocketAddr) -> u16 {
@@ -208,7 +203,7 @@ async fn a_flood_of_idle_and_slow_connections_does_not_starve_genuine_webhooks()
         (200..300).contains(&baseline),
         "a signed callback is handled: {baseline}"
     );
-    let pid = daemon.guard.0.id();
+    let pid = daemon.serve.child.id();
     let idle_rss = rss_kib(pid).expect("the daemon runs");
 
     let peak = Arc::new(AtomicU64::new(idle_rss));
@@ -477,17 +472,15 @@ impl sampark::webhook::Routes for Healthy {
 async fn negotiated(http2: bool) -> Option<Vec<u8>> {
     use rustls_pki_types::pem::PemObject;
     use rustls_pki_types::{CertificateDer, ServerName};
-    use support::daemon::{http_config, repo_path};
+    use support::tls::{TestCa, TlsDir};
 
-    let mut config = http_config();
+    let ca = TestCa::new("slow-clients CA");
+    let dir = TlsDir::new();
+    let (cert, key) = dir.write_pair("server", &ca.server(1));
+    let served = Arc::new(sampark::tls::ServerCert::load("webhook", &cert, &key).unwrap());
+    let mut config = support::daemon::http_config();
     config.http.http2 = http2;
-    config.tls = Some(
-        sampark::webhook::load_tls_config(
-            &repo_path("tests/fixtures/tls-cert.pem"),
-            &repo_path("tests/fixtures/tls-key.pem"),
-        )
-        .expect("test certificate loads"),
-    );
+    config.tls = Some(served.server_config().unwrap());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let cancel = tokio_util::sync::CancellationToken::new();
@@ -496,7 +489,7 @@ async fn negotiated(http2: bool) -> Option<Vec<u8>> {
 
     let mut roots = rustls::RootCertStore::empty();
     roots
-        .add(CertificateDer::from_pem_file(repo_path("tests/fixtures/tls-ca.pem")).unwrap())
+        .add(CertificateDer::from_pem_slice(ca.pem().as_bytes()).unwrap())
         .unwrap();
     let mut client = rustls::ClientConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),

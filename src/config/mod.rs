@@ -36,6 +36,6 @@ pub use secret::{RedisUrl, Secret};
 pub use sections::{
     AdminSettings, DialerSettings, DialplanSettings, InboundSettings, LogSettings,
     OfficialsSettings, PersistencePolicy, ProviderKind, ProviderSettings, RedisMode, RedisSettings,
-    ReportsSettings, Settings, ShutdownSettings, TlsSettings, WebhookSettings,
+    RedisTlsSettings, ReportsSettings, Settings, ShutdownSettings, TlsSettings, WebhookSettings,
 };
 pub use tree::ENV_PREFIX;

@@ -71,6 +71,14 @@ pub struct Listeners {
     pub admin: Option<TcpListener>,
 }
 
+/// TLS of each listener (`None`: plain HTTP), from `[webhook.tls]` and
+/// `[admin.tls]`; see `crate::tls::ServerCert` for reloading.
+#[derive(Clone, Default)]
+pub struct ServerTls {
+    pub webhook: Option<Arc<rustls::ServerConfig>>,
+    pub admin: Option<Arc<rustls::ServerConfig>>,
+}
+
 impl DaemonParts {
     /// The parts `settings` describe, over `store` and `dialplans`.
     pub fn from_settings(
@@ -78,7 +86,7 @@ impl DaemonParts {
         store: Arc<dyn Store>,
         dialplans: Arc<Dialplans>,
         listeners: Listeners,
-        tls: Option<Arc<rustls::ServerConfig>>,
+        tls: ServerTls,
     ) -> Result<DaemonParts, PartsError> {
         let public_url = settings.webhook.public_url.clone();
         let provider = build_provider(&settings.provider, &public_url)?;
@@ -114,11 +122,11 @@ impl DaemonParts {
                 max_connections: settings.webhook.max_connections,
                 max_connections_per_source: settings.webhook.max_connections_per_source,
                 drain_timeout: WEBHOOK_DRAIN,
-                tls,
+                tls: tls.webhook,
                 http: settings.webhook.http.clone(),
             },
             admin_listener: listeners.admin,
-            admin: admin_http_config(settings),
+            admin: admin_http_config(settings, tls.admin),
             admin_token: settings.admin.token.as_ref().map(|t| t.expose().to_owned()),
             public_url,
             shutdown_grace: settings.shutdown.grace(),
@@ -146,8 +154,11 @@ pub fn metrics_registry(
 }
 
 /// The admin listener's limits (the same before and after the store is
-/// reachable).
-pub fn admin_http_config(settings: &Settings) -> HttpServerConfig {
+/// reachable), served over `tls` if given.
+pub fn admin_http_config(
+    settings: &Settings,
+    tls: Option<Arc<rustls::ServerConfig>>,
+) -> HttpServerConfig {
     let admin = &settings.admin;
     HttpServerConfig {
         body_limit: ADMIN_BODY_LIMIT,
@@ -155,7 +166,7 @@ pub fn admin_http_config(settings: &Settings) -> HttpServerConfig {
         max_connections: admin.max_connections,
         max_connections_per_source: admin.max_connections_per_source,
         drain_timeout: ADMIN_DRAIN,
-        tls: None,
+        tls,
         http: admin.http.clone(),
     }
 }

@@ -25,6 +25,8 @@ pub fn starting(settings: &Settings) {
         webhook.tls = settings.webhook.tls.paths().is_some(),
         admin.listen = %settings.admin.listen,
         admin.token = settings.admin.token.is_some(),
+        admin.tls = settings.admin.tls.paths().is_some(),
+        redis.tls.custom = settings.redis.tls.is_set(),
         "sampark starting."
     );
 }

@@ -21,7 +21,6 @@ mod deadlines;
 mod health;
 mod server;
 mod slots;
-mod tls;
 
 pub use admin::AdminRoutes;
 pub use admin_official_calls::OfficialCallDesk;
@@ -32,4 +31,3 @@ pub use server::{
     ANONYMOUS_BODY_LIMIT, Admission, ClientAddr, HttpServer, HttpServerConfig, Routes,
     text_response,
 };
-pub use tls::{TlsError, load_tls_config};

@@ -16,7 +16,9 @@ pub mod provider;
 pub mod redis_cluster;
 pub mod redis_server;
 pub mod scorecards;
+pub mod serve;
 pub mod test_redis;
+pub mod tls;
 
 use std::time::Duration;
 
