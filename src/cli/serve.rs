@@ -100,7 +100,7 @@ pub async fn command(config_path: &Path, accept_legacy_optouts: bool) -> anyhow:
     let metrics = metrics_registry(&settings, rules.severities().map(|(f, _)| f.to_owned()));
     let startup = Startup::serve_admin(
         admin_listener,
-        admin_http_config(prepared.tls.admin.clone()),
+        admin_http_config(&settings, prepared.tls.admin.clone()),
         metrics,
     )?;
     startup.reload_certificates(prepared.certs.clone());

@@ -14,6 +14,7 @@
 mod error;
 mod exotel;
 mod file;
+mod http;
 mod load;
 mod paths;
 mod policy;
@@ -27,6 +28,7 @@ mod validate;
 
 pub use error::{ConfigError, ConfigProblem, Origin};
 pub use exotel::{ExotelRegion, ExotelSettings};
+pub use http::HttpSettings;
 pub use load::{load, load_from_process_env};
 pub use policy::PolicySettings;
 pub use rate::{RateLimit, RateSettings};

@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::exotel::ExotelSettings;
+use super::http::HttpSettings;
 use super::policy::PolicySettings;
 use super::rate::RateSettings;
 use super::secret::{RedisUrl, Secret};
@@ -327,7 +328,10 @@ pub struct WebhookSettings {
     pub body_limit_bytes: usize,
     pub request_timeout_ms: u64,
     pub max_connections: usize,
+    /// Open connections one client address may hold.
+    pub max_connections_per_source: usize,
     pub tls: TlsSettings,
+    pub http: HttpSettings,
 }
 
 impl Default for WebhookSettings {
@@ -338,7 +342,9 @@ impl Default for WebhookSettings {
             body_limit_bytes: 64 * 1024,
             request_timeout_ms: 10_000,
             max_connections: 1_024,
+            max_connections_per_source: 64,
             tls: TlsSettings::default(),
+            http: HttpSettings::default(),
         }
     }
 }
@@ -379,6 +385,12 @@ pub struct AdminSettings {
     /// (acceptable only on a loopback listener).
     pub token: Option<Secret>,
     pub tls: TlsSettings,
+    /// Milliseconds to read a request's body and answer it.
+    pub request_timeout_ms: u64,
+    pub max_connections: usize,
+    /// Open connections one client address may hold.
+    pub max_connections_per_source: usize,
+    pub http: HttpSettings,
 }
 
 impl Default for AdminSettings {
@@ -387,7 +399,17 @@ impl Default for AdminSettings {
             listen: "127.0.0.1:9090".into(),
             token: None,
             tls: TlsSettings::default(),
+            request_timeout_ms: 60_000,
+            max_connections: 64,
+            max_connections_per_source: 16,
+            http: HttpSettings::default(),
         }
+    }
+}
+
+impl AdminSettings {
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms)
     }
 }
 

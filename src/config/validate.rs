@@ -340,6 +340,23 @@ impl Settings {
         );
         p.positive(w.request_timeout_ms, "webhook.request_timeout_ms");
         p.positive(w.max_connections as u64, "webhook.max_connections");
+        let a = &self.admin;
+        p.positive(a.request_timeout_ms, "admin.request_timeout_ms");
+        p.positive(a.max_connections as u64, "admin.max_connections");
+        for (section, per_source, max) in [
+            ("webhook", w.max_connections_per_source, w.max_connections),
+            ("admin", a.max_connections_per_source, a.max_connections),
+        ] {
+            // One source must leave room for others (see docs/configuration.md).
+            p.check(
+                (1..=max).contains(&per_source),
+                &format!("{section}.max_connections_per_source"),
+                || format!("{per_source} is outside 1..={max} ({section}.max_connections)"),
+            );
+        }
+        for (section, http) in [("webhook", &w.http), ("admin", &a.http)] {
+            p.0.extend(http.problems(section));
+        }
         for (tls, key) in [(&w.tls, "webhook.tls"), (&self.admin.tls, "admin.tls")] {
             p.check(
                 tls.cert_path.is_some() == tls.key_path.is_some(),

@@ -20,11 +20,9 @@ use crate::store::{CitizenCaps, Store};
 use crate::telemetry::Metrics;
 use crate::webhook::{HttpServerConfig, OfficialCallDesk};
 
-/// The admin API takes whole campaign documents: allow large bodies, and the
-/// time to upload them, but few connections (operators, not the public).
+/// The admin API takes whole campaign documents: allow large bodies (once
+/// the request has shown its token) and the time to upload them.
 const ADMIN_BODY_LIMIT: usize = 64 * 1024 * 1024;
-const ADMIN_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
-const ADMIN_MAX_CONNECTIONS: usize = 64;
 const ADMIN_DRAIN: Duration = Duration::from_secs(5);
 /// Webhook requests are answered in milliseconds; ten seconds covers any
 /// request still open at shutdown.
@@ -122,11 +120,13 @@ impl DaemonParts {
                 body_limit: settings.webhook.body_limit_bytes,
                 request_timeout: settings.webhook.request_timeout(),
                 max_connections: settings.webhook.max_connections,
+                max_connections_per_source: settings.webhook.max_connections_per_source,
                 drain_timeout: WEBHOOK_DRAIN,
                 tls: tls.webhook,
+                http: settings.webhook.http.clone(),
             },
             admin_listener: listeners.admin,
-            admin: admin_http_config(tls.admin),
+            admin: admin_http_config(settings, tls.admin),
             admin_token: settings.admin.token.as_ref().map(|t| t.expose().to_owned()),
             public_url,
             shutdown_grace: settings.shutdown.grace(),
@@ -155,13 +155,19 @@ pub fn metrics_registry(
 
 /// The admin listener's limits (the same before and after the store is
 /// reachable), served over `tls` if given.
-pub fn admin_http_config(tls: Option<Arc<rustls::ServerConfig>>) -> HttpServerConfig {
+pub fn admin_http_config(
+    settings: &Settings,
+    tls: Option<Arc<rustls::ServerConfig>>,
+) -> HttpServerConfig {
+    let admin = &settings.admin;
     HttpServerConfig {
         body_limit: ADMIN_BODY_LIMIT,
-        request_timeout: ADMIN_REQUEST_TIMEOUT,
-        max_connections: ADMIN_MAX_CONNECTIONS,
+        request_timeout: admin.request_timeout(),
+        max_connections: admin.max_connections,
+        max_connections_per_source: admin.max_connections_per_source,
         drain_timeout: ADMIN_DRAIN,
         tls,
+        http: admin.http.clone(),
     }
 }
 

@@ -169,6 +169,13 @@ pub trait CallControl: Send + Sync + 'static {
     /// The request's parameters if its signature is valid; `None` if it is
     /// not (a forged or corrupted request: 403).
     fn verify(&self, request: &WebhookRequest<'_>) -> Option<Params>;
+    /// Whether a request with this URL and these headers can be the
+    /// provider's at all, decided before its body is read (a request that
+    /// cannot is refused, 403, with its body unread). A provider whose
+    /// check needs the body keeps this default; `verify` still decides.
+    fn may_be_signed(&self, _path_and_query: &str, _headers: &http::HeaderMap) -> bool {
+        true
+    }
     /// The call status a status callback reports.
     fn status_event(&self, params: &Params) -> Result<StatusEvent, ParamsError>;
     /// The call an inbound-call webhook announces.

@@ -37,12 +37,13 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use http::request::Parts;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
-use super::{Routes, text_response};
+use super::{Admission, Routes, text_response};
 use crate::dialplan::Dialplans;
 use crate::domain::{CampaignId, ParsedDocument};
 use crate::intake::{
@@ -82,6 +83,25 @@ pub(super) fn json_response(status: StatusCode, value: serde_json::Value) -> Res
 
 #[async_trait]
 impl Routes for AdminRoutes {
+    /// `/admin/*` without the token is refused (401) before its body is
+    /// read; the console's pages take a large body only from a request with
+    /// the token or a live session (the login form and the rest: 64 KiB).
+    fn admit(&self, head: &Parts) -> Admission {
+        let path = head.uri.path();
+        if path.starts_with("/admin/") {
+            return if self.authorized(&head.headers) {
+                Admission::Full
+            } else {
+                Admission::Refused(unauthorized())
+            };
+        }
+        let console = super::Console::serves(path) && path != "/login";
+        if console && self.console.lets_in(self.token.as_deref(), &head.headers) {
+            return Admission::Full;
+        }
+        Admission::Small
+    }
+
     async fn route(&self, request: Request<Bytes>) -> Response<Full<Bytes>> {
         let path = request.uri().path().to_owned();
         match (request.method(), path.as_str()) {
@@ -89,11 +109,8 @@ impl Routes for AdminRoutes {
             (&Method::GET, "/readyz") => super::health::readiness(self.store.as_ref(), None).await,
             (&Method::GET, "/metrics") => super::health::metrics_response(&self.metrics),
             (_, p) if p.starts_with("/admin/") => {
-                if !self.authorized(&request) {
-                    return json_response(
-                        StatusCode::UNAUTHORIZED,
-                        json!({"error": "missing or wrong bearer token"}),
-                    );
+                if !self.authorized(request.headers()) {
+                    return unauthorized();
                 }
                 if p == "/admin/redis/accept-empty" && request.method() == Method::POST {
                     return self.accept_empty().await;
@@ -144,12 +161,11 @@ impl Routes for AdminRoutes {
 }
 
 impl AdminRoutes {
-    fn authorized(&self, request: &Request<Bytes>) -> bool {
+    fn authorized(&self, headers: &http::HeaderMap) -> bool {
         let Some(token) = &self.token else {
             return true;
         };
-        let given = request
-            .headers()
+        let given = headers
             .get(http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
@@ -308,6 +324,13 @@ impl AdminRoutes {
             ),
         }
     }
+}
+
+fn unauthorized() -> Response<Full<Bytes>> {
+    json_response(
+        StatusCode::UNAUTHORIZED,
+        json!({"error": "missing or wrong bearer token"}),
+    )
 }
 
 /// `?strict=true` (or `1`, or a bare `strict`) on a submission.

@@ -9,11 +9,12 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use http::request::Parts;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use tracing::{Instrument, error, info_span, warn};
 
-use super::{Routes, text_response};
+use super::{Admission, Routes, text_response};
 use crate::calls::{
     CallCore, CallError, CallErrorClass, Callback, CallbackUrls, CarriedLeg, PendingStatuses,
     Reply, Route, UrlError,
@@ -53,6 +54,37 @@ fn metric_kind(route: Route) -> WebhookKind {
 
 #[async_trait]
 impl Routes for CallWebhooks {
+    /// A callback without the provider's signature (or, for Exotel, a valid
+    /// URL token) is refused 403 before its body is read; every body is
+    /// held to `webhook.body_limit_bytes`.
+    fn admit(&self, head: &Parts) -> Admission {
+        if head.method != Method::POST {
+            return Admission::Small;
+        }
+        let Some(parsed) = self.core.urls().parse(head.uri.path(), head.uri.query()) else {
+            return Admission::Small;
+        };
+        let path_and_query = head.uri.path_and_query().map_or("/", |p| p.as_str());
+        if self
+            .core
+            .control()
+            .may_be_signed(path_and_query, &head.headers)
+        {
+            return Admission::Full;
+        }
+        let kind = metric_kind(match &parsed {
+            Ok(callback) => callback.route(),
+            Err(e) => e.route,
+        });
+        warn!(
+            kind = kind.as_str(),
+            "webhook without a signature; refused before its body"
+        );
+        self.metrics
+            .webhook(kind, WebhookResult::Forbidden, std::time::Duration::ZERO);
+        Admission::Refused(text_response(StatusCode::FORBIDDEN, "invalid signature\n"))
+    }
+
     async fn route(&self, request: Request<Bytes>) -> Response<Full<Bytes>> {
         if request.method() == Method::GET && request.uri().path() == "/healthz" {
             return text_response(StatusCode::OK, "ok\n");

@@ -17,12 +17,13 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use http::request::Parts;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use serde_json::json;
 
 use super::admin::{AdminRoutes, json_response};
-use super::{Routes, text_response};
+use super::{Admission, Routes, text_response};
 use crate::dialer::DialGate;
 use crate::store::Store;
 use crate::telemetry::Metrics;
@@ -124,6 +125,16 @@ impl AdminFront {
 
 #[async_trait]
 impl Routes for AdminFront {
+    /// Health and metrics take no body; while starting, every route
+    /// answers 503 without reading one.
+    fn admit(&self, head: &Parts) -> Admission {
+        let health = matches!(head.uri.path(), "/healthz" | "/readyz" | "/metrics");
+        match self.current() {
+            Ok((routes, _)) if !health => routes.admit(head),
+            _ => Admission::Small,
+        }
+    }
+
     async fn route(&self, request: Request<Bytes>) -> Response<Full<Bytes>> {
         let path = request.uri().path();
         let get = request.method() == Method::GET;

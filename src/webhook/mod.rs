@@ -1,5 +1,7 @@
 //! The HTTP side: a hyper 1.x server (plain or rustls TLS) with connection
-//! and body limits, request timeouts and graceful drain; the provider webhook
+//! slots per client address and in all (`slots.rs`), header, idle, body and
+//! request deadlines (`deadlines.rs`), admission from the request head
+//! before any body is read, and graceful drain; the provider webhook
 //! routes; the admin API, `/metrics` and health checks; the operator console
 //! (`console/`, HTML pages on the admin listener).
 //!
@@ -15,12 +17,17 @@ mod admin_officials;
 mod admin_reports;
 mod calls;
 mod console;
+mod deadlines;
 mod health;
 mod server;
+mod slots;
 
 pub use admin::AdminRoutes;
 pub use admin_official_calls::OfficialCallDesk;
 pub use calls::CallWebhooks;
 pub use console::Console;
 pub use health::AdminFront;
-pub use server::{ClientAddr, HttpServer, HttpServerConfig, Routes, text_response};
+pub use server::{
+    ANONYMOUS_BODY_LIMIT, Admission, ClientAddr, HttpServer, HttpServerConfig, Routes,
+    text_response,
+};

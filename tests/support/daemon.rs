@@ -60,8 +60,10 @@ pub fn http_config() -> HttpServerConfig {
         body_limit: 64 * 1024,
         request_timeout: Duration::from_secs(10),
         max_connections: 512,
+        max_connections_per_source: 512,
         drain_timeout: Duration::from_secs(5),
         tls: None,
+        http: sampark::config::HttpSettings::default(),
     }
 }
 

@@ -50,6 +50,15 @@ impl CallControl for ExotelControl {
         parse_body(header(http::header::CONTENT_TYPE), request.body)
     }
 
+    /// The token is in the URL (and Basic auth in a header): all of it is
+    /// checked before the body.
+    fn may_be_signed(&self, path_and_query: &str, headers: &http::HeaderMap) -> bool {
+        let authorization = headers
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        self.signer.check(path_and_query, authorization)
+    }
+
     fn status_event(&self, params: &Params) -> Result<StatusEvent, ParamsError> {
         status_event(params)
     }

@@ -53,6 +53,11 @@ impl CallControl for TwilioControl {
         .then_some(params)
     }
 
+    /// The signature covers the body, so only its presence is checked.
+    fn may_be_signed(&self, _path_and_query: &str, headers: &http::HeaderMap) -> bool {
+        headers.contains_key("x-twilio-signature")
+    }
+
     fn status_event(&self, params: &Params) -> Result<StatusEvent, ParamsError> {
         let cb = StatusCallback::from_params(params).map_err(|e| ParamsError(e.to_string()))?;
         Ok(StatusEvent {

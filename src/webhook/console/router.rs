@@ -40,6 +40,16 @@ impl Console {
         }
     }
 
+    /// Whether a request with `headers` would be let in (a bearer token or
+    /// a live session), decided before its body is read.
+    pub(in crate::webhook) fn lets_in(
+        &self,
+        token: Option<&str>,
+        headers: &http::HeaderMap,
+    ) -> bool {
+        self.sessions.access(token, headers).is_ok()
+    }
+
     /// Whether `path` is one of the console's (the admin listener's other
     /// routes are `/admin/…`, `/metrics`, `/healthz`, `/readyz`).
     pub fn serves(path: &str) -> bool {
@@ -121,7 +131,10 @@ impl AdminRoutes {
         }
         let query = Query::parse(request.uri().query());
         let fragment = query.get("fragment") == Some("live");
-        let access = match console.sessions.access(self.token.as_deref(), &request) {
+        let access = match console
+            .sessions
+            .access(self.token.as_deref(), request.headers())
+        {
             Ok(access) => access,
             Err(Refused::WrongToken) => {
                 return view::error(StatusCode::UNAUTHORIZED, None, "Wrong token.");
