@@ -25,7 +25,7 @@ async fn serves_https_with_the_configured_certificate() {
         store: Arc::new(MemoryStore::new(1)),
         dialplans: dialplans(),
         metrics: Arc::new(Metrics::new()),
-        token: None,
+        access: Arc::new(sampark::webhook::AdminAccess::open()),
         console: sampark::webhook::Console::new(None),
         official_calls: sampark::webhook::OfficialCallDesk {
             dialplan: "official-call".into(),

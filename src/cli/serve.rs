@@ -38,7 +38,7 @@ use crate::provider::build_provider;
 use crate::store::keys::CitizenKey;
 use crate::store::redis::{RedisStore, ReplicaWait, Timeouts};
 use crate::telemetry::{events, init_in_zone};
-use crate::webhook::load_tls_config;
+use crate::webhook::{AdminAccess, load_tls_config};
 
 /// First and longest wait between attempts to reach Redis.
 const FIRST_RETRY: Duration = Duration::from_millis(250);
@@ -49,6 +49,7 @@ struct Prepared {
     dialplans: Arc<Dialplans>,
     tls: Option<Arc<rustls::ServerConfig>>,
     citizen_key: CitizenKey,
+    admin_access: Arc<AdminAccess>,
 }
 
 pub async fn command(config_path: &Path, accept_legacy_optouts: bool) -> anyhow::Result<ExitCode> {
@@ -99,7 +100,12 @@ pub async fn command(config_path: &Path, accept_legacy_optouts: bool) -> anyhow:
     // Flag labels are bounded by the flags the dialplans escalate.
     let rules = prepared.dialplans.scoring_rules();
     let metrics = metrics_registry(&settings, rules.severities().map(|(f, _)| f.to_owned()));
-    let startup = Startup::serve_admin(admin_listener, admin_http_config(), metrics)?;
+    let startup = Startup::serve_admin(
+        admin_listener,
+        admin_http_config(),
+        metrics,
+        prepared.admin_access.clone(),
+    )?;
     let outcome = run(
         &settings,
         prepared,
@@ -198,12 +204,18 @@ fn prepare(settings: &Settings) -> Result<Prepared, Vec<String>> {
             None
         }
     };
-    match (dialplans, citizen_key) {
-        (Some(dialplans), Some(citizen_key)) if problems.is_empty() => Ok(Prepared {
-            dialplans,
-            tls,
-            citizen_key,
-        }),
+    let admin_access = AdminAccess::from_settings(&settings.admin)
+        .map_err(|e| problems.push(e))
+        .ok();
+    match (dialplans, citizen_key, admin_access) {
+        (Some(dialplans), Some(citizen_key), Some(admin_access)) if problems.is_empty() => {
+            Ok(Prepared {
+                dialplans,
+                tls,
+                citizen_key,
+                admin_access: Arc::new(admin_access),
+            })
+        }
         _ => Err(problems),
     }
 }

@@ -32,7 +32,7 @@ pub async fn admin_over(
         store,
         dialplans: dialplans(),
         metrics: Arc::new(Metrics::new()),
-        token: token.map(str::to_owned),
+        access: Arc::new(access(token)),
         eta: Some(EtaLimits {
             quotas: Quotas::uniform(sampark::store::Quota {
                 burst: 5,
@@ -54,6 +54,16 @@ pub async fn admin_over(
         HttpServer::new("admin", listener, http_config(), Arc::new(routes)).run(cancel.clone()),
     );
     (addr, cancel)
+}
+
+/// The admin access of one operator token named `admin` (`admin.token`),
+/// or an open listener.
+pub fn access(token: Option<&str>) -> sampark::webhook::AdminAccess {
+    sampark::webhook::AdminAccess::from_settings(&sampark::config::AdminSettings {
+        token: token.map(sampark::config::Secret::new),
+        ..sampark::config::AdminSettings::default()
+    })
+    .unwrap()
 }
 
 /// One raw HTTP/1.1 request to the admin listener.
