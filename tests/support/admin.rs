@@ -28,11 +28,19 @@ pub async fn admin_over(
     store: Arc<dyn Store>,
     token: Option<&str>,
 ) -> (std::net::SocketAddr, CancellationToken) {
+    admin_with(store, Arc::new(access(token))).await
+}
+
+/// The admin listener on port 0 over `store`, letting in whom `access` does.
+pub async fn admin_with(
+    store: Arc<dyn Store>,
+    access: Arc<sampark::webhook::AdminAccess>,
+) -> (std::net::SocketAddr, CancellationToken) {
     let routes = AdminRoutes {
         store,
         dialplans: dialplans(),
         metrics: Arc::new(Metrics::new()),
-        access: Arc::new(access(token)),
+        access,
         eta: Some(EtaLimits {
             quotas: Quotas::uniform(sampark::store::Quota {
                 burst: 5,
