@@ -6,9 +6,8 @@
 mod support;
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::Duration;
+use std::path::PathBuf;
+use std::process::Stdio;
 
 use sampark::simulator::SimulatorConfig;
 use serde_json::{Value, json};
