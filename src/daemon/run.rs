@@ -255,10 +255,6 @@ impl Daemon {
                 config,
             )?);
         }
-        tracker.spawn(crate::webhook::reload_on_sighup(
-            parts.admin_access.clone(),
-            back.child_token(),
-        ));
         let admin_addr = admin.map(|(admin_front, addr)| {
             admin_front.running(
                 AdminRoutes {

@@ -19,7 +19,7 @@ use tracing::info;
 
 use super::{Daemon, DaemonParts};
 use crate::telemetry::Metrics;
-use crate::webhook::{AdminAccess, AdminFront, HttpServer, HttpServerConfig};
+use crate::webhook::{AdminAccess, AdminFront, HttpServer, HttpServerConfig, reload_on_sighup};
 
 /// Tasks started before the store: the admin listener, if any.
 pub struct Startup {
@@ -54,10 +54,15 @@ impl Startup {
     }
 
     /// Nothing served until [`Startup::start`].
+    /// Must be called inside a Tokio runtime: from here on SIGHUP re-reads
+    /// the admin tokens (and no longer ends the process).
     pub fn without_admin(metrics: Arc<Metrics>, access: Arc<AdminAccess>) -> Startup {
+        let tracker = TaskTracker::new();
+        let back = CancellationToken::new();
+        tracker.spawn(reload_on_sighup(access.clone(), back.child_token()));
         Startup {
-            tracker: TaskTracker::new(),
-            back: CancellationToken::new(),
+            tracker,
+            back,
             admin: None,
             metrics,
             access,
