@@ -18,6 +18,7 @@
 //! | [`daemon`] | wiring, start-up before Redis is reachable, the campaign log, the heartbeat, the ordered shutdown |
 //! | [`webhook`] | the HTTP server: provider webhooks, admin API, metrics, health, the operator console |
 //! | [`telemetry`] | tracing subscriber, named events, metrics registry |
+//! | [`tls`] | TLS files read safely, server certificates reloaded in place, Redis client TLS |
 //! | [`failpoint`] | named pause points for fault tests (feature `failpoints`) |
 //! | [`cli`] | command-line commands |
 
@@ -38,4 +39,5 @@ pub mod registry;
 pub mod simulator;
 pub mod store;
 pub mod telemetry;
+pub mod tls;
 pub mod webhook;

@@ -19,7 +19,9 @@ use support::daemon::{CITIZEN_KEY_SECRET, start_simulator};
 use support::eventually;
 use support::http::raw;
 use support::redis_server::{RedisServer, free_port};
-use support::serve::{TOKEN, WAIT, serve_command, spawn};
+use support::serve::{TOKEN, serve_command, spawn};
+
+const WAIT: std::time::Duration = std::time::Duration::from_secs(90);
 
 async fn call(addr: SocketAddr, method: &str, path: &str, token: Option<&str>) -> u16 {
     raw(addr, &request(addr, method, path, token, "")).await.0

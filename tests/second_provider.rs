@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use acme::{Carrier, CarrierCall, Persona, post_json, sign};
 use redis::AsyncCommands;
-use sampark::daemon::{Daemon, DaemonParts, Listeners};
+use sampark::daemon::{Daemon, DaemonParts, Listeners, ServerTls};
 use sampark::dialer::DialerConfig;
 use sampark::dialplan::{CallContext, Event, start, step};
 use sampark::domain::{CallStatus, CampaignId, FeedbackRecord, JobId, JobState, Outcome};
@@ -62,7 +62,7 @@ async fn start_with(personas: HashMap<String, Persona>) -> Harness {
             webhook: listener,
             admin: None,
         },
-        None,
+        ServerTls::default(),
     )
     .unwrap();
     let carrier = Carrier::new(SECRET, personas);

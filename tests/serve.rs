@@ -8,6 +8,7 @@ mod support;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::time::Duration;
 
 use sampark::simulator::SimulatorConfig;
 use serde_json::{Value, json};
@@ -15,7 +16,9 @@ use support::daemon::{CITIZEN_KEY_SECRET, repo_path, start_simulator};
 use support::eventually;
 use support::http::raw;
 use support::redis_server::{RedisServer, free_port};
-use support::serve::{SID, Serve, TOKEN, WAIT, sampark, serve};
+use support::serve::{SID, Serve, TOKEN, sampark_in, serve};
+
+const WAIT: Duration = Duration::from_secs(90);
 
 async fn get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
     tokio::net::TcpStream::connect(addr).await.ok()?;
@@ -329,7 +332,7 @@ async fn serve_reads_paths_relative_to_its_config_file_from_another_directory() 
         )
     };
     let start = || {
-        let mut cmd = sampark(&elsewhere);
+        let mut cmd = sampark_in(&elsewhere);
         cmd.args(["serve", "--config", "../etc/sampark.toml"])
             .env("SAMPARK__POLICY__CITIZEN_KEY_SECRET", CITIZEN_KEY_SECRET)
             .env("SAMPARK__PROVIDER__ACCOUNT_SID", SID)

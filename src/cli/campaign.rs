@@ -1,5 +1,6 @@
 //! `sampark campaign submit|status|list|pause|resume|cancel`
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -9,8 +10,9 @@ use super::control::{control, list};
 use super::intake_status;
 use super::officials::officials_table;
 use crate::domain::CampaignId;
-use crate::store::redis::RedisStore;
+use crate::store::redis::{RedisStore, Target, Timeouts};
 use crate::store::{CampaignAction, Store};
+use crate::tls::ClientTls;
 
 /// Where the store is (flags, else the same environment variables `serve` reads).
 #[derive(Debug, Args)]
@@ -28,13 +30,46 @@ pub struct RedisArgs {
     /// Shard count (must match the daemon's `redis.shards`).
     #[arg(long, env = "SAMPARK__REDIS__SHARDS", default_value_t = 16)]
     pub shards: u16,
+    /// For a rediss:// URL: PEM bundle of the CA that signs the server's
+    /// certificate (default: the built-in Mozilla roots).
+    #[arg(long, value_name = "PATH", env = "SAMPARK__REDIS__TLS__CA_PATH")]
+    pub redis_ca: Option<PathBuf>,
+    /// For a rediss:// URL: PEM client certificate, for a server that
+    /// requires one (with --redis-client-key).
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "SAMPARK__REDIS__TLS__CLIENT_CERT_PATH",
+        requires = "redis_client_key"
+    )]
+    pub redis_client_cert: Option<PathBuf>,
+    /// The key of --redis-client-cert (PEM).
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "SAMPARK__REDIS__TLS__CLIENT_KEY_PATH",
+        requires = "redis_client_cert"
+    )]
+    pub redis_client_key: Option<PathBuf>,
 }
 
 impl RedisArgs {
     pub(super) async fn connect(&self) -> anyhow::Result<RedisStore> {
-        RedisStore::connect(&self.url, &self.prefix, self.shards)
-            .await
-            .with_context(|| format!("cannot reach Redis at {}", redact_url(&self.url)))
+        let tls = ClientTls::from_files(
+            self.redis_ca.as_deref(),
+            self.redis_client_cert.as_deref(),
+            self.redis_client_key.as_deref(),
+        )
+        .context("Redis TLS files")?;
+        RedisStore::connect_over(
+            &Target::standalone(&self.url),
+            &tls,
+            &self.prefix,
+            self.shards,
+            Timeouts::default(),
+        )
+        .await
+        .with_context(|| format!("cannot reach Redis at {}", redact_url(&self.url)))
     }
 }
 

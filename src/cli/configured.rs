@@ -1,7 +1,7 @@
 //! `--config` for the commands that work from the daemon's settings
 //! (`escalations`, `report`, `officials`): the settings file loaded as
 //! `serve` loads it (the same `SAMPARK__*` overrides), and Redis reached as
-//! the daemon reaches it (URL, key prefix, shards, timeouts).
+//! the daemon reaches it (URL, key prefix, shards, timeouts, TLS).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -40,8 +40,10 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<RedisStore> {
         response: settings.redis.response_timeout(),
     };
     let url = settings.redis.url.expose();
-    RedisStore::connect_to(
+    let tls = settings.redis.tls.load().context("redis.tls")?;
+    RedisStore::connect_over(
         &settings.redis.target(),
+        &tls,
         &settings.redis.key_prefix,
         settings.redis.shards,
         timeouts,

@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 use crate::calls::CALLBACK_FLAG;
 use crate::calls::RetryPolicy;
 use crate::config::{ProviderKind, ProviderSettings, Settings};
-use crate::daemon::{Daemon, DaemonParts, Listeners};
+use crate::daemon::{Daemon, DaemonParts, Listeners, ServerTls};
 use crate::dialer::{DialerConfig, Quotas};
 use crate::dialplan::{Dialplans, parse_str};
 use crate::domain::{CampaignId, Direction, FeedbackRecord};
@@ -161,7 +161,7 @@ pub async fn run_demo(opts: DemoOptions) -> anyhow::Result<DemoSummary> {
                 None
             },
         },
-        None,
+        ServerTls::default(),
     )?;
     parts.dialer = demo_dialer_config();
     let scoring = parts.scoring.clone();

@@ -4,11 +4,12 @@
 //! Order, so that an operator sees every problem early and a probe sees a
 //! live process:
 //! 1. settings (every problem listed; exit 2);
-//! 2. what needs no Redis: dialplans, TLS files, the provider and inbound
-//!    settings, the citizen-key secret — every problem listed together;
-//!    exit 2;
+//! 2. what needs no Redis: dialplans, TLS files (both listeners' and
+//!    Redis's), the provider and inbound settings, the citizen-key secret —
+//!    every problem listed together; exit 2;
 //! 3. both listeners bound; the admin listener serves `/healthz`,
-//!    `/readyz` (503 with the reason) and `/metrics` from here on;
+//!    `/readyz` (503 with the reason) and `/metrics` from here on; the
+//!    listeners' certificates reload on SIGHUP or a file change;
 //! 4. Redis, retried with backoff until it answers (SIGTERM/SIGINT meanwhile:
 //!    exit 0);
 //! 5. refusals that need Redis: one that would lose its data under
@@ -30,15 +31,16 @@ use tracing::{error, info, warn};
 use crate::calls::InboundPolicy;
 use crate::config::{Settings, load_from_process_env};
 use crate::daemon::{
-    DaemonParts, Listeners, Startup, admin_http_config, metrics_registry, missing_secret_message,
-    refuse_unless_durable, refuse_unless_keys_settled, stop_signal,
+    DaemonParts, Listeners, ServerTls, Startup, admin_http_config, metrics_registry,
+    missing_secret_message, refuse_unless_durable, refuse_unless_keys_settled, stop_signal,
 };
 use crate::dialplan::{Dialplans, load_dir};
 use crate::provider::build_provider;
 use crate::store::keys::CitizenKey;
 use crate::store::redis::{RedisStore, ReplicaWait, Timeouts};
 use crate::telemetry::{events, init_in_zone};
-use crate::webhook::{AdminAccess, load_tls_config};
+use crate::tls::{ClientTls, ServerCert};
+use crate::webhook::AdminAccess;
 
 /// First and longest wait between attempts to reach Redis.
 const FIRST_RETRY: Duration = Duration::from_millis(250);
@@ -47,7 +49,10 @@ const LONGEST_RETRY: Duration = Duration::from_secs(10);
 /// What `serve` reads before it needs Redis.
 struct Prepared {
     dialplans: Arc<Dialplans>,
-    tls: Option<Arc<rustls::ServerConfig>>,
+    tls: ServerTls,
+    /// The listeners' certificates, for reloading.
+    certs: Vec<Arc<ServerCert>>,
+    redis_tls: ClientTls,
     citizen_key: CitizenKey,
     admin_access: Arc<AdminAccess>,
 }
@@ -97,10 +102,11 @@ pub async fn command(config_path: &Path, accept_legacy_optouts: bool) -> anyhow:
     let metrics = metrics_registry(&settings, rules.severities().map(|(f, _)| f.to_owned()));
     let startup = Startup::serve_admin(
         admin_listener,
-        admin_http_config(),
+        admin_http_config(prepared.tls.admin.clone()),
         metrics,
         prepared.admin_access.clone(),
     )?;
+    startup.reload_certificates(prepared.certs.clone());
     let outcome = run(
         &settings,
         prepared,
@@ -171,7 +177,8 @@ async fn run(
     stop: impl Future<Output = ()>,
 ) -> anyhow::Result<Option<ExitCode>> {
     let mut stop = std::pin::pin!(stop);
-    let Some(store) = connect_store(settings, &startup, stop.as_mut()).await else {
+    let Some(store) = connect_store(settings, &prepared.redis_tls, &startup, stop.as_mut()).await
+    else {
         // Asked to stop while waiting: nothing ran, nothing is lost.
         startup.stop().await;
         return Ok(Some(ExitCode::SUCCESS));
@@ -216,16 +223,30 @@ fn prepare(settings: &Settings) -> Result<Prepared, Vec<String>> {
             None
         }
     };
-    let tls = match settings.webhook.tls.paths() {
-        Some((cert, key)) => match load_tls_config(cert, key) {
-            Ok(tls) => Some(tls),
-            Err(e) => {
-                problems.push(format!("webhook.tls: {e}"));
-                None
+    let mut certs = Vec::new();
+    let mut tls = ServerTls::default();
+    for (name, paths, slot) in [
+        ("webhook", &settings.webhook.tls, &mut tls.webhook),
+        ("admin", &settings.admin.tls, &mut tls.admin),
+    ] {
+        let Some((cert, key)) = paths.paths() else {
+            continue;
+        };
+        let loaded = ServerCert::load(name, cert, key).map(Arc::new);
+        match loaded.and_then(|c| Ok((c.server_config()?, c))) {
+            Ok((config, cert)) => {
+                *slot = Some(config);
+                certs.push(cert);
             }
-        },
-        None => None,
-    };
+            Err(e) => problems.push(format!("{name}.tls: {e}")),
+        }
+    }
+    let redis_tls = settings
+        .redis
+        .tls
+        .load()
+        .map_err(|e| problems.push(format!("redis.tls: {e}")))
+        .unwrap_or_default();
     if let Err(e) = build_provider(&settings.provider, &settings.webhook.public_url) {
         problems.push(e.to_string());
     }
@@ -253,6 +274,8 @@ fn prepare(settings: &Settings) -> Result<Prepared, Vec<String>> {
             Ok(Prepared {
                 dialplans,
                 tls,
+                certs,
+                redis_tls,
                 citizen_key,
                 admin_access: Arc::new(admin_access),
             })
@@ -287,6 +310,7 @@ pub(crate) fn replica_wait(settings: &Settings) -> Option<ReplicaWait> {
 /// on `/readyz`; neither ever shows the password.
 async fn connect_store(
     settings: &Settings,
+    tls: &ClientTls,
     startup: &Startup,
     mut stop: Pin<&mut impl Future<Output = ()>>,
 ) -> Option<RedisStore> {
@@ -303,7 +327,7 @@ async fn connect_store(
     for attempt in 1u64.. {
         let connected = tokio::select! {
             _ = stop.as_mut() => return None,
-            connected = RedisStore::connect_to(&target, prefix, shards, timeouts) => connected,
+            connected = RedisStore::connect_over(&target, tls, prefix, shards, timeouts) => connected,
         };
         let error = match connected {
             Ok(store) => {

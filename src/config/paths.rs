@@ -21,6 +21,11 @@ pub(super) const PATH_KEYS: &[&[&str]] = &[
     &["dialplans", "dir"],
     &["webhook", "tls", "cert_path"],
     &["webhook", "tls", "key_path"],
+    &["admin", "tls", "cert_path"],
+    &["admin", "tls", "key_path"],
+    &["redis", "tls", "ca_path"],
+    &["redis", "tls", "client_cert_path"],
+    &["redis", "tls", "client_key_path"],
     &["policy", "calling_window", "holiday_files"],
 ];
 

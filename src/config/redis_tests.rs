@@ -126,3 +126,69 @@ fn a_wait_longer_than_the_reply_timeout_is_refused() {
     // Without replicas to wait for, the timeout is not used.
     assert!(loaded("[redis]\nwait_timeout_ms = 0\n", &[]).is_ok());
 }
+
+#[test]
+fn redis_tls_is_taken_only_with_rediss_urls_and_its_paths_are_resolved() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sampark.toml");
+    std::fs::write(
+        &file,
+        "[redis]\nurl = \"rediss://cache:6380/\"\n[redis.tls]\nca_path = \"tls/ca.pem\"\n\
+         client_cert_path = \"tls/client.pem\"\nclient_key_path = \"/abs/client.key\"\n",
+    )
+    .unwrap();
+    let env = CREDS.iter().map(|(k, v)| (k.to_string(), v.to_string()));
+    let s = load(&file, env.collect::<Vec<_>>()).unwrap();
+    let dir = std::path::absolute(dir.path()).unwrap();
+    assert_eq!(s.redis.tls.ca_path, Some(dir.join("tls/ca.pem")));
+    assert_eq!(
+        s.redis.tls.client_cert_path,
+        Some(dir.join("tls/client.pem"))
+    );
+    assert_eq!(
+        s.redis.tls.client_key_path,
+        Some(std::path::PathBuf::from("/abs/client.key"))
+    );
+
+    // On a plain URL the CA would be ignored: refused instead.
+    let problems = loaded("[redis.tls]\nca_path = \"/ca.pem\"\n", &[]).unwrap_err();
+    assert_eq!(keys(&problems), vec!["redis.tls"], "{problems:?}");
+    let problems = loaded(
+        "[redis]\nmode = \"cluster\"\ncluster_nodes = [\"rediss://a:1/\", \"redis://b:1/\"]\n\
+         [redis.tls]\nca_path = \"/ca.pem\"\n",
+        &[],
+    )
+    .unwrap_err();
+    assert_eq!(keys(&problems), vec!["redis.tls"], "{problems:?}");
+    // A client certificate without its key.
+    let problems = loaded(
+        "[redis]\nurl = \"rediss://h:1/\"\n[redis.tls]\nclient_cert_path = \"/c.pem\"\n",
+        &[],
+    )
+    .unwrap_err();
+    assert_eq!(keys(&problems), vec!["redis.tls"], "{problems:?}");
+    let problems = loaded(
+        "[redis]\nmode = \"sentinel\"\nsentinels = [\"s:26379\"]\nsentinel_master = \"m\"\n\
+         [redis.tls]\nca_path = \"/ca.pem\"\n",
+        &[],
+    )
+    .unwrap_err();
+    assert_eq!(keys(&problems), vec!["redis.tls"], "{problems:?}");
+    // rediss:// alone (the built-in roots) needs no [redis.tls].
+    assert!(loaded("[redis]\nurl = \"rediss://h:6380/\"\n", &[]).is_ok());
+    let cluster = "[redis]\nmode = \"cluster\"\ncluster_nodes = [\"rediss://a:1/\"]\n\
+                   [redis.tls]\nca_path = \"/ca.pem\"\n";
+    assert!(loaded(cluster, &[]).is_ok());
+}
+
+#[test]
+fn the_admin_listener_takes_tls_paths_as_the_webhook_listener_does() {
+    let problems = loaded("[admin.tls]\ncert_path = \"/c.pem\"\n", &[]).unwrap_err();
+    assert_eq!(keys(&problems), vec!["admin.tls"], "{problems:?}");
+    let s = loaded(
+        "[admin.tls]\ncert_path = \"/c.pem\"\nkey_path = \"/k.pem\"\n",
+        &[],
+    )
+    .unwrap();
+    assert!(s.admin.tls.paths().is_some());
+}

@@ -65,6 +65,40 @@ pub struct RedisSettings {
     pub response_timeout_ms: u64,
     /// What to do when Redis is set up to lose data on a restart.
     pub persistence: PersistencePolicy,
+    /// What the client trusts and presents over `rediss://`.
+    pub tls: RedisTlsSettings,
+}
+
+/// `[redis.tls]`: for `rediss://` URLs. Unset, the server's certificate is
+/// checked against the Mozilla roots built into sampark and no client
+/// certificate is sent.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RedisTlsSettings {
+    /// PEM bundle of the CA(s) that sign the servers' certificates,
+    /// trusted instead of the built-in roots.
+    pub ca_path: Option<PathBuf>,
+    /// PEM certificate chain presented to a server that asks for one
+    /// (`tls-auth-clients`); set with `client_key_path`.
+    pub client_cert_path: Option<PathBuf>,
+    /// PEM private key of `client_cert_path`.
+    pub client_key_path: Option<PathBuf>,
+}
+
+impl RedisTlsSettings {
+    /// Whether any key is set.
+    pub fn is_set(&self) -> bool {
+        self.ca_path.is_some() || self.client_cert_path.is_some() || self.client_key_path.is_some()
+    }
+
+    /// The files, read and checked.
+    pub fn load(&self) -> Result<crate::tls::ClientTls, crate::tls::ClientTlsError> {
+        crate::tls::ClientTls::from_files(
+            self.ca_path.as_deref(),
+            self.client_cert_path.as_deref(),
+            self.client_key_path.as_deref(),
+        )
+    }
 }
 
 /// `redis.mode`: how sampark reaches Redis.
@@ -130,6 +164,7 @@ impl Default for RedisSettings {
             connect_timeout_ms: 5_000,
             response_timeout_ms: 2_000,
             persistence: PersistencePolicy::Require,
+            tls: RedisTlsSettings::default(),
         }
     }
 }
@@ -314,7 +349,7 @@ impl WebhookSettings {
     }
 }
 
-/// `[webhook.tls]`: serve HTTPS when both paths are set.
+/// `[webhook.tls]`, `[admin.tls]`: serve HTTPS when both paths are set.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TlsSettings {
@@ -354,6 +389,7 @@ pub struct AdminSettings {
     pub metrics_token: Option<Secret>,
     pub metrics_token_file: Option<PathBuf>,
     // --- end of access ---
+    pub tls: TlsSettings,
 }
 
 impl Default for AdminSettings {
@@ -365,6 +401,7 @@ impl Default for AdminSettings {
             tokens: Vec::new(),
             metrics_token: None,
             metrics_token_file: None,
+            tls: TlsSettings::default(),
         }
     }
 }

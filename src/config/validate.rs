@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use redis::IntoConnectionInfo;
 
 use super::rate::RateLimit;
+use super::secret::RedisUrl;
 use super::sections::{ProviderKind, RedisMode, Settings};
 use crate::domain::{CampaignId, OfficialId, PhoneNumber};
 
@@ -68,6 +69,36 @@ fn check_http_url(value: &str) -> Result<(), String> {
         return Err(format!("{value:?} must not have a query or fragment"));
     }
     Ok(())
+}
+
+impl Settings {
+    /// `[redis.tls]` only where it can take effect: with `rediss://` URLs.
+    fn check_redis_tls(&self, p: &mut Problems) {
+        let r = &self.redis;
+        let t = &r.tls;
+        p.check(
+            t.client_cert_path.is_some() == t.client_key_path.is_some(),
+            "redis.tls",
+            || "set both client_cert_path and client_key_path, or neither".into(),
+        );
+        if !t.is_set() {
+            return;
+        }
+        let plain = |url: &RedisUrl| {
+            redis::parse_redis_url(url.expose()).is_none_or(|u| u.scheme() != "rediss")
+        };
+        match r.mode {
+            RedisMode::Standalone => p.check(!plain(&r.url), "redis.tls", || {
+                "is set but redis.url is not rediss://; use rediss:// for TLS".into()
+            }),
+            RedisMode::Cluster => p.check(!r.cluster_nodes.iter().any(plain), "redis.tls", || {
+                "is set but a redis.cluster_nodes URL is not rediss://; use rediss:// for every node".into()
+            }),
+            RedisMode::Sentinel => p.check(false, "redis.tls", || {
+                "is not supported with mode sentinel yet (TLS to Sentinels is not built); use mode standalone or cluster with rediss://".into()
+            }),
+        }
+    }
 }
 
 fn check_redis_url(value: &str) -> Result<(), String> {
@@ -209,6 +240,7 @@ impl Settings {
                 }
             }
         }
+        self.check_redis_tls(p);
         if r.wait_replicas > 0 {
             p.positive(r.wait_timeout_ms, "redis.wait_timeout_ms");
             p.check(
@@ -308,11 +340,13 @@ impl Settings {
         );
         p.positive(w.request_timeout_ms, "webhook.request_timeout_ms");
         p.positive(w.max_connections as u64, "webhook.max_connections");
-        p.check(
-            w.tls.cert_path.is_some() == w.tls.key_path.is_some(),
-            "webhook.tls",
-            || "set both cert_path and key_path, or neither".into(),
-        );
+        for (tls, key) in [(&w.tls, "webhook.tls"), (&self.admin.tls, "admin.tls")] {
+            p.check(
+                tls.cert_path.is_some() == tls.key_path.is_some(),
+                key,
+                || "set both cert_path and key_path, or neither".into(),
+            );
+        }
         p.listen(&self.admin.listen, "admin.listen");
         // Port 0 (tests) picks distinct ports; anything else must differ.
         let same = match (

@@ -23,7 +23,8 @@ pub use citizen_keys::{
 };
 pub use heartbeat::Heartbeat;
 pub use parts::{
-    DaemonParts, Listeners, PartsError, admin_http_config, dialer_config, metrics_registry,
+    DaemonParts, Listeners, PartsError, ServerTls, admin_http_config, dialer_config,
+    metrics_registry,
 };
 pub use relay::{Relay, flush_feedback};
 pub use run::{Daemon, stop_signal, wait_for_signal};

@@ -77,6 +77,14 @@ pub struct Listeners {
     pub admin: Option<TcpListener>,
 }
 
+/// TLS of each listener (`None`: plain HTTP), from `[webhook.tls]` and
+/// `[admin.tls]`; see `crate::tls::ServerCert` for reloading.
+#[derive(Clone, Default)]
+pub struct ServerTls {
+    pub webhook: Option<Arc<rustls::ServerConfig>>,
+    pub admin: Option<Arc<rustls::ServerConfig>>,
+}
+
 impl DaemonParts {
     /// The parts `settings` describe, over `store` and `dialplans`.
     pub fn from_settings(
@@ -84,7 +92,7 @@ impl DaemonParts {
         store: Arc<dyn Store>,
         dialplans: Arc<Dialplans>,
         listeners: Listeners,
-        tls: Option<Arc<rustls::ServerConfig>>,
+        tls: ServerTls,
     ) -> Result<DaemonParts, PartsError> {
         let public_url = settings.webhook.public_url.clone();
         let provider = build_provider(&settings.provider, &public_url)?;
@@ -121,10 +129,10 @@ impl DaemonParts {
                 request_timeout: settings.webhook.request_timeout(),
                 max_connections: settings.webhook.max_connections,
                 drain_timeout: WEBHOOK_DRAIN,
-                tls,
+                tls: tls.webhook,
             },
             admin_listener: listeners.admin,
-            admin: admin_http_config(),
+            admin: admin_http_config(tls.admin),
             admin_access,
             public_url,
             shutdown_grace: settings.shutdown.grace(),
@@ -152,14 +160,14 @@ pub fn metrics_registry(
 }
 
 /// The admin listener's limits (the same before and after the store is
-/// reachable).
-pub fn admin_http_config() -> HttpServerConfig {
+/// reachable), served over `tls` if given.
+pub fn admin_http_config(tls: Option<Arc<rustls::ServerConfig>>) -> HttpServerConfig {
     HttpServerConfig {
         body_limit: ADMIN_BODY_LIMIT,
         request_timeout: ADMIN_REQUEST_TIMEOUT,
         max_connections: ADMIN_MAX_CONNECTIONS,
         drain_timeout: ADMIN_DRAIN,
-        tls: None,
+        tls,
     }
 }
 

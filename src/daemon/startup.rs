@@ -19,6 +19,7 @@ use tracing::info;
 
 use super::{Daemon, DaemonParts};
 use crate::telemetry::Metrics;
+use crate::tls::{POLL_INTERVAL, ServerCert, watch_certificates};
 use crate::webhook::{AdminAccess, AdminFront, HttpServer, HttpServerConfig, reload_on_sighup};
 
 /// Tasks started before the store: the admin listener, if any.
@@ -51,6 +52,16 @@ impl Startup {
             config,
         )?);
         Ok(startup)
+    }
+
+    /// Reloads the listeners' certificates on SIGHUP and when their files
+    /// change, from now until the daemon stops (see `crate::tls`).
+    pub fn reload_certificates(&self, certs: Vec<Arc<ServerCert>>) {
+        self.tracker.spawn(watch_certificates(
+            certs,
+            POLL_INTERVAL,
+            self.back.child_token(),
+        ));
     }
 
     /// Nothing served until [`Startup::start`].

@@ -26,6 +26,8 @@ pub fn starting(settings: &Settings) {
         admin.listen = %settings.admin.listen,
         admin.tokens = settings.admin.token_specs().len(),
         admin.metrics_token = settings.admin.metrics_token_source().is_some(),
+        admin.tls = settings.admin.tls.paths().is_some(),
+        redis.tls.custom = settings.redis.tls.is_set(),
         "sampark starting."
     );
 }

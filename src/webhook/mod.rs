@@ -19,7 +19,6 @@ mod calls;
 mod console;
 mod health;
 mod server;
-mod tls;
 
 pub use access::{AdminAccess, Caller, reload_on_sighup};
 pub use admin::AdminRoutes;
@@ -29,4 +28,3 @@ pub use calls::CallWebhooks;
 pub use console::Console;
 pub use health::AdminFront;
 pub use server::{ClientAddr, HttpServer, HttpServerConfig, Routes, text_response};
-pub use tls::{TlsError, load_tls_config};

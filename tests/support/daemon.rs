@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use sampark::calls::RetryPolicy;
 use sampark::config::{Secret, Settings};
-use sampark::daemon::{Daemon, DaemonParts, Listeners};
+use sampark::daemon::{Daemon, DaemonParts, Listeners, ServerTls};
 use sampark::dialer::{DialerConfig, Quotas};
 use sampark::dialplan::{Dialplans, load_dir};
 use sampark::policy::CallingWindow;
@@ -174,7 +174,7 @@ pub async fn start_daemon_with_store(
             webhook: webhook_listener,
             admin: Some(TcpListener::bind("127.0.0.1:0").await.unwrap()),
         },
-        None,
+        ServerTls::default(),
     )
     .unwrap();
     parts.dialer = dialer;

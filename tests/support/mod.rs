@@ -18,6 +18,7 @@ pub mod redis_server;
 pub mod scorecards;
 pub mod serve;
 pub mod test_redis;
+pub mod tls;
 
 use std::time::Duration;
 

@@ -13,6 +13,22 @@ pub struct RedisServer {
     persistent: bool,
     /// `requirepass`, if any.
     password: Option<String>,
+    /// TLS only (no plain port), if set.
+    tls: Option<ServerTlsFiles>,
+    /// A Redis Cluster node (no slots yet), with this bus port.
+    cluster_bus: Option<u16>,
+}
+
+/// What a TLS-only server is started with.
+#[derive(Clone)]
+pub struct ServerTlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    /// The CA client certificates are checked against.
+    pub ca: PathBuf,
+    /// `--tls-auth-clients`: `yes` (a client certificate is required),
+    /// `optional` or `no`.
+    pub auth_clients: &'static str,
 }
 
 impl RedisServer {
@@ -37,12 +53,35 @@ impl RedisServer {
             dir: tempfile::tempdir().expect("temp dir"),
             persistent: true,
             password: password.map(str::to_owned),
+            tls: None,
+            cluster_bus: None,
         };
         server.spawn();
         server
     }
 
     fn start_with(persistent: bool) -> Self {
+        Self::start_configured(persistent, None, None)
+    }
+
+    /// A server (AOF) that speaks TLS only, on [`RedisServer::port`];
+    /// [`RedisServer::url`] is `rediss://`.
+    pub fn start_tls(files: ServerTlsFiles) -> Self {
+        Self::start_configured(true, Some(files), None)
+    }
+
+    /// As [`RedisServer::start_tls`], a Redis Cluster node whose cluster
+    /// bus speaks TLS too; it holds no slots until given some
+    /// (`CLUSTER ADDSLOTSRANGE`).
+    pub fn start_tls_cluster_node(files: ServerTlsFiles) -> Self {
+        Self::start_configured(true, Some(files), Some(free_port()))
+    }
+
+    fn start_configured(
+        persistent: bool,
+        tls: Option<ServerTlsFiles>,
+        cluster_bus: Option<u16>,
+    ) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let port = free_port();
         let mut server = Self {
@@ -51,12 +90,17 @@ impl RedisServer {
             dir,
             persistent,
             password: None,
+            tls,
+            cluster_bus,
         };
         server.spawn();
         server
     }
 
     pub fn url(&self) -> String {
+        if self.tls.is_some() {
+            return format!("rediss://127.0.0.1:{}/", self.port);
+        }
         match &self.password {
             Some(password) => format!("redis://:{password}@127.0.0.1:{}/", self.port),
             None => format!("redis://127.0.0.1:{}/", self.port),
@@ -102,8 +146,26 @@ impl RedisServer {
         if let Some(password) = &self.password {
             command.args(["--requirepass", password]);
         }
+        let port = self.port.to_string();
+        match &self.tls {
+            None => command.args(["--port", &port]),
+            Some(tls) => command
+                .args(["--port", "0", "--tls-port", &port])
+                .arg("--tls-cert-file")
+                .arg(&tls.cert)
+                .arg("--tls-key-file")
+                .arg(&tls.key)
+                .arg("--tls-ca-cert-file")
+                .arg(&tls.ca)
+                .args(["--tls-auth-clients", tls.auth_clients]),
+        };
+        if let Some(bus) = self.cluster_bus {
+            command
+                .args(["--cluster-enabled", "yes", "--tls-cluster", "yes"])
+                .args(["--cluster-port", &bus.to_string()]);
+        }
         let child = command
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--bind", "127.0.0.1"])
             .arg("--dir")
             .arg(self.dir.path())
             .args([
@@ -121,7 +183,13 @@ impl RedisServer {
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            if ping(self.port) {
+            // A TLS port is not pinged in plain text: listening will do
+            // (an empty data dir loads at once).
+            let up = match self.tls {
+                None => ping(self.port),
+                Some(_) => std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok(),
+            };
+            if up {
                 return;
             }
             assert!(

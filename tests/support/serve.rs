@@ -1,6 +1,6 @@
 //! `sampark serve` as a child process, as an operator runs it: the
-//! repository's configuration at test speed, settings through the
-//! environment, JSON logs to a file; killed on drop.
+//! repository's configuration at test speed, overridden through
+//! `SAMPARK__*` variables, JSON logs to a file, killed on drop.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -10,12 +10,11 @@ use std::time::Duration;
 use super::daemon::CITIZEN_KEY_SECRET;
 use super::redis_server::free_port;
 
-/// The provider account the served daemon uses.
+/// The provider account `serve` is given (the simulator accepts any).
 pub const SID: &str = "ACserve000000000000000000000serve0";
-/// Its provider auth token.
 pub const TOKEN: &str = "serve-token";
-/// How long a served daemon may take to start or stop.
-pub const WAIT: Duration = Duration::from_secs(90);
+/// The longest a daemon may take to stop.
+const STOP_WAIT: Duration = Duration::from_secs(90);
 
 /// Kills the child on drop, so a failing test leaves no process behind.
 pub struct Serve {
@@ -42,7 +41,7 @@ impl Serve {
         let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
         assert!(sent.success());
         let child = &mut self.child;
-        let deadline = tokio::time::Instant::now() + WAIT;
+        let deadline = tokio::time::Instant::now() + STOP_WAIT;
         loop {
             if let Some(status) = child.try_wait().unwrap() {
                 return status;
@@ -53,15 +52,11 @@ impl Serve {
     }
 }
 
-/// A `sampark` command that inherits none of the developer's settings.
-pub fn sampark(cwd: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sampark"));
+/// A `sampark` command run in `cwd` that inherits none of the developer's
+/// settings.
+pub fn sampark_in(cwd: &Path) -> Command {
+    let mut cmd = super::cli::sampark();
     cmd.current_dir(cwd);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("SAMPARK__") {
-            cmd.env_remove(k);
-        }
-    }
     cmd
 }
 
@@ -80,7 +75,7 @@ pub fn serve(redis_url: &str, simulator: &str, log: PathBuf, extra: &[(&str, &st
 pub fn serve_command(redis_url: &str, simulator: &str, config: &str) -> (Command, SocketAddr) {
     let webhook_port = free_port();
     let admin: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let mut cmd = sampark(Path::new(env!("CARGO_MANIFEST_DIR")));
+    let mut cmd = super::cli::sampark();
     cmd.args(["serve", "--config", config])
         .env("SAMPARK__REDIS__URL", redis_url)
         .env("SAMPARK__POLICY__CITIZEN_KEY_SECRET", CITIZEN_KEY_SECRET)

@@ -3,7 +3,9 @@
 //! Cluster. [`Conn`] implements the `redis` crate's `ConnectionLike`, so
 //! scripts, commands and pipelines are written once for all three.
 //!
-//! Owns: opening the connection of each mode with the configured timeouts;
+//! Owns: opening the connection of each mode with the configured timeouts
+//! and TLS (`rediss://` URLs; a custom CA and client certificate when
+//! `[redis.tls]` names them; Sentinel mode has no TLS yet);
 //! following a Sentinel failover (re-resolving the primary); spreading a
 //! pipeline over the slots of a Cluster; the cross-slot guard on scripts
 //! (`slots.rs`); listing the nodes a full `SCAN` must visit. Does not own:
@@ -30,6 +32,7 @@ use redis::{Cmd, ConnectionAddr, Pipeline, RedisError, RedisFuture, RedisResult,
 use tokio::sync::{Mutex, RwLock};
 
 use super::slots;
+use crate::tls::ClientTls;
 
 /// Reconnect attempts per failure. Few and short, so a command fails fast with
 /// `Unavailable` while Redis is down; the next command tries again.
@@ -78,10 +81,22 @@ pub enum Conn {
 }
 
 impl Conn {
-    pub(super) async fn open(target: &Target, limits: Limits) -> RedisResult<Conn> {
+    pub(super) async fn open(
+        target: &Target,
+        tls: &ClientTls,
+        limits: Limits,
+    ) -> RedisResult<Conn> {
+        // The `redis` crate builds its rustls client on the process's
+        // default provider: make it ring, the one sampark is built with.
+        // An error only says a default is set already.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         Ok(match target {
             Target::Standalone { url } => {
-                let client = redis::Client::open(url.as_str())?;
+                let client = if tls.is_custom() {
+                    redis::Client::build_with_tls(url.as_str(), tls.redis_certificates())?
+                } else {
+                    redis::Client::open(url.as_str())?
+                };
                 Conn::Standalone(manager(client, limits).await?)
             }
             Target::Sentinel {
@@ -123,6 +138,9 @@ impl Conn {
                     .max_retry_wait(500);
                 if let Some(response) = limits.response {
                     builder = builder.response_timeout(response);
+                }
+                if tls.is_custom() {
+                    builder = builder.certs(tls.redis_certificates());
                 }
                 let client = builder.build()?;
                 let conn = cluster_connect(&client, limits).await?;

@@ -9,6 +9,7 @@ use super::client::{Conn, Limits, Target};
 use super::scripts::Scripts;
 use crate::store::keys::Keys;
 use crate::store::{ShardId, StoreError};
+use crate::tls::ClientTls;
 
 type Result<T> = std::result::Result<T, StoreError>;
 
@@ -97,10 +98,23 @@ impl RedisStore {
         Self::connect_to(&Target::standalone(url), prefix, shards, timeouts).await
     }
 
-    /// Connects in any `redis.mode`, and creates every consumer group the
-    /// store reads through.
+    /// Connects in any `redis.mode` (TLS with the built-in roots for
+    /// `rediss://`), and creates every consumer group the store reads
+    /// through.
     pub async fn connect_to(
         target: &Target,
+        prefix: &str,
+        shards: u16,
+        timeouts: Timeouts,
+    ) -> Result<RedisStore> {
+        Self::connect_over(target, &ClientTls::default(), prefix, shards, timeouts).await
+    }
+
+    /// As [`RedisStore::connect_to`], trusting and presenting what `tls`
+    /// holds on `rediss://` connections (`[redis.tls]`).
+    pub async fn connect_over(
+        target: &Target,
+        tls: &ClientTls,
         prefix: &str,
         shards: u16,
         timeouts: Timeouts,
@@ -112,6 +126,7 @@ impl RedisStore {
         }
         let conn = Conn::open(
             target,
+            tls,
             Limits {
                 connect: timeouts.connect,
                 response: Some(timeouts.response),
@@ -122,6 +137,7 @@ impl RedisStore {
         // BLOCK time plus the response timeout (see `read_intake`).
         let blocking = Conn::open(
             target,
+            tls,
             Limits {
                 connect: timeouts.connect,
                 response: None,
@@ -130,6 +146,7 @@ impl RedisStore {
         .await?;
         let wakes = Conn::open(
             target,
+            tls,
             Limits {
                 connect: timeouts.connect,
                 response: None,
