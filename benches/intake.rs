@@ -24,59 +24,8 @@ use sampark::policy::CallingWindow;
 use sampark::store::Store;
 use sampark::store::redis::RedisStore;
 use sampark::telemetry::Metrics;
-use serde_json::json;
+use support::intake_load::{CHUNK, closed_window, document, info, used_memory};
 use support::redis_server::RedisServer;
-
-const CHUNK: usize = 5_000;
-
-fn document(id: &str, from: usize, to: usize) -> String {
-    const NAMES: [&str; 4] = ["Sanjukta", "Pradeep", "Mamata", "Bikash"];
-    const SERVICES: [&str; 3] = [
-        "Passport verification",
-        "FIR registration",
-        "Character certificate",
-    ];
-    let contacts: Vec<_> = (from..to)
-        .map(|i| {
-            json!({
-                "id": format!("c-{i:07}"),
-                "phone": format!("+9198{:08}", 10_000_000 + i),
-                "language": "or",
-                "first_name": NAMES[i % 4],
-                "official_id": format!("off-{:04}", i % 500),
-                "office": format!("Puri Sadar Police Station {}", i % 200),
-                "service": SERVICES[i % 3],
-                "visit_at": "2026-11-28T10:30:00+05:30",
-            })
-        })
-        .collect();
-    json!({
-        "version": 1, "id": id, "name": "bench", "dialplan": "mo-sarkar-feedback",
-        "caller_id": "+916742000000", "department": "home", "contacts": contacts,
-    })
-    .to_string()
-}
-
-/// A field of `INFO <section>`.
-async fn info<T: std::str::FromStr + Default>(
-    conn: &mut redis::aio::MultiplexedConnection,
-    section: &str,
-    field: &str,
-) -> T {
-    let info: String = redis::cmd("INFO")
-        .arg(section)
-        .query_async(conn)
-        .await
-        .unwrap();
-    info.lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_default()
-}
-
-async fn used_memory(conn: &mut redis::aio::MultiplexedConnection) -> i64 {
-    info(conn, "memory", "used_memory").await
-}
 
 /// Redis's CPU time so far (user + system, seconds).
 async fn redis_cpu(conn: &mut redis::aio::MultiplexedConnection) -> f64 {
@@ -155,24 +104,6 @@ async fn run(label: &str, contacts: usize, window: CallingWindow) {
         redis_spent * 1e6 / contacts as f64,
         own_spent * 1e6 / contacts as f64,
     );
-}
-
-fn closed_window() -> CallingWindow {
-    // Open one minute a week, on the weekday of two days ago: closed at
-    // ingest, next opening days away. 1970-01-01 was a Thursday.
-    let days = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        / 86_400;
-    let names = ["thu", "fri", "sat", "sun", "mon", "tue", "wed"];
-    let day = names[usize::try_from((days + 7 - 2) % 7).unwrap()].to_owned();
-    CallingWindow::from_spec(&sampark::policy::WindowSpec {
-        weekdays: vec![day],
-        ranges: vec!["00:00-00:01".into()],
-        ..Default::default()
-    })
-    .unwrap()
 }
 
 fn main() {

@@ -1,7 +1,7 @@
 //! What a queued contact costs in Redis memory, measured by Redis itself
 //! (`INFO memory` used_memory before and after ingesting), with realistic
 //! contacts: a regression guard with margin, not a timing test. And that a
-//! job hash stays in Redis's compact encoding.
+//! job hash, and a citizen's remembered visits, stay in Redis's compact encoding.
 
 mod support;
 
@@ -13,79 +13,45 @@ use sampark::policy::CallingWindow;
 use sampark::store::redis::RedisStore;
 use sampark::store::{JobRef, Store};
 use sampark::telemetry::Metrics;
-use serde_json::json;
+use support::intake_load::{CHUNK, closed_window, document, used_memory};
 use support::redis_server::RedisServer;
 
 /// Contacts ingested: enough that per-key allocator effects average out and
 /// the numbers' buckets fill as a large campaign's do.
 const CONTACTS: usize = 50_000;
-/// Contacts per document, as `campaign submit` chunks a file.
-const CHUNK: usize = 5_000;
 /// Everything a queued contact costs (`INFO memory` used_memory delta): the
-/// job hash and its key, the ready stream entry, its place in the campaign's
-/// numbers, the counts. Measured 382–395 with the ready streams of today
-/// (~85 bytes an entry); issue 12's target is 300, not met yet (see
+/// job hash and its key, the ready stream entry (the bare job id, ~38
+/// bytes), its place in the campaign's numbers, the counts. Measured 342
+/// (382–395 while a ready entry carried the official, citizen tag and
+/// department); issue 12's target is 300, not met yet (see
 /// docs/architecture.md, "The compact job").
-const MAX_BYTES_PER_CONTACT: i64 = 430;
+const MAX_BYTES_PER_CONTACT: i64 = 370;
 /// The same for a contact parked at ingest (its calling window closed): a
 /// delayed-set member (~120 bytes) instead of the ready entry, and a job
-/// hash with its `reason`. Measured 471.
-const MAX_BYTES_PER_PARKED_CONTACT: i64 = 520;
+/// hash with its `reason`. Measured 470.
+const MAX_BYTES_PER_PARKED_CONTACT: i64 = 500;
+/// A queued contact whose visit is remembered (`inbound.enabled`, on by
+/// default): the citizen's visits set, its key and its expiry on top.
+/// Measured 573 (342 + 231).
+const MAX_BYTES_PER_VISITED_CONTACT: i64 = 620;
+/// The citizen's visits set alone (`MEMORY USAGE`), a listpack. Measured
+/// 168; ~1,190 while a visit was a JSON member over 64 bytes.
+const MAX_VISIT_SET_BYTES: i64 = 200;
 /// What the compact layout itself costs (`MEMORY USAGE`): the job hash, its
 /// number and its share of the counts. Measured ~285.
 const MAX_LAYOUT_BYTES_PER_CONTACT: i64 = 300;
 
-fn document(id: &str, from: usize, to: usize) -> String {
-    const NAMES: [&str; 4] = ["Sanjukta", "Pradeep", "Mamata", "Bikash"];
-    const SERVICES: [&str; 3] = [
-        "Passport verification",
-        "FIR registration",
-        "Character certificate",
-    ];
-    let contacts: Vec<_> = (from..to)
-        .map(|i| {
-            json!({
-                "id": format!("c-{i:07}"),
-                "phone": format!("+9198{:08}", 11_000_000 + i),
-                "language": "or",
-                "first_name": NAMES[i % 4],
-                "official_id": format!("off-{:04}", i % 500),
-                "office": format!("Puri Sadar Police Station {}", i % 200),
-                "service": SERVICES[i % 3],
-                "visit_at": "2026-11-28T10:30:00+05:30",
-            })
-        })
-        .collect();
-    json!({
-        "version": 1, "id": id, "name": "Police feedback, November",
-        "dialplan": "mo-sarkar-feedback", "caller_id": "+916742000000",
-        "department": "home", "contacts": contacts,
-        "retry": {"max_attempts": 3, "no_answer": ["30m", "2h"], "busy": ["10m", "1h"]},
-    })
-    .to_string()
-}
-
-async fn used_memory(conn: &mut redis::aio::MultiplexedConnection) -> i64 {
-    let info: String = redis::cmd("INFO")
-        .arg("memory")
-        .query_async(conn)
-        .await
-        .unwrap();
-    info.lines()
-        .find_map(|l| l.strip_prefix("used_memory:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap()
-}
-
-async fn ingest(store: Arc<dyn Store>, window: CallingWindow, campaign: &str) {
+async fn ingest(store: Arc<dyn Store>, load: Load, campaign: &str) {
     let router = IntakeRouter::new(
         store,
         Arc::new(|_: &str| true),
         "scale".into(),
         Duration::from_secs(60),
         Arc::new(Metrics::new()),
-        window,
-    );
+        load.window,
+    )
+    // `inbound.lookback_days` at its default, 30.
+    .remembering_visits(load.visits.then(|| Duration::from_secs(30 * 86_400)));
     for (n, from) in (0..CONTACTS).step_by(CHUNK).enumerate() {
         let doc = document(campaign, from, (from + CHUNK).min(CONTACTS));
         let report = router.ingest(&format!("{n}-0"), &doc).await.unwrap();
@@ -125,9 +91,10 @@ async fn breakdown(conn: &mut redis::aio::MultiplexedConnection) -> (String, i64
         ("delayed sets", "sampark:{s*}:delayed"),
         ("numbers", "sampark:campaign:*:numbers:*"),
         ("counts", "sampark:{s*}:counts:*"),
+        ("remembered visits", "sampark:citizen:*:visits"),
     ] {
         let (bytes, keys) = memory_of(conn, pattern).await;
-        if !what.starts_with("ready") && !what.starts_with("delayed") {
+        if ["job hashes", "numbers", "counts"].contains(&what) {
             layout += bytes;
         }
         out.push(format!(
@@ -138,27 +105,26 @@ async fn breakdown(conn: &mut redis::aio::MultiplexedConnection) -> (String, i64
     (out.join("; "), layout / i64::try_from(CONTACTS).unwrap())
 }
 
-/// A window open one minute a week, on the weekday of two days ago: closed
-/// at ingest, its next opening days away.
-fn closed_window() -> CallingWindow {
-    let days = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        / 86_400;
-    // 1970-01-01 was a Thursday.
-    let names = ["thu", "fri", "sat", "sun", "mon", "tue", "wed"];
-    let day = names[usize::try_from((days + 7 - 2) % 7).unwrap()].to_owned();
-    CallingWindow::from_spec(&sampark::policy::WindowSpec {
-        weekdays: vec![day],
-        ranges: vec!["00:00-00:01".into()],
-        ..Default::default()
-    })
-    .unwrap()
+/// How contacts are ingested: with the calling window open (each contact
+/// made ready) or closed (each parked), remembering their visits or not.
+struct Load {
+    window: CallingWindow,
+    visits: bool,
 }
 
-#[tokio::test]
-async fn what_a_parked_contact_costs_is_bounded() {
+/// What ingesting `CONTACTS` contacts of campaign `police-nov` cost.
+struct Ingested {
+    /// Kept for the test's lifetime.
+    _redis: RedisServer,
+    store: Arc<RedisStore>,
+    conn: redis::aio::MultiplexedConnection,
+    /// `used_memory` delta per contact.
+    per_contact: i64,
+    /// The compact layout's own families per contact (`breakdown`).
+    layout: i64,
+}
+
+async fn ingest_measured(what: &str, load: Load) -> Ingested {
     let redis = RedisServer::start_without_persistence();
     let store = Arc::new(
         RedisStore::connect(&redis.url(), "sampark", 16)
@@ -171,12 +137,42 @@ async fn what_a_parked_contact_costs_is_bounded() {
         .await
         .unwrap();
     let before = used_memory(&mut conn).await;
-    ingest(store.clone(), closed_window(), "police-nov").await;
+    ingest(store.clone(), load, "police-nov").await;
     let after = used_memory(&mut conn).await;
     let per_contact = (after - before) / i64::try_from(CONTACTS).unwrap();
-    eprintln!("{per_contact} bytes of Redis memory per parked contact");
-    let (parts, _) = breakdown(&mut conn).await;
+    eprintln!("{per_contact} bytes of Redis memory per {what} contact");
+    let (parts, layout) = breakdown(&mut conn).await;
     eprintln!("{parts}");
+    let status = store
+        .campaign_status(&sampark::domain::CampaignId::parse("police-nov").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status.counts.get("queued").copied(), Some(CONTACTS as u64));
+    Ingested {
+        _redis: redis,
+        store,
+        conn,
+        per_contact,
+        layout,
+    }
+}
+
+#[tokio::test]
+async fn what_a_parked_contact_costs_is_bounded() {
+    let Ingested {
+        _redis,
+        mut conn,
+        per_contact,
+        ..
+    } = ingest_measured(
+        "parked",
+        Load {
+            window: closed_window(),
+            visits: false,
+        },
+    )
+    .await;
     assert!(
         per_contact <= MAX_BYTES_PER_PARKED_CONTACT,
         "{per_contact} bytes per parked contact (bound {MAX_BYTES_PER_PARKED_CONTACT})"
@@ -189,34 +185,24 @@ async fn what_a_parked_contact_costs_is_bounded() {
         .await
         .unwrap();
     assert_eq!(parked, CONTACTS);
-    let status = store
-        .campaign_status(&sampark::domain::CampaignId::parse("police-nov").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(status.counts.get("queued").copied(), Some(CONTACTS as u64));
 }
 
 #[tokio::test]
 async fn what_a_queued_contact_costs_is_bounded() {
-    let redis = RedisServer::start_without_persistence();
-    let store = Arc::new(
-        RedisStore::connect(&redis.url(), "sampark", 16)
-            .await
-            .unwrap(),
-    );
-    let mut conn = redis::Client::open(redis.url())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
-    let before = used_memory(&mut conn).await;
-    ingest(store.clone(), CallingWindow::always(), "police-nov").await;
-    let after = used_memory(&mut conn).await;
-    let per_contact = (after - before) / i64::try_from(CONTACTS).unwrap();
-    eprintln!("{per_contact} bytes of Redis memory per queued contact");
-    let (parts, layout) = breakdown(&mut conn).await;
-    eprintln!("{parts}");
+    let Ingested {
+        _redis,
+        store,
+        mut conn,
+        per_contact,
+        layout,
+    } = ingest_measured(
+        "queued",
+        Load {
+            window: CallingWindow::always(),
+            visits: false,
+        },
+    )
+    .await;
     assert!(
         per_contact <= MAX_BYTES_PER_CONTACT,
         "{per_contact} bytes per queued contact (bound {MAX_BYTES_PER_CONTACT})"
@@ -251,6 +237,33 @@ async fn what_a_queued_contact_costs_is_bounded() {
     assert_eq!(job.spec.contact.first_name.as_deref(), Some("Bikash"));
     assert_eq!(job.spec.dialplan, "mo-sarkar-feedback");
     assert!(job.spec.retry.is_some(), "the campaign's ladder is joined");
-    let status = store.campaign_status(&campaign).await.unwrap().unwrap();
-    assert_eq!(status.counts.get("queued").copied(), Some(CONTACTS as u64));
+}
+
+/// A remembered visit (`inbound.enabled`, on by default) is short enough
+/// that each citizen's visits stay a listpack.
+#[tokio::test]
+async fn what_a_remembered_visit_adds_is_bounded() {
+    let Ingested {
+        _redis,
+        mut conn,
+        per_contact,
+        ..
+    } = ingest_measured(
+        "queued, visit remembered,",
+        Load {
+            window: CallingWindow::always(),
+            visits: true,
+        },
+    )
+    .await;
+    assert!(
+        per_contact <= MAX_BYTES_PER_VISITED_CONTACT,
+        "{per_contact} bytes per queued contact with its visit (bound {MAX_BYTES_PER_VISITED_CONTACT})"
+    );
+    let (bytes, keys) = memory_of(&mut conn, "sampark:citizen:*:visits").await;
+    assert_eq!(keys, CONTACTS, "one citizen per contact");
+    assert!(
+        bytes / i64::try_from(CONTACTS).unwrap() <= MAX_VISIT_SET_BYTES,
+        "{bytes} bytes in {keys} visit sets (bound {MAX_VISIT_SET_BYTES} a set)"
+    );
 }

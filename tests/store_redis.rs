@@ -14,3 +14,5 @@ mod helpers;
 mod registry;
 #[path = "store_redis/resilience.rs"]
 mod resilience;
+#[path = "store_redis/visits.rs"]
+mod visits;

@@ -83,8 +83,9 @@ pub struct ReadyEntry {
     pub job: JobId,
     pub official: OfficialId,
     /// The job's citizen tag and department, so the one authorising step
-    /// can name the citizen's and the department's keys. `None` for entries
-    /// written by earlier versions; the store then looks them up.
+    /// can name the citizen's and the department's keys. `None` when the
+    /// job does not hold them as fields (one keeping its whole spec, an
+    /// inbound call's); the store then looks them up.
     pub citizen: Option<String>,
     pub department: Option<String>,
     /// Read from the shard's urgent stream (an urgent campaign's job).

@@ -514,10 +514,18 @@ impl Keys {
         format!("{}:calls", self.citizen(tag))
     }
 
-    /// A citizen's recent service visits: ZSET, member the visit as JSON,
-    /// score when it was remembered (ms).
+    /// A citizen's recent service visits: ZSET, member the visit packed
+    /// short (`redis/inbound.rs`, `VisitMember`), score when it was
+    /// remembered (ms).
     pub fn visits(&self, phone: &PhoneNumber) -> String {
         format!("{}:visits", self.citizen(&self.citizen_tag(phone)))
+    }
+
+    /// The department, office and service texts that visits name by id
+    /// (hash: `=<text>` → id, `#<id>` → text, `#` → the last id given;
+    /// `intern` in `lua/prelude.lua`), so a visit stays short.
+    pub fn visit_texts(&self) -> String {
+        format!("{}:visit_texts", self.prefix)
     }
 
     /// The fleet's live inbound calls: ZSET, member call id, score the time

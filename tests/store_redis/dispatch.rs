@@ -278,6 +278,79 @@ async fn unreadable_ready_entries_are_dropped() {
     assert_eq!(len, 0);
 }
 
+/// A ready entry holds only the job id; one written by the version before
+/// (official, citizen tag and department in the entry) and an earlier
+/// held-queue member (four fields, urgency last) are still read, with what
+/// the decision needs taken from the job.
+#[tokio::test]
+async fn entries_and_held_members_of_the_version_before_are_still_read() {
+    let (server, store) = setup().await;
+    let mut conn = raw(&server).await;
+    let entry = ready(&store, "c-1", "off-17").await;
+    let shard = entry.shard;
+    let stored: Vec<String> = redis::cmd("XRANGE")
+        .arg(format!("sampark:{{s{shard:02}}}:ready"))
+        .arg("-")
+        .arg("+")
+        .query_async::<Vec<(String, Vec<String>)>>(&mut conn)
+        .await
+        .unwrap()
+        .into_iter()
+        .flat_map(|(_, fields)| fields)
+        .collect();
+    assert_eq!(stored, ["job", "police-1/c-1"], "a bare job id");
+    let tag = entry
+        .citizen
+        .clone()
+        .expect("the citizen tag, from the job");
+    assert_eq!(tag.len(), 32);
+    assert_eq!(entry.official.as_str(), "off-17");
+
+    // An entry as the version before wrote it: its extra fields are ignored.
+    let _: String = redis::cmd("XADD")
+        .arg(format!("sampark:{{s{shard:02}}}:ready"))
+        .arg("*")
+        .arg(&[
+            "job",
+            "police-1/c-1",
+            "official",
+            "off-99",
+            "c",
+            "stale",
+            "d",
+            "x",
+        ])
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let again = store.read_ready("d2", 10, RECLAIM).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(
+        (again[0].official.as_str(), again[0].citizen.as_deref()),
+        ("off-17", Some(tag.as_str()))
+    );
+
+    // An urgent held member of the version before goes to the urgent stream.
+    let _: i64 = redis::cmd("RPUSH")
+        .arg(format!("sampark:{{s{shard:02}}}:held:off-17"))
+        .arg(format!("police-1/c-1\t{tag}\tpolice\t1"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let _: i64 = redis::cmd("ZADD")
+        .arg(format!("sampark:{{s{shard:02}}}:sched"))
+        .arg(0)
+        .arg("off-17")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    store.promote_due(shard, 10).await.unwrap();
+    let promoted = store.read_ready("d3", 10, RECLAIM).await.unwrap();
+    assert_eq!(promoted.len(), 1);
+    assert_eq!(promoted[0].job.contact.as_str(), "c-1");
+    assert!(promoted[0].urgent);
+}
+
 /// Jobs created before per-official counts existed (their official's hash
 /// has no entry for them) are counted from their next move on, and never
 /// push an official's count below zero.

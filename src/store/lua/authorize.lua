@@ -16,8 +16,8 @@
 -- ARGV[9] citizen cap per day (0 = none)  ARGV[10] citizen cap per week (0 = none)
 -- ARGV[11] live-call cap ('' = none)  ARGV[12] live-call recheck (ms)
 -- ARGV[13] provider emission (us, '' = no cap)  ARGV[14] provider slack (us)
--- ARGV[15] the job's held-queue member: job id, citizen tag, department,
--- '1' if urgent, tab-separated (`redis/dispatch.rs`, `HeldMember`)
+-- ARGV[15] the job's held-queue member: the job id, with `\t1` after it if
+-- urgent (`redis/dispatch.rs`, `held_member`)
 -- ARGV[16] '1' if urgent  ARGV[17] official id
 -- Reply: {'stale', now_us} | {'deferred', until_ms, now_us, limit}
 --      | {'provider_busy', wait_us, now_us} | {'parked', now_us}

@@ -67,7 +67,7 @@ for i = 1, #KEYS - 4 do
       parked[#parked + 1] = id
       reply[i] = 'p'
     else
-      redis.call('XADD', stream, '*', 'job', id, 'official', official, 'c', ctag, 'd', dept)
+      redis.call('XADD', stream, '*', 'job', id)
       reply[i] = 'c'
     end
     created = created + 1

@@ -54,24 +54,14 @@ local function is_terminal(state)
 end
 
 -- Adds a ready entry for a queued job, to the urgent stream if its campaign
--- is urgent: its id and what the authorising step needs to name its keys
--- (official, citizen tag, department).
+-- is urgent. An entry holds only the job id (~38 bytes): the reader takes
+-- what the authorising step needs (official, citizen tag, department) from
+-- the job hash (`redis/dispatch.rs`).
 local function add_ready(stream, urgent_stream, job_id, job_key)
-  local official, ctag, dept, prio = unpack(redis.call('HMGET', job_key, 'official', 'ctag',
-    'dept', 'prio'))
-  if prio == 'urgent' then
+  if redis.call('HGET', job_key, 'prio') == 'urgent' then
     stream = urgent_stream
   end
-  local fields = { 'job', job_id, 'official', official }
-  if ctag then
-    fields[#fields + 1] = 'c'
-    fields[#fields + 1] = ctag
-  end
-  if dept then
-    fields[#fields + 1] = 'd'
-    fields[#fields + 1] = dept
-  end
-  redis.call('XADD', stream, '*', unpack(fields))
+  redis.call('XADD', stream, '*', 'job', job_id)
 end
 
 -- The job hash as a flat field/value list, appended to a reply.

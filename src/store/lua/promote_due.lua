@@ -42,12 +42,11 @@ for i = 3 + n, #ARGV do
   if score and tonumber(score) <= now then
     local member = redis.call('LPOP', held)
     if member then
-      local job, ctag, dept, urgent = member:match('^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)$')
-      if job then
-        redis.call('XADD', urgent == '1' and KEYS[3] or KEYS[2], '*', 'job', job,
-          'official', official, 'c', ctag, 'd', dept)
-        promoted = promoted + 1
-      end
+      -- `<job id>`, or `<job id>\t1` for an urgent campaign's job (an
+      -- earlier version's member has more fields, its urgency last).
+      local job, urgent = member:match('^[^\t]*'), member:sub(-2) == '\t1'
+      redis.call('XADD', urgent and KEYS[3] or KEYS[2], '*', 'job', job)
+      promoted = promoted + 1
     end
     if redis.call('LLEN', held) > 0 then
       redis.call('ZADD', KEYS[4], now + lease, official)

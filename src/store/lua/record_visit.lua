@@ -1,6 +1,6 @@
 -- record_visit: remember a citizen's service visit for an inbound call.
--- KEYS[1] the citizen's visits zset (member visit JSON, score ms)
--- ARGV[1] visit JSON  ARGV[2] keep (ms)
+-- KEYS[1] the citizen's visits zset (member the packed visit, score ms)
+-- ARGV[1] the packed visit (`redis/inbound.rs`)  ARGV[2] keep (ms)
 -- Reply: 'ok'
 local now = now_ms()
 local keep = tonumber(ARGV[2])

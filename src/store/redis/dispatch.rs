@@ -58,26 +58,51 @@ impl RedisStore {
                 async move { pipe.query_async(&mut conn).await }
             })
             .await?;
-        let mut entries = Vec::new();
-        let given = |s: &String| (!s.is_empty()).then(|| s.clone());
+        // An entry holds only its job id: what the decision names its keys
+        // by (official, citizen tag, department) is read from the jobs, in
+        // one more round trip for the whole batch.
+        let mut read = Vec::new();
         for (&shard, flat) in shards.iter().zip(per_shard) {
-            for fields in flat.chunks_exact(6) {
-                let urgent = fields[5] == "1";
-                match (JobId::parse(&fields[1]), OfficialId::parse(&fields[2])) {
-                    (Ok(job), Ok(official)) => {
-                        entries.push(ReadyEntry {
-                            shard,
-                            entry_id: fields[0].clone(),
-                            job,
-                            official,
-                            citizen: given(&fields[3]),
-                            department: given(&fields[4]),
-                            urgent,
-                        });
-                    }
-                    // Unreadable ids can never be processed: drop the entry.
-                    _ => self.drop_ready_entry(shard, urgent, &fields[0]).await?,
+            for fields in flat.chunks_exact(3) {
+                let urgent = fields[2] == "1";
+                match JobId::parse(&fields[1]) {
+                    Ok(job) => read.push((shard, fields[0].clone(), job, urgent)),
+                    // An unreadable id can never be processed: drop the entry.
+                    Err(_) => self.drop_ready_entry(shard, urgent, &fields[0]).await?,
                 }
+            }
+        }
+        if read.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut subjects = redis::pipe();
+        for (shard, _, job, _) in &read {
+            subjects
+                .cmd("HMGET")
+                .arg(self.keys.job(*shard, job))
+                .arg("official")
+                .arg("ctag")
+                .arg("dept");
+        }
+        type Subjects = (Option<String>, Option<String>, Option<String>);
+        let subjects: Vec<Subjects> = subjects.query_async(&mut self.conn.clone()).await?;
+        let mut entries = Vec::with_capacity(read.len());
+        for ((shard, entry_id, job, urgent), (official, citizen, department)) in
+            read.into_iter().zip(subjects)
+        {
+            match official.as_deref().map(OfficialId::parse) {
+                Some(Ok(official)) => entries.push(ReadyEntry {
+                    shard,
+                    entry_id,
+                    job,
+                    official,
+                    citizen,
+                    department,
+                    urgent,
+                }),
+                // The job is gone (removed after its retention) or names no
+                // readable official: nothing could ever decide the entry.
+                _ => self.drop_ready_entry(shard, urgent, &entry_id).await?,
             }
         }
         Ok(entries)
@@ -324,8 +349,9 @@ impl RedisStore {
         }
     }
 
-    /// The citizen tag and department an entry's keys are named by: from the
-    /// entry, or (entries written before they carried them) from the job.
+    /// The citizen tag and department an entry's keys are named by: as read
+    /// with the entry from the compact job's fields, or from the spec of a
+    /// job that keeps its whole spec (an inbound call's).
     async fn entry_subjects(&self, entry: &ReadyEntry) -> Result<(String, String)> {
         if let (Some(citizen), Some(department)) = (&entry.citizen, &entry.department) {
             return Ok((citizen.clone(), department.clone()));
@@ -505,7 +531,7 @@ impl DialArgs {
             None => (String::new(), String::new()),
         };
         Self {
-            held_member: held_member(entry, &citizen, &department),
+            held_member: held_member(entry),
             citizen,
             department,
             official: (official.emission_us, official.slack_us),
@@ -523,9 +549,13 @@ impl DialArgs {
     }
 }
 
-/// A job's member of its official's held queue: what a ready entry carries,
-/// so promoting it reads no job hash (`promote_due.lua`).
-fn held_member(entry: &ReadyEntry, citizen: &str, department: &str) -> String {
-    let urgent = if entry.urgent { "1" } else { "" };
-    format!("{}\t{citizen}\t{department}\t{urgent}", entry.job)
+/// A job's member of its official's held queue: its id, and `\t1` after it
+/// for an urgent campaign's job, so promoting it reads no job hash
+/// (`promote_due.lua`) and puts it back on the right stream.
+fn held_member(entry: &ReadyEntry) -> String {
+    if entry.urgent {
+        format!("{}\t1", entry.job)
+    } else {
+        entry.job.to_string()
+    }
 }

@@ -1,8 +1,10 @@
 //! Inbound calls: citizens' remembered visits, the fleet-wide cap on live
 //! inbound calls, and the job an inbound call is born with.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
+use super::compact::{US, escape, unescape};
 use super::connection::RedisStore;
 use super::dispatch::millis;
 use super::parse::{JobFields, corrupt, unexpected, verdict};
@@ -19,9 +21,86 @@ fn json<T: serde::Serialize>(what: &str, value: &T) -> Result<String> {
         .map_err(|e| StoreError::Refused(format!("{what} does not serialize: {e}")))
 }
 
+/// A remembered visit as the citizen's visits zset holds it: short enough
+/// (about 40 bytes for ids of ordinary length) that the set stays a listpack
+/// (`zset-max-listpack-value`, 64 bytes) instead of a skiplist of ~1,200
+/// bytes per citizen. The ids are as the contact gave them (only letters,
+/// digits, `.`, `_`, `-`); department, office and service are ids in the
+/// visit text table (`Keys::visit_texts`); the language is escaped as in
+/// the compact job (`redis/compact.rs`):
+///
+/// ```text
+/// <campaign> US <contact> US <official> US <department id> US <office id> US <service id> US <language>
+/// ```
+struct VisitMember;
+
+impl VisitMember {
+    const FIELDS: usize = 7;
+
+    /// The texts a visit names by id, in the order `pack` takes their ids.
+    fn texts(visit: &ServiceVisit) -> [&str; 3] {
+        [&visit.department, &visit.office, &visit.service]
+    }
+
+    fn pack(visit: &ServiceVisit, ids: &[String]) -> String {
+        [
+            escape(&visit.campaign_id),
+            escape(&visit.contact_id),
+            escape(&visit.official_id),
+            ids[0].clone(),
+            ids[1].clone(),
+            ids[2].clone(),
+            escape(visit.language.as_deref().unwrap_or_default()),
+        ]
+        .join(&US.to_string())
+    }
+
+    /// A stored member: packed, or the JSON object earlier versions wrote
+    /// (kept readable until those expire, `inbound.lookback_days`).
+    fn read(member: &str) -> std::result::Result<StoredVisit<'_>, String> {
+        if member.starts_with('{') {
+            return serde_json::from_str(member)
+                .map(StoredVisit::Json)
+                .map_err(|e| format!("a visit is not valid JSON: {e}"));
+        }
+        let parts: Vec<&str> = member.split(US).collect();
+        if parts.len() == Self::FIELDS {
+            Ok(StoredVisit::Packed(parts))
+        } else {
+            Err(format!(
+                "a visit has {} fields, not {}",
+                parts.len(),
+                Self::FIELDS
+            ))
+        }
+    }
+}
+
+/// A member of a citizen's visits zset, as read.
+enum StoredVisit<'a> {
+    /// `VisitMember`'s fields.
+    Packed(Vec<&'a str>),
+    Json(ServiceVisit),
+}
+
 impl RedisStore {
-    /// One `record_visit.lua` call per visit (each citizen's key is in a
-    /// slot of its own), pipelined by `VISITS_PER_PIPELINE`.
+    /// The ids of `texts` in the visit text table, in order: one script
+    /// call (the table is one key, in a slot of its own).
+    async fn visit_text_ids(&self, texts: &[&str]) -> Result<Vec<String>> {
+        let mut invocation = self.scripts.intern_texts.key(self.keys.visit_texts());
+        for text in texts {
+            invocation.arg(*text);
+        }
+        let ids: Vec<String> = invocation.invoke_async(&mut self.conn.clone()).await?;
+        if ids.len() != texts.len() {
+            return Err(unexpected("intern_texts", &ids));
+        }
+        Ok(ids)
+    }
+
+    /// Per `VISITS_PER_PIPELINE` visits: the ids of their distinct texts
+    /// (one script call), then one `record_visit.lua` call per visit (each
+    /// citizen's key is in a slot of its own), pipelined.
     pub(super) async fn record_visits_impl(
         &self,
         visits: &[(&PhoneNumber, ServiceVisit)],
@@ -29,6 +108,17 @@ impl RedisStore {
     ) -> Result<()> {
         let script = &self.scripts.record_visit;
         for chunk in visits.chunks(VISITS_PER_PIPELINE) {
+            let mut texts: Vec<&str> = chunk
+                .iter()
+                .flat_map(|(_, visit)| VisitMember::texts(visit))
+                .collect();
+            texts.sort_unstable();
+            texts.dedup();
+            let ids: HashMap<&str, String> = texts
+                .iter()
+                .copied()
+                .zip(self.visit_text_ids(&texts).await?)
+                .collect();
             let mut pipe = redis::pipe();
             // Loading in the same pipeline makes EVALSHA safe after a
             // Redis restart or SCRIPT FLUSH.
@@ -37,11 +127,12 @@ impl RedisStore {
                 .arg(super::scripts::RECORD_VISIT)
                 .ignore();
             for (phone, visit) in chunk {
+                let visit_ids = VisitMember::texts(visit).map(|text| ids[text].clone());
                 pipe.cmd("EVALSHA")
                     .arg(script.get_hash())
                     .arg(1)
                     .arg(self.keys.visits(phone))
-                    .arg(json("visit", visit)?)
+                    .arg(VisitMember::pack(visit, &visit_ids))
                     .arg(millis(keep).max(1))
                     .ignore();
             }
@@ -50,6 +141,8 @@ impl RedisStore {
         Ok(())
     }
 
+    /// The citizen's visits (one script call), then the texts they name
+    /// (one `HMGET` of the text table).
     pub(super) async fn recent_visits_impl(
         &self,
         phone: &PhoneNumber,
@@ -65,17 +158,61 @@ impl RedisStore {
             .arg(max.max(1))
             .invoke_async(&mut self.conn.clone())
             .await?;
-        flat.chunks_exact(2)
-            .map(|pair| {
-                let mut visit: ServiceVisit = serde_json::from_str(&pair[0])
-                    .map_err(|e| corrupt(&key, format!("a visit is not valid JSON: {e}")))?;
-                visit.at_ms = pair[1]
-                    .parse::<f64>()
-                    .map_err(|e| corrupt(&key, format!("a visit's score {:?}: {e}", pair[1])))?
-                    as i64;
-                Ok(visit)
+        let mut members = Vec::with_capacity(flat.len() / 2);
+        for pair in flat.chunks_exact(2) {
+            let at_ms = pair[1]
+                .parse::<f64>()
+                .map_err(|e| corrupt(&key, format!("a visit's score {:?}: {e}", pair[1])))?
+                as i64;
+            members.push((
+                VisitMember::read(&pair[0]).map_err(|e| corrupt(&key, e))?,
+                at_ms,
+            ));
+        }
+        // One lookup for every text the packed members name.
+        let ids: Vec<String> = members
+            .iter()
+            .filter_map(|(member, _)| match member {
+                StoredVisit::Packed(parts) => Some(parts[3..6].iter().map(|id| format!("#{id}"))),
+                StoredVisit::Json(_) => None,
             })
-            .collect()
+            .flatten()
+            .collect();
+        let texts_key = self.keys.visit_texts();
+        let texts: Vec<Option<String>> = if ids.is_empty() {
+            Vec::new()
+        } else {
+            redis::cmd("HMGET")
+                .arg(&texts_key)
+                .arg(&ids)
+                .query_async(&mut self.conn.clone())
+                .await?
+        };
+        let mut texts = texts.into_iter();
+        let mut text = |id: &str| {
+            texts
+                .next()
+                .flatten()
+                .ok_or_else(|| corrupt(&texts_key, format!("no text with id {id:?}")))
+        };
+        let mut visits = Vec::with_capacity(members.len());
+        for (member, at_ms) in members {
+            let visit = match member {
+                StoredVisit::Json(visit) => visit,
+                StoredVisit::Packed(parts) => ServiceVisit {
+                    campaign_id: unescape(parts[0]),
+                    contact_id: unescape(parts[1]),
+                    official_id: unescape(parts[2]),
+                    department: text(parts[3])?,
+                    office: text(parts[4])?,
+                    service: text(parts[5])?,
+                    language: (!parts[6].is_empty()).then(|| unescape(parts[6])),
+                    at_ms: 0,
+                },
+            };
+            visits.push(ServiceVisit { at_ms, ..visit });
+        }
+        Ok(visits)
     }
 
     pub(super) async fn admit_inbound_impl(
