@@ -135,7 +135,7 @@ async fn main() {
         store: store.clone(),
         dialplans: Arc::new(Dialplans::default()),
         metrics: Arc::new(Metrics::new()),
-        token: None,
+        access: Arc::new(sampark::webhook::AdminAccess::open()),
         eta: None,
         console: Console::new(None),
         official_calls: sampark::webhook::OfficialCallDesk {

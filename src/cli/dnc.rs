@@ -55,7 +55,7 @@ fn parse_secret(text: &str) -> Result<Secret, std::convert::Infallible> {
 }
 
 impl CitizenArgs {
-    async fn connect(&self) -> anyhow::Result<RedisStore> {
+    pub(super) async fn connect(&self) -> anyhow::Result<RedisStore> {
         let secret = self.secret.as_ref().with_context(missing_secret_message)?;
         let key =
             CitizenKey::new(secret.expose()).map_err(|e| anyhow::anyhow!("{SECRET_ENV}: {e}"))?;
@@ -152,12 +152,12 @@ pub async fn command(cmd: DncCommand) -> anyhow::Result<ExitCode> {
 }
 
 /// A number as an operator typed it; `Err` is printed as is (no digits).
-fn number(text: &str) -> Result<PhoneNumber, String> {
+pub(super) fn number(text: &str) -> Result<PhoneNumber, String> {
     PhoneNumber::from_indian_input(text).map_err(|e| format!("error: {e}"))
 }
 
 /// Prints `message` and exits with 2 (bad input).
-fn bad_input(message: &str) -> anyhow::Result<ExitCode> {
+pub(super) fn bad_input(message: &str) -> anyhow::Result<ExitCode> {
     eprintln!("{message}");
     Ok(ExitCode::from(2))
 }

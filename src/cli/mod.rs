@@ -11,6 +11,7 @@ mod dnc;
 mod escalations;
 mod intake_status;
 mod officials;
+mod privacy;
 mod provider_urls;
 mod real_time;
 mod redis_ops;
@@ -88,6 +89,9 @@ pub enum Command {
     /// list, show and remove them. Numbers are always shown masked.
     #[command(subcommand)]
     Officials(registry::OfficialsCommand),
+    /// Personal data: erase everything held about one number.
+    #[command(subcommand)]
+    Privacy(privacy::PrivacyCommand),
 }
 
 /// Runs the parsed command and maps the result to an exit code.
@@ -124,6 +128,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Escalations(cmd) => escalations::command(cmd).await,
             Command::Report(args) => report::command(args).await,
             Command::Officials(cmd) => registry::command(cmd).await,
+            Command::Privacy(cmd) => privacy::command(cmd).await,
         }
     });
     match result {

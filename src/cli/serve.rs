@@ -40,6 +40,7 @@ use crate::store::keys::CitizenKey;
 use crate::store::redis::{RedisStore, ReplicaWait, Timeouts};
 use crate::telemetry::{events, init_in_zone};
 use crate::tls::{ClientTls, ServerCert};
+use crate::webhook::AdminAccess;
 
 /// First and longest wait between attempts to reach Redis.
 const FIRST_RETRY: Duration = Duration::from_millis(250);
@@ -53,6 +54,7 @@ struct Prepared {
     certs: Vec<Arc<ServerCert>>,
     redis_tls: ClientTls,
     citizen_key: CitizenKey,
+    admin_access: Arc<AdminAccess>,
 }
 
 pub async fn command(config_path: &Path, accept_legacy_optouts: bool) -> anyhow::Result<ExitCode> {
@@ -102,6 +104,7 @@ pub async fn command(config_path: &Path, accept_legacy_optouts: bool) -> anyhow:
         admin_listener,
         admin_http_config(&settings, prepared.tls.admin.clone()),
         metrics,
+        prepared.admin_access.clone(),
     )?;
     startup.reload_certificates(prepared.certs.clone());
     let outcome = run(
@@ -263,14 +266,20 @@ fn prepare(settings: &Settings) -> Result<Prepared, Vec<String>> {
             None
         }
     };
-    match (dialplans, citizen_key) {
-        (Some(dialplans), Some(citizen_key)) if problems.is_empty() => Ok(Prepared {
-            dialplans,
-            tls,
-            certs,
-            redis_tls,
-            citizen_key,
-        }),
+    let admin_access = AdminAccess::from_settings(&settings.admin)
+        .map_err(|e| problems.push(e))
+        .ok();
+    match (dialplans, citizen_key, admin_access) {
+        (Some(dialplans), Some(citizen_key), Some(admin_access)) if problems.is_empty() => {
+            Ok(Prepared {
+                dialplans,
+                tls,
+                certs,
+                redis_tls,
+                citizen_key,
+                admin_access: Arc::new(admin_access),
+            })
+        }
         _ => Err(problems),
     }
 }

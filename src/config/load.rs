@@ -18,6 +18,7 @@ use serde::Deserialize;
 use super::error::{ConfigError, ConfigProblem, Origin};
 use super::file::{self, ConfigFile};
 use super::paths;
+use super::secret_file;
 use super::sections::Settings;
 use super::tree::{
     self, ENV_ORIGIN, ENV_PREFIX, ENV_SEPARATOR, Table, origin_of, overlaps, table_at,
@@ -63,6 +64,7 @@ pub fn load(
     file::restore_table_origins(&mut tree, &table);
     split_env_lists(&mut tree);
     paths::resolve(&mut tree, &dir);
+    secret_file::apply(&mut tree, &dir, path, &mut problems);
     let settings = deserialize_all(&mut tree, path, &mut problems);
 
     if let Some(settings) = &settings {

@@ -11,6 +11,7 @@
 //! Does not own: reading the environment anywhere else (callers pass it in, or
 //! use [`load_from_process_env`] once in `main`), nor acting on settings.
 
+mod admin;
 mod error;
 mod exotel;
 mod file;
@@ -22,10 +23,12 @@ mod rate;
 #[cfg(test)]
 mod redis_tests;
 mod secret;
+mod secret_file;
 mod sections;
 mod tree;
 mod validate;
 
+pub use admin::{AdminRole, AdminToken, LEGACY_TOKEN_NAME, TokenSource, TokenSpec};
 pub use error::{ConfigError, ConfigProblem, Origin};
 pub use exotel::{ExotelRegion, ExotelSettings};
 pub use http::HttpSettings;
@@ -33,6 +36,7 @@ pub use load::{load, load_from_process_env};
 pub use policy::PolicySettings;
 pub use rate::{RateLimit, RateSettings};
 pub use secret::{RedisUrl, Secret};
+pub use secret_file::{MAX_SECRET_FILE_BYTES, read_secret_file};
 pub use sections::{
     AdminSettings, DialerSettings, DialplanSettings, InboundSettings, LogSettings,
     OfficialsSettings, PersistencePolicy, ProviderKind, ProviderSettings, RedisMode, RedisSettings,

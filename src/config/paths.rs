@@ -67,7 +67,7 @@ fn insert_default_dialplans_dir(tree: &mut Table) {
     }
 }
 
-fn resolve_value(value: &mut Value, file_dir: &Path) {
+pub(super) fn resolve_value(value: &mut Value, file_dir: &Path) {
     let ValueKind::String(text) = &value.kind else {
         return;
     };

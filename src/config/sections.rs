@@ -381,9 +381,20 @@ impl TlsSettings {
 #[serde(deny_unknown_fields, default)]
 pub struct AdminSettings {
     pub listen: String,
-    /// Bearer token required by the admin API and the console; `None` leaves them open
-    /// (acceptable only on a loopback listener).
+    // --- access (see `admin.rs`): tokens, roles, the metrics token ---
+    /// One operator token named `admin` (kept from before named tokens);
+    /// with no token at all the listener is open, which validation allows
+    /// on loopback only.
     pub token: Option<Secret>,
+    /// `token` read from a file (at start and on SIGHUP).
+    pub token_file: Option<PathBuf>,
+    /// `[[admin.tokens]]`: named tokens with a role.
+    pub tokens: Vec<super::admin::AdminToken>,
+    /// When set, `/metrics` needs this bearer token (or an admin token);
+    /// unset, it is open.
+    pub metrics_token: Option<Secret>,
+    pub metrics_token_file: Option<PathBuf>,
+    // --- end of access ---
     pub tls: TlsSettings,
     /// Milliseconds to read a request's body and answer it.
     pub request_timeout_ms: u64,
@@ -398,6 +409,10 @@ impl Default for AdminSettings {
         Self {
             listen: "127.0.0.1:9090".into(),
             token: None,
+            token_file: None,
+            tokens: Vec::new(),
+            metrics_token: None,
+            metrics_token_file: None,
             tls: TlsSettings::default(),
             request_timeout_ms: 60_000,
             max_connections: 64,

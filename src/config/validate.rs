@@ -376,11 +376,7 @@ impl Settings {
         p.check(!same, "admin.listen", || {
             "must differ from webhook.listen".into()
         });
-        if let Some(token) = &self.admin.token {
-            p.check(!token.is_empty(), "admin.token", || {
-                "must not be empty; remove the key to leave writes open".into()
-            });
-        }
+        p.0.extend(self.admin.access_problems());
     }
 
     fn check_dialer(&self, p: &mut Problems) {

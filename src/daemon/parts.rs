@@ -18,7 +18,7 @@ use crate::domain::OfficialId;
 use crate::provider::{ProviderPair, ProviderSetupError, build_provider};
 use crate::store::{CitizenCaps, Store};
 use crate::telemetry::Metrics;
-use crate::webhook::{HttpServerConfig, OfficialCallDesk};
+use crate::webhook::{AdminAccess, HttpServerConfig, OfficialCallDesk};
 
 /// The admin API takes whole campaign documents: allow large bodies (once
 /// the request has shown its token) and the time to upload them.
@@ -42,7 +42,8 @@ pub struct DaemonParts {
     /// The admin API / metrics listener, if any.
     pub admin_listener: Option<TcpListener>,
     pub admin: HttpServerConfig,
-    pub admin_token: Option<String>,
+    /// The admin listener's tokens (`[admin]`), re-read on SIGHUP.
+    pub admin_access: Arc<AdminAccess>,
     /// How requested officials' calls are placed (`[officials]`).
     pub official_calls: OfficialCallDesk,
     /// The URL the provider reaches the webhook listener at.
@@ -63,6 +64,9 @@ pub enum PartsError {
     /// `[inbound]` names something that is not there.
     #[error("{0}")]
     Inbound(String),
+    /// An admin token file cannot be read.
+    #[error("{0}")]
+    AdminAccess(String),
 }
 
 /// The listeners a daemon serves on (bound by the caller, so tests can use port 0).
@@ -93,6 +97,8 @@ impl DaemonParts {
         let inbound =
             InboundPolicy::from_settings(&settings.inbound, &dialplans, settings.dialer.max_call())
                 .map_err(PartsError::Inbound)?;
+        let admin_access =
+            Arc::new(AdminAccess::from_settings(&settings.admin).map_err(PartsError::AdminAccess)?);
         let rules = dialplans.scoring_rules();
         let official_calls = OfficialCallDesk {
             dialplan: settings.officials.dialplan.clone(),
@@ -127,7 +133,7 @@ impl DaemonParts {
             },
             admin_listener: listeners.admin,
             admin: admin_http_config(settings, tls.admin),
-            admin_token: settings.admin.token.as_ref().map(|t| t.expose().to_owned()),
+            admin_access,
             public_url,
             shutdown_grace: settings.shutdown.grace(),
             redis_persistence: settings.redis.persistence,

@@ -58,10 +58,13 @@ impl Daemon {
     /// listener first, before Redis is reachable: see [`Startup`].)
     pub fn start(mut parts: DaemonParts) -> std::io::Result<Daemon> {
         let startup = match parts.admin_listener.take() {
-            Some(listener) => {
-                Startup::serve_admin(listener, parts.admin.clone(), parts.metrics.clone())?
-            }
-            None => Startup::without_admin(parts.metrics.clone()),
+            Some(listener) => Startup::serve_admin(
+                listener,
+                parts.admin.clone(),
+                parts.metrics.clone(),
+                parts.admin_access.clone(),
+            )?,
+            None => Startup::without_admin(parts.metrics.clone(), parts.admin_access.clone()),
         };
         startup.start(parts)
     }
@@ -247,7 +250,7 @@ impl Daemon {
             admin = Some(spawn_admin(
                 &tracker,
                 &back,
-                &parts.metrics,
+                (&parts.metrics, &parts.admin_access),
                 listener,
                 config,
             )?);
@@ -258,7 +261,7 @@ impl Daemon {
                     store: parts.store.clone(),
                     dialplans: parts.dialplans.clone(),
                     metrics: parts.metrics.clone(),
-                    token: parts.admin_token.clone(),
+                    access: parts.admin_access.clone(),
                     eta: Some(crate::dialer::EtaLimits::of(&parts.dialer)),
                     console: crate::webhook::Console::new(Some(gate.clone())),
                     official_calls: parts.official_calls.clone(),

@@ -20,7 +20,7 @@ use tracing::info;
 use super::{Daemon, DaemonParts};
 use crate::telemetry::Metrics;
 use crate::tls::{POLL_INTERVAL, ServerCert, watch_certificates};
-use crate::webhook::{AdminFront, HttpServer, HttpServerConfig};
+use crate::webhook::{AdminAccess, AdminFront, HttpServer, HttpServerConfig, reload_on_sighup};
 
 /// Tasks started before the store: the admin listener, if any.
 pub struct Startup {
@@ -29,6 +29,8 @@ pub struct Startup {
     pub(super) back: CancellationToken,
     pub(super) admin: Option<(Arc<AdminFront>, SocketAddr)>,
     pub(super) metrics: Arc<Metrics>,
+    /// The admin tokens the listener checks (the daemon's, once started).
+    pub(super) access: Arc<AdminAccess>,
 }
 
 impl Startup {
@@ -38,13 +40,14 @@ impl Startup {
         listener: TcpListener,
         config: HttpServerConfig,
         metrics: Arc<Metrics>,
+        access: Arc<AdminAccess>,
     ) -> std::io::Result<Startup> {
-        let mut startup = Startup::without_admin(metrics);
+        let mut startup = Startup::without_admin(metrics, access);
         let (tracker, back) = (&startup.tracker, &startup.back);
         startup.admin = Some(spawn_admin(
             tracker,
             back,
-            &startup.metrics,
+            (&startup.metrics, &startup.access),
             listener,
             config,
         )?);
@@ -62,12 +65,18 @@ impl Startup {
     }
 
     /// Nothing served until [`Startup::start`].
-    pub fn without_admin(metrics: Arc<Metrics>) -> Startup {
+    /// Must be called inside a Tokio runtime: from here on SIGHUP re-reads
+    /// the admin tokens (and no longer ends the process).
+    pub fn without_admin(metrics: Arc<Metrics>, access: Arc<AdminAccess>) -> Startup {
+        let tracker = TaskTracker::new();
+        let back = CancellationToken::new();
+        tracker.spawn(reload_on_sighup(access.clone(), back.child_token()));
         Startup {
-            tracker: TaskTracker::new(),
-            back: CancellationToken::new(),
+            tracker,
+            back,
             admin: None,
             metrics,
+            access,
         }
     }
 
@@ -94,6 +103,7 @@ impl Startup {
     /// registry under a scraper.
     pub fn start(self, mut parts: DaemonParts) -> std::io::Result<Daemon> {
         parts.metrics = self.metrics.clone();
+        parts.admin_access = self.access.clone();
         Daemon::launch(self, parts)
     }
 
@@ -111,11 +121,15 @@ impl Startup {
 pub(super) fn spawn_admin(
     tracker: &TaskTracker,
     back: &CancellationToken,
-    metrics: &Arc<Metrics>,
+    (metrics, access): (&Arc<Metrics>, &Arc<AdminAccess>),
     listener: TcpListener,
     config: HttpServerConfig,
 ) -> std::io::Result<(Arc<AdminFront>, SocketAddr)> {
-    let front = Arc::new(AdminFront::starting(metrics.clone(), "starting"));
+    let front = Arc::new(AdminFront::starting(
+        metrics.clone(),
+        access.clone(),
+        "starting",
+    ));
     let server = HttpServer::new("admin", listener, config, front.clone());
     let addr = server.local_addr()?;
     tracker.spawn(server.run(back.child_token()));

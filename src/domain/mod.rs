@@ -42,6 +42,6 @@ pub use ladder::RetryLadder;
 pub use official::{FieldProblem, MAX_LANGUAGES, MAX_TEXT, Official, OfficialFields};
 pub use outcome::{CallStatus, JobState, Outcome};
 pub use phone::{PhoneError, PhoneNumber};
-pub use redact::mask_digit_runs;
+pub use redact::{mask_digit_runs, mask_document};
 pub use sample::{Sample, sample_fraction};
 pub use unknown_fields::{ContactRef, FieldLevel, UnknownField, did_you_mean};

@@ -59,6 +59,27 @@ fn mask_any(value: &Value) -> Value {
     }
 }
 
+/// A refused document (or any payload) as the dead-letter stream keeps it:
+/// a JSON document's `contacts` masked as [`mask_contact`] masks one, then
+/// every digit run that may be a phone number masked in the whole text
+/// ([`mask_digit_runs`]), so a document that is not JSON, or holds numbers
+/// elsewhere, keeps none either. Ids, counts and dates stay readable.
+pub fn mask_document(text: &str) -> String {
+    let parsed = serde_json::from_str::<Value>(text).ok();
+    let text = match parsed {
+        Some(mut doc) => {
+            if let Some(Value::Array(contacts)) = doc.get_mut("contacts") {
+                for contact in contacts.iter_mut() {
+                    *contact = mask_contact(contact);
+                }
+            }
+            doc.to_string()
+        }
+        None => text.to_owned(),
+    };
+    mask_digit_runs(&text)
+}
+
 /// Digits in a run this long (or longer) may be a phone number: written
 /// without separators, and with them (a date, `2026-11-30`, has eight).
 const RUN: usize = 7;
@@ -127,6 +148,25 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn a_refused_document_keeps_no_number() {
+        let doc = r#"{"campaign": {"id": "c-1"}, "contacts": [{"id": "a", "phone": "98765_43210"}, {"id": "b", "phone": 9123456789, "note": "call +91 99887 76655"}]}"#;
+        let masked = mask_document(doc);
+        for digits in ["98765", "912345", "99887"] {
+            assert!(!masked.replace(['_', ' '], "").contains(digits), "{masked}");
+        }
+        assert!(
+            masked.contains("c-1") && masked.contains("3210"),
+            "{masked}"
+        );
+        let csv = "id,phone\na,+91 98765 43210\n";
+        assert_eq!(mask_document(csv), "id,phone\na,+** ***** *3210\n");
+        assert_eq!(
+            mask_document("not json {9876543210"),
+            "not json {******3210"
+        );
+    }
 
     #[test]
     fn phones_show_their_country_code_and_last_four_digits_only() {

@@ -597,8 +597,22 @@ pub struct DeadLetter {
     pub source: String,
     /// What is wrong, in words.
     pub reason: String,
-    /// The rejected document or contact (phone numbers masked for contacts).
+    /// The rejected document or contact. Whoever builds a letter need not
+    /// mask it: the store keeps only [`DeadLetter::masked`].
     pub payload: String,
+}
+
+impl DeadLetter {
+    /// The letter as a store keeps it: the payload and the reason with
+    /// every number masked (`domain::mask_document`), so no raw number
+    /// reaches the dead-letter stream whichever path refused it.
+    pub fn masked(&self) -> DeadLetter {
+        DeadLetter {
+            source: self.source.clone(),
+            reason: crate::domain::mask_digit_runs(&self.reason),
+            payload: crate::domain::mask_document(&self.payload),
+        }
+    }
 }
 
 /// One (campaign, office, local day) group of a campaign's

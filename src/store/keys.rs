@@ -493,6 +493,16 @@ impl Keys {
         format!("{}:citizen:{{{tag}}}:optout", glob_escape(&self.prefix))
     }
 
+    /// A SCAN pattern for every key of one citizen (opt-out, do-not-call
+    /// entry, placed calls, visits, and any kept under the tag later).
+    pub fn citizen_pattern(&self, tag: &str) -> String {
+        format!(
+            "{}:citizen:{{{}}}:*",
+            glob_escape(&self.prefix),
+            glob_escape(tag)
+        )
+    }
+
     /// A SCAN pattern for every job hash of every shard.
     pub fn job_pattern(&self) -> String {
         format!("{}:{{s*}}:job:*", glob_escape(&self.prefix))

@@ -24,7 +24,8 @@ pub fn starting(settings: &Settings) {
         webhook.public_url = %settings.webhook.public_url,
         webhook.tls = settings.webhook.tls.paths().is_some(),
         admin.listen = %settings.admin.listen,
-        admin.token = settings.admin.token.is_some(),
+        admin.tokens = settings.admin.token_specs().len(),
+        admin.metrics_token = settings.admin.metrics_token_source().is_some(),
         admin.tls = settings.admin.tls.paths().is_some(),
         redis.tls.custom = settings.redis.tls.is_set(),
         "sampark starting."

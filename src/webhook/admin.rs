@@ -27,7 +27,13 @@
 //! messages in `problems`). A campaign's status carries its intake tally
 //! (`intake`), also in the 404 of a campaign whose documents were all refused.
 //!
-//! `/admin/*` requires `Authorization: Bearer <admin.token>` when a token is set.
+//! Access (`access.rs`): `/admin/*` requires `Authorization: Bearer <token>`
+//! naming one of the configured tokens (any, when none is configured, which
+//! validation allows on loopback only). A `read` token may GET; every other
+//! method needs an `operator` token (403 otherwise) and is written to the
+//! audit log (`audit.rs`) whatever its outcome. Wrong tokens count against
+//! the client's budget (429 once spent). `/metrics` needs
+//! `admin.metrics_token` (or an admin token) when one is set.
 //!
 //! The daemon serves these routes behind [`AdminFront`](super::AdminFront)
 //! (`health.rs`), which answers health and metrics before the store is
@@ -35,15 +41,8 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use bytes::Bytes;
-use http::request::Parts;
-use http::{Method, Request, Response, StatusCode};
-use http_body_util::Full;
-use serde_json::json;
-use subtle::ConstantTimeEq;
-
-use super::{Admission, Routes, text_response};
+use super::access::{AdminAccess, Denied};
+use super::{Admission, Routes, audit, text_response};
 use crate::dialplan::Dialplans;
 use crate::domain::{CampaignId, ParsedDocument};
 use crate::intake::{
@@ -53,6 +52,12 @@ use crate::intake::{
 use crate::store::guard::Accepted;
 use crate::store::{IntakeStats, Store};
 use crate::telemetry::Metrics;
+use async_trait::async_trait;
+use bytes::Bytes;
+use http::request::Parts;
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::Full;
+use serde_json::json;
 
 /// Contacts per intake entry when the admin API chunks a large document.
 pub const CHUNK_SIZE: usize = 5_000;
@@ -61,7 +66,8 @@ pub struct AdminRoutes {
     pub store: Arc<dyn Store>,
     pub dialplans: Arc<Dialplans>,
     pub metrics: Arc<Metrics>,
-    pub token: Option<String>,
+    /// The tokens and roles that may use it.
+    pub access: Arc<AdminAccess>,
     /// The daemon's limits, for the estimate in a campaign's status
     /// (`None`: no estimate).
     pub eta: Option<crate::dialer::EtaLimits>,
@@ -89,14 +95,13 @@ impl Routes for AdminRoutes {
     fn admit(&self, head: &Parts) -> Admission {
         let path = head.uri.path();
         if path.starts_with("/admin/") {
-            return if self.authorized(&head.headers) {
-                Admission::Full
-            } else {
-                Admission::Refused(unauthorized())
+            return match self.let_in(&head.method, &head.headers, &head.extensions, path) {
+                Ok(_) => Admission::Full,
+                Err(refused) => Admission::Refused(refused),
             };
         }
         let console = super::Console::serves(path) && path != "/login";
-        if console && self.console.lets_in(self.token.as_deref(), &head.headers) {
+        if console && self.console.lets_in(&self.access, &head.headers) {
             return Admission::Full;
         }
         Admission::Small
@@ -107,45 +112,37 @@ impl Routes for AdminRoutes {
         match (request.method(), path.as_str()) {
             (&Method::GET, "/healthz") => super::health::alive(),
             (&Method::GET, "/readyz") => super::health::readiness(self.store.as_ref(), None).await,
-            (&Method::GET, "/metrics") => super::health::metrics_response(&self.metrics),
+            (&Method::GET, "/metrics") => {
+                super::health::guarded_metrics(&self.metrics, &self.access, &request)
+            }
             (_, p) if p.starts_with("/admin/") => {
-                if !self.authorized(request.headers()) {
-                    return unauthorized();
+                let client = super::access::client_of(request.extensions());
+                let caller =
+                    match self.let_in(request.method(), request.headers(), request.extensions(), p)
+                    {
+                        Ok(caller) => caller,
+                        Err(refused) => return refused,
+                    };
+                if !audit::is_write(request.method()) {
+                    return self.api(request).await;
                 }
-                if p == "/admin/redis/accept-empty" && request.method() == Method::POST {
-                    return self.accept_empty().await;
-                }
-                if super::admin_reports::owns(p) {
-                    let query = request.uri().query();
-                    return self
-                        .accountability(request.method(), p, query, request.body())
-                        .await;
-                }
-                if super::admin_officials::owns(p) {
-                    return self.officials(&request).await;
-                }
-                if p == "/admin/official-calls" && request.method() == Method::POST {
-                    return self.request_official_call(request.body()).await;
-                }
-                if let Some(rest) = p.strip_prefix("/admin/dnc")
-                    && (rest.is_empty() || rest.starts_with('/'))
-                {
-                    return self.dnc(request.method(), rest, request.body()).await;
-                }
-                match (request.method(), p.strip_prefix("/admin/campaigns")) {
-                    (&Method::POST, Some("")) => {
-                        self.submit(request.body(), strict(request.uri().query()))
-                            .await
-                    }
-                    (&Method::GET, Some("")) => self.list().await,
-                    (&Method::POST, Some(rest)) if rest.starts_with('/') => {
-                        self.control(&rest[1..], request.uri().query()).await
-                    }
-                    (&Method::GET, Some(rest)) if rest.starts_with('/') => {
-                        self.status(&rest[1..]).await
-                    }
-                    _ => json_response(StatusCode::NOT_FOUND, json!({"error": "no such route"})),
-                }
+                let method = request.method().clone();
+                let response = if caller.may_write() {
+                    self.api(request).await
+                } else {
+                    json_response(
+                        StatusCode::FORBIDDEN,
+                        json!({"error": format!("token {:?} is read-only; this needs an operator token", caller.name)}),
+                    )
+                };
+                audit::record(
+                    Some(&caller),
+                    &method,
+                    &self.log_path(p),
+                    client,
+                    response.status(),
+                );
+                response
             }
             (_, p) if super::Console::serves(p) => self.console(request).await,
             _ => text_response(StatusCode::NOT_FOUND, "not found\n"),
@@ -160,17 +157,90 @@ impl Routes for AdminRoutes {
     }
 }
 
+/// The reply to a request whose token was not let in.
+pub(super) fn denied_response(denied: Denied) -> Response<Full<Bytes>> {
+    match denied {
+        Denied::Missing | Denied::Wrong => json_response(
+            StatusCode::UNAUTHORIZED,
+            json!({"error": "missing or wrong bearer token"}),
+        ),
+        Denied::TooMany(wait) => {
+            let mut r = json_response(
+                StatusCode::TOO_MANY_REQUESTS,
+                json!({"error": "too many wrong tokens from this address; wait a minute"}),
+            );
+            if let Ok(v) = http::HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+                r.headers_mut().insert(http::header::RETRY_AFTER, v);
+            }
+            r
+        }
+    }
+}
+
 impl AdminRoutes {
-    fn authorized(&self, headers: &http::HeaderMap) -> bool {
-        let Some(token) = &self.token else {
-            return true;
-        };
-        let given = headers
-            .get(http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or("");
-        given.as_bytes().ct_eq(token.as_bytes()).into()
+    /// Who the bearer token of an `/admin/*` request names; a refusal is the
+    /// reply, and a refused write is audit-logged. Called on the request's
+    /// head (before its body is read) and again when it is routed: a right
+    /// token is let in both times, a wrong one never gets past the first.
+    fn let_in(
+        &self,
+        method: &Method,
+        headers: &http::HeaderMap,
+        extensions: &http::Extensions,
+        path: &str,
+    ) -> Result<super::access::Caller, Response<Full<Bytes>>> {
+        let client = super::access::client_of(extensions);
+        self.access.bearer(headers, client).map_err(|denied| {
+            let response = denied_response(denied);
+            if audit::is_write(method) {
+                audit::record(
+                    None,
+                    method,
+                    &self.log_path(path),
+                    client,
+                    response.status(),
+                );
+            }
+            response
+        })
+    }
+
+    /// The `/admin/*` routes, for a caller already let in.
+    async fn api(&self, request: Request<Bytes>) -> Response<Full<Bytes>> {
+        let path = request.uri().path().to_owned();
+        let p = path.as_str();
+        if p == "/admin/redis/accept-empty" && request.method() == Method::POST {
+            return self.accept_empty().await;
+        }
+        if super::admin_reports::owns(p) {
+            let query = request.uri().query();
+            return self
+                .accountability(request.method(), p, query, request.body())
+                .await;
+        }
+        if super::admin_officials::owns(p) {
+            return self.officials(&request).await;
+        }
+        if p == "/admin/official-calls" && request.method() == Method::POST {
+            return self.request_official_call(request.body()).await;
+        }
+        if let Some(rest) = p.strip_prefix("/admin/dnc")
+            && (rest.is_empty() || rest.starts_with('/'))
+        {
+            return self.dnc(request.method(), rest, request.body()).await;
+        }
+        match (request.method(), p.strip_prefix("/admin/campaigns")) {
+            (&Method::POST, Some("")) => {
+                self.submit(request.body(), strict(request.uri().query()))
+                    .await
+            }
+            (&Method::GET, Some("")) => self.list().await,
+            (&Method::POST, Some(rest)) if rest.starts_with('/') => {
+                self.control(&rest[1..], request.uri().query()).await
+            }
+            (&Method::GET, Some(rest)) if rest.starts_with('/') => self.status(&rest[1..]).await,
+            _ => json_response(StatusCode::NOT_FOUND, json!({"error": "no such route"})),
+        }
     }
 
     pub(super) async fn submit(&self, body: &Bytes, strict: bool) -> Response<Full<Bytes>> {
@@ -324,13 +394,6 @@ impl AdminRoutes {
             ),
         }
     }
-}
-
-fn unauthorized() -> Response<Full<Bytes>> {
-    json_response(
-        StatusCode::UNAUTHORIZED,
-        json!({"error": "missing or wrong bearer token"}),
-    )
 }
 
 /// `?strict=true` (or `1`, or a bare `strict`) on a submission.

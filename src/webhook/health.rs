@@ -22,7 +22,8 @@ use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use serde_json::json;
 
-use super::admin::{AdminRoutes, json_response};
+use super::access::{AdminAccess, client_of};
+use super::admin::{AdminRoutes, denied_response, json_response};
 use super::{Admission, Routes, text_response};
 use crate::dialer::DialGate;
 use crate::store::Store;
@@ -37,8 +38,21 @@ pub(super) fn alive() -> Response<Full<Bytes>> {
     text_response(StatusCode::OK, "ok\n")
 }
 
+/// `GET /metrics` for a request `access` lets read it (see
+/// `AdminAccess::metrics`): 401 without the metrics token when one is set.
+pub(super) fn guarded_metrics(
+    metrics: &Metrics,
+    access: &AdminAccess,
+    request: &Request<Bytes>,
+) -> Response<Full<Bytes>> {
+    match access.metrics(request.headers(), client_of(request.extensions())) {
+        Ok(()) => metrics_response(metrics),
+        Err(denied) => denied_response(denied),
+    }
+}
+
 /// `GET /metrics`.
-pub(super) fn metrics_response(metrics: &Metrics) -> Response<Full<Bytes>> {
+fn metrics_response(metrics: &Metrics) -> Response<Full<Bytes>> {
     let mut r = text_response(StatusCode::OK, metrics.render());
     r.headers_mut().insert(
         http::header::CONTENT_TYPE,
@@ -85,14 +99,20 @@ enum State {
 /// at once, the admin API once the daemon runs (see the module docs).
 pub struct AdminFront {
     metrics: Arc<Metrics>,
+    access: Arc<AdminAccess>,
     state: RwLock<State>,
 }
 
 impl AdminFront {
     /// A front that is starting, for `reason` (e.g. "connecting to Redis").
-    pub fn starting(metrics: Arc<Metrics>, reason: impl Into<String>) -> Self {
+    pub fn starting(
+        metrics: Arc<Metrics>,
+        access: Arc<AdminAccess>,
+        reason: impl Into<String>,
+    ) -> Self {
         AdminFront {
             metrics,
+            access,
             state: RwLock::new(State::Starting(reason.into())),
         }
     }
@@ -142,7 +162,7 @@ impl Routes for AdminFront {
             return alive();
         }
         if get && path == "/metrics" {
-            return metrics_response(&self.metrics);
+            return guarded_metrics(&self.metrics, &self.access, &request);
         }
         match (self.current(), get && path == "/readyz") {
             (Err(reason), true) => not_ready(reason),
@@ -200,7 +220,11 @@ mod tests {
     #[tokio::test]
     async fn starting_then_running_then_held() {
         let metrics = Arc::new(Metrics::new());
-        let front = AdminFront::starting(metrics.clone(), "connecting to Redis");
+        let front = AdminFront::starting(
+            metrics.clone(),
+            Arc::new(AdminAccess::open()),
+            "connecting to Redis",
+        );
         assert_eq!(answer(&front, "/healthz").await.0, StatusCode::OK);
         assert_eq!(answer(&front, "/metrics").await.0, StatusCode::OK);
         front.waiting("cannot reach Redis at redis://127.0.0.1:1/");
@@ -223,7 +247,7 @@ mod tests {
                 store: Arc::new(MemoryStore::new(1)),
                 dialplans: Arc::new(Dialplans::default()),
                 metrics,
-                token: None,
+                access: Arc::new(AdminAccess::open()),
                 eta: None,
                 console: crate::webhook::Console::new(None),
                 official_calls: crate::webhook::OfficialCallDesk {

@@ -9,12 +9,14 @@
 //! provider's `CallControl`). Does not own: call orchestration (see `calls`),
 //! IVR logic (see `dialplan`), persistence.
 
+mod access;
 mod admin;
 mod admin_control;
 mod admin_dnc;
 pub(crate) mod admin_official_calls;
 mod admin_officials;
 mod admin_reports;
+mod audit;
 mod calls;
 mod console;
 mod deadlines;
@@ -22,8 +24,10 @@ mod health;
 mod server;
 mod slots;
 
+pub use access::{AdminAccess, Caller, reload_on_sighup};
 pub use admin::AdminRoutes;
 pub use admin_official_calls::OfficialCallDesk;
+pub use audit::TARGET as AUDIT_TARGET;
 pub use calls::CallWebhooks;
 pub use console::Console;
 pub use health::AdminFront;

@@ -28,11 +28,19 @@ pub async fn admin_over(
     store: Arc<dyn Store>,
     token: Option<&str>,
 ) -> (std::net::SocketAddr, CancellationToken) {
+    admin_with(store, Arc::new(access(token))).await
+}
+
+/// The admin listener on port 0 over `store`, letting in whom `access` does.
+pub async fn admin_with(
+    store: Arc<dyn Store>,
+    access: Arc<sampark::webhook::AdminAccess>,
+) -> (std::net::SocketAddr, CancellationToken) {
     let routes = AdminRoutes {
         store,
         dialplans: dialplans(),
         metrics: Arc::new(Metrics::new()),
-        token: token.map(str::to_owned),
+        access,
         eta: Some(EtaLimits {
             quotas: Quotas::uniform(sampark::store::Quota {
                 burst: 5,
@@ -54,6 +62,16 @@ pub async fn admin_over(
         HttpServer::new("admin", listener, http_config(), Arc::new(routes)).run(cancel.clone()),
     );
     (addr, cancel)
+}
+
+/// The admin access of one operator token named `admin` (`admin.token`),
+/// or an open listener.
+pub fn access(token: Option<&str>) -> sampark::webhook::AdminAccess {
+    sampark::webhook::AdminAccess::from_settings(&sampark::config::AdminSettings {
+        token: token.map(sampark::config::Secret::new),
+        ..sampark::config::AdminSettings::default()
+    })
+    .unwrap()
 }
 
 /// One raw HTTP/1.1 request to the admin listener.

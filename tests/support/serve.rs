@@ -63,10 +63,20 @@ pub fn sampark_in(cwd: &Path) -> Command {
 /// `serve` with the repository's configuration at test speed, JSON logs to
 /// `log`, calling `simulator`, reaching Redis at `redis_url`.
 pub fn serve(redis_url: &str, simulator: &str, log: PathBuf, extra: &[(&str, &str)]) -> Serve {
+    let (mut cmd, admin) = serve_command(redis_url, simulator, "config/sampark.toml");
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    spawn(cmd, admin, log)
+}
+
+/// The command [`serve`] runs with `config` (to change before [`spawn`]),
+/// and its admin address.
+pub fn serve_command(redis_url: &str, simulator: &str, config: &str) -> (Command, SocketAddr) {
     let webhook_port = free_port();
     let admin: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     let mut cmd = super::cli::sampark();
-    cmd.args(["serve", "--config", "config/sampark.toml"])
+    cmd.args(["serve", "--config", config])
         .env("SAMPARK__REDIS__URL", redis_url)
         .env("SAMPARK__POLICY__CITIZEN_KEY_SECRET", CITIZEN_KEY_SECRET)
         .env("SAMPARK__PROVIDER__BASE_URL", simulator)
@@ -88,9 +98,11 @@ pub fn serve(redis_url: &str, simulator: &str, log: PathBuf, extra: &[(&str, &st
         .env("SAMPARK__RATE__DEFAULT__PER_SECS", "0.05")
         .env("SAMPARK__POLICY__MAX_CALLS_PER_CITIZEN_PER_DAY", "10")
         .env("SAMPARK__LOG__FORMAT", "json");
-    for (k, v) in extra {
-        cmd.env(k, v);
-    }
+    (cmd, admin)
+}
+
+/// Starts `cmd`, its stderr (the log) to `log`.
+pub fn spawn(mut cmd: Command, admin: SocketAddr, log: PathBuf) -> Serve {
     let file = std::fs::File::create(&log).unwrap();
     let child = cmd
         .stdout(Stdio::null())

@@ -206,7 +206,7 @@ impl State {
     }
 
     pub fn dead_letter(&mut self, now: Now, letter: &DeadLetter) {
-        self.dead_letters.add(now.ms, letter.clone());
+        self.dead_letters.add(now.ms, letter.masked());
     }
 
     pub fn dead_letters(&self, count: usize) -> Vec<DeadLetter> {

@@ -27,7 +27,7 @@ const BATCH: usize = 1_000;
 
 /// Where a keyspace-wide SCAN is: the nodes to visit, the one it is on,
 /// and that node's cursor.
-struct KeyScan {
+pub(super) struct KeyScan {
     nodes: Vec<Option<(String, u16)>>,
     node: usize,
     cursor: u64,
@@ -148,7 +148,7 @@ impl RedisStore {
 
     /// A SCAN over the whole keyspace: every primary of a cluster in turn
     /// (the crate would send a plain SCAN to one node), else the one server.
-    async fn key_scan(&self) -> Result<KeyScan> {
+    pub(super) async fn key_scan(&self) -> Result<KeyScan> {
         Ok(KeyScan {
             nodes: self.conn.clone().scan_nodes().await?,
             node: 0,
@@ -158,7 +158,7 @@ impl RedisStore {
 
     /// The next page of `scan` (keys matching `pattern`, of `of_type` if
     /// given), or `None` once every node's cursor came back to 0.
-    async fn scan_page(
+    pub(super) async fn scan_page(
         &self,
         scan: &mut KeyScan,
         pattern: &str,
@@ -198,21 +198,9 @@ impl RedisStore {
         }
         let specs: Vec<(Option<String>, Option<String>)> =
             pipe.query_async(&mut self.conn.clone()).await?;
-        // A compact job's number is in `c` (`compact.rs`); an inbound call's
-        // in its spec.
         let mut phones: Vec<PhoneNumber> = specs
             .iter()
-            .filter_map(|(spec, c)| match (spec, c) {
-                (Some(spec), _) => {
-                    let spec: serde_json::Value = serde_json::from_str(spec).ok()?;
-                    PhoneNumber::parse(spec.get("contact")?.get("phone")?.as_str()?).ok()
-                }
-                (None, Some(c)) => super::compact::PackedContact::parse(c)
-                    .ok()?
-                    .phone
-                    .and_then(|p| PhoneNumber::parse(&p).ok()),
-                (None, None) => None,
-            })
+            .filter_map(|(spec, c)| stored_phone(spec.as_deref(), c.as_deref()))
             .collect();
         phones.sort_unstable();
         phones.dedup();
@@ -273,5 +261,22 @@ impl RedisStore {
             .exec_async(&mut self.conn.clone())
             .await?;
         Ok(())
+    }
+}
+
+/// The citizen's number a job hash still holds, from its `spec` (an inbound
+/// call's) or its compact contact `c` (`compact.rs`); `None` once the job
+/// ended (the number is blanked) or for a job this version cannot read.
+pub(super) fn stored_phone(spec: Option<&str>, c: Option<&str>) -> Option<PhoneNumber> {
+    match (spec, c) {
+        (Some(spec), _) => {
+            let spec: serde_json::Value = serde_json::from_str(spec).ok()?;
+            PhoneNumber::parse(spec.get("contact")?.get("phone")?.as_str()?).ok()
+        }
+        (None, Some(c)) => super::compact::PackedContact::parse(c)
+            .ok()?
+            .phone
+            .and_then(|p| PhoneNumber::parse(&p).ok()),
+        (None, None) => None,
     }
 }

@@ -125,6 +125,7 @@ impl RedisStore {
     }
 
     pub(super) async fn dead_letter_impl(&self, letter: &DeadLetter) -> Result<()> {
+        let letter = letter.masked();
         redis::cmd("XADD")
             .arg(self.keys.dead_letter())
             .arg("*")

@@ -25,9 +25,9 @@
 //! | GET    | /health                     | store, dial gate, provider, queues              |
 //! | GET    | /static/console.css, .js    | the stylesheet and the script                   |
 //!
-//! Access (`auth.rs`): the admin token, as a session cookie after `/login`
-//! or as `Authorization: Bearer` on any request; every form carries a CSRF
-//! token. No page shows a phone number: the console shows ids, masked
+//! Access (`auth.rs`): an admin token (`webhook/access.rs`), as a session
+//! cookie after `/login` or as `Authorization: Bearer` on any request; every
+//! form carries a CSRF token, needs an operator's token and is audit-logged. No page shows a phone number: the console shows ids, masked
 //! numbers, and dead letters through `mask_digit_runs`.
 //!
 //! Owns: presenting. Does not own: any decision (campaign control, the

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use askama::Template;
 use bytes::Bytes;
@@ -16,7 +17,9 @@ use super::report_cache::Reports;
 use super::view::{self, Chrome, Clock};
 use super::{campaigns, dead_letters, escalations, health_page, officials, scorecards};
 use crate::dialer::DialGate;
+use crate::webhook::AdminAccess;
 use crate::webhook::admin::AdminRoutes;
+use crate::webhook::audit;
 
 const CSS: &str = include_str!("static/console.css");
 const JS: &str = include_str!("static/console.js");
@@ -40,14 +43,18 @@ impl Console {
         }
     }
 
-    /// Whether a request with `headers` would be let in (a bearer token or
-    /// a live session), decided before its body is read.
+    /// Whether a request with `headers` would be let in (a known bearer
+    /// token or a live session), decided before its body is read. A wrong
+    /// token is not counted here: the route that answers it counts it.
     pub(in crate::webhook) fn lets_in(
         &self,
-        token: Option<&str>,
+        tokens: &AdminAccess,
         headers: &http::HeaderMap,
     ) -> bool {
-        self.sessions.access(token, headers).is_ok()
+        match crate::webhook::access::bearer_of(headers) {
+            Some(given) => tokens.knows(given),
+            None => self.sessions.access(tokens, headers, None).is_ok(),
+        }
     }
 
     /// Whether `path` is one of the console's (the admin listener's other
@@ -131,13 +138,22 @@ impl AdminRoutes {
         }
         let query = Query::parse(request.uri().query());
         let fragment = query.get("fragment") == Some("live");
-        let access = match console
-            .sessions
-            .access(self.token.as_deref(), request.headers())
-        {
+        let access = match console.sessions.access(
+            &self.access,
+            request.headers(),
+            auth::client_ip(&request),
+        ) {
             Ok(access) => access,
             Err(Refused::WrongToken) => {
                 return view::error(StatusCode::UNAUTHORIZED, None, "Wrong token.");
+            }
+            Err(Refused::TooMany(wait)) => {
+                let r = view::error(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    None,
+                    "Too many wrong tokens from here: wait a minute, then try again.",
+                );
+                return too_many(r, wait);
             }
             Err(Refused::NoSession) if method == Method::GET && !fragment => {
                 return view::redirect("/login");
@@ -152,14 +168,25 @@ impl AdminRoutes {
         };
         if method == Method::POST {
             let form = Form::of(request.body());
-            if !access.accepts_form(form.get("csrf").unwrap_or_default()) {
-                return view::error(
+            let caller = access.caller();
+            let response = if !access.accepts_form(form.get("csrf").unwrap_or_default()) {
+                view::error(
                     StatusCode::FORBIDDEN,
                     Some(&access),
                     "This form is out of date (or did not come from this console): go back, reload the page and try again.",
-                );
-            }
-            return self.post(&access, &path, &form).await;
+                )
+            } else if caller.may_write() || path == "/logout" {
+                self.post(&access, &path, &form).await
+            } else {
+                view::error(
+                    StatusCode::FORBIDDEN,
+                    Some(&access),
+                    "Your token is read-only: this needs an operator's token.",
+                )
+            };
+            let client = auth::client_ip(&request);
+            audit::record(Some(&caller), &method, &path, client, response.status());
+            return response;
         }
         if method != Method::GET {
             return view::error(
@@ -267,7 +294,7 @@ impl AdminRoutes {
     }
 
     fn login_page(&self, status: StatusCode, error: Option<&'static str>) -> Response<Full<Bytes>> {
-        if self.token.is_none() {
+        if self.access.is_open() {
             return view::redirect("/");
         }
         view::page(
@@ -279,39 +306,52 @@ impl AdminRoutes {
         )
     }
 
+    /// `POST /login`, audited as a write (who: the token's name when right).
     fn login(&self, request: &Request<Bytes>) -> Response<Full<Bytes>> {
-        let Some(token) = self.token.as_deref() else {
+        if self.access.is_open() {
             return view::redirect("/");
-        };
+        }
         let form = Form::of(request.body());
         let given = form.get("token").unwrap_or_default().trim();
-        match self
-            .console
-            .sessions
-            .login(token, given, auth::client_ip(request))
-        {
-            Login::Started(id) => {
-                tracing::info!("console login");
+        let client = auth::client_ip(request);
+        let (who, response) = match self.console.sessions.login(&self.access, given, client) {
+            Login::Started(id, caller) => {
                 let mut r = view::redirect("/");
                 if let Ok(v) = HeaderValue::from_str(&auth::session_cookie(&id)) {
                     r.headers_mut().insert(header::SET_COOKIE, v);
                 }
-                r
+                (Some(caller), r)
             }
-            Login::Wrong => {
-                tracing::warn!("console login refused: wrong token");
-                self.login_page(StatusCode::UNAUTHORIZED, Some("Wrong token."))
-            }
-            Login::TooMany(wait) => {
-                let mut r = self.login_page(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    Some("Too many wrong tokens from here: wait a minute, then try again."),
-                );
-                if let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
-                    r.headers_mut().insert(header::RETRY_AFTER, v);
-                }
-                r
-            }
-        }
+            Login::Wrong => (
+                None,
+                self.login_page(StatusCode::UNAUTHORIZED, Some("Wrong token.")),
+            ),
+            Login::TooMany(wait) => (
+                None,
+                too_many(
+                    self.login_page(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        Some("Too many wrong tokens from here: wait a minute, then try again."),
+                    ),
+                    wait,
+                ),
+            ),
+        };
+        audit::record(
+            who.as_ref(),
+            &Method::POST,
+            "/login",
+            client,
+            response.status(),
+        );
+        response
     }
+}
+
+/// `response` with a `Retry-After` of `wait`.
+fn too_many(mut response: Response<Full<Bytes>>, wait: Duration) -> Response<Full<Bytes>> {
+    if let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    response
 }
