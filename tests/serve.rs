@@ -6,8 +6,8 @@
 mod support;
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::path::PathBuf;
+use std::process::Stdio;
 use std::time::Duration;
 
 use sampark::simulator::SimulatorConfig;
@@ -16,98 +16,9 @@ use support::daemon::{CITIZEN_KEY_SECRET, repo_path, start_simulator};
 use support::eventually;
 use support::http::raw;
 use support::redis_server::{RedisServer, free_port};
+use support::serve::{SID, Serve, TOKEN, serve};
 
-const SID: &str = "ACserve000000000000000000000serve0";
-const TOKEN: &str = "serve-token";
 const WAIT: Duration = Duration::from_secs(90);
-
-/// Kills the child on drop, so a failing test leaves no process behind.
-struct Serve {
-    child: Child,
-    admin: SocketAddr,
-    log: PathBuf,
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Serve {
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// SIGTERM, then the exit status.
-    async fn stop(&mut self) -> ExitStatus {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        assert!(sent.success());
-        let child = &mut self.child;
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(tokio::time::Instant::now() < deadline, "serve did not stop");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
-
-/// A `sampark` command that inherits none of the developer's settings.
-fn sampark(cwd: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sampark"));
-    cmd.current_dir(cwd);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("SAMPARK__") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd
-}
-
-/// `serve` with the repository's configuration at test speed, JSON logs to
-/// `log`, calling `simulator`, reaching Redis at `redis_url`.
-fn serve(redis_url: &str, simulator: &str, log: PathBuf, extra: &[(&str, &str)]) -> Serve {
-    let webhook_port = free_port();
-    let admin: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let mut cmd = sampark(Path::new(env!("CARGO_MANIFEST_DIR")));
-    cmd.args(["serve", "--config", "config/sampark.toml"])
-        .env("SAMPARK__REDIS__URL", redis_url)
-        .env("SAMPARK__POLICY__CITIZEN_KEY_SECRET", CITIZEN_KEY_SECRET)
-        .env("SAMPARK__PROVIDER__BASE_URL", simulator)
-        .env("SAMPARK__PROVIDER__ACCOUNT_SID", SID)
-        .env("SAMPARK__PROVIDER__AUTH_TOKEN", TOKEN)
-        .env("SAMPARK__PROVIDER__CHOICE_HINTS", "true")
-        .env("SAMPARK__PROVIDER__CALLS_PER_SECOND", "50")
-        .env(
-            "SAMPARK__WEBHOOK__LISTEN",
-            format!("127.0.0.1:{webhook_port}"),
-        )
-        .env(
-            "SAMPARK__WEBHOOK__PUBLIC_URL",
-            format!("http://127.0.0.1:{webhook_port}"),
-        )
-        .env("SAMPARK__ADMIN__LISTEN", admin.to_string())
-        .env("SAMPARK__POLICY__CALLING_WINDOW__RANGES", "00:00-24:00")
-        .env("SAMPARK__DIALER__RETRY_BACKOFF_SECS", "1")
-        .env("SAMPARK__RATE__DEFAULT__PER_SECS", "0.05")
-        .env("SAMPARK__POLICY__MAX_CALLS_PER_CITIZEN_PER_DAY", "10")
-        .env("SAMPARK__LOG__FORMAT", "json");
-    for (k, v) in extra {
-        cmd.env(k, v);
-    }
-    let file = std::fs::File::create(&log).unwrap();
-    let child = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(file))
-        .spawn()
-        .unwrap();
-    Serve { child, admin, log }
-}
 
 async fn get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
     tokio::net::TcpStream::connect(addr).await.ok()?;
@@ -421,8 +332,8 @@ async fn serve_reads_paths_relative_to_its_config_file_from_another_directory() 
         )
     };
     let start = || {
-        let mut cmd = sampark(&elsewhere);
-        cmd.args(["serve", "--config", "../etc/sampark.toml"])
+        let mut cmd = support::cli::sampark();
+        cmd.current_dir(&elsewhere).args(["serve", "--config", "../etc/sampark.toml"])
             .env("SAMPARK__POLICY__CITIZEN_KEY_SECRET", CITIZEN_KEY_SECRET)
             .env("SAMPARK__PROVIDER__ACCOUNT_SID", SID)
             .env("SAMPARK__PROVIDER__AUTH_TOKEN", TOKEN)

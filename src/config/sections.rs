@@ -30,6 +30,7 @@ pub struct Settings {
     pub inbound: InboundSettings,
     pub reports: ReportsSettings,
     pub officials: OfficialsSettings,
+    pub intake: IntakeSettings,
     pub shutdown: ShutdownSettings,
     pub log: LogSettings,
 }
@@ -518,6 +519,33 @@ impl Default for OfficialsSettings {
         Self {
             dialplan: "official-call".into(),
             caller_id: "+916742100100".into(),
+        }
+    }
+}
+
+/// `[intake]`: what an entry of the intake stream may be.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IntakeSettings {
+    pub max_document_bytes: u64,
+    pub max_deliveries: u32,
+}
+
+impl Default for IntakeSettings {
+    fn default() -> Self {
+        let limits = crate::store::IntakeLimits::default();
+        Self {
+            max_document_bytes: limits.max_document_bytes,
+            max_deliveries: limits.max_deliveries,
+        }
+    }
+}
+
+impl IntakeSettings {
+    pub fn limits(&self) -> crate::store::IntakeLimits {
+        crate::store::IntakeLimits {
+            max_document_bytes: self.max_document_bytes,
+            max_deliveries: self.max_deliveries,
         }
     }
 }

@@ -155,6 +155,15 @@ impl Settings {
         );
         p.positive(self.shutdown.grace_secs, "shutdown.grace_secs");
         p.check(
+            self.intake.max_document_bytes >= 1024,
+            "intake.max_document_bytes",
+            || format!("{} is less than 1024", self.intake.max_document_bytes),
+        );
+        p.positive(
+            u64::from(self.intake.max_deliveries),
+            "intake.max_deliveries",
+        );
+        p.check(
             tracing_subscriber::EnvFilter::try_new(&self.log.level).is_ok(),
             "log.level",
             || format!("{:?} is not a valid filter directive", self.log.level),

@@ -168,11 +168,18 @@ impl IntakeRouter {
     async fn process(&self, entry: &IntakeEntry) -> Result<IngestReport, StoreError> {
         let report = match &entry.payload {
             Ok(doc) => self.ingest(&entry.id, doc).await?,
-            Err(why) => {
-                self.refuse(&entry.id, why, "", IntakeResult::DeadLettered)
-                    .await?;
+            // Not a document to read (too large, taken too often, or not
+            // one UTF-8 `campaign` field): its excerpt, masked, is kept.
+            Err(refused) => {
+                self.refuse(
+                    &entry.id,
+                    &refused.reason,
+                    &refused.masked_payload(),
+                    IntakeResult::DeadLettered,
+                )
+                .await?;
                 IngestReport {
-                    refused: Some(why.clone()),
+                    refused: Some(refused.reason.clone()),
                     ..IngestReport::default()
                 }
             }

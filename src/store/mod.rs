@@ -11,6 +11,7 @@ mod api;
 mod error;
 pub mod gcra;
 pub mod guard;
+mod intake_entry;
 mod intake_tally;
 pub mod keys;
 pub mod memory;
@@ -20,6 +21,10 @@ mod work;
 
 pub use api::*;
 pub use error::StoreError;
+pub use intake_entry::{
+    DOCUMENT_FIELD, EXCERPT_BYTES, EXCERPT_FIELDS, IntakeEntry, IntakeLimits, RawEntry,
+    RefusedEntry, check_entry,
+};
 pub use intake_tally::{IntakeRefusal, IntakeStats, IntakeTally, KEPT_REFUSALS, StoredRefusal};
 pub use registry::{ImportSummary, OfficialQuery};
 pub use work::{ShardNotes, Wake, WakeFeed, WorkSignal};

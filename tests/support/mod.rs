@@ -16,6 +16,7 @@ pub mod provider;
 pub mod redis_cluster;
 pub mod redis_server;
 pub mod scorecards;
+pub mod serve;
 pub mod test_redis;
 
 use std::time::Duration;
