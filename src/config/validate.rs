@@ -442,6 +442,9 @@ impl Settings {
     }
 
     fn check_policy(&self, p: &mut Problems) {
+        if let Err(problems) = crate::domain::NumberPlan::parse(&self.policy.number_plan) {
+            p.0.push(("policy.number_plan".into(), problems.join("; ")));
+        }
         let hours = self.policy.retention_hours;
         if !(1..=8_760).contains(&hours) {
             p.0.push((
