@@ -15,6 +15,7 @@ mod fraction;
 mod freshness;
 mod header_diff;
 mod ids;
+mod json_guard;
 mod ladder;
 mod number_plan;
 mod official;
