@@ -106,7 +106,13 @@ fn campaign_json(bytes: Vec<u8>) -> Result<(), TestCaseError> {
 }
 
 fn contacts_csv(bytes: Vec<u8>) -> Result<(), TestCaseError> {
-    let lines = bytes.iter().filter(|&&b| b == b'\n').count() + 1;
+    // Lines end with LF, CRLF or a lone CR.
+    let breaks = bytes
+        .iter()
+        .enumerate()
+        .filter(|&(i, &b)| b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')))
+        .count();
+    let lines = breaks + 1;
     match read_contacts(&bytes, DefaultCountry::India) {
         Ok(read) => {
             prop_assert_eq!(read.contacts.len(), read.lines.len());

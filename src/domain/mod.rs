@@ -1,6 +1,6 @@
 //! Validated domain types shared by every other module: phone numbers, ids,
-//! campaigns and contacts, call outcomes, the feedback record and the
-//! officials of the registry.
+//! campaigns and contacts, call outcomes, the feedback record, the
+//! officials of the registry, and the number plan (what may be dialled).
 //!
 //! Owns: parsing and validation of values that arrive from outside (campaign
 //! documents, webhooks). Does not own: any I/O.

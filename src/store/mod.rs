@@ -4,7 +4,8 @@
 //! Owns: key layout, Lua scripts (one atomic script per state transition),
 //! intake/ready/delayed/in-flight structures, per-official GCRA, the feedback
 //! outbox and its relay, the epoch marker and the persistence check
-//! (`guard`), the officials' registry. Does not own: policy (windows, retry decisions,
+//! (`guard`), the officials' registry, and what an intake entry must be
+//! before its document is read (`intake_entry`). Does not own: policy (windows, retry decisions,
 //! outcomes) — callers decide, the store applies decisions fenced by attempt.
 
 mod api;
