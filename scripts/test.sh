@@ -22,6 +22,14 @@ if ! command -v chromedriver >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
 
+# tests/deploy_kit.rs verifies the systemd unit with systemd-analyze.
+if ! command -v systemd-analyze >/dev/null 2>&1; then
+  echo "systemd-analyze not found; installing it (Debian package systemd)" >&2
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq systemd >/dev/null
+fi
+
 cargo test --locked --features failpoints "$@"
 
 # The store contract suite and the end-to-end campaigns once more on a local

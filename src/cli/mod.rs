@@ -53,6 +53,12 @@ pub enum Command {
         /// Logged at ERROR.
         #[arg(long)]
         accept_legacy_optouts: bool,
+        /// Only check: load the settings, the dialplans, the TLS files, the
+        /// provider settings and the secrets as `serve` would, print every
+        /// problem and exit (0: it would start; 2: it would not). Needs no
+        /// Redis and binds no port.
+        #[arg(long)]
+        check: bool,
     },
     /// Manage the do-not-call list; upgrade old opt-out markers.
     #[command(subcommand)]
@@ -101,7 +107,13 @@ pub fn run(cli: Cli) -> ExitCode {
             Command::Demo(args) => demo::command(args).await,
             Command::Serve {
                 config,
+                check: true,
+                ..
+            } => serve::check(&config),
+            Command::Serve {
+                config,
                 accept_legacy_optouts,
+                check: false,
             } => serve::command(&config, accept_legacy_optouts).await,
             Command::Dnc(cmd) => dnc::command(cmd).await,
             Command::Campaign(cmd) => campaign::command(cmd).await,

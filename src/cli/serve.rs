@@ -73,15 +73,10 @@ pub async fn command(config_path: &Path, accept_legacy_optouts: bool) -> anyhow:
     let prepared = match prepare(&settings) {
         Ok(prepared) => prepared,
         Err(problems) => {
-            eprintln!(
-                "sampark cannot start: {} problem{}:",
-                problems.len(),
-                if problems.len() == 1 { "" } else { "s" }
-            );
             for p in &problems {
                 error!(problem = %p, "Cannot start.");
-                eprintln!("  - {p}");
             }
+            print_problems(&problems);
             return Ok(ExitCode::from(2));
         }
     };
@@ -111,6 +106,52 @@ pub async fn command(config_path: &Path, accept_legacy_optouts: bool) -> anyhow:
     match outcome.await? {
         Some(code) => Ok(code),
         None => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// `serve --check`: steps 1 and 2 only, on stdout and stderr (no log, no
+/// listener, no Redis), for a deploy pipeline to run before a rollout.
+pub fn check(config_path: &Path) -> anyhow::Result<ExitCode> {
+    let settings = match load_from_process_env(config_path) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    for warning in settings.warnings() {
+        eprintln!("warning: {warning}");
+    }
+    match prepare(&settings) {
+        Ok(prepared) => {
+            println!(
+                "{}: sampark would start ({} dialplan{}, Redis {} not contacted)",
+                config_path.display(),
+                prepared.dialplans.len(),
+                if prepared.dialplans.len() == 1 {
+                    ""
+                } else {
+                    "s"
+                },
+                settings.redis.shown(),
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(problems) => {
+            print_problems(&problems);
+            Ok(ExitCode::from(2))
+        }
+    }
+}
+
+fn print_problems(problems: &[String]) {
+    eprintln!(
+        "sampark cannot start: {} problem{}:",
+        problems.len(),
+        if problems.len() == 1 { "" } else { "s" }
+    );
+    for p in problems {
+        eprintln!("  - {p}");
     }
 }
 
