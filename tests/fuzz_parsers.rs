@@ -63,7 +63,10 @@ fn mutated(seed: &'static str) -> impl Strategy<Value = Vec<u8>> {
 
 /// Arbitrary bytes, or `seed` mutated.
 fn input(seed: &'static str) -> impl Strategy<Value = Vec<u8>> {
-    prop_oneof![proptest::collection::vec(any::<u8>(), 0..512), mutated(seed)]
+    prop_oneof![
+        proptest::collection::vec(any::<u8>(), 0..512),
+        mutated(seed)
+    ]
 }
 
 fn run<S: Strategy>(cases: u32, strategy: S, test: impl Fn(S::Value) -> Result<(), TestCaseError>) {
@@ -172,9 +175,7 @@ fn form(pairs: &[(String, String)]) -> Vec<u8> {
         .into_bytes()
 }
 
-fn webhook_form(
-    (noise, pairs): (Vec<u8>, Vec<(String, String)>),
-) -> Result<(), TestCaseError> {
+fn webhook_form((noise, pairs): (Vec<u8>, Vec<(String, String)>)) -> Result<(), TestCaseError> {
     let _ = parse_form(&noise);
     prop_assert_eq!(parse_form(&form(&pairs)), pairs);
     Ok(())

@@ -53,14 +53,31 @@ async fn numbers_outside_the_plan_are_refused_at_intake_and_before_the_dial() {
         }
     })
     .await;
-    assert_eq!(status.counts.values().sum::<u64>(), 1, "{:?}", status.counts);
+    assert_eq!(
+        status.counts.values().sum::<u64>(),
+        1,
+        "{:?}",
+        status.counts
+    );
     let letters = store.dead_letters(10).await.unwrap();
     let mine: Vec<_> = letters.iter().filter(|l| l.source == entry).collect();
     assert_eq!(mine.len(), 2, "{letters:?}");
-    assert!(mine[0].reason.contains("contact c1 rejected"), "{}", mine[0].reason);
+    assert!(
+        mine[0].reason.contains("contact c1 rejected"),
+        "{}",
+        mine[0].reason
+    );
     assert!(mine[0].reason.contains("refuses"), "{}", mine[0].reason);
-    assert!(mine[1].reason.contains("contact c2 rejected"), "{}", mine[1].reason);
-    assert!(mine[1].reason.contains("outside policy.number_plan"), "{}", mine[1].reason);
+    assert!(
+        mine[1].reason.contains("contact c2 rejected"),
+        "{}",
+        mine[1].reason
+    );
+    assert!(
+        mine[1].reason.contains("outside policy.number_plan"),
+        "{}",
+        mine[1].reason
+    );
     for letter in &mine {
         assert!(!letter.payload.contains("1900123456"), "{}", letter.payload);
         assert!(!letter.payload.contains("4155550123"), "{}", letter.payload);

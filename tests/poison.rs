@@ -114,7 +114,11 @@ async fn a_document_larger_than_memory_allows_is_dead_lettered_once_and_the_next
     assert!(poison.len() as u64 > headroom);
     let poisoned = add(&mut conn, &[(b"campaign", &poison)]).await;
     drop(poison);
-    add(&mut conn, &[(b"campaign", campaign("behind", 3).as_bytes())]).await;
+    add(
+        &mut conn,
+        &[(b"campaign", campaign("behind", 3).as_bytes())],
+    )
+    .await;
 
     let behind = CampaignId::parse("behind").unwrap();
     let status = eventually(WAIT, "the campaign behind the poison ingested", || {
@@ -204,7 +208,10 @@ async fn entries_without_one_utf8_campaign_field_each_leave_one_useful_dead_lett
     let missing = add(&mut conn, &[(b"document", b"{\"phone\": \"9876543210\"}")]).await;
     let latin1 = add(
         &mut conn,
-        &[(b"campaign", b"{\"name\": \"Caf\xE9\", \"phone\": \"9876543210\"}")],
+        &[(
+            b"campaign",
+            b"{\"name\": \"Caf\xE9\", \"phone\": \"9876543210\"}",
+        )],
     )
     .await;
     let twice = add(
@@ -245,13 +252,28 @@ async fn entries_without_one_utf8_campaign_field_each_leave_one_useful_dead_lett
         let mine = letters_of(&letters, entry);
         assert_eq!(mine.len(), 1, "{entry}: {mine:?}");
         assert!(mine[0].reason.contains(reason), "{}", mine[0].reason);
-        assert!(!mine[0].payload.contains("9876543210"), "{}", mine[0].payload);
+        assert!(
+            !mine[0].payload.contains("9876543210"),
+            "{}",
+            mine[0].payload
+        );
         assert!(!mine[0].payload.contains("97200000"), "{}", mine[0].payload);
     }
-    assert!(letters_of(&letters, &missing)[0].payload.contains("******3210"));
-    assert!(letters_of(&letters, &latin1)[0].payload.contains("Caf\u{FFFD}"));
+    assert!(
+        letters_of(&letters, &missing)[0]
+            .payload
+            .contains("******3210")
+    );
+    assert!(
+        letters_of(&letters, &latin1)[0]
+            .payload
+            .contains("Caf\u{FFFD}")
+    );
     let both = &letters_of(&letters, &twice)[0].payload;
-    assert!(both.contains("\\\"one\\\"") && both.contains("\\\"two\\\""), "{both}");
+    assert!(
+        both.contains("\\\"one\\\"") && both.contains("\\\"two\\\""),
+        "{both}"
+    );
     for id in ["one", "two", "three"] {
         let id = CampaignId::parse(id).unwrap();
         assert!(store.campaign_status(&id).await.unwrap().is_none());
@@ -270,7 +292,10 @@ async fn an_entry_taken_too_often_is_refused_with_an_excerpt() {
             max_document_bytes: 1 << 20,
             max_deliveries: 3,
         });
-    let id = store.submit("{\"phone\": \"+919876543210\"}").await.unwrap();
+    let id = store
+        .submit("{\"phone\": \"+919876543210\"}")
+        .await
+        .unwrap();
     for delivery in 1..=3 {
         let taken = store
             .read_intake("dies", 1, Duration::ZERO, Duration::ZERO)
@@ -286,7 +311,9 @@ async fn an_entry_taken_too_often_is_refused_with_an_excerpt() {
     assert_eq!(taken[0].id, id);
     let refused = taken[0].payload.clone().unwrap_err();
     assert!(
-        refused.reason.contains("taken 4 times without being finished"),
+        refused
+            .reason
+            .contains("taken 4 times without being finished"),
         "{}",
         refused.reason
     );

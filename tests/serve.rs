@@ -333,7 +333,8 @@ async fn serve_reads_paths_relative_to_its_config_file_from_another_directory() 
     };
     let start = || {
         let mut cmd = support::cli::sampark();
-        cmd.current_dir(&elsewhere).args(["serve", "--config", "../etc/sampark.toml"])
+        cmd.current_dir(&elsewhere)
+            .args(["serve", "--config", "../etc/sampark.toml"])
             .env("SAMPARK__POLICY__CITIZEN_KEY_SECRET", CITIZEN_KEY_SECRET)
             .env("SAMPARK__PROVIDER__ACCOUNT_SID", SID)
             .env("SAMPARK__PROVIDER__AUTH_TOKEN", TOKEN)

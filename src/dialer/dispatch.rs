@@ -487,7 +487,10 @@ impl Dialer {
     /// Ends a job whose number the number plan refuses, never dialled: the
     /// citizen's cap unit given back.
     async fn refuse_number(&self, job: &Job, why: &str) -> Result<(), StoreError> {
-        warn!(reason = why, "number outside policy.number_plan; not dialled");
+        warn!(
+            reason = why,
+            "number outside policy.number_plan; not dialled"
+        );
         self.metrics.originate(OriginateResult::Rejected);
         self.store.citizen_refund(job).await?;
         let finish = Finish::Terminal {

@@ -36,7 +36,9 @@ pub fn check_document(json: &str) -> Result<(), GuardError> {
     checked.map_err(|e| {
         let text = e.to_string();
         match text.strip_prefix(LIMIT) {
-            Some(rest) => GuardError::Limit(rest.split(" at line ").next().unwrap_or(rest).to_owned()),
+            Some(rest) => {
+                GuardError::Limit(rest.split(" at line ").next().unwrap_or(rest).to_owned())
+            }
             None => GuardError::Syntax(text),
         }
     })
@@ -65,9 +67,7 @@ impl fmt::Display for Path<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Path::Root => f.write_str("the document"),
-            Path::Key(parent, key) if matches!(parent, Path::Root) => {
-                f.write_str(&mask_digit_runs(key))
-            }
+            Path::Key(Path::Root, key) => f.write_str(&mask_digit_runs(key)),
             Path::Key(parent, key) => write!(f, "{parent}.{}", mask_digit_runs(key)),
             Path::Index(parent, index) => write!(f, "{parent}[{index}]"),
         }
@@ -102,7 +102,7 @@ impl<'de> Visitor<'de> for Node<'_, '_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let mut seen: Vec<Cow<'de, str>> = Vec::new();
         while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-            if seen.iter().any(|k| *k == key) {
+            if seen.contains(&key) {
                 return Err(A::Error::custom(format!(
                     "{LIMIT}key `{}` appears twice in {}",
                     mask_digit_runs(&key),
@@ -175,8 +175,14 @@ mod tests {
 
     #[test]
     fn a_key_twice_is_refused_with_its_path() {
-        assert_eq!(check_document(r#"{"a": [1, {"b": "c"}], "d": null}"#), Ok(()));
-        assert_eq!(limit(r#"{"id": "a", "id": "b"}"#), "key `id` appears twice in the document");
+        assert_eq!(
+            check_document(r#"{"a": [1, {"b": "c"}], "d": null}"#),
+            Ok(())
+        );
+        assert_eq!(
+            limit(r#"{"id": "a", "id": "b"}"#),
+            "key `id` appears twice in the document"
+        );
         assert_eq!(
             limit(r#"{"contacts": [{"phone": "1"}, {"phone": "2", "phone": "3"}]}"#),
             "key `phone` appears twice in contacts[1]"
@@ -196,6 +202,8 @@ mod tests {
             limit(&long),
             "contacts[0].office is 5000 bytes long; at most 4096 are allowed"
         );
-        assert!(matches!(check_document("{\"a\": }"), Err(GuardError::Syntax(why)) if why.contains("line 1")));
+        assert!(
+            matches!(check_document("{\"a\": }"), Err(GuardError::Syntax(why)) if why.contains("line 1"))
+        );
     }
 }

@@ -74,7 +74,7 @@ impl NumberPlan {
         if !problems.is_empty() {
             return Err(problems);
         }
-        parsed.sort_by(|a, b| b.prefix().len().cmp(&a.prefix().len()));
+        parsed.sort_by_key(|rule| std::cmp::Reverse(rule.prefix().len()));
         Ok(NumberPlan { rules: parsed })
     }
 
@@ -84,11 +84,17 @@ impl NumberPlan {
         let number = phone.as_str();
         let digits = number.len().saturating_sub(1);
         match self.rules.iter().find(|r| number.starts_with(r.prefix())) {
-            None => Err("the number is outside policy.number_plan (a country or range not allowed)".to_owned()),
+            None => Err(
+                "the number is outside policy.number_plan (a country or range not allowed)"
+                    .to_owned(),
+            ),
             Some(Rule::Refuse { prefix }) => Err(format!(
                 "the number is in a range policy.number_plan refuses ({prefix}…: premium, shared-cost, toll-free or a service code)"
             )),
-            Some(Rule::Allow { prefix, digits: want }) if *want != digits => Err(format!(
+            Some(Rule::Allow {
+                prefix,
+                digits: want,
+            }) if *want != digits => Err(format!(
                 "the number has {digits} digits; policy.number_plan allows {want} for {prefix}…"
             )),
             Some(Rule::Allow { .. }) => Ok(()),
@@ -146,7 +152,12 @@ mod tests {
         assert_eq!(check("+919876543210"), Ok(()));
         assert_eq!(check("+916742390123"), Ok(()), "Bhubaneswar landline");
         assert_eq!(check("+911123456789"), Ok(()), "Delhi landline");
-        for refused in ["+911900123456", "+911860123456", "+911800123456", "+911401234567"] {
+        for refused in [
+            "+911900123456",
+            "+911860123456",
+            "+911800123456",
+            "+911401234567",
+        ] {
             let why = check(refused).unwrap_err();
             assert!(why.contains("refuses"), "{refused}: {why}");
             assert!(!why.contains(&refused[3..]), "no number in {why}");
@@ -157,8 +168,8 @@ mod tests {
 
     #[test]
     fn bad_rules_are_named_by_index() {
-        let problems = NumberPlan::parse(&["+919:12", "919:12", "+91x:12", "!91", "+91:99"])
-            .unwrap_err();
+        let problems =
+            NumberPlan::parse(&["+919:12", "919:12", "+91x:12", "!91", "+91:99"]).unwrap_err();
         assert_eq!(problems.len(), 4, "{problems:?}");
         assert!(problems[0].starts_with("[1] \"919:12\""), "{problems:?}");
         assert!(NumberPlan::parse::<&str>(&[]).is_err());

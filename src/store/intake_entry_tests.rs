@@ -36,7 +36,9 @@ fn one_campaign_field_of_utf8_is_the_document() {
 fn each_malformed_entry_says_why_and_keeps_a_masked_excerpt() {
     let missing = refusal(whole(&[(b"doc", b"{\"phone\": \"9876543210\"}")]));
     assert!(
-        missing.reason.contains("no `campaign` field (its fields: `doc`)"),
+        missing
+            .reason
+            .contains("no `campaign` field (its fields: `doc`)"),
         "{}",
         missing.reason
     );
@@ -44,8 +46,15 @@ fn each_malformed_entry_says_why_and_keeps_a_masked_excerpt() {
     assert!(payload.contains("******3210"), "{payload}");
     assert!(!payload.contains("9876543210"), "{payload}");
 
-    let twice = refusal(whole(&[(b"campaign", b"{\"a\":1}"), (b"campaign", b"{\"b\":2}")]));
-    assert!(twice.reason.contains("has 2 `campaign` fields"), "{}", twice.reason);
+    let twice = refusal(whole(&[
+        (b"campaign", b"{\"a\":1}"),
+        (b"campaign", b"{\"b\":2}"),
+    ]));
+    assert!(
+        twice.reason.contains("has 2 `campaign` fields"),
+        "{}",
+        twice.reason
+    );
     assert_eq!(twice.excerpt.len(), 2, "both documents kept");
 
     let extra = refusal(whole(&[(b"campaign", b"{}"), (b"priority", b"high")]));
@@ -55,7 +64,10 @@ fn each_malformed_entry_says_why_and_keeps_a_masked_excerpt() {
         extra.reason
     );
 
-    let latin1 = refusal(whole(&[(b"campaign", b"{\"name\": \"caf\xE9 9876543210\"}")]));
+    let latin1 = refusal(whole(&[(
+        b"campaign",
+        b"{\"name\": \"caf\xE9 9876543210\"}",
+    )]));
     assert!(
         latin1.reason.contains("not UTF-8 (byte 14 is not)"),
         "{}",
@@ -93,7 +105,9 @@ fn too_large_or_taken_too_often_is_refused_before_anything_is_read() {
     };
     let refused = check_entry(retried, &limits).payload.unwrap_err();
     assert!(
-        refused.reason.contains("taken 4 times without being finished"),
+        refused
+            .reason
+            .contains("taken 4 times without being finished"),
         "{}",
         refused.reason
     );

@@ -140,8 +140,8 @@ fn raw_entry(entry: Value) -> std::result::Result<RawEntry, String> {
     let number = |value: Value, what: &str| {
         redis::from_redis_value::<u64>(value).map_err(|e| format!("intake_read {what}: {e}"))
     };
-    let id: String = redis::from_redis_value(next("id")?)
-        .map_err(|e| format!("intake_read entry id: {e}"))?;
+    let id: String =
+        redis::from_redis_value(next("id")?).map_err(|e| format!("intake_read entry id: {e}"))?;
     let cut = number(next("cut flag")?, "cut flag")? == 1;
     let deliveries = number(next("delivery count")?, "delivery count")?;
     let bytes = number(next("size")?, "size")?;
