@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use sampark::domain::CampaignId;
 use sampark::simulator::SimulatorConfig;
-use sampark::store::redis::RedisStore;
+use sampark::store::redis::{RedisStore, Timeouts};
 use sampark::store::{DeadLetter, IntakeLimits, Store};
 use support::campaign::campaign;
 use support::daemon::start_simulator;
@@ -39,6 +39,18 @@ async fn add(conn: &mut redis::aio::MultiplexedConnection, fields: &[(&[u8], &[u
         cmd.arg(*name).arg(*value);
     }
     cmd.query_async(conn).await.unwrap()
+}
+
+/// The store, waiting as long as Redis may take while it copies a very
+/// large entry on a busy machine.
+async fn patient_store(redis: &RedisServer) -> RedisStore {
+    let timeouts = Timeouts {
+        connect: WAIT,
+        response: WAIT,
+    };
+    RedisStore::connect_with(&redis.url(), "sampark", 16, timeouts)
+        .await
+        .unwrap()
 }
 
 /// The dead letters whose source is `entry`.
@@ -75,9 +87,7 @@ async fn a_document_larger_than_memory_allows_is_dead_lettered_once_and_the_next
             ("MALLOC_ARENA_MAX", "2"),
         ],
     );
-    let store = RedisStore::connect(&redis.url(), "sampark", 16)
-        .await
-        .unwrap();
+    let store = patient_store(&redis).await;
     // Up and reading intake: a first campaign is ingested.
     let mut conn = connection(&redis).await;
     add(&mut conn, &[(b"campaign", campaign("first", 2).as_bytes())]).await;
