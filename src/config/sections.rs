@@ -527,7 +527,11 @@ impl Default for OfficialsSettings {
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct IntakeSettings {
+    /// The largest entry read (field names and values, bytes); a larger
+    /// one is dead-lettered with an excerpt, never loaded.
     pub max_document_bytes: u64,
+    /// Times an entry may be taken without being finished before it is
+    /// dead-lettered instead of taken again.
     pub max_deliveries: u32,
 }
 

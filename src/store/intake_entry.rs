@@ -10,6 +10,8 @@
 //! Owns: the checks and the words of their reasons, the excerpt. Does not
 //! own: reading the stream without loading an oversized entry (the Redis
 //! backend's `intake_read.lua`), or the dead letter itself (`intake/router.rs`).
+//! The in-memory store (the demo) holds only documents given to its
+//! `submit`, so it has nothing to check.
 
 use crate::domain::mask_digit_runs;
 
