@@ -97,7 +97,7 @@ impl Routes for AdminRoutes {
         if path.starts_with("/admin/") {
             return match self.let_in(&head.method, &head.headers, &head.extensions, path) {
                 Ok(_) => Admission::Full,
-                Err(refused) => Admission::Refused(refused),
+                Err(refused) => Admission::Refused(*refused),
             };
         }
         let console = super::Console::serves(path) && path != "/login";
@@ -121,7 +121,7 @@ impl Routes for AdminRoutes {
                     match self.let_in(request.method(), request.headers(), request.extensions(), p)
                     {
                         Ok(caller) => caller,
-                        Err(refused) => return refused,
+                        Err(refused) => return *refused,
                     };
                 if !audit::is_write(request.method()) {
                     return self.api(request).await;
@@ -188,7 +188,7 @@ impl AdminRoutes {
         headers: &http::HeaderMap,
         extensions: &http::Extensions,
         path: &str,
-    ) -> Result<super::access::Caller, Response<Full<Bytes>>> {
+    ) -> Result<super::access::Caller, Box<Response<Full<Bytes>>>> {
         let client = super::access::client_of(extensions);
         self.access.bearer(headers, client).map_err(|denied| {
             let response = denied_response(denied);
@@ -201,7 +201,7 @@ impl AdminRoutes {
                     response.status(),
                 );
             }
-            response
+            Box::new(response)
         })
     }
 
