@@ -319,22 +319,22 @@ fn the_systemd_unit_passes_systemd_analyze_verify() {
     );
 }
 
-/// `serve --check` on `settings`, with the secrets the deployment gives it
-/// from outside the file.
-fn serve_check(settings: &Path) -> Output {
-    run(sampark()
-        .args(["serve", "--check", "--config"])
-        .arg(settings)
-        .env("SAMPARK__POLICY__CITIZEN_KEY_SECRET", CITIZEN_KEY_SECRET)
-        .env("SAMPARK__PROVIDER__ACCOUNT_SID", SID)
-        .env("SAMPARK__PROVIDER__AUTH_TOKEN", TOKEN)
-        .env("SAMPARK__ADMIN__TOKEN", "deploy-kit-admin-token"))
+/// `serve --check` on `settings`, with `env` (what the deployment gives it
+/// from outside the file).
+fn serve_check(settings: &Path, env: &[(&str, &str)]) -> Output {
+    let mut cmd = sampark();
+    cmd.args(["serve", "--check", "--config"]).arg(settings);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    run(&mut cmd)
 }
 
 #[test]
 fn the_settings_the_kubernetes_config_map_and_the_compose_fleet_ship_would_start_serve() {
     // The ConfigMap's file, with the image's paths (/opt/sampark/…, laid
-    // out as the repository is) pointed at this checkout.
+    // out as the repository is) pointed at this checkout, and the Secret's
+    // files (its *_file keys) at files of the test's.
     let manifest = std::fs::read_to_string(repo_path("deploy/k8s/configmap.yaml")).unwrap();
     let marker = "sampark.toml: |\n";
     let start = manifest
@@ -348,18 +348,45 @@ fn the_settings_the_kubernetes_config_map_and_the_compose_fleet_ship_would_start
         .join("\n");
     let root = format!("{}/", env!("CARGO_MANIFEST_DIR"));
     let dir = tempfile::tempdir().unwrap();
+    let secrets = dir.path().join("secrets");
+    std::fs::create_dir(&secrets).unwrap();
+    for (file, value) in [
+        ("redis-url", "redis://sampark:pw@127.0.0.1:6379/\n"),
+        ("provider-auth-token", "deploy-kit-auth-token\n"),
+        ("admin-token", "deploy-kit-admin-token\n"),
+        ("citizen-key-secret", &format!("{CITIZEN_KEY_SECRET}\n")),
+    ] {
+        std::fs::write(secrets.join(file), value).unwrap();
+    }
+    let secrets_dir = format!("{}/", secrets.display());
     let settings: PathBuf = dir.path().join("sampark.toml");
-    std::fs::write(&settings, toml.replace("/opt/sampark/", &root)).unwrap();
-    let out = serve_check(&settings);
+    let mapped = toml
+        .replace("/opt/sampark/", &root)
+        .replace("/run/secrets/sampark/", &secrets_dir);
+    std::fs::write(&settings, &mapped).unwrap();
+    let out = serve_check(&settings, &[("SAMPARK__PROVIDER__ACCOUNT_SID", SID)]);
     assert!(out.status.success(), "ConfigMap settings: {}", text(&out));
     assert!(text(&out).contains("sampark would start"), "{}", text(&out));
+    // Without the Secret's files it would not start, and says which.
+    std::fs::remove_file(secrets.join("citizen-key-secret")).unwrap();
+    let out = serve_check(&settings, &[("SAMPARK__PROVIDER__ACCOUNT_SID", SID)]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("citizen_key_secret_file"),
+        "{}",
+        text(&out)
+    );
 
-    let out = serve_check(&repo_path("deploy/compose.toml"));
+    let secrets_from_env = [
+        ("SAMPARK__POLICY__CITIZEN_KEY_SECRET", CITIZEN_KEY_SECRET),
+        ("SAMPARK__ADMIN__TOKEN", "deploy-kit-admin-token"),
+    ];
+    let out = serve_check(&repo_path("deploy/compose.toml"), &secrets_from_env);
     assert!(out.status.success(), "compose settings: {}", text(&out));
 
     // And the check is a check: a broken file fails it, naming the key.
     std::fs::write(&settings, "[webhook]\nlisten = 8080\n").unwrap();
-    let out = serve_check(&settings);
+    let out = serve_check(&settings, &secrets_from_env);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("webhook.listen"), "{}", text(&out));
 }
