@@ -32,7 +32,6 @@ const LIST_KEYS: &[&[&str]] = &[
     &["policy", "calling_window", "ranges"],
     &["policy", "calling_window", "holidays"],
     &["policy", "calling_window", "holiday_files"],
-    &["policy", "number_plan"],
     &["reports", "departments"],
     &["redis", "sentinels"],
     &["redis", "cluster_nodes"],

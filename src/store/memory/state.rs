@@ -193,7 +193,10 @@ impl State {
         self.intake
             .read(consumer, count, now.ms, reclaim_after_ms)
             .into_iter()
-            .map(|(id, doc)| IntakeEntry::document(id.to_string(), doc))
+            .map(|(id, doc)| IntakeEntry {
+                id: id.to_string(),
+                payload: Ok(doc),
+            })
             .collect()
     }
 
