@@ -363,9 +363,8 @@ async fn submit_names_every_calling_window_problem_and_inlines_holiday_files() {
 
 #[tokio::test]
 async fn the_daemon_dead_letters_a_streamed_document_with_a_bad_window_or_a_file() {
-    use sampark::intake::IntakeRouter;
-    use sampark::telemetry::Metrics;
     use std::sync::Arc;
+    use support::intake::RunningRouter;
 
     let redis = RedisServer::start();
     let store = Arc::new(
@@ -373,16 +372,7 @@ async fn the_daemon_dead_letters_a_streamed_document_with_a_bad_window_or_a_file
             .await
             .unwrap(),
     );
-    let cancel = tokio_util::sync::CancellationToken::new();
-    let router = IntakeRouter::new(
-        store.clone(),
-        Arc::new(|_: &str| true),
-        "router".into(),
-        Duration::from_secs(60),
-        Arc::new(Metrics::new()),
-        sampark::policy::CallingWindow::default(),
-    );
-    let running = tokio::spawn(router.run(cancel.clone()));
+    let router = RunningRouter::start(store.clone());
 
     // Other programs write to the stream directly; a file name there is
     // refused (the daemon never reads files a document names).
@@ -437,6 +427,5 @@ async fn the_daemon_dead_letters_a_streamed_document_with_a_bad_window_or_a_file
         let id = CampaignId::parse(refused).unwrap();
         assert_eq!(store.campaign_header(&id).await.unwrap(), None);
     }
-    cancel.cancel();
-    running.await.unwrap();
+    router.stop().await;
 }

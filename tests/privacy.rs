@@ -11,17 +11,16 @@ use std::time::Duration;
 
 use redis::AsyncCommands;
 use sampark::domain::CampaignId;
-use sampark::intake::IntakeRouter;
 use sampark::store::CampaignAction;
 use sampark::store::Store;
 use sampark::store::redis::RedisStore;
-use sampark::telemetry::Metrics;
 use serde_json::json;
 use support::cli::{run, sampark};
 use support::daemon::{
     CITIZEN_KEY_SECRET, citizen_key, dialer_config, start_daemon, start_simulator,
 };
 use support::eventually;
+use support::intake::RunningRouter;
 use support::redis_server::RedisServer;
 
 /// Numbers the refused documents hold, as their E.164 digits.
@@ -35,16 +34,7 @@ async fn dead_letters_in_redis_hold_masked_numbers_only() {
             .await
             .unwrap(),
     );
-    let cancel = tokio_util::sync::CancellationToken::new();
-    let router = IntakeRouter::new(
-        store.clone(),
-        Arc::new(|_: &str| true),
-        "router".into(),
-        Duration::from_secs(60),
-        Arc::new(Metrics::new()),
-        sampark::policy::CallingWindow::default(),
-    );
-    let running = tokio::spawn(router.run(cancel.clone()));
+    let router = RunningRouter::start(store.clone());
 
     let contacts = json!([
         {"id": "c-1", "phone": "98765 00031", "official_id": "o-1", "office": "PS 1", "service": "FIR"},
@@ -98,8 +88,7 @@ async fn dead_letters_in_redis_hold_masked_numbers_only() {
     for kept in ["0031", "0032", "0033", "2345", "privacy-window", "c-9"] {
         assert!(text.contains(kept), "{kept} missing from:\n{text}");
     }
-    cancel.cancel();
-    running.await.unwrap();
+    router.stop().await;
 }
 
 /// Every key and every value in Redis, as text (strings, hashes, lists,
@@ -156,16 +145,7 @@ async fn erasure_leaves_nothing_in_redis_holding_the_number() {
             .unwrap()
             .with_citizen_key(citizen_key()),
     );
-    let cancel = tokio_util::sync::CancellationToken::new();
-    let router = IntakeRouter::new(
-        store.clone(),
-        Arc::new(|_: &str| true),
-        "router".into(),
-        Duration::from_secs(60),
-        Arc::new(Metrics::new()),
-        sampark::policy::CallingWindow::default(),
-    );
-    let running = tokio::spawn(router.run(cancel.clone()));
+    let router = RunningRouter::start(store.clone());
     let doc = json!({"version": 1, "id": "erase-1", "name": "Erase", "dialplan": "mo-sarkar-feedback",
     "caller_id": "+916742000000", "department": "revenue",
     "contacts": [
@@ -233,8 +213,7 @@ async fn erasure_leaves_nothing_in_redis_holding_the_number() {
         .control_campaign(&id, CampaignAction::Cancel { hangup: false })
         .await
         .unwrap();
-    cancel.cancel();
-    running.await.unwrap();
+    router.stop().await;
     let (sim, sim_cancel) = start_simulator(sampark::simulator::SimulatorConfig::default()).await;
     let quota = sampark::store::Quota {
         burst: 5,

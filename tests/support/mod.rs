@@ -8,6 +8,7 @@ pub mod daemon;
 pub mod evidence;
 pub mod fault_proxy;
 pub mod http;
+pub mod intake;
 pub mod intake_load;
 pub mod invariants;
 pub mod lb;
