@@ -101,7 +101,7 @@ fn text(out: &Output) -> String {
 }
 
 #[test]
-fn the_redis_template_s_acl_user_carries_a_campaign_and_every_cli_command() {
+fn the_redis_template_s_acl_user_carries_a_campaign_and_the_operators_cli_commands() {
     let redis = TemplateRedis::start();
     let url = redis.sampark_url();
 
