@@ -124,6 +124,7 @@ fn dialer_config(setup: &Setup) -> DialerConfig {
         provider_cps: None,
         provider_backoff: Duration::from_secs(60),
         reconcile_give_up: Duration::from_secs(3600),
+        number_plan: Default::default(),
     }
 }
 

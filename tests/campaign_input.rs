@@ -68,6 +68,12 @@ fn start_daemon(redis: &RedisServer, log: &std::path::Path) -> (Guard, Guard) {
             .env("SAMPARK__POLICY__MAX_CALLS_PER_CITIZEN_PER_DAY", "10")
             // A weekly cap below the daily one is refused; 0 = none.
             .env("SAMPARK__POLICY__MAX_CALLS_PER_CITIZEN_PER_WEEK", "0")
+            // The default number plan, and +1 for the one foreign contact
+            // (k8), whose normalisation is tested here.
+            .env(
+                "SAMPARK__POLICY__NUMBER_PLAN",
+                format!("{},+1:11", sampark::domain::DEFAULT_NUMBER_PLAN.join(",")),
+            )
             .env("SAMPARK__LOG__FORMAT", "json")
             .stdout(Stdio::null())
             .stderr(Stdio::from(log))

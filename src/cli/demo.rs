@@ -395,6 +395,7 @@ fn demo_dialer_config() -> DialerConfig {
         provider_cps: None,
         provider_backoff: Duration::from_millis(200),
         reconcile_give_up: Duration::from_secs(60),
+        number_plan: Default::default(),
     }
 }
 

@@ -185,7 +185,8 @@ async fn run(
     };
     let store = store
         .with_citizen_key(prepared.citizen_key)
-        .with_retention(settings.policy.retention());
+        .with_retention(settings.policy.retention())
+        .with_intake_limits(settings.intake.limits());
     startup.waiting_for("checking Redis's persistence settings and citizen keys");
     if let Err(problems) = refuse_unless_durable(&store, settings.redis.persistence).await {
         refuse(settings, &problems);

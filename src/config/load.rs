@@ -32,6 +32,7 @@ const LIST_KEYS: &[&[&str]] = &[
     &["policy", "calling_window", "ranges"],
     &["policy", "calling_window", "holidays"],
     &["policy", "calling_window", "holiday_files"],
+    &["policy", "number_plan"],
     &["reports", "departments"],
     &["redis", "sentinels"],
     &["redis", "cluster_nodes"],

@@ -30,12 +30,23 @@ pub struct PolicySettings {
     /// relayed, in hours (its phone number is dropped at once when it ends).
     /// 1 to 8,760 (a year). Default 168 (7 days).
     pub retention_hours: u32,
+    /// The numbers that may be dialled at all: `PREFIX:DIGITS` allows,
+    /// `!PREFIX` refuses, the longest matching prefix decides
+    /// (`domain/number_plan.rs`). Default: Indian mobile and geographic
+    /// numbers, without premium, shared-cost, toll-free and service ranges.
+    pub number_plan: Vec<String>,
 }
 
 impl PolicySettings {
     /// `retention_hours` as a duration.
     pub fn retention(&self) -> std::time::Duration {
         std::time::Duration::from_secs(u64::from(self.retention_hours) * 3_600)
+    }
+
+    /// `number_plan` read; the default plan if it does not read (which
+    /// validation refuses before anything runs).
+    pub fn number_plan(&self) -> crate::domain::NumberPlan {
+        crate::domain::NumberPlan::parse(&self.number_plan).unwrap_or_default()
     }
 }
 
@@ -47,6 +58,10 @@ impl Default for PolicySettings {
             max_calls_per_citizen_per_week: 0,
             citizen_key_secret: None,
             retention_hours: 168,
+            number_plan: crate::domain::DEFAULT_NUMBER_PLAN
+                .iter()
+                .map(|rule| (*rule).to_owned())
+                .collect(),
         }
     }
 }

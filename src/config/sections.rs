@@ -31,6 +31,7 @@ pub struct Settings {
     pub inbound: InboundSettings,
     pub reports: ReportsSettings,
     pub officials: OfficialsSettings,
+    pub intake: IntakeSettings,
     pub shutdown: ShutdownSettings,
     pub log: LogSettings,
 }
@@ -592,6 +593,37 @@ impl Default for OfficialsSettings {
         Self {
             dialplan: "official-call".into(),
             caller_id: "+916742100100".into(),
+        }
+    }
+}
+
+/// `[intake]`: what an entry of the intake stream may be.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IntakeSettings {
+    /// The largest entry read (field names and values, bytes); a larger
+    /// one is dead-lettered with an excerpt, never loaded.
+    pub max_document_bytes: u64,
+    /// Times an entry may be taken without being finished before it is
+    /// dead-lettered instead of taken again.
+    pub max_deliveries: u32,
+}
+
+impl Default for IntakeSettings {
+    fn default() -> Self {
+        let limits = crate::store::IntakeLimits::default();
+        Self {
+            max_document_bytes: limits.max_document_bytes,
+            max_deliveries: limits.max_deliveries,
+        }
+    }
+}
+
+impl IntakeSettings {
+    pub fn limits(&self) -> crate::store::IntakeLimits {
+        crate::store::IntakeLimits {
+            max_document_bytes: self.max_document_bytes,
+            max_deliveries: self.max_deliveries,
         }
     }
 }

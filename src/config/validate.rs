@@ -186,6 +186,15 @@ impl Settings {
         );
         p.positive(self.shutdown.grace_secs, "shutdown.grace_secs");
         p.check(
+            self.intake.max_document_bytes >= 1024,
+            "intake.max_document_bytes",
+            || format!("{} is less than 1024", self.intake.max_document_bytes),
+        );
+        p.positive(
+            u64::from(self.intake.max_deliveries),
+            "intake.max_deliveries",
+        );
+        p.check(
             tracing_subscriber::EnvFilter::try_new(&self.log.level).is_ok(),
             "log.level",
             || format!("{:?} is not a valid filter directive", self.log.level),
@@ -480,6 +489,9 @@ impl Settings {
     }
 
     fn check_policy(&self, p: &mut Problems) {
+        if let Err(problems) = crate::domain::NumberPlan::parse(&self.policy.number_plan) {
+            p.0.push(("policy.number_plan".into(), problems.join("; ")));
+        }
         let hours = self.policy.retention_hours;
         if !(1..=8_760).contains(&hours) {
             p.0.push((

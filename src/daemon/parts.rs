@@ -195,6 +195,7 @@ pub fn dialer_config(s: &Settings) -> DialerConfig {
         reclaim_after: s.dialer.reclaim_after(),
         ring_timeout: s.provider.ring_timeout(),
         hours: s.policy.calling_window.clone(),
+        number_plan: s.policy.number_plan(),
         citizen_caps: CitizenCaps {
             per_day: s.policy.max_calls_per_citizen_per_day,
             per_week: s.policy.max_calls_per_citizen_per_week,

@@ -105,7 +105,8 @@ impl Daemon {
         .checking_plan_kinds(Arc::new(move |name: &str| {
             plans.get(name).is_some_and(|plan| plan.bridge().is_some())
         }))
-        .remembering_visits(parts.inbound.as_ref().map(|p| p.lookback));
+        .remembering_visits(parts.inbound.as_ref().map(|p| p.lookback))
+        .with_number_plan(parts.dialer.number_plan.clone());
         tracker.spawn(
             intake
                 .run(front.child_token())

@@ -77,4 +77,7 @@ pub struct DialerConfig {
     pub provider_backoff: Duration,
     /// Give up reconciling (outcome `unknown`) after this long.
     pub reconcile_give_up: Duration,
+    /// The numbers that may be dialled at all (`policy.number_plan`),
+    /// checked at intake and right before every dial.
+    pub number_plan: crate::domain::NumberPlan,
 }

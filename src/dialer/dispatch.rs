@@ -392,6 +392,13 @@ impl Dialer {
     /// `asked` is when the grant was asked for (this process's clock).
     async fn try_place_call(&self, job: &Job, asked: Instant) -> Result<(), StoreError> {
         let phone = job.spec.dialled();
+        // Intake checked the plan too; this catches a number any program
+        // wrote to Redis, and one the plan refuses since. Both legs: the
+        // number rung, and the citizen an official's call bridges to.
+        let plan = &self.config.number_plan;
+        if let Err(why) = plan.check(phone).and(plan.check(&job.spec.contact.phone)) {
+            return self.refuse_number(job, &why).await;
+        }
         failpoint::hit(points::BEFORE_ORIGINATE, &self.config.consumer).await;
         // The lease started no earlier than `asked` (the store ran the grant
         // after it was sent). Past this budget an originate could still be in
@@ -474,6 +481,26 @@ impl Dialer {
         if let Err(e) = self.provider.hangup(sid).await {
             warn!(call.sid = %sid, error = %e, "could not hang up the orphaned call");
         }
+        Ok(())
+    }
+
+    /// Ends a job whose number the number plan refuses, never dialled: the
+    /// citizen's cap unit given back.
+    async fn refuse_number(&self, job: &Job, why: &str) -> Result<(), StoreError> {
+        warn!(
+            reason = why,
+            "number outside policy.number_plan; not dialled"
+        );
+        self.metrics.originate(OriginateResult::Rejected);
+        self.store.citizen_refund(job).await?;
+        let finish = Finish::Terminal {
+            outcome: Outcome::Failed,
+            reason: Some(format!("not dialled: {why}")),
+        };
+        self.store
+            .finish(&job.job_ref(), job.attempt, None, &finish)
+            .await?;
+        self.metrics.outcome(Outcome::Failed);
         Ok(())
     }
 

@@ -9,6 +9,7 @@
 //! `caller_id` must already be E.164. Keys not in `CAMPAIGN_FIELDS` or
 //! `CONTACT_FIELDS` are reported (`ParsedDocument::warnings`), not refused.
 
+use super::json_guard::GuardError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -316,6 +317,11 @@ pub fn parse_campaign_document(
     json: &str,
     dialplan_exists: &dyn Fn(&str) -> bool,
 ) -> Result<ParsedDocument, DocumentError> {
+    match super::json_guard::check_document(json) {
+        Ok(()) => {}
+        Err(GuardError::Syntax(why)) => return Err(DocumentError::Json(why)),
+        Err(GuardError::Limit(why)) => return Err(DocumentError::Invalid(vec![why])),
+    }
     let doc: Value = serde_json::from_str(json).map_err(|e| DocumentError::Json(e.to_string()))?;
     let Value::Object(obj) = &doc else {
         return Err(DocumentError::Invalid(vec![

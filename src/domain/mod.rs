@@ -1,6 +1,6 @@
 //! Validated domain types shared by every other module: phone numbers, ids,
-//! campaigns and contacts, call outcomes, the feedback record and the
-//! officials of the registry.
+//! campaigns and contacts, call outcomes, the feedback record, the
+//! officials of the registry, and the number plan (what may be dialled).
 //!
 //! Owns: parsing and validation of values that arrive from outside (campaign
 //! documents, webhooks). Does not own: any I/O.
@@ -15,7 +15,9 @@ mod fraction;
 mod freshness;
 mod header_diff;
 mod ids;
+mod json_guard;
 mod ladder;
+mod number_plan;
 mod official;
 mod outcome;
 mod phone;
@@ -39,6 +41,7 @@ pub use freshness::{Freshness, parse_duration, parse_rfc3339};
 pub use header_diff::HeaderDifference;
 pub use ids::{CampaignId, ContactId, IdError, JobId, OfficialId};
 pub use ladder::RetryLadder;
+pub use number_plan::{DEFAULT_RULES as DEFAULT_NUMBER_PLAN, NumberPlan};
 pub use official::{FieldProblem, MAX_LANGUAGES, MAX_TEXT, Official, OfficialFields};
 pub use outcome::{CallStatus, JobState, Outcome};
 pub use phone::{PhoneError, PhoneNumber};

@@ -87,8 +87,9 @@ const SEPARATED_RUN: usize = 10;
 
 /// `text` with every run of digits that may be a phone number masked but
 /// its last four: seven or more digits in a row, or ten or more written
-/// with the separators people use in numbers (spaces, `-`, `.`, `(`, `)`
-/// between digits). So a dead-lettered document or any free text can be
+/// with the separators people use in numbers (spaces, `-`, `.`, `(`, `)`,
+/// any number of them, between digits): every way `from_indian_input`
+/// accepts a number without `+` shows no more than its last four digits. So a dead-lettered document or any free text can be
 /// shown without a citizen's number, while counts, ids and dates are kept.
 pub fn mask_digit_runs(text: &str) -> String {
     let chars: Vec<char> = text.chars().collect();
@@ -111,12 +112,14 @@ pub fn mask_digit_runs(text: &str) -> String {
                 digits += 1;
                 j += 1;
                 end = j;
-            } else if matches!(chars[j], ' ' | '-' | '.' | '(' | ')')
-                && chars.get(j + 1).is_some_and(char::is_ascii_digit)
-                && !starts_a_time(&chars[j + 1..])
+            } else if let Some(next) = after_separators(&chars, j)
+                && chars[next].is_ascii_digit()
+                && !starts_a_time(&chars[next..])
             {
+                // Any number of separators, as a number may be written
+                // (`(0674) 2390123`, `98765  43210`): still one number.
                 separated = true;
-                j += 1;
+                j = next;
             } else {
                 break;
             }
@@ -136,6 +139,16 @@ pub fn mask_digit_runs(text: &str) -> String {
     out
 }
 
+/// The index after the separators (spaces, `-`, `.`, `(`, `)`) that start
+/// at `at`; `None` when none does, or they run to the end.
+fn after_separators(chars: &[char], at: usize) -> Option<usize> {
+    let count = chars[at..]
+        .iter()
+        .take_while(|c| matches!(c, ' ' | '-' | '.' | '(' | ')'))
+        .count();
+    (count > 0 && at + count < chars.len()).then_some(at + count)
+}
+
 /// Whether `rest` opens with a time of day (`10:30`): after a date, not
 /// more of a number.
 fn starts_a_time(rest: &[char]) -> bool {
@@ -145,6 +158,7 @@ fn starts_a_time(rest: &[char]) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
     use serde_json::json;
 
     use super::*;
@@ -202,7 +216,8 @@ mod tests {
             r#"{"phone":"+** ***** *3210","n":12,"year":"2026-11-30"}"#
         );
         assert_eq!(mask_digit_runs("call 9876543210."), "call ******3210.");
-        assert_eq!(mask_digit_runs("(0674) 2390123"), "(0674) ***0123");
+        assert_eq!(mask_digit_runs("(0674) 2390123"), "(****) ***0123");
+        assert_eq!(mask_digit_runs("98765  43210"), "*****  *3210");
         assert_eq!(mask_digit_runs("0674-239-0123"), "****-***-0123");
         assert_eq!(
             mask_digit_runs("at 2026-11-30 10:30"),
@@ -214,5 +229,60 @@ mod tests {
         );
         assert_eq!(mask_digit_runs("+91******3210"), "+91******3210");
         assert_eq!(mask_digit_runs("ଓଡ଼ିଆ 5"), "ଓଡ଼ିଆ 5");
+    }
+
+    /// A number as Indian systems write it without `+` (the forms
+    /// `from_indian_input` accepts, separators anywhere): the text, and for
+    /// each of its characters whether it is a digit of the national number.
+    fn written_without_plus() -> impl Strategy<Value = (Vec<char>, Vec<bool>)> {
+        let national = (6u8..=9, proptest::collection::vec(0u8..=9, 9));
+        let prefix = prop_oneof![Just(""), Just("0"), Just("91"), Just("091"), Just("0091")];
+        let separators = proptest::collection::vec("[ .()-]{0,3}", 16);
+        (national, prefix, separators, "[a-z: ]{0,6}").prop_map(
+            |((first, rest), prefix, separators, lead)| {
+                let mut text: Vec<char> = lead.chars().collect();
+                let mut national_at = vec![false; text.len()];
+                let digits = prefix.chars().map(|c| (c, false)).chain(
+                    std::iter::once(first)
+                        .chain(rest)
+                        .map(|d| (char::from(b'0' + d), true)),
+                );
+                for ((digit, is_national), sep) in digits.zip(separators.iter().cycle()) {
+                    text.push(digit);
+                    national_at.push(is_national);
+                    text.extend(sep.chars());
+                    national_at.extend(sep.chars().map(|_| false));
+                }
+                (text, national_at)
+            },
+        )
+    }
+
+    proptest::proptest! {
+        /// Written without `+`, a number shows no more than its masked E.164
+        /// form does (country code and last four): at most four digits of
+        /// the national number, whatever the separators.
+        #[test]
+        fn a_number_without_plus_shows_at_most_its_last_four_digits(
+            (text, national_at) in written_without_plus()
+        ) {
+            let written: String = text.iter().collect();
+            let phone = PhoneNumber::from_indian_input(written.trim_start_matches(|c: char| c.is_ascii_lowercase() || c == ':'));
+            proptest::prop_assume!(phone.is_ok());
+            let with_plus = phone.unwrap().masked();
+            let shown_with_plus = with_plus.chars().filter(char::is_ascii_digit).count();
+            for masked in [mask_digit_runs(&written), mask_digits(&written)] {
+                let masked: Vec<char> = masked.chars().collect();
+                proptest::prop_assert_eq!(masked.len(), text.len());
+                let shown_national = masked
+                    .iter()
+                    .zip(&national_at)
+                    .filter(|(c, national)| **national && c.is_ascii_digit())
+                    .count();
+                let shown = masked.iter().filter(|c| c.is_ascii_digit()).count();
+                proptest::prop_assert!(shown_national <= 4, "{written:?} -> {masked:?}");
+                proptest::prop_assert!(shown <= shown_with_plus, "{written:?} -> {masked:?}");
+            }
+        }
     }
 }

@@ -16,7 +16,7 @@ use tracing::{Instrument, info, info_span, warn};
 
 use super::sample;
 use crate::domain::{CampaignHeader, CampaignId, CampaignKind, Direction, OfficialCall, Outcome};
-use crate::domain::{DocumentError, JobSpec, parse_campaign_document};
+use crate::domain::{DocumentError, JobSpec, NumberPlan, parse_campaign_document};
 use crate::intake::conflict_reason;
 use crate::policy::CallingWindow;
 use crate::store::{
@@ -72,6 +72,9 @@ pub struct IntakeRouter {
     /// How long to remember each contact's visit for inbound calls (`None`:
     /// inbound calls are off, nothing is remembered).
     remember_visits: Option<Duration>,
+    /// The numbers that may be called (`policy.number_plan`): a contact
+    /// outside it is dead-lettered.
+    number_plan: NumberPlan,
 }
 
 /// How long one read waits for a document. A document arriving meanwhile
@@ -104,6 +107,7 @@ impl IntakeRouter {
             days,
             remember_visits: None,
             bridged: None,
+            number_plan: NumberPlan::default(),
         }
     }
 
@@ -119,6 +123,13 @@ impl IntakeRouter {
     /// be asked about it when they call in.
     pub fn remembering_visits(mut self, keep: Option<Duration>) -> Self {
         self.remember_visits = keep;
+        self
+    }
+
+    /// Dead-letters contacts whose number is outside `plan` (the default:
+    /// `policy.number_plan`'s).
+    pub fn with_number_plan(mut self, plan: NumberPlan) -> Self {
+        self.number_plan = plan;
         self
     }
 
@@ -168,11 +179,18 @@ impl IntakeRouter {
     async fn process(&self, entry: &IntakeEntry) -> Result<IngestReport, StoreError> {
         let report = match &entry.payload {
             Ok(doc) => self.ingest(&entry.id, doc).await?,
-            Err(why) => {
-                self.refuse(&entry.id, why, "", IntakeResult::DeadLettered)
-                    .await?;
+            // Not a document to read (too large, taken too often, or not
+            // one UTF-8 `campaign` field): its excerpt, masked, is kept.
+            Err(refused) => {
+                self.refuse(
+                    &entry.id,
+                    &refused.reason,
+                    &refused.masked_payload(),
+                    IntakeResult::DeadLettered,
+                )
+                .await?;
                 IngestReport {
-                    refused: Some(why.clone()),
+                    refused: Some(refused.reason.clone()),
                     ..IngestReport::default()
                 }
             }
@@ -354,6 +372,11 @@ impl IntakeRouter {
         let mut specs = Vec::with_capacity(parsed.contacts.len());
         for (contact, left_out) in parsed.contacts.into_iter().zip(verdicts) {
             let mut spec = JobSpec::new(&parsed.header, contact);
+            if let Err(why) = self.number_plan.check(&spec.contact.phone) {
+                self.refuse_contact(source, &spec, &why, &mut report)
+                    .await?;
+                continue;
+            }
             if let CampaignKind::Official { recording } = parsed.header.kind {
                 match self.official_call(&spec, recording).await? {
                     Ok(call) => {
@@ -361,18 +384,8 @@ impl IntakeRouter {
                         spec.direction = Direction::Official;
                     }
                     Err(why) => {
-                        let letter = DeadLetter {
-                            source: source.to_owned(),
-                            reason: format!(
-                                "campaign {}: contact {} rejected: {why}",
-                                spec.campaign_id, spec.contact.id
-                            ),
-                            payload: serde_json::json!({"id": spec.contact.id.as_str(), "phone": spec.contact.phone.masked(), "official_id": spec.contact.official_id.as_str()}).to_string(),
-                        };
-                        self.store.dead_letter(&letter).await?;
-                        self.metrics.contacts(ContactResult::Rejected, 1);
-                        report.dead_lettered += 1;
-                        report.refusals.push(refusal_of(&letter));
+                        self.refuse_contact(source, &spec, &why, &mut report)
+                            .await?;
                         continue;
                     }
                 }
@@ -397,6 +410,29 @@ impl IntakeRouter {
             self.account(source, spec, outcome, &mut report).await?;
         }
         Ok(report)
+    }
+
+    /// Dead-letters one contact of a document, for `why`, its number masked.
+    async fn refuse_contact(
+        &self,
+        source: &str,
+        spec: &JobSpec,
+        why: &str,
+        report: &mut IngestReport,
+    ) -> Result<(), StoreError> {
+        let letter = DeadLetter {
+            source: source.to_owned(),
+            reason: format!(
+                "campaign {}: contact {} rejected: {why}",
+                spec.campaign_id, spec.contact.id
+            ),
+            payload: serde_json::json!({"id": spec.contact.id.as_str(), "phone": spec.contact.phone.masked(), "official_id": spec.contact.official_id.as_str()}).to_string(),
+        };
+        self.store.dead_letter(&letter).await?;
+        self.metrics.contacts(ContactResult::Rejected, 1);
+        report.dead_lettered += 1;
+        report.refusals.push(refusal_of(&letter));
+        Ok(())
     }
 
     /// Puts a document's contacts in their shards, in order: one pipeline

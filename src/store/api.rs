@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use jiff::civil::Date;
 
 use super::StoreError;
+use super::intake_entry::IntakeEntry;
 use super::intake_tally::{IntakeStats, IntakeTally};
 use super::registry::{ImportSummary, OfficialQuery};
 use crate::domain::scorecard::{Dimension, Entity, ScoreUpdate, Tally};
@@ -53,15 +54,6 @@ impl std::fmt::Display for JobRef {
 pub struct Quota {
     pub burst: u32,
     pub period: Duration,
-}
-
-/// One document read from the intake stream.
-#[derive(Clone, Debug)]
-pub struct IntakeEntry {
-    /// The stream entry id, used to acknowledge it.
-    pub id: String,
-    /// The document text, or why the entry had none (e.g. no `campaign` field).
-    pub payload: std::result::Result<String, String>,
 }
 
 /// The result of an idempotent put.

@@ -4,13 +4,15 @@
 //! Owns: key layout, Lua scripts (one atomic script per state transition),
 //! intake/ready/delayed/in-flight structures, per-official GCRA, the feedback
 //! outbox and its relay, the epoch marker and the persistence check
-//! (`guard`), the officials' registry. Does not own: policy (windows, retry decisions,
+//! (`guard`), the officials' registry, and what an intake entry must be
+//! before its document is read (`intake_entry`). Does not own: policy (windows, retry decisions,
 //! outcomes) — callers decide, the store applies decisions fenced by attempt.
 
 mod api;
 mod error;
 pub mod gcra;
 pub mod guard;
+mod intake_entry;
 mod intake_tally;
 pub mod keys;
 pub mod memory;
@@ -20,6 +22,10 @@ mod work;
 
 pub use api::*;
 pub use error::StoreError;
+pub use intake_entry::{
+    DOCUMENT_FIELD, EXCERPT_BYTES, EXCERPT_FIELDS, IntakeEntry, IntakeLimits, RawEntry,
+    RefusedEntry, check_entry,
+};
 pub use intake_tally::{IntakeRefusal, IntakeStats, IntakeTally, KEPT_REFUSALS, StoredRefusal};
 pub use registry::{ImportSummary, OfficialQuery};
 pub use work::{ShardNotes, Wake, WakeFeed, WorkSignal};

@@ -21,10 +21,15 @@ async fn intake_reads_reclaims_and_acks() {
     assert_eq!(got.len(), 2);
     assert_eq!(got[0].id, id);
     assert_eq!(got[0].payload.as_deref(), Ok("{\"doc\":1}"));
-    assert_eq!(
-        got[1].payload,
-        Err("entry has no `campaign` field".to_owned())
+    let refused = got[1].payload.clone().unwrap_err();
+    assert!(
+        refused
+            .reason
+            .starts_with("intake entry has no `campaign` field (its fields: `other`)"),
+        "{}",
+        refused.reason
     );
+    assert_eq!(refused.excerpt, [("other".to_owned(), "x".to_owned())]);
     // Nothing new for b, and a's entries are not idle long enough to reclaim.
     let none = store
         .read_intake("b", 10, Duration::from_millis(50), RECLAIM)

@@ -92,6 +92,7 @@ pub fn dialer_config(quota: Quota) -> DialerConfig {
         provider_cps: None,
         provider_backoff: Duration::from_millis(200),
         reconcile_give_up: Duration::from_secs(60),
+        number_plan: Default::default(),
     }
 }
 

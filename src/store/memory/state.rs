@@ -193,10 +193,7 @@ impl State {
         self.intake
             .read(consumer, count, now.ms, reclaim_after_ms)
             .into_iter()
-            .map(|(id, doc)| IntakeEntry {
-                id: id.to_string(),
-                payload: Ok(doc),
-            })
+            .map(|(id, doc)| IntakeEntry::document(id.to_string(), doc))
             .collect()
     }
 

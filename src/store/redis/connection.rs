@@ -50,9 +50,6 @@ pub struct RedisStore {
     /// Reconnecting, multiplexed: every non-blocking command and script, in
     /// whichever `redis.mode` (see `client.rs`).
     pub(super) conn: Conn,
-    /// Only for `XREADGROUP ... BLOCK` on intake: a blocked command would
-    /// stall every other request pipelined on a multiplexed connection.
-    pub(super) blocking: Conn,
     /// Only for the blocking `XREAD` of the wake stream (`wake.rs`), for
     /// the same reason.
     pub(super) wakes: Conn,
@@ -80,6 +77,11 @@ pub struct RedisStore {
     /// How long an ended job is kept once its record was relayed
     /// (`with_retention`; `policy.retention_hours`).
     pub(super) retention: Duration,
+    /// What an intake entry may be (`with_intake_limits`; `[intake]`).
+    pub(super) intake_limits: crate::store::IntakeLimits,
+    /// Wakes this instance's intake reader when it submitted a document
+    /// itself (others' are found by its next look: `intake_read.rs`).
+    pub(super) intake_added: tokio::sync::Notify,
 }
 
 impl RedisStore {
@@ -133,17 +135,6 @@ impl RedisStore {
             },
         )
         .await?;
-        // No response timeout here: the blocking read is bounded by its own
-        // BLOCK time plus the response timeout (see `read_intake`).
-        let blocking = Conn::open(
-            target,
-            tls,
-            Limits {
-                connect: timeouts.connect,
-                response: None,
-            },
-        )
-        .await?;
         let wakes = Conn::open(
             target,
             tls,
@@ -155,7 +146,6 @@ impl RedisStore {
         .await?;
         let store = RedisStore {
             conn,
-            blocking,
             wakes,
             replica_wait: None,
             keys: Keys::new(prefix),
@@ -168,6 +158,8 @@ impl RedisStore {
             work: Default::default(),
             joins: Default::default(),
             retention: super::results::DEFAULT_RETENTION,
+            intake_limits: Default::default(),
+            intake_added: tokio::sync::Notify::new(),
         };
         store.create_groups().await?;
         Ok(store)

@@ -1,30 +1,17 @@
-//! Intake, dead letters, campaigns, job creation and job look-ups
-//! (`campaign status` is in `status.rs`).
+//! Dead letters, campaigns, job creation and job look-ups
+//! (`campaign status` is in `status.rs`, reading intake in
+//! `intake_read.rs`).
 
 use std::collections::HashMap;
-use std::time::Duration;
 
-use redis::streams::{StreamAutoClaimReply, StreamId, StreamRangeReply, StreamReadReply};
+use redis::streams::{StreamId, StreamRangeReply};
 
-use super::connection::{INTAKE_GROUP, RedisStore};
+use super::connection::RedisStore;
 use super::parse::{JobFields, corrupt};
 use crate::domain::{CampaignHeader, CampaignId};
-use crate::store::{DeadLetter, IntakeEntry, Job, JobRef, PutOutcome, StoreError};
+use crate::store::{DeadLetter, Job, JobRef, PutOutcome, StoreError};
 
 type Result<T> = std::result::Result<T, StoreError>;
-
-fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
-fn intake_entry(entry: &StreamId) -> IntakeEntry {
-    IntakeEntry {
-        id: entry.id.clone(),
-        payload: entry
-            .get::<String>("campaign")
-            .ok_or_else(|| "entry has no `campaign` field".to_owned()),
-    }
-}
 
 impl RedisStore {
     pub(super) async fn now_ms_impl(&self) -> Result<i64> {
@@ -32,96 +19,6 @@ impl RedisStore {
             .query_async(&mut self.conn.clone())
             .await?;
         Ok(secs * 1000 + micros / 1000)
-    }
-
-    pub(super) async fn submit_impl(&self, document: &str) -> Result<String> {
-        let id: String = redis::cmd("XADD")
-            .arg(self.keys.intake())
-            .arg("*")
-            .arg("campaign")
-            .arg(document)
-            .query_async(&mut self.conn.clone())
-            .await?;
-        Ok(id)
-    }
-
-    pub(super) async fn read_intake_impl(
-        &self,
-        consumer: &str,
-        count: usize,
-        block: Duration,
-        reclaim_after: Duration,
-    ) -> Result<Vec<IntakeEntry>> {
-        let key = self.keys.intake();
-        let mut reclaim = redis::cmd("XAUTOCLAIM");
-        reclaim
-            .arg(&key)
-            .arg(INTAKE_GROUP)
-            .arg(consumer)
-            .arg(millis(reclaim_after))
-            .arg("0-0")
-            .arg("COUNT")
-            .arg(count.max(1));
-        let claimed: StreamAutoClaimReply = self
-            .with_groups(|| {
-                let mut conn = self.conn.clone();
-                let cmd = reclaim.clone();
-                async move { cmd.query_async(&mut conn).await }
-            })
-            .await?;
-        if !claimed.claimed.is_empty() {
-            return Ok(claimed.claimed.iter().map(intake_entry).collect());
-        }
-        let mut read = redis::cmd("XREADGROUP");
-        read.arg("GROUP")
-            .arg(INTAKE_GROUP)
-            .arg(consumer)
-            .arg("COUNT")
-            .arg(count.max(1));
-        // BLOCK 0 would mean "forever": no wait asked, no BLOCK sent.
-        if !block.is_zero() {
-            read.arg("BLOCK").arg(millis(block).max(1));
-        }
-        read.arg("STREAMS").arg(&key).arg(">");
-        let limit = block + self.response_timeout;
-        let reply: Option<StreamReadReply> = self
-            .with_groups(|| {
-                let mut conn = self.blocking.clone();
-                let cmd = read.clone();
-                async move {
-                    match tokio::time::timeout(limit, cmd.query_async(&mut conn)).await {
-                        Ok(result) => result,
-                        Err(_) => Err(redis::RedisError::from(std::io::Error::new(
-                            std::io::ErrorKind::TimedOut,
-                            "blocking intake read outlived its BLOCK time",
-                        ))),
-                    }
-                }
-            })
-            .await?;
-        Ok(reply
-            .into_iter()
-            .flat_map(|r| r.keys)
-            .flat_map(|k| k.ids)
-            .map(|entry| intake_entry(&entry))
-            .collect())
-    }
-
-    pub(super) async fn ack_intake_impl(&self, entry_id: &str) -> Result<()> {
-        let key = self.keys.intake();
-        redis::pipe()
-            .cmd("XACK")
-            .arg(&key)
-            .arg(INTAKE_GROUP)
-            .arg(entry_id)
-            .ignore()
-            .cmd("XDEL")
-            .arg(&key)
-            .arg(entry_id)
-            .ignore()
-            .exec_async(&mut self.conn.clone())
-            .await?;
-        Ok(())
     }
 
     pub(super) async fn dead_letter_impl(&self, letter: &DeadLetter) -> Result<()> {

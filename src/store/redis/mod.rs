@@ -3,7 +3,8 @@
 //!
 //! Owns: connections in every `redis.mode` (standalone, Sentinel, Cluster;
 //! `client.rs`: a reconnecting multiplexed one for commands, a separate one
-//! for blocking intake reads), Cluster hash slots and the cross-slot guard on
+//! for the blocking read of the wake stream), reading intake entries
+//! without loading an oversized one (`intake_read.rs`), Cluster hash slots and the cross-slot guard on
 //! scripts (`slots.rs`), consumer-group creation and recovery, script
 //! invocation and reply parsing, the persistence check and the epoch marker
 //! (`guard.rs`), the do-not-call list's entries and index (`dnc.rs`), and the
@@ -24,6 +25,7 @@ mod enqueue;
 mod erase;
 mod guard;
 mod inbound;
+mod intake_read;
 mod intake_tally;
 mod jobs;
 mod parse;

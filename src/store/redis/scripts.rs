@@ -89,6 +89,7 @@ pub(super) struct Scripts {
     pub dnc_count: Script,
     pub intake_tally: Script,
     /// Not job scripts: no prelude.
+    pub intake_read: Script,
     pub relay: Script,
     pub claim_sample: Script,
     pub end_number: Script,
@@ -136,6 +137,7 @@ impl Scripts {
             dnc_put: job_script!("dnc_put.lua"),
             dnc_count: job_script!("dnc_count.lua"),
             intake_tally: job_script!("intake_tally.lua"),
+            intake_read: Script::new(include_str!("../lua/intake_read.lua")),
             relay: Script::new(include_str!("../lua/relay.lua")),
             claim_sample: Script::new(CLAIM_SAMPLE),
             end_number: Script::new(END_NUMBER),

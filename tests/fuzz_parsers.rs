@@ -1,0 +1,265 @@
+//! Property tests over every parser that takes outside input: campaign
+//! JSON, contacts CSV, dialplan TOML, webhook forms, intake stream entries
+//! and phone numbers. Inputs are both arbitrary and valid documents mutated
+//! byte by byte (which reach deeper than noise). Each asserts no panic and
+//! the parser's invariants: an error says where, accepted input reads the
+//! same again.
+//!
+//! The normal suite runs [`FAST`] cases per parser. The long run, a few
+//! million cases in all, is the ignored tests (docs/security.md has its
+//! figures):
+//!
+//! ```text
+//! cargo test --release --test fuzz_parsers -- --ignored
+//! ```
+//!
+//! `PROPTEST_CASES` sets the long run's cases per parser (default 500,000).
+
+use std::path::Path;
+
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+use sampark::dialplan::parse_str;
+use sampark::domain::{DefaultCountry, DocumentError, PhoneNumber, parse_campaign_document};
+use sampark::intake::read_contacts;
+use sampark::provider::twilio::parse_form;
+use sampark::store::{IntakeLimits, RawEntry, check_entry};
+
+/// Cases per parser in the normal suite.
+const FAST: u32 = 256;
+/// Cases per parser in the long run, unless `PROPTEST_CASES` says.
+const LONG: u32 = 500_000;
+
+const CAMPAIGN: &str = r#"{"version": 1, "id": "fuzz", "name": "Fuzz", "dialplan": "p",
+ "caller_id": "+916742000000", "department": "home",
+ "contacts": [{"id": "a", "phone": "098765 43210", "official_id": "off-1", "office": "Puri PS", "service": "FIR"},
+              {"id": "b", "phone": "+919812345678", "official_id": "off-2", "office": "Puri PS", "service": "FIR"}]}"#;
+
+const CSV: &str = "id,phone,official_id,office,service\n\
+                   a,098765 43210,off-1,Puri PS,FIR\n\
+                   \"b\",\"+91 98123 45678\",off-2,\"Puri, Sadar PS\",FIR\n";
+
+const DIALPLAN: &str = include_str!("../dialplans/mo-sarkar-feedback.toml");
+
+/// `seed` with up to eight random byte edits (insert, delete, replace).
+fn mutated(seed: &'static str) -> impl Strategy<Value = Vec<u8>> {
+    let edit = (any::<u8>(), any::<prop::sample::Index>(), 0u8..3);
+    proptest::collection::vec(edit, 0..8).prop_map(move |edits| {
+        let mut bytes = seed.as_bytes().to_vec();
+        for (byte, at, kind) in edits {
+            let at = at.index(bytes.len() + 1);
+            match kind {
+                0 => bytes.insert(at, byte),
+                1 if at < bytes.len() => {
+                    bytes.remove(at);
+                }
+                _ if at < bytes.len() => bytes[at] = byte,
+                _ => bytes.push(byte),
+            }
+        }
+        bytes
+    })
+}
+
+/// Arbitrary bytes, or `seed` mutated.
+fn input(seed: &'static str) -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        proptest::collection::vec(any::<u8>(), 0..512),
+        mutated(seed)
+    ]
+}
+
+fn run<S: Strategy>(cases: u32, strategy: S, test: impl Fn(S::Value) -> Result<(), TestCaseError>) {
+    let mut runner = TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    if let Err(e) = runner.run(&strategy, test) {
+        panic!("{e}");
+    }
+}
+
+fn long_cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(LONG)
+}
+
+fn campaign_json(bytes: Vec<u8>) -> Result<(), TestCaseError> {
+    let Ok(text) = String::from_utf8(bytes) else {
+        return Ok(());
+    };
+    match parse_campaign_document(&text, &|_| true) {
+        Ok(parsed) => {
+            // Accepted: reads the same again, every contact accounted for.
+            let again = parse_campaign_document(&text, &|_| true).unwrap();
+            prop_assert_eq!(&parsed.header, &again.header);
+            let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let listed = value["contacts"].as_array().map_or(0, Vec::len);
+            prop_assert_eq!(parsed.contacts.len() + parsed.rejected.len(), listed);
+        }
+        Err(DocumentError::Json(why)) => {
+            prop_assert!(why.contains("line "), "no position in {}", why);
+        }
+        Err(DocumentError::Invalid(problems)) => prop_assert!(!problems.is_empty()),
+    }
+    Ok(())
+}
+
+fn contacts_csv(bytes: Vec<u8>) -> Result<(), TestCaseError> {
+    // Lines end with LF, CRLF or a lone CR.
+    let breaks = bytes
+        .iter()
+        .enumerate()
+        .filter(|&(i, &b)| b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')))
+        .count();
+    let lines = breaks + 1;
+    match read_contacts(&bytes, DefaultCountry::India) {
+        Ok(read) => {
+            prop_assert_eq!(read.contacts.len(), read.lines.len());
+            for line in read.lines {
+                prop_assert!((1..=lines).contains(&line));
+            }
+        }
+        Err(problems) => {
+            prop_assert!(!problems.is_empty());
+            for problem in problems {
+                prop_assert!((1..=lines).contains(&problem.line), "{}", problem.line);
+                prop_assert!(!problem.message.is_empty());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn dialplan_toml(bytes: Vec<u8>) -> Result<(), TestCaseError> {
+    let Ok(text) = String::from_utf8(bytes) else {
+        return Ok(());
+    };
+    let file = Path::new("fuzz.toml");
+    match parse_str(file, &text, None) {
+        Ok(plan) => {
+            let again = parse_str(file, &text, None).unwrap();
+            prop_assert_eq!(plan.name(), again.name());
+        }
+        Err(problems) => {
+            prop_assert!(!problems.is_empty());
+            for problem in problems {
+                prop_assert_eq!(problem.file.as_path(), file);
+                prop_assert!(!problem.message.is_empty());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A form body of `pairs`, every byte percent-encoded but unreserved ones.
+fn form(pairs: &[(String, String)]) -> Vec<u8> {
+    let encode = |text: &str| {
+        text.bytes()
+            .map(|b| match b {
+                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    char::from(b).to_string()
+                }
+                other => format!("%{other:02X}"),
+            })
+            .collect::<String>()
+    };
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+        .into_bytes()
+}
+
+fn webhook_form((noise, pairs): (Vec<u8>, Vec<(String, String)>)) -> Result<(), TestCaseError> {
+    let _ = parse_form(&noise);
+    prop_assert_eq!(parse_form(&form(&pairs)), pairs);
+    Ok(())
+}
+
+fn intake_entry(fields: Vec<(Vec<u8>, Vec<u8>)>) -> Result<(), TestCaseError> {
+    let raw = RawEntry {
+        id: "1-0".into(),
+        cut: false,
+        deliveries: 1,
+        bytes: fields.iter().map(|(n, v)| (n.len() + v.len()) as u64).sum(),
+        field_count: fields.len() as u64,
+        fields: fields.clone(),
+    };
+    match check_entry(raw, &IntakeLimits::default()).payload {
+        Ok(document) => {
+            prop_assert_eq!(fields.len(), 1);
+            prop_assert_eq!(document.as_bytes(), &fields[0].1[..]);
+        }
+        Err(refused) => {
+            prop_assert!(!refused.reason.is_empty());
+            serde_json::from_str::<serde_json::Value>(&refused.masked_payload()).unwrap();
+        }
+    }
+    Ok(())
+}
+
+fn phone_number(text: String) -> Result<(), TestCaseError> {
+    match PhoneNumber::from_indian_input(&text) {
+        // Accepted: E.164, which reads back as itself.
+        Ok(phone) => {
+            let again = PhoneNumber::parse(phone.as_str()).unwrap();
+            prop_assert_eq!(&again, &phone);
+        }
+        // Refused: the reason never repeats the number.
+        Err(why) => {
+            let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+            if digits.len() >= 7 {
+                prop_assert!(!why.to_string().contains(&digits));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn entry_fields() -> impl Strategy<Value = Vec<(Vec<u8>, Vec<u8>)>> {
+    let name = prop_oneof![
+        Just(b"campaign".to_vec()),
+        proptest::collection::vec(any::<u8>(), 0..10)
+    ];
+    proptest::collection::vec((name, proptest::collection::vec(any::<u8>(), 0..256)), 0..4)
+}
+
+fn form_pairs() -> impl Strategy<Value = (Vec<u8>, Vec<(String, String)>)> {
+    (
+        proptest::collection::vec(any::<u8>(), 0..256),
+        proptest::collection::vec((".{1,12}", ".{0,24}"), 0..8),
+    )
+}
+
+fn phone_text() -> impl Strategy<Value = String> {
+    prop_oneof!["[+0-9 ().-]{0,20}", ".{0,20}"]
+}
+
+macro_rules! parsers {
+    ($($name:ident, $long:ident: $strategy:expr => $check:expr;)*) => {$(
+        #[test]
+        fn $name() {
+            run(FAST, $strategy, $check);
+        }
+
+        #[test]
+        #[ignore = "the long fuzz run: cargo test --release --test fuzz_parsers -- --ignored"]
+        fn $long() {
+            run(long_cases(), $strategy, $check);
+        }
+    )*};
+}
+
+parsers! {
+    campaign_json_never_panics, campaign_json_long: input(CAMPAIGN) => campaign_json;
+    contacts_csv_never_panics, contacts_csv_long: input(CSV) => contacts_csv;
+    dialplan_toml_never_panics, dialplan_toml_long: input(DIALPLAN) => dialplan_toml;
+    webhook_forms_round_trip, webhook_forms_long: form_pairs() => webhook_form;
+    intake_entries_never_panic, intake_entries_long: entry_fields() => intake_entry;
+    phone_numbers_round_trip, phone_numbers_long: phone_text() => phone_number;
+}
