@@ -92,7 +92,9 @@ impl RefusedEntry {
             })
             .collect();
         serde_json::json!({
-            "entry_bytes": self.bytes,
+            // As text in KiB/MiB: a byte count is a digit run that every
+            // dead letter's masking would take for a phone number.
+            "entry_size": shown_size(self.bytes),
             "entry_fields": self.field_count,
             "fields": fields,
         })
@@ -119,8 +121,9 @@ pub struct RawEntry {
 pub fn check_entry(raw: RawEntry, limits: &IntakeLimits) -> IntakeEntry {
     let reason = if raw.bytes > limits.max_document_bytes {
         Some(format!(
-            "intake entry is {} bytes, more than intake.max_document_bytes ({}): not read; the dead letter holds an excerpt",
-            raw.bytes, limits.max_document_bytes
+            "intake entry is {}, more than intake.max_document_bytes ({}): not read; the dead letter holds an excerpt",
+            shown_size(raw.bytes),
+            shown_size(limits.max_document_bytes)
         ))
     } else if raw.deliveries > u64::from(limits.max_deliveries) {
         Some(format!(
@@ -130,8 +133,9 @@ pub fn check_entry(raw: RawEntry, limits: &IntakeLimits) -> IntakeEntry {
     } else if raw.cut {
         // The reader cut it for a limit of its own reading; say so.
         Some(format!(
-            "intake entry was not read whole ({} bytes, taken {} times)",
-            raw.bytes, raw.deliveries
+            "intake entry was not read whole ({}, taken {} times)",
+            shown_size(raw.bytes),
+            raw.deliveries
         ))
     } else {
         None
@@ -213,6 +217,21 @@ fn refused(fields: &[(Vec<u8>, Vec<u8>)], size: (u64, u64), reason: String) -> R
             .take(EXCERPT_FIELDS)
             .map(|(name, value)| (cut(name), cut(value)))
             .collect(),
+    }
+}
+
+/// A size as a dead letter's reason shows it: in KiB or MiB, so that it is
+/// never a run of digits long enough to be masked as a phone number would
+/// be (`domain::mask_digit_runs`, applied to every dead letter).
+fn shown_size(bytes: u64) -> String {
+    const KIB: u64 = 1024;
+    const MIB: u64 = 1024 * 1024;
+    if bytes >= MIB {
+        format!("{:.1} MiB", bytes as f64 / MIB as f64)
+    } else if bytes >= KIB {
+        format!("{:.1} KiB", bytes as f64 / KIB as f64)
+    } else {
+        format!("{bytes} bytes")
     }
 }
 

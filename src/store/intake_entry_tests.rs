@@ -93,11 +93,15 @@ fn too_large_or_taken_too_often_is_refused_before_anything_is_read() {
     assert!(
         refused
             .reason
-            .contains("5000000 bytes, more than intake.max_document_bytes (100)"),
+            .contains("4.8 MiB, more than intake.max_document_bytes (100 bytes)"),
         "{}",
         refused.reason
     );
-    assert!(refused.masked_payload().contains("\"entry_bytes\":5000000"));
+    assert!(
+        refused
+            .masked_payload()
+            .contains("\"entry_size\":\"4.8 MiB\"")
+    );
     assert!(refused.excerpt[0].1.ends_with('…'));
     let retried = RawEntry {
         deliveries: 4,
