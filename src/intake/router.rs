@@ -158,22 +158,42 @@ impl IntakeRouter {
             };
             for entry in entries {
                 let span = info_span!("intake", intake.entry = %entry.id);
-                if let Err(e) = self.process(&entry).instrument(span.clone()).await {
-                    events::store_error(
-                        &self.metrics,
-                        Subsystem::Intake,
-                        &e,
-                        "ingesting a document",
-                    );
-                    if !e.is_transient() {
-                        // Retrying cannot fix it: park the document where an
-                        // operator sees it instead of retrying it forever.
-                        self.give_up(&entry, &e).instrument(span).await;
-                    }
+                if !self.finish(&entry, &cancel).instrument(span).await {
+                    break;
                 }
             }
         }
         info!("intake stopped");
+    }
+
+    /// Ingests one entry, trying again here after a transient error (Redis
+    /// slow or away) until it is done: read again from the stream it would
+    /// count as one more delivery, and a Redis outage would push a good
+    /// document towards `intake.max_deliveries`. An error retrying cannot
+    /// fix parks the entry as a dead letter. False when cancelled first
+    /// (the entry stays pending, and is taken again after a restart).
+    async fn finish(&self, entry: &IntakeEntry, cancel: &CancellationToken) -> bool {
+        loop {
+            let Err(e) = self.process(entry).await else {
+                return true;
+            };
+            events::store_error(
+                &self.metrics,
+                Subsystem::Intake,
+                &e,
+                "ingesting a document",
+            );
+            if !e.is_transient() {
+                // Retrying cannot fix it: park the document where an
+                // operator sees it instead of retrying it forever.
+                self.give_up(entry, &e).await;
+                return true;
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => return false,
+                _ = tokio::time::sleep(ERROR_BACKOFF) => {}
+            }
+        }
     }
 
     async fn process(&self, entry: &IntakeEntry) -> Result<IngestReport, StoreError> {

@@ -30,6 +30,16 @@ async fn intake_reads_reclaims_and_acks() {
         refused.reason
     );
     assert_eq!(refused.excerpt, [("other".to_owned(), "x".to_owned())]);
+    // `a` reading again gets back what it has not acknowledged: the reply
+    // of its last read may never have reached it.
+    let again = store
+        .read_intake("a", 10, Duration::from_millis(50), RECLAIM)
+        .await
+        .unwrap();
+    let ids = |entries: &[sampark::store::IntakeEntry]| {
+        entries.iter().map(|e| e.id.clone()).collect::<Vec<_>>()
+    };
+    assert_eq!(ids(&again), ids(&got));
     // Nothing new for b, and a's entries are not idle long enough to reclaim.
     let none = store
         .read_intake("b", 10, Duration::from_millis(50), RECLAIM)

@@ -1,5 +1,7 @@
--- intake_read: take intake entries for one consumer, first those another
--- consumer took and left idle (XAUTOCLAIM), then new ones (XREADGROUP),
+-- intake_read: take intake entries for one consumer: first its own pending
+-- ones (taken before, never acknowledged: a reply lost to a timeout, or a
+-- restart under the same name), then those another consumer took and left
+-- idle (XAUTOCLAIM), then new ones (XREADGROUP),
 -- without ever handing the daemon an entry too large to hold or one that
 -- was taken too often: such an entry comes back cut to an excerpt of each
 -- field, so the daemon can dead-letter it instead of loading it (a
@@ -56,7 +58,28 @@ local function take(id, fields, deliveries)
   taken[#taken + 1] = reply
 end
 
--- Entries left idle by another consumer (or by this one before a restart).
+-- This consumer's own pending entries. The daemon reads again only once
+-- it has finished (acknowledged) or given up on what it read before, so an
+-- entry still pending here is one whose reply never reached it: the read
+-- ran after the client had stopped waiting for it. Waiting for
+-- `reclaim after` would leave the document untouched that long.
+local own = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', count, 'STREAMS', stream, '0')
+for _, entry in ipairs(own[1][2]) do
+  if #taken >= count or whole_bytes >= largest then
+    break
+  end
+  if entry[2] then
+    take(entry[1], entry[2], deliveries_of(entry[1]))
+  else
+    -- Deleted since it was read: nothing is left to take.
+    redis.call('XACK', stream, group, entry[1])
+  end
+end
+if #taken > 0 then
+  return taken
+end
+
+-- Entries left idle by another consumer.
 local cursor = '0-0'
 while #taken < count and whole_bytes < largest do
   local claimed = redis.call('XAUTOCLAIM', stream, group, consumer, idle, cursor, 'COUNT', 1)

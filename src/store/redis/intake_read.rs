@@ -8,7 +8,14 @@
 //! A blocking `XREADGROUP` would hand over a new entry whole before it
 //! could be measured, so the reader looks instead: at once when this
 //! instance submitted a document itself, else every [`LOOK_EVERY`] while
-//! the stream is empty (one script call, two commands inside it).
+//! the stream is empty (one script call, three commands inside it).
+//!
+//! Each look first takes back this consumer's own unacknowledged entries.
+//! The router reads again only after finishing what it read, so such an
+//! entry is one whose reply was lost: the script ran in Redis after the
+//! client had given up waiting (a stall longer than
+//! `redis.response_timeout_ms`). Without this the document would wait for
+//! `intake.reclaim_after` untouched.
 
 use std::pin::pin;
 use std::time::Duration;
