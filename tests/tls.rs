@@ -4,7 +4,7 @@
 //! connections carry on, a bad new pair refused with the old one kept,
 //! TLS paths that are not regular files refused at start; and Redis over
 //! `rediss://` with a custom CA and a client certificate, from the daemon
-//! and from the CLI.
+//! and from the CLI; and through a Sentinel over TLS, as an ACL user.
 
 mod support;
 
@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use sampark::simulator::SimulatorConfig;
-use sampark::store::redis::{RedisStore, Target, Timeouts};
+use sampark::store::redis::{Auth, RedisStore, Target, Timeouts};
 use sampark::store::{Quota, Store};
 use sampark::tls::ClientTls;
 use support::campaign::{assert_one_record_each, campaign};
@@ -440,4 +440,126 @@ async fn a_redis_cluster_is_reached_over_rediss_with_a_custom_ca() {
         refused.is_err(),
         "the built-in roots do not trust the test CA"
     );
+}
+
+/// A Sentinel speaking TLS only, monitoring the TLS-only primary on
+/// `primary` as `master`, logging in there as `sampark`.
+fn tls_sentinel(ca: &TestCa, dir: &TlsDir, primary: u16, master: &str) -> (Guard, u16) {
+    let (cert, key) = dir.write_pair("sentinel", &ca.server(2));
+    let ca_file = dir.write("sentinel-ca.pem", &ca.pem());
+    let port = free_port();
+    let conf = dir.path("sentinel.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "port 0\ntls-port {port}\nbind 127.0.0.1\ndir {dir}\n\
+             tls-cert-file {cert}\ntls-key-file {key}\ntls-ca-cert-file {ca}\n\
+             tls-auth-clients optional\ntls-replication yes\n\
+             sentinel monitor {master} 127.0.0.1 {primary} 1\n\
+             sentinel auth-user {master} sampark\nsentinel auth-pass {master} {SENTINEL_PW}\n",
+            dir = dir.path("").display(),
+            cert = cert.display(),
+            key = key.display(),
+            ca = ca_file.display(),
+        ),
+    )
+    .unwrap();
+    let child = Command::new("redis-server")
+        .arg(&conf)
+        .arg("--sentinel")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("redis-server must be installed (see .ci/run)");
+    (Guard(child), port)
+}
+
+const SENTINEL_PW: &str = "sentinel-test-pw";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_campaign_runs_through_sentinels_over_tls_as_an_acl_user() {
+    let ca = TestCa::new("sentinel CA");
+    let dir = TlsDir::new();
+    let redis = tls_redis(&ca, &dir, "optional");
+    let ca_file = dir.write("ca.pem", &ca.pem());
+    let tls = ClientTls::from_files(Some(&ca_file), None, None).unwrap();
+    // The primary knows only `sampark`: `default` is off, so a login
+    // without the user name fails.
+    let admin = redis::Client::build_with_tls(redis.url(), tls.redis_certificates()).unwrap();
+    let mut conn = admin.get_multiplexed_async_connection().await.unwrap();
+    let _: () = redis::cmd("ACL")
+        .arg(&["SETUSER", "sampark", "on", &format!(">{SENTINEL_PW}")][..])
+        .arg(&["~*", "&*", "+@all"][..])
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let _: () = redis::cmd("ACL")
+        .arg(&["SETUSER", "default", "off"][..])
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    drop(conn);
+    let master = "sampark-tls";
+    let (_sentinel, sentinel_port) = tls_sentinel(&ca, &dir, redis.port, master);
+    let target = |username: Option<&str>, tls: bool| Target::Sentinel {
+        sentinels: vec![("127.0.0.1".to_owned(), sentinel_port)],
+        master: master.to_owned(),
+        sentinel_auth: Auth::default(),
+        auth: Auth {
+            username: username.map(str::to_owned),
+            password: Some(SENTINEL_PW.to_owned()),
+        },
+        db: 0,
+        tls,
+    };
+    let connect = |target: Target, tls: ClientTls| async move {
+        RedisStore::connect_over(&target, &tls, "sampark", 16, Timeouts::default())
+            .await
+            .map_err(|e| e.to_string())
+    };
+    // The Sentinel has found the primary once it names it.
+    let store = eventually(WAIT, "the sentinel to name the primary", || {
+        let (target, tls) = (target(Some("sampark"), true), tls.clone());
+        async move { connect(target, tls).await.ok() }
+    })
+    .await;
+
+    let (simulator, _sim_cancel) = start_simulator(Provider::Twilio.simulator(SimulatorConfig {
+        seed: 8,
+        ..SimulatorConfig::default()
+    }))
+    .await;
+    let (listener, _) = bind_webhook().await;
+    let quota = Quota {
+        burst: 5,
+        period: Duration::from_millis(100),
+    };
+    let (daemon, store) = start_daemon_with_store(
+        listener,
+        store,
+        &simulator.base_url(),
+        dialer_config(quota),
+        |_| {},
+    )
+    .await;
+    store.submit(&campaign("sentinel-tls", 4)).await.unwrap();
+    assert_one_record_each(&store, 4).await;
+    daemon.shutdown().await;
+
+    // Plain TCP to a TLS Sentinel, another CA, or the `default` user: refused.
+    let other = dir.write("other.pem", &TestCa::new("another CA").pem());
+    for (what, target, tls) in [
+        ("plain TCP", target(Some("sampark"), false), tls.clone()),
+        (
+            "another CA",
+            target(Some("sampark"), true),
+            ClientTls::from_files(Some(&other), None, None).unwrap(),
+        ),
+        ("no ACL user", target(None, true), tls.clone()),
+    ] {
+        let refused = tokio::time::timeout(WAIT, connect(target, tls))
+            .await
+            .expect("refused in time");
+        assert!(refused.is_err(), "{what}: connected");
+    }
 }

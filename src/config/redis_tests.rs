@@ -41,8 +41,9 @@ fn sentinel_mode_loads_and_names_its_target() {
     let Target::Sentinel {
         sentinels,
         master,
-        sentinel_password,
-        password,
+        sentinel_auth,
+        auth,
+        tls,
         ..
     } = s.redis.target()
     else {
@@ -56,8 +57,11 @@ fn sentinel_mode_loads_and_names_its_target() {
         ]
     );
     assert_eq!(master, "sampark");
-    assert_eq!(sentinel_password, None);
-    assert_eq!(password.as_deref(), Some("pw"));
+    assert_eq!(sentinel_auth.username, None);
+    assert_eq!(sentinel_auth.password, None);
+    assert_eq!(auth.username, None);
+    assert_eq!(auth.password.as_deref(), Some("pw"));
+    assert!(!tls, "plain TCP unless redis.sentinel_tls");
     assert!(!s.redis.shown().contains("pw"), "{}", s.redis.shown());
 }
 
@@ -174,6 +178,19 @@ fn redis_tls_is_taken_only_with_rediss_urls_and_its_paths_are_resolved() {
     )
     .unwrap_err();
     assert_eq!(keys(&problems), vec!["redis.tls"], "{problems:?}");
+    // ... taken once the Sentinels are reached over TLS.
+    let s = loaded(
+        "[redis]\nmode = \"sentinel\"\nsentinels = [\"s:26379\"]\nsentinel_master = \"m\"\n\
+         sentinel_tls = true\nsentinel_master_username = \"sampark\"\n\
+         [redis.tls]\nca_path = \"/ca.pem\"\n",
+        &[],
+    )
+    .unwrap();
+    let Target::Sentinel { auth, tls, .. } = s.redis.target() else {
+        panic!("a sentinel target");
+    };
+    assert!(tls);
+    assert_eq!(auth.username.as_deref(), Some("sampark"));
     // rediss:// alone (the built-in roots) needs no [redis.tls].
     assert!(loaded("[redis]\nurl = \"rediss://h:6380/\"\n", &[]).is_ok());
     let cluster = "[redis]\nmode = \"cluster\"\ncluster_nodes = [\"rediss://a:1/\"]\n\

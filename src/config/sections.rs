@@ -48,10 +48,17 @@ pub struct RedisSettings {
     pub sentinels: Vec<String>,
     /// The name the Sentinels monitor the primary under (`sentinel`).
     pub sentinel_master: String,
+    /// ACL user of the Sentinels themselves (empty: `default`).
+    pub sentinel_username: String,
     /// Password of the Sentinels themselves, if they ask for one.
     pub sentinel_password: Secret,
+    /// ACL user on the primary and its replicas (empty: `default`).
+    pub sentinel_master_username: String,
     /// Password of the primary and its replicas, if they ask for one.
     pub sentinel_master_password: Secret,
+    /// TLS to the Sentinels and to the primary they name (`[redis.tls]`
+    /// says what is trusted and presented).
+    pub sentinel_tls: bool,
     /// Seed node URLs of the cluster (`cluster`); the rest is discovered.
     pub cluster_nodes: Vec<RedisUrl>,
     /// Replicas that must confirm a terminal record and a relay (`WAIT`);
@@ -156,8 +163,11 @@ impl Default for RedisSettings {
             url: RedisUrl::default(),
             sentinels: Vec::new(),
             sentinel_master: String::new(),
+            sentinel_username: String::new(),
             sentinel_password: Secret::default(),
+            sentinel_master_username: String::new(),
             sentinel_master_password: Secret::default(),
+            sentinel_tls: false,
             cluster_nodes: Vec::new(),
             wait_replicas: 0,
             wait_timeout_ms: 100,
@@ -198,17 +208,25 @@ impl RedisSettings {
 
     /// Where Redis is, per `mode`, for the store to connect to.
     pub fn target(&self) -> crate::store::redis::Target {
-        use crate::store::redis::Target;
+        use crate::store::redis::{Auth, Target};
         let secret = |s: &Secret| (!s.is_empty()).then(|| s.expose().to_owned());
+        let name = |s: &String| (!s.is_empty()).then(|| s.clone());
         match self.mode {
             RedisMode::Standalone => Target::standalone(self.url.expose()),
             RedisMode::Sentinel => Target::Sentinel {
                 // Validation refuses a bad address before this is used.
                 sentinels: self.sentinel_addresses().unwrap_or_default(),
                 master: self.sentinel_master.clone(),
-                sentinel_password: secret(&self.sentinel_password),
-                password: secret(&self.sentinel_master_password),
+                sentinel_auth: Auth {
+                    username: name(&self.sentinel_username),
+                    password: secret(&self.sentinel_password),
+                },
+                auth: Auth {
+                    username: name(&self.sentinel_master_username),
+                    password: secret(&self.sentinel_master_password),
+                },
                 db: 0,
+                tls: self.sentinel_tls,
             },
             RedisMode::Cluster => Target::Cluster {
                 nodes: self
@@ -225,9 +243,10 @@ impl RedisSettings {
         match self.mode {
             RedisMode::Standalone => self.url.redacted(),
             RedisMode::Sentinel => format!(
-                "sentinel master {:?} via {}",
+                "sentinel master {:?} via {}{}",
                 self.sentinel_master,
-                self.sentinels.join(",")
+                self.sentinels.join(","),
+                if self.sentinel_tls { " (TLS)" } else { "" }
             ),
             RedisMode::Cluster => format!(
                 "cluster via {}",

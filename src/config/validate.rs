@@ -94,8 +94,8 @@ impl Settings {
             RedisMode::Cluster => p.check(!r.cluster_nodes.iter().any(plain), "redis.tls", || {
                 "is set but a redis.cluster_nodes URL is not rediss://; use rediss:// for every node".into()
             }),
-            RedisMode::Sentinel => p.check(false, "redis.tls", || {
-                "is not supported with mode sentinel yet (TLS to Sentinels is not built); use mode standalone or cluster with rediss://".into()
+            RedisMode::Sentinel => p.check(r.sentinel_tls, "redis.tls", || {
+                "is set but redis.sentinel_tls is false; set it to reach the Sentinels and the primary over TLS".into()
             }),
         }
     }

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use sampark::store::redis::Target;
+use sampark::store::redis::{Auth, Target};
 
 use super::redis_server::free_port;
 
@@ -398,9 +398,10 @@ impl SentinelSetup {
                 .map(|s| ("127.0.0.1".to_owned(), s.port))
                 .collect(),
             master: Self::MASTER.to_owned(),
-            sentinel_password: None,
-            password: None,
+            sentinel_auth: Auth::default(),
+            auth: Auth::default(),
             db: 0,
+            tls: false,
         }
     }
 

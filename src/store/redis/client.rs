@@ -5,7 +5,8 @@
 //!
 //! Owns: opening the connection of each mode with the configured timeouts
 //! and TLS (`rediss://` URLs; a custom CA and client certificate when
-//! `[redis.tls]` names them; Sentinel mode has no TLS yet);
+//! `[redis.tls]` names them; in Sentinel mode, `redis.sentinel_tls` for
+//! the Sentinels and the primary alike);
 //! following a Sentinel failover (re-resolving the primary); spreading a
 //! pipeline over the slots of a Cluster; the cross-slot guard on scripts
 //! (`slots.rs`); listing the nodes a full `SCAN` must visit. Does not own:
@@ -44,17 +45,26 @@ pub enum Target {
     /// One server (`redis.url`).
     Standalone { url: String },
     /// The primary the Sentinels at `sentinels` (`host:port`) name
-    /// `master`; `sentinel_password` authenticates to the Sentinels,
-    /// `password` (and `db`) to the primary and its replicas.
+    /// `master`; `sentinel_auth` authenticates to the Sentinels, `auth`
+    /// (and `db`) to the primary and its replicas. With `tls`, every one of
+    /// them is reached over TLS (the client's `[redis.tls]` material).
     Sentinel {
         sentinels: Vec<(String, u16)>,
         master: String,
-        sentinel_password: Option<String>,
-        password: Option<String>,
+        sentinel_auth: Auth,
+        auth: Auth,
         db: i64,
+        tls: bool,
     },
     /// A Redis Cluster reached through any of these node URLs.
     Cluster { nodes: Vec<String> },
+}
+
+/// An ACL user and its password, each optional (no user: `default`).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Auth {
+    pub username: Option<String>,
+    pub password: Option<String>,
 }
 
 impl Target {
@@ -102,23 +112,49 @@ impl Conn {
             Target::Sentinel {
                 sentinels,
                 master,
-                sentinel_password,
-                password,
+                sentinel_auth,
+                auth,
                 db,
+                tls: secure,
             } => {
+                let address = |(host, port): &(String, u16)| match secure {
+                    false => ConnectionAddr::Tcp(host.clone(), *port),
+                    true => ConnectionAddr::TcpTls {
+                        host: host.clone(),
+                        port: *port,
+                        insecure: false,
+                        tls_params: None,
+                    },
+                };
                 let mut builder = SentinelClientBuilder::new(
-                    sentinels
-                        .iter()
-                        .map(|(host, port)| ConnectionAddr::Tcp(host.clone(), *port)),
+                    sentinels.iter().map(address),
                     master,
                     SentinelServerType::Master,
                 )?
                 .set_client_to_redis_db(*db);
-                if let Some(p) = password {
+                if let Some(user) = &auth.username {
+                    builder = builder.set_client_to_redis_username(user);
+                }
+                if let Some(p) = &auth.password {
                     builder = builder.set_client_to_redis_password(p);
                 }
-                if let Some(p) = sentinel_password {
+                if let Some(user) = &sentinel_auth.username {
+                    builder = builder.set_client_to_sentinel_username(user);
+                }
+                if let Some(p) = &sentinel_auth.password {
                     builder = builder.set_client_to_sentinel_password(p);
+                }
+                if *secure {
+                    // The primary the Sentinels name is reached over TLS
+                    // too, at the address they give (its TLS port).
+                    builder = builder
+                        .set_client_to_sentinel_tls_mode(redis::TlsMode::Secure)
+                        .set_client_to_redis_tls_mode(redis::TlsMode::Secure);
+                    if tls.is_custom() {
+                        builder = builder
+                            .set_client_to_sentinel_certificates(tls.redis_certificates())
+                            .set_client_to_redis_certificates(tls.redis_certificates());
+                    }
                 }
                 let mut sentinel = builder.build()?;
                 let primary = resolve(&mut sentinel, limits).await?;

@@ -40,7 +40,7 @@ mod transitions;
 mod wake;
 
 pub use citizen_keys::{KeyClaim, LegacyOptOuts, UpgradeReport};
-pub use client::Target;
+pub use client::{Auth, Target};
 pub use connection::{RedisStore, ReplicaWait, Timeouts};
 pub use erase::{Erased, Erasure};
 pub use results::RELAY_DEDUPE_WINDOW;
