@@ -422,9 +422,31 @@ async fn one_address_gets_its_share_and_unauthenticated_bodies_are_never_read() 
     );
     eprintln!("a slow head and 64 idle connections closed by their deadlines");
 
+    // Each close is counted, by listener and reason.
+    let admin = daemon.admin;
+    let (status, metrics) = raw(
+        admin,
+        &format!("GET /metrics HTTP/1.1\r\nHost: {admin}\r\nConnection: close\r\n\r\n"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let closed = |reason: &str| {
+        let series = format!(
+            "sampark_http_connections_closed_total{{listener=\"webhook\",reason=\"{reason}\"}} "
+        );
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(series.as_str()))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("no {series}in {metrics}"))
+    };
+    assert_eq!(closed("per_source"), 5);
+    assert!(closed("slow_headers") >= 1);
+    assert!(closed("idle") >= 64);
+    assert_eq!(closed("gave_way"), 0);
+
     // 60 MB to the admin API without a token: 401 before the body is read.
     let total = 60_000_000;
-    let admin = daemon.admin;
     let (status, sent) = refused_early(
         admin,
         &format!("POST /admin/campaigns HTTP/1.1\r\nHost: {admin}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n{total:x}\r\n"),

@@ -27,6 +27,7 @@ use crate::calls::{CallCore, PendingStatuses};
 use crate::dialer::{DialGate, Dialer, PauseCause, PlacedCalls, Reconciler};
 use crate::intake::IntakeRouter;
 use crate::store::Store;
+use crate::telemetry::Listener;
 use crate::webhook::{AdminRoutes, CallWebhooks, HttpServer};
 
 /// A running daemon.
@@ -239,7 +240,8 @@ impl Daemon {
             parts.webhook_listener,
             parts.webhook,
             Arc::new(webhooks),
-        );
+        )
+        .counting(parts.metrics.clone(), Listener::Webhook);
         let webhook_addr = server.local_addr()?;
         tracker.spawn(server.run(back.child_token()));
 

@@ -18,7 +18,7 @@ use tokio_util::task::TaskTracker;
 use tracing::info;
 
 use super::{Daemon, DaemonParts};
-use crate::telemetry::Metrics;
+use crate::telemetry::{Listener, Metrics};
 use crate::tls::{POLL_INTERVAL, ServerCert, watch_certificates};
 use crate::webhook::{AdminAccess, AdminFront, HttpServer, HttpServerConfig, reload_on_sighup};
 
@@ -130,7 +130,8 @@ pub(super) fn spawn_admin(
         access.clone(),
         "starting",
     ));
-    let server = HttpServer::new("admin", listener, config, front.clone());
+    let server = HttpServer::new("admin", listener, config, front.clone())
+        .counting(metrics.clone(), Listener::Admin);
     let addr = server.local_addr()?;
     tracker.spawn(server.run(back.child_token()));
     Ok((front, addr))

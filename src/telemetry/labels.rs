@@ -45,6 +45,33 @@ macro_rules! label_enum {
 }
 
 label_enum!(
+    /// One of the daemon's HTTP listeners.
+    Listener, "listener", {
+        Webhook => "webhook",
+        Admin => "admin",
+    }
+);
+
+label_enum!(
+    /// Why a listener closed a connection it did not want to keep
+    /// (`webhook.http`/`admin.http` limits and deadlines).
+    ConnectionClosed, "reason", {
+        /// Its address already held `max_connections_per_source`.
+        PerSource => "per_source",
+        /// The listener was full and this one, idle longest, gave way.
+        GaveWay => "gave_way",
+        /// No request within `idle_timeout_secs`.
+        Idle => "idle",
+        /// A request head took longer than `header_read_timeout_ms`.
+        SlowHeaders => "slow_headers",
+        /// The TLS handshake failed (a client trusting another CA, a scan).
+        TlsFailed => "tls_failed",
+        /// The TLS handshake took longer than `header_read_timeout_ms`.
+        TlsTimeout => "tls_timeout",
+    }
+);
+
+label_enum!(
     /// What became of an intake document.
     IntakeResult, "result", {
         Accepted => "accepted",

@@ -11,8 +11,8 @@ use super::family::{
     BoundedCounterVec2, Closed, Counter, CounterVec, CounterVec2, Gauge, HistogramVec,
 };
 use super::labels::{
-    ContactResult, DeclaredLabel, DialDecision, InboundResult, IntakeResult, OriginateResult,
-    ReconcileResult, Subsystem, WebhookKind, WebhookResult,
+    ConnectionClosed, ContactResult, DeclaredLabel, DialDecision, InboundResult, IntakeResult,
+    Listener, OriginateResult, ReconcileResult, Subsystem, WebhookKind, WebhookResult,
 };
 use super::scored::ScoredMetrics;
 use crate::domain::{FeedbackRecord, Outcome, Severity};
@@ -35,6 +35,7 @@ pub struct Metrics {
     calls_in_flight: Gauge,
     dialling_paused: Gauge,
     redis_not_durable: Gauge,
+    connections_closed: CounterVec2<Listener, ConnectionClosed>,
 }
 
 impl Metrics {
@@ -76,6 +77,10 @@ impl Metrics {
     pub fn webhook(&self, kind: WebhookKind, result: WebhookResult, elapsed: Duration) {
         self.webhooks.add(kind, result, 1);
         self.webhook_duration.observe(kind, elapsed);
+    }
+    /// A listener closed a connection for `reason`.
+    pub fn connection_closed(&self, listener: Listener, reason: ConnectionClosed) {
+        self.connections_closed.add(listener, reason, 1);
     }
     pub fn inbound_call(&self, result: InboundResult) {
         self.inbound_calls.add(result, 1);
@@ -144,6 +149,9 @@ impl Metrics {
     }
     pub fn webhook_durations(&self) -> &HistogramVec<WebhookKind> {
         &self.webhook_duration
+    }
+    pub fn connections_closed(&self) -> &CounterVec2<Listener, ConnectionClosed> {
+        &self.connections_closed
     }
     pub fn inbound_calls(&self) -> &CounterVec<InboundResult> {
         &self.inbound_calls
@@ -215,6 +223,11 @@ impl Metrics {
             &mut out,
             "sampark_webhook_duration_seconds",
             "Time to answer a provider webhook.",
+        );
+        self.connections_closed.render(
+            &mut out,
+            "sampark_http_connections_closed_total",
+            "Connections a listener closed under its limits and deadlines, by listener and reason.",
         );
         self.inbound_calls.render(
             &mut out,

@@ -19,8 +19,8 @@ pub use family::{
     LATENCY_BUCKETS,
 };
 pub use labels::{
-    ContactResult, DeclaredLabel, DialDecision, InboundResult, IntakeResult, Label,
-    OriginateResult, ReconcileResult, Subsystem, WebhookKind, WebhookResult,
+    ConnectionClosed, ContactResult, DeclaredLabel, DialDecision, InboundResult, IntakeResult,
+    Label, Listener, OriginateResult, ReconcileResult, Subsystem, WebhookKind, WebhookResult,
 };
 pub use metrics::Metrics;
 pub use subscriber::{LogFormat, TelemetryError, init, init_in_zone};

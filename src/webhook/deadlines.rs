@@ -128,6 +128,16 @@ impl Closing {
             Closing::GaveWay => "gave way to a new connection",
         }
     }
+
+    /// Its reason in `sampark_http_connections_closed_total`.
+    pub(super) fn counted(self) -> crate::telemetry::ConnectionClosed {
+        use crate::telemetry::ConnectionClosed;
+        match self {
+            Closing::Idle => ConnectionClosed::Idle,
+            Closing::SlowHeaders => ConnectionClosed::SlowHeaders,
+            Closing::GaveWay => ConnectionClosed::GaveWay,
+        }
+    }
 }
 
 /// Resolves when the connection may be closed: no request is in flight and

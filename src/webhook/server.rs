@@ -36,6 +36,7 @@ use tracing::{Instrument, debug, info, info_span, warn};
 use super::deadlines::{self, Activity, BodyError, Deadlines, Watched};
 use super::slots::{Slots, Ticket};
 use crate::config::HttpSettings;
+use crate::telemetry::{ConnectionClosed, Listener, Metrics};
 
 /// What a route decides from a request's head, before its body is read.
 #[derive(Debug)]
@@ -147,6 +148,20 @@ pub struct HttpServer {
     config: HttpServerConfig,
     routes: Arc<dyn Routes>,
     name: &'static str,
+    closes: Closes,
+}
+
+/// Where a listener counts the connections it closes under its limits
+/// (`sampark_http_connections_closed_total`), if anywhere.
+#[derive(Clone)]
+struct Closes(Option<(Arc<Metrics>, Listener)>);
+
+impl Closes {
+    fn count(&self, reason: ConnectionClosed) {
+        if let Some((metrics, listener)) = &self.0 {
+            metrics.connection_closed(*listener, reason);
+        }
+    }
 }
 
 /// A plain-text response.
@@ -172,7 +187,15 @@ impl HttpServer {
             config,
             routes,
             name,
+            closes: Closes(None),
         }
+    }
+
+    /// Counts the connections it closes under its limits and deadlines in
+    /// `metrics`, as `listener`.
+    pub fn counting(mut self, metrics: Arc<Metrics>, listener: Listener) -> Self {
+        self.closes = Closes(Some((metrics, listener)));
+        self
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -209,6 +232,7 @@ impl HttpServer {
             // Refused before making room, so it costs no one their slot.
             if slots.at_share(peer.ip()) {
                 debug!(server = self.name, client = %peer.ip(), "too many connections from this address; closed");
+                self.closes.count(ConnectionClosed::PerSource);
                 continue;
             }
             tokio::select! {
@@ -217,6 +241,7 @@ impl HttpServer {
             }
             let activity = Activity::new();
             let Ok(ticket) = slots.admit(peer.ip(), activity.clone()) else {
+                self.closes.count(ConnectionClosed::PerSource);
                 continue;
             };
             let _ = stream.set_nodelay(true);
@@ -228,6 +253,7 @@ impl HttpServer {
                 activity,
                 ticket,
                 name: self.name,
+                closes: self.closes.clone(),
             };
             let watcher = graceful.watcher();
             let acceptor = acceptor.clone();
@@ -241,9 +267,11 @@ impl HttpServer {
                             Ok(Ok(tls)) => connection.serve(tls, watcher).await,
                             Ok(Err(e)) => {
                                 debug!(server = connection.name, peer = %connection.peer, error = %e, "TLS handshake failed");
+                                connection.closes.count(ConnectionClosed::TlsFailed);
                             }
                             Err(_) => {
                                 debug!(server = connection.name, peer = %connection.peer, "TLS handshake timed out");
+                                connection.closes.count(ConnectionClosed::TlsTimeout);
                             }
                         }
                     }
@@ -268,6 +296,7 @@ struct Connection {
     /// Its slot, freed when the connection ends.
     ticket: Ticket,
     name: &'static str,
+    closes: Closes,
 }
 
 impl Connection {
@@ -285,6 +314,7 @@ impl Connection {
             activity,
             ticket,
             name,
+            closes,
         } = self;
         let deadlines = config.deadlines();
         let requests = activity.clone();
@@ -310,6 +340,7 @@ impl Connection {
             }
             closing = deadlines::closable(&activity, deadlines, &ticket.give_way) => {
                 debug!(server = name, %peer, reason = closing.as_str(), "connection closed");
+                closes.count(closing.counted());
             }
         }
     }
