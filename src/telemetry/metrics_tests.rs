@@ -85,7 +85,7 @@ fn renders_every_series_with_help_and_type() {
             assert!(value.parse::<f64>().is_ok(), "{line}");
         }
     }
-    assert_eq!(declared.len(), 17);
+    assert_eq!(declared.len(), 18);
 }
 
 #[test]
@@ -126,7 +126,9 @@ fn label_sets_are_closed_and_complete() {
                         "le",
                         "department",
                         "flag",
-                        "severity"
+                        "severity",
+                        "listener",
+                        "reason"
                     ]
                     .contains(&key),
                     "{line}"
