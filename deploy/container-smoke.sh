@@ -7,24 +7,25 @@
 # where that cannot be done the script says so loudly and exits 0. Set
 # SAMPARK_CONTAINER_INSTALL=0 to never install.
 #
-# How the image is built (README "Deploy" says why):
+# How the image is built (deploy/README.md, "The image in CI", says why):
 # - the sampark binary is the host's stripped release build, handed to the
 #   Containerfile's final stage as its "build" stage with
-#   `--build-context build=DIR`, so the compiling stage is skipped (it would
-#   take ~10 minutes on two cores and needs crates.io inside the container);
+#   `--build-context build=DIR`, so the compiling stage is skipped (it
+#   would compile everything again, with crates.io reachable from inside
+#   the container);
 # - the runtime base is gcr.io/distroless/cc-debian12:nonroot when it can be
 #   pulled; when it cannot (this project's machines reach no container
 #   registry), a local stand-in of the same shape is made from the host's
 #   Debian 12 files (glibc, libgcc_s, CA bundle, zoneinfo, netbase, the
 #   nonroot user 65532, no shell) and imported (`podman import`).
 #
-# The smoke test, the image running as its own user (it must be 65532) on a
-# read-only root: `--version`; `serve --check` with the baked settings; then Redis (started
-# here, free port, own data dir), the simulator and `serve` (both from the
-# image, host network), /healthz and /readyz on the admin listener, a
-# campaign submitted with the image's CLI, every contact's feedback record
-# in Redis, and SIGTERM: the daemon must exit 0 within shutdown.grace_secs.
-# The image's size is printed last.
+# The smoke test, the image running as its own user (it must be 65532) on
+# a read-only root: `--version`; `serve --check` with the baked settings;
+# then Redis (started here, free port, own data dir), the simulator and
+# `serve` (both from the image, host network), /healthz and /readyz on the
+# admin listener, a campaign submitted with the image's CLI, every
+# contact's feedback record in Redis, and SIGTERM: the daemon must exit 0
+# within shutdown.grace_secs. The image's size is printed last.
 #
 # Environment: SAMPARK_IMAGE (tag to build, default localhost/sampark:latest,
 # the one deploy/compose.yaml runs), RUNTIME_IMAGE (default the distroless
@@ -70,6 +71,8 @@ cleanup() {
   exit "$status"
 }
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi
@@ -96,11 +99,11 @@ find_engine() {
 # Flags for every `run`. Podman's default runtime, crun, cannot start a
 # container on a host with cgroups in hybrid mode (this project's machines),
 # so runc is used where it is installed. Podman asks for open-files and
-# process limits (1048576 and more) above what such a sandboxed host lets a
-# container set (setrlimit fails: "operation not permitted"), so they are
-# given: open files the host's own hard limit; processes 4096, ample for
-# sampark's threads (this host refused any process limit above 32768,
-# though its own is 96365).
+# process limits above what such a sandboxed host lets a container set
+# (setrlimit fails: "operation not permitted"), so they are given: open
+# files the host's own hard limit; processes 4096, ample for sampark's
+# threads (this host took 32768 but refused 65536, and its own limit,
+# 96365).
 set_run_flags() {
   run_flags=(--network host --read-only)
   if [ "$engine" = podman ]; then
