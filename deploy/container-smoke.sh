@@ -25,18 +25,24 @@
 # `serve` (both from the image, host network), /healthz and /readyz on the
 # admin listener, a campaign submitted with the image's CLI, every
 # contact's feedback record in Redis, and SIGTERM: the daemon must exit 0
-# within shutdown.grace_secs. The image's size is printed last.
+# within shutdown.grace_secs. Then deploy/compose.yaml as it ships, with
+# podman-compose (Debian's package, installed if missing): Redis (a local
+# stand-in made from the host's redis-server when the official image cannot
+# be pulled), the simulator and two instances up, both ready, the campaign
+# submitted inside sampark-1 as the file's header says, every record in the
+# fleet's Redis, the fleet down. The image's size is printed last.
 #
-# Environment: SAMPARK_IMAGE (tag to build, default localhost/sampark:latest,
-# the one deploy/compose.yaml runs), RUNTIME_IMAGE (default the distroless
-# base), PULL_TIMEOUT_SECS (default 60).
+# The image is tagged localhost/sampark:latest, the one compose.yaml runs.
+# Environment: RUNTIME_IMAGE (default the distroless base),
+# PULL_TIMEOUT_SECS (default 60), SAMPARK_CONTAINER_INSTALL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-IMAGE=${SAMPARK_IMAGE:-localhost/sampark:latest}
+IMAGE=localhost/sampark:latest
 RUNTIME_IMAGE=${RUNTIME_IMAGE:-gcr.io/distroless/cc-debian12:nonroot}
 PULL_TIMEOUT_SECS=${PULL_TIMEOUT_SECS:-60}
 STANDIN_REPO=localhost/sampark-ci/cc-debian12
+REDIS_STANDIN_REPO=localhost/sampark-ci/redis
 # The stand-in's packages: what distroless's cc-debian12 is made of, less
 # libssl and libstdc++ (sampark links neither; `--version` in the image
 # proves the binary's libraries are all there) and glibc's gconv modules
@@ -49,16 +55,22 @@ ADMIN_TOKEN=container-smoke-admin-token
 CITIZEN_KEY_SECRET=container-smoke-citizen-key-secret-0001
 
 engine=""
+project=sampark-smoke-$$
 run_flags=()
 tmp=""
 containers=()
 redis_pid=""
+fleet=()
 
 say() { echo "== $*"; }
 loud() { echo "!! $*" >&2; }
 
 cleanup() {
   local status=$?
+  if [ "${#fleet[@]}" -gt 0 ]; then
+    "${fleet[@]}" down -v >/dev/null 2>&1 || true
+    "$engine" network rm -f "${project}_default" >/dev/null 2>&1 || true
+  fi
   for c in "${containers[@]}"; do
     "$engine" kill "$c" >/dev/null 2>&1 || true
     "$engine" rm -f "$c" >/dev/null 2>&1 || true
@@ -88,7 +100,7 @@ find_engine() {
     as_root true 2>/dev/null; then
     echo "no container engine; installing podman and runc (Debian packages)" >&2
     as_root apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq podman runc >/dev/null
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc >/dev/null
     podman info >/dev/null
     engine=podman
   else
@@ -109,10 +121,21 @@ set_run_flags() {
   if [ "$engine" = podman ]; then
     if command -v runc >/dev/null 2>&1; then run_flags+=(--runtime runc); fi
     local files
-    files=$(ulimit -Hn)
-    [ "$files" != unlimited ] || files=-1
+    files=$(open_files)
     run_flags+=(--ulimit "nofile=$files:$files" --ulimit nproc=4096:4096)
   fi
+}
+
+# The host's hard limit of open files, as --ulimit takes it.
+open_files() {
+  local files
+  files=$(ulimit -Hn)
+  if [ "$files" = unlimited ]; then echo -1; else echo "$files"; fi
+}
+
+# How many contacts the campaign document has.
+campaign_contacts() {
+  python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))["contacts"]))' "$CAMPAIGN"
 }
 
 free_port() {
@@ -166,8 +189,19 @@ runtime_base() {
   standin="$STANDIN_REPO:$tag"
   if ! image_exists "$standin"; then
     make_standin "$standin" >&2
+    drop_older "$STANDIN_REPO" "$standin"
   fi
   echo "$standin"
+}
+
+# Removes the images of repository $1 other than $2: stand-ins made before
+# a Debian update or a change of this script (one still under another
+# image stays).
+drop_older() {
+  local old
+  for old in $("$engine" images --format '{{.Repository}}:{{.Tag}}' "$1"); do
+    if [ "$old" != "$2" ]; then "$engine" rmi "$old" >/dev/null 2>&1 || true; fi
+  done
 }
 
 # A distroless-like root filesystem from the host's Debian 12 packages,
@@ -209,8 +243,10 @@ EOF
   echo 'hosts: files dns' >"$root/etc/nsswitch.conf"
   cp /etc/os-release "$root/etc/os-release"
   chown 65532:65532 "$root/home/nonroot"
+  local quiet=()
+  if [ "$engine" = podman ]; then quiet=(--quiet); fi
   tar -C "$root" --numeric-owner -cf - . |
-    "$engine" import --quiet \
+    "$engine" import "${quiet[@]}" \
       --change 'USER 65532:65532' --change 'WORKDIR /home/nonroot' \
       --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' \
       --change 'ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt' \
@@ -321,7 +357,7 @@ smoke() {
   wait_until 30 "/readyz" http_ok "http://127.0.0.1:$admin_port/readyz"
 
   local contacts
-  contacts=$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))["contacts"]))' "$CAMPAIGN")
+  contacts=$(campaign_contacts)
   say "submitting $CAMPAIGN ($contacts contacts) with the image's CLI"
   run_once -v "$PWD/docs/examples:/opt/sampark/examples:ro" "$IMAGE" \
     campaign submit "/opt/sampark/examples/$(basename "$CAMPAIGN")" \
@@ -350,6 +386,129 @@ smoke() {
   fi
 }
 
+# The Redis image compose.yaml names, if it is present or can be pulled;
+# else a local stand-in on base $1 (printed).
+redis_image() {
+  local base=$1 wanted tag standin
+  wanted=$(sed -n 's/.*SAMPARK_REDIS_IMAGE:-\([^}]*\)}.*/\1/p' deploy/compose.yaml)
+  if image_exists "$wanted" ||
+    timeout "$PULL_TIMEOUT_SECS" "$engine" pull -q "$wanted" >/dev/null 2>&1; then
+    echo "$wanted"
+    return
+  fi
+  loud "cannot pull $wanted (no registry reachable): the fleet runs a local stand-in"
+  tag=$({ redis-server --version && echo "$base" && declare -f make_redis_standin; } |
+    sha256sum | cut -c1-12)
+  standin="$REDIS_STANDIN_REPO:$tag"
+  if ! image_exists "$standin"; then
+    make_redis_standin "$standin" "$base" >&2
+    drop_older "$REDIS_STANDIN_REPO" "$standin"
+  fi
+  echo "$standin"
+}
+
+# Image $1: base $2 with the host's redis-server and redis-cli and the
+# libraries they load beyond glibc and libgcc_s (which the base has),
+# running as uid 65532 in /data, its own directory (a volume mounted there
+# starts with that owner), where the official image keeps its data too.
+make_redis_standin() {
+  local image=$1 base=$2 dir="$tmp/redis-image" lib
+  say "making the Redis stand-in $image from the host's $(redis-server --version | cut -d' ' -f1-3)"
+  mkdir -p "$dir/root/usr/local/bin" "$dir/root/usr/lib/x86_64-linux-gnu" "$dir/data"
+  cp -L "$(command -v redis-server)" "$dir/root/usr/local/bin/redis-server"
+  cp -L "$(command -v redis-cli)" "$dir/root/usr/local/bin/redis-cli"
+  ldd "$(command -v redis-server)" "$(command -v redis-cli)" |
+    awk '$2 == "=>" && $3 ~ /^\// { print $3 }' | sort -u |
+    grep -Ev '/(libc|libm|libgcc_s)\.so\.' |
+    while IFS= read -r lib; do
+      cp -L "$lib" "$dir/root/usr/lib/x86_64-linux-gnu/"
+    done
+  cat >"$dir/Containerfile" <<'EOF'
+ARG BASE
+FROM ${BASE}
+COPY root/ /
+COPY --chown=65532:65532 data/ /data/
+WORKDIR /data
+USER 65532:65532
+ENTRYPOINT []
+CMD ["redis-server"]
+EOF
+  "$engine" build -q --build-arg "BASE=$base" -t "$image" "$dir" >/dev/null
+}
+
+# The name of the fleet's container of service $1.
+fleet_container() {
+  "$engine" ps --filter "label=com.docker.compose.project=$project" \
+    --filter "label=com.docker.compose.service=$1" --format '{{.Names}}'
+}
+
+# The feedback records in the fleet's Redis (asked as the ACL template's
+# ops user, with its placeholder password).
+fleet_records() {
+  "$engine" exec "$(fleet_container redis)" \
+    redis-cli --user ops --pass change-me-ops --no-auth-warning XLEN sampark:feedback
+}
+
+fleet_has_records() {
+  [ "$(fleet_records)" = "$1" ]
+}
+
+# deploy/compose.yaml brought up as it ships (podman-compose, from Debian's
+# packages), on base $1: both instances ready, a campaign submitted inside
+# sampark-1 as the file's header says, every record in the fleet's Redis,
+# and the fleet taken down.
+fleet_smoke() {
+  if [ "$engine" != podman ]; then
+    loud "COMPOSE FLEET NOT RUN: this script brings it up with podman-compose only"
+    return 0
+  fi
+  if ! command -v podman-compose >/dev/null 2>&1; then
+    if [ "${SAMPARK_CONTAINER_INSTALL:-1}" = 0 ] || ! as_root true 2>/dev/null; then
+      loud "COMPOSE FLEET NOT RUN: podman-compose is not installed"
+      return 0
+    fi
+    echo "installing podman-compose (Debian package)" >&2
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman-compose >/dev/null
+  fi
+  local redis admin1 admin2 contacts files
+  redis=$(redis_image "$1")
+  admin1=$(free_port)
+  admin2=$(free_port)
+  # podman-compose takes no runtime or limits of its own: the flags of
+  # set_run_flags go in a containers.conf for it.
+  files=$(open_files)
+  {
+    echo '[containers]'
+    echo "default_ulimits = [\"nofile=$files:$files\", \"nproc=4096:4096\"]"
+    if command -v runc >/dev/null 2>&1; then printf '[engine]\nruntime = "runc"\n'; fi
+  } >"$tmp/containers.conf"
+  fleet=(env "CONTAINERS_CONF=$tmp/containers.conf" "SAMPARK_REDIS_IMAGE=$redis"
+    "SAMPARK_1_ADMIN_PORT=$admin1" "SAMPARK_2_ADMIN_PORT=$admin2"
+    podman-compose -p "$project" -f deploy/compose.yaml)
+  say "compose.yaml up (project $project, Redis $redis, admin ports $admin1 and $admin2)"
+  "${fleet[@]}" up -d >"$tmp/compose.log" 2>&1 || {
+    tail -20 "$tmp/compose.log"
+    return 1
+  }
+  wait_until 60 "sampark-1's /readyz" http_ok "http://127.0.0.1:$admin1/readyz"
+  wait_until 60 "sampark-2's /readyz" http_ok "http://127.0.0.1:$admin2/readyz"
+  contacts=$(campaign_contacts)
+  say "submitting $CAMPAIGN inside sampark-1 (the command of compose.yaml's header)"
+  "$engine" exec "$(fleet_container sampark-1)" sampark campaign submit \
+    "/opt/sampark/examples/$(basename "$CAMPAIGN")" \
+    --redis redis://sampark:change-me-sampark@redis:6379/
+  wait_until 180 "$contacts feedback records in the fleet's Redis" fleet_has_records "$contacts" || {
+    echo "feedback records: $(fleet_records)" >&2
+    "$engine" logs "$(fleet_container sampark-1)" | tail -10
+    return 1
+  }
+  echo "feedback records: $(fleet_records) of $contacts"
+  say "compose.yaml down"
+  "${fleet[@]}" down -v >>"$tmp/compose.log" 2>&1
+  "$engine" network rm -f "${project}_default" >/dev/null 2>&1 || true
+  fleet=()
+}
+
 main() {
   if ! find_engine; then
     loud "CONTAINER IMAGE NOT BUILT OR SMOKE-TESTED: no container engine"
@@ -363,6 +522,7 @@ main() {
   base=$(runtime_base)
   build_image "$base"
   smoke
+  fleet_smoke "$base"
   say "image $IMAGE on $base: $("$engine" image inspect --format '{{.Size}}' "$IMAGE") bytes" \
     "($engine image inspect --format '{{.Size}}' $IMAGE)"
 }
