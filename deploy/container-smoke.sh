@@ -36,6 +36,8 @@
 # Environment: RUNTIME_IMAGE (default the distroless base),
 # PULL_TIMEOUT_SECS (default 60), SAMPARK_CONTAINER_INSTALL.
 set -euo pipefail
+# A failure inside $(…) (a stand-in that could not be made) stops the script.
+shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
 
 IMAGE=localhost/sampark:latest
@@ -90,7 +92,8 @@ as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi
 }
 
-# Sets $engine, or returns 1 when there is none and none can be installed.
+# Sets $engine, or returns 1 when none works and none can be installed.
+# (Called in a condition, where set -e does not apply: each step says.)
 find_engine() {
   if command -v podman >/dev/null 2>&1 && podman info >/dev/null 2>&1; then
     engine=podman
@@ -99,9 +102,10 @@ find_engine() {
   elif [ "${SAMPARK_CONTAINER_INSTALL:-1}" != 0 ] && command -v apt-get >/dev/null 2>&1 &&
     as_root true 2>/dev/null; then
     echo "no container engine; installing podman and runc (Debian packages)" >&2
-    as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc >/dev/null
-    podman info >/dev/null
+    as_root apt-get update -qq || return 1
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc >/dev/null ||
+      return 1
+    podman info >/dev/null || return 1
     engine=podman
   else
     return 1
@@ -301,6 +305,7 @@ stopped() {
   [ "$("$engine" inspect --format '{{.State.Running}}' "$1")" = false ]
 }
 
+# Whether GET $1 answers 200.
 http_ok() {
   python3 - "$1" <<'PY'
 import sys, urllib.request
@@ -511,7 +516,7 @@ fleet_smoke() {
 
 main() {
   if ! find_engine; then
-    loud "CONTAINER IMAGE NOT BUILT OR SMOKE-TESTED: no container engine"
+    loud "CONTAINER IMAGE NOT BUILT OR SMOKE-TESTED: no working container engine"
     loud "(podman, or docker with a reachable daemon) and none could be installed."
     exit 0
   fi
