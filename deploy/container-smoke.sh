@@ -112,6 +112,17 @@ find_engine() {
   fi
 }
 
+# The smoke test's Redis (and the fleet's stand-in) is the host's: Debian's
+# redis-server package, installed if missing as scripts/test.sh does.
+need_redis() {
+  if command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1; then
+    return
+  fi
+  echo "redis-server or redis-cli not found; installing them (Debian package redis-server)" >&2
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+}
+
 # Flags for every `run`. Podman's default runtime, crun, cannot start a
 # container on a host with cgroups in hybrid mode (this project's machines),
 # so runc is used where it is installed. Podman asks for open-files and
@@ -520,6 +531,7 @@ main() {
     loud "(podman, or docker with a reachable daemon) and none could be installed."
     exit 0
   fi
+  need_redis
   set_run_flags
   tmp=$(mktemp -d "${TMPDIR:-/tmp}/sampark-container-smoke.XXXXXX")
   local base
