@@ -381,3 +381,61 @@ fn replica_caught_up(port: u16) -> bool {
         None => false,
     }
 }
+
+/// The operators' commands reach a cluster through the daemon's settings
+/// (`--config`), which name the mode, the nodes and the shards; the flags
+/// for one server are refused beside it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operators_cli_reaches_a_cluster_through_the_settings_file() {
+    use support::cli::{run, sampark};
+    let cluster = RedisCluster::start();
+    let command = |args: &[&str]| {
+        let mut cmd = sampark();
+        cmd.args(args)
+            .args(["--config", "config/sampark.toml"])
+            .env("SAMPARK__REDIS__MODE", "cluster")
+            .env("SAMPARK__REDIS__CLUSTER_NODES", cluster.urls().join(","))
+            .env("SAMPARK__REDIS__SHARDS", SHARDS.to_string())
+            .env("SAMPARK__REDIS__KEY_PREFIX", "ops")
+            .env(
+                "SAMPARK__POLICY__CITIZEN_KEY_SECRET",
+                support::daemon::CITIZEN_KEY_SECRET,
+            )
+            .env("SAMPARK__PROVIDER__ACCOUNT_SID", support::serve::SID)
+            .env("SAMPARK__PROVIDER__AUTH_TOKEN", support::serve::TOKEN);
+        let out = run(&mut cmd);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code(), text)
+    };
+    let (code, text) = command(&["campaign", "submit", "docs/examples/first-campaign.json"]);
+    assert_eq!(code, Some(0), "{text}");
+    let (code, text) = command(&["dnc", "add", "+919812345678", "--reason", "asked"]);
+    assert_eq!(code, Some(0), "{text}");
+    let (code, text) = command(&["dnc", "check", "+919812345678"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("asked"), "{text}");
+
+    // What they wrote is where the daemon (same prefix and shards) reads.
+    let store = store(&cluster, "ops")
+        .await
+        .with_citizen_key(support::daemon::citizen_key());
+    let intake = store
+        .read_intake("ops-test", 10, Duration::ZERO, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(intake.len(), 1, "the submitted campaign");
+    let phone = PhoneNumber::parse("+919812345678").unwrap();
+    assert!(store.dnc_check(&phone).await.unwrap().is_some());
+
+    // A flag that says otherwise is refused, not ignored.
+    let (code, text) = command(&["campaign", "status", "x", "--shards", "16"]);
+    assert_ne!(code, Some(0), "{text}");
+    assert!(
+        text.contains("--shards (or its SAMPARK__REDIS__* variable) says otherwise"),
+        "{text}"
+    );
+}

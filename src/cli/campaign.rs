@@ -9,27 +9,33 @@ use clap::{Args, Subcommand};
 use super::control::{control, list};
 use super::intake_status;
 use super::officials::officials_table;
+use crate::config::{Settings, load_from_process_env};
 use crate::domain::CampaignId;
 use crate::store::redis::{RedisStore, Target, Timeouts};
 use crate::store::{CampaignAction, Store};
 use crate::tls::ClientTls;
 
-/// Where the store is (flags, else the same environment variables `serve` reads).
+/// Where the store is: the daemon's settings file (`--config`: any
+/// `redis.mode`), or flags, else the same environment variables `serve`
+/// reads, for one server.
 #[derive(Debug, Args)]
 pub struct RedisArgs {
-    /// Redis URL.
-    #[arg(
-        long = "redis",
-        env = "SAMPARK__REDIS__URL",
-        default_value = "redis://127.0.0.1:6379/"
-    )]
-    pub url: String,
-    /// Key prefix.
-    #[arg(long, env = "SAMPARK__REDIS__KEY_PREFIX", default_value = "sampark")]
-    pub prefix: String,
-    /// Shard count (must match the daemon's `redis.shards`).
-    #[arg(long, env = "SAMPARK__REDIS__SHARDS", default_value_t = 16)]
-    pub shards: u16,
+    /// The daemon's settings file: Redis reached as `serve` reaches it, in
+    /// any `redis.mode` (standalone, sentinel, cluster), with its key
+    /// prefix, shards, timeouts and TLS (and for `campaign status`, the
+    /// estimate of when the campaign ends). The flags below, if given, must
+    /// then agree with it.
+    #[arg(long = "config", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Redis URL, one server [default: redis://127.0.0.1:6379/].
+    #[arg(long = "redis", env = "SAMPARK__REDIS__URL")]
+    pub url: Option<String>,
+    /// Key prefix [default: sampark].
+    #[arg(long, env = "SAMPARK__REDIS__KEY_PREFIX")]
+    pub prefix: Option<String>,
+    /// Shard count (must match the daemon's `redis.shards`) [default: 16].
+    #[arg(long, env = "SAMPARK__REDIS__SHARDS")]
+    pub shards: Option<u16>,
     /// For a rediss:// URL: PEM bundle of the CA that signs the server's
     /// certificate (default: the built-in Mozilla roots).
     #[arg(long, value_name = "PATH", env = "SAMPARK__REDIS__TLS__CA_PATH")]
@@ -53,23 +59,85 @@ pub struct RedisArgs {
     pub redis_client_key: Option<PathBuf>,
 }
 
+const DEFAULT_URL: &str = "redis://127.0.0.1:6379/";
+const DEFAULT_PREFIX: &str = "sampark";
+const DEFAULT_SHARDS: u16 = 16;
+
 impl RedisArgs {
+    /// The settings file `--config` names, loaded as `serve` loads it
+    /// (with the same `SAMPARK__*` variables, so a flag's variable agrees
+    /// by construction); a flag that says otherwise is an error rather than
+    /// ignored.
+    pub(super) fn settings(&self) -> anyhow::Result<Option<Settings>> {
+        let Some(path) = self.config.as_deref() else {
+            return Ok(None);
+        };
+        let settings = load_from_process_env(path)
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            .with_context(|| format!("settings {}", path.display()))?;
+        let redis = &settings.redis;
+        let same_path = |flag: &Option<PathBuf>, set: &Option<PathBuf>| {
+            flag.as_ref()
+                .is_none_or(|f| std::path::absolute(f).ok().as_ref() == set.as_ref())
+        };
+        let differ: Vec<&str> = [
+            (
+                "--redis",
+                self.url.as_ref().is_none_or(|u| u == redis.url.expose()),
+            ),
+            (
+                "--prefix",
+                self.prefix.as_ref().is_none_or(|p| *p == redis.key_prefix),
+            ),
+            ("--shards", self.shards.is_none_or(|n| n == redis.shards)),
+            ("--redis-ca", same_path(&self.redis_ca, &redis.tls.ca_path)),
+            (
+                "--redis-client-cert",
+                same_path(&self.redis_client_cert, &redis.tls.client_cert_path),
+            ),
+            (
+                "--redis-client-key",
+                same_path(&self.redis_client_key, &redis.tls.client_key_path),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(flag, agrees)| (!agrees).then_some(flag))
+        .collect();
+        anyhow::ensure!(
+            differ.is_empty(),
+            "{} (or its SAMPARK__REDIS__* variable) says otherwise than --config {}; give one \
+             or the other",
+            differ.join(", "),
+            path.display()
+        );
+        Ok(Some(settings))
+    }
+
     pub(super) async fn connect(&self) -> anyhow::Result<RedisStore> {
+        match self.settings()? {
+            Some(settings) => super::configured::connect(&settings).await,
+            None => self.connect_flags().await,
+        }
+    }
+
+    /// One server, as the flags (or their variables) say.
+    async fn connect_flags(&self) -> anyhow::Result<RedisStore> {
         let tls = ClientTls::from_files(
             self.redis_ca.as_deref(),
             self.redis_client_cert.as_deref(),
             self.redis_client_key.as_deref(),
         )
         .context("Redis TLS files")?;
+        let url = self.url.as_deref().unwrap_or(DEFAULT_URL);
         RedisStore::connect_over(
-            &Target::standalone(&self.url),
+            &Target::standalone(url),
             &tls,
-            &self.prefix,
-            self.shards,
+            self.prefix.as_deref().unwrap_or(DEFAULT_PREFIX),
+            self.shards.unwrap_or(DEFAULT_SHARDS),
             Timeouts::default(),
         )
         .await
-        .with_context(|| format!("cannot reach Redis at {}", redact_url(&self.url)))
+        .with_context(|| format!("cannot reach Redis at {}", redact_url(url)))
     }
 }
 
@@ -130,10 +198,6 @@ pub enum CampaignCommand {
         /// is done or interrupted.
         #[arg(long, value_name = "SECS", num_args = 0..=1, default_missing_value = "2")]
         watch: Option<u64>,
-        /// The daemon's settings, for the estimate of when the campaign ends
-        /// (quotas, provider rate, calling window). Without it, no estimate.
-        #[arg(long, value_name = "PATH")]
-        config: Option<std::path::PathBuf>,
     },
 }
 
@@ -146,9 +210,10 @@ pub async fn command(cmd: CampaignCommand) -> anyhow::Result<ExitCode> {
             json,
             officials,
             watch,
-            config,
         } => {
-            let limits = match &config {
+            // The daemon's settings (`--config`) also give the estimate of
+            // when the campaign ends: quotas, provider rate, calling window.
+            let limits = match &redis.config {
                 Some(path) => Some(super::waiting::limits_from(path)?),
                 None => None,
             };

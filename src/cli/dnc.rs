@@ -55,11 +55,22 @@ fn parse_secret(text: &str) -> Result<Secret, std::convert::Infallible> {
 }
 
 impl CitizenArgs {
+    /// The store, with the citizen-key secret given, or else the settings
+    /// file's (`--config`).
     pub(super) async fn connect(&self) -> anyhow::Result<RedisStore> {
-        let secret = self.secret.as_ref().with_context(missing_secret_message)?;
+        let settings = self.redis.settings()?;
+        let secret = self
+            .secret
+            .as_ref()
+            .or_else(|| settings.as_ref()?.policy.citizen_key_secret.as_ref())
+            .with_context(missing_secret_message)?;
         let key =
             CitizenKey::new(secret.expose()).map_err(|e| anyhow::anyhow!("{SECRET_ENV}: {e}"))?;
-        let store = self.redis.connect().await?.with_citizen_key(key);
+        let store = match &settings {
+            Some(settings) => super::configured::connect(settings).await?,
+            None => self.redis.connect().await?,
+        }
+        .with_citizen_key(key);
         anyhow::ensure!(
             store.claim_citizen_key().await? != KeyClaim::Mismatch,
             "the citizen-key secret given ({SECRET_ENV}) is not the one this Redis's citizen \

@@ -139,3 +139,16 @@ pub fn run(cli: Cli) -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Every subcommand's arguments are well formed (unique names, valid
+    /// `requires`): clap checks a command only when it is run, so one
+    /// never run by a test would fail first in an operator's hands.
+    #[test]
+    fn every_command_line_is_well_formed() {
+        super::Cli::command().debug_assert();
+    }
+}
