@@ -177,12 +177,7 @@ impl IntakeRouter {
             let Err(e) = self.process(entry).await else {
                 return true;
             };
-            events::store_error(
-                &self.metrics,
-                Subsystem::Intake,
-                &e,
-                "ingesting a document",
-            );
+            events::store_error(&self.metrics, Subsystem::Intake, &e, "ingesting a document");
             if !e.is_transient() {
                 // Retrying cannot fix it: park the document where an
                 // operator sees it instead of retrying it forever.
