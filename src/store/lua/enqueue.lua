@@ -50,9 +50,9 @@ for i = 1, #KEYS - 4 do
     end
     if prio == '' and nbf == '' and naf == '' and oc == '' and not reason and not own_dept then
       -- The common case, without building a field list.
-      redis.call('HSET', job_key, 'state', 'queued', 'official', official, 'c', c, 'q', queued_at)
+      redis.call('HSET', job_key, 'state', 'queued', 'o', official, 'c', c, 'q', queued_at)
     else
-      local fields = { 'state', 'queued', 'official', official, 'c', c, 'q', queued_at }
+      local fields = { 'state', 'queued', 'o', official, 'c', c, 'q', queued_at }
       -- A parked job writes no `updated_at` either: it was last updated
       -- when queued (`q`), and 13 more bytes would take its listpack into
       -- a larger allocation (32 bytes more per parked contact).

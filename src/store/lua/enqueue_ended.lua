@@ -26,7 +26,7 @@ for i = 1, #KEYS - 2 do
     reply[i] = same_contact(job_key, existing, c, official, oc) and 'u' or 'x'
   else
     -- An ended job keeps its citizen tag for the relay (`keep_tag`).
-    local fields = { 'official', official, 'ctag', ctag, 'c', c, 'q', int(now),
+    local fields = { 'o', official, 'ctag', ctag, 'c', c, 'q', int(now),
       'reason', reason }
     local own_dept = own_department(counts, dept)
     if own_dept then

@@ -26,12 +26,17 @@ end
 -- zero stays (so every move costs the same commands); one never goes below
 -- zero: a job created before per-official counts existed leaves a state it
 -- was never counted in, and the field is removed instead.
+-- A job's official: `o`, or `official` in a job an earlier version wrote.
+local function job_official(job_key)
+  return redis.call('HGET', job_key, 'o') or redis.call('HGET', job_key, 'official')
+end
+
 local function move_count(counts_key, job_key, from, to)
   if from == to then
     return
   end
   local officials_key = counts_key .. ':officials'
-  local official = redis.call('HGET', job_key, 'official')
+  local official = job_official(job_key)
   if from then
     redis.call('HINCRBY', counts_key, from, -1)
     if official then
@@ -149,7 +154,8 @@ end
 -- the department from its field or the counts hash (`own_department`),
 -- office and service from the texts interned in the counts hash.
 local function compact_about(job_key, counts_key, job_id)
-  local c, official, dept = unpack(redis.call('HMGET', job_key, 'c', 'official', 'dept'))
+  local c, dept = unpack(redis.call('HMGET', job_key, 'c', 'dept'))
+  local official = job_official(job_key)
   local parts = unpack_fields(c or '')
   local office, service, kept = unpack(redis.call('HMGET', counts_key, '#' .. (parts[2] or ''),
     '#' .. (parts[3] or ''), '#d'))
@@ -191,8 +197,8 @@ end
 -- document must find to be a no-op. An ended job has dropped its numbers,
 -- so it matches the same contact with the numbers left out.
 local function same_contact(job_key, existing, c, official, oc)
-  local stored_official, stored_oc, state = unpack(redis.call('HMGET', job_key, 'official', 'oc',
-    'state'))
+  local stored_oc, state = unpack(redis.call('HMGET', job_key, 'oc', 'state'))
+  local stored_official = job_official(job_key)
   stored_oc = stored_oc or ''
   if stored_official ~= official then
     return false

@@ -29,6 +29,11 @@ pub(super) fn transition(script: &str, reply: &str) -> Result<Transition> {
     }
 }
 
+/// What a ready entry's job names the decision's keys by: its official,
+/// its packed contact (`c`, holding the number the citizen tag is of) and
+/// its own department, if it keeps one.
+type Subjects = (Option<String>, Option<String>, Option<String>);
+
 impl RedisStore {
     pub(super) async fn read_ready_impl(
         &self,
@@ -83,12 +88,24 @@ impl RedisStore {
             subjects
                 .cmd("HMGET")
                 .arg(self.keys.job(*shard, job))
-                .arg("official")
+                .arg("o")
                 .arg("c")
-                .arg("dept");
+                .arg("dept")
+                // A job an earlier version wrote names its official so.
+                .arg("official");
         }
-        type Subjects = (Option<String>, Option<String>, Option<String>);
-        let subjects: Vec<Subjects> = subjects.query_async(&mut self.conn.clone()).await?;
+        type Stored = (
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
+        let subjects: Vec<Subjects> = subjects
+            .query_async::<Vec<Stored>>(&mut self.conn.clone())
+            .await?
+            .into_iter()
+            .map(|(official, packed, dept, earlier)| (official.or(earlier), packed, dept))
+            .collect();
         let kept = self.kept_departments(&read, &subjects).await?;
         let mut entries = Vec::with_capacity(read.len());
         for ((shard, entry_id, job, urgent), (official, packed, department)) in
@@ -132,7 +149,7 @@ impl RedisStore {
     async fn kept_departments(
         &self,
         read: &[(ShardId, String, JobId, bool)],
-        subjects: &[(Option<String>, Option<String>, Option<String>)],
+        subjects: &[Subjects],
     ) -> Result<HashMap<(ShardId, CampaignId), Arc<str>>> {
         let mut kept = HashMap::new();
         let mut missing = Vec::new();

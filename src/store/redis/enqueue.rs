@@ -308,7 +308,11 @@ impl RedisStore {
         let spec = SpecParts {
             header: &header,
             id,
-            official: fields.get("official").unwrap_or_default(),
+            // `official` in a job an earlier version wrote.
+            official: fields
+                .get("o")
+                .or_else(|| fields.get("official"))
+                .unwrap_or_default(),
             packed,
             office: office.to_string(),
             service: service.to_string(),
