@@ -14,6 +14,14 @@
 //! oc = <official's phone> US <visit date> US <official's language>     (officials' calls only)
 //! ```
 //!
+//! Besides `c`, a queued job holds `state`, `o` (its official) and `q`
+//! (queued at): no citizen tag, which readers compute from the number
+//! (`packed_phone`) and the job keeps only once dialled or ended (for the
+//! relay), and no department unless it differs from the one its campaign's
+//! jobs in the shard keep in the counts hash (`#d`; `JoinCache`). Each of
+//! those would take the listpack into a larger allocation
+//! (docs/architecture.md, "The compact job").
+//!
 //! `US` is the ASCII unit separator (0x1f). Office and service are ids
 //! interned per shard (`Keys::texts`, `intern` in `lua/prelude.lua`); the
 //! free texts (language, first name) are escaped so they never hold a bare
