@@ -83,29 +83,7 @@ impl RedisStore {
         if read.is_empty() {
             return Ok(Vec::new());
         }
-        let mut subjects = redis::pipe();
-        for (shard, _, job, _) in &read {
-            subjects
-                .cmd("HMGET")
-                .arg(self.keys.job(*shard, job))
-                .arg("o")
-                .arg("c")
-                .arg("dept")
-                // A job an earlier version wrote names its official so.
-                .arg("official");
-        }
-        type Stored = (
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-        );
-        let subjects: Vec<Subjects> = subjects
-            .query_async::<Vec<Stored>>(&mut self.conn.clone())
-            .await?
-            .into_iter()
-            .map(|(official, packed, dept, earlier)| (official.or(earlier), packed, dept))
-            .collect();
+        let subjects = self.subjects(&read).await?;
         let kept = self.kept_departments(&read, &subjects).await?;
         let mut entries = Vec::with_capacity(read.len());
         for ((shard, entry_id, job, urgent), (official, packed, department)) in
@@ -140,6 +118,33 @@ impl RedisStore {
             }
         }
         Ok(entries)
+    }
+
+    /// What each read entry's job names the decision's keys by, in one
+    /// pipeline of plain `HMGET`s (each in its shard's slot).
+    async fn subjects(&self, read: &[(ShardId, String, JobId, bool)]) -> Result<Vec<Subjects>> {
+        let mut pipe = redis::pipe();
+        for (shard, _, job, _) in read {
+            pipe.cmd("HMGET")
+                .arg(self.keys.job(*shard, job))
+                .arg("o")
+                .arg("c")
+                .arg("dept")
+                // A job an earlier version wrote names its official so.
+                .arg("official");
+        }
+        type Stored = (
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
+        Ok(pipe
+            .query_async::<Vec<Stored>>(&mut self.conn.clone())
+            .await?
+            .into_iter()
+            .map(|(official, packed, dept, earlier)| (official.or(earlier), packed, dept))
+            .collect())
     }
 
     /// The department each (shard, campaign) of the compact jobs read
