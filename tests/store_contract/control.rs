@@ -3,8 +3,10 @@
 
 use std::sync::Arc;
 
-use sampark::domain::{JobState, Outcome};
-use sampark::store::{Authorize, CampaignAction, CampaignState, DialLimits, Store};
+use sampark::domain::{JobState, Outcome, PhoneNumber};
+use sampark::store::{
+    Authorize, CampaignAction, CampaignState, DialLimits, NewJob, NumberClaim, PutOutcome, Store,
+};
 
 use super::helpers::*;
 
@@ -143,4 +145,71 @@ pub async fn pause_resume_and_cancel(store: Arc<dyn Store>) {
             .unwrap(),
         None
     );
+}
+
+/// A contact a cancel ends before it was ever dialled (parked at ingest, or
+/// read ready and decided after the cancel) has its number marked ended
+/// when its record is relayed, so a replayed document never calls it: a
+/// queued job holds its number but (Redis) not the number's tag, which the
+/// relay needs once the number is dropped.
+pub async fn a_number_cancelled_before_its_dial_is_never_called_again(store: Arc<dyn Store>) {
+    store.put_campaign(&header()).await.unwrap();
+    let id = campaign_id();
+    let specs: Vec<_> = [("c-1", "off-1"), ("c-2", "off-2")]
+        .into_iter()
+        .enumerate()
+        .map(|(i, (contact, official))| {
+            let mut spec = spec(contact, official);
+            spec.contact.phone = PhoneNumber::parse(&format!("+91987654321{i}")).unwrap();
+            spec
+        })
+        .collect();
+    for spec in &specs {
+        let claim = store.claim_number(&id, &spec.contact.phone, &spec.contact.id);
+        assert_eq!(claim.await.unwrap(), NumberClaim::Holds);
+    }
+    let opens = store.now_ms().await.unwrap() + 3_600_000;
+    let jobs = [
+        NewJob {
+            spec: &specs[0],
+            opens_at_ms: None,
+        },
+        NewJob {
+            spec: &specs[1],
+            opens_at_ms: Some(opens),
+        },
+    ];
+    let created = store.enqueue_batch(&jobs).await.unwrap();
+    assert_eq!(created, [PutOutcome::Created, PutOutcome::Created]);
+    let entries = ready(&store, 1).await;
+    store
+        .control_campaign(&id, CampaignAction::Cancel { hangup: false })
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .authorize(&entries["c-1"], &DialLimits::official(OPEN), HOUR)
+            .await
+            .unwrap(),
+        Authorize::Cancelled
+    );
+    assert_eq!(
+        job(&store, "c-2").await.state,
+        JobState::Done(Outcome::Cancelled)
+    );
+    for spec in &specs {
+        assert_eq!(
+            relayed_record(&store, spec.contact.id.as_str())
+                .await
+                .outcome,
+            Outcome::Cancelled
+        );
+        let claim = store.claim_number(&id, &spec.contact.phone, &spec.contact.id);
+        assert_eq!(
+            claim.await.unwrap(),
+            NumberClaim::Ended,
+            "{}",
+            spec.contact.id
+        );
+    }
 }

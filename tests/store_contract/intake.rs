@@ -491,3 +491,29 @@ pub async fn a_large_batch_is_created_once_and_counted_exactly(store: Arc<dyn St
         JobState::Done(sampark::domain::Outcome::NotSampled)
     );
 }
+
+/// A campaign's job of another department than its campaign's (an inbound
+/// call's call-back, about a visit to another department) keeps its own:
+/// read back, on its ready entry (whose keys the decision names) and in its
+/// record, while its campaign's other jobs keep the campaign's.
+pub async fn a_job_of_another_department_keeps_its_own(store: Arc<dyn Store>) {
+    store.put_campaign(&header()).await.unwrap();
+    let own = spec("c-1", "off-1");
+    let mut other = spec("c-2", "off-1");
+    other.department = format!("{} revenue", own.department);
+    let mut ended = spec("c-3", "off-1");
+    ended.department = other.department.clone();
+    for spec in [&own, &other] {
+        assert_eq!(store.enqueue(spec).await.unwrap(), PutOutcome::Created);
+    }
+    let outcome = sampark::domain::Outcome::Duplicate;
+    let created = store.enqueue_ended(&ended, outcome, "same number");
+    assert_eq!(created.await.unwrap(), PutOutcome::Created);
+    assert_eq!(job(&store, "c-1").await.spec.department, own.department);
+    assert_eq!(job(&store, "c-2").await.spec.department, other.department);
+    let entries = ready(&store, 2).await;
+    assert_eq!(entries["c-1"].department.as_ref(), Some(&own.department));
+    assert_eq!(entries["c-2"].department.as_ref(), Some(&other.department));
+    let record = relayed_record(&store, "c-3").await;
+    assert_eq!(record.department, other.department);
+}

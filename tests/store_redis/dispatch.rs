@@ -435,3 +435,70 @@ async fn official_counts_start_at_a_jobs_next_move_and_never_go_negative() {
         .into()
     );
 }
+
+/// A queued job as the version before wrote it (`official`, `ctag` and
+/// `dept` in the hash, nothing kept in the counts hash) is still read,
+/// decided and ended with its record: this version names the official `o`,
+/// keeps no tag in a queued job and the department once per shard.
+#[tokio::test]
+async fn a_job_of_the_version_before_is_still_read_and_decided() {
+    let (server, store) = setup().await;
+    let mut conn = raw(&server).await;
+    let entry = ready(&store, "c-1", "off-17").await;
+    let shard = entry.shard;
+    let tag = entry.citizen.clone().expect("the tag of the job's number");
+    let department = entry.department.clone().expect("the campaign's department");
+    let job = format!("sampark:{{s{shard:02}}}:job:police-1/c-1");
+    let fields: Vec<String> = redis::cmd("HKEYS")
+        .arg(&job)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let mut fields: Vec<&str> = fields.iter().map(String::as_str).collect();
+    fields.sort_unstable();
+    assert_eq!(fields, ["c", "o", "q", "state"], "a queued job's fields");
+    let _: () = redis::pipe()
+        .cmd("HDEL")
+        .arg(&job)
+        .arg("o")
+        .ignore()
+        .cmd("HSET")
+        .arg(&job)
+        .arg(&["official", "off-17", "ctag", &tag, "dept", &department])
+        .ignore()
+        .cmd("HDEL")
+        .arg(format!("sampark:{{s{shard:02}}}:counts:police-1"))
+        .arg("#d")
+        .ignore()
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let fresh = RedisStore::connect(&server.url(), "sampark", 4)
+        .await
+        .unwrap();
+    let loaded = fresh.load_job(&entry.job_ref()).await.unwrap().unwrap();
+    assert_eq!(loaded.spec.contact.official_id.as_str(), "off-17");
+    assert_eq!(loaded.spec.department, department);
+    let _: String = redis::cmd("XADD")
+        .arg(format!("sampark:{{s{shard:02}}}:ready"))
+        .arg("*")
+        .arg(&["job", "police-1/c-1"])
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let again = fresh.read_ready("d2", 10, RECLAIM).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(
+        (
+            again[0].official.as_str(),
+            again[0].citizen.as_deref(),
+            again[0].department.as_deref()
+        ),
+        ("off-17", Some(tag.as_str()), Some(department.as_str()))
+    );
+    let granted = fresh
+        .authorize(&again[0], &DialLimits::official(OPEN), LEASE)
+        .await
+        .unwrap();
+    assert!(matches!(granted, Authorize::Granted { .. }), "{granted:?}");
+}

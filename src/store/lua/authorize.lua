@@ -19,6 +19,7 @@
 -- ARGV[15] the job's held-queue member: the job id, with `\t1` after it if
 -- urgent (`redis/dispatch.rs`, `held_member`)
 -- ARGV[16] '1' if urgent  ARGV[17] official id
+-- ARGV[18] the citizen tag (kept by the job once it is dialled or ended)
 -- Reply: {'stale', now_us} | {'deferred', until_ms, now_us, limit}
 --      | {'provider_busy', wait_us, now_us} | {'parked', now_us}
 --      | {'cancelled', now_us} | {'expired', now_us} | {'opted_out', now_us}
@@ -33,7 +34,8 @@ local s = {
   inflight = KEYS[6], states = KEYS[7], parked = KEYS[8], outbox = KEYS[9], held = KEYS[15],
   sched = KEYS[16], entry = ARGV[1], emission = tonumber(ARGV[2]), slack = tonumber(ARGV[3]),
   lease = tonumber(ARGV[4]), job_id = ARGV[5], campaign = ARGV[6], member = ARGV[15],
-  urgent = ARGV[16], official = ARGV[17], now = now, now_ms = math.floor(now / 1000),
+  urgent = ARGV[16], official = ARGV[17], tag = ARGV[18], now = now,
+  now_ms = math.floor(now / 1000),
 }
 
 local verdict = shard_checks(s)

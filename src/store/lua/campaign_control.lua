@@ -8,8 +8,10 @@
 -- ARGV[1] campaign id  ARGV[2] 'pause' | 'resume' | 'cancel'
 -- ARGV[3] where the named jobs were found: 'parked' | 'delayed' | 'held'
 -- ARGV[4] the official whose held queue KEYS[8] is ('' unless 'held')
--- ARGV[5..] the named jobs' ids (for 'held', the queue's members: the job id
--- then tab-separated fields), in the order of KEYS[10..]
+-- ARGV[5 .. 4 + n] the n named jobs' ids (for 'held', the queue's members:
+-- the job id then tab-separated fields), in the order of KEYS[10..]
+-- ARGV[5 + n .. 4 + 2n] cancel only: each named job's citizen tag ('' = none),
+-- kept by the jobs it ends (`keep_tag`)
 -- Reply: how many jobs the parked set still holds.
 -- The caller reads the members (`SRANDMEMBER` of the parked set, `ZSCAN` of
 -- the delayed set, `LRANGE` of an official's held queue) and names their hashes, so every key is declared (Redis
@@ -21,9 +23,12 @@ local campaign, action, found_in = ARGV[1], ARGV[2], ARGV[3]
 local now = now_ms()
 local state = redis.call('HGET', KEYS[1], campaign)
 
+local named = #KEYS - 9
+
 local function each(fn)
-  for i = 5, #ARGV do
-    fn(ARGV[i], KEYS[5 + i], (string.match(ARGV[i], '^([^\t]*)')))
+  for i = 1, named do
+    local member = ARGV[4 + i]
+    fn(member, KEYS[9 + i], (string.match(member, '^([^\t]*)')), ARGV[4 + named + i])
   end
 end
 
@@ -50,7 +55,7 @@ end
 
 -- cancel: the named parked, delayed or held jobs end `cancelled`.
 redis.call('HSET', KEYS[1], campaign, 'cancelled')
-each(function(member, key, id)
+each(function(member, key, id, tag)
   local held
   if found_in == 'parked' then
     held = redis.call('SREM', KEYS[2], id) == 1
@@ -62,6 +67,7 @@ each(function(member, key, id)
   local job_state = redis.call('HGET', key, 'state')
   if held and (job_state == 'queued' or job_state == 'retry_wait') then
     redis.call('HSET', key, 'reason', 'campaign cancelled')
+    keep_tag(key, tag)
     end_job(key, KEYS[5], KEYS[6], id, job_state, 'cancelled', now)
   end
 end)

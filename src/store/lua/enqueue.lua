@@ -10,27 +10,32 @@
 -- KEYS[4 + i] contact i's job hash
 -- ARGV[1] department  ARGV[2] priority ('urgent' | '')
 -- ARGV[3] the calling window's next opening (ms; '' = open at ingest)
--- ARGV[4 + 10 (i - 1) ..] contact i: official id, job id, not before (ms,
---   '' = none), not after (ms, '' = none), citizen tag, visit (ms, '' =
---   none), office, service, the contact's packed tail, official's call
---   packed ('' = not one)
+-- ARGV[4 + 9 (i - 1) ..] contact i: official id, job id, not before (ms,
+--   '' = none), not after (ms, '' = none), visit (ms, '' = none), office,
+--   service, the contact's packed tail, official's call packed ('' = not
+--   one)
 -- Reply: one letter per contact, in order: 'c' created (made ready),
 -- 'p' created and parked, 'u' unchanged, 'x' conflict (another contact
 -- with this id exists).
--- The job hash layout is `redis/compact.rs`'s.
-local FIELDS = 10
+-- The job hash layout is `redis/compact.rs`'s. A queued job holds no
+-- citizen tag (the dialer computes it from the phone) and no department
+-- unless it differs from the one its campaign's jobs in this shard keep in
+-- the counts hash (`own_department`): the smaller hash fits a smaller
+-- allocation (docs/architecture.md, "The compact job").
+local FIELDS = 9
 local counts, dept, prio = KEYS[4], ARGV[1], ARGV[2]
 local stream = prio == 'urgent' and KEYS[2] or KEYS[1]
 local opens = ARGV[3] ~= '' and tonumber(ARGV[3]) or nil
 local now = now_ms()
 local text_id = batch_interner(counts)
 local queued_at = int(now)
+local own_dept = own_department(counts, dept)
 local reply, parked, per_official, created = {}, {}, {}, 0
 for i = 1, #KEYS - 4 do
   local job_key, at = KEYS[4 + i], 3 + FIELDS * (i - 1)
-  local official, id, nbf, naf, ctag, visit, office, service, tail, oc =
+  local official, id, nbf, naf, visit, office, service, tail, oc =
     ARGV[at + 1], ARGV[at + 2], ARGV[at + 3], ARGV[at + 4], ARGV[at + 5], ARGV[at + 6],
-    ARGV[at + 7], ARGV[at + 8], ARGV[at + 9], ARGV[at + 10]
+    ARGV[at + 7], ARGV[at + 8], ARGV[at + 9]
   local c = visit .. US .. text_id(office) .. US .. text_id(service) .. US .. tail
   local existing = redis.call('HGET', job_key, 'c')
   if existing then
@@ -43,18 +48,16 @@ for i = 1, #KEYS - 4 do
     if opens and opens > math.max(now, due) then
       due, reason = opens, 'outside calling hours'
     end
-    if prio == '' and nbf == '' and naf == '' and oc == '' and not reason then
+    if prio == '' and nbf == '' and naf == '' and oc == '' and not reason and not own_dept then
       -- The common case, without building a field list.
-      redis.call('HSET', job_key, 'state', 'queued', 'official', official, 'ctag', ctag,
-        'dept', dept, 'c', c, 'q', queued_at)
+      redis.call('HSET', job_key, 'state', 'queued', 'o', official, 'c', c, 'q', queued_at)
     else
-      local fields = { 'state', 'queued', 'official', official, 'ctag', ctag, 'dept', dept,
-        'c', c, 'q', queued_at }
+      local fields = { 'state', 'queued', 'o', official, 'c', c, 'q', queued_at }
       -- A parked job writes no `updated_at` either: it was last updated
       -- when queued (`q`), and 13 more bytes would take its listpack into
       -- a larger allocation (32 bytes more per parked contact).
       for _, field in ipairs({ { 'prio', prio }, { 'nbf', nbf }, { 'naf', naf }, { 'oc', oc },
-        { 'reason', reason or '' } }) do
+        { 'reason', reason or '' }, { 'dept', own_dept or '' } }) do
         if field[2] ~= '' then
           fields[#fields + 1] = field[1]
           fields[#fields + 1] = field[2]

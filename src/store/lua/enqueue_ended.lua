@@ -25,8 +25,14 @@ for i = 1, #KEYS - 2 do
   if existing then
     reply[i] = same_contact(job_key, existing, c, official, oc) and 'u' or 'x'
   else
-    local fields = { 'official', official, 'ctag', ctag, 'dept', dept, 'c', c, 'q', int(now),
+    -- An ended job keeps its citizen tag for the relay (`keep_tag`).
+    local fields = { 'o', official, 'ctag', ctag, 'c', c, 'q', int(now),
       'reason', reason }
+    local own_dept = own_department(counts, dept)
+    if own_dept then
+      fields[#fields + 1] = 'dept'
+      fields[#fields + 1] = own_dept
+    end
     if oc ~= '' then
       fields[#fields + 1] = 'oc'
       fields[#fields + 1] = oc

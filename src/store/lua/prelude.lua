@@ -26,12 +26,17 @@ end
 -- zero stays (so every move costs the same commands); one never goes below
 -- zero: a job created before per-official counts existed leaves a state it
 -- was never counted in, and the field is removed instead.
+-- A job's official: `o`, or `official` in a job an earlier version wrote.
+local function job_official(job_key)
+  return redis.call('HGET', job_key, 'o') or redis.call('HGET', job_key, 'official')
+end
+
 local function move_count(counts_key, job_key, from, to)
   if from == to then
     return
   end
   local officials_key = counts_key .. ':officials'
-  local official = redis.call('HGET', job_key, 'official')
+  local official = job_official(job_key)
   if from then
     redis.call('HINCRBY', counts_key, from, -1)
     if official then
@@ -118,15 +123,43 @@ local function unpack_fields(packed)
   end
 end
 
+-- The department of a campaign's jobs in one shard, kept once in the
+-- campaign's counts hash (`#d`: not a text id, which is a number), set by
+-- the first job created there. A job of another department (an inbound
+-- call's call-back, about a visit to another department) keeps its own in
+-- `dept`. Returns what the new job must store: its department if it is not
+-- the kept one, else nil.
+local function own_department(counts_key, dept)
+  local kept = redis.call('HGET', counts_key, '#d')
+  if not kept then
+    redis.call('HSET', counts_key, '#d', dept)
+    return nil
+  end
+  return kept ~= dept and dept or nil
+end
+
+-- Keeps a job's citizen tag (`ctag`) once it leaves the queue (dialled or
+-- ended), so the relay can mark its number ended after the number itself
+-- was dropped (`results.rs`, `end_numbers`). A queued job holds no tag:
+-- the dialer computes it from the phone. '' or nil: not known (an inbound
+-- call's job, which claims no number).
+local function keep_tag(job_key, tag)
+  if tag and tag ~= '' then
+    redis.call('HSET', job_key, 'ctag', tag)
+  end
+end
+
 -- Whom a job's record is about, from a compact job (`redis/compact.rs`):
--- the campaign and contact from the job id, the official and department
--- from their fields, office and service from the texts interned in the
--- counts hash.
+-- the campaign and contact from the job id, the official from its field,
+-- the department from its field or the counts hash (`own_department`),
+-- office and service from the texts interned in the counts hash.
 local function compact_about(job_key, counts_key, job_id)
-  local c, official, dept = unpack(redis.call('HMGET', job_key, 'c', 'official', 'dept'))
+  local c, dept = unpack(redis.call('HMGET', job_key, 'c', 'dept'))
+  local official = job_official(job_key)
   local parts = unpack_fields(c or '')
-  local office, service = unpack(redis.call('HMGET', counts_key, '#' .. (parts[2] or ''),
-    '#' .. (parts[3] or '')))
+  local office, service, kept = unpack(redis.call('HMGET', counts_key, '#' .. (parts[2] or ''),
+    '#' .. (parts[3] or ''), '#d'))
+  dept = dept or kept
   local slash = string.find(job_id, '/', 1, true)
   return {
     campaign_id = string.sub(job_id, 1, slash - 1), contact_id = string.sub(job_id, slash + 1),
@@ -164,8 +197,8 @@ end
 -- document must find to be a no-op. An ended job has dropped its numbers,
 -- so it matches the same contact with the numbers left out.
 local function same_contact(job_key, existing, c, official, oc)
-  local stored_official, stored_oc, state = unpack(redis.call('HMGET', job_key, 'official', 'oc',
-    'state'))
+  local stored_oc, state = unpack(redis.call('HMGET', job_key, 'oc', 'state'))
+  local stored_official = job_official(job_key)
   stored_oc = stored_oc or ''
   if stored_official ~= official then
     return false

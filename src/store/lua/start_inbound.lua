@@ -11,7 +11,7 @@ end
 local now = now_ms()
 local stamp = int(now)
 redis.call('HSET', KEYS[1],
-  'spec', ARGV[1], 'official', ARGV[2], 'state', 'in_call',
+  'spec', ARGV[1], 'o', ARGV[2], 'state', 'in_call',
   'attempt', '1', 'dials', '1', 'sid', ARGV[4], 'status', ARGV[6], 'rank', ARGV[7],
   'step', '0', 'answers', '[]', 'attr', ARGV[8],
   'q', stamp, 'first_dial_at', stamp, 'dial_at', stamp, 'updated_at', stamp)

@@ -154,7 +154,8 @@ impl RedisStore {
             .arg(entry.job.campaign.as_str())
             .arg(&dial.held_member)
             .arg(if entry.urgent { "1" } else { "" })
-            .arg(entry.official.as_str());
+            .arg(entry.official.as_str())
+            .arg(&dial.citizen);
         invocation
     }
 

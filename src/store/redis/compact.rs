@@ -14,6 +14,14 @@
 //! oc = <official's phone> US <visit date> US <official's language>     (officials' calls only)
 //! ```
 //!
+//! Besides `c`, a queued job holds `state`, `o` (its official) and `q`
+//! (queued at): no citizen tag, which readers compute from the number
+//! (`packed_phone`) and the job keeps only once dialled or ended (for the
+//! relay), and no department unless it differs from the one its campaign's
+//! jobs in the shard keep in the counts hash (`#d`; `JoinCache`). Each of
+//! those would take the listpack into a larger allocation
+//! (docs/architecture.md, "The compact job").
+//!
 //! `US` is the ASCII unit separator (0x1f). Office and service are ids
 //! interned per shard (`Keys::texts`, `intern` in `lua/prelude.lua`); the
 //! free texts (language, first name) are escaped so they never hold a bare
@@ -100,6 +108,12 @@ pub(super) fn official_call(spec: &JobSpec) -> String {
         .unwrap_or_default()
 }
 
+/// The number a packed contact `c` holds: `None` once it ended (the
+/// number is dropped then) or if `c` is not one.
+pub(super) fn packed_phone(c: &str) -> Option<PhoneNumber> {
+    PhoneNumber::parse(&PackedContact::parse(c).ok()?.phone?).ok()
+}
+
 /// A packed contact read back: the interned ids still to be resolved.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) struct PackedContact {
@@ -150,8 +164,10 @@ pub(super) struct SpecParts<'a> {
     pub office: String,
     pub service: String,
     pub official_call: Option<&'a str>,
-    /// The job's own department (`dept`): the campaign's, except for an
-    /// inbound call's call-back, which takes the department of the visit.
+    /// The job's department: its own (`dept`, when it differs from the
+    /// one its campaign's jobs in the shard keep: an inbound call's
+    /// call-back takes the department of the visit), else that one (`#d`
+    /// in the counts hash). `None`: the header's.
     pub department: Option<&'a str>,
 }
 
@@ -205,10 +221,14 @@ impl SpecParts<'_> {
 pub(super) struct JoinCache {
     headers: Mutex<HashMap<CampaignId, Arc<CampaignHeader>>>,
     texts: Mutex<HashMap<(ShardId, CampaignId, u64), Arc<str>>>,
+    /// The department a campaign's jobs in a shard keep in its counts hash
+    /// (`#d`: written once, by the first job, never changed).
+    departments: Mutex<HashMap<(ShardId, CampaignId), Arc<str>>>,
 }
 
 const HEADERS_KEPT: usize = 1024;
 const TEXTS_KEPT: usize = 65_536;
+const DEPARTMENTS_KEPT: usize = 16_384;
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
@@ -241,6 +261,22 @@ impl JoinCache {
             texts.clear();
         }
         texts.insert((shard, campaign.clone(), id), text.into());
+    }
+
+    pub fn department(&self, shard: ShardId, campaign: &CampaignId) -> Option<Arc<str>> {
+        lock(&self.departments)
+            .get(&(shard, campaign.clone()))
+            .cloned()
+    }
+
+    pub fn keep_department(&self, shard: ShardId, campaign: &CampaignId, text: &str) -> Arc<str> {
+        let mut departments = lock(&self.departments);
+        if departments.len() >= DEPARTMENTS_KEPT {
+            departments.clear();
+        }
+        let text: Arc<str> = text.into();
+        departments.insert((shard, campaign.clone()), text.clone());
+        text
     }
 }
 

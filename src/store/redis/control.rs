@@ -2,6 +2,7 @@
 //! shard in bounded batches (`campaign_control.lua`), then recorded in the
 //! campaign's hash so `campaign status` and `campaign list` show them.
 
+use super::compact::packed_phone;
 use super::connection::RedisStore;
 use crate::domain::{CampaignId, JobState};
 use crate::store::{
@@ -196,14 +197,52 @@ impl RedisStore {
             .arg(verb)
             .arg(found_in)
             .arg(official);
-        for member in members {
-            // A held-queue member is the job id, then tab-separated fields.
-            let job = member.split('\t').next().unwrap_or(member);
-            invocation
-                .key(format!("{}{job}", self.keys.job_prefix(shard)))
-                .arg(member);
+        // A held-queue member is the job id, then tab-separated fields.
+        let jobs: Vec<String> = members
+            .iter()
+            .map(|m| {
+                format!(
+                    "{}{}",
+                    self.keys.job_prefix(shard),
+                    m.split('\t').next().unwrap_or(m)
+                )
+            })
+            .collect();
+        for (job, member) in jobs.iter().zip(members) {
+            invocation.key(job).arg(member);
+        }
+        if verb == "cancel" {
+            for tag in self.citizen_tags(&jobs).await? {
+                invocation.arg(tag);
+            }
         }
         Ok(invocation.invoke_async(&mut self.conn.clone()).await?)
+    }
+
+    /// The citizen tag of each named job's number ('' when it holds none:
+    /// gone, ended, or an inbound call's), for the jobs a cancel ends to
+    /// keep (`keep_tag` in `lua/prelude.lua`): a queued job holds its
+    /// number but not its tag, and the number is dropped when it ends.
+    /// One round trip; the number of a job never changes, so reading it
+    /// before the script is safe.
+    async fn citizen_tags(&self, jobs: &[String]) -> Result<Vec<String>> {
+        if jobs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for job in jobs {
+            pipe.hget(job, "c");
+        }
+        let packed: Vec<Option<String>> = pipe.query_async(&mut self.conn.clone()).await?;
+        Ok(packed
+            .iter()
+            .map(|c| {
+                c.as_deref()
+                    .and_then(packed_phone)
+                    .map(|phone| self.keys.citizen_tag(&phone))
+                    .unwrap_or_default()
+            })
+            .collect())
     }
 
     pub(super) async fn waiting_impl(&self, id: &CampaignId) -> Result<Waiting> {

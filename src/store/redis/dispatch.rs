@@ -1,11 +1,14 @@
 //! The dialer's side: ready entries, the delayed and in-flight sets,
 //! authorisation under the per-official GCRA, and citizen checks.
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
+use super::compact::packed_phone;
 use super::connection::RedisStore;
 use super::parse::{JobFields, int_at, unexpected, verdict};
-use crate::domain::{JobId, OfficialId, PhoneNumber};
+use crate::domain::{CampaignId, JobId, OfficialId, PhoneNumber};
 use crate::store::gcra::Gcra;
 use crate::store::{
     Authorize, DialLimits, Job, JobRef, Limit, Promoted, ReadyEntry, ShardId, StoreError,
@@ -25,6 +28,11 @@ pub(super) fn transition(script: &str, reply: &str) -> Result<Transition> {
         other => Err(unexpected(script, &[other.to_owned()])),
     }
 }
+
+/// What a ready entry's job names the decision's keys by: its official,
+/// its packed contact (`c`, holding the number the citizen tag is of) and
+/// its own department, if it keeps one.
+type Subjects = (Option<String>, Option<String>, Option<String>);
 
 impl RedisStore {
     pub(super) async fn read_ready_impl(
@@ -75,37 +83,109 @@ impl RedisStore {
         if read.is_empty() {
             return Ok(Vec::new());
         }
-        let mut subjects = redis::pipe();
-        for (shard, _, job, _) in &read {
-            subjects
-                .cmd("HMGET")
-                .arg(self.keys.job(*shard, job))
-                .arg("official")
-                .arg("ctag")
-                .arg("dept");
-        }
-        type Subjects = (Option<String>, Option<String>, Option<String>);
-        let subjects: Vec<Subjects> = subjects.query_async(&mut self.conn.clone()).await?;
+        let subjects = self.subjects(&read).await?;
+        let kept = self.kept_departments(&read, &subjects).await?;
         let mut entries = Vec::with_capacity(read.len());
-        for ((shard, entry_id, job, urgent), (official, citizen, department)) in
+        for ((shard, entry_id, job, urgent), (official, packed, department)) in
             read.into_iter().zip(subjects)
         {
             match official.as_deref().map(OfficialId::parse) {
-                Some(Ok(official)) => entries.push(ReadyEntry {
-                    shard,
-                    entry_id,
-                    job,
-                    official,
-                    citizen,
-                    department,
-                    urgent,
-                }),
+                Some(Ok(official)) => {
+                    // A queued compact job holds no tag: it is the phone's.
+                    let citizen = packed
+                        .as_deref()
+                        .and_then(packed_phone)
+                        .map(|phone| self.keys.citizen_tag(&phone));
+                    let department = department.or_else(|| {
+                        packed
+                            .is_some()
+                            .then(|| kept.get(&(shard, job.campaign.clone())))?
+                            .map(|d| d.to_string())
+                    });
+                    entries.push(ReadyEntry {
+                        shard,
+                        entry_id,
+                        job,
+                        official,
+                        citizen,
+                        department,
+                        urgent,
+                    });
+                }
                 // The job is gone (removed after its retention) or names no
                 // readable official: nothing could ever decide the entry.
                 _ => self.drop_ready_entry(shard, urgent, &entry_id).await?,
             }
         }
         Ok(entries)
+    }
+
+    /// What each read entry's job names the decision's keys by, in one
+    /// pipeline of plain `HMGET`s (each in its shard's slot).
+    async fn subjects(&self, read: &[(ShardId, String, JobId, bool)]) -> Result<Vec<Subjects>> {
+        let mut pipe = redis::pipe();
+        for (shard, _, job, _) in read {
+            pipe.cmd("HMGET")
+                .arg(self.keys.job(*shard, job))
+                .arg("o")
+                .arg("c")
+                .arg("dept")
+                // A job an earlier version wrote names its official so.
+                .arg("official");
+        }
+        type Stored = (
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
+        Ok(pipe
+            .query_async::<Vec<Stored>>(&mut self.conn.clone())
+            .await?
+            .into_iter()
+            .map(|(official, packed, dept, earlier)| (official.or(earlier), packed, dept))
+            .collect())
+    }
+
+    /// The department each (shard, campaign) of the compact jobs read
+    /// without their own keeps in its counts hash (`own_department` in
+    /// `lua/prelude.lua`): from the instance's cache, else in one round
+    /// trip for those not cached.
+    async fn kept_departments(
+        &self,
+        read: &[(ShardId, String, JobId, bool)],
+        subjects: &[Subjects],
+    ) -> Result<HashMap<(ShardId, CampaignId), Arc<str>>> {
+        let mut kept = HashMap::new();
+        let mut missing = Vec::new();
+        for ((shard, _, job, _), (_, packed, department)) in read.iter().zip(subjects) {
+            let at = (*shard, job.campaign.clone());
+            if packed.is_none() || department.is_some() || kept.contains_key(&at) {
+                continue;
+            }
+            match self.joins.department(*shard, &job.campaign) {
+                Some(found) => {
+                    kept.insert(at, found);
+                }
+                None if !missing.contains(&at) => missing.push(at),
+                None => {}
+            }
+        }
+        if missing.is_empty() {
+            return Ok(kept);
+        }
+        let mut pipe = redis::pipe();
+        for (shard, campaign) in &missing {
+            pipe.hget(self.keys.counts(*shard, campaign), "#d");
+        }
+        let found: Vec<Option<String>> = pipe.query_async(&mut self.conn.clone()).await?;
+        for ((shard, campaign), department) in missing.into_iter().zip(found) {
+            if let Some(department) = department {
+                let department = self.joins.keep_department(shard, &campaign, &department);
+                kept.insert((shard, campaign), department);
+            }
+        }
+        Ok(kept)
     }
 
     async fn drop_ready_entry(&self, shard: ShardId, urgent: bool, entry_id: &str) -> Result<()> {
@@ -283,7 +363,8 @@ impl RedisStore {
             .arg(&dial.provider.1)
             .arg(&dial.held_member)
             .arg(if entry.urgent { "1" } else { "" })
-            .arg(entry.official.as_str());
+            .arg(entry.official.as_str())
+            .arg(&dial.citizen);
         Ok(invocation.invoke_async(&mut self.conn.clone()).await?)
     }
 
@@ -350,13 +431,26 @@ impl RedisStore {
     }
 
     /// The citizen tag and department an entry's keys are named by: as read
-    /// with the entry from the compact job's fields, or from the spec of a
-    /// job that keeps its whole spec (an inbound call's).
+    /// with the entry from the compact job (the tag of its phone, its
+    /// department), or from the spec of a job that keeps its whole spec (an
+    /// inbound call's).
     async fn entry_subjects(&self, entry: &ReadyEntry) -> Result<(String, String)> {
-        if let (Some(citizen), Some(department)) = (&entry.citizen, &entry.department) {
-            return Ok((citizen.clone(), department.clone()));
-        }
         let key = self.keys.job(entry.shard, &entry.job);
+        match (&entry.citizen, &entry.department) {
+            (Some(citizen), Some(department)) => {
+                return Ok((citizen.clone(), department.clone()));
+            }
+            // A compact job holding its number, but no department: its
+            // campaign's counts hash lost the one its jobs keep. Deciding
+            // it without its department's quota would overspend it.
+            (Some(_), None) => {
+                return Err(super::parse::corrupt(
+                    &key,
+                    "no department: neither `dept` nor its counts hash's `#d`".into(),
+                ));
+            }
+            _ => {}
+        }
         let spec: Option<String> = redis::cmd("HGET")
             .arg(&key)
             .arg("spec")

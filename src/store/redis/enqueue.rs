@@ -107,12 +107,10 @@ async fn run_calls(
     Ok(())
 }
 
-/// The per-contact arguments both batch scripts take after their own two
-/// (official, job id, …): citizen tag, visit, office, service, packed
-/// tail, official's call.
-fn contact_args(cmd: &mut redis::Cmd, store: &RedisStore, spec: &JobSpec) {
-    cmd.arg(store.keys.citizen_tag(&spec.contact.phone))
-        .arg(compact::visit(&spec.contact))
+/// The per-contact arguments both batch scripts end with: visit, office,
+/// service, packed tail, official's call.
+fn contact_args(cmd: &mut redis::Cmd, spec: &JobSpec) {
+    cmd.arg(compact::visit(&spec.contact))
         .arg(&spec.contact.office)
         .arg(&spec.contact.service)
         .arg(compact::contact_tail(&spec.contact))
@@ -178,7 +176,7 @@ impl RedisStore {
                     .arg(spec.job_id().to_string())
                     .arg(opt(spec.not_before_ms))
                     .arg(opt(spec.not_after_ms));
-                contact_args(&mut cmd, self, spec);
+                contact_args(&mut cmd, spec);
             }
             cmds.push((cmd, at));
         }
@@ -229,8 +227,10 @@ impl RedisStore {
                 cmd.arg(spec.contact.official_id.as_str())
                     .arg(spec.job_id().to_string())
                     .arg(outcome.as_str())
-                    .arg(reason);
-                contact_args(&mut cmd, self, spec);
+                    .arg(reason)
+                    // An ended job keeps its tag for the relay (`keep_tag`).
+                    .arg(self.keys.citizen_tag(&spec.contact.phone));
+                contact_args(&mut cmd, spec);
             }
             cmds.push((cmd, at));
         }
@@ -302,52 +302,66 @@ impl RedisStore {
                 .ok_or_else(|| fields.corrupt("neither `spec` nor `c` is set".into()))?,
         )
         .map_err(|e| fields.corrupt(e))?;
-        let (header, office, service) = self
+        let (header, office, service, kept_department) = self
             .joined(shard, &id.campaign, packed.office, packed.service)
             .await?;
         let spec = SpecParts {
             header: &header,
             id,
-            official: fields.get("official").unwrap_or_default(),
+            // `official` in a job an earlier version wrote.
+            official: fields
+                .get("o")
+                .or_else(|| fields.get("official"))
+                .unwrap_or_default(),
             packed,
             office: office.to_string(),
             service: service.to_string(),
             official_call: fields.get("oc"),
-            department: fields.get("dept"),
+            department: fields.get("dept").or(kept_department.as_deref()),
         }
         .into_spec()
         .map_err(|e| fields.corrupt(e))?;
         fields.into_job(id, shard, spec)
     }
 
-    /// The campaign's header and the office and service texts a compact job
-    /// names, from the instance's cache, else in one round trip.
+    /// The campaign's header, the office and service texts a compact job
+    /// names and the department its campaign's jobs in the shard keep
+    /// (`own_department` in `lua/prelude.lua`; `None` only for jobs of an
+    /// earlier version, which hold their own), from the instance's cache,
+    /// else in one round trip.
     async fn joined(
         &self,
         shard: ShardId,
         campaign: &CampaignId,
         office: u64,
         service: u64,
-    ) -> Result<(Arc<CampaignHeader>, Arc<str>, Arc<str>)> {
+    ) -> Result<(Arc<CampaignHeader>, Arc<str>, Arc<str>, Option<Arc<str>>)> {
         let cached = (
             self.joins.header(campaign),
             self.joins.text(shard, campaign, office),
             self.joins.text(shard, campaign, service),
+            self.joins.department(shard, campaign),
         );
-        if let (Some(header), Some(office), Some(service)) = cached {
-            return Ok((header, office, service));
+        if let (Some(header), Some(office), Some(service), Some(department)) = cached {
+            return Ok((header, office, service, Some(department)));
         }
         let (campaign_key, counts_key) = (
             self.keys.campaign(campaign),
             self.keys.counts(shard, campaign),
         );
-        let (header, office_text, service_text): (Option<String>, Option<String>, Option<String>) =
-            redis::pipe()
-                .hget(&campaign_key, "header")
-                .hget(&counts_key, format!("#{office}"))
-                .hget(&counts_key, format!("#{service}"))
-                .query_async(&mut self.conn.clone())
-                .await?;
+        type Joined = (
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
+        let (header, office_text, service_text, department): Joined = redis::pipe()
+            .hget(&campaign_key, "header")
+            .hget(&counts_key, format!("#{office}"))
+            .hget(&counts_key, format!("#{service}"))
+            .hget(&counts_key, "#d")
+            .query_async(&mut self.conn.clone())
+            .await?;
         let header = header.ok_or_else(|| {
             corrupt(
                 &campaign_key,
@@ -365,6 +379,7 @@ impl RedisStore {
             self.joins.keep_header(header),
             text(office, office_text)?,
             text(service, service_text)?,
+            department.map(|d| self.joins.keep_department(shard, campaign, &d)),
         ))
     }
 }

@@ -8,6 +8,7 @@
 --   args: s.entry (ready entry id) s.job_id s.campaign s.official
 --         s.emission s.slack (official's GCRA, us) s.lease (ms)
 --         s.member (held-queue member) s.urgent ('1' or '')
+--         s.tag (the citizen tag, kept once the job leaves the queue)
 --   time: s.now (us) s.now_ms
 -- Held by the official's GCRA (the latest of the limits that hold it), the
 -- job joins its official's held queue (urgent at the head, else the tail)
@@ -62,6 +63,7 @@ local function shard_finish(s, outcome, reason)
   shard_consume(s)
   redis.call('ZREM', s.delayed, s.job_id)
   redis.call('HSET', s.job, 'reason', reason)
+  keep_tag(s.job, s.tag)
   end_job(s.job, s.counts, s.outbox, s.job_id, 'queued', outcome, s.now_ms)
   return { outcome, int(s.now) }
 end
@@ -130,6 +132,7 @@ local function shard_grant(s, official_tat)
   redis.call('HSET', s.job, 'step', '0')
   redis.call('HDEL', s.job, 'sid', 'status', 'reason', 'ivr', 'resp')
   move_count(s.counts, s.job, 'queued', 'dialing')
+  keep_tag(s.job, s.tag)
   -- A duplicate ready entry may have left the job in the delayed set too.
   redis.call('ZREM', s.delayed, s.job_id)
   redis.call('ZADD', s.inflight, s.now_ms + s.lease, s.job_id)

@@ -7,6 +7,7 @@
 -- ARGV[1] entry id  ARGV[2] official emission (us)  ARGV[3] official slack (us)
 -- ARGV[4] lease (ms)  ARGV[5] job id  ARGV[6] campaign id
 -- ARGV[7] the job's held-queue member  ARGV[8] '1' if urgent  ARGV[9] official id
+-- ARGV[10] the citizen tag
 local function shard_context()
   local now = now_us()
   return {
@@ -14,6 +15,7 @@ local function shard_context()
     inflight = KEYS[6], states = KEYS[7], parked = KEYS[8], outbox = KEYS[9], held = KEYS[10],
     sched = KEYS[11], entry = ARGV[1], emission = tonumber(ARGV[2]), slack = tonumber(ARGV[3]),
     lease = tonumber(ARGV[4]), job_id = ARGV[5], campaign = ARGV[6], member = ARGV[7],
-    urgent = ARGV[8], official = ARGV[9], now = now, now_ms = math.floor(now / 1000),
+    urgent = ARGV[8], official = ARGV[9], tag = ARGV[10], now = now,
+    now_ms = math.floor(now / 1000),
   }
 end

@@ -1,7 +1,7 @@
 -- authorize, step 1 of 4 on a Redis Cluster (the job's shard): the
 -- verdicts the shard decides alone, applied as `authorize.lua` applies
 -- them; else what the next steps need, spending nothing.
--- KEYS, ARGV[1..9]: `context.lua`.
+-- KEYS, ARGV[1..10]: `context.lua`.
 -- Reply: any verdict of `authorize.lua` but 'granted' and 'provider_busy'
 --      | {'checked', official's allow time (ms, 0 = now), 'official' or '',
 --         the attempt a grant would start}
