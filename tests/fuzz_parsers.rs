@@ -7,7 +7,7 @@
 //! document, CSV field length, dialplan strings and arrays, form fields)
 //! check that exactly what is over a limit is refused, naming it.
 //!
-//! The normal suite runs [`FAST`] cases per parser. The long run, a few
+//! The normal suite runs [`FAST`] cases per property. The long run, a few
 //! million cases in all, is the ignored tests (docs/security.md has its
 //! figures):
 //!
@@ -15,7 +15,7 @@
 //! cargo test --release --test fuzz_parsers -- --ignored
 //! ```
 //!
-//! `PROPTEST_CASES` sets the long run's cases per parser (default 500,000).
+//! `PROPTEST_CASES` sets the long run's cases per property (default 500,000).
 
 use std::path::Path;
 
@@ -31,9 +31,9 @@ use sampark::provider::twilio::parse_form;
 use sampark::provider::{FormError, MAX_FIELDS, MAX_NAME_BYTES, MAX_VALUE_BYTES};
 use sampark::store::{IntakeLimits, RawEntry, check_entry};
 
-/// Cases per parser in the normal suite.
+/// Cases per property in the normal suite.
 const FAST: u32 = 256;
-/// Cases per parser in the long run, unless `PROPTEST_CASES` says.
+/// Cases per property in the long run, unless `PROPTEST_CASES` says.
 const LONG: u32 = 500_000;
 
 const CAMPAIGN: &str = r#"{"version": 1, "id": "fuzz", "name": "Fuzz", "dialplan": "p",
@@ -258,14 +258,16 @@ fn dialplan_limits((length, items): (usize, usize)) -> Result<(), TestCaseError>
 /// A form body of `pairs`, every byte percent-encoded but unreserved ones.
 fn form(pairs: &[(String, String)]) -> Vec<u8> {
     let encode = |text: &str| {
-        text.bytes()
-            .map(|b| match b {
+        let mut out = String::with_capacity(text.len());
+        for b in text.bytes() {
+            match b {
                 b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                    char::from(b).to_string()
+                    out.push(char::from(b));
                 }
-                other => format!("%{other:02X}"),
-            })
-            .collect::<String>()
+                other => out.push_str(&format!("%{other:02X}")),
+            }
+        }
+        out
     };
     pairs
         .iter()
