@@ -537,3 +537,18 @@ fn report_refusals(file: &Path, holder: &Path, refusals: &[Refusal]) {
         eprintln!("{}", r.message);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::chunk_size;
+
+    #[test]
+    fn chunk_size_stays_within_the_daemons_default_contact_limit() {
+        assert_eq!(chunk_size("1"), Ok(1));
+        assert_eq!(chunk_size("50000"), Ok(50_000));
+        for refused in ["0", "50001", "-3", "many"] {
+            let why = chunk_size(refused).unwrap_err();
+            assert!(why.contains("is not a number from 1 to 50000"), "{why}");
+        }
+    }
+}
