@@ -73,6 +73,7 @@ async fn the_do_not_call_list_is_managed_with_numbers_masked() {
     assert!(store.dnc_check(&listed).await.unwrap().is_some(), "stored");
 
     // Bad input, each with its reason.
+    let long_reason = format!(r#"{{"reason": "{}"}}"#, "r".repeat(5000));
     for (path, body, want, says) in [
         (
             "/admin/dnc/9876500003",
@@ -93,6 +94,19 @@ async fn the_do_not_call_list_is_managed_with_numbers_masked() {
             "unknown field",
         ),
         ("/admin/dnc/9876500003", "[1]", 400, "JSON object"),
+        // Over json_guard's limits: a key twice, a string too long.
+        (
+            "/admin/dnc/9876500003",
+            r#"{"reason": "a", "reason": "b"}"#,
+            400,
+            "key `reason` appears twice",
+        ),
+        (
+            "/admin/dnc/9876500003",
+            long_reason.as_str(),
+            400,
+            "reason is 5000 bytes long; at most 4096 are allowed",
+        ),
         ("/admin/dnc/12345", "", 400, "digits"),
         ("/admin/dnc/%ZZ", "", 400, "percent-encoded"),
     ] {

@@ -22,6 +22,15 @@ const TOKEN: &str = "phones-token";
 /// The provider simulator and `serve` against `redis`, calling at any hour;
 /// serve's log goes to `log`.
 fn start_daemon(redis: &RedisServer, log: &std::path::Path) -> (Guard, Guard) {
+    start_daemon_with(redis, log, &[])
+}
+
+/// As `start_daemon`, with more settings in the environment (`env`).
+fn start_daemon_with(
+    redis: &RedisServer,
+    log: &std::path::Path,
+    env: &[(&str, &str)],
+) -> (Guard, Guard) {
     let sim_port = free_port();
     let webhook_port = free_port();
     let sim = Guard(
@@ -75,6 +84,7 @@ fn start_daemon(redis: &RedisServer, log: &std::path::Path) -> (Guard, Guard) {
                 format!("{},+1:11", sampark::domain::DEFAULT_NUMBER_PLAN.join(",")),
             )
             .env("SAMPARK__LOG__FORMAT", "json")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::from(log))
             .spawn()
@@ -434,4 +444,66 @@ async fn the_daemon_dead_letters_a_streamed_document_with_a_bad_window_or_a_file
         assert_eq!(store.campaign_header(&id).await.unwrap(), None);
     }
     router.stop().await;
+}
+
+/// A document of `n` contacts, numbers `+91987650xxxx` from `first`.
+fn contacts_document(id: &str, first: usize, n: usize) -> Value {
+    let contacts: Vec<Value> = (first..first + n)
+        .map(|i| {
+            json!({"id": format!("c{i}"), "phone": format!("+91987650{i:04}"),
+                   "official_id": "off-1", "office": "Cuttack Tahasil", "service": "Mutation"})
+        })
+        .collect();
+    json!({"version": 1, "id": id, "name": "Limit", "dialplan": "mo-sarkar-feedback",
+           "caller_id": "+916742000000", "department": "revenue", "contacts": contacts})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_dead_letters_a_document_over_its_contact_limit_whole_and_masked() {
+    let redis = RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (_sim, _serve) = start_daemon_with(
+        &redis,
+        &dir.path().join("serve.log"),
+        &[("SAMPARK__INTAKE__MAX_CONTACTS_PER_DOCUMENT", "5000")],
+    );
+    let store = std::sync::Arc::new(
+        RedisStore::connect(&redis.url(), "sampark", 16)
+            .await
+            .unwrap(),
+    );
+    // Written to the stream directly, as another program would: one
+    // contact over the limit, then a small campaign behind it.
+    store
+        .submit(&contacts_document("too-many", 0, 5_001).to_string())
+        .await
+        .unwrap();
+    store
+        .submit(&contacts_document("behind", 9_000, 2).to_string())
+        .await
+        .unwrap();
+    let behind = CampaignId::parse("behind").unwrap();
+    eventually(Duration::from_secs(30), "the campaign behind it", || {
+        let (store, id) = (store.clone(), behind.clone());
+        async move { store.campaign_header(&id).await.unwrap() }
+    })
+    .await;
+    let letters = store.dead_letters(10).await.unwrap();
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    assert!(
+        letters[0].reason.contains(
+            "the document holds 5,001 contacts; at most 5,000 are read from one document \
+             (intake.max_contacts_per_document)"
+        ),
+        "{}",
+        letters[0].reason
+    );
+    // Whole: every contact is in the letter, each number masked.
+    let payload: Value = serde_json::from_str(&letters[0].payload).unwrap();
+    let contacts = payload["contacts"].as_array().unwrap();
+    assert_eq!(contacts.len(), 5_001);
+    assert_eq!(contacts[4_321]["phone"], "+91******4321");
+    assert!(!letters[0].payload.contains("98765"));
+    let refused = CampaignId::parse("too-many").unwrap();
+    assert_eq!(store.campaign_header(&refused).await.unwrap(), None);
 }

@@ -3,9 +3,11 @@
 //! and phone numbers. Inputs are both arbitrary and valid documents mutated
 //! byte by byte (which reach deeper than noise). Each asserts no panic and
 //! the parser's invariants: an error says where, accepted input reads the
-//! same again.
+//! same again. Inputs built around each parser's limits (contacts per
+//! document, CSV field length, dialplan strings and arrays, form fields)
+//! check that exactly what is over a limit is refused, naming it.
 //!
-//! The normal suite runs [`FAST`] cases per parser. The long run, a few
+//! The normal suite runs [`FAST`] cases per property. The long run, a few
 //! million cases in all, is the ignored tests (docs/security.md has its
 //! figures):
 //!
@@ -13,21 +15,25 @@
 //! cargo test --release --test fuzz_parsers -- --ignored
 //! ```
 //!
-//! `PROPTEST_CASES` sets the long run's cases per parser (default 500,000).
+//! `PROPTEST_CASES` sets the long run's cases per property (default 500,000).
 
 use std::path::Path;
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
-use sampark::dialplan::parse_str;
-use sampark::domain::{DefaultCountry, DocumentError, PhoneNumber, parse_campaign_document};
+use sampark::dialplan::{MAX_ITEMS, MAX_STRING_BYTES, parse_str};
+use sampark::domain::{
+    DefaultCountry, DocumentError, PhoneNumber, parse_campaign_document,
+    parse_campaign_document_within,
+};
 use sampark::intake::read_contacts;
 use sampark::provider::twilio::parse_form;
+use sampark::provider::{FormError, MAX_FIELDS, MAX_NAME_BYTES, MAX_VALUE_BYTES};
 use sampark::store::{IntakeLimits, RawEntry, check_entry};
 
-/// Cases per parser in the normal suite.
+/// Cases per property in the normal suite.
 const FAST: u32 = 256;
-/// Cases per parser in the long run, unless `PROPTEST_CASES` says.
+/// Cases per property in the long run, unless `PROPTEST_CASES` says.
 const LONG: u32 = 500_000;
 
 const CAMPAIGN: &str = r#"{"version": 1, "id": "fuzz", "name": "Fuzz", "dialplan": "p",
@@ -108,6 +114,34 @@ fn campaign_json(bytes: Vec<u8>) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// A document under a contact limit reads as without one, or is refused
+/// naming both counts when it holds more.
+fn campaign_contact_limit((bytes, max): (Vec<u8>, usize)) -> Result<(), TestCaseError> {
+    let Ok(text) = String::from_utf8(bytes) else {
+        return Ok(());
+    };
+    let unlimited = parse_campaign_document(&text, &|_| true);
+    let limited = parse_campaign_document_within(&text, &|_| true, max);
+    let listed = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| v["contacts"].as_array().map(Vec::len));
+    match (&unlimited, listed) {
+        (Ok(_), Some(n)) if n > max => {
+            let Err(DocumentError::Invalid(problems)) = &limited else {
+                return Err(TestCaseError::fail(format!("{n} contacts passed {max}")));
+            };
+            let want = format!("holds {n} contacts; at most {max} are read");
+            prop_assert!(problems[0].contains(&want), "{:?}", problems);
+        }
+        (Ok(parsed), _) => {
+            let again = limited.as_ref().unwrap();
+            prop_assert_eq!(parsed.contacts.len(), again.contacts.len());
+        }
+        (Err(_), _) => prop_assert!(limited.is_err()),
+    }
+    Ok(())
+}
+
 fn contacts_csv(bytes: Vec<u8>) -> Result<(), TestCaseError> {
     // Lines end with LF, CRLF or a lone CR.
     let breaks = bytes
@@ -134,6 +168,33 @@ fn contacts_csv(bytes: Vec<u8>) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// One row of five fields (the first never empty, so the row is never
+/// blank) of the given lengths: read iff every field is within the limit,
+/// else reported on its line naming the first long field.
+fn csv_field_lengths(lengths: Vec<usize>) -> Result<(), TestCaseError> {
+    let row: Vec<String> = std::iter::once("a".to_owned())
+        .chain(lengths.iter().map(|&n| "x".repeat(n)))
+        .collect();
+    let text = format!("id,phone,official_id,office,service\n{}\n", row.join(","));
+    let read = read_contacts(text.as_bytes(), DefaultCountry::India).unwrap();
+    match lengths.iter().position(|&n| n > 4096) {
+        None => {
+            prop_assert_eq!(read.lines, vec![2]);
+            prop_assert!(read.bad_rows.is_empty());
+        }
+        Some(i) => {
+            prop_assert!(read.contacts.is_empty());
+            let want = format!(
+                "line 2: field {} is {} bytes long; at most 4096 are allowed",
+                i + 2,
+                lengths[i]
+            );
+            prop_assert_eq!(read.bad_rows[0].to_string(), want);
+        }
+    }
+    Ok(())
+}
+
 fn dialplan_toml(bytes: Vec<u8>) -> Result<(), TestCaseError> {
     let Ok(text) = String::from_utf8(bytes) else {
         return Ok(());
@@ -155,17 +216,58 @@ fn dialplan_toml(bytes: Vec<u8>) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// A valid plan with one more table holding a string of `length` bytes
+/// and an array of `items` elements: refused for exactly what is over a
+/// limit, each problem naming the file, its line and the key.
+fn dialplan_limits((length, items): (usize, usize)) -> Result<(), TestCaseError> {
+    let text = format!(
+        "{DIALPLAN}\n[zz]\ns = \"{}\"\na = [{}]\n",
+        "x".repeat(length),
+        vec!["1"; items].join(",")
+    );
+    let file = Path::new("limits.toml");
+    let problems: Vec<String> = parse_str(file, &text, None)
+        .err()
+        .unwrap_or_default()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let long = problems.iter().filter(|p| p.contains("zz.s: ")).count();
+    let many = problems.iter().filter(|p| p.contains("zz.a: ")).count();
+    prop_assert_eq!(
+        long,
+        usize::from(length > MAX_STRING_BYTES),
+        "{:?}",
+        problems
+    );
+    prop_assert_eq!(many, usize::from(items > MAX_ITEMS), "{:?}", problems);
+    if length <= MAX_STRING_BYTES && items <= MAX_ITEMS {
+        // Within the limits: the plan's own rules speak (an unknown key).
+        prop_assert!(
+            problems.iter().any(|p| p.contains("zz: unknown key")),
+            "{:?}",
+            problems
+        );
+    }
+    for p in &problems {
+        prop_assert!(p.starts_with("limits.toml:"), "{}", p);
+    }
+    Ok(())
+}
+
 /// A form body of `pairs`, every byte percent-encoded but unreserved ones.
 fn form(pairs: &[(String, String)]) -> Vec<u8> {
     let encode = |text: &str| {
-        text.bytes()
-            .map(|b| match b {
+        let mut out = String::with_capacity(text.len());
+        for b in text.bytes() {
+            match b {
                 b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                    char::from(b).to_string()
+                    out.push(char::from(b));
                 }
-                other => format!("%{other:02X}"),
-            })
-            .collect::<String>()
+                other => out.push_str(&format!("%{other:02X}")),
+            }
+        }
+        out
     };
     pairs
         .iter()
@@ -177,7 +279,27 @@ fn form(pairs: &[(String, String)]) -> Vec<u8> {
 
 fn webhook_form((noise, pairs): (Vec<u8>, Vec<(String, String)>)) -> Result<(), TestCaseError> {
     let _ = parse_form(&noise);
-    prop_assert_eq!(parse_form(&form(&pairs)), pairs);
+    prop_assert_eq!(parse_form(&form(&pairs)), Ok(pairs));
+    Ok(())
+}
+
+/// `fields` pairs, one name and one value of the given lengths: read whole
+/// iff within every bound, else refused for the first bound crossed.
+fn webhook_form_limits((fields, name, value): (usize, usize, usize)) -> Result<(), TestCaseError> {
+    let mut pairs: Vec<(String, String)> = vec![("a".into(), "1".into()); fields];
+    pairs.push(("n".repeat(name.max(1)), "v".repeat(value)));
+    let got = parse_form(&form(&pairs));
+    if pairs.len() > MAX_FIELDS {
+        prop_assert_eq!(got, Err(FormError::TooManyFields));
+    } else if name.max(1) > MAX_NAME_BYTES {
+        let long_name = matches!(got, Err(FormError::LongName { .. }));
+        prop_assert!(long_name, "{:?}", got.map(|p| p.len()));
+    } else if value > MAX_VALUE_BYTES {
+        let long_value = matches!(got, Err(FormError::LongValue { bytes, .. }) if bytes == value);
+        prop_assert!(long_value, "{:?}", got.map(|p| p.len()));
+    } else {
+        prop_assert_eq!(got, Ok(pairs));
+    }
     Ok(())
 }
 
@@ -236,6 +358,19 @@ fn form_pairs() -> impl Strategy<Value = (Vec<u8>, Vec<(String, String)>)> {
     )
 }
 
+/// A length near `limit`: well under it, or within eight bytes of it.
+fn near(limit: usize) -> impl Strategy<Value = usize> {
+    prop_oneof![0..16usize, (limit - 8)..(limit + 8)]
+}
+
+fn form_limits() -> impl Strategy<Value = (usize, usize, usize)> {
+    (
+        near(MAX_FIELDS),
+        near(MAX_NAME_BYTES),
+        near(MAX_VALUE_BYTES),
+    )
+}
+
 fn phone_text() -> impl Strategy<Value = String> {
     prop_oneof!["[+0-9 ().-]{0,20}", ".{0,20}"]
 }
@@ -257,9 +392,16 @@ macro_rules! parsers {
 
 parsers! {
     campaign_json_never_panics, campaign_json_long: input(CAMPAIGN) => campaign_json;
+    campaign_contact_limit_holds, campaign_contact_limit_long:
+        (input(CAMPAIGN), 0usize..4) => campaign_contact_limit;
     contacts_csv_never_panics, contacts_csv_long: input(CSV) => contacts_csv;
+    csv_field_limit_holds, csv_field_limit_long:
+        proptest::collection::vec(near(4096), 4) => csv_field_lengths;
     dialplan_toml_never_panics, dialplan_toml_long: input(DIALPLAN) => dialplan_toml;
+    dialplan_limits_hold, dialplan_limits_long:
+        (near(MAX_STRING_BYTES), near(MAX_ITEMS)) => dialplan_limits;
     webhook_forms_round_trip, webhook_forms_long: form_pairs() => webhook_form;
+    webhook_form_limits_hold, webhook_form_limits_long: form_limits() => webhook_form_limits;
     intake_entries_never_panic, intake_entries_long: entry_fields() => intake_entry;
     phone_numbers_round_trip, phone_numbers_long: phone_text() => phone_number;
 }

@@ -282,6 +282,19 @@ async fn forged_unsigned_oversized_and_malformed_requests_are_refused() {
     )
     .await;
     assert_eq!(status, 413);
+    // Within the body limit but over the bounds on parameters, signed: 400
+    // naming the bound, before anything reads it.
+    let many: Vec<(&str, &str)> = call_params(&[])
+        .into_iter()
+        .chain(std::iter::repeat_n(("Pad", "1"), 200))
+        .collect();
+    let (status, body) = post_form(h.addr, &answer(), &many, Some(TOKEN)).await;
+    assert_eq!(
+        (status, body.trim()),
+        (400, "the webhook has more than 128 parameters")
+    );
+    // (A value over its 4,096 bytes cannot pass this server's 4 KiB body
+    // limit; `provider::form`'s tests and the fuzz run cover it.)
     let (status, body) = post_form(
         h.addr,
         "/twilio/answer?attempt=1",

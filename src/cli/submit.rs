@@ -61,8 +61,12 @@ pub struct SubmitArgs {
     header: Option<PathBuf>,
     #[command(flatten)]
     redis: RedisArgs,
-    /// Contacts per intake entry; larger documents are split.
-    #[arg(long, default_value_t = 5_000)]
+    /// Contacts per intake entry; larger documents are split. At most
+    /// 50,000, the daemons' default `intake.max_contacts_per_document` (a
+    /// daemon set lower dead-letters larger entries; it cannot be set below
+    /// the default 5,000).
+    #[arg(long, default_value_t = crate::intake::CHUNK_SIZE,
+          value_parser = chunk_size)]
     chunk_size: usize,
     /// The daemons' dialplan directory (`dialplans.dir`): `dialplan` must
     /// name a dialplan in it. Default `dialplans`, whose absence only warns.
@@ -78,6 +82,15 @@ pub struct SubmitArgs {
     /// fields).
     #[arg(long)]
     strict: bool,
+}
+
+/// `--chunk-size`: 1 to the daemons' default contact limit.
+fn chunk_size(text: &str) -> Result<usize, String> {
+    let max = crate::domain::json_guard::DEFAULT_MAX_CONTACTS;
+    match text.parse::<usize>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        _ => Err(format!("{text:?} is not a number from 1 to {max}")),
+    }
 }
 
 pub async fn command(args: SubmitArgs) -> anyhow::Result<ExitCode> {
@@ -522,5 +535,20 @@ fn report_refusals(file: &Path, holder: &Path, refusals: &[Refusal]) {
     }
     for r in strict {
         eprintln!("{}", r.message);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::chunk_size;
+
+    #[test]
+    fn chunk_size_stays_within_the_daemons_default_contact_limit() {
+        assert_eq!(chunk_size("1"), Ok(1));
+        assert_eq!(chunk_size("50000"), Ok(50_000));
+        for refused in ["0", "50001", "-3", "many"] {
+            let why = chunk_size(refused).unwrap_err();
+            assert!(why.contains("is not a number from 1 to 50000"), "{why}");
+        }
     }
 }

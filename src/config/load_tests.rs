@@ -779,3 +779,31 @@ fn report_departments_load_and_bad_or_repeated_ones_are_refused() {
         assert!(text.lines().any(|l| l == series), "{series}");
     }
 }
+
+#[test]
+fn the_contact_limit_takes_its_environment_value_and_stays_above_the_submit_chunks() {
+    let f = file("");
+    let s = load(
+        f.path(),
+        env(&[
+            CREDS[0],
+            CREDS[1],
+            ("SAMPARK__INTAKE__MAX_CONTACTS_PER_DOCUMENT", "20000"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(s.intake.max_contacts_per_document, 20_000);
+    assert_eq!(Settings::default().intake.max_contacts_per_document, 50_000);
+    let mut s = Settings::default();
+    s.provider.account_sid = "ACtest".into();
+    s.provider.auth_token = crate::config::Secret::new("tok");
+    s.intake.max_contacts_per_document = 4_999;
+    assert_eq!(
+        s.validate(),
+        Err(vec![
+            "intake.max_contacts_per_document: 4999 is less than 5000, the contacts per entry \
+             `campaign submit` and the admin API write"
+                .to_owned()
+        ])
+    );
+}

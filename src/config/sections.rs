@@ -626,6 +626,9 @@ pub struct IntakeSettings {
     /// Times an entry may be taken without being finished before it is
     /// dead-lettered instead of taken again.
     pub max_deliveries: u32,
+    /// Contacts one campaign document may hold; a larger one is
+    /// dead-lettered whole, before its contacts are read.
+    pub max_contacts_per_document: usize,
 }
 
 impl Default for IntakeSettings {
@@ -634,6 +637,7 @@ impl Default for IntakeSettings {
         Self {
             max_document_bytes: limits.max_document_bytes,
             max_deliveries: limits.max_deliveries,
+            max_contacts_per_document: crate::domain::json_guard::DEFAULT_MAX_CONTACTS,
         }
     }
 }

@@ -195,6 +195,17 @@ impl Settings {
             "intake.max_deliveries",
         );
         p.check(
+            self.intake.max_contacts_per_document >= crate::intake::CHUNK_SIZE,
+            "intake.max_contacts_per_document",
+            || {
+                format!(
+                    "{} is less than {}, the contacts per entry `campaign submit` and the admin API write",
+                    self.intake.max_contacts_per_document,
+                    crate::intake::CHUNK_SIZE
+                )
+            },
+        );
+        p.check(
             tracing_subscriber::EnvFilter::try_new(&self.log.level).is_ok(),
             "log.level",
             || format!("{:?} is not a valid filter directive", self.log.level),

@@ -54,6 +54,9 @@ pub struct DaemonParts {
     /// Escalation rules and the programme's time zone, for the relay and
     /// the scorer.
     pub scoring: ScoringContext,
+    /// `intake.max_contacts_per_document`: a larger intake document is
+    /// dead-lettered whole.
+    pub max_contacts_per_document: usize,
 }
 
 /// Why the parts cannot be built from the settings.
@@ -111,6 +114,7 @@ impl DaemonParts {
             warn!(dialplan = %official_calls.dialplan, "officials.dialplan is not a loaded plan with [bridge]: requested officials' calls will be refused");
         }
         Ok(DaemonParts {
+            max_contacts_per_document: settings.intake.max_contacts_per_document,
             official_calls,
             inbound,
             store,

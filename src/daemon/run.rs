@@ -107,7 +107,8 @@ impl Daemon {
             plans.get(name).is_some_and(|plan| plan.bridge().is_some())
         }))
         .remembering_visits(parts.inbound.as_ref().map(|p| p.lookback))
-        .with_number_plan(parts.dialer.number_plan.clone());
+        .with_number_plan(parts.dialer.number_plan.clone())
+        .with_max_contacts(parts.max_contacts_per_document);
         tracker.spawn(
             intake
                 .run(front.child_token())

@@ -192,8 +192,7 @@ pub fn check_file(path: &Path) -> Vec<Problem> {
 
 /// Reads and parses one file; its `name` must equal the file stem.
 pub fn load_file(path: &Path) -> Result<Dialplan, Vec<Problem>> {
-    let src = std::fs::read_to_string(path)
-        .map_err(|e| vec![Problem::whole_file(path, format!("cannot read: {e}"))])?;
+    let src = super::limits::read_bounded(path).map_err(|p| vec![p])?;
     let stem = path.file_stem().and_then(|s| s.to_str());
     let Some(stem) = stem else {
         return Err(vec![Problem::whole_file(

@@ -13,6 +13,7 @@ mod bridge_section;
 mod engine;
 mod inbound;
 mod inbound_section;
+mod limits;
 mod load;
 mod model;
 mod parse;
@@ -32,6 +33,7 @@ pub use engine::{CallContext, Session, StepOutput, start, start_skipping, step};
 pub use inbound::{
     Attribution, InboundOutput, InboundSession, Visit, busy, start_inbound, step_inbound,
 };
+pub use limits::{MAX_FILE_BYTES, MAX_ITEMS, MAX_STRING_BYTES};
 pub use load::{Dialplans, SeverityConflict, check_file, load_dir, load_file};
 pub use model::{
     BridgePrompts, Choice, Dialplan, InboundPrompts, Language, Localized, MenuOption, Messages,

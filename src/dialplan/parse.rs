@@ -50,6 +50,9 @@ pub fn parse_str(
     src: &str,
     expected_name: Option<&str>,
 ) -> Result<Dialplan, Vec<Problem>> {
+    if src.len() as u64 > super::limits::MAX_FILE_BYTES {
+        return Err(vec![super::limits::too_large(file)]);
+    }
     let (root, errors) = DeTable::parse_recoverable(src);
     if !errors.is_empty() {
         // Semantic checks on a half-parsed tree would only add noise.
@@ -62,6 +65,11 @@ pub fn parse_str(
             .collect());
     }
     let mut r = Reader::new(file, src);
+    super::limits::check_tree(&mut r, root.get_ref());
+    if !r.problems.is_empty() {
+        // The plan's rules on a tree over its bounds would only add noise.
+        return Err(r.problems);
+    }
     let root = Table {
         table: root.get_ref(),
         span: 0..0,

@@ -310,14 +310,27 @@ pub enum DocumentError {
 
 const SUPPORTED_VERSION: u64 = 1;
 
-/// Parses and validates one campaign document.
+/// Parses and validates one campaign document, with any number of
+/// contacts (its size is bounded by its caller: a request body, a file that
+/// is split before it is queued).
 ///
 /// `dialplan_exists` says whether a dialplan name is known to this daemon.
 pub fn parse_campaign_document(
     json: &str,
     dialplan_exists: &dyn Fn(&str) -> bool,
 ) -> Result<ParsedDocument, DocumentError> {
-    match super::json_guard::check_document(json) {
+    parse_campaign_document_within(json, dialplan_exists, usize::MAX)
+}
+
+/// As [`parse_campaign_document`], refusing a document whose `contacts`
+/// holds more than `max_contacts` (`intake.max_contacts_per_document`)
+/// before any contact is read.
+pub fn parse_campaign_document_within(
+    json: &str,
+    dialplan_exists: &dyn Fn(&str) -> bool,
+    max_contacts: usize,
+) -> Result<ParsedDocument, DocumentError> {
+    match super::json_guard::check_campaign_document(json, max_contacts) {
         Ok(()) => {}
         Err(GuardError::Syntax(why)) => return Err(DocumentError::Json(why)),
         Err(GuardError::Limit(why)) => return Err(DocumentError::Invalid(vec![why])),

@@ -1,7 +1,10 @@
 //! A pass over a campaign document before it is read, for what `serde_json`
 //! lets through: a key written twice in one object (the later value would
 //! silently win), nesting deeper than any document needs, and strings longer
-//! than any field needs. Each refusal names the JSON path (`contacts[3].office`).
+//! than any field needs, and (for a campaign document read by the daemon)
+//! more contacts than one document may hold. Each refusal names the JSON
+//! path (`contacts[3].office`). The admin API's JSON bodies are checked with
+//! the same pass (`check_document`).
 //!
 //! Owns: these limits. Does not own: the fields' meaning (`campaign.rs`).
 
@@ -18,21 +21,38 @@ pub const MAX_DEPTH: usize = 16;
 /// services, ids, holiday dates: none needs more).
 pub const MAX_STRING_BYTES: usize = 4096;
 
+/// The default of `intake.max_contacts_per_document`: contacts one campaign
+/// document may hold. Ten times the 5,000 of each entry `campaign submit`
+/// and the admin API write, so their documents always pass.
+pub const DEFAULT_MAX_CONTACTS: usize = 50_000;
+
 /// Why a document was refused before it was read.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GuardError {
     /// Not JSON: the parser's words, with line and column.
+    #[error("{0}")]
     Syntax(String),
     /// JSON, but over a limit: where and why.
+    #[error("{0}")]
     Limit(String),
 }
 
-/// Checks `json` against the limits above.
+/// Checks `json` against the limits above (any number of contacts).
 pub fn check_document(json: &str) -> Result<(), GuardError> {
+    check_campaign_document(json, usize::MAX)
+}
+
+/// Checks `json` against the limits above, and that its top-level
+/// `contacts` array holds at most `max_contacts` elements. The array is
+/// counted to its end, so the refusal says how many it holds.
+pub fn check_campaign_document(json: &str, max_contacts: usize) -> Result<(), GuardError> {
     let mut de = serde_json::Deserializer::from_str(json);
-    let checked = Node { at: &Path::Root }
-        .deserialize(&mut de)
-        .and_then(|()| de.end());
+    let checked = Node {
+        at: &Path::Root,
+        max_contacts,
+    }
+    .deserialize(&mut de)
+    .and_then(|()| de.end());
     checked.map_err(|e| {
         let text = e.to_string();
         match text.strip_prefix(LIMIT) {
@@ -42,6 +62,21 @@ pub fn check_document(json: &str) -> Result<(), GuardError> {
             None => GuardError::Syntax(text),
         }
     })
+}
+
+/// `n` with its thousands separated by commas (`1,000,000`): a count of
+/// seven digits or more in a row would be masked in a dead letter as a
+/// phone number would.
+fn grouped(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
 }
 
 /// Marks our own errors among `serde_json`'s.
@@ -76,6 +111,21 @@ impl fmt::Display for Path<'_> {
 
 struct Node<'p, 'a> {
     at: &'p Path<'a>,
+    max_contacts: usize,
+}
+
+impl<'p, 'a> Node<'p, 'a> {
+    fn child(&self, at: &'p Path<'a>) -> Self {
+        Node {
+            at,
+            max_contacts: self.max_contacts,
+        }
+    }
+
+    /// Whether this is the document's `contacts` array.
+    fn holds_contacts(&self) -> bool {
+        matches!(self.at, Path::Key(Path::Root, "contacts"))
+    }
 }
 
 impl<'de> DeserializeSeed<'de> for Node<'_, '_> {
@@ -109,9 +159,7 @@ impl<'de> Visitor<'de> for Node<'_, '_> {
                     self.at
                 )));
             }
-            map.next_value_seed(Node {
-                at: &Path::Key(self.at, &key),
-            })?;
+            map.next_value_seed(self.child(&Path::Key(self.at, &key)))?;
             seen.push(key);
         }
         Ok(())
@@ -120,12 +168,19 @@ impl<'de> Visitor<'de> for Node<'_, '_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let mut index = 0;
         while seq
-            .next_element_seed(Node {
-                at: &Path::Index(self.at, index),
-            })?
+            .next_element_seed(self.child(&Path::Index(self.at, index)))?
             .is_some()
         {
             index += 1;
+        }
+        if self.holds_contacts() && index > self.max_contacts {
+            return Err(A::Error::custom(format!(
+                "{LIMIT}the document holds {} contacts; at most {} are read from one \
+                 document (intake.max_contacts_per_document): split it, as `sampark campaign \
+                 submit` does",
+                grouped(index),
+                grouped(self.max_contacts)
+            )));
         }
         Ok(())
     }
@@ -205,5 +260,38 @@ mod tests {
         assert!(
             matches!(check_document("{\"a\": }"), Err(GuardError::Syntax(why)) if why.contains("line 1"))
         );
+    }
+
+    #[test]
+    fn more_contacts_than_allowed_are_refused_with_both_counts() {
+        let contacts = |n: usize| {
+            let list = vec![r#"{"id": "c"}"#; n].join(",");
+            format!(r#"{{"id": "x", "contacts": [{list}], "other": [1, 2, 3, 4]}}"#)
+        };
+        assert_eq!(check_campaign_document(&contacts(3), 3), Ok(()));
+        // Another array as long is not counted as contacts.
+        assert_eq!(check_campaign_document(&contacts(2), 2), Ok(()));
+        let Err(GuardError::Limit(why)) = check_campaign_document(&contacts(4), 3) else {
+            panic!("4 contacts passed a limit of 3");
+        };
+        assert!(
+            why.starts_with("the document holds 4 contacts; at most 3 are read from one document"),
+            "{why}"
+        );
+        // Nested `contacts` keys are not the document's.
+        let nested = r#"{"a": {"contacts": [1, 2, 3]}}"#;
+        assert_eq!(check_campaign_document(nested, 1), Ok(()));
+        assert_eq!(check_document(&contacts(10)), Ok(()));
+        let Err(GuardError::Limit(why)) = check_campaign_document(&contacts(1_234), 1_000) else {
+            panic!("1,234 contacts passed a limit of 1,000");
+        };
+        assert!(
+            why.contains("holds 1,234 contacts; at most 1,000 are read"),
+            "{why}"
+        );
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(50_000), "50,000");
+        assert_eq!(grouped(12_345_678), "12,345,678");
     }
 }

@@ -15,7 +15,7 @@ mod fraction;
 mod freshness;
 mod header_diff;
 mod ids;
-mod json_guard;
+pub mod json_guard;
 mod ladder;
 mod number_plan;
 mod official;
@@ -29,6 +29,7 @@ mod unknown_fields;
 pub use campaign::{
     CAMPAIGN_FIELDS, CONTACT_FIELDS, CampaignHeader, CampaignKind, Contact, DocumentError, JobSpec,
     OfficialCall, ParsedDocument, Priority, RejectedContact, parse_campaign_document,
+    parse_campaign_document_within,
 };
 pub use campaign_window::parse_calling_window;
 pub use country::DefaultCountry;

@@ -186,3 +186,73 @@ fn phones_are_normalised_and_a_refused_one_is_kept_as_written_for_the_parser() {
     assert_eq!(csv.lines[parsed.rejected[0].index], 5);
     assert_eq!(parsed.rejected[0].masked["phone"], "*2345");
 }
+
+#[test]
+fn fields_rows_and_field_counts_over_their_limits_are_refused_naming_the_line() {
+    use super::super::csv_text::{MAX_FIELD_BYTES, MAX_FIELDS, MAX_RECORD_BYTES};
+    let header = "id,phone,official_id,office,service\n";
+    let long = "x".repeat(MAX_FIELD_BYTES + 1);
+    let wide = vec!["a"; MAX_FIELDS + 1].join(",");
+    let text = format!(
+        "{header}c-1,9876543210,off-1,{long},Passport\n\
+         c-2,9876543211,off-1,Puri,Passport\n\
+         {wide}\n\
+         c-3,9876543212,off-1,\"{}\",Passport\n",
+        "y".repeat(MAX_FIELD_BYTES)
+    );
+    let csv = read(&text);
+    assert_eq!(csv.lines, [3, 5], "the rows within the limits are read");
+    assert_eq!(
+        csv.contacts[1]["office"].as_str().map(str::len),
+        Some(MAX_FIELD_BYTES),
+        "a field of exactly the limit is kept whole"
+    );
+    let problems: Vec<String> = csv.bad_rows.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        problems,
+        [
+            format!("line 2: field 4 is 4097 bytes long; at most {MAX_FIELD_BYTES} are allowed"),
+            format!("line 4: 65 fields; a row may have at most {MAX_FIELDS}"),
+        ]
+    );
+    // Many fields each within the limit, together over the row's.
+    let row = vec!["z".repeat(2000); 40].join(",");
+    let csv = read(&format!(
+        "{header}{row}\nc-4,9876543213,off-1,Puri,Passport\n"
+    ));
+    assert_eq!(csv.lines, [3]);
+    assert_eq!(
+        csv.bad_rows[0].to_string(),
+        format!("line 2: the row is 80040 bytes long; at most {MAX_RECORD_BYTES} are allowed")
+    );
+}
+
+#[test]
+fn an_unclosed_quote_over_the_limits_is_still_reported_as_unclosed() {
+    let text = format!(
+        "id,phone,official_id,office,service\nc-1,9876543210,off-1,\"{}",
+        "x\n".repeat(50_000)
+    );
+    let csv = read(&text);
+    assert!(csv.contacts.is_empty());
+    assert_eq!(csv.bad_rows.len(), 1);
+    assert!(
+        csv.bad_rows[0]
+            .to_string()
+            .starts_with("line 2: field 4: its opening quote is never closed"),
+        "{}",
+        csv.bad_rows[0]
+    );
+}
+
+#[test]
+fn a_header_over_the_column_limit_refuses_the_file() {
+    let header = vec!["id"; 70].join(",");
+    let problems = refused(format!("{header}\n").as_bytes());
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.to_string() == "line 1: 70 fields; a row may have at most 64"),
+        "{problems:?}"
+    );
+}

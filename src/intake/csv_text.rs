@@ -12,8 +12,22 @@
 //! columns mean is the caller's. `RecordStream` reads records one at a time
 //! from characters streamed off a file (`utf8_chars.rs`), so a file of any
 //! size is read in constant memory.
+//!
+//! Limits: a field holds at most `MAX_FIELD_BYTES`, a record at most
+//! `MAX_FIELDS` fields and `MAX_RECORD_BYTES` in all. A record over one is
+//! read to its end but not kept: it comes back with its line and a problem
+//! naming the limit, its fields cut short (a quote never closed reads the
+//! rest of the file into one field, and is still reported as that).
 
 use super::utf8_chars::{Utf8Chars, encoding_problems};
+
+/// The longest field, in bytes (as `domain::json_guard` bounds a JSON
+/// string).
+pub const MAX_FIELD_BYTES: usize = 4096;
+/// The most fields in one record (a contacts file has seven columns).
+pub const MAX_FIELDS: usize = 64;
+/// The longest record, in bytes, its separators and line breaks counted.
+pub const MAX_RECORD_BYTES: usize = 64 * 1024;
 
 /// A problem at a line of a CSV file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -69,7 +83,11 @@ impl<'a> RecordStream<'a> {
     pub(crate) fn new(chars: impl Iterator<Item = char> + 'a) -> Self {
         let mut chars = chars.peekable();
         let mut first: Vec<char> = Vec::new();
-        while let Some(c) = chars.next() {
+        // Only the separator is looked for here: a longer first line is
+        // read on, by the records, without it.
+        while first.len() < MAX_RECORD_BYTES
+            && let Some(c) = chars.next()
+        {
             first.push(c);
             if c == '\r' && chars.peek() == Some(&'\n') {
                 first.extend(chars.next());
@@ -177,18 +195,22 @@ impl<I: Iterator<Item = char>> Iterator for Records<I> {
         if self.done {
             return None;
         }
-        let mut record = CsvRecord {
+        let mut record = Building {
             line: self.line,
             fields: Vec::new(),
+            count: 0,
+            bytes: 0,
             problem: None,
         };
-        let mut field = String::new();
+        let mut field = Field::default();
         let mut at = At::FieldStart;
         while let Some(c) = self.chars.next() {
             let newline = c == '\n' || c == '\r';
             if c == '\r' && self.chars.peek() == Some(&'\n') {
                 self.chars.next();
+                record.bytes += 1;
             }
+            record.bytes += c.len_utf8();
             if newline {
                 self.line += 1;
             }
@@ -196,6 +218,7 @@ impl<I: Iterator<Item = char>> Iterator for Records<I> {
             match (at, c) {
                 (At::Quoted, '"') if self.chars.peek() == Some(&'"') => {
                     self.chars.next();
+                    record.bytes += 1;
                     field.push('"');
                 }
                 (At::Quoted, '"') => at = At::AfterQuote,
@@ -203,12 +226,12 @@ impl<I: Iterator<Item = char>> Iterator for Records<I> {
                 (At::Quoted, c) => field.push(c),
                 (At::FieldStart, '"') => at = At::Quoted,
                 (_, c) if c == self.separator => {
-                    record.fields.push(std::mem::take(&mut field));
+                    record.end_field(std::mem::take(&mut field));
                     at = At::FieldStart;
                 }
                 (_, _) if newline => {
-                    record.fields.push(field);
-                    return Some(record);
+                    record.end_field(field);
+                    return Some(record.finish());
                 }
                 (At::AfterQuote, c) => {
                     record.problem.get_or_insert_with(|| {
@@ -236,10 +259,72 @@ impl<I: Iterator<Item = char>> Iterator for Records<I> {
                 record.fields.len() + 1
             ));
         }
-        if at != At::FieldStart || !field.is_empty() || !record.fields.is_empty() {
-            record.fields.push(field);
-            return Some(record);
+        if at != At::FieldStart || !field.text.is_empty() || !record.fields.is_empty() {
+            record.end_field(field);
+            return Some(record.finish());
         }
         None
+    }
+}
+
+/// A field being read: its text up to `MAX_FIELD_BYTES`, and its length.
+#[derive(Default)]
+struct Field {
+    text: String,
+    bytes: usize,
+}
+
+impl Field {
+    fn push(&mut self, c: char) {
+        self.bytes += c.len_utf8();
+        if self.bytes <= MAX_FIELD_BYTES {
+            self.text.push(c);
+        }
+    }
+}
+
+/// A record being read, with its length so far.
+struct Building {
+    line: usize,
+    fields: Vec<String>,
+    /// Fields read, kept or not.
+    count: usize,
+    bytes: usize,
+    problem: Option<String>,
+}
+
+impl Building {
+    fn end_field(&mut self, field: Field) {
+        self.count += 1;
+        if field.bytes > MAX_FIELD_BYTES {
+            let n = self.count;
+            self.problem.get_or_insert_with(|| {
+                format!(
+                    "field {n} is {} bytes long; at most {MAX_FIELD_BYTES} are allowed",
+                    field.bytes
+                )
+            });
+        }
+        if self.count <= MAX_FIELDS {
+            self.fields.push(field.text);
+        }
+    }
+
+    fn finish(mut self) -> CsvRecord {
+        let (count, bytes) = (self.count, self.bytes);
+        if count > MAX_FIELDS {
+            self.problem.get_or_insert_with(|| {
+                format!("{count} fields; a row may have at most {MAX_FIELDS}")
+            });
+        } else if bytes > MAX_RECORD_BYTES {
+            self.problem.get_or_insert_with(|| {
+                format!("the row is {bytes} bytes long; at most {MAX_RECORD_BYTES} are allowed")
+            });
+        }
+        CsvRecord {
+            line: self.line,
+            fields: self.fields,
+            problem: self.problem,
+        }
     }
 }

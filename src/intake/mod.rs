@@ -32,6 +32,6 @@ pub use stream::{
     read_stream,
 };
 pub use submit::{
-    ChunkWriter, ContactCheck, ContactSummary, Finding, SubmitError, chunk_document,
+    CHUNK_SIZE, ChunkWriter, ContactCheck, ContactSummary, Finding, SubmitError, chunk_document,
     submit_document,
 };

@@ -15,8 +15,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info, info_span, warn};
 
 use super::sample;
+use crate::domain::json_guard::DEFAULT_MAX_CONTACTS;
 use crate::domain::{CampaignHeader, CampaignId, CampaignKind, Direction, OfficialCall, Outcome};
-use crate::domain::{DocumentError, JobSpec, NumberPlan, parse_campaign_document};
+use crate::domain::{DocumentError, JobSpec, NumberPlan, parse_campaign_document_within};
 use crate::intake::conflict_reason;
 use crate::policy::CallingWindow;
 use crate::store::{
@@ -75,6 +76,9 @@ pub struct IntakeRouter {
     /// The numbers that may be called (`policy.number_plan`): a contact
     /// outside it is dead-lettered.
     number_plan: NumberPlan,
+    /// Contacts one document may hold (`intake.max_contacts_per_document`):
+    /// a larger one is dead-lettered whole, before any contact is read.
+    max_contacts: usize,
 }
 
 /// How long one read waits for a document. A document arriving meanwhile
@@ -108,6 +112,7 @@ impl IntakeRouter {
             remember_visits: None,
             bridged: None,
             number_plan: NumberPlan::default(),
+            max_contacts: DEFAULT_MAX_CONTACTS,
         }
     }
 
@@ -130,6 +135,13 @@ impl IntakeRouter {
     /// `policy.number_plan`'s).
     pub fn with_number_plan(mut self, plan: NumberPlan) -> Self {
         self.number_plan = plan;
+        self
+    }
+
+    /// Dead-letters, whole, a document holding more than `max` contacts
+    /// (the default: `intake.max_contacts_per_document`'s).
+    pub fn with_max_contacts(mut self, max: usize) -> Self {
+        self.max_contacts = max;
         self
     }
 
@@ -271,7 +283,11 @@ impl IntakeRouter {
     }
 
     async fn ingest_document(&self, source: &str, doc: &str) -> Result<IngestReport, StoreError> {
-        let parsed = match parse_campaign_document(doc, self.dialplan_exists.as_ref()) {
+        let parsed = match parse_campaign_document_within(
+            doc,
+            self.dialplan_exists.as_ref(),
+            self.max_contacts,
+        ) {
             Ok(parsed) => parsed,
             Err(e) => {
                 let why = match &e {

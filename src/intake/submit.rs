@@ -22,6 +22,11 @@ use super::stream::StreamItem;
 use crate::domain::{UnknownField, parse_campaign_document};
 use crate::store::{Store, StoreError};
 
+/// Contacts per intake entry that `campaign submit` (its default
+/// `--chunk-size`) and the admin API write. `intake.max_contacts_per_document`
+/// may not be set lower, so their entries always pass it.
+pub const CHUNK_SIZE: usize = 5_000;
+
 /// Why a document could not be submitted.
 #[derive(Debug, thiserror::Error)]
 pub enum SubmitError {

@@ -162,13 +162,25 @@ pub struct BridgeResult {
 #[error("{0}")]
 pub struct ParamsError(pub String);
 
+/// Why a webhook's parameters were not handed over.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Unverified {
+    /// Not signed by the provider (a forged or corrupted request: 403).
+    #[error("invalid signature")]
+    Signature,
+    /// A body over the bounds on parameters, or unreadable (400).
+    #[error(transparent)]
+    Body(#[from] super::form::FormError),
+}
+
 /// The webhook half of a provider adapter.
 pub trait CallControl: Send + Sync + 'static {
     /// The path under which this provider's webhooks are routed (e.g. `/twilio`).
     fn path_prefix(&self) -> &'static str;
-    /// The request's parameters if its signature is valid; `None` if it is
-    /// not (a forged or corrupted request: 403).
-    fn verify(&self, request: &WebhookRequest<'_>) -> Option<Params>;
+    /// The request's parameters if its signature is valid and its body
+    /// within the bounds of `provider::form` (read with `read_form`, or
+    /// checked with `check_params`); why not otherwise.
+    fn verify(&self, request: &WebhookRequest<'_>) -> Result<Params, Unverified>;
     /// Whether a request with this URL and these headers can be the
     /// provider's at all, decided before its body is read (a request that
     /// cannot is refused, 403, with its body unread). A provider whose

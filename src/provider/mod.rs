@@ -12,6 +12,8 @@ mod build;
 mod control;
 mod error;
 pub mod exotel;
+mod form;
+mod reply;
 #[cfg(test)]
 mod test_server;
 pub mod twilio;
@@ -24,9 +26,11 @@ use async_trait::async_trait;
 pub use build::{ProviderPair, ProviderSetupError, build_provider};
 pub use control::{
     ActionUrls, AnsweredBy, BridgeResult, BridgeStatus, CallControl, InboundCall, Params,
-    ParamsError, StatusEvent, WebhookRequest,
+    ParamsError, StatusEvent, Unverified, WebhookRequest,
 };
 pub use error::{ErrorClass, ProviderError};
+pub use form::{FormError, MAX_FIELDS, MAX_NAME_BYTES, MAX_VALUE_BYTES, check_params, read_form};
+pub use reply::MAX_REPLY_BYTES;
 
 use crate::domain::{CallStatus, PhoneNumber};
 

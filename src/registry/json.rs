@@ -13,6 +13,7 @@ use serde_json::Value;
 use super::ImportProblem;
 use super::csv::COLUMNS;
 use super::import::Collected;
+use crate::domain::json_guard::{self, GuardError};
 use crate::domain::{OfficialFields, mask_digit_runs};
 
 /// Reads every record of a JSON file into `out`.
@@ -34,6 +35,10 @@ pub(super) fn read(bytes: &[u8], out: &mut Collected) {
             return;
         }
     };
+    if let Err(GuardError::Limit(why)) = json_guard::check_document(text) {
+        out.problem(ImportProblem::at(1, format!("the file is refused: {why}")));
+        return;
+    }
     let document: Value = match serde_json::from_str(text) {
         Ok(document) => document,
         Err(e) => {
@@ -292,6 +297,10 @@ mod tests {
         assert!(problems(r#"{"officials": 1}"#)[0].contains("must be an array"));
         assert!(problems(r#"{}"#)[0].contains("no `officials` array"));
         assert!(problems("\"x\"")[0].contains("must be an array of officials"));
+        assert_eq!(
+            problems(r#"[{"official_id": "a", "official_id": "b"}]"#),
+            ["line 1: the file is refused: key `official_id` appears twice in the document[0]"]
+        );
         let parsed = parse_officials(b"[\n\"\xE9\"]", ImportFormat::Json);
         assert_eq!(
             parsed.problems[0].to_string(),

@@ -46,8 +46,8 @@ use super::{Admission, Routes, audit, text_response};
 use crate::dialplan::Dialplans;
 use crate::domain::{CampaignId, ParsedDocument};
 use crate::intake::{
-    Checked, KnownDialplans, Refusal, RefusalKind, check_document, check_stored_header, deciding,
-    submit_document,
+    CHUNK_SIZE, Checked, KnownDialplans, Refusal, RefusalKind, check_document, check_stored_header,
+    deciding, submit_document,
 };
 use crate::store::guard::Accepted;
 use crate::store::{IntakeStats, Store};
@@ -58,9 +58,6 @@ use http::request::Parts;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use serde_json::json;
-
-/// Contacts per intake entry when the admin API chunks a large document.
-pub const CHUNK_SIZE: usize = 5_000;
 
 pub struct AdminRoutes {
     pub store: Arc<dyn Store>,

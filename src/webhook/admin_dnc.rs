@@ -79,6 +79,9 @@ impl AdminRoutes {
         let parsed: PutBody = if body.iter().all(u8::is_ascii_whitespace) {
             PutBody::default()
         } else {
+            if let Some(refused) = super::json_body::refusal(body) {
+                return refused;
+            }
             match serde_json::from_slice(body) {
                 Ok(parsed) => parsed,
                 Err(e) => {

@@ -54,6 +54,9 @@ impl Refused {
 
 impl AdminRoutes {
     pub(super) async fn request_official_call(&self, body: &Bytes) -> Response<Full<Bytes>> {
+        if let Some(refused) = super::json_body::refusal(body) {
+            return refused;
+        }
         let request: CallRequest = match serde_json::from_slice(body) {
             Ok(r) => r,
             Err(e) => {

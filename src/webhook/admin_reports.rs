@@ -108,6 +108,9 @@ impl AdminRoutes {
         if let Err(e) = params.only(&[]) {
             return bad_request(&e);
         }
+        if let Some(refused) = super::json_body::refusal(body) {
+            return refused;
+        }
         let parsed: AckBody = match serde_json::from_slice(body) {
             Ok(parsed) => parsed,
             Err(e) => {

@@ -20,7 +20,7 @@ use crate::calls::{
     Reply, Route, UrlError,
 };
 use crate::failpoint::{self, points};
-use crate::provider::{Params, WebhookRequest};
+use crate::provider::{Params, Unverified, WebhookRequest};
 use crate::telemetry::{Label, Metrics, Subsystem, WebhookKind, WebhookResult};
 
 /// The provider webhook routes over one call core.
@@ -212,12 +212,22 @@ impl CallWebhooks {
             headers: request.headers(),
             body: request.body(),
         });
-        let Some(params) = verified else {
-            warn!("webhook signature invalid; refused");
-            return (
-                WebhookResult::Forbidden,
-                text_response(StatusCode::FORBIDDEN, "invalid signature\n"),
-            );
+        let params = match verified {
+            Ok(params) => params,
+            Err(Unverified::Signature) => {
+                warn!("webhook signature invalid; refused");
+                return (
+                    WebhookResult::Forbidden,
+                    text_response(StatusCode::FORBIDDEN, "invalid signature\n"),
+                );
+            }
+            Err(Unverified::Body(e)) => {
+                warn!(reason = %e, "webhook body over its bounds or unreadable; refused");
+                return (
+                    WebhookResult::BadRequest,
+                    text_response(StatusCode::BAD_REQUEST, format!("{e}\n")),
+                );
+            }
         };
         let callback = match parsed {
             Ok(callback) => callback,

@@ -21,6 +21,7 @@ mod calls;
 mod console;
 mod deadlines;
 mod health;
+mod json_body;
 mod server;
 mod slots;
 

@@ -24,7 +24,8 @@ use sampark::dialplan::{Action, Prompt};
 use sampark::domain::{CallStatus, PhoneNumber};
 use sampark::provider::{
     ActionUrls, BridgeResult, BridgeStatus, CallControl, CallInfo, InboundCall, OriginateRequest,
-    Params, ParamsError, Provider, ProviderError, ProviderPair, StatusEvent, WebhookRequest,
+    Params, ParamsError, Provider, ProviderError, ProviderPair, StatusEvent, Unverified,
+    WebhookRequest, check_params,
 };
 use serde_json::{Map, Value, json};
 use sha2::Sha256;
@@ -72,17 +73,23 @@ impl CallControl for AcmeControl {
         "/acme"
     }
 
-    fn verify(&self, request: &WebhookRequest<'_>) -> Option<Params> {
-        let given = request.headers.get("x-acme-signature")?.as_bytes();
+    fn verify(&self, request: &WebhookRequest<'_>) -> Result<Params, Unverified> {
+        let given = request
+            .headers
+            .get("x-acme-signature")
+            .ok_or(Unverified::Signature)?
+            .as_bytes();
         let expected = sign(&self.secret, request.path_and_query, request.body);
         if !bool::from(expected.as_bytes().ct_eq(given)) {
-            return None;
+            return Err(Unverified::Signature);
         }
         // Signed but not a JSON object: no parameters, so the core answers
         // what it cannot read with 400 rather than this forged-looking 403.
         let fields: Map<String, Value> = serde_json::from_slice(request.body).unwrap_or_default();
         let text = |v: Value| v.as_str().map_or_else(|| v.to_string(), str::to_owned);
-        Some(fields.into_iter().map(|(k, v)| (k, text(v))).collect())
+        let params: Params = fields.into_iter().map(|(k, v)| (k, text(v))).collect();
+        check_params(&params)?;
+        Ok(params)
     }
 
     fn status_event(&self, params: &Params) -> Result<StatusEvent, ParamsError> {

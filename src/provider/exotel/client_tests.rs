@@ -231,3 +231,26 @@ async fn hangup_is_refused_without_a_request() {
     assert_eq!(err.class(), ErrorClass::Never);
     assert!(seen.try_recv().is_err());
 }
+
+#[tokio::test]
+async fn a_reply_over_the_bound_is_not_read_and_classified_as_lost() {
+    use crate::provider::MAX_REPLY_BYTES;
+    let padded = format!(
+        r#"{{"Call":{{"Sid":"s9","Status":"in-progress","DateCreated":"2026-11-30 10:00:00","Pad":"{}"}}}}"#,
+        "x".repeat(MAX_REPLY_BYTES)
+    );
+    let (base, _seen) = serve(vec![reply(200, &padded), reply(200, &padded)]).await;
+    let exotel = client(&base, TIMEOUT);
+    let err = exotel.originate(&request()).await.unwrap_err();
+    assert!(
+        matches!(err, ProviderError::Unknown(ref m)
+            if m.contains("HTTP 200, reply larger than 1048576 bytes (1 MiB): not read")),
+        "a call may have been placed: reconciled, {err:?}"
+    );
+    assert_eq!(err.class(), ErrorClass::Reconcile);
+    let err = exotel.fetch_call("s9").await.unwrap_err();
+    assert!(
+        matches!(err, ProviderError::Transient(ref m) if m.contains("reply larger than")),
+        "a read is retried: {err:?}"
+    );
+}

@@ -9,7 +9,7 @@ use super::token::UrlSigner;
 use crate::dialplan::Action;
 use crate::provider::{
     ActionUrls, BridgeResult, CallControl, InboundCall, Params, ParamsError, StatusEvent,
-    WebhookRequest,
+    Unverified, WebhookRequest,
 };
 
 /// Exotel's webhook half.
@@ -38,16 +38,19 @@ impl CallControl for ExotelControl {
 
     /// A valid token for the path and query (and the configured Basic auth
     /// credentials), then a body that reads as a form or a JSON object.
-    fn verify(&self, request: &WebhookRequest<'_>) -> Option<Params> {
+    fn verify(&self, request: &WebhookRequest<'_>) -> Result<Params, Unverified> {
         let header =
             |name: http::HeaderName| request.headers.get(name).and_then(|v| v.to_str().ok());
         if !self
             .signer
             .check(request.path_and_query, header(http::header::AUTHORIZATION))
         {
-            return None;
+            return Err(Unverified::Signature);
         }
-        parse_body(header(http::header::CONTENT_TYPE), request.body)
+        Ok(parse_body(
+            header(http::header::CONTENT_TYPE),
+            request.body,
+        )?)
     }
 
     /// The token is in the URL (and Basic auth in a header): all of it is

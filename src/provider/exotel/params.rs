@@ -10,31 +10,40 @@
 
 use serde_json::Value;
 
+use crate::domain::json_guard;
 use crate::domain::{CallStatus, PhoneNumber};
-use crate::provider::{BridgeResult, BridgeStatus, InboundCall, Params, ParamsError, StatusEvent};
+use crate::provider::{
+    BridgeResult, BridgeStatus, FormError, InboundCall, Params, ParamsError, StatusEvent,
+    check_params, read_form,
+};
 
 /// Decodes a webhook body by its `Content-Type`: a JSON object's scalar
-/// members as strings (nulls skipped), else a form.
-pub(super) fn parse_body(content_type: Option<&str>, body: &[u8]) -> Option<Params> {
+/// members as strings (nulls skipped), else a form; either within the
+/// bounds of `provider::form` (a JSON body also within `json_guard`'s: no
+/// key twice, no deep nesting).
+pub(super) fn parse_body(content_type: Option<&str>, body: &[u8]) -> Result<Params, FormError> {
     let is_json = content_type
         .and_then(|c| c.split(';').next())
         .is_some_and(|c| c.trim().eq_ignore_ascii_case("application/json"));
     if !is_json {
-        return Some(form_urlencoded::parse(body).into_owned().collect());
+        return read_form(body);
     }
-    let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body) else {
-        return None;
+    let text = std::str::from_utf8(body).map_err(|e| FormError::Json(e.to_string()))?;
+    json_guard::check_document(text).map_err(|e| FormError::Json(e.to_string()))?;
+    let Ok(Value::Object(map)) = serde_json::from_str::<Value>(text) else {
+        return Err(FormError::Json("not an object".into()));
     };
-    Some(
-        map.into_iter()
-            .filter_map(|(k, v)| match v {
-                Value::String(s) => Some((k, s)),
-                Value::Number(n) => Some((k, n.to_string())),
-                Value::Bool(b) => Some((k, b.to_string())),
-                _ => None,
-            })
-            .collect(),
-    )
+    let params: Params = map
+        .into_iter()
+        .filter_map(|(k, v)| match v {
+            Value::String(s) => Some((k, s)),
+            Value::Number(n) => Some((k, n.to_string())),
+            Value::Bool(b) => Some((k, b.to_string())),
+            _ => None,
+        })
+        .collect();
+    check_params(&params)?;
+    Ok(params)
 }
 
 /// The first non-blank value of `name`.
@@ -131,8 +140,22 @@ mod tests {
         assert_eq!(field(&params, "Duration"), Some("31"));
         assert_eq!(field(&params, "RecordingUrl"), None);
         assert_eq!(status_event(&params).unwrap().status, CallStatus::Completed);
-        assert_eq!(parse_body(Some("application/json"), b"[1]"), None);
-        assert_eq!(parse_body(Some("application/json"), b"{"), None);
+        assert!(parse_body(Some("application/json"), b"[1]").is_err());
+        assert!(parse_body(Some("application/json"), b"{").is_err());
+        assert!(
+            parse_body(
+                Some("application/json"),
+                br#"{"CallSid": "a", "CallSid": "b"}"#
+            )
+            .unwrap_err()
+            .to_string()
+            .contains("key `CallSid` appears twice")
+        );
+        let many = format!("{}&x=1", vec!["a=1"; crate::provider::MAX_FIELDS].join("&"));
+        assert_eq!(
+            parse_body(None, many.as_bytes()),
+            Err(FormError::TooManyFields)
+        );
         let params = form("CallSid=c1&Status=no-answer");
         assert_eq!(status_event(&params).unwrap().status, CallStatus::NoAnswer);
         assert!(parse_body(None, b"").unwrap().is_empty());

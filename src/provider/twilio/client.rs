@@ -13,7 +13,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, header};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -23,10 +23,9 @@ use super::config::{TwilioConfig, TwilioSetupError};
 use super::date::utc_day;
 use super::wire::{Effect, Reply, classify, parse_call, parse_call_page, parse_retry_after};
 use crate::domain::{CallStatus, PhoneNumber};
+use crate::provider::reply::read_reply;
 use crate::provider::{CallInfo, OriginateRequest, Provider, ProviderError};
 
-/// Replies larger than this are not Twilio's and are refused unread.
-const MAX_REPLY_BYTES: usize = 4 << 20;
 /// Calls per list page (Twilio allows up to 1000).
 const LIST_PAGE_SIZE: u32 = 200;
 /// A reconciling lookup for one number pair on one day never legitimately
@@ -136,11 +135,9 @@ impl TwilioClient {
                 .get(header::RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
                 .and_then(parse_retry_after);
-            let body = Limited::new(response.into_body(), MAX_REPLY_BYTES)
-                .collect()
+            let body = read_reply(status, response.into_body())
                 .await
-                .map_err(|e| SendError::Lost(format!("HTTP {status}, reply body lost: {e}")))?
-                .to_bytes();
+                .map_err(SendError::Lost)?;
             Ok(Reply {
                 status,
                 retry_after,

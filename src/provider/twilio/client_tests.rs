@@ -78,6 +78,7 @@ async fn originate_sends_the_exact_create_call_request() {
          &StatusCallbackEvent=answered&StatusCallbackEvent=completed&Timeout=30"
     );
     let events: Vec<_> = parse_form(seen.body.as_bytes())
+        .unwrap()
         .into_iter()
         .filter(|(k, _)| k == "StatusCallbackEvent")
         .map(|(_, v)| v)
@@ -88,7 +89,7 @@ async fn originate_sends_the_exact_create_call_request() {
 #[test]
 fn machine_detection_is_asked_for_only_when_the_campaign_wants_it() {
     let events = DEFAULT_STATUS_EVENTS.map(String::from).to_vec();
-    let without = parse_form(originate_form(&request(), &events).as_bytes());
+    let without = parse_form(originate_form(&request(), &events).as_bytes()).unwrap();
     assert!(
         without
             .iter()
@@ -98,7 +99,7 @@ fn machine_detection_is_asked_for_only_when_the_campaign_wants_it() {
         machine_detection: true,
         ..request()
     };
-    let with = parse_form(originate_form(&amd, &events).as_bytes());
+    let with = parse_form(originate_form(&amd, &events).as_bytes()).unwrap();
     let detection: Vec<_> = with
         .iter()
         .filter(|(k, _)| k.starts_with("MachineDetection"))
@@ -388,4 +389,28 @@ async fn reqwest_free_get(url: &str) -> u16 {
         .unwrap()
         .status()
         .as_u16()
+}
+
+#[tokio::test]
+async fn a_reply_over_the_bound_is_not_read_and_classified_as_lost() {
+    use crate::provider::MAX_REPLY_BYTES;
+    // A valid call padded past the bound: read whole, it would be accepted.
+    let padded = format!(
+        r#"{{"sid":"CA09","status":"queued","date_created":null,"pad":"{}"}}"#,
+        "x".repeat(MAX_REPLY_BYTES)
+    );
+    let (base, _seen) = serve(vec![reply(201, &padded), reply(200, &padded)]).await;
+    let twilio = client(&base, TIMEOUT);
+    let err = twilio.originate(&request()).await.unwrap_err();
+    assert!(
+        matches!(err, ProviderError::Unknown(ref m)
+            if m.contains("HTTP 201, reply larger than 1048576 bytes (1 MiB): not read")),
+        "a call may have been created: reconciled, {err:?}"
+    );
+    assert_eq!(err.class(), ErrorClass::Reconcile);
+    let err = twilio.fetch_call("CA09").await.unwrap_err();
+    assert!(
+        matches!(err, ProviderError::Transient(ref m) if m.contains("reply larger than")),
+        "a read is retried: {err:?}"
+    );
 }

@@ -7,7 +7,7 @@ use super::verify::verify_request;
 use crate::dialplan::Action;
 use crate::provider::{
     ActionUrls, AnsweredBy, BridgeResult, CallControl, InboundCall, Params, ParamsError,
-    StatusEvent, WebhookRequest,
+    StatusEvent, Unverified, WebhookRequest,
 };
 
 /// Twilio's webhook half.
@@ -37,8 +37,10 @@ impl CallControl for TwilioControl {
         "/twilio"
     }
 
-    fn verify(&self, request: &WebhookRequest<'_>) -> Option<Params> {
-        let params = parse_form(request.body);
+    /// The form is read (within its bounds) before the signature is
+    /// checked, as the signature covers its parameters.
+    fn verify(&self, request: &WebhookRequest<'_>) -> Result<Params, Unverified> {
+        let params = parse_form(request.body)?;
         let signature = request
             .headers
             .get("x-twilio-signature")
@@ -51,6 +53,7 @@ impl CallControl for TwilioControl {
             signature,
         )
         .then_some(params)
+        .ok_or(Unverified::Signature)
     }
 
     /// The signature covers the body, so only its presence is checked.

@@ -6,7 +6,7 @@
 //! webhook and IVR engine decide).
 
 use crate::domain::CallStatus;
-use crate::provider::{AnsweredBy, BridgeResult, BridgeStatus};
+use crate::provider::{AnsweredBy, BridgeResult, BridgeStatus, FormError, read_form};
 
 /// A webhook body that lacks what sampark needs to act on it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -19,10 +19,11 @@ pub enum ParamError {
     UnknownCallStatus(String),
 }
 
-/// Decodes an `application/x-www-form-urlencoded` body. Order and repeated
-/// names are kept because the signature covers every pair as sent.
-pub fn parse_form(body: &[u8]) -> Vec<(String, String)> {
-    form_urlencoded::parse(body).into_owned().collect()
+/// Decodes an `application/x-www-form-urlencoded` body within the bounds
+/// of `provider::form`. Order and repeated names are kept because the
+/// signature covers every pair as sent.
+pub fn parse_form(body: &[u8]) -> Result<Vec<(String, String)>, FormError> {
+    read_form(body)
 }
 
 /// The first value of `name`, if present.
@@ -137,7 +138,7 @@ mod tests {
 
     #[test]
     fn parse_form_decodes_plus_and_percent_and_keeps_order() {
-        let params = parse_form(b"b=1&To=%2B91+98&a=x%26y&b=2&empty=");
+        let params = parse_form(b"b=1&To=%2B91+98&a=x%26y&b=2&empty=").unwrap();
         assert_eq!(
             params,
             vec![
@@ -148,12 +149,12 @@ mod tests {
                 ("empty".to_owned(), String::new()),
             ]
         );
-        assert!(parse_form(b"").is_empty());
+        assert!(parse_form(b"").unwrap().is_empty());
     }
 
     #[test]
     fn status_callback_reads_all_fields() {
-        let cb = StatusCallback::from_params(&parse_form(COMPLETED)).unwrap();
+        let cb = StatusCallback::from_params(&parse_form(COMPLETED).unwrap()).unwrap();
         assert_eq!(
             cb,
             StatusCallback {
@@ -164,7 +165,7 @@ mod tests {
                 error_code: None,
             }
         );
-        let failed = parse_form(b"CallSid=CA9&CallStatus=failed&ErrorCode=13224");
+        let failed = parse_form(b"CallSid=CA9&CallStatus=failed&ErrorCode=13224").unwrap();
         let cb = StatusCallback::from_params(&failed).unwrap();
         assert_eq!(cb.status, CallStatus::Failed);
         assert_eq!(cb.error_code.as_deref(), Some("13224"));
@@ -185,28 +186,32 @@ mod tests {
             ("failed", CallStatus::Failed),
             ("canceled", CallStatus::Canceled),
         ] {
-            let params = parse_form(format!("CallSid=CA1&CallStatus={raw}").as_bytes());
+            let params = parse_form(format!("CallSid=CA1&CallStatus={raw}").as_bytes()).unwrap();
             assert_eq!(StatusCallback::from_params(&params).unwrap().status, want);
         }
     }
 
     #[test]
     fn missing_or_unknown_status_is_a_clear_error() {
-        let err = StatusCallback::from_params(&parse_form(b"CallSid=CA1")).unwrap_err();
+        let err = StatusCallback::from_params(&parse_form(b"CallSid=CA1").unwrap()).unwrap_err();
         assert_eq!(err, ParamError::MissingCallStatus);
-        let err = StatusCallback::from_params(&parse_form(b"CallSid=CA1&CallStatus=")).unwrap_err();
-        assert_eq!(err, ParamError::MissingCallStatus);
-        let err = StatusCallback::from_params(&parse_form(b"CallSid=CA1&CallStatus=exploded"))
+        let err = StatusCallback::from_params(&parse_form(b"CallSid=CA1&CallStatus=").unwrap())
             .unwrap_err();
+        assert_eq!(err, ParamError::MissingCallStatus);
+        let err =
+            StatusCallback::from_params(&parse_form(b"CallSid=CA1&CallStatus=exploded").unwrap())
+                .unwrap_err();
         assert_eq!(err, ParamError::UnknownCallStatus("exploded".into()));
         assert!(err.to_string().contains("\"exploded\""));
-        let err = StatusCallback::from_params(&parse_form(b"CallStatus=ringing")).unwrap_err();
+        let err =
+            StatusCallback::from_params(&parse_form(b"CallStatus=ringing").unwrap()).unwrap_err();
         assert_eq!(err, ParamError::MissingCallSid);
     }
 
     #[test]
     fn malformed_extras_read_as_absent() {
-        let params = parse_form(b"CallSid=CA1&CallStatus=busy&SequenceNumber=x&CallDuration=-1");
+        let params =
+            parse_form(b"CallSid=CA1&CallStatus=busy&SequenceNumber=x&CallDuration=-1").unwrap();
         let cb = StatusCallback::from_params(&params).unwrap();
         assert_eq!((cb.sequence, cb.duration_secs), (None, None));
     }
@@ -223,13 +228,16 @@ mod tests {
             ("unknown", AnsweredBy::Unknown),
             ("robot", AnsweredBy::Unknown),
         ] {
-            let params = parse_form(format!("CallSid=CA1&AnsweredBy={raw}").as_bytes());
+            let params = parse_form(format!("CallSid=CA1&AnsweredBy={raw}").as_bytes()).unwrap();
             assert_eq!(answered_by(&params), Some(want), "{raw}");
         }
-        assert_eq!(answered_by(&parse_form(b"CallSid=CA1")), None);
-        assert_eq!(answered_by(&parse_form(b"CallSid=CA1&AnsweredBy=")), None);
+        assert_eq!(answered_by(&parse_form(b"CallSid=CA1").unwrap()), None);
+        assert_eq!(
+            answered_by(&parse_form(b"CallSid=CA1&AnsweredBy=").unwrap()),
+            None
+        );
         let machine = |raw: &str| {
-            answered_by(&parse_form(format!("AnsweredBy={raw}").as_bytes()))
+            answered_by(&parse_form(format!("AnsweredBy={raw}").as_bytes()).unwrap())
                 .is_some_and(AnsweredBy::is_machine)
         };
         assert!(machine("machine_start") && machine("fax"));
@@ -238,10 +246,10 @@ mod tests {
 
     #[test]
     fn digits_and_call_sid_helpers() {
-        let params = parse_form(b"CallSid=CA7&Digits=12%23");
+        let params = parse_form(b"CallSid=CA7&Digits=12%23").unwrap();
         assert_eq!(digits(&params), "12#");
         assert_eq!(call_sid(&params), Some("CA7"));
-        let params = parse_form(b"CallSid=&Other=1");
+        let params = parse_form(b"CallSid=&Other=1").unwrap();
         assert_eq!(digits(&params), "");
         assert_eq!(call_sid(&params), None);
     }
