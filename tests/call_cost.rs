@@ -73,6 +73,15 @@ fn script_names() -> HashMap<String, String> {
     names
 }
 
+/// A key's kind: its name without the shard, the ids and the tags
+/// (`sampark:{3}:job:cost:c-001` → `job`), or `None` for an argument that
+/// is not a key.
+fn key_kind(key: &str) -> Option<String> {
+    let rest = key.strip_prefix("sampark:")?;
+    let parts: Vec<&str> = rest.split(':').filter(|p| !p.starts_with('{')).collect();
+    Some(parts.first()?.to_string())
+}
+
 /// Counts, by command, what clients other than `skip` send Redis, until
 /// stopped.
 struct Monitor {
@@ -112,7 +121,15 @@ impl Monitor {
                         let name = names.get(sha).map_or("?", String::as_str);
                         format!("evalsha {name}")
                     } else {
-                        command
+                        // Plain commands by the kind of key they touch.
+                        let key = words
+                            .next()
+                            .unwrap_or("")
+                            .trim_end_matches(['"', '\r', '\n']);
+                        match key_kind(key) {
+                            Some(kind) => format!("{command} {kind}"),
+                            None => command,
+                        }
                     };
                     *counts.entry(key).or_insert(0) += 1;
                 }

@@ -225,7 +225,8 @@ end
 -- job is terminal. `state` is the job's state before; the record's reason
 -- is the job's `reason` field as the caller left it. The job's phone
 -- numbers are dropped in the same step (retention: an ended contact keeps
--- no number; the relay later sets the job's expiry).
+-- no number; the relay later sets the job's expiry). The outbox entry holds
+-- `record` and `ctag` (the job's citizen tag, '' for none).
 local function end_job(job_key, counts_key, outbox_key, job_id, state, outcome, now)
   redis.call('HSET', job_key, 'state', outcome, 'updated_at', int(now))
   move_count(counts_key, job_key, state, outcome)
@@ -282,7 +283,11 @@ local function end_job(job_key, counts_key, outbox_key, job_id, state, outcome, 
     .. ',"attributed":' .. (about.attributed and 'true' or 'false')
     .. (bridge and (',"bridge":' .. bridge) or '')
     .. '}'
-  redis.call('XADD', outbox_key, '*', 'record', record)
+  -- The citizen tag travels with the record (empty: the job has none, e.g.
+  -- an inbound call's), so the relay marks the campaign's number ended
+  -- without reading the job again.
+  redis.call('XADD', outbox_key, '*', 'record', record,
+    'ctag', redis.call('HGET', job_key, 'ctag') or '')
   drop_numbers(job_key)
 end
 

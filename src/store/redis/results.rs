@@ -81,7 +81,10 @@ impl RedisStore {
                 Ok(record) => {
                     let escalation = rules.escalation_of(&record);
                     if let Ok(job) = JobId::parse(&record.record_id) {
-                        ended.push(job);
+                        // The citizen tag the concluding script wrote beside
+                        // the record; an entry written before it did holds
+                        // none, and the job is read for it.
+                        ended.push((job, entry.get::<String>("ctag")));
                     }
                     (record.record_id, escalation)
                 }
@@ -128,25 +131,15 @@ impl RedisStore {
         // Only now that every record is in the feedback stream. The ended
         // jobs' expiry is set in the same step (one slot: the shard's), so
         // a job is never left without one once its entry is acknowledged.
-        let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
-        let mut ack = redis::pipe();
-        ack.atomic()
-            .cmd("XACK")
-            .arg(&outbox)
-            .arg(RELAY_GROUP)
-            .arg(&ids)
-            .ignore()
-            .cmd("XDEL")
-            .arg(&outbox)
-            .arg(&ids)
-            .ignore();
-        for job in &ended {
-            ack.cmd("PEXPIRE")
-                .arg(self.keys.job(shard, job))
-                .arg(millis(self.retention))
-                .ignore();
+        let mut ack = self.scripts.ack_outbox.key(&outbox);
+        for (job, _) in &ended {
+            ack.key(self.keys.job(shard, job));
         }
-        let acked = ack.exec_async(&mut conn).await;
+        ack.arg(RELAY_GROUP).arg(millis(self.retention));
+        for entry in &entries {
+            ack.arg(&entry.id);
+        }
+        let acked = ack.invoke_async::<u64>(&mut conn).await;
         if acked.is_err() {
             self.relay_unacked
                 .lock()
@@ -169,15 +162,31 @@ impl RedisStore {
     /// once the jobs are removed. Jobs without a citizen tag (an inbound
     /// call's) held no number. Idempotent: a relay repeated after a lost
     /// acknowledgement marks nothing new.
-    async fn end_numbers(&self, shard: ShardId, ended: &[JobId]) -> Result<()> {
+    async fn end_numbers(&self, shard: ShardId, ended: &[(JobId, Option<String>)]) -> Result<()> {
         if ended.is_empty() {
             return Ok(());
         }
-        let mut tags = redis::pipe();
-        for job in ended {
-            tags.cmd("HGET").arg(self.keys.job(shard, job)).arg("ctag");
+        let unknown: Vec<&JobId> = ended
+            .iter()
+            .filter(|(_, tag)| tag.is_none())
+            .map(|(job, _)| job)
+            .collect();
+        let mut read = Vec::new();
+        if !unknown.is_empty() {
+            let mut tags = redis::pipe();
+            for job in &unknown {
+                tags.cmd("HGET").arg(self.keys.job(shard, job)).arg("ctag");
+            }
+            read = tags.query_async(&mut self.conn.clone()).await?;
         }
-        let tags: Vec<Option<String>> = tags.query_async(&mut self.conn.clone()).await?;
+        let mut read = read.into_iter();
+        let tags: Vec<Option<String>> = ended
+            .iter()
+            .map(|(_, tag)| match tag {
+                Some(tag) => Some(tag.clone()),
+                None => read.next().flatten(),
+            })
+            .collect();
         let mut marks = redis::pipe();
         marks
             .cmd("SCRIPT")
@@ -185,7 +194,7 @@ impl RedisStore {
             .arg(super::scripts::END_NUMBER)
             .ignore();
         let mut any = false;
-        for (job, tag) in ended.iter().zip(tags) {
+        for ((job, _), tag) in ended.iter().zip(tags) {
             let Some(tag) = tag.filter(|t| !t.is_empty()) else {
                 continue;
             };

@@ -91,6 +91,7 @@ pub(super) struct Scripts {
     /// Not job scripts: no prelude.
     pub intake_read: Script,
     pub relay: Script,
+    pub ack_outbox: Script,
     pub claim_sample: Script,
     pub end_number: Script,
     pub ack_escalation: Script,
@@ -139,6 +140,7 @@ impl Scripts {
             intake_tally: job_script!("intake_tally.lua"),
             intake_read: Script::new(include_str!("../lua/intake_read.lua")),
             relay: Script::new(include_str!("../lua/relay.lua")),
+            ack_outbox: Script::new(include_str!("../lua/ack_outbox.lua")),
             claim_sample: Script::new(CLAIM_SAMPLE),
             end_number: Script::new(END_NUMBER),
             ack_escalation: Script::new(include_str!("../lua/ack_escalation.lua")),
