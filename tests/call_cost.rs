@@ -5,7 +5,8 @@
 //! every contact answered and every question keyed, and each command a
 //! client sends is a round trip (a pipeline's commands counted one by
 //! one). `EVALSHA` is told apart by script, named from the Lua sources.
-//! The run prints the breakdown (`--nocapture`) and bounds the total.
+//! The daemon's start (its first look over every shard) is left out. The
+//! run prints the breakdown (`--nocapture`) and bounds the total.
 
 mod support;
 
@@ -23,7 +24,7 @@ use support::daemon::{ACCOUNT_SID, AUTH_TOKEN, dialer_config, start_daemon, star
 use support::eventually;
 use support::redis_server::RedisServer;
 
-const CONTACTS: usize = 24;
+const CONTACTS: usize = 60;
 /// Provider events of one answered 3-question call: the answer, three
 /// gathers and four status callbacks (initiated, ringing, answered,
 /// completed).
@@ -32,7 +33,7 @@ const EVENTS_PER_CALL: f64 = 8.0;
 /// included (measured 2026-12-01, see docs/performance.md, "Redis round
 /// trips per completed call"; a little margin for the background loops,
 /// whose share depends on how long the run lasts).
-const MAX_ROUND_TRIPS_PER_CALL: f64 = 30.0;
+const MAX_ROUND_TRIPS_PER_CALL: f64 = 19.0;
 
 /// SHA-1 → script name, for every script the store composes from
 /// `src/store/lua` (`src/store/redis/scripts.rs`): a file alone, or after
@@ -202,6 +203,10 @@ async fn round_trips_per_completed_call_are_counted_and_bounded() {
         .find_map(|f| f.strip_prefix("addr="))
         .unwrap()
         .to_owned();
+    // The daemon's first look over every shard (dialer, relay, reconciler)
+    // is a cost of its start, not of the calls: it is over before the count
+    // begins.
+    tokio::time::sleep(Duration::from_secs(1)).await;
     let monitor = Monitor::start(redis.port, addr);
 
     store.submit(&campaign()).await.unwrap();
