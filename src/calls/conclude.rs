@@ -25,6 +25,9 @@ impl CallCore {
         call_sid: &str,
         status: CallStatus,
     ) -> Result<Option<Finish>, CallError> {
+        if self.progress_known(job, attempt, call_sid, status) {
+            return Ok(None);
+        }
         let applied = match self.planned(job, attempt, status) {
             Some((plan, copy)) => {
                 if let Finish::Terminal { outcome, .. } = &plan.finish {
@@ -65,6 +68,29 @@ impl CallCore {
             self.concluded(job, call_sid, status, d);
         }
         Ok(decision)
+    }
+
+    /// Whether `status` only reports the progress of an outbound call this
+    /// instance placed and whose call id the store recorded
+    /// (`LiveCalls::originated`): the job is then `in_call` with that call,
+    /// and the status would change nothing but the job's last-status
+    /// fields, which no decision reads (the terminal status sets them), so
+    /// it costs no round trip. Anything else (a terminal status, another
+    /// call id, a call this instance did not place or whose record it did
+    /// not see) goes to the store, fenced, as before.
+    fn progress_known(
+        &self,
+        job: &JobRef,
+        attempt: u32,
+        call_sid: &str,
+        status: CallStatus,
+    ) -> bool {
+        if status.is_terminal() {
+            return false;
+        }
+        self.live.of(job, attempt).is_some_and(|copy| {
+            copy.spec.direction == Direction::Outbound && copy.call_sid.as_deref() == Some(call_sid)
+        })
     }
 
     /// The conclusion of a terminal `status`, decided from this instance's

@@ -5,6 +5,7 @@
 //! | event | the copy |
 //! |---|---|
 //! | the dialer placed the call (`placed`) | the job as authorised: no session, step 0 |
+//! | the store recorded the call's id (`originated`) | the same, with the call id |
 //! | a step was saved here (`saved`) | the job with that session, step and reply |
 //! | a terminal status arrives (`of`) | the conclusion is decided from it and applied with the status, fenced (`Store::apply_status_concluding`) |
 //! | a terminal status was applied here, or a save came back stale (`forget`) | gone |
@@ -83,6 +84,20 @@ impl LiveCalls {
             let mut copy = job.clone();
             copy.dials += 1;
             self.put(copy);
+        }
+    }
+
+    /// The store recorded call `sid` for attempt `attempt` of `job`
+    /// (`mark_originated` applied): the copy knows the call, so a status
+    /// that only reports its progress needs no round trip (`on_status`).
+    pub fn originated(&self, job: &JobRef, attempt: u32, sid: &str) {
+        let mut g = self.inner();
+        let Generations { young, old } = &mut *g;
+        if let Some(copy) = young.get_mut(job).or_else(|| old.get_mut(job))
+            && copy.attempt == attempt
+            && copy.call_sid.is_none()
+        {
+            Arc::make_mut(copy).call_sid = Some(sid.to_owned());
         }
     }
 

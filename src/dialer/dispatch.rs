@@ -449,8 +449,13 @@ impl Dialer {
                     .store
                     .mark_originated(&job.job_ref(), job.attempt, &call.sid, self.config.max_call)
                     .await?;
-                if recorded == Transition::Stale {
-                    self.drop_orphan(job, &call.sid).await?;
+                match recorded {
+                    Transition::Stale => self.drop_orphan(job, &call.sid).await?,
+                    Transition::Applied => {
+                        if let Some(live) = &self.live {
+                            live.originated(&job.job_ref(), job.attempt, &call.sid);
+                        }
+                    }
                 }
             }
             Err(e) => {
