@@ -193,6 +193,30 @@ mod tests {
     }
 
     #[test]
+    fn the_recorded_call_id_is_kept_only_for_its_attempt() {
+        let live = LiveCalls::default();
+        let j = placed(1);
+        live.placed(&j);
+        live.originated(&j.job_ref(), 2, "CA2");
+        assert_eq!(live.of(&j.job_ref(), 1).unwrap().call_sid, None);
+        live.originated(&j.job_ref(), 1, "CA1");
+        assert_eq!(
+            live.of(&j.job_ref(), 1).unwrap().call_sid.as_deref(),
+            Some("CA1")
+        );
+        // A call id the copy already holds is never replaced.
+        live.originated(&j.job_ref(), 1, "CA9");
+        assert_eq!(
+            live.of(&j.job_ref(), 1).unwrap().call_sid.as_deref(),
+            Some("CA1")
+        );
+        // Nothing is kept for a call that has no copy.
+        let other = placed(2);
+        live.originated(&other.job_ref(), 1, "CA3");
+        assert!(live.of(&other.job_ref(), 1).is_none());
+    }
+
+    #[test]
     fn a_job_with_a_session_is_not_kept_as_placed() {
         let live = LiveCalls::default();
         let mut j = placed(1);

@@ -732,3 +732,74 @@ async fn each_call_event_costs_one_round_trip_on_the_instance_serving_the_call()
         "a repeated answer replays"
     );
 }
+
+/// Every command a status callback costs through `core`, scripts' own
+/// commands included.
+async fn cost_of_a_status_webhook(
+    core: &sampark::calls::CallCore,
+    conn: &mut redis::aio::MultiplexedConnection,
+    job: &Job,
+    sid: &str,
+    status: &str,
+) -> Vec<(String, u64)> {
+    redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .exec_async(&mut *conn)
+        .await
+        .unwrap();
+    let params = vec![
+        ("CallSid".to_owned(), sid.to_owned()),
+        ("CallStatus".to_owned(), status.to_owned()),
+    ];
+    let callback = sampark::calls::Callback::Status(sampark::calls::CallRef {
+        job: job.job_ref(),
+        attempt: job.attempt,
+    });
+    core.handle(&callback, &params).await.unwrap();
+    let mut calls = crate::support::redis_server::command_calls(conn).await;
+    calls.retain(|(name, _)| !name.starts_with("config") && name != "info");
+    round_trips(&calls)
+}
+
+#[tokio::test]
+async fn a_progress_status_costs_nothing_on_the_instance_that_recorded_the_call() {
+    let (server, store) = setup().await;
+    let store = std::sync::Arc::new(store);
+    let mut conn = raw(&server).await;
+    let warm = core_over(&store);
+    let cold = core_over(&store);
+    // Loads the script into Redis, so no measurement pays for that.
+    let spare = dialing(&store, "c-0").await;
+    store
+        .apply_status(&spare.job_ref(), 1, "CA0", CallStatus::Ringing)
+        .await
+        .unwrap();
+    let job = dialing(&store, "c-1").await;
+    warm.live_calls().placed(&job);
+    // Before the store recorded the call, the status goes to the store (it
+    // may be what adopts the call).
+    let before = cost_of_a_status_webhook(&warm, &mut conn, &job, "CA1", "initiated").await;
+    assert_eq!(before, [("evalsha".to_owned(), 1)], "{before:?}");
+    assert_eq!(
+        store
+            .mark_originated(&job.job_ref(), 1, "CA1", LEASE)
+            .await
+            .unwrap(),
+        Transition::Applied
+    );
+    warm.live_calls().originated(&job.job_ref(), 1, "CA1");
+    let on_warm = cost_of_a_status_webhook(&warm, &mut conn, &job, "CA1", "ringing").await;
+    assert!(on_warm.is_empty(), "no round trip: {on_warm:?}");
+    // Another call id, or an instance without the record, asks the store.
+    let other = cost_of_a_status_webhook(&warm, &mut conn, &job, "CA2", "ringing").await;
+    assert_eq!(other, [("evalsha".to_owned(), 1)], "{other:?}");
+    let on_cold = cost_of_a_status_webhook(&cold, &mut conn, &job, "CA1", "in-progress").await;
+    assert_eq!(on_cold, [("evalsha".to_owned(), 1)], "{on_cold:?}");
+    // The terminal status is applied, and concludes the attempt (a call
+    // that heard no answer is tried again), as before.
+    let end = cost_of_a_status_webhook(&warm, &mut conn, &job, "CA1", "completed").await;
+    assert_eq!(end, [("evalsha".to_owned(), 1)], "{end:?}");
+    let stored = store.load_job(&job.job_ref()).await.unwrap().unwrap();
+    assert_eq!(stored.state, JobState::RetryWait);
+    assert_eq!(stored.call_status, Some(CallStatus::Completed));
+}
