@@ -33,7 +33,7 @@ const EVENTS_PER_CALL: f64 = 8.0;
 /// included (measured 2026-12-01, see docs/performance.md, "Redis round
 /// trips per completed call"; a little margin for the background loops,
 /// whose share depends on how long the run lasts).
-const MAX_ROUND_TRIPS_PER_CALL: f64 = 19.0;
+const MAX_ROUND_TRIPS_PER_CALL: f64 = 15.5;
 
 /// SHA-1 → script name, for every script the store composes from
 /// `src/store/lua` (`src/store/redis/scripts.rs`): a file alone, or after

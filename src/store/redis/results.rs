@@ -187,31 +187,45 @@ impl RedisStore {
                 None => read.next().flatten(),
             })
             .collect();
+        let numbers: Vec<(String, String, &str)> = ended
+            .iter()
+            .zip(tags)
+            .filter_map(|((job, _), tag)| {
+                let tag = tag.filter(|t| !t.is_empty())?;
+                let (key, field) = self.keys.campaign_number(&job.campaign, &tag);
+                Some((key, field, job.contact.as_str()))
+            })
+            .collect();
+        if numbers.is_empty() {
+            return Ok(());
+        }
+        // The buckets are in slots of their own: one script call per number
+        // on a cluster, one for them all on a single node.
+        let per_call = if self.conn.is_cluster() {
+            1
+        } else {
+            numbers.len()
+        };
         let mut marks = redis::pipe();
         marks
             .cmd("SCRIPT")
             .arg("LOAD")
             .arg(super::scripts::END_NUMBER)
             .ignore();
-        let mut any = false;
-        for ((job, _), tag) in ended.iter().zip(tags) {
-            let Some(tag) = tag.filter(|t| !t.is_empty()) else {
-                continue;
-            };
-            let (key, field) = self.keys.campaign_number(&job.campaign, &tag);
-            marks
+        for chunk in numbers.chunks(per_call) {
+            let call = marks
                 .cmd("EVALSHA")
                 .arg(self.scripts.end_number.get_hash())
-                .arg(1)
-                .arg(key)
-                .arg(field)
-                .arg(job.contact.as_str())
-                .ignore();
-            any = true;
+                .arg(chunk.len());
+            for (key, _, _) in chunk {
+                call.arg(key);
+            }
+            for (_, field, contact) in chunk {
+                call.arg(field).arg(*contact);
+            }
+            call.ignore();
         }
-        if any {
-            marks.exec_async(&mut self.conn.clone()).await?;
-        }
+        marks.exec_async(&mut self.conn.clone()).await?;
         Ok(())
     }
 
