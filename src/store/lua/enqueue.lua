@@ -55,9 +55,15 @@ for i = 1, #KEYS - 4 do
       local fields = { 'state', 'queued', 'o', official, 'c', c, 'q', queued_at }
       -- A parked job writes no `updated_at` either: it was last updated
       -- when queued (`q`), and 13 more bytes would take its listpack into
-      -- a larger allocation (32 bytes more per parked contact).
+      -- a larger allocation (32 bytes more per parked contact). For the
+      -- same reason a contact parked because its window is closed keeps
+      -- no `reason`: a queued job in the delayed set without one was
+      -- parked so (`redis/jobs.rs`, `PARKED_OUTSIDE_HOURS`), and the 31
+      -- bytes of `reason outside calling hours` would take its listpack
+      -- from the 96-byte class to the 128-byte one.
+      local stored_reason = reason ~= 'outside calling hours' and reason or ''
       for _, field in ipairs({ { 'prio', prio }, { 'nbf', nbf }, { 'naf', naf }, { 'oc', oc },
-        { 'reason', reason or '' }, { 'dept', own_dept or '' } }) do
+        { 'reason', stored_reason }, { 'dept', own_dept or '' } }) do
         if field[2] ~= '' then
           fields[#fields + 1] = field[1]
           fields[#fields + 1] = field[2]

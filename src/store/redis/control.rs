@@ -4,6 +4,7 @@
 
 use super::compact::packed_phone;
 use super::connection::RedisStore;
+use super::jobs::parked_reason;
 use crate::domain::{CampaignId, JobState};
 use crate::store::{
     CampaignAction, CampaignState, JobRef, Limit, ShardId, StoreError, Waiting, wait_reason,
@@ -262,7 +263,11 @@ impl RedisStore {
                 pipe.query_async(&mut self.conn.clone()).await?;
             for ((_, _, due), (state, reason)) in chunk.iter().zip(replies) {
                 let state = state.as_deref().and_then(|s| s.parse::<JobState>().ok());
-                if let Some(why) = state.and_then(|s| wait_reason(s, reason.as_deref())) {
+                // Every job here is in the delayed set: one parked at ingest
+                // outside its window stores no reason (`parked_reason`).
+                let why =
+                    state.and_then(|s| wait_reason(s, parked_reason(s, reason.as_deref(), true)));
+                if let Some(why) = why {
                     jobs.push((why, *due as i64));
                 }
             }

@@ -8,7 +8,7 @@ use redis::streams::{StreamId, StreamRangeReply};
 
 use super::connection::RedisStore;
 use super::parse::{JobFields, corrupt};
-use crate::domain::{CampaignHeader, CampaignId};
+use crate::domain::{CampaignHeader, CampaignId, JobState};
 use crate::store::{DeadLetter, Job, JobRef, PutOutcome, StoreError};
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -117,7 +117,20 @@ impl RedisStore {
         if fields.is_empty() {
             return Ok(None);
         }
-        self.job_from(fields, id, shard).await.map(Some)
+        let mut loaded = self.job_from(fields, id, shard).await?;
+        if loaded.state == JobState::Queued && loaded.reason.is_none() {
+            // Ready, or parked at ingest with its window closed (which keeps
+            // no `reason`): the delayed set tells them apart. Only a queued
+            // job without a reason costs this second read; calls in progress
+            // never do.
+            let parked: Option<f64> = redis::cmd("ZSCORE")
+                .arg(self.keys.delayed(shard))
+                .arg(id.to_string())
+                .query_async(&mut self.conn.clone())
+                .await?;
+            loaded.reason = parked_reason(loaded.state, None, parked.is_some()).map(str::to_owned);
+        }
+        Ok(Some(loaded))
     }
 
     pub(super) fn shard_of_official(
@@ -125,5 +138,42 @@ impl RedisStore {
         official: &crate::domain::OfficialId,
     ) -> crate::store::ShardId {
         crate::store::keys::shard_of(official, self.shards)
+    }
+}
+
+/// Why a contact parked at ingest because its calling window was closed
+/// waits. `enqueue.lua` stores no `reason` for it (the field would take the
+/// job's listpack into a larger allocation, docs/architecture.md "The
+/// compact job"): a queued job in the delayed set without a reason is such
+/// a contact; every other way into the delayed set writes one.
+pub(super) const PARKED_OUTSIDE_HOURS: &str = "outside calling hours";
+
+/// The reason of a job in `state` with `stored` reason, given whether it is
+/// a member of its shard's delayed set: the stored one, else for a queued
+/// job in the delayed set `PARKED_OUTSIDE_HOURS`.
+pub(super) fn parked_reason(state: JobState, stored: Option<&str>, delayed: bool) -> Option<&str> {
+    match stored {
+        Some(reason) => Some(reason),
+        None if delayed && state == JobState::Queued => Some(PARKED_OUTSIDE_HOURS),
+        None => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_queued_job_in_the_delayed_set_without_a_reason_waits_for_its_window() {
+        assert_eq!(
+            parked_reason(JobState::Queued, None, true),
+            Some(PARKED_OUTSIDE_HOURS)
+        );
+        assert_eq!(parked_reason(JobState::Queued, None, false), None);
+        assert_eq!(
+            parked_reason(JobState::Queued, Some("campaign resumed"), true),
+            Some("campaign resumed")
+        );
+        assert_eq!(parked_reason(JobState::RetryWait, None, true), None);
     }
 }
