@@ -181,3 +181,81 @@ async fn memory_removes_ended_jobs_after_the_retention() {
     let store = MemoryStore::new(4).with_retention(RETENTION);
     retention_removes_ended_jobs_only(Arc::new(store)).await;
 }
+
+/// An outbox entry an earlier version wrote holds the record alone, without
+/// the citizen tag beside it: the relay reads the job's tag and still marks
+/// the number ended.
+#[tokio::test]
+async fn redis_marks_the_number_of_an_entry_written_without_its_tag() {
+    let server = RedisServer::start();
+    let store: Arc<dyn Store> = Arc::new(
+        RedisStore::connect(&server.url(), "sampark", 4)
+            .await
+            .unwrap(),
+    );
+    router(store.clone())
+        .ingest("1-0", &document())
+        .await
+        .unwrap();
+    complete(&store).await;
+    let called = job_ref(&store, "called", "off-1");
+    let mut conn = redis::Client::open(server.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    // The entry as an earlier version wrote it.
+    let outbox = format!("sampark:{{s{:02}}}:outbox", called.shard);
+    let entries: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
+        .arg(&outbox)
+        .arg("-")
+        .arg("+")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let entry = entries
+        .ids
+        .iter()
+        .find(|e| {
+            e.get::<String>("record")
+                .is_some_and(|r| r.contains("\"called\""))
+        })
+        .expect("the record in the outbox");
+    assert!(
+        entry.contains_key("ctag"),
+        "the tag travels with the record"
+    );
+    let record: String = entry.get("record").unwrap();
+    let _: () = redis::pipe()
+        .cmd("XDEL")
+        .arg(&outbox)
+        .arg(&entry.id)
+        .cmd("XADD")
+        .arg(&outbox)
+        .arg("*")
+        .arg("record")
+        .arg(&record)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    relay(&store).await;
+    assert_eq!(store.read_feedback("0", 10).await.unwrap().len(), 2);
+    let buckets: Vec<String> = redis::cmd("KEYS")
+        .arg("sampark:campaign:kept:numbers:*")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let mut holders = Vec::new();
+    for bucket in buckets {
+        let held: Vec<String> = redis::cmd("HVALS")
+            .arg(&bucket)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        holders.extend(held);
+    }
+    assert!(
+        holders.iter().any(|h| h == "=called"),
+        "the number is marked ended: {holders:?}"
+    );
+}
