@@ -124,9 +124,12 @@ async fn a_backlog_behind_one_official_costs_constant_scripts_per_dial() {
     // one read and one decision, plus the one decision that parked each
     // contact in the official's queue when it arrived. The old layout spent
     // one promotion, read and decision per waiting contact per dial (here
-    // about a hundred).
+    // about a hundred). The relay's scripts count too: one
+    // acknowledgement (`ack_outbox`) and one `end_number` per relay pass,
+    // which behind one official moves about one record (the calls end one
+    // by one) and spread out gathers many: up to 2 more per call.
     assert!(
-        backlog <= spread + 4.0,
+        backlog <= spread + 6.0,
         "{backlog:.1} script calls per dial behind one official, {spread:.1} spread out"
     );
     // The official's GCRA over every window of its calls.
