@@ -51,6 +51,32 @@ async fn connect_store(redis: &RedisServer, tls: &ClientTls) -> Result<RedisStor
     .map_err(|e| e.to_string())
 }
 
+/// Runs a campaign of `contacts` through a daemon on `store` (the
+/// simulator seeded with `seed`) until each contact has one record.
+async fn campaign_completes(store: RedisStore, seed: u64, id: &str, contacts: usize) {
+    let (simulator, _sim_cancel) = start_simulator(Provider::Twilio.simulator(SimulatorConfig {
+        seed,
+        ..SimulatorConfig::default()
+    }))
+    .await;
+    let (listener, _) = bind_webhook().await;
+    let quota = Quota {
+        burst: 5,
+        period: Duration::from_millis(100),
+    };
+    let (daemon, store) = start_daemon_with_store(
+        listener,
+        store,
+        &simulator.base_url(),
+        dialer_config(quota),
+        |_| {},
+    )
+    .await;
+    store.submit(&campaign(id, contacts)).await.unwrap();
+    assert_one_record_each(&store, contacts).await;
+    daemon.shutdown().await;
+}
+
 /// Waits until a handshake with the listener at `addr` (trusting `ca`)
 /// presents `pair`'s certificate.
 async fn until_presented(addr: std::net::SocketAddr, ca: &TestCa, pair: &Pair, what: &str) {
@@ -285,27 +311,7 @@ async fn a_campaign_runs_over_rediss_with_a_custom_ca() {
         .await
         .expect("rediss:// with the CA");
 
-    let (simulator, _sim_cancel) = start_simulator(Provider::Twilio.simulator(SimulatorConfig {
-        seed: 5,
-        ..SimulatorConfig::default()
-    }))
-    .await;
-    let (listener, _) = bind_webhook().await;
-    let quota = Quota {
-        burst: 5,
-        period: Duration::from_millis(100),
-    };
-    let (daemon, store) = start_daemon_with_store(
-        listener,
-        store,
-        &simulator.base_url(),
-        dialer_config(quota),
-        |_| {},
-    )
-    .await;
-    store.submit(&campaign("over-tls", 6)).await.unwrap();
-    assert_one_record_each(&store, 6).await;
-    daemon.shutdown().await;
+    campaign_completes(store, 5, "over-tls", 6).await;
 
     // Trusting another CA (or only the built-in roots): refused, and said so.
     let other = dir.write("other.pem", &TestCa::new("another CA").pem());
@@ -524,27 +530,7 @@ async fn a_campaign_runs_through_sentinels_over_tls_as_an_acl_user() {
     })
     .await;
 
-    let (simulator, _sim_cancel) = start_simulator(Provider::Twilio.simulator(SimulatorConfig {
-        seed: 8,
-        ..SimulatorConfig::default()
-    }))
-    .await;
-    let (listener, _) = bind_webhook().await;
-    let quota = Quota {
-        burst: 5,
-        period: Duration::from_millis(100),
-    };
-    let (daemon, store) = start_daemon_with_store(
-        listener,
-        store,
-        &simulator.base_url(),
-        dialer_config(quota),
-        |_| {},
-    )
-    .await;
-    store.submit(&campaign("sentinel-tls", 4)).await.unwrap();
-    assert_one_record_each(&store, 4).await;
-    daemon.shutdown().await;
+    campaign_completes(store, 8, "sentinel-tls", 4).await;
 
     // Plain TCP to a TLS Sentinel, another CA, or the `default` user: refused.
     let other = dir.write("other.pem", &TestCa::new("another CA").pem());

@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 use super::control::{control, list};
 use super::intake_status;
 use super::officials::officials_table;
-use crate::config::{Settings, load_from_process_env};
+use crate::config::{RedisSettings, Settings, load_from_process_env};
 use crate::domain::CampaignId;
 use crate::store::redis::{RedisStore, Target, Timeouts};
 use crate::store::{CampaignAction, Store};
@@ -58,10 +58,6 @@ pub struct RedisArgs {
     )]
     pub redis_client_key: Option<PathBuf>,
 }
-
-const DEFAULT_URL: &str = "redis://127.0.0.1:6379/";
-const DEFAULT_PREFIX: &str = "sampark";
-const DEFAULT_SHARDS: u16 = 16;
 
 impl RedisArgs {
     /// The settings file `--config` names, loaded as `serve` loads it
@@ -128,12 +124,14 @@ impl RedisArgs {
             self.redis_client_key.as_deref(),
         )
         .context("Redis TLS files")?;
-        let url = self.url.as_deref().unwrap_or(DEFAULT_URL);
+        // Unset flags take the settings' own defaults (`RedisSettings`).
+        let defaults = RedisSettings::default();
+        let url = self.url.as_deref().unwrap_or(defaults.url.expose());
         RedisStore::connect_over(
             &Target::standalone(url),
             &tls,
-            self.prefix.as_deref().unwrap_or(DEFAULT_PREFIX),
-            self.shards.unwrap_or(DEFAULT_SHARDS),
+            self.prefix.as_deref().unwrap_or(&defaults.key_prefix),
+            self.shards.unwrap_or(defaults.shards),
             Timeouts::default(),
         )
         .await
