@@ -91,7 +91,14 @@ pub async fn parked_contacts_are_promoted_in_batches_once_due(store: Arc<dyn Sto
     assert_eq!(passes, [10, 10, 5]);
     assert_eq!(seen.len(), 25);
     assert_eq!(counts(&store).await, expect_counts(&[("queued", 25)]));
-    assert!(store.waiting(&campaign_id()).await.unwrap().reasons.is_empty());
+    assert!(
+        store
+            .waiting(&campaign_id())
+            .await
+            .unwrap()
+            .reasons
+            .is_empty()
+    );
 }
 
 /// `campaign status` lists parked contacts as waiting outside calling
@@ -119,10 +126,7 @@ pub async fn parked_contacts_wait_outside_calling_hours(store: Arc<dyn Store>) {
     let why = &waiting.reasons[0];
     assert_eq!(why.reason, "outside calling hours");
     assert_eq!(why.contacts, 56);
-    assert_eq!(
-        (why.first_due_ms, why.last_due_ms),
-        (now + 600_000, second)
-    );
+    assert_eq!((why.first_due_ms, why.last_due_ms), (now + 600_000, second));
     for (contact, due) in [("c-0", first), ("c-40", second), ("c-54", second)] {
         let parked = job(&store, contact).await;
         assert_eq!(
@@ -159,7 +163,11 @@ pub async fn a_cancel_ends_every_parked_contact(store: Arc<dyn Store>) {
     }
     for shard in 0..store.shards() {
         let pass = store.promote(shard, 100).await.unwrap();
-        assert_eq!((pass.promoted, pass.next_due_ms), (0, None), "shard {shard}");
+        assert_eq!(
+            (pass.promoted, pass.next_due_ms),
+            (0, None),
+            "shard {shard}"
+        );
     }
     assert!(drain_ready(&store).await.is_empty());
     assert!(store.waiting(&id).await.unwrap().reasons.is_empty());
