@@ -26,12 +26,16 @@ const CONTACTS: usize = 50_000;
 /// and department, 382–395 while a ready entry carried them too): issue
 /// 12's target, 300, is the bound (docs/architecture.md, "The compact job").
 const MAX_BYTES_PER_CONTACT: i64 = 300;
-/// The same for a contact parked at ingest (its calling window closed): a
-/// delayed-set member (~120 bytes) instead of the ready entry; the job hash
-/// is a ready one's (it stores no `reason`). Measured 379 (408 while the
-/// job stored its `reason`, 470 while it held its tag and department); over
-/// the target until parked contacts leave the delayed set.
-const MAX_BYTES_PER_PARKED_CONTACT: i64 = 395;
+/// The same for a contact parked at ingest (its calling window closed): an
+/// element of its campaign's park list for the opening instead of the
+/// ready entry (the list has one delayed-set member); the job hash is a
+/// ready one's (it stores no `reason`). Measured 277 in two runs: 187 the
+/// job hash, 36 the number, 22 the list element (`MEMORY USAGE`), the rest
+/// the keyspace's share (385 on the same machine while each parked contact
+/// was a delayed-set member of ~120 bytes; 408 while the job stored its
+/// `reason`, 470 while it held its tag and department): issue 12's target,
+/// 300, is the bound.
+const MAX_BYTES_PER_PARKED_CONTACT: i64 = 300;
 /// A queued contact whose visit is remembered (`inbound.enabled`, on by
 /// default): the citizen's visits set, its key and its expiry on top.
 /// Measured 515 (284 + 231).
@@ -108,6 +112,7 @@ async fn breakdown(conn: &mut redis::aio::MultiplexedConnection) -> (String, i64
         ("job hashes", "sampark:{s*}:job:*"),
         ("ready streams", "sampark:{s*}:ready*"),
         ("delayed sets", "sampark:{s*}:delayed"),
+        ("park lists", "sampark:{s*}:parkq:*"),
         ("numbers", "sampark:campaign:*:numbers:*"),
         ("counts", "sampark:{s*}:counts:*"),
         ("remembered visits", "sampark:citizen:*:visits"),
@@ -199,14 +204,31 @@ async fn what_a_parked_contact_costs_is_bounded() {
         per_contact <= MAX_BYTES_PER_PARKED_CONTACT,
         "{per_contact} bytes per parked contact (bound {MAX_BYTES_PER_PARKED_CONTACT})"
     );
-    // Every contact is parked, none ready.
-    let parked: usize = redis::cmd("EVAL")
-        .arg("local n = 0 for _, k in ipairs(redis.call('KEYS', 'sampark:{s*}:delayed')) do n = n + redis.call('ZCARD', k) end return n")
+    // Every contact is parked, none ready: in one list per shard, each
+    // list one member of its shard's delayed set.
+    let (listed, lists, members): (usize, usize, usize) = redis::cmd("EVAL")
+        .arg(
+            "local n, l, m = 0, 0, 0 \
+             for _, k in ipairs(redis.call('KEYS', 'sampark:{s*}:parkq:*')) do \
+               n, l = n + redis.call('LLEN', k), l + 1 end \
+             for _, k in ipairs(redis.call('KEYS', 'sampark:{s*}:delayed')) do \
+               m = m + redis.call('ZCARD', k) end \
+             return {n, l, m}",
+        )
         .arg(0)
         .query_async(&mut conn)
         .await
         .unwrap();
-    assert_eq!(parked, CONTACTS);
+    assert_eq!(listed, CONTACTS);
+    assert_eq!(members, lists);
+    assert!(lists <= 16, "{lists} lists");
+    let ready: usize = redis::cmd("EVAL")
+        .arg("local n = 0 for _, k in ipairs(redis.call('KEYS', 'sampark:{s*}:ready*')) do n = n + redis.call('XLEN', k) end return n")
+        .arg(0)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(ready, 0);
     // The job stores no `reason` (it would take the listpack into the next
     // allocation class), yet reads back, and waits, outside calling hours.
     let campaign = sampark::domain::CampaignId::parse("police-nov").unwrap();

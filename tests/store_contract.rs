@@ -11,6 +11,7 @@
 //! | `store_contract/lifecycle.rs` | dial → IVR → finish → feedback, retry, requeue, defer, a machine pick-up |
 //! | `store_contract/fences.rs` | GCRA, stale fences, status ranking, leases, reclaim, instances' heartbeats |
 //! | `store_contract/control.rs` | pause, resume, cancel |
+//! | `store_contract/parking.rs` | contacts parked at ingest outside their window: promoted in batches, waiting, cancelled |
 //! | `store_contract/limits.rs` | the one authorising step: citizen caps and refunds, opt-outs, department quotas, the live-call cap, the provider's rate, priority |
 //! | `store_contract/freshness.rs` | deadlines at authorisation and retry |
 //! | `store_contract/inbound.rs` | remembered visits, the live inbound cap, inbound jobs |
@@ -43,6 +44,8 @@ mod lifecycle;
 mod limits;
 #[path = "store_contract/officials.rs"]
 mod officials;
+#[path = "store_contract/parking.rs"]
+mod parking;
 #[path = "store_contract/registry.rs"]
 mod registry;
 #[path = "store_contract/sampling.rs"]
@@ -109,6 +112,9 @@ macro_rules! backend {
                 fences::instances_are_those_heard_from,
                 control::pause_resume_and_cancel,
                 control::a_number_cancelled_before_its_dial_is_never_called_again,
+                parking::parked_contacts_are_promoted_in_batches_once_due,
+                parking::parked_contacts_wait_outside_calling_hours,
+                parking::a_cancel_ends_every_parked_contact,
                 freshness::deadlines_are_kept_at_authorisation_and_retry,
                 limits::citizen_caps_roll_across_campaigns_and_refund,
                 limits::opted_out_citizens_are_never_dialled,

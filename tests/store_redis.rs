@@ -10,6 +10,8 @@ mod calls;
 mod dispatch;
 #[path = "store_redis/helpers.rs"]
 mod helpers;
+#[path = "store_redis/parking.rs"]
+mod parking;
 #[path = "store_redis/registry.rs"]
 mod registry;
 #[path = "store_redis/resilience.rs"]

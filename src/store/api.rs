@@ -792,8 +792,9 @@ pub trait Store: Send + Sync + 'static {
     /// Creates queued jobs, each as `enqueue` does, in as few round trips as
     /// the backend can (Redis: one pipeline), with one outcome per job in
     /// order. A job that may not be called yet (before its `not_before_ms`,
-    /// or before `opens_at_ms`) is parked in its shard's delayed set until
-    /// then instead of being made ready.
+    /// or before `opens_at_ms`) is parked until then instead of being made
+    /// ready (Redis: in its shard's delayed set, or before `opens_at_ms` in
+    /// its campaign's park list for that opening, `Keys::park_list`).
     async fn enqueue_batch(&self, jobs: &[NewJob<'_>]) -> Result<Vec<PutOutcome>>;
     async fn campaign_status(&self, id: &CampaignId) -> Result<Option<CampaignStatus>>;
     /// The stored header of a campaign; `None`: no such campaign. A header

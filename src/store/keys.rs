@@ -146,6 +146,49 @@ impl std::fmt::Debug for CitizenKey {
 /// ends with it.
 const OFFICIAL_COUNTS_SUFFIX: &str = ":officials";
 
+/// A list of contacts parked at ingest: one per (shard, campaign, opening
+/// of the campaign's calling window), so that a parked contact costs a
+/// list element (~22 bytes) instead of a delayed-set member (~120; see
+/// docs/architecture.md, "The compact job").
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ParkList {
+    pub campaign: CampaignId,
+    /// When the window opens (ms): the member's score.
+    pub opens_ms: i64,
+}
+
+impl ParkList {
+    /// The list's member in its shard's delayed set: `<campaign>/:<opening
+    /// ms>`. A job id is `<campaign>/<contact>` and a contact id holds no
+    /// `:`, so no job id is ever read as a list; and the member starts with
+    /// `<campaign>/` as the campaign's job ids do, so one `ZSCAN ... MATCH
+    /// <campaign>/*` finds both.
+    pub fn member(&self) -> String {
+        format!("{}/{PARK_LIST_MARK}{}", self.campaign, self.opens_ms)
+    }
+
+    /// A `ZSCAN` pattern for the members of the campaign's lists (an id
+    /// holds none of glob's special characters).
+    pub fn member_pattern(campaign: &CampaignId) -> String {
+        format!("{campaign}/{PARK_LIST_MARK}*")
+    }
+
+    /// The list a delayed-set member names; `None` for a job id (or any
+    /// other member).
+    pub fn parse(member: &str) -> Option<ParkList> {
+        let (campaign, rest) = member.split_once('/')?;
+        let opens_ms = rest.strip_prefix(PARK_LIST_MARK)?.parse().ok()?;
+        Some(ParkList {
+            campaign: CampaignId::parse(campaign).ok()?,
+            opens_ms,
+        })
+    }
+}
+
+/// What follows `<campaign>/` in a park list's member, where a job id has
+/// its contact id (which can never hold it).
+const PARK_LIST_MARK: char = ':';
+
 /// Key builder for one prefix (`sampark` by default).
 #[derive(Clone, Debug)]
 pub struct Keys {
@@ -369,6 +412,21 @@ impl Keys {
         format!("{}:delayed", self.shard(shard))
     }
 
+    /// A shard's list of the contacts of one campaign parked at ingest
+    /// until one opening of their calling window (bare job ids, in order
+    /// of ingest). Its one member in the delayed set is
+    /// [`ParkList::member`], scored at the opening; the list is promoted
+    /// from its head and the member removed once it is empty
+    /// (`promote_due.lua`).
+    pub fn park_list(&self, shard: ShardId, list: &ParkList) -> String {
+        format!(
+            "{}:parkq:{}:{}",
+            self.shard(shard),
+            list.campaign,
+            list.opens_ms
+        )
+    }
+
     /// In-flight ZSET of a shard: member job id, score reconcile deadline (ms).
     pub fn inflight(&self, shard: ShardId) -> String {
         format!("{}:inflight", self.shard(shard))
@@ -580,6 +638,27 @@ mod tests {
             prelude.contains(&format!("counts_key .. '{OFFICIAL_COUNTS_SUFFIX}'")),
             "the scripts derive the same key"
         );
+    }
+
+    #[test]
+    fn park_list_members_are_never_job_ids() {
+        let k = Keys::new("sampark");
+        let list = ParkList {
+            campaign: CampaignId::parse("police-1").unwrap(),
+            opens_ms: 1_764_561_600_000,
+        };
+        let member = list.member();
+        assert_eq!(member, "police-1/:1764561600000");
+        assert!(JobId::parse(&member).is_err(), "{member}");
+        assert_eq!(ParkList::parse(&member), Some(list.clone()));
+        assert_eq!(ParkList::parse("police-1/c-1"), None);
+        assert_eq!(ParkList::parse("police-1/:soon"), None);
+        assert_eq!(ParkList::parse("police 1/:1"), None);
+        assert_eq!(
+            k.park_list(3, &list),
+            "sampark:{s03}:parkq:police-1:1764561600000"
+        );
+        assert_eq!(hashed_part(&k.park_list(3, &list)), "s03");
     }
 
     #[test]

@@ -1,16 +1,21 @@
 -- enqueue: create a batch of queued jobs of one campaign in one shard, each
--- once (idempotent per job id). A contact that may not be called yet (before
--- its `nbf`, or its calling window closed at ingest) is parked in the
--- shard's delayed set until then, as `defer` would park it, instead of being
--- made ready. One call per (shard, campaign) batch: the clock is read once,
--- each office and service text is interned once, and the counts are added
--- once per official, not once per contact.
+-- once (idempotent per job id). A contact that may not be called yet is
+-- parked instead of being made ready: one whose calling window is closed at
+-- ingest goes to the campaign's park list for that opening (its bare id
+-- pushed at the tail; the list has one member in the delayed set, scored at
+-- the opening: `Keys::park_list`, `ParkList::member`), one before its `nbf`
+-- to the shard's delayed set until then, as `defer` would park it. One call
+-- per (shard, campaign) batch: the clock is read once, each office and
+-- service text is interned once, and the counts are added once per
+-- official, not once per contact.
 -- KEYS[1] ready stream  KEYS[2] urgent ready stream  KEYS[3] delayed zset
 -- KEYS[4] the campaign's counts hash in this shard
--- KEYS[4 + i] contact i's job hash
+-- KEYS[5] the park list of the window's next opening (only when ARGV[3] is set)
+-- KEYS[4 + l + i] contact i's job hash (l = 1 with a park list, else 0)
 -- ARGV[1] department  ARGV[2] priority ('urgent' | '')
 -- ARGV[3] the calling window's next opening (ms; '' = open at ingest)
--- ARGV[4 + 9 (i - 1) ..] contact i: official id, job id, not before (ms,
+-- ARGV[4] the park list's member in the delayed set ('' when ARGV[3] is)
+-- ARGV[5 + 9 (i - 1) ..] contact i: official id, job id, not before (ms,
 --   '' = none), not after (ms, '' = none), visit (ms, '' = none), office,
 --   service, the contact's packed tail, official's call packed ('' = not
 --   one)
@@ -26,13 +31,15 @@ local FIELDS = 9
 local counts, dept, prio = KEYS[4], ARGV[1], ARGV[2]
 local stream = prio == 'urgent' and KEYS[2] or KEYS[1]
 local opens = ARGV[3] ~= '' and tonumber(ARGV[3]) or nil
+local park_list, park_member = opens and KEYS[5], ARGV[4]
+local first_job = opens and 5 or 4
 local now = now_ms()
 local text_id = batch_interner(counts)
 local queued_at = int(now)
 local own_dept = own_department(counts, dept)
-local reply, parked, per_official, created = {}, {}, {}, 0
-for i = 1, #KEYS - 4 do
-  local job_key, at = KEYS[4 + i], 3 + FIELDS * (i - 1)
+local reply, parked, listed, per_official, created = {}, {}, {}, {}, 0
+for i = 1, #KEYS - first_job do
+  local job_key, at = KEYS[first_job + i], 4 + FIELDS * (i - 1)
   local official, id, nbf, naf, visit, office, service, tail, oc =
     ARGV[at + 1], ARGV[at + 2], ARGV[at + 3], ARGV[at + 4], ARGV[at + 5], ARGV[at + 6],
     ARGV[at + 7], ARGV[at + 8], ARGV[at + 9]
@@ -57,8 +64,9 @@ for i = 1, #KEYS - 4 do
       -- when queued (`q`), and 13 more bytes would take its listpack into
       -- a larger allocation (32 bytes more per parked contact). For the
       -- same reason a contact parked because its window is closed keeps
-      -- no `reason`: a queued job in the delayed set without one was
-      -- parked so (`redis/jobs.rs`, `PARKED_OUTSIDE_HOURS`), and the 31
+      -- no `reason`: a queued job in a park list (or, parked by an earlier
+      -- version, in the delayed set) without one was parked so
+      -- (`redis/jobs.rs`, `PARKED_OUTSIDE_HOURS`), and the 31
       -- bytes of `reason outside calling hours` would take its listpack
       -- from the 96-byte class to the 128-byte one.
       local stored_reason = reason ~= 'outside calling hours' and reason or ''
@@ -71,7 +79,10 @@ for i = 1, #KEYS - 4 do
       end
       redis.call('HSET', job_key, unpack(fields))
     end
-    if reason then
+    if reason == 'outside calling hours' then
+      listed[#listed + 1] = id
+      reply[i] = 'p'
+    elseif reason then
       parked[#parked + 1] = int(due)
       parked[#parked + 1] = id
       reply[i] = 'p'
@@ -90,8 +101,16 @@ if created > 0 then
     redis.call('HINCRBY', counts .. ':officials', official .. '|queued', n)
   end
 end
--- Parked members in slices: `unpack` is bounded by Lua's C stack.
+-- Parked members and listed ids in slices: `unpack` is bounded by Lua's C
+-- stack. The list's one member is added once (NX: an earlier batch may have
+-- added it; its score is the opening its name holds).
 for from = 1, #parked, 1000 do
   redis.call('ZADD', KEYS[3], unpack(parked, from, math.min(from + 999, #parked)))
+end
+for from = 1, #listed, 1000 do
+  redis.call('RPUSH', park_list, unpack(listed, from, math.min(from + 999, #listed)))
+end
+if #listed > 0 then
+  redis.call('ZADD', KEYS[3], 'NX', int(opens), park_member)
 end
 return reply

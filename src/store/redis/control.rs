@@ -6,6 +6,7 @@ use super::compact::packed_phone;
 use super::connection::RedisStore;
 use super::jobs::parked_reason;
 use crate::domain::{CampaignId, JobState};
+use crate::store::keys::ParkList;
 use crate::store::{
     CampaignAction, CampaignState, JobRef, Limit, ShardId, StoreError, Waiting, wait_reason,
 };
@@ -14,6 +15,30 @@ type Result<T> = std::result::Result<T, StoreError>;
 
 /// Jobs handled per script call: bounds how long one call holds Redis.
 const BATCH: usize = 500;
+
+/// Where the jobs a `campaign_control.lua` call names were found.
+#[derive(Clone, Copy)]
+enum Found<'a> {
+    /// The campaign's parked set (paused).
+    Parked,
+    /// The shard's delayed set, by their own members.
+    Delayed,
+    /// An official's held queue (the official).
+    Held(&'a str),
+    /// A park list, at its head.
+    Listed(&'a ParkList),
+}
+
+impl Found<'_> {
+    fn name(&self) -> &'static str {
+        match self {
+            Found::Parked => "parked",
+            Found::Delayed => "delayed",
+            Found::Held(_) => "held",
+            Found::Listed(_) => "list",
+        }
+    }
+}
 
 impl RedisStore {
     pub(super) async fn campaigns_impl(&self) -> Result<Vec<CampaignId>> {
@@ -94,7 +119,7 @@ impl RedisStore {
                     .await?
             };
             let left = self
-                .control_batch(shard, id, verb, "parked", "", &members)
+                .control_batch(shard, id, verb, Found::Parked, &members)
                 .await?;
             if members.is_empty() || left == 0 {
                 break;
@@ -104,13 +129,21 @@ impl RedisStore {
             return Ok(());
         }
         // Page by page: a campaign's delayed jobs in a shard can be millions.
+        // The scan finds its park lists' members too (`ParkList::member`).
         let delayed = self.keys.delayed(shard);
+        let mut lists = Vec::new();
         let mut cursor = 0;
         loop {
             let (next, page) = self.scan_campaign_page(&delayed, id, cursor).await?;
-            let members: Vec<String> = page.into_iter().map(|(m, _)| m).collect();
+            let mut members = Vec::with_capacity(page.len());
+            for (member, _) in page {
+                match ParkList::parse(&member) {
+                    Some(list) => lists.push(list),
+                    None => members.push(member),
+                }
+            }
             if !members.is_empty() {
-                self.control_batch(shard, id, verb, "delayed", "", &members)
+                self.control_batch(shard, id, verb, Found::Delayed, &members)
                     .await?;
             }
             if next == 0 {
@@ -118,7 +151,31 @@ impl RedisStore {
             }
             cursor = next;
         }
+        for list in &lists {
+            self.cancel_listed(shard, id, list).await?;
+        }
         self.cancel_held(shard, id).await
+    }
+
+    /// Cancel over one park list: its jobs end batch by batch from its
+    /// head, until the list is empty and its member gone from the delayed
+    /// set. A batch that a promotion took first is read again.
+    async fn cancel_listed(&self, shard: ShardId, id: &CampaignId, list: &ParkList) -> Result<()> {
+        let key = self.keys.park_list(shard, list);
+        loop {
+            let ids: Vec<String> = redis::cmd("LRANGE")
+                .arg(&key)
+                .arg(0)
+                .arg(BATCH - 1)
+                .query_async(&mut self.conn.clone())
+                .await?;
+            // Called once more with none: the emptied list's member goes.
+            self.control_batch(shard, id, "cancel", Found::Listed(list), &ids)
+                .await?;
+            if ids.is_empty() {
+                return Ok(());
+            }
+        }
     }
 
     /// Cancel's last pass over a shard: the campaign's jobs waiting in
@@ -127,7 +184,7 @@ impl RedisStore {
     async fn cancel_held(&self, shard: ShardId, id: &CampaignId) -> Result<()> {
         for (official, _, ours) in self.held_in_shard(shard, id).await? {
             for batch in ours.chunks(BATCH) {
-                self.control_batch(shard, id, "cancel", "held", &official, batch)
+                self.control_batch(shard, id, "cancel", Found::Held(&official), batch)
                     .await?;
             }
         }
@@ -170,17 +227,23 @@ impl RedisStore {
         Ok(found)
     }
 
-    /// One `campaign_control.lua` call over `members` (found `found_in`):
-    /// how many jobs the campaign's parked set in the shard still holds.
+    /// One `campaign_control.lua` call over `members` (found `found`): how
+    /// many jobs the campaign's parked set in the shard still holds.
     async fn control_batch(
         &self,
         shard: ShardId,
         id: &CampaignId,
         verb: &str,
-        found_in: &str,
-        official: &str,
+        found: Found<'_>,
         members: &[String],
     ) -> Result<u64> {
+        // The queue the members were found in, and what names it.
+        let (queue, named) = match found {
+            Found::Held(official) => (self.keys.held_by_name(shard, official), official.into()),
+            Found::Listed(list) => (self.keys.park_list(shard, list), list.member()),
+            // An official's name no official has: a key that holds nothing.
+            Found::Parked | Found::Delayed => (self.keys.held_by_name(shard, ""), String::new()),
+        };
         let mut invocation = self
             .scripts
             .campaign_control
@@ -192,12 +255,12 @@ impl RedisStore {
             .key(self.keys.counts(shard, id))
             .key(self.keys.outbox(shard))
             .key(self.keys.ready_urgent(shard))
-            .key(self.keys.held_by_name(shard, official))
+            .key(queue)
             .key(self.keys.schedule(shard))
             .arg(id.as_str())
             .arg(verb)
-            .arg(found_in)
-            .arg(official);
+            .arg(found.name())
+            .arg(named);
         // A held-queue member is the job id, then tab-separated fields.
         let jobs: Vec<String> = members
             .iter()
@@ -247,9 +310,11 @@ impl RedisStore {
     }
 
     pub(super) async fn waiting_impl(&self, id: &CampaignId) -> Result<Waiting> {
-        let delayed = self
+        let (delayed, lists): (Vec<_>, Vec<_>) = self
             .scan_campaign(id, |shard| self.keys.delayed(shard))
-            .await?;
+            .await?
+            .into_iter()
+            .partition(|(_, member, _)| ParkList::parse(member).is_none());
         let mut jobs = Vec::with_capacity(delayed.len());
         for chunk in delayed.chunks(BATCH) {
             let mut pipe = redis::pipe();
@@ -272,6 +337,7 @@ impl RedisStore {
                 }
             }
         }
+        jobs.extend(self.listed_of(&lists).await?);
         jobs.extend(self.held_of(id).await?);
         let mut pipe = redis::pipe();
         for shard in 0..self.shards {
@@ -279,6 +345,26 @@ impl RedisStore {
         }
         let parked: Vec<u64> = pipe.query_async(&mut self.conn.clone()).await?;
         Ok(Waiting::from_jobs(jobs, parked.iter().sum()))
+    }
+
+    /// The jobs waiting in the park lists whose delayed-set members are
+    /// `lists`, each due at its list's opening (the member's score).
+    async fn listed_of(&self, lists: &[(ShardId, String, f64)]) -> Result<Vec<(String, i64)>> {
+        let mut jobs = Vec::new();
+        for (shard, member, due) in lists {
+            let Some(list) = ParkList::parse(member) else {
+                continue;
+            };
+            for (state, reason) in self.park_list_jobs(*shard, &list).await? {
+                // A listed job stores no reason (`parked_reason`).
+                let why =
+                    state.and_then(|s| wait_reason(s, parked_reason(s, reason.as_deref(), true)));
+                if let Some(why) = why {
+                    jobs.push((why, *due as i64));
+                }
+            }
+        }
+        Ok(jobs)
     }
 
     /// The campaign's jobs in officials' held queues, each due (as far as

@@ -10,6 +10,7 @@ use super::connection::RedisStore;
 use super::parse::{JobFields, int_at, unexpected, verdict};
 use crate::domain::{CampaignId, JobId, OfficialId, PhoneNumber};
 use crate::store::gcra::Gcra;
+use crate::store::keys::ParkList;
 use crate::store::{
     Authorize, DialLimits, Job, JobRef, Limit, Promoted, ReadyEntry, ShardId, StoreError,
     Transition,
@@ -213,7 +214,9 @@ impl RedisStore {
     /// Two steps, so that every key the script touches is declared (Redis
     /// Cluster): read the due members of the delayed set and the schedule
     /// (one round trip), then promote them in `promote_due.lua`, which checks
-    /// each again. Nothing due: only the first step.
+    /// each again. A due park list (`park_lists.rs`) costs one more round
+    /// trip between them, reading its head: at most `max` delayed jobs,
+    /// listed or not, are named in a pass. Nothing due: only the first step.
     pub(super) async fn promote_impl(&self, shard: ShardId, max: usize) -> Result<Promoted> {
         let delayed = self.keys.delayed(shard);
         let sched = self.keys.schedule(shard);
@@ -248,8 +251,18 @@ impl RedisStore {
                 .map(|(m, _)| m.clone())
                 .collect()
         };
-        let (due_jobs, due_officials) = (due(&waiting), due(&officials));
-        if due_jobs.is_empty() && due_officials.is_empty() {
+        let (mut due_jobs, mut due_lists) = (Vec::new(), Vec::new());
+        for member in due(&waiting) {
+            match ParkList::parse(&member) {
+                Some(list) => due_lists.push(list),
+                None => due_jobs.push(member),
+            }
+        }
+        let due_officials = due(&officials);
+        let lists = self
+            .due_list_heads(shard, due_lists, max.saturating_sub(due_jobs.len()))
+            .await?;
+        if due_jobs.is_empty() && lists.is_empty() && due_officials.is_empty() {
             let next_due_ms = waiting
                 .first()
                 .into_iter()
@@ -278,12 +291,30 @@ impl RedisStore {
                 Err(_) => invocation.key(format!("{}?", self.keys.counts_prefix(shard))),
             };
         }
+        for head in &lists {
+            invocation.key(self.keys.park_list(shard, &head.list));
+            for id in &head.ids {
+                invocation.key(format!("{}{id}", self.keys.job_prefix(shard)));
+            }
+        }
         for official in &due_officials {
             invocation.key(self.keys.held_by_name(shard, official));
         }
-        invocation.arg(due_jobs.len()).arg(millis(PROMOTION_LEASE));
-        for id in due_jobs.iter().chain(&due_officials) {
+        invocation
+            .arg(due_jobs.len())
+            .arg(millis(PROMOTION_LEASE))
+            .arg(lists.len());
+        for id in &due_jobs {
             invocation.arg(id);
+        }
+        for head in &lists {
+            invocation.arg(head.list.member()).arg(head.ids.len());
+            for id in &head.ids {
+                invocation.arg(id);
+            }
+        }
+        for official in &due_officials {
+            invocation.arg(official);
         }
         let (promoted, next_due, ready, now_ms): (usize, String, u64, i64) =
             invocation.invoke_async(&mut self.conn.clone()).await?;

@@ -11,6 +11,7 @@ use super::compact::{self, PackedContact, SpecParts};
 use super::connection::RedisStore;
 use super::parse::{JobFields, corrupt};
 use crate::domain::{CampaignHeader, CampaignId, ContactId, JobId, JobSpec, PhoneNumber};
+use crate::store::keys::ParkList;
 use crate::store::{EndedJob, Job, NewJob, NumberClaim, PutOutcome, ShardId, StoreError};
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -157,19 +158,29 @@ impl RedisStore {
         }));
         let mut cmds = Vec::with_capacity(groups.len());
         for ((shard, campaign, department, urgent, opens_at_ms), at) in groups {
+            // Contacts parked outside their window go to one list per
+            // opening (`Keys::park_list`), named only when there is one.
+            let park_list = opens_at_ms.map(|opens_ms| ParkList {
+                campaign: campaign.clone(),
+                opens_ms,
+            });
             let mut cmd = redis::cmd("EVALSHA");
             cmd.arg(script.get_hash())
-                .arg(4 + at.len())
+                .arg(4 + usize::from(park_list.is_some()) + at.len())
                 .arg(self.keys.ready(shard))
                 .arg(self.keys.ready_urgent(shard))
                 .arg(self.keys.delayed(shard))
                 .arg(self.keys.counts(shard, campaign));
+            if let Some(list) = &park_list {
+                cmd.arg(self.keys.park_list(shard, list));
+            }
             for &index in &at {
                 cmd.arg(self.keys.job(shard, &jobs[index].spec.job_id()));
             }
             cmd.arg(department)
                 .arg(if urgent { "urgent" } else { "" })
-                .arg(opt(opens_at_ms));
+                .arg(opt(opens_at_ms))
+                .arg(park_list.as_ref().map(ParkList::member).unwrap_or_default());
             for &index in &at {
                 let spec = jobs[index].spec;
                 cmd.arg(spec.contact.official_id.as_str())

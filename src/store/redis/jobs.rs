@@ -120,15 +120,17 @@ impl RedisStore {
         let mut loaded = self.job_from(fields, id, shard).await?;
         if loaded.state == JobState::Queued && loaded.reason.is_none() {
             // Ready, or parked at ingest with its window closed (which keeps
-            // no `reason`): the delayed set tells them apart. Only a queued
-            // job without a reason costs this second read; calls in progress
+            // no `reason`): in one of its campaign's park lists, or parked
+            // by an earlier version in the delayed set itself. Only a queued
+            // job without a reason costs these reads; calls in progress
             // never do.
-            let parked: Option<f64> = redis::cmd("ZSCORE")
+            let delayed: Option<f64> = redis::cmd("ZSCORE")
                 .arg(self.keys.delayed(shard))
                 .arg(id.to_string())
                 .query_async(&mut self.conn.clone())
                 .await?;
-            loaded.reason = parked_reason(loaded.state, None, parked.is_some()).map(str::to_owned);
+            let parked = delayed.is_some() || self.in_park_list(shard, id).await?;
+            loaded.reason = parked_reason(loaded.state, None, parked).map(str::to_owned);
         }
         Ok(Some(loaded))
     }
@@ -144,17 +146,19 @@ impl RedisStore {
 /// Why a contact parked at ingest because its calling window was closed
 /// waits. `enqueue.lua` stores no `reason` for it (the field would take the
 /// job's listpack into a larger allocation, docs/architecture.md "The
-/// compact job"): a queued job in the delayed set without a reason is such
-/// a contact; every other way into the delayed set writes one.
+/// compact job"): a queued job without a reason in a park list
+/// (`park_lists.rs`), or in the delayed set (where an earlier version
+/// parked it), is such a contact; every other way into the delayed set
+/// writes one.
 pub(super) const PARKED_OUTSIDE_HOURS: &str = "outside calling hours";
 
-/// The reason of a job in `state` with `stored` reason, given whether it is
-/// a member of its shard's delayed set: the stored one, else for a queued
-/// job in the delayed set `PARKED_OUTSIDE_HOURS`.
-pub(super) fn parked_reason(state: JobState, stored: Option<&str>, delayed: bool) -> Option<&str> {
+/// The reason of a job in `state` with `stored` reason, given whether it
+/// waits in its shard's delayed set or one of its park lists: the stored
+/// one, else for a queued job waiting so `PARKED_OUTSIDE_HOURS`.
+pub(super) fn parked_reason(state: JobState, stored: Option<&str>, parked: bool) -> Option<&str> {
     match stored {
         Some(reason) => Some(reason),
-        None if delayed && state == JobState::Queued => Some(PARKED_OUTSIDE_HOURS),
+        None if parked && state == JobState::Queued => Some(PARKED_OUTSIDE_HOURS),
         None => None,
     }
 }

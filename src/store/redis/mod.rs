@@ -28,6 +28,7 @@ mod inbound;
 mod intake_read;
 mod intake_tally;
 mod jobs;
+mod park_lists;
 mod parse;
 mod registry;
 mod results;
