@@ -29,6 +29,8 @@ mod intake_read;
 mod intake_tally;
 mod jobs;
 mod parse;
+mod probe;
+mod ready;
 mod registry;
 mod results;
 mod sample;
