@@ -106,7 +106,8 @@ impl RedisStore {
     }
 
     /// Up to `count` entries of each of `shards` (`read_ready.lua`), one
-    /// call per shard, all sent at once.
+    /// call per shard, all sent at once (each `EVALSHA` loads the script
+    /// itself if Redis lost it, so no `SCRIPT LOAD` goes with every read).
     async fn read_entries(
         &self,
         shards: &[ShardId],
@@ -115,24 +116,18 @@ impl RedisStore {
         reclaim_after: Duration,
     ) -> Result<Vec<Read>> {
         let script = &self.scripts.read_ready;
-        let mut pipe = redis::pipe();
-        // Loading first makes EVALSHA inside the pipeline safe after a restart.
-        pipe.load_script(script).ignore();
-        for &shard in shards {
-            pipe.invoke_script(
-                script
-                    .key(self.keys.ready(shard))
-                    .key(self.keys.ready_urgent(shard))
-                    .arg(consumer)
-                    .arg(count)
-                    .arg(millis(reclaim_after)),
-            );
-        }
         let per_shard: Vec<Vec<String>> = self
             .with_groups(|| {
-                let mut conn = self.conn.clone();
-                let pipe = pipe.clone();
-                async move { pipe.query_async(&mut conn).await }
+                futures_util::future::try_join_all(shards.iter().map(|&shard| {
+                    let mut invocation = script.key(self.keys.ready(shard));
+                    invocation
+                        .key(self.keys.ready_urgent(shard))
+                        .arg(consumer)
+                        .arg(count)
+                        .arg(millis(reclaim_after));
+                    let mut conn = self.conn.clone();
+                    async move { invocation.invoke_async(&mut conn).await }
+                }))
             })
             .await?;
         let mut read = Vec::new();
