@@ -31,7 +31,7 @@ const CONTACTS: usize = 60;
 const EVENTS_PER_CALL: f64 = 8.0;
 /// The regression guard: round trips per completed call, everything
 /// included (measured 2026-12-01, see docs/performance.md, "Redis round
-/// trips per completed call": 13.2–13.8 once the dialer read a batch's jobs
+/// trips per completed call": 13.1–13.8 once the dialer read a batch's jobs
 /// and probed a shard in one script call each), with room for how the
 /// run's timing groups the dialer's wakes and the relay's and intake's
 /// passes; before that change 14.2–15.7, and main before the relay's
