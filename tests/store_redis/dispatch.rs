@@ -502,3 +502,41 @@ async fn a_job_of_the_version_before_is_still_read_and_decided() {
         .unwrap();
     assert!(matches!(granted, Authorize::Granted { .. }), "{granted:?}");
 }
+
+/// A read batch's job fields cost one `read_subjects.lua` call per shard,
+/// whatever the batch's size: not a command per entry.
+#[tokio::test]
+async fn a_read_batch_reads_its_jobs_in_one_call_per_shard() {
+    let (server, store) = setup().await;
+    let mut conn = raw(&server).await;
+    // Loads the scripts and caches the campaign's department first.
+    ready(&store, "c-0", "off-17").await;
+    for i in 1..=5 {
+        assert_eq!(
+            store
+                .enqueue(&spec(&format!("c-{i}"), "off-17"))
+                .await
+                .unwrap(),
+            PutOutcome::Created
+        );
+    }
+    redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .exec_async(&mut conn)
+        .await
+        .unwrap();
+    let entries = store.read_ready("d1", 10, RECLAIM).await.unwrap();
+    assert_eq!(entries.len(), 5);
+    for entry in &entries {
+        assert_eq!(entry.official.as_str(), "off-17");
+        assert!(entry.citizen.is_some(), "{entry:?}");
+        assert!(entry.department.is_some(), "{entry:?}");
+    }
+    let calls = crate::support::redis_server::command_calls(&mut conn).await;
+    let count = |name: &str| calls.iter().find(|(n, _)| n == name).map_or(0, |(_, c)| *c);
+    // `read_ready` on each of the store's 4 shards, `read_subjects` on the
+    // one shard holding the entries (its `HMGET`s run inside it).
+    assert_eq!(count("evalsha"), 4 + 1, "{calls:?}");
+    assert_eq!(count("hmget"), 5, "{calls:?}");
+    assert_eq!(count("hget"), 0, "the department came from the cache");
+}

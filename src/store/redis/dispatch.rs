@@ -1,14 +1,11 @@
-//! The dialer's side: ready entries, the delayed and in-flight sets,
-//! authorisation under the per-official GCRA, and citizen checks.
+//! The dialer's side: the delayed and in-flight sets (the ready entries'
+//! read is `ready.rs`), authorisation under the per-official GCRA, and citizen checks.
 
-use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 
-use super::compact::packed_phone;
 use super::connection::RedisStore;
 use super::parse::{JobFields, int_at, unexpected, verdict};
-use crate::domain::{CampaignId, JobId, OfficialId, PhoneNumber};
+use crate::domain::{JobId, PhoneNumber};
 use crate::store::gcra::Gcra;
 use crate::store::keys::ParkList;
 use crate::store::{
@@ -30,166 +27,14 @@ pub(super) fn transition(script: &str, reply: &str) -> Result<Transition> {
     }
 }
 
-/// What a ready entry's job names the decision's keys by: its official,
-/// its packed contact (`c`, holding the number the citizen tag is of) and
-/// its own department, if it keeps one.
-type Subjects = (Option<String>, Option<String>, Option<String>);
-
 impl RedisStore {
-    pub(super) async fn read_ready_impl(
+    /// An entry nothing could ever decide: acknowledged and deleted.
+    pub(super) async fn drop_ready_entry(
         &self,
-        shards: &[ShardId],
-        consumer: &str,
-        count: usize,
-        reclaim_after: Duration,
-    ) -> Result<Vec<ReadyEntry>> {
-        if count == 0 || shards.is_empty() {
-            return Ok(Vec::new());
-        }
-        let script = &self.scripts.read_ready;
-        let mut pipe = redis::pipe();
-        // Loading first makes EVALSHA inside the pipeline safe after a restart.
-        pipe.load_script(script).ignore();
-        for &shard in shards {
-            pipe.invoke_script(
-                script
-                    .key(self.keys.ready(shard))
-                    .key(self.keys.ready_urgent(shard))
-                    .arg(consumer)
-                    .arg(count)
-                    .arg(millis(reclaim_after)),
-            );
-        }
-        let per_shard: Vec<Vec<String>> = self
-            .with_groups(|| {
-                let mut conn = self.conn.clone();
-                let pipe = pipe.clone();
-                async move { pipe.query_async(&mut conn).await }
-            })
-            .await?;
-        // An entry holds only its job id: what the decision names its keys
-        // by (official, citizen tag, department) is read from the jobs, in
-        // one more round trip for the whole batch.
-        let mut read = Vec::new();
-        for (&shard, flat) in shards.iter().zip(per_shard) {
-            for fields in flat.chunks_exact(3) {
-                let urgent = fields[2] == "1";
-                match JobId::parse(&fields[1]) {
-                    Ok(job) => read.push((shard, fields[0].clone(), job, urgent)),
-                    // An unreadable id can never be processed: drop the entry.
-                    Err(_) => self.drop_ready_entry(shard, urgent, &fields[0]).await?,
-                }
-            }
-        }
-        if read.is_empty() {
-            return Ok(Vec::new());
-        }
-        let subjects = self.subjects(&read).await?;
-        let kept = self.kept_departments(&read, &subjects).await?;
-        let mut entries = Vec::with_capacity(read.len());
-        for ((shard, entry_id, job, urgent), (official, packed, department)) in
-            read.into_iter().zip(subjects)
-        {
-            match official.as_deref().map(OfficialId::parse) {
-                Some(Ok(official)) => {
-                    // A queued compact job holds no tag: it is the phone's.
-                    let citizen = packed
-                        .as_deref()
-                        .and_then(packed_phone)
-                        .map(|phone| self.keys.citizen_tag(&phone));
-                    let department = department.or_else(|| {
-                        packed
-                            .is_some()
-                            .then(|| kept.get(&(shard, job.campaign.clone())))?
-                            .map(|d| d.to_string())
-                    });
-                    entries.push(ReadyEntry {
-                        shard,
-                        entry_id,
-                        job,
-                        official,
-                        citizen,
-                        department,
-                        urgent,
-                    });
-                }
-                // The job is gone (removed after its retention) or names no
-                // readable official: nothing could ever decide the entry.
-                _ => self.drop_ready_entry(shard, urgent, &entry_id).await?,
-            }
-        }
-        Ok(entries)
-    }
-
-    /// What each read entry's job names the decision's keys by, in one
-    /// pipeline of plain `HMGET`s (each in its shard's slot).
-    async fn subjects(&self, read: &[(ShardId, String, JobId, bool)]) -> Result<Vec<Subjects>> {
-        let mut pipe = redis::pipe();
-        for (shard, _, job, _) in read {
-            pipe.cmd("HMGET")
-                .arg(self.keys.job(*shard, job))
-                .arg("o")
-                .arg("c")
-                .arg("dept")
-                // A job an earlier version wrote names its official so.
-                .arg("official");
-        }
-        type Stored = (
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-        );
-        Ok(pipe
-            .query_async::<Vec<Stored>>(&mut self.conn.clone())
-            .await?
-            .into_iter()
-            .map(|(official, packed, dept, earlier)| (official.or(earlier), packed, dept))
-            .collect())
-    }
-
-    /// The department each (shard, campaign) of the compact jobs read
-    /// without their own keeps in its counts hash (`own_department` in
-    /// `lua/prelude.lua`): from the instance's cache, else in one round
-    /// trip for those not cached.
-    async fn kept_departments(
-        &self,
-        read: &[(ShardId, String, JobId, bool)],
-        subjects: &[Subjects],
-    ) -> Result<HashMap<(ShardId, CampaignId), Arc<str>>> {
-        let mut kept = HashMap::new();
-        let mut missing = Vec::new();
-        for ((shard, _, job, _), (_, packed, department)) in read.iter().zip(subjects) {
-            let at = (*shard, job.campaign.clone());
-            if packed.is_none() || department.is_some() || kept.contains_key(&at) {
-                continue;
-            }
-            match self.joins.department(*shard, &job.campaign) {
-                Some(found) => {
-                    kept.insert(at, found);
-                }
-                None if !missing.contains(&at) => missing.push(at),
-                None => {}
-            }
-        }
-        if missing.is_empty() {
-            return Ok(kept);
-        }
-        let mut pipe = redis::pipe();
-        for (shard, campaign) in &missing {
-            pipe.hget(self.keys.counts(*shard, campaign), "#d");
-        }
-        let found: Vec<Option<String>> = pipe.query_async(&mut self.conn.clone()).await?;
-        for ((shard, campaign), department) in missing.into_iter().zip(found) {
-            if let Some(department) = department {
-                let department = self.joins.keep_department(shard, &campaign, &department);
-                kept.insert((shard, campaign), department);
-            }
-        }
-        Ok(kept)
-    }
-
-    async fn drop_ready_entry(&self, shard: ShardId, urgent: bool, entry_id: &str) -> Result<()> {
+        shard: ShardId,
+        urgent: bool,
+        entry_id: &str,
+    ) -> Result<()> {
         tracing::warn!(
             shard,
             entry.id = entry_id,
@@ -220,28 +65,7 @@ impl RedisStore {
     pub(super) async fn promote_impl(&self, shard: ShardId, max: usize) -> Result<Promoted> {
         let delayed = self.keys.delayed(shard);
         let sched = self.keys.schedule(shard);
-        let first = |key: &str| {
-            let mut cmd = redis::cmd("ZRANGE");
-            cmd.arg(key)
-                .arg("-inf")
-                .arg("+inf")
-                .arg("BYSCORE")
-                .arg("LIMIT")
-                .arg(0)
-                .arg(max.max(1) + 1)
-                .arg("WITHSCORES");
-            cmd
-        };
-        let (time, waiting, officials, ready, urgent): ShardHeads = redis::pipe()
-            .cmd("TIME")
-            .add_command(first(&delayed))
-            .add_command(first(&sched))
-            .cmd("XLEN")
-            .arg(self.keys.ready(shard))
-            .cmd("XLEN")
-            .arg(self.keys.ready_urgent(shard))
-            .query_async(&mut self.conn.clone())
-            .await?;
+        let (time, waiting, officials, ready, urgent) = self.shard_heads(shard, max).await?;
         let now_ms = time.0 * 1000 + time.1 / 1000;
         let due = |members: &[(String, f64)]| -> Vec<String> {
             members
@@ -608,11 +432,6 @@ impl RedisStore {
             .collect()
     }
 }
-
-/// What `promote` reads of a shard first: Redis `TIME` (s, µs), the
-/// earliest members of the delayed set and of the schedule with their
-/// scores, and the lengths of the two ready streams.
-type ShardHeads = ((i64, i64), Vec<(String, f64)>, Vec<(String, f64)>, u64, u64);
 
 /// Jobs read per pipeline by `live_attempts`.
 const LIVE_ATTEMPTS_BATCH: usize = 500;

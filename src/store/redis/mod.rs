@@ -30,6 +30,8 @@ mod intake_tally;
 mod jobs;
 mod park_lists;
 mod parse;
+mod probe;
+mod ready;
 mod registry;
 mod results;
 mod sample;

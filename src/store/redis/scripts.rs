@@ -64,7 +64,11 @@ pub(super) const END_NUMBER: &str = include_str!("../lua/end_number.lua");
 pub(super) struct Scripts {
     pub enqueue: Script,
     pub read_ready: Script,
+    /// Not a job script: no prelude.
+    pub read_subjects: Script,
     pub promote_due: Script,
+    /// Not a job script: no prelude.
+    pub probe_shard: Script,
     /// The dial decision in one step (standalone and Sentinel).
     pub authorize: Script,
     /// The dial decision on a Redis Cluster, one script per slot
@@ -106,7 +110,9 @@ impl Scripts {
         Self {
             enqueue: Script::new(ENQUEUE),
             read_ready: job_script!("read_ready.lua"),
+            read_subjects: Script::new(include_str!("../lua/read_subjects.lua")),
             promote_due: job_script!("promote_due.lua"),
+            probe_shard: Script::new(include_str!("../lua/probe_shard.lua")),
             authorize: Script::new(concat!(
                 include_str!("../lua/prelude.lua"),
                 include_str!("../lua/authorize/limits.lua"),
