@@ -268,7 +268,7 @@ async fn status(
         None => {
             eprintln!("no campaign {id} (it may still be waiting on the intake stream)");
             // Every document for it may have been refused: say why.
-            let intake = store.intake_stats(&id).await?;
+            let intake = store.intake_stats(id).await?;
             if intake.is_some() {
                 intake_status::lines(intake.as_ref())
                     .iter()
