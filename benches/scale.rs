@@ -16,9 +16,13 @@
 //! 3. end to end: completed 3-question calls/s against the simulator with
 //!    1, 2 and 4 daemons on one Redis; Redis commands per completed call
 //!    and per provider event (`INFO commandstats` deltas; events from the
-//!    daemons' `sampark_webhooks_total`); the Redis-bound ceiling
-//!    (`redis-benchmark -t set -P 1 -c 50` ops/s in the same run ÷ commands
-//!    per call) and the fraction of it reached;
+//!    daemons' `sampark_webhooks_total`); the Redis-bound ceiling: the
+//!    commands of a 1-daemon run, recorded with `MONITOR`, replayed
+//!    against a fresh redis-server as fast as it takes them
+//!    (`scale/replay.rs`), the recorded run's calls ÷ the replay's time,
+//!    and the fraction of it the 1-daemon run reached; for comparison
+//!    with earlier runs, `redis-benchmark -t set -P 1 -c 50` ops/s ÷
+//!    round trips per call, which is not a ceiling;
 //! 4. daemon RSS when idle;
 //! 5. webhook latency p50/p99 at a fixed 2,000 requests/s (signed status
 //!    callbacks paced by an in-bench load generator), and Redis commands
@@ -38,7 +42,8 @@
 //! Sizes: `BENCH_SUBMIT_CONTACTS` (1,000,000), `BENCH_INTAKE_CONTACTS`
 //! (200,000), `BENCH_E2E_CONTACTS` (5,000), `BENCH_WEBHOOK_RATE` (2,000)
 //! `BENCH_WEBHOOK_SECS` (10), `BENCH_DUE_CONTACTS` (500),
-//! `BENCH_BACKLOG_PER_OFFICIAL` (300) and `BENCH_IN_FLIGHT` (10,000).
+//! `BENCH_BACKLOG_PER_OFFICIAL` (300) and `BENCH_IN_FLIGHT` (10,000);
+//! `BENCH_REPLAY_WINDOW` (50): the replay's most commands outstanding.
 //! `BENCH_NO_DOCS=1` prints the table without touching
 //! docs/performance.md; `BENCH_ONLY=due,util` runs only the parts named
 //! (submit, intake, e2e, latency, due, util, flight, cluster) and only
@@ -53,7 +58,10 @@ mod redis_cluster;
 #[allow(dead_code)]
 #[path = "../tests/support/redis_server.rs"]
 mod redis_server;
+#[path = "scale/replay.rs"]
+mod replay;
 
+use std::collections::HashSet;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -374,41 +382,17 @@ async fn commands(url: &str) -> (u64, u64) {
     (all, scripts)
 }
 
-/// Counts the commands clients send Redis (round trips), told apart from
-/// those scripts run (`MONITOR` marks them `lua`), until stopped.
-struct Monitor {
-    stream: TcpStream,
-    counting: std::thread::JoinHandle<(u64, u64)>,
-}
-
-impl Monitor {
-    fn start(port: u16) -> Monitor {
-        let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        stream.write_all(b"MONITOR\r\n").unwrap();
-        let reader = stream.try_clone().unwrap();
-        let counting = std::thread::spawn(move || {
-            use std::io::BufRead;
-            let (mut clients, mut scripts) = (0u64, 0u64);
-            let mut lines = std::io::BufReader::new(reader);
-            let mut line = String::new();
-            while lines.read_line(&mut line).is_ok_and(|n| n > 0) {
-                if line.contains(" lua] ") {
-                    scripts += 1;
-                } else if line.contains("] \"") && !line.contains("] \"info\"") {
-                    clients += 1;
-                }
-                line.clear();
-            }
-            (clients, scripts)
-        });
-        Monitor { stream, counting }
-    }
-
-    /// (commands from clients, commands run by scripts).
-    fn stop(self) -> (u64, u64) {
-        let _ = self.stream.shutdown(std::net::Shutdown::Both);
-        self.counting.join().unwrap()
-    }
+/// The addresses (`ip:port`) of the clients connected to `url` now.
+async fn client_addrs(url: &str) -> HashSet<String> {
+    let list: String = redis::cmd("CLIENT")
+        .arg("LIST")
+        .query_async(&mut redis_conn(url).await)
+        .await
+        .unwrap();
+    list.lines()
+        .filter_map(|l| l.split_whitespace().find_map(|f| f.strip_prefix("addr=")))
+        .map(str::to_owned)
+        .collect()
 }
 
 fn write_campaign(path: &Path, id: &str, contacts: usize, officials: usize) {
@@ -567,27 +551,31 @@ struct Run {
     events: f64,
     /// Redis's CPU time over the run's wall time.
     redis_busy: f64,
-    /// With `MONITOR` on: commands sent by clients (round trips).
+    /// With `MONITOR` on: commands sent by clients (round trips), the
+    /// bench's own polling left out.
     round_trips: Option<f64>,
 }
 
-/// One end-to-end run with `instances` daemons.
+/// One end-to-end run with `instances` daemons; with `record`, every
+/// command clients sent Redis, recorded with `MONITOR` from Redis's start
+/// (the part from the campaign's submission to its last record counted).
 async fn e2e(
     dir: &Path,
     instances: usize,
     contacts: usize,
-    monitor: bool,
+    record: bool,
     rows: &mut Vec<Row>,
-) -> Run {
+) -> (Run, Option<replay::Recording>) {
     let redis = start_redis().await;
     let url = redis.url();
+    let mut recorder = record.then(|| replay::Recorder::start(redis.port));
     let sim_port = free_port();
-    let tag = format!("{instances}{}", if monitor { "-monitor" } else { "" });
+    let tag = format!("{instances}{}", if record { "-monitor" } else { "" });
     let _sim = start_simulator(sim_port, &dir.join(format!("sim-{tag}.log")));
     let daemons: Vec<Daemon> = (0..instances)
         .map(|i| start_daemon(dir, &url, sim_port, &format!("e2e-{tag}-{i}"), true))
         .collect();
-    if instances == 1 && !monitor {
+    if instances == 1 && !record {
         std::thread::sleep(Duration::from_secs(3));
         let idle = daemons[0].proc.rss_kb("VmRSS:") as f64 / 1e3;
         println!("daemon RSS idle: {idle:.1} MB");
@@ -601,16 +589,28 @@ async fn e2e(
     let id = format!("e2e-{instances}");
     let file = dir.join(format!("{id}.json"));
     write_campaign(&file, &id, contacts, 200);
+    // The bench's own connections (its polling of the campaign's status)
+    // are not the run's: the recording leaves them out.
+    let others = client_addrs(&url).await;
     let store = Arc::new(RedisStore::connect(&url, "sampark", 16).await.unwrap());
+    let campaign = CampaignId::parse(&id).unwrap();
+    assert!(store.campaign_status(&campaign).await.unwrap().is_none());
+    let polling: HashSet<String> = client_addrs(&url)
+        .await
+        .difference(&others)
+        .cloned()
+        .collect();
     let (cmds_before, scripts_before) = commands(&url).await;
     let cpu_before = redis_cpu(&url).await;
     let events_before: u64 = daemons.iter().map(webhooks).sum();
-    let watching = monitor.then(|| Monitor::start(redis.port));
+    if let Some(recorder) = recorder.as_mut() {
+        recorder.begin();
+    }
     let started = Instant::now();
     submit(&file, &url);
     wait_until(&store, &id, contacts as u64, true).await;
     let secs = started.elapsed().as_secs_f64();
-    let counted = watching.map(Monitor::stop);
+    let recording = recorder.map(|r| r.stop(&polling));
     let (cmds_after, scripts_after) = commands(&url).await;
     let cpu = redis_cpu(&url).await - cpu_before;
     let events: u64 = daemons.iter().map(webhooks).sum::<u64>() - events_before;
@@ -627,14 +627,66 @@ async fn e2e(
         scripts: (scripts_after - scripts_before) as f64 / n,
         events: events as f64 / n,
         redis_busy: cpu / secs,
-        round_trips: counted.map(|(clients, _)| clients as f64 / n),
+        round_trips: recording.as_ref().map(|r| r.counted.len() as f64 / n),
     };
     println!(
         "e2e ×{instances}{}: {contacts} completed in {secs:.1} s; {run:?}; daemon peak RSS {peak:.1} MB",
-        if monitor { " (MONITOR on)" } else { "" }
+        if record { " (MONITOR on)" } else { "" }
     );
     drop(daemons);
-    run
+    (run, recording)
+}
+
+/// What Redis alone did with a recorded run's commands.
+struct Ceiling {
+    calls_per_sec: f64,
+    /// Redis's CPU time over the replay's wall time.
+    redis_busy: f64,
+    /// Commands executed per call, those inside scripts included: in the
+    /// replay, and in the recorded run.
+    replayed_commands: f64,
+    recorded_commands: f64,
+    errors: u64,
+    window: usize,
+}
+
+/// The Redis-bound ceiling: `recording` (a run of `calls` completed calls)
+/// replayed against a fresh redis-server (AOF on, as the run's), its
+/// set-up first and untimed, then its counted part as fast as Redis takes
+/// it (`benches/scale/replay.rs`).
+async fn redis_bound(recording: &replay::Recording, calls: usize) -> Ceiling {
+    let window = env_usize("BENCH_REPLAY_WINDOW", 50);
+    let redis = start_redis().await;
+    let url = redis.url();
+    let setup = replay::replay(redis.port, &recording.setup, window);
+    let (cmds_before, _) = commands(&url).await;
+    let cpu_before = redis_cpu(&url).await;
+    let counted = replay::replay(redis.port, &recording.counted, window);
+    let cpu = redis_cpu(&url).await - cpu_before;
+    let (cmds_after, _) = commands(&url).await;
+    let secs = counted.elapsed.as_secs_f64();
+    let n = calls as f64;
+    let ceiling = Ceiling {
+        calls_per_sec: n / secs,
+        redis_busy: cpu / secs,
+        replayed_commands: (cmds_after - cmds_before) as f64 / n,
+        recorded_commands: (recording.counted.len() as u64 + recording.in_scripts) as f64 / n,
+        errors: counted.errors,
+        window,
+    };
+    println!(
+        "replay: set-up {} commands ({} errors) in {:.2} s; the run's {} commands in {secs:.2} s = {:.0} calls/s, Redis CPU {:.0} %, {:.1} commands executed per call (recorded {:.1}), {} errors",
+        recording.setup.len(),
+        setup.errors,
+        setup.elapsed.as_secs_f64(),
+        recording.counted.len(),
+        ceiling.calls_per_sec,
+        ceiling.redis_busy * 100.0,
+        ceiling.replayed_commands,
+        ceiling.recorded_commands,
+        ceiling.errors,
+    );
+    ceiling
 }
 
 fn redis_benchmark(port: u16) -> f64 {
@@ -659,18 +711,25 @@ async fn bench_e2e(rows: &mut Vec<Row>, dir: &Path) {
     let contacts = env_usize("BENCH_E2E_CONTACTS", 5_000);
     let mut runs = Vec::new();
     for instances in [1, 2, 4] {
-        runs.push((instances, e2e(dir, instances, contacts, false, rows).await));
+        runs.push((
+            instances,
+            e2e(dir, instances, contacts, false, rows).await.0,
+        ));
     }
     let one = runs[0].1;
-    // Round trips are counted in a run of its own: MONITOR slows Redis.
-    let counted = e2e(dir, 1, contacts.min(2_000), true, rows).await;
+    // Round trips are counted, and the commands recorded, in a run of its
+    // own: MONITOR slows Redis.
+    let recorded = contacts.min(2_000);
+    let (counted, recording) = e2e(dir, 1, recorded, true, rows).await;
     let trips = counted.round_trips.unwrap_or(f64::NAN);
+    let ceiling = redis_bound(&recording.expect("recorded"), recorded).await;
+    let fraction = one.calls_per_sec / ceiling.calls_per_sec;
     let redis = start_redis().await;
     let ops = redis_benchmark(redis.port);
-    let ceiling = ops / trips;
-    let fraction = one.calls_per_sec / ceiling;
+    let set_ceiling = ops / trips;
     println!(
-        "redis-benchmark SET -P 1 -c 50: {ops:.0} ops/s; ceiling {ceiling:.0} calls/s; reached {:.0} %",
+        "ceiling {:.0} calls/s, reached {:.0} %; redis-benchmark SET -P 1 -c 50: {ops:.0} ops/s ÷ {trips:.1} = {set_ceiling:.0} calls/s",
+        ceiling.calls_per_sec,
         fraction * 100.0
     );
     rows.push(row(
@@ -684,17 +743,35 @@ async fn bench_e2e(rows: &mut Vec<Row>, dir: &Path) {
     rows.push(row(
         "Redis work per completed call (`INFO commandstats` delta: intake, dialling, webhooks, relay and the idle polling of the run)",
         format!(
-            "{trips:.1} round trips (client commands, counted with `MONITOR`), {:.1} of them script calls; {:.0} commands executed counting those inside scripts",
+            "{trips:.1} round trips (client commands, counted with `MONITOR`, the bench's polling left out), {:.1} of them script calls; {:.0} commands executed counting those inside scripts",
             one.scripts, one.commands
         ),
         "—",
         None,
     ));
     rows.push(row(
-        format!("Redis-bound ceiling: `redis-benchmark -t set -P 1 -c 50` = {ops:.0} ops/s ÷ {trips:.1} round trips per call"),
-        format!("{ceiling:.0} calls/s; 1 daemon reached {:.0} %", fraction * 100.0),
+        format!(
+            "Redis-bound ceiling: the commands of a {recorded}-call 1-daemon run (recorded with `MONITOR`, in Redis's order) replayed against a fresh redis-server on one connection, at most {} outstanding; Redis's CPU {:.0} % during the replay; {:.0} commands executed per call counting those inside scripts (the recorded run {:.0}), {} error replies (`benches/scale/replay.rs`)",
+            ceiling.window,
+            ceiling.redis_busy * 100.0,
+            ceiling.replayed_commands,
+            ceiling.recorded_commands,
+            ceiling.errors
+        ),
+        format!(
+            "{:.0} calls/s; 1 daemon reached {:.0} % (Redis's CPU in that run {:.0} %)",
+            ceiling.calls_per_sec,
+            fraction * 100.0,
+            one.redis_busy * 100.0
+        ),
         "≥ 50 %",
         Some(fraction >= 0.5),
+    ));
+    rows.push(row(
+        format!("not a ceiling, for comparison with earlier runs: `redis-benchmark -t set -P 1 -c 50` = {ops:.0} ops/s ÷ {trips:.1} round trips per call (a `SET` costs Redis far less than sampark's scripts)"),
+        format!("{set_ceiling:.0} calls/s; 1 daemon {:.0} % of it", one.calls_per_sec / set_ceiling * 100.0),
+        "—",
+        None,
     ));
     rows.push(row(
         "Redis CPU during the 1-daemon run (user + system ÷ wall time; 100 % is Redis's own ceiling)",

@@ -32,7 +32,8 @@ use sampark::telemetry::Metrics;
 use sampark::webhook::{CallWebhooks, HttpServer};
 use serde_json::json;
 use support::daemon::{
-    ACCOUNT_SID, AUTH_TOKEN, dialer_config, dialplans, http_config, start_daemon, start_simulator,
+    ACCOUNT_SID, AUTH_TOKEN, dialer_config, dialplans, every_call_answered, http_config,
+    start_daemon, start_simulator,
 };
 use support::eventually;
 use support::evidence::Evidence;
@@ -127,19 +128,9 @@ async fn a_machine_is_retried_on_its_ladder_with_detection_and_surveyed_without(
     let logs = LogCapture::global();
     let redis = RedisServer::start();
     let (simulator, sim_cancel) = start_simulator(SimulatorConfig {
-        account_sid: ACCOUNT_SID.into(),
-        auth_token: AUTH_TOKEN.into(),
         seed: 7,
-        answer_rate: 1.0,
-        busy_rate: 0.0,
-        no_answer_rate: 0.0,
-        failed_rate: 0.0,
-        invalid_key_rate: 0.0,
-        silent_rate: 0.0,
-        opt_out_rate: 0.0,
-        hangup_rate: 0.0,
         voicemail_numbers: vec![MACHINE_ON.into(), MACHINE_OFF.into()],
-        ..SimulatorConfig::default()
+        ..every_call_answered()
     })
     .await;
     let quota = Quota {

@@ -4,24 +4,22 @@
 //! the daemon's background loops while it lasts) against the simulator,
 //! every contact answered and every question keyed, and each command a
 //! client sends is a round trip (a pipeline's commands counted one by
-//! one). `EVALSHA` is told apart by script, named from the Lua sources.
+//! one). `EVALSHA` is told apart by script, named from the Lua sources
+//! (`support::monitor`).
 //! The daemon's start (its first look over every shard) is left out. The
 //! run prints the breakdown (`--nocapture`) and bounds the total.
 
 mod support;
 
-use std::collections::{BTreeMap, HashMap};
-use std::io::{BufRead, Write};
-use std::net::TcpStream;
-use std::path::Path;
 use std::time::Duration;
 
 use redis::AsyncCommands;
 use sampark::simulator::SimulatorConfig;
 use sampark::store::{Quota, Store};
 use serde_json::json;
-use support::daemon::{ACCOUNT_SID, AUTH_TOKEN, dialer_config, start_daemon, start_simulator};
+use support::daemon::{dialer_config, every_call_answered, start_daemon, start_simulator};
 use support::eventually;
+use support::monitor::Monitor;
 use support::redis_server::RedisServer;
 
 const CONTACTS: usize = 60;
@@ -37,118 +35,6 @@ const EVENTS_PER_CALL: f64 = 8.0;
 /// passes; before that change 14.2–15.7, and main before the relay's
 /// rework 19.5–20.8.
 const MAX_ROUND_TRIPS_PER_CALL: f64 = 15.0;
-
-/// SHA-1 → script name, for every script the store composes from
-/// `src/store/lua` (`src/store/redis/scripts.rs`): a file alone, or after
-/// the shared prelude, and the dial decision's compositions.
-fn script_names() -> HashMap<String, String> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/store/lua");
-    let read = |rel: &str| std::fs::read_to_string(dir.join(rel)).unwrap();
-    let prelude = read("prelude.lua");
-    let limits = read("authorize/limits.lua");
-    let shard = read("authorize/shard.lua");
-    let context = read("authorize_slots/context.lua");
-    let mut names = HashMap::new();
-    let mut add = |source: String, name: &str| {
-        names.insert(
-            redis::Script::new(&source).get_hash().to_owned(),
-            name.to_owned(),
-        );
-    };
-    for sub in ["", "authorize_slots/"] {
-        for entry in std::fs::read_dir(dir.join(sub)).unwrap() {
-            let path = entry.unwrap().path();
-            if path.extension().is_none_or(|e| e != "lua") {
-                continue;
-            }
-            let rel = format!("{sub}{}", path.file_name().unwrap().to_string_lossy());
-            let name = rel.trim_end_matches(".lua").to_owned();
-            let body = read(&rel);
-            add(body.clone(), &name);
-            add(format!("{prelude}{body}"), &name);
-            add(format!("{prelude}{limits}{body}"), &name);
-            add(format!("{prelude}{limits}{shard}{context}{body}"), &name);
-        }
-    }
-    add(
-        format!("{prelude}{limits}{shard}{}", read("authorize.lua")),
-        "authorize",
-    );
-    names
-}
-
-/// A key's kind: its name without the shard, the ids and the tags
-/// (`sampark:{3}:job:cost:c-001` → `job`), or `None` for an argument that
-/// is not a key.
-fn key_kind(key: &str) -> Option<String> {
-    let rest = key.strip_prefix("sampark:")?;
-    let parts: Vec<&str> = rest.split(':').filter(|p| !p.starts_with('{')).collect();
-    Some(parts.first()?.to_string())
-}
-
-/// Counts, by command, what clients other than `skip` send Redis, until
-/// stopped.
-struct Monitor {
-    stream: TcpStream,
-    counting: std::thread::JoinHandle<BTreeMap<String, u64>>,
-}
-
-impl Monitor {
-    fn start(port: u16, skip: String) -> Monitor {
-        let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        stream.write_all(b"MONITOR\r\n").unwrap();
-        let reader = stream.try_clone().unwrap();
-        let names = script_names();
-        let counting = std::thread::spawn(move || {
-            let mut counts = BTreeMap::new();
-            let mut lines = std::io::BufReader::new(reader);
-            let mut line = String::new();
-            while lines.read_line(&mut line).is_ok_and(|n| n > 0) {
-                // `<time> [<db> <client>] "<command>" "<arg>" ...`
-                if let Some((client, rest)) = line
-                    .split_once(" [")
-                    .and_then(|(_, l)| l.split_once("] \""))
-                    && !client.ends_with(" lua")
-                    && !client.ends_with(&skip)
-                {
-                    let mut words = rest.split("\" \"");
-                    let command = words
-                        .next()
-                        .unwrap_or("")
-                        .trim_end_matches(['"', '\r', '\n']);
-                    let command = command.to_ascii_lowercase();
-                    let key = if command == "evalsha" {
-                        let sha = words
-                            .next()
-                            .unwrap_or("")
-                            .trim_end_matches(['"', '\r', '\n']);
-                        let name = names.get(sha).map_or("?", String::as_str);
-                        format!("evalsha {name}")
-                    } else {
-                        // Plain commands by the kind of key they touch.
-                        let key = words
-                            .next()
-                            .unwrap_or("")
-                            .trim_end_matches(['"', '\r', '\n']);
-                        match key_kind(key) {
-                            Some(kind) => format!("{command} {kind}"),
-                            None => command,
-                        }
-                    };
-                    *counts.entry(key).or_insert(0) += 1;
-                }
-                line.clear();
-            }
-            counts
-        });
-        Monitor { stream, counting }
-    }
-
-    fn stop(self) -> BTreeMap<String, u64> {
-        let _ = self.stream.shutdown(std::net::Shutdown::Both);
-        self.counting.join().unwrap()
-    }
-}
 
 fn campaign() -> String {
     let contacts: Vec<_> = (0..CONTACTS)
@@ -167,18 +53,8 @@ fn campaign() -> String {
 async fn round_trips_per_completed_call_are_counted_and_bounded() {
     let redis = RedisServer::start();
     let (simulator, sim_cancel) = start_simulator(SimulatorConfig {
-        account_sid: ACCOUNT_SID.into(),
-        auth_token: AUTH_TOKEN.into(),
         seed: 7,
-        answer_rate: 1.0,
-        busy_rate: 0.0,
-        no_answer_rate: 0.0,
-        failed_rate: 0.0,
-        invalid_key_rate: 0.0,
-        silent_rate: 0.0,
-        opt_out_rate: 0.0,
-        hangup_rate: 0.0,
-        ..SimulatorConfig::default()
+        ..every_call_answered()
     })
     .await;
     let mut dialer = dialer_config(Quota {
@@ -210,7 +86,7 @@ async fn round_trips_per_completed_call_are_counted_and_bounded() {
     // is a cost of its start, not of the calls: it is over before the count
     // begins.
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let monitor = Monitor::start(redis.port, addr);
+    let monitor = Monitor::start(redis.port, Some(addr));
 
     store.submit(&campaign()).await.unwrap();
     eventually(Duration::from_secs(120), "a record per contact", || {

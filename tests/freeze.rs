@@ -13,7 +13,9 @@ use sampark::failpoint::{arm, points};
 use sampark::simulator::{LedgerEntry, SimulatorConfig};
 use sampark::store::{Quota, Store};
 use serde_json::json;
-use support::daemon::{ACCOUNT_SID, AUTH_TOKEN, dialer_config, start_daemon, start_simulator};
+use support::daemon::{
+    ACCOUNT_SID, AUTH_TOKEN, dialer_config, every_call_answered, start_daemon, start_simulator,
+};
 use support::eventually;
 use support::redis_server::RedisServer;
 
@@ -117,18 +119,8 @@ async fn a_frozen_dial_is_given_back_not_placed_late() {
 async fn a_call_whose_first_reply_never_arrived_is_redialled() {
     let redis = RedisServer::start();
     let (simulator, sim_cancel) = start_simulator(SimulatorConfig {
-        account_sid: ACCOUNT_SID.into(),
-        auth_token: AUTH_TOKEN.into(),
-        answer_rate: 1.0,
-        busy_rate: 0.0,
-        no_answer_rate: 0.0,
-        failed_rate: 0.0,
-        hangup_rate: 0.0,
-        opt_out_rate: 0.0,
-        invalid_key_rate: 0.0,
-        silent_rate: 0.0,
         http_timeout: Duration::from_millis(800),
-        ..SimulatorConfig::default()
+        ..every_call_answered()
     })
     .await;
     let mut dialer = dialer_config(Quota {

@@ -15,9 +15,7 @@ use sampark::simulator::SimulatorConfig;
 use sampark::store::redis::RedisStore;
 use sampark::store::{AckOutcome, EscalationQuery, Quota, Store};
 use serde_json::json;
-use support::daemon::{
-    ACCOUNT_SID, AUTH_TOKEN, Killable, citizen_key, dialer_config, start_simulator,
-};
+use support::daemon::{Killable, citizen_key, dialer_config, every_call_answered, start_simulator};
 use support::eventually;
 use support::evidence::read_records;
 use support::redis_server::RedisServer;
@@ -243,18 +241,8 @@ async fn scorers_racing_count_each_record_once_and_a_rebuild_agrees() {
 async fn two_daemons_escalate_and_count_a_campaign_exactly_once() {
     let redis = RedisServer::start();
     let (simulator, sim_cancel) = start_simulator(SimulatorConfig {
-        account_sid: ACCOUNT_SID.into(),
-        auth_token: AUTH_TOKEN.into(),
         seed: 9,
-        answer_rate: 1.0,
-        busy_rate: 0.0,
-        no_answer_rate: 0.0,
-        failed_rate: 0.0,
-        invalid_key_rate: 0.0,
-        silent_rate: 0.0,
-        opt_out_rate: 0.0,
-        hangup_rate: 0.0,
-        ..SimulatorConfig::default()
+        ..every_call_answered()
     })
     .await;
     let quota = Quota {

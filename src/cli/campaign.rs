@@ -10,6 +10,7 @@ use super::control::{control, list};
 use super::intake_status;
 use super::officials::officials_table;
 use crate::config::{RedisSettings, Settings, load_from_process_env};
+use crate::dialer::EtaLimits;
 use crate::domain::CampaignId;
 use crate::store::redis::{RedisStore, Target, Timeouts};
 use crate::store::{CampaignAction, Store};
@@ -110,8 +111,18 @@ impl RedisArgs {
     }
 
     pub(super) async fn connect(&self) -> anyhow::Result<RedisStore> {
-        match self.settings()? {
-            Some(settings) => super::configured::connect(&settings).await,
+        self.connect_with(self.settings()?.as_ref()).await
+    }
+
+    /// The store as `settings` (what [`RedisArgs::settings`] read) say, or
+    /// else as the flags say: for a command that needs the settings file
+    /// for more than Redis and reads it once.
+    pub(super) async fn connect_with(
+        &self,
+        settings: Option<&Settings>,
+    ) -> anyhow::Result<RedisStore> {
+        match settings {
+            Some(settings) => super::configured::connect(settings).await,
             None => self.connect_flags().await,
         }
     }
@@ -209,20 +220,23 @@ pub async fn command(cmd: CampaignCommand) -> anyhow::Result<ExitCode> {
             officials,
             watch,
         } => {
-            // The daemon's settings (`--config`) also give the estimate of
-            // when the campaign ends: quotas, provider rate, calling window.
-            let limits = match &redis.config {
-                Some(path) => Some(super::waiting::limits_from(path)?),
-                None => None,
-            };
+            let id = CampaignId::parse(&id)?;
+            // The daemon's settings (`--config`), read once, say where
+            // Redis is and give the estimate of when the campaign ends:
+            // quotas, provider rate, calling window.
+            let settings = redis.settings()?;
+            let limits = settings
+                .as_ref()
+                .map(|s| EtaLimits::of(&crate::daemon::dialer_config(s)));
+            let store = redis.connect_with(settings.as_ref()).await?;
             let view = StatusView {
                 json,
                 all_officials: officials,
                 limits,
             };
             match watch {
-                Some(secs) => super::waiting::watch(&id, &redis, &view, secs).await,
-                None => status(&id, &redis, &view).await,
+                Some(secs) => super::waiting::watch(&id, &store, &view, secs).await,
+                None => status(&id, &store, &view).await,
             }
         }
         CampaignCommand::Pause { id, redis } => control(&id, CampaignAction::Pause, &redis).await,
@@ -241,10 +255,12 @@ pub(super) struct StatusView {
     pub limits: Option<crate::dialer::EtaLimits>,
 }
 
-async fn status(id: &str, redis: &RedisArgs, view: &StatusView) -> anyhow::Result<ExitCode> {
-    let id = CampaignId::parse(id)?;
-    let store = redis.connect().await?;
-    match status_text(&store, &id, view).await? {
+async fn status(
+    id: &CampaignId,
+    store: &RedisStore,
+    view: &StatusView,
+) -> anyhow::Result<ExitCode> {
+    match status_text(store, id, view).await? {
         Some(text) => {
             print!("{text}");
             Ok(ExitCode::SUCCESS)
@@ -252,7 +268,7 @@ async fn status(id: &str, redis: &RedisArgs, view: &StatusView) -> anyhow::Resul
         None => {
             eprintln!("no campaign {id} (it may still be waiting on the intake stream)");
             // Every document for it may have been refused: say why.
-            let intake = store.intake_stats(&id).await?;
+            let intake = store.intake_stats(id).await?;
             if intake.is_some() {
                 intake_status::lines(intake.as_ref())
                     .iter()

@@ -6,24 +6,15 @@
 
 use std::fmt::Write;
 use std::io::IsTerminal;
-use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::Context;
 use serde_json::Value;
 
-use super::campaign::{RedisArgs, StatusView, status_text};
-use crate::dialer::EtaLimits;
+use super::campaign::{StatusView, status_text};
 use crate::domain::CampaignId;
 use crate::store::Store;
-
-/// The daemon's limits from its settings file (and `SAMPARK__*` variables).
-pub fn limits_from(path: &Path) -> anyhow::Result<EtaLimits> {
-    let settings = crate::config::load_from_process_env(path)
-        .with_context(|| format!("reading the daemon's settings from {}", path.display()))?;
-    Ok(EtaLimits::of(&crate::daemon::dialer_config(&settings)))
-}
+use crate::store::redis::RedisStore;
 
 /// "in 5 min", "in 2 h 10 min", "now".
 fn from_now(at_ms: i64, now_ms: i64) -> String {
@@ -97,22 +88,20 @@ pub fn render(report: &Value, now_ms: i64, have_limits: bool) -> String {
 /// Prints the status every `secs` seconds until the campaign has nothing
 /// left to do, redrawing in place on a terminal.
 pub async fn watch(
-    id: &str,
-    redis: &RedisArgs,
+    id: &CampaignId,
+    store: &RedisStore,
     view: &StatusView,
     secs: u64,
 ) -> anyhow::Result<ExitCode> {
-    let id = CampaignId::parse(id)?;
-    let store = redis.connect().await?;
     let terminal = std::io::stdout().is_terminal();
     loop {
         // Decided before the text is read: the counts only grow, so the
         // last text printed shows the campaign at least as finished.
         let done = store
-            .campaign_status(&id)
+            .campaign_status(id)
             .await?
             .is_some_and(|s| s.total() > 0 && s.finished() == s.total());
-        let Some(text) = status_text(&store, &id, view).await? else {
+        let Some(text) = status_text(store, id, view).await? else {
             eprintln!("no campaign {id} (it may still be waiting on the intake stream)");
             return Ok(ExitCode::from(3));
         };

@@ -12,7 +12,7 @@ use serde_json::json;
 use super::browser::{self, checked_source, log_in, open, path_of, screenshot, text, until};
 use super::{CAMPAIGN, REFUSED_PHONE, TOKEN, assert_no_phone, http};
 use crate::support::daemon::{
-    ACCOUNT_SID, AUTH_TOKEN, bind_webhook, dialer_config, start_daemon_on, start_simulator,
+    bind_webhook, dialer_config, every_call_answered, start_daemon_on, start_simulator,
 };
 use crate::support::redis_server::RedisServer;
 
@@ -21,21 +21,11 @@ async fn console_in_chromium() {
     let driver = browser::Driver::start();
     let redis = RedisServer::start();
     let (simulator, sim_cancel) = start_simulator(SimulatorConfig {
-        account_sid: ACCOUNT_SID.into(),
-        auth_token: AUTH_TOKEN.into(),
         seed: 11,
+        think_delay: (Duration::from_millis(100), Duration::from_millis(300)),
         // Every call is answered and every key pressed is a choice: most
         // citizens finish the survey, and about half say money was asked.
-        answer_rate: 1.0,
-        busy_rate: 0.0,
-        no_answer_rate: 0.0,
-        failed_rate: 0.0,
-        invalid_key_rate: 0.0,
-        silent_rate: 0.0,
-        opt_out_rate: 0.0,
-        hangup_rate: 0.0,
-        think_delay: (Duration::from_millis(100), Duration::from_millis(300)),
-        ..SimulatorConfig::default()
+        ..every_call_answered()
     })
     .await;
     let (listener, _) = bind_webhook().await;

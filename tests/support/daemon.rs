@@ -103,6 +103,26 @@ pub struct Running {
     pub store: Arc<RedisStore>,
 }
 
+/// The simulator on this module's Twilio account with every contact
+/// answering and keying every question: no busy, unanswered, failed or
+/// hung-up call, no invalid or missing key, no opt-out. Set the rest
+/// (`seed`, delays …) with `..every_call_answered()`.
+pub fn every_call_answered() -> SimulatorConfig {
+    SimulatorConfig {
+        account_sid: ACCOUNT_SID.into(),
+        auth_token: AUTH_TOKEN.into(),
+        answer_rate: 1.0,
+        busy_rate: 0.0,
+        no_answer_rate: 0.0,
+        failed_rate: 0.0,
+        invalid_key_rate: 0.0,
+        silent_rate: 0.0,
+        opt_out_rate: 0.0,
+        hangup_rate: 0.0,
+        ..SimulatorConfig::default()
+    }
+}
+
 pub async fn start_simulator(config: SimulatorConfig) -> (Simulator, CancellationToken) {
     let cancel = CancellationToken::new();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

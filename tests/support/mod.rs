@@ -13,6 +13,7 @@ pub mod intake_load;
 pub mod invariants;
 pub mod lb;
 pub mod log_capture;
+pub mod monitor;
 pub mod placed_calls;
 pub mod provider;
 pub mod redis_cluster;
