@@ -21,8 +21,9 @@ use crate::store::{CampaignAction, IntakeEntry};
 pub(super) enum Reading {
     /// A control command, or why it cannot be read.
     Command(Result<(CampaignId, CampaignAction), String>),
-    /// A campaign document, or why it cannot be used.
-    Document(Result<ParsedDocument, DocumentError>),
+    /// A campaign document, or why it cannot be used (boxed: a command is
+    /// much smaller).
+    Document(Box<Result<ParsedDocument, DocumentError>>),
 }
 
 /// Reads documents as the router's settings say.
@@ -47,11 +48,11 @@ impl Reader {
     pub(super) fn read(&self, doc: &str) -> Reading {
         match control_command(doc) {
             Some(command) => Reading::Command(command),
-            None => Reading::Document(parse_campaign_document_within(
+            None => Reading::Document(Box::new(parse_campaign_document_within(
                 doc,
                 self.dialplan_exists.as_ref(),
                 self.max_contacts,
-            )),
+            ))),
         }
     }
 
@@ -139,12 +140,14 @@ mod tests {
                           "office": "o", "service": "s"}],
         })
         .to_string();
-        let Some(Reading::Document(Ok(ahead))) =
-            reader().ahead(&entry(&doc)).unwrap().finished().await
+        let Some(Reading::Document(ahead)) = reader().ahead(&entry(&doc)).unwrap().finished().await
         else {
-            panic!("the document is read");
+            panic!("a document");
         };
-        let Reading::Document(Ok(here)) = reader().read(&doc) else {
+        let Reading::Document(here) = reader().read(&doc) else {
+            panic!("a document");
+        };
+        let (Ok(ahead), Ok(here)) = (*ahead, *here) else {
             panic!("the document is read");
         };
         assert_eq!(ahead.header, here.header);
@@ -153,10 +156,12 @@ mod tests {
         assert_eq!(ahead.contacts.len(), 1);
         // Its dialplan unknown: refused, ahead as in place.
         let unknown = doc.replace(r#""dialplan":"p""#, r#""dialplan":"q""#);
-        assert!(matches!(
-            reader().ahead(&entry(&unknown)).unwrap().finished().await,
-            Some(Reading::Document(Err(DocumentError::Invalid(_))))
-        ));
+        let Some(Reading::Document(refused)) =
+            reader().ahead(&entry(&unknown)).unwrap().finished().await
+        else {
+            panic!("a document");
+        };
+        assert!(matches!(*refused, Err(DocumentError::Invalid(_))));
     }
 
     #[tokio::test]

@@ -300,7 +300,7 @@ impl IntakeRouter {
     ) -> Result<IngestReport, StoreError> {
         let parsed = match reading {
             Reading::Command(command) => return self.apply_command(source, doc, command).await,
-            Reading::Document(parsed) => parsed,
+            Reading::Document(parsed) => *parsed,
         };
         let report = self.ingest_document(source, doc, parsed).await?;
         let campaign = report.campaign.as_deref().map(CampaignId::parse);

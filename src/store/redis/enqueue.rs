@@ -59,6 +59,9 @@ fn calls<K: Eq + std::hash::Hash + Clone>(keys: impl Iterator<Item = K>) -> Vec<
 /// A pipeline's reply, to be awaited.
 type Sent<T> = std::pin::Pin<Box<dyn Future<Output = redis::RedisResult<T>> + Send>>;
 
+/// A pipeline of batch scripts' replies: one letter per contact, per call.
+type Letters = Sent<Vec<Vec<String>>>;
+
 /// Queues `pipe` on the connection now, its reply to be awaited later:
 /// the first poll hands the pipeline to the connection's writer (in the
 /// order of the calls), so Redis runs it while the caller builds the next.
@@ -87,7 +90,7 @@ async fn run_calls(
     calls: Vec<(redis::Cmd, Vec<usize>)>,
     outcomes: &mut [PutOutcome],
 ) -> Result<()> {
-    let mut sent: Vec<(Sent<Vec<Vec<String>>>, Vec<Vec<usize>>)> = Vec::new();
+    let mut sent: Vec<(Letters, Vec<Vec<usize>>)> = Vec::new();
     let mut calls = calls.into_iter().peekable();
     while calls.peek().is_some() {
         let mut pipe = redis::pipe();
