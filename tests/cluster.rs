@@ -58,6 +58,7 @@ async fn the_stores_non_dial_contracts_hold_on_a_cluster() {
     registry::an_official_given_twice_counts_twice_and_the_later_wins(s("c5").await).await;
     registry::a_large_import_lands_whole(s("c6").await).await;
     inbound::visits_are_remembered_newest_first_and_refreshed(s("c7").await).await;
+    inbound::many_citizens_visits_are_remembered_each_their_own(s("c7b").await).await;
 
     let store = s("c8").await;
     store.heartbeat("a", Duration::from_secs(60)).await.unwrap();

@@ -125,6 +125,7 @@ macro_rules! backend {
                 limits::an_officials_held_jobs_come_back_one_at_a_time,
                 limits::waiting_contacts_are_grouped_by_reason,
                 inbound::visits_are_remembered_newest_first_and_refreshed,
+                inbound::many_citizens_visits_are_remembered_each_their_own,
                 inbound::live_inbound_calls_are_capped,
                 inbound::an_inbound_call_is_born_in_a_call_and_recorded_once,
                 dnc::dnc_entries_are_added_updated_checked_removed_and_counted,

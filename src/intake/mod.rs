@@ -12,6 +12,7 @@ mod check;
 mod csv;
 mod csv_text;
 mod holiday_files;
+mod read_ahead;
 mod router;
 mod sample;
 mod stream;

@@ -14,10 +14,10 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info, info_span, warn};
 
+use super::read_ahead::{Ahead, Reader, Reading};
 use super::sample;
-use crate::domain::json_guard::DEFAULT_MAX_CONTACTS;
 use crate::domain::{CampaignHeader, CampaignId, CampaignKind, Direction, OfficialCall, Outcome};
-use crate::domain::{DocumentError, JobSpec, NumberPlan, parse_campaign_document_within};
+use crate::domain::{DocumentError, JobSpec, NumberPlan, ParsedDocument};
 use crate::intake::conflict_reason;
 use crate::policy::CallingWindow;
 use crate::store::{
@@ -61,7 +61,8 @@ impl IngestReport {
 /// Moves intake documents into shards.
 pub struct IntakeRouter {
     store: Arc<dyn Store>,
-    dialplan_exists: Arc<dyn Fn(&str) -> bool + Send + Sync>,
+    /// Parses documents (`dialplan_exists`, `max_contacts`), here or ahead.
+    reader: Reader,
     /// Whether a loaded plan has `[bridge]` (see `checking_plan_kinds`).
     bridged: Option<PlanTest>,
     consumer: String,
@@ -76,9 +77,6 @@ pub struct IntakeRouter {
     /// The numbers that may be called (`policy.number_plan`): a contact
     /// outside it is dead-lettered.
     number_plan: NumberPlan,
-    /// Contacts one document may hold (`intake.max_contacts_per_document`):
-    /// a larger one is dead-lettered whole, before any contact is read.
-    max_contacts: usize,
 }
 
 /// How long one read waits for a document. A document arriving meanwhile
@@ -104,7 +102,7 @@ impl IntakeRouter {
     ) -> Self {
         Self {
             store,
-            dialplan_exists,
+            reader: Reader::new(dialplan_exists),
             consumer,
             reclaim_after,
             metrics,
@@ -112,7 +110,6 @@ impl IntakeRouter {
             remember_visits: None,
             bridged: None,
             number_plan: NumberPlan::default(),
-            max_contacts: DEFAULT_MAX_CONTACTS,
         }
     }
 
@@ -141,7 +138,7 @@ impl IntakeRouter {
     /// Dead-letters, whole, a document holding more than `max` contacts
     /// (the default: `intake.max_contacts_per_document`'s).
     pub fn with_max_contacts(mut self, max: usize) -> Self {
-        self.max_contacts = max;
+        self.reader.max_contacts = max;
         self
     }
 
@@ -168,9 +165,18 @@ impl IntakeRouter {
                     }
                 }
             };
-            for entry in entries {
+            // Each entry after the first is parsed on a blocking thread
+            // while the one before it goes into Redis (`read_ahead.rs`).
+            let mut entries = entries.into_iter().peekable();
+            let mut ahead: Option<Ahead> = None;
+            while let Some(entry) = entries.next() {
+                let reading = match ahead.take() {
+                    Some(ahead) => ahead.finished().await,
+                    None => None,
+                };
+                ahead = entries.peek().and_then(|next| self.reader.ahead(next));
                 let span = info_span!("intake", intake.entry = %entry.id);
-                if !self.finish(&entry, &cancel).instrument(span).await {
+                if !self.finish(&entry, reading, &cancel).instrument(span).await {
                     break;
                 }
             }
@@ -184,9 +190,15 @@ impl IntakeRouter {
     /// document towards `intake.max_deliveries`. An error retrying cannot
     /// fix parks the entry as a dead letter. False when cancelled first
     /// (the entry stays pending, and is taken again after a restart).
-    async fn finish(&self, entry: &IntakeEntry, cancel: &CancellationToken) -> bool {
+    /// `read`: the entry's document read ahead, for the first try.
+    async fn finish(
+        &self,
+        entry: &IntakeEntry,
+        mut read: Option<Reading>,
+        cancel: &CancellationToken,
+    ) -> bool {
         loop {
-            let Err(e) = self.process(entry).await else {
+            let Err(e) = self.process(entry, read.take()).await else {
                 return true;
             };
             events::store_error(&self.metrics, Subsystem::Intake, &e, "ingesting a document");
@@ -203,9 +215,16 @@ impl IntakeRouter {
         }
     }
 
-    async fn process(&self, entry: &IntakeEntry) -> Result<IngestReport, StoreError> {
+    async fn process(
+        &self,
+        entry: &IntakeEntry,
+        read: Option<Reading>,
+    ) -> Result<IngestReport, StoreError> {
         let report = match &entry.payload {
-            Ok(doc) => self.ingest(&entry.id, doc).await?,
+            Ok(doc) => {
+                let reading = read.unwrap_or_else(|| self.reader.read(doc));
+                self.ingest_read(&entry.id, doc, reading).await?
+            }
             // Not a document to read (too large, taken too often, or not
             // one UTF-8 `campaign` field): its excerpt, masked, is kept.
             Err(refused) => {
@@ -269,10 +288,21 @@ impl IntakeRouter {
     /// tally (once per `source`, the intake entry). Idempotent: the same
     /// document again is a no-op.
     pub async fn ingest(&self, source: &str, doc: &str) -> Result<IngestReport, StoreError> {
-        if let Some(command) = control_command(doc) {
-            return self.apply_command(source, doc, command).await;
-        }
-        let report = self.ingest_document(source, doc).await?;
+        self.ingest_read(source, doc, self.reader.read(doc)).await
+    }
+
+    /// `ingest` of a document already read.
+    async fn ingest_read(
+        &self,
+        source: &str,
+        doc: &str,
+        reading: Reading,
+    ) -> Result<IngestReport, StoreError> {
+        let parsed = match reading {
+            Reading::Command(command) => return self.apply_command(source, doc, command).await,
+            Reading::Document(parsed) => *parsed,
+        };
+        let report = self.ingest_document(source, doc, parsed).await?;
         let campaign = report.campaign.as_deref().map(CampaignId::parse);
         if let Some(Ok(id)) = campaign {
             self.store
@@ -282,12 +312,13 @@ impl IntakeRouter {
         Ok(report)
     }
 
-    async fn ingest_document(&self, source: &str, doc: &str) -> Result<IngestReport, StoreError> {
-        let parsed = match parse_campaign_document_within(
-            doc,
-            self.dialplan_exists.as_ref(),
-            self.max_contacts,
-        ) {
+    async fn ingest_document(
+        &self,
+        source: &str,
+        doc: &str,
+        parsed: Result<ParsedDocument, DocumentError>,
+    ) -> Result<IngestReport, StoreError> {
+        let parsed = match parsed {
             Ok(parsed) => parsed,
             Err(e) => {
                 let why = match &e {
@@ -482,13 +513,14 @@ impl IntakeRouter {
             .filter(|(_, left_out)| left_out.is_none())
             .map(|(spec, _)| (&spec.contact.phone, &spec.contact.id))
             .collect();
-        let mut holders = self
-            .store
-            .claim_numbers(&header.id, &claims)
-            .await?
-            .into_iter();
+        // The clock is read while Redis runs the claims.
+        let (holders, now_ms) = tokio::try_join!(
+            self.store.claim_numbers(&header.id, &claims),
+            self.store.now_ms()
+        )?;
+        let mut holders = holders.into_iter();
         let window = header.calling_window.as_ref().unwrap_or(&self.days);
-        let opens_at_ms = window.next_open(self.store.now_ms().await?);
+        let opens_at_ms = window.next_open(now_ms);
         let mut outcomes = vec![PutOutcome::Unchanged; specs.len()];
         let mut queued = Vec::new();
         let mut queued_at = Vec::new();
@@ -671,46 +703,6 @@ fn campaign_id_of(doc: &str) -> Option<String> {
     let value: serde_json::Value = serde_json::from_str(doc).ok()?;
     let id = value.get("id")?.as_str()?;
     CampaignId::parse(id).ok().map(|id| id.to_string())
-}
-
-/// `Some` when `doc` is a control command (`{"version": 1, "command":
-/// "pause" | "resume" | "cancel", "id": "<campaign>", "hangup": true}`),
-/// with what it asks or why it cannot be read; `None` for anything else.
-fn control_command(doc: &str) -> Option<Result<(CampaignId, CampaignAction), String>> {
-    // Only the three fields are built; a campaign document's contacts are
-    // skipped without being allocated (this runs on every document).
-    #[derive(serde::Deserialize)]
-    struct Command {
-        command: Option<serde_json::Value>,
-        id: Option<serde_json::Value>,
-        hangup: Option<serde_json::Value>,
-    }
-    let value: Command = serde_json::from_str(doc).ok()?;
-    let command = value.command?;
-    Some((|| {
-        let id = value
-            .id
-            .as_ref()
-            .and_then(|v| v.as_str())
-            .ok_or("a command needs the campaign's `id`")?;
-        let id = CampaignId::parse(id).map_err(|e| format!("field `id`: {e}"))?;
-        let hangup = value
-            .hangup
-            .as_ref()
-            .and_then(|v| v.as_bool())
-            .unwrap_or(false);
-        let action = match command.as_str() {
-            Some("pause") => CampaignAction::Pause,
-            Some("resume") => CampaignAction::Resume,
-            Some("cancel") => CampaignAction::Cancel { hangup },
-            _ => {
-                return Err(format!(
-                    "unknown command {command}; use pause, resume or cancel"
-                ));
-            }
-        };
-        Ok((id, action))
-    })())
 }
 
 #[cfg(test)]

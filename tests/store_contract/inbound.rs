@@ -60,6 +60,39 @@ pub async fn visits_are_remembered_newest_first_and_refreshed(store: Arc<dyn Sto
     );
 }
 
+/// Many citizens' visits remembered at once (more than one script call's
+/// worth on a single node): each citizen has their own, and only it.
+pub async fn many_citizens_visits_are_remembered_each_their_own(store: Arc<dyn Store>) {
+    let keep = HOUR;
+    let citizens: Vec<(PhoneNumber, ServiceVisit)> = (0..1_203)
+        .map(|i| {
+            let phone = PhoneNumber::parse(&format!("+9198{i:08}")).unwrap();
+            let mut visit = ServiceVisit::of(&spec(&format!("c-{i}"), "off-1"));
+            visit.office = format!("Office {}", i % 7);
+            (phone, visit)
+        })
+        .collect();
+    let visits: Vec<(&PhoneNumber, ServiceVisit)> = citizens
+        .iter()
+        .map(|(phone, visit)| (phone, visit.clone()))
+        .collect();
+    store.record_visits(&visits, keep).await.unwrap();
+    for (i, (phone, _)) in citizens.iter().enumerate().step_by(97) {
+        let got = store.recent_visits(phone, keep, 8).await.unwrap();
+        let seen: Vec<(&str, &str)> = got
+            .iter()
+            .map(|v| (v.contact_id.as_str(), v.office.as_str()))
+            .collect();
+        assert_eq!(
+            seen,
+            [(
+                format!("c-{i}").as_str(),
+                format!("Office {}", i % 7).as_str()
+            )]
+        );
+    }
+}
+
 pub async fn live_inbound_calls_are_capped(store: Arc<dyn Store>) {
     let hold = HOUR;
     assert_eq!(

@@ -23,8 +23,8 @@ const PER_CALL: usize = 500;
 /// pipeline while the next is being built (`run_calls`).
 const PER_PIPELINE: usize = 2 * PER_CALL;
 /// Number claims per pipeline: large enough to amortise the round trip,
-/// small enough that one pipeline never holds Redis for long.
-const BATCH: usize = 5_000;
+/// small enough that Redis starts on the first while the next is built.
+const CLAIMS_PER_PIPELINE: usize = 1_000;
 
 /// What a batch script's letter says of one contact.
 fn put_outcome(script: &str, letter: &str) -> Result<PutOutcome> {
@@ -57,13 +57,33 @@ fn calls<K: Eq + std::hash::Hash + Clone>(keys: impl Iterator<Item = K>) -> Vec<
     groups
 }
 
-type Sent = std::pin::Pin<Box<dyn Future<Output = redis::RedisResult<Vec<Vec<String>>>> + Send>>;
+/// A pipeline's reply, to be awaited.
+type Sent<T> = std::pin::Pin<Box<dyn Future<Output = redis::RedisResult<T>> + Send>>;
+
+/// A pipeline of batch scripts' replies: one letter per contact, per call.
+type Letters = Sent<Vec<Vec<String>>>;
+
+/// Queues `pipe` on the connection now, its reply to be awaited later:
+/// the first poll hands the pipeline to the connection's writer (in the
+/// order of the calls), so Redis runs it while the caller builds the next.
+async fn send<T: redis::FromRedisValue + Send + 'static>(
+    store: &RedisStore,
+    pipe: redis::Pipeline,
+) -> Sent<T> {
+    let mut conn = store.conn.clone();
+    let mut reply: Sent<T> = Box::pin(async move { pipe.query_async(&mut conn).await });
+    // A reply this early is kept for the caller.
+    if let Poll::Ready(done) = poll_fn(|cx| Poll::Ready(reply.as_mut().poll(cx))).await {
+        reply = Box::pin(std::future::ready(done));
+    }
+    reply
+}
 
 /// Runs the script calls in pipelines of about `PER_PIPELINE` contacts
 /// (loading the script in each, so EVALSHA is safe after a Redis restart or
 /// SCRIPT FLUSH), and gives each contact its outcome. Each pipeline is
-/// queued on the connection as soon as it is built (polled once, which
-/// sends it, in order), so Redis runs one while the next is being built.
+/// queued on the connection as soon as it is built (`send`), so Redis runs
+/// one while the next is being built.
 async fn run_calls(
     store: &RedisStore,
     name: &'static str,
@@ -71,7 +91,7 @@ async fn run_calls(
     calls: Vec<(redis::Cmd, Vec<usize>)>,
     outcomes: &mut [PutOutcome],
 ) -> Result<()> {
-    let mut sent: Vec<(Sent, Vec<Vec<usize>>)> = Vec::new();
+    let mut sent: Vec<(Letters, Vec<Vec<usize>>)> = Vec::new();
     let mut calls = calls.into_iter().peekable();
     while calls.peek().is_some() {
         let mut pipe = redis::pipe();
@@ -85,14 +105,7 @@ async fn run_calls(
             pipe.add_command(cmd);
             indices.push(at);
         }
-        let mut conn = store.conn.clone();
-        let mut reply: Sent = Box::pin(async move { pipe.query_async(&mut conn).await });
-        // The first poll hands the pipeline to the connection's writer;
-        // a reply this early is kept for below.
-        if let Poll::Ready(done) = poll_fn(|cx| Poll::Ready(reply.as_mut().poll(cx))).await {
-            reply = Box::pin(std::future::ready(done));
-        }
-        sent.push((reply, indices));
+        sent.push((send(store, pipe).await, indices));
     }
     for (reply, indices) in sent {
         let replies = reply.await?;
@@ -257,43 +270,48 @@ impl RedisStore {
         Ok(outcomes)
     }
 
-    /// One pipeline of `HSETNX` per `BATCH` claims; only the numbers
-    /// already held (a duplicate, a replay) are read back, in a second one.
+    /// One pipeline of `HSETNX` per `CLAIMS_PER_PIPELINE` claims, each
+    /// queued as soon as it is built (`send`); only the numbers already
+    /// held (a duplicate, a replay) are read back, in a second round.
     pub(super) async fn claim_numbers_impl(
         &self,
         id: &CampaignId,
         claims: &[(&PhoneNumber, &ContactId)],
     ) -> Result<Vec<NumberClaim>> {
-        let mut holders = Vec::with_capacity(claims.len());
-        for chunk in claims.chunks(BATCH) {
+        let mut places = Vec::with_capacity(claims.len());
+        let mut sent: Vec<Sent<Vec<bool>>> = Vec::new();
+        for chunk in claims.chunks(CLAIMS_PER_PIPELINE) {
             let mut pipe = redis::pipe();
-            let mut places = Vec::with_capacity(chunk.len());
             for (phone, contact) in chunk {
                 let (key, field) = self.keys.campaign_number(id, &self.keys.citizen_tag(phone));
                 pipe.hset_nx(&key, &field, contact.as_str());
                 places.push((key, field));
             }
-            let set: Vec<bool> = pipe.query_async(&mut self.conn.clone()).await?;
-            let taken: Vec<usize> = (0..chunk.len()).filter(|&i| !set[i]).collect();
-            let mut held = HashMap::with_capacity(taken.len());
-            if !taken.is_empty() {
-                let mut pipe = redis::pipe();
-                for &i in &taken {
-                    pipe.hget(&places[i].0, &places[i].1);
-                }
-                let values: Vec<String> = pipe.query_async(&mut self.conn.clone()).await?;
-                held.extend(taken.into_iter().zip(values));
-            }
-            for (i, (_, contact)) in chunk.iter().enumerate() {
-                holders.push(match held.get(&i) {
-                    None => NumberClaim::Holds,
-                    Some(holder) => {
-                        number_claim(holder, contact).map_err(|e| corrupt(&places[i].0, e))?
-                    }
-                });
-            }
+            sent.push(send(self, pipe).await);
         }
-        Ok(holders)
+        let mut taken = Vec::new();
+        for (at, reply) in sent.into_iter().enumerate() {
+            let set = reply.await?;
+            let from = at * CLAIMS_PER_PIPELINE;
+            taken.extend((0..set.len()).filter(|&i| !set[i]).map(|i| from + i));
+        }
+        let mut held = HashMap::with_capacity(taken.len());
+        for chunk in taken.chunks(CLAIMS_PER_PIPELINE) {
+            let mut pipe = redis::pipe();
+            for &i in chunk {
+                pipe.hget(&places[i].0, &places[i].1);
+            }
+            let values: Vec<String> = pipe.query_async(&mut self.conn.clone()).await?;
+            held.extend(chunk.iter().copied().zip(values));
+        }
+        claims
+            .iter()
+            .enumerate()
+            .map(|(i, (_, contact))| match held.get(&i) {
+                None => Ok(NumberClaim::Holds),
+                Some(holder) => number_claim(holder, contact).map_err(|e| corrupt(&places[i].0, e)),
+            })
+            .collect()
     }
 
     /// The job a job hash read back holds: its own spec (an inbound call's),

@@ -15,6 +15,10 @@ type Result<T> = std::result::Result<T, StoreError>;
 
 /// Visits per pipeline.
 const VISITS_PER_PIPELINE: usize = 5_000;
+/// Visits per script call on a single node: enough to amortise the call
+/// and the clock, few enough that one call holds Redis for about a
+/// millisecond.
+const VISITS_PER_CALL: usize = 500;
 
 fn json<T: serde::Serialize>(what: &str, value: &T) -> Result<String> {
     serde_json::to_string(value)
@@ -99,14 +103,20 @@ impl RedisStore {
     }
 
     /// Per `VISITS_PER_PIPELINE` visits: the ids of their distinct texts
-    /// (one script call), then one `record_visit.lua` call per visit (each
-    /// citizen's key is in a slot of its own), pipelined.
+    /// (one script call), then `record_visit.lua` for `VISITS_PER_CALL` at
+    /// a time on a single node, or one call per visit on a cluster (each citizen's key is in a
+    /// slot of its own), pipelined.
     pub(super) async fn record_visits_impl(
         &self,
         visits: &[(&PhoneNumber, ServiceVisit)],
         keep: Duration,
     ) -> Result<()> {
         let script = &self.scripts.record_visit;
+        let per_call = if self.conn.is_cluster() {
+            1
+        } else {
+            VISITS_PER_CALL
+        };
         for chunk in visits.chunks(VISITS_PER_PIPELINE) {
             let mut texts: Vec<&str> = chunk
                 .iter()
@@ -126,15 +136,17 @@ impl RedisStore {
                 .arg("LOAD")
                 .arg(super::scripts::RECORD_VISIT)
                 .ignore();
-            for (phone, visit) in chunk {
-                let visit_ids = VisitMember::texts(visit).map(|text| ids[text].clone());
-                pipe.cmd("EVALSHA")
-                    .arg(script.get_hash())
-                    .arg(1)
-                    .arg(self.keys.visits(phone))
-                    .arg(VisitMember::pack(visit, &visit_ids))
-                    .arg(millis(keep).max(1))
-                    .ignore();
+            for call in chunk.chunks(per_call) {
+                let cmd = pipe.cmd("EVALSHA").arg(script.get_hash()).arg(call.len());
+                for (phone, _) in call {
+                    cmd.arg(self.keys.visits(phone));
+                }
+                cmd.arg(millis(keep).max(1));
+                for (_, visit) in call {
+                    let visit_ids = VisitMember::texts(visit).map(|text| ids[text].clone());
+                    cmd.arg(VisitMember::pack(visit, &visit_ids));
+                }
+                cmd.ignore();
             }
             let () = pipe.query_async(&mut self.conn.clone()).await?;
         }

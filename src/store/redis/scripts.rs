@@ -162,12 +162,13 @@ impl Scripts {
     /// The scripts whose keys span Redis Cluster slots on a single node:
     /// `authorize` (the shard's keys with the citizen's, the fleet's and
     /// every shard's in-flight set), which the store never sends to a
-    /// cluster, and `end_number` (every number of a relay pass at once; one
-    /// per call on a cluster). The cross-slot guard (`slots.rs`) lets them
+    /// cluster, `end_number` (every number of a relay pass at once; one
+    /// per call on a cluster) and `record_visit` (many citizens' visits at
+    /// once; one per call on a cluster). The cross-slot guard (`slots.rs`) lets them
     /// through on a single node and refuses a call that spans slots on a
     /// cluster.
     pub fn single_node(&self) -> Vec<&Script> {
-        vec![&self.authorize, &self.end_number]
+        vec![&self.authorize, &self.end_number, &self.record_visit]
     }
 }
 
