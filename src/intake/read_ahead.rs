@@ -2,8 +2,9 @@
 //! or a campaign document, parsed and checked) is worked out on a blocking
 //! thread while the router writes the entry before it into Redis, so that
 //! the router's parsing overlaps Redis's work instead of taking turns with
-//! it (on two cores, the difference between ~48,000 and more than 50,000
-//! contacts a second: docs/performance.md, "Intake").
+//! it (docs/performance.md, "Intake", for what it measured). At most two
+//! documents of one read are held parsed at a time: the one being written
+//! and the next.
 //!
 //! Owns: telling a control command from a campaign document and parsing
 //! either, which touches no store. Does not own: acting on them
