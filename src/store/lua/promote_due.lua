@@ -84,13 +84,9 @@ for i = arg, #ARGV do
     local member = redis.call('LPOP', held)
     if member then
       -- `<job id>`, or `<job id>\t1` for an urgent campaign's job (an
-      -- earlier version's member has more fields, its urgency last). The
-      -- head goes on the urgent stream, which is read first, whatever its
-      -- campaign: its official's turn has come, and behind a backlog of new
-      -- arrivals on the other stream it would wait out their decisions
-      -- (each of them only held, since their official is this one or
-      -- another already scheduled). Held again, it goes back to the head.
-      redis.call('XADD', KEYS[3], '*', 'job', member:match('^[^\t]*'))
+      -- earlier version's member has more fields, its urgency last).
+      local job, urgent = member:match('^[^\t]*'), member:sub(-2) == '\t1'
+      redis.call('XADD', urgent and KEYS[3] or KEYS[2], '*', 'job', job)
       promoted = promoted + 1
     end
     if redis.call('LLEN', held) > 0 then

@@ -300,9 +300,8 @@ impl State {
         }
         for official in shard.sched.due(now.ms, max) {
             let queue = shard.held.entry(official.clone()).or_default();
-            // On the urgent stream whatever its campaign, as `promote_due.lua`.
-            if let Some((job, _)) = queue.pop_front() {
-                shard.urgent.add(now.ms, (job, official.clone()));
+            if let Some((job, urgent)) = queue.pop_front() {
+                shard.ready_of(urgent).add(now.ms, (job, official.clone()));
                 promoted += 1;
             }
             if shard.held.get(&official).is_some_and(|q| !q.is_empty()) {

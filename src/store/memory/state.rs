@@ -51,8 +51,7 @@ impl Now {
 pub(super) struct Shard {
     /// Ready stream; each entry names a job and its official.
     pub ready: Stream<(JobId, OfficialId)>,
-    /// Ready stream of urgent campaigns' jobs and of held heads whose
-    /// official's turn came, read first.
+    /// Ready stream of urgent campaigns' jobs, read first.
     pub urgent: Stream<(JobId, OfficialId)>,
     pub delayed: TimeSet,
     pub inflight: TimeSet,
