@@ -19,7 +19,7 @@ use sampark::simulator::SimulatorConfig;
 use sampark::store::redis::RedisStore;
 use sampark::store::{Authorize, DialLimits, Quota, Store};
 use serde_json::json;
-use support::daemon::{ACCOUNT_SID, AUTH_TOKEN, dialer_config, start_daemon, start_simulator};
+use support::daemon::{dialer_config, every_call_answered, start_daemon, start_simulator};
 use support::redis_server::RedisServer;
 
 fn env_usize(name: &str, default: usize) -> usize {
@@ -101,19 +101,9 @@ async fn bench_authorize(jobs: usize, tasks: usize) {
 async fn bench_pipeline(contacts: usize) {
     let redis = RedisServer::start();
     let (simulator, sim_cancel) = start_simulator(SimulatorConfig {
-        account_sid: ACCOUNT_SID.into(),
-        auth_token: AUTH_TOKEN.into(),
-        answer_rate: 1.0,
-        busy_rate: 0.0,
-        no_answer_rate: 0.0,
-        failed_rate: 0.0,
-        invalid_key_rate: 0.0,
-        silent_rate: 0.0,
-        opt_out_rate: 0.0,
-        hangup_rate: 0.0,
         ring_delay: (Duration::ZERO, Duration::from_millis(1)),
         think_delay: (Duration::ZERO, Duration::from_millis(1)),
-        ..SimulatorConfig::default()
+        ..every_call_answered()
     })
     .await;
     let mut config = dialer_config(Quota {
