@@ -222,25 +222,15 @@ async fn campaign_status_has_counts_per_official() {
         let spec = sampark::domain::JobSpec::new(&header, contact);
         store.enqueue(&spec).await.unwrap();
     }
-    let entries = store
-        .read_ready("d", 10, std::time::Duration::from_secs(60))
-        .await
-        .unwrap();
+    // "b" waits behind "a" (the same official) until "a" is decided.
+    let read = || store.read_ready("d", 10, std::time::Duration::from_secs(60));
+    let entries = read().await.unwrap();
     let entry = entries
         .iter()
         .find(|e| e.job.contact.as_str() == "a")
         .unwrap()
         .clone();
-    // "b" waits for the calling window, an hour away.
-    let b = entries
-        .iter()
-        .find(|e| e.job.contact.as_str() == "b")
-        .unwrap();
-    let opening = store.now_ms().await.unwrap() + 3_600_000;
-    store
-        .defer(b, opening, "outside calling hours")
-        .await
-        .unwrap();
+    assert!(entries.iter().all(|e| e.job.contact.as_str() != "b"));
     let open = DialLimits::official(Quota {
         burst: 10,
         period: std::time::Duration::from_millis(1),
@@ -250,6 +240,17 @@ async fn campaign_status_has_counts_per_official() {
         .await
         .unwrap();
     assert!(matches!(verdict, Authorize::Granted { .. }), "{verdict:?}");
+    // Then "b" waits for the calling window, an hour away.
+    let entries = read().await.unwrap();
+    let b = entries
+        .iter()
+        .find(|e| e.job.contact.as_str() == "b")
+        .unwrap();
+    let opening = store.now_ms().await.unwrap() + 3_600_000;
+    store
+        .defer(b, opening, "outside calling hours")
+        .await
+        .unwrap();
 
     let (status, body) = raw(
         addr,

@@ -459,16 +459,21 @@ async fn a_retry_due_after_closing_waits_for_the_next_opening() {
 async fn a_round_that_reaches_closing_time_dials_nothing_after_it() {
     // Tuesday 27 January 2026, 19:58 IST, two minutes before the campaign's
     // window closes. One originate at a time, each taking 20 s: the round
-    // reads all ten contacts at 19:58 (window open then), but its grants
-    // from 20:00 on must not dial.
+    // reads all ten contacts at 19:58 (window open then; ten officials, so
+    // all ten are ready at once), but its grants from 20:00 on must not dial.
     let bench = Bench::start(Setup {
         start: "2026-01-27T14:28:00Z",
         originate_latency: Duration::from_secs(20),
         max_concurrent_originates: 1,
         ..Setup::default()
     });
-    let contacts: Vec<(String, &str)> = (0..10).map(|i| (format!("r{i}"), "off-1")).collect();
-    let contacts: Vec<(&str, &str)> = contacts.iter().map(|(c, o)| (c.as_str(), *o)).collect();
+    let contacts: Vec<(String, String)> = (0..10)
+        .map(|i| (format!("r{i}"), format!("off-{i}")))
+        .collect();
+    let contacts: Vec<(&str, &str)> = contacts
+        .iter()
+        .map(|(c, o)| (c.as_str(), o.as_str()))
+        .collect();
     let doc = json!({"calling_window": {"zone": "Asia/Kolkata", "ranges": ["09:00-20:00"]}});
     bench.submit(campaign("late", doc, &contacts)).await;
 

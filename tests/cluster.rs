@@ -205,12 +205,18 @@ async fn a_grant_refused_on_the_shard_refunds_the_other_slots() {
     let store: Arc<dyn Store> = Arc::new(store(&cluster, "refund").await);
     let phone = |n: u32| PhoneNumber::parse(&format!("+9198765{n:05}")).unwrap();
     store.put_campaign(&helpers::header()).await.unwrap();
+    // Two ready entries of one official: c-b, due a moment later than c-a
+    // (its `not_before`), is made ready from the delayed set, not queued
+    // behind c-a in the official's held queue.
+    let soon = store.now_ms().await.unwrap() + 300;
     for (contact, n) in [("c-a", 1), ("c-b", 2)] {
         let mut spec = helpers::spec(contact, "off-1");
         spec.contact.phone = phone(n);
+        spec.not_before_ms = (contact == "c-b").then_some(soon);
         store.enqueue(&spec).await.unwrap();
     }
-    let entries = helpers::ready(&store, 2).await;
+    let mut entries = helpers::ready(&store, 1).await;
+    entries.insert("c-b".into(), helpers::ready_again(&store, "c-b").await);
     let one_a_minute = Quota {
         burst: 1,
         period: Duration::from_secs(60),

@@ -228,7 +228,7 @@ mod tests {
         let contacts: Vec<Value> = (0..contacts)
             .map(|i| {
                 json!({"id": format!("c{i}"), "phone": format!("+91987650{i:04}"),
-                "official_id": "off-1", "office": "Office", "service": "Service"})
+                "official_id": format!("off-{id}-{i}"), "office": "Office", "service": "Service"})
             })
             .collect();
         let doc = json!({"version": 1, "id": id, "name": "Test", "dialplan": "plan",

@@ -4,6 +4,7 @@
 //! loop is event-driven (`plan.rs`): it sleeps until the earliest time a
 //! shard has work due, or until this instance's own transitions signal work.
 
+use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,7 +23,8 @@ use crate::domain::Outcome;
 use crate::failpoint::{self, points};
 use crate::provider::{ErrorClass, OriginateRequest, Provider, ProviderError};
 use crate::store::{
-    Authorize, DialLimits, Finish, Job, Limit, Quota, ReadyEntry, Store, StoreError, Transition,
+    Authorize, DialLimits, Finish, Job, Limit, Promoted, Quota, ReadyEntry, ShardId, Store,
+    StoreError, Transition,
 };
 use crate::telemetry::{DialDecision, Metrics, OriginateResult, Subsystem, events};
 
@@ -233,18 +235,40 @@ impl Dialer {
                 self.config.reclaim_after,
             )
             .await?;
+        let mut decided = Vec::new();
         for &shard in &shards {
             let got = entries.iter().filter(|e| e.shard == shard).count();
             plan.read(shard, got, self.config.batch_size);
             if got > 0 {
-                // Deciding moves its work (officials rescheduled, jobs
-                // delayed): learn the shard's next due time afterwards.
-                plan.due_at(shard, now);
+                decided.push(shard);
             }
         }
         if entries.is_empty() {
             return Ok(Round::Ran);
         }
+        // Deciding moves a shard's work (officials rescheduled, jobs
+        // delayed): what the last decision of each shard left it holding,
+        // when the store said; `None`, or no word, and it is looked at again.
+        let mut looked: HashMap<ShardId, Option<Promoted>> = HashMap::new();
+        let result = self.decide(entries, cancel, calls, &mut looked).await;
+        for shard in decided {
+            match looked.get(&shard) {
+                Some(Some(after)) => plan.promoted(shard, after, now),
+                _ => plan.due_at(shard, now),
+            }
+        }
+        result.map(|()| Round::Ran)
+    }
+
+    /// Decides each entry read, in order, noting in `looked` what each
+    /// shard holds after its last decision.
+    async fn decide(
+        &self,
+        entries: Vec<ReadyEntry>,
+        cancel: &CancellationToken,
+        calls: &TaskTracker,
+        looked: &mut HashMap<ShardId, Option<Promoted>>,
+    ) -> Result<(), StoreError> {
         let now_ms = self.store.now_ms().await?;
         for entry in entries {
             if cancel.is_cancelled() {
@@ -258,6 +282,7 @@ impl Dialer {
                 .for_campaign(self.store.as_ref(), &entry.job.campaign)
                 .await?;
             if let Some(open_at) = window.next_open(now_ms) {
+                looked.insert(entry.shard, None);
                 self.store
                     .defer(&entry, open_at, "outside calling hours")
                     .await?;
@@ -278,13 +303,16 @@ impl Dialer {
             {
                 break;
             }
-            let Some((job, now_ms, asked)) = self.authorize(&entry, cancel).await? else {
+            let (granted, after) = self.authorize(&entry, cancel).await?;
+            looked.insert(entry.shard, after);
+            let Some((job, now_ms, asked)) = granted else {
                 continue;
             };
             // The window is checked again at the grant's own time (after any
             // wait for the provider's rate), against the window the job
             // carries: a long round must not start a dial after closing time.
             if let Some(open_at) = self.windows.for_job(&job.spec).next_open(now_ms) {
+                looked.insert(entry.shard, None);
                 let wait = Duration::from_millis(u64::try_from(open_at - now_ms).unwrap_or(0));
                 self.store.citizen_refund(&job).await?;
                 self.store
@@ -297,7 +325,7 @@ impl Dialer {
             let span = info_span!("job", job.id = %job.id, official.id = %entry.official, attempt = job.attempt);
             calls.spawn(async move { this.place_call(job, asked, permit).await }.instrument(span));
         }
-        Ok(Round::Ran)
+        Ok(())
     }
 
     /// Every limit a dial of `entry` must pass.
@@ -317,30 +345,31 @@ impl Dialer {
 
     /// Asks the store to decide `entry` (waiting out the provider's
     /// fleet-wide rate, which leaves the entry in hand): the granted job, the
-    /// store's time of the grant, and when the grant was asked for.
+    /// store's time of the grant, and when the grant was asked for; and what
+    /// the decision left the entry's shard holding, if the store said.
     async fn authorize(
         &self,
         entry: &ReadyEntry,
         cancel: &CancellationToken,
-    ) -> Result<Option<(Job, i64, Instant)>, StoreError> {
+    ) -> Result<(Option<(Job, i64, Instant)>, Option<Promoted>), StoreError> {
         let limits = self.limits(entry);
         loop {
             let asked = Instant::now();
-            let verdict = self
+            let (verdict, after) = self
                 .store
-                .authorize(entry, &limits, self.config.originate_lease)
+                .authorize_and_look(entry, &limits, self.config.originate_lease)
                 .await?;
             let decision = match verdict {
                 Authorize::Granted { job, now_ms } => {
                     self.metrics.dial_decision(DialDecision::Authorized);
-                    return Ok(Some((*job, now_ms, asked)));
+                    return Ok((Some((*job, now_ms, asked)), after));
                 }
                 Authorize::ProviderBusy { wait } => {
                     self.metrics.dial_decision(DialDecision::ProviderBusy);
                     tokio::select! {
                         // The entry stays pending; another round (or
                         // instance, after `reclaim_after`) takes it.
-                        _ = cancel.cancelled() => return Ok(None),
+                        _ = cancel.cancelled() => return Ok((None, None)),
                         _ = tokio::time::sleep(wait) => continue,
                     }
                 }
@@ -354,7 +383,7 @@ impl Dialer {
                         Limit::NotBefore => DialDecision::TooSoon,
                     }
                 }
-                Authorize::Stale => return Ok(None),
+                Authorize::Stale => return Ok((None, after)),
                 Authorize::Parked => DialDecision::CampaignPaused,
                 Authorize::Cancelled => {
                     self.metrics.outcome(Outcome::Cancelled);
@@ -370,7 +399,7 @@ impl Dialer {
                 }
             };
             self.metrics.dial_decision(decision);
-            return Ok(None);
+            return Ok((None, after));
         }
     }
 

@@ -950,6 +950,19 @@ pub trait Store: Send + Sync + 'static {
         limits: &DialLimits,
         lease: Duration,
     ) -> Result<Authorize>;
+    /// `authorize`, and what the decision left the entry's shard holding (its
+    /// next due work and whether its ready streams hold entries, as
+    /// `promote` reports them, nothing promoted) when the store learns it
+    /// in the same step: the dialer then need not look at the shard again
+    /// to learn it. `None`: look (the default).
+    async fn authorize_and_look(
+        &self,
+        entry: &ReadyEntry,
+        limits: &DialLimits,
+        lease: Duration,
+    ) -> Result<(Authorize, Option<Promoted>)> {
+        Ok((self.authorize(entry, limits, lease).await?, None))
+    }
     /// Consumes a ready entry without dialling: the queued job waits in the
     /// delayed set until `until_ms` (e.g. outside calling hours).
     async fn defer(&self, entry: &ReadyEntry, until_ms: i64, reason: &str) -> Result<Transition>;

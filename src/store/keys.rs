@@ -455,7 +455,8 @@ impl Keys {
     }
 
     /// The shard's schedule: official → when its held queue's head may be
-    /// promoted (ms); present only while the queue is not empty.
+    /// promoted (ms); present only while the queue is not empty or a job of
+    /// the official made ready awaits its decision.
     pub fn schedule(&self, shard: ShardId) -> String {
         format!("{}:sched", self.shard(shard))
     }

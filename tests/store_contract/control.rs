@@ -13,7 +13,7 @@ use super::helpers::*;
 pub async fn pause_resume_and_cancel(store: Arc<dyn Store>) {
     seed(
         &store,
-        &[("c-1", "off-1"), ("c-2", "off-1"), ("c-3", "off-2")],
+        &[("c-1", "off-1"), ("c-2", "off-3"), ("c-3", "off-2")],
     )
     .await;
     let id = campaign_id();

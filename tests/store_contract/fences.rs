@@ -15,33 +15,41 @@ use super::support::eventually;
 pub async fn gcra_limits_each_official(store: Arc<dyn Store>) {
     seed(
         &store,
-        &[
-            ("c-1", "off-1"),
-            ("c-2", "off-1"),
-            ("c-3", "off-1"),
-            ("c-4", "off-2"),
-        ],
+        &[("c-1", "off-1"), ("c-2", "off-1"), ("c-4", "off-2")],
     )
     .await;
-    let entries = ready(&store, 4).await;
+    // One ready entry per official: c-2 waits behind c-1 in off-1's held
+    // queue, promoted once c-1 is decided.
+    let entries = ready(&store, 2).await;
+    assert!(entries.contains_key("c-1") && entries.contains_key("c-4"));
     let quota = Quota {
         burst: 2,
         period: HOUR,
     };
-    let mut first_at = None;
-    for contact in ["c-1", "c-2"] {
-        match store
-            .authorize(&entries[contact], &DialLimits::official(quota), HOUR)
-            .await
-            .unwrap()
-        {
-            Authorize::Granted { now_ms, .. } => first_at = first_at.or(Some(now_ms)),
-            other => panic!("{contact}: expected Granted, got {other:?}"),
-        }
-    }
-    let first_at = first_at.unwrap();
+    let first_at = match store
+        .authorize(&entries["c-1"], &DialLimits::official(quota), HOUR)
+        .await
+        .unwrap()
+    {
+        Authorize::Granted { now_ms, .. } => now_ms,
+        other => panic!("c-1: expected Granted, got {other:?}"),
+    };
+    let second = ready_again(&store, "c-2").await;
     let verdict = store
-        .authorize(&entries["c-3"], &DialLimits::official(quota), HOUR)
+        .authorize(&second, &DialLimits::official(quota), HOUR)
+        .await
+        .unwrap();
+    assert!(
+        matches!(verdict, Authorize::Granted { .. }),
+        "c-2: expected Granted (burst 2), got {verdict:?}"
+    );
+    // A third contact of off-1, made ready (nothing of off-1 waits), is
+    // over the quota: held until the GCRA allows, an hour after the first.
+    let outcome = store.enqueue(&spec("c-3", "off-1")).await.unwrap();
+    assert_eq!(outcome, sampark::store::PutOutcome::Created);
+    let third = ready(&store, 1).await;
+    let verdict = store
+        .authorize(&third["c-3"], &DialLimits::official(quota), HOUR)
         .await
         .unwrap();
     let Authorize::Deferred {
@@ -67,9 +75,23 @@ pub async fn gcra_limits_each_official(store: Arc<dyn Store>) {
         matches!(other, Authorize::Granted { .. }),
         "off-2 was limited: {other:?}"
     );
-    // Not due for an hour: promotion leaves it delayed.
-    let shard = entries["c-3"].shard;
+    // Not due for an hour: promotion leaves it held, and so does a fourth
+    // contact of off-1, queued behind it.
+    let shard = third["c-3"].shard;
     assert_eq!(store.promote_due(shard, 100).await.unwrap(), 0);
+    seed(&store, &[("c-5", "off-1")]).await;
+    assert_eq!(store.promote_due(shard, 100).await.unwrap(), 0);
+    assert!(
+        store
+            .read_ready("dialer", 100, HOUR)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let waiting = store.waiting(&campaign_id()).await.unwrap();
+    assert_eq!(waiting.reasons.len(), 1, "{waiting:?}");
+    assert_eq!(waiting.reasons[0].reason, "rate limited");
+    assert_eq!(waiting.reasons[0].contacts, 2);
 }
 
 pub async fn stale_fences_are_no_ops(store: Arc<dyn Store>) {

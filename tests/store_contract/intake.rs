@@ -499,7 +499,7 @@ pub async fn a_large_batch_is_created_once_and_counted_exactly(store: Arc<dyn St
 pub async fn a_job_of_another_department_keeps_its_own(store: Arc<dyn Store>) {
     store.put_campaign(&header()).await.unwrap();
     let own = spec("c-1", "off-1");
-    let mut other = spec("c-2", "off-1");
+    let mut other = spec("c-2", "off-2");
     other.department = format!("{} revenue", own.department);
     let mut ended = spec("c-3", "off-1");
     ended.department = other.department.clone();

@@ -189,13 +189,13 @@ pub async fn retry_waits_then_dials_attempt_two(store: Arc<dyn Store>) {
 }
 
 pub async fn requeue_returns_an_unplaced_dial(store: Arc<dyn Store>) {
-    seed(&store, &[("c-1", "off-1"), ("c-2", "off-1")]).await;
+    seed(&store, &[("c-1", "off-1"), ("c-2", "off-2")]).await;
     let entries = ready(&store, 2).await;
     grant(&store, &entries["c-1"], HOUR).await;
     grant(&store, &entries["c-2"], HOUR).await;
     let (one, two) = (
         job_ref(&store, "c-1", "off-1"),
-        job_ref(&store, "c-2", "off-1"),
+        job_ref(&store, "c-2", "off-2"),
     );
     let delay = Duration::from_millis(50);
     assert_eq!(

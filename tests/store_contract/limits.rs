@@ -138,15 +138,10 @@ pub async fn opted_out_citizens_are_never_dialled(store: Arc<dyn Store>) {
 /// A dial held by one limit spends none of the others: the official's
 /// token and the department's stay for the next contact.
 pub async fn a_held_dial_spends_nothing_and_departments_share_a_quota(store: Arc<dyn Store>) {
-    seed(
-        &store,
-        &[("c-1", "off-1"), ("c-2", "off-1"), ("c-3", "off-2")],
-    )
-    .await;
-    let mut fresh = spec("c-4", "off-1");
-    fresh.contact.phone = PhoneNumber::parse("+919876500000").unwrap();
-    assert_eq!(store.enqueue(&fresh).await.unwrap(), PutOutcome::Created);
-    let entries = ready(&store, 4).await;
+    // off-1's later contacts are queued once c-1 is decided, so that each
+    // is made ready (not held behind c-1) and decided here.
+    seed(&store, &[("c-1", "off-1"), ("c-3", "off-2")]).await;
+    let mut entries = ready(&store, 2).await;
     let one = Quota {
         burst: 1,
         period: Duration::from_secs(3600),
@@ -189,6 +184,8 @@ pub async fn a_held_dial_spends_nothing_and_departments_share_a_quota(store: Arc
     );
     // c-2 (off-1 again): the official's quota and the citizen's cap both
     // hold; it waits for the later of the two (the citizen's day).
+    seed(&store, &[("c-2", "off-1")]).await;
+    entries.extend(ready(&store, 1).await);
     let verdict = store
         .authorize(&entries["c-2"], &limits, HOUR)
         .await
@@ -204,6 +201,10 @@ pub async fn a_held_dial_spends_nothing_and_departments_share_a_quota(store: Arc
         "{verdict:?}"
     );
     // c-4 (off-1, another number): off-1's token is gone.
+    let mut fresh = spec("c-4", "off-1");
+    fresh.contact.phone = PhoneNumber::parse("+919876500000").unwrap();
+    assert_eq!(store.enqueue(&fresh).await.unwrap(), PutOutcome::Created);
+    entries.extend(ready(&store, 1).await);
     let verdict = store
         .authorize(&entries["c-4"], &limits, HOUR)
         .await
@@ -357,28 +358,42 @@ pub async fn the_provider_rate_keeps_the_entry_in_hand(store: Arc<dyn Store>) {
 }
 
 /// An urgent campaign's contacts are read before a normal campaign's
-/// backlog, on their first reading and after a deferral.
+/// entries, and queue at the head of a backlogged official's held queue.
 pub async fn urgent_campaigns_are_read_first(store: Arc<dyn Store>) {
     seed(
         &store,
-        &[("c-1", "off-1"), ("c-2", "off-1"), ("c-3", "off-1")],
+        &[
+            ("c-1", "off-1"),
+            ("c-2", "off-1"),
+            ("c-3", "off-1"),
+            ("c-4", "off-2"),
+        ],
     )
     .await;
     let mut urgent = header();
     urgent.id = CampaignId::parse("urgent-1").unwrap();
     urgent.priority = Priority::Urgent;
     store.put_campaign(&urgent).await.unwrap();
-    let mut spec_u = spec("u-1", "off-1");
-    spec_u.campaign_id = urgent.id.clone();
-    spec_u.priority = Priority::Urgent;
-    assert_eq!(store.enqueue(&spec_u).await.unwrap(), PutOutcome::Created);
-    let first = store.read_ready("dialer", 2, HOUR).await.unwrap();
-    let order: Vec<(String, bool)> = first
+    for (contact, official) in [("u-1", "off-1"), ("u-2", "off-3")] {
+        let mut spec_u = spec(contact, official);
+        spec_u.campaign_id = urgent.id.clone();
+        spec_u.priority = Priority::Urgent;
+        assert_eq!(store.enqueue(&spec_u).await.unwrap(), PutOutcome::Created);
+    }
+    // The urgent stream first; off-1's backlog is one entry (c-1), and its
+    // urgent contact waits at the head of its held queue.
+    let first = store.read_ready("dialer", 10, HOUR).await.unwrap();
+    let mut order: Vec<(String, bool)> = first
         .iter()
         .map(|e| (e.job.contact.to_string(), e.urgent))
         .collect();
-    assert_eq!(order, [("u-1".to_owned(), true), ("c-1".to_owned(), false)]);
-    // Deferred and due again, it is still ahead of the backlog.
+    assert_eq!(order[0], ("u-2".to_owned(), true), "{order:?}");
+    order[1..].sort();
+    assert_eq!(
+        order[1..],
+        [("c-1".to_owned(), false), ("c-4".to_owned(), false)]
+    );
+    let c1 = first.iter().find(|e| e.job.contact.as_str() == "c-1");
     let limits = DialLimits {
         official: Quota {
             burst: 1,
@@ -387,28 +402,15 @@ pub async fn urgent_campaigns_are_read_first(store: Arc<dyn Store>) {
         ..DialLimits::official(OPEN)
     };
     assert!(matches!(
-        store.authorize(&first[1], &limits, HOUR).await.unwrap(),
+        store.authorize(c1.unwrap(), &limits, HOUR).await.unwrap(),
         Authorize::Granted { .. }
     ));
-    assert!(matches!(
-        store.authorize(&first[0], &limits, HOUR).await.unwrap(),
-        Authorize::Deferred {
-            limit: Limit::Official,
-            ..
-        }
-    ));
+    // Due again, off-1's next is the urgent contact, ahead of its backlog.
     tokio::time::sleep(Duration::from_millis(250)).await;
-    for shard in 0..store.shards() {
-        store.promote_due(shard, 100).await.unwrap();
-    }
-    let next = store.read_ready("dialer", 1, HOUR).await.unwrap();
-    assert_eq!(next.len(), 1);
-    assert_eq!(
-        (next[0].job.contact.as_str(), next[0].urgent),
-        ("u-1", true)
-    );
+    let next = ready_again(&store, "u-1").await;
+    assert!(next.urgent);
     assert!(matches!(
-        store.authorize(&next[0], &limits, HOUR).await.unwrap(),
+        store.authorize(&next, &limits, HOUR).await.unwrap(),
         Authorize::Granted { .. }
     ));
 }
@@ -469,7 +471,7 @@ pub async fn waiting_contacts_are_grouped_by_reason(store: Arc<dyn Store>) {
     assert_eq!(waiting.next_due_ms(), Some(retry_due));
 }
 
-/// Jobs held by their official's quota wait in the official's queue, in
+/// Jobs queued behind their official wait in the official's queue, in
 /// order: when the official is due exactly one job (the head) is made
 /// ready, and only after it is decided is the next one due, at the
 /// official's next allow time. Nothing is made ready before.
@@ -479,25 +481,20 @@ pub async fn an_officials_held_jobs_come_back_one_at_a_time(store: Arc<dyn Store
         &[("c-1", "off-1"), ("c-2", "off-1"), ("c-3", "off-1")],
     )
     .await;
-    let entries = ready(&store, 3).await;
+    // Queued together, only the first is made ready: c-2 and c-3 wait in
+    // off-1's queue from ingest on, not one decision each.
+    let entries = ready(&store, 1).await;
     let limits = DialLimits::official(Quota {
         burst: 1,
         period: Duration::from_millis(300),
     });
     let shard = entries["c-1"].shard;
+    assert_eq!(
+        store.promote(shard, 100).await.unwrap().promoted,
+        0,
+        "nothing more of off-1 before c-1 is decided"
+    );
     grant_with(&store, &entries["c-1"], &limits).await;
-    for contact in ["c-2", "c-3"] {
-        assert!(matches!(
-            store
-                .authorize(&entries[contact], &limits, HOUR)
-                .await
-                .unwrap(),
-            Authorize::Deferred {
-                limit: Limit::Official,
-                ..
-            }
-        ));
-    }
     let early = store.promote(shard, 100).await.unwrap();
     assert_eq!(early.promoted, 0, "nothing before the allow time");
     let due = early.next_due_ms.expect("the official is scheduled");

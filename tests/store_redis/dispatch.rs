@@ -202,7 +202,6 @@ async fn over_quota_jobs_wait_for_the_exact_allow_time() {
         period: Duration::from_secs(10),
     };
     let first = ready(&store, "c-1", "off-17").await;
-    let second = ready(&store, "c-2", "off-17").await;
     let Authorize::Granted { now_ms, .. } = store
         .authorize(&first, &DialLimits::official(quota), LEASE)
         .await
@@ -210,6 +209,8 @@ async fn over_quota_jobs_wait_for_the_exact_allow_time() {
     else {
         panic!("expected Granted");
     };
+    // Queued once c-1 is decided, so made ready (not held behind it).
+    let second = ready(&store, "c-2", "off-17").await;
     let Authorize::Deferred {
         until_ms: allow_at_ms,
         limit: Limit::Official,
@@ -510,8 +511,18 @@ async fn a_read_batch_reads_its_jobs_in_one_call_per_shard() {
     let (server, store) = setup().await;
     let mut conn = raw(&server).await;
     // Loads the scripts and caches the campaign's department first.
-    ready(&store, "c-0", "off-17").await;
+    let first = ready(&store, "c-0", "off-17").await;
+    // Five more of the official on the ready stream at once: each made ready
+    // by taking the official out of the schedule first (queued plainly, they
+    // would wait behind c-0 in its held queue).
+    let sched = sampark::store::keys::Keys::new("sampark").schedule(first.shard);
     for i in 1..=5 {
+        redis::cmd("ZREM")
+            .arg(&sched)
+            .arg("off-17")
+            .exec_async(&mut conn)
+            .await
+            .unwrap();
         assert_eq!(
             store
                 .enqueue(&spec(&format!("c-{i}"), "off-17"))

@@ -51,13 +51,13 @@ async fn lost_consumer_groups_are_recreated() {
 /// same arrival times (the Redis clock the script saw).
 #[tokio::test]
 async fn lua_gcra_agrees_with_governor() {
-    let (_server, store) = setup().await;
+    let (server, store) = setup().await;
     let period = Duration::from_millis(40);
     let burst = 3;
     let quota = Quota { burst, period };
     let mut trace = Vec::new();
     for i in 0..60u64 {
-        let entry = ready(&store, &format!("c-{i}"), "off-17").await;
+        let entry = ready_despite_backlog(&server, &store, &format!("c-{i}"), "off-17").await;
         let (verdict, now_us) = store
             .authorize_traced(&entry, &DialLimits::official(quota), LEASE)
             .await

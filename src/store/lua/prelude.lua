@@ -54,6 +54,11 @@ end
 
 local LIVE = { queued = true, dialing = true, in_call = true, retry_wait = true }
 
+-- How long an official stays scheduled while a job of its, made ready, waits
+-- for its decision (`PROMOTION_LEASE` in `redis/dispatch.rs`, which passes
+-- the same to `promote_due.lua`): one job per official on the ready streams.
+local PROMOTION_LEASE_MS = 30000
+
 local function is_terminal(state)
   return state ~= false and state ~= nil and not LIVE[state]
 end

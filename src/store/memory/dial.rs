@@ -2,7 +2,7 @@
 //!
 //! | operation | fence | effect |
 //! |---|---|---|
-//! | `authorize` | job queued (entry always consumed) | GCRA ok → dialing, attempt+1, in flight; over the official's quota → its held queue, official scheduled at the allow time; another limit → delayed to its allow time; then the official rescheduled at its next allow time |
+//! | `authorize` | job queued (entry always consumed) | GCRA ok → dialing, attempt+1, in flight; over the official's quota → its held queue, official scheduled at the allow time; another limit → delayed to its allow time; then the official rescheduled at its next allow time (its held head made ready at once if that is now) |
 //! | `defer` | job queued (entry always consumed) | delayed until the given time |
 //! | `promote` | delayed score <= now; official's schedule <= now | retry_wait → queued; queued → new ready entry; a due official's held head → new ready entry (official kept scheduled a lease ahead) |
 //! | `mark_originated` | dialing + attempt (or replay: in_call, same sid) | in_call, sid, dials+1, new deadline |
@@ -31,7 +31,7 @@ fn ceil_ms(us: i64) -> i64 {
 
 /// As `PROMOTION_LEASE` in `redis/dispatch.rs`: a held official whose head
 /// was promoted is not promoted again until its job is decided (or this long).
-const PROMOTION_LEASE_MS: i64 = 30_000;
+pub(super) const PROMOTION_LEASE_MS: i64 = 30_000;
 
 impl State {
     /// `authorize_job`, then the official's schedule (as `authorize.lua`).
@@ -54,7 +54,15 @@ impl State {
             _ if shard.held.get(official).is_some_and(|q| !q.is_empty()) => {
                 let tat = shard.gcra.get(official).copied().unwrap_or(now.us);
                 let allow_us = tat - Gcra::new(limits.official).slack_us;
-                shard.sched.insert(official, now.ms.max(ceil_ms(allow_us)));
+                if allow_us > now.us {
+                    shard.sched.insert(official, ceil_ms(allow_us));
+                } else if let Some((job, urgent)) =
+                    shard.held.get_mut(official).and_then(|q| q.pop_front())
+                {
+                    // Allowed now: the next job is made ready at once.
+                    shard.ready_of(urgent).add(now.ms, (job, official.clone()));
+                    shard.sched.insert(official, now.ms + PROMOTION_LEASE_MS);
+                }
             }
             _ => {
                 shard.held.remove(official);

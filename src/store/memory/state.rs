@@ -76,6 +76,27 @@ impl Shard {
         }
     }
 
+    /// A job that may be called now (as `enqueue.lua`): a ready entry if its
+    /// official has nothing waiting (the official then scheduled a
+    /// promotion lease ahead, until the entry is decided), else behind the
+    /// official in its held queue (an urgent campaign's at the head).
+    pub fn add_waiting(&mut self, now_ms: i64, job: &Job) {
+        let official = &job.spec.contact.official_id;
+        if self.sched.score(official).is_none() {
+            self.add_ready(now_ms, job);
+            self.sched
+                .insert(official, now_ms + super::dial::PROMOTION_LEASE_MS);
+            return;
+        }
+        let urgent = job.spec.priority.is_urgent();
+        let queue = self.held.entry(official.clone()).or_default();
+        if urgent {
+            queue.push_front((job.id.clone(), true));
+        } else {
+            queue.push_back((job.id.clone(), false));
+        }
+    }
+
     /// A ready entry for `job`, in its campaign's stream.
     pub fn add_ready(&mut self, now_ms: i64, job: &Job) {
         self.ready_of(job.spec.priority.is_urgent()).add(
@@ -248,7 +269,7 @@ impl State {
                 shard.delayed.insert(&job.id, due);
                 job.reason = Some(reason.to_owned());
             }
-            None => shard.add_ready(now.ms, &job),
+            None => shard.add_waiting(now.ms, &job),
         }
         self.jobs.insert(id, job);
         PutOutcome::Created

@@ -73,11 +73,12 @@ impl State {
     }
 }
 
+/// Each contact of its own official, so each is made ready at once.
 fn state_with(contacts: &[&str]) -> State {
     let mut s = State::new(1);
     s.put_campaign(&header());
     for c in contacts {
-        s.enqueue(at(1_000), &spec(c, "off-1"), None);
+        s.enqueue(at(1_000), &spec(c, &format!("off-{c}")), None);
     }
     s
 }
@@ -106,18 +107,26 @@ fn unacked_ready_entries_are_reclaimed_only_after_idling() {
 
 #[test]
 fn gcra_delays_to_the_exact_millisecond_and_promotes_then() {
-    let mut s = state_with(&["a", "b", "c"]);
-    let entries = s.read_ready(at(2_000), &[0], "d", 10, 60_000);
+    let mut s = State::new(1);
+    s.put_campaign(&header());
+    for c in ["a", "b"] {
+        s.enqueue(at(1_000), &spec(c, "off-1"), None);
+    }
     // 2_000_000.5 ms: the allow time is rounded up, never early.
     let now = Now::from_us(2_000_000_500);
-    for e in &entries[..2] {
+    // `b` waits behind `a`, and is made ready by `a`'s grant (a burst of 2).
+    for c in ["a", "b"] {
+        let entries = s.read_ready(at(2_000_001), &[0], "d", 10, 60_000);
+        assert_eq!(contacts(&entries), [c]);
         assert!(matches!(
-            s.authorize(now, e, &DialLimits::official(quota(2, 10)), LEASE),
+            s.authorize(now, &entries[0], &DialLimits::official(quota(2, 10)), LEASE),
             Ok(Authorize::Granted { .. })
         ));
     }
+    s.enqueue(at(2_000_001), &spec("c", "off-1"), None);
+    let entries = s.read_ready(at(2_000_001), &[0], "d", 10, 60_000);
     let limited = s
-        .authorize(now, &entries[2], &DialLimits::official(quota(2, 10)), LEASE)
+        .authorize(now, &entries[0], &DialLimits::official(quota(2, 10)), LEASE)
         .unwrap();
     assert_eq!(
         limited,

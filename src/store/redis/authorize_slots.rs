@@ -146,6 +146,7 @@ impl RedisStore {
             .key(self.keys.outbox(shard))
             .key(self.keys.held(shard, &entry.official))
             .key(self.keys.schedule(shard))
+            .key(self.keys.ready_of(shard, !entry.urgent))
             .arg(&entry.entry_id)
             .arg(dial.official.0)
             .arg(dial.official.1)

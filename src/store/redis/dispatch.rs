@@ -160,14 +160,41 @@ impl RedisStore {
         limits: &DialLimits,
         lease: Duration,
     ) -> Result<(Authorize, i64)> {
+        let (verdict, at, _) = self.authorize_looking(entry, limits, lease).await?;
+        Ok((verdict, at))
+    }
+
+    /// `authorize_traced`, and what the decision left the entry's shard
+    /// holding, as a promotion reports it (nothing promoted): on a single
+    /// node, where the one script reads it after deciding; `None` on a
+    /// Redis Cluster.
+    pub(super) async fn authorize_looking(
+        &self,
+        entry: &ReadyEntry,
+        limits: &DialLimits,
+        lease: Duration,
+    ) -> Result<(Authorize, i64, Option<Promoted>)> {
         let (citizen, department) = self.entry_subjects(entry).await?;
         let dial = DialArgs::new(entry, limits, lease, citizen, department);
-        let reply = if self.conn.is_cluster() {
-            self.authorize_by_slot(entry, &dial).await?
-        } else {
-            self.authorize_in_one_step(entry, &dial).await?
+        if self.conn.is_cluster() {
+            let reply = self.authorize_by_slot(entry, &dial).await?;
+            let (verdict, at) = self.authorize_verdict(entry, &reply).await?;
+            return Ok((verdict, at, None));
+        }
+        let mut reply = self.authorize_in_one_step(entry, &dial).await?;
+        // The shard's fields (`lua/authorize.lua`), after the verdict.
+        if reply.len() < 4 {
+            return Err(unexpected("authorize", &reply));
+        }
+        let shard: Vec<String> = reply.drain(1..4).collect();
+        let looked = Promoted {
+            promoted: 0,
+            next_due_ms: shard[0].parse().ok(),
+            ready: int_at("authorize", &shard, 1)? > 0,
+            now_ms: int_at("authorize", &shard, 2)?,
         };
-        self.authorize_verdict(entry, &reply).await
+        let (verdict, at) = self.authorize_verdict(entry, &reply).await?;
+        Ok((verdict, at, Some(looked)))
     }
 
     async fn authorize_in_one_step(
@@ -195,7 +222,8 @@ impl RedisStore {
             .key(self.keys.department_gcra(&dial.department))
             .key(self.keys.provider_rate())
             .key(self.keys.held(shard, &entry.official))
-            .key(self.keys.schedule(shard));
+            .key(self.keys.schedule(shard))
+            .key(self.keys.ready_of(shard, !entry.urgent));
         if !dial.live_cap.is_empty() {
             for s in 0..self.shards {
                 invocation.key(self.keys.inflight(s));
@@ -436,10 +464,13 @@ impl RedisStore {
 /// Jobs read per pipeline by `live_attempts`.
 const LIVE_ATTEMPTS_BATCH: usize = 500;
 
-/// A held official whose head was promoted stays scheduled this long, so the
+/// A held official whose head was promoted (or whose first contact was
+/// made ready at ingest, `enqueue.lua`) stays scheduled this long, so the
 /// official has one job on the ready streams at a time; deciding the job
 /// reschedules it at once. Longer than a decision takes, shorter than the
-/// time a crashed decider's entry waits to be reclaimed.
+/// time a crashed decider's entry waits to be reclaimed. The scripts that
+/// take no argument for it hold the same (`PROMOTION_LEASE_MS`,
+/// `lua/prelude.lua`).
 const PROMOTION_LEASE: Duration = Duration::from_secs(30);
 
 /// A dial decision's arguments, as the scripts take them (integers as

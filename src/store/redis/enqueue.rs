@@ -10,7 +10,9 @@ use std::task::Poll;
 use super::compact::{self, PackedContact, SpecParts};
 use super::connection::RedisStore;
 use super::parse::{JobFields, corrupt};
-use crate::domain::{CampaignHeader, CampaignId, ContactId, JobId, JobSpec, PhoneNumber};
+use crate::domain::{
+    CampaignHeader, CampaignId, ContactId, JobId, JobSpec, OfficialId, PhoneNumber,
+};
 use crate::store::keys::ParkList;
 use crate::store::{EndedJob, Job, NewJob, NumberClaim, PutOutcome, ShardId, StoreError};
 
@@ -177,18 +179,31 @@ impl RedisStore {
                 campaign: campaign.clone(),
                 opens_ms,
             });
+            // The officials the slice names, in order of first appearance:
+            // their held queues are declared after the job hashes.
+            let mut officials: Vec<&OfficialId> = Vec::new();
+            for &index in &at {
+                let official = &jobs[index].spec.contact.official_id;
+                if !officials.contains(&official) {
+                    officials.push(official);
+                }
+            }
             let mut cmd = redis::cmd("EVALSHA");
             cmd.arg(script.get_hash())
-                .arg(4 + usize::from(park_list.is_some()) + at.len())
+                .arg(5 + usize::from(park_list.is_some()) + at.len() + officials.len())
                 .arg(self.keys.ready(shard))
                 .arg(self.keys.ready_urgent(shard))
                 .arg(self.keys.delayed(shard))
-                .arg(self.keys.counts(shard, campaign));
+                .arg(self.keys.counts(shard, campaign))
+                .arg(self.keys.schedule(shard));
             if let Some(list) = &park_list {
                 cmd.arg(self.keys.park_list(shard, list));
             }
             for &index in &at {
                 cmd.arg(self.keys.job(shard, &jobs[index].spec.job_id()));
+            }
+            for official in officials {
+                cmd.arg(self.keys.held(shard, official));
             }
             cmd.arg(department)
                 .arg(if urgent { "urgent" } else { "" })

@@ -217,9 +217,18 @@ impl Store for RedisStore {
         limits: &DialLimits,
         lease: Duration,
     ) -> Result<Authorize> {
-        let verdict = self.authorize_traced(entry, limits, lease).await?.0;
+        Ok(self.authorize_and_look(entry, limits, lease).await?.0)
+    }
+
+    async fn authorize_and_look(
+        &self,
+        entry: &ReadyEntry,
+        limits: &DialLimits,
+        lease: Duration,
+    ) -> Result<(Authorize, Option<Promoted>)> {
+        let (verdict, _, looked) = self.authorize_looking(entry, limits, lease).await?;
         self.work.authorized(entry.shard, &verdict, lease);
-        Ok(verdict)
+        Ok((verdict, looked))
     }
 
     async fn defer(&self, entry: &ReadyEntry, until_ms: i64, reason: &str) -> Result<Transition> {

@@ -4,7 +4,8 @@
 -- `authorize_slots/job.lua` and `grant.lua` (Redis Cluster). Every function
 -- takes the step's context `s`:
 --   keys: s.ready s.job s.counts s.gcra s.delayed s.inflight s.states
---         s.parked s.outbox s.held s.sched
+--         s.parked s.outbox s.held s.sched, and s.normal_ready
+--         s.urgent_ready (both ready streams, one of them s.ready)
 --   args: s.entry (ready entry id) s.job_id s.campaign s.official
 --         s.emission s.slack (official's GCRA, us) s.lease (ms)
 --         s.member (held-queue member) s.urgent ('1' or '')
@@ -16,7 +17,19 @@
 -- official costs nothing until then, and then one promotion of its head
 -- (promote_due.lua). Every other verdict reschedules the official, if its
 -- queue is not empty, at the time its GCRA next allows a dial, so the next
--- head is promoted exactly then (and not before: no wasted reads).
+-- head is promoted exactly then (and not before: no wasted reads), or made
+-- ready at once if that time has come.
+
+-- Both ready streams, from the entry's (`ready`, of the kind `urgent`
+-- says) and the other one.
+local function shard_streams(s, ready, other)
+  if s.urgent == '1' then
+    s.normal_ready, s.urgent_ready = other, ready
+  else
+    s.normal_ready, s.urgent_ready = ready, other
+  end
+  return s
+end
 
 local HOLD_REASONS = {
   citizen = "citizen's call cap reached", department = "department's quota",
@@ -25,13 +38,39 @@ local HOLD_REASONS = {
 }
 
 -- The official's next held job is due when its GCRA next allows a dial.
+-- If that is now (a burst left, or no dial spent), the job goes on the
+-- ready stream at once, the official kept scheduled a promotion lease
+-- ahead as `promote_due.lua` keeps it: the dialer reads it on its next
+-- pass, with no wake, probe or promotion of its own.
 local function shard_reschedule(s)
   if redis.call('LLEN', s.held) == 0 then
     redis.call('ZREM', s.sched, s.official)
     return
   end
   local tat = tonumber(redis.call('GET', s.gcra)) or s.now
-  redis.call('ZADD', s.sched, math.max(s.now_ms, math.ceil((tat - s.slack) / 1000)), s.official)
+  local allow_us = tat - s.slack
+  if allow_us > s.now then
+    redis.call('ZADD', s.sched, math.ceil(allow_us / 1000), s.official)
+    return
+  end
+  local member = redis.call('LPOP', s.held)
+  -- `<job id>`, or `<job id>\t1` for an urgent campaign's job.
+  local job, urgent = member:match('^[^\t]*'), member:sub(-2) == '\t1'
+  redis.call('XADD', urgent and s.urgent_ready or s.normal_ready, '*', 'job', job)
+  redis.call('ZADD', s.sched, s.now_ms + PROMOTION_LEASE_MS, s.official)
+end
+
+-- The shard's earliest due work (ms; '' = none): the first of its delayed
+-- set and of its schedule, as `probe_shard.lua` reports it.
+local function shard_due(s)
+  local due
+  for _, zset in ipairs({ s.delayed, s.sched }) do
+    local first = redis.call('ZRANGE', zset, 0, 0, 'WITHSCORES')
+    if first[2] and (not due or tonumber(first[2]) < due) then
+      due = tonumber(first[2])
+    end
+  end
+  return due and int(due) or ''
 end
 
 local function shard_consume(s)
