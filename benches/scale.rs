@@ -53,6 +53,9 @@
 #[path = "../tests/support/big_submit.rs"]
 mod big_submit;
 #[allow(dead_code)]
+#[path = "../tests/support/monitor.rs"]
+mod monitor;
+#[allow(dead_code)]
 #[path = "../tests/support/redis_cluster.rs"]
 mod redis_cluster;
 #[allow(dead_code)]
@@ -61,7 +64,7 @@ mod redis_server;
 #[path = "scale/replay.rs"]
 mod replay;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -637,6 +640,34 @@ async fn e2e(
     (run, recording)
 }
 
+/// The recorded run's round trips per call by command (`EVALSHA` by script),
+/// the most first: where the count of the table's row comes from.
+fn print_round_trips(recording: &replay::Recording, calls: usize) {
+    let names = monitor::script_names();
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for command in &recording.counted {
+        let word = |i: usize| {
+            command
+                .get(i)
+                .map(|w| String::from_utf8_lossy(w).to_lowercase())
+        };
+        let name = match word(0).unwrap_or_default().as_str() {
+            "evalsha" => {
+                let sha = word(1).unwrap_or_default();
+                format!("evalsha {}", names.get(&sha).map_or("?", String::as_str))
+            }
+            other => other.to_owned(),
+        };
+        *counts.entry(name).or_default() += 1;
+    }
+    let mut rows: Vec<_> = counts.into_iter().collect();
+    rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    println!("round trips per call, by command:");
+    for (name, n) in rows.iter().take(25) {
+        println!("  {:>6.3}  {name}", *n as f64 / calls as f64);
+    }
+}
+
 /// What Redis alone did with a recorded run's commands.
 struct Ceiling {
     calls_per_sec: f64,
@@ -721,6 +752,9 @@ async fn bench_e2e(rows: &mut Vec<Row>, dir: &Path) {
     // own: MONITOR slows Redis.
     let recorded = contacts.min(2_000);
     let (counted, recording) = e2e(dir, 1, recorded, true, rows).await;
+    if let Some(recording) = &recording {
+        print_round_trips(recording, recorded);
+    }
     let trips = counted.round_trips.unwrap_or(f64::NAN);
     let ceiling = redis_bound(&recording.expect("recorded"), recorded).await;
     let fraction = one.calls_per_sec / ceiling.calls_per_sec;

@@ -66,6 +66,10 @@ pub struct RedisStore {
     /// acknowledgement: the next pass re-reads this consumer's own pending
     /// entries first (the dedupe markers make that a no-op downstream).
     pub(super) relay_unacked: std::sync::Mutex<std::collections::HashSet<ShardId>>,
+    /// When this instance's relay last looked for other relays' stuck
+    /// outbox entries on each shard (`results.rs`, `RELAY_CLAIM_EVERY`).
+    pub(super) relay_claimed_at:
+        std::sync::Mutex<std::collections::HashMap<ShardId, std::time::Instant>>,
     /// Signalled when a group read found its group missing (Redis lost its
     /// data): the daemon's data watch checks the epoch marker at once.
     pub(super) groups_lost: tokio::sync::Notify,
@@ -154,6 +158,7 @@ impl RedisStore {
             response_timeout: timeouts.response,
             relay_consumer: format!("relay-{}-{:08x}", std::process::id(), rand::random::<u32>()),
             relay_unacked: Default::default(),
+            relay_claimed_at: Default::default(),
             groups_lost: tokio::sync::Notify::new(),
             work: Default::default(),
             joins: Default::default(),

@@ -285,46 +285,62 @@ impl RedisStore {
         Ok(outcomes)
     }
 
-    /// One pipeline of `HSETNX` per `CLAIMS_PER_PIPELINE` claims, each
-    /// queued as soon as it is built (`send`); only the numbers already
-    /// held (a duplicate, a replay) are read back, in a second round.
+    /// `claim_numbers.lua` over each `CLAIMS_PER_PIPELINE` claims: on a
+    /// single node one call for them all (one round trip), on a Redis
+    /// Cluster one per claim (each bucket is a slot of its own), in one
+    /// pipeline; each pipeline queued as soon as it is built (`send`).
     pub(super) async fn claim_numbers_impl(
         &self,
         id: &CampaignId,
         claims: &[(&PhoneNumber, &ContactId)],
     ) -> Result<Vec<NumberClaim>> {
+        let script = &self.scripts.claim_numbers;
+        let per_call = if self.conn.is_cluster() {
+            1
+        } else {
+            CLAIMS_PER_PIPELINE
+        };
         let mut places = Vec::with_capacity(claims.len());
-        let mut sent: Vec<Sent<Vec<bool>>> = Vec::new();
+        let mut sent: Vec<Sent<Vec<Vec<String>>>> = Vec::new();
         for chunk in claims.chunks(CLAIMS_PER_PIPELINE) {
             let mut pipe = redis::pipe();
-            for (phone, contact) in chunk {
-                let (key, field) = self.keys.campaign_number(id, &self.keys.citizen_tag(phone));
-                pipe.hset_nx(&key, &field, contact.as_str());
-                places.push((key, field));
+            // Loading in the same pipeline makes EVALSHA safe after a Redis
+            // restart or SCRIPT FLUSH.
+            pipe.cmd("SCRIPT")
+                .arg("LOAD")
+                .arg(super::scripts::CLAIM_NUMBERS)
+                .ignore();
+            for call in chunk.chunks(per_call) {
+                let at = places.len();
+                for (phone, _) in call {
+                    places.push(self.keys.campaign_number(id, &self.keys.citizen_tag(phone)));
+                }
+                let cmd = pipe.cmd("EVALSHA").arg(script.get_hash()).arg(call.len());
+                for (key, _) in &places[at..] {
+                    cmd.arg(key);
+                }
+                for ((_, field), (_, contact)) in places[at..].iter().zip(call) {
+                    cmd.arg(field).arg(contact.as_str());
+                }
             }
             sent.push(send(self, pipe).await);
         }
-        let mut taken = Vec::new();
-        for (at, reply) in sent.into_iter().enumerate() {
-            let set = reply.await?;
-            let from = at * CLAIMS_PER_PIPELINE;
-            taken.extend((0..set.len()).filter(|&i| !set[i]).map(|i| from + i));
+        let mut holders = Vec::with_capacity(claims.len());
+        for reply in sent {
+            holders.extend(reply.await?.into_iter().flatten());
         }
-        let mut held = HashMap::with_capacity(taken.len());
-        for chunk in taken.chunks(CLAIMS_PER_PIPELINE) {
-            let mut pipe = redis::pipe();
-            for &i in chunk {
-                pipe.hget(&places[i].0, &places[i].1);
-            }
-            let values: Vec<String> = pipe.query_async(&mut self.conn.clone()).await?;
-            held.extend(chunk.iter().copied().zip(values));
+        if holders.len() != claims.len() {
+            return Err(super::parse::unexpected("claim_numbers", &holders));
         }
-        claims
+        holders
             .iter()
-            .enumerate()
-            .map(|(i, (_, contact))| match held.get(&i) {
-                None => Ok(NumberClaim::Holds),
-                Some(holder) => number_claim(holder, contact).map_err(|e| corrupt(&places[i].0, e)),
+            .zip(claims)
+            .zip(&places)
+            .map(|((holder, (_, contact)), (key, _))| {
+                if holder.is_empty() {
+                    return Ok(NumberClaim::Holds);
+                }
+                number_claim(holder, contact).map_err(|e| corrupt(key, e))
             })
             .collect()
     }

@@ -28,6 +28,11 @@ type Result<T> = std::result::Result<T, StoreError>;
 /// relay most likely died between its two steps.
 const RELAY_RECLAIM_AFTER: Duration = Duration::from_secs(60);
 
+/// How often a relay looks on each shard for entries pending that long with
+/// another relay (`XAUTOCLAIM`): not on every pass, since a stuck entry is
+/// rare and waits a minute anyway; taken over within 70 s.
+const RELAY_CLAIM_EVERY: Duration = Duration::from_secs(10);
+
 /// How long a relayed record's dedupe marker lives. A record is relayed again
 /// only when its outbox entry is reclaimed, at the earliest
 /// [`RELAY_RECLAIM_AFTER`] later, or when every instance was down meanwhile:
@@ -51,7 +56,11 @@ impl RedisStore {
             return Ok(0);
         }
         let outbox = self.keys.outbox(shard);
-        let mut entries = self.claim_outbox(&outbox, max).await?;
+        let mut entries = if self.relay_claim_due(shard) {
+            self.claim_outbox(&outbox, max).await?
+        } else {
+            Vec::new()
+        };
         if self.relay_unacked_take(shard) {
             entries.extend(self.read_outbox(&outbox, max, "0").await?);
         }
@@ -199,31 +208,32 @@ impl RedisStore {
         if numbers.is_empty() {
             return Ok(());
         }
-        // The buckets are in slots of their own: one script call per number
-        // on a cluster, one for them all on a single node.
-        let per_call = if self.conn.is_cluster() {
-            1
-        } else {
-            numbers.len()
-        };
+        // The buckets are in slots of their own: one script call for them
+        // all on a single node (sent alone, so that it loads the script only
+        // after a NOSCRIPT reply), one per number in a pipeline on a cluster.
+        if !self.conn.is_cluster() {
+            let mut call = self.scripts.end_number.prepare_invoke();
+            for (key, field, contact) in &numbers {
+                call.key(key).arg(field).arg(*contact);
+            }
+            call.invoke_async::<i64>(&mut self.conn.clone()).await?;
+            return Ok(());
+        }
         let mut marks = redis::pipe();
         marks
             .cmd("SCRIPT")
             .arg("LOAD")
             .arg(super::scripts::END_NUMBER)
             .ignore();
-        for chunk in numbers.chunks(per_call) {
-            let call = marks
+        for (key, field, contact) in &numbers {
+            marks
                 .cmd("EVALSHA")
                 .arg(self.scripts.end_number.get_hash())
-                .arg(chunk.len());
-            for (key, _, _) in chunk {
-                call.arg(key);
-            }
-            for (_, field, contact) in chunk {
-                call.arg(field).arg(*contact);
-            }
-            call.ignore();
+                .arg(1)
+                .arg(key)
+                .arg(field)
+                .arg(*contact)
+                .ignore();
         }
         marks.exec_async(&mut self.conn.clone()).await?;
         Ok(())
@@ -249,6 +259,24 @@ impl RedisStore {
     }
 
     /// Whether `shard`'s last acknowledgement was lost (and forgets it).
+    /// Whether this pass looks for other relays' stuck entries on `shard`
+    /// (at most every `RELAY_CLAIM_EVERY`); noted as done if so.
+    fn relay_claim_due(&self, shard: ShardId) -> bool {
+        let now = std::time::Instant::now();
+        let mut claimed = self
+            .relay_claimed_at
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if claimed
+            .get(&shard)
+            .is_some_and(|at| now.duration_since(*at) < RELAY_CLAIM_EVERY)
+        {
+            return false;
+        }
+        claimed.insert(shard, now);
+        true
+    }
+
     fn relay_unacked_take(&self, shard: ShardId) -> bool {
         self.relay_unacked
             .lock()

@@ -57,6 +57,9 @@ pub(super) const RECORD_VISIT: &str = concat!(
 /// `claim_sample`'s source, loaded by intake's pipelines themselves.
 pub(super) const CLAIM_SAMPLE: &str = include_str!("../lua/claim_sample.lua");
 
+/// `claim_numbers`'s source, loaded by intake's pipelines themselves.
+pub(super) const CLAIM_NUMBERS: &str = include_str!("../lua/claim_numbers.lua");
+
 /// `end_number`'s source, loaded by the relay's pipelines themselves.
 pub(super) const END_NUMBER: &str = include_str!("../lua/end_number.lua");
 
@@ -98,6 +101,7 @@ pub(super) struct Scripts {
     pub ack_outbox: Script,
     pub claim_sample: Script,
     pub end_number: Script,
+    pub claim_numbers: Script,
     pub ack_escalation: Script,
     pub apply_scores: Script,
     pub reset_scores: Script,
@@ -149,6 +153,7 @@ impl Scripts {
             ack_outbox: Script::new(include_str!("../lua/ack_outbox.lua")),
             claim_sample: Script::new(CLAIM_SAMPLE),
             end_number: Script::new(END_NUMBER),
+            claim_numbers: Script::new(CLAIM_NUMBERS),
             ack_escalation: Script::new(include_str!("../lua/ack_escalation.lua")),
             apply_scores: Script::new(include_str!("../lua/apply_scores.lua")),
             reset_scores: Script::new(include_str!("../lua/reset_scores.lua")),
@@ -162,13 +167,19 @@ impl Scripts {
     /// The scripts whose keys span Redis Cluster slots on a single node:
     /// `authorize` (the shard's keys with the citizen's, the fleet's and
     /// every shard's in-flight set), which the store never sends to a
-    /// cluster, `end_number` (every number of a relay pass at once; one
-    /// per call on a cluster) and `record_visit` (many citizens' visits at
-    /// once; one per call on a cluster). The cross-slot guard (`slots.rs`) lets them
+    /// cluster, `end_number` and `claim_numbers` (every number of a relay
+    /// pass, or of an intake batch, at once; one per call on a cluster) and
+    /// `record_visit` (many citizens' visits at once; one per call on a
+    /// cluster). The cross-slot guard (`slots.rs`) lets them
     /// through on a single node and refuses a call that spans slots on a
     /// cluster.
     pub fn single_node(&self) -> Vec<&Script> {
-        vec![&self.authorize, &self.end_number, &self.record_visit]
+        vec![
+            &self.authorize,
+            &self.end_number,
+            &self.claim_numbers,
+            &self.record_visit,
+        ]
     }
 }
 
