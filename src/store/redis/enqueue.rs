@@ -181,13 +181,12 @@ impl RedisStore {
             });
             // The officials the slice names, in order of first appearance:
             // their held queues are declared after the job hashes.
-            let mut officials: Vec<&OfficialId> = Vec::new();
-            for &index in &at {
-                let official = &jobs[index].spec.contact.official_id;
-                if !officials.contains(&official) {
-                    officials.push(official);
-                }
-            }
+            let mut seen = std::collections::HashSet::with_capacity(at.len());
+            let officials: Vec<&OfficialId> = at
+                .iter()
+                .map(|&index| &jobs[index].spec.contact.official_id)
+                .filter(|official| seen.insert(*official))
+                .collect();
             let mut cmd = redis::cmd("EVALSHA");
             cmd.arg(script.get_hash())
                 .arg(5 + usize::from(park_list.is_some()) + at.len() + officials.len())
