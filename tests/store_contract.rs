@@ -123,6 +123,7 @@ macro_rules! backend {
                 limits::the_provider_rate_keeps_the_entry_in_hand,
                 limits::urgent_campaigns_are_read_first,
                 limits::an_officials_held_jobs_come_back_one_at_a_time,
+                limits::a_deferred_entry_passes_its_officials_place_on,
                 limits::waiting_contacts_are_grouped_by_reason,
                 inbound::visits_are_remembered_newest_first_and_refreshed,
                 inbound::many_citizens_visits_are_remembered_each_their_own,

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sampark::domain::{CampaignId, JobState, Outcome, PhoneNumber, Priority};
-use sampark::store::{Authorize, CitizenCaps, DialLimits, Limit, PutOutcome, Quota, Store};
+use sampark::store::{
+    Authorize, CitizenCaps, DialLimits, Limit, PutOutcome, Quota, Store, Transition,
+};
 
 use super::helpers::*;
 use super::support::eventually;
@@ -539,6 +541,42 @@ pub async fn an_officials_held_jobs_come_back_one_at_a_time(store: Arc<dyn Store
         (granted_at + 299..=granted_at + 301).contains(&next_due),
         "due {next_due}, granted {granted_at}"
     );
+}
+
+/// An entry deferred by its calling window gives its official's place to
+/// the next held job at once (due now, not when the promotion lease runs
+/// out); an official with nothing more held leaves the schedule, so only
+/// the deferred job's opening is due.
+pub async fn a_deferred_entry_passes_its_officials_place_on(store: Arc<dyn Store>) {
+    seed(&store, &[("c-1", "off-1"), ("c-2", "off-1")]).await;
+    let entries = ready(&store, 1).await;
+    let shard = entries["c-1"].shard;
+    let now = store.now_ms().await.unwrap();
+    let opening = now + 7_200_000;
+    assert_eq!(
+        store
+            .defer(&entries["c-1"], opening, "outside calling hours")
+            .await
+            .unwrap(),
+        Transition::Applied
+    );
+    let promoted = store.promote(shard, 100).await.unwrap();
+    assert_eq!(
+        promoted.promoted, 1,
+        "c-2 is due as soon as c-1 is deferred"
+    );
+    let next = store.read_ready("dialer", 100, HOUR).await.unwrap();
+    let order: Vec<&str> = next.iter().map(|e| e.job.contact.as_str()).collect();
+    assert_eq!(order, ["c-2"]);
+    // c-2 deferred too: nothing of off-1 is held, nothing is due before the
+    // opening (no promotion lease left behind).
+    store
+        .defer(&next[0], opening, "outside calling hours")
+        .await
+        .unwrap();
+    let after = store.promote(shard, 100).await.unwrap();
+    assert_eq!(after.promoted, 0);
+    assert_eq!(after.next_due_ms, Some(opening));
 }
 
 async fn grant_with(

@@ -263,9 +263,20 @@ impl State {
         reason: &str,
     ) -> Result<Transition> {
         let entry_id = parse_id(&entry.entry_id)?;
-        self.shard_mut(entry.shard)?
-            .ready_of(entry.urgent)
-            .ack(entry_id);
+        let shard = self.shard_mut(entry.shard)?;
+        shard.ready_of(entry.urgent).ack(entry_id);
+        // The entry held its official's place: the next held job is due
+        // now (as `defer.lua`).
+        if shard
+            .held
+            .get(&entry.official)
+            .is_some_and(|q| !q.is_empty())
+        {
+            shard.sched.insert(&entry.official, now.ms);
+        } else {
+            shard.held.remove(&entry.official);
+            shard.sched.remove(&entry.official);
+        }
         let State { shards, jobs, .. } = self;
         let Some(job) = jobs.get_mut(&entry.job) else {
             return Ok(Transition::Stale);

@@ -362,10 +362,13 @@ impl RedisStore {
             .key(self.keys.ready_of(shard, entry.urgent))
             .key(self.keys.job(shard, &entry.job))
             .key(self.keys.delayed(shard))
+            .key(self.keys.held(shard, &entry.official))
+            .key(self.keys.schedule(shard))
             .arg(&entry.entry_id)
             .arg(until_ms)
             .arg(reason)
             .arg(entry.job.to_string())
+            .arg(entry.official.as_str())
             .invoke_async(&mut self.conn.clone())
             .await?;
         transition("defer", &reply)
