@@ -47,6 +47,7 @@ pub async fn command(cmd: PrivacyCommand) -> anyhow::Result<ExitCode> {
             println!("erased {phone}:");
             println!("  campaign number claims: {}", erased.campaign_claims);
             println!("  citizen keys: {}", erased.citizen_keys);
+            println!("  remembered visits (days): {}", erased.remembered_visits);
             println!("  dead letters masked: {}", erased.dead_letters_masked);
             if erased.wishes_kept > 0 {
                 println!(

@@ -573,11 +573,40 @@ impl Keys {
         format!("{}:calls", self.citizen(tag))
     }
 
-    /// A citizen's recent service visits: ZSET, member the visit packed
-    /// short (`redis/inbound.rs`, `VisitMember`), score when it was
-    /// remembered (ms).
+    /// Where earlier versions remembered a citizen's visits: a ZSET of
+    /// the citizen's own, member the visit packed short, score when it was
+    /// remembered (ms). Still read (and erased with the citizen's keys)
+    /// until the last of them expires, `inbound.lookback_days` after it
+    /// was written.
     pub fn visits(&self, phone: &PhoneNumber) -> String {
         format!("{}:visits", self.citizen(&self.citizen_tag(phone)))
+    }
+
+    /// Where the visits a citizen made known on `day` (days since the Unix
+    /// epoch, UTC) are remembered: one of the day's 256 buckets (a hash;
+    /// the first two hex digits of the citizen tag, also the bucket's hash
+    /// tag, so that a citizen's days share a slot) and the field in it (the
+    /// next sixteen: with the bucket, 72 bits of the tag). A bucket expires
+    /// whole once its day is past the lookback, so a citizen costs a field,
+    /// not a key with an expiry of its own (`lua/record_visit.lua`).
+    pub fn visit_bucket(&self, citizen_tag: &str, day: i64) -> (String, String) {
+        let bucket = citizen_tag.get(..2).unwrap_or(citizen_tag);
+        let field = citizen_tag.get(2..18).unwrap_or_default();
+        (
+            format!("{}:visits:{{v{bucket}}}:{day}", self.prefix),
+            field.to_owned(),
+        )
+    }
+
+    /// A SCAN pattern for every day's visit bucket a citizen's visits may
+    /// be in (`visit_bucket`'s, any day).
+    pub fn visit_bucket_pattern(&self, citizen_tag: &str) -> String {
+        let bucket = citizen_tag.get(..2).unwrap_or(citizen_tag);
+        format!(
+            "{}:visits:{{v{}}}:*",
+            glob_escape(&self.prefix),
+            glob_escape(bucket)
+        )
     }
 
     /// The department, office and service texts that visits name by id

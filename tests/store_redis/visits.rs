@@ -1,9 +1,12 @@
-//! Remembered visits as Redis holds them: short enough that a citizen's set
-//! stays a listpack.
+//! Remembered visits as Redis holds them: a field per citizen in a bucket
+//! of the day, the bucket expiring whole; the sets earlier versions kept
+//! per citizen are still read.
 
 use std::time::Duration;
 
 use sampark::domain::PhoneNumber;
+use sampark::store::keys::Keys;
+use sampark::store::redis::Erasure;
 use sampark::store::{ServiceVisit, Store};
 
 use super::helpers::{raw, setup};
@@ -21,36 +24,49 @@ fn visit(contact: &str) -> ServiceVisit {
     }
 }
 
+async fn keys(conn: &mut redis::aio::MultiplexedConnection, pattern: &str) -> Vec<String> {
+    redis::cmd("KEYS")
+        .arg(pattern)
+        .query_async(conn)
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
-async fn a_citizens_visits_stay_a_listpack_and_read_back_whole() {
+async fn citizens_share_a_days_bucket_that_expires_whole() {
     let (server, store) = setup().await;
     let mut conn = raw(&server).await;
     let phone = PhoneNumber::parse("+919876543210").unwrap();
     let keep = Duration::from_secs(3600);
     let (first, second) = (visit("c-0000001"), visit("c-0000002"));
-    let phones = [&phone, &phone];
-    let batch: Vec<_> = phones
-        .into_iter()
-        .zip([first.clone(), second.clone()])
+    let others: Vec<PhoneNumber> = (0..300)
+        .map(|i| PhoneNumber::parse(&format!("+9198{i:08}")).unwrap())
         .collect();
+    let mut batch: Vec<_> = vec![(&phone, first.clone()), (&phone, second.clone())];
+    batch.extend(others.iter().map(|p| (p, visit("c-other"))));
     store.record_visits(&batch, keep).await.unwrap();
 
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg("sampark:citizen:*:visits")
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    assert_eq!(keys.len(), 1, "{keys:?}");
-    let encoding: String = redis::cmd("OBJECT")
-        .arg("ENCODING")
-        .arg(&keys[0])
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    assert_eq!(
-        encoding, "listpack",
-        "a member longer than 64 bytes makes a skiplist"
+    // No key per citizen: 301 citizens in at most 256 buckets of today.
+    assert!(keys(&mut conn, "sampark:citizen:*").await.is_empty());
+    let buckets = keys(&mut conn, "sampark:visits:*").await;
+    assert!(
+        (100..=256).contains(&buckets.len()),
+        "{} buckets",
+        buckets.len()
     );
+    for bucket in &buckets {
+        let ttl_ms: i64 = redis::cmd("PTTL")
+            .arg(bucket)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        // The rest of its day, one more, and the lookback.
+        let day_ms = 86_400_000;
+        assert!(
+            ttl_ms > 3_600_000 + day_ms && ttl_ms <= 3_600_000 + 2 * day_ms,
+            "{bucket}: {ttl_ms} ms"
+        );
+    }
 
     let got = store.recent_visits(&phone, keep, 8).await.unwrap();
     let without_time = |v: &ServiceVisit| ServiceVisit {
@@ -61,28 +77,51 @@ async fn a_citizens_visits_stay_a_listpack_and_read_back_whole() {
     got_visits.sort_by(|a, b| a.contact_id.cmp(&b.contact_id));
     assert_eq!(got_visits, [first, second]);
     assert!(got.iter().all(|v| v.at_ms > 0));
+    // The same visit made known again is remembered once.
+    store
+        .record_visit(&phone, &visit("c-0000001"), keep)
+        .await
+        .unwrap();
+    assert_eq!(store.recent_visits(&phone, keep, 8).await.unwrap().len(), 2);
+    assert_eq!(
+        store
+            .recent_visits(&others[7], keep, 8)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // Erasure removes the citizen's field, and only that.
+    let Erasure::Done(erased) = store.erase_number(&phone, false).await.unwrap() else {
+        panic!("nothing holds the number");
+    };
+    assert_eq!(erased.remembered_visits, 1);
+    assert!(
+        store
+            .recent_visits(&phone, keep, 8)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let other = store.recent_visits(&others[7], keep, 8).await.unwrap();
+    assert_eq!(other.len(), 1);
 }
 
 #[tokio::test]
-async fn a_visit_an_earlier_version_wrote_as_json_still_reads() {
+async fn visits_an_earlier_version_kept_per_citizen_still_read() {
     let (server, store) = setup().await;
     let mut conn = raw(&server).await;
     let phone = PhoneNumber::parse("+919876543210").unwrap();
     let keep = Duration::from_secs(3600);
-    // Learn the citizen's key from a visit of this version, then add one
-    // as earlier versions stored it.
     store
         .record_visit(&phone, &visit("c-new"), keep)
         .await
         .unwrap();
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg("sampark:citizen:*:visits")
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    // As earlier versions stored one: the citizen's own zset, a JSON member.
     let old = visit("c-old");
     let _: i64 = redis::cmd("ZADD")
-        .arg(&keys[0])
+        .arg(Keys::new("sampark").visits(&phone))
         .arg(1)
         .arg(serde_json::to_string(&old).unwrap())
         .query_async(&mut conn)
@@ -95,4 +134,7 @@ async fn a_visit_an_earlier_version_wrote_as_json_still_reads() {
     let ids: Vec<&str> = got.iter().map(|v| v.contact_id.as_str()).collect();
     assert_eq!(ids, ["c-new", "c-old"]);
     assert_eq!(got[1], ServiceVisit { at_ms: 1, ..old });
+    // Outside a shorter window the old one is not.
+    let recent = store.recent_visits(&phone, keep, 8).await.unwrap();
+    assert_eq!(recent.len(), 1);
 }

@@ -114,6 +114,26 @@ end
 -- The unit separator of packed job values (`redis/compact.rs`).
 local US = string.char(31)
 
+-- The separator of a citizen's visits in a visit bucket's field
+-- (`record_visit.lua`; escaped out of every packed text, `redis/compact.rs`).
+local RS = string.char(30)
+
+-- A visit bucket's field as {ms, packed visit} pairs, oldest first (none
+-- for a field not there).
+local function visit_entries(field)
+  local entries = {}
+  if not field then
+    return entries
+  end
+  for entry in string.gmatch(field, '[^' .. RS .. ']+') do
+    local at = string.find(entry, US, 1, true)
+    if at then
+      entries[#entries + 1] = { tonumber(string.sub(entry, 1, at - 1)), string.sub(entry, at + 1) }
+    end
+  end
+  return entries
+end
+
 -- The fields of a packed value, in order (empty ones included).
 local function unpack_fields(packed)
   local parts, from = {}, 1

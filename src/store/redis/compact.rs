@@ -25,8 +25,9 @@
 //! `US` is the ASCII unit separator (0x1f). Office and service are ids
 //! interned per shard (`Keys::texts`, `intern` in `lua/prelude.lua`); the
 //! free texts (language, first name) are escaped so they never hold a bare
-//! separator (`\` → `\\`, US → `\_`). Empty means absent. The script builds
-//! `c` from the visit time, the two texts and the tail this module encodes
+//! separator (`\` → `\\`, US → `\_`, and RS, which separates a citizen's
+//! remembered visits, → `\^`). Empty means absent. The script builds `c`
+//! from the visit time, the two texts and the tail this module encodes
 //! (`contact_tail`), and `end_job` blanks the phone when the contact ends.
 //!
 //! An inbound call's job has no stored campaign header: it keeps its whole
@@ -40,6 +41,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 /// The separator of packed values.
 pub(super) const US: char = '\u{1f}';
+/// The separator of a citizen's visits in a visit bucket's field
+/// (`lua/record_visit.lua`): escaped as well, so no packed text holds one.
+const RS: char = '\u{1e}';
 
 pub(super) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -47,6 +51,7 @@ pub(super) fn escape(text: &str) -> String {
         match c {
             '\\' => out.push_str("\\\\"),
             US => out.push_str("\\_"),
+            RS => out.push_str("\\^"),
             c => out.push(c),
         }
     }
@@ -63,6 +68,7 @@ pub(super) fn unescape(text: &str) -> String {
         }
         match chars.next() {
             Some('_') => out.push(US),
+            Some('^') => out.push(RS),
             Some(other) => out.push(other),
             None => out.push('\\'),
         }
@@ -304,6 +310,7 @@ mod tests {
             (None, None),
             (Some("a\u{1f}b"), Some("x\\_y\\")),
             (Some("\\"), Some("\u{1f}\u{1f}")),
+            (Some("a\u{1e}b"), Some("\\^\u{1e}")),
         ] {
             let c = contact(language, name);
             let packed = format!("{}{US}3{US}7{US}{}", visit(&c), contact_tail(&c));

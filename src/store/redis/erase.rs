@@ -6,7 +6,8 @@
 //! | the number, in a job not ended | `{sNN}:job:<id>` (`c`, an inbound call's `spec`) | refuses: the contact is queued or in a call; cancel it (its campaign) or let it end, then erase again |
 //! | the number, in an intake entry not routed yet | `campaigns` stream | refuses likewise (routed within seconds) |
 //! | which contact of a campaign had it | `campaign:<id>:numbers:<bucket>`, by tag | removes the field in every campaign |
-//! | placed calls, remembered visits, any other citizen key | `citizen:{<tag>}:…` | deletes |
+//! | placed calls, any other citizen key (and remembered visits as earlier versions kept them) | `citizen:{<tag>}:…` | deletes |
+//! | remembered visits | `visits:{v<xx>}:<day>`, a field per citizen | removes the field from every day's bucket |
 //! | opt-out, do-not-call entry | `citizen:{<tag>}:optout`, `:dnc`, the list's index | kept unless asked (`--with-opt-out`): they are the citizen's wish not to be called, and erasing them would let a later campaign call again |
 //! | the number in a dead letter written before dead letters were masked | `deadletter` stream | replaces the entry with a masked copy (a new entry id) |
 //!
@@ -34,8 +35,11 @@ const PAGE: usize = 1_000;
 pub struct Erased {
     /// Campaigns whose number claim was removed.
     pub campaign_claims: u64,
-    /// Citizen keys deleted (calls, visits; opt-out and DNC when asked).
+    /// Citizen keys deleted (calls, visits earlier versions kept; opt-out
+    /// and DNC when asked).
     pub citizen_keys: u64,
+    /// Days whose visit bucket held the citizen's remembered visits.
+    pub remembered_visits: u64,
     /// Opt-out and do-not-call keys kept (not asked to remove them).
     pub wishes_kept: u64,
     /// Dead letters that held the number, replaced by masked copies.
@@ -74,6 +78,7 @@ impl RedisStore {
         let (deleted, kept) = self.drop_citizen_keys(&tag, wishes).await?;
         erased.citizen_keys = deleted;
         erased.wishes_kept = kept;
+        erased.remembered_visits = self.drop_visits(&tag).await?;
         if wishes {
             let mut pipe = redis::pipe();
             pipe.cmd("ZREM").arg(self.keys.dnc_index()).arg(&tag);
@@ -154,6 +159,26 @@ impl RedisStore {
             }
         }
         Ok((deleted, kept))
+    }
+
+    /// Removes the citizen's field from every day's visit bucket it may be
+    /// in; how many held it.
+    async fn drop_visits(&self, tag: &str) -> Result<u64> {
+        let pattern = self.keys.visit_bucket_pattern(tag);
+        let (_, field) = self.keys.visit_bucket(tag, 0);
+        let mut scan = self.key_scan().await?;
+        let mut removed = 0;
+        while let Some(buckets) = self.scan_page(&mut scan, &pattern, Some("hash")).await? {
+            for bucket in buckets {
+                let n: u64 = redis::cmd("HDEL")
+                    .arg(&bucket)
+                    .arg(&field)
+                    .query_async(&mut self.conn.clone())
+                    .await?;
+                removed += n;
+            }
+        }
+        Ok(removed)
     }
 
     /// Replaces each dead letter mentioning `phone` with its masked copy.

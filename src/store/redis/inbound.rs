@@ -20,18 +20,48 @@ const VISITS_PER_PIPELINE: usize = 5_000;
 /// millisecond.
 const VISITS_PER_CALL: usize = 500;
 
+/// A day in milliseconds: visit buckets are per UTC day.
+const DAY_MS: i64 = 86_400_000;
+/// The longest `inbound.lookback_days` allowed (`config/validate.rs`).
+const LONGEST_LOOKBACK_DAYS: i64 = 366;
+
+/// Now, on the daemon's clock (ms since the epoch).
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Today's visit buckets' day (days since the epoch, UTC).
+fn today() -> i64 {
+    now_ms().div_euclid(DAY_MS)
+}
+
+/// A pipeline's visits, sorted by bucket, in script calls: at most
+/// `VISITS_PER_CALL` each on a single node, one bucket's each on a cluster.
+fn calls<T>(placed: &[(String, String, T)], cluster: bool) -> Vec<&[(String, String, T)]> {
+    if !cluster {
+        return placed.chunks(VISITS_PER_CALL).collect();
+    }
+    placed
+        .chunk_by(|a, b| a.0 == b.0)
+        .flat_map(|bucket| bucket.chunks(VISITS_PER_CALL))
+        .collect()
+}
+
 fn json<T: serde::Serialize>(what: &str, value: &T) -> Result<String> {
     serde_json::to_string(value)
         .map_err(|e| StoreError::Refused(format!("{what} does not serialize: {e}")))
 }
 
-/// A remembered visit as the citizen's visits zset holds it: short enough
-/// (about 40 bytes for ids of ordinary length) that the set stays a listpack
-/// (`zset-max-listpack-value`, 64 bytes) instead of a skiplist of ~1,200
-/// bytes per citizen. The ids are as the contact gave them (only letters,
-/// digits, `.`, `_`, `-`); department, office and service are ids in the
-/// visit text table (`Keys::visit_texts`); the language is escaped as in
-/// the compact job (`redis/compact.rs`):
+/// A remembered visit as a visit bucket's field holds it, behind the time
+/// it was made known (`lua/record_visit.lua`), and as the sets of earlier
+/// versions held it: short (about 40 bytes for ids of ordinary length,
+/// against ~1,200 bytes a citizen while visits were JSON). The ids are as
+/// the contact gave them (only letters, digits, `.`, `_`, `-`);
+/// department, office and service are ids in the visit text table
+/// (`Keys::visit_texts`); the language is escaped as in the compact job
+/// (`redis/compact.rs`), which keeps both separators out of it:
 ///
 /// ```text
 /// <campaign> US <contact> US <official> US <department id> US <office id> US <service id> US <language>
@@ -80,7 +110,7 @@ impl VisitMember {
     }
 }
 
-/// A member of a citizen's visits zset, as read.
+/// One of a citizen's remembered visits, as read.
 enum StoredVisit<'a> {
     /// `VisitMember`'s fields.
     Packed(Vec<&'a str>),
@@ -103,20 +133,21 @@ impl RedisStore {
     }
 
     /// Per `VISITS_PER_PIPELINE` visits: the ids of their distinct texts
-    /// (one script call), then `record_visit.lua` for `VISITS_PER_CALL` at
-    /// a time on a single node, or one call per visit on a cluster (each citizen's key is in a
-    /// slot of its own), pipelined.
+    /// (one script call), then `record_visit.lua` for at most
+    /// `VISITS_PER_CALL` at a time, grouped by visit bucket so that a call
+    /// sets few buckets' expiry (on a cluster, a call per bucket: each is
+    /// in a slot of its own), pipelined. The day is the daemon's clock's;
+    /// a bucket expires a day after the lookback ends, and readers look a
+    /// day either side, so a clock a little off Redis's loses nothing.
     pub(super) async fn record_visits_impl(
         &self,
         visits: &[(&PhoneNumber, ServiceVisit)],
         keep: Duration,
     ) -> Result<()> {
         let script = &self.scripts.record_visit;
-        let per_call = if self.conn.is_cluster() {
-            1
-        } else {
-            VISITS_PER_CALL
-        };
+        let keep_ms = millis(keep).max(1);
+        let day = today();
+        let expires_at = (day + 2) * DAY_MS + keep_ms;
         for chunk in visits.chunks(VISITS_PER_PIPELINE) {
             let mut texts: Vec<&str> = chunk
                 .iter()
@@ -129,6 +160,15 @@ impl RedisStore {
                 .copied()
                 .zip(self.visit_text_ids(&texts).await?)
                 .collect();
+            let mut placed: Vec<(String, String, &ServiceVisit)> = chunk
+                .iter()
+                .map(|(phone, visit)| {
+                    let (bucket, field) =
+                        self.keys.visit_bucket(&self.keys.citizen_tag(phone), day);
+                    (bucket, field, visit)
+                })
+                .collect();
+            placed.sort_by(|a, b| a.0.cmp(&b.0));
             let mut pipe = redis::pipe();
             // Loading in the same pipeline makes EVALSHA safe after a
             // Redis restart or SCRIPT FLUSH.
@@ -136,15 +176,27 @@ impl RedisStore {
                 .arg("LOAD")
                 .arg(super::scripts::RECORD_VISIT)
                 .ignore();
-            for call in chunk.chunks(per_call) {
-                let cmd = pipe.cmd("EVALSHA").arg(script.get_hash()).arg(call.len());
-                for (phone, _) in call {
-                    cmd.arg(self.keys.visits(phone));
+            for call in calls(&placed, self.conn.is_cluster()) {
+                let mut buckets: Vec<&str> =
+                    call.iter().map(|(bucket, _, _)| bucket.as_str()).collect();
+                buckets.dedup();
+                let cmd = pipe
+                    .cmd("EVALSHA")
+                    .arg(script.get_hash())
+                    .arg(buckets.len());
+                for bucket in &buckets {
+                    cmd.arg(*bucket);
                 }
-                cmd.arg(millis(keep).max(1));
-                for (_, visit) in call {
+                cmd.arg(keep_ms).arg(expires_at);
+                let mut index = 0;
+                for (bucket, field, visit) in call {
+                    if buckets[index] != bucket.as_str() {
+                        index += 1;
+                    }
                     let visit_ids = VisitMember::texts(visit).map(|text| ids[text].clone());
-                    cmd.arg(VisitMember::pack(visit, &visit_ids));
+                    cmd.arg(index + 1)
+                        .arg(field)
+                        .arg(VisitMember::pack(visit, &visit_ids));
                 }
                 cmd.ignore();
             }
@@ -153,34 +205,69 @@ impl RedisStore {
         Ok(())
     }
 
-    /// The citizen's visits (one script call), then the texts they name
-    /// (one `HMGET` of the text table).
+    /// The citizen's visits: the day buckets the window may cover (one
+    /// script call) and the set earlier versions kept (one `ZRANGE`, until
+    /// those expire), together; then the texts they name (one `HMGET` of
+    /// the text table).
     pub(super) async fn recent_visits_impl(
         &self,
         phone: &PhoneNumber,
         within: Duration,
         max: usize,
     ) -> Result<Vec<ServiceVisit>> {
-        let key = self.keys.visits(phone);
-        let flat: Vec<String> = self
-            .scripts
-            .recent_visits
-            .key(&key)
-            .arg(millis(within))
+        let tag = self.keys.citizen_tag(phone);
+        let within_ms = millis(within);
+        let (today, now_ms) = (today(), now_ms());
+        let mut invocation = self.scripts.recent_visits.prepare_invoke();
+        let mut field = String::new();
+        // No bucket outlives the longest lookback (`inbound.lookback_days`).
+        let first_day =
+            ((now_ms - within_ms).div_euclid(DAY_MS) - 1).max(today - LONGEST_LOOKBACK_DAYS - 1);
+        for day in first_day..=today + 1 {
+            let (bucket, in_bucket) = self.keys.visit_bucket(&tag, day);
+            invocation.key(bucket);
+            field = in_bucket;
+        }
+        invocation.arg(&field).arg(within_ms).arg(max.max(1));
+        let legacy = self.keys.visits(phone);
+        let mut earlier_read = redis::cmd("ZRANGE");
+        earlier_read
+            .arg(&legacy)
+            .arg("+inf")
+            .arg(now_ms - within_ms)
+            .arg("BYSCORE")
+            .arg("REV")
+            .arg("LIMIT")
+            .arg(0)
             .arg(max.max(1))
-            .invoke_async(&mut self.conn.clone())
-            .await?;
-        let mut members = Vec::with_capacity(flat.len() / 2);
+            .arg("WITHSCORES");
+        let (mut buckets_conn, mut earlier_conn) = (self.conn.clone(), self.conn.clone());
+        let (flat, earlier): (Vec<String>, Vec<(String, f64)>) = tokio::try_join!(
+            invocation.invoke_async(&mut buckets_conn),
+            earlier_read.query_async(&mut earlier_conn)
+        )?;
+        let mut members = Vec::with_capacity(flat.len() / 2 + earlier.len());
         for pair in flat.chunks_exact(2) {
-            let at_ms = pair[1]
-                .parse::<f64>()
-                .map_err(|e| corrupt(&key, format!("a visit's score {:?}: {e}", pair[1])))?
-                as i64;
+            let at_ms = pair[1].parse::<i64>().map_err(|e| {
+                corrupt(
+                    &tag,
+                    format!("a remembered visit's time {:?}: {e}", pair[1]),
+                )
+            })?;
             members.push((
-                VisitMember::read(&pair[0]).map_err(|e| corrupt(&key, e))?,
+                VisitMember::read(&pair[0]).map_err(|e| corrupt(&tag, e))?,
                 at_ms,
             ));
         }
+        for (member, score) in &earlier {
+            members.push((
+                VisitMember::read(member).map_err(|e| corrupt(&legacy, e))?,
+                *score as i64,
+            ));
+        }
+        // Newest first, at most `max`, across both.
+        members.sort_by_key(|(_, at_ms)| std::cmp::Reverse(*at_ms));
+        members.truncate(max.max(1));
         // One lookup for every text the packed members name.
         let ids: Vec<String> = members
             .iter()
