@@ -20,8 +20,8 @@ use crate::domain::{
 };
 use crate::store::keys::shard_of;
 use crate::store::{
-    CampaignState, CampaignStatus, DeadLetter, IntakeEntry, Job, JobRef, NumberClaim, PutOutcome,
-    ReadyEntry, Result, SampleSlot, ServiceVisit, ShardId, StoreError,
+    CampaignState, CampaignStatus, DeadLetter, IntakeEntry, Job, JobRef, NewJob, NumberClaim,
+    PutOutcome, ReadyEntry, Result, SampleSlot, ServiceVisit, ShardId, StoreError,
 };
 
 /// One reading of the store's clock, in both units the model uses.
@@ -79,8 +79,10 @@ impl Shard {
     /// A job that may be called now (as `enqueue.lua`): a ready entry if its
     /// official has nothing waiting (the official then scheduled a
     /// promotion lease ahead, until the entry is decided), else behind the
-    /// official in its held queue (an urgent campaign's at the head).
-    pub fn add_waiting(&mut self, now_ms: i64, job: &Job) {
+    /// official in its held queue (an urgent campaign's at the head, in
+    /// batch order: `fronts` counts the batch's urgent jobs already put at
+    /// the head of each official's queue).
+    pub fn add_waiting(&mut self, now_ms: i64, job: &Job, fronts: &mut HashMap<OfficialId, usize>) {
         let official = &job.spec.contact.official_id;
         if self.sched.score(official).is_none() {
             self.add_ready(now_ms, job);
@@ -91,7 +93,9 @@ impl Shard {
         let urgent = job.spec.priority.is_urgent();
         let queue = self.held.entry(official.clone()).or_default();
         if urgent {
-            queue.push_front((job.id.clone(), true));
+            let at = fronts.entry(official.clone()).or_default();
+            queue.insert(*at, (job.id.clone(), true));
+            *at += 1;
         } else {
             queue.push_back((job.id.clone(), false));
         }
@@ -244,9 +248,30 @@ impl State {
         }
     }
 
-    /// Creates a queued job (see `Store::enqueue_batch`): ready, or parked
-    /// in the delayed set until its `not_before_ms` or `opens_at_ms`.
+    /// `enqueue_batch` of one job.
+    #[cfg(test)]
     pub fn enqueue(&mut self, now: Now, spec: &JobSpec, opens_at_ms: Option<i64>) -> PutOutcome {
+        self.enqueue_in_batch(now, spec, opens_at_ms, &mut HashMap::new())
+    }
+
+    /// Creates a batch's queued jobs, in order (see `Store::enqueue_batch`):
+    /// each ready, held behind its official (urgent ones at the head of the
+    /// official's queue, in batch order), or parked in the delayed set
+    /// until its `not_before_ms` or `opens_at_ms`.
+    pub fn enqueue_batch(&mut self, now: Now, jobs: &[NewJob<'_>]) -> Vec<PutOutcome> {
+        let mut fronts = HashMap::new();
+        jobs.iter()
+            .map(|job| self.enqueue_in_batch(now, job.spec, job.opens_at_ms, &mut fronts))
+            .collect()
+    }
+
+    fn enqueue_in_batch(
+        &mut self,
+        now: Now,
+        spec: &JobSpec,
+        opens_at_ms: Option<i64>,
+        fronts: &mut HashMap<OfficialId, usize>,
+    ) -> PutOutcome {
         let id = spec.job_id();
         if let Some(existing) = self.jobs.get(&id) {
             return replay_outcome(existing, spec);
@@ -269,7 +294,7 @@ impl State {
                 shard.delayed.insert(&job.id, due);
                 job.reason = Some(reason.to_owned());
             }
-            None => shard.add_waiting(now.ms, &job),
+            None => shard.add_waiting(now.ms, &job, fronts),
         }
         self.jobs.insert(id, job);
         PutOutcome::Created

@@ -152,11 +152,7 @@ impl Store for MemoryStore {
     }
 
     async fn enqueue_batch(&self, jobs: &[NewJob<'_>]) -> Result<Vec<PutOutcome>> {
-        let outcomes: Vec<PutOutcome> = self.with(|s, now| {
-            jobs.iter()
-                .map(|job| s.enqueue(now, job.spec, job.opens_at_ms))
-                .collect()
-        })?;
+        let outcomes: Vec<PutOutcome> = self.with(|s, now| s.enqueue_batch(now, jobs))?;
         for (job, outcome) in jobs.iter().zip(&outcomes) {
             if *outcome == PutOutcome::Created {
                 self.work.now(self.shard_of(&job.spec.contact.official_id));

@@ -105,6 +105,38 @@ fn unacked_ready_entries_are_reclaimed_only_after_idling() {
     assert_eq!(reclaimed, vec![first[1].clone()]);
 }
 
+/// As `enqueue.lua`'s one `LPUSH` per batch: an urgent campaign's
+/// contacts held behind a backlogged official go to the head of its queue
+/// in the batch's order, ahead of what was held before.
+#[test]
+fn an_urgent_batch_is_held_at_the_head_in_its_order() {
+    let mut s = State::new(1);
+    s.put_campaign(&header());
+    s.enqueue(at(1_000), &spec("a", "off-1"), None);
+    s.enqueue(at(1_000), &spec("b", "off-1"), None);
+    let mut urgent = header();
+    urgent.id = CampaignId::parse("now").unwrap();
+    urgent.priority = crate::domain::Priority::Urgent;
+    s.put_campaign(&urgent);
+    let specs: Vec<JobSpec> = ["u1", "u2", "u3"]
+        .into_iter()
+        .map(|c| JobSpec::new(&urgent, spec(c, "off-1").contact))
+        .collect();
+    let jobs: Vec<crate::store::NewJob<'_>> = specs
+        .iter()
+        .map(|spec| crate::store::NewJob {
+            spec,
+            opens_at_ms: None,
+        })
+        .collect();
+    s.enqueue_batch(at(1_000), &jobs);
+    let held: Vec<String> = s.shards[0].held[&OfficialId::parse("off-1").unwrap()]
+        .iter()
+        .map(|(job, _)| job.to_string())
+        .collect();
+    assert_eq!(held, ["now/u1", "now/u2", "now/u3", "camp/b"]);
+}
+
 #[test]
 fn gcra_delays_to_the_exact_millisecond_and_promotes_then() {
     let mut s = State::new(1);
