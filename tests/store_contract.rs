@@ -124,6 +124,7 @@ macro_rules! backend {
                 limits::urgent_campaigns_are_read_first,
                 limits::an_officials_held_jobs_come_back_one_at_a_time,
                 limits::a_deferred_entry_passes_its_officials_place_on,
+                limits::a_decision_reports_what_its_shard_holds,
                 limits::waiting_contacts_are_grouped_by_reason,
                 inbound::visits_are_remembered_newest_first_and_refreshed,
                 inbound::many_citizens_visits_are_remembered_each_their_own,

@@ -954,15 +954,14 @@ pub trait Store: Send + Sync + 'static {
     /// next due work and whether its ready streams hold entries, as
     /// `promote` reports them, nothing promoted) when the store learns it
     /// in the same step: the dialer then need not look at the shard again
-    /// to learn it. `None`: look (the default).
+    /// to learn it. `None`: look (on a Redis Cluster when the provider's
+    /// rate kept the entry in hand: no step on the shard was taken).
     async fn authorize_and_look(
         &self,
         entry: &ReadyEntry,
         limits: &DialLimits,
         lease: Duration,
-    ) -> Result<(Authorize, Option<Promoted>)> {
-        Ok((self.authorize(entry, limits, lease).await?, None))
-    }
+    ) -> Result<(Authorize, Option<Promoted>)>;
     /// Consumes a ready entry without dialling: the queued job waits in the
     /// delayed set until `until_ms` (e.g. outside calling hours).
     async fn defer(&self, entry: &ReadyEntry, until_ms: i64, reason: &str) -> Result<Transition>;

@@ -579,6 +579,34 @@ pub async fn a_deferred_entry_passes_its_officials_place_on(store: Arc<dyn Store
     assert_eq!(after.next_due_ms, Some(opening));
 }
 
+/// A decision reports what it left the entry's shard holding
+/// (`authorize_and_look`: every store here, Redis on a single node and on a
+/// cluster), so the dialer need not probe the shard: here the official's
+/// next held job due at its allow time, and no ready entry.
+pub async fn a_decision_reports_what_its_shard_holds(store: Arc<dyn Store>) {
+    seed(&store, &[("c-1", "off-1"), ("c-2", "off-1")]).await;
+    let entries = ready(&store, 1).await;
+    let limits = DialLimits::official(Quota {
+        burst: 1,
+        period: Duration::from_millis(300),
+    });
+    let (verdict, looked) = store
+        .authorize_and_look(&entries["c-1"], &limits, HOUR)
+        .await
+        .unwrap();
+    let Authorize::Granted { now_ms, .. } = verdict else {
+        panic!("expected Granted, got {verdict:?}");
+    };
+    let looked = looked.expect("the shard reported with the decision");
+    assert!(!looked.ready, "c-1's entry consumed, c-2 held: {looked:?}");
+    let due = looked.next_due_ms.expect("c-2 waits for the official");
+    assert!(
+        (now_ms + 299..=now_ms + 301).contains(&due),
+        "due {due}, granted {now_ms}"
+    );
+    assert_eq!(looked.now_ms, now_ms);
+}
+
 async fn grant_with(
     store: &Arc<dyn Store>,
     entry: &sampark::store::ReadyEntry,

@@ -85,8 +85,4 @@ local function decide()
   return shard_grant(s, official_tat)
 end
 
-local reply = decide()
-table.insert(reply, 2, shard_due(s))
-table.insert(reply, 3, redis.call('XLEN', s.normal_ready) + redis.call('XLEN', s.urgent_ready))
-table.insert(reply, 4, int(s.now_ms))
-return reply
+return shard_reported(s, decide())

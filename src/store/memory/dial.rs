@@ -34,6 +34,19 @@ fn ceil_ms(us: i64) -> i64 {
 pub(super) const PROMOTION_LEASE_MS: i64 = 30_000;
 
 impl State {
+    /// `authorize`, and what it left the entry's shard holding (as
+    /// `authorize.lua`'s report).
+    pub fn authorize_and_look(
+        &mut self,
+        now: Now,
+        entry: &ReadyEntry,
+        limits: &DialLimits,
+        lease: Duration,
+    ) -> Result<(Authorize, Promoted)> {
+        let verdict = self.authorize(now, entry, limits, lease)?;
+        Ok((verdict, self.shard_mut(entry.shard)?.looked(0, now.ms)))
+    }
+
     /// `authorize_job`, then the official's schedule (as `authorize.lua`).
     pub fn authorize(
         &mut self,
@@ -330,16 +343,7 @@ impl State {
                 shard.sched.remove(&official);
             }
         }
-        let next_due_ms = [shard.delayed.first(), shard.sched.first()]
-            .into_iter()
-            .flatten()
-            .min();
-        Ok(Promoted {
-            promoted,
-            next_due_ms,
-            ready: shard.ready.len() + shard.urgent.len() > 0,
-            now_ms: now.ms,
-        })
+        Ok(shard.looked(promoted, now.ms))
     }
 
     pub fn mark_originated(

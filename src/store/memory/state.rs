@@ -21,7 +21,7 @@ use crate::domain::{
 use crate::store::keys::shard_of;
 use crate::store::{
     CampaignState, CampaignStatus, DeadLetter, IntakeEntry, Job, JobRef, NewJob, NumberClaim,
-    PutOutcome, ReadyEntry, Result, SampleSlot, ServiceVisit, ShardId, StoreError,
+    Promoted, PutOutcome, ReadyEntry, Result, SampleSlot, ServiceVisit, ShardId, StoreError,
 };
 
 /// One reading of the store's clock, in both units the model uses.
@@ -98,6 +98,21 @@ impl Shard {
             *at += 1;
         } else {
             queue.push_back((job.id.clone(), false));
+        }
+    }
+
+    /// What the shard holds, as a promotion pass reports it (`promoted`:
+    /// the jobs the pass made ready): its next due work, whether its ready
+    /// streams hold entries.
+    pub fn looked(&self, promoted: usize, now_ms: i64) -> Promoted {
+        Promoted {
+            promoted,
+            next_due_ms: [self.delayed.first(), self.sched.first()]
+                .into_iter()
+                .flatten()
+                .min(),
+            ready: self.ready.len() + self.urgent.len() > 0,
+            now_ms,
         }
     }
 

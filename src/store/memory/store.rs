@@ -315,6 +315,18 @@ impl Store for MemoryStore {
         Ok(verdict)
     }
 
+    async fn authorize_and_look(
+        &self,
+        entry: &ReadyEntry,
+        limits: &DialLimits,
+        lease: Duration,
+    ) -> Result<(Authorize, Option<Promoted>)> {
+        let (verdict, looked) =
+            self.with(|s, now| s.authorize_and_look(now, entry, limits, lease))??;
+        self.work.authorized(entry.shard, &verdict, lease);
+        Ok((verdict, Some(looked)))
+    }
+
     async fn defer(&self, entry: &ReadyEntry, until_ms: i64, reason: &str) -> Result<Transition> {
         self.with(|s, now| s.defer(now, entry, until_ms, reason))?
     }

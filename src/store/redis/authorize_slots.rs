@@ -47,19 +47,21 @@ enum Apply<'a> {
 }
 
 impl RedisStore {
-    /// The decision, as `authorize.lua`'s reply.
+    /// The decision, as `authorize.lua`'s reply, and whether it carries the
+    /// shard's report (a step on the job's shard gave it; not when the
+    /// provider's rate kept the entry in hand).
     pub(super) async fn authorize_by_slot(
         &self,
         entry: &ReadyEntry,
         dial: &DialArgs,
-    ) -> Result<Vec<String>> {
+    ) -> Result<(Vec<String>, bool)> {
         let steps = &self.scripts.authorize_slots;
         let checked: Vec<String> = self
             .shard_step(&steps.job, entry, dial)
             .invoke_async(&mut self.conn.clone())
             .await?;
         if checked.first().map(String::as_str) != Some("checked") {
-            return Ok(checked);
+            return Ok((checked, true));
         }
         let [_, until_ms, limit, attempt] = &checked[..] else {
             return Err(unexpected("authorize_slots/job", &checked));
@@ -82,7 +84,7 @@ impl RedisStore {
                 let apply = Apply::OptedOut {
                     reason: &citizen[1],
                 };
-                return self.grant_step(entry, dial, attempt, apply).await;
+                return Ok((self.grant_step(entry, dial, attempt, apply).await?, true));
             }
             Some("held") if citizen.len() == 3 => (&citizen[1], &citizen[2], false),
             Some("spent") => (until_ms, limit, true),
@@ -105,11 +107,11 @@ impl RedisStore {
                     until_ms: &fleet[1],
                     limit: &fleet[2],
                 };
-                self.grant_step(entry, dial, attempt, apply).await
+                Ok((self.grant_step(entry, dial, attempt, apply).await?, true))
             }
             Some("provider_busy") => {
                 refund_citizen().await?;
-                Ok(fleet)
+                Ok((fleet, false))
             }
             Some("spent") => {
                 crate::failpoint::hit(crate::failpoint::points::BEFORE_GRANT, &self.relay_consumer)
@@ -119,7 +121,7 @@ impl RedisStore {
                     refund_citizen().await?;
                     self.refund_fleet(dial, &live).await?;
                 }
-                Ok(reply)
+                Ok((reply, true))
             }
             _ => Err(unexpected("authorize_slots/fleet", &fleet)),
         }

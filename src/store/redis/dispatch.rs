@@ -176,25 +176,29 @@ impl RedisStore {
     ) -> Result<(Authorize, i64, Option<Promoted>)> {
         let (citizen, department) = self.entry_subjects(entry).await?;
         let dial = DialArgs::new(entry, limits, lease, citizen, department);
-        if self.conn.is_cluster() {
-            let reply = self.authorize_by_slot(entry, &dial).await?;
-            let (verdict, at) = self.authorize_verdict(entry, &reply).await?;
-            return Ok((verdict, at, None));
-        }
-        let mut reply = self.authorize_in_one_step(entry, &dial).await?;
-        // The shard's fields (`lua/authorize.lua`), after the verdict.
-        if reply.len() < 4 {
-            return Err(unexpected("authorize", &reply));
-        }
-        let shard: Vec<String> = reply.drain(1..4).collect();
-        let looked = Promoted {
-            promoted: 0,
-            next_due_ms: shard[0].parse().ok(),
-            ready: int_at("authorize", &shard, 1)? > 0,
-            now_ms: int_at("authorize", &shard, 2)?,
+        let (mut reply, reported) = if self.conn.is_cluster() {
+            self.authorize_by_slot(entry, &dial).await?
+        } else {
+            (self.authorize_in_one_step(entry, &dial).await?, true)
+        };
+        // The shard's report (`shard_reported` in `lua/authorize/shard.lua`),
+        // after the verdict.
+        let looked = if reported {
+            if reply.len() < 4 {
+                return Err(unexpected("authorize", &reply));
+            }
+            let shard: Vec<String> = reply.drain(1..4).collect();
+            Some(Promoted {
+                promoted: 0,
+                next_due_ms: shard[0].parse().ok(),
+                ready: int_at("authorize", &shard, 1)? > 0,
+                now_ms: int_at("authorize", &shard, 2)?,
+            })
+        } else {
+            None
         };
         let (verdict, at) = self.authorize_verdict(entry, &reply).await?;
-        Ok((verdict, at, Some(looked)))
+        Ok((verdict, at, looked))
     }
 
     async fn authorize_in_one_step(

@@ -73,6 +73,16 @@ local function shard_due(s)
   return due and int(due) or ''
 end
 
+-- `reply` (a verdict) with what the decision left its shard holding
+-- inserted after the verdict, so the dialer need not probe the shard:
+-- its earliest due work (`shard_due`), its ready entries, the clock (ms).
+local function shard_reported(s, reply)
+  table.insert(reply, 2, shard_due(s))
+  table.insert(reply, 3, redis.call('XLEN', s.normal_ready) + redis.call('XLEN', s.urgent_ready))
+  table.insert(reply, 4, int(s.now_ms))
+  return reply
+end
+
 local function shard_consume(s)
   redis.call('XACK', s.ready, 'dialers', s.entry)
   redis.call('XDEL', s.ready, s.entry)

@@ -2,13 +2,15 @@
 -- verdicts the shard decides alone, applied as `authorize.lua` applies
 -- them; else what the next steps need, spending nothing.
 -- KEYS, ARGV[1..10]: `context.lua`.
--- Reply: any verdict of `authorize.lua` but 'granted' and 'provider_busy'
+-- Reply: any verdict of `authorize.lua` but 'granted' and 'provider_busy',
+--        with the shard's report as `authorize.lua` gives it
+--        (`shard_reported`)
 --      | {'checked', official's allow time (ms, 0 = now), 'official' or '',
 --         the attempt a grant would start}
 local s = shard_context()
 local verdict = shard_checks(s)
 if verdict then
-  return verdict
+  return shard_reported(s, verdict)
 end
 local h = new_hold()
 shard_official(s, h)
