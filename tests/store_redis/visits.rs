@@ -137,4 +137,28 @@ async fn visits_an_earlier_version_kept_per_citizen_still_read() {
     // Outside a shorter window the old one is not.
     let recent = store.recent_visits(&phone, keep, 8).await.unwrap();
     assert_eq!(recent.len(), 1);
+
+    // The same visit in both (a document ingested again after an upgrade)
+    // is read once, at its latest.
+    let buckets = keys(&mut conn, "sampark:visits:*").await;
+    let fields: Vec<String> = redis::cmd("HVALS")
+        .arg(&buckets[0])
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let (_, packed) = fields[0].split_once('\u{1f}').unwrap();
+    let _: i64 = redis::cmd("ZADD")
+        .arg(Keys::new("sampark").visits(&phone))
+        .arg(2)
+        .arg(packed)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let again = store
+        .recent_visits(&phone, Duration::from_secs(100 * 365 * 86_400), 8)
+        .await
+        .unwrap();
+    let ids: Vec<&str> = again.iter().map(|v| v.contact_id.as_str()).collect();
+    assert_eq!(ids, ["c-new", "c-old"]);
+    assert!(again[0].at_ms > 2, "at its latest");
 }

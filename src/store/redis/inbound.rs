@@ -246,7 +246,7 @@ impl RedisStore {
             invocation.invoke_async(&mut buckets_conn),
             earlier_read.query_async(&mut earlier_conn)
         )?;
-        let mut members = Vec::with_capacity(flat.len() / 2 + earlier.len());
+        let mut found: Vec<(&str, i64)> = Vec::with_capacity(flat.len() / 2 + earlier.len());
         for pair in flat.chunks_exact(2) {
             let at_ms = pair[1].parse::<i64>().map_err(|e| {
                 corrupt(
@@ -254,20 +254,26 @@ impl RedisStore {
                     format!("a remembered visit's time {:?}: {e}", pair[1]),
                 )
             })?;
+            found.push((&pair[0], at_ms));
+        }
+        found.extend(
+            earlier
+                .iter()
+                .map(|(member, score)| (member.as_str(), *score as i64)),
+        );
+        // Newest first across both, each visit once (a document ingested
+        // again after an upgrade is in both), at most `max`.
+        found.sort_by_key(|&(_, at_ms)| std::cmp::Reverse(at_ms));
+        let mut seen = std::collections::HashSet::new();
+        found.retain(|&(member, _)| seen.insert(member));
+        found.truncate(max.max(1));
+        let mut members = Vec::with_capacity(found.len());
+        for (member, at_ms) in found {
             members.push((
-                VisitMember::read(&pair[0]).map_err(|e| corrupt(&tag, e))?,
+                VisitMember::read(member).map_err(|e| corrupt(&tag, e))?,
                 at_ms,
             ));
         }
-        for (member, score) in &earlier {
-            members.push((
-                VisitMember::read(member).map_err(|e| corrupt(&legacy, e))?,
-                *score as i64,
-            ));
-        }
-        // Newest first, at most `max`, across both.
-        members.sort_by_key(|(_, at_ms)| std::cmp::Reverse(*at_ms));
-        members.truncate(max.max(1));
         // One lookup for every text the packed members name.
         let ids: Vec<String> = members
             .iter()
