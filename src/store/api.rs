@@ -949,7 +949,9 @@ pub trait Store: Send + Sync + 'static {
         entry: &ReadyEntry,
         limits: &DialLimits,
         lease: Duration,
-    ) -> Result<Authorize>;
+    ) -> Result<Authorize> {
+        Ok(self.authorize_and_look(entry, limits, lease).await?.0)
+    }
     /// `authorize`, and what the decision left the entry's shard holding (its
     /// next due work and whether its ready streams hold entries, as
     /// `promote` reports them, nothing promoted) when the store learns it

@@ -585,17 +585,19 @@ impl Keys {
     /// Where the visits a citizen made known on `day` (days since the Unix
     /// epoch, UTC) are remembered: one of the day's 256 buckets (a hash;
     /// the first two hex digits of the citizen tag, also the bucket's hash
-    /// tag, so that a citizen's days share a slot) and the field in it (the
-    /// next sixteen: with the bucket, 72 bits of the tag). A bucket expires
-    /// whole once its day is past the lookback, so a citizen costs a field,
-    /// not a key with an expiry of its own (`lua/record_visit.lua`).
-    pub fn visit_bucket(&self, citizen_tag: &str, day: i64) -> (String, String) {
+    /// tag, so that a citizen's days share a slot), the citizen's field in
+    /// it `visit_field`'s. A bucket expires whole once its day is past the
+    /// lookback, so a citizen costs a field, not a key with an expiry of
+    /// its own (`lua/record_visit.lua`).
+    pub fn visit_bucket(&self, citizen_tag: &str, day: i64) -> String {
         let bucket = citizen_tag.get(..2).unwrap_or(citizen_tag);
-        let field = citizen_tag.get(2..18).unwrap_or_default();
-        (
-            format!("{}:visits:{{v{bucket}}}:{day}", self.prefix),
-            field.to_owned(),
-        )
+        format!("{}:visits:{{v{bucket}}}:{day}", self.prefix)
+    }
+
+    /// A citizen's field in every day's visit bucket (`visit_bucket`): the
+    /// tag's next sixteen hex digits (with the bucket's two, 72 bits of it).
+    pub fn visit_field(&self, citizen_tag: &str) -> String {
+        citizen_tag.get(2..18).unwrap_or_default().to_owned()
     }
 
     /// A SCAN pattern for every day's visit bucket a citizen's visits may

@@ -304,17 +304,6 @@ impl Store for MemoryStore {
         &self.work
     }
 
-    async fn authorize(
-        &self,
-        entry: &ReadyEntry,
-        limits: &DialLimits,
-        lease: Duration,
-    ) -> Result<Authorize> {
-        let verdict = self.with(|s, now| s.authorize(now, entry, limits, lease))??;
-        self.work.authorized(entry.shard, &verdict, lease);
-        Ok(verdict)
-    }
-
     async fn authorize_and_look(
         &self,
         entry: &ReadyEntry,

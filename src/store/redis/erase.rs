@@ -165,7 +165,7 @@ impl RedisStore {
     /// in; how many held it.
     async fn drop_visits(&self, tag: &str) -> Result<u64> {
         let pattern = self.keys.visit_bucket_pattern(tag);
-        let (_, field) = self.keys.visit_bucket(tag, 0);
+        let field = self.keys.visit_field(tag);
         let mut scan = self.key_scan().await?;
         let mut removed = 0;
         while let Some(buckets) = self.scan_page(&mut scan, &pattern, Some("hash")).await? {

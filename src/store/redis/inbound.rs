@@ -163,9 +163,12 @@ impl RedisStore {
             let mut placed: Vec<(String, String, &ServiceVisit)> = chunk
                 .iter()
                 .map(|(phone, visit)| {
-                    let (bucket, field) =
-                        self.keys.visit_bucket(&self.keys.citizen_tag(phone), day);
-                    (bucket, field, visit)
+                    let tag = self.keys.citizen_tag(phone);
+                    (
+                        self.keys.visit_bucket(&tag, day),
+                        self.keys.visit_field(&tag),
+                        visit,
+                    )
                 })
                 .collect();
             placed.sort_by(|a, b| a.0.cmp(&b.0));
@@ -219,16 +222,16 @@ impl RedisStore {
         let within_ms = millis(within);
         let (today, now_ms) = (today(), now_ms());
         let mut invocation = self.scripts.recent_visits.prepare_invoke();
-        let mut field = String::new();
         // No bucket outlives the longest lookback (`inbound.lookback_days`).
         let first_day =
             ((now_ms - within_ms).div_euclid(DAY_MS) - 1).max(today - LONGEST_LOOKBACK_DAYS - 1);
         for day in first_day..=today + 1 {
-            let (bucket, in_bucket) = self.keys.visit_bucket(&tag, day);
-            invocation.key(bucket);
-            field = in_bucket;
+            invocation.key(self.keys.visit_bucket(&tag, day));
         }
-        invocation.arg(&field).arg(within_ms).arg(max.max(1));
+        invocation
+            .arg(self.keys.visit_field(&tag))
+            .arg(within_ms)
+            .arg(max.max(1));
         let legacy = self.keys.visits(phone);
         let mut earlier_read = redis::cmd("ZRANGE");
         earlier_read

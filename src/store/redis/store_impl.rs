@@ -211,15 +211,6 @@ impl Store for RedisStore {
         &self.work
     }
 
-    async fn authorize(
-        &self,
-        entry: &ReadyEntry,
-        limits: &DialLimits,
-        lease: Duration,
-    ) -> Result<Authorize> {
-        Ok(self.authorize_and_look(entry, limits, lease).await?.0)
-    }
-
     async fn authorize_and_look(
         &self,
         entry: &ReadyEntry,
