@@ -146,6 +146,16 @@ impl std::fmt::Debug for CitizenKey {
 /// ends with it.
 const OFFICIAL_COUNTS_SUFFIX: &str = ":officials";
 
+/// The hex digits of a citizen tag that name its visit bucket of a day
+/// (`Keys::visit_bucket`): 4,096 buckets a day. With 256, a bucket held
+/// ~780 citizens at 200,000 visits a day: Redis kept each a listpack for
+/// its first 512 (`hash-max-listpack-entries` as compiled in; 128 in its
+/// sample configuration), where every insertion scans and moves the whole
+/// of it, then a hash table of ~130 bytes a citizen. Measured in intake:
+/// `HSETNX` 4.5–5.0 µs a call then, 2.5–2.9 µs now, and the buckets 73
+/// bytes a citizen instead of 130 (docs/performance.md, "Visit buckets").
+const VISIT_BUCKET_DIGITS: usize = 3;
+
 /// A list of contacts parked at ingest: one per (shard, campaign, opening
 /// of the campaign's calling window), so that a parked contact costs a
 /// list element (~22 bytes) instead of a delayed-set member (~120; see
@@ -583,27 +593,37 @@ impl Keys {
     }
 
     /// Where the visits a citizen made known on `day` (days since the Unix
-    /// epoch, UTC) are remembered: one of the day's 256 buckets (a hash;
-    /// the first two hex digits of the citizen tag, also the bucket's hash
-    /// tag, so that a citizen's days share a slot), the citizen's field in
-    /// it `visit_field`'s. A bucket expires whole once its day is past the
-    /// lookback, so a citizen costs a field, not a key with an expiry of
-    /// its own (`lua/record_visit.lua`).
+    /// epoch, UTC) are remembered: one of the day's 4,096 buckets (a hash;
+    /// the first three hex digits of the citizen tag, also the bucket's
+    /// hash tag, so that a citizen's days share a slot), the citizen's
+    /// field in it `visit_field`'s. A bucket expires whole once its day is
+    /// past the lookback, so a citizen costs a field, not a key with an
+    /// expiry of its own; and a bucket holds few enough citizens (~50 at
+    /// 200,000 visits a day, 128 at half a million) to stay a small
+    /// listpack, quick to insert into (`lua/record_visit.lua`).
     pub fn visit_bucket(&self, citizen_tag: &str, day: i64) -> String {
-        let bucket = citizen_tag.get(..2).unwrap_or(citizen_tag);
+        let bucket = citizen_tag
+            .get(..VISIT_BUCKET_DIGITS)
+            .unwrap_or(citizen_tag);
         format!("{}:visits:{{v{bucket}}}:{day}", self.prefix)
     }
 
     /// A citizen's field in every day's visit bucket (`visit_bucket`): the
-    /// tag's next sixteen hex digits (with the bucket's two, 72 bits of it).
+    /// tag's next fifteen hex digits (with the bucket's three, 72 bits of
+    /// it).
     pub fn visit_field(&self, citizen_tag: &str) -> String {
-        citizen_tag.get(2..18).unwrap_or_default().to_owned()
+        citizen_tag
+            .get(VISIT_BUCKET_DIGITS..18)
+            .unwrap_or_default()
+            .to_owned()
     }
 
     /// A SCAN pattern for every day's visit bucket a citizen's visits may
     /// be in (`visit_bucket`'s, any day).
     pub fn visit_bucket_pattern(&self, citizen_tag: &str) -> String {
-        let bucket = citizen_tag.get(..2).unwrap_or(citizen_tag);
+        let bucket = citizen_tag
+            .get(..VISIT_BUCKET_DIGITS)
+            .unwrap_or(citizen_tag);
         format!(
             "{}:visits:{{v{}}}:*",
             glob_escape(&self.prefix),

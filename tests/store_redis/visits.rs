@@ -46,11 +46,12 @@ async fn citizens_share_a_days_bucket_that_expires_whole() {
     batch.extend(others.iter().map(|p| (p, visit("c-other"))));
     store.record_visits(&batch, keep).await.unwrap();
 
-    // No key per citizen: 301 citizens in at most 256 buckets of today.
+    // No key per citizen: 301 citizens in as many of today's 4,096
+    // buckets, or a few fewer where two share one.
     assert!(keys(&mut conn, "sampark:citizen:*").await.is_empty());
     let buckets = keys(&mut conn, "sampark:visits:*").await;
     assert!(
-        (100..=256).contains(&buckets.len()),
+        (250..=301).contains(&buckets.len()),
         "{} buckets",
         buckets.len()
     );

@@ -7,7 +7,7 @@
 //! | the number, in an intake entry not routed yet | `campaigns` stream | refuses likewise (routed within seconds) |
 //! | which contact of a campaign had it | `campaign:<id>:numbers:<bucket>`, by tag | removes the field in every campaign |
 //! | placed calls, any other citizen key (and remembered visits as earlier versions kept them) | `citizen:{<tag>}:…` | deletes |
-//! | remembered visits | `visits:{v<xx>}:<day>`, a field per citizen | removes the field from every day's bucket |
+//! | remembered visits | `visits:{v<xxx>}:<day>`, a field per citizen | removes the field from every day's bucket |
 //! | opt-out, do-not-call entry | `citizen:{<tag>}:optout`, `:dnc`, the list's index | kept unless asked (`--with-opt-out`): they are the citizen's wish not to be called, and erasing them would let a later campaign call again |
 //! | the number in a dead letter written before dead letters were masked | `deadletter` stream | replaces the entry with a masked copy (a new entry id) |
 //!
