@@ -77,7 +77,16 @@ async fn citizens_share_a_days_bucket_that_expires_whole() {
     let mut got_visits: Vec<ServiceVisit> = got.iter().map(without_time).collect();
     got_visits.sort_by(|a, b| a.contact_id.cmp(&b.contact_id));
     assert_eq!(got_visits, [first, second]);
-    assert!(got.iter().all(|v| v.at_ms > 0));
+    // Kept as ms since the start of the bucket's day, read back whole.
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    assert!(
+        got.iter()
+            .all(|v| (now_ms - 60_000..=now_ms + 60_000).contains(&v.at_ms)),
+        "{got:?}"
+    );
     // The same visit made known again is remembered once.
     store
         .record_visit(&phone, &visit("c-0000001"), keep)
@@ -148,10 +157,15 @@ async fn visits_an_earlier_version_kept_per_citizen_still_read() {
         .await
         .unwrap();
     let (_, packed) = fields[0].split_once('\u{1f}').unwrap();
+    // Earlier versions' sets held the campaign and the official themselves
+    // where a bucket holds their text ids.
+    let mut parts: Vec<&str> = packed.split('\u{1f}').collect();
+    let new = visit("c-new");
+    (parts[0], parts[2]) = (&new.campaign_id, &new.official_id);
     let _: i64 = redis::cmd("ZADD")
         .arg(Keys::new("sampark").visits(&phone))
         .arg(2)
-        .arg(packed)
+        .arg(parts.join("\u{1f}"))
         .query_async(&mut conn)
         .await
         .unwrap();

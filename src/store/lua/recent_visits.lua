@@ -4,11 +4,15 @@
 --   (`Keys::visit_bucket`, one more day on each side for the daemon's
 --   clock against Redis's)
 -- ARGV[1] the citizen's field  ARGV[2] within (ms)  ARGV[3] at most this many
+-- ARGV[4] the start of KEYS[1]'s day (ms since the epoch; the days are
+--   consecutive)
 -- Reply: {packed visit, ms, packed visit, ms, ...}
 local since = now_ms() - tonumber(ARGV[2])
+local first_day_start = tonumber(ARGV[4])
 local found, latest = {}, {}
 for k = 1, #KEYS do
-  for _, entry in ipairs(visit_entries(redis.call('HGET', KEYS[k], ARGV[1]))) do
+  local day_start = first_day_start + (k - 1) * 86400000
+  for _, entry in ipairs(visit_entries(redis.call('HGET', KEYS[k], ARGV[1]), day_start)) do
     local ms, visit = entry[1], entry[2]
     if ms >= since and (latest[visit] == nil or ms > latest[visit]) then
       if latest[visit] == nil then

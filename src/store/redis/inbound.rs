@@ -55,35 +55,44 @@ fn json<T: serde::Serialize>(what: &str, value: &T) -> Result<String> {
 }
 
 /// A remembered visit as a visit bucket's field holds it, behind the time
-/// it was made known (`lua/record_visit.lua`), and as the sets of earlier
-/// versions held it: short (about 40 bytes for ids of ordinary length,
-/// against ~1,200 bytes a citizen while visits were JSON). The ids are as
-/// the contact gave them (only letters, digits, `.`, `_`, `-`);
-/// department, office and service are ids in the visit text table
-/// (`Keys::visit_texts`); the language is escaped as in the compact job
-/// (`redis/compact.rs`), which keeps both separators out of it:
+/// it was made known (`lua/record_visit.lua`): short, about 30 bytes for
+/// ids of ordinary length (~1,200 bytes a citizen while visits were JSON).
+/// The campaign, official, department, office and service are ids in the
+/// visit text table (`Keys::visit_texts`); the contact id is as the
+/// contact gave it (only letters, digits, `.`, `_`, `-`); the language is
+/// escaped as in the compact job (`redis/compact.rs`), which keeps both
+/// separators out of it:
 ///
 /// ```text
-/// <campaign> US <contact> US <official> US <department id> US <office id> US <service id> US <language>
+/// <campaign id> US <contact> US <official id> US <department id> US <office id> US <service id> US <language>
 /// ```
+///
+/// The sets of earlier versions (`Keys::visits`) held the campaign and
+/// official themselves, escaped, in the same places, or a JSON object.
 struct VisitMember;
 
 impl VisitMember {
     const FIELDS: usize = 7;
 
     /// The texts a visit names by id, in the order `pack` takes their ids.
-    fn texts(visit: &ServiceVisit) -> [&str; 3] {
-        [&visit.department, &visit.office, &visit.service]
+    fn texts(visit: &ServiceVisit) -> [&str; 5] {
+        [
+            &visit.campaign_id,
+            &visit.official_id,
+            &visit.department,
+            &visit.office,
+            &visit.service,
+        ]
     }
 
     fn pack(visit: &ServiceVisit, ids: &[String]) -> String {
         [
-            escape(&visit.campaign_id),
-            escape(&visit.contact_id),
-            escape(&visit.official_id),
             ids[0].clone(),
+            escape(&visit.contact_id),
             ids[1].clone(),
             ids[2].clone(),
+            ids[3].clone(),
+            ids[4].clone(),
             escape(visit.language.as_deref().unwrap_or_default()),
         ]
         .join(&US.to_string())
@@ -91,15 +100,15 @@ impl VisitMember {
 
     /// A stored member: packed, or the JSON object earlier versions wrote
     /// (kept readable until those expire, `inbound.lookback_days`).
-    fn read(member: &str) -> std::result::Result<StoredVisit<'_>, String> {
-        if member.starts_with('{') {
+    fn read(member: &str, layout: Layout) -> std::result::Result<StoredVisit<'_>, String> {
+        if layout == Layout::Earlier && member.starts_with('{') {
             return serde_json::from_str(member)
                 .map(StoredVisit::Json)
                 .map_err(|e| format!("a visit is not valid JSON: {e}"));
         }
         let parts: Vec<&str> = member.split(US).collect();
         if parts.len() == Self::FIELDS {
-            Ok(StoredVisit::Packed(parts))
+            Ok(StoredVisit::Packed(parts, layout))
         } else {
             Err(format!(
                 "a visit has {} fields, not {}",
@@ -110,11 +119,33 @@ impl VisitMember {
     }
 }
 
+/// Where a remembered visit was read: a day's bucket, or a set an earlier
+/// version kept per citizen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Layout {
+    Buckets,
+    Earlier,
+}
+
 /// One of a citizen's remembered visits, as read.
 enum StoredVisit<'a> {
     /// `VisitMember`'s fields.
-    Packed(Vec<&'a str>),
+    Packed(Vec<&'a str>, Layout),
     Json(ServiceVisit),
+}
+
+impl StoredVisit<'_> {
+    /// The ids of the visit text table it names, in the order they are
+    /// read back.
+    fn text_ids(&self) -> Vec<&str> {
+        match self {
+            Self::Packed(parts, Layout::Buckets) => {
+                vec![parts[0], parts[2], parts[3], parts[4], parts[5]]
+            }
+            Self::Packed(parts, Layout::Earlier) => parts[3..6].to_vec(),
+            Self::Json(_) => Vec::new(),
+        }
+    }
 }
 
 impl RedisStore {
@@ -190,7 +221,7 @@ impl RedisStore {
                 for bucket in &buckets {
                     cmd.arg(*bucket);
                 }
-                cmd.arg(keep_ms).arg(expires_at);
+                cmd.arg(keep_ms).arg(expires_at).arg(day * DAY_MS);
                 let mut index = 0;
                 for (bucket, field, visit) in call {
                     if buckets[index] != bucket.as_str() {
@@ -231,7 +262,8 @@ impl RedisStore {
         invocation
             .arg(self.keys.visit_field(&tag))
             .arg(within_ms)
-            .arg(max.max(1));
+            .arg(max.max(1))
+            .arg(first_day * DAY_MS);
         let legacy = self.keys.visits(phone);
         let mut earlier_read = redis::cmd("ZRANGE");
         earlier_read
@@ -249,7 +281,8 @@ impl RedisStore {
             invocation.invoke_async(&mut buckets_conn),
             earlier_read.query_async(&mut earlier_conn)
         )?;
-        let mut found: Vec<(&str, i64)> = Vec::with_capacity(flat.len() / 2 + earlier.len());
+        let mut found: Vec<(&str, i64, Layout)> =
+            Vec::with_capacity(flat.len() / 2 + earlier.len());
         for pair in flat.chunks_exact(2) {
             let at_ms = pair[1].parse::<i64>().map_err(|e| {
                 corrupt(
@@ -257,34 +290,27 @@ impl RedisStore {
                     format!("a remembered visit's time {:?}: {e}", pair[1]),
                 )
             })?;
-            found.push((&pair[0], at_ms));
+            found.push((&pair[0], at_ms, Layout::Buckets));
         }
         found.extend(
             earlier
                 .iter()
-                .map(|(member, score)| (member.as_str(), *score as i64)),
+                .map(|(member, score)| (member.as_str(), *score as i64, Layout::Earlier)),
         );
-        // Newest first across both, each visit once (a document ingested
-        // again after an upgrade is in both), at most `max`.
-        found.sort_by_key(|&(_, at_ms)| std::cmp::Reverse(at_ms));
-        let mut seen = std::collections::HashSet::new();
-        found.retain(|&(member, _)| seen.insert(member));
-        found.truncate(max.max(1));
+        // Newest first across both.
+        found.sort_by_key(|&(_, at_ms, _)| std::cmp::Reverse(at_ms));
         let mut members = Vec::with_capacity(found.len());
-        for (member, at_ms) in found {
+        for (member, at_ms, layout) in found {
             members.push((
-                VisitMember::read(member).map_err(|e| corrupt(&tag, e))?,
+                VisitMember::read(member, layout).map_err(|e| corrupt(&tag, e))?,
                 at_ms,
             ));
         }
         // One lookup for every text the packed members name.
         let ids: Vec<String> = members
             .iter()
-            .filter_map(|(member, _)| match member {
-                StoredVisit::Packed(parts) => Some(parts[3..6].iter().map(|id| format!("#{id}"))),
-                StoredVisit::Json(_) => None,
-            })
-            .flatten()
+            .flat_map(|(member, _)| member.text_ids())
+            .map(|id| format!("#{id}"))
             .collect();
         let texts_key = self.keys.visit_texts();
         let texts: Vec<Option<String>> = if ids.is_empty() {
@@ -303,23 +329,40 @@ impl RedisStore {
                 .flatten()
                 .ok_or_else(|| corrupt(&texts_key, format!("no text with id {id:?}")))
         };
-        let mut visits = Vec::with_capacity(members.len());
+        let mut visits: Vec<ServiceVisit> = Vec::with_capacity(members.len());
         for (member, at_ms) in members {
             let visit = match member {
                 StoredVisit::Json(visit) => visit,
-                StoredVisit::Packed(parts) => ServiceVisit {
-                    campaign_id: unescape(parts[0]),
-                    contact_id: unescape(parts[1]),
-                    official_id: unescape(parts[2]),
-                    department: text(parts[3])?,
-                    office: text(parts[4])?,
-                    service: text(parts[5])?,
-                    language: (!parts[6].is_empty()).then(|| unescape(parts[6])),
-                    at_ms: 0,
-                },
+                StoredVisit::Packed(parts, layout) => {
+                    // In `text_ids`'s order.
+                    let (campaign_id, official_id) = match layout {
+                        Layout::Buckets => (text(parts[0])?, text(parts[2])?),
+                        Layout::Earlier => (unescape(parts[0]), unescape(parts[2])),
+                    };
+                    ServiceVisit {
+                        campaign_id,
+                        contact_id: unescape(parts[1]),
+                        official_id,
+                        department: text(parts[3])?,
+                        office: text(parts[4])?,
+                        service: text(parts[5])?,
+                        language: (!parts[6].is_empty()).then(|| unescape(parts[6])),
+                        at_ms: 0,
+                    }
+                }
             };
-            visits.push(ServiceVisit { at_ms, ..visit });
+            // Each visit once, at its latest: a document ingested again
+            // after an upgrade is in both a bucket and an earlier set.
+            if !visits.iter().any(|seen| {
+                ServiceVisit {
+                    at_ms: 0,
+                    ..seen.clone()
+                } == visit
+            }) {
+                visits.push(ServiceVisit { at_ms, ..visit });
+            }
         }
+        visits.truncate(max.max(1));
         Ok(visits)
     }
 
