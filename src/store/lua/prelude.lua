@@ -119,9 +119,9 @@ local US = string.char(31)
 local RS = string.char(30)
 
 -- A visit bucket's field as {ms, packed visit} pairs, oldest first (none
--- for a field not there). An entry holds its time as seconds since the
--- start of the bucket's day (`day_start`, ms since the epoch): 5 digits,
--- not 13 for ms since the epoch.
+-- for a field not there). An entry holds its time as milliseconds since
+-- the start of the bucket's day (`day_start`, ms since the epoch): 8
+-- digits at most, not 13.
 local function visit_entries(field, day_start)
   local entries = {}
   if not field then
@@ -130,7 +130,7 @@ local function visit_entries(field, day_start)
   for entry in string.gmatch(field, '[^' .. RS .. ']+') do
     local at = string.find(entry, US, 1, true)
     if at then
-      entries[#entries + 1] = { day_start + 1000 * tonumber(string.sub(entry, 1, at - 1)), string.sub(entry, at + 1) }
+      entries[#entries + 1] = { day_start + tonumber(string.sub(entry, 1, at - 1)), string.sub(entry, at + 1) }
     end
   end
   return entries

@@ -5,9 +5,9 @@
 -- ARGV[4 + 3 (i - 1) ..] visit i: its bucket's index in KEYS, the
 --   citizen's field, the packed visit (`redis/inbound.rs`)
 -- A field holds the citizen's visits of the bucket's day, oldest first:
--- `<s> US <packed visit>` entries joined by RS, `<s>` the seconds since
--- the start of the day (`visit_entries`; the daemon's day, Redis's clock:
--- a little below zero or past the day's end near midnight). A citizen's
+-- `<ms> US <packed visit>` entries joined by RS, `<ms>` since the start
+-- of the day (`visit_entries`; the daemon's day, Redis's clock: a little
+-- below zero or past the day's end near midnight). A citizen's
 -- first visit of the day is one `HSETNX`; another keeps the entries still
 -- within `keep` (the same visit made known again replaces its earlier
 -- entry).
@@ -18,7 +18,7 @@
 -- Reply: 'ok'
 local now = now_ms()
 local keep, day_start = tonumber(ARGV[1]), tonumber(ARGV[3])
-local at, since = int(math.floor((now - day_start) / 1000)), now - keep
+local at, since = int(now - day_start), now - keep
 for i = 4, #ARGV, 3 do
   local key, field, visit = KEYS[tonumber(ARGV[i])], ARGV[i + 1], ARGV[i + 2]
   local entry = at .. US .. visit
@@ -26,7 +26,7 @@ for i = 4, #ARGV, 3 do
     local kept = {}
     for _, old in ipairs(visit_entries(redis.call('HGET', key, field), day_start)) do
       if old[1] >= since and old[2] ~= visit then
-        kept[#kept + 1] = int((old[1] - day_start) / 1000) .. US .. old[2]
+        kept[#kept + 1] = int(old[1] - day_start) .. US .. old[2]
       end
     end
     kept[#kept + 1] = entry
