@@ -539,7 +539,7 @@ async fn bench_intake(rows: &mut Vec<Row>, dir: &Path) {
         Some(rate >= 50_000.0),
     ));
     rows.push(row(
-        "Redis memory per queued contact (`used_memory` after intake − before submit, ÷ contacts; each contact parked, window closed, with its visit remembered for inbound calls as `inbound.enabled` does by default: `tests/scale_memory.rs` has the parts, 275 parked + 82 the visit at 50,000)",
+        "Redis memory per queued contact (`used_memory` after intake − before submit, ÷ contacts; each contact parked, window closed, with its visit remembered for inbound calls as `inbound.enabled` does by default: `tests/scale_memory.rs` has the parts, 274 parked + 61 the visit at 50,000)",
         format!("{per:.0} bytes"),
         "≤ 300 bytes",
         Some(per <= 300.0),

@@ -38,16 +38,16 @@ const MAX_BYTES_PER_CONTACT: i64 = 300;
 const MAX_BYTES_PER_PARKED_CONTACT: i64 = 300;
 /// A queued contact whose visit is remembered (`inbound.enabled`, on by
 /// default): the citizen's field in a visit bucket of the day on top.
-/// Measured 358 (281 + 69 + the keyspace's share); 515 while each
+/// Measured 349 (281 + 61 + the keyspace's share); 515 while each
 /// citizen's visits were a key of their own with an expiry.
-const MAX_BYTES_PER_VISITED_CONTACT: i64 = 400;
+const MAX_BYTES_PER_VISITED_CONTACT: i64 = 380;
 /// The visit buckets' bytes per citizen (`MEMORY USAGE`; 50,000 citizens
-/// in the day's 4,096 buckets, listpacks of ~12). Measured 69 (82 in 256
+/// in the day's 4,096 buckets, listpacks of ~12). Measured 61 (82 in 256
 /// buckets with the campaign and official spelt out and the time since
 /// the epoch, 130 there at 200,000 citizens); ~230 while a
 /// citizen's visits were a set of its own, ~1,190 while a visit was a
 /// JSON member over 64 bytes.
-const MAX_VISIT_BYTES: i64 = 100;
+const MAX_VISIT_BYTES: i64 = 80;
 /// What the compact layout itself costs (`MEMORY USAGE`): the job hash, its
 /// number and its share of the counts. Measured 224 (187 + 36 + 1).
 const MAX_LAYOUT_BYTES_PER_CONTACT: i64 = 240;

@@ -609,13 +609,15 @@ impl Keys {
     }
 
     /// A citizen's field in every day's visit bucket (`visit_bucket`): the
-    /// tag's next fifteen hex digits (with the bucket's three, 72 bits of
-    /// it).
-    pub fn visit_field(&self, citizen_tag: &str) -> String {
-        citizen_tag
-            .get(VISIT_BUCKET_DIGITS..18)
-            .unwrap_or_default()
-            .to_owned()
+    /// tag's next sixteen hex digits as the 8 bytes they spell (with the
+    /// bucket's three digits, 76 bits of the tag), not as 16 characters.
+    pub fn visit_field(&self, citizen_tag: &str) -> Vec<u8> {
+        let digits = citizen_tag
+            .get(VISIT_BUCKET_DIGITS..VISIT_BUCKET_DIGITS + 16)
+            .unwrap_or_default();
+        (0..digits.len() / 2)
+            .filter_map(|i| u8::from_str_radix(&digits[2 * i..2 * i + 2], 16).ok())
+            .collect()
     }
 
     /// A SCAN pattern for every day's visit bucket a citizen's visits may
@@ -690,6 +692,18 @@ mod tests {
             prelude.contains(&format!("counts_key .. '{OFFICIAL_COUNTS_SUFFIX}'")),
             "the scripts derive the same key"
         );
+    }
+
+    #[test]
+    fn a_citizens_visit_bucket_and_field_split_its_tag() {
+        let k = Keys::new("sampark");
+        let tag = "0a1b2c3d4e5f60718293a4b5c6d7e8f9";
+        assert_eq!(k.visit_bucket(tag, 20_424), "sampark:visits:{v0a1}:20424");
+        assert_eq!(
+            k.visit_field(tag),
+            [0xb2, 0xc3, 0xd4, 0xe5, 0xf6, 0x07, 0x18, 0x29]
+        );
+        assert_eq!(k.visit_bucket_pattern(tag), "sampark:visits:{v0a1}:*");
     }
 
     #[test]

@@ -39,7 +39,7 @@ fn today() -> i64 {
 
 /// A pipeline's visits, sorted by bucket, in script calls: at most
 /// `VISITS_PER_CALL` each on a single node, one bucket's each on a cluster.
-fn calls<T>(placed: &[(String, String, T)], cluster: bool) -> Vec<&[(String, String, T)]> {
+fn calls<T>(placed: &[(String, Vec<u8>, T)], cluster: bool) -> Vec<&[(String, Vec<u8>, T)]> {
     if !cluster {
         return placed.chunks(VISITS_PER_CALL).collect();
     }
@@ -191,7 +191,7 @@ impl RedisStore {
                 .copied()
                 .zip(self.visit_text_ids(&texts).await?)
                 .collect();
-            let mut placed: Vec<(String, String, &ServiceVisit)> = chunk
+            let mut placed: Vec<(String, Vec<u8>, &ServiceVisit)> = chunk
                 .iter()
                 .map(|(phone, visit)| {
                     let tag = self.keys.citizen_tag(phone);
