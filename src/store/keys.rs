@@ -152,8 +152,9 @@ const OFFICIAL_COUNTS_SUFFIX: &str = ":officials";
 /// its first 512 (`hash-max-listpack-entries` as compiled in; 128 in its
 /// sample configuration), where every insertion scans and moves the whole
 /// of it, then a hash table of ~130 bytes a citizen. Measured in intake:
-/// `HSETNX` 4.5–5.0 µs a call then, 2.5–2.9 µs now, and the buckets 73
-/// bytes a citizen instead of 130 (docs/performance.md, "Visit buckets").
+/// `HSETNX` 4.5–5.0 µs a call then, 2.5–2.9 µs with 4,096, and the
+/// buckets 73 bytes a citizen instead of 130 with the visit packed as it
+/// was then (docs/performance.md, "Visit buckets").
 const VISIT_BUCKET_DIGITS: usize = 3;
 
 /// A list of contacts parked at ingest: one per (shard, campaign, opening
