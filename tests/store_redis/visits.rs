@@ -24,6 +24,23 @@ fn visit(contact: &str) -> ServiceVisit {
     }
 }
 
+/// Remembers `member` at `at_ms` as earlier versions did: in the citizen's
+/// own set.
+async fn put_in_earlier_set(
+    conn: &mut redis::aio::MultiplexedConnection,
+    phone: &PhoneNumber,
+    at_ms: i64,
+    member: &str,
+) {
+    let _: i64 = redis::cmd("ZADD")
+        .arg(Keys::new("sampark").visits(phone))
+        .arg(at_ms)
+        .arg(member)
+        .query_async(conn)
+        .await
+        .unwrap();
+}
+
 async fn keys(conn: &mut redis::aio::MultiplexedConnection, pattern: &str) -> Vec<String> {
     redis::cmd("KEYS")
         .arg(pattern)
@@ -130,13 +147,7 @@ async fn visits_an_earlier_version_kept_per_citizen_still_read() {
         .unwrap();
     // As earlier versions stored one: the citizen's own zset, a JSON member.
     let old = visit("c-old");
-    let _: i64 = redis::cmd("ZADD")
-        .arg(Keys::new("sampark").visits(&phone))
-        .arg(1)
-        .arg(serde_json::to_string(&old).unwrap())
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    put_in_earlier_set(&mut conn, &phone, 1, &serde_json::to_string(&old).unwrap()).await;
     let got = store
         .recent_visits(&phone, Duration::from_secs(100 * 365 * 86_400), 8)
         .await
@@ -162,13 +173,7 @@ async fn visits_an_earlier_version_kept_per_citizen_still_read() {
     let mut parts: Vec<&str> = packed.split('\u{1f}').collect();
     let new = visit("c-new");
     (parts[0], parts[2]) = (&new.campaign_id, &new.official_id);
-    let _: i64 = redis::cmd("ZADD")
-        .arg(Keys::new("sampark").visits(&phone))
-        .arg(2)
-        .arg(parts.join("\u{1f}"))
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    put_in_earlier_set(&mut conn, &phone, 2, &parts.join("\u{1f}")).await;
     let again = store
         .recent_visits(&phone, Duration::from_secs(100 * 365 * 86_400), 8)
         .await

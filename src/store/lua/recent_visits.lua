@@ -8,10 +8,10 @@
 --   consecutive)
 -- Reply: {packed visit, ms, packed visit, ms, ...}
 local since = now_ms() - tonumber(ARGV[2])
-local first_day_start = tonumber(ARGV[4])
+local first_day_start, DAY_MS = tonumber(ARGV[4]), 86400000
 local found, latest = {}, {}
 for k = 1, #KEYS do
-  local day_start = first_day_start + (k - 1) * 86400000
+  local day_start = first_day_start + (k - 1) * DAY_MS
   for _, entry in ipairs(visit_entries(redis.call('HGET', KEYS[k], ARGV[1]), day_start)) do
     local ms, visit = entry[1], entry[2]
     if ms >= since and (latest[visit] == nil or ms > latest[visit]) then

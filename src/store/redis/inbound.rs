@@ -329,7 +329,10 @@ impl RedisStore {
                 .flatten()
                 .ok_or_else(|| corrupt(&texts_key, format!("no text with id {id:?}")))
         };
-        let mut visits: Vec<ServiceVisit> = Vec::with_capacity(members.len());
+        // Each visit once, at its latest (they are newest first): a
+        // document ingested again after an upgrade is in both a bucket and
+        // an earlier set. Compared without their times.
+        let mut visits: Vec<(ServiceVisit, i64)> = Vec::with_capacity(members.len());
         for (member, at_ms) in members {
             let visit = match member {
                 StoredVisit::Json(visit) => visit,
@@ -351,19 +354,15 @@ impl RedisStore {
                     }
                 }
             };
-            // Each visit once, at its latest: a document ingested again
-            // after an upgrade is in both a bucket and an earlier set.
-            if !visits.iter().any(|seen| {
-                ServiceVisit {
-                    at_ms: 0,
-                    ..seen.clone()
-                } == visit
-            }) {
-                visits.push(ServiceVisit { at_ms, ..visit });
+            if !visits.iter().any(|(seen, _)| *seen == visit) {
+                visits.push((visit, at_ms));
             }
         }
-        visits.truncate(max.max(1));
-        Ok(visits)
+        Ok(visits
+            .into_iter()
+            .take(max.max(1))
+            .map(|(visit, at_ms)| ServiceVisit { at_ms, ..visit })
+            .collect())
     }
 
     pub(super) async fn admit_inbound_impl(
