@@ -625,6 +625,9 @@ struct Run {
     events: f64,
     /// Redis's CPU time over the run's wall time.
     redis_busy: f64,
+    /// The daemons' CPU time (all of them) and the simulator's, per call.
+    daemon_cpu_ms: f64,
+    simulator_cpu_ms: f64,
     /// With `MONITOR` on: commands sent by clients (round trips), the
     /// bench's own polling left out.
     round_trips: Option<f64>,
@@ -645,10 +648,16 @@ async fn e2e(
     let mut recorder = record.then(|| replay::Recorder::start(redis.port));
     let sim_port = free_port();
     let tag = format!("{instances}{}", if record { "-monitor" } else { "" });
-    let _sim = start_simulator(sim_port, &dir.join(format!("sim-{tag}.log")));
+    let sim = start_simulator(sim_port, &dir.join(format!("sim-{tag}.log")));
     let daemons: Vec<Daemon> = (0..instances)
         .map(|i| start_daemon(dir, &url, sim_port, &format!("e2e-{tag}-{i}"), true))
         .collect();
+    let cpus = |daemons: &[Daemon]| {
+        (
+            daemons.iter().map(|d| d.proc.cpu_secs()).sum::<f64>(),
+            sim.cpu_secs(),
+        )
+    };
     if instances == 1 && !record {
         std::thread::sleep(Duration::from_secs(3));
         let idle = daemons[0].proc.rss_kb("VmRSS:") as f64 / 1e3;
@@ -677,6 +686,7 @@ async fn e2e(
     let (cmds_before, scripts_before) = commands(&url).await;
     let cpu_before = redis_cpu(&url).await;
     let events_before: u64 = daemons.iter().map(webhooks).sum();
+    let (daemons_before, sim_before) = cpus(&daemons);
     if let Some(recorder) = recorder.as_mut() {
         recorder.begin();
     }
@@ -687,6 +697,7 @@ async fn e2e(
     let recording = recorder.map(|r| r.stop(&polling));
     let (cmds_after, scripts_after) = commands(&url).await;
     let cpu = redis_cpu(&url).await - cpu_before;
+    let (daemons_after, sim_after) = cpus(&daemons);
     let events: u64 = daemons.iter().map(webhooks).sum::<u64>() - events_before;
     let peak = daemons
         .iter()
@@ -701,6 +712,8 @@ async fn e2e(
         scripts: (scripts_after - scripts_before) as f64 / n,
         events: events as f64 / n,
         redis_busy: cpu / secs,
+        daemon_cpu_ms: (daemons_after - daemons_before) * 1e3 / n,
+        simulator_cpu_ms: (sim_after - sim_before) * 1e3 / n,
         round_trips: recording.as_ref().map(|r| r.counted.len() as f64 / n),
     };
     println!(
@@ -893,11 +906,14 @@ async fn bench_e2e(rows: &mut Vec<Row>, dir: &Path) {
     ));
     for (instances, run) in &runs {
         rows.push(row(
-            format!("end to end with {instances} daemon(s) on one Redis"),
+            format!("end to end with {instances} daemon(s) on one Redis (CPU per call: Redis's, the daemons' together, the simulator's)"),
             format!(
-                "{:.0} calls/s (Redis CPU {:.0} %)",
+                "{:.0} calls/s (Redis CPU {:.0} %; per call {:.2} ms, {:.2} ms, {:.2} ms)",
                 run.calls_per_sec,
-                run.redis_busy * 100.0
+                run.redis_busy * 100.0,
+                run.redis_busy / run.calls_per_sec * 1e3,
+                run.daemon_cpu_ms,
+                run.simulator_cpu_ms
             ),
             "—",
             None,
