@@ -801,6 +801,20 @@ async fn redis_bound(recording: &replay::Recording, calls: usize) -> Ceiling {
         ceiling.recorded_commands,
         ceiling.errors,
     );
+    // The error replies by command, a script by its name.
+    let names = monitor::script_names();
+    let name = |command: &str| match command.strip_prefix("evalsha ") {
+        Some(sha) => names
+            .iter()
+            .find(|(full, _)| full.starts_with(sha))
+            .map_or(command.to_owned(), |(_, name)| format!("evalsha {name}")),
+        None => command.to_owned(),
+    };
+    for (part, replayed) in [("set-up", &setup), ("counted", &counted)] {
+        for ((command, message), n) in &replayed.error_kinds {
+            println!("  {part}: {n} × {}: {message}", name(command));
+        }
+    }
     ceiling
 }
 

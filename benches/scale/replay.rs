@@ -22,7 +22,7 @@
 //! included) are both counted, so the bench shows how close the replay's
 //! work is to the recorded run's.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::sync::{Arc, Condvar, Mutex};
@@ -125,7 +125,9 @@ fn mark(conn: &mut TcpStream, marker: &[u8]) {
     conn.write_all(&encode(&[b"ECHO".to_vec(), marker.to_vec()]))
         .unwrap();
     let mut reply = BufReader::new(conn);
-    assert!(!skip_reply(&mut reply).unwrap(), "ECHO failed");
+    if let Some(error) = skip_reply(&mut reply).unwrap() {
+        panic!("ECHO failed: {error}");
+    }
 }
 
 /// Reads `MONITOR`'s lines until the `END` marker: (before `BEGIN`,
@@ -246,46 +248,61 @@ fn encode(command: &[Vec<u8>]) -> Vec<u8> {
     out
 }
 
-/// Reads one reply (RESP2, and RESP3's scalar and aggregate types):
-/// whether it is an error.
-fn skip_reply(r: &mut impl BufRead) -> std::io::Result<bool> {
+/// Reads one reply (RESP2, and RESP3's scalar and aggregate types): its
+/// error message if it is an error (the first found inside an aggregate).
+fn skip_reply(r: &mut impl BufRead) -> std::io::Result<Option<String>> {
     let mut line = Vec::new();
     r.read_until(b'\n', &mut line)?;
     let Some((&kind, rest)) = line.split_first() else {
         return Err(std::io::ErrorKind::UnexpectedEof.into());
     };
-    let n = || -> i64 {
-        std::str::from_utf8(rest)
-            .ok()
-            .and_then(|t| t.trim_end().parse().ok())
-            .unwrap_or(0)
-    };
+    let text = || String::from_utf8_lossy(rest).trim_end().to_owned();
+    let n = || -> i64 { text().parse().unwrap_or(0) };
     match kind {
-        b'-' => Ok(true),
+        b'-' => Ok(Some(text())),
         b'$' | b'=' | b'!' => {
             let len = n();
+            let mut body = Vec::new();
             if len >= 0 {
-                let mut body = vec![0; len as usize + 2];
+                body = vec![0; len as usize + 2];
                 r.read_exact(&mut body)?;
             }
-            Ok(kind == b'!')
+            Ok((kind == b'!').then(|| String::from_utf8_lossy(&body).trim_end().to_owned()))
         }
         b'*' | b'~' | b'>' | b'%' => {
             let items = if kind == b'%' { 2 * n() } else { n() };
+            let mut first = None;
             for _ in 0..items.max(0) {
-                skip_reply(r)?;
+                let error = skip_reply(r)?;
+                first = first.or(error);
             }
-            Ok(false)
+            Ok(first)
         }
-        _ => Ok(false),
+        _ => Ok(None),
     }
 }
 
 /// What a replay took.
 pub struct Replayed {
     pub elapsed: Duration,
-    /// Replies that were errors.
+    /// Replies that were errors (an aggregate holding one counts once).
     pub errors: u64,
+    /// The errors by command (its name; a script call by its SHA-1's first
+    /// characters) and message, how many of each.
+    pub error_kinds: BTreeMap<(String, String), u64>,
+}
+
+/// A command's name for `Replayed::error_kinds`.
+fn command_name(command: &Command) -> String {
+    let word = |i: usize| {
+        command
+            .get(i)
+            .map(|w| String::from_utf8_lossy(w).to_lowercase())
+    };
+    match word(0).unwrap_or_default().as_str() {
+        "evalsha" => format!("evalsha {:.12}", word(1).unwrap_or_default()),
+        other => other.to_owned(),
+    }
 }
 
 /// Sends `commands` to `port` on one connection in their order, at most
@@ -298,18 +315,21 @@ pub fn replay(port: u16, commands: &[Command], window: usize) -> Replayed {
     let total = encoded.len() as u64;
     // Replies read so far, told to the writer.
     let read = Arc::new((Mutex::new(0u64), Condvar::new()));
+    let names: Vec<String> = commands.iter().map(command_name).collect();
     let reader = {
         let read = Arc::clone(&read);
         let mut replies = BufReader::with_capacity(1 << 20, stream.try_clone().unwrap());
         std::thread::spawn(move || {
-            let mut errors = 0;
-            for i in 1..=total {
-                errors += u64::from(skip_reply(&mut replies).expect("a reply"));
+            let mut kinds = BTreeMap::new();
+            for (i, name) in (1..=total).zip(names) {
+                if let Some(message) = skip_reply(&mut replies).expect("a reply") {
+                    *kinds.entry((name, message)).or_insert(0) += 1;
+                }
                 let (count, wake) = &*read;
                 *count.lock().unwrap() = i;
                 wake.notify_one();
             }
-            errors
+            kinds
         })
     };
     let window = window.max(1) as u64;
@@ -331,9 +351,10 @@ pub fn replay(port: u16, commands: &[Command], window: usize) -> Replayed {
         out.write_all(command).unwrap();
     }
     out.flush().unwrap();
-    let errors = reader.join().unwrap();
+    let error_kinds = reader.join().unwrap();
     Replayed {
         elapsed: started.elapsed(),
-        errors,
+        errors: error_kinds.values().sum(),
+        error_kinds,
     }
 }
