@@ -1054,9 +1054,9 @@ async fn post_loop(
 }
 
 /// `requests` sent at `rate` a second, in order, over 32 keep-alive
-/// connections: each request's latency (from its scheduled
-/// time, so a stall is not hidden by the requests it delays) and how many
-/// answers were not 2xx.
+/// connections: each request's latency (from its scheduled time, so a
+/// stall is not hidden by the requests it delays) and how many answers
+/// were not 2xx.
 async fn paced(port: u16, requests: Vec<Vec<u8>>, rate: usize) -> (Vec<Duration>, usize) {
     let mut senders = Vec::new();
     let mut loops = Vec::new();
@@ -1069,7 +1069,7 @@ async fn paced(port: u16, requests: Vec<Vec<u8>>, rate: usize) -> (Vec<Duration>
     // (a tokio timer would wake up to a millisecond late, and that delay
     // would be counted against the daemon).
     let period = Duration::from_secs_f64(1.0 / rate as f64);
-    let pacer = std::thread::spawn(move || {
+    tokio::task::spawn_blocking(move || {
         let start = Instant::now() + Duration::from_millis(100);
         for (i, request) in requests.into_iter().enumerate() {
             let due = start + period * i as u32;
@@ -1078,10 +1078,9 @@ async fn paced(port: u16, requests: Vec<Vec<u8>>, rate: usize) -> (Vec<Duration>
                 .blocking_send((due, request))
                 .unwrap();
         }
-    });
-    tokio::task::spawn_blocking(move || pacer.join().unwrap())
-        .await
-        .unwrap();
+    })
+    .await
+    .unwrap();
     let mut latencies = Vec::new();
     let mut not_ok = 0;
     for l in loops {

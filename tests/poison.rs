@@ -14,7 +14,6 @@ use sampark::store::redis::{RedisStore, Timeouts};
 use sampark::store::{DeadLetter, IntakeLimits, Store};
 use support::campaign::campaign;
 use support::daemon::start_simulator;
-use support::eventually;
 use support::redis_server::RedisServer;
 use support::serve::{SID, TOKEN, serve};
 
@@ -92,15 +91,16 @@ async fn a_document_larger_than_memory_allows_is_dead_lettered_once_and_the_next
     let mut conn = connection(&redis).await;
     add(&mut conn, &[(b"campaign", campaign("first", 2).as_bytes())]).await;
     let first = CampaignId::parse("first").unwrap();
-    eventually(WAIT, "the first campaign ingested", || {
-        let store = &store;
-        let first = &first;
-        async move {
-            let status = store.campaign_status(first).await.unwrap()?;
-            (status.counts.values().sum::<u64>() == 2).then_some(())
-        }
-    })
-    .await;
+    serve
+        .until(WAIT, "the first campaign ingested", || {
+            let store = &store;
+            let first = &first;
+            async move {
+                let status = store.campaign_status(first).await.unwrap()?;
+                (status.counts.values().sum::<u64>() == 2).then_some(())
+            }
+        })
+        .await;
 
     // Cap the daemon's address space at what it uses now plus less than
     // the poison document: loading it whole is then impossible.
@@ -131,15 +131,16 @@ async fn a_document_larger_than_memory_allows_is_dead_lettered_once_and_the_next
     .await;
 
     let behind = CampaignId::parse("behind").unwrap();
-    let status = eventually(WAIT, "the campaign behind the poison ingested", || {
-        let store = &store;
-        let behind = &behind;
-        async move {
-            let status = store.campaign_status(behind).await.unwrap()?;
-            (status.counts.values().sum::<u64>() == 3).then_some(status)
-        }
-    })
-    .await;
+    let status = serve
+        .until(WAIT, "the campaign behind the poison ingested", || {
+            let store = &store;
+            let behind = &behind;
+            async move {
+                let status = store.campaign_status(behind).await.unwrap()?;
+                (status.counts.values().sum::<u64>() == 3).then_some(status)
+            }
+        })
+        .await;
     assert_eq!(status.header.id, behind);
     assert!(
         serve.child.try_wait().unwrap().is_none(),
@@ -149,15 +150,16 @@ async fn a_document_larger_than_memory_allows_is_dead_lettered_once_and_the_next
     // Taking a very large entry can outlast the daemon's response timeout
     // on a busy machine (Redis copies it into the script): the entry is
     // then taken again once it idled for `dialer.reclaim_after_secs`.
-    let letters = eventually(WAIT, "the poison document dead-lettered", || {
-        let store = &store;
-        let poisoned = &poisoned;
-        async move {
-            let letters = store.dead_letters(50).await.unwrap();
-            (!letters_of(&letters, poisoned).is_empty()).then_some(letters)
-        }
-    })
-    .await;
+    let letters = serve
+        .until(WAIT, "the poison document dead-lettered", || {
+            let store = &store;
+            let poisoned = &poisoned;
+            async move {
+                let letters = store.dead_letters(50).await.unwrap();
+                (!letters_of(&letters, poisoned).is_empty()).then_some(letters)
+            }
+        })
+        .await;
     let poisoned_letters = letters_of(&letters, &poisoned);
     assert_eq!(poisoned_letters.len(), 1, "{letters:?}");
     let letter = poisoned_letters[0];
@@ -174,18 +176,19 @@ async fn a_document_larger_than_memory_allows_is_dead_lettered_once_and_the_next
     assert!(mib >= 128.0, "{size}");
     assert!(letter.payload.len() < 4096, "an excerpt, not the document");
     // Acknowledged and gone: never taken again.
-    eventually(WAIT, "the intake stream empty", || {
-        let mut conn = conn.clone();
-        async move {
-            let left: u64 = redis::cmd("XLEN")
-                .arg(STREAM)
-                .query_async(&mut conn)
-                .await
-                .unwrap();
-            (left == 0).then_some(())
-        }
-    })
-    .await;
+    serve
+        .until(WAIT, "the intake stream empty", || {
+            let mut conn = conn.clone();
+            async move {
+                let left: u64 = redis::cmd("XLEN")
+                    .arg(STREAM)
+                    .query_async(&mut conn)
+                    .await
+                    .unwrap();
+                (left == 0).then_some(())
+            }
+        })
+        .await;
     assert_eq!(
         letters_of(&store.dead_letters(50).await.unwrap(), &poisoned).len(),
         1
@@ -207,7 +210,7 @@ async fn entries_without_one_utf8_campaign_field_each_leave_one_useful_dead_lett
     .await;
     let redis = RedisServer::start();
     let dir = tempfile::tempdir().unwrap();
-    let _serve = serve(
+    let mut serve = serve(
         &redis.url(),
         &simulator.base_url(),
         dir.path().join("serve.log"),
@@ -248,18 +251,19 @@ async fn entries_without_one_utf8_campaign_field_each_leave_one_useful_dead_lett
         (&twice, "has 2 `campaign` fields"),
         (&extra, "unknown field `priority`"),
     ];
-    let letters = eventually(WAIT, "a dead letter for each entry", || {
-        let store = &store;
-        let cases = &cases;
-        async move {
-            let letters = store.dead_letters(50).await.unwrap();
-            cases
-                .iter()
-                .all(|(entry, _)| !letters_of(&letters, entry).is_empty())
-                .then_some(letters)
-        }
-    })
-    .await;
+    let letters = serve
+        .until(WAIT, "a dead letter for each entry", || {
+            let store = &store;
+            let cases = &cases;
+            async move {
+                let letters = store.dead_letters(50).await.unwrap();
+                cases
+                    .iter()
+                    .all(|(entry, _)| !letters_of(&letters, entry).is_empty())
+                    .then_some(letters)
+            }
+        })
+        .await;
     for (entry, reason) in cases {
         let mine = letters_of(&letters, entry);
         assert_eq!(mine.len(), 1, "{entry}: {mine:?}");

@@ -35,6 +35,35 @@ impl Serve {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// Polls `check` until it returns `Some`, while the daemon lives;
+    /// panics with `what` and the daemon's log if it exits first or
+    /// `timeout` passes, so that a failure says what the daemon did.
+    pub async fn until<T, F, Fut>(&mut self, timeout: Duration, what: &str, mut check: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Option<T>>,
+    {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Some(v) = check().await {
+                return v;
+            }
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!(
+                    "serve exited ({status}) before {what}; its log:\n{}",
+                    self.log()
+                );
+            }
+            if tokio::time::Instant::now() > deadline {
+                panic!(
+                    "timed out after {timeout:?} waiting for {what}; serve's log:\n{}",
+                    self.log()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
     /// SIGTERM, then the exit status.
     pub async fn stop(&mut self) -> ExitStatus {
         let pid = self.child.id().to_string();
