@@ -32,25 +32,6 @@ async fn redis_cpu(conn: &mut redis::aio::MultiplexedConnection) -> f64 {
     info::<f64>(conn, "cpu", "used_cpu_user").await + info::<f64>(conn, "cpu", "used_cpu_sys").await
 }
 
-/// This process's CPU time so far (user + system, seconds), from
-/// `/proc/self/stat` (clock ticks of 1/100 s, Linux's USER_HZ).
-fn own_cpu() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // The fields after the command name, which is in parentheses.
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    // utime and stime are fields 14 and 15 of the line, 12 and 13 here.
-    (ticks(11) + ticks(12)) / 100.0
-}
-
 async fn run(label: &str, contacts: usize, window: CallingWindow) {
     let redis = RedisServer::start_without_persistence();
     let store: Arc<dyn Store> = Arc::new(
@@ -77,7 +58,10 @@ async fn run(label: &str, contacts: usize, window: CallingWindow) {
         .map(|from| document("intake", from, (from + CHUNK).min(contacts)))
         .collect();
     let before = used_memory(&mut conn).await;
-    let (redis_before, own_before) = (redis_cpu(&mut conn).await, own_cpu());
+    let (redis_before, own_before) = (
+        redis_cpu(&mut conn).await,
+        support::process::cpu_secs("self"),
+    );
     let started = Instant::now();
     let mut accepted = 0;
     for (n, doc) in documents.iter().enumerate() {
@@ -90,7 +74,7 @@ async fn run(label: &str, contacts: usize, window: CallingWindow) {
     let elapsed = started.elapsed();
     let (redis_spent, own_spent) = (
         redis_cpu(&mut conn).await - redis_before,
-        own_cpu() - own_before,
+        support::process::cpu_secs("self") - own_before,
     );
     let after = used_memory(&mut conn).await;
     assert_eq!(accepted, contacts);

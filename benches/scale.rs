@@ -58,6 +58,8 @@ mod big_submit;
 #[allow(dead_code)]
 #[path = "../tests/support/monitor.rs"]
 mod monitor;
+#[path = "../tests/support/process.rs"]
+mod process;
 #[allow(dead_code)]
 #[path = "../tests/support/redis_cluster.rs"]
 mod redis_cluster;
@@ -136,20 +138,7 @@ impl Proc {
 
     /// The process's CPU time so far (user + system), seconds.
     fn cpu_secs(&self) -> f64 {
-        let stat =
-            std::fs::read_to_string(format!("/proc/{}/stat", self.0.id())).unwrap_or_default();
-        // Fields after the command's `)`: state is the first, utime the
-        // 12th and stime the 13th; in clock ticks of 100 a second.
-        let fields: Vec<&str> = stat
-            .rsplit_once(')')
-            .map_or(vec![], |(_, rest)| rest.split_whitespace().collect());
-        let ticks = |i: usize| {
-            fields
-                .get(i)
-                .and_then(|v| v.parse::<f64>().ok())
-                .unwrap_or(0.0)
-        };
-        (ticks(11) + ticks(12)) / 100.0
+        process::cpu_secs(&self.0.id().to_string())
     }
 }
 

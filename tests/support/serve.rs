@@ -43,25 +43,23 @@ impl Serve {
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Option<T>>,
     {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            if let Some(v) = check().await {
-                return v;
-            }
-            if let Some(status) = self.child.try_wait().unwrap() {
+        let Serve { child, log, .. } = self;
+        let read = || std::fs::read_to_string(&*log).unwrap_or_default();
+        // An exit is told after one more look, as `check` may be met by
+        // what the daemon did before it exited.
+        let mut exited = None;
+        let alive_and = || {
+            if let Some(status) = exited {
                 panic!(
                     "serve exited ({status}) before {what}; its log:\n{}",
-                    self.log()
+                    read()
                 );
             }
-            if tokio::time::Instant::now() > deadline {
-                panic!(
-                    "timed out after {timeout:?} waiting for {what}; serve's log:\n{}",
-                    self.log()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+            exited = child.try_wait().unwrap();
+            check()
+        };
+        let explain = || format!("; serve's log:\n{}", read());
+        super::eventually_explained(timeout, what, explain, alive_and).await
     }
 
     /// SIGTERM, then the exit status.
