@@ -15,7 +15,7 @@ use sampark::store::{DeadLetter, IntakeLimits, Store};
 use support::campaign::campaign;
 use support::daemon::start_simulator;
 use support::redis_server::RedisServer;
-use support::serve::{SID, TOKEN, serve};
+use support::serve::{SID, Serve, TOKEN, serve};
 
 const WAIT: Duration = Duration::from_secs(90);
 const STREAM: &str = "sampark:campaigns";
@@ -55,6 +55,24 @@ async fn patient_store(redis: &RedisServer) -> RedisStore {
 /// The dead letters whose source is `entry`.
 fn letters_of<'a>(letters: &'a [DeadLetter], entry: &str) -> Vec<&'a DeadLetter> {
     letters.iter().filter(|l| l.source == entry).collect()
+}
+
+/// The newest dead letters, once each of `entries` has one.
+async fn until_letters(
+    serve: &mut Serve,
+    store: &RedisStore,
+    entries: &[&str],
+    what: &str,
+) -> Vec<DeadLetter> {
+    serve
+        .until(WAIT, what, || async {
+            let letters = store.dead_letters(50).await.unwrap();
+            entries
+                .iter()
+                .all(|entry| !letters_of(&letters, entry).is_empty())
+                .then_some(letters)
+        })
+        .await
 }
 
 fn kib(status: &str, key: &str) -> u64 {
@@ -150,16 +168,13 @@ async fn a_document_larger_than_memory_allows_is_dead_lettered_once_and_the_next
     // Taking a very large entry can outlast the daemon's response timeout
     // on a busy machine (Redis copies it into the script): the entry is
     // then taken again once it idled for `dialer.reclaim_after_secs`.
-    let letters = serve
-        .until(WAIT, "the poison document dead-lettered", || {
-            let store = &store;
-            let poisoned = &poisoned;
-            async move {
-                let letters = store.dead_letters(50).await.unwrap();
-                (!letters_of(&letters, poisoned).is_empty()).then_some(letters)
-            }
-        })
-        .await;
+    let letters = until_letters(
+        &mut serve,
+        &store,
+        &[&poisoned],
+        "the poison document dead-lettered",
+    )
+    .await;
     let poisoned_letters = letters_of(&letters, &poisoned);
     assert_eq!(poisoned_letters.len(), 1, "{letters:?}");
     let letter = poisoned_letters[0];
@@ -251,19 +266,8 @@ async fn entries_without_one_utf8_campaign_field_each_leave_one_useful_dead_lett
         (&twice, "has 2 `campaign` fields"),
         (&extra, "unknown field `priority`"),
     ];
-    let letters = serve
-        .until(WAIT, "a dead letter for each entry", || {
-            let store = &store;
-            let cases = &cases;
-            async move {
-                let letters = store.dead_letters(50).await.unwrap();
-                cases
-                    .iter()
-                    .all(|(entry, _)| !letters_of(&letters, entry).is_empty())
-                    .then_some(letters)
-            }
-        })
-        .await;
+    let entries: Vec<&str> = cases.iter().map(|(entry, _)| entry.as_str()).collect();
+    let letters = until_letters(&mut serve, &store, &entries, "a dead letter for each entry").await;
     for (entry, reason) in cases {
         let mine = letters_of(&letters, entry);
         assert_eq!(mine.len(), 1, "{entry}: {mine:?}");
