@@ -219,7 +219,6 @@ choice_hints = true
 listen = "127.0.0.1:{web}"
 public_url = "http://127.0.0.1:{web}"
 max_connections = 4096
-max_connections_per_source = 4096
 [admin]
 listen = "127.0.0.1:{admin}"
 [dialer]

@@ -8,7 +8,9 @@
 //!   spent one script call per waiting contact per dial — and the official's
 //!   GCRA bound holds over every window of its calls;
 //! - a paused campaign's backlog, once parked, adds nothing to the dialer's
-//!   look over the shards: the same commands as on an empty Redis.
+//!   look over the shards: the same commands as on an empty Redis;
+//! - a round's authorisations go to Redis together, not one round trip
+//!   each: with Redis held after the first, the dialer has sent many.
 
 mod support;
 
@@ -21,9 +23,12 @@ use sampark::simulator::{LedgerEntry, SimulatorConfig};
 use sampark::store::redis::RedisStore;
 use sampark::store::{CampaignAction, Quota, ShardId, Store};
 use serde_json::{Value, json};
-use support::daemon::{ACCOUNT_SID, AUTH_TOKEN, dialer_config, start_daemon, start_simulator};
+use support::daemon::{
+    ACCOUNT_SID, AUTH_TOKEN, dialer_config, every_call_answered, start_daemon, start_simulator,
+};
 use support::eventually;
-use support::monitor::Monitor;
+use support::fault_proxy::{FaultProxy, Mode};
+use support::monitor::{Monitor, authorize_sha};
 use support::redis_server::{RedisServer, command_calls};
 
 const CONTACTS: usize = 120;
@@ -284,4 +289,78 @@ async fn a_paused_backlog_costs_nothing_per_look() {
     let with_backlog = look_cost(&paused, &store).await;
     let without = look_cost(&empty, &empty_store).await;
     assert_eq!(with_backlog, without, "a parked backlog is never looked at");
+}
+
+/// The dialer sends a round's authorisations together: with every contact
+/// ready before the daemon starts and Redis held from the first
+/// `authorize` on, the scripts that reached the proxy are counted. One at a
+/// time, the dialer would wait for that first reply and send no other.
+/// Released, every contact is called once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_rounds_authorisations_are_sent_together() {
+    let redis = RedisServer::start();
+    let store = RedisStore::connect(&redis.url(), "sampark", 16)
+        .await
+        .unwrap();
+    let doc = campaign("together", CONTACTS);
+    let parsed = sampark::domain::parse_campaign_document(&doc, &|_| true).unwrap();
+    store.put_campaign(&parsed.header).await.unwrap();
+    for contact in &parsed.contacts {
+        let spec = sampark::domain::JobSpec::new(&parsed.header, contact.clone());
+        store.enqueue(&spec).await.unwrap();
+    }
+    let authorize = authorize_sha();
+    let proxy = FaultProxy::start(std::net::SocketAddr::from(([127, 0, 0, 1], redis.port))).await;
+    proxy.hold_from(authorize.as_bytes());
+    let (simulator, sim_cancel) = start_simulator(SimulatorConfig {
+        seed: 37,
+        ..every_call_answered()
+    })
+    .await;
+    let quota = Quota {
+        burst: 10,
+        period: Duration::from_millis(10),
+    };
+    let (daemon, store) =
+        start_daemon(&proxy.url(), &simulator.base_url(), dialer_config(quota)).await;
+    // Held from the first: every authorisation counted was sent before any
+    // verdict came back.
+    let sent = eventually(
+        Duration::from_secs(30),
+        "authorisations sent together",
+        || {
+            let (hits, held) = (proxy.stats().needle_hits, proxy.mode() == Mode::BlackHole);
+            async move { (held && hits >= 16).then_some(hits) }
+        },
+    )
+    .await;
+    assert!(simulator.ledger().is_empty(), "nothing dialled while held");
+    eprintln!("{sent} authorisations sent before the first verdict");
+    proxy.set_mode(Mode::Pass);
+    let campaign = CampaignId::parse("together").unwrap();
+    eventually(Duration::from_secs(120), "every contact concluded", || {
+        let store = store.clone();
+        let campaign = campaign.clone();
+        async move {
+            let status = store.campaign_status(&campaign).await.ok()??;
+            let live: u64 = ["queued", "dialing", "in_call", "retry_wait"]
+                .iter()
+                .map(|s| status.counts.get(*s).copied().unwrap_or(0))
+                .sum();
+            (live == 0).then_some(())
+        }
+    })
+    .await;
+    let placed = starts(&simulator.ledger());
+    let status = store.campaign_status(&campaign).await.unwrap().unwrap();
+    assert_eq!(
+        status.counts.get("completed").copied(),
+        Some(CONTACTS as u64),
+        "every survey completed: {:?}",
+        status.counts
+    );
+    assert_eq!(placed.len(), CONTACTS, "each contact called once");
+    daemon.shutdown().await;
+    sim_cancel.cancel();
+    simulator.wait().await;
 }

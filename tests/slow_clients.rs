@@ -78,6 +78,7 @@ async fn serve(redis: &RedisServer, simulator: &str) -> Daemon {
             ("SAMPARK__WEBHOOK__HTTP__HEADER_READ_TIMEOUT_MS", &header),
             ("SAMPARK__WEBHOOK__HTTP__IDLE_TIMEOUT_SECS", &idle),
             ("SAMPARK__WEBHOOK__HTTP__HTTP2", "true"),
+            ("SAMPARK__WEBHOOK__MAX_CONNECTIONS_PER_SOURCE", "64"),
             ("SAMPARK__ADMIN__TOKEN", ADMIN_TOKEN),
             ("SAMPARK__LOG__LEVEL", "warn"),
         ],

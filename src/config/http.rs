@@ -132,7 +132,7 @@ mod tests {
     #[test]
     fn settings_validation_reports_the_listener_limits() {
         let mut s = crate::config::Settings::default();
-        s.webhook.max_connections_per_source = s.webhook.max_connections + 1;
+        s.webhook.max_connections_per_source = Some(s.webhook.max_connections + 1);
         s.admin.max_connections_per_source = 0;
         s.admin.http.idle_timeout_secs = 0;
         let errors = s.validate().unwrap_err();

@@ -348,10 +348,20 @@ pub struct WebhookSettings {
     pub body_limit_bytes: usize,
     pub request_timeout_ms: u64,
     pub max_connections: usize,
-    /// Open connections one client address may hold.
-    pub max_connections_per_source: usize,
+    /// Open connections one client address may hold; unset: as many as
+    /// `max_connections` (a provider's edge, or the proxy in front of
+    /// sampark, is one client sending every webhook).
+    pub max_connections_per_source: Option<usize>,
     pub tls: TlsSettings,
     pub http: HttpSettings,
+}
+
+impl WebhookSettings {
+    /// The per-address cap in effect.
+    pub fn per_source_cap(&self) -> usize {
+        self.max_connections_per_source
+            .unwrap_or(self.max_connections)
+    }
 }
 
 impl Default for WebhookSettings {
@@ -362,7 +372,7 @@ impl Default for WebhookSettings {
             body_limit_bytes: 64 * 1024,
             request_timeout_ms: 10_000,
             max_connections: 1_024,
-            max_connections_per_source: 64,
+            max_connections_per_source: None,
             tls: TlsSettings::default(),
             http: HttpSettings::default(),
         }

@@ -364,7 +364,7 @@ impl Settings {
         p.positive(a.request_timeout_ms, "admin.request_timeout_ms");
         p.positive(a.max_connections as u64, "admin.max_connections");
         for (section, per_source, max) in [
-            ("webhook", w.max_connections_per_source, w.max_connections),
+            ("webhook", w.per_source_cap(), w.max_connections),
             ("admin", a.max_connections_per_source, a.max_connections),
         ] {
             // One source must leave room for others (see docs/configuration.md).

@@ -130,7 +130,7 @@ impl DaemonParts {
                 body_limit: settings.webhook.body_limit_bytes,
                 request_timeout: settings.webhook.request_timeout(),
                 max_connections: settings.webhook.max_connections,
-                max_connections_per_source: settings.webhook.max_connections_per_source,
+                max_connections_per_source: settings.webhook.per_source_cap(),
                 drain_timeout: WEBHOOK_DRAIN,
                 tls: tls.webhook,
                 http: settings.webhook.http.clone(),

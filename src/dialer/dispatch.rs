@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use governor::{Quota as GovQuota, RateLimiter};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{Instrument, debug, error, info, info_span, warn};
@@ -45,6 +45,9 @@ enum Round {
     /// The fleet-wide gate held it: nothing read.
     Held,
 }
+
+/// How many ready entries a round authorises at once.
+const AUTHORIZE_PIPELINE: usize = 32;
 
 /// The pause after a failed round before the loop looks over every shard again.
 const ERROR_PAUSE: Duration = Duration::from_millis(500);
@@ -261,7 +264,10 @@ impl Dialer {
     }
 
     /// Decides each entry read, in order, noting in `looked` what each
-    /// shard holds after its last decision.
+    /// shard holds after its last decision. Entries are authorised
+    /// `AUTHORIZE_PIPELINE` at a time: their scripts go to the store
+    /// together (one connection keeps their order), so a round's rate is
+    /// not one store round trip per dial.
     async fn decide(
         &self,
         entries: Vec<ReadyEntry>,
@@ -270,6 +276,7 @@ impl Dialer {
         looked: &mut HashMap<ShardId, Option<Promoted>>,
     ) -> Result<(), StoreError> {
         let now_ms = self.store.now_ms().await?;
+        let mut group: Vec<(ReadyEntry, OwnedSemaphorePermit)> = Vec::new();
         for entry in entries {
             if cancel.is_cancelled() {
                 break;
@@ -282,6 +289,10 @@ impl Dialer {
                 .for_campaign(self.store.as_ref(), &entry.job.campaign)
                 .await?;
             if let Some(open_at) = window.next_open(now_ms) {
+                // The entries before it are decided first, so `looked`
+                // keeps each shard's decisions in order.
+                self.authorize_group(std::mem::take(&mut group), cancel, calls, looked)
+                    .await?;
                 looked.insert(entry.shard, None);
                 self.store
                     .defer(&entry, open_at, "outside calling hours")
@@ -289,21 +300,75 @@ impl Dialer {
                 self.metrics.dial_decision(DialDecision::OutsideHours);
                 continue;
             }
-            let permit = tokio::select! {
-                _ = cancel.cancelled() => break,
-                p = self.originates.clone().acquire_owned() => match p {
-                    Ok(p) => p,
-                    Err(_) => break,
-                },
+            // Before waiting for a free originate or for this instance's
+            // share of the provider's rate (no Redis work; the fleet-wide
+            // count is part of the authorising step), the entries in hand
+            // are authorised: none waits on a later one.
+            let permit = match self.originates.clone().try_acquire_owned() {
+                Ok(permit) => permit,
+                Err(TryAcquireError::Closed) => break,
+                Err(TryAcquireError::NoPermits) => {
+                    self.authorize_group(std::mem::take(&mut group), cancel, calls, looked)
+                        .await?;
+                    tokio::select! {
+                        _ = cancel.cancelled() => break,
+                        p = self.originates.clone().acquire_owned() => match p {
+                            Ok(p) => p,
+                            Err(_) => break,
+                        },
+                    }
+                }
             };
-            // This instance's own share of the provider's rate first (no
-            // Redis work); the fleet-wide count is part of the authorising step.
             if let Some(cps) = &self.cps
-                && !pace(cps, cancel).await
+                && cps.check().is_err()
             {
-                break;
+                self.authorize_group(std::mem::take(&mut group), cancel, calls, looked)
+                    .await?;
+                if !pace(cps, cancel).await {
+                    break;
+                }
             }
-            let (granted, after) = self.authorize(&entry, cancel).await?;
+            group.push((entry, permit));
+            if group.len() >= AUTHORIZE_PIPELINE {
+                self.authorize_group(std::mem::take(&mut group), cancel, calls, looked)
+                    .await?;
+            }
+        }
+        if cancel.is_cancelled() {
+            // Not authorised: the entries stay pending for `reclaim_after`.
+            return Ok(());
+        }
+        self.authorize_group(group, cancel, calls, looked).await
+    }
+
+    /// Authorises `group` together and places each granted call, taking
+    /// the verdicts in the entries' order.
+    async fn authorize_group(
+        &self,
+        group: Vec<(ReadyEntry, OwnedSemaphorePermit)>,
+        cancel: &CancellationToken,
+        calls: &TaskTracker,
+        looked: &mut HashMap<ShardId, Option<Promoted>>,
+    ) -> Result<(), StoreError> {
+        if group.is_empty() {
+            return Ok(());
+        }
+        let verdicts = futures_util::future::join_all(
+            group.iter().map(|(entry, _)| self.authorize(entry, cancel)),
+        )
+        .await;
+        // Every verdict is taken before an error is returned: a grant
+        // already made must not be left unplaced (its lease would end in a
+        // reconciliation instead of a call).
+        let mut failed = None;
+        for ((entry, permit), verdict) in group.into_iter().zip(verdicts) {
+            let (granted, after) = match verdict {
+                Ok(verdict) => verdict,
+                Err(e) => {
+                    failed.get_or_insert(e);
+                    continue;
+                }
+            };
             looked.insert(entry.shard, after);
             let Some((job, now_ms, asked)) = granted else {
                 continue;
@@ -313,18 +378,28 @@ impl Dialer {
             // carries: a long round must not start a dial after closing time.
             if let Some(open_at) = self.windows.for_job(&job.spec).next_open(now_ms) {
                 looked.insert(entry.shard, None);
-                let wait = Duration::from_millis(u64::try_from(open_at - now_ms).unwrap_or(0));
-                self.store.citizen_refund(&job).await?;
-                self.store
-                    .requeue(&job.job_ref(), job.attempt, wait, "outside calling hours")
-                    .await?;
-                self.metrics.dial_decision(DialDecision::OutsideHours);
+                if let Err(e) = self.give_back(&job, open_at - now_ms).await {
+                    failed.get_or_insert(e);
+                }
                 continue;
             }
             let this = self.clone();
             let span = info_span!("job", job.id = %job.id, official.id = %entry.official, attempt = job.attempt);
             calls.spawn(async move { this.place_call(job, asked, permit).await }.instrument(span));
         }
+        failed.map_or(Ok(()), Err)
+    }
+
+    /// A grant made after the window closed: the citizen's cap unit back,
+    /// the attempt requeued for the opening `wait_ms` from now. On a store
+    /// error the job keeps its lease and the reconciler requeues it.
+    async fn give_back(&self, job: &Job, wait_ms: i64) -> Result<(), StoreError> {
+        let wait = Duration::from_millis(u64::try_from(wait_ms).unwrap_or(0));
+        self.store.citizen_refund(job).await?;
+        self.store
+            .requeue(&job.job_ref(), job.attempt, wait, "outside calling hours")
+            .await?;
+        self.metrics.dial_decision(DialDecision::OutsideHours);
         Ok(())
     }
 

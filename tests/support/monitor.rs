@@ -41,11 +41,24 @@ pub fn script_names() -> HashMap<String, String> {
             add(format!("{prelude}{limits}{shard}{context}{body}"), &name);
         }
     }
-    add(
-        format!("{prelude}{limits}{shard}{}", read("authorize.lua")),
-        "authorize",
-    );
+    names.insert(authorize_sha(), "authorize".to_owned());
     names
+}
+
+/// The SHA-1 of the dial decision's script as the store composes it: the
+/// prelude, the limits and shard fragments, then `authorize.lua`.
+pub fn authorize_sha() -> String {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/store/lua");
+    let source: String = [
+        "prelude.lua",
+        "authorize/limits.lua",
+        "authorize/shard.lua",
+        "authorize.lua",
+    ]
+    .iter()
+    .map(|rel| std::fs::read_to_string(dir.join(rel)).unwrap())
+    .collect();
+    redis::Script::new(&source).get_hash().to_owned()
 }
 
 /// A key's kind: its name without the shard, the ids and the tags

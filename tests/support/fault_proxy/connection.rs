@@ -172,6 +172,7 @@ async fn client_to_server(
                 Ok(0) | Err(_) => open = false,
                 Ok(n) => {
                     counters.chunks_received.fetch_add(1, Ordering::SeqCst);
+                    shared.look_at(&buf[..n]);
                     held.push_back((Instant::now(), buf[..n].to_vec()));
                 }
             },

@@ -15,6 +15,10 @@
 //! | `ResetAfterForward` | the next chunk forwarded, then the client reset, its reply dropped | — | proxied |
 //! | `RefuseNew` | forwarded | forwarded | reset at once |
 //!
+//! `hold_from(needle)` is a trip wire: the first client chunk holding
+//! `needle` switches the proxy to `BlackHole` before it is
+//! forwarded; `needle_hits` counts the needle in every client chunk.
+//!
 //! Held bytes are never lost: leaving `BlackHole` (by `set_mode` or at the end
 //! of `stall_for`) sends them on in order, even for a client that gave up and
 //! closed meanwhile — a frozen Redis still executes what sat in its socket.
@@ -72,6 +76,8 @@ pub struct ProxyStats {
     pub resets_after_forward: u64,
     /// Connections reset by `cut_all`.
     pub cut: u64,
+    /// Times `hold_from`'s needle was seen in client chunks.
+    pub needle_hits: u64,
 }
 
 #[derive(Default)]
@@ -85,6 +91,7 @@ struct Counters {
     bytes_returned: AtomicU64,
     resets_after_forward: AtomicU64,
     cut: AtomicU64,
+    needle_hits: AtomicU64,
 }
 
 struct Shared {
@@ -96,6 +103,8 @@ struct Shared {
     /// Cancelled by `cut_all` (then replaced); a child of `root`.
     generation: Mutex<CancellationToken>,
     counters: Counters,
+    /// `hold_from`'s needle, and whether it has tripped the hold yet.
+    needle: Mutex<Option<(Vec<u8>, bool)>>,
 }
 
 /// The proxy; dropping it stops every task it started.
@@ -118,6 +127,7 @@ impl FaultProxy {
             generation: Mutex::new(root.child_token()),
             root,
             counters: Counters::default(),
+            needle: Mutex::new(None),
         });
         let tracker = TaskTracker::new();
         tracker.spawn(accept_loop(listener, shared.clone(), tracker.clone()));
@@ -165,6 +175,16 @@ impl FaultProxy {
         });
     }
 
+    /// Arms the trip wire: the first client chunk holding `needle` (e.g.
+    /// a script's SHA-1) puts the proxy in `BlackHole`, that chunk held.
+    pub fn hold_from(&self, needle: &[u8]) {
+        *self
+            .shared
+            .needle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some((needle.to_vec(), false));
+    }
+
     /// `ResetAfterForward` for the next `n` client → server chunks.
     pub fn reset_after_forward(&self, n: u32) {
         self.set_mode(if n == 0 {
@@ -205,6 +225,7 @@ impl FaultProxy {
             bytes_returned: get(&c.bytes_returned),
             resets_after_forward: get(&c.resets_after_forward),
             cut: get(&c.cut),
+            needle_hits: get(&c.needle_hits),
         }
     }
 
@@ -224,6 +245,25 @@ impl Drop for FaultProxy {
 }
 
 impl Shared {
+    /// Counts `hold_from`'s needle in a client chunk just read, and trips
+    /// the hold on its first sighting.
+    fn look_at(&self, chunk: &[u8]) {
+        let mut needle = self.needle.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some((bytes, tripped)) = needle.as_mut() else {
+            return;
+        };
+        let hits = chunk.windows(bytes.len()).filter(|w| w == bytes).count() as u64;
+        if hits == 0 {
+            return;
+        }
+        self.counters.needle_hits.fetch_add(hits, Ordering::SeqCst);
+        if !*tripped {
+            *tripped = true;
+            self.epoch.fetch_add(1, Ordering::SeqCst);
+            self.mode.send_replace(Mode::BlackHole);
+        }
+    }
+
     /// Takes one `ResetAfterForward` ticket, if the mode has one left.
     fn take_reset_ticket(&self) -> bool {
         self.mode.send_if_modified(|mode| match mode {
