@@ -13,8 +13,8 @@ use sampark::store::keys::Keys;
 use sampark::store::redis::RedisStore;
 use serde_json::{Value, json};
 use support::cli::{Guard, run, sampark};
-use support::eventually;
 use support::redis_server::{RedisServer, free_port};
+use support::{eventually, eventually_explained};
 
 const SID: &str = "ACphones00000000000000000000phones";
 const TOKEN: &str = "phones-token";
@@ -160,16 +160,32 @@ async fn mixed_phone_forms_are_normalised_and_a_bad_number_is_dead_lettered_mask
     );
 
     let url = redis.url();
-    eventually(
+    let last_status = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    // A timeout says where each contact stood and what serve logged.
+    let (last_seen, log_path) = (last_status.clone(), log.clone());
+    let explain = move || {
+        let status = last_seen.lock().map(|s| s.clone()).unwrap_or_default();
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(40).collect();
+        format!(
+            "\nlast status: {status}\nserve's log, last lines first:\n{}",
+            tail.join("\n")
+        )
+    };
+    eventually_explained(
         Duration::from_secs(90),
         "the valid contacts to finish",
+        explain,
         || {
-            let url = url.clone();
+            let (url, last_status) = (url.clone(), last_status.clone());
             async move {
                 let out =
                     run(sampark()
                         .args(["campaign", "status", "phones-1", "--json", "--redis", &url]));
                 let v: Value = serde_json::from_slice(&out.stdout).ok()?;
+                if let Ok(mut last) = last_status.lock() {
+                    *last = v.to_string();
+                }
                 (v["total"] == PHONES.len() && v["finished"] == PHONES.len()).then_some(())
             }
         },
