@@ -130,6 +130,27 @@ mod tests {
     }
 
     #[test]
+    fn the_webhook_per_address_cap_is_the_listener_s_unless_set() {
+        let per_source_problems = |s: &crate::config::Settings| {
+            s.validate()
+                .err()
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|e| e.starts_with("webhook.max_connections_per_source"))
+                .count()
+        };
+        let mut s = crate::config::Settings::default();
+        s.webhook.max_connections = 300;
+        assert_eq!(s.webhook.per_source_cap(), 300);
+        assert_eq!(per_source_problems(&s), 0);
+        s.webhook.max_connections_per_source = Some(40);
+        assert_eq!(s.webhook.per_source_cap(), 40);
+        assert_eq!(per_source_problems(&s), 0);
+        s.webhook.max_connections_per_source = Some(301);
+        assert_eq!(per_source_problems(&s), 1);
+    }
+
+    #[test]
     fn settings_validation_reports_the_listener_limits() {
         let mut s = crate::config::Settings::default();
         s.webhook.max_connections_per_source = Some(s.webhook.max_connections + 1);
