@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sampark::domain::{CampaignId, JobState};
+use sampark::domain::{CampaignId, JobState, ParsedDocument};
 use sampark::simulator::{LedgerEntry, SimulatorConfig};
 use sampark::store::redis::RedisStore;
 use sampark::store::{CampaignAction, Quota, ShardId, Store};
@@ -82,6 +82,37 @@ fn delta(before: &HashMap<String, u64>, after: &HashMap<String, u64>, name: &str
 }
 
 /// Originate times (simulator's clock, ms) of every placed call.
+/// Waits until `contacts` contacts of `campaign` have concluded (neither
+/// queued, dialling, in a call nor waiting for a retry).
+async fn until_concluded(store: &Arc<RedisStore>, campaign: &CampaignId, contacts: usize) {
+    eventually(Duration::from_secs(120), "every contact concluded", || {
+        let store = store.clone();
+        let campaign = campaign.clone();
+        async move {
+            let status = store.campaign_status(&campaign).await.ok()??;
+            let live: u64 = ["queued", "dialing", "in_call", "retry_wait"]
+                .iter()
+                .map(|s| status.counts.get(*s).copied().unwrap_or(0))
+                .sum();
+            let done: u64 = status.counts.values().sum::<u64>() - live;
+            (done == contacts as u64).then_some(())
+        }
+    })
+    .await;
+}
+
+/// Queues campaign document `doc`'s contacts with the store itself, no
+/// daemon's intake: they are all ready before any dialer looks.
+async fn enqueue_directly(store: &RedisStore, doc: &str) -> ParsedDocument {
+    let parsed = sampark::domain::parse_campaign_document(doc, &|_| true).unwrap();
+    store.put_campaign(&parsed.header).await.unwrap();
+    for contact in &parsed.contacts {
+        let spec = sampark::domain::JobSpec::new(&parsed.header, contact.clone());
+        store.enqueue(&spec).await.unwrap();
+    }
+    parsed
+}
+
 fn starts(ledger: &[LedgerEntry]) -> Vec<i64> {
     ledger
         .iter()
@@ -112,20 +143,7 @@ async fn run(officials: usize, quota: Quota) -> (f64, Vec<i64>) {
     let id = format!("cost-{officials}");
     store.submit(&campaign(&id, officials)).await.unwrap();
     let campaign = CampaignId::parse(&id).unwrap();
-    eventually(Duration::from_secs(120), "every contact concluded", || {
-        let store = store.clone();
-        let campaign = campaign.clone();
-        async move {
-            let status = store.campaign_status(&campaign).await.ok()??;
-            let live: u64 = ["queued", "dialing", "in_call", "retry_wait"]
-                .iter()
-                .map(|s| status.counts.get(*s).copied().unwrap_or(0))
-                .sum();
-            let done: u64 = status.counts.values().sum::<u64>() - live;
-            (done == CONTACTS as u64).then_some(())
-        }
-    })
-    .await;
+    until_concluded(&store, &campaign, CONTACTS).await;
     let counts = monitor.stop();
     let placed = starts(&simulator.ledger());
     daemon.shutdown().await;
@@ -233,13 +251,7 @@ async fn a_paused_backlog_costs_nothing_per_look() {
             .await
             .unwrap(),
     );
-    let doc = campaign("paused", 12);
-    let parsed = sampark::domain::parse_campaign_document(&doc, &|_| true).unwrap();
-    store.put_campaign(&parsed.header).await.unwrap();
-    for contact in &parsed.contacts {
-        let spec = sampark::domain::JobSpec::new(&parsed.header, contact.clone());
-        store.enqueue(&spec).await.unwrap();
-    }
+    let parsed = enqueue_directly(&store, &campaign("paused", 12)).await;
     let id = CampaignId::parse("paused").unwrap();
     store
         .control_campaign(&id, CampaignAction::Pause)
@@ -302,13 +314,7 @@ async fn a_rounds_authorisations_are_sent_together() {
     let store = RedisStore::connect(&redis.url(), "sampark", 16)
         .await
         .unwrap();
-    let doc = campaign("together", CONTACTS);
-    let parsed = sampark::domain::parse_campaign_document(&doc, &|_| true).unwrap();
-    store.put_campaign(&parsed.header).await.unwrap();
-    for contact in &parsed.contacts {
-        let spec = sampark::domain::JobSpec::new(&parsed.header, contact.clone());
-        store.enqueue(&spec).await.unwrap();
-    }
+    enqueue_directly(&store, &campaign("together", CONTACTS)).await;
     let authorize = authorize_sha();
     let proxy = FaultProxy::start(std::net::SocketAddr::from(([127, 0, 0, 1], redis.port))).await;
     proxy.hold_from(authorize.as_bytes());
@@ -338,19 +344,7 @@ async fn a_rounds_authorisations_are_sent_together() {
     eprintln!("{sent} authorisations sent before the first verdict");
     proxy.set_mode(Mode::Pass);
     let campaign = CampaignId::parse("together").unwrap();
-    eventually(Duration::from_secs(120), "every contact concluded", || {
-        let store = store.clone();
-        let campaign = campaign.clone();
-        async move {
-            let status = store.campaign_status(&campaign).await.ok()??;
-            let live: u64 = ["queued", "dialing", "in_call", "retry_wait"]
-                .iter()
-                .map(|s| status.counts.get(*s).copied().unwrap_or(0))
-                .sum();
-            (live == 0).then_some(())
-        }
-    })
-    .await;
+    until_concluded(&store, &campaign, CONTACTS).await;
     let placed = starts(&simulator.ledger());
     let status = store.campaign_status(&campaign).await.unwrap().unwrap();
     assert_eq!(
