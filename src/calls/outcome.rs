@@ -260,7 +260,7 @@ pub(super) mod tests {
         Job {
             id: spec.job_id(),
             shard: 0,
-            spec,
+            spec: spec.into(),
             state: JobState::InCall,
             attempt: dials,
             dials,

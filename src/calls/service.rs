@@ -362,9 +362,24 @@ impl CallCore {
         with: Saved,
     ) -> Result<Option<String>, CallError> {
         let job_ref = job.job_ref();
-        let gather = self.urls.gather(&job_ref, job.attempt, expected_step + 1);
-        let bridge = self.urls.bridge(&job_ref, job.attempt, expected_step + 1);
-        let whisper = self.urls.whisper(&job_ref, job.attempt);
+        // Only the URLs the markup carries are formatted: a survey's step
+        // gathers, an official's call bridges.
+        let gathers = actions.iter().any(|a| matches!(a, Action::Gather { .. }));
+        let dials = actions.iter().any(|a| matches!(a, Action::Dial(_)));
+        let next = expected_step + 1;
+        let gather = if gathers {
+            self.urls.gather(&job_ref, job.attempt, next)
+        } else {
+            String::new()
+        };
+        let (bridge, whisper) = if dials {
+            (
+                self.urls.bridge(&job_ref, job.attempt, next),
+                self.urls.whisper(&job_ref, job.attempt),
+            )
+        } else {
+            (String::new(), String::new())
+        };
         let urls = ActionUrls {
             gather: &gather,
             bridge: &bridge,

@@ -5,6 +5,7 @@
 //! after a lost reply, or applying a stale event, changes nothing.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -124,7 +125,7 @@ pub struct EndedJob<'a> {
 pub struct Job {
     pub id: JobId,
     pub shard: ShardId,
-    pub spec: JobSpec,
+    pub spec: Arc<JobSpec>,
     pub state: JobState,
     /// Fence: incremented each time a dial is authorised.
     pub attempt: u32,

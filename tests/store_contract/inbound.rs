@@ -199,7 +199,7 @@ pub async fn an_inbound_call_is_born_in_a_call_and_recorded_once(store: Arc<dyn 
     assert_eq!(created.call_sid.as_deref(), Some(sid));
     assert_eq!(created.call_status, Some(CallStatus::InProgress));
     assert_eq!(created.attribution, Some(about(false)));
-    assert_eq!(created.spec, spec);
+    assert_eq!(*created.spec, spec);
     // Again (a duplicate webhook): the same job, unchanged.
     match store
         .start_inbound(&job, &spec, &about(true), sid, HOUR)

@@ -142,7 +142,7 @@ pub async fn enqueue_is_idempotent_and_refuses_changes(store: Arc<dyn Store>) {
         (stored.state, stored.attempt, stored.dials),
         (JobState::Queued, 0, 0)
     );
-    assert_eq!(stored.spec, spec("c-1", "off-1"));
+    assert_eq!(*stored.spec, spec("c-1", "off-1"));
     assert_eq!(
         stored.shard,
         store.shard_of(&stored.spec.contact.official_id)
@@ -459,7 +459,7 @@ pub async fn a_large_batch_is_created_once_and_counted_exactly(store: Arc<dyn St
         assert_eq!(queued.get("queued").copied(), Some(expected as u64));
     }
     assert_eq!(status.officials.len(), 7);
-    assert_eq!(job(&store, "c-5").await.spec, specs[5]);
+    assert_eq!(*job(&store, "c-5").await.spec, specs[5]);
     // Ended at intake in one batch too; a replay changes nothing.
     let (a, b) = (spec("d-1", "off-1"), spec("d-2", "off-2"));
     let ended = [

@@ -133,7 +133,7 @@ async fn campaigns_and_jobs_are_idempotent_and_counted() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(job.spec, s);
+    assert_eq!(*job.spec, s);
     assert_eq!(job.state, JobState::Queued);
     assert_eq!((job.attempt, job.dials, job.ivr_step), (0, 0, 0));
     assert!(job.answers.is_empty());

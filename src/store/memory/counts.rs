@@ -96,8 +96,9 @@ pub(super) fn set_state(counts: &mut Counts, job: &mut Job, to: JobState, now: s
     if to.is_terminal() {
         // Retention: an ended contact keeps no phone number (as `end_job`
         // in `lua/prelude.lua` drops it from the job hash).
-        job.spec.contact.phone = crate::domain::PhoneNumber::erased();
-        if let Some(call) = &mut job.spec.official_call {
+        let spec = std::sync::Arc::make_mut(&mut job.spec);
+        spec.contact.phone = crate::domain::PhoneNumber::erased();
+        if let Some(call) = &mut spec.official_call {
             call.phone = crate::domain::PhoneNumber::erased();
         }
     }

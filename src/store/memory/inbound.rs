@@ -88,7 +88,7 @@ impl State {
         let job = Job {
             id: r.id.clone(),
             shard: r.shard,
-            spec: spec.clone(),
+            spec: spec.clone().into(),
             state: JobState::InCall,
             attempt: 1,
             dials: 1,

@@ -558,9 +558,9 @@ fn replay_outcome(existing: &Job, spec: &JobSpec) -> PutOutcome {
         if let Some(call) = &mut erased.official_call {
             call.phone = PhoneNumber::erased();
         }
-        existing.spec == erased
+        *existing.spec == erased
     } else {
-        existing.spec == *spec
+        *existing.spec == *spec
     };
     if same {
         PutOutcome::Unchanged
@@ -573,7 +573,7 @@ fn new_job(spec: &JobSpec, shard: ShardId, now: Now) -> Job {
     Job {
         id: spec.job_id(),
         shard,
-        spec: spec.clone(),
+        spec: spec.clone().into(),
         state: JobState::Queued,
         attempt: 0,
         dials: 0,

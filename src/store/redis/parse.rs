@@ -94,7 +94,7 @@ impl<'a> JobFields<'a> {
         Ok(Job {
             id: id.clone(),
             shard,
-            spec,
+            spec: spec.into(),
             state,
             attempt: self.optional("attempt")?.unwrap_or(0),
             dials: self.optional("dials")?.unwrap_or(0),
