@@ -96,8 +96,12 @@ fn env_usize(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
+/// The `sampark` binary run: this build's, or `BENCH_BINARY` (another
+/// build's, to compare two on the same machine in one sitting).
 fn binary() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_sampark"))
+    std::env::var_os("BENCH_BINARY")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_sampark")))
 }
 
 fn repo(rel: &str) -> PathBuf {

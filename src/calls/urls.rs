@@ -204,16 +204,7 @@ impl CallbackUrls {
     /// Parses a POST to `path` (as our server sees it) with `query`.
     /// `None`: not one of our routes. The signature is checked by the caller.
     pub fn parse(&self, path: &str, query: Option<&str>) -> Option<Result<Callback, UrlError>> {
-        let route = match path.strip_prefix(self.prefix.as_str())? {
-            ANSWER => Route::Answer,
-            STATUS => Route::Status,
-            GATHER => Route::Gather,
-            BRIDGE => Route::Bridge,
-            WHISPER => Route::Whisper,
-            INBOUND => Route::Inbound,
-            INBOUND_STATUS => Route::InboundStatus,
-            _ => return None,
-        };
+        let route = self.route(path)?;
         let parsed = match route {
             Route::Answer => self.call_ref(query).and_then(|call| {
                 let answered_by = match param(query, "answered_by") {
@@ -255,6 +246,20 @@ impl CallbackUrls {
             Route::InboundStatus => Ok(Callback::InboundStatus),
         };
         Some(parsed.map_err(|reason| UrlError { route, reason }))
+    }
+
+    /// The callback route `path` names, if it is one (its query unread).
+    pub fn route(&self, path: &str) -> Option<Route> {
+        Some(match path.strip_prefix(self.prefix.as_str())? {
+            ANSWER => Route::Answer,
+            STATUS => Route::Status,
+            GATHER => Route::Gather,
+            BRIDGE => Route::Bridge,
+            WHISPER => Route::Whisper,
+            INBOUND => Route::Inbound,
+            INBOUND_STATUS => Route::InboundStatus,
+            _ => return None,
+        })
     }
 
     /// How many times the request's call was held already.

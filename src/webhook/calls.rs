@@ -61,7 +61,7 @@ impl Routes for CallWebhooks {
         if head.method != Method::POST {
             return Admission::Small;
         }
-        let Some(parsed) = self.core.urls().parse(head.uri.path(), head.uri.query()) else {
+        let Some(route) = self.core.urls().route(head.uri.path()) else {
             return Admission::Small;
         };
         let path_and_query = head.uri.path_and_query().map_or("/", |p| p.as_str());
@@ -72,10 +72,7 @@ impl Routes for CallWebhooks {
         {
             return Admission::Full;
         }
-        let kind = metric_kind(match &parsed {
-            Ok(callback) => callback.route(),
-            Err(e) => e.route,
-        });
+        let kind = metric_kind(route);
         warn!(
             kind = kind.as_str(),
             "webhook without a signature; refused before its body"

@@ -35,18 +35,11 @@ pub fn verify_request(
         "/"
     };
     let url = format!("{base}{separator}{path_and_query}");
-    candidate_urls(&url)
-        .iter()
-        .any(|candidate| signature::verify(auth_token, candidate, params, signature))
-}
-
-/// The URL as given, then the same URL with its default port toggled.
-fn candidate_urls(url: &str) -> Vec<String> {
-    let mut out = vec![url.to_owned()];
-    if let Some(other) = toggle_default_port(url) {
-        out.push(other);
-    }
-    out
+    // The URL as given, then (only if that fails) with its default port
+    // toggled.
+    signature::verify(auth_token, &url, params, signature)
+        || toggle_default_port(&url)
+            .is_some_and(|other| signature::verify(auth_token, &other, params, signature))
 }
 
 /// `https://h/p` ⇄ `https://h:443/p` and `http://h/p` ⇄ `http://h:80/p`;
