@@ -43,7 +43,7 @@
 //!    primaries' CPU.
 //!
 //! Sizes: `BENCH_SUBMIT_CONTACTS` (1,000,000), `BENCH_INTAKE_CONTACTS`
-//! (200,000), `BENCH_E2E_CONTACTS` (5,000), `BENCH_WEBHOOK_RATE` (2,000)
+//! (200,000), `BENCH_E2E_CONTACTS` (20,000), `BENCH_WEBHOOK_RATE` (2,000)
 //! `BENCH_WEBHOOK_SECS` (10), `BENCH_DUE_CONTACTS` (500),
 //! `BENCH_BACKLOG_PER_OFFICIAL` (300) and `BENCH_IN_FLIGHT` (10,000);
 //! `BENCH_REPLAY_WINDOW` (50): the replay's most commands outstanding.
@@ -830,7 +830,7 @@ fn redis_benchmark(port: u16) -> f64 {
 }
 
 async fn bench_e2e(rows: &mut Vec<Row>, dir: &Path) {
-    let contacts = env_usize("BENCH_E2E_CONTACTS", 5_000);
+    let contacts = env_usize("BENCH_E2E_CONTACTS", 20_000);
     let mut runs = Vec::new();
     for instances in [1, 2, 4] {
         runs.push((
@@ -847,7 +847,21 @@ async fn bench_e2e(rows: &mut Vec<Row>, dir: &Path) {
         print_round_trips(recording, recorded);
     }
     let trips = counted.round_trips.unwrap_or(f64::NAN);
-    let ceiling = redis_bound(&recording.expect("recorded"), recorded).await;
+    // The median of three replays, each on a fresh Redis: one replay takes
+    // a second or two, and another guest's burst on a shared host moved a
+    // single one's result by half.
+    let recording = recording.expect("recorded");
+    let mut replays = Vec::new();
+    for _ in 0..3 {
+        replays.push(redis_bound(&recording, recorded).await);
+    }
+    replays.sort_by(|a, b| a.calls_per_sec.total_cmp(&b.calls_per_sec));
+    let each = replays
+        .iter()
+        .map(|c| format!("{:.0}", c.calls_per_sec))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let ceiling = replays.swap_remove(1);
     let fraction = one.calls_per_sec / ceiling.calls_per_sec;
     let redis = start_redis().await;
     let ops = redis_benchmark(redis.port);
@@ -876,7 +890,7 @@ async fn bench_e2e(rows: &mut Vec<Row>, dir: &Path) {
     ));
     rows.push(row(
         format!(
-            "Redis-bound ceiling: the commands of a {recorded}-call 1-daemon run (recorded with `MONITOR`, in Redis's order) replayed against a fresh redis-server on one connection, at most {} outstanding; Redis's CPU {:.0} % during the replay; {:.0} commands executed per call counting those inside scripts (the recorded run {:.0}), {} error replies (`benches/scale/replay.rs`)",
+            "Redis-bound ceiling: the commands of a {recorded}-call 1-daemon run (recorded with `MONITOR`, in Redis's order) replayed against a fresh redis-server on one connection, at most {} outstanding, three times (the median of {each} calls/s); Redis's CPU {:.0} % during that replay; {:.0} commands executed per call counting those inside scripts (the recorded run {:.0}), {} error replies (`benches/scale/replay.rs`)",
             ceiling.window,
             ceiling.redis_busy * 100.0,
             ceiling.replayed_commands,
@@ -992,7 +1006,7 @@ async fn cluster_e2e(dir: &Path, instances: usize, contacts: usize) -> (f64, f64
 }
 
 async fn bench_cluster(rows: &mut Vec<Row>, dir: &Path) {
-    let contacts = env_usize("BENCH_E2E_CONTACTS", 5_000);
+    let contacts = env_usize("BENCH_E2E_CONTACTS", 20_000);
     for instances in [1, 2, 4] {
         let (rate, busy) = cluster_e2e(dir, instances, contacts).await;
         rows.push(row(

@@ -6,8 +6,8 @@ use clap::Parser;
 
 /// mimalloc instead of glibc's allocator: the webhook path and the dialer
 /// allocate small, short-lived values on one tokio worker and free them on
-/// another, where glibc's arenas spent about a third of the daemon's CPU
-/// (docs/performance.md, "The allocator").
+/// another, where glibc's allocator took a quarter to a third of the
+/// daemon's CPU (docs/performance.md, "The allocator").
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
