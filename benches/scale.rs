@@ -19,8 +19,8 @@
 //!    daemons' `sampark_webhooks_total`); the Redis-bound ceiling: the
 //!    commands of a 1-daemon run, recorded with `MONITOR`, replayed
 //!    against a fresh redis-server as fast as it takes them
-//!    (`scale/replay.rs`), the recorded run's calls ÷ the replay's time,
-//!    and the fraction of it the 1-daemon run reached; for comparison
+//!    (`scale/replay.rs`), three times, the recorded run's calls ÷ the
+//!    median replay's time, and the fraction of it the 1-daemon run reached; for comparison
 //!    with earlier runs, `redis-benchmark -t set -P 1 -c 50` ops/s ÷
 //!    round trips per call, which is not a ceiling;
 //! 4. daemon RSS when idle;
@@ -43,14 +43,15 @@
 //!    primaries' CPU.
 //!
 //! Sizes: `BENCH_SUBMIT_CONTACTS` (1,000,000), `BENCH_INTAKE_CONTACTS`
-//! (200,000), `BENCH_E2E_CONTACTS` (20,000), `BENCH_WEBHOOK_RATE` (2,000)
+//! (200,000), `BENCH_E2E_CONTACTS` (20,000), `BENCH_WEBHOOK_RATE` (2,000),
 //! `BENCH_WEBHOOK_SECS` (10), `BENCH_DUE_CONTACTS` (500),
 //! `BENCH_BACKLOG_PER_OFFICIAL` (300) and `BENCH_IN_FLIGHT` (10,000);
 //! `BENCH_REPLAY_WINDOW` (50): the replay's most commands outstanding.
 //! `BENCH_NO_DOCS=1` prints the table without touching
 //! docs/performance.md; `BENCH_ONLY=due,util` runs only the parts named
 //! (submit, intake, e2e, latency, due, util, flight, cluster) and only
-//! prints.
+//! prints. `BENCH_BINARY=<path>` runs another build's `sampark`, to
+//! compare two builds in one sitting.
 
 #[allow(dead_code)]
 #[path = "../tests/support/big_submit.rs"]
