@@ -94,12 +94,44 @@ pub enum Command {
     Privacy(privacy::PrivacyCommand),
 }
 
+/// What `run` runs once the runtime is up.
+enum Job {
+    /// The daemon, its settings loaded (they size the runtime).
+    Serve(Box<crate::config::Settings>, bool),
+    Other(Box<Command>),
+}
+
 /// Runs the parsed command and maps the result to an exit code.
 pub fn run(cli: Cli) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // The daemon sizes its runtime from its settings (`[runtime]`), so it
+    // reads them before the runtime starts; the simulator from its flags.
+    let (worker_threads, job) = match cli.command {
+        Command::Serve {
+            config,
+            check: false,
+            accept_legacy_optouts,
+        } => match crate::config::load_from_process_env(&config) {
+            Ok(settings) => (
+                settings.runtime.worker_threads,
+                Job::Serve(Box::new(settings), accept_legacy_optouts),
+            ),
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::from(2);
+            }
+        },
+        Command::SimulateProvider(args) => (
+            args.worker_threads,
+            Job::Other(Box::new(Command::SimulateProvider(args))),
+        ),
+        other => (0, Job::Other(Box::new(other))),
+    };
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.enable_all();
+    if worker_threads > 0 {
+        builder.worker_threads(worker_threads);
+    }
+    let runtime = match builder.build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -107,18 +139,16 @@ pub fn run(cli: Cli) -> ExitCode {
         }
     };
     let result = runtime.block_on(async move {
-        match cli.command {
+        let command = match job {
+            Job::Serve(settings, accept_legacy_optouts) => {
+                return serve::command(*settings, accept_legacy_optouts).await;
+            }
+            Job::Other(command) => command,
+        };
+        match *command {
             Command::Demo(args) => demo::command(args).await,
-            Command::Serve {
-                config,
-                check: true,
-                ..
-            } => serve::check(&config),
-            Command::Serve {
-                config,
-                accept_legacy_optouts,
-                check: false,
-            } => serve::command(&config, accept_legacy_optouts).await,
+            // Only `serve --check` is left here.
+            Command::Serve { config, .. } => serve::check(&config),
             Command::Dnc(cmd) => dnc::command(cmd).await,
             Command::Campaign(cmd) => campaign::command(cmd).await,
             Command::SimulateProvider(args) => simulate::command(*args).await,

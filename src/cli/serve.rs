@@ -57,16 +57,11 @@ struct Prepared {
     admin_access: Arc<AdminAccess>,
 }
 
-pub async fn command(config_path: &Path, accept_legacy_optouts: bool) -> anyhow::Result<ExitCode> {
+/// The daemon, its settings loaded (`cli::run` sizes the runtime from
+/// them).
+pub async fn command(settings: Settings, accept_legacy_optouts: bool) -> anyhow::Result<ExitCode> {
     // From here on SIGTERM/SIGINT stop serve in order, whatever it is doing.
     let stop = stop_signal();
-    let settings = match load_from_process_env(config_path) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("{e}");
-            return Ok(ExitCode::from(2));
-        }
-    };
     init_in_zone(
         settings.log.format,
         &settings.log.level,

@@ -93,6 +93,19 @@ pub struct SimulateArgs {
     /// or `MIN-MAX` [default: 1-5].
     #[arg(long, value_name = "MS[-MS]", value_parser = parse_ms_range)]
     pub think_ms: Option<(Duration, Duration)>,
+    /// What the simulator logs, as a filter directive (`warn`,
+    /// `info,sampark::simulator::api=debug`); `info` logs two lines per
+    /// call, which a load test may not want.
+    #[arg(long, value_name = "FILTER", default_value = "info")]
+    pub log_level: String,
+    /// Threads that run the simulator's tasks (0: one per core).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=256)
+    )]
+    pub worker_threads: usize,
     /// Citizens calling the programme's number. Boxed: the flags would
     /// otherwise make this the one outsized `Command` variant.
     #[command(flatten)]
@@ -123,7 +136,7 @@ pub struct InboundArgs {
 }
 
 pub async fn command(args: SimulateArgs) -> anyhow::Result<ExitCode> {
-    crate::telemetry::init(crate::telemetry::LogFormat::Pretty, "info")?;
+    crate::telemetry::init(crate::telemetry::LogFormat::Pretty, &args.log_level)?;
     let mut config = SimulatorConfig {
         wire: args.kind,
         account_sid: args.account_sid,

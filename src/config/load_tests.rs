@@ -807,3 +807,20 @@ fn the_contact_limit_takes_its_environment_value_and_stays_above_the_submit_chun
         ])
     );
 }
+
+#[test]
+fn worker_threads_load_and_too_many_are_refused() {
+    let f = file("[runtime]\nworker_threads = 1\n");
+    assert_eq!(
+        load(f.path(), env(CREDS)).unwrap().runtime.worker_threads,
+        1
+    );
+    let mut vars = env(CREDS);
+    vars.push(("SAMPARK__RUNTIME__WORKER_THREADS".into(), "257".into()));
+    let err = load(f.path(), vars).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("`runtime.worker_threads`: 257 is more than 256"),
+        "{err}"
+    );
+}

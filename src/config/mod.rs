@@ -40,6 +40,7 @@ pub use secret_file::{MAX_SECRET_FILE_BYTES, read_secret_file};
 pub use sections::{
     AdminSettings, DialerSettings, DialplanSettings, InboundSettings, LogSettings,
     OfficialsSettings, PersistencePolicy, ProviderKind, ProviderSettings, RedisMode, RedisSettings,
-    RedisTlsSettings, ReportsSettings, Settings, ShutdownSettings, TlsSettings, WebhookSettings,
+    RedisTlsSettings, ReportsSettings, RuntimeSettings, Settings, ShutdownSettings, TlsSettings,
+    WebhookSettings,
 };
 pub use tree::ENV_PREFIX;

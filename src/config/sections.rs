@@ -33,6 +33,7 @@ pub struct Settings {
     pub officials: OfficialsSettings,
     pub intake: IntakeSettings,
     pub shutdown: ShutdownSettings,
+    pub runtime: RuntimeSettings,
     pub log: LogSettings,
 }
 
@@ -679,6 +680,17 @@ impl ShutdownSettings {
         Duration::from_secs(self.grace_secs)
     }
 }
+
+/// `[runtime]`
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RuntimeSettings {
+    /// Threads that run the daemon's tasks; 0: one per core.
+    pub worker_threads: usize,
+}
+
+/// The most worker threads `runtime.worker_threads` may ask for.
+pub const MAX_WORKER_THREADS: usize = 256;
 
 /// `[log]`
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]

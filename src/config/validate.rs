@@ -8,7 +8,7 @@ use redis::IntoConnectionInfo;
 
 use super::rate::RateLimit;
 use super::secret::RedisUrl;
-use super::sections::{ProviderKind, RedisMode, Settings};
+use super::sections::{MAX_WORKER_THREADS, ProviderKind, RedisMode, Settings};
 use crate::domain::{CampaignId, OfficialId, PhoneNumber};
 
 /// Collects `(key, reason)` pairs so every problem is reported at once.
@@ -185,6 +185,16 @@ impl Settings {
             || "must not be empty".into(),
         );
         p.positive(self.shutdown.grace_secs, "shutdown.grace_secs");
+        p.check(
+            self.runtime.worker_threads <= MAX_WORKER_THREADS,
+            "runtime.worker_threads",
+            || {
+                format!(
+                    "{} is more than {}",
+                    self.runtime.worker_threads, MAX_WORKER_THREADS
+                )
+            },
+        );
         p.check(
             self.intake.max_document_bytes >= 1024,
             "intake.max_document_bytes",
