@@ -49,6 +49,13 @@ local text_id = batch_interner(counts)
 local queued_at = int(now)
 local own_dept = own_department(counts, dept)
 local reply, parked, listed, per_official, created = {}, {}, {}, {}, 0
+-- Appends an optional field to a job's field list when it has a value.
+local function add_field(fields, name, value)
+  if value and value ~= '' then
+    fields[#fields + 1] = name
+    fields[#fields + 1] = value
+  end
+end
 -- Each official the batch names (its held queue's key in order of first
 -- appearance), whether it has work waiting (in the schedule; read when
 -- first needed), and the ids to push behind it.
@@ -80,28 +87,29 @@ for i = 1, contacts do
     if opens and opens > math.max(now, due) then
       due, reason = opens, 'outside calling hours'
     end
-    if prio == '' and nbf == '' and naf == '' and oc == '' and not reason and not own_dept then
-      -- The common case, without building a field list.
+    -- A parked job writes no `updated_at`: it was last updated when
+    -- queued (`q`), and 13 more bytes would take its listpack into a
+    -- larger allocation (32 bytes more per parked contact). For the same
+    -- reason a contact parked because its window is closed keeps no
+    -- `reason`: a queued job in a park list (or, parked by an earlier
+    -- version, in the delayed set) without one was parked so
+    -- (`redis/jobs.rs`, `PARKED_OUTSIDE_HOURS`), and the 31 bytes of
+    -- `reason outside calling hours` would take its listpack from the
+    -- 96-byte class to the 128-byte one. Only a `nbf` gives a reason that
+    -- is stored, so a contact with none of the optional fields, parked or
+    -- not, is the common case: one `HSET`, no field list built (building
+    -- it with a table per field cost a closed window's intake 2 µs a
+    -- contact: docs/performance.md, "Intake's parked contacts").
+    if prio == '' and nbf == '' and naf == '' and oc == '' and not own_dept then
       redis.call('HSET', job_key, 'state', 'queued', 'o', official, 'c', c, 'q', queued_at)
     else
       local fields = { 'state', 'queued', 'o', official, 'c', c, 'q', queued_at }
-      -- A parked job writes no `updated_at` either: it was last updated
-      -- when queued (`q`), and 13 more bytes would take its listpack into
-      -- a larger allocation (32 bytes more per parked contact). For the
-      -- same reason a contact parked because its window is closed keeps
-      -- no `reason`: a queued job in a park list (or, parked by an earlier
-      -- version, in the delayed set) without one was parked so
-      -- (`redis/jobs.rs`, `PARKED_OUTSIDE_HOURS`), and the 31
-      -- bytes of `reason outside calling hours` would take its listpack
-      -- from the 96-byte class to the 128-byte one.
-      local stored_reason = reason ~= 'outside calling hours' and reason or ''
-      for _, field in ipairs({ { 'prio', prio }, { 'nbf', nbf }, { 'naf', naf }, { 'oc', oc },
-        { 'reason', stored_reason }, { 'dept', own_dept or '' } }) do
-        if field[2] ~= '' then
-          fields[#fields + 1] = field[1]
-          fields[#fields + 1] = field[2]
-        end
-      end
+      add_field(fields, 'prio', prio)
+      add_field(fields, 'nbf', nbf)
+      add_field(fields, 'naf', naf)
+      add_field(fields, 'oc', oc)
+      add_field(fields, 'reason', reason ~= 'outside calling hours' and reason or nil)
+      add_field(fields, 'dept', own_dept)
       redis.call('HSET', job_key, unpack(fields))
     end
     if reason == 'outside calling hours' then
