@@ -882,7 +882,7 @@ async fn bench_e2e(rows: &mut Vec<Row>, dir: &Path) {
     let ops = redis_benchmark(redis.port);
     let set_ceiling = ops / trips;
     println!(
-        "ceiling {:.0} calls/s, reached {:.0} %; redis-benchmark SET -P 1 -c 50: {ops:.0} ops/s ÷ {trips:.1} = {set_ceiling:.0} calls/s",
+        "ceiling {:.0} calls/s, reached {:.1} %; redis-benchmark SET -P 1 -c 50: {ops:.0} ops/s ÷ {trips:.1} = {set_ceiling:.0} calls/s",
         ceiling.calls_per_sec,
         fraction * 100.0
     );
@@ -913,7 +913,7 @@ async fn bench_e2e(rows: &mut Vec<Row>, dir: &Path) {
             ceiling.errors
         ),
         format!(
-            "{:.0} calls/s; 1 daemon reached {:.0} % (Redis's CPU in that run {:.0} %)",
+            "{:.0} calls/s; 1 daemon reached {:.1} % (Redis's CPU in that run {:.0} %)",
             ceiling.calls_per_sec,
             fraction * 100.0,
             one.redis_busy * 100.0

@@ -9,6 +9,9 @@
 //! outcomes) — callers decide, the store applies decisions fenced by attempt.
 
 mod api;
+mod calls;
+mod campaign;
+mod dial;
 mod error;
 pub mod gcra;
 pub mod guard;
@@ -21,6 +24,9 @@ mod registry;
 mod work;
 
 pub use api::*;
+pub use calls::*;
+pub use campaign::*;
+pub use dial::*;
 pub use error::StoreError;
 pub use intake_entry::{
     DOCUMENT_FIELD, EXCERPT_BYTES, EXCERPT_FIELDS, IntakeEntry, IntakeLimits, RawEntry,
