@@ -178,14 +178,14 @@ impl CallCore {
     /// never redialled.
     fn decide(&self, job: &Job, status: CallStatus) -> Finish {
         let ladder = job.spec.retry.as_ref();
-        let machine = job.ivr.as_deref().and_then(session::machine_of);
-        if let (Direction::Outbound, Some(by)) = (job.spec.direction, machine) {
-            return after_machine(job, status, by, &self.retry, ladder);
-        }
-        let session = job
+        let stored = job
             .ivr
             .as_deref()
-            .map(|raw| session::status_of(&job.job_ref(), raw));
+            .map(|raw| session::concluding(&job.job_ref(), raw));
+        if let (Direction::Outbound, Some((Some(by), _))) = (job.spec.direction, stored) {
+            return after_machine(job, status, by, &self.retry, ladder);
+        }
+        let session = stored.map(|(_, status)| status);
         match job.spec.direction {
             Direction::Outbound => after_call_with(job, status, session, &self.retry, ladder),
             Direction::Inbound => after_call(job, status, session, &InboundPolicy::retry()),

@@ -72,23 +72,23 @@ pub fn decode(raw: &str) -> Result<Stored, CallError> {
         .map_err(|e| CallError::BadRequest(format!("stored IVR session unreadable: {e}")))
 }
 
-/// The machine that picked the call up, when `raw` records one.
-pub fn machine_of(raw: &str) -> Option<AnsweredBy> {
-    match decode(raw) {
-        Ok(Stored::Machine(pick_up)) => Some(pick_up.answered_by),
-        _ => None,
-    }
-}
-
 /// The status of a stored session. An unreadable session (written by an
 /// incompatible version) counts as abandoned: the call was answered, so a
 /// redial would call the citizen twice.
 pub fn status_of(job: &JobRef, raw: &str) -> SessionStatus {
+    concluding(job, raw).1
+}
+
+/// A stored session as a call's conclusion reads it, decoded once: the
+/// machine that picked the call up, when it records one, and its status
+/// (as `status_of`).
+pub fn concluding(job: &JobRef, raw: &str) -> (Option<AnsweredBy>, SessionStatus) {
     match decode(raw) {
-        Ok(stored) => stored.status(),
+        Ok(Stored::Machine(pick_up)) => (Some(pick_up.answered_by), SessionStatus::Abandoned),
+        Ok(stored) => (None, stored.status()),
         Err(e) => {
             warn!(job.id = %job.id, error = %e, "stored IVR session is unreadable");
-            SessionStatus::Abandoned
+            (None, SessionStatus::Abandoned)
         }
     }
 }
@@ -105,9 +105,11 @@ mod tests {
         let raw = encode(&stored).unwrap();
         assert_eq!(raw, r#"{"answered_by":"fax"}"#);
         assert_eq!(decode(&raw).unwrap(), stored);
-        assert_eq!(machine_of(&raw), Some(AnsweredBy::Fax));
-        assert_eq!(stored.status(), SessionStatus::Abandoned);
-        assert_eq!(machine_of("{not json"), None);
+        let job = JobRef::new(0, crate::domain::JobId::parse("c/1").unwrap());
+        let abandoned = SessionStatus::Abandoned;
+        assert_eq!(concluding(&job, &raw), (Some(AnsweredBy::Fax), abandoned));
+        assert_eq!(stored.status(), abandoned);
+        assert_eq!(concluding(&job, "{not json"), (None, abandoned));
         assert!(decode(r#"{"answered_by":"robot"}"#).is_err());
         // A survey session never reads as a machine pick-up.
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("dialplans");
@@ -119,7 +121,8 @@ mod tests {
             service: "s".into(),
         };
         let survey = encode(&Stored::Survey(crate::dialplan::start(&plan, &ctx).session)).unwrap();
-        assert_eq!(machine_of(&survey), None);
+        let session = crate::dialplan::start(&plan, &ctx).session;
+        assert_eq!(concluding(&job, &survey), (None, session.status()));
         assert!(matches!(decode(&survey).unwrap(), Stored::Survey(_)));
     }
 }

@@ -26,6 +26,8 @@
 //! provider's redirect repeats neither. They are signed with the rest of
 //! the URL when the provider fetches it.
 
+use std::borrow::Cow;
+
 use crate::domain::JobId;
 use crate::provider::{AnsweredBy, BridgeResult, BridgeStatus};
 use crate::store::{JobRef, ShardId};
@@ -205,11 +207,13 @@ impl CallbackUrls {
     /// `None`: not one of our routes. The signature is checked by the caller.
     pub fn parse(&self, path: &str, query: Option<&str>) -> Option<Result<Callback, UrlError>> {
         let route = self.route(path)?;
+        let query = Query::of(query);
+        let query = &query;
         let parsed = match route {
             Route::Answer => self.call_ref(query).and_then(|call| {
-                let answered_by = match param(query, "answered_by") {
+                let answered_by = match query.get("answered_by") {
                     None => None,
-                    Some(by) => Some(AnsweredBy::parse(&by).ok_or_else(|| {
+                    Some(by) => Some(AnsweredBy::parse(by).ok_or_else(|| {
                         format!("the answer URL's `answered_by` {by:?} is not a known verdict")
                     })?),
                 };
@@ -217,26 +221,29 @@ impl CallbackUrls {
             }),
             Route::Status => self.call_ref(query).map(Callback::Status),
             Route::Gather => self.call_ref(query).and_then(|call| {
-                let step = param(query, "step")
+                let step = query
+                    .get("step")
                     .and_then(|s| s.parse().ok())
                     .ok_or_else(|| "the gather URL lacks a numeric `step`".to_owned())?;
-                let digits = param(query, "digits");
+                let digits = query.get("digits").map(str::to_owned);
                 Ok(Callback::Gather { call, step, digits })
             }),
             Route::Bridge => self.call_ref(query).and_then(|call| {
-                let step = param(query, "step")
+                let step = query
+                    .get("step")
                     .and_then(|s| s.parse().ok())
                     .ok_or_else(|| "the bridge URL lacks a numeric `step`".to_owned())?;
-                let leg = match param(query, "leg") {
+                let leg = match query.get("leg") {
                     None => None,
                     Some(raw) => Some(CarriedLeg {
-                        status: BridgeStatus::parse(&raw).ok_or_else(|| {
+                        status: BridgeStatus::parse(raw).ok_or_else(|| {
                             format!("the bridge URL's `leg` {raw:?} is not a known outcome")
                         })?,
-                        duration_secs: param(query, "leg_secs")
+                        duration_secs: query
+                            .get("leg_secs")
                             .and_then(|s| s.parse().ok())
                             .unwrap_or(0),
-                        recording: param(query, "recording"),
+                        recording: query.get("recording").map(str::to_owned),
                     }),
                 };
                 Ok(Callback::Bridge { call, step, leg })
@@ -332,10 +339,11 @@ impl CallbackUrls {
         format!("{}{path}?{}", self.base, q.finish())
     }
 
-    fn call_ref(&self, query: Option<&str>) -> Result<CallRef, String> {
-        let job = param(query, "job").ok_or("the URL lacks `job`")?;
-        let job = JobId::parse(&job).map_err(|e| e.to_string())?;
-        let shard: ShardId = param(query, "shard")
+    fn call_ref(&self, query: &Query<'_>) -> Result<CallRef, String> {
+        let job = query.get("job").ok_or("the URL lacks `job`")?;
+        let job = JobId::parse(job).map_err(|e| e.to_string())?;
+        let shard: ShardId = query
+            .get("shard")
             .and_then(|s| s.parse().ok())
             .ok_or("the URL lacks a numeric `shard`")?;
         if shard >= self.shards {
@@ -344,7 +352,8 @@ impl CallbackUrls {
                 self.shards
             ));
         }
-        let attempt = param(query, "attempt")
+        let attempt = query
+            .get("attempt")
             .and_then(|s| s.parse().ok())
             .ok_or("the URL lacks a numeric `attempt`")?;
         Ok(CallRef {
@@ -362,9 +371,25 @@ fn call_ref(job: &JobRef, attempt: u32) -> CallRef {
 }
 
 fn param(query: Option<&str>, name: &str) -> Option<String> {
-    form_urlencoded::parse(query.unwrap_or("").as_bytes())
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
+    Query::of(query).get(name).map(str::to_owned)
+}
+
+/// A callback URL's query, decoded once for all the names a route reads
+/// (a value without escapes is borrowed, not copied).
+struct Query<'a>(Vec<(Cow<'a, str>, Cow<'a, str>)>);
+
+impl<'a> Query<'a> {
+    fn of(query: Option<&'a str>) -> Self {
+        Self(form_urlencoded::parse(query.unwrap_or("").as_bytes()).collect())
+    }
+
+    /// The first value of `name`.
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_ref())
+    }
 }
 
 #[cfg(test)]

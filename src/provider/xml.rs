@@ -5,6 +5,21 @@
 /// dropped: no escape makes them legal, and one would make the provider
 /// reject the whole document and fail the call.
 pub(crate) fn escape(raw: &str) -> String {
+    // Most prompts need nothing escaped: a scan of their bytes, then one
+    // copy. 0xEF starts every character from U+F000 on, U+FFFE and U+FFFF
+    // among them (no Indic script's text has it).
+    let plain = raw.bytes().all(|b| {
+        !matches!(b, b'&' | b'<' | b'>' | b'"' | b'\'' | 0xEF)
+            && (b >= b' ' || matches!(b, b'\t' | b'\n' | b'\r'))
+    });
+    if plain {
+        return raw.to_owned();
+    }
+    escape_each(raw)
+}
+
+/// `escape`, a character at a time.
+fn escape_each(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     for c in raw.chars() {
         match c {
@@ -19,4 +34,27 @@ pub(crate) fn escape(raw: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_text_is_copied_and_the_rest_escaped_as_before() {
+        let texts = [
+            "Press 1 if you were treated well.",
+            "ଆପଣଙ୍କୁ ଭଲ ବ୍ୟବହାର ମିଳିଥିଲା କି? ୧ ଦବାନ୍ତୁ।",
+            "line\none\ttab\r",
+            "a & b < c > d \"e\" 'f'",
+            "bell\u{7}null\u{0}",
+            "\u{FFFE}\u{FFFF}\u{F000}\u{FEFF}",
+            "",
+        ];
+        for text in texts {
+            assert_eq!(escape(text), escape_each(text), "{text:?}");
+        }
+        assert_eq!(escape("a & b"), "a &amp; b");
+        assert_eq!(escape("x\u{FFFE}y\u{7}z\u{F000}"), "xyz\u{F000}");
+    }
 }

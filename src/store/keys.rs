@@ -200,6 +200,15 @@ impl ParkList {
 /// its contact id (which can never hold it).
 const PARK_LIST_MARK: char = ':';
 
+/// `<prefix>:{sNN}`, the start of a shard's keys (its hash tag).
+struct ShardStart<'a>(&'a str, ShardId);
+
+impl std::fmt::Display for ShardStart<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{{s{:02}}}", self.0, self.1)
+    }
+}
+
 /// Key builder for one prefix (`sampark` by default).
 #[derive(Clone, Debug)]
 pub struct Keys {
@@ -395,8 +404,11 @@ impl Keys {
         format!("{}:campaign:{id}", self.prefix)
     }
 
-    fn shard(&self, shard: ShardId) -> String {
-        format!("{}:{{s{shard:02}}}", self.prefix)
+    /// A shard's keys' common start, `<prefix>:{sNN}`, written into the
+    /// key being built (no string of its own: the dialer and the webhooks
+    /// build several keys per call).
+    fn shard(&self, shard: ShardId) -> ShardStart<'_> {
+        ShardStart(&self.prefix, shard)
     }
 
     /// Ready stream of a shard (consumer group `dialers`).
@@ -445,7 +457,7 @@ impl Keys {
 
     /// Job hash.
     pub fn job(&self, shard: ShardId, id: &JobId) -> String {
-        format!("{}{id}", self.job_prefix(shard))
+        format!("{}:job:{id}", self.shard(shard))
     }
 
     /// The job keys of a shard without the job id, for scripts that address
@@ -483,7 +495,7 @@ impl Keys {
     /// `lua/prelude.lua`; `redis/compact.rs`). No state name starts with `=`
     /// or `#`.
     pub fn counts(&self, shard: ShardId, campaign: &CampaignId) -> String {
-        format!("{}{campaign}", self.counts_prefix(shard))
+        format!("{}:counts:{campaign}", self.shard(shard))
     }
 
     /// Per-shard, per-campaign counts by official and state (hash: field
