@@ -120,9 +120,10 @@ mod tests {
             office: "o".into(),
             service: "s".into(),
         };
-        let survey = encode(&Stored::Survey(crate::dialplan::start(&plan, &ctx).session)).unwrap();
         let session = crate::dialplan::start(&plan, &ctx).session;
-        assert_eq!(concluding(&job, &survey), (None, session.status()));
+        let status = session.status();
+        let survey = encode(&Stored::Survey(session)).unwrap();
+        assert_eq!(concluding(&job, &survey), (None, status));
         assert!(matches!(decode(&survey).unwrap(), Stored::Survey(_)));
     }
 }

@@ -200,6 +200,11 @@ impl ParkList {
 /// its contact id (which can never hold it).
 const PARK_LIST_MARK: char = ':';
 
+/// What follows a shard's start in its job keys and in its counts keys
+/// (each written by the key and by its prefix for scripts).
+const JOB_PART: &str = ":job:";
+const COUNTS_PART: &str = ":counts:";
+
 /// `<prefix>:{sNN}`, the start of a shard's keys (its hash tag).
 struct ShardStart<'a>(&'a str, ShardId);
 
@@ -457,13 +462,13 @@ impl Keys {
 
     /// Job hash.
     pub fn job(&self, shard: ShardId, id: &JobId) -> String {
-        format!("{}:job:{id}", self.shard(shard))
+        format!("{}{JOB_PART}{id}", self.shard(shard))
     }
 
     /// The job keys of a shard without the job id, for scripts that address
     /// jobs by the ids they find in a set.
     pub fn job_prefix(&self, shard: ShardId) -> String {
-        format!("{}:job:", self.shard(shard))
+        format!("{}{JOB_PART}", self.shard(shard))
     }
 
     /// An official's held queue: its jobs waiting for its GCRA, in order
@@ -495,7 +500,7 @@ impl Keys {
     /// `lua/prelude.lua`; `redis/compact.rs`). No state name starts with `=`
     /// or `#`.
     pub fn counts(&self, shard: ShardId, campaign: &CampaignId) -> String {
-        format!("{}:counts:{campaign}", self.shard(shard))
+        format!("{}{COUNTS_PART}{campaign}", self.shard(shard))
     }
 
     /// Per-shard, per-campaign counts by official and state (hash: field
@@ -509,7 +514,7 @@ impl Keys {
 
     /// The counts keys of a shard without the campaign id.
     pub fn counts_prefix(&self, shard: ShardId) -> String {
-        format!("{}:counts:", self.shard(shard))
+        format!("{}{COUNTS_PART}", self.shard(shard))
     }
 
     /// Campaigns cancelled with `--hangup` whose calls may still be live (set).
