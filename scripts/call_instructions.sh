@@ -2,13 +2,14 @@
 # Counts the daemon's instructions per completed call: the daemon runs
 # under valgrind's callgrind while the simulator (natively) answers every
 # call of a 3-question campaign, once with SMALL and once with LARGE
-# contacts; the difference of the two totals over the difference of the
+# contacts (COUNT=simulator counts the simulator's instead, the daemon
+# running natively); the difference of the two totals over the difference of the
 # calls is the work of one call, start-up and idle loops left out.
 # Instruction counts do not move with the host's speed or another guest's
 # load, so two builds compare in one run each (docs/performance.md, "The
 # daemon's work per call, counted").
 #
-#   scripts/call_instructions.sh [BINARY] [SMALL] [LARGE]
+#   [COUNT=daemon|simulator] scripts/call_instructions.sh [BINARY] [SMALL] [LARGE]
 #
 # BINARY defaults to target/release/sampark. Needs valgrind, redis-server,
 # curl and python3. Under valgrind no CPU extension beyond its own is seen:
@@ -21,6 +22,11 @@ cd "$(dirname "$0")/.."
 bin=$(realpath "${1:-target/release/sampark}")
 small=${2:-1000}
 large=${3:-3000}
+who=${COUNT:-daemon}
+case "$who" in
+  daemon | simulator) ;;
+  *) echo "COUNT is daemon or simulator, not $who" >&2; exit 2 ;;
+esac
 sid=AC0000000000000000000000000000c0de
 token=call-instructions-token
 dir=$(mktemp -d /tmp/sampark-callgrind.XXXXXX)
@@ -46,7 +52,7 @@ sys.stdout.write(f'{{"version": 1, "id": "{cid}", "name": "count", '
 EOF
 }
 
-# One run of `calls` contacts; prints the daemon's instructions.
+# One run of `calls` contacts; prints the counted process's instructions.
 count() {
   local calls=$1 run="$dir/$1"
   mkdir -p "$run"
@@ -55,12 +61,21 @@ count() {
   redis-server --port "$redis" --dir "$run" --appendonly yes --save "" \
     --daemonize yes --logfile "$run/redis.log"
   local url="redis://127.0.0.1:$redis"
-  "$bin" simulate-provider --listen "127.0.0.1:$sim" --account-sid "$sid" \
+  local under_sim=() under_daemon=()
+  if [ "$who" = simulator ]; then
+    under_sim=(valgrind --tool=callgrind --callgrind-out-file="$run/callgrind.out")
+  else
+    under_daemon=(valgrind --tool=callgrind --callgrind-out-file="$run/callgrind.out")
+  fi
+  "${under_sim[@]}" "$bin" simulate-provider --listen "127.0.0.1:$sim" --account-sid "$sid" \
     --auth-token "$token" --seed 7 --answer-rate 1 --busy-rate 0 \
     --no-answer-rate 0 --failed-rate 0 --invalid-key-rate 0 --silent-rate 0 \
     --opt-out-rate 0 --hangup-rate 0 --max-concurrent 100000 \
     --calls-per-second 100000 --log-level warn >"$run/simulator.log" 2>&1 &
   local simulator=$!
+  # Any HTTP reply (a 404 here) says it listens; under valgrind it starts
+  # slowly.
+  until curl -s -o /dev/null "http://127.0.0.1:$sim/"; do sleep 0.2; done
   cat >"$run/sampark.toml" <<EOF
 [redis]
 url = "$url"
@@ -91,8 +106,7 @@ dir = "$PWD/dialplans"
 level = "warn"
 EOF
   SAMPARK__POLICY__CITIZEN_KEY_SECRET=call-instructions-citizen-secret \
-    valgrind --tool=callgrind --callgrind-out-file="$run/callgrind.out" \
-    "$bin" serve --config "$run/sampark.toml" >"$run/daemon.log" 2>&1 &
+    "${under_daemon[@]}" "$bin" serve --config "$run/sampark.toml" >"$run/daemon.log" 2>&1 &
   local daemon=$!
   until curl -sf "http://127.0.0.1:$admin/readyz" >/dev/null; do sleep 0.2; done
   campaign "$calls" count >"$run/campaign.json"
@@ -105,7 +119,8 @@ EOF
   done
   kill -TERM "$daemon"
   wait "$daemon" || true
-  kill "$simulator"
+  kill -TERM "$simulator"
+  wait "$simulator" || true
   redis-cli -p "$redis" shutdown nosave >/dev/null 2>&1 || true
   callgrind_annotate "$run/callgrind.out" 2>/dev/null |
     awk '/PROGRAM TOTALS/ && !seen { gsub(",", "", $1); print $1; seen = 1 }'
