@@ -465,6 +465,13 @@ impl Keys {
         format!("{}{JOB_PART}{id}", self.shard(shard))
     }
 
+    /// `job` for a job id as read back from a set, a list or a stream
+    /// (which may not parse as a [`JobId`]: a script then finds nothing
+    /// under its key).
+    pub fn job_by_name(&self, shard: ShardId, id: &str) -> String {
+        format!("{}{JOB_PART}{id}", self.shard(shard))
+    }
+
     /// The job keys of a shard without the job id, for scripts that address
     /// jobs by the ids they find in a set.
     pub fn job_prefix(&self, shard: ShardId) -> String {

@@ -265,11 +265,8 @@ impl RedisStore {
         let jobs: Vec<String> = members
             .iter()
             .map(|m| {
-                format!(
-                    "{}{}",
-                    self.keys.job_prefix(shard),
-                    m.split('\t').next().unwrap_or(m)
-                )
+                self.keys
+                    .job_by_name(shard, m.split('\t').next().unwrap_or(m))
             })
             .collect();
         for (job, member) in jobs.iter().zip(members) {
@@ -320,7 +317,7 @@ impl RedisStore {
             let mut pipe = redis::pipe();
             for (shard, member, _) in chunk {
                 pipe.cmd("HMGET")
-                    .arg(format!("{}{member}", self.keys.job_prefix(*shard)))
+                    .arg(self.keys.job_by_name(*shard, member))
                     .arg("state")
                     .arg("reason");
             }

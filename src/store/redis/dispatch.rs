@@ -109,7 +109,7 @@ impl RedisStore {
             // A member that is not a job id is left for the script to drop
             // (named under a key that holds nothing).
             let job = JobId::parse(id);
-            invocation.key(format!("{}{id}", self.keys.job_prefix(shard)));
+            invocation.key(self.keys.job_by_name(shard, id));
             match job {
                 Ok(job) => invocation.key(self.keys.counts(shard, &job.campaign)),
                 Err(_) => invocation.key(format!("{}?", self.keys.counts_prefix(shard))),
@@ -118,7 +118,7 @@ impl RedisStore {
         for head in &lists {
             invocation.key(self.keys.park_list(shard, &head.list));
             for id in &head.ids {
-                invocation.key(format!("{}{id}", self.keys.job_prefix(shard)));
+                invocation.key(self.keys.job_by_name(shard, id));
             }
         }
         for official in &due_officials {
@@ -449,9 +449,7 @@ impl RedisStore {
         }
         let mut invocation = self.scripts.due_in_flight.key(&key);
         for id in due {
-            invocation
-                .key(format!("{}{id}", self.keys.job_prefix(shard)))
-                .arg(id);
+            invocation.key(self.keys.job_by_name(shard, id)).arg(id);
         }
         let flat: Vec<String> = invocation.invoke_async(&mut self.conn.clone()).await?;
         flat.chunks_exact(2)
