@@ -16,7 +16,7 @@ use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
-use serde_json::{Value, json};
+use serde_json::json;
 use subtle::ConstantTimeEq;
 use tracing::{debug, info};
 
@@ -28,7 +28,7 @@ use super::exotel;
 use super::ledger::LedgerEntry;
 use super::list::list_calls;
 use super::plan::{CallPlan, Events, MachineDetection, Script};
-use super::registry::{CallRecord, resource_json};
+use super::registry::{CallRecord, call_resource};
 use super::server::Shared;
 use super::twiml::Method;
 use super::wire::Wire;
@@ -119,7 +119,7 @@ fn route(
         {
             Some(sid) if !sid.contains('/') && m == http::Method::GET => {
                 match shared.registry.get(sid) {
-                    Some(record) => ok(StatusCode::OK, &resource_json(&record, account)),
+                    Some(record) => ok(StatusCode::OK, &call_resource(&record, account)),
                     None => not_found(),
                 }
             }
@@ -161,7 +161,7 @@ fn create(shared: &Arc<Shared>, form: &Params) -> Reply {
     match start(shared, to, from, plan) {
         Ok(record) => ok(
             StatusCode::CREATED,
-            &resource_json(&record, &shared.config.account_sid),
+            &call_resource(&record, &shared.config.account_sid),
         ),
         Err(Throttled) => error(StatusCode::TOO_MANY_REQUESTS, 20429, "Too Many Requests"),
     }
@@ -368,7 +368,7 @@ fn update(shared: &Shared, sid: &str, form: &Params) -> Option<Reply> {
     };
     Some(ok(
         StatusCode::OK,
-        &resource_json(&record, &shared.config.account_sid),
+        &call_resource(&record, &shared.config.account_sid),
     ))
 }
 
@@ -383,8 +383,17 @@ pub(crate) fn first<'a>(form: &'a Params, key: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
-pub(crate) fn ok(status: StatusCode, body: &Value) -> Reply {
-    json_reply(status, body.to_string())
+pub(crate) fn ok(status: StatusCode, body: &impl serde::Serialize) -> Reply {
+    match serde_json::to_string(body) {
+        Ok(text) => json_reply(status, text),
+        // The simulator's own bodies always serialize (string keys, no
+        // floats); a 500 rather than a panic if one ever does not.
+        Err(e) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            20500,
+            &format!("the reply does not serialize: {e}"),
+        ),
+    }
 }
 
 /// Twilio's error body: `{"code", "message", "more_info", "status"}`.

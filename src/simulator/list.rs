@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::api::{Params, Reply, error, first, ok};
 use super::clock::{day_of, parse_filter_date};
-use super::registry::{CallRecord, resource_json};
+use super::registry::{CallRecord, call_resource};
 use super::server::Shared;
 use crate::domain::PhoneNumber;
 
@@ -101,7 +101,7 @@ pub(crate) fn list_calls(shared: &Shared, query: &Params) -> Reply {
         .iter()
         .skip(first_index)
         .take(page_size)
-        .map(|c| resource_json(c, account))
+        .map(|c| call_resource(c, account))
         .collect();
     let base = format!("/2010-04-01/Accounts/{account}/Calls.json");
     let page_uri = |p: usize| format!("{base}?PageSize={page_size}&Page={p}");
