@@ -462,13 +462,13 @@ impl Keys {
 
     /// Job hash.
     pub fn job(&self, shard: ShardId, id: &JobId) -> String {
-        format!("{}{JOB_PART}{id}", self.shard(shard))
+        self.job_by_name(shard, id)
     }
 
     /// `job` for a job id as read back from a set, a list or a stream
     /// (which may not parse as a [`JobId`]: a script then finds nothing
     /// under its key).
-    pub fn job_by_name(&self, shard: ShardId, id: &str) -> String {
+    pub fn job_by_name(&self, shard: ShardId, id: impl std::fmt::Display) -> String {
         format!("{}{JOB_PART}{id}", self.shard(shard))
     }
 
